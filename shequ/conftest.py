@@ -1,0 +1,98 @@
+"""Shared test fixtures: a small region tree and the personas of the scope matrix.
+
+Tree: 湖南省 43 › 长沙市 4301 › 岳麓区 430104 › 岳麓街道 430104002 ›
+  枇杷塘社区 430104002001 (grids …001, …002) and 泽盛社区 430104002003 (grid …001);
+  a sibling street 桔子洲街道 430104003 › 石门楼社区 430104003001 for the outsider.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import pytest
+
+from shequ.core import accounts
+from shequ.core.models import Department, DepartmentKind, Region, RegionKind, RegionLevel, Role, User
+
+PASSWORD = "Tq7!correct-Horse"
+IN_CI = os.environ.get("CI") == "true"
+
+TREE = [
+    ("43", "湖南省", RegionLevel.PROVINCE, RegionKind.PROVINCE),
+    ("4301", "长沙市", RegionLevel.CITY, RegionKind.CITY),
+    ("430104", "岳麓区", RegionLevel.COUNTY, RegionKind.COUNTY),
+    ("430104002", "岳麓街道", RegionLevel.STREET, RegionKind.STREET),
+    ("430104002001", "枇杷塘社区", RegionLevel.COMMUNITY, RegionKind.COMMUNITY),
+    ("430104002001001", "第一网格", RegionLevel.GRID, RegionKind.GRID),
+    ("430104002001002", "第二网格", RegionLevel.GRID, RegionKind.GRID),
+    ("430104002003", "泽盛社区", RegionLevel.COMMUNITY, RegionKind.COMMUNITY),
+    ("430104002003001", "第一网格", RegionLevel.GRID, RegionKind.GRID),
+    ("430104003", "桔子洲街道", RegionLevel.STREET, RegionKind.STREET),
+    ("430104003001", "石门楼社区", RegionLevel.COMMUNITY, RegionKind.COMMUNITY),
+]
+
+# persona → (role, region code, department code)
+PERSONAS: dict[str, tuple[str | None, str, str | None]] = {
+    "grid_a": (Role.GRID_WORKER, "430104002001001", None),
+    "grid_b": (Role.GRID_WORKER, "430104002001002", None),
+    "worker_a": (Role.COMMUNITY_WORKER, "430104002001", None),
+    "head_a": (Role.COMMUNITY_HEAD, "430104002001", None),
+    "head_b": (Role.COMMUNITY_HEAD, "430104002003", None),
+    "street": (Role.STREET_OFFICER, "430104002", None),
+    "dept": (Role.DEPARTMENT_STAFF, "430104002", "police"),
+    "resident": (Role.RESIDENT, "430104002001001", None),
+    "outsider": (Role.COMMUNITY_HEAD, "430104003001", None),
+    "nobody": (None, "", None),
+    "sysadmin": (Role.SYSTEM_ADMIN, "43", None),
+    "secadmin": (Role.SECURITY_ADMIN, "43", None),
+    "auditor": (Role.AUDITOR, "43", None),
+}
+
+
+@dataclass
+class World:
+    regions: dict[str, Region]
+    users: dict[str, User]
+    department: Department
+
+    def __getitem__(self, persona: str) -> User:
+        return self.users[persona]
+
+
+def build_tree() -> dict[str, Region]:
+    regions: dict[str, Region] = {}
+    for code, name, level, kind in TREE:
+        parent = regions.get(code[: {15: 12, 12: 9, 9: 6, 6: 4, 4: 2}.get(len(code), 0)])
+        regions[code] = Region.objects.create(code=code, name=name, level=level, kind=kind, parent=parent)
+    return regions
+
+
+@pytest.fixture
+def world(db: None) -> World:
+    regions = build_tree()
+    dept = Department.objects.create(
+        code="police", name="岳麓派出所", kind=DepartmentKind.POLICE, region=regions["430104002"],
+        region_code="430104002",
+    )
+    users: dict[str, User] = {}
+    for i, (persona, (role, code, dept_code)) in enumerate(PERSONAS.items()):
+        user = accounts.user_create(
+            actor=None, username=persona, display_name=persona, password=PASSWORD,
+            phone=f"1380000{i:04d}", email=f"{persona}@example.test",
+        )
+        if role is not None:
+            accounts.membership_grant(
+                actor=None, user=user, role=role, region=regions[code], department=dept if dept_code else None
+            )
+        users[persona] = user
+    return World(regions=regions, users=users, department=dept)
+
+
+def require_service(name: str, available: bool, reason: str) -> None:
+    """Tests that need a service fail in CI when it is missing and skip on a developer's laptop."""
+    if available:
+        return
+    if IN_CI:
+        pytest.fail(f"{name} is required in CI: {reason}")
+    pytest.skip(f"{name} not available: {reason}")

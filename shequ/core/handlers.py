@@ -1,0 +1,1 @@
+"""Core's domain event handlers (messaging deliveries); imported by CoreConfig.ready()."""

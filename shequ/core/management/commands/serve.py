@@ -1,0 +1,32 @@
+"""``shequ serve``: the web server (waitress), optionally with a worker thread for small installs."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandParser
+
+
+class Command(BaseCommand):
+    help = "Serve Shequ over HTTP (waitress)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--port", type=int, default=8000)
+        parser.add_argument("--threads", type=int, default=8)
+        parser.add_argument("--with-worker", action="store_true", help="also run the background worker in-process")
+
+    def handle(self, *args: Any, **opts: Any) -> None:
+        from waitress import serve
+
+        from shequ.wsgi import application
+
+        if opts["with_worker"]:
+            from shequ.core import outbox
+
+            threading.Thread(target=outbox.work, kwargs={"idle_sleep": 1.0}, daemon=True, name="worker").start()
+        url = f"http://{opts['host']}:{opts['port']}/"
+        self.stdout.write(self.style.SUCCESS(f"Shequ is ready at {url} (database: {settings.DATABASES['default']['ENGINE'].rsplit('.', 1)[-1]})"))
+        serve(application, host=opts["host"], port=opts["port"], threads=opts["threads"], ident="shequ")

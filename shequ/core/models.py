@@ -1,0 +1,348 @@
+"""Core tables: regions, departments, accounts and memberships, audit log, outbox, messages."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from typing import ClassVar
+
+from django.contrib.auth.models import AbstractUser, UserManager
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from shequ.core.fields import BlindIndexField, EncryptedModel, EncryptedTextField
+
+
+class RegionLevel(models.TextChoices):
+    PROVINCE = "province", _("Province")
+    CITY = "city", _("City")
+    COUNTY = "county", _("County")
+    STREET = "street", _("Street/township")
+    COMMUNITY = "community", _("Community/village")
+    GRID = "grid", _("Grid")
+
+
+# Significant digits of the statistical division code at each level; grids add 3 digits.
+LEVEL_CODE_LENGTH: dict[str, int] = {
+    RegionLevel.PROVINCE: 2,
+    RegionLevel.CITY: 4,
+    RegionLevel.COUNTY: 6,
+    RegionLevel.STREET: 9,
+    RegionLevel.COMMUNITY: 12,
+    RegionLevel.GRID: 15,
+}
+LEVEL_BY_LENGTH = {length: level for level, length in LEVEL_CODE_LENGTH.items()}
+LEVEL_ORDER = list(LEVEL_CODE_LENGTH)
+
+
+class RegionKind(models.TextChoices):
+    PROVINCE = "province", _("Province")
+    CITY = "city", _("City")
+    COUNTY = "county", _("County/district")
+    STREET = "street", _("Street")
+    TOWN = "town", _("Town")
+    TOWNSHIP = "township", _("Township")
+    ZONE = "zone", _("Development zone")
+    COMMUNITY = "community", _("Community")
+    VILLAGE = "village", _("Village")
+    GRID = "grid", _("Grid")
+
+
+class Region(models.Model):
+    """A node of the division tree. ``code`` keeps only the significant digits (43, 4301, 430102,
+    430102001, 430102001001, 430102001001001) so that a subtree is a prefix match."""
+
+    code = models.CharField(max_length=15, unique=True)
+    name = models.CharField(max_length=100)
+    level = models.CharField(max_length=10, choices=RegionLevel.choices, db_index=True)
+    kind = models.CharField(max_length=10, choices=RegionKind.choices)
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="children")
+
+    class Meta:
+        ordering: ClassVar = ["code"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def region_code(self) -> str:
+        return self.code
+
+    @property
+    def statistical_code(self) -> str:
+        """The official 12-digit code (grids keep their 15 digits)."""
+        return self.code.ljust(12, "0")
+
+    def ancestor_codes(self) -> list[str]:
+        return [self.code[:n] for n in LEVEL_CODE_LENGTH.values() if n < len(self.code)]
+
+
+class DepartmentKind(models.TextChoices):
+    POLICE = "police", _("Police station")
+    URBAN = "urban", _("Urban management")
+    HOUSING = "housing", _("Housing and construction")
+    CIVIL = "civil", _("Civil affairs")
+    WATER = "water", _("Water supply")
+    POWER = "power", _("Power supply")
+    PROPERTY = "property", _("Property company")
+    HEALTH = "health", _("Health")
+    OTHER = "other", _("Other")
+
+
+class Department(models.Model):
+    """A department or company that receives pushed work; it serves the subtree of ``region``."""
+
+    code = models.SlugField(max_length=64, unique=True)
+    name = models.CharField(max_length=100)
+    kind = models.CharField(max_length=10, choices=DepartmentKind.choices)
+    region = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="departments")
+    region_code = models.CharField(max_length=15, db_index=True)
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering: ClassVar = ["region_code", "name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Role(models.TextChoices):
+    GRID_WORKER = "grid_worker", _("Grid worker")
+    COMMUNITY_WORKER = "community_worker", _("Community worker")
+    COMMUNITY_HEAD = "community_head", _("Community head")
+    STREET_OFFICER = "street_officer", _("Street officer")
+    COUNTY_OFFICER = "county_officer", _("County officer")
+    CITY_OFFICER = "city_officer", _("City officer")
+    PROVINCE_OFFICER = "province_officer", _("Province officer")
+    DEPARTMENT_STAFF = "department_staff", _("Department staff")
+    RESIDENT = "resident", _("Resident")
+    PROPERTY_MANAGER = "property_manager", _("Property manager")
+    VOLUNTEER = "volunteer", _("Volunteer")
+    SYSTEM_ADMIN = "system_admin", _("System administrator")
+    SECURITY_ADMIN = "security_admin", _("Security administrator")
+    AUDITOR = "auditor", _("Auditor")
+
+
+class ShequUserManager(UserManager["User"]):
+    pass
+
+
+class User(EncryptedModel, AbstractUser):
+    """An account. Staff and residents alike; what they may do comes from their memberships."""
+
+    display_name = models.CharField(_("name"), max_length=50, blank=True)
+    phone = EncryptedTextField(_("mobile number"))
+    phone_index = BlindIndexField(source="phone", purpose="phone")
+    password_changed_at = models.DateTimeField(null=True, blank=True)
+    failed_login_count = models.PositiveIntegerField(default=0)
+    locked_until = models.DateTimeField(null=True, blank=True)
+    totp_secret = EncryptedTextField()
+    totp_confirmed_at = models.DateTimeField(null=True, blank=True)
+    totp_last_step = models.BigIntegerField(default=0)  # refuses replay of a used code
+    elderly_mode = models.BooleanField(default=False)
+    oidc_subject = models.CharField(max_length=255, blank=True, db_index=True)
+
+    objects = ShequUserManager()
+
+    def __str__(self) -> str:
+        return self.display_name or self.username
+
+    @property
+    def name(self) -> str:
+        return self.display_name or self.username
+
+
+class Membership(models.Model):
+    """Binds a user and a role to a region (or a department, which brings its region)."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=20, choices=Role.choices)
+    region = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="memberships")
+    region_code = models.CharField(max_length=15, db_index=True)
+    department = models.ForeignKey(Department, null=True, blank=True, on_delete=models.PROTECT)
+    granted_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    granted_at = models.DateTimeField(default=timezone.now)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        constraints: ClassVar = [
+            models.UniqueConstraint(
+                fields=["user", "role", "region"],
+                condition=models.Q(revoked_at__isnull=True),
+                name="one_active_membership_per_role_region",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.role} {self.region_code}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None
+
+
+class PasswordHistory(models.Model):
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="password_history")
+    password = models.CharField(max_length=256)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering: ClassVar = ["-created_at"]
+
+
+class LoginThrottle(models.Model):
+    """Failed logins per client address in a fixed window (security requirement 3)."""
+
+    ip = models.GenericIPAddressField(unique=True)
+    window_start = models.DateTimeField()
+    failures = models.PositiveIntegerField(default=0)
+
+
+class UserSession(models.Model):
+    """Which sessions belong to whom, so that disabling an account ends all of them."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="sessions")
+    session_key = models.CharField(max_length=40, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+
+class ApiToken(models.Model):
+    """A hashed bearer token for a system (department integration); only its hash is stored."""
+
+    name = models.CharField(max_length=100)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
+    prefix = models.CharField(max_length=12, unique=True)
+    token_hash = models.CharField(max_length=64, unique=True)
+    scopes = models.JSONField(default=list)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    @staticmethod
+    def hash(raw: str) -> str:
+        return hashlib.sha256(raw.encode()).hexdigest()
+
+
+class AuditResult(models.TextChoices):
+    SUCCESS = "success", _("Success")
+    DENIED = "denied", _("Denied")
+    FAILURE = "failure", _("Failure")
+
+
+class AuditEntry(models.Model):
+    """Append-only, hash-chained record of what people did (security requirement 12).
+
+    ``hash`` = SM3 over the previous hash and this row's canonical content; UPDATE and DELETE are
+    refused by database triggers; ``shequ audit verify`` recomputes the chain.
+    """
+
+    seq = models.BigAutoField(primary_key=True)
+    at = models.DateTimeField(default=timezone.now, db_index=True)
+    actor_id = models.BigIntegerField(null=True, blank=True, db_index=True)  # no FK: rows outlive users
+    actor_name = models.CharField(max_length=150, blank=True)
+    role = models.CharField(max_length=20, blank=True)
+    region_code = models.CharField(max_length=15, blank=True, db_index=True)
+    action = models.CharField(max_length=64, db_index=True)
+    object_type = models.CharField(max_length=64, blank=True)
+    object_id = models.CharField(max_length=64, blank=True)
+    fields = models.JSONField(default=list, blank=True)
+    reason = models.TextField(blank=True)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    result = models.CharField(max_length=10, choices=AuditResult.choices, default=AuditResult.SUCCESS)
+    detail = models.JSONField(default=dict, blank=True)
+    prev_hash = models.CharField(max_length=64)
+    hash = models.CharField(max_length=64, unique=True)
+
+    class Meta:
+        ordering: ClassVar = ["-seq"]
+        verbose_name_plural = "audit entries"
+
+
+class OutboxStatus(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    DONE = "done", _("Done")
+    FAILED = "failed", _("Failed")
+
+
+class OutboxTask(models.Model):
+    """One handler's delivery of one domain event, written in the transaction that caused it."""
+
+    event_id = models.UUIDField(default=uuid.uuid4, db_index=True)
+    event_type = models.CharField(max_length=100)
+    handler = models.CharField(max_length=200)
+    payload = models.JSONField()
+    created_at = models.DateTimeField(default=timezone.now)
+    available_at = models.DateTimeField(default=timezone.now)
+    status = models.CharField(max_length=10, choices=OutboxStatus.choices, default=OutboxStatus.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    done_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes: ClassVar = [
+            models.Index(
+                fields=["available_at"], name="outbox_pending_idx", condition=models.Q(status="pending")
+            ),
+        ]
+        constraints: ClassVar = [
+            models.UniqueConstraint(fields=["event_id", "handler"], name="one_task_per_event_handler")
+        ]
+
+
+class ScheduledJob(models.Model):
+    """Next run of a periodic job; claimed with a conditional UPDATE so one worker runs it."""
+
+    name = models.CharField(max_length=100, primary_key=True)
+    next_run_at = models.DateTimeField()
+    last_run_at = models.DateTimeField(null=True, blank=True)
+
+
+class Message(models.Model):
+    """A notice to one person; it always lands in the in-app inbox and may go out by email or SMS."""
+
+    recipient = models.ForeignKey(User, on_delete=models.CASCADE, related_name="messages")
+    sender = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    region_code = models.CharField(max_length=15, blank=True, db_index=True)
+    subject = models.CharField(max_length=200)
+    body = models.TextField(blank=True)
+    link = models.CharField(max_length=300, blank=True)
+    topic = models.CharField(max_length=64, blank=True)  # e.g. "grid.dispatched", for roll-calls
+    topic_ref = models.CharField(max_length=64, blank=True)
+    requires_ack = models.BooleanField(default=False)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering: ClassVar = ["-created_at"]
+
+
+class Channel(models.TextChoices):
+    INBOX = "inbox", _("In-app")
+    EMAIL = "email", _("Email")
+    SMS = "sms", _("SMS")
+
+
+class DeliveryStatus(models.TextChoices):
+    QUEUED = "queued", _("Queued")
+    SENT = "sent", _("Sent")
+    FAILED = "failed", _("Failed")
+    SKIPPED = "skipped", _("Skipped")
+
+
+class Delivery(models.Model):
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="deliveries")
+    channel = models.CharField(max_length=10, choices=Channel.choices)
+    status = models.CharField(max_length=10, choices=DeliveryStatus.choices, default=DeliveryStatus.QUEUED)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    provider_ref = models.CharField(max_length=100, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints: ClassVar = [
+            models.UniqueConstraint(fields=["message", "channel"], name="one_delivery_per_channel")
+        ]

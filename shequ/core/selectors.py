@@ -1,0 +1,76 @@
+"""Reads of core data that other apps and pages use; all of them are scoped to a viewer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Count, Q, QuerySet
+from django.http import Http404
+
+from shequ.core.models import AuditEntry, Message, Region, RegionLevel
+from shequ.core.permissions import Perm, has_perm, scope_q, scoped, scopes_for
+
+
+def region_list(*, viewer: Any, parent_code: str | None = None) -> QuerySet[Region]:
+    """Regions visible to ``viewer``: their scope subtrees, and the ancestors of those."""
+    qs = Region.objects.all()
+    if parent_code is not None:
+        qs = qs.filter(parent__code=parent_code)
+    return scoped(qs, viewer, Perm.VIEW_REGION, field="code").annotate(child_count=Count("children"))
+
+
+def region_get_for(viewer: Any, code: str) -> Region:
+    """One region by code, or 404 outside the viewer's scope."""
+    region = Region.objects.filter(code=code).select_related("parent").first()
+    if region is None or not has_perm(viewer, Perm.VIEW_REGION, region.code):
+        raise Http404
+    return region
+
+
+def viewer_regions(*, viewer: Any) -> list[Region]:
+    """The top regions of the viewer's scopes (for the region picker and home page)."""
+    codes = scopes_for(viewer)
+    return list(Region.objects.filter(code__in=codes).select_related("parent").order_by("code"))
+
+
+def breadcrumb(region: Region) -> list[Region]:
+    codes = [*region.ancestor_codes(), region.code]
+    by_code = {r.code: r for r in Region.objects.filter(code__in=codes)}
+    return [by_code[c] for c in codes if c in by_code]
+
+
+def unread_count(*, user: Any) -> int:
+    return Message.objects.filter(recipient=user, read_at__isnull=True).count()
+
+
+def message_list(*, viewer: Any) -> QuerySet[Message]:
+    return Message.objects.filter(recipient=viewer).select_related("sender")
+
+
+def audit_list(*, viewer: Any, filters: dict[str, Any] | None = None) -> QuerySet[AuditEntry]:
+    """Audit rows for auditors, limited to their region (rows without a region are system-wide
+    and shown to province-level auditors only)."""
+    codes = scopes_for(viewer, Perm.VIEW_AUDIT)
+    if not codes:
+        return AuditEntry.objects.none()
+    in_scope = scope_q(viewer, Perm.VIEW_AUDIT)
+    if any(len(c) <= 2 for c in codes):
+        in_scope |= Q(region_code="")
+    qs = AuditEntry.objects.filter(in_scope)
+    f = filters or {}
+    if f.get("action"):
+        qs = qs.filter(action__startswith=f["action"])
+    if f.get("actor"):
+        qs = qs.filter(actor_name=f["actor"])
+    if f.get("result"):
+        qs = qs.filter(result=f["result"])
+    if f.get("region"):
+        qs = qs.filter(region_code__startswith=f["region"])
+    if f.get("since"):
+        qs = qs.filter(at__gte=f["since"])
+    if f.get("until"):
+        qs = qs.filter(at__lt=f["until"])
+    return qs.order_by("-seq")
+
+
+LEVEL_LABELS = dict(RegionLevel.choices)

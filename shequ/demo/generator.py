@@ -1,0 +1,138 @@
+"""Synthetic demo data: 岳麓街道 (Yuelu street, Yuelu district, Changsha) with its real communities.
+
+Everything personal here is invented. Later domains add their own ``generate_<domain>`` steps;
+``size`` scales the per-community volumes for benchmarks.
+"""
+
+from __future__ import annotations
+
+import random
+import secrets
+import string
+from dataclasses import dataclass, field
+
+from django.db import transaction
+
+from shequ.core import accounts
+from shequ.core.models import Department, DepartmentKind, Region, RegionLevel, Role, User
+from shequ.core.regions import grid_create, load_province
+
+PROVINCE = "43"
+CITY = "4301"  # 长沙市
+COUNTY = "430104"  # 岳麓区
+STREET = "430104002"  # 岳麓街道
+COMMUNITY_A = "430104002001"  # 枇杷塘社区
+COMMUNITY_B = "430104002003"  # 泽盛社区
+GRIDS_PER_COMMUNITY = 4
+
+DEPARTMENTS = [
+    ("yuelu-police", "岳麓派出所", DepartmentKind.POLICE, STREET),
+    ("yuelu-urban", "岳麓区城市管理和综合执法局岳麓中队", DepartmentKind.URBAN, STREET),
+    ("yuelu-housing", "岳麓区住房和城乡建设局", DepartmentKind.HOUSING, COUNTY),
+    ("yuelu-civil", "岳麓区民政局", DepartmentKind.CIVIL, COUNTY),
+    ("changsha-water", "长沙供水有限公司岳麓营业所", DepartmentKind.WATER, COUNTY),
+    ("changsha-power", "国网长沙供电公司岳麓供电服务中心", DepartmentKind.POWER, COUNTY),
+    ("lushan-property", "麓山物业服务有限公司", DepartmentKind.PROPERTY, COMMUNITY_A),
+]
+
+
+@dataclass
+class DemoAccount:
+    username: str
+    display_name: str
+    role: str
+    region_code: str
+    department: str | None = None
+    password: str = ""
+
+
+# One account for every role; two grid workers and two community heads make sibling pairs.
+ACCOUNTS = [
+    DemoAccount("grid_a", "刘建国", Role.GRID_WORKER, COMMUNITY_A + "001"),
+    DemoAccount("grid_b", "陈秀英", Role.GRID_WORKER, COMMUNITY_A + "002"),
+    DemoAccount("worker_a", "王丽", Role.COMMUNITY_WORKER, COMMUNITY_A),
+    DemoAccount("head_a", "张伟", Role.COMMUNITY_HEAD, COMMUNITY_A),
+    DemoAccount("head_b", "李娜", Role.COMMUNITY_HEAD, COMMUNITY_B),
+    DemoAccount("street", "周敏", Role.STREET_OFFICER, STREET),
+    DemoAccount("county", "吴军", Role.COUNTY_OFFICER, COUNTY),
+    DemoAccount("city", "徐静", Role.CITY_OFFICER, CITY),
+    DemoAccount("province", "孙磊", Role.PROVINCE_OFFICER, PROVINCE),
+    DemoAccount("police", "胡强", Role.DEPARTMENT_STAFF, STREET, department="yuelu-police"),
+    DemoAccount("resident", "曾小红", Role.RESIDENT, COMMUNITY_A + "001"),
+    DemoAccount("property", "郭亮", Role.PROPERTY_MANAGER, COMMUNITY_A, department="lushan-property"),
+    DemoAccount("volunteer", "何芳", Role.VOLUNTEER, COMMUNITY_A),
+    DemoAccount("sysadmin", "系统管理员", Role.SYSTEM_ADMIN, PROVINCE),
+    DemoAccount("secadmin", "安全管理员", Role.SECURITY_ADMIN, PROVINCE),
+    DemoAccount("auditor", "审计员", Role.AUDITOR, PROVINCE),
+]
+
+GRID_NAMES = ["第一网格", "第二网格", "第三网格", "第四网格", "第五网格", "第六网格"]
+
+
+def demo_password(rng: random.Random | None = None) -> str:
+    """A random password that meets the policy (demo only; printed once by ``make demo``)."""
+    alphabet = string.ascii_letters + string.digits
+    body = "".join(secrets.choice(alphabet) for _ in range(10))
+    return f"Sq-{body}7a"
+
+
+def _phone(rng: random.Random) -> str:
+    return rng.choice(["138", "139", "150", "186", "177", "199"]) + f"{rng.randrange(10**8):08d}"
+
+
+@dataclass
+class DemoResult:
+    accounts: list[DemoAccount] = field(default_factory=list)
+    grids: int = 0
+    departments: int = 0
+
+
+def generate(*, size: int = 1, seed: int = 2026) -> DemoResult:
+    """Create the demo street; idempotent for regions and departments, fresh passwords each run."""
+    rng = random.Random(seed)
+    if not Region.objects.filter(code=STREET).exists():
+        load_province(PROVINCE)
+    result = DemoResult()
+    with transaction.atomic():
+        street = Region.objects.get(code=STREET)
+        for community in Region.objects.filter(parent=street, level=RegionLevel.COMMUNITY):
+            count = GRIDS_PER_COMMUNITY * size if community.kind == "community" else 2 * size
+            for n in range(1, count + 1):
+                name = GRID_NAMES[n - 1] if n <= len(GRID_NAMES) else f"第{n}网格"
+                grid_create(actor=None, community=community, number=n, name=name)
+                result.grids += 1
+        departments: dict[str, Department] = {}
+        for code, name, kind, region_code in DEPARTMENTS:
+            region = Region.objects.get(code=region_code)
+            departments[code], _ = Department.objects.update_or_create(
+                code=code, defaults={"name": name, "kind": kind, "region": region, "region_code": region.code}
+            )
+        result.departments = len(departments)
+        for spec in ACCOUNTS:
+            account = DemoAccount(**{**spec.__dict__, "password": demo_password()})
+            user = User.objects.filter(username=spec.username).first()
+            if user is None:
+                user = accounts.user_create(
+                    actor=None,
+                    username=spec.username,
+                    display_name=spec.display_name,
+                    password=account.password,
+                    phone=_phone(rng),
+                    email=f"{spec.username}@demo.shequ.local",
+                )
+            else:
+                user.set_password(account.password)
+                user.is_active = True
+                user.failed_login_count = 0
+                user.locked_until = None
+                user.save()
+            if not user.memberships.filter(role=spec.role, revoked_at__isnull=True).exists():
+                accounts.membership_grant(
+                    actor=None,
+                    user=user,
+                    role=spec.role,
+                    region=Region.objects.get(code=spec.region_code),
+                    department=departments.get(spec.department or ""),
+                )
+            result.accounts.append(account)
+    return result

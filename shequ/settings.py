@@ -1,0 +1,220 @@
+"""Shequ settings: everything that differs between machines comes from SHEQU_* environment variables."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from pathlib import Path
+
+import dj_database_url
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(os.environ.get("SHEQU_VAR_DIR", BASE_DIR / "var"))
+VAR_DIR.mkdir(parents=True, exist_ok=True)
+
+# development | test | production. Production refuses to start without real secrets.
+ENVIRONMENT = os.environ.get("SHEQU_ENV", "development")
+PRODUCTION = ENVIRONMENT == "production"
+DEBUG = os.environ.get("SHEQU_DEBUG", "0" if PRODUCTION else "1") == "1"
+
+
+def _dev_secret(name: str, nbytes: int = 32) -> str:
+    """A per-machine random secret kept under var/, for development and demo only."""
+    path = VAR_DIR / name
+    if not path.exists():
+        path.write_text(secrets.token_hex(nbytes))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def _required(name: str) -> str:
+    value = os.environ.get(name)
+    if not value:
+        raise RuntimeError(f"{name} must be set in production")
+    return value
+
+
+if PRODUCTION:
+    SECRET_KEY = _required("SHEQU_SECRET_KEY")
+    # {"k1": "<32 hex chars>", ...}: SM4 keys by id; the current one encrypts, all of them decrypt.
+    FIELD_KEYS: dict[str, str] = json.loads(_required("SHEQU_FIELD_KEYS"))
+    FIELD_KEY_CURRENT = _required("SHEQU_FIELD_KEY_CURRENT")
+    INDEX_KEY = _required("SHEQU_INDEX_KEY")
+else:
+    SECRET_KEY = os.environ.get("SHEQU_SECRET_KEY") or _dev_secret("secret_key")
+    FIELD_KEYS = json.loads(os.environ["SHEQU_FIELD_KEYS"]) if os.environ.get("SHEQU_FIELD_KEYS") else {
+        "k1": _dev_secret("field_key_k1", 16)
+    }
+    FIELD_KEY_CURRENT = os.environ.get("SHEQU_FIELD_KEY_CURRENT", sorted(FIELD_KEYS)[-1])
+    INDEX_KEY = os.environ.get("SHEQU_INDEX_KEY") or _dev_secret("index_key", 32)
+
+ALLOWED_HOSTS = os.environ.get("SHEQU_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",")
+CSRF_TRUSTED_ORIGINS = [o for o in os.environ.get("SHEQU_CSRF_TRUSTED_ORIGINS", "").split(",") if o]
+
+INSTALLED_APPS = [
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "shequ.core",
+    "shequ.demo",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "shequ.core.middleware.SessionPolicyMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "shequ.core.middleware.NoStoreMiddleware",
+]
+
+ROOT_URLCONF = "shequ.urls"
+WSGI_APPLICATION = "shequ.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "shequ.core.context_processors.shell",
+            ],
+        },
+    }
+]
+
+DATABASE_URL = os.environ.get("SHEQU_DATABASE_URL", f"sqlite:///{VAR_DIR / 'shequ.sqlite3'}")
+DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=0 if DEBUG else 60)}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"]["OPTIONS"] = {
+        # WAL lets readers and the writer work at once; IMMEDIATE avoids lock-upgrade deadlocks.
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=10000;",
+        "transaction_mode": "IMMEDIATE",
+    }
+    # A file, not memory, so that worker subprocesses in tests see the same test database.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test_{os.getpid()}.sqlite3")}
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+AUTH_USER_MODEL = "core.User"
+AUTHENTICATION_BACKENDS = ["shequ.core.auth.ShequBackend"]
+if os.environ.get("SHEQU_OIDC_ISSUER"):
+    AUTHENTICATION_BACKENDS.append("shequ.core.oidc.ShequOIDCBackend")
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.Argon2PasswordHasher"]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 8}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "shequ.core.passwords.CharacterClassValidator"},
+    {"NAME": "shequ.core.passwords.NoUsernameValidator"},
+    {"NAME": "shequ.core.passwords.HistoryValidator"},
+]
+
+# Security requirement 2-5 (shared/DOMAIN.md).
+PASSWORD_MAX_AGE_DAYS = 90
+PASSWORD_HISTORY = 5
+LOCKOUT_FAILURES = 5
+LOCKOUT_MINUTES = 30
+IP_THROTTLE_FAILURES = int(os.environ.get("SHEQU_IP_THROTTLE_FAILURES", "20"))
+IP_THROTTLE_MINUTES = 15
+SESSION_IDLE_SECONDS = 30 * 60
+SESSION_ABSOLUTE_SECONDS = 12 * 3600
+
+LOGIN_URL = "core:login"
+LOGIN_REDIRECT_URL = "core:home"
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
+SESSION_COOKIE_AGE = SESSION_ABSOLUTE_SECONDS
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_HTTPONLY = True
+
+LANGUAGE_CODE = "zh-hans"
+LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
+LOCALE_PATHS = [BASE_DIR / "shequ" / "locale"]
+TIME_ZONE = "Asia/Shanghai"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATIC_ROOT = VAR_DIR / "static"
+STATIC_ROOT.mkdir(exist_ok=True)
+# Front-end packages installed by npm (package.json), served from node_modules.
+STATICFILES_DIRS = [("vendor", BASE_DIR / "node_modules")] if (BASE_DIR / "node_modules").exists() else []
+WHITENOISE_USE_FINDERS = DEBUG
+
+MEDIA_ROOT = VAR_DIR / "media"
+
+# Security headers (requirement 6).
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+        "base-uri": ["'self'"],
+        "object-src": ["'none'"],
+    }
+}
+if PRODUCTION:
+    SECURE_SSL_REDIRECT = os.environ.get("SHEQU_SSL_REDIRECT", "1") == "1"
+    SECURE_HSTS_SECONDS = 31536000
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# Messaging (F6).
+EMAIL_BACKEND = os.environ.get("SHEQU_EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
+EMAIL_HOST = os.environ.get("SHEQU_EMAIL_HOST", "127.0.0.1")
+EMAIL_PORT = int(os.environ.get("SHEQU_EMAIL_PORT", "25"))
+EMAIL_HOST_USER = os.environ.get("SHEQU_EMAIL_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("SHEQU_EMAIL_PASSWORD", "")
+EMAIL_USE_TLS = os.environ.get("SHEQU_EMAIL_TLS", "0") == "1"
+EMAIL_TIMEOUT = 10
+DEFAULT_FROM_EMAIL = os.environ.get("SHEQU_EMAIL_FROM", "shequ@localhost")
+SMS_GATEWAY_URL = os.environ.get("SHEQU_SMS_GATEWAY_URL", "")
+SMS_GATEWAY_TOKEN = os.environ.get("SHEQU_SMS_GATEWAY_TOKEN", "")
+
+# Unified identity login (OIDC), off unless an issuer is configured.
+OIDC_ENABLED = bool(os.environ.get("SHEQU_OIDC_ISSUER"))
+if OIDC_ENABLED:
+    _issuer = os.environ["SHEQU_OIDC_ISSUER"].rstrip("/")
+    OIDC_RP_CLIENT_ID = os.environ.get("SHEQU_OIDC_CLIENT_ID", "")
+    OIDC_RP_CLIENT_SECRET = os.environ.get("SHEQU_OIDC_CLIENT_SECRET", "")
+    OIDC_RP_SIGN_ALGO = os.environ.get("SHEQU_OIDC_SIGN_ALGO", "RS256")
+    OIDC_OP_AUTHORIZATION_ENDPOINT = os.environ.get("SHEQU_OIDC_AUTHORIZE_URL", f"{_issuer}/authorize")
+    OIDC_OP_TOKEN_ENDPOINT = os.environ.get("SHEQU_OIDC_TOKEN_URL", f"{_issuer}/token")
+    OIDC_OP_USER_ENDPOINT = os.environ.get("SHEQU_OIDC_USERINFO_URL", f"{_issuer}/userinfo")
+    OIDC_OP_JWKS_ENDPOINT = os.environ.get("SHEQU_OIDC_JWKS_URL", f"{_issuer}/jwks")
+    OIDC_CREATE_USER = False  # identities are bound to existing accounts; the platform owns roles.
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("SHEQU_LOG_LEVEL", "INFO")},
+    "loggers": {"django.request": {"level": "ERROR"}},
+}
+
+DEMO = os.environ.get("SHEQU_DEMO", "0") == "1"
