@@ -5,7 +5,7 @@ from django.db import migrations
 PG_FORWARD = """
 CREATE OR REPLACE FUNCTION core_auditentry_append_only() RETURNS trigger AS $$
 BEGIN
-  RAISE EXCEPTION 'audit log is append-only: % refused', TG_OP;
+  RAISE EXCEPTION USING MESSAGE = 'audit log is append-only: ' || TG_OP || ' refused';
 END;
 $$ LANGUAGE plpgsql;
 CREATE TRIGGER core_auditentry_no_update BEFORE UPDATE ON core_auditentry
