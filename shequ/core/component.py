@@ -1,8 +1,37 @@
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from shequ.core.components import Component, NavEntry
+from shequ.core.components import Component, HomeItem, NavEntry
 from shequ.core.models import Role
-from shequ.core.permissions import Perm, all_permission_codes
+from shequ.core.permissions import Perm, all_permission_codes, has_perm
+
+
+def home_items(user: Any) -> list[HomeItem]:
+    from shequ.core import selectors
+
+    items = [
+        HomeItem(_("Unread messages"), selectors.unread_count(user=user), reverse("core:inbox")),
+        HomeItem(
+            _("Notices waiting for your acknowledgement"),
+            selectors.message_list(viewer=user).filter(requires_ack=True, acknowledged_at__isnull=True).count(),
+            reverse("core:inbox"),
+            "warn",
+        ),
+    ]
+    if has_perm(user, Perm.VIEW_AUDIT):
+        since = timezone.now() - timedelta(days=1)
+        denied = selectors.audit_list(viewer=user, filters={"result": "denied", "since": since}).count()
+        items.append(HomeItem(_("Denied accesses in the last 24 hours"), denied, reverse("core:audit") + "?result=denied", "bad"))
+    if has_perm(user, Perm.MANAGE_USERS):
+        items.append(HomeItem(_("Locked accounts"), selectors.locked_user_count(viewer=user), reverse("core:accounts"), "warn"))
+    return items
+
 
 COMPONENT = Component(
     name="core",
@@ -18,4 +47,5 @@ COMPONENT = Component(
     ),
     permissions=tuple(sorted(all_permission_codes())),
     events=("core.message_created",),
+    home_items=home_items,
 )

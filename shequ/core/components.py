@@ -6,6 +6,7 @@ from them and reports/insight later read the stats and ledgers they offer.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import import_module
 from typing import Any
@@ -28,6 +29,16 @@ class NavEntry:
 
 
 @dataclass(frozen=True)
+class HomeItem:
+    """One line of "waiting for you" on the home page: a count and where to handle it."""
+
+    label: str | Promise
+    count: int
+    url: str
+    tone: str = ""  # "", "warn" or "bad"
+
+
+@dataclass(frozen=True)
 class Component:
     name: str
     label: str | Promise
@@ -36,6 +47,8 @@ class Component:
     events: tuple[str, ...] = ()
     ledgers: tuple[Any, ...] = field(default=())
     stats: tuple[Any, ...] = field(default=())
+    # Returns what waits for this user in the app (only items with a count are shown).
+    home_items: Callable[[Any], list[HomeItem]] | None = None
 
 
 def components() -> list[Component]:
@@ -74,3 +87,11 @@ def nav_for(user: Any) -> list[dict[str, Any]]:
                 continue
             entries.append((entry.order, {"label": entry.label, "url": url, "icon": entry.icon}))
     return [e for _, e in sorted(entries, key=lambda pair: pair[0])]
+
+
+def home_items_for(user: Any) -> list[HomeItem]:
+    items: list[HomeItem] = []
+    for comp in components():
+        if comp.home_items is not None:
+            items.extend(item for item in comp.home_items(user) if item.count)
+    return items

@@ -74,3 +74,13 @@ def audit_list(*, viewer: Any, filters: dict[str, Any] | None = None) -> QuerySe
 
 
 LEVEL_LABELS = dict(RegionLevel.choices)
+
+
+def locked_user_count(*, viewer: Any) -> int:
+    """Accounts in the viewer's user-management scope that are locked out right now."""
+    from django.utils import timezone
+
+    from shequ.core.models import Membership, User
+
+    in_scope = Membership.objects.filter(scope_q(viewer, Perm.MANAGE_USERS), revoked_at__isnull=True)
+    return User.objects.filter(pk__in=in_scope.values("user_id"), locked_until__gt=timezone.now()).count()

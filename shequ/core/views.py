@@ -9,6 +9,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from shequ.core import selectors
+from shequ.core.components import home_items_for
 from shequ.core.models import Role
 from shequ.core.permissions import Perm, active_memberships, has_perm, primary_role
 
@@ -30,6 +31,7 @@ def home(request: HttpRequest) -> HttpResponse:
         "role": role,
         "role_label": Role(role).label if role else "",
         "regions": selectors.viewer_regions(viewer=user),
+        "waiting": home_items_for(user),
         "recent_messages": list(selectors.message_list(viewer=user).filter(read_at__isnull=True)[:5]),
         "can_browse_regions": has_perm(user, Perm.VIEW_REGION),
     }
