@@ -3,12 +3,17 @@
 Ciphertext format stored in the database: ``sm4gcm:<key id>:<base64(nonce | ciphertext | tag)>``.
 The associated data binds a ciphertext to its row and column, so a value copied into
 another row or column fails to decrypt instead of silently moving personal data.
+
+Keys come from settings (``FIELD_KEYS``, ``FIELD_KEY_CURRENT``, ``INDEX_KEY``), never from the
+database. Parsed keys are cached by their value, so changing settings (key rotation, tests with
+``override_settings``) takes effect at once.
 """
 
 from __future__ import annotations
 
 import base64
 import os
+import re
 import unicodedata
 from functools import lru_cache
 
@@ -20,26 +25,46 @@ from django.conf import settings
 PREFIX = "sm4gcm"
 NONCE_BYTES = 12
 TAG_BYTES = 16
+INDEX_KEY_MIN_BYTES = 16
+# Key ids appear inside the ciphertext between colons.
+_KEY_ID = re.compile(r"^[A-Za-z0-9_.-]{1,32}$")
 
 
 class CryptoError(Exception):
     """A ciphertext could not be decrypted (wrong row, tampered, or unknown key)."""
 
 
-@lru_cache(maxsize=16)
-def _key(key_id: str) -> bytes:
+@lru_cache(maxsize=64)
+def _parse_field_key(key_id: str, hex_value: str) -> bytes:
     try:
-        key = bytes.fromhex(settings.FIELD_KEYS[key_id])
-    except KeyError as exc:
-        raise CryptoError(f"unknown field key id {key_id!r}") from exc
+        key = bytes.fromhex(hex_value)
+    except ValueError as exc:
+        raise CryptoError(f"field key {key_id!r} is not hexadecimal") from exc
     if len(key) != 16:
         raise CryptoError(f"field key {key_id!r} must be 16 bytes (32 hex characters)")
     return key
 
 
-@lru_cache(maxsize=1)
+def _key(key_id: str) -> bytes:
+    hex_value = settings.FIELD_KEYS.get(key_id)
+    if hex_value is None:
+        raise CryptoError(f"unknown field key id {key_id!r}")
+    return _parse_field_key(key_id, hex_value)
+
+
+@lru_cache(maxsize=8)
+def _parse_index_key(hex_value: str) -> bytes:
+    try:
+        key = bytes.fromhex(hex_value)
+    except ValueError as exc:
+        raise CryptoError("INDEX_KEY is not hexadecimal") from exc
+    if len(key) < INDEX_KEY_MIN_BYTES:
+        raise CryptoError(f"INDEX_KEY must be at least {INDEX_KEY_MIN_BYTES} bytes")
+    return key
+
+
 def _index_key() -> bytes:
-    return bytes.fromhex(settings.INDEX_KEY)
+    return _parse_index_key(str(settings.INDEX_KEY))
 
 
 def current_key_id() -> str:
@@ -48,6 +73,8 @@ def current_key_id() -> str:
 
 def encrypt(plaintext: str, aad: str, key_id: str | None = None) -> str:
     key_id = key_id or current_key_id()
+    if not _KEY_ID.match(key_id):
+        raise CryptoError(f"invalid field key id {key_id!r}")
     nonce = os.urandom(NONCE_BYTES)
     encryptor = Cipher(algorithms.SM4(_key(key_id)), modes.GCM(nonce)).encryptor()
     encryptor.authenticate_additional_data(aad.encode())
@@ -56,7 +83,13 @@ def encrypt(plaintext: str, aad: str, key_id: str | None = None) -> str:
     return f"{PREFIX}:{key_id}:{blob}"
 
 
+def is_ciphertext(value: object) -> bool:
+    return isinstance(value, str) and value.startswith(PREFIX + ":") and value.count(":") >= 2
+
+
 def key_id_of(ciphertext: str) -> str:
+    if not is_ciphertext(ciphertext):
+        raise CryptoError("malformed ciphertext")
     return ciphertext.split(":", 2)[1]
 
 
@@ -64,7 +97,7 @@ def decrypt(ciphertext: str, aad: str) -> str:
     try:
         prefix, key_id, blob = ciphertext.split(":", 2)
         raw = base64.b64decode(blob, validate=True)
-    except ValueError as exc:
+    except ValueError as exc:  # binascii.Error is a ValueError
         raise CryptoError("malformed ciphertext") from exc
     if prefix != PREFIX or len(raw) < NONCE_BYTES + TAG_BYTES:
         raise CryptoError("malformed ciphertext")
@@ -77,9 +110,13 @@ def decrypt(ciphertext: str, aad: str) -> str:
         raise CryptoError("ciphertext does not belong to this row or was altered") from exc
 
 
+# Separators people type inside phone and ID numbers: whitespace of any width and dashes.
+_SEPARATORS = re.compile(r"[\s\-\u2010-\u2015\u2212]+")
+
+
 def normalize(value: str) -> str:
-    """Full-width digits and letters to half-width, no spaces, upper case: the form that is indexed."""
-    return unicodedata.normalize("NFKC", value).replace(" ", "").strip().upper()
+    """Full-width digits and letters to half-width, no spaces or dashes, upper case: the indexed form."""
+    return _SEPARATORS.sub("", unicodedata.normalize("NFKC", value)).upper()
 
 
 def blind_index(value: str, purpose: str) -> str:
@@ -96,7 +133,8 @@ _SM4_CIPHER = "681edf34d206965e86b3e94f536e4246"
 
 
 def self_test() -> None:
-    """Refuse to run when this build of OpenSSL lacks SM3 or SM4 (security requirement 10)."""
+    """Refuse to run when this build of OpenSSL lacks SM3 or SM4, or the keys are unusable
+    (security requirement 10). Raises RuntimeError."""
     try:
         digest = hashes.Hash(hashes.SM3())
         digest.update(b"abc")
@@ -105,7 +143,14 @@ def self_test() -> None:
         sm4_ok = (enc.update(_SM4_KEY) + enc.finalize()).hex() == _SM4_CIPHER
         sealed = encrypt("self-test", "self-test", key_id=current_key_id())
         roundtrip_ok = decrypt(sealed, "self-test") == "self-test"
-    except Exception as exc:  # any failure of the primitives means we must not start
+        index_ok = len(blind_index("self-test", "self-test")) == 64
+        for key_id in settings.FIELD_KEYS:  # every configured key must at least parse
+            _key(key_id)
+        # The index key must be its own key: reusing a field key would tie the two together.
+        separate_ok = _index_key() not in {_key(k) for k in settings.FIELD_KEYS}
+    except Exception as exc:  # any failure of the primitives or keys means we must not start
         raise RuntimeError(f"SM3/SM4 self-test failed: {exc}") from exc
-    if not (sm3_ok and sm4_ok and roundtrip_ok):
+    if not (sm3_ok and sm4_ok and roundtrip_ok and index_ok):
         raise RuntimeError("SM3/SM4 self-test failed: known-answer mismatch")
+    if not separate_ok:
+        raise RuntimeError("SM3/SM4 self-test failed: INDEX_KEY must differ from every field key")

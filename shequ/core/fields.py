@@ -1,11 +1,26 @@
-"""Model fields for personal data: plaintext in Python, SM4-GCM ciphertext in the database."""
+"""Model fields for personal data: plaintext in Python, SM4-GCM ciphertext in the database.
+
+Rules for code that touches encrypted fields (all enforced or documented here):
+
+* Reading ``obj.phone`` decrypts lazily; saving re-encrypts only a changed value.
+* Queries cannot use plaintext: ``User.objects.filter(phone="138…")`` raises ``TypeError`` and
+  pattern lookups (``__contains``, ``__startswith`` …) raise ``FieldError``. Look rows up through
+  the blind index (``phone_index=crypto.blind_index(value, "phone")``).
+* ``QuerySet.update(phone=…)`` and ``bulk_update([...], ["phone"])`` with plaintext raise
+  ``TypeError``: they bypass ``pre_save`` and cannot bind the ciphertext to its row. Use ``save()``
+  (or ``bulk_create``, which does call ``pre_save``).
+* ``.values()``/``.values_list()`` return the stored ciphertext (a :class:`Sealed` string), never
+  plaintext. Selectors must not use them on encrypted fields to show data; load model instances.
+"""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from typing import Any
 
 from django.db import models
+from django.db.models.query_utils import DeferredAttribute
 
 from shequ.core import crypto
 
@@ -23,19 +38,24 @@ def row_aad(instance: models.Model, field_name: str) -> str:
     return f"{instance._meta.label_lower}.{field_name}:{uid}"
 
 
-class _EncryptedDescriptor:
-    def __init__(self, field: EncryptedTextField) -> None:
-        self.field = field
+def _cache_name(attname: str) -> str:
+    return f"_sealed_{attname}"
 
-    def __get__(self, instance: models.Model | None, owner: type | None = None) -> Any:
+
+class _EncryptedDescriptor(DeferredAttribute):
+    """Loads a deferred value like Django does, then decrypts it on first read."""
+
+    field: EncryptedTextField
+
+    def __get__(self, instance: models.Model | None, cls: type | None = None) -> Any:
         if instance is None:
             return self
-        value = instance.__dict__.get(self.field.attname, "")
+        value = super().__get__(instance, cls)
         if isinstance(value, Sealed):
             plain = crypto.decrypt(value, row_aad(instance, self.field.name))
             instance.__dict__[self.field.attname] = plain
             # Keep the stored ciphertext so an unchanged value is not re-encrypted on save.
-            instance.__dict__[f"_sealed_{self.field.attname}"] = (plain, value)
+            instance.__dict__[_cache_name(self.field.attname)] = (plain, value)
             return plain
         return value
 
@@ -45,16 +65,26 @@ class _EncryptedDescriptor:
 
 class EncryptedTextField(models.TextField):
     """Stores SM4-GCM ciphertext bound to the row (``uid``) and column. Not searchable: pair it
-    with a :class:`BlindIndexField` for exact lookups."""
+    with a :class:`BlindIndexField` for exact lookups.
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    ``secret=True`` marks credentials (e.g. a TOTP seed) that no one may ever reveal, as opposed
+    to personal data that can be revealed with a permission and a reason.
+    """
+
+    descriptor_class = _EncryptedDescriptor
+    # Only lookups that compare whole stored values make sense on ciphertext.
+    _ALLOWED_LOOKUPS = frozenset({"exact", "in", "isnull"})
+
+    def __init__(self, *args: Any, secret: bool = False, **kwargs: Any) -> None:
+        self.secret = secret
         kwargs.setdefault("blank", True)
         kwargs.setdefault("default", "")
         super().__init__(*args, **kwargs)
 
-    def contribute_to_class(self, cls: type[models.Model], name: str, *args: Any, **kwargs: Any) -> None:
-        super().contribute_to_class(cls, name, *args, **kwargs)
-        setattr(cls, self.attname, _EncryptedDescriptor(self))
+    def get_lookup(self, lookup_name: str) -> Any:
+        if lookup_name not in self._ALLOWED_LOOKUPS:
+            return None  # Django raises FieldError "Unsupported lookup"
+        return super().get_lookup(lookup_name)
 
     def from_db_value(self, value: str | None, expression: Any, connection: Any) -> str:
         return Sealed(value) if value else ""
@@ -63,15 +93,20 @@ class EncryptedTextField(models.TextField):
         value = model_instance.__dict__.get(self.attname, "")
         if isinstance(value, Sealed) or not value:
             return str(value or "")
-        cached = model_instance.__dict__.get(f"_sealed_{self.attname}")
+        cached = model_instance.__dict__.get(_cache_name(self.attname))
         if cached and cached[0] == value:
             return str(cached[1])
-        return crypto.encrypt(str(value), row_aad(model_instance, self.name))
+        sealed = crypto.encrypt(str(value), row_aad(model_instance, self.name))
+        model_instance.__dict__[_cache_name(self.attname)] = (str(value), Sealed(sealed))
+        return sealed
 
     def get_prep_value(self, value: Any) -> Any:
         value = super().get_prep_value(value)
-        if value and not str(value).startswith(crypto.PREFIX + ":"):
-            raise TypeError("encrypted fields cannot be queried or bulk-written with plaintext; use the blind index")
+        if value and not crypto.is_ciphertext(value):
+            raise TypeError(
+                "encrypted fields cannot be queried or bulk-written with plaintext; "
+                "use the blind index to find rows and save() to write them"
+            )
         return value
 
 
@@ -95,9 +130,12 @@ class BlindIndexField(models.CharField):
         return name, path, args, kwargs
 
     def pre_save(self, model_instance: models.Model, add: bool) -> str:
-        raw = model_instance.__dict__.get(self.source, "")
+        data = model_instance.__dict__
+        if self.source not in data:  # source deferred and never loaded: it cannot have changed
+            return str(data.get(self.attname, ""))
+        raw = data[self.source]
         if isinstance(raw, Sealed):  # unchanged since loading: the stored index is still right
-            return str(getattr(model_instance, self.attname))
+            return str(data.get(self.attname, ""))
         value = crypto.blind_index(str(raw), self.purpose) if raw else ""
         setattr(model_instance, self.attname, value)
         return value
@@ -111,6 +149,21 @@ class EncryptedModel(models.Model):
     class Meta:
         abstract = True
 
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        update_fields: Iterable[str] | None = kwargs.get("update_fields")
+        if update_fields is not None:
+            # Saving a source field alone would leave its blind index stale.
+            names = set(update_fields)
+            for index in blind_index_fields(type(self)):
+                if index.source in names:
+                    names.add(index.name)
+            kwargs["update_fields"] = names
+        super().save(*args, **kwargs)
+
 
 def encrypted_fields(model: type[models.Model]) -> list[EncryptedTextField]:
     return [f for f in model._meta.get_fields() if isinstance(f, EncryptedTextField)]
+
+
+def blind_index_fields(model: type[models.Model]) -> list[BlindIndexField]:
+    return [f for f in model._meta.get_fields() if isinstance(f, BlindIndexField)]

@@ -134,10 +134,13 @@ class User(EncryptedModel, AbstractUser):
     display_name = models.CharField(_("name"), max_length=50, blank=True)
     phone = EncryptedTextField(_("mobile number"))
     phone_index = BlindIndexField(source="phone", purpose="phone")
+    # The account's home region: administrators of this subtree manage it, even before it has a role.
+    region = models.ForeignKey(Region, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    region_code = models.CharField(max_length=15, blank=True, db_index=True)
     password_changed_at = models.DateTimeField(null=True, blank=True)
     failed_login_count = models.PositiveIntegerField(default=0)
     locked_until = models.DateTimeField(null=True, blank=True)
-    totp_secret = EncryptedTextField()
+    totp_secret = EncryptedTextField(secret=True)  # a credential: never revealed
     totp_confirmed_at = models.DateTimeField(null=True, blank=True)
     totp_last_step = models.BigIntegerField(default=0)  # refuses replay of a used code
     elderly_mode = models.BooleanField(default=False)
