@@ -8,6 +8,7 @@ Tree: 湖南省 43 › 长沙市 4301 › 岳麓区 430104 › 岳麓街道 4301
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
@@ -89,6 +90,30 @@ def world(db: None) -> World:
     return World(regions=regions, users=users, department=dept)
 
 
+@pytest.fixture(autouse=True)
+def _audit_triggers(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Keep the append-only audit triggers in place for every database test, and lift them just
+    before a transactional test's flush (which must empty the audit table)."""
+    marker = request.node.get_closest_marker("django_db")
+    names = set(request.fixturenames)
+    transactional = bool(marker and marker.kwargs.get("transaction")) or bool(
+        names & {"transactional_db", "live_server"}
+    )
+    if not (transactional or marker or names & {"db", "world"}):
+        yield
+        return
+    from django.db import connection
+
+    from shequ.core import dbtriggers
+
+    # Set the database up inside this fixture so that its flush runs after our teardown.
+    request.getfixturevalue("transactional_db" if transactional else "db")
+    dbtriggers.install(connection)
+    yield
+    if transactional:
+        dbtriggers.drop(connection)
+
+
 def require_service(name: str, available: bool, reason: str) -> None:
     """Tests that need a service fail in CI when it is missing and skip on a developer's laptop."""
     if available:
@@ -96,3 +121,33 @@ def require_service(name: str, available: bool, reason: str) -> None:
     if IN_CI:
         pytest.fail(f"{name} is required in CI: {reason}")
     pytest.skip(f"{name} not available: {reason}")
+
+
+@pytest.fixture(scope="session")
+def browser():  # type: ignore[no-untyped-def]
+    """Debian's Chromium driven by Playwright; required in CI, skipped on a laptop without it."""
+    from shequ.browser import CHROMIUM_ARGS, chromium_path
+
+    path = chromium_path()
+    require_service("chromium", path is not None, "install Debian's chromium package")
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API keeps an event loop running in this thread; the ORM calls made by test
+    # code between browser steps are still synchronous, so Django's async guard must stand aside.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def phone_page(browser, live_server):  # type: ignore[no-untyped-def]
+    """A fresh browser context with a phone-sized viewport, in zh-Hans."""
+    from shequ.browser import PHONE
+
+    context = browser.new_context(viewport=PHONE, locale="zh-CN", base_url=live_server.url)
+    page = context.new_page()
+    page.set_default_timeout(15000)
+    yield page
+    context.close()

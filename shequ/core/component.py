@@ -12,11 +12,17 @@ from shequ.core.models import Role
 from shequ.core.permissions import Perm, all_permission_codes, has_perm
 
 
+def unread(user: Any) -> int:
+    from shequ.core.selectors import unread_count
+
+    return unread_count(user=user)
+
+
 def home_items(user: Any) -> list[HomeItem]:
     from shequ.core import selectors
 
     items = [
-        HomeItem(_("Unread messages"), selectors.unread_count(user=user), reverse("core:inbox")),
+        HomeItem(_("Unread messages"), unread(user), reverse("core:inbox")),
         HomeItem(
             _("Notices waiting for your acknowledgement"),
             selectors.message_list(viewer=user).filter(requires_ack=True, acknowledged_at__isnull=True).count(),
@@ -38,7 +44,7 @@ COMPONENT = Component(
     label=_("Platform"),
     nav=(
         NavEntry(_("Home"), "core:home", order=0, icon="home"),
-        NavEntry(_("Inbox"), "core:inbox", order=10, icon="inbox"),
+        NavEntry(_("Inbox"), "core:inbox", order=10, icon="inbox", badge=lambda user: unread(user)),
         NavEntry(_("Regions"), "core:regions", perm=Perm.VIEW_REGION, order=20, icon="map"),
         NavEntry(_("Accounts"), "core:accounts", perm=Perm.MANAGE_USERS, order=80, icon="users"),
         NavEntry(_("Roles"), "core:memberships", perm=Perm.MANAGE_MEMBERSHIPS, order=81, icon="key"),

@@ -26,6 +26,8 @@ class NavEntry:
     roles: frozenset[str] = frozenset()
     icon: str = ""
     order: int = 100
+    # A number to show beside the entry (e.g. unread messages); None for no badge.
+    badge: Callable[[Any], int] | None = None
 
 
 @dataclass(frozen=True)
@@ -85,7 +87,8 @@ def nav_for(user: Any) -> list[dict[str, Any]]:
                 url = reverse(entry.url_name)
             except NoReverseMatch:
                 continue
-            entries.append((entry.order, {"label": entry.label, "url": url, "icon": entry.icon}))
+            badge = entry.badge(user) if entry.badge else 0
+            entries.append((entry.order, {"label": entry.label, "url": url, "icon": entry.icon, "badge": badge}))
     return [e for _, e in sorted(entries, key=lambda pair: pair[0])]
 
 

@@ -6,21 +6,12 @@ from shequ.core.components import nav_for
 
 
 def shell(request: HttpRequest) -> dict[str, Any]:
-    """What the base layout needs: navigation, elderly mode, the current region."""
+    """What the base layout needs: navigation (with badges) and the elderly-mode switch."""
     user = getattr(request, "user", None)
-    elderly = bool(user and user.is_authenticated and user.elderly_mode) or request.session.get(
-        "elderly_mode", False
-    ) if hasattr(request, "session") else False
-    return {
-        "nav_entries": nav_for(user) if user is not None else [],
-        "elderly_mode": elderly,
-        "unread_count": _unread(user),
-    }
-
-
-def _unread(user: Any) -> int:
-    if not user or not user.is_authenticated:
-        return 0
-    from shequ.core.selectors import unread_count
-
-    return unread_count(user=user)
+    signed_in = bool(user is not None and user.is_authenticated)
+    session = getattr(request, "session", None)
+    if signed_in:
+        elderly = bool(user.elderly_mode)  # type: ignore[union-attr]
+    else:
+        elderly = bool(session is not None and session.get("elderly_mode", False))
+    return {"nav_entries": nav_for(user) if signed_in else [], "elderly_mode": elderly}
