@@ -3,15 +3,35 @@ from typing import Any
 from django.http import HttpRequest
 
 from shequ.core.components import nav_for
+from shequ.core.models import Region
 
 
 def shell(request: HttpRequest) -> dict[str, Any]:
-    """What the base layout needs: navigation (with badges) and the elderly-mode switch."""
+    """What the base layout needs: navigation (with badges), the elderly-mode switch and the region
+    the user is working in (with its breadcrumb), for users with more than one region."""
     user = getattr(request, "user", None)
     signed_in = bool(user is not None and user.is_authenticated)
     session = getattr(request, "session", None)
-    if signed_in:
-        elderly = bool(user.elderly_mode)  # type: ignore[union-attr]
-    else:
-        elderly = bool(session is not None and session.get("elderly_mode", False))
-    return {"nav_entries": nav_for(user) if signed_in else [], "elderly_mode": elderly}
+    if not signed_in:
+        return {"nav_entries": [], "elderly_mode": bool(session is not None and session.get("elderly_mode"))}
+    return {
+        "nav_entries": nav_for(user),
+        "elderly_mode": bool(user.elderly_mode),  # type: ignore[union-attr]
+        **_current_region(request, user),
+    }
+
+
+def _current_region(request: HttpRequest, user: Any) -> dict[str, Any]:
+    from shequ.core.permissions import scopes_for
+    from shequ.core.selectors import breadcrumb
+
+    scopes = scopes_for(user)
+    if not scopes:
+        return {}
+    chosen = request.session.get("current_region", "")
+    code = chosen if any(chosen.startswith(s) for s in scopes) else scopes[0]
+    region = Region.objects.filter(code=code).first()
+    if region is None:
+        return {}
+    crumbs = [r for r in breadcrumb(region) if any(r.code.startswith(s) for s in scopes)]
+    return {"current_region": region, "region_crumbs": crumbs, "multi_region": len(scopes) > 1}
