@@ -31,11 +31,16 @@ class Sealed(str):
     __slots__ = ()
 
 
+def aad(model: type[models.Model] | models.Model, field_name: str, uid: Any) -> str:
+    """The associated data that binds a ciphertext to one column of one row."""
+    return f"{model._meta.label_lower}.{field_name}:{uid}"
+
+
 def row_aad(instance: models.Model, field_name: str) -> str:
     uid = getattr(instance, "uid", None)
     if uid is None:
         raise TypeError(f"{type(instance).__name__} needs a uid field to hold encrypted fields")
-    return f"{instance._meta.label_lower}.{field_name}:{uid}"
+    return aad(instance, field_name, uid)
 
 
 def _cache_name(attname: str) -> str:

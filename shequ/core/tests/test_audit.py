@@ -1,0 +1,225 @@
+"""The audit log (security requirement 12): append-only in the database, hash-chained with SM3,
+and ``shequ audit verify`` finds a changed or deleted row."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from datetime import UTC, datetime
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.db import DatabaseError, connection, transaction
+from django.test import RequestFactory, override_settings
+
+from shequ.core import audit, dbtriggers
+from shequ.core.models import AuditEntry
+
+
+def write(n: int = 3) -> list[AuditEntry]:
+    return [audit.record("test.action", object_type="thing", object_id=i, reason=f"reason {i}") for i in range(n)]
+
+
+def verify_command(*args: str) -> tuple[str, str]:
+    out, err = StringIO(), StringIO()
+    call_command("audit", "verify", *args, stdout=out, stderr=err)
+    return out.getvalue(), err.getvalue()
+
+
+def raw(sql: str, params: list[object]) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+
+
+@pytest.mark.django_db
+def test_entries_form_a_chain_that_verifies() -> None:
+    entries = write(4)
+    assert [e.seq for e in entries] == [1, 2, 3, 4]
+    assert entries[0].prev_hash == audit.GENESIS
+    assert all(b.prev_hash == a.hash for a, b in zip(entries, entries[1:], strict=False))
+    result = audit.verify()
+    assert result.ok and result.checked == 4 and result.head_hash == entries[-1].hash
+    out, _ = verify_command()
+    assert "audit chain intact: 4 entries" in out
+
+
+@pytest.mark.django_db
+def test_the_database_refuses_update_and_delete() -> None:
+    entry = write(1)[0]
+    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
+        AuditEntry.objects.filter(pk=entry.pk).update(reason="covered up")
+    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
+        raw("UPDATE core_auditentry SET reason = %s WHERE seq = %s", ["covered up", entry.seq])
+    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
+        AuditEntry.objects.filter(pk=entry.pk).delete()
+    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
+        raw("DELETE FROM core_auditentry WHERE seq = %s", [entry.seq])
+    assert AuditEntry.objects.get(pk=entry.pk).reason == "reason 0"
+
+
+@pytest.mark.django_db
+def test_postgresql_refuses_update_delete_and_truncate_by_trigger() -> None:
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL only: run with SHEQU_DATABASE_URL=postgres://…")
+    entry = write(1)[0]
+    for sql in ("UPDATE core_auditentry SET reason = 'x'", "DELETE FROM core_auditentry",
+                "TRUNCATE core_auditentry"):
+        with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
+            raw(sql, [])
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT tgname FROM pg_trigger WHERE tgrelid = 'core_auditentry'::regclass")
+        names = {row[0] for row in cursor.fetchall()}
+    assert {"core_auditentry_no_update", "core_auditentry_no_delete", "core_auditentry_no_truncate"} <= names
+    assert AuditEntry.objects.get(pk=entry.pk).reason == "reason 0"
+
+
+@pytest.mark.django_db
+def test_verify_finds_a_changed_row() -> None:
+    write(5)
+    # An attacker with database access lifts the trigger (rolled back with the test's transaction).
+    dbtriggers.drop(connection)
+    raw("UPDATE core_auditentry SET reason = %s WHERE seq = %s", ["nothing happened", 3])
+    result = audit.verify()
+    assert result.problems == ["entry 3: content was changed after it was written"]
+    with pytest.raises(CommandError, match="audit chain broken"):
+        verify_command()
+
+
+@pytest.mark.django_db
+def test_verify_finds_a_row_changed_together_with_its_hash() -> None:
+    entries = write(5)
+    dbtriggers.drop(connection)
+    forged = AuditEntry.objects.get(seq=2)
+    forged.reason = "nothing happened"
+    forged.hash = audit.chain_hash(forged.prev_hash, forged)  # recomputed to hide the change …
+    raw("UPDATE core_auditentry SET reason = %s, hash = %s WHERE seq = 2", [forged.reason, forged.hash])
+    assert forged.hash != entries[1].hash
+    # … but the next entry still names the original hash.
+    assert audit.verify().problems == ["entry 3: previous hash does not match the chain"]
+
+
+@pytest.mark.django_db
+def test_verify_finds_a_deleted_row() -> None:
+    write(5)
+    dbtriggers.drop(connection)
+    raw("DELETE FROM core_auditentry WHERE seq = %s", [2])
+    problems = audit.verify().problems
+    assert "entries 2..2 are missing (deleted)" in problems
+    assert "entry 3: previous hash does not match the chain" in problems
+    out, err = StringIO(), StringIO()
+    with pytest.raises(CommandError):
+        call_command("audit", "verify", stdout=out, stderr=err)
+    assert "missing (deleted)" in err.getvalue()
+
+
+@pytest.mark.django_db
+def test_deleting_the_newest_rows_is_caught_by_an_anchor_kept_elsewhere() -> None:
+    write(4)
+    out = StringIO()
+    call_command("audit", "head", stdout=out)
+    anchor = out.getvalue().strip()
+    seq, digest = audit.head()
+    assert anchor == f"{seq}:{digest}" and seq == 4
+    verify_command("--anchor", anchor)  # intact
+    dbtriggers.drop(connection)
+    raw("DELETE FROM core_auditentry WHERE seq >= %s", [3])
+    assert audit.verify().ok  # the chain alone cannot see a cut-off tail …
+    problems = audit.verify(anchor=(seq, digest)).problems
+    assert problems == ["entry 4 (the anchor) is missing: newest entries were deleted"]  # … the anchor can
+    with pytest.raises(CommandError):
+        verify_command("--anchor", anchor)
+    with pytest.raises(CommandError, match="--anchor must look like"):
+        verify_command("--anchor", "four:abc")
+
+
+@pytest.mark.django_db
+def test_awkward_values_hash_the_same_after_a_database_round_trip() -> None:
+    factory = RequestFactory()
+    ipv6 = factory.get("/", REMOTE_ADDR="2001:0DB8:0000:0000:0000:0000:0000:0001")
+    mapped = factory.get("/", REMOTE_ADDR="::ffff:192.0.2.1")
+    junk = factory.get("/", REMOTE_ADDR="unknown")
+    for request in (ipv6, mapped, junk):
+        request.user = None  # type: ignore[assignment]
+    audit.record("t.ipv6", request=ipv6)
+    audit.record("t.mapped", request=mapped)
+    audit.record("t.junk", request=junk)
+    audit.record(
+        "t.values",
+        object_id="x" * 200,  # longer than the column: trimmed identically on both databases
+        reason="nul\x00byte and 中文",
+        fields=["phone"],
+        detail={"when": datetime(2026, 1, 2, 3, 4, 5, 6, tzinfo=UTC), "id": uuid.UUID(int=1), "n": 1.5,
+                "nested": {"b": 1, "a": [1, "二"]}},
+    )
+    assert list(AuditEntry.objects.order_by("seq").values_list("ip", flat=True)) == [
+        "2001:db8::1", "::ffff:192.0.2.1", None, None,
+    ]
+    stored = AuditEntry.objects.get(action="t.values")
+    assert len(stored.object_id) == 64 and stored.reason == "nulbyte and 中文"
+    result = audit.verify()
+    assert result.ok, result.problems
+
+
+@pytest.mark.django_db
+def test_timestamps_verify_whatever_the_time_zone(monkeypatch: pytest.MonkeyPatch) -> None:
+    whole_second = datetime(2026, 3, 1, 12, 0, 0, 0, tzinfo=UTC)  # microsecond 0 must still print .000000
+    monkeypatch.setattr(audit.timezone, "now", lambda: whole_second)
+    audit.record("t.whole_second")
+    monkeypatch.undo()
+    with override_settings(TIME_ZONE="America/New_York"):
+        audit.record("t.new_york")
+        assert audit.verify().ok
+    with override_settings(TIME_ZONE="Asia/Shanghai"):
+        assert audit.verify().ok
+    assert AuditEntry.objects.get(action="t.whole_second").at == whole_second
+    assert audit._canonical_time(whole_second) == "2026-03-01T12:00:00.000000"
+
+
+def test_naive_timestamps_are_rejected() -> None:
+    with pytest.raises(ValueError, match="timezone-aware"):
+        audit._canonical_time(datetime(2026, 1, 1))  # noqa: DTZ001 - the point of the test
+
+
+@pytest.mark.django_db
+def test_an_entry_rolls_back_with_its_change() -> None:
+    with pytest.raises(RuntimeError), transaction.atomic():
+        audit.record("t.rolled_back")
+        raise RuntimeError("the change failed")
+    entry = audit.record("t.after")
+    assert entry.seq == 1 and entry.prev_hash == audit.GENESIS  # no gap, no dangling link
+    assert audit.verify().ok
+
+
+@pytest.mark.django_db
+def test_unknown_result_is_refused() -> None:
+    with pytest.raises(ValueError, match="unknown audit result"):
+        audit.record("t.bad", result="maybe")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_writers_keep_one_unbroken_chain() -> None:
+    """Writers in separate connections (threads): on PostgreSQL the advisory lock, on SQLite the
+    IMMEDIATE write lock, keeps them from reading the same chain head."""
+    errors: list[BaseException] = []
+    start = threading.Barrier(4)
+
+    def writer(n: int) -> None:
+        try:
+            start.wait()
+            for i in range(10):
+                with transaction.atomic():
+                    audit.record("t.concurrent", object_id=f"{n}-{i}")
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    result = audit.verify()
+    assert result.ok and result.checked == 40, result.problems
