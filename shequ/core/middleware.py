@@ -2,17 +2,89 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
+from urllib.parse import urlencode
 
-from django.http import HttpRequest, HttpResponse
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.urls import reverse
+from django.utils.translation import gettext as _
+
+from shequ.core import auth
+from shequ.core.permissions import needs_second_factor
+
+API_PREFIX = "/api/"
+
+# Pages that stay reachable while a second factor or a new password is awaited.
+_PENDING_OPEN = ("core:login", "core:logout", "core:second_factor", "core:totp_setup", "core:toggle_elderly",
+                 "set_language")
+_EXPIRED_PASSWORD_OPEN = ("core:password_change", "core:logout", "core:toggle_elderly", "set_language")
+
+
+def _api_error(status: int, code: str, message: str) -> JsonResponse:
+    return JsonResponse({"code": code, "message": message, "details": {}}, status=status)
+
+
+def _open(request: HttpRequest, names: tuple[str, ...]) -> bool:
+    path = request.path_info
+    if path.startswith(settings.STATIC_URL):
+        return True
+    return any(path == reverse(name) for name in names)
 
 
 class SessionPolicyMiddleware:
+    """Requirement 4 and 5: timeouts, the second factor and expired staff passwords, for every request.
+
+    Runs after AuthenticationMiddleware and before MessageMiddleware, so notices for the login page
+    travel in the session (``auth.NOTICE_KEY``), not in ``django.contrib.messages``.
+    """
+
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        return self.get_response(request)
+        return self.check(request) or self.get_response(request)
+
+    def check(self, request: HttpRequest) -> HttpResponse | None:
+        user = request.user
+        if not user.is_authenticated:
+            pending = auth.PENDING_KEY in request.session and auth.pending_login(request) is not None
+            if pending and not _open(request, _PENDING_OPEN):
+                return self._second_factor_needed(request)
+            return None
+        now = time.time()
+        if auth.AUTH_AT not in request.session:
+            auth.track_session(request, user)
+        why = auth.session_expiry(request, user, now)
+        if why is not None:
+            return self._expired(request, why)
+        auth.touch(request, now)
+        # Explicitly False: this session was opened without the second factor and now needs it.
+        if request.session.get(auth.MFA_KEY) is False and needs_second_factor(user):
+            auth.demote_to_pending(request, user)
+            return self._second_factor_needed(request)
+        if auth.password_expired(user) and not _open(request, _EXPIRED_PASSWORD_OPEN):
+            if request.path_info.startswith(API_PREFIX):
+                return _api_error(403, "password_expired", _("Your password has expired; change it first."))
+            return HttpResponseRedirect(reverse("core:password_change"))
+        return None
+
+    def _second_factor_needed(self, request: HttpRequest) -> HttpResponse:
+        if request.path_info.startswith(API_PREFIX):
+            return _api_error(403, "second_factor_required",
+                              _("Sign-in is not complete: enter the code from your authenticator app first."))
+        return HttpResponseRedirect(reverse("core:second_factor"))
+
+    def _expired(self, request: HttpRequest, why: str) -> HttpResponse:
+        auth.end_session(request, action="auth.session_expired", detail={"why": why})
+        request.session[auth.NOTICE_KEY] = "expired"
+        if request.path_info.startswith(API_PREFIX):
+            return _api_error(401, "session_expired", _("Your session has expired; sign in again."))
+        login_url = reverse("core:login")
+        if request.method == "GET":
+            login_url += "?" + urlencode({"next": request.get_full_path()})
+        return HttpResponseRedirect(login_url)
 
 
 class NoStoreMiddleware:
