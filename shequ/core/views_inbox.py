@@ -1,20 +1,51 @@
+"""Inbox pages: a person's own messages (other people's answer 404), read and acknowledge."""
+
+from __future__ import annotations
+
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_GET, require_POST
 
-from shequ.core import selectors
+from shequ.core import messaging
+
+PAGE_SIZE = 30
+FILTERS = (("all", gettext_lazy("All")), ("unread", gettext_lazy("Unread")), ("read", gettext_lazy("Read")))
 
 
 @login_required
+@require_GET
 def inbox(request: HttpRequest) -> HttpResponse:
-    return render(request, "core/inbox.html", {"messages_list": selectors.message_list(viewer=request.user)[:50]})
+    state = request.GET.get("show", "all")
+    if state not in messaging.INBOX_STATES:
+        state = "all"
+    page = Paginator(messaging.message_list(viewer=request.user, state=state), PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    return render(request, "core/inbox.html", {"page": page, "state": state, "filters": FILTERS})
 
 
 @login_required
+@require_GET
 def message_detail(request: HttpRequest, message_id: int) -> HttpResponse:
-    return redirect("core:inbox")
+    message = messaging.message_get_for(request.user, message_id)
+    messaging.mark_read(user=request.user, message=message)  # type: ignore[arg-type]
+    return render(request, "core/message.html", {"msg": message})
 
 
 @login_required
+@require_POST
 def acknowledge(request: HttpRequest, message_id: int) -> HttpResponse:
-    return redirect("core:inbox")
+    message = messaging.message_get_for(request.user, message_id)
+    try:
+        messaging.acknowledge(user=request.user, message=message)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, _("Thank you, your acknowledgement is recorded."))
+    return redirect("core:message", message_id=message.pk)

@@ -1,0 +1,540 @@
+"""Messaging (F6): notices in the in-app inbox, by email over SMTP and by SMS through an HTTP gateway.
+
+``notify`` writes one ``Message`` per recipient and one ``Delivery`` per channel in a single
+transaction, and queues an outbox event for every email and SMS delivery; ``shequ worker`` sends
+them (``handlers.send_delivery``) with retries and backoff. The inbox delivery is sent at once.
+Recipients acknowledge messages that ask for it; ``roll_call`` reports who received, read and
+acknowledged a topic (later issues build mobilization roll-calls on it).
+
+Phone numbers never leave the encrypted column except in the request to the SMS gateway: delivery
+records and errors carry no number, and gateway/SMTP errors are reduced to a status or error class.
+"""
+
+from __future__ import annotations
+
+import smtplib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from email.utils import parseaddr
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.mail import EmailMessage
+from django.db import transaction
+from django.db.models import BooleanField, ExpressionWrapper, F, Q, QuerySet
+from django.http import Http404, HttpRequest
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.crypto import get_random_string
+from django.utils.translation import gettext as _
+
+from shequ.core import audit, outbox
+from shequ.core.events import DeliveryQueued, MessageAcknowledged
+from shequ.core.models import (
+    AuditResult,
+    Channel,
+    Delivery,
+    DeliveryStatus,
+    Membership,
+    Message,
+    Region,
+    User,
+)
+from shequ.core.permissions import Perm, has_perm, scope_q, scopes_for
+
+SUBJECT_MAX = 200
+BODY_MAX = 5000
+LINK_MAX = 300
+SMS_TEXT_MAX = 500
+NOTICE_TOPIC = "core.notice"
+EXTERNAL_CHANNELS = frozenset({Channel.EMAIL, Channel.SMS})
+
+# Why a delivery was not attempted (kept in Delivery.last_error; shown to staff in roll-calls).
+SKIP_NO_EMAIL = "no email address"
+SKIP_NO_PHONE = "no mobile number"
+SKIP_INACTIVE = "account disabled"
+SKIP_NO_GATEWAY = "SMS gateway not configured"
+
+
+class DeliveryError(Exception):
+    """A delivery could not be handed over; the text carries no personal data."""
+
+
+class _Skip(Exception):
+    """The delivery cannot be made at all (no address): record it as skipped, do not retry."""
+
+
+# Sending -------------------------------------------------------------------------------------
+
+
+def _clean_link(link: str) -> str:
+    link = link.strip()
+    if not link:
+        return ""
+    if len(link) > LINK_MAX or any(c.isspace() or ord(c) < 32 for c in link) or "\\" in link:
+        raise ValidationError({"link": _("The link is not a valid address.")})
+    if link.startswith("/") and not link.startswith("//"):
+        return link
+    parts = urlsplit(link)
+    if parts.scheme in ("http", "https") and parts.netloc:
+        return link
+    raise ValidationError({"link": _("The link must be a path on this site or an http(s) address.")})
+
+
+def _clean(*, subject: str, body: str, link: str, channels: Iterable[str]) -> tuple[str, str, str, list[str]]:
+    errors: dict[str, str] = {}
+    subject = (subject or "").strip()
+    body = (body or "").strip()
+    if not subject:
+        errors["subject"] = _("A subject is required.")
+    elif len(subject) > SUBJECT_MAX:
+        errors["subject"] = _("The subject is too long (at most %(n)d characters).") % {"n": SUBJECT_MAX}
+    elif "\n" in subject or "\r" in subject:
+        errors["subject"] = _("The subject must be a single line.")
+    if len(body) > BODY_MAX:
+        errors["body"] = _("The text is too long (at most %(n)d characters).") % {"n": BODY_MAX}
+    try:
+        link = _clean_link(link or "")
+    except ValidationError as exc:
+        errors.update({k: v[0] for k, v in exc.message_dict.items()})
+    wanted = list(dict.fromkeys(channels))
+    unknown = [c for c in wanted if c not in Channel.values]
+    if unknown:
+        errors["channels"] = _("Unknown channel: %(names)s.") % {"names": ", ".join(map(str, unknown))}
+    if errors:
+        raise ValidationError(errors)
+    # Every message lands in the inbox, whatever else is chosen.
+    chosen = [Channel.INBOX.value] + [c for c in Channel.values if c in wanted and c != Channel.INBOX]
+    return subject, body, link, chosen
+
+
+def _initial_state(user: User, channel: str) -> tuple[str, str]:
+    """(status, reason) of a new delivery."""
+    if channel == Channel.INBOX:
+        return DeliveryStatus.SENT, ""
+    if not user.is_active:
+        return DeliveryStatus.SKIPPED, SKIP_INACTIVE
+    if channel == Channel.EMAIL and not user.email:
+        return DeliveryStatus.SKIPPED, SKIP_NO_EMAIL
+    if channel == Channel.SMS:
+        if not user.phone_index:  # the blind index tells whether a number exists without decrypting it
+            return DeliveryStatus.SKIPPED, SKIP_NO_PHONE
+        if not settings.SMS_GATEWAY_URL:
+            return DeliveryStatus.SKIPPED, SKIP_NO_GATEWAY
+    return DeliveryStatus.QUEUED, ""
+
+
+def notify(
+    *,
+    sender: User | None,
+    recipients: Iterable[User],
+    subject: str,
+    body: str,
+    link: str = "",
+    channels: Sequence[str] = (Channel.INBOX,),
+    region_code: str = "",
+    topic: str = "",
+    topic_ref: str = "",
+    requires_ack: bool = False,
+) -> list[Message]:
+    """Send a message to each recipient over ``channels`` (the inbox always included).
+
+    A platform service: it checks no permission. Pages that let a person address others use
+    ``notice_send`` (or check ``can_notify``) first. Bad input raises ValidationError and writes nothing.
+    """
+    subject, body, link, chosen = _clean(subject=subject, body=body, link=link, channels=channels)
+    if len(region_code) > 15 or len(topic) > 64 or len(topic_ref) > 64:
+        raise ValidationError(_("Region code, topic or topic reference is too long."))
+    users = list({u.pk: u for u in recipients}.values())
+    if any(u.pk is None for u in users):
+        raise ValueError("recipients must be saved users")
+    if not users:
+        return []
+    now = timezone.now()
+    with transaction.atomic():
+        messages = Message.objects.bulk_create(
+            [
+                Message(
+                    recipient=user,
+                    sender=sender,
+                    region_code=region_code,
+                    subject=subject,
+                    body=body,
+                    link=link,
+                    topic=topic,
+                    topic_ref=topic_ref,
+                    requires_ack=requires_ack,
+                    created_at=now,
+                )
+                for user in users
+            ],
+            batch_size=500,
+        )
+        deliveries: list[Delivery] = []
+        for message, user in zip(messages, users, strict=True):
+            for channel in chosen:
+                status, reason = _initial_state(user, channel)
+                deliveries.append(
+                    Delivery(
+                        message=message,
+                        channel=channel,
+                        status=status,
+                        last_error=reason,
+                        sent_at=now if status == DeliveryStatus.SENT else None,
+                    )
+                )
+        Delivery.objects.bulk_create(deliveries, batch_size=500)
+        outbox.emit_many(
+            DeliveryQueued(delivery_id=d.pk, channel=d.channel)
+            for d in deliveries
+            if d.status == DeliveryStatus.QUEUED
+        )
+    return messages
+
+
+def _absolute(path: str) -> str:
+    """An address a person can open from an email or SMS (needs settings.SITE_URL for site paths)."""
+    if not path.startswith("/"):
+        return path
+    site = getattr(settings, "SITE_URL", "").rstrip("/")
+    return f"{site}{path}" if site else ""
+
+
+def _outside_text(message: Message) -> str:
+    parts = [message.body] if message.body else []
+    link = _absolute(message.link) or _absolute(reverse("core:message", args=[message.pk]))
+    if link:
+        parts.append(_("Open: %(url)s") % {"url": link})
+    return "\n\n".join(parts)
+
+
+def _send_email(delivery: Delivery) -> str:
+    message = delivery.message
+    address = message.recipient.email
+    if not address:
+        raise _Skip(SKIP_NO_EMAIL)
+    domain = parseaddr(settings.DEFAULT_FROM_EMAIL)[1].rpartition("@")[2] or "localhost"
+    # A stable Message-ID: a resend after a lost acknowledgement can be recognised as a duplicate.
+    message_id = f"<shequ-delivery-{delivery.pk}@{domain}>"
+    email = EmailMessage(
+        subject=message.subject,
+        body=_outside_text(message),
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[address],
+        headers={"Message-ID": message_id},
+    )
+    try:
+        accepted = email.send(fail_silently=False)
+    except (smtplib.SMTPException, OSError) as exc:
+        # Not str(exc): SMTP errors may quote the recipient's address.
+        code = getattr(exc, "smtp_code", None)
+        raise DeliveryError(f"SMTP error {type(exc).__name__}{f' {code}' if code else ''}") from None
+    if not accepted:
+        raise DeliveryError("SMTP server accepted no recipient")
+    return message_id
+
+
+def _sms_text(message: Message) -> str:
+    text = f"{message.subject}\n{_outside_text(message)}".strip()
+    return text if len(text) <= SMS_TEXT_MAX else text[: SMS_TEXT_MAX - 1] + "…"
+
+
+def _send_sms(delivery: Delivery) -> str:
+    url = settings.SMS_GATEWAY_URL
+    if not url:
+        raise _Skip(SKIP_NO_GATEWAY)
+    phone = delivery.message.recipient.phone
+    if not phone:
+        raise _Skip(SKIP_NO_PHONE)
+    headers = {"Authorization": f"Bearer {settings.SMS_GATEWAY_TOKEN}"} if settings.SMS_GATEWAY_TOKEN else {}
+    payload = {"to": phone, "text": _sms_text(delivery.message), "ref": delivery.pk}
+    try:
+        response = httpx.post(
+            url, json=payload, headers=headers, timeout=getattr(settings, "SMS_GATEWAY_TIMEOUT", 10.0)
+        )
+    except httpx.HTTPError as exc:
+        raise DeliveryError(f"SMS gateway unreachable ({type(exc).__name__})") from None
+    if not response.is_success:
+        # Not the body: gateways like to echo the number back.
+        raise DeliveryError(f"SMS gateway answered HTTP {response.status_code}")
+    try:
+        data: Any = response.json()
+    except ValueError:
+        data = {}
+    ref = (data.get("id") or data.get("message_id") or "") if isinstance(data, dict) else ""
+    return str(ref)[:100]
+
+
+_SENDERS = {Channel.EMAIL.value: _send_email, Channel.SMS.value: _send_sms}
+
+
+def deliver(*, delivery_id: int) -> None:
+    """Send one queued email/SMS delivery (the outbox handler). Safe to call again: a delivery that
+    is no longer queued is left alone. Raises DeliveryError so that the outbox retries."""
+    delivery = Delivery.objects.select_related("message__recipient").filter(pk=delivery_id).first()
+    if delivery is None or delivery.status != DeliveryStatus.QUEUED:
+        return
+    queued = Delivery.objects.filter(pk=delivery.pk, status=DeliveryStatus.QUEUED)
+    if not delivery.message.recipient.is_active:
+        queued.update(status=DeliveryStatus.SKIPPED, last_error=SKIP_INACTIVE)
+        return
+    try:
+        ref = _SENDERS[delivery.channel](delivery)
+    except _Skip as skip:
+        queued.update(status=DeliveryStatus.SKIPPED, last_error=str(skip))
+        return
+    except DeliveryError as exc:
+        queued.update(attempts=F("attempts") + 1, last_error=outbox.scrub(str(exc))[:500])
+        raise
+    except Exception as exc:
+        reason = f"unexpected {type(exc).__name__}: {outbox.scrub(str(exc))}"[:500]
+        queued.update(attempts=F("attempts") + 1, last_error=reason)
+        raise DeliveryError(reason) from None
+    queued.update(
+        status=DeliveryStatus.SENT,
+        attempts=F("attempts") + 1,
+        provider_ref=ref,
+        sent_at=timezone.now(),
+        last_error="",
+    )
+
+
+def delivery_give_up(*, delivery_id: int) -> None:
+    """The outbox ran out of attempts: the delivery failed (its last error is already recorded)."""
+    Delivery.objects.filter(pk=delivery_id, status=DeliveryStatus.QUEUED).update(status=DeliveryStatus.FAILED)
+
+
+# Notices from staff ---------------------------------------------------------------------------
+
+
+def can_notify(actor: Any, recipients: Iterable[User]) -> bool:
+    """Whether ``actor`` holds SEND_NOTICE in a region covering a membership of every recipient."""
+    ids = {u.pk for u in recipients}
+    if not ids:
+        return True
+    if not scopes_for(actor, Perm.SEND_NOTICE):
+        return False
+    covered = set(
+        Membership.objects.filter(user_id__in=ids, revoked_at__isnull=True)
+        .filter(scope_q(actor, Perm.SEND_NOTICE))
+        .values_list("user_id", flat=True)
+    )
+    return covered >= ids
+
+
+def notice_send(
+    *,
+    actor: User,
+    region_code: str,
+    subject: str,
+    body: str,
+    channels: Sequence[str] = (Channel.INBOX,),
+    requires_ack: bool = False,
+    request: HttpRequest | None = None,
+) -> list[Message]:
+    """Send a notice to every active member of the region subtree ``region_code`` (audited).
+
+    The messages share ``topic=NOTICE_TOPIC`` and a fresh ``topic_ref`` for ``roll_call``.
+    """
+    _clean(subject=subject, body=body, link="", channels=channels)
+    if not has_perm(actor, Perm.SEND_NOTICE, region_code):
+        audit.record(
+            "notice.send",
+            actor=actor,
+            request=request,
+            region_code=region_code[:15],
+            object_type="region",
+            object_id=region_code[:64],
+            result=AuditResult.DENIED,
+        )
+        raise PermissionDenied(_("You may not send notices to this region."))
+    if not Region.objects.filter(code=region_code).exists():
+        raise ValidationError({"region_code": _("Unknown region.")})
+    recipients = list(
+        User.objects.filter(
+            is_active=True,
+            memberships__revoked_at__isnull=True,
+            memberships__region_code__startswith=region_code,
+        )
+        .exclude(pk=actor.pk)
+        .distinct()
+        .order_by("pk")
+    )
+    if not recipients:
+        raise ValidationError({"region_code": _("Nobody in this region can receive notices.")})
+    if not can_notify(actor, recipients):  # the subtree rule above implies it; keep the rule in one place
+        raise PermissionDenied(_("You may not send notices to this region."))
+    topic_ref = get_random_string(16)
+    with transaction.atomic():
+        messages = notify(
+            sender=actor,
+            recipients=recipients,
+            subject=subject,
+            body=body,
+            channels=channels,
+            region_code=region_code,
+            topic=NOTICE_TOPIC,
+            topic_ref=topic_ref,
+            requires_ack=requires_ack,
+        )
+        audit.record(
+            "notice.send",
+            actor=actor,
+            request=request,
+            region_code=region_code,
+            object_type="notice",
+            object_id=topic_ref,
+            detail={
+                "recipients": len(messages),
+                "channels": sorted({Channel.INBOX.value, *channels}),
+                "requires_ack": requires_ack,
+            },
+        )
+    return messages
+
+
+# Reading and acknowledging ------------------------------------------------------------------
+
+
+def _own(user: Any, message: Message) -> None:
+    if not getattr(user, "is_authenticated", False) or message.recipient_id != user.pk:
+        raise PermissionDenied(_("This is not your message."))
+
+
+def mark_read(*, user: User, message: Message) -> Message:
+    _own(user, message)
+    if message.read_at is None:
+        now = timezone.now()
+        Message.objects.filter(pk=message.pk, read_at__isnull=True).update(read_at=now)
+        message.refresh_from_db(fields=["read_at"])
+    return message
+
+
+def acknowledge(*, user: User, message: Message) -> Message:
+    """Confirm a message that asks for it (idempotent); also marks it read."""
+    _own(user, message)
+    if not message.requires_ack:
+        raise ValidationError(_("This message does not ask for an acknowledgement."))
+    if message.acknowledged_at is None:
+        now = timezone.now()
+        with transaction.atomic():
+            first = Message.objects.filter(pk=message.pk, acknowledged_at__isnull=True).update(
+                acknowledged_at=now
+            )
+            if first:
+                Message.objects.filter(pk=message.pk, read_at__isnull=True).update(read_at=now)
+                outbox.emit(
+                    MessageAcknowledged(
+                        message_id=message.pk,
+                        recipient_id=message.recipient_id,
+                        topic=message.topic,
+                        topic_ref=message.topic_ref,
+                    )
+                )
+        message.refresh_from_db(fields=["read_at", "acknowledged_at"])
+    return message
+
+
+INBOX_STATES = ("all", "unread", "read")
+
+
+def message_list(*, viewer: Any, state: str = "all") -> QuerySet[Message]:
+    """The viewer's own messages, unread first, newest first."""
+    if not getattr(viewer, "is_authenticated", False):
+        return Message.objects.none()
+    qs = Message.objects.filter(recipient=viewer)
+    if state == "unread":
+        qs = qs.filter(read_at__isnull=True)
+    elif state == "read":
+        qs = qs.filter(read_at__isnull=False)
+    unread = ExpressionWrapper(Q(read_at__isnull=True), output_field=BooleanField())
+    return qs.select_related("sender").annotate(unread=unread).order_by("-unread", "-created_at", "-pk")
+
+
+def message_get_for(viewer: Any, message_id: int) -> Message:
+    """One of the viewer's own messages, or 404 (other people's messages do not exist for them)."""
+    message = message_list(viewer=viewer).filter(pk=message_id).first()
+    if message is None:
+        raise Http404
+    return message
+
+
+@dataclass(frozen=True)
+class RollCallEntry:
+    message_id: int
+    recipient_id: int
+    recipient_name: str
+    channels: dict[str, str]  # channel → delivery status
+    delivered: bool
+    read_at: datetime | None
+    acknowledged_at: datetime | None
+
+    @property
+    def read(self) -> bool:
+        return self.read_at is not None
+
+    @property
+    def acknowledged(self) -> bool:
+        return self.acknowledged_at is not None
+
+
+@dataclass(frozen=True)
+class RollCall:
+    topic: str
+    topic_ref: str
+    entries: list[RollCallEntry]
+
+    @property
+    def total(self) -> int:
+        return len(self.entries)
+
+    @property
+    def delivered(self) -> int:
+        return sum(e.delivered for e in self.entries)
+
+    @property
+    def read(self) -> int:
+        return sum(e.read for e in self.entries)
+
+    @property
+    def acknowledged(self) -> int:
+        return sum(e.acknowledged for e in self.entries)
+
+
+def _delivered(statuses: dict[str, str]) -> bool:
+    """Reached the person: on a chosen outside channel, or in the inbox when that was the only one."""
+    outside = {c: s for c, s in statuses.items() if c in EXTERNAL_CHANNELS}
+    if outside:
+        return any(s == DeliveryStatus.SENT for s in outside.values())
+    return statuses.get(Channel.INBOX) == DeliveryStatus.SENT
+
+
+def roll_call(*, topic: str, topic_ref: str, viewer: Any = None) -> RollCall:
+    """Per recipient of a topic: delivered, read, acknowledged.
+
+    With ``viewer``: only messages they sent or that lie in their SEND_NOTICE scope; without one it
+    is a platform read (the calling app has checked access to the topic's object).
+    """
+    qs = Message.objects.filter(topic=topic, topic_ref=topic_ref)
+    if viewer is not None:
+        qs = qs.filter(scope_q(viewer, Perm.SEND_NOTICE) | Q(sender_id=getattr(viewer, "pk", None)))
+    qs = qs.select_related("recipient").prefetch_related("deliveries").order_by("recipient__username", "pk")
+    entries = []
+    for message in qs:
+        statuses = {d.channel: d.status for d in message.deliveries.all()}
+        entries.append(
+            RollCallEntry(
+                message_id=message.pk,
+                recipient_id=message.recipient_id,
+                recipient_name=message.recipient.name,
+                channels=statuses,
+                delivered=_delivered(statuses),
+                read_at=message.read_at,
+                acknowledged_at=message.acknowledged_at,
+            )
+        )
+    return RollCall(topic=topic, topic_ref=topic_ref, entries=entries)

@@ -1,0 +1,488 @@
+"""Messaging against real components: a local SMTP server (aiosmtpd) and a local HTTP SMS gateway.
+
+Covers notify (messages, deliveries and outbox events in one transaction), email and SMS arriving,
+retries with backoff after gateway failures, failures recorded after the last attempt, skipped
+deliveries, read/acknowledge, roll-calls, and the audited, permission-checked notice_send.
+"""
+
+from __future__ import annotations
+
+import logging
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+from pytest_django.fixtures import Settings
+
+from shequ.conftest import World
+from shequ.core import messaging, outbox
+from shequ.core.events import DeliveryQueued, MessageAcknowledged
+from shequ.core.models import (
+    AuditEntry,
+    AuditResult,
+    Delivery,
+    DeliveryStatus,
+    Message,
+    OutboxStatus,
+    OutboxTask,
+    User,
+)
+from shequ.core.outbox import handles
+from shequ.core.tests.fakes import SmsGateway, SmtpServer, free_port, start_worker, worker_env
+
+ALICE_PHONE = "13912345678"
+ACKS: list[MessageAcknowledged] = []
+
+
+@handles(MessageAcknowledged)
+def _record_ack(event: MessageAcknowledged) -> None:
+    ACKS.append(event)
+
+
+@pytest.fixture
+def smtp(settings: Settings) -> Iterator[SmtpServer]:
+    with SmtpServer() as server:
+        settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+        settings.EMAIL_HOST, settings.EMAIL_PORT = server.host, server.port
+        settings.EMAIL_USE_TLS = False
+        settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
+        settings.DEFAULT_FROM_EMAIL = "Shequ <notices@shequ.example>"
+        yield server
+
+
+@pytest.fixture
+def sms(settings: Settings) -> Iterator[SmsGateway]:
+    with SmsGateway() as gateway:
+        settings.SMS_GATEWAY_URL, settings.SMS_GATEWAY_TOKEN = gateway.url, gateway.token
+        yield gateway
+
+
+@pytest.fixture
+def people(db: None) -> dict[str, User]:
+    """Recipients made directly (no password: hashing is slow and not what is tested here)."""
+    return {
+        "alice": User.objects.create(
+            username="alice", display_name="Alice", email="alice@example.test", phone=ALICE_PHONE
+        ),
+        "bob": User.objects.create(username="bob", display_name="Bob"),  # neither email nor phone
+        "carol": User.objects.create(
+            username="carol",
+            display_name="Carol",
+            email="carol@example.test",
+            phone="13700001111",
+            is_active=False,
+        ),
+        "dan": User.objects.create(
+            username="dan", display_name="Dan", email="dan@example.test", phone="13600002222"
+        ),
+    }
+
+
+def deliveries(user: User, channel: str) -> Delivery:
+    return Delivery.objects.get(message__recipient=user, channel=channel)
+
+
+def make_due() -> None:
+    OutboxTask.objects.filter(status=OutboxStatus.PENDING).update(available_at=timezone.now())
+
+
+def send(people: dict[str, User], *names: str, channels: tuple[str, ...], **kw: Any) -> list[Message]:
+    return messaging.notify(
+        sender=None,
+        recipients=[people[n] for n in names],
+        subject=kw.pop("subject", "Water cut tomorrow"),
+        body=kw.pop("body", "No water from 9:00 to 12:00."),
+        channels=channels,
+        **kw,
+    )
+
+
+# notify ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_notify_writes_messages_deliveries_and_events_together(
+    people: dict[str, User], settings: Settings
+) -> None:
+    settings.SMS_GATEWAY_URL = "http://127.0.0.1:9/unused"
+    with pytest.raises(RuntimeError), transaction.atomic():
+        send(people, "alice", "dan", channels=("email", "sms"))
+        raise RuntimeError("the change that notified failed")
+    assert not (Message.objects.exists() or Delivery.objects.exists() or OutboxTask.objects.exists())
+
+    messages = send(
+        people, "alice", "bob", "carol", "alice", channels=("sms", "email"), topic="t", topic_ref="1"
+    )
+    assert [m.recipient.username for m in messages] == ["alice", "bob", "carol"]  # duplicates dropped
+    assert all(m.pk for m in messages)
+    states = {
+        (d.message.recipient.username, d.channel): (d.status, d.last_error)
+        for d in Delivery.objects.select_related("message__recipient")
+    }
+    assert states == {
+        ("alice", "inbox"): (DeliveryStatus.SENT, ""),
+        ("alice", "email"): (DeliveryStatus.QUEUED, ""),
+        ("alice", "sms"): (DeliveryStatus.QUEUED, ""),
+        ("bob", "inbox"): (DeliveryStatus.SENT, ""),
+        ("bob", "email"): (DeliveryStatus.SKIPPED, messaging.SKIP_NO_EMAIL),
+        ("bob", "sms"): (DeliveryStatus.SKIPPED, messaging.SKIP_NO_PHONE),
+        ("carol", "inbox"): (DeliveryStatus.SENT, ""),
+        ("carol", "email"): (DeliveryStatus.SKIPPED, messaging.SKIP_INACTIVE),
+        ("carol", "sms"): (DeliveryStatus.SKIPPED, messaging.SKIP_INACTIVE),
+    }
+    # One outbox event per queued email/SMS delivery, nothing for the rest.
+    queued = set(Delivery.objects.filter(status=DeliveryStatus.QUEUED).values_list("pk", "channel"))
+    tasks = {(t.payload["delivery_id"], t.payload["channel"]) for t in OutboxTask.objects.all()}
+    assert tasks == queued
+    assert set(OutboxTask.objects.values_list("event_type", flat=True)) == {DeliveryQueued.name}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("field", "kwargs"),
+    [
+        ("subject", {"subject": "  "}),
+        ("subject", {"subject": "x" * 201}),
+        ("subject", {"subject": "two\nlines"}),
+        ("body", {"body": "x" * 5001}),
+        ("link", {"link": "javascript:alert(1)"}),
+        ("link", {"link": "//evil.example/phish"}),
+        ("channels", {"channels": ("inbox", "pigeon")}),
+    ],
+)
+def test_bad_input_is_refused_and_writes_nothing(
+    people: dict[str, User], field: str, kwargs: dict[str, Any]
+) -> None:
+    channels = kwargs.pop("channels", ("inbox",))
+    with pytest.raises(ValidationError) as error:
+        send(people, "alice", channels=channels, **kwargs)
+    assert field in error.value.message_dict
+    assert not Message.objects.exists()
+
+
+@pytest.mark.django_db
+def test_inbox_only_and_no_sms_gateway(people: dict[str, User], settings: Settings) -> None:
+    settings.SMS_GATEWAY_URL = ""
+    send(people, "alice", channels=("sms",))  # the inbox is always included
+    assert deliveries(people["alice"], "inbox").status == DeliveryStatus.SENT
+    sms_delivery = deliveries(people["alice"], "sms")
+    assert (sms_delivery.status, sms_delivery.last_error) == (
+        DeliveryStatus.SKIPPED,
+        messaging.SKIP_NO_GATEWAY,
+    )
+    assert not OutboxTask.objects.exists()
+
+
+# Email -----------------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_email_arrives_over_smtp(people: dict[str, User], smtp: SmtpServer, settings: Settings) -> None:
+    settings.SITE_URL = "https://shequ.example"
+    [message] = send(people, "alice", channels=("email",), link="/grid/events/7/")
+    assert outbox.run_pending() == 1
+    [mail] = smtp.received
+    assert mail.rcpt_tos == ["alice@example.test"]
+    assert mail.subject == "Water cut tomorrow"
+    assert "No water from 9:00 to 12:00." in mail.text
+    assert "https://shequ.example/grid/events/7/" in mail.text
+    delivery = deliveries(people["alice"], "email")
+    assert (delivery.status, delivery.attempts, delivery.last_error) == (DeliveryStatus.SENT, 1, "")
+    assert (
+        delivery.provider_ref == mail.message["Message-ID"] == f"<shequ-delivery-{delivery.pk}@shequ.example>"
+    )
+    assert delivery.sent_at is not None
+    assert message.pk
+
+
+@pytest.mark.django_db
+def test_email_is_retried_after_a_temporary_smtp_failure(people: dict[str, User], smtp: SmtpServer) -> None:
+    smtp.fail_next(1)
+    send(people, "alice", channels=("email",))
+    outbox.run_pending()
+    delivery = deliveries(people["alice"], "email")
+    assert (delivery.status, delivery.attempts) == (DeliveryStatus.QUEUED, 1)
+    assert delivery.last_error == "SMTP error SMTPDataError 451"
+    assert "alice@" not in delivery.last_error
+    assert smtp.received == []
+    make_due()
+    outbox.run_pending()
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.attempts, delivery.last_error) == (DeliveryStatus.SENT, 2, "")
+    assert len(smtp.to("alice@example.test")) == 1
+
+
+# SMS -------------------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_sms_arrives_at_the_gateway(people: dict[str, User], sms: SmsGateway) -> None:
+    send(people, "alice", channels=("sms",))
+    assert outbox.run_pending() == 1
+    delivery = deliveries(people["alice"], "sms")
+    [request] = sms.received
+    assert request["to"] == ALICE_PHONE
+    assert request["ref"] == delivery.pk
+    assert request["text"].startswith("Water cut tomorrow\nNo water from 9:00 to 12:00.")
+    assert (delivery.status, delivery.attempts, delivery.provider_ref) == (
+        DeliveryStatus.SENT,
+        1,
+        "fake-sms-1",
+    )
+
+
+@pytest.mark.django_db
+def test_sms_is_retried_with_backoff_after_gateway_failures(people: dict[str, User], sms: SmsGateway) -> None:
+    sms.fail_next(2)
+    send(people, "alice", channels=("sms",))
+    for attempt in (1, 2):
+        before = timezone.now()
+        assert outbox.run_pending() == 1
+        after = timezone.now()
+        delivery = deliveries(people["alice"], "sms")
+        assert (delivery.status, delivery.attempts) == (DeliveryStatus.QUEUED, attempt)
+        assert delivery.last_error == "SMS gateway answered HTTP 503"
+        task = OutboxTask.objects.get()
+        assert before + outbox.backoff(attempt) <= task.available_at <= after + outbox.backoff(attempt)
+        assert outbox.run_pending() == 0  # waits out its backoff
+        make_due()
+    assert outbox.run_pending() == 1
+    delivery = deliveries(people["alice"], "sms")
+    assert (delivery.status, delivery.attempts, delivery.last_error) == (DeliveryStatus.SENT, 3, "")
+    assert sms.requests == 3 and len(sms.received) == 1
+    assert OutboxTask.objects.get().status == OutboxStatus.DONE
+
+
+@pytest.mark.django_db
+def test_sms_failure_is_recorded_after_the_last_attempt_without_the_number(
+    people: dict[str, User],
+    sms: SmsGateway,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    monkeypatch.setattr(outbox, "MAX_ATTEMPTS", 3)
+    sms.fail_next(10, status=502)  # the fake echoes the number in its error body
+    caplog.set_level(logging.DEBUG)
+    send(people, "alice", channels=("sms",))
+    for _ in range(3):
+        outbox.run_pending()
+        make_due()
+    delivery = deliveries(people["alice"], "sms")
+    assert (delivery.status, delivery.attempts) == (DeliveryStatus.FAILED, 3)
+    assert delivery.last_error == "SMS gateway answered HTTP 502"
+    task = OutboxTask.objects.get()
+    assert task.status == OutboxStatus.FAILED and "HTTP 502" in task.last_error
+    assert outbox.run_pending() == 0
+    stored = [
+        *Delivery.objects.values_list("last_error", "provider_ref"),
+        *OutboxTask.objects.values_list("last_error", "payload"),
+    ]
+    assert ALICE_PHONE not in repr(stored)
+    assert ALICE_PHONE not in caplog.text
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("problem", ["wrong token", "unreachable"])
+def test_sms_gateway_problems_are_failures(
+    people: dict[str, User], sms: SmsGateway, settings: Settings, problem: str
+) -> None:
+    if problem == "wrong token":
+        settings.SMS_GATEWAY_TOKEN = "not-the-token"
+        expected = "SMS gateway answered HTTP 401"
+    else:
+        settings.SMS_GATEWAY_URL = f"http://127.0.0.1:{free_port()}/sms"
+        expected = "SMS gateway unreachable (ConnectError)"
+    send(people, "alice", channels=("sms",))
+    outbox.run_pending()
+    delivery = deliveries(people["alice"], "sms")
+    assert (delivery.status, delivery.attempts, delivery.last_error) == (DeliveryStatus.QUEUED, 1, expected)
+    assert sms.received == []
+
+
+@pytest.mark.django_db
+def test_delivering_twice_sends_once(people: dict[str, User], sms: SmsGateway) -> None:
+    send(people, "alice", channels=("sms",))
+    outbox.run_pending()
+    delivery = deliveries(people["alice"], "sms")
+    messaging.deliver(delivery_id=delivery.pk)  # a duplicate run of the handler
+    assert sms.requests == 1
+
+
+@pytest.mark.django_db
+def test_recipient_disabled_before_sending_is_skipped(people: dict[str, User], sms: SmsGateway) -> None:
+    send(people, "alice", channels=("sms",))
+    User.objects.filter(pk=people["alice"].pk).update(is_active=False)
+    outbox.run_pending()
+    delivery = deliveries(people["alice"], "sms")
+    assert (delivery.status, delivery.last_error) == (DeliveryStatus.SKIPPED, messaging.SKIP_INACTIVE)
+    assert sms.requests == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_worker_process_sends_email_and_sms(
+    people: dict[str, User], smtp: SmtpServer, sms: SmsGateway, tmp_path: Path
+) -> None:
+    send(people, "alice", "dan", channels=("email", "sms"))
+    env = worker_env(
+        SHEQU_EMAIL_BACKEND="django.core.mail.backends.smtp.EmailBackend",
+        SHEQU_EMAIL_HOST=smtp.host,
+        SHEQU_EMAIL_PORT=str(smtp.port),
+        SHEQU_SMS_GATEWAY_URL=sms.url,
+        SHEQU_SMS_GATEWAY_TOKEN=sms.token,
+    )
+    log = tmp_path / "worker.log"
+    proc = start_worker("--drain", log=log, env=env)
+    try:
+        assert proc.wait(timeout=120) == 0, log.read_text()
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        pytest.fail(log.read_text())
+    assert sorted(r for m in smtp.received for r in m.rcpt_tos) == ["alice@example.test", "dan@example.test"]
+    assert sorted(r["to"] for r in sms.received) == ["13600002222", ALICE_PHONE]
+    assert set(Delivery.objects.values_list("status", flat=True)) == {DeliveryStatus.SENT}
+    assert ALICE_PHONE not in log.read_text()
+
+
+# Reading, acknowledging, roll-calls ----------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_read_and_acknowledge(people: dict[str, User]) -> None:
+    ACKS.clear()
+    alice, dan = people["alice"], people["dan"]
+    [plain] = send(people, "alice", channels=())
+    [notice] = send(people, "alice", channels=(), requires_ack=True, topic="drill", topic_ref="7")
+
+    messaging.mark_read(user=alice, message=plain)
+    first_read = plain.read_at
+    assert first_read is not None
+    messaging.mark_read(user=alice, message=plain)
+    assert plain.read_at == first_read  # reading again keeps the first time
+
+    with pytest.raises(ValidationError):
+        messaging.acknowledge(user=alice, message=plain)  # it did not ask for one
+    with pytest.raises(PermissionDenied):
+        messaging.acknowledge(user=dan, message=notice)
+    with pytest.raises(PermissionDenied):
+        messaging.mark_read(user=dan, message=notice)
+    notice.refresh_from_db()
+    assert notice.read_at is None and notice.acknowledged_at is None
+
+    messaging.acknowledge(user=alice, message=notice)
+    assert notice.acknowledged_at is not None and notice.read_at == notice.acknowledged_at
+    messaging.acknowledge(user=alice, message=notice)  # idempotent: one event only
+    assert outbox.run_pending() == 1
+    assert [(e.message_id, e.recipient_id, e.topic, e.topic_ref) for e in ACKS] == [
+        (notice.pk, alice.pk, "drill", "7")
+    ]
+
+
+@pytest.mark.django_db
+def test_roll_call_reports_delivered_read_and_acknowledged(people: dict[str, User], sms: SmsGateway) -> None:
+    send(people, "alice", "bob", "dan", channels=("sms",), requires_ack=True, topic="flood", topic_ref="42")
+    send(people, "alice", channels=(), topic="flood", topic_ref="other")  # another roll-call
+    sms.fail_next(1)  # alice's SMS (first in the queue) fails once and stays queued
+    outbox.run_pending()
+    dan_msg = Message.objects.get(recipient=people["dan"], topic_ref="42")
+    messaging.acknowledge(user=people["dan"], message=dan_msg)
+    bob_msg = Message.objects.get(recipient=people["bob"], topic_ref="42")
+    messaging.mark_read(user=people["bob"], message=bob_msg)
+
+    call = messaging.roll_call(topic="flood", topic_ref="42")
+    rows = {e.recipient_name: (e.channels, e.delivered, e.read, e.acknowledged) for e in call.entries}
+    assert rows == {
+        "Alice": ({"inbox": "sent", "sms": "queued"}, False, False, False),
+        "Bob": ({"inbox": "sent", "sms": "skipped"}, False, True, False),
+        "Dan": ({"inbox": "sent", "sms": "sent"}, True, True, True),
+    }
+    assert (call.total, call.delivered, call.read, call.acknowledged) == (3, 1, 2, 1)
+
+    make_due()
+    outbox.run_pending()  # alice's retry goes through
+    assert messaging.roll_call(topic="flood", topic_ref="42").delivered == 2
+    inbox_only = messaging.roll_call(topic="flood", topic_ref="other")
+    assert [e.delivered for e in inbox_only.entries] == [True]
+
+
+# Notices from staff --------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_notice_reaches_the_region_subtree_and_is_audited(world: World) -> None:
+    head = world["head_a"]
+    messages = messaging.notice_send(
+        actor=head, region_code="430104002001", subject="Fire drill", body="Friday 15:00", requires_ack=True
+    )
+    assert sorted(m.recipient.username for m in messages) == ["grid_a", "grid_b", "resident", "worker_a"]
+    assert {(m.topic, m.region_code, m.requires_ack, m.sender_id) for m in messages} == {
+        (messaging.NOTICE_TOPIC, "430104002001", True, head.pk)
+    }
+    topic_ref = messages[0].topic_ref
+    assert messaging.roll_call(topic=messaging.NOTICE_TOPIC, topic_ref=topic_ref).total == 4
+    # A roll-call seen by someone: the sender sees it; a head of the sibling community does not.
+    assert messaging.roll_call(topic=messaging.NOTICE_TOPIC, topic_ref=topic_ref, viewer=head).total == 4
+    assert (
+        messaging.roll_call(topic=messaging.NOTICE_TOPIC, topic_ref=topic_ref, viewer=world["head_b"]).total
+        == 0
+    )
+    entry = AuditEntry.objects.filter(action="notice.send").first()
+    assert entry is not None
+    assert (entry.actor_id, entry.region_code, entry.object_id, entry.result) == (
+        head.pk,
+        "430104002001",
+        topic_ref,
+        AuditResult.SUCCESS,
+    )
+    assert entry.detail == {"recipients": 4, "channels": ["inbox"], "requires_ack": True}
+
+
+DENIED = [
+    ("grid_a", "430104002001001"),
+    ("head_a", "430104002003"),
+    ("head_a", "430104002"),
+    ("outsider", "430104002001"),
+    ("auditor", "43"),
+]
+
+
+@pytest.mark.django_db
+def test_notice_outside_the_senders_scope_is_refused_and_audited(world: World) -> None:
+    for persona, region in DENIED:
+        with pytest.raises(PermissionDenied):
+            messaging.notice_send(actor=world[persona], region_code=region, subject="Hello", body="")
+    assert not Message.objects.exists()
+    denied = AuditEntry.objects.filter(action="notice.send").order_by("seq")
+    assert [(e.actor_id, e.result, e.region_code) for e in denied] == [
+        (world[persona].pk, AuditResult.DENIED, region) for persona, region in DENIED
+    ]
+
+
+@pytest.mark.django_db
+def test_notice_with_bad_input_changes_nothing(world: World) -> None:
+    head = world["head_a"]
+    with pytest.raises(ValidationError):
+        messaging.notice_send(actor=head, region_code="430104002001", subject="", body="x")
+    with pytest.raises(ValidationError):
+        messaging.notice_send(
+            actor=head, region_code="430104002001", subject="Hi", body="", channels=("fax",)
+        )
+    with pytest.raises(ValidationError):
+        messaging.notice_send(
+            actor=head, region_code="430104002001999", subject="Hi", body=""
+        )  # no such grid
+    assert not Message.objects.exists()
+    assert not AuditEntry.objects.filter(action="notice.send").exists()
+
+
+@pytest.mark.django_db
+def test_can_notify_needs_a_covering_region_for_every_recipient(world: World) -> None:
+    assert messaging.can_notify(world["head_a"], [world["grid_a"], world["resident"]])
+    assert not messaging.can_notify(world["head_a"], [world["grid_a"], world["head_b"]])
+    assert messaging.can_notify(world["street"], [world["grid_a"], world["head_b"]])
+    assert not messaging.can_notify(world["grid_a"], [world["resident"]])
+    assert not messaging.can_notify(world["street"], [world["nobody"]])  # no membership anywhere
