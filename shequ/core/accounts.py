@@ -1,20 +1,54 @@
-"""Account services: every write to users and memberships goes through here (audited)."""
+"""Account services: every write to users and memberships goes through here (audited).
+
+Separation of duties (三权分立, security requirement 7):
+
+* the system admin (``Perm.MANAGE_USERS``) creates, disables and enables accounts, but grants no roles;
+* the security admin (``Perm.MANAGE_MEMBERSHIPS``) grants and revokes roles, but creates no accounts;
+* the auditor (``Perm.VIEW_AUDIT``) only reads the audit log;
+* the three roles are mutually exclusive, nobody changes their own account or roles, and an admin
+  acts only inside their region subtree. Refusals are written to the audit log.
+
+``actor=None`` is the platform itself (bootstrap and demo commands run by an operator).
+"""
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
+from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.contrib.sessions.models import Session
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.validators import validate_email
 from django.db import transaction
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from shequ.core import audit
-from shequ.core.models import Department, Membership, PasswordHistory, Region, RegionLevel, Role, User, UserSession
-from shequ.core.permissions import ADMIN_ROLES, Perm, active_memberships, forget_memberships, has_perm
+from shequ.core import audit, crypto
+from shequ.core.models import (
+    AuditResult,
+    Department,
+    Membership,
+    PasswordHistory,
+    Region,
+    RegionLevel,
+    Role,
+    User,
+    UserSession,
+)
+from shequ.core.permissions import (
+    ADMIN_ROLES,
+    Perm,
+    forget_memberships,
+    has_perm,
+    scope_q,
+    scopes_for,
+)
+from shequ.core.personal import clean_mobile
 
 # Which region levels a role may be bound to.
 ROLE_LEVELS: dict[str, set[str]] = {
@@ -33,12 +67,132 @@ ROLE_LEVELS: dict[str, set[str]] = {
     Role.SECURITY_ADMIN: {RegionLevel.PROVINCE, RegionLevel.CITY, RegionLevel.COUNTY},
     Role.AUDITOR: {RegionLevel.PROVINCE, RegionLevel.CITY, RegionLevel.COUNTY},
 }
+PROVINCE_CODE_LENGTH = 2
+REASON_MAX_LENGTH = 500
 
 
-def _check_actor(actor: User | None, perm: str, region_code: str) -> None:
-    """``actor=None`` is the platform itself (bootstrap and demo commands run by an operator)."""
-    if actor is not None and not has_perm(actor, perm, region_code):
-        raise PermissionDenied(_("You may not do this in this region."))
+# --- Regions of an account ----------------------------------------------------------------------
+
+
+def user_region_codes(user: User) -> list[str]:
+    """Where an account belongs: its home region and the regions of its active roles (also for a
+    disabled account, whose roles ``active_memberships`` hides)."""
+    codes = set(
+        Membership.objects.filter(user=user, revoked_at__isnull=True).values_list("region_code", flat=True)
+    )
+    if user.region_code:
+        codes.add(user.region_code)
+    return sorted(codes, key=lambda c: (len(c), c))
+
+
+def _province_wide(actor: Any, perm: str) -> bool:
+    return any(len(code) <= PROVINCE_CODE_LENGTH for code in scopes_for(actor, perm))
+
+
+def user_visible_to(actor: Any, perm: str, user: User) -> bool:
+    """An admin sees an account when any of its regions lies in their scope; accounts with no
+    region at all (made by the platform, no role yet) only province-wide admins see."""
+    codes = user_region_codes(user)
+    if not codes:
+        return _province_wide(actor, perm)
+    return any(has_perm(actor, perm, code) for code in codes)
+
+
+def user_within(actor: Any, perm: str, user: User) -> bool:
+    """An admin changes an account only when all of its regions lie in their scope: a county admin
+    cannot disable someone who also works for the city."""
+    codes = user_region_codes(user)
+    if not codes:
+        return _province_wide(actor, perm)
+    return all(has_perm(actor, perm, code) for code in codes)
+
+
+# --- Reads for the administration pages (region-scoped) ----------------------------------------
+
+
+def user_list(*, viewer: Any, perm: str = Perm.MANAGE_USERS, query: str = "") -> QuerySet[User]:
+    """Accounts an admin may see. ``query`` matches the start of the user name or display name, or
+    a whole mobile number through its blind index (phones are never compared in plaintext)."""
+    codes = scopes_for(viewer, perm)
+    if not codes:
+        return User.objects.none()
+    active = Membership.objects.filter(user=OuterRef("pk"), revoked_at__isnull=True)
+    visible = scope_q(viewer, perm) | Q(Exists(active.filter(scope_q(viewer, perm))))
+    if _province_wide(viewer, perm):
+        visible |= Q(region_code="") & ~Q(Exists(active))
+    qs = User.objects.filter(visible)
+    query = query.strip()
+    if query:
+        match = Q(username__istartswith=query) | Q(display_name__istartswith=query)
+        with contextlib.suppress(ValidationError):
+            match |= Q(phone_index=crypto.blind_index(clean_mobile(query), "phone"))
+        qs = qs.filter(match)
+    return qs.order_by("username")
+
+
+def user_get_for(viewer: Any, pk: Any, perm: str = Perm.MANAGE_USERS) -> User:
+    """One account the viewer may see, or 404 (also for junk ids)."""
+    try:
+        return user_list(viewer=viewer, perm=perm).get(pk=int(pk))
+    except (User.DoesNotExist, TypeError, ValueError) as exc:
+        raise Http404 from exc
+
+
+def membership_list(*, viewer: Any, include_revoked: bool = False) -> QuerySet[Membership]:
+    qs = Membership.objects.filter(scope_q(viewer, Perm.MANAGE_MEMBERSHIPS))
+    if not include_revoked:
+        qs = qs.filter(revoked_at__isnull=True)
+    return qs.select_related("user", "region", "department", "granted_by").order_by(
+        "region_code", "role", "pk"
+    )
+
+
+def membership_get_for(viewer: Any, pk: Any) -> Membership:
+    try:
+        return membership_list(viewer=viewer, include_revoked=True).get(pk=int(pk))
+    except (Membership.DoesNotExist, TypeError, ValueError) as exc:
+        raise Http404 from exc
+
+
+# --- Checks -------------------------------------------------------------------------------------
+
+
+def _deny(
+    action: str,
+    *,
+    actor: Any,
+    request: Any,
+    region_code: str,
+    object_type: str,
+    object_id: Any,
+    why: str,
+    detail: dict[str, Any] | None = None,
+) -> None:
+    """Write the refusal to the audit log (in its own transaction, so it survives the exception)."""
+    audit.record(
+        action,
+        actor=actor,
+        request=request,
+        region_code=region_code,
+        object_type=object_type,
+        object_id=object_id,
+        result=AuditResult.DENIED,
+        detail={"why": why, **(detail or {})},
+    )
+
+
+def _clean_reason(reason: str) -> str:
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": _("Give a reason.")})
+    if len(reason) > REASON_MAX_LENGTH:
+        raise ValidationError(
+            {"reason": _("Keep the reason under %(n)d characters.") % {"n": REASON_MAX_LENGTH}}
+        )
+    return reason
+
+
+# --- Accounts (system admin) --------------------------------------------------------------------
 
 
 def user_create(
@@ -50,30 +204,92 @@ def user_create(
     phone: str = "",
     email: str = "",
     region_code: str = "",
+    temporary_password: bool | None = None,
+    request: Any = None,
 ) -> User:
-    """Create an account. ``password=None`` creates one that can only sign in through OIDC."""
-    _check_actor(actor, Perm.MANAGE_USERS, region_code)
+    """Create an account in the home region ``region_code``. ``password=None`` creates one that can
+    only sign in through OIDC. A password chosen by someone else (``actor`` set, unless
+    ``temporary_password=False``) is temporary: the user must change it at first sign-in."""
+    region_code = (region_code or "").strip()
+    if actor is not None and (not region_code or not has_perm(actor, Perm.MANAGE_USERS, region_code)):
+        _deny(
+            "user.create",
+            actor=actor,
+            request=request,
+            region_code=region_code,
+            object_type="user",
+            object_id="",
+            why="no account management permission in this region",
+            detail={"username": username[:150]},
+        )
+        raise PermissionDenied(_("You may not create accounts in this region."))
+    region = None
+    if region_code:
+        region = Region.objects.filter(code=region_code).first()
+        if region is None:
+            raise ValidationError({"region": _("No region has the code %(code)s.") % {"code": region_code}})
     username = username.strip()
     if not username:
         raise ValidationError({"username": _("A user name is required.")})
+    if len(username) > 150:
+        raise ValidationError({"username": _("Use at most 150 characters.")})
+    try:
+        UnicodeUsernameValidator()(username)
+    except ValidationError as exc:
+        raise ValidationError({"username": exc.messages}) from exc
     if User.objects.filter(username__iexact=username).exists():
         raise ValidationError({"username": _("This user name is taken.")})
-    user = User(username=username, display_name=display_name.strip(), phone=phone, email=email.strip())
+    display_name = display_name.strip()
+    if len(display_name) > 50:
+        raise ValidationError({"display_name": _("Use at most 50 characters.")})
+    try:
+        phone = clean_mobile(phone)
+    except ValidationError as exc:
+        raise ValidationError({"phone": exc.messages}) from exc
+    email = email.strip()
+    if email:
+        try:
+            validate_email(email)
+        except ValidationError as exc:
+            raise ValidationError({"email": exc.messages}) from exc
+    user = User(
+        username=username,
+        display_name=display_name,
+        phone=phone,
+        email=email,
+        region=region,
+        region_code=region.code if region else "",
+    )
     if password is None:
         user.set_unusable_password()
     else:
-        validate_password(password, user)
+        try:
+            validate_password(password, user)
+        except ValidationError as exc:
+            raise ValidationError({"password": exc.messages}) from exc
         user.set_password(password)
-        user.password_changed_at = timezone.now()
+        temporary = actor is not None if temporary_password is None else temporary_password
+        # None forces a change at first sign-in; an expired password is the same signal.
+        user.password_changed_at = None if temporary else timezone.now()
     with transaction.atomic():
         user.save()
         if password is not None:
             PasswordHistory.objects.create(user=user, password=user.password)
-        audit.record("user.create", actor=actor, region_code=region_code, object_type="user", object_id=user.pk)
+        audit.record(
+            "user.create",
+            actor=actor,
+            request=request,
+            region_code=user.region_code,
+            object_type="user",
+            object_id=user.pk,
+            detail={"username": user.username},
+        )
     return user
 
 
-def user_set_password(*, user: User, new_password: str, actor: User | None = None, request: Any = None) -> None:
+def user_set_password(
+    *, user: User, new_password: str, actor: User | None = None, request: Any = None
+) -> None:
     """Change a password under the policy: strength, not one of the last five (requirement 1, 2)."""
     validate_password(new_password, user)
     with transaction.atomic():
@@ -83,8 +299,13 @@ def user_set_password(*, user: User, new_password: str, actor: User | None = Non
         PasswordHistory.objects.create(user=user, password=user.password)
         stale = user.password_history.values_list("pk", flat=True)[settings.PASSWORD_HISTORY :]
         PasswordHistory.objects.filter(pk__in=list(stale)).delete()
-        audit.record("user.password_change", actor=actor or user, request=request, object_type="user",
-                     object_id=user.pk)
+        audit.record(
+            "user.password_change",
+            actor=actor or user,
+            request=request,
+            object_type="user",
+            object_id=user.pk,
+        )
 
 
 def user_set_elderly_mode(*, user: User, enabled: bool) -> None:
@@ -100,26 +321,67 @@ def end_sessions(user: User) -> int:
     return len(keys)
 
 
-def user_set_active(*, actor: User | None, user: User, active: bool, reason: str, request: Any = None) -> None:
-    """Disable or re-enable an account; disabling ends all its sessions (requirement 4)."""
-    scope = _user_region(user)
-    _check_actor(actor, Perm.MANAGE_USERS, scope)
-    if actor is not None and actor.pk == user.pk:
-        raise PermissionDenied(_("You cannot change your own account status."))
-    if not reason.strip():
-        raise ValidationError({"reason": _("Give a reason.")})
+def user_set_active(
+    *, actor: User | None, user: User, active: bool, reason: str, request: Any = None
+) -> None:
+    """Disable or re-enable an account; disabling ends all its sessions (requirement 4).
+
+    An account that holds an admin role is not switched by another admin: the security admin first
+    revokes the role, so that a system admin cannot silence the auditor or the security admin."""
+    action = "user.enable" if active else "user.disable"
+    codes = user_region_codes(user)
+    scope = codes[0] if codes else ""
+    if actor is not None:
+        why = ""
+        if actor.pk == user.pk:
+            why = "own account"
+        elif not user_within(actor, Perm.MANAGE_USERS, user):
+            why = "account outside the admin's region"
+        elif any(
+            m.role in ADMIN_ROLES for m in Membership.objects.filter(user=user, revoked_at__isnull=True)
+        ):
+            why = "account holds an admin role"
+        if why:
+            _deny(
+                action,
+                actor=actor,
+                request=request,
+                region_code=scope,
+                object_type="user",
+                object_id=user.pk,
+                why=why,
+            )
+            if why == "own account":
+                raise PermissionDenied(_("You cannot change your own account status."))
+            if why == "account holds an admin role":
+                raise PermissionDenied(
+                    _(
+                        "This account holds an administrator role; "
+                        "the security administrator must revoke it first."
+                    )
+                )
+            raise PermissionDenied(_("You may not change accounts outside your region."))
+    reason = _clean_reason(reason)
     with transaction.atomic():
         user.is_active = active
-        user.save(update_fields=["is_active"])
-        if not active:
-            end_sessions(user)
-        audit.record("user.enable" if active else "user.disable", actor=actor, request=request,
-                     region_code=scope, object_type="user", object_id=user.pk, reason=reason)
+        if active:
+            user.failed_login_count = 0
+            user.locked_until = None
+        user.save(update_fields=["is_active", "failed_login_count", "locked_until"])
+        ended = 0 if active else end_sessions(user)
+        audit.record(
+            action,
+            actor=actor,
+            request=request,
+            region_code=scope,
+            object_type="user",
+            object_id=user.pk,
+            reason=reason,
+            detail={"sessions_ended": ended} if not active else {},
+        )
 
 
-def _user_region(user: User) -> str:
-    codes = sorted({m.region_code for m in active_memberships(user)}, key=len)
-    return codes[0] if codes else ""
+# --- Roles (security admin) ---------------------------------------------------------------------
 
 
 def membership_grant(
@@ -132,54 +394,132 @@ def membership_grant(
     request: Any = None,
 ) -> Membership:
     """Give ``user`` a role in a region. Security requirement 7: the three admin roles are mutually
-    exclusive, nobody grants themselves anything, and only a security admin grants roles."""
+    exclusive, nobody grants themselves anything, and only a security admin grants roles, inside
+    their region, to accounts they can see."""
+    detail = {"role": role, "user": user.pk}
+    if actor is not None:
+        why = ""
+        if actor.pk == user.pk:
+            why = "self-grant"
+        elif not has_perm(actor, Perm.MANAGE_MEMBERSHIPS, region.code):
+            why = "no role management permission in this region"
+        elif not user_visible_to(actor, Perm.MANAGE_MEMBERSHIPS, user):
+            why = "account outside the admin's region"
+        if why:
+            _deny(
+                "membership.grant",
+                actor=actor,
+                request=request,
+                region_code=region.code,
+                object_type="user",
+                object_id=user.pk,
+                why=why,
+                detail=detail,
+            )
+            if why == "self-grant":
+                raise PermissionDenied(_("Nobody can grant rights to themselves."))
+            raise PermissionDenied(_("You may not grant roles in this region."))
     if role not in Role.values:
         raise ValidationError({"role": _("Unknown role.")})
     if region.level not in ROLE_LEVELS[role]:
-        raise ValidationError({"region": _("This role cannot be bound to a region of this level.")})
+        levels = ", ".join(
+            str(RegionLevel(level).label) for level in RegionLevel.values if level in ROLE_LEVELS[role]
+        )
+        raise ValidationError(
+            {
+                "region": _("A %(role)s is bound to a region of this level: %(levels)s.")
+                % {"role": Role(role).label, "levels": levels}
+            }
+        )
     if role == Role.DEPARTMENT_STAFF:
         if department is None:
             raise ValidationError({"department": _("Department staff need a department.")})
         if not region.code.startswith(department.region_code):
             raise ValidationError({"region": _("The region lies outside the department's area.")})
+    elif department is not None:
+        raise ValidationError({"department": _("Only department staff belong to a department.")})
+    if not user.is_active:
+        raise ValidationError({"username": _("This account is disabled.")})
     with transaction.atomic():
-        if actor is not None:
-            if actor.pk == user.pk:
-                audit.record("membership.grant", actor=actor, request=request, region_code=region.code,
-                             object_type="user", object_id=user.pk, result="denied",
-                             detail={"role": role, "why": "self-grant"})
-                raise PermissionDenied(_("Nobody can grant rights to themselves."))
-            if not has_perm(actor, Perm.MANAGE_MEMBERSHIPS, region.code):
-                audit.record("membership.grant", actor=actor, request=request, region_code=region.code,
-                             object_type="user", object_id=user.pk, result="denied", detail={"role": role})
-                raise PermissionDenied(_("You may not grant roles in this region."))
-        held = {m.role for m in active_memberships(user)}
+        # Lock the account so two grants at once cannot both pass the exclusivity check.
+        User.objects.select_for_update().filter(pk=user.pk).first()
+        held = set(
+            Membership.objects.filter(user=user, revoked_at__isnull=True).values_list("role", flat=True)
+        )
         if role in ADMIN_ROLES and (held & ADMIN_ROLES) - {role}:
-            raise ValidationError({"role": _("System, security and audit administrator roles are mutually exclusive.")})
+            raise ValidationError(
+                {"role": _("System, security and audit administrator roles are mutually exclusive.")}
+            )
+        if role not in ADMIN_ROLES and held & ADMIN_ROLES:
+            raise ValidationError({"role": _("An administrator account holds no other roles.")})
+        if role in ADMIN_ROLES and held - ADMIN_ROLES:
+            raise ValidationError({"role": _("An administrator role needs an account without other roles.")})
         if Membership.objects.filter(user=user, role=role, region=region, revoked_at__isnull=True).exists():
             raise ValidationError({"role": _("The user already has this role here.")})
         membership = Membership.objects.create(
-            user=user, role=role, region=region, region_code=region.code, department=department, granted_by=actor
+            user=user,
+            role=role,
+            region=region,
+            region_code=region.code,
+            department=department,
+            granted_by=actor,
         )
         forget_memberships(user)
-        audit.record("membership.grant", actor=actor, request=request, region_code=region.code,
-                     object_type="user", object_id=user.pk, detail={"role": role, "membership": membership.pk})
+        audit.record(
+            "membership.grant",
+            actor=actor,
+            request=request,
+            region_code=region.code,
+            object_type="user",
+            object_id=user.pk,
+            detail={**detail, "membership": membership.pk},
+        )
     return membership
 
 
-def membership_revoke(*, actor: User | None, membership: Membership, reason: str = "", request: Any = None) -> None:
-    with transaction.atomic():
-        if actor is not None:
-            if actor.pk == membership.user_id:
+def membership_revoke(
+    *, actor: User | None, membership: Membership, reason: str = "", request: Any = None
+) -> None:
+    """End a role. The security admin gives a reason; the platform (``actor=None``) may omit it."""
+    detail = {"role": membership.role, "user": membership.user_id}
+    if actor is not None:
+        why = ""
+        if actor.pk == membership.user_id:
+            why = "own role"
+        elif not has_perm(actor, Perm.MANAGE_MEMBERSHIPS, membership.region_code):
+            why = "no role management permission in this region"
+        if why:
+            _deny(
+                "membership.revoke",
+                actor=actor,
+                request=request,
+                region_code=membership.region_code,
+                object_type="membership",
+                object_id=membership.pk,
+                why=why,
+                detail=detail,
+            )
+            if why == "own role":
                 raise PermissionDenied(_("You cannot change your own roles."))
-            if not has_perm(actor, Perm.MANAGE_MEMBERSHIPS, membership.region_code):
-                audit.record("membership.revoke", actor=actor, request=request, region_code=membership.region_code,
-                             object_type="membership", object_id=membership.pk, result="denied")
-                raise PermissionDenied(_("You may not revoke roles in this region."))
-        membership.revoked_at = timezone.now()
-        membership.revoked_by = actor
-        membership.save(update_fields=["revoked_at", "revoked_by"])
+            raise PermissionDenied(_("You may not revoke roles in this region."))
+        reason = _clean_reason(reason)
+    if membership.revoked_at is not None:
+        raise ValidationError({"membership": _("This role was already revoked.")})
+    with transaction.atomic():
+        updated = Membership.objects.filter(pk=membership.pk, revoked_at__isnull=True).update(
+            revoked_at=timezone.now(), revoked_by=actor
+        )
+        if not updated:  # revoked by someone else a moment ago
+            raise ValidationError({"membership": _("This role was already revoked.")})
+        membership.refresh_from_db()
         forget_memberships(membership.user)
-        audit.record("membership.revoke", actor=actor, request=request, region_code=membership.region_code,
-                     object_type="membership", object_id=membership.pk, reason=reason,
-                     detail={"role": membership.role, "user": membership.user_id})
+        audit.record(
+            "membership.revoke",
+            actor=actor,
+            request=request,
+            region_code=membership.region_code,
+            object_type="membership",
+            object_id=membership.pk,
+            reason=reason,
+            detail=detail,
+        )
