@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.urls import include, path
 
 from shequ.api import api
@@ -7,3 +8,5 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("", include("shequ.core.urls")),
 ]
+if settings.OIDC_ENABLED:  # unified identity login (shequ/core/oidc.py)
+    urlpatterns.insert(0, path("oidc/", include("shequ.core.oidc")))

@@ -238,7 +238,7 @@ def pending_login(request: HttpRequest) -> Pending | None:
     data = request.session.get(PENDING_KEY)
     if not isinstance(data, dict):
         return None
-    user = User.objects.filter(pk=data.get("user")).first()
+    user = User.objects.filter(pk=int(data.get("user") or 0)).first()
     fresh = time.time() - float(data.get("at", 0)) <= PENDING_SECONDS
     if user is None or not fresh or not user.is_active or is_locked(user):
         clear_pending(request)

@@ -40,7 +40,7 @@ from shequ.core.models import AuditResult, User
 BACKEND_PATH = "shequ.core.oidc.ShequOIDCBackend"
 
 
-class ShequOIDCBackend(OIDCAuthenticationBackend):  # type: ignore[misc]
+class ShequOIDCBackend(OIDCAuthenticationBackend):
     def authenticate(self, request: Any, **kwargs: Any) -> User | None:
         """A provider that errs or sends a bad token means a refused login (audited), not a 500."""
         try:
@@ -132,7 +132,7 @@ def bind_identity(request: Any, claims: dict[str, Any]) -> User | None:
     return user
 
 
-class ShequOIDCRequestView(OIDCAuthenticationRequestView):  # type: ignore[misc]
+class ShequOIDCRequestView(OIDCAuthenticationRequestView):
     """Starts the flow; PKCE is on unless settings turn it off."""
 
     @staticmethod
@@ -142,7 +142,7 @@ class ShequOIDCRequestView(OIDCAuthenticationRequestView):  # type: ignore[misc]
         return OIDCAuthenticationRequestView.get_settings(attr, *args)
 
 
-class ShequOIDCCallbackView(OIDCAuthenticationCallbackView):  # type: ignore[misc]
+class ShequOIDCCallbackView(OIDCAuthenticationCallbackView):
     """Ends the provider's part and hands over to the platform's login (second factor, session
     records, audit) instead of calling ``login()`` directly."""
 

@@ -162,7 +162,7 @@ def totp_setup(request: HttpRequest) -> HttpResponse:
     the security page (also to replace one). A signed-in user confirms with the password too."""
     pending = auth.pending_login(request)
     if request.user.is_authenticated:
-        user: User = request.user  # type: ignore[assignment]
+        user: User = request.user
         signed_in = True
     elif pending is not None:
         user = pending.user

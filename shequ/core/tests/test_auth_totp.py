@@ -105,9 +105,9 @@ def test_pages_and_api_are_blocked_until_the_second_factor(world: World) -> None
     assert api.status_code == 403
     body = api.json()
     assert body["code"] == "second_factor_required" and body["message"] and body["details"] == {}
-    page = client.get(SECOND_FACTOR)
-    assert page.status_code == 200
-    html = page.content.decode()
+    form = client.get(SECOND_FACTOR)
+    assert form.status_code == 200
+    html = form.content.decode()
     assert 'inputmode="numeric"' in html and 'autocomplete="one-time-code"' in html
     assert 'for="id_code"' in html
 
