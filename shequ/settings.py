@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "ninja",  # its Swagger UI files are served from our static files (no CDN, CSP-safe)
     "shequ.core",
     "shequ.demo",
 ]

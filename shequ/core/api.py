@@ -1,0 +1,162 @@
+"""Core's API router: the caller's account, regions, inbox and the audit log (mounted at /api/v1/)."""
+
+from typing import Annotated, Any
+
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils.translation import gettext as _
+from ninja import Field, Path, Query, Router
+from ninja.pagination import PageNumberPagination, paginate
+
+from shequ.core import audit, messaging, selectors
+from shequ.core.apiauth import (
+    AUDIT_READ,
+    MESSAGES_READ,
+    MESSAGES_WRITE,
+    PROFILE_READ,
+    REGIONS_READ,
+    api_auth,
+    deny,
+)
+from shequ.core.apierrors import ApiError, ErrorOut
+from shequ.core.models import AuditEntry, Message, Region, Role, User
+from shequ.core.permissions import Perm, active_memberships, has_perm, scopes_for
+from shequ.core.personal import mask_phone
+from shequ.core.schemas import (
+    MAX_DB_ID,
+    AuditEntryOut,
+    AuditFilters,
+    MeOut,
+    MessageFilters,
+    MessageOut,
+    RegionCode,
+    RegionOut,
+)
+
+router = Router(tags=["core"])
+
+MessageId = Annotated[int, Path(ge=1, le=MAX_DB_ID, description="Message id.")]
+
+
+class Pagination(PageNumberPagination):
+    """Page numbers with bounds, so that no page or size can overflow the database's OFFSET."""
+
+    class Input(PageNumberPagination.Input):
+        page: int = Field(1, ge=1, le=100_000)
+        page_size: int | None = Field(None, ge=1, le=100)
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(page_size=20, max_page_size=100, **kwargs)
+
+
+def _viewer(request: HttpRequest) -> User:
+    return request.auth  # type: ignore[attr-defined]
+
+
+@router.get("/me", response=MeOut, auth=api_auth(PROFILE_READ))
+def me(request: HttpRequest) -> dict[str, Any]:
+    """The caller's account: roles, regions and a masked phone number."""
+    user = _viewer(request)
+    token = getattr(request, "api_token", None)
+    roles = [
+        {
+            "role": m.role,
+            "role_label": str(Role(m.role).label),
+            "region_code": m.region_code,
+            "region_name": m.region.name,
+            "department": m.department.name if m.department is not None else None,
+        }
+        for m in active_memberships(user)
+    ]
+    auth = {"method": "session"}
+    if token is not None:
+        auth = {
+            "method": "token",
+            "token_name": token.name,
+            "token_scopes": token.scopes,
+            "token_expires_at": token.expires_at,
+        }
+    return {
+        "id": user.pk,
+        "username": user.username,
+        "display_name": user.display_name,
+        "phone_masked": mask_phone(user.phone),
+        "elderly_mode": user.elderly_mode,
+        "roles": roles,
+        "regions": selectors.viewer_regions(viewer=user),
+        "auth": auth,
+    }
+
+
+@router.get("/regions", response=list[RegionOut], auth=api_auth(REGIONS_READ))
+@paginate(Pagination)
+def region_list(
+    request: HttpRequest,
+    parent: Annotated[RegionCode | None, Query(description="List this region's children instead.")] = None,
+) -> QuerySet[Region]:
+    """The top regions of the caller's scope, or the children of ``parent`` (404 outside the scope)."""
+    viewer = _viewer(request)
+    if parent is not None:
+        selectors.region_get_for(viewer, parent)
+        return selectors.region_list(viewer=viewer, parent_code=parent).order_by("code")
+    tops = scopes_for(viewer, Perm.VIEW_REGION)
+    return selectors.region_list(viewer=viewer).filter(code__in=tops).order_by("code")
+
+
+@router.get("/regions/{code}", response=RegionOut, auth=api_auth(REGIONS_READ))
+def region_detail(
+    request: HttpRequest, code: Annotated[RegionCode, Path(description="Region code.")]
+) -> Region:
+    """One region; 404 when it does not exist or lies outside the caller's scope."""
+    return selectors.region_get_for(_viewer(request), code)
+
+
+@router.get("/messages", response=list[MessageOut], auth=api_auth(MESSAGES_READ))
+@paginate(Pagination)
+def message_list(request: HttpRequest, filters: Query[MessageFilters]) -> QuerySet[Message]:
+    """The caller's own inbox: unread first, newest first."""
+    qs = messaging.message_list(viewer=_viewer(request), state=filters.state)
+    if filters.needs_ack is True:
+        qs = qs.filter(requires_ack=True, acknowledged_at__isnull=True)
+    elif filters.needs_ack is False:
+        qs = qs.exclude(requires_ack=True, acknowledged_at__isnull=True)
+    return qs
+
+
+@router.post("/messages/{message_id}/read", response=MessageOut, auth=api_auth(MESSAGES_WRITE))
+def message_read(request: HttpRequest, message_id: MessageId) -> Message:
+    """Mark one of the caller's messages read (repeating it changes nothing)."""
+    viewer = _viewer(request)
+    return messaging.mark_read(user=viewer, message=messaging.message_get_for(viewer, message_id))
+
+
+@router.post(
+    "/messages/{message_id}/ack", response={200: MessageOut, 409: ErrorOut}, auth=api_auth(MESSAGES_WRITE)
+)
+def message_ack(request: HttpRequest, message_id: MessageId) -> Message:
+    """Acknowledge a notice that asks for it (roll-calls count these; repeating it changes nothing).
+    409 when the message does not ask for an acknowledgement."""
+    viewer = _viewer(request)
+    message = messaging.message_get_for(viewer, message_id)
+    if not message.requires_ack:
+        raise ApiError(409, "ack_not_requested", _("This message does not ask for an acknowledgement."))
+    return messaging.acknowledge(user=viewer, message=message)
+
+
+@router.get("/audit", response=list[AuditEntryOut], auth=api_auth(AUDIT_READ))
+@paginate(Pagination)
+def audit_list(request: HttpRequest, filters: Query[AuditFilters]) -> QuerySet[AuditEntry]:
+    """The audit log for auditors, newest first, within the auditor's regions. Reading it is audited."""
+    viewer = _viewer(request)
+    if not has_perm(viewer, Perm.VIEW_AUDIT):
+        raise deny(
+            request, "permission_denied", _("Only auditors may read the audit log."), needs=Perm.VIEW_AUDIT
+        )
+    wanted = filters.model_dump(exclude_none=True)
+    audit.record(
+        "audit.view",
+        actor=viewer,
+        request=request,
+        detail={k: v.isoformat() if hasattr(v, "isoformat") else str(v) for k, v in wanted.items()},
+    )
+    return selectors.audit_list(viewer=viewer, filters=wanted)
