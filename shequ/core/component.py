@@ -52,6 +52,6 @@ COMPONENT = Component(
         NavEntry(_("Account security"), "core:security", roles=frozenset(Role.values), order=95, icon="lock"),
     ),
     permissions=tuple(sorted(all_permission_codes())),
-    events=("core.message_created",),
+    events=("core.delivery_queued", "core.message_acknowledged"),
     home_items=home_items,
 )
