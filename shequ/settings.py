@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "ninja",  # its Swagger UI files are served from our static files (no CDN, CSP-safe)
     "shequ.core",
+    "shequ.registry",
     "shequ.demo",
 ]
 

@@ -1,0 +1,14 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class RegistryConfig(AppConfig):
+    name = "shequ.registry"
+    label = "registry"
+    verbose_name = _("Base data")
+
+    def ready(self) -> None:
+        from shequ.registry import events, permissions
+
+        permissions.register_role_permissions()
+        del events  # imported for its @register_event side effects

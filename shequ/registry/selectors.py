@@ -1,0 +1,616 @@
+"""Reads of the registry for pages, the API and other apps. Every function takes ``viewer`` and
+returns only rows in the viewer's scope; ``get_<obj>_for`` raises 404 outside it.
+
+Population tags: a tag of normal sensitivity is visible with ``VIEW_PEOPLE`` where the person
+lives; a restricted or secret one also needs an active ``TagGrant`` covering it there. Every list,
+count, badge and export must filter tags with :func:`visible_tag_q` / :func:`can_view_tag`, and
+showing restricted tags of a person is audited (``registry.tag_view``) through
+:func:`record_tag_view` (``person_tag_list`` and the timelines do it themselves).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date
+from typing import Any, TypeVar
+
+from django.core.exceptions import ObjectDoesNotExist
+from django.db.models import Count, Exists, Model, OuterRef, Q, QuerySet
+from django.http import Http404, HttpRequest
+from django.utils import timezone
+
+from shequ.core import audit, crypto
+from shequ.core.permissions import has_perm, scope_q, scopes_for
+from shequ.registry.models import (
+    SENSITIVITY_RANK,
+    Building,
+    House,
+    Household,
+    HouseholdMember,
+    KeyPlace,
+    Organization,
+    Person,
+    PersonStatus,
+    PersonTag,
+    Residence,
+    Road,
+    Sensitivity,
+    TagCategory,
+    TagGrant,
+    TagGroup,
+    TimelineEntry,
+    Unit,
+    Visit,
+)
+from shequ.registry.permissions import RegistryPerm as P
+
+M = TypeVar("M", bound=Model)
+
+
+def _get(qs: QuerySet[M], pk: Any) -> M:
+    """One row of an already scoped queryset, or 404 (also for ids that are not numbers)."""
+    try:
+        return qs.get(pk=int(pk))
+    except (ObjectDoesNotExist, TypeError, ValueError, OverflowError) as exc:
+        raise Http404 from exc
+
+
+# --- Tag visibility -----------------------------------------------------------------------------
+
+
+def active_grants(viewer: Any) -> list[TagGrant]:
+    """The viewer's unexpired, unrevoked tag grants (cached on the user object for the request)."""
+    if not getattr(viewer, "is_authenticated", False) or not viewer.is_active:
+        return []
+    cached = getattr(viewer, "_registry_tag_grants", None)
+    if cached is None:
+        cached = list(
+            TagGrant.objects.filter(user=viewer, revoked_at__isnull=True, expires_at__gt=timezone.now())
+        )
+        viewer._registry_tag_grants = cached
+    return cached
+
+
+def forget_grants(user: Any) -> None:
+    user.__dict__.pop("_registry_tag_grants", None)
+
+
+def _levels_covered(level: str) -> list[str]:
+    rank = SENSITIVITY_RANK.get(Sensitivity(level), 0) if level in Sensitivity.values else 0
+    return [s for s, r in SENSITIVITY_RANK.items() if 0 < r <= rank]
+
+
+def _grant_covers(grant: TagGrant, category: TagCategory, region_code: str) -> bool:
+    if not region_code.startswith(grant.region_code):
+        return False
+    if grant.category_id is not None:
+        return grant.category_id == category.pk
+    return category.sensitivity in _levels_covered(grant.sensitivity)
+
+
+def _granted_q(viewer: Any, category_field: str, region_field: str) -> Q:
+    """Rows whose (restricted) category and region an active grant of the viewer covers."""
+    q = Q(pk__in=[])
+    for grant in active_grants(viewer):
+        where = Q(**{f"{region_field}__startswith": grant.region_code})
+        if grant.category_id is not None:
+            q |= where & Q(**{f"{category_field}_id": grant.category_id})
+        else:
+            q |= where & Q(**{f"{category_field}__sensitivity__in": _levels_covered(grant.sensitivity)})
+    return q
+
+
+def visible_tag_q(viewer: Any, prefix: str = "") -> Q:
+    """A filter for ``PersonTag`` rows the viewer may see (``prefix`` e.g. ``"tags__"`` when
+    filtering from another model): in their people scope, and normal or covered by a grant."""
+    region_field = f"{prefix}region_code"
+    category_field = f"{prefix}category"
+    in_scope = scope_q(viewer, P.VIEW_PEOPLE, field=region_field)
+    normal = Q(**{f"{category_field}__sensitivity": Sensitivity.NORMAL})
+    return in_scope & (normal | _granted_q(viewer, category_field, region_field))
+
+
+def can_view_tag(viewer: Any, tag: PersonTag | TagCategory, region_code: str | None = None) -> bool:
+    """Whether the viewer may see ``tag`` (a person's tag, or a category) for a person living in
+    ``region_code`` (defaults to the tag's own region)."""
+    category = tag.category if isinstance(tag, PersonTag) else tag
+    code = region_code if region_code is not None else getattr(tag, "region_code", "")
+    if not code or not has_perm(viewer, P.VIEW_PEOPLE, code):
+        return False
+    if category.sensitivity == Sensitivity.NORMAL:
+        return True
+    return any(_grant_covers(g, category, code) for g in active_grants(viewer))
+
+
+def _common_prefix(codes: Iterable[str]) -> str:
+    """The deepest region containing all of ``codes`` (codes are prefixes of their subtrees)."""
+    prefix: str | None = None
+    for code in codes:
+        if prefix is None:
+            prefix = code
+            continue
+        n = 0
+        while n < min(len(prefix), len(code)) and prefix[n] == code[n]:
+            n += 1
+        prefix = prefix[:n]
+    return prefix or ""
+
+
+def record_tag_view(
+    viewer: Any, tags: Iterable[PersonTag], *, request: HttpRequest | None = None, context: str = ""
+) -> None:
+    """Audit that ``viewer`` was shown the restricted ones among ``tags`` (one entry per call)."""
+    shown = [t for t in tags if t.category.sensitivity != Sensitivity.NORMAL]
+    if not shown:
+        return
+    people = sorted({t.person_id for t in shown})
+    audit.record(
+        "registry.tag_view",
+        actor=viewer,
+        request=request,
+        region_code=_common_prefix(t.region_code for t in shown),
+        object_type="registry.person",
+        object_id=people[0] if len(people) == 1 else "",
+        fields=sorted({t.category.code for t in shown}),
+        detail={"people": people, "tags": sorted(t.pk for t in shown), "context": context},
+    )
+
+
+def _overlaps(a: str, b: str) -> bool:
+    return a.startswith(b) or b.startswith(a)
+
+
+def tag_category_list(
+    *, viewer: Any, region_code: str | None = None, group: str | None = None
+) -> list[TagCategory]:
+    """Catalog entries the viewer may see somewhere in their scope (within ``region_code`` when
+    given): restricted categories appear only with a grant, so pickers, filters and badges leak
+    nothing."""
+    codes = scopes_for(viewer, P.VIEW_PEOPLE)
+    if region_code:
+        codes = [max(c, region_code, key=len) for c in codes if _overlaps(c, region_code)]
+    if not codes:
+        return []
+    qs = TagCategory.objects.filter(is_active=True)
+    if group:
+        qs = qs.filter(group=group)
+    grants = active_grants(viewer)
+    visible = []
+    for category in qs:
+        if category.sensitivity == Sensitivity.NORMAL or any(
+            _grant_covers(g, category, g.region_code) and any(_overlaps(g.region_code, c) for c in codes)
+            for g in grants
+        ):
+            visible.append(category)
+    return visible
+
+
+def person_tag_list(
+    *, viewer: Any, person: Person, include_ended: bool = False, request: HttpRequest | None = None
+) -> list[PersonTag]:
+    """The tags of one person the viewer may see; restricted ones shown are audited."""
+    qs = PersonTag.objects.filter(person=person).filter(visible_tag_q(viewer)).select_related("category")
+    if not include_ended:
+        qs = qs.filter(active=True)
+    tags = list(qs.order_by("category__sort_order", "-valid_from", "pk"))
+    record_tag_view(viewer, tags, request=request, context="person")
+    return tags
+
+
+def tag_counts(
+    *, viewer: Any, region_code: str | None = None, active_people_only: bool = True
+) -> dict[str, int]:
+    """Active tags per category code among what the viewer may see (for badges and summaries)."""
+    qs = PersonTag.objects.filter(active=True).filter(visible_tag_q(viewer))
+    if region_code:
+        qs = qs.filter(region_code__startswith=region_code)
+    if active_people_only:
+        qs = qs.filter(person__status=PersonStatus.ACTIVE)
+    rows = qs.values("category__code").annotate(n=Count("pk")).order_by()
+    return {row["category__code"]: row["n"] for row in rows}
+
+
+def tag_grant_list(*, viewer: Any, include_inactive: bool = False) -> QuerySet[TagGrant]:
+    """Grants in the security admin's region (for the grant pages)."""
+    qs = TagGrant.objects.filter(scope_q(viewer, P.GRANT_TAGS)).select_related(
+        "user", "category", "granted_by"
+    )
+    if not include_inactive:
+        qs = qs.filter(revoked_at__isnull=True, expires_at__gt=timezone.now())
+    return qs.order_by("-granted_at")
+
+
+# --- Addresses and houses -----------------------------------------------------------------------
+
+
+def road_list(*, viewer: Any, region_code: str | None = None) -> QuerySet[Road]:
+    # Roads belong to a community or street: a grid worker sees the roads of their community.
+    codes = scopes_for(viewer, P.VIEW_PLACES)
+    if not codes:
+        return Road.objects.none()
+    q = Q()
+    for code in codes:
+        q |= Q(region_code__startswith=code) | Q(region_code__in=_ancestors(code))
+    qs = Road.objects.filter(q)
+    if region_code:
+        qs = qs.filter(Q(region_code__startswith=region_code) | Q(region_code__in=_ancestors(region_code)))
+    return qs.order_by("region_code", "name")
+
+
+def _ancestors(code: str) -> list[str]:
+    return [code[:n] for n in (2, 4, 6, 9, 12) if n < len(code)]
+
+
+def get_road_for(viewer: Any, pk: Any) -> Road:
+    return _get(road_list(viewer=viewer), pk)
+
+
+def building_list(
+    *, viewer: Any, region_code: str | None = None, road: Road | None = None
+) -> QuerySet[Building]:
+    qs = Building.objects.filter(scope_q(viewer, P.VIEW_PLACES)).select_related("road")
+    if region_code:
+        qs = qs.filter(region_code__startswith=region_code)
+    if road is not None:
+        qs = qs.filter(road=road)
+    return qs.order_by("region_code", "address", "pk")
+
+
+def get_building_for(viewer: Any, pk: Any) -> Building:
+    return _get(building_list(viewer=viewer), pk)
+
+
+def unit_list(*, viewer: Any, building: Building | None = None) -> QuerySet[Unit]:
+    qs = Unit.objects.filter(scope_q(viewer, P.VIEW_PLACES))
+    if building is not None:
+        qs = qs.filter(building=building)
+    return qs.order_by("building_id", "number")
+
+
+def get_unit_for(viewer: Any, pk: Any) -> Unit:
+    return _get(unit_list(viewer=viewer).select_related("building"), pk)
+
+
+def house_list(
+    *,
+    viewer: Any,
+    region_code: str | None = None,
+    building: Building | None = None,
+    unit: Unit | None = None,
+    use: str | None = None,
+) -> QuerySet[House]:
+    qs = House.objects.filter(scope_q(viewer, P.VIEW_PLACES)).select_related("building", "unit")
+    if region_code:
+        qs = qs.filter(region_code__startswith=region_code)
+    if building is not None:
+        qs = qs.filter(building=building)
+    if unit is not None:
+        qs = qs.filter(unit=unit)
+    if use:
+        qs = qs.filter(use=use)
+    return qs.order_by("region_code", "address", "pk")
+
+
+def get_house_for(viewer: Any, pk: Any) -> House:
+    return _get(house_list(viewer=viewer), pk)
+
+
+# --- People -------------------------------------------------------------------------------------
+
+
+def person_list(
+    *,
+    viewer: Any,
+    status: str | None = PersonStatus.ACTIVE,
+    region_code: str | None = None,
+    house: House | None = None,
+    tag: str | None = None,
+) -> QuerySet[Person]:
+    """People in the viewer's scope (``status=None``: all, including moved out and deceased).
+    ``tag`` filters by a category code the viewer may see; an invisible one yields nothing."""
+    qs = Person.objects.filter(scope_q(viewer, P.VIEW_PEOPLE)).select_related("house")
+    if status:
+        qs = qs.filter(status=status)
+    if region_code:
+        qs = qs.filter(region_code__startswith=region_code)
+    if house is not None:
+        qs = qs.filter(house=house)
+    if tag:
+        visible = PersonTag.objects.filter(visible_tag_q(viewer), active=True, category__code=tag)
+        qs = qs.filter(Exists(visible.filter(person=OuterRef("pk"))))
+    return qs.order_by("region_code", "name_pinyin", "pk")
+
+
+def get_person_for(viewer: Any, pk: Any) -> Person:
+    """A person the viewer may see now (404 otherwise, also after they moved out of scope)."""
+    return _get(person_list(viewer=viewer, status=None), pk)
+
+
+def person_find_by_id(*, viewer: Any, id_type: str, id_number: str) -> Person | None:
+    """The person with this document number, if the viewer may see them (exact, via the index)."""
+    if not id_number:
+        return None
+    index = crypto.blind_index(id_number, "id_number")
+    return person_list(viewer=viewer, status=None).filter(id_type=id_type, id_number_index=index).first()
+
+
+def person_for_move_in(*, viewer: Any, id_type: str, id_number: str) -> Person | None:
+    """A person who left the platform's area, found by their document number so that a worker who
+    registers them again continues their record (exactly one person per ID number). Only for
+    someone who can register people somewhere; the caller has the person's document in hand."""
+    if not id_number or not scopes_for(viewer, P.EDIT):
+        return None
+    index = crypto.blind_index(id_number, "id_number")
+    return Person.objects.filter(
+        id_type=id_type, id_number_index=index, status=PersonStatus.MOVED_OUT
+    ).first()
+
+
+def residence_list(
+    *, viewer: Any, house: House | None = None, person: Person | None = None, current: bool | None = True
+) -> QuerySet[Residence]:
+    """Person ↔ house links in the viewer's scope (the house's region). ``current=None``: all."""
+    qs = Residence.objects.filter(scope_q(viewer, P.VIEW_PEOPLE)).select_related("person", "house")
+    if house is not None:
+        qs = qs.filter(house=house)
+    if person is not None:
+        qs = qs.filter(person=person)
+    if current is True:
+        qs = qs.filter(end_date__isnull=True)
+    elif current is False:
+        qs = qs.filter(end_date__isnull=False)
+    return qs.order_by("end_date", "-start_date", "pk")
+
+
+def household_list(*, viewer: Any, house: House | None = None, current: bool = True) -> QuerySet[Household]:
+    qs = Household.objects.filter(scope_q(viewer, P.VIEW_PEOPLE)).select_related("head", "house")
+    if house is not None:
+        qs = qs.filter(house=house)
+    if current:
+        qs = qs.filter(end_date__isnull=True)
+    return qs.order_by("region_code", "number", "pk")
+
+
+def get_household_for(viewer: Any, pk: Any) -> Household:
+    return _get(household_list(viewer=viewer, current=False), pk)
+
+
+def household_member_list(
+    *, viewer: Any, household: Household, current: bool = True
+) -> QuerySet[HouseholdMember]:
+    if not has_perm(viewer, P.VIEW_PEOPLE, household.region_code):
+        return HouseholdMember.objects.none()
+    qs = HouseholdMember.objects.filter(household=household).select_related("person")
+    if current:
+        qs = qs.filter(end_date__isnull=True)
+    return qs.order_by("start_date", "pk")
+
+
+def household_of(*, viewer: Any, person: Person) -> Household | None:
+    """The household the person belongs to now, if the viewer may see it."""
+    member = (
+        HouseholdMember.objects.filter(person=person, end_date__isnull=True)
+        .filter(scope_q(viewer, P.VIEW_PEOPLE, field="household__region_code"))
+        .select_related("household")
+        .first()
+    )
+    return member.household if member else None
+
+
+# --- Organizations and key places ---------------------------------------------------------------
+
+
+def organization_list(
+    *, viewer: Any, region_code: str | None = None, status: str | None = None
+) -> QuerySet[Organization]:
+    qs = Organization.objects.filter(scope_q(viewer, P.VIEW_PLACES)).select_related("building", "house")
+    if region_code:
+        qs = qs.filter(region_code__startswith=region_code)
+    if status:
+        qs = qs.filter(status=status)
+    return qs.order_by("region_code", "name", "pk")
+
+
+def get_organization_for(viewer: Any, pk: Any) -> Organization:
+    return _get(organization_list(viewer=viewer), pk)
+
+
+def organization_find_by_uscc(*, viewer: Any, uscc: str) -> Organization | None:
+    return organization_list(viewer=viewer).filter(uscc=uscc).first() if uscc else None
+
+
+def key_place_list(
+    *, viewer: Any, region_code: str | None = None, kind: str | None = None, active: bool | None = True
+) -> QuerySet[KeyPlace]:
+    qs = KeyPlace.objects.filter(scope_q(viewer, P.VIEW_PLACES)).select_related(
+        "building", "house", "organization"
+    )
+    if region_code:
+        qs = qs.filter(region_code__startswith=region_code)
+    if kind:
+        qs = qs.filter(kind=kind)
+    if active is not None:
+        qs = qs.filter(is_active=active)
+    return qs.order_by("region_code", "name", "pk")
+
+
+def get_key_place_for(viewer: Any, pk: Any) -> KeyPlace:
+    return _get(key_place_list(viewer=viewer, active=None), pk)
+
+
+# --- Timelines ----------------------------------------------------------------------------------
+
+_TIMELINE_OBJECTS: dict[str, tuple[type[Model], str]] = {
+    "person": (Person, P.VIEW_PEOPLE),
+    "household": (Household, P.VIEW_PEOPLE),
+    "house": (House, P.VIEW_PLACES),
+    "building": (Building, P.VIEW_PLACES),
+    "organization": (Organization, P.VIEW_PLACES),
+    "key_place": (KeyPlace, P.VIEW_PLACES),
+}
+TIMELINE_LIMIT = 200
+
+
+def timeline_for(
+    *,
+    viewer: Any,
+    object_type: str,
+    object_id: Any,
+    request: HttpRequest | None = None,
+    limit: int = TIMELINE_LIMIT,
+) -> list[TimelineEntry]:
+    """The history of one object, newest first.
+
+    A viewer who may see the object now sees its whole history (the record moved with the
+    person); someone who may not sees only the entries made while it was in their region (the old
+    community sees "moved away", nothing after). Entries about a tag are shown only to those who
+    may see that tag, and restricted ones shown are audited. 404 when nothing is visible."""
+    if object_type not in _TIMELINE_OBJECTS:
+        raise Http404
+    model, perm = _TIMELINE_OBJECTS[object_type]
+    try:
+        pk = int(object_id)
+    except (TypeError, ValueError) as exc:
+        raise Http404 from exc
+    current = (
+        model._default_manager.filter(scope_q(viewer, perm), pk=pk)
+        .values_list("region_code", flat=True)
+        .first()
+    )
+    qs = TimelineEntry.objects.filter(object_type=object_type, object_id=pk).select_related("tag_category")
+    if current is None:
+        qs = qs.filter(scope_q(viewer, perm))
+    entries: list[TimelineEntry] = []
+    restricted: list[TimelineEntry] = []
+    for entry in qs.order_by("-at", "-pk")[:limit]:
+        category = entry.tag_category
+        if category is not None:
+            if not can_view_tag(viewer, category, current or entry.region_code):
+                continue
+            if category.sensitivity != Sensitivity.NORMAL:
+                restricted.append(entry)
+        entries.append(entry)
+    if current is None and not entries:
+        raise Http404
+    if restricted:
+        audit.record(
+            "registry.tag_view",
+            actor=viewer,
+            request=request,
+            region_code=current or restricted[0].region_code,
+            object_type=f"registry.{object_type}",
+            object_id=pk,
+            fields=sorted({e.tag_category.code for e in restricted if e.tag_category}),
+            detail={"timeline_entries": [e.pk for e in restricted], "context": "timeline"},
+        )
+    return entries
+
+
+def person_timeline(viewer: Any, person_id: Any, request: HttpRequest | None = None) -> list[TimelineEntry]:
+    return timeline_for(viewer=viewer, object_type="person", object_id=person_id, request=request)
+
+
+def house_timeline(viewer: Any, house_id: Any, request: HttpRequest | None = None) -> list[TimelineEntry]:
+    return timeline_for(viewer=viewer, object_type="house", object_id=house_id, request=request)
+
+
+def household_timeline(
+    viewer: Any, household_id: Any, request: HttpRequest | None = None
+) -> list[TimelineEntry]:
+    return timeline_for(viewer=viewer, object_type="household", object_id=household_id, request=request)
+
+
+def organization_timeline(
+    viewer: Any, organization_id: Any, request: HttpRequest | None = None
+) -> list[TimelineEntry]:
+    return timeline_for(viewer=viewer, object_type="organization", object_id=organization_id, request=request)
+
+
+# Entries that mark a person leaving a region: the old community's "moved out" list.
+LEAVING_ACTIONS = ("person.move_out", "person.move_away", "person.death")
+
+
+def departure_list(*, viewer: Any, since: date | None = None) -> QuerySet[TimelineEntry]:
+    """People who left the viewer's region (moved away, moved out of the area, died), as
+    timeline entries made in that region: what a community still knows after they left."""
+    qs = TimelineEntry.objects.filter(
+        scope_q(viewer, P.VIEW_PEOPLE), object_type="person", action__in=LEAVING_ACTIONS
+    )
+    if since is not None:
+        qs = qs.filter(at__date__gte=since)
+    return qs.order_by("-at", "-pk")
+
+
+# --- Visits -------------------------------------------------------------------------------------
+
+
+def visit_list(
+    *,
+    viewer: Any,
+    person: Person | None = None,
+    household: Household | None = None,
+    house: House | None = None,
+    visitor: Any = None,
+) -> QuerySet[Visit]:
+    qs = Visit.objects.filter(scope_q(viewer, P.VIEW_PEOPLE)).select_related(
+        "visitor", "person", "household", "house"
+    )
+    if person is not None:
+        qs = qs.filter(person=person)
+    if household is not None:
+        qs = qs.filter(household=household)
+    if house is not None:
+        qs = qs.filter(house=house)
+    if visitor is not None:
+        qs = qs.filter(visitor=visitor)
+    return qs.order_by("-visited_at", "-pk")
+
+
+def get_visit_for(viewer: Any, pk: Any) -> Visit:
+    return _get(visit_list(viewer=viewer), pk)
+
+
+def care_person_q(today: date | None = None, prefix: str = "") -> Q:
+    """People of a care population: an active care tag (normal sensitivity) or, for the groups
+    defined by age (60+), a birth date old enough."""
+    today = today or timezone.localdate()
+    care_tags = PersonTag.objects.filter(
+        active=True, category__group=TagGroup.CARE, category__sensitivity=Sensitivity.NORMAL
+    )
+    q = Q(Exists(care_tags.filter(person=OuterRef(f"{prefix}pk"))))
+    ages = [
+        age
+        for age in TagCategory.objects.filter(group=TagGroup.CARE, is_active=True).values_list(
+            "min_age", flat=True
+        )
+        if age is not None
+    ]
+    youngest = min(ages, default=None)
+    if youngest is not None:
+        cutoff = _years_before(today, youngest)
+        q |= Q(**{f"{prefix}birth_date__lte": cutoff})
+    return q
+
+
+def _years_before(day: date, years: int) -> date:
+    try:
+        return day.replace(year=day.year - years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year - years, day=28)
+
+
+def overdue_follow_ups(*, viewer: Any, today: date | None = None) -> QuerySet[Visit]:
+    """Visits in the viewer's scope whose follow-up date has passed without a follow-up, for care
+    populations: the visited person, or a current member of the visited household, is one."""
+    today = today or timezone.localdate()
+    care = Person.objects.filter(care_person_q(today), status=PersonStatus.ACTIVE)
+    in_care_household = HouseholdMember.objects.filter(
+        household=OuterRef("household_id"), end_date__isnull=True, person__in=care
+    )
+    return (
+        Visit.objects.filter(scope_q(viewer, P.VISIT))
+        .filter(follow_up_date__lt=today, follow_up_done_at__isnull=True)
+        .filter(Q(person__in=care) | Q(Exists(in_care_household)))
+        .select_related("person", "household", "house", "visitor")
+        .order_by("follow_up_date", "pk")
+    )
