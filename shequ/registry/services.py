@@ -2832,6 +2832,7 @@ def tag_grant_revoke(
         )
         if not updated:
             raise ValidationError(_("This grant was already revoked."))
+        forget_grants(grant.user)  # the account object the caller holds, before it is reloaded
         grant.refresh_from_db()
         audit.record(
             "registry.tag_grant_revoke",
@@ -2852,7 +2853,6 @@ def tag_grant_revoke(
                 revoked=True,
             )
         )
-    forget_grants(grant.user)
     return grant
 
 

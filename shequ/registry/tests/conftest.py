@@ -82,7 +82,9 @@ def reg(world: World) -> Registry:
         r.buildings[key] = building
         r.houses[key] = [
             services.house_create(
-                actor=None, building=building, data={"unit": unit, "number": n, "floor": int(n[0]), "area": "89.5"}
+                actor=None,
+                building=building,
+                data={"unit": unit, "number": n, "floor": int(n[0]), "area": "89.5"},
             )
             for n in ("301", "302", "401")
         ]

@@ -74,17 +74,24 @@ def test_unknown_fields_are_refused(reg: Registry) -> None:
 def test_one_person_per_id_number_across_the_platform(reg: Registry) -> None:
     """The same ID number cannot be registered again — not in another community either."""
     existing = reg.people["a"]
-    for actor, house in ((reg.world["grid_a"], reg.houses["a"][2]), (reg.world["head_b"], reg.houses["c"][2])):
+    for actor, house in (
+        (reg.world["grid_a"], reg.houses["a"][2]),
+        (reg.world["head_b"], reg.houses["c"][2]),
+    ):
         with pytest.raises(ValidationError) as exc:
             services.person_register(
                 actor=actor, data=person_data("张三丰", id_number=existing.id_number), house=house
             )
         assert exc.value.error_dict["id_number"][0].code == "duplicate_id"
     # Different spelling of the same number (full width, lower-case x) is the same number.
-    services.person_register(actor=None, data=person_data("赵六", id_number="11010519491231002X"), house=reg.houses["a"][2])
+    services.person_register(
+        actor=None, data=person_data("赵六", id_number="11010519491231002X"), house=reg.houses["a"][2]
+    )
     with pytest.raises(ValidationError):
         services.person_register(
-            actor=None, data=person_data("赵七", id_number="１１０１０５１９４９１２３１００２ｘ"), house=reg.houses["b"][2]
+            actor=None,
+            data=person_data("赵七", id_number="１１０１０５１９４９１２３１００２ｘ"),
+            house=reg.houses["b"][2],
         )
 
 
@@ -100,16 +107,27 @@ def test_database_enforces_the_unique_id_number(reg: Registry) -> None:
 def test_people_without_id_number_can_coexist(reg: Registry) -> None:
     for name in ("新生儿甲", "新生儿乙"):
         services.person_register(
-            actor=None, data={"name": name, "birth_date": "2025-01-02", "sex": "male"}, house=reg.houses["a"][1]
+            actor=None,
+            data={"name": name, "birth_date": "2025-01-02", "sex": "male"},
+            house=reg.houses["a"][1],
         )
     assert Person.objects.filter(id_number_index="").count() == 2
 
 
 def test_person_found_by_id_number_only_in_scope(reg: Registry) -> None:
     number = reg.people["a"].id_number
-    assert selectors.person_find_by_id(viewer=reg.world["grid_a"], id_type="resident_id", id_number=number) == reg.people["a"]
-    assert selectors.person_find_by_id(viewer=reg.world["grid_b"], id_type="resident_id", id_number=number) is None
-    assert selectors.person_find_by_id(viewer=reg.world["head_b"], id_type="resident_id", id_number=number) is None
+    assert (
+        selectors.person_find_by_id(viewer=reg.world["grid_a"], id_type="resident_id", id_number=number)
+        == reg.people["a"]
+    )
+    assert (
+        selectors.person_find_by_id(viewer=reg.world["grid_b"], id_type="resident_id", id_number=number)
+        is None
+    )
+    assert (
+        selectors.person_find_by_id(viewer=reg.world["head_b"], id_type="resident_id", id_number=number)
+        is None
+    )
 
 
 def test_correct_keeps_old_and_new_values_masked(reg: Registry) -> None:
@@ -127,10 +145,14 @@ def test_correct_keeps_old_and_new_values_masked(reg: Registry) -> None:
     assert (person.name_pinyin, person.name_initials) == ("zhangshan", "zs")
     assert person.id_number_index == crypto.blind_index(new_number, "id_number")
     assert person.birth_date == date(1980, 1, 1) and person.sex == "male"
-    entry = TimelineEntry.objects.filter(object_type="person", object_id=person.pk, action="person.correct").get()
+    entry = TimelineEntry.objects.filter(
+        object_type="person", object_id=person.pk, action="person.correct"
+    ).get()
     assert entry.reason == "户口本核对"
-    assert entry.changes["id_number"] == {"old": old_number[:6] + "********" + old_number[-4:],
-                                          "new": new_number[:6] + "********" + new_number[-4:]}
+    assert entry.changes["id_number"] == {
+        "old": old_number[:6] + "********" + old_number[-4:],
+        "new": new_number[:6] + "********" + new_number[-4:],
+    }
     assert entry.changes["phone"] == {"old": old_phone[:3] + "****" + old_phone[-4:], "new": "139****8888"}
     assert entry.changes["name"] == {"old": "张三", "new": "张山"}
     # Nothing in the timeline row or the audit row holds the full numbers.
@@ -152,20 +174,29 @@ def test_correct_needs_a_reason_and_a_real_change(reg: Registry) -> None:
 def test_correct_to_an_id_number_already_taken_is_refused(reg: Registry) -> None:
     with pytest.raises(ValidationError) as exc:
         services.person_correct(
-            actor=None, person=reg.people["a"], changes={"id_number": reg.people["c"].id_number}, reason="核对"
+            actor=None,
+            person=reg.people["a"],
+            changes={"id_number": reg.people["c"].id_number},
+            reason="核对",
         )
     assert exc.value.error_dict["id_number"][0].code == "duplicate_id"
 
 
-@pytest.mark.parametrize("persona", ["grid_b", "head_b", "street", "outsider", "resident", "nobody", "auditor", "secadmin"])
+@pytest.mark.parametrize(
+    "persona", ["grid_b", "head_b", "street", "outsider", "resident", "nobody", "auditor", "secadmin"]
+)
 def test_who_may_not_change_a_person_in_grid_a(reg: Registry, persona: str) -> None:
     actor = reg.world[persona]
     person = reg.people["a"]
     with pytest.raises(PermissionDenied):
         services.person_correct(actor=actor, person=person, changes={"occupation": "厨师"}, reason="核对")
     with pytest.raises(PermissionDenied):
-        services.person_register(actor=actor, data=person_data("新人", id_number=reg.next_id()), house=reg.houses["a"][2])
-    assert AuditEntry.objects.filter(actor_id=actor.pk, result="denied", action="registry.person_correct").exists()
+        services.person_register(
+            actor=actor, data=person_data("新人", id_number=reg.next_id()), house=reg.houses["a"][2]
+        )
+    assert AuditEntry.objects.filter(
+        actor_id=actor.pk, result="denied", action="registry.person_correct"
+    ).exists()
     person.refresh_from_db()
     assert person.occupation == ""
 

@@ -135,7 +135,12 @@ def test_empty_credit_code_stays_empty() -> None:
 
 @pytest.mark.parametrize(
     ("value", "stored"),
-    [("13812345678", "13812345678"), ("１３８ １２３４ ５６７８", "13812345678"), ("+86 138-1234-5678", "13812345678"), ("", "")],
+    [
+        ("13812345678", "13812345678"),
+        ("１３８ １２３４ ５６７８", "13812345678"),
+        ("+86 138-1234-5678", "13812345678"),
+        ("", ""),
+    ],
 )
 def test_mobile_numbers(value: str, stored: str) -> None:
     assert v.clean_phone(value) == stored
@@ -176,7 +181,13 @@ def test_bad_names(value: str) -> None:
 
 @pytest.mark.parametrize(
     ("value", "code"),
-    [("430104", "430104"), ("430104002001", "430104002001"), ("430104000000", "430104"), ("430000000000", "43"), ("", "")],
+    [
+        ("430104", "430104"),
+        ("430104002001", "430104002001"),
+        ("430104000000", "430104"),
+        ("430000000000", "43"),
+        ("", ""),
+    ],
 )
 def test_region_codes(value: str, code: str) -> None:
     assert v.clean_region_code(value) == code
