@@ -3,7 +3,7 @@ back in, death, households; the history follows the person and changes who sees 
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -13,7 +13,7 @@ from django.utils import timezone
 from shequ.core.models import AuditEntry, OutboxTask
 from shequ.registry import selectors, services
 from shequ.registry.models import HouseholdMember, Person, PersonStatus, PersonTag, Residence
-from shequ.registry.tests.conftest import COMMUNITY_B, GRID_C, Registry
+from shequ.registry.tests.conftest import GRID_C, Registry
 
 
 def actions(viewer: object, person: Person) -> list[str]:
@@ -52,7 +52,7 @@ def test_move_between_communities_moves_the_record_with_its_history(reg: Registr
             selectors.get_person_for(viewer, person.pk)
         assert person not in selectors.person_list(viewer=viewer, status=None)
         seen = selectors.person_timeline(viewer, person.pk)
-        assert [e.action for e in seen][0] == "person.move_away"
+        assert next(e.action for e in seen) == "person.move_away"
         assert all(e.region_code.startswith("430104002001") for e in seen)
         assert "桃子湖路" not in " ".join(e.summary + str(e.changes) for e in seen)
         departures = selectors.departure_list(viewer=viewer)
