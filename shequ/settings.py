@@ -202,6 +202,10 @@ SMS_GATEWAY_TOKEN = os.environ.get("SHEQU_SMS_GATEWAY_TOKEN", "")
 OIDC_ENABLED = bool(os.environ.get("SHEQU_OIDC_ISSUER"))
 if OIDC_ENABLED:
     _issuer = os.environ["SHEQU_OIDC_ISSUER"].rstrip("/")
+    OIDC_OP_ISSUER = _issuer  # checked against the id_token's "iss" (shequ/core/oidc.py)
+    OIDC_RP_SCOPES = os.environ.get("SHEQU_OIDC_SCOPES", "openid email profile")
+    # A claim holding the platform's user name, for first-time binding (see shequ/core/oidc.py).
+    OIDC_BIND_USERNAME_CLAIM = os.environ.get("SHEQU_OIDC_USERNAME_CLAIM", "")
     OIDC_RP_CLIENT_ID = os.environ.get("SHEQU_OIDC_CLIENT_ID", "")
     OIDC_RP_CLIENT_SECRET = os.environ.get("SHEQU_OIDC_CLIENT_SECRET", "")
     OIDC_RP_SIGN_ALGO = os.environ.get("SHEQU_OIDC_SIGN_ALGO", "RS256")
