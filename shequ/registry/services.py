@@ -1519,6 +1519,18 @@ def _place_event(
     )
 
 
+_UNITS = ("平方米", "平米", "m2", "米", "层", "人")
+
+
+def _numeric_text(value: Any) -> str:
+    """A typed number without spaces, thousands separators or a trailing unit (89.5㎡ → 89.5)."""
+    text = v.normalize_text(value).replace(" ", "").replace(",", "")
+    for unit in _UNITS:
+        if text.endswith(unit):
+            return text[: -len(unit)]
+    return text
+
+
 def _decimal(
     value: Any,
     field: str,
@@ -1531,7 +1543,7 @@ def _decimal(
     if value in (None, ""):
         return None
     try:
-        number = Decimal(v.normalize_code(value)) if not isinstance(value, Decimal) else value
+        number = Decimal(_numeric_text(value)) if not isinstance(value, Decimal) else value
     except (InvalidOperation, ValueError) as exc:
         raise ValidationError({field: _("Enter a number.")}) from exc
     if not number.is_finite():
@@ -1550,7 +1562,7 @@ def _int(value: Any, field: str, *, low: int, high: int) -> int | None:
     if value in (None, ""):
         return None
     try:
-        number = int(v.normalize_code(value)) if not isinstance(value, int) else value
+        number = int(_numeric_text(value)) if not isinstance(value, int) else value
     except ValueError as exc:
         raise ValidationError({field: _("Enter a whole number.")}) from exc
     if not low <= number <= high:
