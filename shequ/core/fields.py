@@ -11,6 +11,8 @@ Rules for code that touches encrypted fields (all enforced or documented here):
   (or ``bulk_create``, which does call ``pre_save``).
 * ``.values()``/``.values_list()`` return the stored ciphertext (a :class:`Sealed` string), never
   plaintext. Selectors must not use them on encrypted fields to show data; load model instances.
+* Serializers (``dumpdata``, ``loaddata``) carry the ciphertext and the row's ``uid``, so backups hold
+  no plaintext and restore into rows that decrypt.
 """
 
 from __future__ import annotations
@@ -105,6 +107,23 @@ class EncryptedTextField(models.TextField):
         model_instance.__dict__[_cache_name(self.attname)] = (str(value), Sealed(sealed))
         return sealed
 
+    def value_to_string(self, obj: Any) -> str:
+        """Serializers (``dumpdata``, fixtures) write the ciphertext, never the plaintext: backups
+        stay encrypted and load back into the same row (the ``uid`` travels with it)."""
+        value = obj.__dict__.get(self.attname, "")
+        if isinstance(value, Sealed) or not value:
+            return str(value or "")
+        cached = obj.__dict__.get(_cache_name(self.attname))
+        if cached and cached[0] == value:
+            return str(cached[1])
+        return crypto.encrypt(str(value), row_aad(obj, self.name))
+
+    def to_python(self, value: Any) -> Any:
+        # A ciphertext coming back from a serializer stays sealed instead of being encrypted twice.
+        if crypto.is_ciphertext(value) and not isinstance(value, Sealed):
+            return Sealed(value)
+        return super().to_python(value)
+
     def get_prep_value(self, value: Any) -> Any:
         value = super().get_prep_value(value)
         if value and not crypto.is_ciphertext(value):
@@ -132,6 +151,8 @@ class BlindIndexField(models.CharField):
         name, path, args, kwargs = super().deconstruct()
         kwargs["source"] = self.source
         kwargs["purpose"] = self.purpose
+        # db_index defaults to True here (not Django's False): an explicit False must survive.
+        kwargs["db_index"] = self.db_index
         return name, path, args, kwargs
 
     def pre_save(self, model_instance: models.Model, add: bool) -> str:

@@ -122,6 +122,9 @@ def can_view_tag(viewer: Any, tag: PersonTag | TagCategory, region_code: str | N
     return any(_grant_covers(g, category, code) for g in active_grants(viewer))
 
 
+_CODE_LENGTHS = (2, 4, 6, 9, 12, 15)
+
+
 def _common_prefix(codes: Iterable[str]) -> str:
     """The deepest region containing all of ``codes`` (codes are prefixes of their subtrees)."""
     prefix: str | None = None
@@ -133,7 +136,10 @@ def _common_prefix(codes: Iterable[str]) -> str:
         while n < min(len(prefix), len(code)) and prefix[n] == code[n]:
             n += 1
         prefix = prefix[:n]
-    return prefix or ""
+    if not prefix:
+        return ""
+    # Cut back to a whole region code (2, 4, 6, 9, 12 or 15 digits).
+    return prefix[: max((n for n in _CODE_LENGTHS if n <= len(prefix)), default=0)]
 
 
 def record_tag_view(
@@ -153,6 +159,35 @@ def record_tag_view(
         object_id=people[0] if len(people) == 1 else "",
         fields=sorted({t.category.code for t in shown}),
         detail={"people": people, "tags": sorted(t.pk for t in shown), "context": context},
+    )
+
+
+def record_tag_filter_view(
+    viewer: Any,
+    *,
+    tag: str,
+    people: Iterable[Person],
+    request: HttpRequest | None = None,
+    context: str = "",
+) -> None:
+    """Audit a list of people shown because they carry the restricted tag ``tag`` (a filtered
+    list, a ledger, an export): showing who is in the list reveals the tag. Normal tags: no-op."""
+    category = TagCategory.objects.filter(code=tag).first()
+    if category is None or category.sensitivity == Sensitivity.NORMAL:
+        return
+    shown = list(people)
+    if not shown:
+        return
+    ids = sorted(p.pk for p in shown)
+    audit.record(
+        "registry.tag_view",
+        actor=viewer,
+        request=request,
+        region_code=_common_prefix(p.region_code for p in shown),
+        object_type="registry.person",
+        object_id=ids[0] if len(ids) == 1 else "",
+        fields=[category.code],
+        detail={"people": ids, "context": context or "list"},
     )
 
 
@@ -307,7 +342,8 @@ def person_list(
     tag: str | None = None,
 ) -> QuerySet[Person]:
     """People in the viewer's scope (``status=None``: all, including moved out and deceased).
-    ``tag`` filters by a category code the viewer may see; an invisible one yields nothing."""
+    ``tag`` filters by a category code the viewer may see; an invisible one yields nothing. Who
+    shows a list filtered by a restricted tag audits the page shown (``record_tag_filter_view``)."""
     qs = Person.objects.filter(scope_q(viewer, P.VIEW_PEOPLE)).select_related("house")
     if status:
         qs = qs.filter(status=status)

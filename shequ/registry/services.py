@@ -1706,7 +1706,8 @@ BUILDING_FIELDS = (
 )
 
 
-def _clean_building(data: Mapping[str, Any], *, partial: bool) -> dict[str, Any]:
+def clean_building_data(data: Mapping[str, Any], *, partial: bool = False) -> dict[str, Any]:
+    """Validate building fields (see ``BUILDING_FIELDS``); all errors at once, by field."""
     unknown = sorted(set(data) - set(BUILDING_FIELDS))
     if unknown:
         raise ValidationError({key: [_("Unknown field.")] for key in unknown})
@@ -1781,7 +1782,7 @@ def building_create(
         object_type="registry.building",
         request=request,
     )
-    cleaned = _clean_building({k: val for k, val in data.items() if k != "region"}, partial=False)
+    cleaned = clean_building_data({k: val for k, val in data.items() if k != "region"}, partial=False)
     if not (cleaned.get("number") or cleaned.get("name") or cleaned.get("door_number")):
         raise ValidationError({"number": _("Give the building a number, a name or a door number.")})
     _check_road(cleaned.get("road"), region)
@@ -1817,7 +1818,7 @@ def building_update(
         request=request,
     )
     reason = _clean_reason(reason, required=False)
-    cleaned = _clean_building(changes, partial=True)
+    cleaned = clean_building_data(changes, partial=True)
     new_region: Region | None = cleaned.pop("region", None)
     if new_region is not None and new_region.pk != building.region_id:
         _check_region(new_region, _PERSON_REGION_LEVELS)
@@ -1968,7 +1969,8 @@ def unit_update(
 HOUSE_FIELDS = ("unit", "floor", "number", "area", "use", "property_type")
 
 
-def _clean_house(data: Mapping[str, Any], *, partial: bool) -> dict[str, Any]:
+def clean_house_data(data: Mapping[str, Any], *, partial: bool = False) -> dict[str, Any]:
+    """Validate house fields (see ``HOUSE_FIELDS``); all errors at once, by field."""
     unknown = sorted(set(data) - set(HOUSE_FIELDS))
     if unknown:
         raise ValidationError({key: [_("Unknown field.")] for key in unknown})
@@ -2041,7 +2043,7 @@ def house_create(
         object_type="registry.house",
         request=request,
     )
-    cleaned = _clean_house(data, partial=False)
+    cleaned = clean_house_data(data, partial=False)
     unit = cleaned.get("unit")
     _check_house_unique(building, unit, cleaned["number"])
     try:
@@ -2084,7 +2086,7 @@ def house_update(
         request=request,
     )
     reason = _clean_reason(reason, required=False)
-    cleaned = _clean_house(changes, partial=True)
+    cleaned = clean_house_data(changes, partial=True)
     before = {field: getattr(house, field) for field in cleaned}
     diff = _diff(before, cleaned)
     if not diff:
@@ -2350,7 +2352,8 @@ KEY_PLACE_FIELDS = (
 )
 
 
-def _clean_key_place(data: Mapping[str, Any], *, partial: bool) -> dict[str, Any]:
+def clean_key_place_data(data: Mapping[str, Any], *, partial: bool = False) -> dict[str, Any]:
+    """Validate key place fields (see ``KEY_PLACE_FIELDS``); all errors at once, by field."""
     unknown = sorted(set(data) - set(KEY_PLACE_FIELDS))
     if unknown:
         raise ValidationError({key: [_("Unknown field.")] for key in unknown})
@@ -2387,7 +2390,7 @@ def key_place_create(
     *, actor: Any, data: Mapping[str, Any], region: Region | None = None, request: HttpRequest | None = None
 ) -> KeyPlace:
     """A key place at a house, building or organization (``data``), or in ``region`` by address."""
-    cleaned = _clean_key_place(data, partial=False)
+    cleaned = clean_key_place_data(data, partial=False)
     org: Organization | None = cleaned.get("organization")
     house = cleaned.get("house") or (org.house if org is not None else None)
     building = cleaned.get("building") or (org.building if org is not None else None)
@@ -2432,7 +2435,7 @@ def key_place_update(
         request=request,
     )
     reason = _clean_reason(reason, required=False)
-    cleaned = _clean_key_place(changes, partial=True)
+    cleaned = clean_key_place_data(changes, partial=True)
     if {"house", "building"} & set(cleaned):
         region, building = _site_region(
             place.region, cleaned.get("building", place.building), cleaned.get("house", place.house)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -40,7 +41,7 @@ def test_standard_address_of_a_house(reg: Registry) -> None:
         ({"estate": "桃花村", "door_number": "37"}, "桃花村37号"),
     ],
 )
-def test_address_suffixes_only_for_bare_numbers(world: object, parts: dict[str, str], tail: str) -> None:
+def test_address_suffixes_only_for_bare_numbers(world: object, parts: dict[str, Any], tail: str) -> None:
     assert addresses.standard_address(COMMUNITY_A, **parts) == "湖南省长沙市岳麓区岳麓街道枇杷塘社区" + tail
 
 

@@ -250,3 +250,18 @@ def test_restricted_tag_needs_a_grant_to_verify_and_four_eyes(reg: Registry) -> 
     services.tag_verify(actor=w["head_a"], tag=tag)
     tag.refresh_from_db()
     assert tag.verified_by == w["head_a"]
+
+
+def test_a_list_filtered_by_a_restricted_tag_is_audited(reg: Registry) -> None:
+    w = reg.world
+    grant(reg, "dept", category="drug_user")
+    services.tag_add(actor=None, person=reg.people["a"], category="drug_user")
+    services.tag_add(actor=None, person=reg.people["c"], category="drug_user")
+    services.tag_add(actor=None, person=reg.people["b"], category="veteran")
+    people = list(selectors.person_list(viewer=w["dept"], tag="drug_user"))
+    assert set(people) == {reg.people["a"], reg.people["c"]}
+    selectors.record_tag_filter_view(w["dept"], tag="drug_user", people=people, context="ledger")
+    entry = AuditEntry.objects.get(action="registry.tag_view")
+    assert entry.detail["people"] == sorted(p.pk for p in people) and entry.region_code == "430104002"
+    selectors.record_tag_filter_view(w["dept"], tag="veteran", people=[reg.people["b"]])
+    assert AuditEntry.objects.filter(action="registry.tag_view").count() == 1
