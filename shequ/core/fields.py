@@ -11,8 +11,10 @@ Rules for code that touches encrypted fields (all enforced or documented here):
   (or ``bulk_create``, which does call ``pre_save``).
 * ``.values()``/``.values_list()`` return the stored ciphertext (a :class:`Sealed` string), never
   plaintext. Selectors must not use them on encrypted fields to show data; load model instances.
-* Serializers (``dumpdata``, ``loaddata``) carry the ciphertext and the row's ``uid``, so backups hold
-  no plaintext and restore into rows that decrypt.
+* Serializers (``dumpdata``) write the ciphertext and the row's ``uid``, never plaintext. A raw load
+  (``loaddata``) is refused with ``TypeError`` because Django reads the attribute, which decrypts;
+  restore such dumps with ``obj.object.save()`` per deserialized object, or back up with the
+  database's own tools (``pg_dump``, SQLite ``.backup``), which copy ciphertext as it is.
 """
 
 from __future__ import annotations
@@ -108,8 +110,8 @@ class EncryptedTextField(models.TextField):
         return sealed
 
     def value_to_string(self, obj: Any) -> str:
-        """Serializers (``dumpdata``, fixtures) write the ciphertext, never the plaintext: backups
-        stay encrypted and load back into the same row (the ``uid`` travels with it)."""
+        """Serializers (``dumpdata``) write the ciphertext, never the plaintext; it opens again in the
+        same row because the ``uid`` travels with it."""
         value = obj.__dict__.get(self.attname, "")
         if isinstance(value, Sealed) or not value:
             return str(value or "")

@@ -56,7 +56,7 @@ class RegionCodeField(forms.CharField):
         super().__init__(**kwargs)
         self.widget.attrs.update({"inputmode": "numeric", "autocomplete": "off"})
 
-    def clean(self, value: Any) -> Region | None:  # type: ignore[override]
+    def clean(self, value: Any) -> Region | None:
         text = super().clean(value)
         if not text:
             return None

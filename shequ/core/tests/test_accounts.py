@@ -162,6 +162,7 @@ def test_disable_ends_sessions_and_enable_restores(world: World) -> None:
     grid_a = world["grid_a"]
     session = SessionStore()
     session.create()
+    assert session.session_key is not None
     UserSession.objects.create(user=grid_a, session_key=session.session_key)
     accounts.user_set_active(actor=world["sysadmin"], user=grid_a, active=False, reason="离职")
     grid_a.refresh_from_db()

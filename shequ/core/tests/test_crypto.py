@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.core import serializers
 from django.core.exceptions import FieldError
 from django.db import connection, transaction
 from django.test import override_settings
@@ -24,7 +25,9 @@ ROOT = Path(__file__).resolve().parents[3]
 
 
 def make_user(username: str = "zhang", phone: str = PHONE) -> User:
-    return accounts.user_create(actor=None, username=username, display_name="张三", password=None, phone=phone)
+    return accounts.user_create(
+        actor=None, username=username, display_name="张三", password=None, phone=phone
+    )
 
 
 def all_stored_text() -> list[tuple[str, str]]:
@@ -32,7 +35,7 @@ def all_stored_text() -> list[tuple[str, str]]:
     found: list[tuple[str, str]] = []
     with connection.cursor() as cursor:
         for table in connection.introspection.table_names(cursor):
-            cursor.execute(f"SELECT * FROM {connection.ops.quote_name(table)}")  # noqa: S608 - names from introspection
+            cursor.execute(f"SELECT * FROM {connection.ops.quote_name(table)}")
             columns = [c[0] for c in cursor.description]
             for row in cursor.fetchall():
                 for column, value in zip(columns, row, strict=True):
@@ -150,8 +153,15 @@ def test_self_test_refuses_an_index_key_equal_to_a_field_key() -> None:
 def _start_django(prelude: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     code = prelude + "\nimport django\ndjango.setup()\nprint('started')\n"
     environ = {**os.environ, "DJANGO_SETTINGS_MODULE": "shequ.settings", **(env or {})}
-    return subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=environ, capture_output=True, text=True,
-                          timeout=120, check=False)
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
 
 
 def test_the_application_refuses_to_start_without_sm4() -> None:
@@ -255,7 +265,33 @@ def test_keys_are_not_cached_across_settings_changes() -> None:
     assert sealed is None  # no such key in the normal settings
     with override_settings(FIELD_KEYS={"t1": "11" * 16}, FIELD_KEY_CURRENT="t1"):
         sealed = crypto.encrypt(PHONE, "x")
-    with override_settings(FIELD_KEYS={"t1": "22" * 16}, FIELD_KEY_CURRENT="t1"), pytest.raises(crypto.CryptoError):
+    with (
+        override_settings(FIELD_KEYS={"t1": "22" * 16}, FIELD_KEY_CURRENT="t1"),
+        pytest.raises(crypto.CryptoError),
+    ):
         crypto.decrypt(sealed, "x")  # same id, other key: must not use a stale cached key
     with pytest.raises(crypto.CryptoError, match="unknown field key"):
         crypto.decrypt(sealed, "x")
+
+
+@pytest.mark.django_db
+def test_serialized_dumps_hold_ciphertext_and_restore_through_save() -> None:
+    user = make_user()
+    user.refresh_from_db()
+    _ = user.phone  # decrypted in memory: the dump must still hold the stored ciphertext
+    dumped = serializers.serialize("json", User.objects.filter(pk=user.pk))
+    assert PHONE not in dumped and "sm4gcm:" in dumped
+    # A raw load (what ``loaddata`` does) cannot re-bind values: it is refused, not stored in plaintext.
+    with pytest.raises(TypeError), transaction.atomic():
+        for restored in serializers.deserialize("json", dumped):
+            restored.save()
+    User.objects.filter(pk=user.pk).delete()
+    for restored in serializers.deserialize("json", dumped):
+        restored.object.save()  # a normal save keeps the ciphertext, bound to the same uid
+    again = User.objects.get(pk=user.pk)
+    assert again.phone == PHONE
+    assert User.objects.get(phone_index=crypto.blind_index(PHONE, "phone")).pk == user.pk
+    # A value set in memory and never saved is sealed for the dump as well.
+    unsaved = User(username="unsaved", phone=PHONE)
+    sealed = User._meta.get_field("phone").value_to_string(unsaved)
+    assert crypto.is_ciphertext(sealed) and crypto.decrypt(sealed, f"core.user.phone:{unsaved.uid}") == PHONE

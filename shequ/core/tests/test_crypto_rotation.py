@@ -20,7 +20,7 @@ NEW_KEY_HEX = "5a" * 16
 
 def stored(column: str = "phone") -> dict[str, str]:
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT username, {column} FROM core_user WHERE {column} <> ''")  # noqa: S608
+        cursor.execute(f"SELECT username, {column} FROM core_user WHERE {column} <> ''")
         return dict(cursor.fetchall())
 
 
@@ -34,7 +34,9 @@ def rotate(*args: str) -> str:
 def test_rotate_keys_reencrypts_everything_under_the_current_key() -> None:
     old_key = settings.FIELD_KEY_CURRENT
     for i in range(7):
-        accounts.user_create(actor=None, username=f"u{i}", display_name="", password=None, phone=f"1390000000{i}")
+        accounts.user_create(
+            actor=None, username=f"u{i}", display_name="", password=None, phone=f"1390000000{i}"
+        )
     secret_holder = User.objects.get(username="u0")
     secret_holder.totp_secret = "JBSWY3DPEHPK3PXP"
     secret_holder.save()
@@ -71,7 +73,9 @@ def test_rotate_keys_reencrypts_everything_under_the_current_key() -> None:
 def test_values_written_after_switching_the_key_use_the_new_key() -> None:
     keys = {**settings.FIELD_KEYS, NEW_KEY: NEW_KEY_HEX}
     with override_settings(FIELD_KEYS=keys, FIELD_KEY_CURRENT=NEW_KEY):
-        accounts.user_create(actor=None, username="fresh", display_name="", password=None, phone="13900000009")
+        accounts.user_create(
+            actor=None, username="fresh", display_name="", password=None, phone="13900000009"
+        )
     assert crypto.key_id_of(stored()["fresh"]) == NEW_KEY
 
 
