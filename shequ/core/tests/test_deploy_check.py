@@ -19,7 +19,10 @@ REPO = Path(settings.BASE_DIR)
 
 
 def production_env(var_dir: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SHEQU_")}
+    # A clean environment: nothing from the test process (SHEQU_*, DJANGO_ALLOW_ASYNC_UNSAFE set by
+    # the browser tests, ...) may leak into what a production server would see.
+    keep = {"PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "PYTHONPATH"}
+    env = {k: v for k, v in os.environ.items() if k in keep}
     env.update(
         SHEQU_ENV="production",
         SHEQU_SECRET_KEY=secrets.token_urlsafe(64),
