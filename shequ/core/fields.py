@@ -147,6 +147,7 @@ class BlindIndexField(models.CharField):
         kwargs.setdefault("default", "")
         kwargs.setdefault("db_index", True)
         kwargs.setdefault("editable", False)
+        self.indexed = bool(kwargs["db_index"])
         super().__init__(*args, **kwargs)
 
     def deconstruct(self) -> Any:
@@ -154,7 +155,7 @@ class BlindIndexField(models.CharField):
         kwargs["source"] = self.source
         kwargs["purpose"] = self.purpose
         # db_index defaults to True here (not Django's False): an explicit False must survive.
-        kwargs["db_index"] = self.db_index
+        kwargs["db_index"] = self.indexed
         return name, path, args, kwargs
 
     def pre_save(self, model_instance: models.Model, add: bool) -> str:

@@ -479,3 +479,41 @@ def test_audit_page_is_region_scoped(client: Client, world: World, kaifu: dict[s
     # Asking for another county's region narrows the own scope; it never widens it.
     body = html(signed_in(client, kaifu["aud_kaifu"]).get("/admin/audit/", {"region": "430104"}))
     assert "test.in_yuelu" not in body
+
+
+def test_list_pages_use_a_fixed_number_of_queries(client: Client, world: World) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def queries(path: str) -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(path).status_code == 200
+        return len(captured)
+
+    pages = [
+        ("sysadmin", "/admin/accounts/"),
+        ("secadmin", "/admin/memberships/"),
+        ("auditor", "/admin/audit/"),
+    ]
+
+    def counts() -> dict[str, int]:
+        result = {}
+        for persona, path in pages:
+            signed_in(client, world[persona])
+            result[path] = queries(path)
+        return result
+
+    before = counts()
+    for i in range(25):
+        user = accounts.user_create(
+            actor=None,
+            username=f"extra{i}",
+            display_name="",
+            password=None,
+            phone=f"1370000{i:04d}",
+            region_code="430104002001",
+        )
+        accounts.membership_grant(
+            actor=None, user=user, role=Role.RESIDENT, region=world.regions["430104002001"]
+        )
+    assert counts() == before  # 25 more accounts and roles, not one query more
