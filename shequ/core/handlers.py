@@ -1,10 +1,16 @@
-"""Core's domain event handlers (messaging deliveries); imported by CoreConfig.ready()."""
+"""Core's domain event handlers (messaging deliveries) and periodic jobs; imported by CoreConfig.ready()."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+from django.contrib.sessions.models import Session
+from django.utils import timezone
+
 from shequ.core import messaging
+from shequ.core.models import UserSession
 from shequ.core.events import DeliveryQueued
-from shequ.core.outbox import handles
+from shequ.core.outbox import handles, periodic
 
 
 def _give_up(event: DeliveryQueued, error: str) -> None:
@@ -14,3 +20,10 @@ def _give_up(event: DeliveryQueued, error: str) -> None:
 @handles(DeliveryQueued, external=True, on_give_up=_give_up)
 def send_delivery(event: DeliveryQueued) -> None:
     messaging.deliver(delivery_id=event.delivery_id)
+
+
+@periodic("core.clear_sessions", every=timedelta(hours=1))
+def clear_expired_sessions() -> None:
+    """Drop expired sessions and the rows that tie them to users."""
+    Session.objects.filter(expire_date__lt=timezone.now()).delete()
+    UserSession.objects.exclude(session_key__in=Session.objects.values("session_key")).delete()
