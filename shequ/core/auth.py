@@ -333,12 +333,15 @@ def demote_to_pending(request: HttpRequest, user: User) -> None:
 
 
 def password_expired(user: User) -> bool:
-    """Staff passwords expire after PASSWORD_MAX_AGE_DAYS (requirement 2); accounts that sign in
-    only through OIDC have no password to expire."""
-    if not user.has_usable_password() or not is_staff_account(user):
+    """A temporary password set by an administrator (``password_changed_at`` is None) must be
+    changed at the next sign-in by everyone; staff passwords also expire after
+    PASSWORD_MAX_AGE_DAYS (requirement 2). OIDC-only accounts have no password to expire."""
+    if not user.has_usable_password():
         return False
     changed = user.password_changed_at
-    return changed is None or timezone.now() - changed > timedelta(days=settings.PASSWORD_MAX_AGE_DAYS)
+    if changed is None:
+        return True
+    return is_staff_account(user) and timezone.now() - changed > timedelta(days=settings.PASSWORD_MAX_AGE_DAYS)
 
 
 def password_age_days(user: User) -> int | None:

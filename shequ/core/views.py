@@ -43,7 +43,7 @@ def regions(request: HttpRequest, code: str | None = None) -> HttpResponse:
     """Browse the region tree inside the viewer's scope (the region picker)."""
     user = request.user
     if code is None:
-        tops = selectors.viewer_regions(viewer=user)
+        tops = [r for r in selectors.viewer_regions(viewer=user) if has_perm(user, Perm.VIEW_REGION, r.code)]
         if len(tops) == 1:
             return redirect("core:region", code=tops[0].code)
         return render(request, "core/regions.html", {"region": None, "children": tops, "crumbs": []})

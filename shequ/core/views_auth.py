@@ -249,6 +249,7 @@ def password_change(request: HttpRequest) -> HttpResponse:
     context = {
         "form": form,
         "expired": auth.password_expired(user),
+        "temporary": user.password_changed_at is None,
         "max_age_days": settings.PASSWORD_MAX_AGE_DAYS,
         "history": settings.PASSWORD_HISTORY,
     }

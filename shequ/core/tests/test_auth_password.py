@@ -139,6 +139,17 @@ def test_password_age_within_limit_and_residents_do_not_expire(world: World) -> 
     assert signed_in("resident").get("/").status_code == 200
 
 
+def test_temporary_password_must_be_changed_by_residents_too(world: World) -> None:
+    User.objects.filter(pk=world["resident"].pk).update(password_changed_at=None)
+    client = signed_in("resident")
+    response = client.get("/")
+    assert response.status_code == 302 and response["Location"] == CHANGE
+    assert "set by an administrator" in client.get(CHANGE, headers=EN).content.decode()
+    status, _ = change(client, "Quiet-Lantern-42")
+    assert status == 302
+    assert client.get("/").status_code == 200
+
+
 def test_security_page(world: World) -> None:
     User.objects.filter(pk=world["head_a"].pk).update(password_changed_at=timezone.now() - timedelta(days=10))
     client = signed_in("head_a")

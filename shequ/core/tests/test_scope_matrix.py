@@ -1,0 +1,169 @@
+"""The scope matrix (DESIGN.md rule 2, security requirement 8): every page and every API operation,
+tried by every persona of sibling grids, communities and streets.
+
+Adding a page or an API operation without a row here fails ``test_every_route_is_in_the_matrix``.
+Expected outcomes are written from the personas' memberships, not computed by the code under test.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver
+
+from shequ.conftest import PERSONAS, TREE, World
+from shequ.core import messaging
+from shequ.core.models import Role
+
+# Pages open to everyone (they handle their own state).
+PUBLIC = {"core:login", "core:logout", "core:second_factor", "core:toggle_elderly", "set_language"}
+# Pages for any signed-in user, about themselves only.
+SELF = {"core:home", "core:regions", "core:security", "core:password_change", "core:totp_setup", "core:inbox"}
+# Pages about one object, checked object by object below.
+OBJECT = {"core:region", "core:pick_region", "core:message", "core:message_ack"}
+# Administration pages and the one persona that may open each (三权分立).
+ADMIN = {"core:accounts": "sysadmin", "core:memberships": "secadmin", "core:audit": "auditor"}
+# Mounted elsewhere with their own matrix (the API, below) or only when configured (OIDC).
+ELSEWHERE_PREFIXES = ("api/v1/", "oidc/")
+
+# Roles whose holders browse the region tree (Perm.VIEW_REGION).
+REGION_VIEWERS = {
+    Role.GRID_WORKER, Role.COMMUNITY_WORKER, Role.COMMUNITY_HEAD, Role.STREET_OFFICER,
+    Role.DEPARTMENT_STAFF, Role.SYSTEM_ADMIN, Role.SECURITY_ADMIN, Role.AUDITOR,
+}
+
+
+def named_routes() -> set[str]:
+    found: set[str] = set()
+
+    def walk(patterns: list[Any], namespace: str, prefix: str) -> None:
+        for p in patterns:
+            route = prefix + str(p.pattern)
+            if route.startswith(ELSEWHERE_PREFIXES):
+                continue
+            if isinstance(p, URLResolver):
+                ns = f"{namespace}{p.namespace}:" if p.namespace else namespace
+                walk(p.url_patterns, ns, route)
+            elif isinstance(p, URLPattern) and p.name:
+                found.add(namespace + p.name)
+
+    walk(get_resolver().url_patterns, "", "")
+    return found
+
+
+def test_every_route_is_in_the_matrix() -> None:
+    covered = PUBLIC | SELF | OBJECT | set(ADMIN)
+    assert named_routes() - covered == set(), "add the new pages to the scope matrix"
+
+
+def expected_region_access(persona: str, code: str) -> bool:
+    role, home, _dept = PERSONAS[persona]
+    return role in REGION_VIEWERS and code.startswith(home)
+
+
+@pytest.fixture
+def as_persona(world: World) -> Any:
+    def make(persona: str) -> Client:
+        client = Client()
+        client.force_login(world[persona])
+        return client
+
+    return make
+
+
+@pytest.mark.django_db
+def test_anonymous_is_sent_to_login_everywhere(client: Client, world: World) -> None:
+    message = messaging.notify(sender=None, recipients=[world["grid_a"]], subject="s", body="b")[0]
+    paths = ["/", "/regions/", "/account/security/", "/account/password/", "/account/totp/", "/inbox/",
+             "/regions/430104002001/", f"/inbox/{message.pk}/", "/admin/accounts/", "/admin/memberships/",
+             "/admin/audit/"]
+    for path in paths:
+        response = client.get(path)
+        assert response.status_code == 302 and response["Location"].startswith("/login/"), path
+    assert client.post("/region/pick/", {"code": "430104002001"}).status_code == 302
+    assert client.post(f"/inbox/{message.pk}/ack/").status_code == 302
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("persona", sorted(PERSONAS))
+def test_region_pages_follow_the_persona_scope(as_persona: Any, persona: str) -> None:
+    client = as_persona(persona)
+    for code, *_ in TREE:
+        allowed = expected_region_access(persona, code)
+        page = client.get(f"/regions/{code}/")
+        assert page.status_code == (200 if allowed else 404), (persona, code, page.status_code)
+        pick = client.post("/region/pick/", {"code": code})
+        assert pick.status_code == (302 if allowed else 404), (persona, code, pick.status_code)
+        if allowed:
+            # Nothing outside the scope leaks through the children list or the breadcrumb.
+            shown = set(re.findall(r'href="/regions/(\d+)/"', page.content.decode()))
+            assert all(expected_region_access(persona, c) for c in shown), (persona, code, shown)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("persona", sorted(PERSONAS))
+def test_pages_about_oneself_open_for_every_signed_in_persona(as_persona: Any, persona: str) -> None:
+    client = as_persona(persona)
+    for path in ["/", "/regions/", "/account/security/", "/account/password/", "/account/totp/", "/inbox/"]:
+        response = client.get(path, follow=True)
+        assert response.status_code == 200, (persona, path)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("persona", sorted(PERSONAS))
+def test_admin_pages_only_for_their_admin(as_persona: Any, persona: str) -> None:
+    client = as_persona(persona)
+    for name, admin in ADMIN.items():
+        path = {"core:accounts": "/admin/accounts/", "core:memberships": "/admin/memberships/",
+                "core:audit": "/admin/audit/"}[name]
+        status = client.get(path).status_code
+        if persona == admin:
+            assert status == 200, (persona, path)
+        else:
+            assert status in (403, 404), (persona, path, status)
+
+
+@pytest.mark.django_db
+def test_messages_are_only_their_recipients(world: World, as_persona: Any) -> None:
+    message = messaging.notify(
+        sender=None, recipients=[world["grid_a"]], subject="s", body="b", requires_ack=True
+    )[0]
+    for persona in PERSONAS:
+        client = as_persona(persona)
+        own = persona == "grid_a"
+        assert client.get(f"/inbox/{message.pk}/").status_code == (200 if own else 404), persona
+        if not own:
+            assert client.post(f"/inbox/{message.pk}/ack/").status_code == 404, persona
+    message.refresh_from_db()
+    assert message.acknowledged_at is None
+
+
+# The API: every operation in the OpenAPI document refuses anonymous callers.
+def api_operations() -> list[tuple[str, str]]:
+    from shequ.api import api
+
+    schema = api.get_openapi_schema()
+    ops = []
+    for path, item in schema["paths"].items():
+        for method in item:
+            if method in {"get", "post", "put", "patch", "delete"}:
+                ops.append((method, path))
+    return ops
+
+
+PUBLIC_API = {("get", "/api/v1/")}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("method", "path"), api_operations())
+def test_every_api_operation_refuses_anonymous_callers(client: Client, method: str, path: str) -> None:
+    if (method, path) in PUBLIC_API:
+        pytest.skip("public index")
+    concrete = re.sub(r"\{[^}]+\}", "1", path).replace("/1", "/430104002001", 1) if "{code}" in path else re.sub(
+        r"\{[^}]+\}", "1", path
+    )
+    response = getattr(client, method)(concrete)
+    assert response.status_code == 401, (method, path, response.status_code)
