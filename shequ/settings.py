@@ -197,6 +197,11 @@ EMAIL_TIMEOUT = 10
 DEFAULT_FROM_EMAIL = os.environ.get("SHEQU_EMAIL_FROM", "shequ@localhost")
 SMS_GATEWAY_URL = os.environ.get("SHEQU_SMS_GATEWAY_URL", "")
 SMS_GATEWAY_TOKEN = os.environ.get("SHEQU_SMS_GATEWAY_TOKEN", "")
+# Absolute address of the site, for links in emails and SMS (e.g. https://shequ.example.gov.cn).
+SITE_URL = os.environ.get("SHEQU_SITE_URL", "http://127.0.0.1:8000" if not PRODUCTION else "")
+
+# Requests per API token (or signed-in user) per window, e.g. "600/min".
+API_RATE = os.environ.get("SHEQU_API_RATE", "600/min")
 
 # Unified identity login (OIDC), off unless an issuer is configured.
 OIDC_ENABLED = bool(os.environ.get("SHEQU_OIDC_ISSUER"))

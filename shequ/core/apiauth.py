@@ -344,7 +344,7 @@ class ApiThrottle(BaseThrottle):
     _local = threading.local()
 
     def allow_request(self, request: HttpRequest) -> bool:
-        limit, period = parse_rate(getattr(settings, "SHEQU_API_RATE", "600/min"))
+        limit, period = parse_rate(settings.API_RATE)
         token = getattr(request, "api_token", None)
         user = getattr(request, "auth", None)
         if token is not None:

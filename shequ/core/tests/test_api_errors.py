@@ -55,7 +55,7 @@ def test_401_403_404_405_409(world: World) -> None:
 
 
 def test_429_when_the_rate_is_exceeded(world: World, settings: Any) -> None:
-    settings.SHEQU_API_RATE = "3/min"
+    settings.API_RATE = "3/min"
     raw, other = issue(world, "head_a"), issue(world, "head_b")
     for _ in range(3):
         assert get(Client(), "/me", raw).status_code == 200

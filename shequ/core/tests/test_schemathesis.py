@@ -59,7 +59,7 @@ def _keep_the_test_connection() -> Iterator[None]:
 @pytest.fixture
 def auditor_token(world: World, settings: Any, _keep_the_test_connection: None) -> str:
     """A token with every scope for the auditor, and messages for them to find (one asks for an ack)."""
-    settings.SHEQU_API_RATE = "100000/min"  # the fuzzer is not a client to slow down
+    settings.API_RATE = "100000/min"  # the fuzzer is not a client to slow down
     messaging.notify(sender=world["street"], recipients=[world["auditor"]], subject="Plain", body="b")
     messaging.notify(
         sender=world["street"],
