@@ -88,14 +88,21 @@ def build_tree() -> dict[str, Region]:
 def world(db: None) -> World:
     regions = build_tree()
     dept = Department.objects.create(
-        code="police", name="岳麓派出所", kind=DepartmentKind.POLICE, region=regions["430104002"],
+        code="police",
+        name="岳麓派出所",
+        kind=DepartmentKind.POLICE,
+        region=regions["430104002"],
         region_code="430104002",
     )
     users: dict[str, User] = {}
     for i, (persona, (role, code, dept_code)) in enumerate(PERSONAS.items()):
         user = accounts.user_create(
-            actor=None, username=persona, display_name=persona, password=PASSWORD,
-            phone=f"1380000{i:04d}", email=f"{persona}@example.test",
+            actor=None,
+            username=persona,
+            display_name=persona,
+            password=PASSWORD,
+            phone=f"1380000{i:04d}",
+            email=f"{persona}@example.test",
         )
         if role is not None:
             accounts.membership_grant(

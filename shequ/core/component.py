@@ -25,7 +25,9 @@ def home_items(user: Any) -> list[HomeItem]:
         HomeItem(_("Unread messages"), unread(user), reverse("core:inbox")),
         HomeItem(
             _("Notices waiting for your acknowledgement"),
-            selectors.message_list(viewer=user).filter(requires_ack=True, acknowledged_at__isnull=True).count(),
+            selectors.message_list(viewer=user)
+            .filter(requires_ack=True, acknowledged_at__isnull=True)
+            .count(),
             reverse("core:inbox"),
             "warn",
         ),
@@ -33,9 +35,23 @@ def home_items(user: Any) -> list[HomeItem]:
     if has_perm(user, Perm.VIEW_AUDIT):
         since = timezone.now() - timedelta(days=1)
         denied = selectors.audit_list(viewer=user, filters={"result": "denied", "since": since}).count()
-        items.append(HomeItem(_("Denied accesses in the last 24 hours"), denied, reverse("core:audit") + "?result=denied", "bad"))
+        items.append(
+            HomeItem(
+                _("Denied accesses in the last 24 hours"),
+                denied,
+                reverse("core:audit") + "?result=denied",
+                "bad",
+            )
+        )
     if has_perm(user, Perm.MANAGE_USERS):
-        items.append(HomeItem(_("Locked accounts"), selectors.locked_user_count(viewer=user), reverse("core:accounts"), "warn"))
+        items.append(
+            HomeItem(
+                _("Locked accounts"),
+                selectors.locked_user_count(viewer=user),
+                reverse("core:accounts"),
+                "warn",
+            )
+        )
     return items
 
 

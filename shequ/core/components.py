@@ -88,7 +88,9 @@ def nav_for(user: Any) -> list[dict[str, Any]]:
             except NoReverseMatch:
                 continue
             badge = entry.badge(user) if entry.badge else 0
-            entries.append((entry.order, {"label": entry.label, "url": url, "icon": entry.icon, "badge": badge}))
+            entries.append(
+                (entry.order, {"label": entry.label, "url": url, "icon": entry.icon, "badge": badge})
+            )
     return [e for _, e in sorted(entries, key=lambda pair: pair[0])]
 
 

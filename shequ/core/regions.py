@@ -107,8 +107,13 @@ def load_province(province: str, *, source: Path = DIVISION_DIR, batch_size: int
         raise RegionDataError(f"no regions with code prefix {province} in {source}")
     with transaction.atomic():
         ids = dict(Region.objects.filter(code__startswith=province).values_list("code", "id"))
-        for level in (RegionLevel.PROVINCE, RegionLevel.CITY, RegionLevel.COUNTY, RegionLevel.STREET,
-                      RegionLevel.COMMUNITY):
+        for level in (
+            RegionLevel.PROVINCE,
+            RegionLevel.CITY,
+            RegionLevel.COUNTY,
+            RegionLevel.STREET,
+            RegionLevel.COMMUNITY,
+        ):
             batch = [
                 Region(
                     code=r.code,
@@ -150,5 +155,7 @@ def grid_create(*, actor: object | None, community: Region, number: int, name: s
             code=code,
             defaults={"name": name, "level": RegionLevel.GRID, "kind": RegionKind.GRID, "parent": community},
         )
-        audit.record("region.grid_create", actor=actor, region_code=code, object_type="region", object_id=code)
+        audit.record(
+            "region.grid_create", actor=actor, region_code=code, object_type="region", object_id=code
+        )
     return grid

@@ -59,18 +59,6 @@ def assert_error(response: Any, status: int, code: str | None = None) -> dict[st
     return body
 
 
-@pytest.fixture
-def _fast_password_hasher(settings: Any) -> None:
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-@pytest.fixture
-def world(_fast_password_hasher: None, world: World) -> World:
-    """conftest's ``world``, built with a fast password hasher: Argon2 takes about half a second per
-    persona, and these tests are about the API, not about password storage."""
-    return world
-
-
 @pytest.fixture(autouse=True)
 def _fresh_rate_limits() -> Iterator[None]:
     """Rate-limit counters live in the cache; start every test with none."""

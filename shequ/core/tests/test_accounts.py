@@ -4,7 +4,6 @@ region scope (requirement 8): who may create, disable, grant and revoke what, wh
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import pytest
 from django.contrib.sessions.backends.db import SessionStore
@@ -26,12 +25,6 @@ from shequ.core.models import (
 )
 
 NEW_PASSWORD = "Initial-Pass-42"
-
-
-@pytest.fixture(autouse=True)
-def _fast_password_hasher(settings: Any) -> None:
-    """Argon2 costs about half a second per persona; these tests are not about password storage."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @dataclass

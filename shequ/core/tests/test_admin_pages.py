@@ -18,12 +18,6 @@ from shequ.core.models import AuditEntry, Membership, Region, RegionKind, Region
 PAGES = {"/admin/accounts/": "sysadmin", "/admin/memberships/": "secadmin", "/admin/audit/": "auditor"}
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hasher(settings: Any) -> None:
-    """Argon2 costs about half a second per persona; these tests are not about password storage."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def signed_in(client: Client, user: User) -> Client:
     client.force_login(user)
     return client

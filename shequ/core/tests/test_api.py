@@ -12,16 +12,14 @@ from shequ.conftest import World
 from shequ.core import audit, messaging
 from shequ.core.models import AuditEntry, AuditResult, Message
 from shequ.core.tests.api_helpers import (
-    _fast_password_hasher,
     _fresh_rate_limits,
     assert_error,
     get,
     issue,
     post,
-    world,
 )
 
-__all__ = ["_fast_password_hasher", "_fresh_rate_limits", "world"]  # fixtures
+__all__ = ["_fresh_rate_limits"]  # fixtures
 
 GRID_A1, GRID_A2 = "430104002001001", "430104002001002"
 COMMUNITY_A, COMMUNITY_B = "430104002001", "430104002003"

@@ -19,16 +19,14 @@ from shequ.core import accounts, messaging
 from shequ.core.apiauth import token_create, token_revoke
 from shequ.core.models import ApiToken, AuditEntry, AuditResult
 from shequ.core.tests.api_helpers import (
-    _fast_password_hasher,
     _fresh_rate_limits,
     assert_error,
     get,
     issue,
     post,
-    world,
 )
 
-__all__ = ["_fast_password_hasher", "_fresh_rate_limits", "world"]  # fixtures
+__all__ = ["_fresh_rate_limits"]  # fixtures
 
 SOON = timedelta(days=30)
 

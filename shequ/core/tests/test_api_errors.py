@@ -14,16 +14,14 @@ from shequ.core import messaging
 from shequ.core.apiauth import known_scopes
 from shequ.core.apierrors import COMMON_ERROR_STATUSES
 from shequ.core.tests.api_helpers import (
-    _fast_password_hasher,
     _fresh_rate_limits,
     assert_error,
     get,
     issue,
     post,
-    world,
 )
 
-__all__ = ["_fast_password_hasher", "_fresh_rate_limits", "world"]  # fixtures
+__all__ = ["_fresh_rate_limits"]  # fixtures
 
 
 def test_400_lists_each_invalid_field(world: World) -> None:

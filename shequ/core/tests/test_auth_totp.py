@@ -181,8 +181,12 @@ def test_pending_second_factor_expires(world: World) -> None:
 def test_gaining_a_cross_community_role_mid_session_asks_for_the_second_factor(world: World) -> None:
     client = Client()
     assert password_step(client, "head_a") == "/"
-    accounts.membership_grant(actor=world["secadmin"], user=world["head_a"], role=Role.STREET_OFFICER,
-                              region=world.regions["430104002"])
+    accounts.membership_grant(
+        actor=world["secadmin"],
+        user=world["head_a"],
+        role=Role.STREET_OFFICER,
+        region=world.regions["430104002"],
+    )
     response = client.get("/")
     assert response.status_code == 302 and response["Location"] == SECOND_FACTOR
     assert "_auth_user_id" not in client.session

@@ -36,7 +36,9 @@ def test_home_for_community_head_accessible_in_both_modes(phone_page: Any, world
     base_size = phone_page.evaluate("() => parseFloat(getComputedStyle(document.documentElement).fontSize)")
     phone_page.click("form[action='/elderly/'] button")
     phone_page.wait_for_load_state()
-    elderly_size = phone_page.evaluate("() => parseFloat(getComputedStyle(document.documentElement).fontSize)")
+    elderly_size = phone_page.evaluate(
+        "() => parseFloat(getComputedStyle(document.documentElement).fontSize)"
+    )
     assert elderly_size > base_size
     assert phone_page.evaluate("() => document.documentElement.scrollWidth") <= 390
     assert axe_violations(phone_page) == []

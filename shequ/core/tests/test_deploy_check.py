@@ -39,7 +39,11 @@ def production_env(var_dir: Path) -> dict[str, str]:
 def run_check(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "shequ.cli", "check", "--deploy", "--fail-level", "WARNING"],
-        cwd=REPO, env=env, capture_output=True, text=True, timeout=300,
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
 
 
@@ -94,6 +98,11 @@ def test_csrf_is_required_on_posts(world: World) -> None:
 
     # Signed in: state changes without the token are refused too.
     assert client.post("/logout/").status_code == 403
-    assert client.post("/account/password/", {"current": PASSWORD, "new": "Quiet-Lantern-42",
-                                              "repeat": "Quiet-Lantern-42"}).status_code == 403
+    assert (
+        client.post(
+            "/account/password/",
+            {"current": PASSWORD, "new": "Quiet-Lantern-42", "repeat": "Quiet-Lantern-42"},
+        ).status_code
+        == 403
+    )
     assert client.get("/").status_code == 200  # still signed in: nothing happened

@@ -8,6 +8,7 @@ import re
 import pytest
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from shequ.core import messaging
 from shequ.core.models import Message, User
@@ -15,7 +16,11 @@ from shequ.core.models import Message, User
 
 @pytest.fixture
 def two(db: None) -> tuple[User, User]:
-    return User.objects.create(username="mei", display_name="Mei"), User.objects.create(username="lin")
+    now = timezone.now()  # a password of their own, not a temporary one that must be changed first
+    return (
+        User.objects.create(username="mei", display_name="Mei", password_changed_at=now),
+        User.objects.create(username="lin", password_changed_at=now),
+    )
 
 
 def client_for(user: User, *, csrf: bool = False) -> Client:

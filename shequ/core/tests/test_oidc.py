@@ -49,8 +49,9 @@ class Provider:
 
     base: str = ""
     person: dict[str, Any] = field(default_factory=dict)
-    key: rsa.RSAPrivateKey = field(default_factory=lambda: rsa.generate_private_key(public_exponent=65537,
-                                                                                     key_size=2048))
+    key: rsa.RSAPrivateKey = field(
+        default_factory=lambda: rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    )
     signing_key: rsa.RSAPrivateKey | None = None  # set to sign with a key the JWKS does not publish
     audience: str = CLIENT_ID
     codes: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -64,10 +65,14 @@ class Provider:
 
     def discovery(self) -> dict[str, Any]:
         return {
-            "issuer": self.base, "authorization_endpoint": f"{self.base}/authorize",
-            "token_endpoint": f"{self.base}/token", "userinfo_endpoint": f"{self.base}/userinfo",
-            "jwks_uri": f"{self.base}/jwks", "response_types_supported": ["code"],
-            "subject_types_supported": ["public"], "id_token_signing_alg_values_supported": ["RS256"],
+            "issuer": self.base,
+            "authorization_endpoint": f"{self.base}/authorize",
+            "token_endpoint": f"{self.base}/token",
+            "userinfo_endpoint": f"{self.base}/userinfo",
+            "jwks_uri": f"{self.base}/jwks",
+            "response_types_supported": ["code"],
+            "subject_types_supported": ["public"],
+            "id_token_signing_alg_values_supported": ["RS256"],
             "code_challenge_methods_supported": ["S256"],
         }
 
@@ -78,8 +83,11 @@ class Provider:
             return 400, {}, {"error": "invalid_scope"}
         code = secrets.token_urlsafe(16)
         self.codes[code] = {
-            "redirect_uri": query["redirect_uri"], "nonce": query.get("nonce"), "person": dict(self.person),
-            "challenge": query.get("code_challenge"), "method": query.get("code_challenge_method"),
+            "redirect_uri": query["redirect_uri"],
+            "nonce": query.get("nonce"),
+            "person": dict(self.person),
+            "challenge": query.get("code_challenge"),
+            "method": query.get("code_challenge_method"),
         }
         location = query["redirect_uri"] + "?" + urlencode({"code": code, "state": query["state"]})
         return 302, {"Location": location}, None
@@ -87,9 +95,13 @@ class Provider:
     def token(self, form: dict[str, str]) -> tuple[int, dict[str, str], Any]:
         self.token_requests += 1
         grant = self.codes.pop(form.get("code", ""), None)  # a code works once
-        if (grant is None or form.get("grant_type") != "authorization_code"
-                or form.get("client_id") != CLIENT_ID or form.get("client_secret") != CLIENT_SECRET
-                or form.get("redirect_uri") != grant["redirect_uri"]):
+        if (
+            grant is None
+            or form.get("grant_type") != "authorization_code"
+            or form.get("client_id") != CLIENT_ID
+            or form.get("client_secret") != CLIENT_SECRET
+            or form.get("redirect_uri") != grant["redirect_uri"]
+        ):
             return 400, {}, {"error": "invalid_grant"}
         if grant["challenge"]:
             digest = hashlib.sha256(form.get("code_verifier", "").encode()).digest()
@@ -97,8 +109,14 @@ class Provider:
                 return 400, {}, {"error": "invalid_grant", "error_description": "PKCE"}
         now = int(time.time())
         person = grant["person"]
-        claims = {"iss": self.base, "sub": person["sub"], "aud": self.audience, "iat": now, "exp": now + 300,
-                  "nonce": grant["nonce"]}
+        claims = {
+            "iss": self.base,
+            "sub": person["sub"],
+            "aud": self.audience,
+            "iat": now,
+            "exp": now + 300,
+            "nonce": grant["nonce"],
+        }
         id_token = jwt.encode(claims, self.signing_key or self.key, algorithm="RS256", headers={"kid": "k1"})
         access = secrets.token_urlsafe(16)
         self.tokens[access] = person
@@ -206,8 +224,13 @@ def sign_in_at_provider(client: Client, provider: Provider, person: dict[str, An
 
 
 def verified(user: User, **extra: Any) -> dict[str, Any]:
-    return {"sub": f"hn-{user.username}-0001", "email": user.email, "email_verified": True, "name": user.name,
-            **extra}
+    return {
+        "sub": f"hn-{user.username}-0001",
+        "email": user.email,
+        "email_verified": True,
+        "name": user.name,
+        **extra,
+    }
 
 
 def test_login_page_offers_the_provider_only_when_enabled(world: World, oidc_on: Provider) -> None:

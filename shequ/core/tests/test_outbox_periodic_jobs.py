@@ -17,7 +17,9 @@ def test_clear_sessions_drops_expired_sessions_and_their_links(world: World) -> 
     live, dead = SessionStore(), SessionStore()
     live.create()
     dead.create()
-    Session.objects.filter(session_key=dead.session_key).update(expire_date=timezone.now() - timedelta(seconds=1))
+    Session.objects.filter(session_key=dead.session_key).update(
+        expire_date=timezone.now() - timedelta(seconds=1)
+    )
     for key in (live.session_key, dead.session_key):
         UserSession.objects.create(user=world["head_a"], session_key=key)
     clear_expired_sessions()

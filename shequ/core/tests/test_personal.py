@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.test import RequestFactory
@@ -11,12 +9,6 @@ from django.test import RequestFactory
 from shequ.conftest import World
 from shequ.core import accounts, personal
 from shequ.core.models import AuditEntry, Message, User
-
-
-@pytest.fixture(autouse=True)
-def _fast_password_hasher(settings: Any) -> None:
-    """Argon2 costs about half a second per persona; these tests are not about password storage."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.mark.parametrize(

@@ -28,9 +28,9 @@ from schemathesis.specs.openapi.checks import (
 
 from shequ.conftest import World
 from shequ.core import messaging
-from shequ.core.tests.api_helpers import _fast_password_hasher, _fresh_rate_limits, issue, world
+from shequ.core.tests.api_helpers import _fresh_rate_limits, issue
 
-__all__ = ["_fast_password_hasher", "_fresh_rate_limits", "world"]  # fixtures
+__all__ = ["_fresh_rate_limits"]  # fixtures
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 FUZZ = settings(

@@ -16,7 +16,9 @@ class Command(BaseCommand):
         parser.add_argument("--host", default="127.0.0.1")
         parser.add_argument("--port", type=int, default=8000)
         parser.add_argument("--threads", type=int, default=8)
-        parser.add_argument("--with-worker", action="store_true", help="also run the background worker in-process")
+        parser.add_argument(
+            "--with-worker", action="store_true", help="also run the background worker in-process"
+        )
 
     def handle(self, *args: Any, **opts: Any) -> None:
         from waitress import serve
@@ -26,7 +28,13 @@ class Command(BaseCommand):
         if opts["with_worker"]:
             from shequ.core import outbox
 
-            threading.Thread(target=outbox.work, kwargs={"idle_sleep": 1.0}, daemon=True, name="worker").start()
+            threading.Thread(
+                target=outbox.work, kwargs={"idle_sleep": 1.0}, daemon=True, name="worker"
+            ).start()
         url = f"http://{opts['host']}:{opts['port']}/"
-        self.stdout.write(self.style.SUCCESS(f"Shequ is ready at {url} (database: {settings.DATABASES['default']['ENGINE'].rsplit('.', 1)[-1]})"))
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Shequ is ready at {url} (database: {settings.DATABASES['default']['ENGINE'].rsplit('.', 1)[-1]})"
+            )
+        )
         serve(application, host=opts["host"], port=opts["port"], threads=opts["threads"], ident="shequ")

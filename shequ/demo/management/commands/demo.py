@@ -17,21 +17,28 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--size", type=int, default=1, help="scale factor for generated volumes")
-        parser.add_argument("--no-serve", action="store_true", help="prepare the data, do not start the server")
+        parser.add_argument(
+            "--no-serve", action="store_true", help="prepare the data, do not start the server"
+        )
         parser.add_argument("--port", type=int, default=8000)
 
     def handle(self, *args: Any, **opts: Any) -> None:
         started = time.perf_counter()
         call_command("migrate", verbosity=0)
         result = generate(size=opts["size"])
-        lines = [f"{a.username:<10} {a.password:<16} {a.display_name} · {a.role} · {a.region_code}" for a in result.accounts]
+        lines = [
+            f"{a.username:<10} {a.password:<16} {a.display_name} · {a.role} · {a.region_code}"
+            for a in result.accounts
+        ]
         logins = settings.VAR_DIR / "demo-logins.txt"
         logins.write_text("\n".join(lines) + "\n")
         logins.chmod(0o600)
-        self.stdout.write(self.style.SUCCESS(
-            f"Demo ready in {time.perf_counter() - started:.1f} s: {result.grids} grids, "
-            f"{result.departments} departments, {len(result.accounts)} accounts (saved in {logins})."
-        ))
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Demo ready in {time.perf_counter() - started:.1f} s: {result.grids} grids, "
+                f"{result.departments} departments, {len(result.accounts)} accounts (saved in {logins})."
+            )
+        )
         self.stdout.write("Demo logins (user  password  name · role · region):")
         for line in lines:
             self.stdout.write("  " + line)
