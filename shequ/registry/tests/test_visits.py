@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from shequ.core.components import home_items_for
 from shequ.registry import selectors, services
@@ -100,6 +100,7 @@ def test_overdue_follow_ups_are_those_of_care_residents(reg: Registry) -> None:
     assert not selectors.overdue_follow_ups(viewer=w["grid_a"]).exists()
 
 
+@translation.override("en")
 def test_home_page_shows_overdue_follow_ups_to_grid_workers(reg: Registry) -> None:
     w = reg.world
     services.tag_add(actor=None, person=reg.people["a"], category="disabled")
