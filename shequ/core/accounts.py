@@ -32,6 +32,7 @@ from shequ.core import audit, crypto
 from shequ.core.models import (
     AuditResult,
     Department,
+    DepartmentKind,
     Membership,
     PasswordHistory,
     Region,
@@ -431,13 +432,17 @@ def membership_grant(
                 % {"role": Role(role).label, "levels": levels}
             }
         )
-    if role == Role.DEPARTMENT_STAFF:
-        if department is None:
-            raise ValidationError({"department": _("Department staff need a department.")})
+    if role == Role.DEPARTMENT_STAFF and department is None:
+        raise ValidationError({"department": _("Department staff need a department.")})
+    if role == Role.PROPERTY_MANAGER and (department is None or department.kind != DepartmentKind.PROPERTY):
+        raise ValidationError({"department": _("A property manager works for a property company.")})
+    if department is not None:
+        if role not in (Role.DEPARTMENT_STAFF, Role.PROPERTY_MANAGER):
+            raise ValidationError(
+                {"department": _("Only department staff and property managers belong to a department.")}
+            )
         if not region.code.startswith(department.region_code):
             raise ValidationError({"region": _("The region lies outside the department's area.")})
-    elif department is not None:
-        raise ValidationError({"department": _("Only department staff belong to a department.")})
     if not user.is_active:
         raise ValidationError({"username": _("This account is disabled.")})
     with transaction.atomic():

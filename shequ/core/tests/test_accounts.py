@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import pytest
 from django.contrib.sessions.backends.db import SessionStore
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.utils import translation
 
 from shequ.conftest import PASSWORD, World
 from shequ.core import accounts, crypto
@@ -231,7 +232,7 @@ def test_security_admin_grants_and_revokes_with_audit(world: World) -> None:
         {"role": "community_worker", "user": user.pk},
         str(membership.pk),
     )
-    with pytest.raises(ValidationError, match="already revoked"):
+    with translation.override("en"), pytest.raises(ValidationError, match="already revoked"):
         accounts.membership_revoke(actor=world["secadmin"], membership=membership, reason="again")
 
 
@@ -329,7 +330,7 @@ def test_grant_input_is_checked(world: World) -> None:
             accounts.membership_grant(actor=sec, user=user, role=role, region=region, department=department)
         assert field in exc.value.message_dict, (role, region.code)
     accounts.user_set_active(actor=None, user=user, active=False, reason="test")
-    with pytest.raises(ValidationError, match="disabled"):
+    with translation.override("en"), pytest.raises(ValidationError, match="disabled"):
         accounts.membership_grant(
             actor=sec, user=user, role=Role.COMMUNITY_WORKER, region=world.regions["430104002001"]
         )
@@ -398,3 +399,43 @@ def test_user_list_is_region_scoped(counties: Counties) -> None:
         with pytest.raises(Exception) as exc:
             accounts.user_get_for(counties.sys_b, junk)
         assert type(exc.value).__name__ == "Http404"
+
+
+def test_property_managers_belong_to_a_property_company(world: World) -> None:
+    from shequ.core.models import DepartmentKind
+
+    company = Department.objects.create(
+        code="lushan-property",
+        name="麓山物业",
+        kind=DepartmentKind.PROPERTY,
+        region=world.regions["430104002001"],
+        region_code="430104002001",
+    )
+    user = accounts.user_create(actor=None, username="pm", display_name="pm", password=PASSWORD)
+    community = world.regions["430104002001"]
+    with pytest.raises(ValidationError):
+        accounts.membership_grant(actor=None, user=user, role=Role.PROPERTY_MANAGER, region=community)
+    with pytest.raises(ValidationError):  # a police station is no property company
+        accounts.membership_grant(
+            actor=None, user=user, role=Role.PROPERTY_MANAGER, region=community, department=world.department
+        )
+    with pytest.raises(ValidationError):  # outside the company's area
+        accounts.membership_grant(
+            actor=None,
+            user=user,
+            role=Role.PROPERTY_MANAGER,
+            region=world.regions["430104002003"],
+            department=company,
+        )
+    membership = accounts.membership_grant(
+        actor=None, user=user, role=Role.PROPERTY_MANAGER, region=community, department=company
+    )
+    assert membership.department == company
+    with pytest.raises(ValidationError):  # a grid worker has no department
+        accounts.membership_grant(
+            actor=None,
+            user=user,
+            role=Role.GRID_WORKER,
+            region=world.regions["430104002001001"],
+            department=company,
+        )
