@@ -261,7 +261,9 @@ def test_missing_message_is_404(world: World) -> None:
 
 @pytest.mark.parametrize("persona", ["resident", "head_a", "street", "sysadmin", "secadmin", "nobody"])
 def test_only_auditors_read_the_audit_log_and_refusals_are_audited(world: World, persona: str) -> None:
-    body = assert_error(get(signed_in(world, persona), "/audit"), 403, "permission_denied")
+    client = signed_in(world, persona)
+    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"  # the message is checked in English
+    body = assert_error(get(client, "/audit"), 403, "permission_denied")
     assert "audit" in body["message"].lower()
     denied = AuditEntry.objects.filter(action="api.denied", actor_id=world[persona].pk).first()
     assert denied is not None

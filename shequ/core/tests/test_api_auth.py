@@ -29,6 +29,7 @@ from shequ.core.tests.api_helpers import (
 __all__ = ["_fresh_rate_limits"]  # fixtures
 
 SOON = timedelta(days=30)
+EN = {"Accept-Language": "en"}  # messages are checked in English
 
 
 # --- tokens on the wire ----------------------------------------------------------------------------
@@ -83,7 +84,7 @@ def test_token_scope_does_not_widen_the_owners_rights(world: World) -> None:
 def test_expired_token_is_401_and_audited(world: World) -> None:
     raw = issue(world, "head_a")
     ApiToken.objects.filter(user=world["head_a"]).update(expires_at=timezone.now() - timedelta(seconds=1))
-    body = assert_error(get(Client(), "/me", raw), 401, "invalid_token")
+    body = assert_error(get(Client(headers=EN), "/me", raw), 401, "invalid_token")
     assert "expired" in body["message"]
     entry = AuditEntry.objects.get(action="api.token_rejected")
     assert entry.actor_id == world["head_a"].pk and entry.detail["why"] == "expired"
@@ -94,7 +95,7 @@ def test_revoked_token_is_401(world: World) -> None:
     token = ApiToken.objects.get(user=world["head_a"])
     assert get(Client(), "/me", raw).status_code == 200
     assert token_revoke(actor=world["sysadmin"], token=token, reason="leaked") is True
-    body = assert_error(get(Client(), "/me", raw), 401, "invalid_token")
+    body = assert_error(get(Client(headers=EN), "/me", raw), 401, "invalid_token")
     assert "revoked" in body["message"]
 
 

@@ -62,7 +62,7 @@ def test_no_second_factor_for_community_level_staff_and_residents(world: World, 
 
 
 def test_enrolment_shows_qr_and_secret_and_stores_it_encrypted(world: World) -> None:
-    client = Client()
+    client = Client(headers={"Accept-Language": "en"})  # messages are checked in English
     password_step(client, "street")
     page = client.get(TOTP_SETUP)
     html = page.content.decode()
@@ -119,7 +119,7 @@ def test_pages_and_api_are_blocked_until_the_second_factor(world: World) -> None
 
 def test_wrong_code_counts_towards_lockout(world: World) -> None:
     totp = enrol(world["auditor"])
-    client = Client()
+    client = Client(headers={"Accept-Language": "en"})  # messages are checked in English
     password_step(client, "auditor")
     response = client.post(SECOND_FACTOR, {"code": wrong_code(totp)})
     assert response.status_code == 400
@@ -160,7 +160,7 @@ def test_a_code_works_only_once(world: World) -> None:
 
 def test_malformed_code_is_a_field_error(world: World) -> None:
     enrol(world["street"])
-    client = Client()
+    client = Client(headers={"Accept-Language": "en"})  # messages are checked in English
     password_step(client, "street")
     response = client.post(SECOND_FACTOR, {"code": "12ab"})
     assert response.status_code == 400 and "6-digit" in response.content.decode()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.test import RequestFactory
+from django.utils import translation
 
 from shequ.conftest import World
 from shequ.core import accounts, personal
@@ -73,7 +74,7 @@ def test_clean_mobile_accepts_what_people_type(typed: str, clean: str) -> None:
 
 @pytest.mark.parametrize("typed", ["12812345678", "1381234567", "138123456789", "abc", "0731-88881234"])
 def test_clean_mobile_rejects_other_numbers(typed: str) -> None:
-    with pytest.raises(ValidationError, match="11-digit mainland mobile number"):
+    with translation.override("en"), pytest.raises(ValidationError, match="11-digit mainland mobile number"):
         personal.clean_mobile(typed)
 
 
