@@ -13,8 +13,9 @@ from dataclasses import dataclass, field
 
 from django.db import transaction
 
-from shequ.core import accounts
+from shequ.core import accounts, auth
 from shequ.core.models import Department, DepartmentKind, Region, RegionLevel, Role, User
+from shequ.core.permissions import needs_second_factor
 from shequ.core.regions import grid_create, load_province
 
 PROVINCE = "43"
@@ -134,5 +135,8 @@ def generate(*, size: int = 1, seed: int = 2026) -> DemoResult:
                     region=Region.objects.get(code=spec.region_code),
                     department=departments.get(spec.department or ""),
                 )
+            if needs_second_factor(user) and not user.totp_confirmed_at:
+                # Demo accounts start enrolled, so `shequ demo_totp <user>` can stand in for the app.
+                auth.totp_enrol_directly(user)
             result.accounts.append(account)
     return result

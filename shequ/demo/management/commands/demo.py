@@ -43,8 +43,8 @@ class Command(BaseCommand):
         for line in lines:
             self.stdout.write("  " + line)
         self.stdout.write(
-            "Admins and staff above one community need a second factor: the page shows a key to add to an\n"
-            "authenticator app, or run `shequ demo_totp <user>` for the current code."
+            "Admins and staff wider than one community (street, county, city, province, police, the\n"
+            "three admins) sign in with a second factor: `.venv/bin/shequ demo_totp <user>` prints the code."
         )
         if not opts["no_serve"]:
             call_command("serve", port=opts["port"], with_worker=True)
