@@ -150,3 +150,16 @@ class VisitRecorded(RegistryEvent):
     household_id: int | None
     house_id: int | None
     follow_up_date: date | None
+
+
+@register_event
+class RegistryImported(RegistryEvent):
+    """A ledger file was imported: one event for the whole file (handlers that need the rows load
+    them by ``batch_id`` or by the id ranges)."""
+
+    name: ClassVar[str] = "registry.imported"
+    kind: str  # people, houses, organizations
+    region_code: str
+    batch_id: int | None
+    created: dict[str, int]
+    first_ids: dict[str, int]

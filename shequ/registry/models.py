@@ -927,3 +927,50 @@ class Visit(RegionOwned, Stamped):
 
     def __str__(self) -> str:
         return f"{self.visited_at:%Y-%m-%d} {self.purpose}"
+
+
+# --- Imports (an uploaded ledger between its dry run and its commit) ------------------------------
+
+
+class ImportKind(models.TextChoices):
+    PEOPLE = "people", _("People")
+    HOUSES = "houses", _("Houses")
+    ORGANIZATIONS = "organizations", _("Organizations")
+
+
+class ImportStatus(models.TextChoices):
+    CHECKED = "checked", _("Checked, not imported yet")
+    COMMITTED = "committed", _("Imported")
+    EXPIRED = "expired", _("Expired")
+
+
+class ImportBatch(EncryptedModel):
+    """A file uploaded for import: the dry-run report, and the file itself until it is imported or
+    expires. The file holds ID and phone numbers, so it is kept encrypted (``content``: base64 of
+    the file, never revealable) and dropped after the commit. Only its uploader opens a batch."""
+
+    kind = models.CharField(_("kind"), max_length=15, choices=ImportKind.choices)
+    region = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="+", verbose_name=_("region"))
+    region_code = models.CharField(_("region code"), max_length=CODE_LENGTH, db_index=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(_("uploaded"), default=timezone.now)
+    expires_at = models.DateTimeField(_("expires"))
+    filename = models.CharField(_("file name"), max_length=200)
+    content = EncryptedTextField(_("file"), secret=True)
+    options = models.JSONField(default=dict, blank=True)
+    report = models.JSONField(default=dict, blank=True)
+    status = models.CharField(
+        _("status"), max_length=10, choices=ImportStatus.choices, default=ImportStatus.CHECKED
+    )
+    committed_at = models.DateTimeField(_("imported"), null=True, blank=True)
+    result = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("import")
+        verbose_name_plural = _("imports")
+        ordering: ClassVar = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.filename}"
