@@ -155,11 +155,11 @@ class VisitRecorded(RegistryEvent):
 @register_event
 class RegistryImported(RegistryEvent):
     """A ledger file was imported: one event for the whole file (handlers that need the rows load
-    them by ``batch_id`` or by the id ranges)."""
+    them by the id ranges)."""
 
     name: ClassVar[str] = "registry.imported"
     kind: str  # people, houses, organizations
     region_code: str
     batch_id: int | None
     created: dict[str, int]
-    first_ids: dict[str, int]
+    id_ranges: dict[str, tuple[int, int]]  # model → (lowest, highest) id created
