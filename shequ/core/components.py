@@ -6,7 +6,7 @@ from them and reports/insight later read the stats and ledgers they offer.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from importlib import import_module
 from typing import Any
@@ -41,13 +41,54 @@ class HomeItem:
 
 
 @dataclass(frozen=True)
+class LedgerColumn:
+    key: str
+    title: str | Promise
+    width: int = 14
+    # Text columns keep ID and phone numbers as text in Excel; dates and numbers are not text.
+    text: bool = True
+
+
+@dataclass(frozen=True)
+class Ledger:
+    """A standard ledger (台账) an app offers: its pages, its Excel export and the reports of other
+    apps all read it through ``query`` and ``row``.
+
+    ``query(viewer, filters)`` returns the rows in the viewer's scope (a QuerySet or any sequence
+    with ``count()`` and slicing); ``row(obj, filters, full)`` gives one row's values by column key,
+    personal data masked unless ``full`` (the caller has checked and audited the reveal).
+    A restricted ledger exists only for users ``visible`` accepts (no menu entry, no count), and
+    whoever shows its rows calls ``record_view(viewer, rows, request, context)`` first.
+    """
+
+    key: str
+    title: str | Promise
+    columns: tuple[LedgerColumn, ...]
+    query: Callable[[Any, Mapping[str, Any]], Any]
+    row: Callable[[Any, Mapping[str, Any], bool], Mapping[str, Any]]
+    description: str | Promise = ""
+    filters: tuple[str, ...] = ()
+    perm: str | None = None  # needed to see the ledger at all (in some region)
+    restricted: bool = False
+    visible: Callable[[Any], bool] | None = None
+    record_view: Callable[[Any, list[Any], Any, str], None] | None = None
+
+    def is_visible_to(self, user: Any) -> bool:
+        from shequ.core.permissions import has_perm
+
+        if self.perm is not None and not has_perm(user, self.perm):
+            return False
+        return self.visible is None or self.visible(user)
+
+
+@dataclass(frozen=True)
 class Component:
     name: str
     label: str | Promise
     nav: tuple[NavEntry, ...] = ()
     permissions: tuple[str, ...] = ()
     events: tuple[str, ...] = ()
-    ledgers: tuple[Any, ...] = field(default=())
+    ledgers: tuple[Ledger, ...] = field(default=())
     stats: tuple[Any, ...] = field(default=())
     # Returns what waits for this user in the app (only items with a count are shown).
     home_items: Callable[[Any], list[HomeItem]] | None = None
@@ -100,3 +141,8 @@ def home_items_for(user: Any) -> list[HomeItem]:
         if comp.home_items is not None:
             items.extend(item for item in comp.home_items(user) if item.count)
     return items
+
+
+def ledgers_for(user: Any) -> list[Ledger]:
+    """Every app's ledgers this user may know of (restricted ones only with their grant)."""
+    return [ledger for comp in components() for ledger in comp.ledgers if ledger.is_visible_to(user)]

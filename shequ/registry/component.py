@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from shequ.core.components import Component, HomeItem
 from shequ.core.permissions import has_perm
+from shequ.registry.ledgers import LEDGERS
 from shequ.registry.permissions import ALL_PERMISSIONS
 from shequ.registry.permissions import RegistryPerm as P
 
@@ -58,4 +59,5 @@ COMPONENT = Component(
         "registry.visit_recorded",
     ),
     home_items=home_items,
+    ledgers=LEDGERS,
 )
