@@ -22,6 +22,7 @@ from shequ.core.apiauth import ApiThrottle, known_scopes
 # (prefix, router import path): one line per app.
 ROUTERS: list[tuple[str, str]] = [
     ("/", "shequ.core.api.router"),
+    ("/registry/", "shequ.registry.api.router"),
 ]
 
 DESCRIPTION = """\

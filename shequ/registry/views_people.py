@@ -1,0 +1,551 @@
+"""Pages about people: the person page (masked numbers, audited reveal, tags, household, visits,
+timeline), the search, and the forms that register, correct, move and tag people."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.db.models import Q, QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from shequ.core import crypto, personal
+from shequ.core.permissions import Perm, has_perm
+from shequ.registry import forms, selectors, services
+from shequ.registry import validators as v
+from shequ.registry.models import Household, Person, PersonStatus
+from shequ.registry.permissions import RegistryPerm as P
+from shequ.registry.views import (
+    apply_errors,
+    can,
+    crumbs_for,
+    ensure,
+    get_move_target,
+    get_tag_for,
+    move_targets,
+    page_of,
+    registry_page,
+)
+
+SEARCH_PAGE_SIZE = 30
+VISITS_SHOWN = 20
+
+
+def _viewer(request: HttpRequest) -> Any:
+    return request.user
+
+
+# --- The person page ----------------------------------------------------------------------------
+
+
+def person_context(
+    request: HttpRequest,
+    person: Person,
+    *,
+    revealed: dict[str, str] | None = None,
+    reveal_form: forms.RevealForm | None = None,
+    quick_form: forms.PersonQuickForm | None = None,
+) -> dict[str, Any]:
+    viewer = _viewer(request)
+    code = person.region_code
+    household = selectors.household_of(viewer=viewer, person=person)
+    members = list(selectors.household_member_list(viewer=viewer, household=household)) if household else []
+    tags = selectors.person_tag_list(viewer=viewer, person=person, include_ended=True, request=request)
+    active = person.status == PersonStatus.ACTIVE
+    can_manage_tags = can(request, P.MANAGE_TAGS, code)
+    can_verify = can(request, P.VERIFY_TAGS, code)
+    tag_rows = [
+        {
+            "tag": tag,
+            "can_end": tag.active and can_manage_tags,
+            "can_verify": tag.active
+            and can_verify
+            and tag.verified_at is None
+            and tag.added_by_id != getattr(viewer, "pk", None),
+        }
+        for tag in tags
+    ]
+    if quick_form is None:
+        quick_form = forms.PersonQuickForm(initial={"residence_type": person.residence_type}, prefix="quick")
+    house = person.house
+    return {
+        "person": person,
+        "crumbs": crumbs_for(viewer, code, P.VIEW_PEOPLE),
+        "crumb_building": house.building if house is not None else None,
+        "crumb_house": house,
+        "age": person.age(),
+        "house": person.house,
+        "household": household,
+        "members": members,
+        "tag_rows": tag_rows,
+        "residences": list(selectors.residence_list(viewer=viewer, person=person, current=None)),
+        "visits": list(selectors.visit_list(viewer=viewer, person=person)[:VISITS_SHOWN]),
+        "timeline": selectors.person_timeline(viewer, person.pk, request),
+        "revealed": revealed or {},
+        "reveal_form": reveal_form,
+        "quick_form": quick_form,
+        "can_reveal": has_perm(viewer, Perm.REVEAL_PERSONAL_DATA, code),
+        "can_edit": active and can(request, P.EDIT, code),
+        "can_record_death": person.status != PersonStatus.DECEASED and can(request, P.EDIT, code),
+        "can_tag": active and can_manage_tags,
+        "can_visit": active and can(request, P.VISIT, code),
+        "can_start_household": active and household is None and can(request, P.EDIT, code),
+        "household_form": forms.HouseholdCreateForm(prefix="household"),
+    }
+
+
+@registry_page(P.VIEW_PEOPLE)
+def person(request: HttpRequest, person_id: int) -> HttpResponse:
+    found = selectors.get_person_for(_viewer(request), person_id)
+    return render(request, "registry/person.html", person_context(request, found))
+
+
+@registry_page(P.VIEW_PEOPLE, methods=("POST",))
+def person_reveal(request: HttpRequest, person_id: int) -> HttpResponse:
+    """Show the full ID or phone number once, for a reason; allowed or not, it is audited."""
+    found = selectors.get_person_for(_viewer(request), person_id)
+    form = forms.RevealForm(request.POST)
+    revealed: dict[str, str] = {}
+    if form.is_valid() and form.cleaned_data["field"] in ("id_number", "phone"):
+        field = form.cleaned_data["field"]
+        try:
+            revealed[field] = personal.reveal(
+                actor=request.user,
+                obj=found,
+                field=field,
+                reason=form.cleaned_data["reason"],
+                request=request,
+            )
+        except ValidationError as exc:
+            apply_errors(form, exc)
+    context = person_context(request, found, revealed=revealed, reveal_form=form)
+    return render(request, "registry/person.html", context, status=200 if revealed else 400)
+
+
+# --- Search -------------------------------------------------------------------------------------
+
+
+def _years_before(day: dt.date, years: int) -> dt.date:
+    try:
+        return day.replace(year=day.year - years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year - years, day=28)
+
+
+def _text_query(query: str) -> Q:
+    """One search box: an ID number or a mobile number (exact, through the blind indexes), pinyin
+    or initials (prefix), a name (prefix) or part of an address."""
+    code = v.normalize_code(query)
+    if len(code) in (15, 18) and code[:-1].isdigit():
+        return Q(id_number_index=crypto.blind_index(code, "id_number"))
+    if len(code) == 11 and code.isdigit():
+        return Q(phone_index=crypto.blind_index(code, "phone"))
+    text = v.normalize_text(query)
+    if text.isascii() and text.replace(" ", "").isalpha():
+        letters = text.replace(" ", "").lower()
+        return Q(name_pinyin__startswith=letters) | Q(name_initials__startswith=letters)
+    return Q(name__startswith=text) | Q(house__address__contains=text)
+
+
+def search_people(viewer: Any, data: dict[str, Any]) -> QuerySet[Person]:
+    status = data.get("status") or PersonStatus.ACTIVE
+    qs = selectors.person_list(
+        viewer=viewer, status=None if status == "all" else status, tag=data.get("tag") or None
+    )
+    query = (data.get("q") or "").strip()
+    if query:
+        qs = qs.filter(_text_query(query))
+    today = timezone.localdate()
+    if data.get("age_min") is not None:
+        qs = qs.filter(birth_date__lte=_years_before(today, data["age_min"]))
+    if data.get("age_max") is not None:
+        qs = qs.filter(birth_date__gt=_years_before(today, data["age_max"] + 1))
+    if data.get("residence_type"):
+        qs = qs.filter(residence_type=data["residence_type"])
+    return qs
+
+
+@registry_page(P.VIEW_PEOPLE)
+def search(request: HttpRequest) -> HttpResponse:
+    viewer = _viewer(request)
+    categories = selectors.tag_category_list(viewer=viewer)
+    form = forms.SearchForm(request.GET or None, categories=categories)
+    results = None
+    if request.GET and form.is_valid():
+        data = form.cleaned_data
+        results = page_of(request, search_people(viewer, data), SEARCH_PAGE_SIZE)
+        if data.get("tag"):
+            selectors.record_tag_filter_view(
+                viewer, tag=data["tag"], people=results.object_list, request=request, context="search"
+            )
+    status = 400 if request.GET and not form.is_valid() else 200
+    return render(request, "registry/search.html", {"form": form, "results": results}, status=status)
+
+
+# --- Registering and moving people --------------------------------------------------------------
+
+
+def _redirect_person(request: HttpRequest, person_id: int, message: str) -> HttpResponse:
+    messages.success(request, message)
+    return redirect("registry:person", person_id=person_id)
+
+
+@registry_page(P.EDIT, methods=("GET", "POST"))
+def person_register(request: HttpRequest, house_id: int) -> HttpResponse:
+    viewer = _viewer(request)
+    house = selectors.get_house_for(viewer, house_id)
+    ensure(request, P.EDIT, house.region_code)
+    households = list(selectors.household_list(viewer=viewer, house=house))
+    form = forms.PersonRegisterForm(request.POST or None, households=households)
+    offer_move_in = False
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        household = next((h for h in households if h.pk == data["household"]), None)
+        try:
+            registered = services.person_register(
+                actor=viewer,
+                data=form.person_data(),
+                house=house,
+                relation=data["relation"],
+                since=data["since"],
+                household=household,
+                relation_to_head=data["relation_to_head"],
+                request=request,
+            )
+        except ValidationError as exc:
+            apply_errors(form, exc)
+            codes = [e.code for e in getattr(exc, "error_dict", {}).get("id_number", [])]
+            offer_move_in = "moved_out" in codes
+        else:
+            return _redirect_person(
+                request, registered.pk, _("%(name)s is registered.") % {"name": registered.name}
+            )
+    context = {"house": house, "form": form, "offer_move_in": offer_move_in}
+    return render(request, "registry/person_register.html", context, status=400 if form.errors else 200)
+
+
+@registry_page(P.EDIT, methods=("GET", "POST"))
+def person_move_in(request: HttpRequest, house_id: int) -> HttpResponse:
+    """Someone who moved out of the area earlier lives here again: their record continues."""
+    viewer = _viewer(request)
+    house = selectors.get_house_for(viewer, house_id)
+    ensure(request, P.EDIT, house.region_code)
+    form = forms.MoveInForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        returning = selectors.person_for_move_in(
+            viewer=viewer, id_type=data["id_type"], id_number=v.normalize_code(data["id_number"])
+        )
+        if returning is None:
+            form.add_error("id_number", _("Nobody who moved out of the area has this ID number."))
+        else:
+            try:
+                services.person_move_in(
+                    actor=viewer,
+                    person=returning,
+                    house=house,
+                    relation=data["relation"],
+                    on=data["on"],
+                    reason=data["reason"],
+                    request=request,
+                )
+            except ValidationError as exc:
+                apply_errors(form, exc)
+            else:
+                return _redirect_person(request, returning.pk, _("The move in is recorded."))
+    return render(
+        request,
+        "registry/person_move_in.html",
+        {"house": house, "form": form},
+        status=400 if form.errors else 200,
+    )
+
+
+def _initial(person: Person) -> dict[str, Any]:
+    values = {f: getattr(person, f) for f in forms.PersonFieldsForm.PERSON_FIELDS}
+    values["id_number"] = ""
+    values["phone"] = ""
+    if values["birth_date"]:
+        values["birth_date"] = values["birth_date"].isoformat()
+    return values
+
+
+def _changed(form: forms.PersonFieldsForm, person: Person, fields: tuple[str, ...]) -> dict[str, Any]:
+    """What the form changes: fields that differ from the person's values; an empty ID or phone
+    number keeps the current one."""
+    changes: dict[str, Any] = {}
+    for field in fields:
+        if field not in form.cleaned_data:
+            continue
+        new = form.cleaned_data[field]
+        if field in ("id_number", "phone"):
+            if new:
+                changes[field] = new
+            continue
+        old = getattr(person, field)
+        old_text = old.isoformat() if isinstance(old, dt.date) else str(old or "")
+        if str(new or "") != old_text:
+            changes[field] = new
+    return changes
+
+
+@registry_page(P.EDIT, methods=("GET", "POST"))
+def person_correct(request: HttpRequest, person_id: int) -> HttpResponse:
+    viewer = _viewer(request)
+    found = selectors.get_person_for(viewer, person_id)
+    ensure(request, P.EDIT, found.region_code)
+    form = forms.PersonCorrectForm(request.POST or None, initial=_initial(found))
+    if request.method == "POST" and form.is_valid():
+        changes = _changed(form, found, forms.PersonFieldsForm.PERSON_FIELDS)
+        try:
+            services.person_correct(
+                actor=viewer,
+                person=found,
+                changes=changes,
+                reason=form.cleaned_data["reason"],
+                request=request,
+            )
+        except ValidationError as exc:
+            found.refresh_from_db()
+            apply_errors(form, exc)
+        else:
+            return _redirect_person(request, found.pk, _("The correction is saved."))
+    return render(
+        request,
+        "registry/person_correct.html",
+        {"person": found, "form": form},
+        status=400 if form.errors else 200,
+    )
+
+
+@registry_page(P.EDIT, methods=("POST",))
+def person_quick(request: HttpRequest, person_id: int) -> HttpResponse:
+    """A grid worker's quick correction: a new phone number or residence type, reason in one tap."""
+    viewer = _viewer(request)
+    found = selectors.get_person_for(viewer, person_id)
+    ensure(request, P.EDIT, found.region_code)
+    form = forms.PersonQuickForm(request.POST, prefix="quick")
+    if form.is_valid():
+        changes: dict[str, Any] = {}
+        if form.cleaned_data["phone"]:
+            changes["phone"] = form.cleaned_data["phone"]
+        if form.cleaned_data["residence_type"] != found.residence_type:
+            changes["residence_type"] = form.cleaned_data["residence_type"]
+        try:
+            services.person_correct(
+                actor=viewer, person=found, changes=changes, reason=form.reason(), request=request
+            )
+        except ValidationError as exc:
+            found.refresh_from_db()
+            apply_errors(form, exc)
+        else:
+            return _redirect_person(request, found.pk, _("The correction is saved."))
+    context = person_context(request, found, quick_form=form)
+    return render(request, "registry/person.html", context, status=400)
+
+
+@registry_page(P.EDIT, methods=("GET", "POST"))
+def person_move(request: HttpRequest, person_id: int) -> HttpResponse:
+    """Move to another house, in this grid or another community: find the house by its address."""
+    viewer = _viewer(request)
+    found = selectors.get_person_for(viewer, person_id)
+    ensure(request, P.EDIT, found.region_code)
+    search = forms.HouseSearchForm(request.GET or None)
+    candidates = move_targets(viewer, search.cleaned_data["q"]) if request.GET and search.is_valid() else []
+    form = forms.MoveForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        target = get_move_target(viewer, data["house"])
+        candidates = candidates or [target]
+        try:
+            services.person_move(
+                actor=viewer,
+                person=found,
+                house=target,
+                relation=data["relation"] or None,
+                on=data["on"],
+                reason=data["reason"],
+                request=request,
+            )
+        except ValidationError as exc:
+            apply_errors(form, exc, {"date": "on"})
+        else:
+            messages.success(request, _("The move is recorded."))
+            if can(request, P.VIEW_PEOPLE, target.region_code):
+                return redirect("registry:person", person_id=found.pk)
+            # Moved out of the worker's regions: they no longer see the person.
+            return (
+                redirect("registry:house", house_id=found.house_id)
+                if found.house_id
+                else redirect("registry:index")
+            )
+    context = {"person": found, "search": search, "candidates": candidates, "form": form}
+    return render(request, "registry/person_move.html", context, status=400 if form.errors else 200)
+
+
+@registry_page(P.EDIT, methods=("GET", "POST"))
+def person_move_out(request: HttpRequest, person_id: int) -> HttpResponse:
+    viewer = _viewer(request)
+    found = selectors.get_person_for(viewer, person_id)
+    ensure(request, P.EDIT, found.region_code)
+    form = forms.MoveOutForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.person_move_out(
+                actor=viewer,
+                person=found,
+                on=data["on"],
+                destination=data["destination"],
+                reason=data["reason"],
+                request=request,
+            )
+        except ValidationError as exc:
+            found.refresh_from_db()
+            apply_errors(form, exc, {"date": "on"})
+        else:
+            return _redirect_person(request, found.pk, _("The move out is recorded."))
+    context = {"person": found, "form": form, "title": _("Record a move out of the area")}
+    return render(request, "registry/person_status.html", context, status=400 if form.errors else 200)
+
+
+@registry_page(P.EDIT, methods=("GET", "POST"))
+def person_death(request: HttpRequest, person_id: int) -> HttpResponse:
+    viewer = _viewer(request)
+    found = selectors.get_person_for(viewer, person_id)
+    ensure(request, P.EDIT, found.region_code)
+    form = forms.DeathForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.person_record_death(
+                actor=viewer, person=found, on=data["on"], reason=data["reason"], request=request
+            )
+        except ValidationError as exc:
+            found.refresh_from_db()
+            apply_errors(form, exc, {"date": "on"})
+        else:
+            return _redirect_person(request, found.pk, _("The death is recorded."))
+    context = {"person": found, "form": form, "title": _("Record a death")}
+    return render(request, "registry/person_status.html", context, status=400 if form.errors else 200)
+
+
+# --- Households ---------------------------------------------------------------------------------
+
+
+@registry_page(P.VIEW_PEOPLE)
+def household(request: HttpRequest, household_id: int) -> HttpResponse:
+    viewer = _viewer(request)
+    found = selectors.get_household_for(viewer, household_id)
+    context = {
+        "household": found,
+        "members": list(selectors.household_member_list(viewer=viewer, household=found)),
+        "former": list(
+            selectors.household_member_list(viewer=viewer, household=found, current=False).filter(
+                end_date__isnull=False
+            )
+        ),
+        "visits": list(selectors.visit_list(viewer=viewer, household=found)[:VISITS_SHOWN]),
+        "timeline": selectors.household_timeline(viewer, found.pk, request),
+        "can_visit": found.end_date is None and can(request, P.VISIT, found.region_code),
+    }
+    return render(request, "registry/household.html", context)
+
+
+@registry_page(P.EDIT, methods=("POST",))
+def household_create(request: HttpRequest, person_id: int) -> HttpResponse:
+    """Start a household headed by this person, at their home."""
+    viewer = _viewer(request)
+    head = selectors.get_person_for(viewer, person_id)
+    ensure(request, P.EDIT, head.region_code)
+    form = forms.HouseholdCreateForm(request.POST, prefix="household")
+    if form.is_valid():
+        try:
+            created: Household = services.household_create(
+                actor=viewer,
+                head=head,
+                number=form.cleaned_data["number"],
+                kind=form.cleaned_data["kind"],
+                request=request,
+            )
+        except ValidationError as exc:
+            apply_errors(form, exc)
+        else:
+            messages.success(request, _("The household is created."))
+            return redirect("registry:household", household_id=created.pk)
+    context = person_context(request, head)
+    context["household_form"] = form
+    return render(request, "registry/person.html", context, status=400)
+
+
+# --- Population tags ----------------------------------------------------------------------------
+
+
+@registry_page(P.MANAGE_TAGS, methods=("GET", "POST"))
+def tag_add(request: HttpRequest, person_id: int) -> HttpResponse:
+    viewer = _viewer(request)
+    found = selectors.get_person_for(viewer, person_id)
+    ensure(request, P.MANAGE_TAGS, found.region_code)
+    categories = selectors.tag_category_list(viewer=viewer, region_code=found.region_code)
+    form = forms.TagAddForm(request.POST or None, categories=categories)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.tag_add(
+                actor=viewer,
+                person=found,
+                category=data["category"],
+                source=data["source"],
+                valid_from=data["valid_from"],
+                valid_to=data["valid_to"],
+                subtype=data["subtype"],
+                grade=data["grade"],
+                note=data["note"],
+                request=request,
+            )
+        except ValidationError as exc:
+            apply_errors(form, exc)
+        else:
+            return _redirect_person(request, found.pk, _("The tag is added."))
+    return render(
+        request, "registry/tag_add.html", {"person": found, "form": form}, status=400 if form.errors else 200
+    )
+
+
+@registry_page(P.MANAGE_TAGS, methods=("GET", "POST"))
+def tag_end(request: HttpRequest, tag_id: int) -> HttpResponse:
+    viewer = _viewer(request)
+    tag = get_tag_for(viewer, tag_id)
+    form = forms.TagEndForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.tag_end(
+                actor=viewer,
+                tag=tag,
+                on=form.cleaned_data["on"],
+                reason=form.cleaned_data["reason"],
+                request=request,
+            )
+        except ValidationError as exc:
+            apply_errors(form, exc)
+        else:
+            return _redirect_person(request, tag.person_id, _("The tag is ended."))
+    context = {"tag": tag, "person": tag.person, "form": form}
+    return render(request, "registry/tag_end.html", context, status=400 if form.errors else 200)
+
+
+@registry_page(P.VERIFY_TAGS, methods=("POST",))
+def tag_verify(request: HttpRequest, tag_id: int) -> HttpResponse:
+    viewer = _viewer(request)
+    tag = get_tag_for(viewer, tag_id)
+    try:
+        services.tag_verify(actor=viewer, tag=tag, request=request)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect("registry:person", person_id=tag.person_id)
+    return _redirect_person(request, tag.person_id, _("The tag is verified."))
