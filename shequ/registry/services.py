@@ -253,13 +253,19 @@ def _check_region(region: Region, levels: set[RegionLevel], field: str = "region
         )
 
 
+@functools.cache
+def _choice_values(choices: type[models.TextChoices]) -> frozenset[str]:
+    # Django computes ``choices.values`` anew on every access; imports clean 100,000s of rows.
+    return frozenset(choices.values)
+
+
 def _choice(value: Any, choices: type[models.TextChoices], field: str, *, blank: bool = True) -> str:
     value = v.normalize_text(value)
     if not value:
         if blank:
             return ""
         raise ValidationError({field: ValidationError(_("This field is required."), code="required")})
-    if value in choices.values:
+    if value in _choice_values(choices):
         return value
     # Accept the label as shown in either language (a ledger may say 出租 for rented).
     for key, label in choices.choices:
@@ -358,7 +364,7 @@ def _clean_ethnicity(value: Any) -> str:
         return ""
     if text.isdigit() and len(text) == 1:
         text = f"0{text}"
-    if text in Ethnicity.values:
+    if text in _choice_values(Ethnicity):
         return text
     if text in _ETHNICITY_BY_NAME:
         return _ETHNICITY_BY_NAME[text]
