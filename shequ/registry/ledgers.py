@@ -7,7 +7,8 @@ pages here and the reports of other apps read the same rows:
   ``region`` (a region code inside the scope, '' for the whole scope), ``as_of`` (the date ages and
   tag validity are computed at; default today), and per ledger ``age_min``/``age_max``, ``sex``,
   ``disability_type``/``disability_grade``, ``category``, ``org_type``/``org_status``,
-  ``place_kind``/``risk_level``. Values are already validated (see ``views_ledgers``).
+  ``place_kind``/``risk_level``. Values are already validated (see ``views_ledgers``). Houses,
+  organizations and key places are listed as they are now (no "as of").
 * ``row(obj, filters, full)`` gives one row by column key; ID and phone numbers are masked unless
   ``full`` (the caller checked the reveal permission, asked for a reason and audited it).
 * ``record_view(viewer, rows, request, context)`` audits rows shown that reveal a restricted tag.
@@ -819,7 +820,7 @@ LEDGERS: tuple[Ledger, ...] = (
         ),
         query=_rented,
         row=_rented_row,
-        filters=(REGION, AS_OF),
+        filters=(REGION,),
         perm=P.VIEW_PLACES,
     ),
     Ledger(
@@ -840,7 +841,7 @@ LEDGERS: tuple[Ledger, ...] = (
         ),
         query=_vacant,
         row=_vacant_row,
-        filters=(REGION, AS_OF),
+        filters=(REGION,),
         perm=P.VIEW_PLACES,
     ),
     Ledger(
@@ -864,7 +865,7 @@ LEDGERS: tuple[Ledger, ...] = (
         ),
         query=_organizations,
         row=_organization_row,
-        filters=(REGION, AS_OF, ORG_TYPE, ORG_STATUS),
+        filters=(REGION, ORG_TYPE, ORG_STATUS),
         perm=P.VIEW_PLACES,
     ),
     Ledger(
@@ -884,7 +885,7 @@ LEDGERS: tuple[Ledger, ...] = (
         ),
         query=_key_places,
         row=_key_place_row,
-        filters=(REGION, AS_OF, PLACE_KIND, RISK_LEVEL),
+        filters=(REGION, PLACE_KIND, RISK_LEVEL),
         perm=P.VIEW_PLACES,
     ),
     Ledger(

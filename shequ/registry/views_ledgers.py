@@ -345,6 +345,7 @@ def _render(
         "form": form,
         "export_form": export_form or ExportForm(),
         "export_error": export_error,
+        "shown": False,
         "page": None,
         "table": [],
     }
@@ -357,6 +358,7 @@ def _render(
         if ledger.record_view is not None:
             ledger.record_view(user, objects, request, f"ledger:{ledger.key}")
         context.update(
+            shown=True,
             page=page,
             table=_table(ledger, objects, filters, page.start_index()),
             total=page.paginator.count,
