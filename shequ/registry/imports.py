@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import base64
 import codecs
+import contextlib
 import csv
 import datetime as dt
 import functools
@@ -1240,6 +1241,9 @@ class Row:
     cells: dict[str, Any]
     source: dict[str, HeaderColumn]  # key → the column the value came from
     problems: list[Problem] = field(default_factory=list)
+    # What must be unique (an ID number, a house, a credit code), when it could be read: checked
+    # against the rest of the file and the database even when other cells of the row are wrong.
+    key: Any = None
 
     def add(self, key: str, reason: str, code: str) -> None:
         column = self.source.get(key)
@@ -1481,6 +1485,13 @@ def _check_person(
     except ValidationError as exc:
         _apply_errors(row, exc)
         cleaned = None
+    if cleaned is not None and cleaned.get("id_number"):
+        row.key = (cleaned["id_type"], cleaned["id_number"])
+    elif data.get("id_number"):
+        id_type = data.get("id_type") or IdType.RESIDENT_ID
+        if id_type in IdType.values:
+            with contextlib.suppress(ValidationError):  # reported by clean_person_data
+                row.key = (id_type, v.clean_id_number(id_type, data["id_number"]))
     if cleaned is not None and partial is not None:
         derived = cleaned.get("birth_date")
         if derived is None:
@@ -1543,34 +1554,24 @@ def _improve_choice_errors(row: Row, keys: Mapping[str, type[models.TextChoices]
                 problem.reason = _choice_error(cell_text(row.cells.get(key)), choices)
         ethnicity = row.source.get("ethnicity")
         if ethnicity is not None and ethnicity.index == problem.col:
-            problem.reason = _("“%(value)s” is not an ethnic group: write it as 汉, 汉族 or its two-digit code.") % {
-                "value": row.text("ethnicity")[:50]
-            }
+            message = _("“%(value)s” is not an ethnic group: write it as 汉, 汉族 or its two-digit code.")
+            problem.reason = message % {"value": row.text("ethnicity")[:50]}
 
 
-def _duplicates_in_file(
-    rows: Sequence[Row],
-    plans: Mapping[int, Any],
-    key_of: Callable[[Any], Any],
-    column: str,
-    message: str,
-    code: str,
-) -> set[int]:
+def _duplicates_in_file(rows: Sequence[Row], column: str, message: str, code: str) -> set[int]:
     """Rows sharing a key (an ID number, a house, a credit code): all of them are refused."""
-    seen: dict[Any, list[int]] = defaultdict(list)
-    for number, plan in plans.items():
-        key = key_of(plan)
-        if key:
-            seen[key].append(number)
+    seen: dict[Any, list[Row]] = defaultdict(list)
+    for row in rows:
+        if row.key:
+            seen[row.key].append(row)
     bad: set[int] = set()
-    by_number = {r.number: r for r in rows}
-    for numbers in seen.values():
-        if len(numbers) < 2:
+    for same in seen.values():
+        if len(same) < 2:
             continue
-        for n in numbers:
-            others = ", ".join(str(o) for o in numbers if o != n)
-            by_number[n].add(column, message % {"rows": others}, code)
-            bad.add(n)
+        for row in same:
+            others = ", ".join(str(o.number) for o in same if o is not row)
+            row.add(column, message % {"rows": others}, code)
+            bad.add(row.number)
     return bad
 
 
@@ -1580,15 +1581,16 @@ def _region_name(code: str, cache: dict[str, str]) -> str:
     return cache[code]
 
 
-def _people_in_db(rows_by_number: Mapping[int, Row], plans: dict[int, PersonPlan], actor: Any) -> set[int]:
+def _people_in_db(rows: Sequence[Row], actor: Any) -> set[int]:
     """Rows whose person is already registered. Inside the importer's scope the message says where;
     outside it, only that the person is registered in another community."""
     from shequ.core import crypto
 
-    wanted: dict[tuple[str, str], list[int]] = defaultdict(list)
-    for number, plan in plans.items():
-        index = crypto.blind_index(plan.cleaned["id_number"], "id_number")
-        wanted[(index, plan.cleaned["id_type"])].append(number)
+    wanted: dict[tuple[str, str], list[Row]] = defaultdict(list)
+    for row in rows:
+        if row.key:
+            id_type, number = row.key
+            wanted[(crypto.blind_index(number, "id_number"), id_type)].append(row)
     bad: set[int] = set()
     names: dict[str, str] = {}
     keys = list(wanted)
@@ -1623,9 +1625,9 @@ def _people_in_db(rows_by_number: Mapping[int, Row], plans: dict[int, PersonPlan
                     % {"region": _region_name(region_code, names)},
                     "duplicate_id",
                 )
-            for number in numbers:
-                rows_by_number[number].add("id_number", message, code)
-                bad.add(number)
+            for row in numbers:
+                row.add("id_number", message, code)
+                bad.add(row.number)
     return bad
 
 
@@ -1753,6 +1755,7 @@ def _check_house(
         ):
             row.add("number", _("This house is already registered."), "duplicate_house")
             return None
+    row.key = (ref, unit_key(unit_number), room_key(number))
     return HousePlan(
         number=row.number,
         building_ref=ref,
@@ -1802,19 +1805,19 @@ def _check_organization(row: Row, index: HouseIndex) -> OrganizationPlan | None:
         _apply_errors(row, exc)
         cleaned = None
     _improve_choice_errors(row, _ORG_CHOICES)
+    with contextlib.suppress(ValidationError):  # reported by clean_organization_data
+        row.key = cleaned["uscc"] if cleaned is not None else v.clean_uscc(data.get("uscc"))
     house = _resolve_house(row, index)
     if row.problems or cleaned is None:
         return None
     return OrganizationPlan(number=row.number, cleaned=cleaned, house=house)
 
 
-def _orgs_in_db(
-    rows_by_number: Mapping[int, Row], plans: dict[int, OrganizationPlan], actor: Any
-) -> set[int]:
-    wanted: dict[str, list[int]] = defaultdict(list)
-    for number, plan in plans.items():
-        if plan.cleaned.get("uscc"):
-            wanted[plan.cleaned["uscc"]].append(number)
+def _orgs_in_db(rows: Sequence[Row], actor: Any) -> set[int]:
+    wanted: dict[str, list[Row]] = defaultdict(list)
+    for row in rows:
+        if row.key:
+            wanted[row.key].append(row)
     bad: set[int] = set()
     codes = list(wanted)
     for start in range(0, len(codes), CHECK_CHUNK):
@@ -1827,9 +1830,9 @@ def _orgs_in_db(
                 if visible
                 else _("An organization with this credit code is already registered in another community.")
             )
-            for number in wanted[uscc]:
-                rows_by_number[number].add("uscc", message, "duplicate_uscc")
-                bad.add(number)
+            for row in wanted[uscc]:
+                row.add("uscc", message, "duplicate_uscc")
+                bad.add(row.number)
     return bad
 
 
@@ -1940,7 +1943,6 @@ def check(
         )
         return plan
     index = HouseIndex(region.code)
-    by_number = {r.number: r for r in rows}
     plans: dict[int, Any] = {}
     if kind == ImportKind.PEOPLE:
         exact: dict[int, Any] = {}
@@ -1957,21 +1959,9 @@ def check(
             if person is not None:
                 plans[row.number] = person
         bad = _duplicates_in_file(
-            rows,
-            plans,
-            lambda p: (p.cleaned["id_type"], p.cleaned["id_number"]),
-            "id_number",
-            _("The same ID number is also in row %(rows)s."),
-            "duplicate_in_file",
+            rows, "id_number", _("The same ID number is also in row %(rows)s."), "duplicate_in_file"
         )
-        for n in bad:
-            plans.pop(n)
-        for n in _people_in_db(by_number, plans, actor):
-            plans.pop(n)
-        report.plan = {
-            "people": len(plans),
-            "residences": sum(1 for p in plans.values() if p.house is not None),
-        }
+        bad |= _people_in_db(rows, actor)
     elif kind == ImportKind.HOUSES:
         grids = _grid_lookup(region)
         for row in rows:
@@ -1979,33 +1969,27 @@ def check(
             if house is not None:
                 plans[row.number] = house
         bad = _duplicates_in_file(
-            rows,
-            plans,
-            lambda h: (h.building_ref, unit_key(h.unit_number), room_key(h.house_data["number"])),
-            "number",
-            _("The same house is also in row %(rows)s."),
-            "duplicate_in_file",
+            rows, "number", _("The same house is also in row %(rows)s."), "duplicate_in_file"
         )
-        for n in bad:
-            plans.pop(n)
-        report.plan = _house_counts(list(plans.values()), index)
     else:
         for row in rows:
             org = _check_organization(row, index)
             if org is not None:
                 plans[row.number] = org
         bad = _duplicates_in_file(
-            rows,
-            plans,
-            lambda o: o.cleaned.get("uscc"),
-            "uscc",
-            _("The same credit code is also in row %(rows)s."),
-            "duplicate_in_file",
+            rows, "uscc", _("The same credit code is also in row %(rows)s."), "duplicate_in_file"
         )
-        for n in bad:
-            plans.pop(n)
-        for n in _orgs_in_db(by_number, plans, actor):
-            plans.pop(n)
+        bad |= _orgs_in_db(rows, actor)
+    for n in bad:
+        plans.pop(n, None)
+    if kind == ImportKind.PEOPLE:
+        report.plan = {
+            "people": len(plans),
+            "residences": sum(1 for p in plans.values() if p.house is not None),
+        }
+    elif kind == ImportKind.HOUSES:
+        report.plan = _house_counts(list(plans.values()), index)
+    else:
         report.plan = {"organizations": len(plans)}
     for row in rows:
         report.problems.extend(row.problems)
@@ -2071,7 +2055,7 @@ def bulk_insert(model: type[models.Model], objs: Sequence[models.Model], *, batc
     sql = "COPY {} ({}) FROM STDIN".format(
         quote(model._meta.db_table), ", ".join(quote(str(f.column)) for f in fields)
     )
-    with connection.cursor() as cursor:
+    with connection.cursor() as cursor, connection.wrap_database_errors:
         raw: Any = cursor.cursor  # the psycopg cursor under Django's wrapper
         with raw.copy(sql) as copy:
             for obj in objs:
@@ -2401,10 +2385,10 @@ def commit(
             if batch is not None:
                 batch.status = ImportStatus.COMMITTED
                 batch.committed_at = timezone.now()
-                batch.content = ""
+                # The file stays (encrypted) until it expires, for the download of the rows to correct.
                 batch.report = report.to_json()
                 batch.result = {"created": created}
-                batch.save(update_fields=["status", "committed_at", "content", "report", "result"])
+                batch.save(update_fields=["status", "committed_at", "report", "result"])
     except IntegrityError as exc:
         audit.record(
             "registry.import",
@@ -2436,12 +2420,14 @@ def _unpack(text: str) -> bytes:
 
 
 def purge_expired_batches(now: dt.datetime | None = None) -> int:
-    """Drop the files of uploads nobody committed in time (their reports stay)."""
+    """Drop the files of expired uploads (their reports stay); uploads never committed are marked
+    expired."""
     now = now or timezone.now()
-    stale = list(ImportBatch.objects.filter(status=ImportStatus.CHECKED, expires_at__lte=now).only("pk"))
+    stale = list(ImportBatch.objects.filter(expires_at__lte=now).exclude(content="").only("pk", "status"))
     for batch in stale:
         batch.content = ""
-        batch.status = ImportStatus.EXPIRED
+        if batch.status == ImportStatus.CHECKED:
+            batch.status = ImportStatus.EXPIRED
         batch.save(update_fields=["content", "status"])
     return len(stale)
 

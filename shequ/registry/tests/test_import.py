@@ -70,8 +70,22 @@ ID_TYPE = ledger_id("19900102", 121)
 ID_HOUSE = ledger_id("19900102", 131)
 ID_PHONE = ledger_id("19900102", 141)
 
-HEADER_TOP = ["序号", "姓名", "性别", "身份证号码", "出生年月", "民族", "联系电话", "房屋信息", None, None,
-              "户籍地址", "人口类型", "入住日期", "备注"]
+HEADER_TOP = [
+    "序号",
+    "姓名",
+    "性别",
+    "身份证号码",
+    "出生年月",
+    "民族",
+    "联系电话",
+    "房屋信息",
+    None,
+    None,
+    "户籍地址",
+    "人口类型",
+    "入住日期",
+    "备注",
+]
 HEADER_BOTTOM = [None, None, None, None, None, None, None, "栋", "单元", "房号", None, None, None, None]
 
 
@@ -81,8 +95,21 @@ def messy_ledger(existing_in_scope: str, existing_elsewhere: str) -> bytes:
     ws.title = "人口台账"
     ws.append(["枇杷塘社区实有人口登记表"])
     ws.merge_cells("A1:N1")
-    ws.append(["填报单位：枇杷塘社区居委会", None, None, None, None, None, None, None, None, None,
-               "填报日期：2024年3月1日"])
+    ws.append(
+        [
+            "填报单位：枇杷塘社区居委会",
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+            "填报日期：2024年3月1日",
+        ]
+    )
     ws.append(HEADER_TOP)
     ws.append(HEADER_BOTTOM)
     for col in "ABCDEFGKLMN":  # single headers span both rows
@@ -91,17 +118,56 @@ def messy_ledger(existing_in_scope: str, existing_elsewhere: str) -> bytes:
     ws["A3"].font = Font(bold=True)
     rows: list[list[Any]] = [
         # 5: good; full-width space in the name, full-width digits in the phone, 1990.1.2, date serial.
-        [1, "李\u3000明", "男", ID_GOOD, "1990.1.2", "汉族", "１３８１２３４５６７８", "3", "2", "302",
-         "湖南省长沙市", "户籍", 45000],
+        [
+            1,
+            "李\u3000明",
+            "男",
+            ID_GOOD,
+            "1990.1.2",
+            "汉族",
+            "１３８１２３４５６７８",
+            "3",
+            "2",
+            "302",
+            "湖南省长沙市",
+            "户籍",
+            45000,
+        ],
         # 6: blank
         [None] * 14,
         # 7: good; lower-case x, 1985年6月15日, phone as a number, 3栋/2单元/401室.
-        [2, "王 芳", "女", ID_X.lower(), "1985年6月15日", "汉", 13912345678, "3栋", "2单元", "401室",
-         "湖南省株洲市", "流动人口", "2023-05-01"],
+        [
+            2,
+            "王 芳",
+            "女",
+            ID_X.lower(),
+            "1985年6月15日",
+            "汉",
+            13912345678,
+            "3栋",
+            "2单元",
+            "401室",
+            "湖南省株洲市",
+            "流动人口",
+            "2023-05-01",
+        ],
         # 8: good; ID stored as a number with all 18 digits (as database exports and some tools write
         # them; Excel itself would keep 15), birth date as a date cell.
-        [3, "赵强", "男", int(ID_NUMERIC), dt.datetime(1970, 3, 4), "土家族", "", "3", "2", "302",
-         "", "常住人口", ""],
+        [
+            3,
+            "赵强",
+            "男",
+            int(ID_NUMERIC),
+            dt.datetime(1970, 3, 4),
+            "土家族",
+            "",
+            "3",
+            "2",
+            "302",
+            "",
+            "常住人口",
+            "",
+        ],
         # 9: ID damaged by Excel (15 significant digits): cannot be recovered.
         [4, "钱进", "男", 4.30104199001011e17, "", "汉族", "", "3", "2", "302", "", "", ""],
         # 10: bad check character.
@@ -154,7 +220,9 @@ def set_number(content: bytes, ref: str, digits: str) -> bytes:
         for item in source.infolist():
             data = source.read(item.filename)
             if item.filename == "xl/worksheets/sheet1.xml":
-                text, n = re.subn(rf'(<c r="{ref}"[^>]*><v>)[^<]*(</v>)', rf"\g<1>{digits}\g<2>", data.decode())
+                text, n = re.subn(
+                    rf'(<c r="{ref}"[^>]*><v>)[^<]*(</v>)', rf"\g<1>{digits}\g<2>", data.decode()
+                )
                 assert n == 1
                 data = text.encode()
             target.writestr(item, data)
@@ -206,12 +274,36 @@ def test_messy_ledger_gives_the_exact_report_and_writes_nothing(reg: Registry, l
     assert report.header_rows == [3, 4]
     fields = {c["title"]: c["field"] for c in report.columns}
     assert fields == {
-        "序号": "", "姓名": "name", "性别": "sex", "身份证号码": "id_number", "出生年月": "birth_date",
-        "民族": "ethnicity", "联系电话": "phone", "栋": "building", "单元": "unit", "房号": "room",
-        "户籍地址": "hukou_address", "人口类型": "residence_type", "入住日期": "since", "备注": "",
+        "序号": "",
+        "姓名": "name",
+        "性别": "sex",
+        "身份证号码": "id_number",
+        "出生年月": "birth_date",
+        "民族": "ethnicity",
+        "联系电话": "phone",
+        "栋": "building",
+        "单元": "unit",
+        "房号": "room",
+        "户籍地址": "hukou_address",
+        "人口类型": "residence_type",
+        "入住日期": "since",
+        "备注": "",
     }
     assert [(p.row, p.column, p.code) for p in report.problems] == EXPECTED
-    assert [p.column_letter for p in report.problems] == ["D", "D", "G", "D", "D", "D", "D", "E", "E", "F", "L", "J"]
+    assert [p.column_letter for p in report.problems] == [
+        "D",
+        "D",
+        "G",
+        "D",
+        "D",
+        "D",
+        "D",
+        "E",
+        "E",
+        "F",
+        "L",
+        "J",
+    ]
     reasons = {p.row: p.reason for p in report.problems}
     assert reasons[9] == (
         "Excel stored this ID number as a number and kept only its first 15 digits; the rest cannot be "
@@ -260,8 +352,12 @@ def test_commit_writes_exactly_the_valid_rows(reg: Registry, ledger: bytes) -> N
     before = Person.objects.count()
     with translation.override("en"):
         result = imports.commit(
-            content=ledger, filename="台账.xlsx", kind=ImportKind.PEOPLE, region=reg.region(COMMUNITY_A),
-            actor=worker, today=TODAY,
+            content=ledger,
+            filename="台账.xlsx",
+            kind=ImportKind.PEOPLE,
+            region=reg.region(COMMUNITY_A),
+            actor=worker,
+            today=TODAY,
         )
     assert result.status == "committed", result.message
     assert result.created == {"people": 7, "residences": 7}
@@ -274,7 +370,9 @@ def test_commit_writes_exactly_the_valid_rows(reg: Registry, ledger: bytes) -> N
     assert li.name_pinyin == "liming" and li.birth_date == dt.date(1990, 1, 2) and li.sex == "male"
     home = Residence.objects.get(person=li)
     assert home.start_date == dt.date(2023, 3, 15) and home.relation == "family" and home.end_date is None
-    assert TimelineEntry.objects.filter(object_type="person", object_id=li.pk, action="person.register").exists()
+    assert TimelineEntry.objects.filter(
+        object_type="person", object_id=li.pk, action="person.register"
+    ).exists()
     assert TimelineEntry.objects.filter(
         object_type="house", object_id=li.house_id, action="residence.start", params__person_id=li.pk
     ).exists()
@@ -299,16 +397,21 @@ def test_commit_writes_nothing_when_the_database_refuses_a_row(
 
     def race(*args: Any, **kwargs: Any) -> set[int]:
         bad = real(*args, **kwargs)
-        services.person_register(actor=None, data={"name": "郑四", "id_number": ID_SERIAL},
-                                 house=reg.houses["a"][2])
+        services.person_register(
+            actor=None, data={"name": "郑四", "id_number": ID_SERIAL}, house=reg.houses["a"][2]
+        )
         return bad
 
     monkeypatch.setattr(imports, "_people_in_db", race)
     before = registry_counts()
     with translation.override("en"):
         result = imports.commit(
-            content=ledger, filename="台账.xlsx", kind=ImportKind.PEOPLE, region=reg.region(COMMUNITY_A),
-            actor=reg.world["worker_a"], today=TODAY,
+            content=ledger,
+            filename="台账.xlsx",
+            kind=ImportKind.PEOPLE,
+            region=reg.region(COMMUNITY_A),
+            actor=reg.world["worker_a"],
+            today=TODAY,
         )
     assert result.status == "refused"
     assert "nothing was imported" in result.message
@@ -323,12 +426,15 @@ def test_commit_writes_nothing_when_the_database_refuses_a_row(
     assert failure.result == "failure"
 
 
-def test_the_database_refusal_is_an_integrity_error_without_the_check(reg: Registry, ledger: bytes,
-                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_database_refusal_is_an_integrity_error_without_the_check(
+    reg: Registry, ledger: bytes, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Control for the test above: the refusal comes from the unique index, not from the check."""
     from shequ.registry import services
 
-    services.person_register(actor=None, data={"name": "郑四", "id_number": ID_SERIAL}, house=reg.houses["a"][2])
+    services.person_register(
+        actor=None, data={"name": "郑四", "id_number": ID_SERIAL}, house=reg.houses["a"][2]
+    )
     monkeypatch.setattr(imports, "_people_in_db", lambda *a, **k: set())
     plan = run_check(reg, ledger)
     with pytest.raises(IntegrityError):
