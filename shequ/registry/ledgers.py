@@ -31,6 +31,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _t
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext, pgettext_lazy
 
 from shequ.core.components import Ledger, LedgerColumn
 from shequ.core.excel import Column, Sheet, write_sheet
@@ -199,16 +200,16 @@ def _col(key: str, title: Any, width: int = 14, text: bool = True) -> LedgerColu
 
 # The order Chinese community ledgers use: 姓名, 性别, 出生日期, 年龄, 身份证号码, 联系电话, 住址 …
 PERSON_HEAD = (
-    _col("name", _("Name"), 10),
-    _col("sex", _("Sex"), 6),
-    _col("birth_date", _("Date of birth"), 12, text=False),
-    _col("age", _("Age"), 6, text=False),
-    _col("id_number", _("ID number"), 21),
-    _col("phone", _("Phone"), 14),
-    _col("address", _("Address"), 36),
+    _col("name", pgettext_lazy("ledger column", "Name"), 10),
+    _col("sex", pgettext_lazy("ledger column", "Sex"), 6),
+    _col("birth_date", pgettext_lazy("ledger column", "Date of birth"), 12, text=False),
+    _col("age", pgettext_lazy("ledger column", "Age"), 6, text=False),
+    _col("id_number", pgettext_lazy("ledger column", "ID number"), 21),
+    _col("phone", pgettext_lazy("ledger column", "Phone"), 14),
+    _col("address", pgettext_lazy("ledger column", "Address"), 36),
 )
-GRID = _col("grid", _("Grid"), 12)
-NOTES = _col("notes", _("Notes"), 16)
+GRID = _col("grid", pgettext_lazy("ledger column", "Grid"), 12)
+NOTES = _col("notes", pgettext_lazy("ledger column", "Notes"), 16)
 
 
 def _person_columns(*extra: LedgerColumn) -> tuple[LedgerColumn, ...]:
@@ -444,14 +445,14 @@ def _household_row(obj: Any, filters: Filters, full: bool) -> dict[str, Any]:
 
 
 HOUSEHOLD_COLUMNS = (
-    _col("head", _("Head of household"), 10),
-    _col("sex", _("Sex"), 6),
-    _col("id_number", _("ID number"), 21),
-    _col("phone", _("Phone"), 14),
-    _col("address", _("Address"), 36),
-    _col("members", _("Household size"), 8, text=False),
-    _col("receivers", _("Members receiving"), 8, text=False),
-    _col("receiver_names", _("Receiving members"), 18),
+    _col("head", pgettext_lazy("ledger column", "Head of household"), 10),
+    _col("sex", pgettext_lazy("ledger column", "Sex"), 6),
+    _col("id_number", pgettext_lazy("ledger column", "ID number"), 21),
+    _col("phone", pgettext_lazy("ledger column", "Phone"), 14),
+    _col("address", pgettext_lazy("ledger column", "Address"), 36),
+    _col("members", pgettext_lazy("ledger column", "Household size"), 8, text=False),
+    _col("receivers", pgettext_lazy("ledger column", "Members receiving"), 8, text=False),
+    _col("receiver_names", pgettext_lazy("ledger column", "Receiving members"), 18),
     GRID,
     NOTES,
 )
@@ -536,10 +537,10 @@ def _vacant_row(house: Any, filters: Filters, full: bool) -> dict[str, Any]:
     return row
 
 
-HOUSE_HEAD = (_col("address", _("Address"), 36),)
+HOUSE_HEAD = (_col("address", pgettext_lazy("ledger column", "Address"), 36),)
 HOUSE_TAIL = (
-    _col("area", _("Floor area (m²)"), 9, text=False),
-    _col("property_type", _("Property right"), 12),
+    _col("area", pgettext_lazy("ledger column", "Floor area (m²)"), 9, text=False),
+    _col("property_type", pgettext_lazy("ledger column", "Property right"), 12),
 )
 
 
@@ -672,7 +673,7 @@ def _tag_ledger(
     )
 
 
-SINCE = _col("since", _("Since"), 12, text=False)
+SINCE = _col("since", pgettext_lazy("ledger column", "Since"), 12, text=False)
 
 LEDGERS: tuple[Ledger, ...] = (
     Ledger(
@@ -719,8 +720,8 @@ LEDGERS: tuple[Ledger, ...] = (
         # Translators: 残疾人台账
         _("Register of persons with disabilities"),
         _("People with a valid disability tag, with the kind and grade of disability."),
-        _col("subtype", _("Kind of disability"), 10),
-        _col("grade", _("Disability grade"), 8),
+        _col("subtype", pgettext_lazy("ledger column", "Kind of disability"), 10),
+        _col("grade", pgettext_lazy("ledger column", "Disability grade"), 8),
         row=_disabled_row,
         filters=(*PEOPLE_FILTERS, DISABILITY_TYPE, DISABILITY_GRADE),
     ),
@@ -760,7 +761,7 @@ LEDGERS: tuple[Ledger, ...] = (
         # Translators: 留守儿童台账
         _("Register of left-behind children"),
         _("Children with a valid 'left-behind child' tag."),
-        _col("subtype", _("Situation"), 12),
+        _col("subtype", pgettext_lazy("ledger column", "Situation"), 12),
         SINCE,
     ),
     _tag_ledger(
@@ -769,7 +770,7 @@ LEDGERS: tuple[Ledger, ...] = (
         # Translators: 困境儿童台账
         _("Register of children in difficulty"),
         _("Children with a valid 'child in difficulty' tag, with the kind of difficulty."),
-        _col("subtype", _("Kind of difficulty"), 12),
+        _col("subtype", pgettext_lazy("ledger column", "Kind of difficulty"), 12),
         SINCE,
     ),
     _tag_ledger(
@@ -778,7 +779,7 @@ LEDGERS: tuple[Ledger, ...] = (
         # Translators: 退役军人台账
         _("Register of veterans"),
         _("People with a valid veteran tag."),
-        _col("subtype", _("Category"), 12),
+        _col("subtype", pgettext_lazy("ledger column", "Category"), 12),
         SINCE,
     ),
     Ledger(
@@ -787,10 +788,10 @@ LEDGERS: tuple[Ledger, ...] = (
         title=_("Register of the floating population"),
         description=_("People living here whose residence type is 'floating population'."),
         columns=_person_columns(
-            _col("hukou_address", _("Household registration place"), 30),
-            _col("relation", _("Lives here as"), 8),
-            _col("arrived", _("Living here since"), 12, text=False),
-            _col("work_unit", _("Work unit and occupation"), 20),
+            _col("hukou_address", pgettext_lazy("ledger column", "Household registration place"), 30),
+            _col("relation", pgettext_lazy("ledger column", "Lives here as"), 8),
+            _col("arrived", pgettext_lazy("ledger column", "Living here since"), 12, text=False),
+            _col("work_unit", pgettext_lazy("ledger column", "Work unit and occupation"), 20),
         ),
         query=_floating,
         row=_floating_row,
@@ -808,13 +809,13 @@ LEDGERS: tuple[Ledger, ...] = (
         columns=(
             *HOUSE_HEAD,
             *HOUSE_TAIL,
-            _col("owner", _("Owner"), 10),
-            _col("owner_phone", _("Owner's phone"), 14),
-            _col("tenants", _("Tenants"), 10),
-            _col("tenant_id_numbers", _("Tenants' ID numbers"), 21),
-            _col("tenant_phones", _("Tenants' phones"), 14),
-            _col("tenant_count", _("Number of tenants"), 8, text=False),
-            _col("since", _("Rented since"), 12, text=False),
+            _col("owner", pgettext_lazy("ledger column", "Owner"), 10),
+            _col("owner_phone", pgettext_lazy("ledger column", "Owner's phone"), 14),
+            _col("tenants", pgettext_lazy("ledger column", "Tenants"), 10),
+            _col("tenant_id_numbers", pgettext_lazy("ledger column", "Tenants' ID numbers"), 21),
+            _col("tenant_phones", pgettext_lazy("ledger column", "Tenants' phones"), 14),
+            _col("tenant_count", pgettext_lazy("ledger column", "Number of tenants"), 8, text=False),
+            _col("since", pgettext_lazy("ledger column", "Rented since"), 12, text=False),
             GRID,
             NOTES,
         ),
@@ -830,12 +831,12 @@ LEDGERS: tuple[Ledger, ...] = (
         description=_("Houses registered as vacant, with their owner."),
         columns=(
             *HOUSE_HEAD,
-            _col("building", _("Building"), 8),
-            _col("unit", _("Unit"), 6),
-            _col("number", _("House number"), 8),
+            _col("building", pgettext_lazy("ledger column", "Building"), 8),
+            _col("unit", pgettext_lazy("ledger column", "Unit"), 6),
+            _col("number", pgettext_lazy("ledger column", "House number"), 8),
             *HOUSE_TAIL,
-            _col("owner", _("Owner"), 10),
-            _col("owner_phone", _("Owner's phone"), 14),
+            _col("owner", pgettext_lazy("ledger column", "Owner"), 10),
+            _col("owner_phone", pgettext_lazy("ledger column", "Owner's phone"), 14),
             GRID,
             NOTES,
         ),
@@ -850,16 +851,16 @@ LEDGERS: tuple[Ledger, ...] = (
         title=_("Register of organizations"),
         description=_("Companies, shops, agencies and associations in the area (operating or suspended)."),
         columns=(
-            _col("name", _("Name of the organization"), 28),
-            _col("uscc", _("Unified social credit code"), 21),
-            _col("type", _("Type"), 12),
-            _col("industry", _("Industry"), 12),
-            _col("address", _("Address"), 36),
-            _col("legal_representative", _("Legal representative"), 10),
-            _col("contact_name", _("Contact person"), 10),
-            _col("contact_phone", _("Contact phone"), 14),
-            _col("staff_count", _("Staff"), 8, text=False),
-            _col("status", _("Status"), 8),
+            _col("name", pgettext_lazy("ledger column", "Name of the organization"), 28),
+            _col("uscc", pgettext_lazy("ledger column", "Unified social credit code"), 21),
+            _col("type", pgettext_lazy("ledger column", "Type"), 12),
+            _col("industry", pgettext_lazy("ledger column", "Industry"), 12),
+            _col("address", pgettext_lazy("ledger column", "Address"), 36),
+            _col("legal_representative", pgettext_lazy("ledger column", "Legal representative"), 10),
+            _col("contact_name", pgettext_lazy("ledger column", "Contact person"), 10),
+            _col("contact_phone", pgettext_lazy("ledger column", "Contact phone"), 14),
+            _col("staff_count", pgettext_lazy("ledger column", "Staff"), 8, text=False),
+            _col("status", pgettext_lazy("ledger column", "Status"), 8),
             GRID,
             NOTES,
         ),
@@ -874,12 +875,12 @@ LEDGERS: tuple[Ledger, ...] = (
         title=_("Register of key places"),
         description=_("Schools, markets, hazardous goods sites and other places grid workers inspect."),
         columns=(
-            _col("name", _("Name of the place"), 24),
-            _col("kind", _("Kind"), 12),
-            _col("address", _("Address"), 36),
-            _col("organization", _("Organization"), 20),
-            _col("risk_level", _("Risk level"), 8),
-            _col("risk_notes", _("Risk notes"), 30),
+            _col("name", pgettext_lazy("ledger column", "Name of the place"), 24),
+            _col("kind", pgettext_lazy("ledger column", "Kind"), 12),
+            _col("address", pgettext_lazy("ledger column", "Address"), 36),
+            _col("organization", pgettext_lazy("ledger column", "Organization"), 20),
+            _col("risk_level", pgettext_lazy("ledger column", "Risk level"), 8),
+            _col("risk_notes", pgettext_lazy("ledger column", "Risk notes"), 30),
             GRID,
             NOTES,
         ),
@@ -896,7 +897,7 @@ LEDGERS: tuple[Ledger, ...] = (
             "People of the special groups you are granted to see. Every view and export is recorded "
             "in the audit log."
         ),
-        columns=_person_columns(_col("category", _("Group"), 14), SINCE),
+        columns=_person_columns(_col("category", pgettext_lazy("ledger column", "Group"), 14), SINCE),
         query=_special,
         row=_special_row,
         filters=(*PEOPLE_FILTERS, CATEGORY),
@@ -984,7 +985,7 @@ def ledger_workbook(
         "user": exporter,
         "time": _local(exported_at),
     }
-    columns = [Column(_t("No."), 6, text=False)]
+    columns = [Column(pgettext("ledger column", "No."), 6, text=False)]
     columns += [Column(str(c.title), c.width, c.text) for c in ledger.columns]
 
     def values() -> Iterator[list[Any]]:
@@ -1000,7 +1001,8 @@ def ledger_workbook(
         ws,
         Sheet(
             name=sheet_name,
-            title=f"{area}{ledger.title}",
+            # Translators: the title of an exported ledger, e.g. 岳麓街道枇杷塘社区80周岁以上高龄老人台账
+            title=_t("%(area)s: %(title)s") % {"area": area, "title": ledger.title},
             columns=columns,
             rows=values(),
             info=info,

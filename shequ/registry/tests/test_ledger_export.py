@@ -87,7 +87,7 @@ def test_masked_export_in_the_official_layout(reg: Registry, elderly: dict[str, 
     response = client_for(head).post(export_url("elderly_80"), {"as_of": "2025-06-15"})
     ws = sheet(response)
     rows = values(ws)
-    assert rows[0][0] == "岳麓街道枇杷塘社区Register of the oldest old aged 80 and over"
+    assert rows[0][0] == "岳麓街道枇杷塘社区: Register of the oldest old aged 80 and over"
     info = rows[1][0]
     assert (
         "As of: 2025-06-15" in info
@@ -138,7 +138,7 @@ def test_masked_export_in_the_official_layout(reg: Registry, elderly: dict[str, 
 def test_region_filter_in_title_and_rows(reg: Registry, elderly: dict[str, Person]) -> None:
     response = client_for(reg.world["head_a"]).post(export_url("elderly_80"), {"region": GRID_A})
     rows = values(sheet(response))
-    assert rows[0][0].startswith("岳麓街道枇杷塘社区第一网格Register")
+    assert rows[0][0].startswith("岳麓街道枇杷塘社区第一网格: Register")
     assert {r[1] for r in rows[3:5]} == {"赵一", "钱二"} and rows[5][0] is None
     assert exports()[0].detail["filters"]["region"] == GRID_A and exports()[0].region_code == GRID_A
 
@@ -193,7 +193,7 @@ def test_full_values_without_the_reveal_grant_are_refused(reg: Registry, elderly
     assert exports() == []
     # Masked, the same officer exports the whole street.
     rows = values(sheet(client_for(reg.world["street"]).post(export_url("elderly_80"))))
-    assert rows[0][0].startswith("岳麓街道Register")
+    assert rows[0][0].startswith("岳麓街道: Register")
     assert {r[1] for r in rows[3:7]} == {"赵一", "钱二", "孙三", "李四"}
 
 
