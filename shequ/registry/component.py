@@ -8,7 +8,7 @@ from typing import Any
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext_lazy as _
 
-from shequ.core.components import Component, HomeItem
+from shequ.core.components import Component, HomeItem, NavEntry
 from shequ.core.permissions import has_perm
 from shequ.registry.ledgers import LEDGERS
 from shequ.registry.permissions import ALL_PERMISSIONS
@@ -41,6 +41,12 @@ def home_items(user: Any) -> list[HomeItem]:
 COMPONENT = Component(
     name="registry",
     label=_("Base data"),
+    nav=(
+        NavEntry(_("My grid"), "registry:my_grid", perm=P.VISIT, order=25, icon="grid"),
+        NavEntry(_("Base data"), "registry:index", perm=P.VIEW_PLACES, order=30, icon="building"),
+        NavEntry(_("Find a person"), "registry:search", perm=P.VIEW_PEOPLE, order=31, icon="search"),
+        NavEntry(_("Ledgers"), "registry:ledgers", perm=P.VIEW_PLACES, order=35, icon="table"),
+    ),
     permissions=ALL_PERMISSIONS,
     events=(
         "registry.person_registered",

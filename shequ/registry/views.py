@@ -101,6 +101,11 @@ def ensure(request: HttpRequest, perm: str, region_code: str) -> None:
     raise PermissionDenied(_("You may not do this in this region."))
 
 
+def posted(request: HttpRequest) -> Any:
+    """The submitted data of a POST (also when empty, so that an empty form is invalid), or None."""
+    return request.POST if request.method == "POST" else None
+
+
 def page_of(request: HttpRequest, items: Any, size: int = PAGE_SIZE) -> Page:
     return Paginator(items, size).get_page(request.GET.get("page"))
 

@@ -29,6 +29,7 @@ from shequ.registry.views import (
     get_tag_for,
     move_targets,
     page_of,
+    posted,
     registry_page,
 )
 
@@ -201,7 +202,7 @@ def person_register(request: HttpRequest, house_id: int) -> HttpResponse:
     house = selectors.get_house_for(viewer, house_id)
     ensure(request, P.EDIT, house.region_code)
     households = list(selectors.household_list(viewer=viewer, house=house))
-    form = forms.PersonRegisterForm(request.POST or None, households=households)
+    form = forms.PersonRegisterForm(posted(request), households=households)
     offer_move_in = False
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -235,7 +236,7 @@ def person_move_in(request: HttpRequest, house_id: int) -> HttpResponse:
     viewer = _viewer(request)
     house = selectors.get_house_for(viewer, house_id)
     ensure(request, P.EDIT, house.region_code)
-    form = forms.MoveInForm(request.POST or None)
+    form = forms.MoveInForm(posted(request))
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         returning = selectors.person_for_move_in(
@@ -299,7 +300,7 @@ def person_correct(request: HttpRequest, person_id: int) -> HttpResponse:
     viewer = _viewer(request)
     found = selectors.get_person_for(viewer, person_id)
     ensure(request, P.EDIT, found.region_code)
-    form = forms.PersonCorrectForm(request.POST or None, initial=_initial(found))
+    form = forms.PersonCorrectForm(posted(request), initial=_initial(found))
     if request.method == "POST" and form.is_valid():
         changes = _changed(form, found, forms.PersonFieldsForm.PERSON_FIELDS)
         try:
@@ -357,7 +358,7 @@ def person_move(request: HttpRequest, person_id: int) -> HttpResponse:
     ensure(request, P.EDIT, found.region_code)
     search = forms.HouseSearchForm(request.GET or None)
     candidates = move_targets(viewer, search.cleaned_data["q"]) if request.GET and search.is_valid() else []
-    form = forms.MoveForm(request.POST or None)
+    form = forms.MoveForm(posted(request))
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         target = get_move_target(viewer, data["house"])
@@ -393,7 +394,7 @@ def person_move_out(request: HttpRequest, person_id: int) -> HttpResponse:
     viewer = _viewer(request)
     found = selectors.get_person_for(viewer, person_id)
     ensure(request, P.EDIT, found.region_code)
-    form = forms.MoveOutForm(request.POST or None)
+    form = forms.MoveOutForm(posted(request))
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -419,7 +420,7 @@ def person_death(request: HttpRequest, person_id: int) -> HttpResponse:
     viewer = _viewer(request)
     found = selectors.get_person_for(viewer, person_id)
     ensure(request, P.EDIT, found.region_code)
-    form = forms.DeathForm(request.POST or None)
+    form = forms.DeathForm(posted(request))
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -492,7 +493,7 @@ def tag_add(request: HttpRequest, person_id: int) -> HttpResponse:
     found = selectors.get_person_for(viewer, person_id)
     ensure(request, P.MANAGE_TAGS, found.region_code)
     categories = selectors.tag_category_list(viewer=viewer, region_code=found.region_code)
-    form = forms.TagAddForm(request.POST or None, categories=categories)
+    form = forms.TagAddForm(posted(request), categories=categories)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -521,7 +522,7 @@ def tag_add(request: HttpRequest, person_id: int) -> HttpResponse:
 def tag_end(request: HttpRequest, tag_id: int) -> HttpResponse:
     viewer = _viewer(request)
     tag = get_tag_for(viewer, tag_id)
-    form = forms.TagEndForm(request.POST or None)
+    form = forms.TagEndForm(posted(request))
     if request.method == "POST" and form.is_valid():
         try:
             services.tag_end(

@@ -27,6 +27,7 @@ from shequ.registry.views import (
     edit_regions,
     ensure,
     page_of,
+    posted,
     region_in_scope,
     registry_page,
 )
@@ -167,7 +168,7 @@ def house_edit(request: HttpRequest, house_id: int) -> HttpResponse:
     found = selectors.get_house_for(viewer, house_id)
     ensure(request, P.EDIT, found.region_code)
     initial = {f: getattr(found, f) for f in HOUSE_EDIT_FIELDS}
-    form = forms.HouseEditForm(request.POST or None, initial=initial)
+    form = forms.HouseEditForm(posted(request), initial=initial)
     if request.method == "POST" and form.is_valid():
         changes = {
             f: form.cleaned_data[f]
@@ -205,7 +206,7 @@ def building_create(request: HttpRequest, code: str) -> HttpResponse:
     viewer = _viewer(request)
     region = region_in_scope(viewer, code, P.EDIT)
     roads = selectors.road_list(viewer=viewer, region_code=code)
-    form = forms.BuildingForm(request.POST or None, roads=roads)
+    form = forms.BuildingForm(posted(request), roads=roads)
     if request.method == "POST" and form.is_valid():
         try:
             created = services.building_create(
@@ -229,7 +230,7 @@ def unit_create(request: HttpRequest, building_id: int) -> HttpResponse:
     viewer = _viewer(request)
     found = selectors.get_building_for(viewer, building_id)
     ensure(request, P.EDIT, found.region_code)
-    form = forms.UnitForm(request.POST or None)
+    form = forms.UnitForm(posted(request))
     if request.method == "POST" and form.is_valid():
         try:
             services.unit_create(
@@ -254,7 +255,7 @@ def house_create(request: HttpRequest, building_id: int) -> HttpResponse:
     unit_id = request.GET.get("unit", "")
     if unit_id.isdigit():
         initial["unit"] = units.filter(pk=int(unit_id)).first()
-    form = forms.HouseForm(request.POST or None, units=units, initial=initial)
+    form = forms.HouseForm(posted(request), units=units, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
             created = services.house_create(
@@ -344,7 +345,7 @@ def _site(request: HttpRequest) -> tuple[House | None, Organization | None]:
 def organization_create(request: HttpRequest) -> HttpResponse:
     viewer = _viewer(request)
     house, _org = _site(request)
-    form = forms.OrganizationForm(request.POST or None, regions=edit_regions(viewer))
+    form = forms.OrganizationForm(posted(request), regions=edit_regions(viewer))
     if house is not None:
         del form.fields["region"], form.fields["address"]
     if request.method == "POST" and form.is_valid():
@@ -396,7 +397,7 @@ def key_place(request: HttpRequest, key_place_id: int) -> HttpResponse:
 def key_place_create(request: HttpRequest) -> HttpResponse:
     viewer = _viewer(request)
     house, org = _site(request)
-    form = forms.KeyPlaceForm(request.POST or None, regions=edit_regions(viewer))
+    form = forms.KeyPlaceForm(posted(request), regions=edit_regions(viewer))
     if house is not None or org is not None:
         del form.fields["region"], form.fields["address"]
     if request.method == "POST" and form.is_valid():

@@ -20,7 +20,7 @@ from shequ.core.permissions import scopes_for
 from shequ.registry import forms, selectors, services
 from shequ.registry.models import PersonTag, Sensitivity, TagGroup, Visit
 from shequ.registry.permissions import RegistryPerm as P
-from shequ.registry.views import apply_errors, buildings_with_counts, ensure, page_of, registry_page
+from shequ.registry.views import apply_errors, buildings_with_counts, ensure, page_of, posted, registry_page
 
 CARE_PAGE_SIZE = 30
 BUILDINGS_SHOWN = 50
@@ -121,7 +121,7 @@ def visit_record(request: HttpRequest) -> HttpResponse:
     if request.GET.get("follows_up"):
         earlier = selectors.get_visit_for(viewer, request.GET["follows_up"])
     initial = {"purpose": "follow_up"} if earlier else {}
-    form = forms.VisitForm(request.POST or None, initial=initial)
+    form = forms.VisitForm(posted(request), initial=initial)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
