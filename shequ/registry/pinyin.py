@@ -7,6 +7,7 @@ table below, and only the given name is left to pypinyin.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from typing import Any
@@ -159,6 +160,9 @@ def name_syllables(name: str) -> list[str]:
     return [*surname, *_syllables(rest)]
 
 
+# Names repeat a lot in a registry (and pypinyin costs tens of microseconds a name): bulk loads and
+# imports of a million people hit this cache most of the time.
+@functools.lru_cache(maxsize=200_000)
 def name_pinyin(name: str) -> tuple[str, str]:
     """(full pinyin without spaces, initials), both lower case: 曾小红 → (zengxiaohong, zxh)."""
     syllables = name_syllables(name)
