@@ -945,7 +945,7 @@ def phone_text(value: Any) -> str:
 
 EXCEL_EPOCH = dt.date(1899, 12, 30)
 _FULL_DATE = re.compile(
-    r"^(\d{4})\s*[.\-/年]\s*(\d{1,2})\s*[.\-/月]\s*(\d{1,2})\s*日?(?:[ T]\d{1,2}:\d{2}(?::\d{2})?)?$"
+    r"^(\d{4})\s*[.\-/年]\s*(\d{1,2})\s*[.\-/月]\s*(\d{1,2})\s*日?(?:T?\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$"
 )
 _YEAR_MONTH = re.compile(r"^(\d{4})\s*[.\-/年]\s*(\d{1,2})\s*月?$")
 _COMPACT_DATE = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
@@ -1037,6 +1037,17 @@ _UNIT_SUFFIXES = ("单元", "单")
 _ROOM_SUFFIXES = ("室", "号", "房")
 
 
+def bare_number(text: str, suffixes: tuple[str, ...]) -> str:
+    """A number as stored for a new building, unit or house: ``7栋`` → ``7``, ``1单元`` → ``1``,
+    ``101室`` → ``101`` (the standard address adds the suffix back); names stay as written."""
+    compact = v.normalize_code(text)
+    for suffix in suffixes:
+        if compact.endswith(suffix) and len(compact) > len(suffix):
+            compact = compact[: -len(suffix)]
+            break
+    return compact if re.fullmatch(r"[0-9A-Z\-]+", compact) else text
+
+
 def building_key(value: Any) -> str:
     return _key(value, _BUILDING_SUFFIXES)
 
@@ -1093,7 +1104,8 @@ def _map_header(rows: Sequence[Sequence[Any]], lookup: Mapping[str, str]) -> lis
     width = max(len(r) for r in rows)
     columns = []
     for c in range(width):
-        texts = [cell_text(r[c]) if c < len(r) else "" for r in rows]
+        # Titles as written in the file (only spaces folded), for the report.
+        texts = [" ".join(str(r[c]).split()) if c < len(r) and not _blank(r[c]) else "" for r in rows]
         candidates = [t for t in reversed(texts) if t]
         if len(rows) > 1 and all(texts) and texts[0] != texts[-1]:
             candidates.append("".join(texts))
@@ -1447,7 +1459,11 @@ def _check_person(
 ) -> PersonPlan | None:
     data: dict[str, Any] = {}
     for key in services.PERSON_FIELDS:
-        if key in row.cells and key not in ("id_number", "birth_date", "phone"):
+        if (
+            key in row.cells
+            and key not in ("id_number", "birth_date", "phone")
+            and not _blank(row.cells[key])
+        ):
             choices = _PERSON_CHOICE_FIELDS.get(key)
             data[key] = choice_value(choices, row.cells[key]) if choices else cell_text(row.cells[key])
     if _blank(row.cells.get("id_number")):
@@ -1661,7 +1677,7 @@ def _check_house(
     building_data_in = {
         "door_number": row.text("door_number"),
         "estate": row.text("estate"),
-        "number": row.text("building"),
+        "number": bare_number(row.text("building"), _BUILDING_SUFFIXES),
         "name": row.text("building_name"),
         "type": choice_value(BuildingType, row.cells.get("building_type")),
         "floors": row.text("floors"),
@@ -1671,7 +1687,7 @@ def _check_house(
     except ValidationError as exc:
         _apply_errors(row, exc, {"number": "building", "name": "building_name", "type": "building_type"})
         building_data = {}
-    number = row.text("number")
+    number = bare_number(row.text("number"), _ROOM_SUFFIXES)
     floor_text = row.text("floor")
     if not floor_text and re.fullmatch(r"\d{3,4}", number):
         floor_text = number[:-2]  # 301 is on the third floor
@@ -1687,7 +1703,7 @@ def _check_house(
     except ValidationError as exc:
         _apply_errors(row, exc)
         house_data = {}
-    unit_number = row.text("unit")
+    unit_number = bare_number(row.text("unit"), _UNIT_SUFFIXES)
     if len(unit_number) > 20:
         row.add("unit", _("Use at most %(n)d characters.") % {"n": 20}, "max_length")
     road_name = row.text("road")

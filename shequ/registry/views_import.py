@@ -120,7 +120,8 @@ class ImportForm(forms.Form):
 @require_http_methods(["GET", "POST"])
 def import_start(request: HttpRequest) -> HttpResponse:
     _require(request, P.IMPORT)
-    form = ImportForm(request.POST or None, request.FILES or None, user=request.user)
+    posted = request.method == "POST"
+    form = ImportForm(request.POST if posted else None, request.FILES if posted else None, user=request.user)
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
         batch = imports.batch_create(
@@ -314,7 +315,7 @@ EXPORT_TITLES = {
 
 def _export(request: HttpRequest, kind: str) -> HttpResponse:
     _require(request, P.EXPORT)
-    form = ExportForm(request.POST or None, user=request.user, kind=kind)
+    form = ExportForm(request.POST if request.method == "POST" else None, user=request.user, kind=kind)
     status = 200
     if request.method == "POST":
         if form.is_valid():
