@@ -21,15 +21,29 @@ SHEQU = str(ROOT / ".venv/bin/shequ")
 def main() -> int:
     before = PO.read_text(encoding="utf-8")
     subprocess.run(
-        [SHEQU, "makemessages", "-l", "zh_Hans", "--no-obsolete", "--no-location",
-         "--ignore=.venv", "--ignore=node_modules", "--ignore=var"],
-        check=True, cwd=ROOT, capture_output=True,
+        [
+            SHEQU,
+            "makemessages",
+            "-l",
+            "zh_Hans",
+            "--no-obsolete",
+            "--no-location",
+            "--ignore=.venv",
+            "--ignore=node_modules",
+            "--ignore=var",
+        ],
+        check=True,
+        cwd=ROOT,
+        capture_output=True,
     )
     po = polib.pofile(str(PO))
     PO.write_text(before, encoding="utf-8")  # leave the tree as it was
     problems = [f"untranslated: {e.msgid!r}" for e in po.untranslated_entries()]
     problems += [f"fuzzy: {e.msgid!r}" for e in po.fuzzy_entries()]
-    mo = {(e.msgctxt, e.msgid): (e.msgstr, tuple(sorted(e.msgstr_plural.items()))) for e in polib.mofile(str(MO))}
+    mo = {
+        (e.msgctxt, e.msgid): (e.msgstr, tuple(sorted(e.msgstr_plural.items())))
+        for e in polib.mofile(str(MO))
+    }
     for e in po.translated_entries():
         if mo.get((e.msgctxt, e.msgid)) != (e.msgstr, tuple(sorted(e.msgstr_plural.items()))):
             problems.append(f"not compiled into django.mo: {e.msgid!r}")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 from django.conf import settings
@@ -146,7 +147,7 @@ def require_service(name: str, available: bool, reason: str) -> None:
 
 
 @pytest.fixture(scope="session")
-def browser():  # type: ignore[no-untyped-def]
+def browser() -> Iterator[Any]:
     """Debian's Chromium driven by Playwright; required in CI, skipped on a laptop without it."""
     from shequ.browser import CHROMIUM_ARGS, chromium_path
 
@@ -171,7 +172,7 @@ def browser():  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def phone_page(browser, live_server):  # type: ignore[no-untyped-def]
+def phone_page(browser: Any, live_server: Any) -> Iterator[Any]:
     """A fresh browser context with a phone-sized viewport, in zh-Hans."""
     from shequ.browser import PHONE
 

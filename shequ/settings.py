@@ -43,9 +43,11 @@ if PRODUCTION:
     INDEX_KEY = _required("SHEQU_INDEX_KEY")
 else:
     SECRET_KEY = os.environ.get("SHEQU_SECRET_KEY") or _dev_secret("secret_key")
-    FIELD_KEYS = json.loads(os.environ["SHEQU_FIELD_KEYS"]) if os.environ.get("SHEQU_FIELD_KEYS") else {
-        "k1": _dev_secret("field_key_k1", 16)
-    }
+    FIELD_KEYS = (
+        json.loads(os.environ["SHEQU_FIELD_KEYS"])
+        if os.environ.get("SHEQU_FIELD_KEYS")
+        else {"k1": _dev_secret("field_key_k1", 16)}
+    )
     FIELD_KEY_CURRENT = os.environ.get("SHEQU_FIELD_KEY_CURRENT", sorted(FIELD_KEYS)[-1])
     INDEX_KEY = os.environ.get("SHEQU_INDEX_KEY") or _dev_secret("index_key", 32)
 

@@ -61,8 +61,9 @@ TOTP_ISSUER = "Shequ"
 class ShequBackend(ModelBackend):
     """Argon2 passwords (PASSWORD_HASHERS); a locked account cannot authenticate on any path."""
 
-    def authenticate(self, request: Any, username: str | None = None, password: str | None = None,
-                     **kwargs: Any) -> Any:
+    def authenticate(
+        self, request: Any, username: str | None = None, password: str | None = None, **kwargs: Any
+    ) -> Any:
         user = super().authenticate(request, username=username, password=password, **kwargs)
         if user is not None and is_locked(user):
             return None
@@ -95,8 +96,9 @@ def _ip_count_failure(ip: str | None, now: Any) -> None:
     if created:
         return
     # A stale window starts over; otherwise count atomically (parallel attempts from one address).
-    if not LoginThrottle.objects.filter(pk=row.pk, window_start__lt=window_start).update(window_start=now,
-                                                                                         failures=1):
+    if not LoginThrottle.objects.filter(pk=row.pk, window_start__lt=window_start).update(
+        window_start=now, failures=1
+    ):
         LoginThrottle.objects.filter(pk=row.pk).update(failures=F("failures") + 1)
 
 
@@ -124,22 +126,37 @@ def record_failure(
         if user is not None and reason in {"bad_password", "bad_code"}:
             locked = _count_failure(user, now)
         audit.record(
-            "auth.login_failed", request=request, actor_name=username[:150], result=AuditResult.FAILURE,
-            object_type="user" if user else "", object_id=user.pk if user else "",
+            "auth.login_failed",
+            request=request,
+            actor_name=username[:150],
+            result=AuditResult.FAILURE,
+            object_type="user" if user else "",
+            object_id=user.pk if user else "",
             detail={"reason": reason, "method": method},
         )
         if locked and user is not None:
             audit.record(
-                "auth.lockout", request=request, actor_name=user.username, result=AuditResult.DENIED,
-                object_type="user", object_id=user.pk,
-                detail={"until": user.locked_until.isoformat() if user.locked_until else "",
-                        "minutes": settings.LOCKOUT_MINUTES},
+                "auth.lockout",
+                request=request,
+                actor_name=user.username,
+                result=AuditResult.DENIED,
+                object_type="user",
+                object_id=user.pk,
+                detail={
+                    "until": user.locked_until.isoformat() if user.locked_until else "",
+                    "minutes": settings.LOCKOUT_MINUTES,
+                },
             )
 
 
 def record_throttled(request: HttpRequest, *, username: str, method: str) -> None:
-    audit.record("auth.throttled", request=request, actor_name=username[:150], result=AuditResult.DENIED,
-                 detail={"method": method, "ip_failures_limit": settings.IP_THROTTLE_FAILURES})
+    audit.record(
+        "auth.throttled",
+        request=request,
+        actor_name=username[:150],
+        result=AuditResult.DENIED,
+        detail={"method": method, "ip_failures_limit": settings.IP_THROTTLE_FAILURES},
+    )
 
 
 # --- first factor ---------------------------------------------------------------------------------
@@ -229,8 +246,13 @@ def begin_pending(request: HttpRequest, user: User, *, backend: str, method: str
     if request.user.is_authenticated:
         logout(request)
     request.session.cycle_key()  # a new key once the password is known (session fixation)
-    request.session[PENDING_KEY] = {"user": user.pk, "backend": backend, "method": method, "at": time.time(),
-                                    "next": next_url}
+    request.session[PENDING_KEY] = {
+        "user": user.pk,
+        "backend": backend,
+        "method": method,
+        "at": time.time(),
+        "next": next_url,
+    }
 
 
 def pending_login(request: HttpRequest) -> Pending | None:
@@ -243,8 +265,12 @@ def pending_login(request: HttpRequest) -> Pending | None:
     if user is None or not fresh or not user.is_active or is_locked(user):
         clear_pending(request)
         return None
-    return Pending(user=user, backend=str(data.get("backend", PASSWORD_BACKEND)),
-                   method=str(data.get("method", "password")), next_url=str(data.get("next", "")))
+    return Pending(
+        user=user,
+        backend=str(data.get("backend", PASSWORD_BACKEND)),
+        method=str(data.get("method", "password")),
+        next_url=str(data.get("next", "")),
+    )
 
 
 def clear_pending(request: HttpRequest) -> None:
@@ -270,8 +296,14 @@ def complete_login(
         _prune_sessions(user)
         UserSession.objects.get_or_create(session_key=request.session.session_key, defaults={"user": user})
         User.objects.filter(pk=user.pk).update(failed_login_count=0, locked_until=None)
-        audit.record("auth.login", actor=user, request=request, object_type="user", object_id=user.pk,
-                     detail={"method": method, "second_factor": second_factor})
+        audit.record(
+            "auth.login",
+            actor=user,
+            request=request,
+            object_type="user",
+            object_id=user.pk,
+            detail={"method": method, "second_factor": second_factor},
+        )
 
 
 def track_session(request: HttpRequest, user: User) -> None:
@@ -318,8 +350,14 @@ def end_session(request: HttpRequest, *, action: str, detail: dict[str, Any] | N
     key = request.session.session_key
     with transaction.atomic():
         if user.is_authenticated:
-            audit.record(action, actor=user, request=request, object_type="user", object_id=user.pk,
-                         detail=detail or {})
+            audit.record(
+                action,
+                actor=user,
+                request=request,
+                object_type="user",
+                object_id=user.pk,
+                detail=detail or {},
+            )
         if key:
             UserSession.objects.filter(session_key=key).delete()
     logout(request)
@@ -341,7 +379,9 @@ def password_expired(user: User) -> bool:
     changed = user.password_changed_at
     if changed is None:
         return True
-    return is_staff_account(user) and timezone.now() - changed > timedelta(days=settings.PASSWORD_MAX_AGE_DAYS)
+    return is_staff_account(user) and timezone.now() - changed > timedelta(
+        days=settings.PASSWORD_MAX_AGE_DAYS
+    )
 
 
 def password_age_days(user: User) -> int | None:
@@ -436,6 +476,7 @@ def totp_enrol_directly(user: User) -> str:
         user.totp_confirmed_at = timezone.now()
         user.totp_last_step = 0
         user.save(update_fields=["totp_secret", "totp_confirmed_at", "totp_last_step"])
-        audit.record("auth.totp_enrol", actor=user, object_type="user", object_id=user.pk,
-                     detail={"demo": True})
+        audit.record(
+            "auth.totp_enrol", actor=user, object_type="user", object_id=user.pk, detail={"demo": True}
+        )
     return secret

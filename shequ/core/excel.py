@@ -107,7 +107,7 @@ def workbook_bytes(sheets: Sequence[Sheet]) -> bytes:
     for sheet in sheets:
         ws = wb.active if first else wb.create_sheet()
         first = False
-        write_sheet(ws, sheet)  # type: ignore[arg-type]
+        write_sheet(ws, sheet)
     buffer = io.BytesIO()
     wb.save(buffer)
     return buffer.getvalue()

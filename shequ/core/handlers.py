@@ -8,8 +8,8 @@ from django.contrib.sessions.models import Session
 from django.utils import timezone
 
 from shequ.core import messaging
-from shequ.core.models import UserSession
 from shequ.core.events import DeliveryQueued
+from shequ.core.models import UserSession
 from shequ.core.outbox import handles, periodic
 
 

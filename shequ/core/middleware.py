@@ -17,8 +17,14 @@ from shequ.core.permissions import needs_second_factor
 API_PREFIX = "/api/"
 
 # Pages that stay reachable while a second factor or a new password is awaited.
-_PENDING_OPEN = ("core:login", "core:logout", "core:second_factor", "core:totp_setup", "core:toggle_elderly",
-                 "set_language")
+_PENDING_OPEN = (
+    "core:login",
+    "core:logout",
+    "core:second_factor",
+    "core:totp_setup",
+    "core:toggle_elderly",
+    "set_language",
+)
 _EXPIRED_PASSWORD_OPEN = ("core:password_change", "core:logout", "core:toggle_elderly", "set_language")
 
 
@@ -72,8 +78,11 @@ class SessionPolicyMiddleware:
 
     def _second_factor_needed(self, request: HttpRequest) -> HttpResponse:
         if request.path_info.startswith(API_PREFIX):
-            return _api_error(403, "second_factor_required",
-                              _("Sign-in is not complete: enter the code from your authenticator app first."))
+            return _api_error(
+                403,
+                "second_factor_required",
+                _("Sign-in is not complete: enter the code from your authenticator app first."),
+            )
         return HttpResponseRedirect(reverse("core:second_factor"))
 
     def _expired(self, request: HttpRequest, why: str) -> HttpResponse:

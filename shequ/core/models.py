@@ -57,7 +57,9 @@ class Region(models.Model):
     name = models.CharField(max_length=100)
     level = models.CharField(max_length=10, choices=RegionLevel.choices, db_index=True)
     kind = models.CharField(max_length=10, choices=RegionKind.choices)
-    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="children")
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+    )
 
     class Meta:
         ordering: ClassVar = ["code"]
@@ -146,7 +148,7 @@ class User(EncryptedModel, AbstractUser):
     elderly_mode = models.BooleanField(default=False)
     oidc_subject = models.CharField(max_length=255, blank=True, db_index=True)
 
-    objects = ShequUserManager()
+    objects: ClassVar[ShequUserManager] = ShequUserManager()
 
     def __str__(self) -> str:
         return self.display_name or self.username

@@ -86,8 +86,12 @@ def _refuse(
     request: Any, claims: dict[str, Any], reason: str, user: User | None = None, detail: str = ""
 ) -> None:
     audit.record(
-        "auth.login_failed", request=request, actor_name=str(claims.get("sub", ""))[:150],
-        result=AuditResult.FAILURE, object_type="user" if user else "", object_id=user.pk if user else "",
+        "auth.login_failed",
+        request=request,
+        actor_name=str(claims.get("sub", ""))[:150],
+        result=AuditResult.FAILURE,
+        object_type="user" if user else "",
+        object_id=user.pk if user else "",
         detail={"reason": reason, "method": "oidc", **({"error": detail} if detail else {})},
     )
 
@@ -123,8 +127,14 @@ def bind_identity(request: Any, claims: dict[str, Any]) -> User | None:
                 _refuse(request, claims, "ambiguous", user)
                 return None
             user.oidc_subject = subject
-            audit.record("auth.oidc_bind", actor=user, request=request, object_type="user", object_id=user.pk,
-                         detail={"subject": subject})
+            audit.record(
+                "auth.oidc_bind",
+                actor=user,
+                request=request,
+                object_type="user",
+                object_id=user.pk,
+                detail={"subject": subject},
+            )
         return user
     if not user.is_active or auth.is_locked(user):
         _refuse(request, claims, "inactive" if not user.is_active else "locked", user)
@@ -150,8 +160,9 @@ class ShequOIDCCallbackView(OIDCAuthenticationCallbackView):
         request = self.request
         next_url = str(request.session.get("oidc_login_next") or "")
         request.session.pop("oidc_login_next", None)
-        target = auth.after_first_factor(request, self.user, backend=BACKEND_PATH, method="oidc",
-                                         next_url=next_url)
+        target = auth.after_first_factor(
+            request, self.user, backend=BACKEND_PATH, method="oidc", next_url=next_url
+        )
         return HttpResponseRedirect(target)
 
     def login_failure(self) -> HttpResponse:

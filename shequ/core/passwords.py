@@ -37,7 +37,9 @@ class NoUsernameValidator:
     def validate(self, password: str, user: Any = None) -> None:
         username = getattr(user, "username", "") or ""
         if len(username) >= 3 and username.lower() in password.lower():
-            raise ValidationError(_("The password must not contain the user name."), code="password_has_username")
+            raise ValidationError(
+                _("The password must not contain the user name."), code="password_has_username"
+            )
 
     def get_help_text(self) -> str:
         return _("It must not contain your user name.")

@@ -53,7 +53,9 @@ OFFICER_ROLES = frozenset(
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     Role.GRID_WORKER: frozenset({Perm.VIEW_REGION}),
     Role.COMMUNITY_WORKER: frozenset({Perm.VIEW_REGION, Perm.SEND_NOTICE}),
-    Role.COMMUNITY_HEAD: frozenset({Perm.VIEW_REGION, Perm.SEND_NOTICE, Perm.REVEAL_PERSONAL_DATA, Perm.EXPORT_DATA}),
+    Role.COMMUNITY_HEAD: frozenset(
+        {Perm.VIEW_REGION, Perm.SEND_NOTICE, Perm.REVEAL_PERSONAL_DATA, Perm.EXPORT_DATA}
+    ),
     Role.STREET_OFFICER: frozenset({Perm.VIEW_REGION, Perm.SEND_NOTICE, Perm.EXPORT_DATA}),
     Role.COUNTY_OFFICER: frozenset({Perm.VIEW_REGION, Perm.SEND_NOTICE, Perm.EXPORT_DATA}),
     Role.CITY_OFFICER: frozenset({Perm.VIEW_REGION, Perm.SEND_NOTICE}),
@@ -87,7 +89,7 @@ def active_memberships(user: User | Any) -> list[Membership]:
             .select_related("region", "department")
             .order_by("region_code", "role")
         )
-        user._shequ_memberships = cached
+        user._shequ_memberships = cached  # type: ignore[union-attr]
     return cached
 
 
@@ -111,10 +113,7 @@ def scopes_for(user: User | Any, perm: str | None = None) -> list[str]:
 
 
 def has_perm(user: User | Any, perm: str, region_code: str | None = None) -> bool:
-    for code in scopes_for(user, perm):
-        if region_code is None or region_code.startswith(code):
-            return True
-    return False
+    return any(region_code is None or region_code.startswith(code) for code in scopes_for(user, perm))
 
 
 def scope_q(user: User | Any, perm: str | None = None, field: str = "region_code") -> Q:
@@ -128,7 +127,9 @@ def scope_q(user: User | Any, perm: str | None = None, field: str = "region_code
     return q
 
 
-def scoped(qs: QuerySet[Any], user: User | Any, perm: str | None = None, field: str = "region_code") -> QuerySet[Any]:
+def scoped(
+    qs: QuerySet[Any], user: User | Any, perm: str | None = None, field: str = "region_code"
+) -> QuerySet[Any]:
     return qs.filter(scope_q(user, perm, field))
 
 

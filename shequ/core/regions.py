@@ -66,11 +66,12 @@ def kind_for(level: str, code: str, name: str) -> str:
         return street_kind(code)
     if level == RegionLevel.COMMUNITY:
         return community_kind(code, name)
-    return {
+    kinds: dict[str, str] = {
         RegionLevel.PROVINCE: RegionKind.PROVINCE,
         RegionLevel.CITY: RegionKind.CITY,
         RegionLevel.COUNTY: RegionKind.COUNTY,
-    }[level]
+    }
+    return kinds[level]
 
 
 @dataclass(frozen=True)

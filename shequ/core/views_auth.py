@@ -101,8 +101,11 @@ def login_view(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         outcome = auth.password_login(request, form.cleaned_data["username"], form.cleaned_data["password"])
         if outcome.user is not None:
-            return _go(auth.after_first_factor(request, outcome.user, backend=auth.PASSWORD_BACKEND,
-                                               method="password", next_url=next_url))
+            return _go(
+                auth.after_first_factor(
+                    request, outcome.user, backend=auth.PASSWORD_BACKEND, method="password", next_url=next_url
+                )
+            )
         error = str(auth.GENERIC_LOGIN_ERROR)
         status = 429 if outcome.throttled else 200
     context = {
@@ -143,8 +146,9 @@ def second_factor(request: HttpRequest) -> HttpResponse:
             return redirect("core:login")
         if form.is_valid():
             if auth.totp_check(user, form.cleaned_data["code"]):
-                auth.complete_login(request, user, backend=pending.backend, method=pending.method,
-                                    second_factor=True)
+                auth.complete_login(
+                    request, user, backend=pending.backend, method=pending.method, second_factor=True
+                )
                 return _go(pending.next_url or settings.LOGIN_REDIRECT_URL)
             # Wrong codes count towards the account lockout like wrong passwords.
             auth.record_failure(request, user=user, username=user.username, reason="bad_code", method="totp")
@@ -183,8 +187,9 @@ def totp_setup(request: HttpRequest) -> HttpResponse:
                     messages.success(request, _("Your authenticator app is set up."))
                     return redirect("core:security")
                 assert pending is not None
-                auth.complete_login(request, user, backend=pending.backend, method=pending.method,
-                                    second_factor=True)
+                auth.complete_login(
+                    request, user, backend=pending.backend, method=pending.method, second_factor=True
+                )
                 return _go(pending.next_url or settings.LOGIN_REDIRECT_URL)
             else:
                 form.add_error("code", _("This code is not correct. Check your phone's clock and try again."))
@@ -209,7 +214,8 @@ def security(request: HttpRequest) -> HttpResponse:
     staff = is_staff_account(user)
     expires_at = (
         user.password_changed_at + timedelta(days=settings.PASSWORD_MAX_AGE_DAYS)
-        if staff and user.password_changed_at else None
+        if staff and user.password_changed_at
+        else None
     )
     context = {
         "account": user,

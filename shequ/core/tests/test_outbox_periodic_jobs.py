@@ -20,7 +20,7 @@ def test_clear_sessions_drops_expired_sessions_and_their_links(world: World) -> 
     Session.objects.filter(session_key=dead.session_key).update(
         expire_date=timezone.now() - timedelta(seconds=1)
     )
-    for key in (live.session_key, dead.session_key):
+    for key in (str(live.session_key), str(dead.session_key)):
         UserSession.objects.create(user=world["head_a"], session_key=key)
     clear_expired_sessions()
     assert set(UserSession.objects.values_list("session_key", flat=True)) == {live.session_key}

@@ -32,9 +32,6 @@ class Command(BaseCommand):
                 target=outbox.work, kwargs={"idle_sleep": 1.0}, daemon=True, name="worker"
             ).start()
         url = f"http://{opts['host']}:{opts['port']}/"
-        self.stdout.write(
-            self.style.SUCCESS(
-                f"Shequ is ready at {url} (database: {settings.DATABASES['default']['ENGINE'].rsplit('.', 1)[-1]})"
-            )
-        )
+        engine = settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1]
+        self.stdout.write(self.style.SUCCESS(f"Shequ is ready at {url} (database: {engine})"))
         serve(application, host=opts["host"], port=opts["port"], threads=opts["threads"], ident="shequ")
