@@ -363,6 +363,7 @@ def person_move(request: HttpRequest, person_id: int) -> HttpResponse:
         data = form.cleaned_data
         target = get_move_target(viewer, data["house"])
         candidates = candidates or [target]
+        old_house_id = found.house_id
         try:
             services.person_move(
                 actor=viewer,
@@ -374,17 +375,16 @@ def person_move(request: HttpRequest, person_id: int) -> HttpResponse:
                 request=request,
             )
         except ValidationError as exc:
+            found.refresh_from_db()
             apply_errors(form, exc, {"date": "on"})
         else:
             messages.success(request, _("The move is recorded."))
             if can(request, P.VIEW_PEOPLE, target.region_code):
                 return redirect("registry:person", person_id=found.pk)
-            # Moved out of the worker's regions: they no longer see the person.
-            return (
-                redirect("registry:house", house_id=found.house_id)
-                if found.house_id
-                else redirect("registry:index")
-            )
+            # Moved out of the worker's regions: they no longer see the person, but the old house.
+            if old_house_id is not None:
+                return redirect("registry:house", house_id=old_house_id)
+            return redirect("registry:index")
     context = {"person": found, "search": search, "candidates": candidates, "form": form}
     return render(request, "registry/person_move.html", context, status=400 if form.errors else 200)
 
