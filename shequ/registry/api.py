@@ -11,7 +11,7 @@ from typing import Any
 from django.db.models import Count, QuerySet
 from django.http import Http404, HttpRequest
 from django.utils.translation import gettext as _
-from ninja import Path, Query, Router
+from ninja import Path, Query, Router, Status
 from ninja.pagination import paginate
 
 from shequ.core.api import Pagination
@@ -145,7 +145,7 @@ def _house_anywhere_for(viewer: User, house_id: int) -> House:
 
 
 @router.post("/people", response={201: PersonDetailOut}, auth=WRITE)
-def person_register(request: HttpRequest, payload: PersonRegisterIn) -> tuple[int, Person]:
+def person_register(request: HttpRequest, payload: PersonRegisterIn) -> Status[Person]:
     """Register a new person living in `house_id` (or, without a known house, in `region_code`).
     Exactly one person per ID number: a known one is refused (`moved_out` when their move in should
     be recorded instead)."""
@@ -170,7 +170,7 @@ def person_register(request: HttpRequest, payload: PersonRegisterIn) -> tuple[in
         relation_to_head=payload.relation_to_head or "",
         request=request,
     )
-    return 201, _person_detail(request, viewer, selectors.get_person_for(viewer, person.pk))
+    return Status(201, _person_detail(request, viewer, selectors.get_person_for(viewer, person.pk)))
 
 
 @router.post("/people/{person_id}/correct", response=PersonDetailOut, auth=WRITE)
@@ -342,7 +342,7 @@ def timeline(
 
 
 @router.post("/visits", response={201: VisitOut}, auth=WRITE)
-def visit_record(request: HttpRequest, payload: VisitIn) -> tuple[int, Visit]:
+def visit_record(request: HttpRequest, payload: VisitIn) -> Status[Visit]:
     """Record a visit to a person, a household or a house (at least one); `follow_up_date` asks
     for another visit, `follows_up_id` marks an earlier visit's follow-up done."""
     viewer = _require(request, P.VISIT)
@@ -365,4 +365,4 @@ def visit_record(request: HttpRequest, payload: VisitIn) -> tuple[int, Visit]:
         request=request,
         **targets,
     )
-    return 201, visit
+    return Status(201, visit)
