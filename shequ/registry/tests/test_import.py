@@ -338,11 +338,11 @@ def test_messy_ledger_gives_the_exact_report_and_writes_nothing(reg: Registry, l
     assert first.cleaned["phone"] == "13812345678"
     assert first.cleaned["residence_type"] == ResidenceType.REGISTERED
     assert first.since == dt.date(2023, 3, 15)  # Excel serial 45000
-    assert first.house == reg.houses["a"][1]
+    assert first.house is not None and first.house.pk == reg.houses["a"][1].pk
     second = plan.rows[1]
     assert second.cleaned["id_number"] == ID_X  # upper-case X
     assert second.cleaned["phone"] == "13912345678"
-    assert second.house == reg.houses["a"][2]
+    assert second.house is not None and second.house.pk == reg.houses["a"][2].pk
     assert plan.rows[2].cleaned["id_number"] == ID_NUMERIC
     assert plan.rows[2].cleaned["ethnicity"] == "15"  # 土家族
 
@@ -368,6 +368,12 @@ def test_commit_writes_exactly_the_valid_rows(reg: Registry, ledger: bytes) -> N
     assert li.id_number == ID_GOOD and li.phone == "13812345678"
     assert li.house == reg.houses["a"][1] and li.region_code == reg.houses["a"][1].region_code
     assert li.name_pinyin == "liming" and li.birth_date == dt.date(1990, 1, 2) and li.sex == "male"
+    # Blind indexes written with the rows: the person is found by ID and by phone number.
+    from shequ.core import crypto
+    from shequ.registry import selectors
+
+    assert selectors.person_find_by_id(viewer=worker, id_type="resident_id", id_number=ID_GOOD) == li
+    assert Person.objects.get(phone_index=crypto.blind_index("13812345678", "phone")) == li
     home = Residence.objects.get(person=li)
     assert home.start_date == dt.date(2023, 3, 15) and home.relation == "family" and home.end_date is None
     assert TimelineEntry.objects.filter(
@@ -442,3 +448,22 @@ def test_the_database_refusal_is_an_integrity_error_without_the_check(
     plan = run_check(reg, ledger)
     with pytest.raises(IntegrityError):
         imports._write_people(plan, actor=None, batch_id=None)
+
+
+def test_the_bulk_row_of_a_person_is_what_person_build_makes(reg: Registry, ledger: bytes) -> None:
+    """The COPY path writes plain values; they must stay what ``services.person_build`` makes."""
+    from shequ.registry import services
+
+    plan = run_check(reg, ledger)
+    for p in plan.rows:
+        region = reg.region(p.house.region_code) if p.house else plan.region
+        built = services.person_build(p.cleaned, region=region, house=reg.houses["a"][1] if p.house else None)
+        row = imports.person_row(
+            p.cleaned, region_id=region.pk, region_code=region.code, house_id=p.house.pk if p.house else None
+        )
+        fields = {f.attname for f in Person._meta.concrete_fields} - {"id", "uid", "created_at", "updated_at"}
+        fields -= {"house_id", "id_number_index", "phone_index"}  # set by the caller / computed on write
+        for name in fields:
+            assert row.get(name, Person._meta.get_field(name.removesuffix("_id")).get_default()) == getattr(
+                built, name
+            ), name

@@ -64,7 +64,7 @@ def test_csv_utf8_with_bom_and_a_title_line(reg: Registry) -> None:
     assert codes(plan) == []
     first, second = plan.rows
     assert first.cleaned["name"] == "刘一" and first.cleaned["phone"] == "13800001111"
-    assert first.house == reg.houses["a"][1]  # found from the address
+    assert first.house is not None and first.house.pk == reg.houses["a"][1].pk  # found from the address
     assert second.house is None  # registered in the community without a house
 
 
@@ -327,7 +327,7 @@ def test_houses_of_a_community_with_grids_need_the_grid(reg: Registry) -> None:
     plan = run(reg, fill_template(K, rows), kind=K, filename="h.xlsx")
     assert codes(plan) == [(5, "楼栋*", "no_grid"), (7, "网格", "unknown_grid")]
     assert [p.grid.code for p in plan.rows] == [GRID_B, COMMUNITY_A]
-    assert plan.rows[1].building == reg.buildings["a"]
+    assert plan.rows[1].building.pk == reg.buildings["a"].pk
 
 
 def test_organizations_import(reg: Registry) -> None:
