@@ -165,7 +165,7 @@ QUICK_REASONS = [
 class QuickReasonForm(forms.Form):
     """A reason in one tap (a grid worker on the stairs), or typed."""
 
-    quick_reason = forms.ChoiceField(label=_("Reason"), choices=QUICK_REASONS, initial="visit")
+    quick_reason = forms.ChoiceField(label=_("Pick a reason"), choices=QUICK_REASONS, initial="visit")
     reason_text = text(_("Or another reason"), REASON_MAX)
 
     def reason(self) -> str:
@@ -331,9 +331,7 @@ class RegionField(forms.ModelChoiceField):
 
 
 class RegionChoiceForm(forms.Form):
-    region = RegionField(
-        label=_("Grid or community"), queryset=Region.objects.none(), required=False
-    )
+    region = RegionField(label=_("Grid or community"), queryset=Region.objects.none(), required=False)
 
     def __init__(self, *args: Any, regions: Any = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

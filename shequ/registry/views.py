@@ -26,7 +26,7 @@ from django.views.decorators.http import require_http_methods
 from shequ.core import audit
 from shequ.core.models import AuditResult, Region, RegionLevel
 from shequ.core.permissions import has_perm, scope_q, scopes_for
-from shequ.registry import selectors
+from shequ.registry import addresses, selectors
 from shequ.registry.models import Building, House, Person, PersonStatus, PersonTag
 from shequ.registry.permissions import RegistryPerm as P
 
@@ -176,6 +176,23 @@ def get_move_target(viewer: Any, pk: Any) -> House:
         raise Http404 from exc
 
 
+def with_local_addresses(
+    objects: Iterable[Any], address: Callable[[Any], str] = lambda o: o.address
+) -> list[Any]:
+    """Set ``local_address`` on each object: its standard address without the province … community
+    names that every row of a community's list repeats (``麓山南路12号3栋``)."""
+    rows = list(objects)
+    names = addresses.region_names(o.region_code for o in rows)
+    for obj in rows:
+        full = address(obj) or ""
+        prefix = addresses.region_prefix(obj.region_code, names)
+        obj.local_address = (
+            full[len(prefix) :] if prefix and full.startswith(prefix) and full != prefix else full
+        )
+        obj.community_name = names.get(obj.region_code[: addresses.COMMUNITY_LENGTH], "")
+    return rows
+
+
 def count_subquery(qs: QuerySet[Any], link: str) -> Coalesce:
     rows = qs.filter(**{link: OuterRef("pk")}).order_by().values(link).annotate(n=Count("pk")).values("n")
     return Coalesce(Subquery(rows, output_field=IntegerField()), Value(0))
@@ -237,12 +254,15 @@ def region(request: HttpRequest, code: str) -> HttpResponse:
             }
             for child in children
         ]
-    own = buildings_with_counts(selectors.building_list(viewer=viewer).filter(region_code=code))
+    own = page_of(
+        request, buildings_with_counts(selectors.building_list(viewer=viewer).filter(region_code=code))
+    )
+    own.object_list = with_local_addresses(own.object_list)
     context = {
         "here": here,
         "crumbs": crumbs_for(viewer, code)[:-1],
         "children": rows,
-        "buildings": page_of(request, own),
+        "buildings": own,
         "sees_people": sees_people,
         "can_add_building": here.level in (RegionLevel.GRID, RegionLevel.COMMUNITY)
         and can(request, P.EDIT, code),

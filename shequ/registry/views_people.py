@@ -21,6 +21,7 @@ from shequ.registry import validators as v
 from shequ.registry.models import Household, Person, PersonStatus
 from shequ.registry.permissions import RegistryPerm as P
 from shequ.registry.views import (
+    MOVE_SEARCH_LIMIT,
     apply_errors,
     can,
     crumbs_for,
@@ -31,6 +32,7 @@ from shequ.registry.views import (
     page_of,
     posted,
     registry_page,
+    with_local_addresses,
 )
 
 SEARCH_PAGE_SIZE = 30
@@ -180,6 +182,9 @@ def search(request: HttpRequest) -> HttpResponse:
     if request.GET and form.is_valid():
         data = form.cleaned_data
         results = page_of(request, search_people(viewer, data), SEARCH_PAGE_SIZE)
+        results.object_list = with_local_addresses(
+            results.object_list, lambda p: p.house.address if p.house_id else ""
+        )
         if data.get("tag"):
             selectors.record_tag_filter_view(
                 viewer, tag=data["tag"], people=results.object_list, request=request, context="search"
@@ -358,11 +363,12 @@ def person_move(request: HttpRequest, person_id: int) -> HttpResponse:
     ensure(request, P.EDIT, found.region_code)
     search = forms.HouseSearchForm(request.GET or None)
     candidates = move_targets(viewer, search.cleaned_data["q"]) if request.GET and search.is_valid() else []
+    candidates = with_local_addresses(c for c in candidates if c.pk != found.house_id)
     form = forms.MoveForm(posted(request))
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         target = get_move_target(viewer, data["house"])
-        candidates = candidates or [target]
+        candidates = candidates or with_local_addresses([target])
         old_house_id = found.house_id
         try:
             services.person_move(
@@ -385,7 +391,13 @@ def person_move(request: HttpRequest, person_id: int) -> HttpResponse:
             if old_house_id is not None:
                 return redirect("registry:house", house_id=old_house_id)
             return redirect("registry:index")
-    context = {"person": found, "search": search, "candidates": candidates, "form": form}
+    context = {
+        "person": found,
+        "search": search,
+        "candidates": candidates,
+        "more": len(candidates) >= MOVE_SEARCH_LIMIT - 1,
+        "form": form,
+    }
     return render(request, "registry/person_move.html", context, status=400 if form.errors else 200)
 
 

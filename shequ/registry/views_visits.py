@@ -20,7 +20,15 @@ from shequ.core.permissions import scopes_for
 from shequ.registry import forms, selectors, services
 from shequ.registry.models import PersonTag, Sensitivity, TagGroup, Visit
 from shequ.registry.permissions import RegistryPerm as P
-from shequ.registry.views import apply_errors, buildings_with_counts, ensure, page_of, posted, registry_page
+from shequ.registry.views import (
+    apply_errors,
+    buildings_with_counts,
+    ensure,
+    page_of,
+    posted,
+    registry_page,
+    with_local_addresses,
+)
 
 CARE_PAGE_SIZE = 30
 BUILDINGS_SHOWN = 50
@@ -65,7 +73,7 @@ def my_grid(request: HttpRequest) -> HttpResponse:
     overdue = selectors.overdue_follow_ups(viewer=viewer)
     context = {
         "regions": list(Region.objects.filter(code__in=codes)),
-        "buildings": list(buildings[: BUILDINGS_SHOWN + 1]),
+        "buildings": with_local_addresses(buildings[: BUILDINGS_SHOWN + 1]),
         "buildings_shown": BUILDINGS_SHOWN,
         "care": care,
         "overdue": list(overdue[:5]),
