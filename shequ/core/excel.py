@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterable, Sequence
+from copy import copy
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -78,13 +79,22 @@ def write_sheet(ws: Worksheet, sheet: Sheet) -> int:
         cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
         ws.column_dimensions[get_column_letter(c)].width = column.width
     count = 0
+    # Style the first cell of each kind, then copy its style array: assigning Font and Border
+    # objects to every cell hashes them each time (seconds for a few thousand rows).
+    styles: dict[tuple[bool, str], Any] = {}
     for r, row in enumerate(sheet.rows):
         for c, value in enumerate(row, start=1):
             cell = ws.cell(row=4 + r, column=c, value=_cell_value(value))
-            cell.border = BORDER
-            cell.font = Font(name=FONT)
-            if c <= len(sheet.columns) and sheet.columns[c - 1].text and isinstance(cell.value, str):
-                cell.number_format = "@"
+            text = c <= len(sheet.columns) and sheet.columns[c - 1].text and isinstance(cell.value, str)
+            kind = (bool(text), cell.number_format)
+            if kind in styles:
+                cell._style = copy(styles[kind])
+            else:
+                cell.border = BORDER
+                cell.font = Font(name=FONT)
+                if text:
+                    cell.number_format = "@"
+                styles[kind] = copy(cell._style)
             mark = sheet.marks.get((r, c - 1))
             if mark:
                 cell.fill = ERROR_FILL
