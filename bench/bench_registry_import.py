@@ -58,7 +58,9 @@ TREE = [
 ]
 GRID = "430104002001001"
 BUILDINGS, UNITS, FLOORS, ROOMS_PER_FLOOR = 200, 2, 18, 4  # 28,800 houses
-SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢"
+SURNAMES = (
+    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢"
+)
 GIVEN = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平刚桂英华建国志红文辉玉梅丹萍鹏飞斌宇浩凯欣怡子轩梓涵"
 ETHNIC = ["汉族"] * 90 + ["土家族"] * 5 + ["苗族"] * 3 + ["侗族", "瑶族"]
 RESIDENCE = ["户籍人口"] * 70 + ["流动人口"] * 20 + ["常住人口"] * 10
@@ -106,8 +108,10 @@ def ensure_houses(grid: Region) -> None:
     started = time.perf_counter()
     result = imports.commit(content=content, filename="houses.csv", kind=ImportKind.HOUSES, region=grid)
     elapsed = time.perf_counter() - started
-    print(f"set-up: houses import of {want:,} rows: {result.status} {result.created} in {elapsed:.1f} s "
-          f"({want / elapsed:,.0f} rows/s)")
+    print(
+        f"set-up: houses import of {want:,} rows: {result.status} {result.created} in {elapsed:.1f} s "
+        f"({want / elapsed:,.0f} rows/s)"
+    )
 
 
 def people_rows(n: int, seed: int = 20261129) -> list[list[str]]:
@@ -124,8 +128,20 @@ def people_rows(n: int, seed: int = 20261129) -> list[list[str]]:
         b, u = rng.randint(1, BUILDINGS), rng.randint(1, UNITS)
         room = f"{rng.randint(1, FLOORS)}{rng.randint(1, ROOMS_PER_FLOOR):02d}"
         phone = f"1{rng.choice('3456789')}{rng.randint(0, 999_999_999):09d}" if rng.random() < 0.8 else ""
-        rows.append([str(i + 1), name, id_number, phone, rng.choice(ETHNIC), rng.choice(RESIDENCE),
-                     "湖南省长沙市岳麓区", str(b), str(u), room])
+        rows.append(
+            [
+                str(i + 1),
+                name,
+                id_number,
+                phone,
+                rng.choice(ETHNIC),
+                rng.choice(RESIDENCE),
+                "湖南省长沙市岳麓区",
+                str(b),
+                str(u),
+                room,
+            ]
+        )
     return rows
 
 
@@ -142,10 +158,17 @@ def people_file(n: int, fmt: str) -> bytes:
     if fmt == "csv":
         content = ("\n".join(",".join(r) for r in [HEADER, *rows]) + "\n").encode("utf-8-sig")
     else:
-        content = excel.workbook_bytes([excel.Sheet(
-            name="实有人口", title="枇杷塘社区实有人口登记表", info="填报单位：枇杷塘社区",
-            columns=[excel.Column(h) for h in HEADER], rows=rows,
-        )])
+        content = excel.workbook_bytes(
+            [
+                excel.Sheet(
+                    name="实有人口",
+                    title="枇杷塘社区实有人口登记表",
+                    info="填报单位：枇杷塘社区",
+                    columns=[excel.Column(h) for h in HEADER],
+                    rows=rows,
+                )
+            ]
+        )
     path.write_bytes(content)
     print(f"set-up: wrote {path.name} ({len(content) / 1e6:.1f} MB) in {time.perf_counter() - started:.1f} s")
     return content
@@ -164,7 +187,10 @@ def copy_baseline(tables: list[str], where: dict[str, str]) -> float:
     dumps: dict[str, bytes] = {}
     for table in tables:
         buffer = io.BytesIO()
-        with raw.cursor() as cur, cur.copy(f"COPY (SELECT * FROM {table} WHERE {where[table]}) TO STDOUT") as copy:
+        with (
+            raw.cursor() as cur,
+            cur.copy(f"COPY (SELECT * FROM {table} WHERE {where[table]}) TO STDOUT") as copy,
+        ):
             for block in copy:
                 buffer.write(block)
         dumps[table] = buffer.getvalue()
@@ -201,24 +227,31 @@ def main() -> None:
     grid = ensure_regions()
     ensure_houses(grid)
     content = people_file(args.rows, args.format)
-    print(f"database: PostgreSQL {connection.pg_version // 10000} ({settings.DATABASES['default']['NAME']}), "
-          f"{os.cpu_count()} CPUs, file {args.format} {len(content) / 1e6:.1f} MB")
+    print(
+        f"database: PostgreSQL {connection.pg_version // 10000} ({settings.DATABASES['default']['NAME']}), "
+        f"{os.cpu_count()} CPUs, file {args.format} {len(content) / 1e6:.1f} MB"
+    )
     for run in range(args.runs):
         reset_people()
         started = time.perf_counter()
-        check_only = imports.check(content=content, filename=f"people.{args.format}", kind=ImportKind.PEOPLE,
-                                   region=grid)
+        check_only = imports.check(
+            content=content, filename=f"people.{args.format}", kind=ImportKind.PEOPLE, region=grid
+        )
         dry = time.perf_counter() - started
         assert check_only.report.valid_count == args.rows, check_only.report.problems[:5]
         profiler = cProfile.Profile() if args.profile else None
+        load = os.getloadavg()[0]
+        cpu_started = time.process_time()
         started = time.perf_counter()
         if profiler:
             profiler.enable()
-        result = imports.commit(content=content, filename=f"people.{args.format}", kind=ImportKind.PEOPLE,
-                                region=grid)
+        result = imports.commit(
+            content=content, filename=f"people.{args.format}", kind=ImportKind.PEOPLE, region=grid
+        )
         if profiler:
             profiler.disable()
         elapsed = time.perf_counter() - started
+        cpu = time.process_time() - cpu_started
         assert result.status == "committed" and result.created["people"] == args.rows, result.message
         first = Person.objects.order_by("pk").values_list("pk", flat=True).first()
         people_where = f"id >= {first}"
@@ -227,17 +260,33 @@ def main() -> None:
         copy_people = copy_baseline(["registry_person"], {"registry_person": people_where})
         copy_all = copy_baseline(
             ["registry_person", "registry_residence", "registry_timelineentry"],
-            {"registry_person": people_where, "registry_residence": "true",
-             "registry_timelineentry": "action IN ('person.register', 'residence.start')"},
+            {
+                "registry_person": people_where,
+                "registry_residence": "true",
+                "registry_timelineentry": "action IN ('person.register', 'residence.start')",
+            },
         )
         rate = args.rows / elapsed
-        print(f"run {run + 1}: dry run (read + validate + duplicate checks): {dry:.2f} s ({args.rows / dry:,.0f} rows/s)")
-        print(f"run {run + 1}: import {args.rows:,} people (+{residences:,} residences, {timeline:,} timeline "
-              f"entries): {elapsed:.2f} s = {rate:,.0f} rows/s")
-        print(f"run {run + 1}: raw COPY of the same people rows:          {copy_people:.2f} s  "
-              f"ratio {elapsed / copy_people:.1f}x")
-        print(f"run {run + 1}: raw COPY of all rows written (3 tables):   {copy_all:.2f} s  "
-              f"ratio {elapsed / copy_all:.1f}x")
+        print(
+            f"run {run + 1}: dry run (read + validate + duplicate checks): {dry:.2f} s "
+            f"({args.rows / dry:,.0f} rows/s)"
+        )
+        print(
+            f"run {run + 1}: import {args.rows:,} people (+{residences:,} residences, {timeline:,} timeline "
+            f"entries): {elapsed:.2f} s = {rate:,.0f} rows/s"
+        )
+        print(
+            f"run {run + 1}: of which Python CPU in this process: {cpu:.2f} s "
+            f"({args.rows / cpu:,.0f} rows per CPU-second); load average {load:.1f} on {os.cpu_count()} CPUs"
+        )
+        print(
+            f"run {run + 1}: raw COPY of the same people rows:          {copy_people:.2f} s  "
+            f"ratio {elapsed / copy_people:.1f}x"
+        )
+        print(
+            f"run {run + 1}: raw COPY of all rows written (3 tables):   {copy_all:.2f} s  "
+            f"ratio {elapsed / copy_all:.1f}x"
+        )
         print(f"target ≥ 30,000 rows/s: {'met' if rate >= 30_000 else 'NOT met'}")
         if profiler:
             stats = pstats.Stats(profiler)

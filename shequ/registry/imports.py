@@ -36,6 +36,7 @@ import datetime as dt
 import functools
 import hashlib
 import io
+import json
 import re
 import unicodedata
 import uuid
@@ -45,6 +46,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, connection, models, transaction
 from django.http import HttpRequest
 from django.utils import timezone, translation
@@ -1024,7 +1026,13 @@ def _date_from_number(number: float) -> dt.date | PartialDate:
 def _key(value: Any, suffixes: tuple[str, ...]) -> str:
     """A building, unit or room number for comparison: ``3栋``/``３号楼``/``3`` → ``3``,
     ``0301室`` → ``301``."""
-    text = v.normalize_code(cell_text(value))
+    return _text_key(value if isinstance(value, str) else cell_text(value), suffixes)
+
+
+@functools.lru_cache(maxsize=65536)
+def _text_key(value: str, suffixes: tuple[str, ...]) -> str:
+    # Ledgers repeat the same few building, unit and room numbers on thousands of rows.
+    text = v.normalize_code(value)
     for suffix in suffixes:
         if text.endswith(suffix) and len(text) > len(suffix):
             text = text[: -len(suffix)]
@@ -1437,7 +1445,6 @@ def _resolve_house(row: Row, index: HouseIndex) -> HouseRef | None:
         )
         return None
     buildings = index.load().find_buildings(building, row.cells.get("estate"))
-    where = _place_text(building, unit, room)
     if not buildings:
         row.add(
             key,
@@ -1458,7 +1465,8 @@ def _resolve_house(row: Row, index: HouseIndex) -> HouseRef | None:
     if house is None:
         row.add(
             "room" if key == "building" else key,
-            _("No house %(where)s is registered in this region: import the houses first.") % {"where": where},
+            _("No house %(where)s is registered in this region: import the houses first.")
+            % {"where": _place_text(building, unit, room)},
             "unknown_house",
         )
     return house
@@ -1474,6 +1482,7 @@ class PersonPlan:
     house: HouseRef | None
     relation: str
     since: dt.date
+    id_index: str = ""  # the blind index of the ID number, from the duplicate check
 
 
 _PERSON_CHOICE_FIELDS: dict[str, type[models.TextChoices]] = {
@@ -1629,7 +1638,7 @@ def _region_name(code: str, cache: dict[str, str]) -> str:
     return cache[code]
 
 
-def _people_in_db(rows: Sequence[Row], actor: Any) -> set[int]:
+def _people_in_db(rows: Sequence[Row], actor: Any, plans: Mapping[int, PersonPlan]) -> set[int]:
     """Rows whose person is already registered. Inside the importer's scope the message says where;
     outside it, only that the person is registered in another community."""
     from shequ.core import crypto
@@ -1638,7 +1647,10 @@ def _people_in_db(rows: Sequence[Row], actor: Any) -> set[int]:
     for row in rows:
         if row.key:
             id_type, number = row.key
-            wanted[(crypto.blind_index(number, "id_number"), id_type)].append(row)
+            index = crypto.blind_index(number, "id_number")
+            wanted[(index, id_type)].append(row)
+            if row.number in plans:
+                plans[row.number].id_index = index
     bad: set[int] = set()
     names: dict[str, str] = {}
     keys = list(wanted)
@@ -2007,7 +2019,7 @@ def check(
         bad = _duplicates_in_file(
             rows, "id_number", _("The same ID number is also in row %(rows)s."), "duplicate_in_file"
         )
-        bad |= _people_in_db(rows, actor)
+        bad |= _people_in_db(rows, actor, plans)
     elif kind == ImportKind.HOUSES:
         grids = _grid_lookup(region)
         for row in rows:
@@ -2116,15 +2128,35 @@ def _value_or_new(row: dict[str, Any], *, name: str, factory: Callable[[], Any])
     return row[name] if name in row else factory()
 
 
-def _json_of(
-    row: dict[str, Any], *, name: str, factory: Callable[[], Any], wrap: Callable[[Any], Any]
-) -> Any:
-    return wrap(row[name] if name in row else factory())
+_COPY_SPECIAL = re.compile(r"[\\\t\n\r]")
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
 
-def _blind_index_of(row: dict[str, Any], *, source: str, purpose: str) -> str:
+def _copy_text(value: Any) -> str:
+    """One value in PostgreSQL's text COPY format (what psycopg's ``write_row`` sends, without its
+    per-value dispatch: bulk imports write millions of values)."""
+    if value is None:
+        return "\\N"
+    if value is True:
+        return "t"
+    if value is False:
+        return "f"
+    if isinstance(value, dict | list):
+        value = json.dumps(value, ensure_ascii=False, cls=DjangoJSONEncoder)
+    elif isinstance(value, dt.datetime):
+        if timezone.is_naive(value):
+            raise ValueError("naive datetime in a bulk insert")
+        return value.isoformat()
+    elif not isinstance(value, str):
+        return str(value)  # int, date, UUID, Decimal
+    return value.translate(_COPY_ESCAPES) if _COPY_SPECIAL.search(value) else value
+
+
+def _blind_index_of(row: dict[str, Any], *, name: str, source: str, purpose: str) -> str:
     from shequ.core import crypto
 
+    if name in row:  # computed already (the duplicate check needs it)
+        return str(row[name])
     raw = row.get(source) or ""
     return crypto.blind_index(str(raw), purpose) if raw else ""
 
@@ -2141,8 +2173,6 @@ def insert_rows(model: type[models.Model], rows: Sequence[dict[str, Any]]) -> li
         objs = [model(**row) for row in rows]
         model._default_manager.bulk_create(objs, batch_size=1000)
         return [int(o.pk) for o in objs]
-    from psycopg.types.json import Jsonb
-
     from shequ.core import crypto
     from shequ.core.fields import BlindIndexField, EncryptedTextField, aad
 
@@ -2154,9 +2184,7 @@ def insert_rows(model: type[models.Model], rows: Sequence[dict[str, Any]]) -> li
     for f in fields:
         get: Callable[[dict[str, Any]], Any]
         if isinstance(f, BlindIndexField):
-            get = functools.partial(_blind_index_of, source=f.source, purpose=f.purpose)
-        elif isinstance(f, models.JSONField):
-            get = functools.partial(_json_of, name=f.attname, factory=f.get_default, wrap=Jsonb)
+            get = functools.partial(_blind_index_of, name=f.attname, source=f.source, purpose=f.purpose)
         elif f.has_default() and callable(f.default):
             get = functools.partial(_value_or_new, name=f.attname, factory=f.default)
         else:
@@ -2170,6 +2198,7 @@ def insert_rows(model: type[models.Model], rows: Sequence[dict[str, Any]]) -> li
             quote(model._meta.db_table), ", ".join(quote(str(f.column)) for f in fields)
         )
         with raw_cursor.copy(sql) as copy:
+            lines: list[str] = []
             for row, pk in zip(rows, ids, strict=True):
                 row = dict(row)
                 row[pk_name] = pk
@@ -2184,7 +2213,12 @@ def insert_rows(model: type[models.Model], rows: Sequence[dict[str, Any]]) -> li
                     values = [sealed[name] if name in sealed else get(row) for name, get in plan]
                 else:
                     values = [get(row) for _name, get in plan]
-                copy.write_row(values)
+                lines.append("\t".join(map(_copy_text, values)))
+                if len(lines) >= 2000:
+                    copy.write("\n".join(lines) + "\n")
+                    lines.clear()
+            if lines:
+                copy.write("\n".join(lines) + "\n")
     return ids
 
 
@@ -2251,6 +2285,7 @@ def _write_people(
                 house_id=p.house.pk if p.house else None,
             ),
             **stamps,
+            **({"id_number_index": p.id_index} if p.id_index else {}),
         }
         for p in rows
     ]
