@@ -52,7 +52,7 @@ typecheck: setup-dev
 
 messages: setup-dev
 	$(BIN)/shequ makemessages -l zh_Hans --no-obsolete --no-location --ignore=.venv --ignore=node_modules
-	$(BIN)/shequ compilemessages -l zh_Hans
+	$(BIN)/shequ compilemessages -l zh_Hans --ignore=.venv --ignore=node_modules
 
 # Re-pin Python dependencies after editing pyproject.toml.
 lock: $(BIN)/python
