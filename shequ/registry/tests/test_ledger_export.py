@@ -13,6 +13,7 @@ from urllib.parse import unquote
 
 import pytest
 from django.test import Client
+from django.urls import reverse
 from django.utils import translation
 from openpyxl import load_workbook
 from openpyxl.worksheet.worksheet import Worksheet
@@ -26,7 +27,7 @@ from shequ.registry.tests.test_tags import grant
 
 
 def export_url(key: str) -> str:
-    return f"/registry/ledgers/{key}/export/"
+    return reverse("registry:ledger_export", args=[key])
 
 
 @pytest.fixture(autouse=True)
