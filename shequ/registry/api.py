@@ -19,7 +19,7 @@ from shequ.core.apiauth import api_auth, deny, register_scope
 from shequ.core.models import Region, User
 from shequ.core.permissions import has_perm
 from shequ.core.schemas import MAX_DB_ID
-from shequ.registry import selectors, services
+from shequ.registry import search, selectors, services
 from shequ.registry.models import (
     Building,
     House,
@@ -87,26 +87,26 @@ def _require(request: HttpRequest, perm: str) -> User:
 
 
 @router.get("/people", response=PersonPage, auth=READ)
-def person_search(request: HttpRequest, filters: Query[PersonFilters]) -> dict[str, Any]:
-    """People in the caller's regions, with masked ID and phone numbers. One search box (`q`) and
-    filters; a list filtered by a restricted tag is audited."""
-    from shequ.registry.views_people import search_people
-
+def person_search(request: HttpRequest, filters: Query[PersonFilters]) -> Any:
+    """People in the caller's regions, with masked ID and phone numbers: one search box (`q`) and
+    filters. A list filtered by a restricted tag is audited. Pages hold `page_size` people;
+    `has_next` tells whether there are more."""
     viewer = _require(request, P.VIEW_PEOPLE)
-    data = filters.model_dump()
-    data["status"] = str(data["status"])
-    qs = search_people(viewer, data)
-    if filters.region:
-        qs = qs.filter(region_code__startswith=filters.region)
-    if filters.house_id:
-        qs = qs.filter(house_id=filters.house_id)
-    start = (filters.page - 1) * filters.page_size
-    items = list(qs[start : start + filters.page_size])
-    if filters.tag:
-        selectors.record_tag_filter_view(
-            viewer, tag=filters.tag, people=items, request=request, context="api"
-        )
-    return {"items": items, "count": qs.count()}
+    return search.person_search(
+        viewer=viewer,
+        q=filters.q,
+        tag=filters.tag or "",
+        age_min=filters.age_min,
+        age_max=filters.age_max,
+        residence_type=filters.residence_type or "",
+        sex=filters.sex or "",
+        status=str(filters.status),
+        region_code=filters.region or "",
+        page=filters.page,
+        page_size=filters.page_size,
+        count=filters.count,
+        request=request,
+    )
 
 
 def _person_detail(request: HttpRequest, viewer: User, person: Person) -> Person:

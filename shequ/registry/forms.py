@@ -419,6 +419,7 @@ class SearchForm(forms.Form):
     residence_type = forms.ChoiceField(
         label=_("Residence type"), choices=choices(ResidenceType, _("Any")), required=False
     )
+    sex = forms.ChoiceField(label=_("Sex"), choices=choices(Sex, _("Any")), required=False)
     status = forms.ChoiceField(
         label=_("Status"),
         choices=[*PersonStatus.choices, ("all", _("Any"))],

@@ -138,9 +138,37 @@ class PersonOut(Schema):
         return obj.house.address if obj.house_id else ""
 
 
+class PersonHitOut(Schema):
+    """A person in a list of search results."""
+
+    id: int
+    name: str
+    sex: str = Field(description="`male`, `female` or empty.")
+    age: int | None
+    id_number_masked: str = Field(description="The ID number masked like 430104********1234.")
+    phone_masked: str = Field(description="The mobile number masked like 138****5678.")
+    residence_type: ResidenceType
+    status: PersonStatus
+    region_code: str
+    house_id: int | None
+    address: str = Field(description="Standard address of the current home.")
+    tags: list[str] = Field(description="Codes of the person's active tags of normal sensitivity.")
+
+    @staticmethod
+    def resolve_id_number_masked(obj: Any) -> str:
+        return obj.masked_id_number
+
+    @staticmethod
+    def resolve_phone_masked(obj: Any) -> str:
+        return obj.masked_phone
+
+
 class PersonPage(Schema):
-    items: list[PersonOut]
-    count: int
+    items: list[PersonHitOut]
+    page: int
+    page_size: int
+    has_next: bool
+    total: int | None = Field(description="The number of matches, only when asked for with `count=true`.")
 
 
 class TagOut(Schema):
@@ -435,20 +463,23 @@ class VisitOut(Schema):
 
 
 class PersonFilters(Schema):
-    q: Str100 | None = Field(
-        None, description="Name (prefix), pinyin or initials (prefix), ID or mobile number (exact), address."
+    q: Str100 = Field(
+        "",
+        description="One box: a name (prefix), pinyin or its initials (prefix), an ID or mobile number "
+        "(exact), or part of the address.",
     )
     tag: Annotated[str, StringConstraints(pattern=r"^[a-z0-9_-]{1,40}$")] | None = Field(
-        None, description="Population tag code (see /registry/tag-categories)."
+        None, description="Population tag code (see /registry/tag-categories); age groups match by age too."
     )
     age_min: int | None = Field(None, ge=0, le=150)
     age_max: int | None = Field(None, ge=0, le=150)
     residence_type: ResidenceType | None = None
+    sex: Sex | None = None
     status: PersonStatus | Literal["all"] = Field(PersonStatus.ACTIVE, description="`all` for every status.")
     region: RegionCode | None = Field(None, description="Only this region's subtree.")
-    house_id: int | None = Field(None, ge=1, le=MAX_DB_ID, description="Only people living in this house.")
-    page: int = Field(1, ge=1, le=100_000)
+    page: int = Field(1, ge=1, le=500)
     page_size: int = Field(20, ge=1, le=100)
+    count: bool = Field(False, description="Also count all matches (slower).")
 
 
 class PlaceFilters(Schema):

@@ -176,19 +176,21 @@ def get_move_target(viewer: Any, pk: Any) -> House:
         raise Http404 from exc
 
 
+def local_address(full: str, region_code: str, names: dict[str, str]) -> str:
+    """A standard address without the province … community names that every row of a
+    community's list repeats (``麓山南路12号3栋``); ``names`` from ``addresses.region_names``."""
+    prefix = addresses.region_prefix(region_code, names)
+    return full[len(prefix) :] if prefix and full.startswith(prefix) and full != prefix else full
+
+
 def with_local_addresses(
     objects: Iterable[Any], address: Callable[[Any], str] = lambda o: o.address
 ) -> list[Any]:
-    """Set ``local_address`` on each object: its standard address without the province … community
-    names that every row of a community's list repeats (``麓山南路12号3栋``)."""
+    """Set ``local_address`` (see ``local_address``) and ``community_name`` on each object."""
     rows = list(objects)
     names = addresses.region_names(o.region_code for o in rows)
     for obj in rows:
-        full = address(obj) or ""
-        prefix = addresses.region_prefix(obj.region_code, names)
-        obj.local_address = (
-            full[len(prefix) :] if prefix and full.startswith(prefix) and full != prefix else full
-        )
+        obj.local_address = local_address(address(obj) or "", obj.region_code, names)
         obj.community_name = names.get(obj.region_code[: addresses.COMMUNITY_LENGTH], "")
     return rows
 

@@ -8,18 +8,18 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from shequ.core import crypto, personal
+from shequ.core import personal
 from shequ.core.permissions import Perm, has_perm
 from shequ.registry import forms, selectors, services
 from shequ.registry import validators as v
-from shequ.registry.models import Household, Person, PersonStatus
+from shequ.registry.addresses import region_names
+from shequ.registry.models import Household, Person, PersonStatus, Sex
 from shequ.registry.permissions import RegistryPerm as P
+from shequ.registry.search import person_search
 from shequ.registry.views import (
     MOVE_SEARCH_LIMIT,
     apply_errors,
@@ -28,8 +28,8 @@ from shequ.registry.views import (
     ensure,
     get_move_target,
     get_tag_for,
+    local_address,
     move_targets,
-    page_of,
     posted,
     registry_page,
     with_local_addresses,
@@ -133,64 +133,48 @@ def person_reveal(request: HttpRequest, person_id: int) -> HttpResponse:
 # --- Search -------------------------------------------------------------------------------------
 
 
-def _years_before(day: dt.date, years: int) -> dt.date:
-    try:
-        return day.replace(year=day.year - years)
-    except ValueError:  # 29 February
-        return day.replace(year=day.year - years, day=28)
-
-
-def _text_query(query: str) -> Q:
-    """One search box: an ID number or a mobile number (exact, through the blind indexes), pinyin
-    or initials (prefix), a name (prefix) or part of an address."""
-    code = v.normalize_code(query)
-    if len(code) in (15, 18) and code[:-1].isdigit():
-        return Q(id_number_index=crypto.blind_index(code, "id_number"))
-    if len(code) == 11 and code.isdigit():
-        return Q(phone_index=crypto.blind_index(code, "phone"))
-    text = v.normalize_text(query)
-    if text.isascii() and text.replace(" ", "").isalpha():
-        letters = text.replace(" ", "").lower()
-        return Q(name_pinyin__startswith=letters) | Q(name_initials__startswith=letters)
-    return Q(name__startswith=text) | Q(house__address__contains=text)
-
-
-def search_people(viewer: Any, data: dict[str, Any]) -> QuerySet[Person]:
-    status = data.get("status") or PersonStatus.ACTIVE
-    qs = selectors.person_list(
-        viewer=viewer, status=None if status == "all" else status, tag=data.get("tag") or None
-    )
-    query = (data.get("q") or "").strip()
-    if query:
-        qs = qs.filter(_text_query(query))
-    today = timezone.localdate()
-    if data.get("age_min") is not None:
-        qs = qs.filter(birth_date__lte=_years_before(today, data["age_min"]))
-    if data.get("age_max") is not None:
-        qs = qs.filter(birth_date__gt=_years_before(today, data["age_max"] + 1))
-    if data.get("residence_type"):
-        qs = qs.filter(residence_type=data["residence_type"])
-    return qs
-
-
 @registry_page(P.VIEW_PEOPLE)
 def search(request: HttpRequest) -> HttpResponse:
+    """One search box and filters (``search.person_search``: scoped, masked, restricted tags only
+    with a grant and audited when they filter the list)."""
     viewer = _viewer(request)
     categories = selectors.tag_category_list(viewer=viewer)
+    labels = {c.code: c.label for c in categories}
     form = forms.SearchForm(request.GET or None, categories=categories)
     results = None
+    rows: list[dict[str, Any]] = []
     if request.GET and form.is_valid():
         data = form.cleaned_data
-        results = page_of(request, search_people(viewer, data), SEARCH_PAGE_SIZE)
-        results.object_list = with_local_addresses(
-            results.object_list, lambda p: p.house.address if p.house_id else ""
-        )
-        if data.get("tag"):
-            selectors.record_tag_filter_view(
-                viewer, tag=data["tag"], people=results.object_list, request=request, context="search"
+        try:
+            results = person_search(
+                viewer=viewer,
+                q=data["q"],
+                tag=data["tag"],
+                age_min=data["age_min"],
+                age_max=data["age_max"],
+                residence_type=data["residence_type"],
+                sex=data["sex"],
+                status=data["status"] or PersonStatus.ACTIVE,
+                page=int(page) if (page := request.GET.get("page", "1")).isdigit() and len(page) < 6 else 0,
+                page_size=SEARCH_PAGE_SIZE,
+                request=request,
             )
-    status = 400 if request.GET and not form.is_valid() else 200
-    return render(request, "registry/search.html", {"form": form, "results": results}, status=status)
+        except ValidationError as exc:
+            apply_errors(form, exc, {"region_code": "q"})
+        else:
+            names = region_names(hit.region_code for hit in results.items)
+            rows = [
+                {
+                    "hit": hit,
+                    "status": PersonStatus(hit.status).label,
+                    "sex": Sex(hit.sex).label if hit.sex else "",
+                    "address": local_address(hit.address, hit.region_code, names),
+                    "tags": [labels.get(code, code) for code in hit.tags],
+                }
+                for hit in results.items
+            ]
+    context = {"form": form, "results": results, "rows": rows}
+    return render(request, "registry/search.html", context, status=400 if form.errors else 200)
 
 
 # --- Registering and moving people --------------------------------------------------------------

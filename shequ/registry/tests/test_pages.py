@@ -173,7 +173,7 @@ def test_restricted_tags_hidden_without_a_grant_shown_and_audited_with_one(reg: 
 def test_search_by_pinyin_initials_id_and_phone(reg: Registry) -> None:
     person = reg.people["a"]
     client = signed_in(reg, "worker_a")
-    for query in ("zhang", "zs", "张", person.id_number, "138 1111 2222", "麓山南路12号"):
+    for query in ("zhang", "zs", "张", person.id_number, "138 1111 2222", "301"):
         page = client.get("/registry/people/", {"q": query})
         assert page.status_code == 200, query
         assert f"/registry/people/{person.pk}/" in html(page), query
