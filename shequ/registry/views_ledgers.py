@@ -44,6 +44,7 @@ from shequ.registry.models import KeyPlaceKind, OrganizationStatus, Organization
 from shequ.registry.permissions import RegistryPerm as P
 
 PAGE_SIZE = 50
+WIDE = 24  # columns this wide in Excel (addresses, risk notes) wrap on the page
 REGION_OPTIONS_MAX = 1000
 _CODE = re.compile(r"^\d{2}(\d{2}(\d{2}(\d{3}(\d{3}(\d{3})?)?)?)?)?$")
 _LEVEL_LENGTHS = (2, 4, 6, 9, 12, 15)
@@ -314,6 +315,7 @@ def _table(ledger: Ledger, objects: list[Any], filters: dict[str, Any], first: i
             {
                 "value": _display(row.get(c.key)),
                 "url": link(person) if link and person and c.key in _LINKED else "",
+                "wide": c.width >= WIDE,
             }
             for c in ledger.columns
         ]

@@ -1,0 +1,64 @@
+"""Ledger pages in a real browser on a phone: the index and a ledger with its filters, table
+(scrolling sideways inside ``.table-wrap``, not the page) and export form fit the phone, and
+axe-core finds no serious or critical violation, in the normal and the elderly mode."""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+import pytest
+from django.apps import apps as django_apps
+
+from shequ.browser import PHONE, axe_violations, screenshot
+from shequ.registry import services
+from shequ.registry.tests.conftest import Registry
+from shequ.registry.tests.test_browser_registry import sign_in
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def elderly(reg: Registry) -> Registry:
+    # A transactional test before this one flushed the tag catalog that the migration seeds.
+    seeding = importlib.import_module("shequ.registry.migrations.0002_seed_tag_categories")
+    seeding.seed(django_apps, None)
+    for i, (name, birth) in enumerate(
+        (("刘秀英", "19380412"), ("陈建国", "19420101"), ("曾桂兰", "19300909"))
+    ):
+        person = reg.register(name, reg.houses["a"][i], birth=birth, phone="13912340000")
+        services.tag_add(actor=None, person=person, category="disabled", subtype="physical", grade="2")
+    return reg
+
+
+def check(page: Any, name: str) -> None:
+    assert page.locator("h1").count() == 1, name
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= PHONE["width"], name
+    screenshot(page, f"ledger-{name}")
+    assert axe_violations(page) == [], name
+
+
+def test_ledger_pages_on_a_phone(phone_page: Any, elderly: Registry) -> None:
+    page = phone_page
+    sign_in(page, "head_a")
+    page.goto("/registry/ledgers/")
+    check(page, "index")
+    page.click("a[href^='/registry/ledgers/disabled/']")
+    page.wait_for_url("**/registry/ledgers/disabled/**")
+    assert page.locator("table.data tbody tr").count() == 3
+    # The wide table scrolls inside its wrapper.
+    assert page.evaluate(
+        "() => { const w = document.querySelector('.table-wrap'); return w.scrollWidth > w.clientWidth; }"
+    )
+    check(page, "disabled")
+    page.select_option("#id_disability_grade", "2")
+    page.click("form.filters button[type=submit]")
+    page.wait_for_url("**disability_grade=2**")
+    assert page.locator("table.data tbody tr").count() == 3
+    page.click("form[action='/elderly/'] button")
+    page.wait_for_load_state()
+    assert page.evaluate("() => document.documentElement.classList.contains('elderly')")
+    check(page, "disabled-elderly")
+    with page.expect_download() as download:
+        page.click("form[action$='/export/'] button[type=submit]")
+    assert download.value.suggested_filename.endswith(".xlsx")
