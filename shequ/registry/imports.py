@@ -2356,6 +2356,7 @@ def _write_houses(
     plan: Plan, *, actor: Any, batch_id: int | None
 ) -> tuple[dict[str, int], dict[str, tuple[int, int]]]:
     now = timezone.now()
+    stamps = {"created_at": now, "updated_at": now}
     rows: list[HousePlan] = plan.rows
     # Roads of new buildings: found in the community (or its street), else created in the community.
     community = plan.region.code[:12]
@@ -2367,81 +2368,122 @@ def _write_houses(
     new_roads = []
     for name in sorted(road_names):
         if _squash(name) not in roads:
-            road = Road(
-                region=community_region, region_code=community, name=name, created_at=now, updated_at=now
-            )
+            road = Road(region=community_region, region_code=community, name=name, **stamps)
             roads[_squash(name)] = road
             new_roads.append(road)
     bulk_insert(Road, new_roads)
     names = addresses.region_names([plan.region.code])
-    existing = Building.objects.select_related("road").in_bulk({p.building.pk for p in rows if p.building})
-    buildings: dict[tuple[str, ...], Building] = {}
-    new_buildings: list[Building] = []
+    # Every building as plain values (existing ones from the index, new ones from the file).
+    buildings: dict[tuple[str, ...], BuildingRef] = {}
+    new_buildings: list[dict[str, Any]] = []
+    new_refs: list[tuple[tuple[str, ...], dict[str, Any], str]] = []
+    pending: set[tuple[str, ...]] = set()
     for p in rows:
         if p.building is not None:
-            buildings[p.building_ref] = existing[p.building.pk]
-        elif p.building_ref not in buildings:
-            b = Building(
+            buildings[p.building_ref] = p.building
+        elif p.building_ref not in pending:
+            pending.add(p.building_ref)
+            site = roads.get(_squash(p.road_name)) if p.road_name else None
+            data = {
                 **p.building_data,
-                road=roads.get(_squash(p.road_name)) if p.road_name else None,
-                region=p.grid,
-                region_code=p.grid.code,
-                created_at=now,
-                updated_at=now,
+                "road_id": site.pk if site else None,
+                "region_id": p.grid.pk,
+                "region_code": p.grid.code,
+                **stamps,
+            }
+            data["address"] = addresses.compose(
+                region_part=addresses.region_prefix(p.grid.code, names),
+                road=site.name if site else "",
+                door_number=data["door_number"],
+                estate=data["estate"],
+                building=data["number"] or data["name"],
             )
-            b.address = addresses.building_address(b, names)
-            buildings[p.building_ref] = b
-            new_buildings.append(b)
-    bulk_insert(Building, new_buildings)
-    units: dict[tuple[int, str], Unit] = {}
-    for u in Unit.objects.filter(building_id__in=[b.pk for b in buildings.values()]):
-        units.setdefault((u.building_id, unit_key(u.number)), u)
-    new_units: list[Unit] = []
+            new_buildings.append(data)
+            new_refs.append((p.building_ref, data, site.name if site else ""))
+    for pk, (ref, data, road_name) in zip(insert_rows(Building, new_buildings), new_refs, strict=True):
+        buildings[ref] = BuildingRef(
+            pk,
+            data["number"],
+            data["name"],
+            data["estate"],
+            data["door_number"],
+            road_name,
+            data["region_id"],
+            data["region_code"],
+        )
+    units: dict[tuple[int, str], int] = {}
+    for unit_pk, building_id, number in Unit.objects.filter(
+        building_id__in=[b.pk for b in buildings.values()]
+    ).values_list("pk", "building_id", "number"):
+        units.setdefault((building_id, unit_key(number)), unit_pk)
+    new_units: list[dict[str, Any]] = []
+    unit_keys: list[tuple[int, str]] = []
+    pending_units: set[tuple[int, str]] = set()
     for p in rows:
         b = buildings[p.building_ref]
         k = (b.pk, unit_key(p.unit_number))
-        if p.unit_number and k not in units:
-            unit = Unit(
-                building=b, number=p.unit_number, region_code=b.region_code, created_at=now, updated_at=now
+        if p.unit_number and k not in units and k not in pending_units:
+            new_units.append(
+                {"building_id": b.pk, "number": p.unit_number, "region_code": b.region_code, **stamps}
             )
-            units[k] = unit
-            new_units.append(unit)
-    bulk_insert(Unit, new_units)
-    houses: list[House] = []
+            unit_keys.append(k)
+            pending_units.add(k)
+    units.update(zip(unit_keys, insert_rows(Unit, new_units), strict=True))
+    houses: list[dict[str, Any]] = []
     for p in rows:
         b = buildings[p.building_ref]
-        house_unit = units.get((b.pk, unit_key(p.unit_number))) if p.unit_number else None
-        house = House(
+        data = {
             **p.house_data,
-            building=b,
-            unit=house_unit,
-            region_id=b.region_id,
-            region_code=b.region_code,
-            created_at=now,
-            updated_at=now,
+            "building_id": b.pk,
+            "unit_id": units[(b.pk, unit_key(p.unit_number))] if p.unit_number else None,
+            "region_id": b.region_id,
+            "region_code": b.region_code,
+            **stamps,
+        }
+        data["address"] = addresses.compose(
+            region_part=addresses.region_prefix(b.region_code, names),
+            road=b.road_name,
+            door_number=b.door_number,
+            estate=b.estate,
+            building=b.number or b.name,
+            unit=p.unit_number,
+            house=data["number"],
         )
-        house.address = addresses.house_address(house, names)
-        houses.append(house)
-    bulk_insert(House, houses)
+        houses.append(data)
+    house_ids = insert_rows(House, houses)
+    building_ids = [buildings[ref].pk for ref, _data, _road in new_refs]
     source = {"source": "import", "batch": batch_id}
+    actor_id, actor_name = getattr(actor, "pk", None), _actor_name(actor)
+    common = {"at": now, "actor_id": actor_id, "actor_name": actor_name, "action": "place.create"}
     entries = [
-        _timeline_row("building", b.pk, b.region_code, actor, "place.create", dict(source), now)
-        for b in new_buildings
+        {
+            "object_type": "building",
+            "object_id": pk,
+            "region_code": data["region_code"],
+            "params": dict(source),
+            **common,
+        }
+        for pk, data in zip(building_ids, new_buildings, strict=True)
+    ] + [
+        {
+            "object_type": "house",
+            "object_id": pk,
+            "region_code": data["region_code"],
+            "params": {"use": data["use"], **source},
+            **common,
+        }
+        for pk, data in zip(house_ids, houses, strict=True)
     ]
-    entries += [
-        _timeline_row("house", h.pk, h.region_code, actor, "place.create", {"use": h.use, **source}, now)
-        for h in houses
-    ]
-    bulk_insert(TimelineEntry, entries)
+    insert_rows(TimelineEntry, entries)
     created = {
         "houses": len(houses),
         "buildings": len(new_buildings),
         "units": len(new_units),
         "roads": len(new_roads),
     }
-    ranges = {"house": _id_range(houses)}
-    if new_buildings:
-        ranges["building"] = _id_range(new_buildings)
+    ranges = {"house": (min(house_ids), max(house_ids))}
+    if building_ids:
+        ranges["building"] = (min(building_ids), max(building_ids))
     return created, ranges
 
 

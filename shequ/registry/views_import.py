@@ -165,6 +165,7 @@ def import_report(request: HttpRequest, pk: int) -> HttpResponse:
             "ignored_columns": [c for c in report.columns if not c["field"]],
             "notes": [s for s in report.skipped if s["why"] == "note"],
             "examples": [s for s in report.skipped if s["why"] == "example"],
+            "plan": [(_created_labels().get(k, k), n) for k, n in report.plan.items() if n],
         },
     )
 
@@ -204,15 +205,8 @@ def import_commit(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("registry:import_report", pk=batch.pk)
 
 
-@login_required
-@require_GET
-def import_result(request: HttpRequest, pk: int) -> HttpResponse:
-    batch = imports.batch_for(request.user, pk)
-    if batch.status != ImportStatus.COMMITTED:
-        return redirect("registry:import_report", pk=batch.pk)
-    report = imports.batch_report(batch)
-    created = (batch.result or {}).get("created", {})
-    labels = {
+def _created_labels() -> dict[str, str]:
+    return {
         "people": _("People registered"),
         "residences": _("Links to their houses"),
         "houses": _("Houses"),
@@ -221,6 +215,17 @@ def import_result(request: HttpRequest, pk: int) -> HttpResponse:
         "roads": _("New roads"),
         "organizations": _("Organizations"),
     }
+
+
+@login_required
+@require_GET
+def import_result(request: HttpRequest, pk: int) -> HttpResponse:
+    batch = imports.batch_for(request.user, pk)
+    if batch.status != ImportStatus.COMMITTED:
+        return redirect("registry:import_report", pk=batch.pk)
+    report = imports.batch_report(batch)
+    created = (batch.result or {}).get("created", {})
+    labels = _created_labels()
     return render(
         request,
         "registry/import/result.html",
