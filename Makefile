@@ -37,7 +37,7 @@ worker: setup
 	$(BIN)/shequ worker
 
 test: setup-dev
-	SHEQU_DEMO=0 $(BIN)/pytest -q
+	SHEQU_DEMO=0 $(BIN)/pytest -q -n 2
 
 lint: setup-dev
 	$(BIN)/ruff check .
