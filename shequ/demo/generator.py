@@ -17,6 +17,7 @@ from shequ.core import accounts, auth
 from shequ.core.models import Department, DepartmentKind, Region, RegionLevel, Role, User
 from shequ.core.permissions import needs_second_factor
 from shequ.core.regions import grid_create, load_province
+from shequ.registry.demo import RegistrySummary, generate_registry
 
 PROVINCE = "43"
 CITY = "4301"  # 长沙市
@@ -86,10 +87,13 @@ class DemoResult:
     accounts: list[DemoAccount] = field(default_factory=list)
     grids: int = 0
     departments: int = 0
+    registry: RegistrySummary | None = None
 
 
-def generate(*, size: int = 1, seed: int = 2026) -> DemoResult:
-    """Create the demo street; idempotent for regions and departments, fresh passwords each run."""
+def generate(*, size: int = 1, seed: int = 2026, registry_workers: int = 1) -> DemoResult:
+    """Create the demo street; idempotent for regions and departments, fresh passwords each run.
+    Then the registry (``shequ.registry.demo``): about 30,000 people per ``size``, generated once;
+    ``registry_workers`` > 1 generates communities in parallel processes (PostgreSQL)."""
     rng = random.Random(seed)
     if not Region.objects.filter(code=STREET).exists():
         load_province(PROVINCE)
@@ -139,4 +143,7 @@ def generate(*, size: int = 1, seed: int = 2026) -> DemoResult:
                 # Demo accounts start enrolled, so `shequ demo_totp <user>` can stand in for the app.
                 auth.totp_enrol_directly(user)
             result.accounts.append(account)
+    # After the accounts (visits need the grid workers), outside the transaction above: the
+    # registry commits community by community, and its workers cannot share a transaction.
+    result.registry = generate_registry(size=size, seed=seed, workers=registry_workers)
     return result

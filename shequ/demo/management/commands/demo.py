@@ -39,6 +39,8 @@ class Command(BaseCommand):
                 f"{result.departments} departments, {len(result.accounts)} accounts (saved in {logins})."
             )
         )
+        if result.registry is not None:
+            self.stdout.write(result.registry.line())
         self.stdout.write("Demo logins (user  password  name · role · region):")
         for line in lines:
             self.stdout.write("  " + line)
