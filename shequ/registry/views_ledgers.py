@@ -209,9 +209,12 @@ class LedgerFilterForm(forms.Form):
         return data
 
     def params(self) -> list[tuple[str, str]]:
-        """The submitted filter values, to carry into the export form."""
+        """The submitted filter values, to carry into the export form (the region even when empty:
+        "all of my area" must not fall back to the region the user is working in)."""
         return [
-            (name, str(self.data.get(name))) for name in self.fields if self.data.get(name) not in (None, "")
+            (name, str(self.data.get(name) or ""))
+            for name in self.fields
+            if name == L.REGION or self.data.get(name) not in (None, "")
         ]
 
 

@@ -172,6 +172,24 @@ def test_index_region_picker(populated: Populate) -> None:
     assert wrong.status_code == 400 and "Choose a region within your area." in html(wrong)
 
 
+def test_default_region_is_the_one_the_user_works_in(populated: Populate) -> None:
+    client = client_for(populated.reg.world["worker_a"])
+    session = client.session
+    session["current_region"] = GRID_B
+    session.save()
+    body = html(client.get(INDEX))
+    assert cards(body)["elderly_80"] == 0 and f'<option value="{GRID_B}" selected>' in body
+    assert f'href="/registry/ledgers/elderly_80/?region={GRID_B}"' in body
+    assert "老人" not in html(client.get(page("elderly_80")))
+    # "All of my area" chosen explicitly stays all, on the ledger page and in its export form.
+    everything = html(client.get(INDEX, {"region": ""}))
+    assert (
+        cards(everything)["elderly_80"] == 3 and 'href="/registry/ledgers/elderly_80/?region="' in everything
+    )
+    ledger = html(client_for(populated.reg.world["head_a"]).get(page("elderly_80"), {"region": ""}))
+    assert '<input type="hidden" name="region" value="">' in ledger
+
+
 def test_who_reaches_the_ledgers(populated: Populate) -> None:
     w = populated.reg.world
     assert Client().get(INDEX).status_code == 302
