@@ -817,10 +817,27 @@ def generate_registry(
         for p in todo:
             summary.add(generator.community(p))
         summary.timings = generator.timings
+    analyze_tables()
     if story and any(p.community.code == COMMUNITY_A for p in todo):
         summary.add(tell_story(seed=seed, street=street))
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+LOADED_TABLES = (
+    Person, Residence, Household, HouseholdMember, PersonTag, TimelineEntry, House, Unit, Building, Road,
+    Organization, KeyPlace,
+)  # fmt: skip
+
+
+def analyze_tables(models_: Iterable[type[models.Model]] = LOADED_TABLES) -> None:
+    """Refresh the planner's statistics after a bulk load: a query planned on the statistics of
+    an empty table can take seconds instead of milliseconds (autovacuum catches up later)."""
+    if connection.vendor not in ("postgresql", "sqlite"):
+        return
+    with connection.cursor() as cursor:
+        for model in models_:
+            cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
 
 
 def _run_part(seed: int, check_existing: bool, work: list[tuple[int, int, int]]) -> RegistrySummary:

@@ -16,23 +16,28 @@ the viewer may not see; a list filtered by a restricted tag is audited
 (``record_tag_filter_view``). Results carry masked ID and phone numbers only.
 
 Speed (a county holds a million people): prefix and exact lookups use indexes (the pattern
-indexes on ``name``, ``name_pinyin``, ``name_initials``, ``region_code``; the blind indexes) and
-are ordered by the column they match, so PostgreSQL walks an index and stops after a page. A page
-is ``page_size + 1`` rows — the extra one says whether there is a next page — and nothing is
-counted unless ``count=True``. A pinyin search of two letters or more is two ordered prefix scans
-(full pinyin, initials) merged here, instead of one ``OR`` that would sort every match.
+indexes on ``name``, ``name_pinyin``, ``name_initials``, ``region_code``; the blind indexes), and
+prefix matches are ordered by the matched column in byte order (``ORDER BY name USING ~<~`` on
+PostgreSQL, see :func:`byte_order`), which the same pattern index serves: PostgreSQL walks the
+index from the prefix and stops after a page instead of sorting every 王. A page is
+``page_size + 1`` rows — the extra one says whether there is a next page — and nothing is counted
+unless ``count=True``. A pinyin search of two letters or more lists the full-pinyin matches, then
+the initials-only ones (``zx`` → 曾小红), each an ordered index scan, instead of one ``OR`` that
+would sort every match.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from django.core.exceptions import ValidationError
-from django.db.models import Case, Exists, IntegerField, Model, OuterRef, Q, QuerySet, Value, When
+from django.db import connection
+from django.db.models import Case, Exists, F, IntegerField, Model, OuterRef, Q, QuerySet, Value, When
+from django.db.models.expressions import OrderBy
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -269,7 +274,25 @@ def _tokens(text: str) -> list[str]:
     return [t for t in v.normalize_text(text).split(" ") if t]
 
 
-# --- Paging helpers -----------------------------------------------------------------------------
+# --- Ordering and paging ------------------------------------------------------------------------
+
+
+class _BytewiseOrder(OrderBy):
+    """``<column> USING ~<~``: byte order, the order of the column's ``varchar_pattern_ops``
+    index — the index that serves ``LIKE 'prefix%'`` under any collation."""
+
+    # The comment keeps the word ASC in the SQL: Django finds the end of an ordering term by it.
+    template = "%(expression)s USING ~<~ /* %(ordering)s */"
+
+
+def byte_order(field: str) -> OrderBy:
+    """Ascending byte order of ``field``. On PostgreSQL the pattern index that finds the prefix
+    also yields the rows in this order (the collation-aware index cannot find a prefix outside
+    the C locale, and sorting every match of a common surname takes seconds); elsewhere the
+    plain column order, which is byte order on SQLite too."""
+    if connection.vendor == "postgresql":
+        return _BytewiseOrder(F(field))
+    return F(field).asc()
 
 
 def _page_of(qs: QuerySet[M], page: int, page_size: int) -> tuple[list[M], bool]:
@@ -278,19 +301,17 @@ def _page_of(qs: QuerySet[M], page: int, page_size: int) -> tuple[list[M], bool]
     return rows[:page_size], len(rows) > page_size
 
 
-def _merged_page(
-    queries: Sequence[QuerySet[M]], key: Callable[[M], Any], page: int, page_size: int
-) -> tuple[list[M], bool]:
-    """A page of the union of disjoint querysets that share one ordering (``key``): each is read
-    up to the end of the page, in index order, and the parts are merged."""
+def _chained_page(first: QuerySet[M], then: QuerySet[M], page: int, page_size: int) -> tuple[list[M], bool]:
+    """A page of ``first`` followed by ``then`` (disjoint, each in its own order). The length of
+    ``first`` is known from the rows read, and counted only for a page that starts after it."""
     offset = (page - 1) * page_size
-    need = offset + page_size + 1
-    rows: list[M] = []
-    for qs in queries:
-        rows.extend(qs[:need])
-    rows.sort(key=key)
-    window = rows[offset : offset + page_size + 1]
-    return window[:page_size], len(window) > page_size
+    want = page_size + 1
+    rows = list(first[offset : offset + want])
+    if len(rows) < want:
+        first_length = offset + len(rows) if rows or offset == 0 else first.count()
+        start = max(0, offset - first_length)
+        rows += list(then[start : start + want - len(rows)])
+    return rows[:page_size], len(rows) > page_size
 
 
 # --- People -------------------------------------------------------------------------------------
@@ -371,15 +392,13 @@ def person_search(
             qs = qs.filter(tagged)
 
     if kind == QueryKind.PINYIN and len(text) > 1:
-        by_pinyin = qs.filter(name_pinyin__startswith=text).order_by("name_pinyin", "pk")
+        by_pinyin = qs.filter(name_pinyin__startswith=text).order_by(byte_order("name_pinyin"), "pk")
         by_initials = (
             qs.filter(name_initials__startswith=text)
             .exclude(name_pinyin__startswith=text)
-            .order_by("name_pinyin", "pk")
+            .order_by(byte_order("name_initials"), byte_order("name_pinyin"), "pk")
         )
-        people, has_next = _merged_page(
-            [by_pinyin, by_initials], lambda p: (p.name_pinyin, p.pk), page, page_size
-        )
+        people, has_next = _chained_page(by_pinyin, by_initials, page, page_size)
         total = by_pinyin.count() + by_initials.count() if count else None
     else:
         qs = _person_query(qs, kind, text, viewer, region_code)
@@ -400,14 +419,14 @@ def _person_query(
     if kind == QueryKind.PHONE:
         return qs.filter(phone_index=_phone_index(text)).order_by("pk")
     if kind == QueryKind.PINYIN:  # one letter: the initials and the full pinyin start alike
-        return qs.filter(name_pinyin__startswith=text).order_by("name_pinyin", "pk")
+        return qs.filter(name_pinyin__startswith=text).order_by(byte_order("name_pinyin"), "pk")
     if kind == QueryKind.NAME:
         if len(text) > 1 and _narrow_scope(viewer, P.VIEW_PEOPLE, region_code):
             first = Case(
                 When(name__startswith=text, then=Value(0)), default=Value(1), output_field=IntegerField()
             )
             return qs.filter(name__contains=text).order_by(first, "name", "pk")
-        return qs.filter(name__startswith=text).order_by("name", "pk")
+        return qs.filter(name__startswith=text).order_by(byte_order("name"), "pk")
     if kind == QueryKind.ADDRESS:
         return qs.filter(house__address__contains=text).order_by("region_code", "name_pinyin", "pk")
     return qs.order_by("region_code", "name_pinyin", "pk")

@@ -109,16 +109,19 @@ def test_pinyin_finds_zeng_by_full_pinyin_and_by_first_letter(
     assert person_search(viewer=reg.world["street"], q="zeng").kind == QueryKind.PINYIN
 
 
-def test_pinyin_merges_full_pinyin_and_initials_in_order(reg: Registry, people: dict[str, Person]) -> None:
-    # "zh": 张华 and 张三 by their full pinyin (zhang…), 曾华 by its initials (z-h): one list, in
-    # pinyin order, paged across both.
-    assert search(reg, "street", q="zh") == ["曾华", "张华", "张三"]
+def test_pinyin_lists_full_pinyin_then_initials(reg: Registry, people: dict[str, Person]) -> None:
+    # "zh": 张华 and 张三 by their full pinyin (zhang…), then 曾华 by its initials (z-h); paged
+    # across both parts.
+    assert search(reg, "street", q="zh") == ["张华", "张三", "曾华"]
     pages = [
-        person_search(viewer=reg.world["street"], q="zh", page_size=1, page=n, count=True) for n in (1, 2, 3)
+        person_search(viewer=reg.world["street"], q="zh", page_size=1, page=n, count=True)
+        for n in (1, 2, 3, 4)
     ]
-    assert [names(p) for p in pages] == [["曾华"], ["张华"], ["张三"]]
-    assert [p.has_next for p in pages] == [True, True, False]
+    assert [names(p) for p in pages] == [["张华"], ["张三"], ["曾华"], []]
+    assert [p.has_next for p in pages] == [True, True, False, False]
     assert {p.total for p in pages} == {3}
+    two = [person_search(viewer=reg.world["street"], q="zh", page_size=2, page=n) for n in (1, 2)]
+    assert [names(p) for p in two] == [["张华", "张三"], ["曾华"]]
 
 
 def test_chinese_name_prefix_and_contains_in_a_small_scope(reg: Registry, people: dict[str, Person]) -> None:
