@@ -1285,31 +1285,29 @@ class Row:
 
 def _rows(table: Table, header: Header, report: Report) -> Iterator[Row]:
     by_key = header.by_key()
-    imported = {c.index for c in header.columns if c.key}
+    imported = sorted({c.index for c in header.columns if c.key})
     number_cols = [c.index for c in header.columns if _squash(c.title) in ROW_NUMBER_HEADERS]
+    single = {key: columns[0] for key, columns in by_key.items() if len(columns) == 1}
+    several = {key: columns for key, columns in by_key.items() if len(columns) > 1}
     start = header.rows[-1] + 1
     for index in range(start, len(table.rows)):
         raw = table.rows[index]
-        number = table.row_number(index)
-        filled = [c for c, value in enumerate(raw) if not _blank(value)]
-        if not any(c in imported for c in filled):
+        if all(_blank(raw[c]) for c in imported):
             report.blank_rows += 1  # empty, or only a pre-printed sequence number
             continue
-        first = cell_text(raw[filled[0]])
+        number = table.row_number(index)
+        filled = [value for value in raw if not _blank(value)]
+        first = cell_text(filled[0])
         if first.startswith(_NOTE_PREFIXES) and (len(filled) <= 2 or ":" in first or "：" in first):
             report.skipped.append({"row": number, "why": "note", "text": first[:40]})
             continue
-        if any(_squash(raw[c]) in _EXAMPLE_MARKS for c in number_cols):
+        if number_cols and any(_squash(raw[c]) in _EXAMPLE_MARKS for c in number_cols):
             report.skipped.append({"row": number, "why": "example", "text": ""})
             continue
-        cells: dict[str, Any] = {}
-        source: dict[str, HeaderColumn] = {}
-        for key, columns in by_key.items():
-            chosen = columns[0]
-            for column in columns:
-                if not _blank(raw[column.index]):
-                    chosen = column
-                    break
+        cells = {key: raw[column.index] for key, column in single.items()}
+        source = dict(single)
+        for key, columns in several.items():
+            chosen = next((c for c in columns if not _blank(raw[c.index])), columns[0])
             cells[key] = raw[chosen.index]
             source[key] = chosen
         yield Row(number=number, index=index, cells=cells, source=source)
