@@ -2705,7 +2705,8 @@ def batch_create(
             options={"sheet": sheet} if sheet else {},
             report=report.to_json(),
         )
-        batch.content = _pack(content) if report.ok and report.valid_count else ""
+        # Kept for the commit and for the workbook of rows to correct.
+        batch.content = _pack(content) if report.ok else ""
         batch.save()
         audit.record(
             "registry.import_check",

@@ -347,8 +347,13 @@ def test_messy_ledger_gives_the_exact_report_and_writes_nothing(reg: Registry, l
     assert plan.rows[2].cleaned["ethnicity"] == "15"  # 土家族
 
 
-def test_commit_writes_exactly_the_valid_rows(reg: Registry, ledger: bytes) -> None:
+def test_commit_writes_exactly_the_valid_rows(
+    reg: Registry, ledger: bytes, monkeypatch: pytest.MonkeyPatch
+) -> None:
     worker = reg.world["worker_a"]
+    emitted: list[Any] = []
+    real_emit = imports.emit
+    monkeypatch.setattr(imports, "emit", lambda event: emitted.append(event) or real_emit(event))
     before = Person.objects.count()
     with translation.override("en"):
         result = imports.commit(
@@ -385,6 +390,12 @@ def test_commit_writes_exactly_the_valid_rows(reg: Registry, ledger: bytes) -> N
         action="residence.start",
         params__person_id=li.pk,
     ).exists()
+    # One domain event for the whole file, with what was created.
+    [event] = emitted
+    assert event.name == "registry.imported" and event.kind == "people" and event.region_code == COMMUNITY_A
+    assert event.created == {"people": 7, "residences": 7} and event.actor_id == worker.pk
+    low, high = event.id_ranges["person"]
+    assert set(imported.values_list("pk", flat=True)) <= set(range(low, high + 1))
     entry = AuditEntry.objects.filter(action="registry.import").get()
     assert entry.actor_id == worker.pk and entry.detail["created"] == {"people": 7, "residences": 7}
     assert entry.detail["skipped_rows"] == len(EXPECTED)

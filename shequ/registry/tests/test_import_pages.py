@@ -198,3 +198,17 @@ def test_csv_upload_in_gbk_imports(reg: Registry) -> None:
     client.post(f"/registry/import/{batch.pk}/commit/", {"expect": "1"})
     person = Person.objects.get(name="郑一")
     assert person.phone == "13800001111" and person.house == reg.houses["a"][2]
+
+
+def test_a_file_with_only_bad_rows_can_still_be_downloaded_marked(reg: Registry) -> None:
+    client = signed_in(reg, "worker_a")
+    upload(client, "姓名,身份证号\n坏一,123\n".encode(), name="bad.csv")
+    batch = ImportBatch.objects.get()
+    page = html(client.get(f"/registry/import/{batch.pk}/"))
+    assert "Import the" not in page and "A resident ID number has 18 characters; this one has 3." in page
+    ws = openpyxl.load_workbook(
+        io.BytesIO(client.get(f"/registry/import/{batch.pk}/problems.xlsx").content)
+    ).active
+    assert [c.value for c in ws[4]][:3] == [2, "坏一", "123"]
+    assert client.post(f"/registry/import/{batch.pk}/commit/", {"expect": "0"}).status_code == 302
+    assert not Person.objects.filter(name="坏一").exists()
