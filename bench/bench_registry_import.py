@@ -228,7 +228,7 @@ def main() -> None:
     ensure_houses(grid)
     content = people_file(args.rows, args.format)
     print(
-        f"database: PostgreSQL {connection.pg_version // 10000} ({settings.DATABASES['default']['NAME']}), "
+        f"database: PostgreSQL {getattr(connection, 'pg_version', 0) // 10000} ({settings.DATABASES['default']['NAME']}), "
         f"{os.cpu_count()} CPUs, file {args.format} {len(content) / 1e6:.1f} MB"
     )
     for run in range(args.runs):

@@ -353,7 +353,12 @@ def test_commit_writes_exactly_the_valid_rows(
     worker = reg.world["worker_a"]
     emitted: list[Any] = []
     real_emit = imports.emit
-    monkeypatch.setattr(imports, "emit", lambda event: emitted.append(event) or real_emit(event))
+
+    def capture(event: Any) -> int:
+        emitted.append(event)
+        return real_emit(event)
+
+    monkeypatch.setattr(imports, "emit", capture)
     before = Person.objects.count()
     with translation.override("en"):
         result = imports.commit(
