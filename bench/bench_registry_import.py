@@ -227,8 +227,9 @@ def main() -> None:
     grid = ensure_regions()
     ensure_houses(grid)
     content = people_file(args.rows, args.format)
+    version = getattr(connection, "pg_version", 0) // 10000
     print(
-        f"database: PostgreSQL {getattr(connection, 'pg_version', 0) // 10000} ({settings.DATABASES['default']['NAME']}), "
+        f"database: PostgreSQL {version} ({settings.DATABASES['default']['NAME']}), "
         f"{os.cpu_count()} CPUs, file {args.format} {len(content) / 1e6:.1f} MB"
     )
     for run in range(args.runs):
