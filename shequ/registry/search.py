@@ -316,6 +316,13 @@ def _chained_page(first: QuerySet[M], then: QuerySet[M], page: int, page_size: i
 
 # --- People -------------------------------------------------------------------------------------
 
+# What a hit shows (``uid`` binds the encrypted numbers to their row): a narrow SELECT is cheaper
+# to build, send and load than the whole person and house.
+HIT_FIELDS = (
+    "uid", "name", "sex", "birth_date", "id_number", "phone", "residence_type", "status", "region_code",
+    "house__address",
+)  # fmt: skip
+
 
 def person_search(
     *,
@@ -360,7 +367,7 @@ def person_search(
     _errors_raise(errors)
 
     kind, text = read_query(q)
-    qs = Person.objects.filter(scope_q(viewer, P.VIEW_PEOPLE)).select_related("house")
+    qs = Person.objects.filter(scope_q(viewer, P.VIEW_PEOPLE)).select_related("house").only(*HIT_FIELDS)
     if status != "all":
         qs = qs.filter(status=status)
     if region_code:
