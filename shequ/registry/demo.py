@@ -127,13 +127,23 @@ _PLAIN_FIELDS: frozenset[type[models.Field[Any, Any]]] = frozenset(
 )
 
 
+def _memoizable(field: models.Field[Any, Any]) -> bool:
+    """Date and time fields whose stored form depends on the value alone (no ``auto_now``)."""
+    return isinstance(field, models.DateField) and not (field.auto_now or field.auto_now_add)
+
+
 def _db_rows(objs: Sequence[models.Model], concrete: list[models.Field[Any, Any]]) -> list[list[Any]]:
     """Each object's column values as ``bulk_create`` computes them (``pre_save``, then
-    ``get_db_prep_save``), with plain fields read directly. A foreign key still unset takes the
-    key of the related object assigned before that object was saved."""
+    ``get_db_prep_save``), with plain fields read directly and dates converted once per value. A
+    foreign key still unset takes the key of the related object assigned before it was saved."""
     conn = connections[connection.alias]  # the wrapper itself, not the per-attribute proxy
-    plan = [
-        (f.attname, f.name if f.is_relation else None, None if type(f) in _PLAIN_FIELDS else f)
+    plan: list[tuple[str, str | None, models.Field[Any, Any] | None, dict[Any, Any] | None]] = [
+        (
+            f.attname,
+            f.name if f.is_relation else None,
+            None if type(f) in _PLAIN_FIELDS else f,
+            {} if _memoizable(f) else None,
+        )
         for f in concrete
     ]
     rows = []
@@ -141,7 +151,13 @@ def _db_rows(objs: Sequence[models.Model], concrete: list[models.Field[Any, Any]
         values = obj.__dict__
         cache = obj._state.fields_cache
         row = []
-        for attname, relation, f in plan:
+        for attname, relation, f, memo in plan:
+            if memo is not None:
+                value = values[attname]
+                if value not in memo:
+                    memo[value] = f.get_db_prep_save(value, conn)  # type: ignore[union-attr]
+                row.append(memo[value])
+                continue
             if f is not None:
                 row.append(f.get_db_prep_save(f.pre_save(obj, True), conn))
                 continue
@@ -1406,6 +1422,7 @@ class CommunityBuilder:
             cleaned = services.clean_person_data(data)
             t1 = gen.clock("clean_person_data", t0)
             person = services.person_build(cleaned, region=house.region, house=house)
+            person.created_at = person.updated_at = gen.now  # the load's time, like an import's
             gen.clock("person_build", t1)
             home = _Home(person, house, m.relation, max(moved_in, birth))
             self.homes.append(home)
