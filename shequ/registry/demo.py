@@ -821,8 +821,14 @@ def generate_registry(
     check_existing = Person.objects.exists()
     if workers > 1 and connection.vendor == "postgresql" and len(todo) > 1 and not connection.in_atomic_block:
         connections.close_all()  # children open their own connections
+        workers = min(workers, ID_PARTITIONS)
+        # Each worker owns whole ID partitions, so no two workers can draw the same ID number.
         parts = [
-            (seed, check_existing, [(p.community.pk, p.people, p.index) for p in todo[k::workers]])
+            (
+                seed,
+                check_existing,
+                [(p.community.pk, p.people, p.index) for p in todo if _partition(p) % workers == k],
+            )
             for k in range(workers)
         ]
         with multiprocessing.get_context("fork").Pool(workers) as pool:
@@ -868,9 +874,14 @@ def _run_part(seed: int, check_existing: bool, work: list[tuple[int, int, int]])
     return summary
 
 
-# ID partitions: communities whose index differs modulo this never share a sequence number, so
-# parallel workers cannot produce the same ID number (and one process produces the same data).
-ID_PARTITIONS = 2
+# ID partitions: communities in different partitions never draw the same sequence number (50 of
+# the 500 per birth county, date and sex each), so parallel workers, each owning whole partitions,
+# cannot produce the same ID number, and one process produces the same data as several.
+ID_PARTITIONS = 10
+
+
+def _partition(p: Plan) -> int:
+    return p.index % ID_PARTITIONS
 
 
 @dataclass(slots=True)
@@ -1013,7 +1024,7 @@ class CommunityBuilder:
         self.gen = gen
         self.community = p.community
         self.quota = p.people
-        self.partition = p.index % ID_PARTITIONS
+        self.partition = _partition(p)
         self.rng = random.Random(f"{gen.seed}:{p.community.code}")
         self.village = p.community.kind == RegionKind.VILLAGE
         self.grids = grids
