@@ -29,9 +29,8 @@ from typing import Any
 from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.http import HttpRequest
 from django.utils import timezone
-from django.utils.translation import gettext as _t
+from django.utils.translation import gettext, pgettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import pgettext, pgettext_lazy
 
 from shequ.core.components import Ledger, LedgerColumn
 from shequ.core.excel import Column, Sheet, write_sheet
@@ -421,7 +420,7 @@ def _household_row(obj: Any, filters: Filters, full: bool) -> dict[str, Any]:
             "receivers": 1,
             "receiver_names": obj.name,
             "grid": _region_name(obj),
-            "notes": _t("No household registered"),
+            "notes": gettext("No household registered"),
             "_person": obj.pk,
         }
     head = obj.head
@@ -436,7 +435,7 @@ def _household_row(obj: Any, filters: Filters, full: bool) -> dict[str, Any]:
         "receivers": len(obj.receivers),
         "receiver_names": "、".join(m.person.name for m in obj.receivers),
         "grid": _region_name(obj),
-        "notes": "" if head is not None else _t("No head of household registered"),
+        "notes": "" if head is not None else gettext("No head of household registered"),
         "_person": head.pk if head is not None else None,
     }
 
@@ -514,9 +513,9 @@ def _rented_row(house: Any, filters: Filters, full: bool) -> dict[str, Any]:
         since=min((r.start_date for r in tenants), default=None),
     )
     if house.use != HouseUse.RENTED:
-        row["notes"] = _t("Registered use: %(use)s") % {"use": house.get_use_display()}
+        row["notes"] = gettext("Registered use: %(use)s") % {"use": house.get_use_display()}
     elif not people:
-        row["notes"] = _t("No tenant registered")
+        row["notes"] = gettext("No tenant registered")
     return row
 
 
@@ -530,7 +529,7 @@ def _vacant_row(house: Any, filters: Filters, full: bool) -> dict[str, Any]:
     )
     living = [r for r in house.current_residences if r.lives_here]
     if living:
-        row["notes"] = _t("%(n)d people registered as living here") % {"n": len(living)}
+        row["notes"] = gettext("%(n)d people registered as living here") % {"n": len(living)}
     return row
 
 
@@ -972,13 +971,13 @@ def ledger_workbook(
     from shequ.core.excel import FONT
 
     day = as_of(filters)
-    info = _t("As of: %(date)s    Exported by: %(user)s at %(time)s    Unit: %(unit)s") % {
+    info = gettext("As of: %(date)s    Exported by: %(user)s at %(time)s    Unit: %(unit)s") % {
         "date": day.isoformat(),
         "user": exporter,
         "time": _local(exported_at),
         "unit": unit,
     }
-    footer = _t("Exported by %(user)s at %(time)s — for official use only") % {
+    footer = gettext("Exported by %(user)s at %(time)s — for official use only") % {
         "user": exporter,
         "time": _local(exported_at),
     }
@@ -999,7 +998,7 @@ def ledger_workbook(
         Sheet(
             name=sheet_name,
             # Translators: the title of an exported ledger, e.g. 岳麓街道枇杷塘社区80周岁以上高龄老人台账
-            title=_t("%(area)s: %(title)s") % {"area": area, "title": ledger.title},
+            title=gettext("%(area)s: %(title)s") % {"area": area, "title": ledger.title},
             columns=columns,
             rows=values(),
             info=info,
@@ -1014,11 +1013,11 @@ def ledger_workbook(
     last = 3 + written
     ncols = len(columns)
     lines = [
-        _t("Total: %(n)d") % {"n": written},
-        _t("Filled in by:                Checked by:                Date filled in:"),
+        gettext("Total: %(n)d") % {"n": written},
+        gettext("Filled in by:                Checked by:                Date filled in:"),
     ]
     if not full:
-        lines.insert(1, _t("ID and phone numbers are masked."))
+        lines.insert(1, gettext("ID and phone numbers are masked."))
     for offset, text in enumerate(lines, start=2):
         r = last + offset
         ws.merge_cells(start_row=r, start_column=1, end_row=r, end_column=ncols)
