@@ -220,6 +220,7 @@ def main() -> None:
     parser.add_argument("--format", choices=["xlsx", "csv"], default="xlsx")
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--runs", type=int, default=1)
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     args = parser.parse_args()
     if connection.vendor != "postgresql":
         raise SystemExit("run this against PostgreSQL (SHEQU_DATABASE_URL)")
@@ -230,13 +231,18 @@ def main() -> None:
     version = getattr(connection, "pg_version", 0) // 10000
     print(
         f"database: PostgreSQL {version} ({settings.DATABASES['default']['NAME']}), "
-        f"{os.cpu_count()} CPUs, file {args.format} {len(content) / 1e6:.1f} MB"
+        f"{os.cpu_count()} CPUs, {args.workers} worker processes, "
+        f"file {args.format} {len(content) / 1e6:.1f} MB"
     )
     for run in range(args.runs):
         reset_people()
         started = time.perf_counter()
         check_only = imports.check(
-            content=content, filename=f"people.{args.format}", kind=ImportKind.PEOPLE, region=grid
+            workers=args.workers,
+            content=content,
+            filename=f"people.{args.format}",
+            kind=ImportKind.PEOPLE,
+            region=grid,
         )
         dry = time.perf_counter() - started
         assert check_only.report.valid_count == args.rows, check_only.report.problems[:5]
@@ -247,7 +253,11 @@ def main() -> None:
         if profiler:
             profiler.enable()
         result = imports.commit(
-            content=content, filename=f"people.{args.format}", kind=ImportKind.PEOPLE, region=grid
+            workers=args.workers,
+            content=content,
+            filename=f"people.{args.format}",
+            kind=ImportKind.PEOPLE,
+            region=grid,
         )
         if profiler:
             profiler.disable()

@@ -1892,6 +1892,74 @@ def _orgs_in_db(rows: Sequence[Row], actor: Any) -> set[int]:
     return bad
 
 
+# --- Using every CPU for big files --------------------------------------------------------------
+
+# Files smaller than this are checked and written in one process (forking costs more).
+PARALLEL_MIN_ROWS = 5000
+_FORK_STATE: dict[str, Any] = {}
+
+
+def _in_workers(
+    func: Callable[[tuple[int, int]], Any], state: Any, count: int, workers: int, *, step: int = 0
+) -> Iterator[tuple[tuple[int, int], Any]]:
+    """``func`` over ranges of ``count`` items, in order: in ``workers`` forked processes for big
+    inputs (CPU-bound validation and encryption; the workers never touch the database), else here.
+    ``state`` reaches the workers by the fork, not by pickling; results come back as they are ready,
+    so the caller can write one range while the workers prepare the next."""
+    parallel = workers > 1 and count >= PARALLEL_MIN_ROWS
+    step = step or (-(-count // (workers * 4)) if parallel else count) or 1
+    ranges = [(start, min(start + step, count)) for start in range(0, count, step)]
+    _FORK_STATE["state"] = state
+    try:
+        if not parallel:
+            for span in ranges:
+                yield span, func(span)
+            return
+        import multiprocessing
+
+        with multiprocessing.get_context("fork").Pool(workers) as pool:
+            yield from zip(ranges, pool.imap(func, ranges), strict=True)
+    finally:
+        _FORK_STATE.clear()
+
+
+def _check_people_range(span: tuple[int, int]) -> list[tuple[list[Problem], Any, PersonPlan | None]]:
+    rows, exact, index, today, language = _FORK_STATE["state"]
+    out = []
+    with translation.override(language):
+        for row in rows[span[0] : span[1]]:
+            person = _check_person(row, exact, index, today)
+            _improve_choice_errors(row, _PERSON_CHOICE_FIELDS)
+            out.append((row.problems, row.key, person))
+    return out
+
+
+def _copy_lines_range(span: tuple[int, int]) -> str:
+    """COPY text of rows ``span`` (ids allocated already): sealing, indexes, formatting."""
+    model, rows, ids, plan, encrypted = _FORK_STATE["state"]
+    from shequ.core import crypto
+    from shequ.core.fields import aad
+
+    pk_name = model._meta.pk.attname
+    lines = []
+    for row, pk in zip(rows[span[0] : span[1]], ids[span[0] : span[1]], strict=True):
+        row = dict(row)
+        row[pk_name] = pk
+        if encrypted:
+            uid = row.setdefault("uid", uuid.uuid4())
+            sealed = {
+                f.attname: crypto.encrypt(str(row[f.attname]), aad(model, f.name, uid))
+                if row.get(f.attname)
+                else ""
+                for f in encrypted
+            }
+            values = [sealed[name] if name in sealed else get(row) for name, get in plan]
+        else:
+            values = [get(row) for _name, get in plan]
+        lines.append("\t".join(map(_copy_text, values)))
+    return "\n".join(lines) + "\n" if lines else ""
+
+
 # --- The dry run --------------------------------------------------------------------------------
 
 
@@ -1929,9 +1997,11 @@ def check(
     actor: Any = None,
     sheet: str | None = None,
     today: dt.date | None = None,
+    workers: int = 1,
 ) -> Plan:
     """The dry run: read and validate every row, against the file itself and the database. Writes
-    nothing."""
+    nothing. ``workers`` > 1 validates big files in that many processes (commands and benchmarks;
+    web requests keep to their own process)."""
     check_region(actor=actor, region=region, kind=kind)
     report = Report(kind=kind, filename=filename[:200], region_code=region.code)
     plan = Plan(report=report, region=region)
@@ -2009,11 +2079,13 @@ def check(
             ):
                 exact.update(exact_numbers(table, column.index))
                 break
-        for row in rows:
-            person = _check_person(row, exact, index, today)
-            _improve_choice_errors(row, _PERSON_CHOICE_FIELDS)
-            if person is not None:
-                plans[row.number] = person
+        index.load()  # before any fork: workers share it
+        state = (rows, exact, index, today, translation.get_language())
+        for (start, _stop), results in _in_workers(_check_people_range, state, len(rows), workers):
+            for row, (problems, key, person) in zip(rows[start:], results, strict=False):
+                row.problems, row.key = problems, key
+                if person is not None:
+                    plans[row.number] = person
         bad = _duplicates_in_file(
             rows, "id_number", _("The same ID number is also in row %(rows)s."), "duplicate_in_file"
         )
@@ -2159,7 +2231,7 @@ def _blind_index_of(row: dict[str, Any], *, name: str, source: str, purpose: str
     return crypto.blind_index(str(raw), purpose) if raw else ""
 
 
-def insert_rows(model: type[models.Model], rows: Sequence[dict[str, Any]]) -> list[int]:
+def insert_rows(model: type[models.Model], rows: Sequence[dict[str, Any]], *, workers: int = 1) -> list[int]:
     """Insert rows given as ``attname → value`` dicts (plaintext for encrypted fields) and return
     their new ids. PostgreSQL: one COPY with values prepared here — no model instances, the cost
     that dominates bulk work in Python — sealing encrypted fields to their row's ``uid`` and
@@ -2171,11 +2243,9 @@ def insert_rows(model: type[models.Model], rows: Sequence[dict[str, Any]]) -> li
         objs = [model(**row) for row in rows]
         model._default_manager.bulk_create(objs, batch_size=1000)
         return [int(o.pk) for o in objs]
-    from shequ.core import crypto
-    from shequ.core.fields import BlindIndexField, EncryptedTextField, aad
+    from shequ.core.fields import BlindIndexField, EncryptedTextField
 
     fields = list(model._meta.concrete_fields)
-    pk_name = model._meta.pk.attname
     ids = allocate_ids(model, len(rows))
     plan: list[tuple[str, Callable[[dict[str, Any]], Any]]] = []
     encrypted = [f for f in fields if isinstance(f, EncryptedTextField)]
@@ -2195,28 +2265,10 @@ def insert_rows(model: type[models.Model], rows: Sequence[dict[str, Any]]) -> li
         sql = "COPY {} ({}) FROM STDIN".format(
             quote(model._meta.db_table), ", ".join(quote(str(f.column)) for f in fields)
         )
+        state = (model, rows, ids, plan, encrypted)
         with raw_cursor.copy(sql) as copy:
-            lines: list[str] = []
-            for row, pk in zip(rows, ids, strict=True):
-                row = dict(row)
-                row[pk_name] = pk
-                if encrypted:
-                    uid = row.setdefault("uid", uuid.uuid4())
-                    sealed = {
-                        f.attname: crypto.encrypt(str(row[f.attname]), aad(model, f.name, uid))
-                        if row.get(f.attname)
-                        else ""
-                        for f in encrypted
-                    }
-                    values = [sealed[name] if name in sealed else get(row) for name, get in plan]
-                else:
-                    values = [get(row) for _name, get in plan]
-                lines.append("\t".join(map(_copy_text, values)))
-                if len(lines) >= 2000:
-                    copy.write("\n".join(lines) + "\n")
-                    lines.clear()
-            if lines:
-                copy.write("\n".join(lines) + "\n")
+            for _span, text in _in_workers(_copy_lines_range, state, len(rows), workers, step=2000):
+                copy.write(text)
     return ids
 
 
@@ -2269,7 +2321,7 @@ def person_row(
 
 
 def _write_people(
-    plan: Plan, *, actor: Any, batch_id: int | None
+    plan: Plan, *, actor: Any, batch_id: int | None, workers: int = 1
 ) -> tuple[dict[str, int], dict[str, tuple[int, int]]]:
     now = timezone.now()
     stamps = {"created_at": now, "updated_at": now}
@@ -2287,7 +2339,7 @@ def _write_people(
         }
         for p in rows
     ]
-    ids = insert_rows(Person, people)
+    ids = insert_rows(Person, people, workers=workers)
     prefix = addresses.region_prefix(plan.region.code)
     source = {"source": "import", "batch": batch_id}
     actor_id, actor_name = getattr(actor, "pk", None), _actor_name(actor)
@@ -2341,8 +2393,8 @@ def _write_people(
             "residence.start",
             {"name": person["name"], "relation": p.relation, "date": since, "person_id": pk},
         )
-    residence_ids = insert_rows(Residence, residences)
-    insert_rows(TimelineEntry, entries)
+    residence_ids = insert_rows(Residence, residences, workers=workers)
+    insert_rows(TimelineEntry, entries, workers=workers)
     created = {"people": len(ids), "residences": len(residence_ids)}
     ranges = {"person": (min(ids), max(ids))}
     if residence_ids:
@@ -2351,7 +2403,7 @@ def _write_people(
 
 
 def _write_houses(
-    plan: Plan, *, actor: Any, batch_id: int | None
+    plan: Plan, *, actor: Any, batch_id: int | None, workers: int = 1
 ) -> tuple[dict[str, int], dict[str, tuple[int, int]]]:
     now = timezone.now()
     stamps = {"created_at": now, "updated_at": now}
@@ -2486,7 +2538,7 @@ def _write_houses(
 
 
 def _write_organizations(
-    plan: Plan, *, actor: Any, batch_id: int | None
+    plan: Plan, *, actor: Any, batch_id: int | None, workers: int = 1
 ) -> tuple[dict[str, int], dict[str, tuple[int, int]]]:
     now = timezone.now()
     rows: list[OrganizationPlan] = plan.rows
@@ -2565,12 +2617,20 @@ def commit(
     batch: ImportBatch | None = None,
     request: HttpRequest | None = None,
     today: dt.date | None = None,
+    workers: int = 1,
 ) -> CommitResult:
     """Check the file again and write every valid row in one transaction, or nothing. ``expect``
     (valid row count, digest) is what the user confirmed: a file that now checks differently (a
     person registered meanwhile, a house removed) is not written."""
     plan = check(
-        content=content, filename=filename, kind=kind, region=region, actor=actor, sheet=sheet, today=today
+        content=content,
+        filename=filename,
+        kind=kind,
+        region=region,
+        actor=actor,
+        sheet=sheet,
+        today=today,
+        workers=workers,
     )
     report = plan.report
     if not report.ok:
@@ -2596,7 +2656,7 @@ def commit(
     }
     try:
         with transaction.atomic():
-            created, ranges = WRITERS[kind](plan, actor=actor, batch_id=batch_id)
+            created, ranges = WRITERS[kind](plan, actor=actor, batch_id=batch_id, workers=workers)
             audit.record(
                 "registry.import",
                 actor=actor,

@@ -545,3 +545,38 @@ def test_insert_rows_round_trip(reg: Registry) -> None:
     assert person.id_number_index == crypto.blind_index(ID_GOOD, "id_number")
     raw = Person.objects.filter(pk=person.pk).values_list("id_number", flat=True).get()
     assert raw.startswith("sm4gcm:") and ID_GOOD not in raw
+
+
+def test_worker_processes_give_the_same_report_and_rows(
+    reg: Registry, ledger: bytes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Big files are validated and encrypted in forked processes: same report, same rows."""
+    alone = run_check(reg, ledger)
+    monkeypatch.setattr(imports, "PARALLEL_MIN_ROWS", 2)
+    with translation.override("en"):
+        shared = imports.check(
+            content=ledger,
+            filename="台账.xlsx",
+            kind=ImportKind.PEOPLE,
+            region=reg.region(COMMUNITY_A),
+            actor=reg.world["worker_a"],
+            today=TODAY,
+            workers=2,
+        )
+        assert shared.report.to_json() == alone.report.to_json()
+        assert [(p.number, p.cleaned, p.house, p.since) for p in shared.rows] == [
+            (p.number, p.cleaned, p.house, p.since) for p in alone.rows
+        ]
+        result = imports.commit(
+            content=ledger,
+            filename="台账.xlsx",
+            kind=ImportKind.PEOPLE,
+            region=reg.region(COMMUNITY_A),
+            actor=reg.world["worker_a"],
+            today=TODAY,
+            workers=2,
+        )
+    assert result.status == "committed" and result.created == {"people": 7, "residences": 7}
+    li = Person.objects.get(name="李明")
+    assert li.id_number == ID_GOOD and li.phone == "13812345678"
+    assert TimelineEntry.objects.filter(action="person.register", params__source="import").count() == 7

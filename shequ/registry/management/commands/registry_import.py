@@ -9,6 +9,7 @@ with problems, bad cells marked, for correction.
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,12 @@ class Command(BaseCommand):
         parser.add_argument("--commit", action="store_true", help="write the valid rows (default: dry run)")
         parser.add_argument("--errors", default="", help="write the rows with problems to this .xlsx file")
         parser.add_argument("--limit", type=int, default=200, help="problems to print (0: all)")
+        parser.add_argument(
+            "--workers",
+            type=int,
+            default=os.cpu_count() or 1,
+            help="processes that validate and encrypt big files (default: one per CPU)",
+        )
 
     def handle(self, *args: Any, **opts: Any) -> None:
         path = Path(opts["file"])
@@ -42,6 +49,7 @@ class Command(BaseCommand):
         content = path.read_bytes()
         started = time.perf_counter()
         common = {
+            "workers": max(1, opts["workers"]),
             "content": content,
             "filename": path.name,
             "kind": opts["kind"],
