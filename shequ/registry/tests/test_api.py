@@ -35,7 +35,11 @@ def test_people_are_masked_and_scoped(reg: Registry, client: Client) -> None:
     response = get(client, "/people", token, count="true")
     assert response.status_code == 200
     body = response.json()
-    assert body["total"] == 2 and not body["has_next"] and {p["region_code"][:12] for p in body["items"]} == {COMMUNITY_A}
+    assert (
+        body["total"] == 2
+        and not body["has_next"]
+        and {p["region_code"][:12] for p in body["items"]} == {COMMUNITY_A}
+    )
     raw = response.content.decode()
     for person in Person.objects.all():
         assert person.id_number not in raw and (not person.phone or person.phone not in raw)

@@ -239,7 +239,9 @@ def test_move_to_another_community_found_by_address(reg: Registry) -> None:
     client = signed_in(reg, "head_a")
     url = f"/registry/people/{person.pk}/move/"
     found = client.get(url, {"q": "桃子湖路 1栋"})
-    assert found.status_code == 200 and "桃子湖路8号1栋2单元302室" in html(found) and "泽盛社区" in html(found)
+    assert (
+        found.status_code == 200 and "桃子湖路8号1栋2单元302室" in html(found) and "泽盛社区" in html(found)
+    )
     assert "王五" not in html(found)  # addresses only, never who lives there
     before = snapshot()
     future = client.post(f"{url}?q=桃子湖路", {"house": target.pk, "on": "2999-01-01"})
