@@ -268,3 +268,23 @@ def test_insert_rows_draws_a_uuid_per_row(db: None) -> None:
     uids = list(PersonTag.objects.values_list("uid", flat=True))
     assert len(set(uids)) == 2 and all(isinstance(u, uuid.UUID) for u in uids)
     assert connection.vendor in ("sqlite", "postgresql")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_parallel_workers_give_the_same_registry(monkeypatch: pytest.MonkeyPatch) -> None:
+    if connection.vendor != "postgresql":
+        pytest.skip("parallel workers run on PostgreSQL only")
+    load_regions()
+    monkeypatch.setattr(demo, "PEOPLE_PER_SIZE", 450)
+
+    def registry() -> list[tuple[str, str, str]]:
+        people = Person.objects.select_related("house")
+        return sorted((p.name, p.id_number, p.house.address if p.house else "") for p in people)
+
+    demo.generate_registry(size=1, story=False, workers=1)
+    one = registry()
+    tables = ", ".join(model._meta.db_table for model in demo.LOADED_TABLES)
+    with connection.cursor() as cursor:
+        cursor.execute(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
+    summary = demo.generate_registry(size=1, story=False, workers=3)
+    assert summary.communities == 15 and registry() == one
