@@ -56,6 +56,7 @@ from shequ.registry.schemas import (
     VisitIn,
     VisitOut,
 )
+from shequ.registry.views import get_move_target, without_people
 
 REGISTRY_READ = register_scope(
     "registry:read", "Read base data inside the owner's regions: places, and people with masked numbers."
@@ -139,8 +140,6 @@ def person_detail(
 
 
 def _house_anywhere_for(viewer: User, house_id: int) -> House:
-    from shequ.registry.views import get_move_target
-
     return get_move_target(viewer, house_id)
 
 
@@ -336,9 +335,10 @@ def timeline(
     first. A region the object left sees only what happened while it was there; entries about
     restricted tags need a grant (and are audited)."""
     viewer = _require(request, P.VIEW_PLACES)
-    return selectors.timeline_for(
+    entries = selectors.timeline_for(
         viewer=viewer, object_type=object_type, object_id=object_id, request=request
     )
+    return without_people(viewer, entries)
 
 
 @router.post("/visits", response={201: VisitOut}, auth=WRITE)

@@ -139,6 +139,15 @@ def edit_regions(viewer: Any) -> QuerySet[Region]:
     ).order_by("code")
 
 
+def without_people(viewer: Any, entries: Iterable[Any]) -> list[Any]:
+    """A place's history for someone who may see the place but not the people there (a property
+    manager): the entries about residents and visits name people, so only changes to the place
+    itself remain."""
+    return [
+        e for e in entries if e.action.startswith("place.") or has_perm(viewer, P.VIEW_PEOPLE, e.region_code)
+    ]
+
+
 def get_tag_for(viewer: Any, pk: Any) -> PersonTag:
     """A person's tag the viewer may see (404 otherwise, also for restricted tags without a grant)."""
     qs = PersonTag.objects.filter(selectors.visible_tag_q(viewer)).select_related("category", "person")

@@ -30,6 +30,7 @@ from shequ.registry.views import (
     posted,
     region_in_scope,
     registry_page,
+    without_people,
 )
 
 SHOWN = 20
@@ -113,7 +114,7 @@ def house_context(
         "sees_people": sees_people,
         "organizations": list(selectors.organization_list(viewer=viewer).filter(house=house)[:SHOWN]),
         "key_places": list(selectors.key_place_list(viewer=viewer).filter(house=house)[:SHOWN]),
-        "timeline": selectors.house_timeline(viewer, house.pk, request),
+        "timeline": without_people(viewer, selectors.house_timeline(viewer, house.pk, request)),
         "can_edit": can(request, P.EDIT, code),
         "can_visit": can(request, P.VISIT, code),
         "use_form": use_form or forms.HouseUseForm(initial={"use": house.use}, prefix="use"),

@@ -302,3 +302,41 @@ def test_list_pages_take_a_bounded_number_of_queries(
     with django_assert_max_num_queries(limit):
         response = client.get(url)
     assert response.status_code == 200
+
+
+def test_property_manager_sees_places_but_no_people(reg: Registry) -> None:
+    from shequ.core import accounts
+    from shequ.core.models import Department, DepartmentKind, Role
+    from shequ.core.tests.api_helpers import bearer, issue
+
+    manager = accounts.user_create(
+        actor=None, username="property", display_name="物业", password="Pm-Pass-2024!x"
+    )
+    company = Department.objects.create(
+        code="wuye",
+        name="岳麓物业",
+        kind=DepartmentKind.PROPERTY,
+        region=reg.world.regions[COMMUNITY_A],
+        region_code=COMMUNITY_A,
+    )
+    accounts.membership_grant(
+        actor=None,
+        user=manager,
+        role=Role.PROPERTY_MANAGER,
+        region=reg.world.regions[COMMUNITY_A],
+        department=company,
+    )
+    client = Client(HTTP_ACCEPT_LANGUAGE="en")
+    client.force_login(manager)
+    house = reg.houses["a"][0]
+    page = client.get(f"/registry/houses/{house.pk}/")
+    assert_page_shape(page)
+    assert "张三" not in html(page) and "Residents" not in html(page)
+    assert client.get(f"/registry/people/{reg.people['a'].pk}/").status_code == 403
+    building = html(client.get(f"/registry/buildings/{reg.buildings['a'].pk}/"))
+    assert "resident" not in building  # no counts of people either
+    token = issue(reg.world, manager)
+    detail = client.get(f"/api/v1/registry/houses/{house.pk}", **bearer(token)).json()
+    assert detail["residents"] is None
+    timeline = client.get(f"/api/v1/registry/timeline/house/{house.pk}", **bearer(token)).json()
+    assert [e["action"] for e in timeline] == ["place.create"] and "张三" not in str(timeline)
