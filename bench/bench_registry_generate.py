@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import sys
 import time
 from typing import Any
@@ -92,10 +93,23 @@ def row_counts() -> dict[str, int]:
     return counts
 
 
-def copy_baseline(tables: tuple[str, ...]) -> float:
-    """Seconds to COPY the stored rows of ``tables`` into indexed empty copies of them."""
+def _backend_cpu(pid: int) -> float:
+    """CPU seconds of a PostgreSQL backend on this machine (Linux ``/proc``), 0 if unreadable."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            fields = fh.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return 0.0
+
+
+def copy_baseline(tables: tuple[str, ...]) -> tuple[float, float]:
+    """Seconds (wall, and CPU of the receiving PostgreSQL backend) to COPY the stored rows of
+    ``tables`` into indexed empty copies of them."""
     total = 0.0
     with psycopg.connect(**_conninfo(), autocommit=True) as source, psycopg.connect(**_conninfo()) as target:
+        pid = target.info.backend_pid
+        cpu_before = _backend_cpu(pid)
         for table in tables:
             clone = f"bench_copy_{table}"
             target.execute(f"DROP TABLE IF EXISTS {clone}")
@@ -112,7 +126,8 @@ def copy_baseline(tables: tuple[str, ...]) -> float:
             total += time.perf_counter() - started
             target.execute(f"DROP TABLE {clone}")
             target.commit()
-    return total
+        cpu = _backend_cpu(pid) - cpu_before
+    return total, cpu
 
 
 def generate_dataset(size: int, workers: int, *, fresh: bool = True) -> dict[str, Any]:
@@ -127,16 +142,25 @@ def generate_dataset(size: int, workers: int, *, fresh: bool = True) -> dict[str
     call_command("migrate", verbosity=0)
     migrated = time.perf_counter()
     load_before = machine()
+    cpu_before = _cpu_seconds()
     result = generate(size=size, registry_workers=workers)
     finished = time.perf_counter()
     assert result.registry is not None
     return {
         "migrate": migrated - started,
         "generate": finished - migrated,
+        "cpu": _cpu_seconds() - cpu_before,
         "registry": result.registry,
         "load_before": load_before,
         "load_after": machine(),
     }
+
+
+def _cpu_seconds() -> float:
+    """CPU time of this process and its finished children (the generator's workers): on a busy
+    machine the wall time says more about the neighbours than about the generator."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 def main() -> None:
@@ -152,17 +176,21 @@ def main() -> None:
     rows = sum(counts.values())
     print(f"database: {settings.DATABASES['default']['NAME']}; before: {run['load_before']}")
     print(summary.line())
-    print(f"migrate {run['migrate']:.1f} s; generate() {run['generate']:.1f} s (accounts, grids, registry)")
+    print(
+        f"migrate {run['migrate']:.1f} s; generate() {run['generate']:.1f} s (accounts, grids, registry), "
+        f"Python CPU {run['cpu']:.1f} s (this process and the workers; PostgreSQL's own CPU not included)"
+    )
     people = counts["registry_person"]
     seconds = summary.seconds
     print(
         f"registry: {people:,} people, {rows:,} rows in {seconds:.1f} s = "
         f"{people / seconds:,.0f} people/s, {rows / seconds:,.0f} rows/s ({args.workers} workers)"
     )
-    baseline = copy_baseline(TABLES)
+    baseline, baseline_cpu = copy_baseline(TABLES)
     print(
-        f"baseline: COPY of the same {rows:,} stored rows into indexed copies: {baseline:.1f} s = "
-        f"{rows / baseline:,.0f} rows/s; ratio generation/COPY {seconds / baseline:.1f}x"
+        f"baseline: COPY of the same {rows:,} stored rows into indexed copies: {baseline:.1f} s "
+        f"(PostgreSQL CPU {baseline_cpu:.1f} s) = {rows / baseline:,.0f} rows/s; "
+        f"ratio generation/COPY {seconds / baseline:.1f}x"
     )
     print("phases (seconds summed over workers):")
     for phase, spent in sorted(summary.timings.items(), key=lambda kv: -kv[1])[:14]:
