@@ -434,9 +434,10 @@ def _person_query(
             )
             return qs.filter(name__contains=text).order_by(first, "name", "pk")
         return qs.filter(name__startswith=text).order_by(byte_order("name"), "pk")
+    by_place = (byte_order("region_code"), byte_order("name_pinyin"), "pk")  # grid by grid, from its index
     if kind == QueryKind.ADDRESS:
-        return qs.filter(house__address__contains=text).order_by("region_code", "name_pinyin", "pk")
-    return qs.order_by("region_code", "name_pinyin", "pk")
+        return qs.filter(house__address__contains=text).order_by(*by_place)
+    return qs.order_by(*by_place)
 
 
 def _person_hits(viewer: Any, people: list[Person]) -> list[PersonHit]:
