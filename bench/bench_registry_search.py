@@ -44,6 +44,11 @@ from shequ.registry.search import person_search  # noqa: E402
 
 TARGET_PEOPLE = 1_000_000
 KINDS = ("name", "pinyin", "initials", "id_number", "phone")
+# Lists without a search text, for information: a page of them (pages 1-10).
+LISTS: dict[str, dict[str, Any]] = {
+    "list: aged 80+": {"age_min": 80},
+    "list: living alone": {"tag": "living_alone"},
+}
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -156,6 +161,14 @@ def main() -> None:
             print(f"  {kind:<42} {p50:7.2f} {p95:7.2f} {p99:7.2f}      {p50 / base_p50:5.1f}x")
             if args.plans:
                 print(plan_of(viewer, queries[0]))
+        for label, filters in LISTS.items():
+            values = []
+            for n in range(args.runs // 3):
+                started = time.perf_counter()
+                person_search(viewer=viewer, page=n % 10 + 1, **filters)
+                values.append((time.perf_counter() - started) * 1000)
+            p50, p95, p99 = (percentile(values, p) for p in (50, 95, 99))
+            print(f"  {label:<42} {p50:7.2f} {p95:7.2f} {p99:7.2f}      {p50 / base_p50:5.1f}x")
     worst = max(
         percentile(v, 95) for (_, kind), v in results.items() if kind in ("name", "pinyin", "id_number")
     )
