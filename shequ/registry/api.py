@@ -338,7 +338,9 @@ def timeline(
     entries = selectors.timeline_for(
         viewer=viewer, object_type=object_type, object_id=object_id, request=request
     )
-    return without_people(viewer, entries)
+    # People's and households' histories are for those who may see people; a place's history
+    # loses the entries naming residents for someone who may see only places.
+    return entries if object_type in ("person", "household") else without_people(viewer, entries)
 
 
 @router.post("/visits", response={201: VisitOut}, auth=WRITE)

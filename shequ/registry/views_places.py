@@ -107,6 +107,7 @@ def house_context(
     viewer = _viewer(request)
     code = house.region_code
     sees_people = can(request, P.VIEW_PEOPLE, code)
+    timeline = selectors.house_timeline(viewer, house.pk, request)
     context: dict[str, Any] = {
         "house": house,
         "crumbs": crumbs_for(viewer, code),
@@ -114,7 +115,7 @@ def house_context(
         "sees_people": sees_people,
         "organizations": list(selectors.organization_list(viewer=viewer).filter(house=house)[:SHOWN]),
         "key_places": list(selectors.key_place_list(viewer=viewer).filter(house=house)[:SHOWN]),
-        "timeline": without_people(viewer, selectors.house_timeline(viewer, house.pk, request)),
+        "timeline": timeline if sees_people else without_people(viewer, timeline),
         "can_edit": can(request, P.EDIT, code),
         "can_visit": can(request, P.VISIT, code),
         "use_form": use_form or forms.HouseUseForm(initial={"use": house.use}, prefix="use"),
