@@ -532,14 +532,15 @@ def organization_code(body: str) -> str:
     return body + ("X" if check == 10 else "0" if check == 11 else str(check))
 
 
-def make_uscc(rng: random.Random, registrar: str, county: str = COUNTY) -> str:
+def make_uscc(rng: random.Random, registrar: str, county: str = COUNTY, partition: int = 0) -> str:
     """A unified social credit code (GB 32100): registrar and category (``91`` enterprise, ``92``
     individual business, ``12`` public institution, ``52`` social organization), the county, an
-    organization code with its own check character, and the code's check character."""
+    organization code with its own check character, and the code's check character. The
+    ``partition`` digit (0-9) keeps the codes of parallel workers apart."""
     if registrar.startswith("9") and rng.random() < 0.6:  # codes issued since 2015: MA + letters
-        body = "MA4" + "".join(rng.choice("0123456789ABCDEFGHJKLMNPQRTUWXY") for _ in range(5))
+        body = f"MA{partition}" + "".join(rng.choice("0123456789ABCDEFGHJKLMNPQRTUWXY") for _ in range(5))
     else:
-        body = f"{rng.randrange(10**8):08d}"
+        body = f"{partition}{rng.randrange(10**7):07d}"
     first17 = registrar + county + organization_code(body)
     return first17 + uscc_check_char(first17)
 
@@ -945,6 +946,7 @@ class Generator:
         self.today = timezone.localdate()
         self.now = timezone.now()
         self.used_ids: set[str] = set()
+        self.used_uscc: set[str] = set(Organization.objects.exclude(uscc="").values_list("uscc", flat=True))
         # ID numbers already in the database (a resumed run), by blind index.
         self.existing_index: set[str] | None = None
         if check_existing and Person.objects.exists():
@@ -1250,7 +1252,7 @@ class CommunityBuilder:
             self.organization(
                 {
                     "name": f"长沙市岳麓区{rng.choice(SHOP_WORDS)}{kind}",
-                    "uscc": make_uscc(rng, "92"),
+                    "uscc": self.uscc("92"),
                     "type": OrganizationType.INDIVIDUAL_BUSINESS,
                     "legal_representative": surname(rng)
                     + given_name(rng, rng.choice(("male", "female")), 1980),
@@ -1267,7 +1269,7 @@ class CommunityBuilder:
             self.organization(
                 {
                     "name": f"{city}{rng.choice(COMPANY_WORDS)}{kind}",
-                    "uscc": make_uscc(rng, "91"),
+                    "uscc": self.uscc("91"),
                     "type": OrganizationType.ENTERPRISE,
                     "legal_representative": surname(rng) + given_name(rng, "male", 1975),
                     "contact_name": surname(rng) + given_name(rng, "female", 1990),
@@ -1335,7 +1337,7 @@ class CommunityBuilder:
                 org = self.organization(
                     {
                         "name": name,
-                        "uscc": make_uscc(rng, registrar),
+                        "uscc": self.uscc(registrar),
                         "type": org_type,
                         "legal_representative": surname(rng) + given_name(rng, "male", 1970),
                         "contact_phone": landline(rng),
@@ -1362,6 +1364,15 @@ class CommunityBuilder:
                 address=site.address,
             )
             self.key_places.append(KeyPlace(**data))
+
+    def uscc(self, registrar: str) -> str:
+        """A credit code not used before (the partition digit keeps parallel workers apart)."""
+        for _ in range(100):
+            code = make_uscc(self.rng, registrar, partition=self.partition)
+            if code not in self.gen.used_uscc:
+                self.gen.used_uscc.add(code)
+                return code
+        raise RuntimeError("no free credit code")
 
     def organization(
         self,
