@@ -132,9 +132,25 @@ def _audit_triggers(request: pytest.FixtureRequest) -> Iterator[None]:
     # Set the database up inside this fixture so that its flush runs after our teardown.
     request.getfixturevalue("transactional_db" if transactional else "db")
     dbtriggers.install(connection)
+    if transactional:
+        _reseed()
     yield
     if transactional:
         dbtriggers.drop(connection)
+
+
+# Data migrations whose rows an earlier transactional test's flush removed; their seed functions
+# are idempotent, so every transactional test starts from the catalog a fresh database has.
+SEED_MIGRATIONS = ["shequ.registry.migrations.0002_seed_tag_categories"]
+
+
+def _reseed() -> None:
+    import importlib
+
+    from django.apps import apps as django_apps
+
+    for name in SEED_MIGRATIONS:
+        importlib.import_module(name).seed(django_apps, None)
 
 
 def require_service(name: str, available: bool, reason: str) -> None:

@@ -4,12 +4,10 @@ the normal and the elderly mode. Screenshots go to var/screenshots/registry-*.pn
 
 from __future__ import annotations
 
-import importlib
 from datetime import timedelta
 from typing import Any
 
 import pytest
-from django.apps import apps as django_apps
 from django.test import Client
 from django.utils import timezone
 
@@ -25,9 +23,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 @pytest.fixture
 def street_life(reg: Registry) -> Registry:
     """Grid A with a fuller building: houses of every use, elderly residents, tags, a visit due."""
-    # A transactional test before this one flushed the tag catalog that the migration seeds.
-    seeding = importlib.import_module("shequ.registry.migrations.0002_seed_tag_categories")
-    seeding.seed(django_apps, None)
     building = reg.buildings["a"]
     unit = building.units.get()
     uses = [HouseUse.RENTED, HouseUse.VACANT, HouseUse.BUSINESS, HouseUse.OWNER_OCCUPIED]

@@ -3,12 +3,10 @@ axe-core violation, and the whole flow (upload → report → import → result)
 
 from __future__ import annotations
 
-import importlib
 from pathlib import Path
 from typing import Any
 
 import pytest
-from django.apps import apps as django_apps
 
 from shequ.browser import PHONE, axe_violations, screenshot
 from shequ.conftest import PASSWORD
@@ -21,9 +19,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 @pytest.fixture
 def seeded(reg: Registry) -> Registry:
-    # A transactional test before this one flushed the tag catalog that the migration seeds.
-    seeding = importlib.import_module("shequ.registry.migrations.0002_seed_tag_categories")
-    seeding.seed(django_apps, None)
     return reg
 
 

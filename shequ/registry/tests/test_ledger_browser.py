@@ -4,11 +4,9 @@ axe-core finds no serious or critical violation, in the normal and the elderly m
 
 from __future__ import annotations
 
-import importlib
 from typing import Any
 
 import pytest
-from django.apps import apps as django_apps
 
 from shequ.browser import PHONE, axe_violations, screenshot
 from shequ.registry import services
@@ -20,9 +18,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 @pytest.fixture
 def elderly(reg: Registry) -> Registry:
-    # A transactional test before this one flushed the tag catalog that the migration seeds.
-    seeding = importlib.import_module("shequ.registry.migrations.0002_seed_tag_categories")
-    seeding.seed(django_apps, None)
     for i, (name, birth) in enumerate(
         (("刘秀英", "19380412"), ("陈建国", "19420101"), ("曾桂兰", "19300909"))
     ):
