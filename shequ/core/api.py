@@ -115,7 +115,7 @@ def region_detail(
 @paginate(Pagination)
 def message_list(request: HttpRequest, filters: Query[MessageFilters]) -> QuerySet[Message]:
     """The caller's own inbox: unread first, newest first."""
-    qs = messaging.message_list(viewer=_viewer(request), state=filters.state)
+    qs = selectors.message_list(viewer=_viewer(request), state=filters.state)
     if filters.needs_ack is True:
         qs = qs.filter(requires_ack=True, acknowledged_at__isnull=True)
     elif filters.needs_ack is False:
@@ -127,7 +127,7 @@ def message_list(request: HttpRequest, filters: Query[MessageFilters]) -> QueryS
 def message_read(request: HttpRequest, message_id: MessageId) -> Message:
     """Mark one of the caller's messages read (repeating it changes nothing)."""
     viewer = _viewer(request)
-    return messaging.mark_read(user=viewer, message=messaging.message_get_for(viewer, message_id))
+    return messaging.mark_read(user=viewer, message=selectors.message_get_for(viewer, message_id))
 
 
 @router.post(
@@ -137,7 +137,7 @@ def message_ack(request: HttpRequest, message_id: MessageId) -> Message:
     """Acknowledge a notice that asks for it (roll-calls count these; repeating it changes nothing).
     409 when the message does not ask for an acknowledgement."""
     viewer = _viewer(request)
-    message = messaging.message_get_for(viewer, message_id)
+    message = selectors.message_get_for(viewer, message_id)
     if not message.requires_ack:
         raise ApiError(409, "ack_not_requested", _("This message does not ask for an acknowledgement."))
     return messaging.acknowledge(user=viewer, message=message)

@@ -25,8 +25,8 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import EmailMessage
 from django.db import transaction
-from django.db.models import BooleanField, ExpressionWrapper, F, Q, QuerySet
-from django.http import Http404, HttpRequest
+from django.db.models import F, Q
+from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.crypto import get_random_string
@@ -436,30 +436,6 @@ def acknowledge(*, user: User, message: Message) -> Message:
                     )
                 )
         message.refresh_from_db(fields=["read_at", "acknowledged_at"])
-    return message
-
-
-INBOX_STATES = ("all", "unread", "read")
-
-
-def message_list(*, viewer: Any, state: str = "all") -> QuerySet[Message]:
-    """The viewer's own messages, unread first, newest first."""
-    if not getattr(viewer, "is_authenticated", False):
-        return Message.objects.none()
-    qs = Message.objects.filter(recipient=viewer)
-    if state == "unread":
-        qs = qs.filter(read_at__isnull=True)
-    elif state == "read":
-        qs = qs.filter(read_at__isnull=False)
-    unread = ExpressionWrapper(Q(read_at__isnull=True), output_field=BooleanField())
-    return qs.select_related("sender").annotate(unread=unread).order_by("-unread", "-created_at", "-pk")
-
-
-def message_get_for(viewer: Any, message_id: int) -> Message:
-    """One of the viewer's own messages, or 404 (other people's messages do not exist for them)."""
-    message = message_list(viewer=viewer).filter(pk=message_id).first()
-    if message is None:
-        raise Http404
     return message
 
 

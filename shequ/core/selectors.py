@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import BooleanField, Count, ExpressionWrapper, Q, QuerySet
 from django.http import Http404
 
 from shequ.core.models import AuditEntry, Message, Region, RegionLevel
@@ -43,8 +43,28 @@ def unread_count(*, user: Any) -> int:
     return Message.objects.filter(recipient=user, read_at__isnull=True).count()
 
 
-def message_list(*, viewer: Any) -> QuerySet[Message]:
-    return Message.objects.filter(recipient=viewer).select_related("sender")
+INBOX_STATES = ("all", "unread", "read")
+
+
+def message_list(*, viewer: Any, state: str = "all") -> QuerySet[Message]:
+    """The viewer's own messages, unread first, newest first (``state``: all, unread or read)."""
+    if not getattr(viewer, "is_authenticated", False):
+        return Message.objects.none()
+    qs = Message.objects.filter(recipient=viewer)
+    if state == "unread":
+        qs = qs.filter(read_at__isnull=True)
+    elif state == "read":
+        qs = qs.filter(read_at__isnull=False)
+    unread = ExpressionWrapper(Q(read_at__isnull=True), output_field=BooleanField())
+    return qs.select_related("sender").annotate(unread=unread).order_by("-unread", "-created_at", "-pk")
+
+
+def message_get_for(viewer: Any, message_id: int) -> Message:
+    """One of the viewer's own messages, or 404 (other people's messages do not exist for them)."""
+    message = message_list(viewer=viewer).filter(pk=message_id).first()
+    if message is None:
+        raise Http404
+    return message
 
 
 def audit_list(*, viewer: Any, filters: dict[str, Any] | None = None) -> QuerySet[AuditEntry]:

@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
-from shequ.core import messaging
+from shequ.core import messaging, selectors
 
 PAGE_SIZE = 30
 FILTERS = (("all", gettext_lazy("All")), ("unread", gettext_lazy("Unread")), ("read", gettext_lazy("Read")))
@@ -22,9 +22,9 @@ FILTERS = (("all", gettext_lazy("All")), ("unread", gettext_lazy("Unread")), ("r
 @require_GET
 def inbox(request: HttpRequest) -> HttpResponse:
     state = request.GET.get("show", "all")
-    if state not in messaging.INBOX_STATES:
+    if state not in selectors.INBOX_STATES:
         state = "all"
-    page = Paginator(messaging.message_list(viewer=request.user, state=state), PAGE_SIZE).get_page(
+    page = Paginator(selectors.message_list(viewer=request.user, state=state), PAGE_SIZE).get_page(
         request.GET.get("page")
     )
     return render(request, "core/inbox.html", {"page": page, "state": state, "filters": FILTERS})
@@ -33,7 +33,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def message_detail(request: HttpRequest, message_id: int) -> HttpResponse:
-    message = messaging.message_get_for(request.user, message_id)
+    message = selectors.message_get_for(request.user, message_id)
     messaging.mark_read(user=request.user, message=message)  # type: ignore[arg-type]
     return render(request, "core/message.html", {"msg": message})
 
@@ -41,7 +41,7 @@ def message_detail(request: HttpRequest, message_id: int) -> HttpResponse:
 @login_required
 @require_POST
 def acknowledge(request: HttpRequest, message_id: int) -> HttpResponse:
-    message = messaging.message_get_for(request.user, message_id)
+    message = selectors.message_get_for(request.user, message_id)
     try:
         messaging.acknowledge(user=request.user, message=message)  # type: ignore[arg-type]
     except ValidationError as exc:

@@ -16,11 +16,12 @@ from typing import Any
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.http import Http404
 from django.utils import timezone
 from pytest_django.fixtures import Settings
 
 from shequ.conftest import World
-from shequ.core import messaging, outbox
+from shequ.core import messaging, outbox, selectors
 from shequ.core.events import DeliveryQueued, MessageAcknowledged
 from shequ.core.models import (
     AuditEntry,
@@ -380,6 +381,24 @@ def test_read_and_acknowledge(people: dict[str, User]) -> None:
     assert [(e.message_id, e.recipient_id, e.topic, e.topic_ref) for e in ACKS] == [
         (notice.pk, alice.pk, "drill", "7")
     ]
+
+
+@pytest.mark.django_db
+def test_inbox_reads_are_selectors_own_messages_unread_first(people: dict[str, User]) -> None:
+    """The inbox is read through ``core.selectors`` (one way for pages, API and home badges)."""
+    alice, dan = people["alice"], people["dan"]
+    [older] = send(people, "alice", channels=(), subject="first")
+    [newer] = send(people, "alice", channels=(), subject="second")
+    send(people, "dan", channels=(), subject="not Alice's")
+    messaging.mark_read(user=alice, message=newer)
+
+    assert [m.pk for m in selectors.message_list(viewer=alice)] == [older.pk, newer.pk]
+    assert [m.pk for m in selectors.message_list(viewer=alice, state="unread")] == [older.pk]
+    assert [m.pk for m in selectors.message_list(viewer=alice, state="read")] == [newer.pk]
+    assert selectors.message_get_for(alice, older.pk) == older
+    with pytest.raises(Http404):
+        selectors.message_get_for(dan, older.pk)
+    assert not hasattr(messaging, "message_list")  # reads live in selectors only
 
 
 @pytest.mark.django_db
