@@ -141,7 +141,10 @@ def _audit_triggers(request: pytest.FixtureRequest) -> Iterator[None]:
 
 # Data migrations whose rows an earlier transactional test's flush removed; their seed functions
 # are idempotent, so every transactional test starts from the catalog a fresh database has.
-SEED_MIGRATIONS = ["shequ.registry.migrations.0002_seed_tag_categories"]
+SEED_MIGRATIONS = [
+    "shequ.registry.migrations.0002_seed_tag_categories",
+    "shequ.grid.migrations.0002_seed_catalog",
+]
 
 
 def _reseed() -> None:

@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "ninja",  # its Swagger UI files are served from our static files (no CDN, CSP-safe)
     "shequ.core",
     "shequ.registry",
+    "shequ.grid",
     "shequ.demo",
 ]
 

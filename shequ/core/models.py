@@ -89,6 +89,16 @@ class DepartmentKind(models.TextChoices):
     POWER = "power", _("Power supply")
     PROPERTY = "property", _("Property company")
     HEALTH = "health", _("Health")
+    EDUCATION = "education", _("Education")
+    HRSS = "hrss", _("Human resources and social security")
+    FIRE = "fire", _("Fire and rescue")
+    GAS = "gas", _("Gas supply")
+    MARKET = "market", _("Market regulation")
+    ENVIRONMENT = "environ", _("Ecology and environment")
+    EMERGENCY = "emergency", _("Emergency management")
+    JUSTICE = "justice", _("Justice office")
+    TRANSPORT = "transport", _("Transport")
+    LAND = "land", _("Natural resources")
     OTHER = "other", _("Other")
 
 

@@ -1,0 +1,14 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class GridConfig(AppConfig):
+    name = "shequ.grid"
+    label = "grid"
+    verbose_name = _("Grid events")
+
+    def ready(self) -> None:
+        from shequ.grid import events, handlers, permissions
+
+        permissions.register_role_permissions()
+        del events, handlers  # imported for their registration side effects

@@ -1,0 +1,476 @@
+"""Grid events and resident requests (网格事件 / 诉求 / 工单): one ``Ticket`` model with a source.
+
+The loop the policy puts at the centre — community input, online push, department response — is a
+ticket's life: submitted → accepted by the community (or closed on the spot) → dispatched to a
+department → accepted there → responded / in progress → resolved → verified → closed. Every step
+is a ``TicketAction`` row; nothing about a ticket changes without one.
+
+A ticket runs one clock at a time (``clock_started_at``/``warn_at``/``due_at``): the community's
+or the department's response deadline, then the resolution deadline. Colour states and the
+reminder and escalation jobs read those three columns, so they are indexed and cheap at a million
+tickets. The response and resolution deadlines and when they were met are kept as well, for the
+on-time rates of the statistics.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from shequ.core.fields import BlindIndexField, EncryptedModel, EncryptedTextField
+from shequ.core.models import Department, DepartmentKind, Region
+from shequ.core.personal import mask_phone
+
+CODE_LENGTH = 15
+
+
+class Category(models.Model):
+    """A node of the editable category tree. Tickets carry leaf categories; a main type (a root)
+    holds the defaults its children inherit where they leave a value empty."""
+
+    parent = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="children",
+        verbose_name=_("parent"),
+    )
+    code = models.SlugField(_("code"), max_length=60, unique=True)
+    name = models.CharField(_("English name"), max_length=80)
+    name_zh = models.CharField(_("Chinese name"), max_length=40)
+    # The kind of department that usually handles it; routing rules pick the department.
+    department_kind = models.CharField(
+        _("default department kind"), max_length=10, choices=DepartmentKind.choices, blank=True
+    )
+    response_hours = models.PositiveIntegerField(_("response deadline (hours)"), default=24)
+    resolution_days = models.PositiveIntegerField(_("resolution deadline (working days)"), default=10)
+    # Urgent tickets run on hours around the clock: an emergency does not wait for Monday.
+    urgent_response_hours = models.PositiveIntegerField(_("urgent response deadline (hours)"), default=1)
+    urgent_resolution_hours = models.PositiveIntegerField(_("urgent resolution deadline (hours)"), default=4)
+    keywords = models.CharField(_("keywords"), max_length=300, blank=True)
+    sort_order = models.PositiveIntegerField(_("order"), default=0)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("ticket category")
+        verbose_name_plural = _("ticket categories")
+        ordering: ClassVar = ["sort_order", "code"]
+
+    def __str__(self) -> str:
+        return self.name_zh
+
+    @property
+    def is_leaf(self) -> bool:
+        return self.parent_id is not None
+
+
+class Holiday(models.Model):
+    """A day of the official calendar that differs from the week's rule: a public holiday on a
+    weekday (``is_workday=False``) or a weekend day worked in exchange (调休, ``is_workday=True``)."""
+
+    date = models.DateField(_("date"), unique=True)
+    name = models.CharField(_("name"), max_length=40)
+    is_workday = models.BooleanField(_("working day"), default=False)
+
+    class Meta:
+        verbose_name = _("holiday")
+        verbose_name_plural = _("holidays")
+        ordering: ClassVar = ["date"]
+
+    def __str__(self) -> str:
+        return f"{self.date} {self.name}"
+
+
+class RoutingRule(models.Model):
+    """Category × region → department. The rule of the region nearest the ticket wins."""
+
+    category = models.ForeignKey(
+        Category, on_delete=models.CASCADE, related_name="rules", verbose_name=_("category")
+    )
+    region = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="+", verbose_name=_("region"))
+    region_code = models.CharField(_("region code"), max_length=CODE_LENGTH, db_index=True)
+    department = models.ForeignKey(
+        Department, on_delete=models.PROTECT, related_name="+", verbose_name=_("department")
+    )
+    # Push staff-entered tickets of this category straight to the department (no community step):
+    # gas leaks, crime clues, sensor alarms.
+    auto_dispatch = models.BooleanField(_("dispatch at once"), default=False)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("routing rule")
+        verbose_name_plural = _("routing rules")
+        ordering: ClassVar = ["category__sort_order", "region_code"]
+        constraints: ClassVar = [
+            models.UniqueConstraint(fields=["category", "region"], name="grid_rule_unique_category_region")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.category} @ {self.region_code} → {self.department}"
+
+
+class Source(models.TextChoices):
+    RESIDENT = "resident", _("Resident")
+    PATROL = "patrol", _("Grid patrol")
+    STAFF = "staff", _("Staff entry")
+    HOTLINE = "hotline", _("12345 hotline")
+    SENSOR = "sensor", _("Sensor alert")
+    OPEN311 = "open311", _("Open311")
+
+
+class Urgency(models.TextChoices):
+    NORMAL = "normal", _("Normal")
+    URGENT = "urgent", _("Urgent")
+
+
+class Status(models.TextChoices):
+    SUBMITTED = "submitted", _("Submitted")
+    ACCEPTED = "accepted", _("Accepted by the community")
+    DISPATCHED = "dispatched", _("Dispatched")
+    DEPT_ACCEPTED = "dept_accepted", _("Accepted by the department")
+    IN_PROGRESS = "in_progress", _("In progress")
+    RESOLVED = "resolved", _("Resolved")
+    VERIFIED = "verified", _("Verified")
+    REOPENED = "reopened", _("Reopened for supervision")
+    CLOSED = "closed", _("Closed")
+    MERGED = "merged", _("Merged")
+
+
+# Statuses in which someone still owes work on the ticket.
+OPEN_STATUSES = frozenset(
+    {
+        Status.SUBMITTED,
+        Status.ACCEPTED,
+        Status.DISPATCHED,
+        Status.DEPT_ACCEPTED,
+        Status.IN_PROGRESS,
+        Status.RESOLVED,
+        Status.VERIFIED,
+        Status.REOPENED,
+    }
+)
+# Statuses whose work lies with a department.
+DEPARTMENT_STATUSES = frozenset({Status.DISPATCHED, Status.DEPT_ACCEPTED, Status.IN_PROGRESS})
+
+
+class Clock(models.TextChoices):
+    """Which deadline the ticket's clock is running for."""
+
+    NONE = "", _("No deadline running")
+    RESPONSE = "response", _("Response")
+    RESOLUTION = "resolution", _("Resolution")
+
+
+class Ticket(EncryptedModel):
+    source = models.CharField(_("source"), max_length=10, choices=Source.choices)
+    # Reporter: a registered person (resident page, staff entry for a walk-in), an account
+    # (the resident's login), or anonymous with an optional contact.
+    reporter_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("reporter account"),
+    )
+    reporter_person = models.ForeignKey(
+        "registry.Person",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("reporter"),
+    )
+    anonymous = models.BooleanField(_("anonymous"), default=False)
+    contact_name = models.CharField(_("contact name"), max_length=50, blank=True)
+    contact_phone = EncryptedTextField(_("contact phone"))
+    contact_phone_index = BlindIndexField(source="contact_phone", purpose="phone")
+    title = models.CharField(_("title"), max_length=100)
+    description = models.TextField(_("description"))
+    category = models.ForeignKey(
+        Category,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="tickets",
+        verbose_name=_("category"),
+    )
+    # What the classifier proposed at intake, kept to measure it and to retrain it.
+    suggested_category = models.ForeignKey(
+        Category,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("suggested category"),
+    )
+    suggestion_confidence = models.FloatField(_("suggestion confidence"), null=True, blank=True)
+    category_confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    urgency = models.CharField(_("urgency"), max_length=6, choices=Urgency.choices, default=Urgency.NORMAL)
+    # Where: the grid (or community) it belongs to, and a point and/or a registry place.
+    region = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="+", verbose_name=_("region"))
+    region_code = models.CharField(_("region code"), max_length=CODE_LENGTH, db_index=True)
+    latitude = models.DecimalField(_("latitude"), max_digits=9, decimal_places=6, null=True, blank=True)
+    longitude = models.DecimalField(_("longitude"), max_digits=9, decimal_places=6, null=True, blank=True)
+    address = models.CharField(_("address"), max_length=200, blank=True)
+    house = models.ForeignKey(
+        "registry.House",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("house"),
+    )
+    building = models.ForeignKey(
+        "registry.Building",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("building"),
+    )
+    key_place = models.ForeignKey(
+        "registry.KeyPlace",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("key place"),
+    )
+    status = models.CharField(_("status"), max_length=14, choices=Status.choices, default=Status.SUBMITTED)
+    department = models.ForeignKey(
+        Department,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("department"),
+    )
+    # The supervising level: the community at first, one level up with each escalation (督办).
+    supervision_code = models.CharField(_("supervising region"), max_length=CODE_LENGTH, db_index=True)
+    escalations = models.PositiveSmallIntegerField(_("escalations"), default=0)
+    escalated_at = models.DateTimeField(_("escalated"), null=True, blank=True)
+    parent = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="merged",
+        verbose_name=_("merged into"),
+    )
+    # The running clock.
+    clock = models.CharField(_("clock"), max_length=10, choices=Clock.choices, blank=True, default="")
+    clock_started_at = models.DateTimeField(null=True, blank=True)
+    warn_at = models.DateTimeField(null=True, blank=True)
+    due_at = models.DateTimeField(_("due"), null=True, blank=True)
+    warned_at = models.DateTimeField(null=True, blank=True)
+    # Deadlines and when they were met, for the statistics.
+    submitted_at = models.DateTimeField(_("submitted"), default=timezone.now)
+    response_due_at = models.DateTimeField(_("response due"), null=True, blank=True)
+    responded_at = models.DateTimeField(_("responded"), null=True, blank=True)
+    resolve_due_at = models.DateTimeField(_("resolution due"), null=True, blank=True)
+    resolved_at = models.DateTimeField(_("resolved"), null=True, blank=True)
+    closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
+    result = models.TextField(_("result"), blank=True)
+    rating = models.PositiveSmallIntegerField(_("rating"), null=True, blank=True)
+    rating_comment = models.CharField(_("rating comment"), max_length=500, blank=True)
+    rated_at = models.DateTimeField(_("rated"), null=True, blank=True)
+    # The 12345 hotline's own number, or a sensor alert's id: the same report imported twice is refused.
+    external_ref = models.CharField(_("external reference"), max_length=64, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    updated_at = models.DateTimeField(_("updated"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("ticket")
+        verbose_name_plural = _("tickets")
+        ordering: ClassVar = ["-submitted_at", "-pk"]
+        constraints: ClassVar = [
+            models.UniqueConstraint(
+                fields=["source", "external_ref"],
+                condition=~Q(external_ref=""),
+                name="grid_ticket_unique_external_ref",
+            ),
+            models.CheckConstraint(
+                condition=Q(rating__isnull=True) | Q(rating__gte=1, rating__lte=5),
+                name="grid_ticket_rating_1_5",
+            ),
+        ]
+        indexes: ClassVar = [
+            # Queues and supervision pages: open tickets of a scope by deadline.
+            models.Index(fields=["region_code", "status", "due_at"], name="grid_ticket_scope_idx"),
+            models.Index(fields=["department", "status", "due_at"], name="grid_ticket_dept_idx"),
+            models.Index(fields=["supervision_code", "status"], name="grid_ticket_supervision_idx"),
+            models.Index(fields=["status", "due_at"], name="grid_ticket_due_idx"),
+            models.Index(fields=["status", "warn_at"], name="grid_ticket_warn_idx"),
+            models.Index(fields=["reporter_user", "submitted_at"], name="grid_ticket_reporter_idx"),
+            models.Index(fields=["submitted_at"], name="grid_ticket_submitted_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.number} {self.title}"
+
+    @property
+    def number(self) -> str:
+        """The ticket number people quote: submission date and id (no column; see ``parse_number``)."""
+        day = timezone.localtime(self.submitted_at).strftime("%Y%m%d")
+        return f"{day}{self.pk:06d}"
+
+    @property
+    def masked_contact_phone(self) -> str:
+        return mask_phone(self.contact_phone)
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATUSES
+
+
+def parse_number(number: str) -> int | None:
+    """The primary key in a ticket number, or None when it cannot be one."""
+    number = number.strip()
+    if len(number) < 14 or not number.isdigit():
+        return None
+    return int(number[8:])
+
+
+class TicketAction(models.Model):
+    """One step of a ticket's life: who, when, what, from and to which status, a comment."""
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="actions")
+    at = models.DateTimeField(default=timezone.now)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    actor_name = models.CharField(max_length=150, blank=True)
+    # Shown instead of the person's name on the resident's and public pages.
+    actor_role = models.CharField(max_length=20, blank=True)
+    department = models.ForeignKey(
+        Department, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    action = models.CharField(max_length=30)
+    from_status = models.CharField(max_length=14, blank=True)
+    to_status = models.CharField(max_length=14, blank=True)
+    comment = models.TextField(blank=True)
+    params = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering: ClassVar = ["at", "pk"]
+        indexes: ClassVar = [models.Index(fields=["ticket", "at"], name="grid_action_ticket_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.ticket_id} {self.action}"
+
+
+def _photo_path(instance: Attachment, filename: str) -> str:
+    # The stored name never carries the uploader's file name (it may hold personal data).
+    return f"grid/{instance.ticket_id}/{instance.sha256[:32]}{instance.extension}"
+
+
+class Attachment(models.Model):
+    """A photo of the problem or of the result; served only through the ticket's scope check."""
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="attachments")
+    action = models.ForeignKey(
+        TicketAction, null=True, blank=True, on_delete=models.SET_NULL, related_name="attachments"
+    )
+    file = models.FileField(upload_to=_photo_path, max_length=200)
+    content_type = models.CharField(max_length=40)
+    extension = models.CharField(max_length=6)
+    size = models.PositiveIntegerField()
+    sha256 = models.CharField(max_length=64)
+    width = models.PositiveIntegerField(default=0)
+    height = models.PositiveIntegerField(default=0)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    uploaded_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering: ClassVar = ["uploaded_at", "pk"]
+
+
+class Dispatch(models.Model):
+    """One push of a ticket to a department and what the department did with it: the basis of a
+    department's scope ("only what was dispatched to them") and of its on-time rates."""
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="dispatches")
+    department = models.ForeignKey(Department, on_delete=models.PROTECT, related_name="+")
+    dispatched_at = models.DateTimeField(default=timezone.now)
+    dispatched_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    response_due_at = models.DateTimeField()
+    resolve_due_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    responded_at = models.DateTimeField(null=True, blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    returned_at = models.DateTimeField(null=True, blank=True)
+    return_reason = models.TextField(blank=True)
+    is_current = models.BooleanField(default=True)
+
+    class Meta:
+        ordering: ClassVar = ["dispatched_at", "pk"]
+        indexes: ClassVar = [
+            models.Index(fields=["department", "dispatched_at"], name="grid_dispatch_dept_idx")
+        ]
+        constraints: ClassVar = [
+            models.UniqueConstraint(
+                fields=["ticket"], condition=Q(is_current=True), name="grid_dispatch_one_current"
+            )
+        ]
+
+
+class ExtensionStatus(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    APPROVED = "approved", _("Approved")
+    REJECTED = "rejected", _("Rejected")
+
+
+class Extension(models.Model):
+    """A department's request for more time; the supervising level approves or rejects it."""
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="extensions")
+    dispatch = models.ForeignKey(Dispatch, on_delete=models.CASCADE, related_name="extensions")
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    requested_at = models.DateTimeField(default=timezone.now)
+    days = models.PositiveSmallIntegerField(_("working days"))
+    reason = models.TextField(_("reason"))
+    status = models.CharField(max_length=8, choices=ExtensionStatus.choices, default=ExtensionStatus.PENDING)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_comment = models.TextField(blank=True)
+
+    class Meta:
+        ordering: ClassVar = ["-requested_at", "-pk"]
+        constraints: ClassVar = [
+            models.UniqueConstraint(
+                fields=["ticket"], condition=Q(status="pending"), name="grid_extension_one_pending"
+            )
+        ]
+
+
+class Follower(models.Model):
+    """Someone who hears of a ticket's progress: its reporter, and the reporters of tickets merged
+    into it (they follow the parent)."""
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="followers")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    via = models.ForeignKey(Ticket, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        constraints: ClassVar = [
+            models.UniqueConstraint(fields=["ticket", "user"], name="grid_follower_unique")
+        ]
