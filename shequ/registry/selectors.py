@@ -15,7 +15,7 @@ from datetime import date
 from typing import Any, TypeVar
 
 from django.core.exceptions import ObjectDoesNotExist
-from django.db.models import Count, Exists, Model, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, Model, OuterRef, Q, QuerySet, Window
 from django.http import Http404, HttpRequest
 from django.utils import timezone
 
@@ -650,3 +650,11 @@ def overdue_follow_ups(*, viewer: Any, today: date | None = None) -> QuerySet[Vi
         .select_related("person", "household", "house", "visitor")
         .order_by("follow_up_date", "pk")
     )
+
+
+def overdue_follow_ups_head(*, viewer: Any, limit: int, today: date | None = None) -> tuple[list[Visit], int]:
+    """The first ``limit`` overdue follow-ups and how many there are, in one query (the count is
+    a window over the same rows: the care test behind them is the expensive part)."""
+    rows = overdue_follow_ups(viewer=viewer, today=today).annotate(total=Window(Count("pk")))[:limit]
+    visits: list[Visit] = list(rows)
+    return visits, int(getattr(visits[0], "total", 0)) if visits else 0

@@ -32,6 +32,7 @@ from shequ.registry.views import (
 
 CARE_PAGE_SIZE = 30
 BUILDINGS_SHOWN = 50
+OVERDUE_SHOWN = 5
 UPCOMING_DAYS = 14
 
 
@@ -70,14 +71,14 @@ def my_grid(request: HttpRequest) -> HttpResponse:
     codes = scopes_for(viewer, P.VISIT)
     buildings = buildings_with_counts(selectors.building_list(viewer=viewer).filter(_within(codes)))
     care = Paginator(care_list(viewer, codes), CARE_PAGE_SIZE).get_page(request.GET.get("page"))
-    overdue = selectors.overdue_follow_ups(viewer=viewer)
+    overdue, overdue_count = selectors.overdue_follow_ups_head(viewer=viewer, limit=OVERDUE_SHOWN)
     context = {
         "regions": list(Region.objects.filter(code__in=codes)),
         "buildings": with_local_addresses(buildings[: BUILDINGS_SHOWN + 1]),
         "buildings_shown": BUILDINGS_SHOWN,
         "care": care,
-        "overdue": list(overdue[:5]),
-        "overdue_count": overdue.count(),
+        "overdue": overdue,
+        "overdue_count": overdue_count,
         "search_form": forms.SearchForm(),
     }
     return render(request, "registry/my_grid.html", context)

@@ -10,7 +10,9 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from shequ.core.models import AuditEntry, AuditResult
@@ -238,6 +240,27 @@ def test_my_grid_shows_care_list_with_last_visit_and_overdue_follow_ups(reg: Reg
     assert "/registry/follow-ups/" in html(home)
     # Other grids do not see it.
     assert "刘奶奶" not in html(signed_in(reg, "grid_b").get("/registry/follow-ups/"))
+
+
+def test_my_grid_reads_the_overdue_follow_ups_once(reg: Registry) -> None:
+    """The overdue list and its count come from one query (the care test is the slow part)."""
+    house = reg.houses["a"][2]
+    elder = reg.register("刘奶奶", house, birth="19400305")
+    for days in range(1, 8):
+        services.visit_record(
+            actor=reg.world["grid_a"],
+            person=elder,
+            visited_at=timezone.now() - timedelta(days=20 + days),
+            follow_up_date=timezone.localdate() - timedelta(days=days),
+        )
+    client = signed_in(reg, "grid_a")
+    with CaptureQueriesContext(connection) as queries:
+        page = client.get("/registry/my-grid/")
+    overdue_reads = [q["sql"] for q in queries.captured_queries if '"follow_up_done_at" IS NULL' in q["sql"]]
+    assert len(overdue_reads) == 1, overdue_reads
+    body = html(page)
+    assert '<span class="badge">7</span>' in body and body.count('<span class="meta">due ') == 5
+    assert "All overdue follow-ups" in body
 
 
 def test_forbidden_page_for_roles_without_the_right(reg: Registry) -> None:
