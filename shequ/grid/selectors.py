@@ -1,0 +1,281 @@
+"""Reads of tickets, each scoped to who is asking.
+
+Who sees a ticket:
+
+* region staff holding ``grid.view`` — tickets whose ``region_code`` lies in their scope (a grid
+  worker their grid, a community its community, officers their street, county or city);
+* department staff — tickets ever dispatched to their department, wherever they lie, and nothing
+  else (a department that returned a ticket still sees what it did with it);
+* a resident — the tickets they reported or follow (merged duplicates), never anyone else's.
+
+``get_ticket_for`` answers 404 for anything else, so the existence of a ticket is not revealed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import Count, Q, QuerySet
+from django.http import Http404
+from django.utils import timezone
+
+from shequ.core.permissions import ROLE_PERMISSIONS, active_memberships, has_perm, scope_q, scopes_for
+from shequ.grid import deadlines
+from shequ.grid.models import (
+    OPEN_STATUSES,
+    Category,
+    Dispatch,
+    Extension,
+    ExtensionStatus,
+    Follower,
+    Status,
+    Ticket,
+    TicketAction,
+)
+from shequ.grid.permissions import GridPerm as P
+
+
+def department_ids(viewer: Any) -> set[int]:
+    return {
+        m.department_id
+        for m in active_memberships(viewer)
+        if m.department_id is not None and P.DEPARTMENT in ROLE_PERMISSIONS.get(m.role, frozenset())
+    }
+
+
+def visibility_q(viewer: Any) -> Q:
+    """The filter of every ticket ``viewer`` may see (matches nothing for strangers)."""
+    q = Q(pk__in=[])
+    if scopes_for(viewer, P.VIEW):
+        q |= scope_q(viewer, P.VIEW)
+    departments = department_ids(viewer)
+    if departments:
+        q |= Q(pk__in=Dispatch.objects.filter(department_id__in=departments).values("ticket_id"))
+    if getattr(viewer, "is_authenticated", False):
+        q |= Q(reporter_user_id=viewer.pk) | Q(
+            pk__in=Follower.objects.filter(user_id=viewer.pk).values("ticket_id")
+        )
+    return q
+
+
+def tickets_for(viewer: Any) -> QuerySet[Ticket]:
+    return Ticket.objects.filter(visibility_q(viewer)).select_related("category", "department", "region")
+
+
+def get_ticket_for(viewer: Any, pk: Any) -> Ticket:
+    try:
+        key = int(pk)
+    except (TypeError, ValueError) as exc:
+        raise Http404 from exc
+    ticket = tickets_for(viewer).filter(pk=key).first()
+    if ticket is None:
+        raise Http404
+    return ticket
+
+
+def is_staff_viewer(viewer: Any, ticket: Ticket) -> bool:
+    """Staff see names, contacts and internal notes; residents see roles and departments only."""
+    return (
+        has_perm(viewer, P.VIEW, ticket.region_code)
+        or (ticket.department_id is not None and ticket.department_id in department_ids(viewer))
+        or Dispatch.objects.filter(ticket=ticket, department_id__in=department_ids(viewer)).exists()
+    )
+
+
+def can(viewer: Any, ticket: Ticket) -> dict[str, bool]:
+    """Which steps ``viewer`` may take on ``ticket`` now (the pages show only these buttons)."""
+    code = ticket.region_code
+    status = ticket.status
+    handle = has_perm(viewer, P.HANDLE, code)
+    dept = ticket.department_id is not None and ticket.department_id in department_ids(viewer)
+    return {
+        "accept": handle and status == Status.SUBMITTED,
+        "close_on_spot": (handle or has_perm(viewer, P.PATROL, code))
+        and status in {Status.SUBMITTED, Status.ACCEPTED},
+        "dispatch": handle and status == Status.ACCEPTED,
+        "handle": handle and status == Status.ACCEPTED,
+        "merge": handle and status in {Status.SUBMITTED, Status.ACCEPTED},
+        "recategorize": handle and status in OPEN_STATUSES and status != Status.MERGED,
+        "dept_accept": dept and status == Status.DISPATCHED,
+        "respond": dept and status in {Status.DEPT_ACCEPTED, Status.IN_PROGRESS},
+        "resolve": dept and status in {Status.DEPT_ACCEPTED, Status.IN_PROGRESS},
+        "dept_return": dept and status in {Status.DISPATCHED, Status.DEPT_ACCEPTED, Status.IN_PROGRESS},
+        "request_extension": dept
+        and status in {Status.DEPT_ACCEPTED, Status.IN_PROGRESS}
+        and not Extension.objects.filter(ticket=ticket, status=ExtensionStatus.PENDING).exists(),
+        "verify": has_perm(viewer, P.VERIFY, code) and status == Status.RESOLVED,
+        "rate": getattr(viewer, "pk", None) is not None
+        and ticket.reporter_user_id == viewer.pk
+        and status in {Status.RESOLVED, Status.VERIFIED},
+        "supervise": has_perm(viewer, P.SUPERVISE, code) and status == Status.REOPENED,
+        "decide_extension": has_perm(viewer, P.SUPERVISE, code)
+        and Extension.objects.filter(ticket=ticket, status=ExtensionStatus.PENDING).exists(),
+        "comment": is_staff_viewer(viewer, ticket),
+    }
+
+
+def timeline(ticket: Ticket) -> QuerySet[TicketAction]:
+    return ticket.actions.select_related("department").prefetch_related("attachments")
+
+
+def colour(ticket: Ticket, now: dt.datetime | None = None) -> str:
+    if ticket.status not in OPEN_STATUSES:
+        return deadlines.Colour.NONE
+    return deadlines.colour(warn_at=ticket.warn_at, due_at=ticket.due_at, now=now)
+
+
+def colour_q(name: str, now: dt.datetime | None = None) -> Q:
+    """The filter of open tickets in a colour state (uses the status/due and status/warn indexes)."""
+    now = now or timezone.now()
+    open_q = Q(status__in=OPEN_STATUSES)
+    if name == deadlines.Colour.RED:
+        return open_q & Q(due_at__lt=now)
+    if name == deadlines.Colour.YELLOW:
+        return open_q & Q(warn_at__lte=now, due_at__gte=now)
+    if name == deadlines.Colour.GREEN:
+        return open_q & (Q(warn_at__gt=now) | Q(due_at__isnull=True))
+    return Q()
+
+
+@dataclass(frozen=True)
+class TicketFilters:
+    status: str = ""
+    category: str = ""  # a code: a leaf, or a main type with its leaves
+    source: str = ""
+    colour: str = ""
+    region: str = ""  # a region code prefix inside the viewer's scope
+    q: str = ""  # title text or ticket number
+    open_only: bool = False
+
+
+def ticket_list(
+    viewer: Any, filters: TicketFilters | None = None, *, base: QuerySet[Ticket] | None = None
+) -> QuerySet[Ticket]:
+    f = filters or TicketFilters()
+    qs = base if base is not None else tickets_for(viewer)
+    if f.status:
+        qs = qs.filter(status=f.status)
+    if f.open_only:
+        qs = qs.filter(status__in=OPEN_STATUSES).exclude(status=Status.MERGED)
+    if f.category:
+        qs = qs.filter(Q(category__code=f.category) | Q(category__parent__code=f.category))
+    if f.source:
+        qs = qs.filter(source=f.source)
+    if f.colour:
+        qs = qs.filter(colour_q(f.colour))
+    if f.region:
+        qs = qs.filter(region_code__startswith=f.region)
+    if f.q:
+        from shequ.grid.models import parse_number
+
+        pk = parse_number(f.q)
+        qs = qs.filter(pk=pk) if pk is not None else qs.filter(title__icontains=f.q)
+    return qs
+
+
+def department_queue(viewer: Any, *, include_done: bool = False) -> QuerySet[Ticket]:
+    """The department's work, most urgent deadline first."""
+    departments = department_ids(viewer)
+    qs = Ticket.objects.filter(department_id__in=departments).select_related(
+        "category", "region", "department"
+    )
+    if not include_done:
+        qs = qs.filter(status__in=[Status.DISPATCHED, Status.DEPT_ACCEPTED, Status.IN_PROGRESS])
+    return qs.order_by("due_at", "pk")
+
+
+def community_queue(viewer: Any) -> QuerySet[Ticket]:
+    """What waits for the community: new tickets, accepted ones not yet dispatched, resolved ones
+    to verify, and returned ones, most urgent first."""
+    return (
+        Ticket.objects.filter(scope_q(viewer, P.HANDLE))
+        .filter(status__in=[Status.SUBMITTED, Status.ACCEPTED, Status.RESOLVED])
+        .select_related("category", "region", "department")
+        .order_by("due_at", "pk")
+    )
+
+
+def supervision_list(viewer: Any) -> QuerySet[Ticket]:
+    """Open tickets escalated to (or reopened at) a level the viewer supervises, most overdue first."""
+    codes = scopes_for(viewer, P.SUPERVISE)
+    if not codes:
+        return Ticket.objects.none()
+    q = Q()
+    for code in codes:
+        q |= Q(supervision_code__startswith=code, region_code__startswith=code)
+    return (
+        Ticket.objects.filter(q, status__in=OPEN_STATUSES)
+        .filter(Q(escalations__gt=0) | Q(status=Status.REOPENED) | Q(due_at__lt=timezone.now()))
+        .select_related("category", "region", "department")
+        .order_by("due_at", "pk")
+    )
+
+
+def pending_extensions(viewer: Any) -> QuerySet[Extension]:
+    codes = scopes_for(viewer, P.SUPERVISE)
+    if not codes:
+        return Extension.objects.none()
+    q = Q()
+    for code in codes:
+        q |= Q(ticket__region_code__startswith=code)
+    return Extension.objects.filter(q, status=ExtensionStatus.PENDING).select_related(
+        "ticket", "dispatch__department"
+    )
+
+
+def my_tickets(viewer: Any) -> QuerySet[Ticket]:
+    """A resident's own reports and the tickets they follow."""
+    if not getattr(viewer, "is_authenticated", False):
+        return Ticket.objects.none()
+    return (
+        Ticket.objects.filter(
+            Q(reporter_user_id=viewer.pk)
+            | Q(pk__in=Follower.objects.filter(user_id=viewer.pk).values("ticket_id"))
+        )
+        .select_related("category")
+        .order_by("-submitted_at", "-pk")
+    )
+
+
+def public_resolved(region_code: str, *, days: int = 90) -> QuerySet[Ticket]:
+    """Resolved matters of an area, for the public page (which shows no personal data)."""
+    since = timezone.now() - dt.timedelta(days=days)
+    return (
+        Ticket.objects.filter(
+            region_code__startswith=region_code,
+            status__in=[Status.RESOLVED, Status.VERIFIED, Status.CLOSED],
+            resolved_at__gte=since,
+        )
+        .select_related("category", "department", "region")
+        .order_by("-resolved_at", "-pk")
+    )
+
+
+def category_tree() -> list[tuple[Category, list[Category]]]:
+    cats = list(Category.objects.filter(is_active=True).order_by("sort_order", "code"))
+    roots = [c for c in cats if c.parent_id is None]
+    return [(root, [c for c in cats if c.parent_id == root.pk]) for root in roots]
+
+
+def leaf_categories() -> QuerySet[Category]:
+    return Category.objects.filter(is_active=True, parent__isnull=False).select_related("parent")
+
+
+def home_counts(viewer: Any) -> dict[str, int]:
+    """What waits for the viewer, for the home page."""
+    counts: dict[str, int] = {}
+    if scopes_for(viewer, P.HANDLE):
+        counts["community"] = community_queue(viewer).count()
+    if department_ids(viewer):
+        counts["department"] = department_queue(viewer).count()
+    if scopes_for(viewer, P.SUPERVISE):
+        counts["supervision"] = supervision_list(viewer).count()
+    if scopes_for(viewer, P.VERIFY):
+        counts["verify"] = Ticket.objects.filter(scope_q(viewer, P.VERIFY), status=Status.RESOLVED).count()
+    return counts
+
+
+def status_counts(qs: QuerySet[Ticket]) -> dict[str, int]:
+    return dict(qs.values_list("status").annotate(n=Count("pk")).values_list("status", "n"))

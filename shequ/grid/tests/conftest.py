@@ -1,0 +1,55 @@
+"""Grid fixtures: the world of shequ/conftest.py plus a second department and routing rules."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+
+from shequ.conftest import World
+from shequ.core.models import Department, DepartmentKind
+from shequ.grid import services
+from shequ.grid.models import Category, Source, Ticket
+
+GRID_A = "430104002001001"
+GRID_B = "430104002001002"
+COMMUNITY_A = "430104002001"
+COMMUNITY_B = "430104002003"
+
+
+@pytest.fixture
+def urban(world: World) -> Department:
+    """A second department (city management), serving the whole county."""
+    return Department.objects.create(
+        code="urban",
+        name="城管中队",
+        kind=DepartmentKind.URBAN,
+        region=world.regions["430104"],
+        region_code="430104",
+    )
+
+
+def category(code: str) -> Category:
+    return Category.objects.get(code=code)
+
+
+def new_ticket(
+    world: World, *, grid: str = GRID_A, actor: Any = None, code: str = "security.public_order", **extra: Any
+) -> Ticket:
+    data: dict[str, Any] = {
+        "source": Source.STAFF if actor is not None else Source.HOTLINE,
+        "region": world.regions[grid],
+        "title": "小区门口有人聚集打架",
+        "description": "晚上十点多，3栋门口有几个人喝醉了吵架，差点打起来。",
+        "category": code,
+    }
+    data.update(extra)
+    return services.submit(actor=actor, **data)
+
+
+@pytest.fixture
+def now() -> dt.datetime:
+    from django.utils import timezone
+
+    return timezone.now()
