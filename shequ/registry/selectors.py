@@ -352,8 +352,10 @@ def person_list(
     if house is not None:
         qs = qs.filter(house=house)
     if tag:
+        # "IN (tagged people)" is computed once; a correlated EXISTS per person makes SQLite scan
+        # the category's tags again for each person (as in ``ledgers``).
         visible = PersonTag.objects.filter(visible_tag_q(viewer), active=True, category__code=tag)
-        qs = qs.filter(Exists(visible.filter(person=OuterRef("pk"))))
+        qs = qs.filter(pk__in=visible.values("person_id"))
     return qs.order_by("region_code", "name_pinyin", "pk")
 
 

@@ -161,6 +161,23 @@ def test_grant_is_limited_to_its_category_level_and_region(reg: Registry) -> Non
     assert selectors.tag_counts(viewer=dept) == {"drug_user": 2, "severe_mental_disorder": 1}
 
 
+def test_person_list_by_tag_is_one_uncorrelated_subquery_within_the_grant(reg: Registry) -> None:
+    """``person_list(tag=…)`` reads the tagged people once (``pk IN (…)``), not a correlated EXISTS
+    per person (slow on SQLite), and still shows only tags the viewer's grants cover."""
+    w = reg.world
+    person_a, person_c = reg.people["a"], reg.people["c"]
+    for person in (person_a, person_c):
+        services.tag_add(actor=None, person=person, category="drug_user")
+    grant(reg, "dept", region=COMMUNITY_B, sensitivity="restricted")
+    people = selectors.person_list(viewer=w["dept"], tag="drug_user")
+    sql = str(people.query)
+    assert "EXISTS" not in sql and '"registry_person"."id" IN (SELECT' in sql, sql
+    assert list(people) == [person_c]  # community A's tag is outside the grant
+    assert not selectors.person_list(viewer=w["head_a"], tag="drug_user").exists()  # no grant at all
+    services.tag_end(actor=w["dept"], tag=PersonTag.objects.get(person=person_c), reason="ended")
+    assert not selectors.person_list(viewer=w["dept"], tag="drug_user").exists()  # ended tags do not count
+
+
 def test_expired_and_revoked_grants_show_nothing(reg: Registry) -> None:
     w = reg.world
     services.tag_add(actor=None, person=reg.people["a"], category="community_correction")
