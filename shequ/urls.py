@@ -7,6 +7,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", api.urls),
     path("registry/", include("shequ.registry.urls")),
+    path("grid/", include("shequ.grid.urls")),
     path("", include("shequ.core.urls")),
 ]
 if settings.OIDC_ENABLED:  # unified identity login (shequ/core/oidc.py)

@@ -28,8 +28,9 @@ OBJECT = {"core:region", "core:pick_region", "core:message", "core:message_ack"}
 ADMIN = {"core:accounts": "sysadmin", "core:memberships": "secadmin", "core:audit": "auditor"}
 # Mounted elsewhere with their own matrix (the API, below) or only when configured (OIDC).
 ELSEWHERE_PREFIXES = ("api/v1/", "oidc/")
-# Apps whose pages have a matrix of their own (shequ/registry/tests/test_registry_scope_matrix.py).
-ELSEWHERE_NAMESPACES = ("registry:",)
+# Apps whose pages have a matrix of their own (shequ/registry/tests/test_registry_scope_matrix.py,
+# shequ/grid/tests/test_grid_scope_matrix.py).
+ELSEWHERE_NAMESPACES = ("registry:", "grid:")
 
 # Roles whose holders browse the region tree (Perm.VIEW_REGION).
 REGION_VIEWERS = {
