@@ -8,7 +8,7 @@ class RegistryConfig(AppConfig):
     verbose_name = _("Base data")
 
     def ready(self) -> None:
-        from shequ.registry import events, permissions
+        from shequ.registry import events, handlers, permissions
 
         permissions.register_role_permissions()
-        del events  # imported for its @register_event side effects
+        del events, handlers  # imported for their @register_event and @periodic side effects
