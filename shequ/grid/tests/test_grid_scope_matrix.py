@@ -1,0 +1,170 @@
+"""The grid app's scope matrix (DESIGN.md rule 2, security requirement 8): every grid page tried by
+every persona on three tickets —
+
+* ``a``: grid A of community A, reported by the resident, dispatched to the police (``dept``);
+* ``a2``: grid B of community A (grid_b's), not dispatched;
+* ``b``: the sibling community B, entered by its head, not dispatched.
+
+Who sees which ticket is written out by hand below from the personas' roles and regions
+(shequ/conftest.py PERSONAS) and the rules of shequ/grid/selectors.py — not computed by the code
+under test. Pages about one ticket answer 404 to those who may not see it. Action forms are posted
+empty: a persona who may not act gets 403 or 404, one who may gets 400 — and nothing changes
+either way. Pages without an object list who may open them. A grid route missing from these tables
+fails ``test_every_grid_route_is_in_the_matrix``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from shequ.conftest import PERSONAS, World
+from shequ.grid import services
+from shequ.grid.models import Ticket, TicketAction
+from shequ.grid.tests.conftest import COMMUNITY_B, GRID_A, GRID_B
+
+# Who sees each ticket (written by hand).
+SEES: dict[str, set[str]] = {
+    "a": {"grid_a", "worker_a", "head_a", "street", "dept", "resident"},
+    "a2": {"grid_b", "worker_a", "head_a", "street"},
+    "b": {"head_b", "street"},
+}
+
+# Pages about one ticket, reached with its primary key (GET).
+TICKET_PAGES: set[str] = {"grid:ticket"}
+# Action forms about one ticket (POST, tried with an empty form).
+TICKET_POSTS: set[str] = set()
+# Pages without an object → the personas who may open them (others: 403; anonymous: login).
+LIST_PAGES: dict[str, set[str]] = {}
+# Pages without an object reached with a POST (tried with an empty form) → who may use them.
+LIST_POSTS: dict[str, set[str]] = {}
+# Pages anyone may open, signed in or not.
+PUBLIC_PAGES: set[str] = set()
+# Routes with objects of their own (photos, import batches, …), tested in the named module.
+ELSEWHERE: dict[str, str] = {}
+
+assert set().union(*SEES.values()) <= set(PERSONAS)
+
+
+def grid_routes() -> set[str]:
+    found: set[str] = set()
+
+    def walk(patterns: list[Any], namespace: str) -> None:
+        for p in patterns:
+            if isinstance(p, URLResolver):
+                walk(p.url_patterns, f"{namespace}{p.namespace}:" if p.namespace else namespace)
+            elif isinstance(p, URLPattern) and p.name and namespace == "grid:":
+                found.add(namespace + p.name)
+
+    walk(get_resolver().url_patterns, "")
+    return found
+
+
+def test_every_grid_route_is_in_the_matrix() -> None:
+    covered = TICKET_PAGES | TICKET_POSTS | set(LIST_PAGES) | set(LIST_POSTS) | PUBLIC_PAGES | set(ELSEWHERE)
+    assert grid_routes() - covered == set(), "add the new grid pages to the scope matrix"
+    assert covered - grid_routes() == set(), "the matrix names routes that do not exist"
+
+
+@pytest.fixture
+def tickets(world: World) -> dict[str, Ticket]:
+    a = services.submit(
+        actor=world["resident"],
+        source="resident",
+        region=world.regions[GRID_A],
+        title="楼道灯坏了",
+        description="5栋2单元楼道的灯坏了好几天，晚上看不见。",
+    )
+    a = services.accept(actor=world["worker_a"], ticket=a, category="security.public_order")
+    a = services.dispatch(actor=world["worker_a"], ticket=a, department=world.department)
+    a2 = services.submit(
+        actor=world["grid_b"],
+        source="patrol",
+        region=world.regions[GRID_B],
+        title="垃圾没清运",
+        description="二网格垃圾站两天没人清运。",
+        category="environment.garbage",
+    )
+    b = services.submit(
+        actor=world["head_b"],
+        source="staff",
+        region=world.regions[COMMUNITY_B],
+        title="噪音扰民",
+        description="夜间施工噪音很大。",
+        category="environment.noise",
+    )
+    return {"a": a, "a2": a2, "b": b}
+
+
+def signed_in(world: World, persona: str) -> Client:
+    client = Client()
+    client.force_login(world[persona])
+    return client
+
+
+def _state(ticket: Ticket) -> tuple[str, int]:
+    ticket.refresh_from_db()
+    return ticket.status, TicketAction.objects.filter(ticket=ticket).count()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("persona", sorted(PERSONAS))
+def test_ticket_pages_follow_who_sees_the_ticket(
+    world: World, tickets: dict[str, Ticket], persona: str
+) -> None:
+    client = signed_in(world, persona)
+    for name in sorted(TICKET_PAGES):
+        for key, ticket in tickets.items():
+            status = client.get(reverse(name, args=[ticket.pk])).status_code
+            expected = 200 if persona in SEES[key] else 404
+            assert status == expected, (name, key, persona, status)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("persona", sorted(PERSONAS))
+def test_refused_or_invalid_actions_change_nothing(
+    world: World, tickets: dict[str, Ticket], persona: str
+) -> None:
+    client = signed_in(world, persona)
+    for name in sorted(TICKET_POSTS):
+        for key, ticket in tickets.items():
+            before = _state(ticket)
+            status = client.post(reverse(name, args=[ticket.pk]), {}).status_code
+            if persona not in SEES[key]:
+                assert status == 404, (name, key, persona, status)
+            else:
+                assert status in {400, 403}, (name, key, persona, status)
+            assert _state(ticket) == before, (name, key, persona)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("persona", sorted(PERSONAS))
+def test_pages_without_an_object(world: World, tickets: dict[str, Ticket], persona: str) -> None:
+    client = signed_in(world, persona)
+    for name, allowed in sorted(LIST_PAGES.items()):
+        status = client.get(reverse(name)).status_code
+        assert status == (200 if persona in allowed else 403), (name, persona, status)
+    for name in sorted(PUBLIC_PAGES):
+        assert client.get(reverse(name)).status_code == 200, (name, persona)
+    for name, allowed in sorted(LIST_POSTS.items()):
+        counts = Ticket.objects.count(), TicketAction.objects.count()
+        status = client.post(reverse(name), {}).status_code
+        assert status == (400 if persona in allowed else 403), (name, persona, status)
+        assert (Ticket.objects.count(), TicketAction.objects.count()) == counts, (name, persona)
+
+
+@pytest.mark.django_db
+def test_anonymous_is_sent_to_login(tickets: dict[str, Ticket]) -> None:
+    client = Client()
+    ticket = tickets["a"]
+    for name in sorted(TICKET_PAGES | TICKET_POSTS):
+        response = client.get(reverse(name, args=[ticket.pk]))
+        assert response.status_code == 302 and "/login" in response["Location"], name
+    for name in sorted(set(LIST_PAGES) | set(LIST_POSTS)):
+        response = client.get(reverse(name))
+        assert response.status_code == 302 and "/login" in response["Location"], name
+    for name in sorted(PUBLIC_PAGES):
+        assert client.get(reverse(name)).status_code == 200, name
