@@ -9,6 +9,7 @@ from typing import Any
 from django import forms
 from django.db.models import TextChoices
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from shequ.core.models import Region
 from shequ.registry.models import (
@@ -341,8 +342,12 @@ class RegionChoiceForm(forms.Form):
             field.queryset = regions
 
 
+# "Name" alone is a person's name (姓名); an organization or a place has a 名称.
+PLACE_NAME = pgettext_lazy("organization or place", "Name")
+
+
 class OrganizationForm(RegionChoiceForm):
-    name = text(_("Name"), 100, required=True)
+    name = text(PLACE_NAME, 100, required=True)
     uscc = text(_("Unified social credit code"), 18, widget=CODE)
     type = forms.ChoiceField(
         label=_("Type"), choices=choices(OrganizationType, None), initial=OrganizationType.ENTERPRISE
@@ -368,7 +373,7 @@ class OrganizationForm(RegionChoiceForm):
 
 
 class KeyPlaceForm(RegionChoiceForm):
-    name = text(_("Name"), 100, required=True)
+    name = text(PLACE_NAME, 100, required=True)
     kind = forms.ChoiceField(label=_("Kind"), choices=choices(KeyPlaceKind))
     risk_level = forms.ChoiceField(
         label=_("Risk level"), choices=choices(RiskLevel, None), initial=RiskLevel.LOW

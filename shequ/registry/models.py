@@ -20,6 +20,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from shequ.core.fields import BlindIndexField, EncryptedModel, EncryptedTextField
 from shequ.core.models import Region
@@ -321,7 +322,7 @@ class Person(EncryptedModel, RegionOwned, Stamped):
     region = models.ForeignKey(
         Region, on_delete=models.PROTECT, related_name="+", db_index=False, verbose_name=_("region")
     )
-    name = models.CharField(_("name"), max_length=50, db_index=True)
+    name = models.CharField(pgettext_lazy("person", "name"), max_length=50, db_index=True)
     name_pinyin = models.CharField(_("name in pinyin"), max_length=200, db_index=True, editable=False)
     name_initials = models.CharField(_("pinyin initials"), max_length=50, db_index=True, editable=False)
     id_type = models.CharField(

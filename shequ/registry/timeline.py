@@ -3,17 +3,28 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
-from django.utils.translation import gettext_lazy
+from django.core.exceptions import FieldDoesNotExist
+from django.db import models
+from django.utils.translation import gettext_lazy, pgettext
 
 from shequ.registry.models import (
+    Building,
+    House,
+    Household,
     HouseholdKind,
     HouseUse,
+    KeyPlace,
+    Organization,
+    Person,
     PersonStatus,
     RelationToHead,
     ResidenceRelation,
+    Road,
     TimelineEntry,
+    Unit,
     VisitPurpose,
 )
 
@@ -52,6 +63,32 @@ _CHOICES: dict[str, dict[str, Any]] = {
 }
 
 
+# Entries name changed fields by their attribute; readers see the fields' verbose names.
+_MODELS: dict[str, type[models.Model]] = {
+    "person": Person,
+    "household": Household,
+    "house": House,
+    "building": Building,
+    "road": Road,
+    "unit": Unit,
+    "organization": Organization,
+    "key_place": KeyPlace,
+}
+
+
+def field_labels(object_type: str, names: list[Any]) -> str:
+    """``["phone", "residence_type"]`` → "mobile number, residence type" in the reader's language."""
+    model = _MODELS.get(object_type)
+    labels = []
+    for name in names:
+        label: Any = name
+        if model is not None:
+            with contextlib.suppress(FieldDoesNotExist):  # a field since removed: its attribute name
+                label = getattr(model._meta.get_field(str(name)), "verbose_name", name)
+        labels.append(str(label))
+    return pgettext("list separator", ", ").join(labels)
+
+
 class _Params(dict[str, Any]):
     """Missing parameters render as empty text instead of failing."""
 
@@ -68,7 +105,7 @@ def describe(entry: TimelineEntry) -> str:
     if entry.tag_category is not None:
         params["tag"] = entry.tag_category.label
     if "fields" in params and isinstance(params["fields"], list):
-        params["fields"] = ", ".join(str(f) for f in params["fields"])
+        params["fields"] = field_labels(entry.object_type, params["fields"])
     if template is None:
         return entry.action
     return (str(template) % params).strip()

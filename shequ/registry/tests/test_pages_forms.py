@@ -402,6 +402,15 @@ def test_create_organization_and_key_place(reg: Registry) -> None:
     assert missing.status_code == 400 and "grid or community" in html(missing)
 
 
+def test_organization_and_key_place_forms_ask_for_a_name_not_a_persons_name(reg: Registry) -> None:
+    """In Chinese an organization or a place has a 名称; 姓名 is a person's name."""
+    client = Client()  # zh-Hans, the default
+    client.force_login(reg.world["grid_a"])
+    for url in (f"/registry/organizations/new/?house={reg.houses['a'][2].pk}", "/registry/key-places/new/"):
+        label = re.search(r'<label for="id_name"[^>]*>(.*?)</label>', html(client.get(url)), re.S)
+        assert label is not None and "名称" in label.group(1) and "姓名" not in label.group(1), url
+
+
 def test_visit_and_follow_up(reg: Registry) -> None:
     elder = reg.register("刘奶奶", reg.houses["a"][2], birth="19400305")
     client = signed_in(reg, "grid_a")

@@ -8,6 +8,7 @@ from datetime import date
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, connection, transaction
+from django.utils import translation
 
 from shequ.core import crypto
 from shequ.core.models import AuditEntry, OutboxTask
@@ -161,6 +162,22 @@ def test_correct_keeps_old_and_new_values_masked(reg: Registry) -> None:
         for secret in (old_number, new_number, old_phone, "13999998888"):
             assert secret not in text
     assert set(audit_row.fields) == {"id_number", "phone", "name", "occupation"}
+
+
+def test_correction_timeline_names_the_fields_in_the_readers_language(reg: Registry) -> None:
+    person = reg.people["a"]
+    services.person_correct(
+        actor=reg.world["worker_a"],
+        person=person,
+        changes={"phone": "13999998888", "residence_type": "floating", "name": "张山"},
+        reason="户口本核对",
+    )
+    entry = TimelineEntry.objects.get(object_type="person", object_id=person.pk, action="person.correct")
+    assert entry.params["fields"] == ["name", "phone", "residence_type"]  # stored as attributes
+    with translation.override("en"):
+        assert entry.summary == "Corrected: name, mobile number, residence type"
+    with translation.override("zh-hans"):
+        assert entry.summary == "更正：姓名、手机号码、人口类型"
 
 
 def test_correct_needs_a_reason_and_a_real_change(reg: Registry) -> None:
