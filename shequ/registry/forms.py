@@ -418,6 +418,8 @@ class SearchForm(forms.Form):
         100,
         widget=forms.TextInput(attrs={"type": "search", "autocomplete": "off"}),
     )
+    # Chinese text in the box is a name; part of an address (road, estate) goes here.
+    address = text(_("Address"), 100)
     tag = forms.ChoiceField(label=_("Population tag"), choices=[], required=False)
     age_min = forms.IntegerField(label=_("Age from"), min_value=0, max_value=150, required=False)
     age_max = forms.IntegerField(label=_("Age to"), min_value=0, max_value=150, required=False)

@@ -149,6 +149,7 @@ def search(request: HttpRequest) -> HttpResponse:
             results = person_search(
                 viewer=viewer,
                 q=data["q"],
+                address=data["address"],
                 tag=data["tag"],
                 age_min=data["age_min"],
                 age_max=data["age_max"],

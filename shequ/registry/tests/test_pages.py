@@ -189,6 +189,29 @@ def test_search_by_pinyin_initials_id_and_phone(reg: Registry) -> None:
     assert bad.status_code == 400 and "Enter a whole number" in html(bad)
 
 
+def test_search_page_filters_go_through_person_search(reg: Registry) -> None:
+    """The page has no query of its own: the address, residence type and tag filters are the
+    search's (``search.person_search``), so a restricted tag stays hidden without a grant."""
+    a, b = reg.people["a"], reg.people["b"]
+    client = signed_in(reg, "worker_a")
+
+    def found(params: dict[str, str]) -> set[int]:
+        page = client.get("/registry/people/", params)
+        assert page.status_code == 200, (params, page.status_code)
+        return {int(pk) for pk in re.findall(r'href="/registry/people/(\d+)/"', html(page))}
+
+    # Part of an address, in Chinese: the box reads Chinese as a name, the filter as the address.
+    assert found({"address": "麓山南路12号"}) == {a.pk}
+    assert found({"address": "麓山南路"}) == {a.pk, b.pk}
+    assert found({"q": "张", "address": "麓山南路14号"}) == set()
+    services.person_correct(actor=None, person=b, changes={"residence_type": "floating"}, reason="核对")
+    assert found({"residence_type": "floating"}) == {b.pk}
+    assert found({"age_max": "10"}) == set()
+    services.tag_add(actor=None, person=a, category="drug_user")
+    hidden = client.get("/registry/people/", {"tag": "drug_user"})
+    assert hidden.status_code == 400 and f"/registry/people/{a.pk}/" not in html(hidden)
+
+
 def test_household_organization_and_key_place_pages(reg: Registry) -> None:
     person = reg.people["a"]
     household = services.household_create(actor=None, head=person, number="H001")
