@@ -1646,54 +1646,87 @@ def road_create(*, actor: Any, region: Region, name: str, request: HttpRequest |
     return road
 
 
+def _rename_place(
+    place: Road | Unit,
+    *,
+    actor: Any,
+    kind: str,
+    field: str,
+    value: str,
+    max_length: int,
+    siblings: models.QuerySet[Any],
+    taken_message: str,
+    dependents: models.QuerySet[Any],
+    reason: str,
+    request: HttpRequest | None,
+) -> None:
+    """Rename a road or renumber a unit (``field`` of ``place``, unique among ``siblings``): the
+    addresses of the buildings or houses on it (``dependents``) follow, each with a timeline entry."""
+    action = f"registry.{kind}_update"
+    _require(
+        actor,
+        P.EDIT,
+        place.region_code,
+        action=action,
+        object_type=f"registry.{kind}",
+        object_id=place.pk,
+        request=request,
+    )
+    value = _text(value, field, max_length, required=True)
+    reason = _clean_reason(reason, required=False)
+    old = getattr(place, field)
+    if value == old:
+        raise ValidationError({field: _("The new values are the same as the current ones.")})
+    if siblings.filter(**{field: value}).exclude(pk=place.pk).exists():
+        raise ValidationError({field: taken_message})
+    dependent_kind = dependents.model._meta.model_name  # "building" or "house"
+    with transaction.atomic():
+        setattr(place, field, value)
+        place.updated_at = timezone.now()
+        place.save(update_fields=[field, "updated_at"])
+        items = list(dependents)
+        rebuild_addresses(**{f"{dependent_kind}s": items})
+        for item in items:
+            _timeline(
+                dependent_kind,
+                item,
+                item.region_code,
+                actor,
+                "place.update",
+                params={"fields": [kind]},
+                changes={kind: {"old": old, "new": value}},
+                reason=reason,
+            )
+        _audit(
+            action,
+            actor=actor,
+            request=request,
+            region_code=place.region_code,
+            obj=place,
+            fields=[field],
+            reason=reason,
+            detail={"old": old, "new": value, f"{dependent_kind}s": len(items)},
+        )
+        _place_event(actor, place, kind, place.region_code, False, [field])
+
+
 def road_update(
     *, actor: Any, road: Road, name: str, reason: str = "", request: HttpRequest | None = None
 ) -> Road:
     """Rename a road; the addresses of its buildings and houses follow."""
-    _require(
-        actor,
-        P.EDIT,
-        road.region_code,
-        action="registry.road_update",
-        object_type="registry.road",
-        object_id=road.pk,
+    _rename_place(
+        road,
+        actor=actor,
+        kind="road",
+        field="name",
+        value=name,
+        max_length=60,
+        siblings=Road.objects.filter(region_id=road.region_id),
+        taken_message=_("This road is already registered here."),
+        dependents=Building.objects.filter(road=road),
+        reason=reason,
         request=request,
     )
-    name = _text(name, "name", 60, required=True)
-    reason = _clean_reason(reason, required=False)
-    if name == road.name:
-        raise ValidationError({"name": _("The new values are the same as the current ones.")})
-    if Road.objects.filter(region_id=road.region_id, name=name).exclude(pk=road.pk).exists():
-        raise ValidationError({"name": _("This road is already registered here.")})
-    old = road.name
-    with transaction.atomic():
-        road.name = name
-        road.updated_at = timezone.now()
-        road.save(update_fields=["name", "updated_at"])
-        buildings = list(Building.objects.filter(road=road))
-        rebuild_addresses(buildings=buildings)
-        for building in buildings:
-            _timeline(
-                "building",
-                building,
-                building.region_code,
-                actor,
-                "place.update",
-                params={"fields": ["road"]},
-                changes={"road": {"old": old, "new": name}},
-                reason=reason,
-            )
-        _audit(
-            "registry.road_update",
-            actor=actor,
-            request=request,
-            region_code=road.region_code,
-            obj=road,
-            fields=["name"],
-            reason=reason,
-            detail={"old": old, "new": name, "buildings": len(buildings)},
-        )
-        _place_event(actor, road, "road", road.region_code, False, ["name"])
     return road
 
 
@@ -1926,49 +1959,19 @@ def unit_update(
     *, actor: Any, unit: Unit, number: str, reason: str = "", request: HttpRequest | None = None
 ) -> Unit:
     """Renumber a unit; the addresses of its houses follow."""
-    _require(
-        actor,
-        P.EDIT,
-        unit.region_code,
-        action="registry.unit_update",
-        object_type="registry.unit",
-        object_id=unit.pk,
+    _rename_place(
+        unit,
+        actor=actor,
+        kind="unit",
+        field="number",
+        value=number,
+        max_length=20,
+        siblings=Unit.objects.filter(building_id=unit.building_id),
+        taken_message=_("The building already has this unit."),
+        dependents=House.objects.filter(unit=unit),
+        reason=reason,
         request=request,
     )
-    number = _text(number, "number", 20, required=True)
-    reason = _clean_reason(reason, required=False)
-    if number == unit.number:
-        raise ValidationError({"number": _("The new values are the same as the current ones.")})
-    if Unit.objects.filter(building_id=unit.building_id, number=number).exclude(pk=unit.pk).exists():
-        raise ValidationError({"number": _("The building already has this unit.")})
-    old = unit.number
-    with transaction.atomic():
-        unit.number = number
-        unit.updated_at = timezone.now()
-        unit.save(update_fields=["number", "updated_at"])
-        houses = list(House.objects.filter(unit=unit))
-        rebuild_addresses(houses=houses)
-        for house in houses:
-            _timeline(
-                "house",
-                house,
-                house.region_code,
-                actor,
-                "place.update",
-                params={"fields": ["unit"]},
-                changes={"unit": {"old": old, "new": number}},
-                reason=reason,
-            )
-        _audit(
-            "registry.unit_update",
-            actor=actor,
-            request=request,
-            region_code=unit.region_code,
-            obj=unit,
-            fields=["number"],
-            reason=reason,
-        )
-        _place_event(actor, unit, "unit", unit.region_code, False, ["number"])
     return unit
 
 
