@@ -32,7 +32,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from shequ.core import audit
@@ -431,8 +431,27 @@ STATUS_TONES = {
 _TO_RATE = (Status.RESOLVED, Status.VERIFIED)
 
 
+# Plain words for residents (the staff pages keep the workflow's names).
+RESIDENT_STATUS = {
+    Status.SUBMITTED: pgettext_lazy("ticket status for residents", "Received"),
+    Status.ACCEPTED: pgettext_lazy("ticket status for residents", "Accepted by the community"),
+    Status.DISPATCHED: pgettext_lazy("ticket status for residents", "Passed to a department"),
+    Status.DEPT_ACCEPTED: pgettext_lazy("ticket status for residents", "The department took it on"),
+    Status.IN_PROGRESS: pgettext_lazy("ticket status for residents", "Being handled"),
+    Status.RESOLVED: pgettext_lazy("ticket status for residents", "Done — please rate"),
+    Status.VERIFIED: pgettext_lazy("ticket status for residents", "Done and checked — please rate"),
+    Status.REOPENED: pgettext_lazy("ticket status for residents", "Reopened, under supervision"),
+    Status.CLOSED: pgettext_lazy("ticket status for residents", "Closed"),
+    Status.MERGED: pgettext_lazy("ticket status for residents", "Merged with the same problem"),
+}
+
+
 def tone(ticket: Ticket) -> str:
     return STATUS_TONES.get(Status(ticket.status), "")
+
+
+def resident_status(ticket: Ticket) -> str:
+    return str(RESIDENT_STATUS.get(Status(ticket.status), ticket.get_status_display()))
 
 
 @login_required
@@ -443,6 +462,7 @@ def my_tickets(request: HttpRequest) -> HttpResponse:
     page = Paginator(tickets, MY_PAGE_SIZE).get_page(request.GET.get("page"))
     for t in page.object_list:
         t.tone = tone(t)  # type: ignore[attr-defined]
+        t.resident_status = resident_status(t)  # type: ignore[attr-defined]
     return render(
         request,
         "grid/resident/my_tickets.html",
@@ -479,6 +499,7 @@ def ticket_rate(request: HttpRequest, pk: int) -> HttpResponse:
             errors["other"] = [m for k, ms in found.items() if k not in errors for m in ms]
         context = {
             "ticket": ticket,
+            "status": resident_status(ticket),
             "rate_errors": errors,
             "rate_data": request.POST,
             "next": _next_url(request, ""),
