@@ -34,15 +34,21 @@ SEES: dict[str, set[str]] = {
 }
 
 # Pages about one ticket, reached with its primary key (GET).
-TICKET_PAGES: set[str] = {"grid:ticket"}
+TICKET_PAGES: set[str] = {"grid:ticket", "grid:report_done"}
 # Action forms about one ticket (POST, tried with an empty form).
-TICKET_POSTS: set[str] = set()
+# (grid:ticket_rate: staff who see the ticket get 403 — only its reporter rates.)
+TICKET_POSTS: set[str] = {"grid:ticket_rate"}
 # Pages without an object → the personas who may open them (others: 403; anonymous: login).
-LIST_PAGES: dict[str, set[str]] = {}
+# Who may report: the roles holding grid.report in their own grid or community.
+REPORTERS = {"grid_a", "grid_b", "worker_a", "head_a", "head_b", "outsider", "resident"}
+LIST_PAGES: dict[str, set[str]] = {
+    "grid:report": REPORTERS,
+    "grid:my_tickets": set(PERSONAS),  # everyone's own (possibly empty) list
+}
 # Pages without an object reached with a POST (tried with an empty form) → who may use them.
-LIST_POSTS: dict[str, set[str]] = {}
+LIST_POSTS: dict[str, set[str]] = {"grid:report": REPORTERS, "grid:suggest": REPORTERS}
 # Pages anyone may open, signed in or not.
-PUBLIC_PAGES: set[str] = set()
+PUBLIC_PAGES: set[str] = {"grid:public"}
 # Routes with objects of their own (photos, import batches, …), tested in the named module.
 ELSEWHERE: dict[str, str] = {}
 
