@@ -198,18 +198,19 @@ def community_queue(viewer: Any) -> QuerySet[Ticket]:
 
 
 def supervision_list(viewer: Any) -> QuerySet[Ticket]:
-    """Open tickets escalated to (or reopened at) a level the viewer supervises, most overdue first."""
+    """Open tickets of the viewer's area that need a supervisor: escalated, overdue or reopened
+    after a low rating; most escalated first, then most overdue."""
     codes = scopes_for(viewer, P.SUPERVISE)
     if not codes:
         return Ticket.objects.none()
     q = Q()
     for code in codes:
-        q |= Q(supervision_code__startswith=code, region_code__startswith=code)
+        q |= Q(region_code__startswith=code)
     return (
         Ticket.objects.filter(q, status__in=OPEN_STATUSES)
         .filter(Q(escalations__gt=0) | Q(status=Status.REOPENED) | Q(due_at__lt=timezone.now()))
         .select_related("category", "region", "department")
-        .order_by("due_at", "pk")
+        .order_by("-escalations", "due_at", "pk")
     )
 
 

@@ -163,9 +163,18 @@ def _require(actor: Any, perm: str, ticket: Ticket, action: str, request: HttpRe
 
 
 def _require_department(actor: Any, ticket: Ticket, action: str, request: HttpRequest | None) -> None:
-    if actor is None or (ticket.department_id is not None and ticket.department_id in _department_ids(actor)):
+    # The department is read afresh: the caller's copy may predate a return or a re-dispatch.
+    current = Ticket.objects.filter(pk=ticket.pk).values_list("department_id", flat=True).first()
+    ticket.department_id = current
+    if actor is None or (current is not None and current in _department_ids(actor)):
         return
     _refuse(actor, ticket, action, "not the department the ticket is dispatched to", request=request)
+
+
+def _same_department(ticket: Ticket, checked: int | None) -> None:
+    """Inside the row lock: the department checked before is still the ticket's."""
+    if ticket.department_id != checked:
+        raise TransitionError(_("The ticket changed meanwhile; reload the page."), code="illegal_transition")
 
 
 def _lock(ticket: Ticket) -> Ticket:
@@ -208,7 +217,7 @@ def _record(
         object_id=ticket.pk,
         detail={"from": from_status, "to": ticket.status, **dict(audit_detail or {})},
     )
-    if action not in {"submit", "dispatch"}:
+    if action != "submit":
         emit(
             events.TicketChanged(
                 actor_id=getattr(actor, "pk", None),
@@ -687,7 +696,13 @@ def recategorize(*, actor: Any, ticket: Ticket, category: Any, request: HttpRequ
 
 
 def close_on_spot(
-    *, actor: Any, ticket: Ticket, result: str, photos: Sequence[Any] = (), request: HttpRequest | None = None
+    *,
+    actor: Any,
+    ticket: Ticket,
+    result: str,
+    category: Any = None,
+    photos: Sequence[Any] = (),
+    request: HttpRequest | None = None,
 ) -> Ticket:
     """即时办结: a small matter the grid worker or the community settled there and then."""
     if actor is not None and not (
@@ -701,8 +716,10 @@ def close_on_spot(
     with transaction.atomic():
         ticket = _lock(ticket)
         _allow(ticket, {Status.SUBMITTED, Status.ACCEPTED}, _("closed on the spot"))
-        if ticket.category_id is None:
-            raise ValidationError({"category": _("Choose a category before closing the ticket.")})
+        cat = clean_category(category if category not in (None, "") else ticket.category, required=True)
+        if cat is not None and cat.pk != ticket.category_id:
+            ticket.category = cat
+            ticket.category_confirmed_by = actor
         before = ticket.status
         now = _now()
         ticket.status = Status.CLOSED
@@ -710,7 +727,17 @@ def close_on_spot(
         ticket.responded_at = ticket.responded_at or now
         ticket.resolved_at = ticket.closed_at = now
         _stop_clock(ticket)
-        _save(ticket, "status", "result", "responded_at", "resolved_at", "closed_at", *_CLOCK_FIELDS)
+        _save(
+            ticket,
+            "status",
+            "result",
+            "category",
+            "category_confirmed_by",
+            "responded_at",
+            "resolved_at",
+            "closed_at",
+            *_CLOCK_FIELDS,
+        )
         step = _record(
             ticket, actor=actor, action="close_on_spot", from_status=before, comment=result, request=request
         )
@@ -886,7 +913,9 @@ def dept_accept(
 ) -> Ticket:
     _require_department(actor, ticket, "dept_accept", request)
     with transaction.atomic():
+        checked = ticket.department_id
         ticket = _lock(ticket)
+        _same_department(ticket, checked)
         _allow(ticket, {Status.DISPATCHED}, _("accepted by the department"))
         comment = _text(comment, "comment", COMMENT_MAX)
         record = _current_dispatch(ticket)
@@ -916,7 +945,9 @@ def respond(*, actor: Any, ticket: Ticket, comment: str, request: HttpRequest | 
     _require_department(actor, ticket, "respond", request)
     comment = _text(comment, "comment", COMMENT_MAX, required=True, label=_("The reply"))
     with transaction.atomic():
+        checked = ticket.department_id
         ticket = _lock(ticket)
+        _same_department(ticket, checked)
         _allow(ticket, {Status.DEPT_ACCEPTED, Status.IN_PROGRESS}, _("answered"))
         record = _current_dispatch(ticket)
         if record.responded_at is None:
@@ -944,7 +975,9 @@ def resolve(
     result = _text(result, "result", TEXT_MAX, required=True, label=_("The result"))
     images = [_clean_photo(p) for p in photos]
     with transaction.atomic():
+        checked = ticket.department_id
         ticket = _lock(ticket)
+        _same_department(ticket, checked)
         _allow(ticket, {Status.DEPT_ACCEPTED, Status.IN_PROGRESS}, _("resolved"))
         record = _current_dispatch(ticket)
         now = _now()
@@ -975,7 +1008,9 @@ def dept_return(*, actor: Any, ticket: Ticket, reason: str, request: HttpRequest
     _require_department(actor, ticket, "dept_return", request)
     reason = _reason(reason)
     with transaction.atomic():
+        checked = ticket.department_id
         ticket = _lock(ticket)
+        _same_department(ticket, checked)
         _allow(ticket, DEPARTMENT_STATUSES, _("returned"))
         record = _current_dispatch(ticket)
         now = _now()
@@ -1016,7 +1051,9 @@ def request_extension(
     if not 1 <= n <= EXTENSION_MAX_DAYS:
         raise ValidationError({"days": _("Ask for 1 to %(n)d working days.") % {"n": EXTENSION_MAX_DAYS}})
     with transaction.atomic():
+        checked = ticket.department_id
         ticket = _lock(ticket)
+        _same_department(ticket, checked)
         _allow(ticket, {Status.DEPT_ACCEPTED, Status.IN_PROGRESS}, _("extended"))
         if Extension.objects.filter(ticket=ticket, status=ExtensionStatus.PENDING).exists():
             raise TransitionError(
