@@ -79,6 +79,22 @@ def watermark(viewer: Any, region_code: str, rows: int, *, revealed: bool) -> st
     return text
 
 
+def _workbook(
+    viewer: Any,
+    region_code: str,
+    *,
+    name: str,
+    title: str,
+    columns: list[excel.Column],
+    rows: list[list[Any]],
+    revealed: bool,
+) -> bytes:
+    """One watermarked sheet (who exported what, in the info row and the footer) as a workbook."""
+    mark = watermark(viewer, region_code, len(rows), revealed=revealed)
+    sheet = excel.Sheet(name=name, title=title, info=mark, footer=mark, columns=columns, rows=rows)
+    return excel.workbook_bytes([sheet])
+
+
 def _refuse(
     viewer: Any, kind: str, region_code: str, request: HttpRequest | None, why: str, **detail: Any
 ) -> None:
@@ -300,12 +316,11 @@ def people_export(
                 "、".join(t.category.label for t in tags),
             ]
         )
-    mark = watermark(viewer, region_code, len(rows), revealed=reveal)
-    sheet = excel.Sheet(
+    content = _workbook(
+        viewer,
+        region_code,
         name=str(_("People")),
         title=_("Actual population of %(region)s") % {"region": _region_label(region_code)},
-        info=mark,
-        footer=mark,
         columns=[
             excel.Column(_("No."), 6, text=False),
             excel.Column(_("Name"), 10),
@@ -323,8 +338,8 @@ def people_export(
             excel.Column(_("Tags"), 24),
         ],
         rows=rows,
+        revealed=reveal,
     )
-    content = excel.workbook_bytes([sheet])
     with transaction.atomic():
         if tag:
             selectors.record_tag_filter_view(
@@ -383,12 +398,11 @@ def houses_export(
         ]
         for n, h in enumerate(houses, start=1)
     ]
-    mark = watermark(viewer, region_code, len(rows), revealed=False)
-    sheet = excel.Sheet(
+    content = _workbook(
+        viewer,
+        region_code,
         name=str(_("Houses")),
         title=_("Actual houses of %(region)s") % {"region": _region_label(region_code)},
-        info=mark,
-        footer=mark,
         columns=[
             excel.Column(_("No."), 6, text=False),
             excel.Column(_("Address"), 44),
@@ -402,8 +416,8 @@ def houses_export(
             excel.Column(_("Residents"), 8, text=False),
         ],
         rows=rows,
+        revealed=False,
     )
-    content = excel.workbook_bytes([sheet])
     _finish(
         viewer=viewer,
         kind=kind,
@@ -458,12 +472,11 @@ def organizations_export(
         ]
         for n, o in enumerate(orgs, start=1)
     ]
-    mark = watermark(viewer, region_code, len(rows), revealed=reveal)
-    sheet = excel.Sheet(
+    content = _workbook(
+        viewer,
+        region_code,
         name=str(_("Organizations")),
         title=_("Actual organizations of %(region)s") % {"region": _region_label(region_code)},
-        info=mark,
-        footer=mark,
         columns=[
             excel.Column(_("No."), 6, text=False),
             excel.Column(_("Organization name"), 24),
@@ -478,8 +491,8 @@ def organizations_export(
             excel.Column(_("Status"), 8),
         ],
         rows=rows,
+        revealed=reveal,
     )
-    content = excel.workbook_bytes([sheet])
     _finish(
         viewer=viewer,
         kind=kind,

@@ -538,6 +538,11 @@ HOUSE_TAIL = (
     _col("area", pgettext_lazy("ledger column", "Floor area (m²)"), 9, text=False),
     _col("property_type", pgettext_lazy("ledger column", "Property right"), 12),
 )
+# Filled by ``_house_cells`` for every house ledger.
+HOUSE_OWNER = (
+    _col("owner", pgettext_lazy("ledger column", "Owner"), 10),
+    _col("owner_phone", pgettext_lazy("ledger column", "Owner's phone"), 14),
+)
 
 
 # --- Organizations and key places ---------------------------------------------------------------
@@ -805,8 +810,7 @@ LEDGERS: tuple[Ledger, ...] = (
         columns=(
             *HOUSE_HEAD,
             *HOUSE_TAIL,
-            _col("owner", pgettext_lazy("ledger column", "Owner"), 10),
-            _col("owner_phone", pgettext_lazy("ledger column", "Owner's phone"), 14),
+            *HOUSE_OWNER,
             _col("tenants", pgettext_lazy("ledger column", "Tenants"), 10),
             _col("tenant_id_numbers", pgettext_lazy("ledger column", "Tenants' ID numbers"), 21),
             _col("tenant_phones", pgettext_lazy("ledger column", "Tenants' phones"), 14),
@@ -831,8 +835,7 @@ LEDGERS: tuple[Ledger, ...] = (
             _col("unit", pgettext_lazy("ledger column", "Unit"), 6),
             _col("number", pgettext_lazy("ledger column", "House number"), 8),
             *HOUSE_TAIL,
-            _col("owner", pgettext_lazy("ledger column", "Owner"), 10),
-            _col("owner_phone", pgettext_lazy("ledger column", "Owner's phone"), 14),
+            *HOUSE_OWNER,
             GRID,
             NOTES,
         ),

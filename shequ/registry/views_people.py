@@ -4,6 +4,7 @@ timeline), the search, and the forms that register, correct, move and tag people
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
@@ -386,51 +387,69 @@ def person_move(request: HttpRequest, person_id: int) -> HttpResponse:
     return render(request, "registry/person_move.html", context, status=400 if form.errors else 200)
 
 
-@registry_page(P.EDIT, methods=("GET", "POST"))
-def person_move_out(request: HttpRequest, person_id: int) -> HttpResponse:
-    viewer = _viewer(request)
-    found = selectors.get_person_for(viewer, person_id)
+def _status_change(
+    request: HttpRequest,
+    person_id: int,
+    form_class: type[forms.MoveOutForm] | type[forms.DeathForm],
+    change: Callable[[Person, dict[str, Any]], object],
+    *,
+    title: str,
+    done: str,
+) -> HttpResponse:
+    """A form that ends a person's life in the registry here (a move out, a death), on
+    ``person_status.html``: ``change`` calls the service with the form's data."""
+    found = selectors.get_person_for(_viewer(request), person_id)
     ensure(request, P.EDIT, found.region_code)
-    form = forms.MoveOutForm(posted(request))
+    form = form_class(posted(request))
     if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
         try:
-            services.person_move_out(
-                actor=viewer,
-                person=found,
-                on=data["on"],
-                destination=data["destination"],
-                reason=data["reason"],
-                request=request,
-            )
+            change(found, form.cleaned_data)
         except ValidationError as exc:
             found.refresh_from_db()
             apply_errors(form, exc, {"date": "on"})
         else:
-            return _redirect_person(request, found.pk, _("The move out is recorded."))
-    context = {"person": found, "form": form, "title": _("Record a move out of the area")}
+            return _redirect_person(request, found.pk, done)
+    context = {"person": found, "form": form, "title": title}
     return render(request, "registry/person_status.html", context, status=400 if form.errors else 200)
+
+
+@registry_page(P.EDIT, methods=("GET", "POST"))
+def person_move_out(request: HttpRequest, person_id: int) -> HttpResponse:
+    def move_out(person: Person, data: dict[str, Any]) -> object:
+        return services.person_move_out(
+            actor=request.user,
+            person=person,
+            on=data["on"],
+            destination=data["destination"],
+            reason=data["reason"],
+            request=request,
+        )
+
+    return _status_change(
+        request,
+        person_id,
+        forms.MoveOutForm,
+        move_out,
+        title=_("Record a move out of the area"),
+        done=_("The move out is recorded."),
+    )
 
 
 @registry_page(P.EDIT, methods=("GET", "POST"))
 def person_death(request: HttpRequest, person_id: int) -> HttpResponse:
-    viewer = _viewer(request)
-    found = selectors.get_person_for(viewer, person_id)
-    ensure(request, P.EDIT, found.region_code)
-    form = forms.DeathForm(posted(request))
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        try:
-            services.person_record_death(
-                actor=viewer, person=found, on=data["on"], reason=data["reason"], request=request
-            )
-        except ValidationError as exc:
-            found.refresh_from_db()
-            apply_errors(form, exc, {"date": "on"})
-        else:
-            return _redirect_person(request, found.pk, _("The death is recorded."))
-    context = {"person": found, "form": form, "title": _("Record a death")}
-    return render(request, "registry/person_status.html", context, status=400 if form.errors else 200)
+    def record_death(person: Person, data: dict[str, Any]) -> object:
+        return services.person_record_death(
+            actor=request.user, person=person, on=data["on"], reason=data["reason"], request=request
+        )
+
+    return _status_change(
+        request,
+        person_id,
+        forms.DeathForm,
+        record_death,
+        title=_("Record a death"),
+        done=_("The death is recorded."),
+    )
 
 
 # --- Households ---------------------------------------------------------------------------------
