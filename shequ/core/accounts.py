@@ -14,6 +14,7 @@ Separation of duties (三权分立, security requirement 7):
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
@@ -180,6 +181,49 @@ def _deny(
         result=AuditResult.DENIED,
         detail={"why": why, **(detail or {})},
     )
+
+
+def check_grantor(
+    actor: Any,
+    *,
+    grantee_id: Any,
+    perm: str,
+    region_code: str,
+    action: str,
+    object_type: str,
+    object_id: Any,
+    request: Any,
+    own: tuple[str, str],
+    denied: tuple[str, str],
+    also: tuple[Callable[[], bool], str] | None = None,
+    detail: dict[str, Any] | None = None,
+) -> None:
+    """The checks every grant or revocation of rights (roles, access to restricted tags) starts
+    with, security requirement 7: nobody grants or changes rights of their own, and only holders of
+    ``perm`` in the region grant there (``also``: one more condition and its reason). ``own`` and
+    ``denied`` are (reason for the audit log, message for the user). A refusal is audited and
+    raises ``PermissionDenied``; ``actor=None`` is the platform itself."""
+    if actor is None:
+        return
+    why, message = "", ""
+    if actor.pk == grantee_id:
+        why, message = own
+    elif not has_perm(actor, perm, region_code):
+        why, message = denied
+    elif also is not None and not also[0]():
+        why, message = also[1], denied[1]
+    if why:
+        _deny(
+            action,
+            actor=actor,
+            request=request,
+            region_code=region_code,
+            object_type=object_type,
+            object_id=object_id,
+            why=why,
+            detail=detail,
+        )
+        raise PermissionDenied(message)
 
 
 def _clean_reason(reason: str) -> str:
@@ -398,28 +442,23 @@ def membership_grant(
     exclusive, nobody grants themselves anything, and only a security admin grants roles, inside
     their region, to accounts they can see."""
     detail = {"role": role, "user": user.pk}
-    if actor is not None:
-        why = ""
-        if actor.pk == user.pk:
-            why = "self-grant"
-        elif not has_perm(actor, Perm.MANAGE_MEMBERSHIPS, region.code):
-            why = "no role management permission in this region"
-        elif not user_visible_to(actor, Perm.MANAGE_MEMBERSHIPS, user):
-            why = "account outside the admin's region"
-        if why:
-            _deny(
-                "membership.grant",
-                actor=actor,
-                request=request,
-                region_code=region.code,
-                object_type="user",
-                object_id=user.pk,
-                why=why,
-                detail=detail,
-            )
-            if why == "self-grant":
-                raise PermissionDenied(_("Nobody can grant rights to themselves."))
-            raise PermissionDenied(_("You may not grant roles in this region."))
+    check_grantor(
+        actor,
+        grantee_id=user.pk,
+        perm=Perm.MANAGE_MEMBERSHIPS,
+        region_code=region.code,
+        action="membership.grant",
+        object_type="user",
+        object_id=user.pk,
+        request=request,
+        own=("self-grant", _("Nobody can grant rights to themselves.")),
+        denied=("no role management permission in this region", _("You may not grant roles in this region.")),
+        also=(
+            lambda: user_visible_to(actor, Perm.MANAGE_MEMBERSHIPS, user),
+            "account outside the admin's region",
+        ),
+        detail=detail,
+    )
     if role not in Role.values:
         raise ValidationError({"role": _("Unknown role.")})
     if region.level not in ROLE_LEVELS[role]:
@@ -487,26 +526,23 @@ def membership_revoke(
 ) -> None:
     """End a role. The security admin gives a reason; the platform (``actor=None``) may omit it."""
     detail = {"role": membership.role, "user": membership.user_id}
+    check_grantor(
+        actor,
+        grantee_id=membership.user_id,
+        perm=Perm.MANAGE_MEMBERSHIPS,
+        region_code=membership.region_code,
+        action="membership.revoke",
+        object_type="membership",
+        object_id=membership.pk,
+        request=request,
+        own=("own role", _("You cannot change your own roles.")),
+        denied=(
+            "no role management permission in this region",
+            _("You may not revoke roles in this region."),
+        ),
+        detail=detail,
+    )
     if actor is not None:
-        why = ""
-        if actor.pk == membership.user_id:
-            why = "own role"
-        elif not has_perm(actor, Perm.MANAGE_MEMBERSHIPS, membership.region_code):
-            why = "no role management permission in this region"
-        if why:
-            _deny(
-                "membership.revoke",
-                actor=actor,
-                request=request,
-                region_code=membership.region_code,
-                object_type="membership",
-                object_id=membership.pk,
-                why=why,
-                detail=detail,
-            )
-            if why == "own role":
-                raise PermissionDenied(_("You cannot change your own roles."))
-            raise PermissionDenied(_("You may not revoke roles in this region."))
         reason = _clean_reason(reason)
     if membership.revoked_at is not None:
         raise ValidationError({"membership": _("This role was already revoked.")})

@@ -22,6 +22,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from shequ.core import audit, crypto
+from shequ.core.accounts import check_grantor
 from shequ.core.models import AuditResult, Region, RegionLevel
 from shequ.core.outbox import emit
 from shequ.core.permissions import ADMIN_ROLES, active_memberships, has_perm, scopes_for
@@ -2750,26 +2751,21 @@ def tag_grant(
     """Let ``user`` see restricted tags — one category, or a whole sensitivity level — of people
     in ``region``. Only a security administrator of that region grants; nobody grants themselves;
     every grant expires (at most a year ahead)."""
-    detail_obj = getattr(user, "pk", None)
-    if actor is not None:
-        why = ""
-        if actor.pk == getattr(user, "pk", None):
-            why = "self-grant"
-        elif not has_perm(actor, P.GRANT_TAGS, region.code):
-            why = "no tag grant permission in this region"
-        if why:
-            _deny(
-                "registry.tag_grant",
-                actor=actor,
-                request=request,
-                region_code=region.code,
-                object_type="user",
-                object_id=detail_obj,
-                why=why,
-            )
-            if why == "self-grant":
-                raise PermissionDenied(_("Nobody can grant rights to themselves."))
-            raise PermissionDenied(_("You may not grant access to restricted tags in this region."))
+    check_grantor(
+        actor,
+        grantee_id=getattr(user, "pk", None),
+        perm=P.GRANT_TAGS,
+        region_code=region.code,
+        action="registry.tag_grant",
+        object_type="user",
+        object_id=getattr(user, "pk", None),
+        request=request,
+        own=("self-grant", _("Nobody can grant rights to themselves.")),
+        denied=(
+            "no tag grant permission in this region",
+            _("You may not grant access to restricted tags in this region."),
+        ),
+    )
     reason = _clean_reason(reason, required=True)
     if (category is None) == (not sensitivity):
         raise ValidationError({"category": _("Grant either one tag or one sensitivity level.")})
@@ -2832,23 +2828,18 @@ def tag_grant(
 def tag_grant_revoke(
     *, actor: Any, grant: TagGrant, reason: str, request: HttpRequest | None = None
 ) -> TagGrant:
-    if actor is not None:
-        why = ""
-        if actor.pk == grant.user_id:
-            why = "own grant"
-        elif not has_perm(actor, P.GRANT_TAGS, grant.region_code):
-            why = "no tag grant permission in this region"
-        if why:
-            _deny(
-                "registry.tag_grant_revoke",
-                actor=actor,
-                request=request,
-                region_code=grant.region_code,
-                object_type="registry.taggrant",
-                object_id=grant.pk,
-                why=why,
-            )
-            raise PermissionDenied(_("You may not revoke this grant."))
+    check_grantor(
+        actor,
+        grantee_id=grant.user_id,
+        perm=P.GRANT_TAGS,
+        region_code=grant.region_code,
+        action="registry.tag_grant_revoke",
+        object_type="registry.taggrant",
+        object_id=grant.pk,
+        request=request,
+        own=("own grant", _("You may not revoke this grant.")),
+        denied=("no tag grant permission in this region", _("You may not revoke this grant.")),
+    )
     reason = _clean_reason(reason, required=True)
     with transaction.atomic():
         updated = TagGrant.objects.filter(pk=grant.pk, revoked_at__isnull=True).update(
