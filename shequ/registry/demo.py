@@ -17,8 +17,9 @@ puts a million people in one county for the search benchmark.
 Speed and correctness: every person goes through ``services.clean_person_data`` and
 ``services.person_build`` (the same validation, normalisation and pinyin as a registration), and
 organizations and key places through their ``clean_*_data``; rows are then written in bulk per
-community — ``bulk_create``, or PostgreSQL ``COPY`` (:func:`bulk_insert`) — and both call each
-field's ``pre_save``, so ID and phone numbers are encrypted and blind-indexed as usual.
+community by the shared bulk writer (:mod:`shequ.core.bulk`: PostgreSQL ``COPY``, one prepared
+``INSERT`` on SQLite), which seals and blind-indexes ID and phone numbers as ``save()`` does.
+Each community is written in its own transaction.
 
 History for a bulk load: each person, household and tag gets its first timeline entry, but
 there is one audit entry per community loaded (``registry.demo_load`` with the counts), not one
@@ -39,17 +40,16 @@ import math
 import multiprocessing
 import random
 import time
-import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, fields
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any
 
 from django.db import connection, connections, models, transaction
 from django.utils import timezone
 
 from shequ.core import audit, crypto
-from shequ.core.fields import EncryptedTextField
+from shequ.core.bulk import bulk_insert, insert_rows
 from shequ.core.models import Region, RegionKind, RegionLevel, User
 from shequ.core.regions import grid_create
 from shequ.registry import addresses, services
@@ -98,221 +98,6 @@ PEOPLE_PER_SIZE = 30_000
 DEMO_STREET_MAX_SIZE = 3
 # Grids created outside the demo street: one per this many people.
 PEOPLE_PER_GRID = 1_500
-# Communities are written in their own transaction; rows go to the database in batches of this.
-BATCH_SIZE = 5_000
-
-M = TypeVar("M", bound=models.Model)
-
-
-# --- Bulk writing -------------------------------------------------------------------------------
-
-
-# Fields whose stored value is the attribute itself: no conversion to pay for per row.
-_PLAIN_FIELDS: frozenset[type[models.Field[Any, Any]]] = frozenset(
-    {
-        models.AutoField,
-        models.BigAutoField,
-        models.CharField,
-        models.SlugField,
-        models.TextField,
-        models.IntegerField,
-        models.SmallIntegerField,
-        models.BigIntegerField,
-        models.PositiveIntegerField,
-        models.PositiveSmallIntegerField,
-        models.PositiveBigIntegerField,
-        models.BooleanField,
-        models.ForeignKey,
-    }
-)
-
-
-def _memoizable(field: models.Field[Any, Any]) -> bool:
-    """Date and time fields whose stored form depends on the value alone (no ``auto_now``)."""
-    return isinstance(field, models.DateField) and not (field.auto_now or field.auto_now_add)
-
-
-def _db_rows(objs: Sequence[models.Model], concrete: list[models.Field[Any, Any]]) -> list[list[Any]]:
-    """Each object's column values as ``bulk_create`` computes them (``pre_save``, then
-    ``get_db_prep_save``), with plain fields read directly and dates converted once per value. A
-    foreign key still unset takes the key of the related object assigned before it was saved."""
-    conn = connections[connection.alias]  # the wrapper itself, not the per-attribute proxy
-    plan: list[tuple[str, str | None, models.Field[Any, Any] | None, dict[Any, Any] | None]] = [
-        (
-            f.attname,
-            f.name if f.is_relation else None,
-            None if type(f) in _PLAIN_FIELDS else f,
-            {} if _memoizable(f) else None,
-        )
-        for f in concrete
-    ]
-    rows = []
-    for obj in objs:
-        values = obj.__dict__
-        cache = obj._state.fields_cache
-        row = []
-        for attname, relation, f, memo in plan:
-            if memo is not None:
-                value = values[attname]
-                if value not in memo:
-                    memo[value] = f.get_db_prep_save(value, conn)  # type: ignore[union-attr]
-                row.append(memo[value])
-                continue
-            if f is not None:
-                row.append(f.get_db_prep_save(f.pre_save(obj, True), conn))
-                continue
-            value = values[attname]
-            if value is None and relation is not None:
-                related = cache.get(relation)
-                if related is not None:
-                    if related.pk is None:
-                        raise ValueError(f"{type(obj).__name__}.{relation} refers to an unsaved object")
-                    value = values[attname] = related.pk
-            row.append(value)
-        rows.append(row)
-    return rows
-
-
-def bulk_insert(
-    model: type[M],
-    objs: Sequence[M],
-    *,
-    batch_size: int = BATCH_SIZE,
-    timings: dict[str, float] | None = None,
-) -> None:
-    """Insert unsaved instances and set their primary keys.
-
-    Every path calls each field's ``pre_save`` and ``get_db_prep_save`` (as ``bulk_create``
-    does), so encrypted fields are sealed to their row and blind indexes computed, and foreign
-    keys to objects saved earlier are resolved. PostgreSQL: ``COPY … FROM STDIN`` with keys drawn
-    from the table's identity sequence; SQLite: one prepared ``INSERT`` run over all rows; other
-    databases: ``bulk_create``. The raw cursor skips the debug wrapper's SQL logging."""
-    if not objs:
-        return
-    vendor = connection.vendor
-    if vendor not in ("postgresql", "sqlite"):
-        model._default_manager.bulk_create(objs, batch_size=batch_size)
-        return
-    meta = model._meta
-    quote = connection.ops.quote_name
-    table = quote(meta.db_table)
-    concrete = list(meta.concrete_fields)
-    columns = ", ".join(quote(str(f.column)) for f in concrete)
-    with transaction.atomic(), connection.cursor() as cursor:
-        raw = cursor.cursor
-        need_keys = [obj for obj in objs if obj.pk is None]
-        for obj, key in zip(need_keys, _allocate_keys(model, len(need_keys)), strict=True):
-            obj.pk = key
-        for i in range(0, len(objs), batch_size):
-            started = time.perf_counter()
-            rows = _db_rows(objs[i : i + batch_size], concrete)
-            prepared = time.perf_counter()
-            if vendor == "postgresql":
-                with raw.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
-                    for row in rows:
-                        copy.write_row(row)
-            else:
-                marks = ", ".join("?" * len(concrete))
-                sql = f"INSERT INTO {table} ({columns}) VALUES ({marks})"  # noqa: S608 - quoted names
-                raw.executemany(sql, rows)
-            if timings is not None:
-                _add_time(timings, f"prepare {meta.model_name}", prepared - started)
-                _add_time(timings, f"write {meta.model_name}", time.perf_counter() - prepared)
-    for obj in objs:
-        obj._state.adding = False
-        obj._state.db = connection.alias
-
-
-def insert_rows(
-    model: type[models.Model], rows: Sequence[dict[str, Any]], *, timings: dict[str, float] | None = None
-) -> list[int]:
-    """Insert plain rows (``attname → value``; other columns take their field defaults) and return
-    their new primary keys in order — no model instances, for the high-volume tables of a bulk
-    load. Refuses values for encrypted fields: those need :func:`bulk_insert`, which seals them
-    to their row. Defaults are computed once per call (one timestamp for the batch), except
-    UUIDs, which are drawn per row."""
-    if not rows:
-        return []
-    meta = model._meta
-    if connection.vendor not in ("postgresql", "sqlite"):  # portable: through model instances
-        objs = [model(**row) for row in rows]
-        bulk_insert(model, objs)
-        return [obj.pk for obj in objs]
-    conn = connections[connection.alias]
-    pk = meta.pk
-    assert pk is not None
-    concrete = [f for f in meta.concrete_fields if f is not pk]
-    sealed = {f.attname for f in concrete if isinstance(f, EncryptedTextField)}
-    per_row = {f.attname for f in concrete if isinstance(f, models.UUIDField) and f.has_default()}
-    constants: dict[str, Any] = {}
-    for f in concrete:
-        if f.attname in per_row:
-            continue
-        default = f.get_default() if f.has_default() or not f.null else None
-        constants[f.attname] = default if type(f) in _PLAIN_FIELDS else f.get_db_prep_save(default, conn)
-    plan = [(f.attname, None if type(f) in _PLAIN_FIELDS else f) for f in concrete]
-    started = time.perf_counter()
-    values: list[list[Any]] = []
-    for row in rows:
-        if sealed and any(row.get(name) for name in sealed):
-            raise TypeError("insert_rows cannot write encrypted values; use bulk_insert")
-        out: list[Any] = []
-        for attname, conv in plan:
-            if attname in row:
-                value = row[attname]
-                out.append(value if conv is None else conv.get_db_prep_save(value, conn))
-            elif attname in per_row and conv is not None:
-                out.append(conv.get_db_prep_save(uuid.uuid4(), conn))
-            else:
-                out.append(constants[attname])
-        values.append(out)
-    prepared = time.perf_counter()
-    quote = connection.ops.quote_name
-    columns = ", ".join(quote(str(c)) for c in [pk.column, *(f.column for f in concrete)])
-    table = quote(meta.db_table)
-    with transaction.atomic(), connection.cursor() as cursor:
-        raw = cursor.cursor
-        keys = _allocate_keys(model, len(values))
-        if connection.vendor == "postgresql":
-            with raw.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
-                for key, row_values in zip(keys, values, strict=True):
-                    copy.write_row([key, *row_values])
-        else:
-            marks = ", ".join("?" * (len(concrete) + 1))
-            raw.executemany(
-                f"INSERT INTO {table} ({columns}) VALUES ({marks})",  # noqa: S608 - quoted names
-                [[key, *row_values] for key, row_values in zip(keys, values, strict=True)],
-            )
-    if timings is not None:
-        _add_time(timings, f"prepare {meta.model_name}", prepared - started)
-        _add_time(timings, f"write {meta.model_name}", time.perf_counter() - prepared)
-    return keys
-
-
-def _add_time(timings: dict[str, float], phase: str, seconds: float) -> None:
-    timings[phase] = timings.get(phase, 0.0) + seconds
-
-
-def _allocate_keys(model: type[models.Model], count: int) -> list[int]:
-    """``count`` new primary keys: from the identity sequence on PostgreSQL; on SQLite counted on
-    from the largest (the caller's transaction holds SQLite's write lock)."""
-    meta = model._meta
-    assert meta.pk is not None
-    if count == 0:
-        return []
-    with connection.cursor() as cursor:
-        raw = cursor.cursor
-        if connection.vendor == "postgresql":
-            raw.execute(
-                "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
-                [meta.db_table, meta.pk.column, count],
-            )
-            return [row[0] for row in raw.fetchall()]
-        quote = connection.ops.quote_name
-        table = quote(meta.db_table)
-        raw.execute(f"SELECT COALESCE(MAX({quote(str(meta.pk.column))}), 0) FROM {table}")  # noqa: S608
-        first = int(raw.fetchone()[0]) + 1
-        return list(range(first, first + count))
 
 
 # --- Census shapes and name tables -------------------------------------------------------------

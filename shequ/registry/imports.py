@@ -36,18 +36,15 @@ import datetime as dt
 import functools
 import hashlib
 import io
-import json
 import re
 import unicodedata
-import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.serializers.json import DjangoJSONEncoder
-from django.db import IntegrityError, connection, models, transaction
+from django.db import IntegrityError, models, transaction
 from django.http import HttpRequest
 from django.utils import timezone, translation
 from django.utils.functional import Promise
@@ -55,6 +52,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from shequ.core import audit, excel
+from shequ.core.bulk import bulk_insert, fork_map, fork_state, insert_rows
 from shequ.core.models import AuditResult, Region, RegionLevel
 from shequ.core.outbox import emit
 from shequ.core.permissions import has_perm
@@ -715,7 +713,12 @@ def _value_lookup(choices: type[models.TextChoices]) -> dict[str, str]:
 def choice_value(choices: type[models.TextChoices], value: Any) -> str:
     """The stored code for a ledger's word (``流动人口`` → ``floating``); unknown words come back
     as typed, for the cleaning function to refuse with its own message."""
-    text = cell_text(value)
+    return _choice_code(choices, cell_text(value))
+
+
+@functools.lru_cache(maxsize=4096)
+def _choice_code(choices: type[models.TextChoices], text: str) -> str:
+    # A ledger repeats a few words per column thousands of times.
     return _value_lookup(choices).get(_squash(text), text)
 
 
@@ -1894,37 +1897,9 @@ def _orgs_in_db(rows: Sequence[Row], actor: Any) -> set[int]:
 
 # --- Using every CPU for big files --------------------------------------------------------------
 
-# Files smaller than this are checked and written in one process (forking costs more).
-PARALLEL_MIN_ROWS = 5000
-_FORK_STATE: dict[str, Any] = {}
-
-
-def _in_workers(
-    func: Callable[[tuple[int, int]], Any], state: Any, count: int, workers: int, *, step: int = 0
-) -> Iterator[tuple[tuple[int, int], Any]]:
-    """``func`` over ranges of ``count`` items, in order: in ``workers`` forked processes for big
-    inputs (CPU-bound validation and encryption; the workers never touch the database), else here.
-    ``state`` reaches the workers by the fork, not by pickling; results come back as they are ready,
-    so the caller can write one range while the workers prepare the next."""
-    parallel = workers > 1 and count >= PARALLEL_MIN_ROWS
-    step = step or (-(-count // (workers * 4)) if parallel else count) or 1
-    ranges = [(start, min(start + step, count)) for start in range(0, count, step)]
-    _FORK_STATE["state"] = state
-    try:
-        if not parallel:
-            for span in ranges:
-                yield span, func(span)
-            return
-        import multiprocessing
-
-        with multiprocessing.get_context("fork").Pool(workers) as pool:
-            yield from zip(ranges, pool.imap(func, ranges), strict=True)
-    finally:
-        _FORK_STATE.clear()
-
 
 def _check_people_range(span: tuple[int, int]) -> list[tuple[list[Problem], Any, PersonPlan | None]]:
-    rows, exact, index, today, language = _FORK_STATE["state"]
+    rows, exact, index, today, language = fork_state()
     out = []
     with translation.override(language):
         for row in rows[span[0] : span[1]]:
@@ -1932,32 +1907,6 @@ def _check_people_range(span: tuple[int, int]) -> list[tuple[list[Problem], Any,
             _improve_choice_errors(row, _PERSON_CHOICE_FIELDS)
             out.append((row.problems, row.key, person))
     return out
-
-
-def _copy_lines_range(span: tuple[int, int]) -> str:
-    """COPY text of rows ``span`` (ids allocated already): sealing, indexes, formatting."""
-    model, rows, ids, plan, encrypted = _FORK_STATE["state"]
-    from shequ.core import crypto
-    from shequ.core.fields import aad
-
-    pk_name = model._meta.pk.attname
-    lines = []
-    for row, pk in zip(rows[span[0] : span[1]], ids[span[0] : span[1]], strict=True):
-        row = dict(row)
-        row[pk_name] = pk
-        if encrypted:
-            uid = row.setdefault("uid", uuid.uuid4())
-            sealed = {
-                f.attname: crypto.encrypt(str(row[f.attname]), aad(model, f.name, uid))
-                if row.get(f.attname)
-                else ""
-                for f in encrypted
-            }
-            values = [sealed[name] if name in sealed else get(row) for name, get in plan]
-        else:
-            values = [get(row) for _name, get in plan]
-        lines.append("\t".join(map(_copy_text, values)))
-    return "\n".join(lines) + "\n" if lines else ""
 
 
 # --- The dry run --------------------------------------------------------------------------------
@@ -2081,7 +2030,7 @@ def check(
                 break
         index.load()  # before any fork: workers share it
         state = (rows, exact, index, today, translation.get_language())
-        for (start, _stop), results in _in_workers(_check_people_range, state, len(rows), workers):
+        for (start, _stop), results in fork_map(_check_people_range, state, len(rows), workers):
             for row, (problems, key, person) in zip(rows[start:], results, strict=False):
                 row.problems, row.key = problems, key
                 if person is not None:
@@ -2148,128 +2097,6 @@ def _house_counts(plans: Sequence[HousePlan], index: HouseIndex) -> dict[str, in
 
 
 # --- Writing ------------------------------------------------------------------------------------
-
-
-def allocate_ids(model: type[models.Model], count: int) -> list[int]:
-    """``count`` fresh primary keys from the table's sequence (PostgreSQL), so that rows written by
-    COPY can be referred to by the rows that follow."""
-    if count == 0:
-        return []
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
-            [model._meta.db_table, model._meta.pk.column, count],
-        )
-        return [row[0] for row in cursor.fetchall()]
-
-
-def bulk_insert(model: type[models.Model], objs: Sequence[models.Model], *, batch_size: int = 1000) -> None:
-    """Insert new rows and set their primary keys. PostgreSQL: ids from the sequence and one
-    ``COPY … FROM STDIN`` (psycopg) per call; elsewhere ``bulk_create``. Values go through each
-    field's ``pre_save`` and ``get_db_prep_save`` either way, so encrypted fields are sealed to their
-    row and blind indexes computed exactly as ``save()`` does."""
-    if not objs:
-        return
-    if connection.vendor != "postgresql":
-        model._default_manager.bulk_create(objs, batch_size=batch_size)
-        return
-    for obj, pk in zip(objs, allocate_ids(model, len(objs)), strict=True):
-        obj.pk = pk
-    fields = list(model._meta.concrete_fields)
-    quote = connection.ops.quote_name
-    sql = "COPY {} ({}) FROM STDIN".format(
-        quote(model._meta.db_table), ", ".join(quote(str(f.column)) for f in fields)
-    )
-    with connection.cursor() as cursor, connection.wrap_database_errors:
-        raw: Any = cursor.cursor  # the psycopg cursor under Django's wrapper
-        with raw.copy(sql) as copy:
-            for obj in objs:
-                copy.write_row([f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields])
-    for obj in objs:
-        obj._state.adding = False
-        obj._state.db = connection.alias
-
-
-def _value_of(row: dict[str, Any], *, name: str, default: Any) -> Any:
-    return row.get(name, default)
-
-
-def _value_or_new(row: dict[str, Any], *, name: str, factory: Callable[[], Any]) -> Any:
-    return row[name] if name in row else factory()
-
-
-_COPY_SPECIAL = re.compile(r"[\\\t\n\r]")
-_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
-
-
-def _copy_text(value: Any) -> str:
-    """One value in PostgreSQL's text COPY format (what psycopg's ``write_row`` sends, without its
-    per-value dispatch: bulk imports write millions of values)."""
-    if value is None:
-        return "\\N"
-    if value is True:
-        return "t"
-    if value is False:
-        return "f"
-    if isinstance(value, dict | list):
-        value = json.dumps(value, ensure_ascii=False, cls=DjangoJSONEncoder)
-    elif isinstance(value, dt.datetime):
-        if timezone.is_naive(value):
-            raise ValueError("naive datetime in a bulk insert")
-        return value.isoformat()
-    elif not isinstance(value, str):
-        return str(value)  # int, date, UUID, Decimal
-    return value.translate(_COPY_ESCAPES) if _COPY_SPECIAL.search(value) else value
-
-
-def _blind_index_of(row: dict[str, Any], *, name: str, source: str, purpose: str) -> str:
-    from shequ.core import crypto
-
-    if name in row:  # computed already (the duplicate check needs it)
-        return str(row[name])
-    raw = row.get(source) or ""
-    return crypto.blind_index(str(raw), purpose) if raw else ""
-
-
-def insert_rows(model: type[models.Model], rows: Sequence[dict[str, Any]], *, workers: int = 1) -> list[int]:
-    """Insert rows given as ``attname → value`` dicts (plaintext for encrypted fields) and return
-    their new ids. PostgreSQL: one COPY with values prepared here — no model instances, the cost
-    that dominates bulk work in Python — sealing encrypted fields to their row's ``uid`` and
-    computing blind indexes exactly as the fields' ``pre_save`` does. Elsewhere: model instances
-    and ``bulk_create``."""
-    if not rows:
-        return []
-    if connection.vendor != "postgresql":
-        objs = [model(**row) for row in rows]
-        model._default_manager.bulk_create(objs, batch_size=1000)
-        return [int(o.pk) for o in objs]
-    from shequ.core.fields import BlindIndexField, EncryptedTextField
-
-    fields = list(model._meta.concrete_fields)
-    ids = allocate_ids(model, len(rows))
-    plan: list[tuple[str, Callable[[dict[str, Any]], Any]]] = []
-    encrypted = [f for f in fields if isinstance(f, EncryptedTextField)]
-    for f in fields:
-        get: Callable[[dict[str, Any]], Any]
-        if isinstance(f, BlindIndexField):
-            get = functools.partial(_blind_index_of, name=f.attname, source=f.source, purpose=f.purpose)
-        elif f.has_default() and callable(f.default):
-            get = functools.partial(_value_or_new, name=f.attname, factory=f.default)
-        else:
-            default = f.get_default() if f.has_default() or not f.null else None
-            get = functools.partial(_value_of, name=f.attname, default=default)
-        plan.append((f.attname, get))
-    with connection.cursor() as cursor, connection.wrap_database_errors:
-        raw_cursor: Any = cursor.cursor  # the psycopg cursor under Django's wrapper
-        quote = connection.ops.quote_name
-        sql = "COPY {} ({}) FROM STDIN".format(
-            quote(model._meta.db_table), ", ".join(quote(str(f.column)) for f in fields)
-        )
-        state = (model, rows, ids, plan, encrypted)
-        with raw_cursor.copy(sql) as copy:
-            for _span, text in _in_workers(_copy_lines_range, state, len(rows), workers, step=2000):
-                copy.write(text)
-    return ids
 
 
 def _actor_name(actor: Any) -> str:

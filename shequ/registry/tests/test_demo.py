@@ -12,7 +12,7 @@ import pytest
 from django.db import connection, transaction
 from django.utils import timezone
 
-from shequ.core import crypto
+from shequ.core import bulk, crypto
 from shequ.core.models import AuditEntry, Region, RegionLevel
 from shequ.core.regions import display_name, kind_for, read_division
 from shequ.demo import generator
@@ -236,14 +236,14 @@ def test_bulk_insert_encrypts_and_sets_keys(db: None) -> None:
         )
         for n in range(3)
     ]
-    demo.bulk_insert(Person, people)
+    bulk.bulk_insert(Person, people)
     assert all(p.pk for p in people) and len({p.pk for p in people}) == 3
     stored = Person.objects.get(pk=people[1].pk)
     assert stored.id_number == "E12345671" and stored.phone == "13800000000"
     raw = Person.objects.filter(pk=people[1].pk).values_list("id_number", flat=True)[0]
     assert str(raw).startswith("sm4gcm:")
     assert stored.phone_index == crypto.blind_index("13800000000", "phone")
-    keys = demo.insert_rows(
+    keys = bulk.insert_rows(
         TimelineEntry,
         [
             {"object_type": "person", "object_id": p.pk, "region_code": "43", "action": "person.register"}
@@ -251,18 +251,27 @@ def test_bulk_insert_encrypts_and_sets_keys(db: None) -> None:
         ],
     )
     assert list(TimelineEntry.objects.order_by("pk").values_list("pk", flat=True)) == keys
-    with pytest.raises(TypeError):
-        demo.insert_rows(PersonTag, [{"person_id": people[0].pk, "category_id": 1, "note": "secret"}])
+    # Rows given as dicts are sealed too, bound to their own uid.
+    category = demo.TagCategory.objects.order_by("pk").first()
+    assert category is not None
+    (tag_key,) = bulk.insert_rows(
+        PersonTag,
+        [{"person_id": people[0].pk, "category_id": category.pk, "region_code": "43", "note": "secret"}],
+    )
+    tag = PersonTag.objects.get(pk=tag_key)
+    assert tag.note == "secret"
+    note = PersonTag.objects.filter(pk=tag_key).values_list("note", flat=True).get()
+    assert note.startswith("sm4gcm:") and "secret" not in note
 
 
 def test_insert_rows_draws_a_uuid_per_row(db: None) -> None:
     region = Region.objects.create(code="43", name="湖南省", level="province", kind="province")
     person = Person(name="测试", region=region, region_code="43")
-    demo.bulk_insert(Person, [person])
+    bulk.bulk_insert(Person, [person])
     category_ids = list(
         demo.TagCategory.objects.filter(code__in=["disabled", "veteran"]).values_list("pk", flat=True)
     )
-    demo.insert_rows(
+    bulk.insert_rows(
         PersonTag, [{"person_id": person.pk, "category_id": c, "region_code": "43"} for c in category_ids]
     )
     uids = list(PersonTag.objects.values_list("uid", flat=True))

@@ -15,6 +15,7 @@ from django.db import IntegrityError
 from django.utils import translation
 from openpyxl.styles import Font
 
+from shequ.core import bulk
 from shequ.core.models import AuditEntry, OutboxTask
 from shequ.registry import imports
 from shequ.registry.models import (
@@ -497,7 +498,7 @@ def test_the_bulk_row_of_a_person_is_what_person_build_makes(reg: Registry, ledg
     ],
 )
 def test_copy_text_format(value: Any, text: str) -> None:
-    assert imports._copy_text(value) == text
+    assert bulk.copy_text(value) == text
 
 
 def test_insert_rows_round_trip(reg: Registry) -> None:
@@ -506,7 +507,7 @@ def test_insert_rows_round_trip(reg: Registry) -> None:
 
     now = timezone.now()
     tricky = 'a\\b\tc\nd\re "quoted" 李明 \\N'
-    ids = imports.insert_rows(
+    ids = bulk.insert_rows(
         TimelineEntry,
         [
             {
@@ -523,7 +524,7 @@ def test_insert_rows_round_trip(reg: Registry) -> None:
     entry = TimelineEntry.objects.get(pk=ids[0])
     assert entry.reason == tricky and entry.params == {"text": tricky, "n": 3, "none": None}
     assert entry.at == now and entry.changes == {} and entry.actor_id is None
-    person_ids = imports.insert_rows(
+    person_ids = bulk.insert_rows(
         Person,
         [
             {
@@ -552,7 +553,7 @@ def test_worker_processes_give_the_same_report_and_rows(
 ) -> None:
     """Big files are validated and encrypted in forked processes: same report, same rows."""
     alone = run_check(reg, ledger)
-    monkeypatch.setattr(imports, "PARALLEL_MIN_ROWS", 2)
+    monkeypatch.setattr(bulk, "PARALLEL_MIN_ROWS", 2)
     with translation.override("en"):
         shared = imports.check(
             content=ledger,
