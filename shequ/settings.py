@@ -205,6 +205,9 @@ SITE_URL = os.environ.get("SHEQU_SITE_URL", "http://127.0.0.1:8000" if not PRODU
 
 # Requests per API token (or signed-in user) per window, e.g. "600/min".
 API_RATE = os.environ.get("SHEQU_API_RATE", "600/min")
+# Open311 GeoReport v2 at /open311/v2/ (shequ/grid/open311.py): our jurisdiction_id and contact.
+OPEN311_JURISDICTION_ID = os.environ.get("SHEQU_OPEN311_JURISDICTION", "hunan.shequ")
+OPEN311_CONTACT = os.environ.get("SHEQU_OPEN311_CONTACT", "")
 
 # Unified identity login (OIDC), off unless an issuer is configured.
 OIDC_ENABLED = bool(os.environ.get("SHEQU_OIDC_ISSUER"))

@@ -8,6 +8,7 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("registry/", include("shequ.registry.urls")),
     path("grid/", include("shequ.grid.urls")),
+    path("open311/v2/", include("shequ.grid.urls_open311")),
     path("", include("shequ.core.urls")),
 ]
 if settings.OIDC_ENABLED:  # unified identity login (shequ/core/oidc.py)

@@ -8,7 +8,8 @@ class GridConfig(AppConfig):
     verbose_name = _("Grid events")
 
     def ready(self) -> None:
-        from shequ.grid import events, handlers, permissions
+        from shequ.grid import events, handlers, open311, permissions
 
         permissions.register_role_permissions()
-        del events, handlers  # imported for their registration side effects
+        # Imported for their registration side effects (open311: its token scope).
+        del events, handlers, open311

@@ -27,7 +27,9 @@ OBJECT = {"core:region", "core:pick_region", "core:message", "core:message_ack"}
 # Administration pages and the one persona that may open each (三权分立).
 ADMIN = {"core:accounts": "sysadmin", "core:memberships": "secadmin", "core:audit": "auditor"}
 # Mounted elsewhere with their own matrix (the API, below) or only when configured (OIDC).
-ELSEWHERE_PREFIXES = ("api/v1/", "oidc/")
+# Open311 (shequ/grid/urls_open311.py) is public or keyed by api_key, with its own suite
+# (shequ/grid/tests/test_open311*.py, key scopes included).
+ELSEWHERE_PREFIXES = ("api/v1/", "oidc/", "open311/")
 # Apps whose pages have a matrix of their own (shequ/registry/tests/test_registry_scope_matrix.py,
 # shequ/grid/tests/test_grid_scope_matrix.py).
 ELSEWHERE_NAMESPACES = ("registry:", "grid:")
