@@ -1,0 +1,191 @@
+"""The full life of a ticket in real browsers: a resident reports a problem on a phone-sized page
+and sees the number; the community worker (another browser) accepts and dispatches it on the ticket
+page; the department staff (a third) accepts, replies and resolves it; the resident rates it 5 and
+sees it closed. The resident pages fit the phone and axe-core finds no serious or critical
+violation, in the normal and the elderly mode. Screenshots: var/screenshots/grid-resident-*.png."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from django.core.cache import cache
+from django.test import Client
+from PIL import Image
+
+from shequ.browser import PHONE, axe_violations, screenshot
+from shequ.conftest import PASSWORD, World
+from shequ.grid import views_resident
+from shequ.grid.models import Status, Ticket
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+PROBLEM = "小区3栋门口的垃圾桶满了三天没人清运，味道很大"
+
+
+@pytest.fixture(autouse=True)
+def _keyword_suggestions(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The chips from the categories' keywords: this test is about the pages, the model has its own."""
+    monkeypatch.setattr(views_resident, "_model_suggestions", lambda text, k: [])
+    cache.clear()
+    yield
+    cache.clear()
+
+
+def check(page: Any, name: str) -> None:
+    """One h1, fits the phone, no serious axe violation; screenshot."""
+    assert page.locator("h1").count() == 1, name
+    wide = page.evaluate(
+        """(w) => [...document.querySelectorAll('body *')]
+            .filter((e) => e.getBoundingClientRect().right > w && !e.closest('.mainnav'))
+            .map((e) => e.tagName + '#' + e.id + '.' + e.className).slice(0, 5)""",
+        PHONE["width"],
+    )
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= PHONE["width"], (name, wide)
+    screenshot(page, f"grid-resident-{name}")
+    assert axe_violations(page) == [], name
+
+
+def sign_in(page: Any, username: str) -> None:
+    page.goto("/login/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", PASSWORD)
+    page.click("main form[action='/login/'] button[type=submit]")
+    page.wait_for_url("**/")
+
+
+def staff_page(browser: Any, live_server: Any, user: Any, *, by_password: bool) -> Any:
+    """Another person's phone. Street-level department staff need TOTP: their session comes as a
+    cookie (the second factor has its own browser test); the community worker signs in."""
+    context = browser.new_context(viewport=PHONE, locale="zh-CN", base_url=live_server.url)
+    page = context.new_page()
+    page.set_default_timeout(15000)
+    if by_password:
+        sign_in(page, user.username)
+    else:
+        client = Client()
+        client.force_login(user)
+        context.add_cookies(
+            [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_server.url}]
+        )
+    return page
+
+
+def step(
+    page: Any, key: str, fill: dict[str, str] | None = None, select: dict[str, str] | None = None
+) -> None:
+    """Open a workflow step on the ticket page, fill it and send it."""
+    page.click(f"#step-{key} summary")
+    for selector, value in (fill or {}).items():
+        page.fill(selector, value)
+    for selector, value in (select or {}).items():
+        page.select_option(selector, value)
+    with page.expect_navigation():
+        page.click(f"#step-{key} button[type=submit]")
+
+
+def png() -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (64, 48), "green").save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def test_a_ticket_from_report_to_rating(
+    phone_page: Any, browser: Any, live_server: Any, world: World
+) -> None:
+    page = phone_page
+
+    # The resident reports on the phone.
+    sign_in(page, "resident")
+    page.goto("/grid/report/")
+    check(page, "report")
+    with page.expect_navigation():
+        page.click("main form.report-form button[type=submit]")  # nothing typed
+    assert page.locator("#id_description[aria-invalid=true]").count() == 1
+    check(page, "report-errors")
+    assert Ticket.objects.count() == 0
+
+    page.fill("#id_description", PROBLEM)
+    chip = page.locator(".chip[data-category]").first
+    chip.wait_for()
+    code = chip.get_attribute("data-category")
+    assert code == "environment.garbage"
+    chip.click()
+    assert page.input_value("#id_category") == code and chip.get_attribute("aria-pressed") == "true"
+    page.set_input_files(
+        "#photo-pick", files=[{"name": "垃圾桶.png", "mimeType": "image/png", "buffer": png()}]
+    )
+    page.fill("#id_address", "3栋门口")
+    check(page, "report-filled")
+    with page.expect_navigation():
+        page.click("main form.report-form button[type=submit]")
+    ticket = Ticket.objects.get()
+    assert page.url.endswith(f"/grid/report/{ticket.pk}/done/")
+    assert ticket.number in page.locator("h1 + p").inner_text()
+    assert ticket.category is not None and ticket.category.code == code
+    assert ticket.attachments.count() == 1 and ticket.address == "3栋门口"
+    check(page, "report-done")
+
+    # The community worker accepts and dispatches it on the ticket page.
+    worker = staff_page(browser, live_server, world["worker_a"], by_password=True)
+    worker.goto(f"/grid/tickets/{ticket.pk}/")
+    assert PROBLEM in worker.content()
+    step(worker, "accept", select={"#id_accept-category": code})
+    ticket.refresh_from_db()
+    assert ticket.status == Status.ACCEPTED
+    step(worker, "dispatch", select={"#id_dispatch-department": str(world.department.pk)})
+    ticket.refresh_from_db()
+    assert ticket.status == Status.DISPATCHED and ticket.department == world.department
+    worker.context.close()
+
+    # The resident follows it.
+    page.goto("/grid/mine/")
+    assert "已派给职能部门" in page.content()
+    check(page, "mine-dispatched")
+
+    # The department accepts, replies and resolves it.
+    dept = staff_page(browser, live_server, world["dept"], by_password=False)
+    dept.goto(f"/grid/tickets/{ticket.pk}/")
+    step(dept, "dept_accept")
+    step(dept, "respond", fill={"#id_respond-comment": "已安排环卫今天下午清运。"})
+    step(dept, "resolve", fill={"#id_resolve-result": "垃圾已清运，垃圾桶已清洗消毒。"})
+    ticket.refresh_from_db()
+    assert ticket.status == Status.RESOLVED
+    dept.context.close()
+
+    # The resident rates it 5 and sees it closed.
+    page.goto("/grid/mine/")
+    assert "垃圾已清运" in page.content()
+    check(page, "mine-to-rate")
+    page.click(f"label[for='rate-{ticket.pk}-5']")
+    page.fill(f"#rate-{ticket.pk}-comment", "很快就处理了，谢谢！")
+    with page.expect_navigation():
+        page.click(f"form[action='/grid/tickets/{ticket.pk}/rate/'] button[type=submit]")
+    assert page.url.endswith("/grid/mine/")
+    assert "已关闭" in page.locator("ul.tickets").inner_text()
+    ticket.refresh_from_db()
+    assert ticket.status == Status.CLOSED and ticket.rating == 5
+    check(page, "mine-closed")
+
+    # The public list shows the matter without the resident's words.
+    page.goto("/grid/public/?region=430104002")
+    assert (
+        "垃圾已清运" in page.content() and PROBLEM not in page.content() and "3栋门口" not in page.content()
+    )
+    check(page, "public")
+
+    # The same pages in the elderly mode.
+    page.click("form[action='/elderly/'] button")
+    page.wait_for_load_state()
+    assert page.evaluate("() => document.documentElement.classList.contains('elderly')")
+    check(page, "public-elderly")
+    for path, name in [
+        ("/grid/report/", "report-elderly"),
+        ("/grid/mine/", "mine-elderly"),
+        (f"/grid/report/{ticket.pk}/done/", "report-done-elderly"),
+        ("/grid/public/", "public-areas-elderly"),
+    ]:
+        page.goto(path)
+        check(page, name)
