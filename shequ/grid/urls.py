@@ -2,11 +2,12 @@
 
 from django.urls import URLPattern, path
 
-from shequ.grid import urls_resident, views
+from shequ.grid import urls_resident, urls_stats, views
 
 app_name = "grid"
 
 urlpatterns: list[URLPattern] = [
     path("tickets/<int:pk>/", views.ticket, name="ticket"),
     *urls_resident.urlpatterns,
+    *urls_stats.urlpatterns,
 ]

@@ -44,13 +44,17 @@ REPORTERS = {"grid_a", "grid_b", "worker_a", "head_a", "head_b", "outsider", "re
 LIST_PAGES: dict[str, set[str]] = {
     "grid:report": REPORTERS,
     "grid:my_tickets": set(PERSONAS),  # everyone's own (possibly empty) list
+    # Statistics: holders of grid.stats; department staff see their own department's figures.
+    "grid:stats": {"head_a", "head_b", "street", "outsider", "dept"},
 }
 # Pages without an object reached with a POST (tried with an empty form) → who may use them.
 LIST_POSTS: dict[str, set[str]] = {"grid:report": REPORTERS, "grid:suggest": REPORTERS}
 # Pages anyone may open, signed in or not.
 PUBLIC_PAGES: set[str] = {"grid:public"}
 # Routes with objects of their own (photos, import batches, …), tested in the named module.
-ELSEWHERE: dict[str, str] = {}
+ELSEWHERE: dict[str, str] = {
+    "grid:stats_export": "test_stats_pages.py",  # a POST of filters: scope, audit, contents
+}
 
 assert set().union(*SEES.values()) <= set(PERSONAS)
 
