@@ -23,6 +23,7 @@ from shequ.core.apiauth import ApiThrottle, known_scopes
 ROUTERS: list[tuple[str, str]] = [
     ("/", "shequ.core.api.router"),
     ("/registry/", "shequ.registry.api.router"),
+    ("/grid/", "shequ.grid.api.router"),
 ]
 
 DESCRIPTION = """\
