@@ -43,7 +43,8 @@ from shequ.core.models import ApiToken, AuditResult, Region, RegionLevel
 from shequ.core.permissions import scopes_for
 from shequ.core.personal import mask_id_number, mask_phone
 from shequ.grid import services
-from shequ.grid.models import Category, Source, Status, Ticket, TicketAction, Urgency, parse_number
+from shequ.grid.models import Category, Source, Status, Ticket, TicketAction, Urgency
+from shequ.grid.models import parse_number as _parse_number
 from shequ.grid.permissions import GridPerm
 from shequ.registry.validators import clean_contact_phone
 
@@ -55,6 +56,7 @@ SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
 # When this endpoint's behaviour last changed (discovery's changeset).
 CHANGESET = dt.datetime(2026, 11, 29, tzinfo=dt.UTC)
 MAX_RESULTS = 1000
+MAX_CODES = 200  # service codes in one GET requests
 DEFAULT_DAYS = 90
 MAX_SPAN_DAYS = 90
 DESCRIPTION_MAX = 4000  # the spec's limit, and services.TEXT_MAX
@@ -78,6 +80,13 @@ _HOUSE_ID = re.compile(r"\d{1,11}")
 _ATTRIBUTE = re.compile(r"attribute\[([^\]]*)\]")
 _PHONE_IN_TEXT = re.compile(r"(?<!\d)(?:1[3-9]\d{9}|0\d{2,3}-?\d{7,8})(?!\d)")
 _ID_IN_TEXT = re.compile(r"(?<![0-9A-Za-z])\d{17}[\dXx](?![0-9A-Za-z])")
+
+
+def parse_number(number: str) -> int | None:
+    """The ticket's key in a service_request_id, or None (also beyond a 64-bit key, which the
+    database would refuse with an error instead of finding nothing)."""
+    pk = _parse_number(number)
+    return pk if pk is not None and pk < 2**63 else None
 
 
 class Open311Error(Exception):
@@ -632,14 +641,18 @@ def parse_query(params: Mapping[str, Any], now: dt.datetime | None = None) -> Re
     without dates, the last 90 days; a range may span at most 90 days."""
     ids_text = _field(params, "service_request_id")
     if ids_text:
-        numbers = tuple(_split(ids_text)[:MAX_RESULTS])
+        numbers = tuple(_split(ids_text))
+        if len(numbers) > MAX_RESULTS:
+            raise Open311Error(400, _("Ask for at most %(n)d service_request_id.") % {"n": MAX_RESULTS})
         for number in numbers:
             if parse_number(number) is None:
                 raise Open311Error(400, _("%(id)s is not a service_request_id.") % {"id": number[:40]})
         return RequestQuery(numbers=numbers)
     errors = _Errors()
     codes = tuple(_split(_field(params, "service_code")))
-    if codes:
+    if len(codes) > MAX_CODES:
+        errors.add(_("Ask for at most %(n)d service_code.") % {"n": MAX_CODES})
+    elif codes:
         known = set(
             Category.objects.filter(code__in=codes, parent__isnull=False).values_list("code", flat=True)
         )

@@ -14,7 +14,9 @@ import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from typing import Any
 
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
 from django.http import HttpRequest, HttpResponse
+from django.http.multipartparser import MultiPartParserError
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
@@ -123,6 +125,8 @@ def endpoint(methods: tuple[str, ...]) -> Callable[[View], View]:
                 return view(request, fmt, token=token, **kwargs)
             except Open311Error as exc:
                 return error_response(fmt, exc.status, exc.descriptions)
+            except (MultiPartParserError, RequestDataTooBig, TooManyFieldsSent):
+                return error_response(fmt, 400, [_("The request body cannot be read.")])
 
         return inner
 

@@ -12,6 +12,8 @@ from typing import Any
 import pytest
 from django.test import Client, override_settings
 from django.utils import timezone
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from shequ.conftest import World
 from shequ.grid import open311, services
@@ -34,6 +36,7 @@ from shequ.grid.tests.open311_helpers import (
     get_xml,
     house,
     make_key,
+    parse_xml,
 )
 
 CODE = "environment.noise"
@@ -536,3 +539,43 @@ def test_point_decimals_are_numbers_in_json(world: World) -> None:
     new_ticket(world, latitude=Decimal("28.1"), longitude=Decimal("112.9"), region=world.regions[GRID_B])
     _s, [request] = get_json(Client(), "requests.json")
     assert isinstance(request["lat"], float) and isinstance(request["long"], float)
+
+
+def test_numbers_beyond_a_database_key_are_not_found(world: World) -> None:
+    huge = "20260101" + "9" * 30
+    assert_json_errors(*get_json(Client(), f"requests/{huge}.json"), 404)
+    assert_json_errors(*get_json(Client(), "requests.json", service_request_id=huge), 400)
+
+
+def test_lists_in_filters_are_bounded(db: None) -> None:
+    ids = ",".join(["20260101000001"] * 1001)
+    assert_json_errors(*get_json(Client(), "requests.json", service_request_id=ids), 400)
+    codes = ",".join([CODE] * 201)
+    assert_json_errors(*get_json(Client(), "requests.json", service_code=codes), 400)
+
+
+PARAMS = [
+    "service_request_id",
+    "service_code",
+    "start_date",
+    "end_date",
+    "status",
+    "jurisdiction_id",
+    "api_key",
+]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    params=st.dictionaries(st.sampled_from(PARAMS), st.text(max_size=60), max_size=4),
+    fmt=st.sampled_from(["json", "xml"]),
+)
+def test_no_query_makes_a_server_error(world: World, params: dict[str, str], fmt: str) -> None:
+    params = {k: v.replace("\x00", "") for k, v in params.items()}
+    response = Client().get(f"{BASE}requests.{fmt}", params)
+    assert response.status_code in {200, 400, 403, 404}
+    if response.status_code != 200:
+        if fmt == "json":
+            assert_json_errors(response.status_code, json.loads(response.content), response.status_code)
+        else:
+            assert_xml_errors(response.status_code, parse_xml(response), response.status_code)

@@ -10,6 +10,8 @@ from typing import Any
 import pytest
 from django.test import Client, override_settings
 from django.utils import timezone
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from shequ.conftest import World
 from shequ.core import accounts, apiauth
@@ -401,3 +403,45 @@ def test_api_key_in_a_post_ignores_the_session(world: World) -> None:
     )
     assert status == 200, body
     assert Ticket.objects.get().created_by == world["worker_a"]
+
+
+def test_an_unreadable_body_is_a_spec_error(world: World) -> None:
+    before = counts()
+    response = Client().generic(
+        "POST",
+        BASE + "requests.json",
+        b"--x\r\nContent-Disposition: form-data\r\n\r\nbroken",
+        content_type="multipart/form-data; boundary=x",
+    )
+    assert response.status_code in {400, 403}
+    assert_json_errors(response.status_code, json.loads(response.content), response.status_code)
+    assert counts() == before
+
+
+POST_FIELDS = [
+    "service_code",
+    "lat",
+    "long",
+    "address_string",
+    "address_id",
+    "description",
+    "phone",
+    "email",
+    "first_name",
+    "last_name",
+    "media_url",
+    "attribute[urgency]",
+    "attribute[location_detail]",
+    "attribute[x]",
+]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.dictionaries(st.sampled_from(POST_FIELDS), st.text(max_size=40), max_size=6))
+def test_no_post_makes_a_server_error(world: World, data: dict[str, str]) -> None:
+    raw = make_key(world, "head_a")  # a key per example: each has its own rate window
+    data = {k: v.replace("\x00", "") for k, v in data.items()}
+    response = Client().post(BASE + "requests.json", {"api_key": raw, **data})
+    assert response.status_code in {200, 400, 403, 404}, response.content
+    if response.status_code != 200:
+        assert_json_errors(response.status_code, json.loads(response.content), response.status_code)
