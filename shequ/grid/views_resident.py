@@ -47,6 +47,7 @@ logger = logging.getLogger(__name__)
 
 SUGGEST_MIN_CHARS = 4
 SUGGEST_K = 3
+CHIP_MIN_CONFIDENCE = 0.1
 # Per account and minute: typing sends a request after each pause, a person never needs more.
 SUGGEST_PER_MINUTE = 60
 TITLE_FROM_TEXT = 30
@@ -107,7 +108,8 @@ def _model_suggestions(text: str, k: int) -> list[Chip]:
     chips = [
         Chip(leaves[str(s.category_code)], float(s.confidence)) for s in found if s.category_code in leaves
     ]
-    return chips[:k]
+    # The first always; the others only when the model gives them a fair chance (fewer, better chips).
+    return [c for i, c in enumerate(chips[:k]) if i == 0 or (c.confidence or 0) >= CHIP_MIN_CONFIDENCE]
 
 
 def keyword_suggestions(text: str, k: int = SUGGEST_K) -> list[Chip]:

@@ -278,11 +278,13 @@ def test_model_suggestions_are_recorded_with_their_confidence(
         lambda text, k=3: [
             Suggestion(category_code="environment.noise", confidence=0.81),
             Suggestion(category_code="gone.category", confidence=0.1),  # unknown codes are dropped
+            Suggestion(category_code="dispute.neighbour", confidence=0.02),  # too unlikely to offer
         ][:k],
     )
     client = client_for(world, "resident")
     chips = text(client.post(reverse("grid:suggest"), {"description": "楼下装修太吵"}))
     assert 'data-category="environment.noise"' in chips and "gone.category" not in chips
+    assert "dispute.neighbour" not in chips
     client.post(REPORT, {"description": "楼下装修太吵", "region": GRID_A})
     ticket = Ticket.objects.get()
     assert ticket.suggested_category is not None and ticket.suggested_category.code == "environment.noise"
