@@ -201,6 +201,14 @@ DEFAULT_FROM_EMAIL = os.environ.get("SHEQU_EMAIL_FROM", "shequ@localhost")
 SMS_GATEWAY_URL = os.environ.get("SHEQU_SMS_GATEWAY_URL", "")
 SMS_GATEWAY_TOKEN = os.environ.get("SHEQU_SMS_GATEWAY_TOKEN", "")
 # Absolute address of the site, for links in emails and SMS (e.g. https://shequ.example.gov.cn).
+# Map tiles for the map pin on the resident's report page: a URL template such as
+# https://tiles.example.cn/{z}/{x}/{y}.png of a provider licensed for China (GCJ-02 maps need a
+# matching provider). Empty: no map, the form works with the home address or a typed one.
+GRID_MAP_TILES = os.environ.get("SHEQU_MAP_TILES", "")
+GRID_MAP_ATTRIBUTION = os.environ.get("SHEQU_MAP_ATTRIBUTION", "")
+GRID_MAP_CENTER = tuple(
+    float(x) for x in os.environ.get("SHEQU_MAP_CENTER", "28.2282,112.9388").split(",")
+)  # Changsha
 SITE_URL = os.environ.get("SHEQU_SITE_URL", "http://127.0.0.1:8000" if not PRODUCTION else "")
 
 # Requests per API token (or signed-in user) per window, e.g. "600/min".

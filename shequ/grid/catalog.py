@@ -1,7 +1,7 @@
 """The start set of the category tree (shared/DOMAIN.md, "Grid event categories") and of the
 official holiday calendar. The seed migration loads it once; afterwards the tree, the deadlines
 and the calendar are edited in the platform, and the classifier's corpus is labelled with these
-codes (``shequ/grid/corpus/``).
+codes (``shequ/grid/data/corpus.csv``).
 
 Deadlines: response in hours, resolution in working days (urgent tickets: hours around the
 clock). Safety hazards answer in 2 hours; ordinary requests in 24 hours.

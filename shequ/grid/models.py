@@ -21,6 +21,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from shequ.core.fields import BlindIndexField, EncryptedModel, EncryptedTextField
 from shequ.core.models import Department, DepartmentKind, Region
@@ -138,7 +139,7 @@ class Status(models.TextChoices):
     RESOLVED = "resolved", _("Resolved")
     VERIFIED = "verified", _("Verified")
     REOPENED = "reopened", _("Reopened for supervision")
-    CLOSED = "closed", _("Closed")
+    CLOSED = "closed", pgettext_lazy("ticket", "Closed")
     MERGED = "merged", _("Merged")
 
 

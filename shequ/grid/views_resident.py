@@ -24,7 +24,6 @@ from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db import transaction
-from django.db.models import Q
 from django.db.models.functions import Substr
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -141,31 +140,10 @@ def report_regions(user: Any) -> list[Region]:
 
 
 def registered_self(user: Any, regions: list[Region]) -> Any:
-    """The registry person this account belongs to, with a current home in the account's area.
+    """The registry person this account belongs to, with a home in the account's area."""
+    from shequ.registry.selectors import person_for_account
 
-    Accounts and registry people are linked by the mobile number (the same blind index): the match
-    counts only when exactly one active person of the area has the account's number, so a number
-    shared by a family links nobody and the resident types the place instead.
-    """
-    from shequ.registry.models import Person, PersonStatus
-
-    index = getattr(user, "phone_index", "")
-    if not index or not regions:
-        return None
-    area = Q(pk__in=[])
-    for region in regions:
-        area |= Q(region_code__startswith=region.code)
-    people = list(
-        Person.objects.filter(area, phone_index=index, status=PersonStatus.ACTIVE, house__isnull=False)
-        .select_related("house", "house__building")
-        .order_by("pk")[:2]
-    )
-    if len(people) != 1:
-        return None
-    person = people[0]
-    if person.house is None or not any(person.house.region_code.startswith(r.code) for r in regions):
-        return None
-    return person
+    return person_for_account(user, [r.code for r in regions])
 
 
 def _home_region(person: Any, regions: list[Region]) -> Region:
@@ -305,9 +283,9 @@ def _put_errors(form: forms.Form, exc: ValidationError) -> list[str]:
 def _map_settings() -> dict[str, Any]:
     """The map pin is offered only when a tile server is configured (``GRID_MAP_TILES``: a URL
     template such as ``https://tiles.example/{z}/{x}/{y}.png``); the form works without it."""
-    tiles = str(getattr(settings, "GRID_MAP_TILES", "") or "")
-    center = getattr(settings, "GRID_MAP_CENTER", (28.2282, 112.9388))  # Changsha
-    return {"tiles": tiles, "lat": center[0], "lng": center[1]}
+    tiles = str(settings.GRID_MAP_TILES or "")
+    center = settings.GRID_MAP_CENTER
+    return {"tiles": tiles, "lat": center[0], "lng": center[1], "attribution": settings.GRID_MAP_ATTRIBUTION}
 
 
 def _allow_tiles(response: HttpResponse, tiles: str) -> HttpResponse:

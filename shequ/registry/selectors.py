@@ -660,3 +660,30 @@ def overdue_follow_ups_head(*, viewer: Any, limit: int, today: date | None = Non
     rows = overdue_follow_ups(viewer=viewer, today=today).annotate(total=Window(Count("pk")))[:limit]
     visits: list[Visit] = list(rows)
     return visits, int(getattr(visits[0], "total", 0)) if visits else 0
+
+
+def person_for_account(user: Any, region_codes: Iterable[str]) -> Person | None:
+    """The registry person an account belongs to, living in one of ``region_codes``.
+
+    Accounts and registry people are linked by the mobile number (the same blind index): the match
+    counts only when exactly one active person of the area with a current home has the account's
+    number, so a number shared by a family links nobody and the resident types the place instead.
+    """
+    index = getattr(user, "phone_index", "")
+    codes = list(region_codes)
+    if not index or not codes:
+        return None
+    area = Q(pk__in=[])
+    for code in codes:
+        area |= Q(region_code__startswith=code)
+    people = list(
+        Person.objects.filter(area, phone_index=index, status=PersonStatus.ACTIVE, house__isnull=False)
+        .select_related("house", "house__building")
+        .order_by("pk")[:2]
+    )
+    if len(people) != 1:
+        return None
+    person = people[0]
+    if person.house is None or not any(person.house.region_code.startswith(code) for code in codes):
+        return None
+    return person

@@ -77,7 +77,9 @@
       var lat = parseFloat(byId("id_latitude").value) || parseFloat(box.getAttribute("data-lat"));
       var lng = parseFloat(byId("id_longitude").value) || parseFloat(box.getAttribute("data-lng"));
       map = window.L.map(box).setView([lat, lng], 16);
-      window.L.tileLayer(box.getAttribute("data-tiles"), {maxZoom: 19}).addTo(map);
+      window.L.tileLayer(box.getAttribute("data-tiles"), {
+        maxZoom: 19, attribution: box.getAttribute("data-attribution") || ""
+      }).addTo(map);
       if (byId("id_latitude").value) { setPoint(lat, lng, status ? status.textContent : ""); }
       map.on("click", function (event) {
         setPoint(event.latlng.lat, event.latlng.lng, box.getAttribute("data-done") || "✓");
