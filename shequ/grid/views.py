@@ -1,19 +1,656 @@
-"""Grid pages for staff and departments (the ticket page also serves its reporter)."""
+"""Grid pages for staff and departments: the ticket page (it also serves its reporter), its photos
+and one POST view per workflow step; plus the helpers the other page modules share
+(``views_queues``, ``views_catalog``).
+
+Views are thin: tickets are read through ``selectors`` (404 outside the viewer's scope), steps are
+taken through ``services``; a ``TransitionError`` or ``ValidationError`` re-renders the page with
+the step's form and the message (400), a ``PermissionDenied`` (audited by the service) is the 403
+page. A step the viewer may not take now is still sent to the service, so that the refusal is the
+service's own (audited, with its reason) rather than a guess made here.
+"""
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Page, Paginator
+from django.forms import Form
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.template import TemplateDoesNotExist
+from django.template.loader import get_template
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_http_methods
 
-from shequ.grid import selectors
+from shequ.core import audit, personal
+from shequ.core.models import AuditResult, Role
+from shequ.core.permissions import Perm, has_perm
+from shequ.grid import deadlines, forms, selectors, services
+from shequ.grid.models import Attachment, ExtensionStatus, Ticket, TicketAction
+from shequ.grid.permissions import GridPerm as P
+from shequ.registry.permissions import RegistryPerm
+
+PAGE_SIZE = 30
+View = Callable[..., Any]
 
 
-@login_required
+# --- Shared helpers -----------------------------------------------------------------------------
+
+
+def forbidden(request: HttpRequest, message: str = "") -> HttpResponse:
+    return render(
+        request,
+        "grid/forbidden.html",
+        {"message": message or _("You are not allowed to do this here.")},
+        status=403,
+    )
+
+
+def grid_page(
+    allowed: Callable[[Any], bool] | None = None, methods: Iterable[str] = ("GET",)
+) -> Callable[[View], View]:
+    """A signed-in page; ``allowed(user)`` False gives the audited 403 page. A service's
+    ``PermissionDenied`` (already audited by the service) becomes the 403 page too."""
+
+    def decorate(view: View) -> View:
+        @functools.wraps(view)
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            if allowed is not None and not allowed(request.user):
+                audit.record(
+                    "access.denied",
+                    request=request,
+                    object_type="page",
+                    object_id=request.path[:200],
+                    result=AuditResult.DENIED,
+                    detail={"method": request.method},
+                )
+                return forbidden(request)
+            try:
+                return view(request, *args, **kwargs)
+            except PermissionDenied as exc:
+                return forbidden(request, str(exc))
+
+        return login_required(require_http_methods(list(methods))(wrapper))
+
+    return decorate
+
+
+def holds(*perms: str) -> Callable[[Any], bool]:
+    """True for a user holding any of ``perms`` somewhere."""
+    return lambda user: any(has_perm(user, p) for p in perms)
+
+
+def apply_errors(form: Form, exc: ValidationError) -> None:
+    """Put a service's ValidationError on the form fields it names (others on the form itself)."""
+    if hasattr(exc, "error_dict"):
+        for name, errors in exc.message_dict.items():
+            form.add_error(name if name in form.fields else None, errors)
+    else:
+        form.add_error(None, exc.messages)
+
+
+def page_of(request: HttpRequest, items: Any, size: int = PAGE_SIZE) -> Page:
+    return Paginator(items, size).get_page(request.GET.get("page"))
+
+
+def posted(request: HttpRequest) -> Any:
+    """The submitted data of a POST (also when empty, so that an empty form is invalid), or None."""
+    return request.POST if request.method == "POST" else None
+
+
+def safe_next(request: HttpRequest, default: str) -> str:
+    target = request.POST.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
+        return target
+    return default
+
+
+COLOUR_LABELS = {
+    deadlines.Colour.GREEN: gettext_lazy("On time"),
+    deadlines.Colour.YELLOW: gettext_lazy("Due soon"),
+    deadlines.Colour.RED: gettext_lazy("Overdue"),
+}
+
+
+def with_colours(tickets: Iterable[Ticket]) -> list[Ticket]:
+    """Tickets with ``colour`` and ``colour_label`` set for the lists (text, not colour alone)."""
+    items = list(tickets)
+    for t in items:
+        t.colour = selectors.colour(t)  # type: ignore[attr-defined]
+        t.colour_label = COLOUR_LABELS.get(t.colour, "")  # type: ignore[attr-defined]
+    return items
+
+
+# --- The timeline as people read it -----------------------------------------------------------
+
+ACTION_LABELS: dict[str, Any] = {
+    "submit": gettext_lazy("Reported"),
+    "accept": gettext_lazy("Accepted by the community"),
+    "recategorize": gettext_lazy("Category changed"),
+    "close_on_spot": gettext_lazy("Settled on the spot and closed"),
+    "dispatch": gettext_lazy("Dispatched to a department"),
+    "handle": gettext_lazy("Resolved by the community"),
+    "merge": gettext_lazy("Merged into another ticket"),
+    "merged_in": gettext_lazy("A duplicate was merged into this ticket"),
+    "dept_accept": gettext_lazy("Accepted by the department"),
+    "respond": gettext_lazy("Reply from the department"),
+    "resolve": gettext_lazy("Resolved by the department"),
+    "dept_return": gettext_lazy("Returned by the department"),
+    "request_extension": gettext_lazy("More time requested"),
+    "approve_extension": gettext_lazy("More time approved"),
+    "reject_extension": gettext_lazy("More time refused"),
+    "verify": gettext_lazy("Checked on site: done"),
+    "verify_failed": gettext_lazy("Checked on site: not done yet"),
+    "rate": gettext_lazy("Rated by the reporter"),
+    "supervise_redispatch": gettext_lazy("Supervisor: dispatched again"),
+    "supervise_return": gettext_lazy("Supervisor: back to the community"),
+    "supervise_close": gettext_lazy("Supervisor: closed"),
+    "comment": gettext_lazy("Internal note"),
+    "escalate": gettext_lazy("Overdue: raised for supervision"),
+    "close_unrated": gettext_lazy("Closed: not rated in time"),
+}
+# Notes among staff; the reporter never sees them (every other step's comment is for them too).
+INTERNAL_ACTIONS = frozenset({"comment"})
+
+
+def _role_label(role: str) -> str:
+    return str(Role(role).label) if role in Role.values else ""
+
+
+def _details(step: TicketAction) -> str:
+    """The step's parameters in words: department, numbers, days, stars."""
+    p = step.params or {}
+    if step.action == "dispatch" and p.get("department"):
+        return str(p["department"]) + (_(" (by routing rule)") if p.get("automatic") else "")
+    if step.action == "merge" and p.get("into"):
+        return _("into %(number)s") % {"number": p["into"]}
+    if step.action == "merged_in" and p.get("from"):
+        return _("ticket %(number)s") % {"number": p["from"]}
+    if step.action == "recategorize":
+        return f"{p.get('from') or '—'} → {p.get('to') or '—'}"
+    if step.action in {"request_extension", "approve_extension", "reject_extension"} and p.get("days"):
+        return _("%(days)s working days") % {"days": p["days"]}
+    if step.action == "rate" and p.get("rating"):
+        return _("%(n)s of 5 stars") % {"n": p["rating"]}
+    if step.action == "escalate" and p.get("to"):
+        return _("to level %(code)s") % {"code": p["to"]}
+    return ""
+
+
+def timeline_for(viewer: Any, ticket: Ticket, *, staff: bool) -> list[dict[str, Any]]:
+    """The steps as the viewer may read them: staff see names; the reporter sees roles and
+    departments (never a staff member's name) and no internal notes."""
+    rows = []
+    for step in selectors.timeline(ticket):
+        if not staff and step.action in INTERNAL_ACTIONS:
+            continue
+        dept = step.department.name if step.department else ""
+        role = _role_label(step.actor_role)
+        if step.actor_id is None:
+            who = _("Platform")
+        elif staff:
+            who = " · ".join(x for x in (step.actor_name, dept or role) if x)
+        elif step.actor_id == getattr(viewer, "pk", None):
+            who = _("You")
+        else:
+            who = dept or role or _("Staff")
+        rows.append(
+            {
+                "at": step.at,
+                "who": who,
+                "what": ACTION_LABELS.get(step.action, step.action),
+                "details": _details(step),
+                "comment": step.comment,
+                "status": step.to_status if step.to_status != step.from_status else "",
+                "photos": list(step.attachments.all()),
+                "internal": step.action in INTERNAL_ACTIONS,
+            }
+        )
+    return rows
+
+
+# --- Steps --------------------------------------------------------------------------------------
+
+
+Perform = Callable[[Any, Ticket, dict[str, Any], HttpRequest], Any]
+
+
+@dataclass(frozen=True)
+class Step:
+    key: str  # the key of selectors.can() and the URL name (grid:ticket_<key>)
+    title: Any
+    form: type[forms.TicketForm]
+    perform: Perform
+    done: Any  # the message after it worked
+    submit: Any = None  # the button's label (None: "Save")
+    # Decision forms: (value, label, secondary) buttons instead of one submit button.
+    buttons: tuple[tuple[str, Any, bool], ...] = field(default=())
+    files: bool = False
+
+
+def _department(data: dict[str, Any]) -> Any:
+    return data.get("department") or None
+
+
+def _ticket_by_number(viewer: Any, number: str) -> Ticket:
+    from shequ.grid.models import parse_number
+
+    pk = parse_number(number or "")
+    found = selectors.tickets_for(viewer).filter(pk=pk).first() if pk is not None else None
+    if found is None or found.number != (number or "").strip():
+        raise ValidationError({"into": _("No ticket with this number in your area.")})
+    return found
+
+
+def _merge_target(viewer: Any, ticket: Ticket, data: dict[str, Any], request: HttpRequest) -> Ticket:
+    try:
+        return _ticket_by_number(viewer, data.get("into", ""))
+    except ValidationError:
+        refuse_unless(request, P.HANDLE, ticket, "merge")
+        raise
+
+
+def refuse_unless(request: HttpRequest, perm: str, ticket: Ticket, action: str) -> None:
+    """An audited refusal for a step whose service cannot be reached (nothing to act on)."""
+    if has_perm(request.user, perm, ticket.region_code):
+        return
+    audit.record(
+        f"grid.{action}",
+        request=request,
+        region_code=ticket.region_code,
+        object_type="grid.ticket",
+        object_id=ticket.pk,
+        result=AuditResult.DENIED,
+        detail={"why": f"no {perm} in this region"},
+    )
+    raise PermissionDenied(_("You may not do this with this ticket."))
+
+
+def _pending_extension(ticket: Ticket, request: HttpRequest) -> Any:
+    ext = ticket.extensions.filter(status=ExtensionStatus.PENDING).first()
+    if ext is None:
+        refuse_unless(request, P.SUPERVISE, ticket, "decide_extension")
+        raise services.TransitionError(
+            _("No request for more time is waiting for a decision."), code="illegal_transition"
+        )
+    return ext
+
+
+STEPS: dict[str, Step] = {
+    s.key: s
+    for s in (
+        Step(
+            "accept",
+            gettext_lazy("Accept"),
+            forms.AcceptForm,
+            lambda v, t, d, r: services.accept(
+                actor=v,
+                ticket=t,
+                category=d.get("category"),
+                urgency=d.get("urgency"),
+                comment=d.get("comment", ""),
+                request=r,
+            ),
+            gettext_lazy("The ticket is accepted."),
+            gettext_lazy("Accept"),
+        ),
+        Step(
+            "dispatch",
+            gettext_lazy("Dispatch to a department"),
+            forms.DispatchForm,
+            lambda v, t, d, r: services.dispatch(
+                actor=v, ticket=t, department=_department(d), comment=d.get("comment", ""), request=r
+            ),
+            gettext_lazy("The ticket is dispatched."),
+            gettext_lazy("Dispatch"),
+        ),
+        Step(
+            "handle",
+            gettext_lazy("Resolve in the community"),
+            forms.ResultForm,
+            lambda v, t, d, r: services.handle(
+                actor=v, ticket=t, result=d.get("result", ""), photos=d.get("photos", []), request=r
+            ),
+            gettext_lazy("The ticket is resolved; it now waits for the check on site."),
+            gettext_lazy("Mark resolved"),
+            files=True,
+        ),
+        Step(
+            "close_on_spot",
+            gettext_lazy("Settle on the spot and close"),
+            forms.ResultForm,
+            lambda v, t, d, r: services.close_on_spot(
+                actor=v, ticket=t, result=d.get("result", ""), photos=d.get("photos", []), request=r
+            ),
+            gettext_lazy("The ticket is closed."),
+            gettext_lazy("Close"),
+            files=True,
+        ),
+        Step(
+            "merge",
+            gettext_lazy("Merge a duplicate"),
+            forms.MergeForm,
+            lambda v, t, d, r: services.merge(actor=v, ticket=t, into=_merge_target(v, t, d, r), request=r),
+            gettext_lazy("The ticket is merged; its reporter follows the other ticket now."),
+            gettext_lazy("Merge"),
+        ),
+        Step(
+            "recategorize",
+            gettext_lazy("Change the category"),
+            forms.RecategorizeForm,
+            lambda v, t, d, r: services.recategorize(
+                actor=v, ticket=t, category=d.get("category"), request=r
+            ),
+            gettext_lazy("The category is changed."),
+        ),
+        Step(
+            "dept_accept",
+            gettext_lazy("Accept for the department"),
+            forms.ConfirmForm,
+            lambda v, t, d, r: services.dept_accept(
+                actor=v, ticket=t, comment=d.get("comment", ""), request=r
+            ),
+            gettext_lazy("The ticket is accepted by your department."),
+            gettext_lazy("Accept"),
+        ),
+        Step(
+            "respond",
+            gettext_lazy("Reply to the reporter"),
+            forms.RequiredCommentForm,
+            lambda v, t, d, r: services.respond(actor=v, ticket=t, comment=d.get("comment", ""), request=r),
+            gettext_lazy("The reply is recorded."),
+            gettext_lazy("Send the reply"),
+        ),
+        Step(
+            "resolve",
+            gettext_lazy("Resolve"),
+            forms.ResultForm,
+            lambda v, t, d, r: services.resolve(
+                actor=v, ticket=t, result=d.get("result", ""), photos=d.get("photos", []), request=r
+            ),
+            gettext_lazy("The ticket is resolved; the community checks it on site."),
+            gettext_lazy("Mark resolved"),
+            files=True,
+        ),
+        Step(
+            "dept_return",
+            gettext_lazy("Return: not for our department"),
+            forms.ReasonForm,
+            lambda v, t, d, r: services.dept_return(actor=v, ticket=t, reason=d.get("reason", ""), request=r),
+            gettext_lazy("The ticket is returned to the community."),
+            gettext_lazy("Return the ticket"),
+        ),
+        Step(
+            "request_extension",
+            gettext_lazy("Ask for more time"),
+            forms.ExtensionRequestForm,
+            lambda v, t, d, r: services.request_extension(
+                actor=v, ticket=t, days=d.get("days"), reason=d.get("reason", ""), request=r
+            ),
+            gettext_lazy("The request for more time is sent to the supervisor."),
+            gettext_lazy("Send the request"),
+        ),
+        Step(
+            "decide_extension",
+            gettext_lazy("Decide the request for more time"),
+            forms.DecisionForm,
+            lambda v, t, d, r: services.decide_extension(
+                actor=v,
+                extension=_pending_extension(t, r),
+                approve=d.get("decision") == forms.DecisionForm.YES,
+                comment=d.get("comment", ""),
+                request=r,
+            ),
+            gettext_lazy("The request for more time is decided."),
+            buttons=(("yes", gettext_lazy("Approve"), False), ("no", gettext_lazy("Refuse"), True)),
+        ),
+        Step(
+            "verify",
+            gettext_lazy("Check on site"),
+            forms.DecisionForm,
+            lambda v, t, d, r: services.verify(
+                actor=v,
+                ticket=t,
+                passed=d.get("decision") == forms.DecisionForm.YES,
+                comment=d.get("comment", ""),
+                request=r,
+            ),
+            gettext_lazy("The check on site is recorded."),
+            buttons=(
+                ("yes", gettext_lazy("Done: confirm"), False),
+                ("no", gettext_lazy("Not done: send back"), True),
+            ),
+        ),
+        Step(
+            "supervise",
+            gettext_lazy("Decide as supervisor"),
+            forms.SuperviseForm,
+            lambda v, t, d, r: services.supervise(
+                actor=v,
+                ticket=t,
+                decision=d.get("decision", ""),
+                comment=d.get("comment", ""),
+                department=_department(d),
+                request=r,
+            ),
+            gettext_lazy("The decision is recorded."),
+            gettext_lazy("Decide"),
+        ),
+        Step(
+            "comment",
+            gettext_lazy("Internal note"),
+            forms.RequiredCommentForm,
+            lambda v, t, d, r: services.comment(actor=v, ticket=t, text=d.get("comment", ""), request=r),
+            gettext_lazy("The note is added."),
+            gettext_lazy("Add the note"),
+        ),
+    )
+}
+
+
+def _form_for(step: Step, ticket: Ticket, data: Any = None, files: Any = None) -> forms.TicketForm:
+    kwargs: dict[str, Any] = {"ticket": ticket, "prefix": step.key}
+    if step.key == "dispatch":
+        kwargs["default"] = services.default_department(ticket.category, ticket.region_code)
+    if step.key == "comment":
+        form = step.form(data, files, **kwargs)
+        form.fields["comment"].label = _("Note (staff only)")
+        return form
+    return step.form(data, files, **kwargs)
+
+
+# --- The ticket page ----------------------------------------------------------------------------
+
+
+def _rate_template() -> str:
+    """The resident pages' rating form, when that part is installed."""
+    try:
+        get_template("grid/resident/_rate_form.html")
+    except TemplateDoesNotExist:
+        return ""
+    return "grid/resident/_rate_form.html"
+
+
+def _place_links(viewer: Any, ticket: Ticket) -> list[dict[str, Any]]:
+    links = []
+    for obj, name, label in (
+        (ticket.house, "registry:house", _("House")),
+        (ticket.building, "registry:building", _("Building")),
+        (ticket.key_place, "registry:key_place", _("Key place")),
+    ):
+        if obj is None:
+            continue
+        url = (
+            reverse(name, args=[obj.pk])
+            if has_perm(viewer, RegistryPerm.VIEW_PLACES, obj.region_code)
+            else ""
+        )
+        links.append({"label": label, "text": str(obj), "url": url})
+    return links
+
+
+def ticket_context(
+    request: HttpRequest,
+    ticket: Ticket,
+    *,
+    failed: str = "",
+    failed_form: forms.TicketForm | None = None,
+    revealed: dict[str, str] | None = None,
+    reveal_form: Form | None = None,
+) -> dict[str, Any]:
+    viewer = request.user
+    staff = selectors.is_staff_viewer(viewer, ticket)
+    allowed = selectors.can(viewer, ticket)
+    steps = []
+    for key, step in STEPS.items():
+        if not allowed.get(key) and key != failed:
+            continue
+        form = failed_form if key == failed and failed_form is not None else _form_for(step, ticket)
+        steps.append(
+            {
+                "step": step,
+                "form": form,
+                "url": reverse(f"grid:ticket_{key}", args=[ticket.pk]),
+                "open": key == failed,
+                "shown": bool(allowed.get(key)),
+            }
+        )
+    visible = selectors.tickets_for(viewer)
+    colour = selectors.colour(ticket)
+    context: dict[str, Any] = {
+        "ticket": ticket,
+        "staff": staff,
+        "can": allowed,
+        "steps": [s for s in steps if s["shown"]],
+        "failed": failed,
+        "failed_errors": failed_form.non_field_errors() if failed_form is not None else [],
+        "failed_step": STEPS.get(failed),
+        "colour": colour,
+        "colour_label": COLOUR_LABELS.get(colour, ""),
+        "timeline": timeline_for(viewer, ticket, staff=staff),
+        "photos": list(ticket.attachments.all()),
+        "places": _place_links(viewer, ticket),
+        "parent": visible.filter(pk=ticket.parent_id).first() if ticket.parent_id else None,
+        "merged": list(visible.filter(parent=ticket).order_by("submitted_at")),
+        "rate_template": _rate_template() if allowed.get("rate") else "",
+    }
+    if staff:
+        context.update(
+            dispatches=list(ticket.dispatches.select_related("department").order_by("dispatched_at")),
+            extensions=list(
+                ticket.extensions.select_related("dispatch__department").order_by("requested_at")
+            ),
+            reporter_url=(
+                reverse("registry:person", args=[ticket.reporter_person_id])
+                if ticket.reporter_person_id
+                and ticket.reporter_person is not None
+                and has_perm(viewer, RegistryPerm.VIEW_PEOPLE, ticket.reporter_person.region_code)
+                else ""
+            ),
+            can_reveal=bool(ticket.contact_phone)
+            and has_perm(viewer, Perm.REVEAL_PERSONAL_DATA, ticket.region_code),
+            revealed=revealed or {},
+            reveal_form=reveal_form,
+        )
+    return context
+
+
+@grid_page()
 def ticket(request: HttpRequest, pk: int) -> HttpResponse:
-    item = selectors.get_ticket_for(request.user, pk)
+    found = selectors.get_ticket_for(request.user, pk)
+    return render(request, "grid/ticket.html", ticket_context(request, found))
+
+
+@grid_page()
+def photo(request: HttpRequest, pk: int, photo_id: int) -> FileResponse:
+    """A photo of a ticket, for those who see the ticket; never cached, never a public URL."""
+    found = selectors.get_ticket_for(request.user, pk)
+    att = Attachment.objects.filter(ticket=found, pk=photo_id).first()
+    if att is None:
+        raise Http404
+    try:
+        handle = att.file.open("rb")
+    except (FileNotFoundError, OSError) as exc:
+        raise Http404 from exc
+    response = FileResponse(handle, content_type=att.content_type)
+    response["Cache-Control"] = "no-store"
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Disposition"] = f'inline; filename="{found.number}-{att.pk}{att.extension}"'
+    return response
+
+
+def _act(request: HttpRequest, pk: int, key: str) -> HttpResponse:
+    viewer = request.user
+    found = selectors.get_ticket_for(viewer, pk)
+    step = STEPS[key]
+    allowed = selectors.can(viewer, found).get(key, False)
+    form = _form_for(step, found, request.POST, request.FILES)
+    valid = form.is_valid()
+    if valid or not allowed:
+        # Not allowed now: the service refuses with its own (audited) reason, whatever the input.
+        try:
+            step.perform(viewer, found, dict(getattr(form, "cleaned_data", {})), request)
+        except ValidationError as exc:
+            apply_errors(form, exc)
+        else:
+            messages.success(request, str(step.done))
+            return redirect(safe_next(request, reverse("grid:ticket", args=[found.pk])))
+        found = selectors.get_ticket_for(viewer, pk)
     return render(
         request,
         "grid/ticket.html",
-        {"ticket": item, "timeline": selectors.timeline(item), "can": selectors.can(request.user, item)},
+        ticket_context(request, found, failed=key, failed_form=form),
+        status=400,
+    )
+
+
+def _step_view(key: str) -> View:
+    def view(request: HttpRequest, pk: int) -> HttpResponse:
+        return _act(request, pk, key)
+
+    view.__name__ = f"ticket_{key}"
+    view.__doc__ = f"POST: the {key} step of a ticket."
+    return grid_page(methods=("POST",))(view)
+
+
+step_views: dict[str, View] = {key: _step_view(key) for key in STEPS}
+
+
+@grid_page(methods=("POST",))
+def ticket_reveal(request: HttpRequest, pk: int) -> HttpResponse:
+    """The reporter's full phone number for staff allowed to see it, with a reason (audited)."""
+    from django import forms as django_forms
+
+    viewer = request.user
+    found = selectors.get_ticket_for(viewer, pk)
+    if not selectors.is_staff_viewer(viewer, found):
+        raise PermissionDenied(_("You may not see this value."))
+    form = django_forms.Form(request.POST)
+    form.fields["field"] = django_forms.CharField()
+    form.fields["reason"] = django_forms.CharField(required=False)
+    form.is_valid()
+    try:
+        value = personal.reveal(
+            actor=viewer,
+            obj=found,
+            field="contact_phone",
+            reason=form.cleaned_data.get("reason", ""),
+            request=request,
+        )
+    except ValidationError as exc:
+        apply_errors(form, exc)
+        return render(
+            request, "grid/ticket.html", ticket_context(request, found, reveal_form=form), status=400
+        )
+    return render(
+        request, "grid/ticket.html", ticket_context(request, found, revealed={"contact_phone": value})
     )

@@ -37,22 +37,67 @@ SEES: dict[str, set[str]] = {
 TICKET_PAGES: set[str] = {"grid:ticket", "grid:report_done"}
 # Action forms about one ticket (POST, tried with an empty form).
 # (grid:ticket_rate: staff who see the ticket get 403 — only its reporter rates.)
-TICKET_POSTS: set[str] = {"grid:ticket_rate"}
+TICKET_POSTS: set[str] = {
+    "grid:ticket_rate",
+    # The staff steps (shequ/grid/views.py STEPS) and the audited reveal of the reporter's phone.
+    "grid:ticket_accept",
+    "grid:ticket_dispatch",
+    "grid:ticket_handle",
+    "grid:ticket_close_on_spot",
+    "grid:ticket_merge",
+    "grid:ticket_recategorize",
+    "grid:ticket_dept_accept",
+    "grid:ticket_respond",
+    "grid:ticket_resolve",
+    "grid:ticket_dept_return",
+    "grid:ticket_request_extension",
+    "grid:ticket_decide_extension",
+    "grid:ticket_verify",
+    "grid:ticket_supervise",
+    "grid:ticket_comment",
+    "grid:ticket_reveal",
+}
 # Pages without an object → the personas who may open them (others: 403; anonymous: login).
 # Who may report: the roles holding grid.report in their own grid or community.
 REPORTERS = {"grid_a", "grid_b", "worker_a", "head_a", "head_b", "outsider", "resident"}
+# Region staff (grid.view): everyone with a staff role in a region, not departments or residents.
+REGION_STAFF = {"grid_a", "grid_b", "worker_a", "head_a", "head_b", "street", "outsider"}
+# Who supervises: community heads and the street officer.
+SUPERVISORS = {"head_a", "head_b", "street", "outsider"}
 LIST_PAGES: dict[str, set[str]] = {
+    # The community queue: who accepts, checks or closes on the spot (all region staff here).
+    "grid:queue": REGION_STAFF,
+    "grid:list": REGION_STAFF,
+    # Staff entry: region staff who may report or patrol (not the street officer).
+    "grid:new": REGION_STAFF - {"street"},
+    "grid:department": {"dept"},
+    "grid:supervision": SUPERVISORS,
+    "grid:categories": REGION_STAFF,
+    "grid:routing": {"street"},
+    "grid:holidays": REGION_STAFF,
     "grid:report": REPORTERS,
     "grid:my_tickets": set(PERSONAS),  # everyone's own (possibly empty) list
     # Statistics: holders of grid.stats; department staff see their own department's figures.
     "grid:stats": {"head_a", "head_b", "street", "outsider", "dept"},
 }
 # Pages without an object reached with a POST (tried with an empty form) → who may use them.
-LIST_POSTS: dict[str, set[str]] = {"grid:report": REPORTERS, "grid:suggest": REPORTERS}
+LIST_POSTS: dict[str, set[str]] = {
+    "grid:report": REPORTERS,
+    "grid:suggest": REPORTERS,
+    "grid:new": REGION_STAFF - {"street"},
+    "grid:department_bulk": {"dept"},
+    "grid:routing": {"street"},
+    "grid:routing_delete": {"street"},
+    # The calendar is the province's (grid.catalog): no persona here may change it.
+    "grid:holidays": set(),
+    "grid:holiday_delete": set(),
+}
 # Pages anyone may open, signed in or not.
 PUBLIC_PAGES: set[str] = {"grid:public"}
 # Routes with objects of their own (photos, import batches, …), tested in the named module.
 ELSEWHERE: dict[str, str] = {
+    "grid:photo": "test_pages_staff.py",  # a photo of a ticket: 404 to a sibling community's staff
+    "grid:category_edit": "test_catalog_pages.py",  # the province's catalog (no persona here)
     "grid:stats_export": "test_stats_pages.py",  # a POST of filters: scope, audit, contents
 }
 

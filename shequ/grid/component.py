@@ -1,0 +1,84 @@
+"""The grid's manifest: navigation for staff, departments and residents, permissions, events, and
+what waits for each on the home page."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.urls import NoReverseMatch, reverse
+from django.utils.translation import gettext_lazy as _
+
+from shequ.core.components import Component, HomeItem, NavEntry
+from shequ.core.models import Role
+from shequ.grid.permissions import ALL_PERMISSIONS
+from shequ.grid.permissions import GridPerm as P
+
+
+def _url(name: str, fallback: str = "/grid/") -> str:
+    # Some grid pages are written in parallel; a missing one must not break the home page.
+    try:
+        return reverse(name)
+    except NoReverseMatch:
+        return fallback
+
+
+def home_items(user: Any) -> list[HomeItem]:
+    from shequ.grid.selectors import home_counts
+
+    counts = home_counts(user)
+    items = []
+    if "community" in counts:
+        items.append(
+            HomeItem(_("Tickets waiting for the community"), counts["community"], _url("grid:queue"))
+        )
+    if "verify" in counts:
+        items.append(
+            HomeItem(
+                _("Resolved tickets to check on site"),
+                counts["verify"],
+                _url("grid:queue") + "?status=resolved",
+            )
+        )
+    if "department" in counts:
+        items.append(
+            HomeItem(_("Tickets for your department"), counts["department"], _url("grid:department"))
+        )
+    if "supervision" in counts:
+        items.append(
+            HomeItem(_("Tickets under supervision"), counts["supervision"], _url("grid:supervision"), "warn")
+        )
+    return items
+
+
+COMPONENT = Component(
+    name="grid",
+    label=_("Grid events"),
+    nav=(
+        # Grid workers check and close on the spot from the queue, though they hold no HANDLE.
+        NavEntry(
+            _("Community queue"),
+            "grid:queue",
+            perm=P.HANDLE,
+            roles=frozenset({Role.GRID_WORKER}),
+            order=20,
+            icon="inbox",
+        ),
+        NavEntry(_("Tickets"), "grid:list", perm=P.VIEW, order=21, icon="list"),
+        NavEntry(_("Department tickets"), "grid:department", perm=P.DEPARTMENT, order=22, icon="inbox"),
+        NavEntry(_("Supervision"), "grid:supervision", perm=P.SUPERVISE, order=23, icon="flag"),
+        NavEntry(_("Ticket statistics"), "grid:stats", perm=P.STATS, order=60, icon="chart"),
+        NavEntry(_("Report a problem"), "grid:report", perm=P.REPORT, order=15, icon="plus"),
+        NavEntry(_("My reports"), "grid:my_tickets", perm=P.REPORT, order=16, icon="list"),
+        NavEntry(_("Routing rules"), "grid:routing", perm=P.ROUTING, order=70, icon="route"),
+        NavEntry(_("Ticket categories"), "grid:categories", perm=P.CATALOG, order=71, icon="tree"),
+    ),
+    permissions=ALL_PERMISSIONS,
+    events=(
+        "grid.ticket_submitted",
+        "grid.ticket_dispatched",
+        "grid.ticket_changed",
+        "grid.ticket_warned",
+        "grid.ticket_escalated",
+    ),
+    home_items=home_items,
+)

@@ -1,0 +1,442 @@
+"""Forms of the grid pages. They parse what a browser sends; the services validate and decide
+(transitions, lengths, photos, departments), and their errors are put back on these fields. Field
+names follow the services' argument and error names so that errors land where they belong."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django import forms
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from shequ.core.models import Department, DepartmentKind, Region, RegionLevel
+from shequ.core.permissions import scope_q
+from shequ.grid.models import Category, Source, Ticket, Urgency
+from shequ.grid.permissions import GridPerm as P
+from shequ.grid.selectors import TicketFilters
+from shequ.grid.services import COMMENT_MAX, EXTENSION_MAX_DAYS, MAX_PHOTOS, TEXT_MAX, TITLE_MAX
+
+OFF = {"autocomplete": "off"}
+TEL = forms.TextInput(attrs={"type": "tel", "inputmode": "tel", "autocomplete": "off"})
+NUMERIC = forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"})
+
+
+def choice_field(form: forms.Form, name: str) -> forms.ChoiceField:
+    field = form.fields[name]
+    assert isinstance(field, forms.ChoiceField)
+    return field
+
+
+def model_field(form: forms.Form, name: str) -> forms.ModelChoiceField[Any]:
+    field = form.fields[name]
+    assert isinstance(field, forms.ModelChoiceField)
+    return field
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class PhotosField(forms.FileField):
+    """Up to nine photos in one input; the services check type, size and pixels."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("label", _("Photos"))
+        kwargs.setdefault(
+            "help_text", _("Up to %(n)d JPEG, PNG or WebP photos, 8 MB each.") % {"n": MAX_PHOTOS}
+        )
+        attrs = {"accept": "image/jpeg,image/png,image/webp", "capture": "environment"}
+        kwargs.setdefault("widget", MultipleFileInput(attrs=attrs))
+        super().__init__(**kwargs)
+
+    def clean(self, data: Any, initial: Any = None) -> list[Any]:
+        if isinstance(data, list | tuple):
+            files = [super(PhotosField, self).clean(d, initial) for d in data if d]
+        else:
+            files = [super().clean(data, initial)] if data else []
+        if len(files) > MAX_PHOTOS:
+            raise forms.ValidationError(_("At most %(n)d photos.") % {"n": MAX_PHOTOS})
+        return files
+
+
+def text_area(
+    label: Any, max_length: int, *, required: bool = True, rows: int = 3, help_text: Any = ""
+) -> Any:
+    return forms.CharField(
+        label=label,
+        max_length=max_length,
+        required=required,
+        help_text=help_text,
+        widget=forms.Textarea(attrs={"rows": rows}),
+    )
+
+
+def category_choices(*, blank: Any = "—", include_inactive: bool = False) -> list[tuple[Any, Any]]:
+    """Leaf categories grouped under their main types (an <optgroup> per main type)."""
+    cats = Category.objects.select_related("parent").order_by("sort_order", "code")
+    if not include_inactive:
+        cats = cats.filter(is_active=True)
+    roots = [c for c in cats if c.parent_id is None]
+    leaves = [c for c in cats if c.parent_id is not None]
+    groups: list[tuple[Any, Any]] = [("", blank)] if blank is not None else []
+    for root in roots:
+        options = [(c.code, c.name_zh) for c in leaves if c.parent_id == root.pk]
+        if options:
+            groups.append((root.name_zh, options))
+    return groups
+
+
+class CategoryChoiceField(forms.ChoiceField):
+    """A leaf category by code; the service checks it is active and a leaf."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("label", _("Category"))
+        super().__init__(choices=category_choices, **kwargs)
+
+
+def departments_for(ticket: Ticket) -> list[Department]:
+    """Active departments whose area covers the ticket (nearest first)."""
+    found = [
+        d for d in Department.objects.filter(is_active=True) if ticket.region_code.startswith(d.region_code)
+    ]
+    found.sort(key=lambda d: (-len(d.region_code), d.name))
+    return found
+
+
+class TicketForm(forms.Form):
+    """An action form about one ticket; knows the ticket for its choices."""
+
+    def __init__(self, *args: Any, ticket: Ticket, **kwargs: Any) -> None:
+        self.ticket = ticket
+        super().__init__(*args, **kwargs)
+
+
+class AcceptForm(TicketForm):
+    category = CategoryChoiceField(required=True)
+    urgency = forms.ChoiceField(label=_("Urgency"), choices=Urgency.choices)
+    comment = text_area(_("Note"), COMMENT_MAX, required=False, rows=2)
+
+    def __init__(self, *args: Any, ticket: Ticket, **kwargs: Any) -> None:
+        super().__init__(*args, ticket=ticket, **kwargs)
+        suggested = ticket.suggested_category
+        current = ticket.category or suggested
+        self.initial.setdefault("category", current.code if current else "")
+        self.initial.setdefault("urgency", ticket.urgency)
+        if suggested is not None:
+            share = (
+                f" ({round(ticket.suggestion_confidence * 100)} %)"
+                if ticket.suggestion_confidence is not None
+                else ""
+            )
+            self.fields["category"].help_text = _("Suggested: %(name)s%(share)s") % {
+                "name": suggested.name_zh,
+                "share": share,
+            }
+
+
+class RecategorizeForm(TicketForm):
+    category = CategoryChoiceField(required=True)
+
+    def __init__(self, *args: Any, ticket: Ticket, **kwargs: Any) -> None:
+        super().__init__(*args, ticket=ticket, **kwargs)
+        self.initial.setdefault("category", ticket.category.code if ticket.category else "")
+
+
+class ResultForm(TicketForm):
+    """Close on the spot, handle in the community, resolve in the department."""
+
+    result = text_area(_("What was done"), TEXT_MAX, rows=4)
+    photos = PhotosField()
+
+
+class DepartmentChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: Any) -> str:
+        return str(obj.name)
+
+
+class DispatchForm(TicketForm):
+    department = DepartmentChoiceField(label=_("Department"), queryset=Department.objects.none())
+    comment = text_area(_("Note for the department"), COMMENT_MAX, required=False, rows=2)
+
+    def __init__(self, *args: Any, ticket: Ticket, default: Department | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, ticket=ticket, **kwargs)
+        options = departments_for(ticket)
+        field = model_field(self, "department")
+        field.queryset = Department.objects.filter(pk__in=[d.pk for d in options]).order_by("name")
+        if default is not None:
+            self.initial.setdefault("department", default.pk)
+            field.help_text = _("Routing suggests: %(name)s") % {"name": default.name}
+
+
+class MergeForm(TicketForm):
+    into = forms.CharField(
+        label=_("Number of the ticket to merge into"),
+        max_length=20,
+        widget=NUMERIC,
+        help_text=_("The 14-digit ticket number, e.g. 20260315000123."),
+    )
+
+
+class ConfirmForm(TicketForm):
+    """A step without required input (the department accepting): the hidden confirmation keeps a
+    bare POST from taking it."""
+
+    confirm = forms.BooleanField(widget=forms.HiddenInput, initial=True)
+    comment = text_area(_("Note"), COMMENT_MAX, required=False, rows=2)
+
+
+class RequiredCommentForm(TicketForm):
+    comment = text_area(_("Reply"), COMMENT_MAX, rows=3)
+
+
+class ReasonForm(TicketForm):
+    reason = text_area(_("Reason"), COMMENT_MAX, rows=2)
+
+
+class ExtensionRequestForm(TicketForm):
+    days = forms.IntegerField(
+        label=_("More working days"), min_value=1, max_value=EXTENSION_MAX_DAYS, widget=NUMERIC
+    )
+    reason = text_area(_("Reason"), COMMENT_MAX, rows=2)
+
+
+class DecisionForm(TicketForm):
+    """Two buttons: yes or no (extension decisions, verification); a comment needed for no."""
+
+    YES, NO = "yes", "no"
+    decision = forms.ChoiceField(choices=[(YES, YES), (NO, NO)], widget=forms.HiddenInput)
+    comment = text_area(
+        _("Reason or note"), COMMENT_MAX, required=False, rows=2, help_text=_("Needed when you say no.")
+    )
+
+    @property
+    def yes(self) -> bool:
+        return self.cleaned_data.get("decision") == self.YES
+
+
+class SuperviseForm(TicketForm):
+    decision = forms.ChoiceField(
+        label=_("Decision"),
+        widget=forms.RadioSelect,
+        choices=[
+            ("redispatch", _("Dispatch again")),
+            ("return", _("Back to the community")),
+            ("close", _("Close with an explanation")),
+        ],
+    )
+    department = DepartmentChoiceField(
+        label=_("Department (when dispatching again)"), queryset=Department.objects.none(), required=False
+    )
+    comment = text_area(_("Explanation"), COMMENT_MAX, rows=3)
+
+    def __init__(self, *args: Any, ticket: Ticket, **kwargs: Any) -> None:
+        super().__init__(*args, ticket=ticket, **kwargs)
+        options = departments_for(ticket)
+        field = model_field(self, "department")
+        field.queryset = Department.objects.filter(pk__in=[d.pk for d in options]).order_by("name")
+        if ticket.department_id:
+            self.initial.setdefault("department", ticket.department_id)
+
+
+# --- Lists and staff entry ---------------------------------------------------------------------
+
+
+class FilterForm(forms.Form):
+    """The filters of the queues and the list (GET); unknown values are ignored, not errors."""
+
+    q = forms.CharField(label=_("Title or number"), required=False, max_length=100)
+    status = forms.ChoiceField(label=_("Status"), required=False)
+    category = forms.ChoiceField(label=_("Category"), required=False)
+    source = forms.ChoiceField(label=_("Source"), required=False, choices=[("", "—"), *Source.choices])
+    colour = forms.ChoiceField(
+        label=_("Deadline"),
+        required=False,
+        choices=[
+            ("", "—"),
+            ("green", _("On time")),
+            ("yellow", _("Due soon")),
+            ("red", _("Overdue")),
+        ],
+    )
+    region = forms.ChoiceField(label=_("Area"), required=False)
+
+    def __init__(
+        self, *args: Any, statuses: list[tuple[str, Any]], regions: list[tuple[str, str]], **kwargs: Any
+    ):
+        super().__init__(*args, **kwargs)
+        choice_field(self, "status").choices = [("", "—"), *statuses]
+        main = [
+            (c.code, c.name_zh)
+            for c in Category.objects.filter(parent__isnull=True, is_active=True).order_by("sort_order")
+        ]
+        choice_field(self, "category").choices = [
+            ("", "—"),
+            (_("Main types"), main),
+            *category_choices(blank=None),
+        ]
+        choice_field(self, "region").choices = [("", "—"), *regions]
+        if len(regions) < 2:
+            del self.fields["region"]
+
+    def filters(self, *, open_only: bool = False) -> TicketFilters:
+        """The valid filters (an unknown value is dropped, not an error: these are links)."""
+        self.is_valid()
+
+        def get(name: str) -> str:
+            return str(self.cleaned_data.get(name) or "").strip()
+
+        return TicketFilters(
+            status=get("status"),
+            category=get("category"),
+            source=get("source"),
+            colour=get("colour"),
+            region=get("region"),
+            q=get("q"),
+            open_only=open_only,
+        )
+
+
+def report_regions(viewer: Any) -> list[Region]:
+    """Grids and communities where the viewer may enter a ticket (staff entry or patrol)."""
+    q = scope_q(viewer, P.REPORT, "code") | scope_q(viewer, P.PATROL, "code")
+    return list(
+        Region.objects.filter(q, level__in=[RegionLevel.GRID, RegionLevel.COMMUNITY]).order_by("code")[:500]
+    )
+
+
+class NewTicketForm(forms.Form):
+    """A ticket entered by staff: someone walked in or phoned, or a grid worker's patrol."""
+
+    source = forms.ChoiceField(
+        label=_("How it reached us"),
+        widget=forms.RadioSelect,
+        choices=[(Source.STAFF, _("Walk-in or phone call")), (Source.PATROL, _("Found on patrol"))],
+        initial=Source.STAFF,
+    )
+    region = forms.ChoiceField(label=_("Grid or community"))
+    category = CategoryChoiceField(required=False, help_text=_("Leave empty to decide when accepting."))
+    urgency = forms.ChoiceField(label=_("Urgency"), choices=Urgency.choices, initial=Urgency.NORMAL)
+    title = forms.CharField(label=_("Title"), max_length=TITLE_MAX, widget=forms.TextInput(attrs=OFF))
+    description = text_area(_("What is the problem?"), TEXT_MAX, rows=4)
+    address = forms.CharField(label=_("Address or place"), max_length=200, required=False)
+    house = forms.IntegerField(
+        label=_("House number in the base data (optional)"),
+        required=False,
+        min_value=1,
+        widget=NUMERIC,
+        help_text=_("The number shown on the house page of the base data."),
+    )
+    contact_name = forms.CharField(
+        label=_("Contact name"), max_length=50, required=False, widget=forms.TextInput(attrs=OFF)
+    )
+    contact_phone = forms.CharField(label=_("Contact phone"), max_length=20, required=False, widget=TEL)
+    photos = PhotosField()
+
+    def __init__(self, *args: Any, regions: list[Region], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.regions = {r.code: r for r in regions}
+        choice_field(self, "region").choices = [(r.code, f"{r.name} {r.code}") for r in regions]
+        if len(regions) == 1:
+            self.initial.setdefault("region", regions[0].code)
+
+    def clean_region(self) -> Region:
+        return self.regions[self.cleaned_data["region"]]
+
+
+# --- Catalog and routing -----------------------------------------------------------------------
+
+
+class CategoryEditForm(forms.Form):
+    name_zh = forms.CharField(label=_("Chinese name"), max_length=40)
+    name = forms.CharField(label=_("English name"), max_length=80)
+    department_kind = forms.ChoiceField(
+        label=_("Usual department kind"), required=False, choices=[("", "—"), *DepartmentKind.choices]
+    )
+    response_hours = forms.IntegerField(label=_("Response deadline (hours)"), min_value=1, widget=NUMERIC)
+    resolution_days = forms.IntegerField(
+        label=_("Resolution deadline (working days)"), min_value=1, widget=NUMERIC
+    )
+    urgent_response_hours = forms.IntegerField(
+        label=_("Urgent: response deadline (hours)"), min_value=1, widget=NUMERIC
+    )
+    urgent_resolution_hours = forms.IntegerField(
+        label=_("Urgent: resolution deadline (hours)"), min_value=1, widget=NUMERIC
+    )
+    keywords = forms.CharField(
+        label=_("Keywords"),
+        max_length=300,
+        required=False,
+        help_text=_("Words that point to this category, separated by spaces."),
+    )
+    is_active = forms.BooleanField(label=_("Active (offered on new tickets)"), required=False)
+
+    FIELDS = (
+        "name_zh",
+        "name",
+        "department_kind",
+        "response_hours",
+        "resolution_days",
+        "urgent_response_hours",
+        "urgent_resolution_hours",
+        "keywords",
+        "is_active",
+    )
+
+
+class RoutingRuleForm(forms.Form):
+    category = forms.ChoiceField(label=_("Category or main type"))
+    region = forms.ChoiceField(label=_("Area"))
+    department = DepartmentChoiceField(label=_("Department"), queryset=Department.objects.none())
+    auto_dispatch = forms.BooleanField(
+        label=_("Dispatch staff-entered tickets at once"),
+        required=False,
+        help_text=_("For emergencies such as gas leaks: no community step."),
+    )
+
+    def __init__(self, *args: Any, regions: list[Region], scopes: list[str], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.regions = {r.code: r for r in regions}
+        choice_field(self, "region").choices = [(r.code, f"{r.name} {r.code}") for r in regions]
+        cats = Category.objects.filter(is_active=True).select_related("parent").order_by("sort_order", "code")
+        choice_field(self, "category").choices = [
+            ("", "—"),
+            *[(c.code, f"{c.parent.name_zh} › {c.name_zh}" if c.parent else c.name_zh) for c in cats],
+        ]
+        q = Q(pk__in=[])
+        for code in scopes:
+            # Departments inside the area, or serving it from above.
+            q |= Q(region_code__startswith=code) | Q(region_code__in=[code[:n] for n in range(2, len(code))])
+        model_field(self, "department").queryset = Department.objects.filter(q, is_active=True).order_by(
+            "region_code", "name"
+        )
+
+    def clean_region(self) -> Region:
+        return self.regions[self.cleaned_data["region"]]
+
+    def clean_category(self) -> Category:
+        return Category.objects.get(code=self.cleaned_data["category"])
+
+
+class RoutingDeleteForm(forms.Form):
+    rule = forms.IntegerField(widget=forms.HiddenInput)
+
+
+class HolidayForm(forms.Form):
+    date = forms.DateField(label=_("Date"), widget=forms.DateInput(attrs={"type": "date"}))
+    name = forms.CharField(label=_("Name"), max_length=40, help_text=_("For example 国庆节 or 国庆调休."))
+    is_workday = forms.BooleanField(
+        label=_("A weekend day worked in exchange (调休)"),
+        required=False,
+        help_text=_("Leave unticked for a day off."),
+    )
+
+
+class HolidayDeleteForm(forms.Form):
+    date = forms.DateField(widget=forms.HiddenInput)
+
+
+def year_choices(today: dt.date) -> list[int]:
+    return [today.year - 1, today.year, today.year + 1]
