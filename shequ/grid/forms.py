@@ -319,7 +319,7 @@ class NewTicketForm(forms.Form):
     region = forms.ChoiceField(label=_("Grid or community"))
     category = CategoryChoiceField(required=False, help_text=_("Leave empty to decide when accepting."))
     urgency = forms.ChoiceField(label=_("Urgency"), choices=Urgency.choices, initial=Urgency.NORMAL)
-    title = forms.CharField(label=_("Title"), max_length=TITLE_MAX, widget=forms.TextInput(attrs=OFF))
+    title = forms.CharField(label=_("Ticket title"), max_length=TITLE_MAX, widget=forms.TextInput(attrs=OFF))
     description = text_area(_("What is the problem?"), TEXT_MAX, rows=4)
     address = forms.CharField(label=_("Address or place"), max_length=200, required=False)
     house = forms.IntegerField(
