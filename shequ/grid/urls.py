@@ -2,7 +2,7 @@
 
 from django.urls import URLPattern, path
 
-from shequ.grid import urls_resident, urls_stats, views, views_catalog, views_queues
+from shequ.grid import urls_hotline, urls_resident, urls_stats, views, views_catalog, views_queues
 
 app_name = "grid"
 
@@ -29,6 +29,7 @@ urlpatterns: list[URLPattern] = [
     path("routing/delete/", views_catalog.routing_delete, name="routing_delete"),
     path("holidays/", views_catalog.holidays, name="holidays"),
     path("holidays/delete/", views_catalog.holiday_delete, name="holiday_delete"),
+    *urls_hotline.urlpatterns,
     *urls_resident.urlpatterns,
     *urls_stats.urlpatterns,
 ]

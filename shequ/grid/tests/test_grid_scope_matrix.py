@@ -64,6 +64,8 @@ REPORTERS = {"grid_a", "grid_b", "worker_a", "head_a", "head_b", "outsider", "re
 REGION_STAFF = {"grid_a", "grid_b", "worker_a", "head_a", "head_b", "street", "outsider"}
 # Who supervises: community heads and the street officer.
 SUPERVISORS = {"head_a", "head_b", "street", "outsider"}
+# Who may import 12345 hotline files: the holders of grid.import (community staff, the street).
+IMPORTERS = {"worker_a", "head_a", "head_b", "street", "outsider"}
 LIST_PAGES: dict[str, set[str]] = {
     # The community queue: who accepts, checks or closes on the spot (all region staff here).
     "grid:queue": REGION_STAFF,
@@ -77,6 +79,7 @@ LIST_PAGES: dict[str, set[str]] = {
     "grid:holidays": REGION_STAFF,
     "grid:report": REPORTERS,
     "grid:my_tickets": set(PERSONAS),  # everyone's own (possibly empty) list
+    "grid:hotline_import": IMPORTERS,
     # Statistics: holders of grid.stats; department staff see their own department's figures.
     "grid:stats": {"head_a", "head_b", "street", "outsider", "dept"},
 }
@@ -84,6 +87,7 @@ LIST_PAGES: dict[str, set[str]] = {
 LIST_POSTS: dict[str, set[str]] = {
     "grid:report": REPORTERS,
     "grid:suggest": REPORTERS,
+    "grid:hotline_import": IMPORTERS,
     "grid:new": REGION_STAFF - {"street"},
     "grid:department_bulk": {"dept"},
     "grid:routing": {"street"},
@@ -96,6 +100,10 @@ LIST_POSTS: dict[str, set[str]] = {
 PUBLIC_PAGES: set[str] = {"grid:public"}
 # Routes with objects of their own (photos, import batches, …), tested in the named module.
 ELSEWHERE: dict[str, str] = {
+    # A 12345 upload is its uploader's alone: 404 to anyone else.
+    "grid:hotline_report": "test_hotline_pages.py",
+    "grid:hotline_errors": "test_hotline_pages.py",
+    "grid:hotline_commit": "test_hotline_pages.py",
     "grid:photo": "test_pages_staff.py",  # a photo of a ticket: 404 to a sibling community's staff
     "grid:category_edit": "test_catalog_pages.py",  # the province's catalog (no persona here)
     "grid:stats_export": "test_stats_pages.py",  # a POST of filters: scope, audit, contents

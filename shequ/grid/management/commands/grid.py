@@ -3,6 +3,8 @@
 - ``retrain``: retrain the request classifier on the shipped corpus's train split plus every
   ticket whose category staff confirmed or corrected, print the held-out accuracy on the corpus's
   test split, and save the model for the web and worker processes (they load it on next start).
+- ``import-hotline FILE --as USER``: check a 12345 hotline export as USER (their import regions
+  apply) and print every problem by row and column; with ``--commit`` import the valid rows.
 
 Add a subcommand with a subparser in ``add_arguments`` and a ``_<name>`` method (dashes become
 underscores).
@@ -17,7 +19,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 
 class Command(BaseCommand):
-    help = "Grid admin commands: retrain the request classifier."
+    help = "Grid admin commands: retrain the request classifier, import 12345 hotline files."
 
     def add_arguments(self, parser: CommandParser) -> None:
         sub = parser.add_subparsers(dest="subcommand", metavar="subcommand")
@@ -27,6 +29,16 @@ class Command(BaseCommand):
         )
         retrain.add_argument(
             "--dry-run", action="store_true", help="Train and measure, but do not save the model."
+        )
+        hotline = sub.add_parser(
+            "import-hotline", help="Check a 12345 hotline export and, with --commit, import its valid rows."
+        )
+        hotline.add_argument("file", help="The .xlsx, .xls or .csv file the hotline centre exported.")
+        hotline.add_argument(
+            "--as", dest="username", required=True, help="The importing account (its import regions apply)."
+        )
+        hotline.add_argument(
+            "--commit", action="store_true", help="Import the valid rows, all in one transaction."
         )
 
     def handle(self, *args: Any, **opts: Any) -> None:
@@ -57,3 +69,40 @@ class Command(BaseCommand):
             self.stdout.write("dry run: model not saved")
         else:
             self.stdout.write(f"saved {result.path} (corpus version {model.version})")
+
+    def _import_hotline(self, *, file: str, username: str, commit: bool = False, **_opts: Any) -> None:
+        from pathlib import Path
+
+        from django.core.exceptions import PermissionDenied
+
+        from shequ.core.models import User
+        from shequ.grid import hotline
+
+        user = User.objects.filter(username=username, is_active=True).first()
+        if user is None:
+            raise CommandError(f"no active account {username!r}")
+        try:
+            content = Path(file).read_bytes()
+        except OSError as exc:
+            raise CommandError(f"cannot read {file}: {exc.strerror}") from exc
+        name = Path(file).name
+        try:
+            plan = hotline.check(content=content, filename=name, actor=user)
+        except PermissionDenied as exc:
+            raise CommandError(str(exc)) from exc
+        report = plan.report
+        for p in report.problems:
+            where = f"row {p.row} {p.column_letter} {p.column}".strip() if p.row else "file"
+            self.stdout.write(f"{where}: {p.reason} [{p.code}]")
+        self.stdout.write(
+            f"{report.data_rows} rows, {report.valid_count} valid, {len(report.error_rows)} with problems"
+        )
+        if not commit:
+            self.stdout.write("dry run: nothing imported (add --commit to import the valid rows)")
+            return
+        result = hotline.commit(
+            content=content, filename=name, actor=user, expect=(report.valid_count, report.valid_digest)
+        )
+        if result.status != "committed":
+            raise CommandError(result.message)
+        self.stdout.write(f"imported {len(result.tickets)} tickets")

@@ -1,0 +1,849 @@
+"""Import of 12345 hotline work orders (.xlsx, .xls or .csv as the hotline centre exports them) as
+tickets of source ``hotline``.
+
+The files are read with the registry's tolerant import helpers (``shequ/registry/imports.py``):
+a title above the header, a header over two rows with merged cells, header names that differ from
+one centre to the next, blank and note rows, full-width digits, GBK-encoded CSV. Then every row is
+checked:
+
+* 工单编号 becomes the ticket's ``external_ref``: required, and unique in the file and on the
+  platform (importing the same export twice creates nothing twice);
+* 来电时间 is when the ticket was submitted (the deadlines run from then): an Excel date cell or
+  serial number, or text such as ``2026-03-01 09:15``, ``2026/3/1 9:15`` or ``2026年3月1日9时15分``;
+* 所属社区 names the community (or grid) by code or by name, inside the importer's regions; a name
+  shared by two communities needs the street (所属街道 column, or ``岳麓街道枇杷塘社区``);
+* 诉求类型 is matched with a category's Chinese name (the last matching part of ``城乡建设-市容-噪音扰民``);
+  otherwise the category stays open for the community to choose and the classifier's top
+  suggestion is kept with its confidence (``services.suggest``);
+* 紧急程度, 联系电话 (a number the centre masked, ``139****5678``, is left out), 办理时限 (kept in the
+  description: the platform's own deadlines follow the category).
+
+:func:`check` (the dry run) writes nothing and reports every problem by row, column and reason.
+:func:`commit` checks the file again and writes all valid rows in one transaction through
+``services.submit`` — or nothing, when the file changed or a row was imported meanwhile.
+Between the two, the upload is kept encrypted for its uploader only (:func:`keep_upload`).
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+import json
+import re
+import secrets
+import zlib
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import transaction
+from django.db.models import Q
+from django.http import Http404, HttpRequest
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from shequ.core import audit, crypto
+from shequ.core.models import AuditResult, Region, RegionLevel
+from shequ.core.permissions import has_perm, scopes_for
+from shequ.grid import services
+from shequ.grid.models import Category, Source, Ticket, Urgency
+from shequ.grid.permissions import GridPerm as P
+from shequ.registry import imports
+from shequ.registry import validators as v
+from shequ.registry.imports import Col, Problem, Report, Row, Table
+
+KIND = "hotline"
+EXTERNAL_REF_MAX = 64
+TITLE_FROM_TEXT = 30
+UPLOAD_TTL = dt.timedelta(hours=24)
+UPLOAD_DIR = "grid/hotline"
+_TOKEN = re.compile(r"^[0-9a-f]{32}$")
+
+COLUMNS: tuple[Col, ...] = (
+    Col(
+        "external_ref",
+        gettext_lazy("Work order number"),
+        (
+            "工单编号",
+            "工单号",
+            "工单号码",
+            "受理编号",
+            "热线编号",
+            "12345工单号",
+            "诉求编号",
+            "案件编号",
+            "流水号",
+        ),
+        True,
+    ),
+    Col(
+        "called_at",
+        gettext_lazy("Call time"),
+        ("来电时间", "来电日期", "受理时间", "登记时间", "诉求时间", "工单创建时间", "创建时间"),
+        True,
+    ),
+    Col("caller", gettext_lazy("Caller"), ("来电人", "来电人姓名", "诉求人", "市民姓名", "联系人", "姓名")),
+    Col(
+        "phone",
+        gettext_lazy("Contact phone"),
+        ("联系电话", "来电号码", "联系方式", "联系号码", "手机号", "手机号码", "电话"),
+    ),
+    Col("title", gettext_lazy("Request title"), ("诉求标题", "标题", "工单标题", "主题", "诉求主题")),
+    Col(
+        "description",
+        gettext_lazy("Request"),
+        ("诉求内容", "问题描述", "来电内容", "诉求详情", "事项描述", "反映内容", "工单内容", "内容"),
+        True,
+    ),
+    Col(
+        "address",
+        gettext_lazy("Address"),
+        ("诉求地址", "事发地址", "事发地点", "发生地址", "问题地址", "地址", "详细地址"),
+    ),
+    Col(
+        "community",
+        gettext_lazy("Community"),
+        (
+            "所属社区",
+            "社区",
+            "所属社区(村)",
+            "社区(村)",
+            "所属村社区",
+            "承办社区",
+            "社区名称",
+            "所属网格",
+            "网格",
+        ),
+        True,
+    ),
+    Col("street", gettext_lazy("Street"), ("所属街道", "街道", "街道(乡镇)", "所属乡镇街道", "乡镇街道")),
+    Col(
+        "category",
+        gettext_lazy("Request type"),
+        ("诉求类型", "分类", "诉求分类", "问题分类", "事项分类", "工单分类", "类别", "工单类型", "问题类型"),
+    ),
+    Col("urgency", gettext_lazy("Urgency"), ("紧急程度", "缓急程度", "是否紧急", "紧急", "缓急")),
+    Col("deadline", gettext_lazy("Deadline"), ("办理时限", "办结时限", "处理时限", "答复时限", "时限")),
+)
+REQUIRED = tuple(c for c in COLUMNS if c.required)
+
+URGENT_WORDS = frozenset({"紧急", "特急", "加急", "急", "急件", "特别紧急", "是", "urgent", "高"})
+NORMAL_WORDS = frozenset({"一般", "普通", "正常", "否", "不紧急", "非紧急", "normal", "低", "中", "常规"})
+
+
+def _lookup() -> dict[str, str]:
+    """Normalized header name → column key (names in both languages too)."""
+    found: dict[str, str] = {}
+    for col in COLUMNS:
+        names = [col.key, *col.synonyms]
+        for lang in ("en", "zh-hans"):
+            with translation.override(lang):
+                names.append(str(col.title))
+        for name in names:
+            found.setdefault(imports._squash(name), col.key)
+    return found
+
+
+def find_header(table: Table) -> imports.Header | None:
+    """The row (or pair of rows, for merged headers) among the first ones naming the most columns."""
+    lookup = _lookup()
+    best: tuple[tuple[int, int, int], imports.Header] | None = None
+    for r in range(min(imports.HEADER_SCAN_ROWS, len(table.rows))):
+        for depth in (1, 2):
+            if r + depth > len(table.rows) or all(imports._blank(c) for c in table.rows[r]):
+                continue
+            columns = imports._map_header(table.rows[r : r + depth], lookup)
+            rank = (len({c.key for c in columns if c.key}), -depth, -r)
+            if best is None or rank > best[0]:
+                best = (rank, imports.Header(rows=list(range(r, r + depth)), columns=columns))
+    if best is None or best[0][0] < 2:
+        return None
+    return best[1]
+
+
+# --- Cells --------------------------------------------------------------------------------------
+
+_MOMENT = re.compile(
+    r"^(\d{4})\s*[.\-/年]\s*(\d{1,2})\s*[.\-/月]\s*(\d{1,2})\s*日?\s*(?:T\s*)?"
+    r"(?:(\d{1,2})\s*[:时点]\s*(\d{1,2})\s*(?:[:分]\s*(\d{1,2})(?:\.\d+)?\s*秒?|分)?)?$"
+)
+_COMPACT_MOMENT = re.compile(r"^(\d{4})(\d{2})(\d{2})\s*(\d{2})(\d{2})(\d{2})?$")
+_PERIOD = re.compile(r"^(\d{1,3})(个)?(工作日|自然日|天|日|小时|h)$", re.IGNORECASE)
+
+
+class CellError(ValueError):
+    pass
+
+
+def parse_moment(value: Any) -> dt.datetime | None:
+    """A call time as an aware datetime (local time when the cell has no zone); None when empty."""
+    if imports._blank(value):
+        return None
+    if isinstance(value, dt.datetime):
+        moment = value
+    elif isinstance(value, dt.date):
+        moment = dt.datetime.combine(value, dt.time())
+    elif isinstance(value, float) and not value.is_integer() and 0 < value < 80000:
+        # An Excel serial number: days since 1899-12-30, the time as the fraction of a day.
+        seconds = round((value - int(value)) * 86400)
+        moment = dt.datetime.combine(imports.EXCEL_EPOCH, dt.time()) + dt.timedelta(
+            days=int(value), seconds=seconds
+        )
+    else:
+        text = imports.cell_text(value)  # half-width, one space between parts
+        m = _MOMENT.match(text) or _COMPACT_MOMENT.match(text)
+        try:
+            if m:
+                hour, minute, second = (int(part) if part else 0 for part in m.groups()[3:6])
+                moment = dt.datetime(int(m[1]), int(m[2]), int(m[3]), hour, minute, second)
+            else:
+                day = imports.parse_date(value)
+                if not isinstance(day, dt.date):
+                    raise CellError("partial")
+                moment = dt.datetime.combine(day, dt.time())
+        except ValueError as exc:
+            raise CellError(str(exc)) from exc
+    if timezone.is_naive(moment):
+        moment = timezone.make_aware(moment)
+    return moment
+
+
+def _category_key(text: str) -> str:
+    return re.sub(r"[\s/·、]+", "", v.normalize_text(text))
+
+
+class CategoryIndex:
+    """Active leaf categories by their Chinese name and code."""
+
+    def __init__(self) -> None:
+        self.by_key: dict[str, Category] = {}
+        for cat in Category.objects.filter(is_active=True, parent__isnull=False).order_by("sort_order"):
+            self.by_key.setdefault(_category_key(cat.name_zh), cat)
+            self.by_key.setdefault(cat.code.lower(), cat)
+
+    def find(self, text: str) -> Category | None:
+        """``噪音扰民``, ``environment.noise`` or the last part that names one in
+        ``城乡建设-市容环境-噪音扰民``."""
+        if not text:
+            return None
+        whole = self.by_key.get(_category_key(text)) or self.by_key.get(text.strip().lower())
+        if whole is not None:
+            return whole
+        for part in reversed(re.split(r"[-—>＞/|｜\\、]+", text)):
+            found = self.by_key.get(_category_key(part))
+            if found is not None:
+                return found
+        return None
+
+
+def _region_key(text: str) -> str:
+    return re.sub(r"\s+", "", v.normalize_text(text))
+
+
+class RegionIndex:
+    """The communities and grids of the importer's regions, by code and by name."""
+
+    def __init__(self, scopes: Sequence[str]) -> None:
+        self.scopes = list(scopes)
+        q = Q(pk__in=[])
+        for code in self.scopes:
+            q |= Q(code__startswith=code)
+        levels = (RegionLevel.STREET, RegionLevel.COMMUNITY, RegionLevel.GRID)
+        regions = list(Region.objects.filter(q, level__in=levels).order_by("code"))
+        # The streets above a community-level importer, to accept "岳麓街道枇杷塘社区".
+        tops = {code[:9] for code in self.scopes if len(code) >= 9}
+        regions += list(Region.objects.filter(code__in=tops - {r.code for r in regions}))
+        self.by_code = {r.code: r for r in regions}
+        self.names: dict[str, list[Region]] = defaultdict(list)
+        streets = {r.code: r for r in regions if r.level == RegionLevel.STREET}
+        communities = {r.code: r for r in regions if r.level == RegionLevel.COMMUNITY}
+        for r in regions:
+            if r.level == RegionLevel.STREET:
+                continue
+            names = {r.name}
+            if r.level == RegionLevel.COMMUNITY:
+                names |= {r.name.removesuffix("社区"), r.name.removesuffix("村")} - {""}
+            else:  # a grid by its community's name and its own
+                community = communities.get(r.code[:12])
+                names = {community.name + r.name} if community else set()
+            street = streets.get(r.code[:9])
+            for name in list(names):
+                if street is not None:
+                    names.add(street.name + name)
+            for name in names:
+                self.names[_region_key(name)].append(r)
+
+    def find(self, community: Any, street: Any = "") -> Region:
+        text = imports.cell_text(community)
+        code = v.normalize_code(text)
+        if code.isdigit():
+            try:
+                code = v.clean_region_code(code)
+            except ValidationError as exc:
+                raise CellError(_("This is not a community code.")) from exc
+            region = self.by_code.get(code)
+            if region is None or region.level == RegionLevel.STREET:
+                raise CellError(_("There is no community or grid with this code in your area."))
+            return region
+        found = list(dict.fromkeys(self.names.get(_region_key(text), [])))
+        street_text = _region_key(imports.cell_text(street))
+        if street_text and len(found) > 1:
+            found = [r for r in found if self._street_name(r) in (street_text, street_text + "街道")]
+        if not found:
+            raise CellError(_("There is no community named “%(name)s” in your area.") % {"name": text[:40]})
+        if len(found) > 1:
+            raise CellError(
+                _("Several communities in your area are named “%(name)s”: give the street or the code.")
+                % {"name": text[:40]}
+            )
+        return found[0]
+
+    def _street_name(self, region: Region) -> str:
+        street = self.by_code.get(region.code[:9])
+        return _region_key(street.name) if street else ""
+
+
+# --- The dry run --------------------------------------------------------------------------------
+
+
+@dataclass
+class HotlineRow:
+    """A checked row: what ``services.submit`` gets."""
+
+    number: int
+    external_ref: str
+    region: Region
+    submitted_at: dt.datetime
+    title: str
+    description: str
+    contact_name: str
+    contact_phone: str
+    address: str
+    urgency: str
+    category: Category | None
+    suggested: Category | None = None
+    confidence: float | None = None
+
+
+@dataclass
+class Plan:
+    report: Report
+    rows: list[HotlineRow] = field(default_factory=list)
+
+
+def import_scopes(actor: Any) -> list[str]:
+    """The regions where ``actor`` may import hotline files (PermissionDenied when nowhere)."""
+    scopes = scopes_for(actor, P.IMPORT)
+    if not scopes:
+        raise PermissionDenied(_("You may not import 12345 hotline files."))
+    return scopes
+
+
+def _title(row: Row, description: str) -> str:
+    title = row.text("title")
+    if title:
+        if len(title) > services.TITLE_MAX:
+            row.add("title", _("At most %(n)d characters.") % {"n": services.TITLE_MAX}, "too_long")
+        return title
+    first = re.split(r"[。！？!?；;\n]", description, maxsplit=1)[0].strip() or description
+    return first if len(first) <= TITLE_FROM_TEXT else first[: TITLE_FROM_TEXT - 1] + "…"
+
+
+def _deadline_note(row: Row) -> str:
+    raw = row.cells.get("deadline")
+    if imports._blank(raw):
+        return ""
+    text = imports.cell_text(raw).replace(" ", "")
+    if _PERIOD.match(text):
+        shown = text
+    else:
+        try:
+            moment = parse_moment(raw)
+        except CellError:
+            row.add(
+                "deadline",
+                _("Not a deadline: give a date and time, or a period such as 5个工作日."),
+                "invalid_deadline",
+            )
+            return ""
+        assert moment is not None
+        shown = timezone.localtime(moment).strftime("%Y-%m-%d %H:%M")
+    return "\n" + _("12345 deadline: %(deadline)s") % {"deadline": shown}
+
+
+def _check_row(
+    row: Row, regions: RegionIndex, categories: CategoryIndex, now: dt.datetime
+) -> HotlineRow | None:
+    ref = ""
+    try:
+        # As the centre wrote it (half-width, no spaces): GD-0001 stays GD-0001.
+        ref = v.normalize_text(imports.id_text(row.cells.get("external_ref"))).replace(" ", "")
+    except imports.DamagedNumber:
+        row.add(
+            "external_ref",
+            _("Excel turned this number into a rounded number: format the column as text and export again."),
+            "damaged_number",
+        )
+    else:
+        if not ref:
+            row.add("external_ref", _("The work order number is required."), "required")
+        elif len(ref) > EXTERNAL_REF_MAX:
+            row.add("external_ref", _("At most %(n)d characters.") % {"n": EXTERNAL_REF_MAX}, "too_long")
+            ref = ""
+    row.key = ref or None
+
+    submitted_at = None
+    try:
+        submitted_at = parse_moment(row.cells.get("called_at"))
+    except CellError:
+        row.add(
+            "called_at",
+            _("Not a date and time: use for example 2026-03-01 09:15 or 2026年3月1日9时15分."),
+            "invalid_date",
+        )
+    else:
+        if submitted_at is None:
+            row.add("called_at", _("The call time is required."), "required")
+        elif submitted_at > now + dt.timedelta(minutes=5):
+            row.add("called_at", _("The call time lies in the future."), "future")
+            submitted_at = None
+        elif submitted_at.year < 2000:
+            row.add("called_at", _("The call time lies before 2000."), "too_old")
+            submitted_at = None
+
+    region = None
+    if imports._blank(row.cells.get("community")):
+        row.add("community", _("The community is required."), "required")
+    else:
+        try:
+            region = regions.find(row.cells.get("community"), row.cells.get("street", ""))
+        except CellError as exc:
+            row.add("community", str(exc), "unknown_region")
+
+    deadline = _deadline_note(row)
+    description = row.text("description")
+    if not description:
+        row.add("description", _("The request text is required."), "required")
+    elif len(description) + len(deadline) > services.TEXT_MAX:
+        row.add("description", _("At most %(n)d characters.") % {"n": services.TEXT_MAX}, "too_long")
+    title = _title(row, description) if description else ""
+
+    caller = row.text("caller")
+    if len(caller) > 50:
+        row.add("caller", _("At most %(n)d characters.") % {"n": 50}, "too_long")
+    phone = imports.phone_text(row.cells.get("phone"))
+    if "*" in phone:
+        phone = ""  # masked by the hotline centre: the contact stays with the centre
+    try:
+        phone = v.clean_contact_phone(phone)
+    except ValidationError as exc:
+        row.add("phone", " ".join(exc.messages), "invalid_phone")
+    address = row.text("address")
+    if len(address) > 200:
+        row.add("address", _("At most %(n)d characters.") % {"n": 200}, "too_long")
+
+    urgency = Urgency.NORMAL
+    word = row.text("urgency").lower()
+    if word in URGENT_WORDS:
+        urgency = Urgency.URGENT
+    elif word and word not in NORMAL_WORDS:
+        row.add("urgency", _("Unknown urgency: write 紧急 or 一般."), "invalid_choice")
+
+    category = categories.find(row.text("category"))
+    if row.problems:
+        return None
+    assert region is not None and submitted_at is not None
+    return HotlineRow(
+        number=row.number,
+        external_ref=ref,
+        region=region,
+        submitted_at=submitted_at,
+        title=title,
+        description=description + deadline,
+        contact_name=caller,
+        contact_phone=phone,
+        address=address,
+        urgency=urgency,
+        category=category,
+    )
+
+
+def _duplicates(rows: Sequence[Row]) -> set[int]:
+    """Rows sharing a work order number: all of them are refused (neither can be trusted)."""
+    by_ref: dict[str, list[Row]] = defaultdict(list)
+    for row in rows:
+        if row.key:
+            by_ref[row.key].append(row)
+    bad: set[int] = set()
+    for same in by_ref.values():
+        if len(same) < 2:
+            continue
+        for row in same:
+            others = ", ".join(str(o.number) for o in same if o is not row)
+            row.add(
+                "external_ref",
+                _("The same work order number is also in row %(rows)s.") % {"rows": others},
+                "duplicate_in_file",
+            )
+            bad.add(row.number)
+    return bad
+
+
+def _imported_before(rows: Sequence[Row]) -> set[int]:
+    refs = {row.key for row in rows if row.key}
+    known = set(
+        Ticket.objects.filter(source=Source.HOTLINE, external_ref__in=refs).values_list(
+            "external_ref", flat=True
+        )
+    )
+    bad: set[int] = set()
+    for row in rows:
+        if row.key in known:
+            row.add("external_ref", _("This work order was imported before."), "already_imported")
+            bad.add(row.number)
+    return bad
+
+
+def _suggest(rows: Iterable[HotlineRow]) -> None:
+    from shequ.grid.api import classifier_suggestions
+
+    for row in rows:
+        if row.category is not None:
+            continue
+        found = classifier_suggestions(f"{row.title}\n{row.description}", k=1)
+        if found is None:
+            return  # no classifier: the community chooses every category
+        if found:
+            row.suggested, row.confidence = found[0]
+
+
+def _digest(rows: Sequence[HotlineRow]) -> str:
+    text = ",".join(f"{r.number}:{r.external_ref}" for r in rows)
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def check(*, content: bytes, filename: str, actor: Any, now: dt.datetime | None = None) -> Plan:
+    """The dry run: read and check every row against the file, the importer's regions, the
+    categories and the tickets already imported. Writes nothing."""
+    scopes = import_scopes(actor)
+    report = Report(kind=KIND, filename=filename[:200], region_code=", ".join(scopes))
+    plan = Plan(report=report)
+    try:
+        table = imports.read_table(content, filename)
+    except imports.ImportFileError as exc:
+        report.problems.append(Problem(None, "", None, exc.message, exc.code))
+        return plan
+    report.sheet = table.sheet
+    header = find_header(table)
+    if header is None:
+        report.problems.append(
+            Problem(
+                None,
+                "",
+                None,
+                _(
+                    "No header row was found in the first %(n)d rows: the columns need names such as "
+                    "%(names)s."
+                )
+                % {"n": imports.HEADER_SCAN_ROWS, "names": "、".join(c.synonyms[0] for c in REQUIRED)},
+                "no_header",
+            )
+        )
+        return plan
+    report.header_rows = [table.row_number(r) for r in header.rows]
+    titles = {c.key: str(c.title) for c in COLUMNS}
+    report.columns = [
+        {"col": c.index, "title": c.title, "field": c.key, "label": titles.get(c.key, "")}
+        for c in header.columns
+    ]
+    present = {c.key for c in header.columns if c.key}
+    for col in REQUIRED:
+        if col.key not in present:
+            report.problems.append(
+                Problem(
+                    None,
+                    "",
+                    None,
+                    _("The file has no “%(title)s” column (also recognised: %(names)s).")
+                    % {"title": col.synonyms[0], "names": "、".join(col.synonyms[1:5])},
+                    "missing_column",
+                )
+            )
+    if report.problems:
+        return plan
+    rows = list(imports._rows(table, header, report))
+    report.data_rows = len(rows)
+    regions = RegionIndex(scopes)
+    categories = CategoryIndex()
+    now = now or timezone.now()
+    checked = {row.number: _check_row(row, regions, categories, now) for row in rows}
+    bad = _duplicates(rows) | _imported_before(rows)
+    valid = [r for n, r in sorted(checked.items()) if r is not None and n not in bad]
+    _suggest(valid)
+    for row in rows:
+        report.problems.extend(row.problems)
+    report.problems.sort(key=lambda p: (p.row or 0, p.col if p.col is not None else -1))
+    report.valid_count = len(valid)
+    report.valid_digest = _digest(valid)
+    report.plan = {
+        "tickets": len(valid),
+        "categorised": sum(1 for r in valid if r.category is not None),
+        "suggested": sum(1 for r in valid if r.category is None and r.suggested is not None),
+        "uncategorised": sum(1 for r in valid if r.category is None and r.suggested is None),
+        "urgent": sum(1 for r in valid if r.urgency == Urgency.URGENT),
+    }
+    plan.rows = valid
+    return plan
+
+
+# --- The commit ---------------------------------------------------------------------------------
+
+
+@dataclass
+class CommitResult:
+    status: str  # committed | changed | invalid
+    report: Report
+    tickets: list[int] = field(default_factory=list)
+    message: str = ""
+
+
+def commit(
+    *,
+    content: bytes,
+    filename: str,
+    actor: Any,
+    expect: tuple[int, str] | None = None,
+    request: HttpRequest | None = None,
+) -> CommitResult:
+    """Check the file again and create a ticket for every valid row, all in one transaction. With
+    ``expect`` (the count and digest the user saw), a file whose valid rows changed meanwhile is
+    not imported (``changed``)."""
+    plan = check(content=content, filename=filename, actor=actor)
+    report = plan.report
+    if not report.ok or not plan.rows:
+        return CommitResult("invalid", report, message=_("The file has no rows that can be imported."))
+    if expect is not None and expect != (report.valid_count, report.valid_digest):
+        return CommitResult(
+            "changed",
+            report,
+            message=_("The rows that can be imported changed since the check: look at the report again."),
+        )
+    created: list[int] = []
+    try:
+        with transaction.atomic():
+            for row in plan.rows:
+                ticket = services.submit(
+                    actor=None,
+                    source=Source.HOTLINE,
+                    region=row.region,
+                    title=row.title,
+                    description=row.description,
+                    category=row.category,
+                    urgency=row.urgency,
+                    contact_name=row.contact_name,
+                    contact_phone=row.contact_phone,
+                    address=row.address,
+                    external_ref=row.external_ref,
+                    submitted_at=row.submitted_at,
+                    request=request,
+                )
+                if row.suggested is not None:
+                    services.suggest(ticket, category=row.suggested, confidence=row.confidence)
+                created.append(ticket.pk)
+            audit.record(
+                "grid.hotline_import",
+                actor=actor,
+                request=request,
+                region_code=report.region_code.split(", ")[0],
+                object_type="grid.ticket",
+                detail={"file": report.filename, "tickets": len(created), "skipped": len(report.error_rows)},
+            )
+    except ValidationError as exc:
+        # Another import of the same work orders committed between our check and our write.
+        return CommitResult(
+            "changed",
+            report,
+            message=_("Nothing was imported: %(reason)s") % {"reason": " ".join(exc.messages)},
+        )
+    return CommitResult("committed", report, tickets=created)
+
+
+# --- Uploads kept between the dry run and the commit --------------------------------------------
+
+
+def _upload_name(token: str) -> str:
+    return f"{UPLOAD_DIR}/{token}.bin"
+
+
+def _aad(token: str, user: Any) -> str:
+    # Bound to the uploader: anyone else's request cannot decrypt it (and gets a 404).
+    return f"grid.hotline:{token}:{user.pk}"
+
+
+def purge_uploads(now: dt.datetime | None = None) -> int:
+    """Delete kept uploads older than UPLOAD_TTL."""
+    now = now or timezone.now()
+    try:
+        _dirs, files = default_storage.listdir(UPLOAD_DIR)
+    except FileNotFoundError:
+        return 0
+    dropped = 0
+    for name in files:
+        path = f"{UPLOAD_DIR}/{name}"
+        if default_storage.get_modified_time(path) < now - UPLOAD_TTL:
+            default_storage.delete(path)
+            dropped += 1
+    return dropped
+
+
+def _seal(*, token: str, actor: Any, payload: dict[str, Any]) -> None:
+    sealed = crypto.encrypt(json.dumps(payload, ensure_ascii=False), _aad(token, actor))
+    name = _upload_name(token)
+    if default_storage.exists(name):
+        default_storage.delete(name)
+    default_storage.save(name, ContentFile(sealed.encode()))
+
+
+def keep_upload(*, actor: Any, filename: str, content: bytes, report: Report) -> str:
+    """Keep a checked upload (encrypted, its uploader's only) for its commit; returns its token."""
+    purge_uploads()
+    token = secrets.token_hex(16)
+    payload = {
+        "filename": filename[:200],
+        "content": base64.b64encode(zlib.compress(content, 6)).decode(),
+        "report": report.to_json(),
+        "checked_at": timezone.now().isoformat(),
+        "committed": None,
+    }
+    _seal(token=token, actor=actor, payload=payload)
+    return token
+
+
+@dataclass
+class Upload:
+    token: str
+    filename: str
+    content: bytes
+    report: Report
+    checked_at: dt.datetime
+    committed: list[int] | None = None  # the tickets made by its commit
+
+
+def load_upload(*, actor: Any, token: str) -> Upload:
+    """The caller's own kept upload; 404 for anyone else's, an expired or a committed one."""
+    if not _TOKEN.match(token or "") or not getattr(actor, "is_authenticated", False):
+        raise Http404
+    name = _upload_name(token)
+    try:
+        with default_storage.open(name, "rb") as handle:
+            sealed = handle.read().decode()
+    except FileNotFoundError as exc:
+        raise Http404 from exc
+    try:
+        payload = json.loads(crypto.decrypt(sealed, _aad(token, actor)))
+    except (crypto.CryptoError, ValueError) as exc:
+        raise Http404 from exc
+    checked_at = dt.datetime.fromisoformat(payload["checked_at"])
+    if checked_at < timezone.now() - UPLOAD_TTL or not scopes_for(actor, P.IMPORT):
+        raise Http404
+    return Upload(
+        token=token,
+        filename=payload["filename"],
+        content=zlib.decompress(base64.b64decode(payload["content"])) if payload["content"] else b"",
+        report=Report.from_json(payload["report"]),
+        checked_at=checked_at,
+        committed=payload.get("committed"),
+    )
+
+
+def upload_check(*, actor: Any, filename: str, content: bytes, request: HttpRequest | None = None) -> str:
+    """The dry run of an upload, kept for its commit and audited (it tells whether work orders are
+    known). Returns the upload's token."""
+    try:
+        plan = check(content=content, filename=filename, actor=actor)
+    except PermissionDenied:
+        audit.record(
+            "grid.hotline_check",
+            actor=actor,
+            request=request,
+            result=AuditResult.DENIED,
+            detail={"why": "no grid.import right"},
+        )
+        raise
+    report = plan.report
+    token = keep_upload(actor=actor, filename=filename, content=content, report=report)
+    audit.record(
+        "grid.hotline_check",
+        actor=actor,
+        request=request,
+        region_code=report.region_code.split(", ")[0],
+        object_type="grid.hotline_upload",
+        object_id=token,
+        detail={
+            "file": report.filename,
+            "rows": report.data_rows,
+            "valid": report.valid_count,
+            "problems": len(report.problems),
+        },
+    )
+    return token
+
+
+def upload_commit(
+    *, actor: Any, upload: Upload, expect_count: int, request: HttpRequest | None = None
+) -> CommitResult:
+    """Import the valid rows of a kept upload; the user confirmed ``expect_count`` rows. The file is
+    dropped afterwards; the report and the tickets made stay until the upload expires."""
+    if upload.committed is not None:
+        return CommitResult("invalid", upload.report, message=_("This file was imported already."))
+    if expect_count != upload.report.valid_count:
+        return CommitResult(
+            "changed", upload.report, message=_("Confirm the number of rows shown on the report.")
+        )
+    if not has_perm(actor, P.IMPORT):
+        raise PermissionDenied(_("You may not import 12345 hotline files."))
+    result = commit(
+        content=upload.content,
+        filename=upload.filename,
+        actor=actor,
+        expect=(upload.report.valid_count, upload.report.valid_digest),
+        request=request,
+    )
+    if result.status == "committed":
+        upload.content, upload.committed = b"", result.tickets
+        _seal(
+            token=upload.token,
+            actor=actor,
+            payload={
+                "filename": upload.filename,
+                "content": "",
+                "report": result.report.to_json(),
+                "checked_at": upload.checked_at.isoformat(),
+                "committed": result.tickets,
+            },
+        )
+    return result
+
+
+def error_workbook(*, upload: Upload, actor: Any) -> bytes:
+    """The rows with problems as in the file, bad cells in red (the registry import's workbook)."""
+    return imports.error_workbook(content=upload.content, report=upload.report, actor=actor)
+
+
+__all__ = [
+    "COLUMNS",
+    "CommitResult",
+    "Plan",
+    "check",
+    "commit",
+    "error_workbook",
+    "load_upload",
+    "upload_check",
+    "upload_commit",
+]
