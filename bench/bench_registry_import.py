@@ -23,6 +23,7 @@ import io
 import os
 import pstats
 import random
+import resource
 import sys
 import time
 from collections.abc import Callable
@@ -181,9 +182,22 @@ def reset_people() -> None:
         cursor.execute("ANALYZE registry_person")
 
 
-def copy_baseline(tables: list[str], where: dict[str, str]) -> float:
+def backend_cpu() -> float:
+    """CPU seconds used so far by this connection's PostgreSQL backend (same host: /proc), or NaN.
+    Wall times on a shared machine swing with its load; CPU seconds much less."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = cursor.fetchone()[0]
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def copy_baseline(tables: list[str], where: dict[str, str]) -> tuple[float, float]:
     """COPY the rows the import wrote (already encrypted) into copies of their tables with the same
-    indexes and constraints; returns the seconds the COPY FROM took."""
+    indexes and constraints; returns the seconds the COPY FROM took, wall and backend CPU."""
     raw = connection.connection  # the psycopg connection
     dumps: dict[str, bytes] = {}
     for table in tables:
@@ -201,18 +215,18 @@ def copy_baseline(tables: list[str], where: dict[str, str]) -> float:
             cur.execute(f"CREATE UNLOGGED TABLE bench_{table} (LIKE {table} INCLUDING ALL)")
             cur.execute(f"ALTER TABLE bench_{table} SET LOGGED")  # like the real table
     raw.commit()
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), backend_cpu()
     with raw.cursor() as cur:
         for table in tables:
             with cur.copy(f"COPY bench_{table} FROM STDIN") as copy:
                 copy.write(dumps[table])
     raw.commit()
-    elapsed = time.perf_counter() - started
+    elapsed, cpu = time.perf_counter() - started, backend_cpu() - cpu
     with raw.cursor() as cur:
         for table in tables:
             cur.execute(f"DROP TABLE bench_{table}")
     raw.commit()
-    return elapsed
+    return elapsed, cpu
 
 
 class PhaseClock:
@@ -280,6 +294,9 @@ def main() -> None:
         clock.reset()
         profiler = cProfile.Profile() if args.profile else None
         load = os.getloadavg()[0]
+        children = resource.getrusage(resource.RUSAGE_CHILDREN)
+        children_started = children.ru_utime + children.ru_stime
+        db_started = backend_cpu()
         cpu_started = time.process_time()
         started = time.perf_counter()
         if profiler:
@@ -295,13 +312,16 @@ def main() -> None:
             profiler.disable()
         elapsed = time.perf_counter() - started
         cpu = time.process_time() - cpu_started
+        db_cpu = backend_cpu() - db_started
+        children = resource.getrusage(resource.RUSAGE_CHILDREN)
+        workers_cpu = children.ru_utime + children.ru_stime - children_started
         assert result.status == "committed" and result.created["people"] == args.rows, result.message
         first = Person.objects.order_by("pk").values_list("pk", flat=True).first()
         people_where = f"id >= {first}"
         residences = Residence.objects.count()
         timeline = TimelineEntry.objects.filter(action__in=["person.register", "residence.start"]).count()
-        copy_people = copy_baseline(["registry_person"], {"registry_person": people_where})
-        copy_all = copy_baseline(
+        copy_people, copy_people_cpu = copy_baseline(["registry_person"], {"registry_person": people_where})
+        copy_all, copy_all_cpu = copy_baseline(
             ["registry_person", "registry_residence", "registry_timelineentry"],
             {
                 "registry_person": people_where,
@@ -335,6 +355,12 @@ def main() -> None:
         for phase in [*clock.wall, "rest: row dicts, commit (deferred FK checks), audit"]:
             wall, phase_cpu = clock.wall.get(phase, rest_wall), clock.cpu.get(phase, rest_cpu)
             print(f"run {run + 1}:   {phase:<55} {wall:6.2f} s wall, {phase_cpu:6.2f} s CPU")
+        total_cpu = cpu + workers_cpu + db_cpu
+        print(
+            f"run {run + 1}: CPU seconds: import {total_cpu:.2f} (Python {cpu:.2f}, worker processes "
+            f"{workers_cpu:.2f}, PostgreSQL backend {db_cpu:.2f}); raw COPY of all rows {copy_all_cpu:.2f} "
+            f"(people only {copy_people_cpu:.2f}): ratio {total_cpu / copy_all_cpu:.1f}x"
+        )
         print(f"target ≥ 30,000 rows/s: {'met' if rate >= 30_000 else 'NOT met'}")
         if profiler:
             stats = pstats.Stats(profiler)

@@ -52,7 +52,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from shequ.core import audit, excel
-from shequ.core.bulk import bulk_insert, fork_map, fork_state, insert_rows
+from shequ.core.bulk import bulk_insert, fork_map, fork_state, insert_rows, paused_gc
 from shequ.core.models import AuditResult, Region, RegionLevel
 from shequ.core.outbox import emit
 from shequ.core.permissions import has_perm
@@ -908,7 +908,7 @@ def cell_text(value: Any) -> str:
 
 
 def _blank(value: Any) -> bool:
-    return value is None or value == "" or (isinstance(value, str) and not value.strip())
+    return value is None or value == "" or (isinstance(value, str) and value.isspace())
 
 
 _SCIENTIFIC = re.compile(r"^\d(\.\d+)?E\+?\d+$")
@@ -1299,9 +1299,10 @@ def _rows(table: Table, header: Header, report: Report) -> Iterator[Row]:
             report.blank_rows += 1  # empty, or only a pre-printed sequence number
             continue
         number = table.row_number(index)
-        filled = [value for value in raw if not _blank(value)]
-        first = cell_text(filled[0])
-        if first.startswith(_NOTE_PREFIXES) and (len(filled) <= 2 or ":" in first or "：" in first):
+        first = cell_text(next(value for value in raw if not _blank(value)))
+        if first.startswith(_NOTE_PREFIXES) and (
+            ":" in first or "：" in first or sum(1 for value in raw if not _blank(value)) <= 2
+        ):
             report.skipped.append({"row": number, "why": "note", "text": first[:40]})
             continue
         if number_cols and any(_squash(raw[c]) in _EXAMPLE_MARKS for c in number_cols):
@@ -1951,6 +1952,30 @@ def check(
     """The dry run: read and validate every row, against the file itself and the database. Writes
     nothing. ``workers`` > 1 validates big files in that many processes (commands and benchmarks;
     web requests keep to their own process)."""
+    with paused_gc():
+        return _check(
+            content=content,
+            filename=filename,
+            kind=kind,
+            region=region,
+            actor=actor,
+            sheet=sheet,
+            today=today,
+            workers=workers,
+        )
+
+
+def _check(
+    *,
+    content: bytes,
+    filename: str,
+    kind: str,
+    region: Region,
+    actor: Any,
+    sheet: str | None,
+    today: dt.date | None,
+    workers: int,
+) -> Plan:
     check_region(actor=actor, region=region, kind=kind)
     report = Report(kind=kind, filename=filename[:200], region_code=region.code)
     plan = Plan(report=report, region=region)
@@ -2449,6 +2474,36 @@ def commit(
     """Check the file again and write every valid row in one transaction, or nothing. ``expect``
     (valid row count, digest) is what the user confirmed: a file that now checks differently (a
     person registered meanwhile, a house removed) is not written."""
+    with paused_gc():
+        return _commit(
+            content=content,
+            filename=filename,
+            kind=kind,
+            region=region,
+            actor=actor,
+            sheet=sheet,
+            expect=expect,
+            batch=batch,
+            request=request,
+            today=today,
+            workers=workers,
+        )
+
+
+def _commit(
+    *,
+    content: bytes,
+    filename: str,
+    kind: str,
+    region: Region,
+    actor: Any,
+    sheet: str | None,
+    expect: tuple[int, str] | None,
+    batch: ImportBatch | None,
+    request: HttpRequest | None,
+    today: dt.date | None,
+    workers: int,
+) -> CommitResult:
     plan = check(
         content=content,
         filename=filename,

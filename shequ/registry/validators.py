@@ -33,7 +33,9 @@ NAME_MAX_LENGTH = 50
 
 def normalize_text(value: object) -> str:
     """Full-width letters, digits and spaces to half-width; runs of whitespace to one space."""
-    text = "" if value is None else str(value)
+    if value is None or value == "":  # most cells of a ledger
+        return ""
+    text = str(value)
     if not text.isascii():  # NFKC leaves ASCII as it is
         text = unicodedata.normalize("NFKC", text)
     # str.split() and the regex \s agree on what whitespace is; the split is the cheaper of the two
