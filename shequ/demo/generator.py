@@ -17,6 +17,7 @@ from shequ.core import accounts, auth
 from shequ.core.models import Department, DepartmentKind, Region, RegionLevel, Role, User
 from shequ.core.permissions import needs_second_factor
 from shequ.core.regions import grid_create, load_province
+from shequ.grid.demo import TicketSummary, generate_tickets
 from shequ.registry.demo import RegistrySummary, generate_registry
 
 PROVINCE = "43"
@@ -88,6 +89,7 @@ class DemoResult:
     grids: int = 0
     departments: int = 0
     registry: RegistrySummary | None = None
+    tickets: TicketSummary | None = None
 
 
 def generate(*, size: int = 1, seed: int = 2026, registry_workers: int = 1) -> DemoResult:
@@ -146,4 +148,7 @@ def generate(*, size: int = 1, seed: int = 2026, registry_workers: int = 1) -> D
     # After the accounts (visits need the grid workers), outside the transaction above: the
     # registry commits community by community, and its workers cannot share a transaction.
     result.registry = generate_registry(size=size, seed=seed, workers=registry_workers)
+    # Grid tickets (``shequ.grid.demo``): a few hundred through the workflow services, whatever the
+    # size — the benchmarks load their million tickets their own way (bench/bench_grid_queries.py).
+    result.tickets = generate_tickets(size=min(size, 1), seed=seed)
     return result

@@ -41,6 +41,8 @@ class Command(BaseCommand):
         )
         if result.registry is not None:
             self.stdout.write(result.registry.line())
+        if result.tickets is not None:
+            self.stdout.write(result.tickets.line())
         self.stdout.write("Demo logins (user  password  name · role · region):")
         for line in lines:
             self.stdout.write("  " + line)
