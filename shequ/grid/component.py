@@ -67,8 +67,12 @@ COMPONENT = Component(
         NavEntry(_("Department tickets"), "grid:department", perm=P.DEPARTMENT, order=22, icon="inbox"),
         NavEntry(_("Supervision"), "grid:supervision", perm=P.SUPERVISE, order=23, icon="flag"),
         NavEntry(_("Ticket statistics"), "grid:stats", perm=P.STATS, order=60, icon="chart"),
-        NavEntry(_("Report a problem"), "grid:report", perm=P.REPORT, order=15, icon="plus"),
-        NavEntry(_("My reports"), "grid:my_tickets", perm=P.REPORT, order=16, icon="list"),
+        # Residents report here; staff enter tickets (patrols, walk-ins, calls) on grid:new.
+        NavEntry(
+            _("Report a problem"), "grid:report", roles=frozenset({Role.RESIDENT}), order=15, icon="plus"
+        ),
+        NavEntry(_("My reports"), "grid:my_tickets", roles=frozenset({Role.RESIDENT}), order=16, icon="list"),
+        NavEntry(_("New ticket"), "grid:new", perm=P.PATROL, order=19, icon="plus"),
         NavEntry(_("Routing rules"), "grid:routing", perm=P.ROUTING, order=70, icon="route"),
         NavEntry(_("Ticket categories"), "grid:categories", perm=P.CATALOG, order=71, icon="tree"),
     ),

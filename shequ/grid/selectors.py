@@ -112,7 +112,8 @@ def can(viewer: Any, ticket: Ticket) -> dict[str, bool]:
         "supervise": has_perm(viewer, P.SUPERVISE, code) and status == Status.REOPENED,
         "decide_extension": has_perm(viewer, P.SUPERVISE, code)
         and Extension.objects.filter(ticket=ticket, status=ExtensionStatus.PENDING).exists(),
-        "comment": is_staff_viewer(viewer, ticket),
+        # Internal notes: region staff, and the department that has the ticket now.
+        "comment": has_perm(viewer, P.VIEW, code) or dept,
     }
 
 

@@ -35,8 +35,8 @@ from django.utils.translation import gettext_lazy, pgettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from shequ.core import audit
-from shequ.core.models import LEVEL_CODE_LENGTH, AuditResult, Region, RegionLevel
-from shequ.core.permissions import has_perm, scopes_for
+from shequ.core.models import LEVEL_CODE_LENGTH, AuditResult, Region, RegionLevel, Role
+from shequ.core.permissions import active_memberships, has_perm, scopes_for
 from shequ.core.personal import mask_id_number, mask_phone
 from shequ.grid import selectors, services
 from shequ.grid.models import Category, Source, Status, Ticket, Urgency
@@ -134,8 +134,9 @@ def suggestions(text: str, k: int = SUGGEST_K) -> list[Chip]:
 
 
 def report_regions(user: Any) -> list[Region]:
-    """The grids and communities where the account may report (its memberships)."""
-    codes = scopes_for(user, P.REPORT)
+    """The grids and communities where the account reports as a resident (its resident
+    memberships). Staff report on the staff entry page, where the source says who entered it."""
+    codes = {m.region_code for m in active_memberships(user) if m.role == Role.RESIDENT}
     return list(Region.objects.filter(code__in=codes, level__in=_TICKET_LEVELS).order_by("code"))
 
 
@@ -302,6 +303,8 @@ def report(request: HttpRequest) -> HttpResponse:
     user = request.user
     regions = report_regions(user)
     if not regions:
+        if scopes_for(user, P.REPORT):  # staff who enter tickets
+            return redirect("grid:new")
         return _refuse_page(request, P.REPORT)
     home = registered_self(user, regions)
     form = ReportForm(request.POST if request.method == "POST" else None, regions=regions, home=home)

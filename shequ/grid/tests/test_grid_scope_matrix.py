@@ -77,15 +77,20 @@ LIST_PAGES: dict[str, set[str]] = {
     "grid:categories": REGION_STAFF,
     "grid:routing": {"street"},
     "grid:holidays": REGION_STAFF,
-    "grid:report": REPORTERS,
+    "grid:report": {"resident"},
     "grid:my_tickets": set(PERSONAS),  # everyone's own (possibly empty) list
     "grid:hotline_import": IMPORTERS,
     # Statistics: holders of grid.stats; department staff see their own department's figures.
     "grid:stats": {"head_a", "head_b", "street", "outsider", "dept"},
 }
+# Pages that send some personas elsewhere: staff who open the resident's report form are sent
+# to the staff entry page, where the ticket's source says who entered it.
+LIST_REDIRECTS: dict[str, tuple[set[str], str]] = {
+    "grid:report": (REPORTERS - {"resident"}, "grid:new"),
+}
 # Pages without an object reached with a POST (tried with an empty form) → who may use them.
 LIST_POSTS: dict[str, set[str]] = {
-    "grid:report": REPORTERS,
+    "grid:report": {"resident"},
     "grid:suggest": REPORTERS,
     "grid:hotline_import": IMPORTERS,
     "grid:new": REGION_STAFF - {"street"},
@@ -208,14 +213,24 @@ def test_refused_or_invalid_actions_change_nothing(
 def test_pages_without_an_object(world: World, tickets: dict[str, Ticket], persona: str) -> None:
     client = signed_in(world, persona)
     for name, allowed in sorted(LIST_PAGES.items()):
-        status = client.get(reverse(name)).status_code
-        assert status == (200 if persona in allowed else 403), (name, persona, status)
+        response = client.get(reverse(name))
+        sent, target = LIST_REDIRECTS.get(name, (set(), ""))
+        if persona in sent:
+            assert response.status_code == 302 and response["Location"] == reverse(target), (name, persona)
+            continue
+        assert response.status_code == (200 if persona in allowed else 403), (
+            name,
+            persona,
+            response.status_code,
+        )
     for name in sorted(PUBLIC_PAGES):
         assert client.get(reverse(name)).status_code == 200, (name, persona)
     for name, allowed in sorted(LIST_POSTS.items()):
         counts = Ticket.objects.count(), TicketAction.objects.count()
         status = client.post(reverse(name), {}).status_code
-        assert status == (400 if persona in allowed else 403), (name, persona, status)
+        sent, _target = LIST_REDIRECTS.get(name, (set(), ""))
+        expected = 302 if persona in sent else 400 if persona in allowed else 403
+        assert status == expected, (name, persona, status)
         assert (Ticket.objects.count(), TicketAction.objects.count()) == counts, (name, persona)
 
 

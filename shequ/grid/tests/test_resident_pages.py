@@ -244,6 +244,15 @@ def test_who_may_not_report(world: World, persona: str) -> None:
     assert counts() == (0, 0, 0)
 
 
+@pytest.mark.parametrize("persona", ["grid_a", "worker_a", "head_a"])
+def test_staff_are_sent_to_the_staff_entry(world: World, persona: str) -> None:
+    # A ticket staff enter must say so (patrol or staff entry), not pass as a resident's report.
+    client = client_for(world, persona)
+    response = client.post(REPORT, {"description": "路灯坏了"})
+    assert response.status_code == 302 and response["Location"] == reverse("grid:new")
+    assert counts() == (0, 0, 0)
+
+
 def test_anonymous_visitor_is_sent_to_login(world: World) -> None:
     for url in (REPORT, reverse("grid:my_tickets")):
         response = Client().get(url)
