@@ -72,6 +72,10 @@ LOW_RATING = 2
 # Resolved tickets the reporter neither rated nor disputed close after this many days.
 RATING_WINDOW_DAYS = 7
 _TICKET_LEVELS = {RegionLevel.GRID, RegionLevel.COMMUNITY}
+# Sources whose category a member of staff (or a trusted system) chose: it counts as confirmed,
+# and a routing rule may dispatch the ticket at once. A resident's or an Open311 client's choice
+# is a suggestion the community checks.
+STAFF_SOURCES = frozenset({Source.PATROL, Source.STAFF, Source.HOTLINE, Source.SENSOR})
 
 
 class TransitionError(ValidationError):
@@ -421,7 +425,7 @@ def submit(
             created_by=actor,
             updated_at=now,
         )
-        if cat is not None and actor is not None and source != Source.RESIDENT:
+        if cat is not None and actor is not None and source in STAFF_SOURCES:
             ticket.category_confirmed_by = actor
         due = response_due(cat, urgency, now)
         ticket.response_due_at = due
@@ -448,7 +452,7 @@ def submit(
                 category_id=cat.pk if cat else None,
             )
         )
-        if cat is not None and source != Source.RESIDENT:
+        if cat is not None and source in STAFF_SOURCES:
             rule = route(cat, region)
             if rule is not None and rule.auto_dispatch:
                 _dispatch(ticket, rule.department, actor=actor, comment="", request=request, automatic=True)

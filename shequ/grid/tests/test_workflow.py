@@ -474,7 +474,18 @@ def test_routing_picks_the_nearest_rule_and_can_dispatch_at_once(world: World, u
     )
     t = new_ticket(world, code="safety.gas", actor=world["grid_a"], source="patrol")
     assert t.status == Status.DISPATCHED and t.department == world.department
+    assert t.category_confirmed_by == world["grid_a"]
     assert RoutingRule.objects.count() == 2
+    # A resident's (or an Open311 client's) category is a suggestion: the community checks it first.
+    mine = services.submit(
+        actor=world["resident"],
+        source="resident",
+        region=world.regions[GRID_A],
+        title="有燃气味",
+        description="楼道里有很重的燃气味",
+        category="safety.gas",
+    )
+    assert mine.status == Status.SUBMITTED and mine.category_confirmed_by is None
 
 
 def _png(size: tuple[int, int] = (40, 30)) -> bytes:
