@@ -34,6 +34,7 @@ from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from shequ.core import audit
 from shequ.core.models import AuditResult, Department, Membership, Region, RegionLevel, Role, User
@@ -637,7 +638,7 @@ def accept(
     _require(actor, P.HANDLE, ticket, "accept", request)
     with transaction.atomic():
         ticket = _lock(ticket)
-        _allow(ticket, {Status.SUBMITTED}, _("accepted"))
+        _allow(ticket, {Status.SUBMITTED}, pgettext("ticket step", "accepted"))
         cat = clean_category(category if category not in (None, "") else ticket.category, required=True)
         comment = _text(comment, "comment", COMMENT_MAX)
         if urgency is not None:
@@ -681,7 +682,7 @@ def recategorize(*, actor: Any, ticket: Ticket, category: Any, request: HttpRequ
     _require(actor, P.HANDLE, ticket, "recategorize", request)
     with transaction.atomic():
         ticket = _lock(ticket)
-        _allow(ticket, OPEN_STATUSES - {Status.MERGED}, _("re-categorised"))
+        _allow(ticket, OPEN_STATUSES - {Status.MERGED}, pgettext("ticket step", "re-categorised"))
         cat = clean_category(category, required=True)
         assert cat is not None
         old = ticket.category.code if ticket.category else ""
@@ -719,7 +720,7 @@ def close_on_spot(
     images = [_clean_photo(p) for p in photos]
     with transaction.atomic():
         ticket = _lock(ticket)
-        _allow(ticket, {Status.SUBMITTED, Status.ACCEPTED}, _("closed on the spot"))
+        _allow(ticket, {Status.SUBMITTED, Status.ACCEPTED}, pgettext("ticket step", "closed on the spot"))
         cat = clean_category(category if category not in (None, "") else ticket.category, required=True)
         if cat is not None and cat.pk != ticket.category_id:
             ticket.category = cat
@@ -818,7 +819,7 @@ def dispatch(
     _require(actor, P.HANDLE, ticket, "dispatch", request)
     with transaction.atomic():
         ticket = _lock(ticket)
-        _allow(ticket, {Status.ACCEPTED}, _("dispatched"))
+        _allow(ticket, {Status.ACCEPTED}, pgettext("ticket step", "dispatched"))
         comment = _text(comment, "comment", COMMENT_MAX)
         department = department or default_department(ticket.category, ticket.region_code)
         if department is None:
@@ -842,7 +843,7 @@ def handle(
     images = [_clean_photo(p) for p in photos]
     with transaction.atomic():
         ticket = _lock(ticket)
-        _allow(ticket, {Status.ACCEPTED}, _("resolved by the community"))
+        _allow(ticket, {Status.ACCEPTED}, pgettext("ticket step", "resolved by the community"))
         before = ticket.status
         ticket.status = Status.RESOLVED
         ticket.result = result
@@ -865,7 +866,7 @@ def merge(*, actor: Any, ticket: Ticket, into: Ticket, request: HttpRequest | No
     with transaction.atomic():
         ticket = _lock(ticket)
         into = _lock(into)
-        _allow(ticket, {Status.SUBMITTED, Status.ACCEPTED}, _("merged"))
+        _allow(ticket, {Status.SUBMITTED, Status.ACCEPTED}, pgettext("ticket step", "merged"))
         if into.status == Status.MERGED or not into.is_open:
             raise TransitionError(
                 _("Merge into an open ticket that is not itself merged."), code="illegal_transition"
@@ -920,7 +921,7 @@ def dept_accept(
         checked = ticket.department_id
         ticket = _lock(ticket)
         _same_department(ticket, checked)
-        _allow(ticket, {Status.DISPATCHED}, _("accepted by the department"))
+        _allow(ticket, {Status.DISPATCHED}, pgettext("ticket step", "accepted by the department"))
         comment = _text(comment, "comment", COMMENT_MAX)
         record = _current_dispatch(ticket)
         now = _now()
@@ -952,7 +953,7 @@ def respond(*, actor: Any, ticket: Ticket, comment: str, request: HttpRequest | 
         checked = ticket.department_id
         ticket = _lock(ticket)
         _same_department(ticket, checked)
-        _allow(ticket, {Status.DEPT_ACCEPTED, Status.IN_PROGRESS}, _("answered"))
+        _allow(ticket, {Status.DEPT_ACCEPTED, Status.IN_PROGRESS}, pgettext("ticket step", "answered"))
         record = _current_dispatch(ticket)
         if record.responded_at is None:
             record.responded_at = _now()
@@ -982,7 +983,7 @@ def resolve(
         checked = ticket.department_id
         ticket = _lock(ticket)
         _same_department(ticket, checked)
-        _allow(ticket, {Status.DEPT_ACCEPTED, Status.IN_PROGRESS}, _("resolved"))
+        _allow(ticket, {Status.DEPT_ACCEPTED, Status.IN_PROGRESS}, pgettext("ticket step", "resolved"))
         record = _current_dispatch(ticket)
         now = _now()
         record.resolved_at = now
@@ -1015,7 +1016,7 @@ def dept_return(*, actor: Any, ticket: Ticket, reason: str, request: HttpRequest
         checked = ticket.department_id
         ticket = _lock(ticket)
         _same_department(ticket, checked)
-        _allow(ticket, DEPARTMENT_STATUSES, _("returned"))
+        _allow(ticket, DEPARTMENT_STATUSES, pgettext("ticket step", "returned"))
         record = _current_dispatch(ticket)
         now = _now()
         record.returned_at = now
@@ -1058,7 +1059,7 @@ def request_extension(
         checked = ticket.department_id
         ticket = _lock(ticket)
         _same_department(ticket, checked)
-        _allow(ticket, {Status.DEPT_ACCEPTED, Status.IN_PROGRESS}, _("extended"))
+        _allow(ticket, {Status.DEPT_ACCEPTED, Status.IN_PROGRESS}, pgettext("ticket step", "extended"))
         if Extension.objects.filter(ticket=ticket, status=ExtensionStatus.PENDING).exists():
             raise TransitionError(
                 _("An extension request is already waiting for a decision."), code="illegal_transition"
@@ -1132,7 +1133,7 @@ def verify(
     comment = _text(comment, "comment", COMMENT_MAX, required=not passed, label=_("What is still wrong"))
     with transaction.atomic():
         ticket = _lock(ticket)
-        _allow(ticket, {Status.RESOLVED}, _("verified"))
+        _allow(ticket, {Status.RESOLVED}, pgettext("ticket step", "verified"))
         before = ticket.status
         now = _now()
         fields = ["status"]
@@ -1181,7 +1182,7 @@ def rate(
     comment = _text(comment, "comment", 500, required=stars <= LOW_RATING, label=_("What went wrong"))
     with transaction.atomic():
         ticket = _lock(ticket)
-        _allow(ticket, {Status.RESOLVED, Status.VERIFIED}, _("rated"))
+        _allow(ticket, {Status.RESOLVED, Status.VERIFIED}, pgettext("ticket step", "rated"))
         before = ticket.status
         now = _now()
         ticket.rating = stars
@@ -1230,7 +1231,7 @@ def supervise(
         raise ValidationError({"decision": _("Choose what happens to the ticket.")})
     with transaction.atomic():
         ticket = _lock(ticket)
-        _allow(ticket, {Status.REOPENED}, _("decided by a supervisor"))
+        _allow(ticket, {Status.REOPENED}, pgettext("ticket step", "decided by a supervisor"))
         before = ticket.status
         now = _now()
         if decision == Decision.REDISPATCH:
