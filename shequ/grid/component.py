@@ -66,6 +66,7 @@ COMPONENT = Component(
         NavEntry(_("Tickets"), "grid:list", perm=P.VIEW, order=21, icon="list"),
         NavEntry(_("Department tickets"), "grid:department", perm=P.DEPARTMENT, order=22, icon="inbox"),
         NavEntry(_("Supervision"), "grid:supervision", perm=P.SUPERVISE, order=23, icon="flag"),
+        NavEntry(_("Hot topics"), "grid:hot_topics", perm=P.VIEW, order=24, icon="chart"),
         NavEntry(_("Ticket statistics"), "grid:stats", perm=P.STATS, order=60, icon="chart"),
         # Residents report here; staff enter tickets (patrols, walk-ins, calls) on grid:new.
         NavEntry(

@@ -14,6 +14,7 @@ urlpatterns: list[URLPattern] = [
     path("department/", views_queues.department, name="department"),
     path("department/bulk/", views_queues.department_bulk, name="department_bulk"),
     path("supervision/", views_queues.supervision, name="supervision"),
+    path("hot-topics/", views_queues.hot_topics, name="hot_topics"),
     # One ticket, its photos and one POST URL per workflow step (grid:ticket_<step>).
     path("tickets/<int:pk>/", views.ticket, name="ticket"),
     path("tickets/<int:pk>/photos/<int:photo_id>/", views.photo, name="photo"),

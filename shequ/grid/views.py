@@ -26,13 +26,14 @@ from django.shortcuts import redirect, render
 from django.template import TemplateDoesNotExist
 from django.template.loader import get_template
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 
 from shequ.core import audit, personal
-from shequ.core.models import AuditResult, Role
+from shequ.core.models import LEVEL_CODE_LENGTH, AuditResult, RegionLevel, Role
 from shequ.core.permissions import Perm, has_perm
 from shequ.grid import deadlines, forms, selectors, services
 from shequ.grid.models import Attachment, ExtensionStatus, Ticket, TicketAction
@@ -498,6 +499,33 @@ def _place_links(viewer: Any, ticket: Ticket) -> list[dict[str, Any]]:
     return links
 
 
+def _possible_duplicates(ticket: Ticket, visible: Any) -> list[dict[str, Any]]:
+    """At intake: open, recent, nearby tickets of the same category (or main type) with similar
+    text, which the community may merge this one into (智能分拨: duplicate suggestions)."""
+    from shequ.grid import similarity
+
+    category = ticket.category or ticket.suggested_category
+    if category is None:
+        return []
+    found = similarity.find_duplicates(
+        f"{ticket.title} {ticket.description}",
+        category=category,
+        region_code=ticket.region_code[: LEVEL_CODE_LENGTH[RegionLevel.COMMUNITY]],
+        now=timezone.now(),
+        latitude=ticket.latitude,
+        longitude=ticket.longitude,
+        building_id=ticket.building_id,
+        exclude_id=ticket.pk,
+        tickets=visible,
+    )
+    numbers = {t.pk: t.number for t in Ticket.objects.filter(pk__in=[d.ticket_id for d in found])}
+    return [
+        {"dup": d, "number": numbers.get(d.ticket_id, ""), "percent": round(d.score * 100)}
+        for d in found
+        if d.ticket_id in numbers
+    ]
+
+
 def ticket_context(
     request: HttpRequest,
     ticket: Ticket,
@@ -542,6 +570,7 @@ def ticket_context(
         "parent": visible.filter(pk=ticket.parent_id).first() if ticket.parent_id else None,
         "merged": list(visible.filter(parent=ticket).order_by("submitted_at")),
         "rate_template": _rate_template() if allowed.get("rate") else "",
+        "duplicates": _possible_duplicates(ticket, visible) if allowed.get("merge") else [],
     }
     if staff:
         context.update(

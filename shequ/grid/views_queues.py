@@ -12,13 +12,14 @@ from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from shequ.core.models import Region
 from shequ.core.permissions import has_perm, scope_q, scopes_for
 from shequ.grid import forms, selectors, services
-from shequ.grid.models import Status, Ticket
+from shequ.grid.models import Category, Status, Ticket
 from shequ.grid.permissions import GridPerm as P
 from shequ.grid.views import apply_errors, grid_page, holds, page_of, posted, with_colours
 
@@ -292,3 +293,43 @@ def new(request: HttpRequest) -> HttpResponse:
             return redirect("grid:ticket", pk=created.pk)
     status = 400 if form.errors else 200
     return render(request, "grid/new.html", {"form": form}, status=status)
+
+
+# --- Hot topics ---------------------------------------------------------------------------------
+
+
+@grid_page(holds(P.VIEW))
+def hot_topics(request: HttpRequest) -> HttpResponse:
+    """Clusters of similar tickets rising in an area this week (智能分拨: hot topics). The area
+    defaults to the viewer's own; a child area may be picked from the list."""
+    from shequ.grid import similarity
+
+    viewer = request.user
+    codes = scopes_for(viewer, P.VIEW)
+    choices = _region_choices(viewer, P.VIEW)
+    wanted = request.GET.get("region", "")
+    if wanted and not any(wanted.startswith(code) for code in codes):
+        raise Http404
+    region = wanted or codes[0]
+    topics = similarity.hot_topics(
+        region, now=timezone.now(), tickets=Ticket.objects.filter(scope_q(viewer, P.VIEW))
+    )
+    names = dict(
+        Region.objects.filter(code__in={c for t in topics for c in t.regions}).values_list("code", "name")
+    )
+    categories = dict(Category.objects.values_list("code", "name_zh"))
+    rows = [
+        {
+            "topic": t,
+            "category": categories.get(t.category_code, t.category_code),
+            "regions": sorted(((names.get(c, c), n) for c, n in t.regions.items()), key=lambda p: -p[1]),
+            "first": t.ticket_ids[0] if t.ticket_ids else None,
+        }
+        for t in topics
+    ]
+    area = Region.objects.filter(code=region).first()
+    return render(
+        request,
+        "grid/hot_topics.html",
+        {"rows": rows, "choices": choices, "region": region, "area": area},
+    )

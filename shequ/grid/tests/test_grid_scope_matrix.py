@@ -70,6 +70,7 @@ LIST_PAGES: dict[str, set[str]] = {
     # The community queue: who accepts, checks or closes on the spot (all region staff here).
     "grid:queue": REGION_STAFF,
     "grid:list": REGION_STAFF,
+    "grid:hot_topics": REGION_STAFF,
     # Staff entry: region staff who may report or patrol (not the street officer).
     "grid:new": REGION_STAFF - {"street"},
     "grid:department": {"dept"},
