@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -146,6 +146,7 @@ class Figures(_Rates):
     link: str = ""  # where the pages drill down to (set by the view)
     by_status: dict[str, int] = field(default_factory=dict)
     submitted: int = 0
+    responded: int = 0
     resolved: int = 0
     closed: int = 0
     open: int = 0
@@ -245,6 +246,7 @@ def ticket_metrics(now: dt.datetime) -> dict[str, Aggregate]:
     metrics: dict[str, Aggregate] = {f"s_{s}": Count("pk", filter=Q(status=s)) for s in STATUSES}
     metrics.update(
         submitted=Count("pk"),
+        responded=Count("pk", filter=live & Q(responded_at__isnull=False)),
         resolved=Count("pk", filter=live & Q(resolved_at__isnull=False)),
         closed=Count("pk", filter=Q(status=Status.CLOSED)),
         open=Count("pk", filter=open_q),
@@ -267,25 +269,56 @@ def ticket_metrics(now: dt.datetime) -> dict[str, Aggregate]:
 
 
 def _figures(row: Mapping[str, Any], key: str = "", label: str = "") -> Figures:
-    return Figures(
+    """Figures from an aggregate row; metrics the query left out (the daily series) stay empty."""
+    rating = row.get("rating_avg")
+    figures = Figures(
         key=key,
         label=label,
-        by_status={s: row[f"s_{s}"] for s in STATUSES if row[f"s_{s}"]},
-        submitted=row["submitted"],
-        resolved=row["resolved"],
-        closed=row["closed"],
-        open=row["open"],
-        overdue=row["overdue"],
-        response_due=row["response_due"],
-        response_on_time=row["response_on_time"],
-        resolve_due=row["resolve_due"],
-        resolve_on_time=row["resolve_on_time"],
-        response_hours=_hours(row["response_time"]),
-        resolve_hours=_hours(row["resolve_time"]),
-        rated=row["rated"],
-        good=row["good"],
-        rating=float(row["rating_avg"]) if row["rating_avg"] is not None else None,
+        by_status={s: row[f"s_{s}"] for s in STATUSES if row.get(f"s_{s}")},
+        response_hours=_hours(row.get("response_time")),
+        resolve_hours=_hours(row.get("resolve_time")),
+        rating=float(rating) if rating is not None else None,
     )
+    for name in _COUNTS:
+        setattr(figures, name, row.get(name) or 0)
+    return figures
+
+
+_COUNTS = (
+    "submitted",
+    "responded",
+    "resolved",
+    "closed",
+    "open",
+    "overdue",
+    "response_due",
+    "response_on_time",
+    "resolve_due",
+    "resolve_on_time",
+    "rated",
+    "good",
+)
+# What the daily series needs (a chart and a table of three columns): a lighter query.
+DAY_METRICS = ("submitted", "resolved", "overdue")
+
+
+def combine(parts: Iterable[Figures], key: str = "", label: str = "") -> Figures:
+    """The figures of a union of disjoint groups: counts add up, averages are weighted by the
+    number of values each group averaged (responded, resolved, rated tickets)."""
+    out = Figures(key=key, label=label)
+    response = resolve = rating = 0.0
+    for f in parts:
+        for name in _COUNTS:
+            setattr(out, name, getattr(out, name) + getattr(f, name))
+        for status, n in f.by_status.items():
+            out.by_status[status] = out.by_status.get(status, 0) + n
+        response += (f.response_hours or 0.0) * f.responded
+        resolve += (f.resolve_hours or 0.0) * f.resolved
+        rating += (f.rating or 0.0) * f.rated
+    out.response_hours = response / out.responded if out.responded else None
+    out.resolve_hours = resolve / out.resolved if out.resolved else None
+    out.rating = rating / out.rated if out.rated else None
+    return out
 
 
 def total(query: StatsQuery, *, now: dt.datetime | None = None) -> Figures:
@@ -293,8 +326,13 @@ def total(query: StatsQuery, *, now: dt.datetime | None = None) -> Figures:
     return _figures(row)
 
 
-def _grouped(qs: QuerySet[Ticket], key: Any, now: dt.datetime) -> list[tuple[Any, Figures]]:
-    rows = qs.annotate(group=key).values("group").annotate(**ticket_metrics(now)).order_by("group")
+def _grouped(
+    qs: QuerySet[Ticket], key: Any, now: dt.datetime, only: Iterable[str] = ()
+) -> list[tuple[Any, Figures]]:
+    metrics = ticket_metrics(now)
+    if only:
+        metrics = {name: metrics[name] for name in only}
+    rows = qs.annotate(group=key).values("group").annotate(**metrics).order_by("group")
     return [(row["group"], _figures(row)) for row in rows]
 
 
@@ -348,9 +386,11 @@ def _uncategorised() -> str:
 
 
 def by_day(query: StatsQuery, *, now: dt.datetime | None = None) -> list[Figures]:
-    """Per local day of submission, every day of the period (empty days as zeros)."""
+    """Per local day of submission, every day of the period (empty days as zeros): submitted,
+    resolved and overdue counts only (``DAY_METRICS``)."""
     tz = timezone.get_current_timezone()
-    groups = dict(_grouped(tickets(query), TruncDate("submitted_at", tzinfo=tz), now or timezone.now()))
+    local_day = TruncDate("submitted_at", tzinfo=tz)
+    groups = dict(_grouped(tickets(query), local_day, now or timezone.now(), only=DAY_METRICS))
     out = []
     day = query.start
     while day <= query.end:
@@ -447,14 +487,16 @@ def region_label(code: str) -> str:
 
 
 def report(query: StatsQuery, *, now: dt.datetime | None = None) -> Report:
-    """Everything the statistics page and its export show, in nine queries whatever the volume."""
+    """Everything the statistics page and its export show, in eight queries whatever the volume.
+    The area's figures are the sum of its regions' (one scan of the tickets fewer)."""
     now = now or timezone.now()
     level, categories = by_category(query, now=now)
+    regions = by_region(query, now=now)
     return Report(
         query=query,
         area=region_label(query.region_code),
-        total=total(query, now=now),
-        regions=by_region(query, now=now),
+        total=combine(regions) if regions else total(query, now=now),
+        regions=regions,
         categories=categories,
         departments=by_department(query, now=now),
         days=by_day(query, now=now),

@@ -369,8 +369,13 @@ def workbook(report: stats.Report, *, info: str) -> tuple[bytes, int]:
         excel.Sheet(
             name=_("By day"),
             title=title,
-            columns=_columns(_("Day")),
-            rows=[_row(stats.Figures(**{**d.__dict__, "label": d.key})) for d in report.days],
+            columns=[
+                excel.Column(_("Day"), 14),
+                excel.Column(_("Submitted"), 10, text=False),
+                excel.Column(_("Resolved"), 10, text=False),
+                excel.Column(_("Overdue now"), 10, text=False),
+            ],
+            rows=[[d.key, d.submitted, d.resolved, d.overdue] for d in report.days],
             info=info,
         ),
     ]

@@ -202,6 +202,7 @@ def test_days_cover_the_period_in_local_time(cohort: dict[str, Ticket]) -> None:
     days = stats.by_day(query(), now=NOW)
     assert len(days) == 31
     counts = {d.key: d.submitted for d in days if d.submitted}
+    assert [d.resolved for d in days if d.resolved] == [1, 1]  # T1 and T2 (by day of submission)
     assert counts == {"2026-03-02": 1, "2026-03-03": 1, "2026-03-10": 1, "2026-03-20": 1, "2026-03-31": 1}
 
 
@@ -211,6 +212,34 @@ def test_report_runs_a_fixed_number_of_queries(
     with django_assert_max_num_queries(12):
         report = stats.report(query(), now=NOW)
     assert report.total.submitted == 5 and report.area == "岳麓区 › 岳麓街道"
+
+
+def test_area_figures_are_the_sum_of_its_regions(cohort: dict[str, Ticket]) -> None:
+    """The report adds the regions up instead of scanning again: the same figures as the area's own
+    query, weighted averages included."""
+    summed = stats.combine(stats.by_region(query(), now=NOW))
+    direct = stats.total(query(), now=NOW)
+    assert summed.by_status == direct.by_status
+    for name in (
+        "submitted",
+        "responded",
+        "resolved",
+        "closed",
+        "open",
+        "overdue",
+        "response_due",
+        "response_on_time",
+        "resolve_due",
+        "resolve_on_time",
+        "rated",
+        "good",
+    ):
+        assert getattr(summed, name) == getattr(direct, name), name
+    assert summed.response_hours == pytest.approx(direct.response_hours)
+    assert summed.resolve_hours == pytest.approx(direct.resolve_hours)
+    assert summed.rating == pytest.approx(direct.rating)
+    grid = stats.report(query(GRID_A), now=NOW)  # a grid has no regions below: its own query
+    assert grid.regions == [] and grid.total.submitted == 3
 
 
 def test_empty_period_gives_no_rates(cohort: dict[str, Ticket]) -> None:
