@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import functools
 import hashlib
 import json
 import re
@@ -44,7 +45,7 @@ from django.core.files.storage import default_storage
 from django.db import transaction
 from django.db.models import Q
 from django.http import Http404, HttpRequest
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -137,34 +138,14 @@ URGENT_WORDS = frozenset({"紧急", "特急", "加急", "急", "急件", "特别
 NORMAL_WORDS = frozenset({"一般", "普通", "正常", "否", "不紧急", "非紧急", "normal", "低", "中", "常规"})
 
 
+@functools.cache
 def _lookup() -> dict[str, str]:
-    """Normalized header name → column key (names in both languages too)."""
-    found: dict[str, str] = {}
-    for col in COLUMNS:
-        names = [col.key, *col.synonyms]
-        for lang in ("en", "zh-hans"):
-            with translation.override(lang):
-                names.append(str(col.title))
-        for name in names:
-            found.setdefault(imports._squash(name), col.key)
-    return found
+    return imports.header_lookup(COLUMNS)
 
 
 def find_header(table: Table) -> imports.Header | None:
     """The row (or pair of rows, for merged headers) among the first ones naming the most columns."""
-    lookup = _lookup()
-    best: tuple[tuple[int, int, int], imports.Header] | None = None
-    for r in range(min(imports.HEADER_SCAN_ROWS, len(table.rows))):
-        for depth in (1, 2):
-            if r + depth > len(table.rows) or all(imports._blank(c) for c in table.rows[r]):
-                continue
-            columns = imports._map_header(table.rows[r : r + depth], lookup)
-            rank = (len({c.key for c in columns if c.key}), -depth, -r)
-            if best is None or rank > best[0]:
-                best = (rank, imports.Header(rows=list(range(r, r + depth)), columns=columns))
-    if best is None or best[0][0] < 2:
-        return None
-    return best[1]
+    return imports.find_header_by(table, _lookup())
 
 
 # --- Cells --------------------------------------------------------------------------------------
@@ -183,7 +164,7 @@ class CellError(ValueError):
 
 def parse_moment(value: Any) -> dt.datetime | None:
     """A call time as an aware datetime (local time when the cell has no zone); None when empty."""
-    if imports._blank(value):
+    if imports.is_blank(value):
         return None
     if isinstance(value, dt.datetime):
         moment = value
@@ -357,7 +338,7 @@ def _title(row: Row, description: str) -> str:
 
 def _deadline_note(row: Row) -> str:
     raw = row.cells.get("deadline")
-    if imports._blank(raw):
+    if imports.is_blank(raw):
         return ""
     text = imports.cell_text(raw).replace(" ", "")
     if _PERIOD.match(text):
@@ -418,7 +399,7 @@ def _check_row(
             submitted_at = None
 
     region = None
-    if imports._blank(row.cells.get("community")):
+    if imports.is_blank(row.cells.get("community")):
         row.add("community", _("The community is required."), "required")
     else:
         try:
@@ -577,7 +558,7 @@ def check(*, content: bytes, filename: str, actor: Any, now: dt.datetime | None 
             )
     if report.problems:
         return plan
-    rows = list(imports._rows(table, header, report))
+    rows = list(imports.data_rows(table, header, report))
     report.data_rows = len(rows)
     regions = RegionIndex(scopes)
     categories = CategoryIndex()

@@ -676,7 +676,7 @@ VALUE_SYNONYMS: dict[type[models.TextChoices], dict[str, str]] = {
 }
 
 
-def _squash(value: Any) -> str:
+def squash(value: Any) -> str:
     """A header or choice value for comparison: half-width, no spaces or asterisks, no notes in
     brackets (``身份证号码（必填）`` → ``身份证号码``), lower case."""
     text = unicodedata.normalize("NFKC", "" if value is None else str(value))
@@ -684,16 +684,16 @@ def _squash(value: Any) -> str:
     return re.sub(r"[\s*★:]+", "", text).lower()
 
 
-@functools.cache
-def _header_lookup(kind: str) -> dict[str, str]:
+def header_lookup(columns: Sequence[Col]) -> dict[str, str]:
+    """Normalised header name → column key, with each column's title in both languages."""
     lookup: dict[str, str] = {}
-    for col in COLUMNS[kind]:
+    for col in columns:
         names = [col.key, *col.synonyms]
         for lang in ("en", "zh-hans"):
             with translation.override(lang):
                 names.append(str(col.title))
         for name in names:
-            lookup.setdefault(_squash(name), col.key)
+            lookup.setdefault(squash(name), col.key)
     return lookup
 
 
@@ -701,12 +701,12 @@ def _header_lookup(kind: str) -> dict[str, str]:
 def _value_lookup(choices: type[models.TextChoices]) -> dict[str, str]:
     lookup: dict[str, str] = {}
     for code, label in choices.choices:
-        lookup[_squash(code)] = code
+        lookup[squash(code)] = code
         for lang in ("en", "zh-hans"):
             with translation.override(lang):
-                lookup.setdefault(_squash(str(label)), code)
+                lookup.setdefault(squash(str(label)), code)
     for word, code in VALUE_SYNONYMS.get(choices, {}).items():
-        lookup[_squash(word)] = code
+        lookup[squash(word)] = code
     return lookup
 
 
@@ -719,7 +719,7 @@ def choice_value(choices: type[models.TextChoices], value: Any) -> str:
 @functools.lru_cache(maxsize=4096)
 def _choice_code(choices: type[models.TextChoices], text: str) -> str:
     # A ledger repeats a few words per column thousands of times.
-    return _value_lookup(choices).get(_squash(text), text)
+    return _value_lookup(choices).get(squash(text), text)
 
 
 def allowed_values(choices: type[models.TextChoices]) -> str:
@@ -907,7 +907,7 @@ def cell_text(value: Any) -> str:
     return v.normalize_text(value)
 
 
-def _blank(value: Any) -> bool:
+def is_blank(value: Any) -> bool:
     return value is None or value == "" or (isinstance(value, str) and value.isspace())
 
 
@@ -975,7 +975,7 @@ def parse_date(value: Any) -> dt.date | PartialDate | None:
     """A ledger's date: a date cell, an Excel serial number, ``1990.1.2``, ``1990-01-02``,
     ``1990/1/2``, ``1990年1月2日``, ``19900102``; ``1990.01``/``199001``/``1990年1月`` give a
     :class:`PartialDate`. ``None`` for an empty cell; ``ValueError`` when unreadable."""
-    if _blank(value):
+    if is_blank(value):
         return None
     if isinstance(value, dt.datetime):
         return value.date()
@@ -1118,14 +1118,14 @@ def _map_header(rows: Sequence[Sequence[Any]], lookup: Mapping[str, str]) -> lis
     columns = []
     for c in range(width):
         # Titles as written in the file (only spaces folded), for the report.
-        texts = [" ".join(str(r[c]).split()) if c < len(r) and not _blank(r[c]) else "" for r in rows]
+        texts = [" ".join(str(r[c]).split()) if c < len(r) and not is_blank(r[c]) else "" for r in rows]
         candidates = [t for t in reversed(texts) if t]
         if len(rows) > 1 and all(texts) and texts[0] != texts[-1]:
             candidates.append("".join(texts))
         key = ""
         title = candidates[0] if candidates else ""
         for text in candidates:
-            found = lookup.get(_squash(text))
+            found = lookup.get(squash(text))
             if found:
                 key, title = found, text
                 break
@@ -1135,12 +1135,22 @@ def _map_header(rows: Sequence[Sequence[Any]], lookup: Mapping[str, str]) -> lis
 
 
 def find_header(table: Table, kind: str) -> Header | None:
-    """The header: the row (or pair of rows) among the first ones naming the most fields."""
-    lookup = _header_lookup(kind)
+    """The header of a registry import: see ``find_header_by``."""
+    return find_header_by(table, _header_lookup(kind))
+
+
+@functools.cache
+def _header_lookup(kind: str) -> dict[str, str]:
+    return header_lookup(COLUMNS[kind])
+
+
+def find_header_by(table: Table, lookup: Mapping[str, str]) -> Header | None:
+    """The header: the row (or pair of rows) among the first ones naming the most fields of
+    ``lookup`` (see ``header_lookup``); merged cells over a lower header row belong to it."""
     best: tuple[tuple[int, int, int], Header] | None = None
     limit = min(HEADER_SCAN_ROWS, len(table.rows))
     for r in range(limit):
-        if all(_blank(c) for c in table.rows[r]):
+        if all(is_blank(c) for c in table.rows[r]):
             continue
         for depth in (1, 2):
             if r + depth > len(table.rows):
@@ -1286,32 +1296,32 @@ class Row:
         return cell_text(self.cells.get(key))
 
 
-def _rows(table: Table, header: Header, report: Report) -> Iterator[Row]:
+def data_rows(table: Table, header: Header, report: Report) -> Iterator[Row]:
     by_key = header.by_key()
     imported = sorted({c.index for c in header.columns if c.key})
-    number_cols = [c.index for c in header.columns if _squash(c.title) in ROW_NUMBER_HEADERS]
+    number_cols = [c.index for c in header.columns if squash(c.title) in ROW_NUMBER_HEADERS]
     single = {key: columns[0] for key, columns in by_key.items() if len(columns) == 1}
     several = {key: columns for key, columns in by_key.items() if len(columns) > 1}
     start = header.rows[-1] + 1
     for index in range(start, len(table.rows)):
         raw = table.rows[index]
-        if all(_blank(raw[c]) for c in imported):
+        if all(is_blank(raw[c]) for c in imported):
             report.blank_rows += 1  # empty, or only a pre-printed sequence number
             continue
         number = table.row_number(index)
-        first = cell_text(next(value for value in raw if not _blank(value)))
+        first = cell_text(next(value for value in raw if not is_blank(value)))
         if first.startswith(_NOTE_PREFIXES) and (
-            ":" in first or "：" in first or sum(1 for value in raw if not _blank(value)) <= 2
+            ":" in first or "：" in first or sum(1 for value in raw if not is_blank(value)) <= 2
         ):
             report.skipped.append({"row": number, "why": "note", "text": first[:40]})
             continue
-        if number_cols and any(_squash(raw[c]) in _EXAMPLE_MARKS for c in number_cols):
+        if number_cols and any(squash(raw[c]) in _EXAMPLE_MARKS for c in number_cols):
             report.skipped.append({"row": number, "why": "example", "text": ""})
             continue
         cells = {key: raw[column.index] for key, column in single.items()}
         source = dict(single)
         for key, columns in several.items():
-            chosen = next((c for c in columns if not _blank(raw[c.index])), columns[0])
+            chosen = next((c for c in columns if not is_blank(raw[c.index])), columns[0])
             cells[key] = raw[chosen.index]
             source[key] = chosen
         yield Row(number=number, index=index, cells=cells, source=source)
@@ -1399,9 +1409,9 @@ class HouseIndex:
 
     def find_buildings(self, building: Any, estate: Any = "") -> list[BuildingRef]:
         found = self.buildings.get(building_key(building), [])
-        if len(found) > 1 and not _blank(estate):
-            wanted = _squash(cell_text(estate))
-            found = [b for b in found if wanted in (_squash(b.estate), _squash(b.road_name))]
+        if len(found) > 1 and not is_blank(estate):
+            wanted = squash(cell_text(estate))
+            found = [b for b in found if wanted in (squash(b.estate), squash(b.road_name))]
         return found
 
     def find_house(self, building: BuildingRef, unit: Any, room: Any) -> HouseRef | None:
@@ -1427,21 +1437,21 @@ def _resolve_house(row: Row, index: HouseIndex) -> HouseRef | None:
     ``3-2-301``, or the end of the address), or None when it names none; problems on the row."""
     building, unit, room = row.cells.get("building"), row.cells.get("unit"), row.cells.get("room")
     key = "building"
-    if _blank(building) and not _blank(room):
+    if is_blank(building) and not is_blank(room):
         parts = address_parts(room)
         if parts:
             building, unit, room = parts
             key = "room"
-    if _blank(building) and _blank(room):
-        parts = address_parts(row.cells.get("address")) if not _blank(row.cells.get("address")) else None
+    if is_blank(building) and is_blank(room):
+        parts = address_parts(row.cells.get("address")) if not is_blank(row.cells.get("address")) else None
         if not parts:
             return None
         building, unit, room = parts
         key = "address"
-    if _blank(building):
+    if is_blank(building):
         row.add("room", _("Give the building as well as the room."), "no_building")
         return None
-    if _blank(room):
+    if is_blank(room):
         row.add(
             "building" if key == "building" else key, _("Give the room as well as the building."), "no_room"
         )
@@ -1505,11 +1515,11 @@ def _check_person(
         if (
             key in row.cells
             and key not in ("id_number", "birth_date", "phone")
-            and not _blank(row.cells[key])
+            and not is_blank(row.cells[key])
         ):
             choices = _PERSON_CHOICE_FIELDS.get(key)
             data[key] = choice_value(choices, row.cells[key]) if choices else cell_text(row.cells[key])
-    if _blank(row.cells.get("id_number")):
+    if is_blank(row.cells.get("id_number")):
         row.add("id_number", _("Enter the ID number: every person needs one."), "required")
     else:
         try:
@@ -1526,7 +1536,7 @@ def _check_person(
     if "phone" in row.cells:
         data["phone"] = phone_text(row.cells["phone"])
     partial: PartialDate | None = None
-    if not _blank(row.cells.get("birth_date")):
+    if not is_blank(row.cells.get("birth_date")):
         try:
             born = parse_date(row.cells["birth_date"])
         except ValueError:
@@ -1558,14 +1568,14 @@ def _check_person(
         elif not partial.matches(derived):
             row.add("birth_date", _("The date of birth does not match the ID number."), "id_mismatch")
     relation = ResidenceRelation.FAMILY
-    if not _blank(row.cells.get("relation")):
+    if not is_blank(row.cells.get("relation")):
         relation_text = choice_value(ResidenceRelation, row.cells["relation"])
         if relation_text in ResidenceRelation.values:
             relation = ResidenceRelation(relation_text)
         else:
             row.add("relation", _choice_error(relation_text, ResidenceRelation), "invalid_choice")
     since = today
-    if not _blank(row.cells.get("since")):
+    if not is_blank(row.cells.get("since")):
         try:
             parsed = parse_date(row.cells["since"])
         except ValueError:
@@ -1712,8 +1722,8 @@ def _grid_lookup(region: Region) -> dict[str, Region]:
     grids = Region.objects.filter(code__startswith=region.code, level=RegionLevel.GRID)
     out: dict[str, Region] = {}
     for g in grids:
-        out[_squash(g.code)] = g
-        out.setdefault(_squash(g.name), g)
+        out[squash(g.code)] = g
+        out.setdefault(squash(g.name), g)
     return out
 
 
@@ -1756,8 +1766,8 @@ def _check_house(
     if len(road_name) > 60:
         row.add("road", _("Use at most %(n)d characters.") % {"n": 60}, "max_length")
     grid = region
-    if not _blank(row.cells.get("grid")):
-        found = grids.get(_squash(row.text("grid")))
+    if not is_blank(row.cells.get("grid")):
+        found = grids.get(squash(row.text("grid")))
         if found is None:
             row.add("grid", _("No grid of this name or code in the chosen region."), "unknown_grid")
         else:
@@ -1772,12 +1782,11 @@ def _check_house(
     candidates = [
         b
         for b in index.load().find_buildings(building_data.get("number") or building_data.get("name"))
-        if (not road_name or _squash(b.road_name) == _squash(road_name))
+        if (not road_name or squash(b.road_name) == squash(road_name))
         and (
-            not building_data["door_number"]
-            or _squash(b.door_number) == _squash(building_data["door_number"])
+            not building_data["door_number"] or squash(b.door_number) == squash(building_data["door_number"])
         )
-        and (not building_data["estate"] or _squash(b.estate) == _squash(building_data["estate"]))
+        and (not building_data["estate"] or squash(b.estate) == squash(building_data["estate"]))
         and b.region_code.startswith(grid.code)
     ]
     if len(candidates) > 1:
@@ -1804,9 +1813,9 @@ def _check_house(
         if building is not None
         else (
             grid.code,
-            _squash(road_name),
-            _squash(building_data["door_number"]),
-            _squash(building_data["estate"]),
+            squash(road_name),
+            squash(building_data["door_number"]),
+            squash(building_data["estate"]),
             building_key(building_data["number"] or building_data["name"]),
         )
     )
@@ -2029,7 +2038,7 @@ def _check(
     if missing:
         return plan
     today = today or timezone.localdate()
-    rows = list(_rows(table, header, report))
+    rows = list(data_rows(table, header, report))
     report.data_rows = len(rows)
     if len(rows) > MAX_DATA_ROWS:
         report.problems.append(
@@ -2265,13 +2274,13 @@ def _write_houses(
     road_names = {p.road_name for p in rows if p.building is None and p.road_name}
     roads: dict[str, Road] = {}
     for road in Road.objects.filter(region_code__in=[community, community[:9]], name__in=road_names):
-        roads.setdefault(_squash(road.name), road)
+        roads.setdefault(squash(road.name), road)
     community_region = Region.objects.get(code=community)
     new_roads = []
     for name in sorted(road_names):
-        if _squash(name) not in roads:
+        if squash(name) not in roads:
             road = Road(region=community_region, region_code=community, name=name, **stamps)
-            roads[_squash(name)] = road
+            roads[squash(name)] = road
             new_roads.append(road)
     bulk_insert(Road, new_roads)
     names = addresses.region_names([plan.region.code])
@@ -2285,7 +2294,7 @@ def _write_houses(
             buildings[p.building_ref] = p.building
         elif p.building_ref not in pending:
             pending.add(p.building_ref)
-            site = roads.get(_squash(p.road_name)) if p.road_name else None
+            site = roads.get(squash(p.road_name)) if p.road_name else None
             data = {
                 **p.building_data,
                 "road_id": site.pk if site else None,

@@ -237,6 +237,10 @@ def test_retrain_learns_staff_corrections(world: World, var_dir: Path, model: cl
     assert after == target != before
     saved = classifier.Model.load(version=classifier.corpus_version())
     assert saved is not None and saved.extra_samples == 4
+    from shequ.core.models import AuditEntry
+
+    entry = AuditEntry.objects.get(action="grid.retrain")
+    assert entry.detail["tickets"] == 4 and entry.detail["saved"] is True
     assert saved.suggest(text, k=1)[0].category_code == target
 
 

@@ -144,7 +144,7 @@ def test_the_messy_export_gets_its_exact_report(world: World, classifier: None) 
     plan = english_check(world, messy_workbook())
     report = plan.report
     assert report.file_problems == []
-    assert report.sheet == "工单明细" and report.header_rows == [4]
+    assert report.sheet == "工单明细" and report.header_rows == [3, 4]  # the merged two-row header
     assert {c["title"]: c["field"] for c in report.columns} == {
         "工单编号": "external_ref",
         "来电时间": "called_at",

@@ -49,11 +49,25 @@ class Command(BaseCommand):
         action(**opts)
 
     def _retrain(self, *, dry_run: bool = False, **_opts: Any) -> None:
+        from shequ.core import audit
         from shequ.grid import classifier
 
         started = time.perf_counter()
         result = classifier.retrain(save=not dry_run)
         model = result.model
+        # Retraining reads the texts of tickets staff confirmed (residents' words): on the record.
+        audit.record(
+            "grid.retrain",
+            actor_name="shequ grid retrain",
+            object_type="grid.classifier",
+            detail={
+                "tickets": result.ticket_samples,
+                "corpus": result.corpus_samples,
+                "top1": round(result.held_out.top1, 4),
+                "top3": round(result.held_out.top3, 4),
+                "saved": result.path is not None,
+            },
+        )
         self.stdout.write(
             f"samples: {model.samples} ({result.corpus_samples} corpus train texts, "
             f"{result.ticket_samples} staff-confirmed tickets), {len(model.classes)} categories"
