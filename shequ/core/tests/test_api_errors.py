@@ -83,6 +83,9 @@ def test_500_is_generic_json_without_a_trace_even_in_debug(
 # --- OpenAPI ---------------------------------------------------------------------------------------
 
 
+TOKEN_ONLY = {("/api/v1/grid/sensor-alerts", "post")}
+
+
 def test_openapi_documents_errors_scopes_and_auth(db: None) -> None:
     response = Client().get("/api/v1/openapi.json")
     assert response.status_code == 200
@@ -111,7 +114,11 @@ def test_openapi_documents_errors_scopes_and_auth(db: None) -> None:
             schema = op["responses"][str(status)]["content"]["application/json"]["schema"]
             assert schema == {"$ref": "#/components/schemas/ErrorOut"}, (path, method, status)
         assert op["x-token-scope"] in known_scopes(), (path, method)
-        assert op["security"] == [{"TokenAuth": []}, {"SessionAuth": []}]
+        # Machine-only operations (a sensor gateway posting alerts) take a token and no session.
+        expected = (
+            [{"TokenAuth": []}] if (path, method) in TOKEN_ONLY else [{"TokenAuth": []}, {"SessionAuth": []}]
+        )
+        assert op["security"] == expected, (path, method)
     ack = doc["paths"]["/api/v1/messages/{message_id}/ack"]["post"]
     assert ack["responses"]["409"]["content"]["application/json"]["schema"]["$ref"].endswith("/ErrorOut")
 
