@@ -43,6 +43,14 @@ class Command(BaseCommand):
             self.stdout.write(result.registry.line())
         if result.tickets is not None:
             self.stdout.write(result.tickets.line())
+        # Train (or load) the request classifier now, so the first resident who types a problem
+        # gets category suggestions at once rather than after the training.
+        from shequ.grid import classifier
+
+        model_started = time.perf_counter()
+        model = classifier.get_model()
+        took = time.perf_counter() - model_started
+        self.stdout.write(f"grid: request classifier ready ({model.samples} texts, {took:.1f} s)")
         self.stdout.write("Demo logins (user  password  name · role · region):")
         for line in lines:
             self.stdout.write("  " + line)
