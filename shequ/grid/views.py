@@ -29,7 +29,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 from django.views.decorators.http import require_http_methods
 
 from shequ.core import audit, personal
@@ -134,7 +134,7 @@ def with_colours(tickets: Iterable[Ticket]) -> list[Ticket]:
 # --- The timeline as people read it -----------------------------------------------------------
 
 ACTION_LABELS: dict[str, Any] = {
-    "submit": gettext_lazy("Reported"),
+    "submit": pgettext_lazy("ticket action", "Reported"),
     "accept": gettext_lazy("Accepted by the community"),
     "recategorize": gettext_lazy("Category changed"),
     "close_on_spot": gettext_lazy("Settled on the spot and closed"),
