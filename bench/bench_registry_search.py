@@ -4,9 +4,11 @@ Uses the database of ``bench_registry_generate.py`` (generated there when it hol
 1,000,000 people in the county). For each kind of search — Chinese name prefix, full pinyin,
 pinyin initials, ID number, mobile number — runs a few hundred ``search.person_search`` calls
 (end to end: query, masking, tag badges) as the county officer (all of 岳麓区) and as a
-community worker (one community), and prints p50/p95/p99 in milliseconds. Baselines measured in
-the same run: ``SELECT 1`` and fetching one person by primary key through the ORM. Prints the
-plan of one query of each kind (``EXPLAIN ANALYZE``) to show which index serves it.
+community worker (one community), and prints p50/p95/p99 in milliseconds; then lists without a
+search text (age, tag, residence type, address filters), pages 1-10. Baselines measured in the
+same run: ``SELECT 1`` and fetching one person by primary key through the ORM. ``--plans``
+prints the plan of one query of each kind (``EXPLAIN (ANALYZE, BUFFERS)``) to show which index
+serves it.
 
     SHEQU_DATABASE_URL=postgres://postgres@127.0.0.1:5432/shequ_bench_search \\
         .venv/bin/python bench/bench_registry_search.py [--runs 300]
@@ -47,7 +49,10 @@ KINDS = ("name", "pinyin", "initials", "id_number", "phone")
 # Lists without a search text, for information: a page of them (pages 1-10).
 LISTS: dict[str, dict[str, Any]] = {
     "list: aged 80+": {"age_min": 80},
+    "list: aged 60-69": {"age_min": 60, "age_max": 69},
     "list: living alone": {"tag": "living_alone"},
+    "list: floating population": {"residence_type": "floating"},
+    "list: address contains 301": {"address": "301"},
 }
 
 
@@ -77,19 +82,21 @@ def queries_for(people: list[Person], kind: str) -> list[str]:
     return [p.phone for p in people if p.phone]
 
 
-def plan_of(viewer: Any, q: str) -> str:
-    """EXPLAIN ANALYZE of the slowest query a search runs."""
+def plan_of(viewer: Any, **filters: Any) -> str:
+    """EXPLAIN (ANALYZE, BUFFERS) of the slowest query a search runs."""
     with CaptureQueriesContext(connection) as captured:
-        person_search(viewer=viewer, q=q)
+        person_search(viewer=viewer, **filters)
     sql = max(
         (c["sql"] for c in captured.captured_queries if "registry_person" in c["sql"].split("WHERE")[0]),
         key=len,
     )
     with connection.cursor() as cursor:
-        cursor.execute("EXPLAIN ANALYZE " + sql)
+        cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql)
         lines = [row[0] for row in cursor.fetchall()]
-    keep = [line for line in lines if "Scan" in line or "Execution Time" in line or "Sort" in line]
-    return "\n".join("      " + line.strip()[:150] for line in keep[:8])
+    keep = [line for line in lines if "Scan" in line or "Sort" in line][:8]
+    keep += [line for line in lines[:3] if "Buffers" in line][:1]  # the whole query's pages
+    keep += [line for line in lines if "Execution Time" in line]
+    return "\n".join("      " + line.strip()[:150] for line in keep)
 
 
 def main() -> None:
@@ -160,7 +167,7 @@ def main() -> None:
             p50, p95, p99 = (percentile(values, p) for p in (50, 95, 99))
             print(f"  {kind:<42} {p50:7.2f} {p95:7.2f} {p99:7.2f}      {p50 / base_p50:5.1f}x")
             if args.plans:
-                print(plan_of(viewer, queries[0]))
+                print(plan_of(viewer, q=queries[0]))
         for label, filters in LISTS.items():
             values = []
             for n in range(args.runs // 3):
@@ -169,6 +176,8 @@ def main() -> None:
                 values.append((time.perf_counter() - started) * 1000)
             p50, p95, p99 = (percentile(values, p) for p in (50, 95, 99))
             print(f"  {label:<42} {p50:7.2f} {p95:7.2f} {p99:7.2f}      {p50 / base_p50:5.1f}x")
+            if args.plans:
+                print(plan_of(viewer, **filters))
     worst = max(
         percentile(v, 95) for (_, kind), v in results.items() if kind in ("name", "pinyin", "id_number")
     )
