@@ -790,7 +790,7 @@ def _dispatch(
         from_status=before,
         comment=comment,
         request=request,
-        department=department,
+        # The community acts here; the department it sends to is in the params.
         params={"department": department.name, "automatic": automatic},
         audit_detail={"department": department.code},
     )
