@@ -8,6 +8,7 @@ A change applies to what happens next: tickets already running keep the deadline
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -123,6 +124,47 @@ def category_update(
             object_id=category.pk,
             fields=sorted(diff),
             detail={"code": category.code, "changes": diff},
+        )
+    return category
+
+
+def category_create(
+    *,
+    actor: Any,
+    parent: Category | None,
+    code: str,
+    values: Mapping[str, Any],
+    request: HttpRequest | None = None,
+) -> Category:
+    """A new main type (``parent`` None) or a new category under a main type. The code is the
+    parent's code and a slug (``safety.lift``), kept for ever: the classifier and Open311 use it."""
+    require_catalog(actor, "grid.category_create", "grid.category", "", request)
+    slug = str(code or "").strip().lower()
+    if not re.fullmatch(r"[a-z][a-z0-9_]{1,30}", slug):
+        raise ValidationError(
+            {"code": _("Use 2 to 31 lower-case letters, digits or _, starting with a letter.")}
+        )
+    if parent is not None and parent.parent_id is not None:
+        raise ValidationError({"parent": _("Categories have two levels: choose a main type.")})
+    full = f"{parent.code}.{slug}" if parent is not None else slug
+    with transaction.atomic():
+        if Category.objects.filter(code=full).exists():
+            raise ValidationError({"code": _("A category with this code exists.")})
+        category = Category(parent=parent, code=full, name=full, name_zh=full)
+        clean = _clean_category_changes(category, {"is_active": True, **values})
+        for field, value in clean.items():
+            setattr(category, field, value)
+        siblings = Category.objects.filter(parent=parent)
+        last = max((c.sort_order for c in siblings), default=parent.sort_order if parent else 0)
+        category.sort_order = last + (1 if parent is not None else 100)
+        category.save()
+        audit.record(
+            "grid.category_create",
+            actor=actor,
+            request=request,
+            object_type="grid.category",
+            object_id=category.pk,
+            detail={"code": full, **{k: v for k, v in clean.items() if k != "is_active"}},
         )
     return category
 

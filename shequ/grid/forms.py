@@ -349,6 +349,22 @@ class NewTicketForm(forms.Form):
 # --- Catalog and routing -----------------------------------------------------------------------
 
 
+class CategoryNewForm(forms.Form):
+    parent = forms.ChoiceField(label=_("Main type"), required=False)
+    code = forms.CharField(
+        label=_("Code"),
+        max_length=31,
+        help_text=_("Lower-case letters, digits or _; it cannot be changed later (e.g. lift)."),
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        roots = Category.objects.filter(parent__isnull=True).order_by("sort_order")
+        parent = self.fields["parent"]
+        assert isinstance(parent, forms.ChoiceField)
+        parent.choices = [("", _("— a new main type —")), *((str(c.pk), c.name_zh) for c in roots)]
+
+
 class CategoryEditForm(forms.Form):
     name_zh = forms.CharField(label=_("Chinese name"), max_length=40)
     name = forms.CharField(label=_("English name"), max_length=80)

@@ -25,6 +25,7 @@ urlpatterns: list[URLPattern] = [
     ],
     # Settings: the category tree, routing rules, the holiday calendar.
     path("categories/", views_catalog.categories, name="categories"),
+    path("categories/new/", views_catalog.category_new, name="category_new"),
     path("categories/<int:pk>/edit/", views_catalog.category_edit, name="category_edit"),
     path("routing/", views_catalog.routing, name="routing"),
     path("routing/delete/", views_catalog.routing_delete, name="routing_delete"),

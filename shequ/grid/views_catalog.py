@@ -60,6 +60,41 @@ def category_edit(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
+@grid_page(holds(P.CATALOG), methods=("GET", "POST"))
+def category_new(request: HttpRequest) -> HttpResponse:
+    """Add a main type or a category under one (the tree is the province's, grid.catalog)."""
+    head = forms.CategoryNewForm(posted(request))
+    defaults = {
+        "response_hours": 24,
+        "resolution_days": 10,
+        "urgent_response_hours": 1,
+        "urgent_resolution_hours": 4,
+    }
+    form = forms.CategoryEditForm(posted(request), initial={**defaults, "is_active": True})
+    if request.method == "POST" and head.is_valid() and form.is_valid():
+        parent = Category.objects.filter(pk=head.cleaned_data["parent"] or 0).first()
+        values = {f: form.cleaned_data[f] for f in forms.CategoryEditForm.FIELDS if f != "is_active"}
+        try:
+            created = catalog_services.category_create(
+                actor=request.user,
+                parent=parent,
+                code=head.cleaned_data["code"],
+                values=values,
+                request=request,
+            )
+        except ValidationError as exc:
+            apply_errors(head if {"code", "parent"} & set(getattr(exc, "error_dict", {})) else form, exc)
+        else:
+            messages.success(request, _("The category %(name)s is added.") % {"name": created.name_zh})
+            return redirect("grid:categories")
+    return render(
+        request,
+        "grid/category_new.html",
+        {"head": head, "form": form},
+        status=400 if (head.errors or form.errors) else 200,
+    )
+
+
 # --- Routing rules ------------------------------------------------------------------------------
 
 

@@ -115,9 +115,9 @@ def test_openapi_documents_errors_scopes_and_auth(db: None) -> None:
             assert schema == {"$ref": "#/components/schemas/ErrorOut"}, (path, method, status)
         assert op["x-token-scope"] in known_scopes(), (path, method)
         # Machine-only operations (a sensor gateway posting alerts) take a token and no session.
-        expected = (
-            [{"TokenAuth": []}] if (path, method) in TOKEN_ONLY else [{"TokenAuth": []}, {"SessionAuth": []}]
-        )
+        expected: list[dict[str, list[str]]] = [{"TokenAuth": []}]
+        if (path, method) not in TOKEN_ONLY:
+            expected.append({"SessionAuth": []})
         assert op["security"] == expected, (path, method)
     ack = doc["paths"]["/api/v1/messages/{message_id}/ack"]["post"]
     assert ack["responses"]["409"]["content"]["application/json"]["schema"]["$ref"].endswith("/ErrorOut")

@@ -156,3 +156,38 @@ def test_holiday_calendar(world: World, province: User) -> None:
     assert worker.post(reverse("grid:holiday_delete"), {}).status_code == 403
     assert Holiday.objects.filter(date=dt.date(2030, 10, 12)).exists()
     assert AuditEntry.objects.filter(action="grid.holiday_remove", result="denied").exists()
+
+
+def test_a_new_category_is_added_and_offered(world: World, province: User) -> None:
+    editor = client_for(province)
+    assert editor.get(reverse("grid:category_new")).status_code == 200
+    safety = Category.objects.get(code="safety")
+    data = {
+        "parent": str(safety.pk),
+        "code": "lift",
+        "name_zh": "电梯安全",
+        "name": "Lift safety",
+        "department_kind": "emergency",
+        "response_hours": "2",
+        "resolution_days": "3",
+        "urgent_response_hours": "1",
+        "urgent_resolution_hours": "4",
+        "keywords": "电梯 困人 故障",
+    }
+    for bad in ({"code": "Lift!"}, {"code": "fire"}, {"resolution_days": "0"}, {"name_zh": ""}):
+        count = Category.objects.count()
+        response = editor.post(reverse("grid:category_new"), {**data, **bad})
+        assert response.status_code == 400, bad
+        assert Category.objects.count() == count
+    assert editor.post(reverse("grid:category_new"), data).status_code == 302
+    lift = Category.objects.get(code="safety.lift")
+    assert (lift.parent, lift.name_zh, lift.resolution_days, lift.is_active) == (safety, "电梯安全", 3, True)
+    assert services.clean_category("safety.lift") == lift  # offered on new tickets at once
+    assert AuditEntry.objects.filter(action="grid.category_create", object_id=str(lift.pk)).exists()
+    # A third level is refused; others may not add at all.
+    with pytest.raises(ValidationError):
+        catalog_services.category_create(actor=province, parent=lift, code="door", values={"name_zh": "门"})
+    with pytest.raises(PermissionDenied):
+        catalog_services.category_create(
+            actor=world["street"], parent=safety, code="door", values={"name_zh": "门"}
+        )

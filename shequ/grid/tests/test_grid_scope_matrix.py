@@ -76,6 +76,8 @@ LIST_PAGES: dict[str, set[str]] = {
     "grid:department": {"dept"},
     "grid:supervision": SUPERVISORS,
     "grid:categories": REGION_STAFF,
+    # The tree is the province's (grid.catalog): no persona here may add to it.
+    "grid:category_new": set(),
     "grid:routing": {"street"},
     "grid:holidays": REGION_STAFF,
     "grid:report": {"resident"},
@@ -101,6 +103,7 @@ LIST_POSTS: dict[str, set[str]] = {
     # The calendar is the province's (grid.catalog): no persona here may change it.
     "grid:holidays": set(),
     "grid:holiday_delete": set(),
+    "grid:category_new": set(),
 }
 # Pages anyone may open, signed in or not.
 PUBLIC_PAGES: set[str] = {"grid:public"}
