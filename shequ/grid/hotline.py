@@ -455,27 +455,6 @@ def _check_row(
     )
 
 
-def _duplicates(rows: Sequence[Row]) -> set[int]:
-    """Rows sharing a work order number: all of them are refused (neither can be trusted)."""
-    by_ref: dict[str, list[Row]] = defaultdict(list)
-    for row in rows:
-        if row.key:
-            by_ref[row.key].append(row)
-    bad: set[int] = set()
-    for same in by_ref.values():
-        if len(same) < 2:
-            continue
-        for row in same:
-            others = ", ".join(str(o.number) for o in same if o is not row)
-            row.add(
-                "external_ref",
-                _("The same work order number is also in row %(rows)s.") % {"rows": others},
-                "duplicate_in_file",
-            )
-            bad.add(row.number)
-    return bad
-
-
 def _imported_before(rows: Sequence[Row]) -> set[int]:
     refs = {row.key for row in rows if row.key}
     known = set(
@@ -564,7 +543,11 @@ def check(*, content: bytes, filename: str, actor: Any, now: dt.datetime | None 
     categories = CategoryIndex()
     now = now or timezone.now()
     checked = {row.number: _check_row(row, regions, categories, now) for row in rows}
-    bad = _duplicates(rows) | _imported_before(rows)
+    # Rows sharing a work order number: all of them are refused (neither can be trusted).
+    duplicates = imports.duplicates_in_file(
+        rows, "external_ref", _("The same work order number is also in row %(rows)s."), "duplicate_in_file"
+    )
+    bad = duplicates | _imported_before(rows)
     valid = [r for n, r in sorted(checked.items()) if r is not None and n not in bad]
     _suggest(valid)
     for row in rows:

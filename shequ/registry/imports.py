@@ -1627,7 +1627,7 @@ def _improve_choice_errors(row: Row, keys: Mapping[str, type[models.TextChoices]
             problem.reason = message % {"value": row.text("ethnicity")[:50]}
 
 
-def _duplicates_in_file(rows: Sequence[Row], column: str, message: str, code: str) -> set[int]:
+def duplicates_in_file(rows: Sequence[Row], column: str, message: str, code: str) -> set[int]:
     """Rows sharing a key (an ID number, a house, a credit code): all of them are refused."""
     seen: dict[Any, list[Row]] = defaultdict(list)
     for row in rows:
@@ -2069,7 +2069,7 @@ def _check(
                 row.problems, row.key = problems, key
                 if person is not None:
                     plans[row.number] = person
-        bad = _duplicates_in_file(
+        bad = duplicates_in_file(
             rows, "id_number", _("The same ID number is also in row %(rows)s."), "duplicate_in_file"
         )
         bad |= _people_in_db(rows, actor, plans)
@@ -2079,7 +2079,7 @@ def _check(
             house = _check_house(row, region, grids, index)
             if house is not None:
                 plans[row.number] = house
-        bad = _duplicates_in_file(
+        bad = duplicates_in_file(
             rows, "number", _("The same house is also in row %(rows)s."), "duplicate_in_file"
         )
     else:
@@ -2087,7 +2087,7 @@ def _check(
             org = _check_organization(row, index)
             if org is not None:
                 plans[row.number] = org
-        bad = _duplicates_in_file(
+        bad = duplicates_in_file(
             rows, "uscc", _("The same credit code is also in row %(rows)s."), "duplicate_in_file"
         )
         bad |= _orgs_in_db(rows, actor)
