@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import logging
 import re
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 from django.test import Client
 
 from shequ.conftest import World
-from shequ.core import messaging
+from shequ.core import apiauth, messaging
 from shequ.core.apiauth import known_scopes
 from shequ.core.apierrors import COMMON_ERROR_STATUSES
 from shequ.core.tests.api_helpers import (
@@ -52,8 +53,10 @@ def test_401_403_404_405_409(world: World) -> None:
     )
 
 
-def test_429_when_the_rate_is_exceeded(world: World, settings: Any) -> None:
+def test_429_when_the_rate_is_exceeded(world: World, settings: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     settings.API_RATE = "3/min"
+    # One fixed window for the whole test: on a slow machine the calls could straddle a minute.
+    monkeypatch.setattr(apiauth, "time", SimpleNamespace(time=lambda: 1_800_000_010.0))
     raw, other = issue(world, "head_a"), issue(world, "head_b")
     for _ in range(3):
         assert get(Client(), "/me", raw).status_code == 200
