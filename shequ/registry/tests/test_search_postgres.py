@@ -32,6 +32,10 @@ def plan_of_search(reg: Registry, persona: str, q: str) -> str:
         return "\n".join(row[0] for row in cursor.fetchall())
 
 
+# The varchar_pattern_ops indexes of the prefix searches (registry migration 0005).
+PATTERN_INDEXES = {"name": "registry_person_name_idx", "name_pinyin": "registry_person_pinyin_idx"}
+
+
 @pytest.mark.parametrize(("q", "column"), [("张", "name"), ("zhang", "name_pinyin"), ("z", "name_pinyin")])
 def test_prefix_search_orders_by_the_pattern_index_it_filters_with(
     reg: Registry, q: str, column: str
@@ -40,7 +44,7 @@ def test_prefix_search_orders_by_the_pattern_index_it_filters_with(
     # asked for is the pattern index's own (USING ~<~), so that on a big table the index scan that
     # finds the prefix also delivers the page (checked at a million people by the benchmark).
     plan = plan_of_search(reg, "street", q)
-    assert f"registry_person_{column}_" in plan and "_like on registry_person" in plan, plan
+    assert f"{PATTERN_INDEXES[column]} on registry_person" in plan, plan
     assert f"Sort Key: registry_person.{column} USING ~<~" in plan or "Sort" not in plan, plan
 
 
