@@ -189,11 +189,12 @@ def department_queue(viewer: Any, *, include_done: bool = False) -> QuerySet[Tic
 
 def community_queue(viewer: Any) -> QuerySet[Ticket]:
     """What waits for the community: new tickets, accepted ones not yet dispatched, resolved ones
-    to verify, and returned ones, most urgent first."""
+    to verify, most urgent first. Grid workers see their grid's too: they close small matters on
+    the spot (patrol) and check resolved ones (verify), though they do not accept or dispatch."""
+    q = scope_q(viewer, P.HANDLE) | scope_q(viewer, P.VERIFY) | scope_q(viewer, P.PATROL)
     return (
-        Ticket.objects.filter(scope_q(viewer, P.HANDLE))
-        .filter(status__in=[Status.SUBMITTED, Status.ACCEPTED, Status.RESOLVED])
-        .select_related("category", "region", "department")
+        Ticket.objects.filter(q, status__in=[Status.SUBMITTED, Status.ACCEPTED, Status.RESOLVED])
+        .select_related("category", "category__parent", "region", "department")
         .order_by("due_at", "pk")
     )
 

@@ -37,15 +37,6 @@ def can_enter(user: Any) -> bool:
     return has_perm(user, P.VIEW) and (has_perm(user, P.REPORT) or has_perm(user, P.PATROL))
 
 
-def _queue(viewer: Any) -> QuerySet[Ticket]:
-    """The community queue, also for grid workers: they close small matters on the spot (patrol)
-    and check resolved ones (verify), though they do not accept or dispatch."""
-    q = scope_q(viewer, P.HANDLE) | scope_q(viewer, P.VERIFY) | scope_q(viewer, P.PATROL)
-    return (
-        Ticket.objects.filter(q, status__in=QUEUE_STATUSES).select_related(*RELATED).order_by("due_at", "pk")
-    )
-
-
 def _region_choices(viewer: Any, perm: str) -> list[tuple[str, str]]:
     """The areas one level below the viewer's own, for the area filter (bounded: children only)."""
     codes = scopes_for(viewer, perm)
@@ -78,7 +69,7 @@ def _tally(base: QuerySet[Ticket], statuses: Any) -> list[dict[str, Any]]:
 
 @grid_page(holds(P.HANDLE, P.VERIFY, P.PATROL))
 def queue(request: HttpRequest) -> HttpResponse:
-    base = _queue(request.user)
+    base = selectors.community_queue(request.user)
     form, tickets = _filtered(request, base, statuses=QUEUE_STATUSES, perm=P.HANDLE)
     page = page_of(request, tickets)
     return render(
