@@ -20,7 +20,6 @@ disputes, special groups and crime clues are not listed at all, except to their 
 from __future__ import annotations
 
 import datetime as dt
-import math
 import re
 import uuid
 from collections.abc import Iterable, Mapping
@@ -46,6 +45,7 @@ from shequ.grid import services
 from shequ.grid.models import Category, Source, Status, Ticket, TicketAction, Urgency
 from shequ.grid.models import parse_number as _parse_number
 from shequ.grid.permissions import GridPerm
+from shequ.registry import selectors as registry
 from shequ.registry.validators import clean_contact_phone
 
 OPEN311_WRITE = register_scope(
@@ -290,37 +290,9 @@ def _point(data: Mapping[str, Any], errors: _Errors) -> tuple[Decimal, Decimal] 
     return la, lo
 
 
-def _nearest_building(lat: Decimal, lng: Decimal) -> Any:
-    """The registry building nearest the point within NEAR_METRES, or None.
-
-    A bounding box first (a few hundred rows at most), then the distance on a local flat earth.
-    """
-    from shequ.registry.models import Building
-
-    la, lo = float(lat), float(lng)
-    dlat = NEAR_METRES / 111_320
-    dlng = NEAR_METRES / (111_320 * max(math.cos(math.radians(la)), 0.01))
-    candidates = Building.objects.filter(
-        latitude__range=(Decimal(str(la - dlat)), Decimal(str(la + dlat))),
-        longitude__range=(Decimal(str(lo - dlng)), Decimal(str(lo + dlng))),
-    ).select_related("region")[:2000]
-    best, best_d = None, float(NEAR_METRES)
-    for b in candidates:
-        if b.latitude is None or b.longitude is None:  # the box filter excludes them; for the types
-            continue
-        dy = (float(b.latitude) - la) * 111_320
-        dx = (float(b.longitude) - lo) * 111_320 * math.cos(math.radians(la))
-        d = math.hypot(dx, dy)
-        if d <= best_d:
-            best, best_d = b, d
-    return best
-
-
 def _place(token: ApiToken, data: Mapping[str, Any], request: HttpRequest, errors: _Errors) -> Place | None:
     """Where the request is: address_id (a house id or a community/grid code), else the point's
     nearest registry building, else the key's only community or grid."""
-    from shequ.registry.models import House
-
     regions = key_regions(token)
     if not regions:
         raise _deny(token, request, "owner may not report anywhere", "")
@@ -345,7 +317,7 @@ def _place(token: ApiToken, data: Mapping[str, Any], request: HttpRequest, error
                 raise _deny(token, request, "address_id outside the key's regions", region.code)
             return Place(region=region, latitude=lat, longitude=lng, address=address)
         if _HOUSE_ID.fullmatch(address_id):
-            house = House.objects.select_related("region", "building").filter(pk=int(address_id)).first()
+            house = registry.house_by_pk(int(address_id))
             if house is None:
                 errors.add(_("There is no house with the address_id %(id)s.") % {"id": address_id})
                 return None
@@ -361,7 +333,7 @@ def _place(token: ApiToken, data: Mapping[str, Any], request: HttpRequest, error
         errors.add(_("address_id must be a house id or a 12- or 15-digit community or grid code."))
         return None
     if point is not None:
-        building = _nearest_building(*point)
+        building = registry.nearest_building(*point, within_metres=NEAR_METRES)
         if building is not None:
             if not _in_regions(building.region_code, regions):
                 raise _deny(token, request, "point outside the key's regions", building.region_code)

@@ -10,8 +10,10 @@ showing restricted tags of a person is audited (``registry.tag_view``) through
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from datetime import date
+from decimal import Decimal
 from typing import Any, TypeVar
 
 from django.core.exceptions import ObjectDoesNotExist
@@ -43,6 +45,9 @@ from shequ.registry.models import (
     Visit,
 )
 from shequ.registry.permissions import RegistryPerm as P
+
+# Metres in a degree of latitude (and of longitude at the equator).
+_METRES_PER_DEGREE = 111_320
 
 M = TypeVar("M", bound=Model)
 
@@ -328,6 +333,37 @@ def house_list(
 
 def get_house_for(viewer: Any, pk: Any) -> House:
     return _get(house_list(viewer=viewer), pk)
+
+
+def house_by_pk(pk: int) -> House | None:
+    """A house by id with its region, for callers outside a person's scope that check the region
+    themselves (an Open311 key may report only inside its own regions)."""
+    return House.objects.select_related("region", "building").filter(pk=pk).first()
+
+
+def nearest_building(latitude: Decimal, longitude: Decimal, *, within_metres: float) -> Building | None:
+    """The building nearest the point within ``within_metres``, or None (callers check the region).
+
+    A bounding box on the coordinate columns first (a few hundred rows at most), then the distance on
+    a local flat earth, which is exact enough at a few hundred metres.
+    """
+    la, lo = float(latitude), float(longitude)
+    dlat = within_metres / _METRES_PER_DEGREE
+    dlng = within_metres / (_METRES_PER_DEGREE * max(math.cos(math.radians(la)), 0.01))
+    candidates = Building.objects.filter(
+        latitude__range=(Decimal(str(la - dlat)), Decimal(str(la + dlat))),
+        longitude__range=(Decimal(str(lo - dlng)), Decimal(str(lo + dlng))),
+    ).select_related("region")[:2000]
+    best, best_d = None, float(within_metres)
+    for b in candidates:
+        if b.latitude is None or b.longitude is None:  # the box excludes them; for the type checker
+            continue
+        dy = (float(b.latitude) - la) * _METRES_PER_DEGREE
+        dx = (float(b.longitude) - lo) * _METRES_PER_DEGREE * math.cos(math.radians(la))
+        d = math.hypot(dx, dy)
+        if d <= best_d:
+            best, best_d = b, d
+    return best
 
 
 # --- People -------------------------------------------------------------------------------------

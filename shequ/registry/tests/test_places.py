@@ -216,3 +216,27 @@ def test_key_place(reg: Registry) -> None:
     with pytest.raises(ValidationError):
         services.key_place_create(actor=None, data={"name": "无类型"}, region=reg.region(GRID_A))
     assert KeyPlace.objects.count() == 1
+
+
+def test_nearest_building_is_the_closest_inside_the_radius(reg: Registry) -> None:
+    a, b = reg.buildings["a"], reg.buildings["b"]
+    Building.objects.filter(pk=a.pk).update(latitude=Decimal("28.180000"), longitude=Decimal("112.940000"))
+    # About 111 m north of a.
+    Building.objects.filter(pk=b.pk).update(latitude=Decimal("28.181000"), longitude=Decimal("112.940000"))
+    near_b = selectors.nearest_building(Decimal("28.180900"), Decimal("112.940000"), within_metres=300)
+    assert near_b is not None and near_b.pk == b.pk
+    near_a = selectors.nearest_building(Decimal("28.179900"), Decimal("112.940050"), within_metres=300)
+    assert near_a is not None and near_a.pk == a.pk
+    # 0.01° of latitude is about 1.1 km: nothing within 300 m, though the box of 1.2 km holds both.
+    assert selectors.nearest_building(Decimal("28.190000"), Decimal("112.940000"), within_metres=300) is None
+    assert (
+        selectors.nearest_building(Decimal("28.190000"), Decimal("112.940000"), within_metres=1_200)
+        is not None
+    )
+
+
+def test_house_by_pk_is_the_house_with_its_region_or_none(reg: Registry) -> None:
+    house = reg.houses["a"][0]
+    found = selectors.house_by_pk(house.pk)
+    assert found is not None and found.region.code == house.region_code
+    assert selectors.house_by_pk(house.pk + 100_000) is None
