@@ -33,6 +33,19 @@ def viewer_regions(*, viewer: Any) -> list[Region]:
     return list(Region.objects.filter(code__in=codes).select_related("parent").order_by("code"))
 
 
+def child_regions(codes: list[str], *, limit: int) -> list[Region]:
+    """The regions one level below ``codes`` (the caller's own scopes), in code order, at most
+    ``limit`` (area pickers: a county has a few dozen streets, a city a few thousand communities)."""
+    if not codes:
+        return []
+    return list(Region.objects.filter(parent__code__in=codes).order_by("code")[:limit])
+
+
+def region_names(codes: Any) -> dict[str, str]:
+    """Region code → name, for labels."""
+    return dict(Region.objects.filter(code__in=set(codes)).values_list("code", "name"))
+
+
 def breadcrumb(region: Region) -> list[Region]:
     codes = [*region.ancestor_codes(), region.code]
     by_code = {r.code: r for r in Region.objects.filter(code__in=codes)}

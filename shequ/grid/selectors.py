@@ -24,6 +24,7 @@ from django.utils import timezone
 from shequ.core.permissions import ROLE_PERMISSIONS, active_memberships, has_perm, scope_q, scopes_for
 from shequ.grid import deadlines
 from shequ.grid.models import (
+    DEPARTMENT_STATUSES,
     OPEN_STATUSES,
     Category,
     Dispatch,
@@ -176,6 +177,12 @@ def ticket_list(
     return qs
 
 
+# What waits for the community: new, accepted but not dispatched, resolved and to be checked
+# (a department's work is DEPARTMENT_STATUSES: pushed, accepted, in progress).
+COMMUNITY_QUEUE_STATUSES = (Status.SUBMITTED, Status.ACCEPTED, Status.RESOLVED)
+_LIST_RELATED = ("category", "category__parent", "region", "department")
+
+
 def department_queue(viewer: Any, *, include_done: bool = False) -> QuerySet[Ticket]:
     """The department's work, most urgent deadline first."""
     departments = department_ids(viewer)
@@ -183,8 +190,26 @@ def department_queue(viewer: Any, *, include_done: bool = False) -> QuerySet[Tic
         "category", "region", "department"
     )
     if not include_done:
-        qs = qs.filter(status__in=[Status.DISPATCHED, Status.DEPT_ACCEPTED, Status.IN_PROGRESS])
+        qs = qs.filter(status__in=DEPARTMENT_STATUSES)
     return qs.order_by("due_at", "pk")
+
+
+def department_names(viewer: Any) -> list[str]:
+    """The names of the departments the viewer works for (the portal's heading), sorted."""
+    ids = department_ids(viewer)
+    return sorted(
+        {m.department.name for m in active_memberships(viewer) if m.department_id in ids and m.department}
+    )
+
+
+def region_tickets(viewer: Any) -> QuerySet[Ticket]:
+    """Every ticket of the viewer's regions (region staff), newest first; unlike ``tickets_for``
+    without the department's and the resident's own, so the region index does the work."""
+    return (
+        Ticket.objects.filter(scope_q(viewer, P.VIEW))
+        .select_related(*_LIST_RELATED)
+        .order_by("-submitted_at", "-pk")
+    )
 
 
 def community_queue(viewer: Any) -> QuerySet[Ticket]:
@@ -193,8 +218,8 @@ def community_queue(viewer: Any) -> QuerySet[Ticket]:
     the spot (patrol) and check resolved ones (verify), though they do not accept or dispatch."""
     q = scope_q(viewer, P.HANDLE) | scope_q(viewer, P.VERIFY) | scope_q(viewer, P.PATROL)
     return (
-        Ticket.objects.filter(q, status__in=[Status.SUBMITTED, Status.ACCEPTED, Status.RESOLVED])
-        .select_related("category", "category__parent", "region", "department")
+        Ticket.objects.filter(q, status__in=COMMUNITY_QUEUE_STATUSES)
+        .select_related(*_LIST_RELATED)
         .order_by("due_at", "pk")
     )
 
@@ -217,14 +242,17 @@ def supervision_list(viewer: Any) -> QuerySet[Ticket]:
 
 
 def pending_extensions(viewer: Any) -> QuerySet[Extension]:
+    """Requests for more time in the viewer's supervision area, oldest first."""
     codes = scopes_for(viewer, P.SUPERVISE)
     if not codes:
         return Extension.objects.none()
     q = Q()
     for code in codes:
         q |= Q(ticket__region_code__startswith=code)
-    return Extension.objects.filter(q, status=ExtensionStatus.PENDING).select_related(
-        "ticket", "dispatch__department"
+    return (
+        Extension.objects.filter(q, status=ExtensionStatus.PENDING)
+        .select_related("ticket", "ticket__category", "ticket__region", "dispatch__department")
+        .order_by("requested_at", "pk")
     )
 
 
@@ -278,6 +306,16 @@ def home_counts(viewer: Any) -> dict[str, int]:
     if scopes_for(viewer, P.VERIFY):
         counts["verify"] = Ticket.objects.filter(scope_q(viewer, P.VERIFY), status=Status.RESOLVED).count()
     return counts
+
+
+def hot_topic_tickets(viewer: Any) -> QuerySet[Ticket]:
+    """The tickets the hot-topic clusters are drawn from: the viewer's regions'."""
+    return Ticket.objects.filter(scope_q(viewer, P.VIEW))
+
+
+def category_names() -> dict[str, str]:
+    """Category code → Chinese name, for labels."""
+    return dict(Category.objects.values_list("code", "name_zh"))
 
 
 def status_counts(qs: QuerySet[Ticket]) -> dict[str, int]:

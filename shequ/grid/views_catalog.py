@@ -15,6 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from shequ.core import selectors as core_selectors
 from shequ.core.models import Region
 from shequ.core.permissions import has_perm, scope_q, scopes_for
 from shequ.grid import catalog_services, forms, services
@@ -102,7 +103,7 @@ def _routing_regions(viewer: Any) -> list[Region]:
     """The viewer's own areas and the areas one level below (where rules are usually set)."""
     codes = scopes_for(viewer, P.ROUTING)
     own = list(Region.objects.filter(code__in=codes))
-    children = list(Region.objects.filter(parent__code__in=codes).order_by("code")[:500])
+    children = core_selectors.child_regions(codes, limit=500)
     return sorted([*own, *children], key=lambda r: r.code)
 
 

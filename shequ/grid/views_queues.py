@@ -16,16 +16,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from shequ.core import selectors as core_selectors
 from shequ.core.models import Region
-from shequ.core.permissions import has_perm, scope_q, scopes_for
+from shequ.core.permissions import has_perm, scopes_for
 from shequ.grid import forms, selectors, services
-from shequ.grid.models import Category, Status, Ticket
+from shequ.grid.models import DEPARTMENT_STATUSES, Status, Ticket
 from shequ.grid.permissions import GridPerm as P
 from shequ.grid.views import apply_errors, grid_page, holds, page_of, posted, with_colours
-
-# What waits for the community: new, accepted but not dispatched, resolved and to be checked.
-QUEUE_STATUSES = (Status.SUBMITTED, Status.ACCEPTED, Status.RESOLVED)
-RELATED = ("category", "category__parent", "region", "department")
 
 
 def is_department(user: Any) -> bool:
@@ -39,11 +36,7 @@ def can_enter(user: Any) -> bool:
 
 def _region_choices(viewer: Any, perm: str) -> list[tuple[str, str]]:
     """The areas one level below the viewer's own, for the area filter (bounded: children only)."""
-    codes = scopes_for(viewer, perm)
-    if not codes:
-        return []
-    regions = Region.objects.filter(parent__code__in=codes).order_by("code")[:300]
-    return [(r.code, r.name) for r in regions]
+    return [(r.code, r.name) for r in core_selectors.child_regions(scopes_for(viewer, perm), limit=300)]
 
 
 def _status_choices(statuses: Any) -> list[tuple[str, Any]]:
@@ -70,7 +63,7 @@ def _tally(base: QuerySet[Ticket], statuses: Any) -> list[dict[str, Any]]:
 @grid_page(holds(P.HANDLE, P.VERIFY, P.PATROL))
 def queue(request: HttpRequest) -> HttpResponse:
     base = selectors.community_queue(request.user)
-    form, tickets = _filtered(request, base, statuses=QUEUE_STATUSES, perm=P.HANDLE)
+    form, tickets = _filtered(request, base, statuses=selectors.COMMUNITY_QUEUE_STATUSES, perm=P.HANDLE)
     page = page_of(request, tickets)
     return render(
         request,
@@ -79,7 +72,7 @@ def queue(request: HttpRequest) -> HttpResponse:
             "form": form,
             "page": page,
             "tickets": with_colours(page),
-            "tally": _tally(base, QUEUE_STATUSES),
+            "tally": _tally(base, selectors.COMMUNITY_QUEUE_STATUSES),
             "can_enter": can_enter(request.user),
         },
     )
@@ -88,9 +81,9 @@ def queue(request: HttpRequest) -> HttpResponse:
 @grid_page(holds(P.VIEW))
 def ticket_list(request: HttpRequest) -> HttpResponse:
     """Every ticket of the viewer's region, newest first (region staff; residents have My reports)."""
-    base = Ticket.objects.filter(scope_q(request.user, P.VIEW)).select_related(*RELATED)
+    base = selectors.region_tickets(request.user)
     form, tickets = _filtered(request, base, statuses=list(Status), perm=P.VIEW)
-    page = page_of(request, tickets.order_by("-submitted_at", "-pk"))
+    page = page_of(request, tickets)
     return render(
         request,
         "grid/list.html",
@@ -99,8 +92,6 @@ def ticket_list(request: HttpRequest) -> HttpResponse:
 
 
 # --- The department portal ----------------------------------------------------------------------
-
-DEPARTMENT_STATUSES = (Status.DISPATCHED, Status.DEPT_ACCEPTED, Status.IN_PROGRESS)
 
 
 class BulkForm(django_forms.Form):
@@ -144,17 +135,10 @@ def _department_page(request: HttpRequest, bulk: BulkForm | None = None, status:
             "chosen": set(bulk.cleaned_data.get("tickets", []))
             if bulk is not None and hasattr(bulk, "cleaned_data")
             else set(),
-            "departments": sorted(set(_department_names(viewer))),
+            "departments": selectors.department_names(viewer),
         },
         status=status,
     )
-
-
-def _department_names(viewer: Any) -> list[str]:
-    from shequ.core.permissions import active_memberships
-
-    ids = selectors.department_ids(viewer)
-    return [m.department.name for m in active_memberships(viewer) if m.department_id in ids and m.department]
 
 
 @grid_page(is_department)
@@ -212,11 +196,7 @@ def supervision(request: HttpRequest) -> HttpResponse:
     """Escalated, overdue and reopened tickets at the viewer's levels, and requests for more time."""
     viewer = request.user
     page = page_of(request, selectors.supervision_list(viewer))
-    extensions = list(
-        selectors.pending_extensions(viewer)
-        .select_related("ticket__category", "ticket__region")
-        .order_by("requested_at")[:100]
-    )
+    extensions = list(selectors.pending_extensions(viewer)[:100])
     decide = [
         {
             "ext": ext,
@@ -302,13 +282,9 @@ def hot_topics(request: HttpRequest) -> HttpResponse:
     if wanted and not any(wanted.startswith(code) for code in codes):
         raise Http404
     region = wanted or codes[0]
-    topics = similarity.hot_topics(
-        region, now=timezone.now(), tickets=Ticket.objects.filter(scope_q(viewer, P.VIEW))
-    )
-    names = dict(
-        Region.objects.filter(code__in={c for t in topics for c in t.regions}).values_list("code", "name")
-    )
-    categories = dict(Category.objects.values_list("code", "name_zh"))
+    topics = similarity.hot_topics(region, now=timezone.now(), tickets=selectors.hot_topic_tickets(viewer))
+    names = core_selectors.region_names(c for t in topics for c in t.regions)
+    categories = selectors.category_names()
     rows = [
         {
             "topic": t,
@@ -318,7 +294,7 @@ def hot_topics(request: HttpRequest) -> HttpResponse:
         }
         for t in topics
     ]
-    area = Region.objects.filter(code=region).first()
+    area = core_selectors.region_get_for(viewer, region)
     return render(
         request,
         "grid/hot_topics.html",
