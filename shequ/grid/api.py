@@ -318,63 +318,59 @@ def sensor_alert(request: HttpRequest, payload: SensorAlertIn) -> Status[Any]:
 # when the ticket's state does not allow the step, 403 (audited) without the right.
 
 
-def _after(viewer: User, ticket: Ticket) -> Ticket:
+def _take(request: HttpRequest, ticket_id: int, action: Callable[..., Any], **fields: Any) -> Ticket:
+    """One workflow step on a ticket the caller can see (else 404): the service with the caller as
+    actor, an illegal step as a 400, and the ticket as it stands afterwards."""
+    viewer, ticket = _ticket(request, ticket_id)
+    _step(action, actor=viewer, ticket=ticket, request=request, **fields)
     return _detail(viewer, ticket)
 
 
 @router.post("/tickets/{ticket_id}/accept", response=TicketDetailOut, auth=WRITE)
 def ticket_accept(request: HttpRequest, ticket_id: TicketIdPath, payload: AcceptIn) -> Ticket:
     """The community takes a submitted ticket on, confirming or correcting its category."""
-    viewer, ticket = _ticket(request, ticket_id)
-    _step(
+    return _take(
+        request,
+        ticket_id,
         services.accept,
-        actor=viewer,
-        ticket=ticket,
         category=payload.category,
         urgency=payload.urgency,
         comment=payload.comment,
-        request=request,
     )
-    return _after(viewer, ticket)
 
 
 @router.post("/tickets/{ticket_id}/recategorize", response=TicketDetailOut, auth=WRITE)
 def ticket_recategorize(request: HttpRequest, ticket_id: TicketIdPath, payload: CategoryIn) -> Ticket:
     """Correct the category of an open ticket (community)."""
-    viewer, ticket = _ticket(request, ticket_id)
-    _step(services.recategorize, actor=viewer, ticket=ticket, category=payload.category, request=request)
-    return _after(viewer, ticket)
+    return _take(request, ticket_id, services.recategorize, category=payload.category)
 
 
 @router.post("/tickets/{ticket_id}/close_on_spot", response=TicketDetailOut, auth=WRITE)
 def ticket_close_on_spot(request: HttpRequest, ticket_id: TicketIdPath, payload: ResultIn) -> Ticket:
     """Close a submitted or accepted ticket settled on the spot (grid worker or community)."""
-    viewer, ticket = _ticket(request, ticket_id)
-    _step(services.close_on_spot, actor=viewer, ticket=ticket, result=payload.result, request=request)
-    return _after(viewer, ticket)
+    return _take(request, ticket_id, services.close_on_spot, result=payload.result)
 
 
 @router.post("/tickets/{ticket_id}/dispatch", response=TicketDetailOut, auth=WRITE)
 def ticket_dispatch(request: HttpRequest, ticket_id: TicketIdPath, payload: DispatchIn) -> Ticket:
     """Push an accepted ticket to a department (default: the routing rule's)."""
-    viewer, ticket = _ticket(request, ticket_id)
+    viewer, ticket = _ticket(request, ticket_id)  # the scope check before the department lookup
+    department = _department(payload.department)
     _step(
         services.dispatch,
         actor=viewer,
         ticket=ticket,
-        department=_department(payload.department),
+        department=department,
         comment=payload.comment,
         request=request,
     )
-    return _after(viewer, ticket)
+    return _detail(viewer, ticket)
 
 
 @router.post("/tickets/{ticket_id}/handle", response=TicketDetailOut, auth=WRITE)
 def ticket_handle(request: HttpRequest, ticket_id: TicketIdPath, payload: ResultIn) -> Ticket:
     """The community resolves an accepted ticket itself."""
-    viewer, ticket = _ticket(request, ticket_id)
-    _step(services.handle, actor=viewer, ticket=ticket, result=payload.result, request=request)
-    return _after(viewer, ticket)
+    return _take(request, ticket_id, services.handle, result=payload.result)
 
 
 @router.post("/tickets/{ticket_id}/merge", response=TicketDetailOut, auth=WRITE)
@@ -388,54 +384,37 @@ def ticket_merge(request: HttpRequest, ticket_id: TicketIdPath, payload: MergeIn
         raise ValidationError({"into_id": _("Give the ticket to merge into (its id or number).")})
     into = selectors.get_ticket_for(viewer, target)
     _step(services.merge, actor=viewer, ticket=ticket, into=into, request=request)
-    return _after(viewer, ticket)
+    return _detail(viewer, ticket)
 
 
 @router.post("/tickets/{ticket_id}/dept_accept", response=TicketDetailOut, auth=WRITE)
 def ticket_dept_accept(request: HttpRequest, ticket_id: TicketIdPath, payload: CommentIn) -> Ticket:
     """The department accepts a ticket dispatched to it."""
-    viewer, ticket = _ticket(request, ticket_id)
-    _step(services.dept_accept, actor=viewer, ticket=ticket, comment=payload.comment, request=request)
-    return _after(viewer, ticket)
+    return _take(request, ticket_id, services.dept_accept, comment=payload.comment)
 
 
 @router.post("/tickets/{ticket_id}/respond", response=TicketDetailOut, auth=WRITE)
 def ticket_respond(request: HttpRequest, ticket_id: TicketIdPath, payload: ReplyIn) -> Ticket:
     """The department answers the reporter; the ticket is in progress from now on."""
-    viewer, ticket = _ticket(request, ticket_id)
-    _step(services.respond, actor=viewer, ticket=ticket, comment=payload.comment, request=request)
-    return _after(viewer, ticket)
+    return _take(request, ticket_id, services.respond, comment=payload.comment)
 
 
 @router.post("/tickets/{ticket_id}/resolve", response=TicketDetailOut, auth=WRITE)
 def ticket_resolve(request: HttpRequest, ticket_id: TicketIdPath, payload: ResultIn) -> Ticket:
     """The department reports the problem resolved, with the result."""
-    viewer, ticket = _ticket(request, ticket_id)
-    _step(services.resolve, actor=viewer, ticket=ticket, result=payload.result, request=request)
-    return _after(viewer, ticket)
+    return _take(request, ticket_id, services.resolve, result=payload.result)
 
 
 @router.post("/tickets/{ticket_id}/dept_return", response=TicketDetailOut, auth=WRITE)
 def ticket_dept_return(request: HttpRequest, ticket_id: TicketIdPath, payload: ReasonIn) -> Ticket:
     """The department returns a ticket that is not its matter, with the reason."""
-    viewer, ticket = _ticket(request, ticket_id)
-    _step(services.dept_return, actor=viewer, ticket=ticket, reason=payload.reason, request=request)
-    return _after(viewer, ticket)
+    return _take(request, ticket_id, services.dept_return, reason=payload.reason)
 
 
 @router.post("/tickets/{ticket_id}/request_extension", response=TicketDetailOut, auth=WRITE)
 def ticket_request_extension(request: HttpRequest, ticket_id: TicketIdPath, payload: ExtensionIn) -> Ticket:
     """The department asks for more working days (one request at a time)."""
-    viewer, ticket = _ticket(request, ticket_id)
-    _step(
-        services.request_extension,
-        actor=viewer,
-        ticket=ticket,
-        days=payload.days,
-        reason=payload.reason,
-        request=request,
-    )
-    return _after(viewer, ticket)
+    return _take(request, ticket_id, services.request_extension, days=payload.days, reason=payload.reason)
 
 
 @router.post("/tickets/{ticket_id}/decide_extension", response=TicketDetailOut, auth=WRITE)
@@ -456,61 +435,42 @@ def ticket_decide_extension(
         comment=payload.comment,
         request=request,
     )
-    return _after(viewer, ticket)
+    return _detail(viewer, ticket)
 
 
 @router.post("/tickets/{ticket_id}/verify", response=TicketDetailOut, auth=WRITE)
 def ticket_verify(request: HttpRequest, ticket_id: TicketIdPath, payload: VerifyIn) -> Ticket:
     """The grid worker checks a resolved ticket on site: passed, or back with what is still wrong."""
-    viewer, ticket = _ticket(request, ticket_id)
-    _step(
-        services.verify,
-        actor=viewer,
-        ticket=ticket,
-        passed=payload.passed,
-        comment=payload.comment,
-        request=request,
-    )
-    return _after(viewer, ticket)
+    return _take(request, ticket_id, services.verify, passed=payload.passed, comment=payload.comment)
 
 
 @router.post("/tickets/{ticket_id}/rate", response=TicketDetailOut, auth=WRITE)
 def ticket_rate(request: HttpRequest, ticket_id: TicketIdPath, payload: RateIn) -> Ticket:
     """The reporter rates the result 1–5; 1 or 2 stars reopen it for supervision."""
-    viewer, ticket = _ticket(request, ticket_id)
-    _step(
-        services.rate,
-        actor=viewer,
-        ticket=ticket,
-        rating=payload.rating,
-        comment=payload.comment,
-        request=request,
-    )
-    return _after(viewer, ticket)
+    return _take(request, ticket_id, services.rate, rating=payload.rating, comment=payload.comment)
 
 
 @router.post("/tickets/{ticket_id}/supervise", response=TicketDetailOut, auth=WRITE)
 def ticket_supervise(request: HttpRequest, ticket_id: TicketIdPath, payload: SuperviseIn) -> Ticket:
     """A supervisor decides a reopened ticket: dispatch again, return to the community, or close."""
-    viewer, ticket = _ticket(request, ticket_id)
+    viewer, ticket = _ticket(request, ticket_id)  # the scope check before the department lookup
+    department = _department(payload.department)
     _step(
         services.supervise,
         actor=viewer,
         ticket=ticket,
         decision=payload.decision,
         comment=payload.comment,
-        department=_department(payload.department),
+        department=department,
         request=request,
     )
-    return _after(viewer, ticket)
+    return _detail(viewer, ticket)
 
 
 @router.post("/tickets/{ticket_id}/comment", response=TicketDetailOut, auth=WRITE)
 def ticket_comment(request: HttpRequest, ticket_id: TicketIdPath, payload: NoteIn) -> Ticket:
     """A note on the timeline for staff (residents do not see notes)."""
-    viewer, ticket = _ticket(request, ticket_id)
-    _step(services.comment, actor=viewer, ticket=ticket, text=payload.text, request=request)
-    return _after(viewer, ticket)
+    return _take(request, ticket_id, services.comment, text=payload.text)
 
 
 # --- Categories, queues, routing ---------------------------------------------------------------
