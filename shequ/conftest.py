@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from django.conf import settings
 from django.contrib.auth.hashers import Argon2PasswordHasher
+from django.utils import translation
 
 from shequ.core import accounts
 from shequ.core.models import Department, DepartmentKind, Region, RegionKind, RegionLevel, Role, User
@@ -34,6 +35,17 @@ class FastArgon2Hasher(Argon2PasswordHasher):
 # Before any hasher is used (get_hashers() caches the list).
 settings.PASSWORD_HASHERS = ["shequ.conftest.FastArgon2Hasher"]
 IN_CI = os.environ.get("CI") == "true"
+
+
+@pytest.fixture(autouse=True)
+def _default_language() -> Iterator[None]:
+    """Every test starts in the default language (zh-Hans): a request through the locale
+    middleware leaves its language active in the thread, so without this a test that reads a
+    command's or a service's text would pass or fail by which test ran before it on its worker."""
+    translation.deactivate()
+    yield
+    translation.deactivate()
+
 
 TREE = [
     ("43", "湖南省", RegionLevel.PROVINCE, RegionKind.PROVINCE),

@@ -13,6 +13,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
 from django.test import Client
 from django.urls import reverse
+from django.utils import translation
 from openpyxl import load_workbook
 
 from shequ.conftest import World
@@ -92,6 +93,7 @@ def test_bad_uploads(world: World) -> None:
     assert "The file cannot be imported:" in html and "Import the" not in html
 
 
+@translation.override("en")  # the command speaks the active language (zh-Hans by default)
 def test_the_command_checks_and_commits(world: World, tmp_path: Path) -> None:
     path = tmp_path / "工单.xlsx"
     path.write_bytes(messy_workbook())
