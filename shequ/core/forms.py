@@ -49,6 +49,17 @@ def region_by_code(raw: str) -> Region:
     return region
 
 
+class DateInput(forms.DateInput):
+    """A browser date picker. Its value must be ISO (yyyy-mm-dd) whatever the page's language:
+    the zh-Hans date format (2026/11/01) would leave the picker empty, and an edit form posted
+    back unchanged would lose the date."""
+
+    input_type = "date"
+
+    def __init__(self, attrs: dict[str, Any] | None = None) -> None:
+        super().__init__(attrs=attrs, format="%Y-%m-%d")
+
+
 class RegionCodeField(forms.CharField):
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("max_length", 20)
@@ -155,8 +166,8 @@ class AuditFilterForm(forms.Form):
         required=False,
         error_messages={"invalid": _("A region code has only digits, e.g. 430104.")},
     )
-    since = forms.DateField(label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    until = forms.DateField(label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    since = forms.DateField(label=_("From"), required=False, widget=DateInput())
+    until = forms.DateField(label=_("To"), required=False, widget=DateInput())
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

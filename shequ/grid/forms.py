@@ -11,6 +11,7 @@ from django import forms
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from shequ.core.forms import DateInput
 from shequ.core.models import Department, DepartmentKind, Region, RegionLevel
 from shequ.core.permissions import scope_q
 from shequ.grid.models import Category, Source, Ticket, Urgency
@@ -441,7 +442,7 @@ class RoutingDeleteForm(forms.Form):
 
 
 class HolidayForm(forms.Form):
-    date = forms.DateField(label=_("Date"), widget=forms.DateInput(attrs={"type": "date"}))
+    date = forms.DateField(label=_("Date"), widget=DateInput())
     name = forms.CharField(label=_("Name"), max_length=40, help_text=_("For example 国庆节 or 国庆调休."))
     is_workday = forms.BooleanField(
         label=_("A weekend day worked in exchange (调休)"),

@@ -34,6 +34,7 @@ from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from shequ.core import audit, excel
+from shequ.core.forms import DateInput
 from shequ.core.models import AuditResult, Department, Region
 from shequ.core.permissions import scopes_for
 from shequ.grid import selectors, stats
@@ -99,15 +100,12 @@ def _category_choices() -> list[tuple[Any, Any]]:
     return choices
 
 
-_DATE = {"type": "date"}
-
-
 class StatsForm(forms.Form):
     region = forms.CharField(label=_lazy("Region"), required=False, widget=forms.Select)
     start = forms.DateField(
-        label=_lazy("From"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label=_lazy("From"), required=False, widget=DateInput()
     )
-    end = forms.DateField(label=_lazy("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    end = forms.DateField(label=_lazy("To"), required=False, widget=DateInput())
     category = forms.ChoiceField(label=_lazy("Category"), required=False)
 
     def __init__(self, data: Any, *, viewer: Viewer, default_region: str) -> None:

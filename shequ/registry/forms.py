@@ -11,6 +11,7 @@ from django.db.models import TextChoices
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from shequ.core.forms import DateInput
 from shequ.core.models import Region
 from shequ.registry.models import (
     BuildingType,
@@ -38,7 +39,7 @@ from shequ.registry.models import (
 )
 
 REASON_MAX = 500
-DATE = forms.DateInput(attrs={"type": "date"})
+DATE = DateInput()
 TEL = forms.TextInput(attrs={"type": "tel", "inputmode": "tel", "autocomplete": "off"})
 NUMERIC = forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"})
 CODE = forms.TextInput(attrs={"autocomplete": "off", "autocapitalize": "characters", "spellcheck": "false"})

@@ -36,6 +36,7 @@ from django.views.decorators.http import require_GET, require_POST
 from shequ.core import audit
 from shequ.core.components import Ledger
 from shequ.core.excel import XLSX_CONTENT_TYPE
+from shequ.core.forms import DateInput
 from shequ.core.models import AuditResult, Region
 from shequ.core.permissions import Perm, active_memberships, has_perm, scopes_for
 from shequ.core.personal import REASON_MAX_LENGTH
@@ -129,7 +130,7 @@ class LedgerFilterForm(forms.Form):
                 label=_("As of"),
                 required=False,
                 help_text=_("Ages and tags are counted on this day."),
-                widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+                widget=DateInput(),
                 input_formats=["%Y-%m-%d"],
             )
         if L.AGE_MIN in names:

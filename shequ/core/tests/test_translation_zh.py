@@ -60,3 +60,16 @@ def test_every_entry_is_translated_with_the_same_placeholders() -> None:
         translations = list(entry.msgstr_plural.values()) if entry.msgid_plural else [entry.msgstr]
         for text in translations:
             assert sorted(set(PLACEHOLDER.findall(text))) == expected, (entry.msgid, text)
+
+
+@pytest.mark.parametrize("language", ["zh-hans", "en"])
+def test_date_pickers_hold_iso_dates_in_every_language(language: str) -> None:
+    # A browser's date input accepts only yyyy-mm-dd: the zh-Hans format (2026/11/01) left the
+    # pickers empty, and an edit form posted back unchanged lost its date.
+    from datetime import date
+
+    from shequ.core.forms import DateInput
+
+    with translation.override(language):
+        html = DateInput().render("day", date(2026, 11, 1))
+    assert 'type="date"' in html and 'value="2026-11-01"' in html

@@ -141,3 +141,13 @@ def test_elderly_mode_shows_tables_without_charts(world: World, tickets: None) -
     user.save(update_fields=["elderly_mode"])
     body = client_for(world, "street").get(reverse("grid:stats")).content.decode()
     assert "echarts" not in body and "<table" in body
+
+
+def test_the_period_shows_in_the_date_pickers_in_chinese(world: World, tickets: None) -> None:
+    client = client_for(world, "street")
+    html = client.get(
+        reverse("grid:stats"), {"region": STREET, "start": "2026-03-01", "end": "2026-03-31"}
+    ).content.decode()
+    assert 'name="start" value="2026-03-01"' in html and 'name="end" value="2026-03-31"' in html
+    first = timezone.localdate().replace(day=1).isoformat()
+    assert f'name="start" value="{first}"' in client.get(reverse("grid:stats")).content.decode()
