@@ -15,9 +15,9 @@ from typing import Annotated, Any, TypeVar
 
 from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet
-from django.http import Http404, HttpRequest
+from django.http import FileResponse, Http404, HttpRequest
 from django.utils.translation import gettext as _
-from ninja import Path, Query, Router, Status
+from ninja import File, Form, Path, Query, Router, Status, UploadedFile
 from ninja.pagination import paginate
 
 from shequ.core.api import Pagination
@@ -65,6 +65,7 @@ from shequ.grid.schemas import (
     TicketOut,
     VerifyIn,
 )
+from shequ.grid.views import photo_response
 
 logger = logging.getLogger("shequ.grid")
 
@@ -87,6 +88,8 @@ WRITE = api_auth(GRID_WRITE)
 # Anyone with one of these takes part in tickets: residents report, staff view, departments handle.
 TICKET_PERMS = (P.REPORT, P.PATROL, P.VIEW, P.DEPARTMENT)
 TicketIdPath = Annotated[int, Path(ge=1, le=MAX_DB_ID, description="Ticket id.")]
+PhotoIdPath = Annotated[int, Path(ge=1, le=MAX_DB_ID, description="Photo id.")]
+PHOTO_MEDIA_TYPES = ("image/jpeg", "image/png", "image/webp")
 T = TypeVar("T")
 
 
@@ -471,6 +474,39 @@ def ticket_supervise(request: HttpRequest, ticket_id: TicketIdPath, payload: Sup
 def ticket_comment(request: HttpRequest, ticket_id: TicketIdPath, payload: NoteIn) -> Ticket:
     """A note on the timeline for staff (residents do not see notes)."""
     return _take(request, ticket_id, services.comment, text=payload.text)
+
+
+@router.post("/tickets/{ticket_id}/add_photos", response={201: TicketDetailOut}, auth=WRITE)
+def ticket_add_photos(
+    request: HttpRequest,
+    ticket_id: TicketIdPath,
+    photos: File[list[UploadedFile]],
+    comment: Form[str] = "",
+) -> Status[Ticket]:
+    """More photos for an open ticket, as ``multipart/form-data`` (field ``photos``, up to nine
+    JPEG, PNG or WebP files of 8 MB; optional ``comment``): the reporter's, the region staff's or
+    the handling department's. Stored without their EXIF data (location, device)."""
+    ticket = _take(request, ticket_id, services.add_photos, photos=photos, comment=comment)
+    return Status(201, ticket)
+
+
+@router.get(
+    "/tickets/{ticket_id}/photos/{photo_id}",
+    auth=READ,
+    response={200: None},
+    openapi_extra={
+        "responses": {
+            200: {
+                "description": "The image (JPEG, PNG or WebP), not cacheable.",
+                "content": {t: {"schema": {"type": "string", "format": "binary"}} for t in PHOTO_MEDIA_TYPES},
+            }
+        }
+    },
+)
+def ticket_photo(request: HttpRequest, ticket_id: TicketIdPath, photo_id: PhotoIdPath) -> FileResponse:
+    """One photo of a ticket the caller sees (404 otherwise); ids are in the timeline's ``photo_ids``."""
+    viewer = _require(request, TICKET_PERMS)
+    return photo_response(*selectors.get_photo_for(viewer, ticket_id, photo_id))
 
 
 # --- Categories, queues, routing ---------------------------------------------------------------

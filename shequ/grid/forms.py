@@ -9,6 +9,8 @@ from typing import Any
 
 from django import forms
 from django.db.models import Q
+from django.utils.functional import lazy
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from shequ.core.forms import DateInput
@@ -40,15 +42,21 @@ class MultipleFileInput(forms.ClearableFileInput):
     allow_multiple_selected = True
 
 
+def _photos_help_text() -> str:
+    return gettext("Up to %(n)d JPEG, PNG or WebP photos, 8 MB each.") % {"n": MAX_PHOTOS}
+
+
+_photos_help = lazy(_photos_help_text, str)
+
+
 class PhotosField(forms.FileField):
     """Up to nine photos in one input; the services check type, size and pixels."""
 
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("required", False)
         kwargs.setdefault("label", _("Photos"))
-        kwargs.setdefault(
-            "help_text", _("Up to %(n)d JPEG, PNG or WebP photos, 8 MB each.") % {"n": MAX_PHOTOS}
-        )
+        # Lazily: a lazy string formatted here would be frozen in the language active at import.
+        kwargs.setdefault("help_text", _photos_help())
         attrs = {"accept": "image/jpeg,image/png,image/webp", "capture": "environment"}
         kwargs.setdefault("widget", MultipleFileInput(attrs=attrs))
         super().__init__(**kwargs)
@@ -136,6 +144,13 @@ class AcceptForm(TicketForm):
                 "name": suggested.name_zh,
                 "share": share,
             }
+
+
+class PhotosForm(TicketForm):
+    """More photos for an open ticket, with an optional word about them."""
+
+    photos = PhotosField(required=True)
+    comment = text_area(_("About the photos"), COMMENT_MAX, required=False, rows=2)
 
 
 class RecategorizeForm(TicketForm):

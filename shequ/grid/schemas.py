@@ -121,6 +121,9 @@ class TicketActionOut(Schema):
     comment: str
     params: dict[str, Any]
     photos: int = Field(description="Number of photos attached to this step.")
+    photo_ids: list[int] = Field(
+        description="Their ids, for GET /grid/tickets/{ticket_id}/photos/{photo_id}."
+    )
 
     @staticmethod
     def resolve_department(obj: Any) -> str:
@@ -129,6 +132,10 @@ class TicketActionOut(Schema):
     @staticmethod
     def resolve_photos(obj: Any) -> int:
         return len(obj.attachments.all())
+
+    @staticmethod
+    def resolve_photo_ids(obj: Any) -> list[int]:
+        return [att.pk for att in obj.attachments.all()]
 
 
 class ExtensionOut(Schema):

@@ -26,6 +26,7 @@ from shequ.grid import deadlines
 from shequ.grid.models import (
     DEPARTMENT_STATUSES,
     OPEN_STATUSES,
+    Attachment,
     Category,
     Dispatch,
     Extension,
@@ -76,6 +77,19 @@ def get_ticket_for(viewer: Any, pk: Any) -> Ticket:
     return ticket
 
 
+def get_photo_for(viewer: Any, ticket_pk: Any, photo_id: Any) -> tuple[Ticket, Attachment]:
+    """A photo of a ticket ``viewer`` sees, with the ticket; 404 otherwise."""
+    found = get_ticket_for(viewer, ticket_pk)
+    try:
+        key = int(photo_id)
+    except (TypeError, ValueError) as exc:
+        raise Http404 from exc
+    att = Attachment.objects.filter(ticket=found, pk=key).first()
+    if att is None:
+        raise Http404
+    return found, att
+
+
 def is_staff_viewer(viewer: Any, ticket: Ticket) -> bool:
     """Staff see names, contacts and internal notes; residents see roles and departments only."""
     return (
@@ -91,6 +105,7 @@ def can(viewer: Any, ticket: Ticket) -> dict[str, bool]:
     status = ticket.status
     handle = has_perm(viewer, P.HANDLE, code)
     dept = ticket.department_id is not None and ticket.department_id in department_ids(viewer)
+    reporter = getattr(viewer, "pk", None) is not None and ticket.reporter_user_id == viewer.pk
     return {
         "accept": handle and status == Status.SUBMITTED,
         "close_on_spot": (handle or has_perm(viewer, P.PATROL, code))
@@ -107,14 +122,16 @@ def can(viewer: Any, ticket: Ticket) -> dict[str, bool]:
         and status in {Status.DEPT_ACCEPTED, Status.IN_PROGRESS}
         and not Extension.objects.filter(ticket=ticket, status=ExtensionStatus.PENDING).exists(),
         "verify": has_perm(viewer, P.VERIFY, code) and status == Status.RESOLVED,
-        "rate": getattr(viewer, "pk", None) is not None
-        and ticket.reporter_user_id == viewer.pk
-        and status in {Status.RESOLVED, Status.VERIFIED},
+        "rate": reporter and status in {Status.RESOLVED, Status.VERIFIED},
         "supervise": has_perm(viewer, P.SUPERVISE, code) and status == Status.REOPENED,
         "decide_extension": has_perm(viewer, P.SUPERVISE, code)
         and Extension.objects.filter(ticket=ticket, status=ExtensionStatus.PENDING).exists(),
         # Internal notes: region staff, and the department that has the ticket now.
         "comment": has_perm(viewer, P.VIEW, code) or dept,
+        # More photos: the same people and the reporter, while the ticket is open.
+        "add_photos": (reporter or has_perm(viewer, P.VIEW, code) or dept)
+        and status in OPEN_STATUSES
+        and status != Status.MERGED,
     }
 
 

@@ -65,6 +65,8 @@ TITLE_MAX = 100
 TEXT_MAX = 4000
 COMMENT_MAX = 2000
 MAX_PHOTOS = 9
+# All the photos of one ticket: plenty for any matter, and a bound on what one account can store.
+MAX_TICKET_PHOTOS = 36
 PHOTO_MAX_BYTES = 8 * 1024 * 1024
 PHOTO_MAX_PIXELS = 40_000_000
 PHOTO_TYPES = {"JPEG": ("image/jpeg", ".jpg"), "PNG": ("image/png", ".png"), "WEBP": ("image/webp", ".webp")}
@@ -1272,6 +1274,52 @@ def comment(*, actor: Any, ticket: Ticket, text: str, request: HttpRequest | Non
         return _record(
             ticket, actor=actor, action="comment", from_status=ticket.status, comment=text, request=request
         )
+
+
+def add_photos(
+    *,
+    actor: Any,
+    ticket: Ticket,
+    photos: Sequence[UploadedFile | bytes],
+    comment: str = "",
+    request: HttpRequest | None = None,
+) -> TicketAction:
+    """补充照片: photos taken after the report (the resident's second try, the worker on site, the
+    department's progress), as a timeline step of their own; the status does not change."""
+    if actor is not None and not (
+        ticket.reporter_user_id == getattr(actor, "pk", None)
+        or has_perm(actor, P.VIEW, ticket.region_code)
+        or ticket.department_id in _department_ids(actor)
+    ):
+        _refuse(actor, ticket, "add_photos", "neither the reporter nor staff of the ticket", request=request)
+    comment = _text(comment, "comment", COMMENT_MAX)
+    if not photos:
+        raise ValidationError({"photos": _("Choose at least one photo.")})
+    if len(photos) > MAX_PHOTOS:
+        raise ValidationError({"photos": _("At most %(n)d photos.") % {"n": MAX_PHOTOS}})
+    images = [_clean_photo(p) for p in photos]
+    with transaction.atomic():
+        ticket = _lock(ticket)
+        _allow(ticket, OPEN_STATUSES - {Status.MERGED}, pgettext("ticket step", "given more photos"))
+        held = Attachment.objects.filter(ticket=ticket).count()
+        if held + len(images) > MAX_TICKET_PHOTOS:
+            raise ValidationError(
+                {
+                    "photos": _("A ticket holds at most %(n)d photos; this one has %(held)d.")
+                    % {"n": MAX_TICKET_PHOTOS, "held": held}
+                }
+            )
+        step = _record(
+            ticket,
+            actor=actor,
+            action="add_photos",
+            from_status=ticket.status,
+            comment=comment,
+            params={"photos": len(images)},
+            request=request,
+        )
+        _attach(ticket, step, images, actor)
+    return step
 
 
 # --- Deadline jobs ------------------------------------------------------------------------------

@@ -156,6 +156,7 @@ ACTION_LABELS: dict[str, Any] = {
     "supervise_return": gettext_lazy("Supervisor: back to the community"),
     "supervise_close": gettext_lazy("Supervisor: closed"),
     "comment": gettext_lazy("Internal note"),
+    "add_photos": gettext_lazy("Photos added"),
     "escalate": gettext_lazy("Overdue: raised for supervision"),
     "close_unrated": gettext_lazy("Closed: not rated in time"),
 }
@@ -447,6 +448,17 @@ STEPS: dict[str, Step] = {
             gettext_lazy("Decide"),
         ),
         Step(
+            "add_photos",
+            gettext_lazy("Add photos"),
+            forms.PhotosForm,
+            lambda v, t, d, r: services.add_photos(
+                actor=v, ticket=t, photos=d.get("photos", []), comment=d.get("comment", ""), request=r
+            ),
+            gettext_lazy("The photos are added."),
+            gettext_lazy("Add the photos"),
+            files=True,
+        ),
+        Step(
             "comment",
             gettext_lazy("Internal note"),
             forms.RequiredCommentForm,
@@ -602,10 +614,11 @@ def ticket(request: HttpRequest, pk: int) -> HttpResponse:
 @grid_page()
 def photo(request: HttpRequest, pk: int, photo_id: int) -> FileResponse:
     """A photo of a ticket, for those who see the ticket; never cached, never a public URL."""
-    found = selectors.get_ticket_for(request.user, pk)
-    att = Attachment.objects.filter(ticket=found, pk=photo_id).first()
-    if att is None:
-        raise Http404
+    return photo_response(*selectors.get_photo_for(request.user, pk, photo_id))
+
+
+def photo_response(ticket: Ticket, att: Attachment) -> FileResponse:
+    """The photo's bytes for the page and the API: not cached, not sniffed, named by the ticket."""
     try:
         handle = att.file.open("rb")
     except (FileNotFoundError, OSError) as exc:
@@ -613,7 +626,7 @@ def photo(request: HttpRequest, pk: int, photo_id: int) -> FileResponse:
     response = FileResponse(handle, content_type=att.content_type)
     response["Cache-Control"] = "no-store"
     response["X-Content-Type-Options"] = "nosniff"
-    response["Content-Disposition"] = f'inline; filename="{found.number}-{att.pk}{att.extension}"'
+    response["Content-Disposition"] = f'inline; filename="{ticket.number}-{att.pk}{att.extension}"'
     return response
 
 

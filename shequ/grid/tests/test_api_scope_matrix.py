@@ -79,6 +79,8 @@ OTHERS = {
     ("get", "/api/v1/grid/routing-rules"),
     ("post", "/api/v1/grid/routing-rules"),
     ("delete", "/api/v1/grid/routing-rules/{rule_id}"),
+    ("post", "/api/v1/grid/tickets/{ticket_id}/add_photos"),
+    ("get", "/api/v1/grid/tickets/{ticket_id}/photos/{photo_id}"),
 }
 assert set().union(*SEES.values(), NO_PART) <= set(PERSONAS)
 
@@ -213,4 +215,30 @@ def test_lists_and_other_operations(
     assert status == (400 if persona in ROUTERS else 403), (persona, status)
     status = call(client, "delete", f"/routing-rules/{rule.pk}", token).status_code
     assert status == (404 if persona in ROUTERS else 403), (persona, status)
+    assert _state() == before, persona
+
+
+@pytest.mark.parametrize("persona", sorted(PERSONAS))
+def test_photo_operations_follow_who_sees_the_ticket(
+    world: World, tickets: dict[str, Ticket], client: Client, persona: str
+) -> None:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from shequ.grid.tests.test_photos import jpeg_with_gps
+
+    photos = {
+        key: services.add_photos(actor=None, ticket=t, photos=[jpeg_with_gps()]).attachments.get()
+        for key, t in tickets.items()
+    }
+    token = issue(world, persona)
+    before = _state()
+    for key, ticket in tickets.items():
+        read = client.get(f"{API}/tickets/{ticket.pk}/photos/{photos[key].pk}", **bearer(token)).status_code
+        expected = 403 if persona in NO_PART else 200 if persona in SEES[key] else 404
+        assert read == expected, ("photo", key, persona, read)
+        # Not an image: refused by the service after its checks (400) by those who may add photos.
+        text = SimpleUploadedFile("a.jpg", b"not an image", content_type="image/jpeg")
+        added = client.post(f"{API}/tickets/{ticket.pk}/add_photos", {"photos": [text]}, **bearer(token))
+        expected = 403 if persona in NO_PART else 400 if persona in SEES[key] else 404
+        assert added.status_code == expected, ("add_photos", key, persona, added.status_code)
     assert _state() == before, persona

@@ -1,0 +1,144 @@
+"""More photos for an open ticket (补充照片): the reporter, the region's staff and the department that
+has the ticket add them as a timeline step, on the ticket page and through the API (multipart); the
+API serves them back to those who see the ticket. Refusals change nothing."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
+from django.urls import reverse
+from PIL import Image
+
+from shequ.conftest import World
+from shequ.core.models import AuditEntry, AuditResult
+from shequ.core.tests.api_helpers import _fresh_rate_limits, assert_error, bearer, issue
+from shequ.grid import services
+from shequ.grid.models import Attachment, Source, Status, Ticket, TicketAction
+from shequ.grid.tests.conftest import GRID_A, new_ticket
+
+__all__ = ["_fresh_rate_limits"]  # fixture
+pytestmark = pytest.mark.django_db
+API = "/api/v1/grid"
+
+
+def jpeg_with_gps(colour: str = "red") -> bytes:
+    image = Image.new("RGB", (40, 30), colour)
+    exif = Image.Exif()
+    exif[0x010F] = "PhoneMaker"  # Make
+    exif[0x8825] = {2: (28.0, 10.0, 0.0)}  # GPS latitude
+    out = io.BytesIO()
+    image.save(out, "JPEG", exif=exif)
+    return out.getvalue()
+
+
+def files(*colours: str) -> list[SimpleUploadedFile]:
+    return [SimpleUploadedFile(f"{c}.jpg", jpeg_with_gps(c), content_type="image/jpeg") for c in colours]
+
+
+def reported(world: World) -> Ticket:
+    return services.submit(
+        actor=world["resident"],
+        source=Source.RESIDENT,
+        region=world.regions[GRID_A],
+        title="路灯不亮",
+        description="3栋旁边的路灯坏了，晚上很黑。",
+        category="cityscape.facilities",
+    )
+
+
+def api_post(world: World, persona: str, ticket: Ticket, data: dict[str, Any]) -> Any:
+    client = Client(headers={"Accept-Language": "en"})
+    return client.post(f"{API}/tickets/{ticket.pk}/add_photos", data, **bearer(issue(world, persona)))
+
+
+def test_the_reporter_adds_photos_through_the_api_and_reads_them_back(world: World) -> None:
+    ticket = reported(world)
+    response = api_post(world, "resident", ticket, {"photos": files("red", "blue"), "comment": "白天拍的"})
+    assert response.status_code == 201, response.content[:300]
+    step = response.json()["timeline"][-1]
+    assert step["action"] == "add_photos" and step["comment"] == "白天拍的" and step["photos"] == 2
+    assert response.json()["status"] == Status.SUBMITTED  # no state change
+    photo = Client().get(
+        f"{API}/tickets/{ticket.pk}/photos/{step['photo_ids'][0]}", **bearer(issue(world, "grid_a"))
+    )
+    assert photo.status_code == 200 and photo["Content-Type"] == "image/jpeg"
+    assert photo["Cache-Control"] == "no-store"
+    with Image.open(io.BytesIO(b"".join(photo.streaming_content))) as stored:  # type: ignore[attr-defined]
+        assert stored.size == (40, 30) and not stored.getexif()  # the GPS position is gone
+    entry = AuditEntry.objects.filter(action="grid.add_photos").get()
+    assert entry.result == AuditResult.SUCCESS and entry.object_id == str(ticket.pk)
+
+
+@pytest.mark.parametrize("persona", ["grid_b", "outsider", "dept", "nobody"])
+def test_those_who_do_not_see_the_ticket_get_404_and_nothing_changes(world: World, persona: str) -> None:
+    ticket = reported(world)
+    services.add_photos(actor=world["resident"], ticket=ticket, photos=[jpeg_with_gps()])
+    photo = Attachment.objects.get()
+    steps = TicketAction.objects.count()
+    if persona == "nobody":  # no role: refused before any ticket is looked at
+        assert api_post(world, persona, ticket, {"photos": files("red")}).status_code == 403
+    else:
+        assert_error(api_post(world, persona, ticket, {"photos": files("red")}), 404)
+    read = Client().get(f"{API}/tickets/{ticket.pk}/photos/{photo.pk}", **bearer(issue(world, persona)))
+    assert read.status_code in {403, 404}
+    assert Attachment.objects.count() == 1 and TicketAction.objects.count() == steps
+
+
+def test_staff_of_the_region_and_the_department_that_has_it_add_photos(world: World) -> None:
+    ticket = services.accept(actor=world["worker_a"], ticket=new_ticket(world))
+    assert api_post(world, "grid_a", ticket, {"photos": files("red")}).status_code == 201
+    ticket = services.dispatch(actor=world["worker_a"], ticket=ticket, department=world.department)
+    assert api_post(world, "dept", ticket, {"photos": files("blue")}).status_code == 201
+    added = TicketAction.objects.filter(ticket=ticket, action="add_photos").order_by("pk")
+    assert [a.actor_id for a in added] == [world["grid_a"].pk, world["dept"].pk]
+
+
+def test_bad_files_and_closed_tickets_are_refused_with_the_reason(world: World) -> None:
+    ticket = reported(world)
+    pdf = SimpleUploadedFile("x.pdf", b"%PDF-1.4 not an image", content_type="application/pdf")
+    body = assert_error(api_post(world, "resident", ticket, {"photos": [pdf]}), 400)
+    assert "photos" in body["details"] or "photos" in str(body), body
+    assert_error(api_post(world, "resident", ticket, {"comment": "没有照片"}), 400, "validation_error")
+    closed = services.close_on_spot(actor=world["grid_a"], ticket=ticket, result="已修好")
+    assert closed.status == Status.CLOSED
+    refused = assert_error(
+        api_post(world, "resident", ticket, {"photos": files("red")}), 400, "illegal_transition"
+    )
+    assert "Closed" in refused["message"] or "closed" in refused["message"]
+    assert Attachment.objects.count() == 0
+    assert not TicketAction.objects.filter(action="add_photos").exists()
+
+
+def test_a_ticket_holds_a_bounded_number_of_photos(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(services, "MAX_TICKET_PHOTOS", 3)
+    ticket = reported(world)
+    services.add_photos(
+        actor=world["resident"], ticket=ticket, photos=[jpeg_with_gps(), jpeg_with_gps("blue")]
+    )
+    with pytest.raises(services.ValidationError) as refused:
+        services.add_photos(actor=world["resident"], ticket=ticket, photos=[jpeg_with_gps(), jpeg_with_gps()])
+    assert "at most 3 photos" in " ".join(refused.value.messages)
+    assert Attachment.objects.count() == 2
+
+
+def test_the_ticket_page_offers_photos_to_the_reporter_while_open(world: World) -> None:
+    ticket = reported(world)
+    client = Client(headers={"Accept-Language": "en"})
+    client.force_login(world["resident"])
+    page = client.get(reverse("grid:ticket", args=[ticket.pk])).content.decode()
+    assert 'action="' + reverse("grid:ticket_add_photos", args=[ticket.pk]) in page
+    assert 'enctype="multipart/form-data"' in page
+    done = client.post(
+        reverse("grid:ticket_add_photos", args=[ticket.pk]),
+        {"add_photos-photos": files("red"), "add_photos-comment": "补一张"},
+        follow=True,
+    )
+    assert "The photos are added." in done.content.decode() and "Photos added" in done.content.decode()
+    assert Attachment.objects.filter(ticket=ticket).count() == 1
+    services.close_on_spot(actor=world["grid_a"], ticket=ticket, result="已修好")
+    page = client.get(reverse("grid:ticket", args=[ticket.pk])).content.decode()
+    assert reverse("grid:ticket_add_photos", args=[ticket.pk]) not in page
