@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
 from typing import Any
 
 import pytest
+from PIL import Image
 
 from shequ.conftest import World
 from shequ.core.models import Department, DepartmentKind
@@ -16,6 +18,24 @@ GRID_A = "430104002001001"
 GRID_B = "430104002001002"
 COMMUNITY_A = "430104002001"
 COMMUNITY_B = "430104002003"
+
+
+def png(colour: str = "red", size: tuple[int, int] = (40, 30)) -> bytes:
+    """A small real PNG photo."""
+    out = io.BytesIO()
+    Image.new("RGB", size, colour).save(out, "PNG")
+    return out.getvalue()
+
+
+def jpeg_with_gps(colour: str = "green", size: tuple[int, int] = (32, 32)) -> bytes:
+    """A JPEG photo whose EXIF holds a camera make and a GPS position, as phones write them."""
+    image = Image.new("RGB", size, colour)
+    exif = Image.Exif()
+    exif[0x010F] = "PhoneMaker"  # Make
+    exif[0x8825] = {2: (28.0, 10.0, 0.0)}  # GPS latitude
+    out = io.BytesIO()
+    image.save(out, "JPEG", exif=exif)
+    return out.getvalue()
 
 
 @pytest.fixture

@@ -27,7 +27,7 @@ from shequ.conftest import PERSONAS, World
 from shequ.core.tests.api_helpers import _fresh_rate_limits, bearer, issue
 from shequ.grid import services
 from shequ.grid.models import Category, RoutingRule, Ticket, TicketAction
-from shequ.grid.tests.conftest import COMMUNITY_B, GRID_A, GRID_B
+from shequ.grid.tests.conftest import COMMUNITY_B, GRID_A, GRID_B, jpeg_with_gps
 from shequ.grid.tests.test_hotline import classifier
 
 __all__ = ["_fresh_rate_limits", "classifier"]  # fixtures
@@ -223,8 +223,6 @@ def test_photo_operations_follow_who_sees_the_ticket(
     world: World, tickets: dict[str, Ticket], client: Client, persona: str
 ) -> None:
     from django.core.files.uploadedfile import SimpleUploadedFile
-
-    from shequ.grid.tests.test_photos import jpeg_with_gps
 
     photos = {
         key: services.add_photos(actor=None, ticket=t, photos=[jpeg_with_gps()]).attachments.get()

@@ -3,7 +3,6 @@ department portal with its bulk actions, supervision and the staff entry form.""
 
 from __future__ import annotations
 
-import io
 import re
 from typing import Any
 
@@ -11,21 +10,14 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
-from PIL import Image
 
 from shequ.conftest import World
 from shequ.core.models import AuditEntry
 from shequ.grid import services
 from shequ.grid.models import Attachment, Category, Extension, ExtensionStatus, Status, Ticket, TicketAction
-from shequ.grid.tests.conftest import COMMUNITY_B, GRID_A, GRID_B, new_ticket
+from shequ.grid.tests.conftest import COMMUNITY_B, GRID_A, GRID_B, new_ticket, png
 
 pytestmark = pytest.mark.django_db
-
-
-def png(colour: str = "red") -> bytes:
-    out = io.BytesIO()
-    Image.new("RGB", (40, 30), colour).save(out, "PNG")
-    return out.getvalue()
 
 
 def upload(name: str = "p.png", colour: str = "red") -> SimpleUploadedFile:

@@ -11,6 +11,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
+from django.utils import translation
 from PIL import Image
 
 from shequ.conftest import World
@@ -18,25 +19,17 @@ from shequ.core.models import AuditEntry, AuditResult
 from shequ.core.tests.api_helpers import _fresh_rate_limits, assert_error, bearer, issue
 from shequ.grid import services
 from shequ.grid.models import Attachment, Source, Status, Ticket, TicketAction
-from shequ.grid.tests.conftest import GRID_A, new_ticket
+from shequ.grid.tests.conftest import GRID_A, jpeg_with_gps, new_ticket
 
 __all__ = ["_fresh_rate_limits"]  # fixture
 pytestmark = pytest.mark.django_db
 API = "/api/v1/grid"
 
 
-def jpeg_with_gps(colour: str = "red") -> bytes:
-    image = Image.new("RGB", (40, 30), colour)
-    exif = Image.Exif()
-    exif[0x010F] = "PhoneMaker"  # Make
-    exif[0x8825] = {2: (28.0, 10.0, 0.0)}  # GPS latitude
-    out = io.BytesIO()
-    image.save(out, "JPEG", exif=exif)
-    return out.getvalue()
-
-
 def files(*colours: str) -> list[SimpleUploadedFile]:
-    return [SimpleUploadedFile(f"{c}.jpg", jpeg_with_gps(c), content_type="image/jpeg") for c in colours]
+    return [
+        SimpleUploadedFile(f"{c}.jpg", jpeg_with_gps(c, (40, 30)), content_type="image/jpeg") for c in colours
+    ]
 
 
 def reported(world: World) -> Ticket:
@@ -113,6 +106,7 @@ def test_bad_files_and_closed_tickets_are_refused_with_the_reason(world: World) 
     assert not TicketAction.objects.filter(action="add_photos").exists()
 
 
+@translation.override("en")
 def test_a_ticket_holds_a_bounded_number_of_photos(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(services, "MAX_TICKET_PHOTOS", 3)
     ticket = reported(world)

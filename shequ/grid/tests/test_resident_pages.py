@@ -3,7 +3,6 @@ the registered home), the category suggestions, my reports, the rating and the p
 
 from __future__ import annotations
 
-import io
 import sys
 import types
 from collections.abc import Iterator
@@ -14,14 +13,13 @@ from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
-from PIL import Image
 
 from shequ.conftest import World
 from shequ.core import accounts
 from shequ.core.models import Role
 from shequ.grid import services, views_resident
 from shequ.grid.models import Attachment, Status, Ticket, TicketAction, Urgency
-from shequ.grid.tests.conftest import GRID_A, GRID_B, new_ticket
+from shequ.grid.tests.conftest import GRID_A, GRID_B, new_ticket, png
 
 pytestmark = pytest.mark.django_db
 
@@ -50,10 +48,8 @@ def client_for(world: World, persona: str) -> Client:
     return client
 
 
-def png(color: str = "red") -> SimpleUploadedFile:
-    buffer = io.BytesIO()
-    Image.new("RGB", (40, 30), color).save(buffer, "PNG")
-    return SimpleUploadedFile("门口.png", buffer.getvalue(), content_type="image/png")
+def png_upload(colour: str = "red") -> SimpleUploadedFile:
+    return SimpleUploadedFile("门口.png", png(colour), content_type="image/png")
 
 
 def text(response: Any) -> str:
@@ -120,7 +116,7 @@ def test_report_with_category_urgency_and_photos(world: World, no_model: None) -
             "address": "3栋2单元",
             "latitude": "28.1800",
             "longitude": "112.9400",
-            "photos": [png("red"), png("blue")],
+            "photos": [png_upload("red"), png_upload("blue")],
         },
     )
     assert response.status_code == 302
@@ -182,11 +178,11 @@ def test_bad_photos_save_nothing(world: World, no_model: None) -> None:
     not_an_image = SimpleUploadedFile("a.png", b"not a picture", content_type="image/png")
     response = client.post(
         REPORT,
-        {"description": "路灯坏了", "region": GRID_A, "photos": [png(), not_an_image]},
+        {"description": "路灯坏了", "region": GRID_A, "photos": [png_upload(), not_an_image]},
         HTTP_ACCEPT_LANGUAGE="en",
     )
     assert response.status_code == 400 and "not a readable image" in text(response)
-    too_many = [png() for _ in range(services.MAX_PHOTOS + 1)]
+    too_many = [png_upload() for _ in range(services.MAX_PHOTOS + 1)]
     response = client.post(
         REPORT, {"description": "路灯坏了", "region": GRID_A, "photos": too_many}, HTTP_ACCEPT_LANGUAGE="en"
     )
@@ -451,7 +447,7 @@ def test_public_list_shows_no_personal_data(world: World) -> None:
         contact_name=NAME,
         contact_phone=PHONE,
         address="麓山南路12号3栋301",
-        photos=[png().read()],
+        photos=[png()],
     )
     t = services.accept(actor=world["worker_a"], ticket=t, category="security.public_order")
     t = services.dispatch(actor=world["worker_a"], ticket=t, department=world.department)

@@ -6,27 +6,19 @@ mode. Screenshots: var/screenshots/grid-staff-*.png."""
 from __future__ import annotations
 
 import datetime as dt
-import io
 from typing import Any
 
 import pytest
 from django.test import Client
 from django.utils import timezone
-from PIL import Image
 
 from shequ.browser import PHONE, axe_violations, screenshot
 from shequ.conftest import World
 from shequ.grid import services
 from shequ.grid.models import Category, Status, Ticket
-from shequ.grid.tests.conftest import GRID_A, new_ticket
+from shequ.grid.tests.conftest import GRID_A, new_ticket, png
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def png(colour: str) -> bytes:
-    out = io.BytesIO()
-    Image.new("RGB", (320, 240), colour).save(out, "PNG")
-    return out.getvalue()
 
 
 def as_user(page: Any, live_server: Any, user: Any) -> None:
@@ -67,7 +59,7 @@ def street_day(world: World) -> dict[str, Ticket]:
         description="3栋门口的路灯坏了一个星期，晚上老人出门看不清路。",
         contact_name="王阿姨",
         contact_phone="13912345678",
-        photos=[png("orange")],
+        photos=[png("orange", (320, 240))],
     )
     services.suggest(fresh, category=Category.objects.get(code="security.public_order"), confidence=0.74)
     urgent = new_ticket(world, title="楼道里有很重的煤气味", code="safety.gas", urgency="urgent")

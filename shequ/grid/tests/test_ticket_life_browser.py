@@ -6,19 +6,18 @@ violation, in the normal and the elderly mode. Screenshots: var/screenshots/grid
 
 from __future__ import annotations
 
-import io
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from django.core.cache import cache
 from django.test import Client
-from PIL import Image
 
 from shequ.browser import PHONE, axe_violations, screenshot
 from shequ.conftest import PASSWORD, World
 from shequ.grid import views_resident
 from shequ.grid.models import Status, Ticket
+from shequ.grid.tests.conftest import png
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -86,12 +85,6 @@ def step(
         page.click(f"#step-{key} button[type=submit]")
 
 
-def png() -> bytes:
-    buffer = io.BytesIO()
-    Image.new("RGB", (64, 48), "green").save(buffer, "PNG")
-    return buffer.getvalue()
-
-
 def test_a_ticket_from_report_to_rating(
     phone_page: Any, browser: Any, live_server: Any, world: World
 ) -> None:
@@ -115,7 +108,8 @@ def test_a_ticket_from_report_to_rating(
     chip.click()
     assert page.input_value("#id_category") == code and chip.get_attribute("aria-pressed") == "true"
     page.set_input_files(
-        "#photo-pick", files=[{"name": "垃圾桶.png", "mimeType": "image/png", "buffer": png()}]
+        "#photo-pick",
+        files=[{"name": "垃圾桶.png", "mimeType": "image/png", "buffer": png("green", (64, 48))}],
     )
     page.fill("#id_address", "3栋门口")
     check(page, "report-filled")
@@ -196,7 +190,7 @@ def test_map_pin_fills_the_point(phone_page: Any, world: World, settings: Any) -
     inline image: the test never calls the internet."""
     import base64
 
-    settings.GRID_MAP_TILES = "data:image/png;base64," + base64.b64encode(png()).decode()
+    settings.GRID_MAP_TILES = "data:image/png;base64," + base64.b64encode(png("green", (64, 48))).decode()
     page = phone_page
     sign_in(page, "resident")
     page.goto("/grid/report/")

@@ -5,7 +5,6 @@ notifications the steps queue."""
 from __future__ import annotations
 
 import datetime as dt
-import io
 from collections.abc import Callable
 from typing import Any
 
@@ -29,7 +28,7 @@ from shequ.grid.models import (
     TicketAction,
 )
 from shequ.grid.services import Decision, TransitionError
-from shequ.grid.tests.conftest import COMMUNITY_B, GRID_A, GRID_B, category, new_ticket
+from shequ.grid.tests.conftest import COMMUNITY_B, GRID_A, GRID_B, category, jpeg_with_gps, new_ticket, png
 
 pytestmark = pytest.mark.django_db
 
@@ -490,25 +489,9 @@ def test_routing_picks_the_nearest_rule_and_can_dispatch_at_once(world: World, u
     assert mine.status == Status.SUBMITTED and mine.category_confirmed_by is None
 
 
-def _png(size: tuple[int, int] = (40, 30)) -> bytes:
-    out = io.BytesIO()
-    Image.new("RGB", size, (200, 30, 30)).save(out, "PNG")
-    return out.getvalue()
-
-
-def _jpeg_with_gps() -> bytes:
-    image = Image.new("RGB", (32, 32), (0, 120, 0))
-    exif = Image.Exif()
-    exif[0x010F] = "PhoneMaker"  # Make
-    exif[0x8825] = {2: (28.0, 10.0, 0.0)}  # GPS latitude
-    out = io.BytesIO()
-    image.save(out, "JPEG", exif=exif)
-    return out.getvalue()
-
-
 def test_photos_are_checked_and_stripped(world: World, settings: Any, tmp_path: Any) -> None:
     settings.MEDIA_ROOT = tmp_path
-    t = new_ticket(world, photos=[_png(), _jpeg_with_gps()])
+    t = new_ticket(world, photos=[png(), jpeg_with_gps()])
     photos = list(Attachment.objects.filter(ticket=t))
     assert [p.content_type for p in photos] == ["image/png", "image/jpeg"]
     with Image.open(photos[1].file.path) as stored:
@@ -517,7 +500,7 @@ def test_photos_are_checked_and_stripped(world: World, settings: Any, tmp_path: 
         with pytest.raises(ValidationError):
             new_ticket(world, photos=[bad])
     with pytest.raises(ValidationError):
-        new_ticket(world, photos=[_png()] * 10)
+        new_ticket(world, photos=[png()] * 10)
     assert Ticket.objects.count() == 1
 
 
