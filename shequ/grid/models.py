@@ -14,6 +14,7 @@ on-time rates of the statistics.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import ClassVar
 
 from django.conf import settings
@@ -156,6 +157,8 @@ OPEN_STATUSES = frozenset(
         Status.REOPENED,
     }
 )
+# Statuses no step leaves: a ticket's figures in these are fixed (the statistics rollup holds them).
+FINAL_STATUSES = (Status.CLOSED, Status.MERGED)
 # Statuses whose work lies with a department.
 DEPARTMENT_STATUSES = frozenset({Status.DISPATCHED, Status.DEPT_ACCEPTED, Status.IN_PROGRESS})
 
@@ -315,6 +318,26 @@ class Ticket(EncryptedModel):
             models.Index(fields=["status", "warn_at"], name="grid_ticket_warn_idx"),
             models.Index(fields=["reporter_user", "submitted_at"], name="grid_ticket_reporter_idx"),
             models.Index(fields=["submitted_at"], name="grid_ticket_submitted_idx"),
+            # Statistics: the rollup recomputes one grid's day; the report reads the unfinished
+            # tickets of a period live (a few percent of them).
+            models.Index(fields=["region_code", "submitted_at"], name="grid_ticket_region_day_idx"),
+            # It carries what the figures read, so the live part is an index-only scan (PostgreSQL).
+            models.Index(
+                fields=["submitted_at", "region_code"],
+                include=[
+                    "id",
+                    "status",
+                    "category",
+                    "due_at",
+                    "response_due_at",
+                    "responded_at",
+                    "resolve_due_at",
+                    "resolved_at",
+                    "rating",
+                ],
+                condition=~Q(status__in=FINAL_STATUSES),
+                name="grid_ticket_unfinished_idx",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -474,4 +497,77 @@ class Follower(models.Model):
     class Meta:
         constraints: ClassVar = [
             models.UniqueConstraint(fields=["ticket", "user"], name="grid_follower_unique")
+        ]
+
+
+class TicketDay(models.Model):
+    """Statistics rollup: the figures of the finished tickets (``FINAL_STATUSES``, every deadline
+    decided: see ``stats_rollup``) submitted on one local day under one region — a county, street,
+    community or grid, each ticket counted at every level — of one category or of all. Their
+    figures no longer change with time, so a report adds a few of these rows up and counts only the
+    unfinished tickets live. Kept by ``stats_rollup.refresh`` in the transaction of every step into
+    or out of a final status; ``shequ grid rollup --rebuild`` after bulk loads."""
+
+    day = models.DateField()
+    region_code = models.CharField(max_length=CODE_LENGTH)
+    # A category id, 0 for tickets without one, -1 for all (a NULL would not be a unique key).
+    category_key = models.IntegerField()
+    submitted = models.PositiveIntegerField(default=0)
+    closed = models.PositiveIntegerField(default=0)
+    merged = models.PositiveIntegerField(default=0)
+    responded = models.PositiveIntegerField(default=0)
+    resolved = models.PositiveIntegerField(default=0)
+    response_due = models.PositiveIntegerField(default=0)
+    response_on_time = models.PositiveIntegerField(default=0)
+    resolve_due = models.PositiveIntegerField(default=0)
+    resolve_on_time = models.PositiveIntegerField(default=0)
+    # Sums of (responded − submitted) and (resolved − submitted) over ``responded``/``resolved``.
+    response_time = models.DurationField(default=timedelta)
+    resolve_time = models.DurationField(default=timedelta)
+    rated = models.PositiveIntegerField(default=0)
+    good = models.PositiveIntegerField(default=0)
+    rating_sum = models.PositiveIntegerField(default=0)
+    # Final tickets with a deadline never met nor missed yet (only bulk-loaded data has them):
+    # not in the sums above; while any exist in a period, the report counts them live.
+    pending = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints: ClassVar = [
+            # Region first: a report reads a few regions' rows over a range of days.
+            models.UniqueConstraint(
+                fields=["region_code", "day", "category_key"], name="grid_ticketday_unique_key"
+            )
+        ]
+
+
+class DispatchDay(models.Model):
+    """Statistics rollup of departments: the ``Dispatch`` rows of the tickets a ``TicketDay`` row
+    holds, per department."""
+
+    day = models.DateField()
+    region_code = models.CharField(max_length=CODE_LENGTH)
+    category_key = models.IntegerField()
+    department = models.ForeignKey(Department, on_delete=models.CASCADE, related_name="+")
+    dispatched = models.PositiveIntegerField(default=0)
+    accepted = models.PositiveIntegerField(default=0)
+    returned = models.PositiveIntegerField(default=0)
+    answered = models.PositiveIntegerField(default=0)
+    resolved = models.PositiveIntegerField(default=0)
+    response_due = models.PositiveIntegerField(default=0)
+    response_on_time = models.PositiveIntegerField(default=0)
+    resolve_due = models.PositiveIntegerField(default=0)
+    resolve_on_time = models.PositiveIntegerField(default=0)
+    # Sums of (answered − dispatched) over ``answered``, (resolved − dispatched) over ``resolved``.
+    response_time = models.DurationField(default=timedelta)
+    resolve_time = models.DurationField(default=timedelta)
+    rated = models.PositiveIntegerField(default=0)
+    good = models.PositiveIntegerField(default=0)
+    rating_sum = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints: ClassVar = [
+            models.UniqueConstraint(
+                fields=["region_code", "day", "category_key", "department"],
+                name="grid_dispatchday_unique_key",
+            )
         ]

@@ -40,9 +40,10 @@ from shequ.core import audit
 from shequ.core.models import AuditResult, Department, Membership, Region, RegionLevel, Role, User
 from shequ.core.outbox import emit
 from shequ.core.permissions import active_memberships, has_perm, primary_role
-from shequ.grid import deadlines, events
+from shequ.grid import deadlines, events, stats_rollup
 from shequ.grid.models import (
     DEPARTMENT_STATUSES,
+    FINAL_STATUSES,
     OPEN_STATUSES,
     Attachment,
     Category,
@@ -224,6 +225,9 @@ def _record(
         object_id=ticket.pk,
         detail={"from": from_status, "to": ticket.status, **dict(audit_detail or {})},
     )
+    if from_status in FINAL_STATUSES or ticket.status in FINAL_STATUSES:
+        # Into, out of or on a final status: the statistics rollup's row, in this transaction.
+        stats_rollup.refresh(ticket)
     if action != "submit":
         emit(
             events.TicketChanged(

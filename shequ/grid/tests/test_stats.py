@@ -31,7 +31,7 @@ import pytest
 from django.utils import timezone
 
 from shequ.conftest import World
-from shequ.grid import stats
+from shequ.grid import stats, stats_rollup
 from shequ.grid.models import Dispatch, Status, Ticket
 from shequ.grid.tests.conftest import COMMUNITY_A, COMMUNITY_B, GRID_A, GRID_B, category, new_ticket
 
@@ -133,6 +133,7 @@ def cohort(world: World) -> dict[str, Ticket]:
     )
     t6 = make(world, GRID_A, "security.public_order", submitted_at=at(2, 28, 23, 59))
     t7 = make(world, "430104003001", "environment.noise", submitted_at=at(3, 5, 10))
+    stats_rollup.rebuild()  # the set was written past the services
     return {"t1": t1, "t2": t2, "t3": t3, "t4": t4, "t5": t5, "t6": t6, "t7": t7}
 
 

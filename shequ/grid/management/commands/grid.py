@@ -5,6 +5,9 @@
   test split, and save the model for the web and worker processes (they load it on next start).
 - ``import-hotline FILE --as USER``: check a 12345 hotline export as USER (their import regions
   apply) and print every problem by row and column; with ``--commit`` import the valid rows.
+- ``rollup --rebuild``: recompute the statistics rollup from the tickets (after bulk loads that
+  bypass the services); ``rollup --check``: compare it with a recompute and print every
+  difference (exit status 1 when there is one).
 
 Add a subcommand with a subparser in ``add_arguments`` and a ``_<name>`` method (dashes become
 underscores).
@@ -19,7 +22,10 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 
 class Command(BaseCommand):
-    help = "Grid admin commands: retrain the request classifier, import 12345 hotline files."
+    help = (
+        "Grid admin commands: retrain the request classifier, import 12345 hotline files, "
+        "rebuild or check the statistics rollup."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         sub = parser.add_subparsers(dest="subcommand", metavar="subcommand")
@@ -39,6 +45,15 @@ class Command(BaseCommand):
         )
         hotline.add_argument(
             "--commit", action="store_true", help="Import the valid rows, all in one transaction."
+        )
+
+        rollup = sub.add_parser(
+            "rollup", help="Rebuild the statistics rollup from the tickets, or check it against them."
+        )
+        what = rollup.add_mutually_exclusive_group(required=True)
+        what.add_argument("--rebuild", action="store_true", help="Recompute every row from the tickets.")
+        what.add_argument(
+            "--check", action="store_true", help="Compare the rows with a recompute; exit 1 on a difference."
         )
 
     def handle(self, *args: Any, **opts: Any) -> None:
@@ -120,3 +135,21 @@ class Command(BaseCommand):
         if result.status != "committed":
             raise CommandError(result.message)
         self.stdout.write(f"imported {len(result.tickets)} tickets")
+
+    def _rollup(self, *, rebuild: bool = False, check: bool = False, **_opts: Any) -> None:
+        from shequ.grid import stats_rollup
+
+        started = time.perf_counter()
+        if rebuild:
+            tickets, pushes = stats_rollup.rebuild()
+            self.stdout.write(
+                f"rollup rebuilt: {tickets} ticket rows, {pushes} department rows "
+                f"in {time.perf_counter() - started:.1f} s"
+            )
+            return
+        differences = stats_rollup.check()
+        for difference in differences[:50]:
+            self.stdout.write(str(difference))
+        if differences:
+            raise CommandError(f"rollup differs from the tickets in {len(differences)} rows")
+        self.stdout.write(f"rollup matches the tickets (checked in {time.perf_counter() - started:.1f} s)")
