@@ -1,4 +1,6 @@
-"""Reads of core data that other apps and pages use; all of them are scoped to a viewer."""
+"""Reads of core data that other apps and pages use. What a person browses is scoped to a viewer
+(``region_list``, ``region_get_for``, messages, audit); ``child_regions`` and ``region_names`` take
+codes the caller has already checked against the viewer's scopes (pickers and labels)."""
 
 from __future__ import annotations
 

@@ -27,6 +27,7 @@ from shequ.core.models import LEVEL_CODE_LENGTH, Department, Region, User
 from shequ.core.permissions import has_perm, scopes_for
 from shequ.core.schemas import MAX_DB_ID
 from shequ.grid import selectors, services
+from shequ.grid.files import photo_response
 from shequ.grid.models import (
     Category,
     Extension,
@@ -65,7 +66,6 @@ from shequ.grid.schemas import (
     TicketOut,
     VerifyIn,
 )
-from shequ.grid.views import photo_response
 
 logger = logging.getLogger("shequ.grid")
 
@@ -89,7 +89,7 @@ WRITE = api_auth(GRID_WRITE)
 TICKET_PERMS = (P.REPORT, P.PATROL, P.VIEW, P.DEPARTMENT)
 TicketIdPath = Annotated[int, Path(ge=1, le=MAX_DB_ID, description="Ticket id.")]
 PhotoIdPath = Annotated[int, Path(ge=1, le=MAX_DB_ID, description="Photo id.")]
-PHOTO_MEDIA_TYPES = ("image/jpeg", "image/png", "image/webp")
+PHOTO_MEDIA_TYPES = sorted(content_type for content_type, _ext in services.PHOTO_TYPES.values())
 T = TypeVar("T")
 
 
@@ -476,18 +476,17 @@ def ticket_comment(request: HttpRequest, ticket_id: TicketIdPath, payload: NoteI
     return _take(request, ticket_id, services.comment, text=payload.text)
 
 
-@router.post("/tickets/{ticket_id}/add_photos", response={201: TicketDetailOut}, auth=WRITE)
+@router.post("/tickets/{ticket_id}/add_photos", response=TicketDetailOut, auth=WRITE)
 def ticket_add_photos(
     request: HttpRequest,
     ticket_id: TicketIdPath,
     photos: File[list[UploadedFile]],
     comment: Form[str] = "",
-) -> Status[Ticket]:
+) -> Ticket:
     """More photos for an open ticket, as ``multipart/form-data`` (field ``photos``, up to nine
     JPEG, PNG or WebP files of 8 MB; optional ``comment``): the reporter's, the region staff's or
     the handling department's. Stored without their EXIF data (location, device)."""
-    ticket = _take(request, ticket_id, services.add_photos, photos=photos, comment=comment)
-    return Status(201, ticket)
+    return _take(request, ticket_id, services.add_photos, photos=photos, comment=comment)
 
 
 @router.get(

@@ -23,6 +23,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import io
+import struct
 from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -66,7 +67,8 @@ TITLE_MAX = 100
 TEXT_MAX = 4000
 COMMENT_MAX = 2000
 MAX_PHOTOS = 9
-# All the photos of one ticket: plenty for any matter, and a bound on what one account can store.
+# All the photos of one ticket, whatever step added them: plenty for any matter, and a bound on
+# what can pile up on one ticket.
 MAX_TICKET_PHOTOS = 36
 PHOTO_MAX_BYTES = 8 * 1024 * 1024
 PHOTO_MAX_PIXELS = 40_000_000
@@ -486,9 +488,12 @@ def _clean_photo(upload: UploadedFile | bytes) -> _Image:
     """Accept JPEG, PNG or WebP up to 8 MB; re-encode to drop EXIF (it carries GPS and device data)."""
     from PIL import Image, ImageOps, UnidentifiedImageError
 
-    raw = upload if isinstance(upload, bytes) else upload.read()
+    too_big = ValidationError({"photos": _("A photo may be at most 8 MB.")})
+    if not isinstance(upload, bytes) and (upload.size or 0) > PHOTO_MAX_BYTES:
+        raise too_big  # before reading it into memory
+    raw = upload if isinstance(upload, bytes) else upload.read(PHOTO_MAX_BYTES + 1)
     if len(raw) > PHOTO_MAX_BYTES:
-        raise ValidationError({"photos": _("A photo may be at most 8 MB.")})
+        raise too_big
     try:
         with Image.open(io.BytesIO(raw)) as probe:
             fmt = probe.format or ""
@@ -503,13 +508,28 @@ def _clean_photo(upload: UploadedFile | bytes) -> _Image:
                 image.convert("RGB").save(out, "JPEG", quality=85)
             else:
                 image.save(out, fmt)
-    except (UnidentifiedImageError, OSError, ValueError) as exc:
+    except Image.DecompressionBombError as exc:  # declares far more pixels than PHOTO_MAX_PIXELS
+        raise ValidationError({"photos": _("The photo has too many pixels.")}) from exc
+    # Damaged files fail in Pillow's decoders with any of these (a broken PNG chunk: SyntaxError).
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, EOFError, struct.error) as exc:
         raise ValidationError({"photos": _("The file is not a readable image.")}) from exc
     content_type, extension = PHOTO_TYPES[fmt]
     return _Image(out.getvalue(), content_type, extension, image.width, image.height)
 
 
-def _attach(ticket: Ticket, step: TicketAction, images: Iterable[_Image], actor: Any) -> None:
+def _attach(ticket: Ticket, step: TicketAction, images: Sequence[_Image], actor: Any) -> None:
+    """Store the step's photos (under the ticket's lock): refused, with the whole step, when the
+    ticket would hold more than MAX_TICKET_PHOTOS."""
+    if not images:
+        return
+    held = Attachment.objects.filter(ticket=ticket).count()
+    if held + len(images) > MAX_TICKET_PHOTOS:
+        raise ValidationError(
+            {
+                "photos": _("A ticket holds at most %(n)d photos; this one has %(held)d.")
+                % {"n": MAX_TICKET_PHOTOS, "held": held}
+            }
+        )
     for image in images:
         digest = hashlib.sha256(image.data).hexdigest()
         att = Attachment(
@@ -1280,6 +1300,18 @@ def comment(*, actor: Any, ticket: Ticket, text: str, request: HttpRequest | Non
         )
 
 
+def _require_photographer(actor: Any, ticket: Ticket, request: HttpRequest | None) -> None:
+    """Photos are added by the ticket's reporter, the region's staff who see it, or the department
+    that has it now (selectors.can()["add_photos"] says the same for the pages)."""
+    if actor is None or (
+        ticket.reporter_user_id == getattr(actor, "pk", None)
+        or has_perm(actor, P.VIEW, ticket.region_code)
+        or (ticket.department_id is not None and ticket.department_id in _department_ids(actor))
+    ):
+        return
+    _refuse(actor, ticket, "add_photos", "neither the reporter nor staff of the ticket", request=request)
+
+
 def add_photos(
     *,
     actor: Any,
@@ -1290,12 +1322,7 @@ def add_photos(
 ) -> TicketAction:
     """补充照片: photos taken after the report (the resident's second try, the worker on site, the
     department's progress), as a timeline step of their own; the status does not change."""
-    if actor is not None and not (
-        ticket.reporter_user_id == getattr(actor, "pk", None)
-        or has_perm(actor, P.VIEW, ticket.region_code)
-        or ticket.department_id in _department_ids(actor)
-    ):
-        _refuse(actor, ticket, "add_photos", "neither the reporter nor staff of the ticket", request=request)
+    _require_photographer(actor, ticket, request)
     comment = _text(comment, "comment", COMMENT_MAX)
     if not photos:
         raise ValidationError({"photos": _("Choose at least one photo.")})
@@ -1304,15 +1331,8 @@ def add_photos(
     images = [_clean_photo(p) for p in photos]
     with transaction.atomic():
         ticket = _lock(ticket)
-        _allow(ticket, OPEN_STATUSES - {Status.MERGED}, pgettext("ticket step", "given more photos"))
-        held = Attachment.objects.filter(ticket=ticket).count()
-        if held + len(images) > MAX_TICKET_PHOTOS:
-            raise ValidationError(
-                {
-                    "photos": _("A ticket holds at most %(n)d photos; this one has %(held)d.")
-                    % {"n": MAX_TICKET_PHOTOS, "held": held}
-                }
-            )
+        _require_photographer(actor, ticket, request)  # again: the ticket may have moved since
+        _allow(ticket, OPEN_STATUSES, pgettext("ticket step", "given more photos"))
         step = _record(
             ticket,
             actor=actor,

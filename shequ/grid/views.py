@@ -21,7 +21,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Page, Paginator
 from django.forms import Form
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.template import TemplateDoesNotExist
 from django.template.loader import get_template
@@ -36,7 +36,8 @@ from shequ.core import audit, personal
 from shequ.core.models import LEVEL_CODE_LENGTH, AuditResult, RegionLevel, Role
 from shequ.core.permissions import Perm, has_perm
 from shequ.grid import deadlines, forms, selectors, services
-from shequ.grid.models import Attachment, ExtensionStatus, Ticket, TicketAction
+from shequ.grid.files import photo_response
+from shequ.grid.models import ExtensionStatus, Ticket, TicketAction
 from shequ.grid.permissions import GridPerm as P
 from shequ.registry.permissions import RegistryPerm
 
@@ -615,19 +616,6 @@ def ticket(request: HttpRequest, pk: int) -> HttpResponse:
 def photo(request: HttpRequest, pk: int, photo_id: int) -> FileResponse:
     """A photo of a ticket, for those who see the ticket; never cached, never a public URL."""
     return photo_response(*selectors.get_photo_for(request.user, pk, photo_id))
-
-
-def photo_response(ticket: Ticket, att: Attachment) -> FileResponse:
-    """The photo's bytes for the page and the API: not cached, not sniffed, named by the ticket."""
-    try:
-        handle = att.file.open("rb")
-    except (FileNotFoundError, OSError) as exc:
-        raise Http404 from exc
-    response = FileResponse(handle, content_type=att.content_type)
-    response["Cache-Control"] = "no-store"
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Content-Disposition"] = f'inline; filename="{ticket.number}-{att.pk}{att.extension}"'
-    return response
 
 
 def _act(request: HttpRequest, pk: int, key: str) -> HttpResponse:

@@ -102,9 +102,7 @@ def _category_choices() -> list[tuple[Any, Any]]:
 
 class StatsForm(forms.Form):
     region = forms.CharField(label=_lazy("Region"), required=False, widget=forms.Select)
-    start = forms.DateField(
-        label=_lazy("From"), required=False, widget=DateInput()
-    )
+    start = forms.DateField(label=_lazy("From"), required=False, widget=DateInput())
     end = forms.DateField(label=_lazy("To"), required=False, widget=DateInput())
     category = forms.ChoiceField(label=_lazy("Category"), required=False)
 

@@ -38,6 +38,14 @@ def jpeg_with_gps(colour: str = "green", size: tuple[int, int] = (32, 32)) -> by
     return out.getvalue()
 
 
+@pytest.fixture(autouse=True)
+def media_root(settings: Any, tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """Photos go to a folder of the test's own (not var/media), so a test can see what was written."""
+    root = tmp_path_factory.mktemp("media")
+    settings.MEDIA_ROOT = root
+    return root
+
+
 @pytest.fixture
 def urban(world: World) -> Department:
     """A second department (city management), serving the whole county."""

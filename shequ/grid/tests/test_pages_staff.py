@@ -13,7 +13,7 @@ from django.urls import reverse
 
 from shequ.conftest import World
 from shequ.core.models import AuditEntry
-from shequ.grid import services
+from shequ.grid import selectors, services
 from shequ.grid.models import Attachment, Category, Extension, ExtensionStatus, Status, Ticket, TicketAction
 from shequ.grid.tests.conftest import COMMUNITY_B, GRID_A, GRID_B, new_ticket, png
 
@@ -521,3 +521,17 @@ def test_home_items_and_nav(world: World) -> None:
     assert reverse("grid:supervision") in head
     grid = text(client_for(world, "grid_a").get("/"))
     assert reverse("grid:queue") in grid
+
+
+def test_the_queue_tally_counts_each_status(world: World) -> None:
+    # The queue is ordered by deadline; the counts must not be grouped by it (every count was 1).
+    for _ in range(3):
+        new_ticket(world)
+    services.accept(actor=world["worker_a"], ticket=new_ticket(world))
+    assert selectors.status_counts(selectors.community_queue(world["worker_a"])) == {
+        "submitted": 3,
+        "accepted": 1,
+    }
+    page = client_for(world, "worker_a").get(reverse("grid:queue")).content.decode()
+    assert re.search(r'\?status=submitted">[^<]*<strong>3</strong>', page)
+    assert re.search(r'\?status=accepted">[^<]*<strong>1</strong>', page)

@@ -5,6 +5,9 @@ API serves them back to those who see the ticket. Refusals change nothing."""
 from __future__ import annotations
 
 import io
+import struct
+import zlib
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,7 +22,7 @@ from shequ.core.models import AuditEntry, AuditResult
 from shequ.core.tests.api_helpers import _fresh_rate_limits, assert_error, bearer, issue
 from shequ.grid import services
 from shequ.grid.models import Attachment, Source, Status, Ticket, TicketAction
-from shequ.grid.tests.conftest import GRID_A, jpeg_with_gps, new_ticket
+from shequ.grid.tests.conftest import GRID_A, jpeg_with_gps, new_ticket, png
 
 __all__ = ["_fresh_rate_limits"]  # fixture
 pytestmark = pytest.mark.django_db
@@ -43,6 +46,11 @@ def reported(world: World) -> Ticket:
     )
 
 
+def stored(root: Path) -> int:
+    """Photo files on disk (a refusal must not leave any behind)."""
+    return sum(1 for f in root.rglob("*") if f.is_file())
+
+
 def api_post(world: World, persona: str, ticket: Ticket, data: dict[str, Any]) -> Any:
     client = Client(headers={"Accept-Language": "en"})
     return client.post(f"{API}/tickets/{ticket.pk}/add_photos", data, **bearer(issue(world, persona)))
@@ -51,7 +59,7 @@ def api_post(world: World, persona: str, ticket: Ticket, data: dict[str, Any]) -
 def test_the_reporter_adds_photos_through_the_api_and_reads_them_back(world: World) -> None:
     ticket = reported(world)
     response = api_post(world, "resident", ticket, {"photos": files("red", "blue"), "comment": "白天拍的"})
-    assert response.status_code == 201, response.content[:300]
+    assert response.status_code == 200, response.content[:300]
     step = response.json()["timeline"][-1]
     assert step["action"] == "add_photos" and step["comment"] == "白天拍的" and step["photos"] == 2
     assert response.json()["status"] == Status.SUBMITTED  # no state change
@@ -67,34 +75,85 @@ def test_the_reporter_adds_photos_through_the_api_and_reads_them_back(world: Wor
 
 
 @pytest.mark.parametrize("persona", ["grid_b", "outsider", "dept", "nobody"])
-def test_those_who_do_not_see_the_ticket_get_404_and_nothing_changes(world: World, persona: str) -> None:
+def test_those_who_do_not_see_the_ticket_get_404_and_nothing_changes(
+    world: World, media_root: Path, persona: str
+) -> None:
     ticket = reported(world)
     services.add_photos(actor=world["resident"], ticket=ticket, photos=[jpeg_with_gps()])
     photo = Attachment.objects.get()
-    steps = TicketAction.objects.count()
-    if persona == "nobody":  # no role: refused before any ticket is looked at
-        assert api_post(world, persona, ticket, {"photos": files("red")}).status_code == 403
-    else:
-        assert_error(api_post(world, persona, ticket, {"photos": files("red")}), 404)
+    steps, files_before = TicketAction.objects.count(), stored(media_root)
+    # No part in tickets at all: 403 before any ticket is looked at; anyone else: 404 as if missing.
+    status = 403 if persona == "nobody" else 404
+    assert_error(api_post(world, persona, ticket, {"photos": files("red")}), status)
     read = Client().get(f"{API}/tickets/{ticket.pk}/photos/{photo.pk}", **bearer(issue(world, persona)))
-    assert read.status_code in {403, 404}
+    assert_error(read, status)
     assert Attachment.objects.count() == 1 and TicketAction.objects.count() == steps
+    assert stored(media_root) == files_before == 1
 
 
 def test_staff_of_the_region_and_the_department_that_has_it_add_photos(world: World) -> None:
     ticket = services.accept(actor=world["worker_a"], ticket=new_ticket(world))
-    assert api_post(world, "grid_a", ticket, {"photos": files("red")}).status_code == 201
+    assert api_post(world, "grid_a", ticket, {"photos": files("red")}).status_code == 200
     ticket = services.dispatch(actor=world["worker_a"], ticket=ticket, department=world.department)
-    assert api_post(world, "dept", ticket, {"photos": files("blue")}).status_code == 201
+    assert api_post(world, "dept", ticket, {"photos": files("blue")}).status_code == 200
     added = TicketAction.objects.filter(ticket=ticket, action="add_photos").order_by("pk")
     assert [a.actor_id for a in added] == [world["grid_a"].pk, world["dept"].pk]
 
 
-def test_bad_files_and_closed_tickets_are_refused_with_the_reason(world: World) -> None:
+def test_a_department_that_returned_the_ticket_and_a_follower_may_not(world: World, media_root: Path) -> None:
+    ticket = services.accept(actor=world["worker_a"], ticket=new_ticket(world))
+    ticket = services.dispatch(actor=world["worker_a"], ticket=ticket, department=world.department)
+    ticket = services.dept_return(actor=world["dept"], ticket=ticket, reason="不属于本部门职责")
+    duplicate = reported(world)
+    services.merge(actor=world["worker_a"], ticket=duplicate, into=ticket)  # the resident follows it now
+    denied = AuditEntry.objects.filter(action="grid.add_photos", result=AuditResult.DENIED)
+    for persona in ("dept", "resident"):  # both still see the ticket, neither may add to it
+        assert_error(api_post(world, persona, ticket, {"photos": files("red")}), 403)
+    assert denied.count() == 2 and stored(media_root) == 0
+    assert not TicketAction.objects.filter(action="add_photos").exists()
+
+
+def broken_png() -> bytes:
+    """A PNG whose image-data chunk says it is 9 bytes long: the reader then takes bytes of the data
+    for the next chunk's header (Pillow raises SyntaxError, "broken PNG file")."""
+    good = png()
+    assert good[37:41] == b"IDAT"
+    return good[:33] + struct.pack(">I", 9) + good[37:]
+
+
+def bomb_png() -> bytes:
+    """A tiny PNG that declares 20,000 × 20,000 pixels."""
+    raw = png()
+    header = struct.pack(">IIBBBBB", 20_000, 20_000, 8, 2, 0, 0, 0)
+    ihdr = b"IHDR" + header
+    return raw[:8] + struct.pack(">I", 13) + ihdr + struct.pack(">I", zlib.crc32(ihdr)) + raw[33:]
+
+
+@translation.override("en")
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        (b"%PDF-1.4 not an image", "not a readable image"),
+        (b"GIF89a" + b"\0" * 20, "not a readable image"),
+        ("broken", "not a readable image"),
+        ("bomb", "too many pixels"),
+    ],
+)
+def test_bad_files_are_refused_with_the_reason_and_nothing_is_written(
+    world: World, media_root: Path, content: Any, reason: str
+) -> None:
     ticket = reported(world)
-    pdf = SimpleUploadedFile("x.pdf", b"%PDF-1.4 not an image", content_type="application/pdf")
-    body = assert_error(api_post(world, "resident", ticket, {"photos": [pdf]}), 400)
-    assert "photos" in body["details"] or "photos" in str(body), body
+    data = {"broken": broken_png, "bomb": bomb_png}[content]() if isinstance(content, str) else content
+    upload = SimpleUploadedFile("x.png", data, content_type="image/png")
+    body = assert_error(api_post(world, "resident", ticket, {"photos": [upload]}), 400, "validation_error")
+    assert [e["field"] for e in body["details"]["errors"]] == ["photos"], body
+    assert reason in body["details"]["errors"][0]["error"], body
+    assert Attachment.objects.count() == 0 and stored(media_root) == 0
+    assert not TicketAction.objects.filter(action="add_photos").exists()
+
+
+def test_no_photo_and_closed_tickets_are_refused(world: World, media_root: Path) -> None:
+    ticket = reported(world)
     assert_error(api_post(world, "resident", ticket, {"comment": "没有照片"}), 400, "validation_error")
     closed = services.close_on_spot(actor=world["grid_a"], ticket=ticket, result="已修好")
     assert closed.status == Status.CLOSED
@@ -102,7 +161,7 @@ def test_bad_files_and_closed_tickets_are_refused_with_the_reason(world: World) 
         api_post(world, "resident", ticket, {"photos": files("red")}), 400, "illegal_transition"
     )
     assert "Closed" in refused["message"] or "closed" in refused["message"]
-    assert Attachment.objects.count() == 0
+    assert Attachment.objects.count() == 0 and stored(media_root) == 0
     assert not TicketAction.objects.filter(action="add_photos").exists()
 
 
@@ -117,6 +176,11 @@ def test_a_ticket_holds_a_bounded_number_of_photos(world: World, monkeypatch: py
         services.add_photos(actor=world["resident"], ticket=ticket, photos=[jpeg_with_gps(), jpeg_with_gps()])
     assert "at most 3 photos" in " ".join(refused.value.messages)
     assert Attachment.objects.count() == 2
+    # The bound holds for the photos of every step: a result with two more is refused whole.
+    ticket = services.accept(actor=world["worker_a"], ticket=ticket)
+    with pytest.raises(services.ValidationError):
+        services.handle(actor=world["worker_a"], ticket=ticket, result="已修好", photos=[png(), png()])
+    assert Ticket.objects.get(pk=ticket.pk).status == Status.ACCEPTED and Attachment.objects.count() == 2
 
 
 def test_the_ticket_page_offers_photos_to_the_reporter_while_open(world: World) -> None:
