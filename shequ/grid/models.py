@@ -338,6 +338,19 @@ class Ticket(EncryptedModel):
                 condition=~Q(status__in=FINAL_STATUSES),
                 name="grid_ticket_unfinished_idx",
             ),
+            # Lists of an area's open tickets: its count (a prefix range, and the overdue ones by
+            # deadline) and the supervision list in its order, among unfinished tickets only.
+            models.Index(
+                fields=["region_code", "due_at"],
+                opclasses=["varchar_pattern_ops", "timestamptz_ops"],
+                condition=~Q(status__in=FINAL_STATUSES),
+                name="grid_ticket_open_region_idx",
+            ),
+            models.Index(
+                fields=["-escalations", "due_at", "id"],
+                condition=~Q(status__in=FINAL_STATUSES),
+                name="grid_ticket_open_escalated_idx",
+            ),
         ]
 
     def __str__(self) -> str:

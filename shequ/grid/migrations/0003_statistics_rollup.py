@@ -80,6 +80,14 @@ class Migration(migrations.Migration):
             model_name='ticket',
             index=models.Index(condition=models.Q(('status__in', ('closed', 'merged')), _negated=True), fields=['submitted_at', 'region_code'], include=('id', 'status', 'category', 'due_at', 'response_due_at', 'responded_at', 'resolve_due_at', 'resolved_at', 'rating'), name='grid_ticket_unfinished_idx'),
         ),
+        migrations.AddIndex(
+            model_name='ticket',
+            index=models.Index(condition=models.Q(('status__in', ('closed', 'merged')), _negated=True), fields=['region_code', 'due_at'], name='grid_ticket_open_region_idx', opclasses=['varchar_pattern_ops', 'timestamptz_ops']),
+        ),
+        migrations.AddIndex(
+            model_name='ticket',
+            index=models.Index(condition=models.Q(('status__in', ('closed', 'merged')), _negated=True), fields=['-escalations', 'due_at', 'id'], name='grid_ticket_open_escalated_idx'),
+        ),
         migrations.AddField(
             model_name='dispatchday',
             name='department',
