@@ -10,11 +10,16 @@ import dataclasses
 import datetime as dt
 import math
 import random
+import threading
+import time
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
+from django.db import connections, transaction
+from django.utils import timezone
 
 from shequ.conftest import World
 from shequ.core.models import Department
@@ -294,3 +299,53 @@ def test_rollup_command_rebuilds_and_checks(
     assert "8 ticket rows, 0 department rows" in capsys.readouterr().out
     call_command("grid", "rollup", "--check")
     assert set(TicketDay.objects.values_list("good", flat=True)) == {1}
+
+
+@pytest.mark.skipif(
+    "postgresql" not in settings.DATABASES["default"]["ENGINE"], reason="concurrent writers need PostgreSQL"
+)
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_refreshes_keep_the_rollup_exact(world: World) -> None:
+    """Six tickets of one key finished at the same moment in six connections, the key's rows
+    existing already. (The services' audit chain serializes their steps today; the refresh does
+    not count on it.) Each refresh locks the rows before recomputing them, so none overwrites
+    another's count with a total that misses the other's ticket."""
+    made = [
+        services.submit(
+            actor=None,
+            source=Source.HOTLINE,
+            region=world.regions[GRID_A],
+            title="噪音",
+            description="夜间施工。",
+            category="environment.noise",
+        )
+        for _ in range(7)
+    ]
+    services.close_on_spot(actor=None, ticket=made.pop(), result="已处理。")
+    start = threading.Barrier(len(made))
+    errors: list[BaseException] = []
+
+    def finish(ticket: Ticket) -> None:
+        try:
+            start.wait()
+            with transaction.atomic():
+                now = timezone.now()
+                Ticket.objects.filter(pk=ticket.pk).update(
+                    status=Status.CLOSED, responded_at=now, resolved_at=now, closed_at=now
+                )
+                stats_rollup.refresh(ticket)
+                time.sleep(0.05)  # hold the transaction open a little, as a step's later writes do
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=finish, args=(t,)) for t in made]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert stats_rollup.check() == []
+    row = TicketDay.objects.get(region_code="430104", category_key=stats_rollup.ALL)
+    assert (row.submitted, row.closed) == (7, 7)
