@@ -204,6 +204,7 @@ class Ticket(EncryptedModel):
         on_delete=models.PROTECT,
         related_name="tickets",
         verbose_name=_("category"),
+        db_index=False,  # grid_ticket_category_src_idx leads with it
     )
     # What the classifier proposed at intake, kept to measure it and to retrain it.
     suggested_category = models.ForeignKey(
@@ -351,6 +352,8 @@ class Ticket(EncryptedModel):
                 condition=~Q(status__in=FINAL_STATUSES),
                 name="grid_ticket_open_escalated_idx",
             ),
+            # The list's category (and source) filter: an area's tickets of a few leaves.
+            models.Index(fields=["category", "source"], name="grid_ticket_category_src_idx"),
         ]
 
     def __str__(self) -> str:

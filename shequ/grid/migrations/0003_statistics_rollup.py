@@ -72,6 +72,11 @@ class Migration(migrations.Migration):
                 ('pending', models.PositiveIntegerField(default=0)),
             ],
         ),
+        migrations.AlterField(
+            model_name='ticket',
+            name='category',
+            field=models.ForeignKey(blank=True, db_index=False, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='tickets', to='grid.category', verbose_name='category'),
+        ),
         migrations.AddIndex(
             model_name='ticket',
             index=models.Index(fields=['region_code', 'submitted_at'], name='grid_ticket_region_day_idx'),
@@ -87,6 +92,10 @@ class Migration(migrations.Migration):
         migrations.AddIndex(
             model_name='ticket',
             index=models.Index(condition=models.Q(('status__in', ('closed', 'merged')), _negated=True), fields=['-escalations', 'due_at', 'id'], name='grid_ticket_open_escalated_idx'),
+        ),
+        migrations.AddIndex(
+            model_name='ticket',
+            index=models.Index(fields=['category', 'source'], name='grid_ticket_category_src_idx'),
         ),
         migrations.AddField(
             model_name='dispatchday',
