@@ -8,28 +8,35 @@ community of the county, a fifth of them in the demo street, shaped like the dem
 tickets closed and rated, recent ones open in every status, some overdue and escalated — with a
 ``Dispatch`` row for each ticket pushed to a department (the department scope and its on-time rates
 read them). Timeline rows are not loaded: no timed query reads them. The table is then put in
-submission order (``CLUSTER`` on the submission index), as a live platform writes it.
+submission order (``CLUSTER`` on the submission index), as a live platform writes it, and the
+statistics rollup is rebuilt (``stats_rollup.rebuild``: the load bypassed the services).
 
 Then times, p50/p95 over ``--runs`` repetitions, end to end through the selectors the pages call
 (the first page of 20 and the count the page shows):
 
 * a community's queue (worker_a), the police station's queue, the street officer's open-ticket list,
   its red (overdue) list, its supervision list, the county officer's open list;
-* the statistics report (``shequ.grid.stats.report``: nine aggregate queries) of the demo street and
-  of the county, for this month and for the last twelve months.
+* the statistics report (``shequ.grid.stats.report``) of the demo street and of the county, for
+  this month and for the last twelve months: from the rollup, and the old live computation
+  (``live=True``) in the same run, their figures compared (they must be equal);
+* the rollup refresh one finishing step adds (``stats_rollup.refresh`` of a closed ticket: its
+  eight keys locked and recomputed).
 
 Baseline measured in the same run: ``SELECT count(*)`` over the tickets of the same scope (the rows
-each query reads from), printed as a ratio. ``--plans`` prints the EXPLAIN ANALYZE of the
-statistics' largest query at county level.
+each query reads from), printed as a ratio; for the statistics also live ÷ rollup. ``--plans``
+prints the EXPLAIN ANALYZE of the statistics' largest query at county level; ``--check`` runs
+``stats_rollup.check`` (the whole rollup against a recompute) and prints its time.
 
     SHEQU_DATABASE_URL=postgres://postgres@127.0.0.1:5432/shequ_bench_grid \\
-        .venv/bin/python bench/bench_grid_queries.py [--tickets 1000000] [--runs 30] [--fresh]
+        .venv/bin/python bench/bench_grid_queries.py [--tickets 1000000] [--runs 30] [--fresh] [--check]
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime as dt
+import math
 import os
 import random
 import statistics
@@ -51,13 +58,13 @@ django.setup()
 import bench_registry_generate as common  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.core.management import call_command  # noqa: E402
-from django.db import connection  # noqa: E402
+from django.db import connection, transaction  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from shequ.core import bulk  # noqa: E402
 from shequ.core.models import Department, Region, RegionLevel, User  # noqa: E402
-from shequ.grid import selectors, stats  # noqa: E402
+from shequ.grid import selectors, stats, stats_rollup  # noqa: E402
 from shequ.grid.models import Category, Dispatch, Source, Status, Ticket  # noqa: E402
 
 COUNTY = "430104"
@@ -302,6 +309,62 @@ def load_tickets(target: int, seed: int = 2026) -> float:
     return time.perf_counter() - started
 
 
+def rebuild_rollup() -> None:
+    started = time.perf_counter()
+    tickets, pushes = stats_rollup.rebuild()
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE grid_ticketday")
+        cursor.execute("VACUUM ANALYZE grid_dispatchday")
+    print(
+        f"rollup rebuilt: {tickets:,} ticket rows, {pushes:,} department rows "
+        f"in {time.perf_counter() - started:.0f} s"
+    )
+
+
+def same_figures(a: Any, b: Any) -> bool:
+    """Every figure equal; times and ratings to a microsecond's rounding."""
+    left, right = dataclasses.asdict(a), dataclasses.asdict(b)
+    for name, value in right.items():
+        other = left[name]
+        if isinstance(value, float) or isinstance(other, float):
+            if other is None or value is None or not math.isclose(other, value, rel_tol=1e-9, abs_tol=1e-6):
+                return False
+        elif other != value:
+            return False
+    return True
+
+
+def same_report(a: stats.Report, b: stats.Report) -> bool:
+    return same_figures(a.total, b.total) and all(
+        len(x) == len(y) and all(same_figures(f, g) for f, g in zip(x, y, strict=True))
+        for x, y in (
+            (a.regions, b.regions),
+            (a.categories, b.categories),
+            (a.days, b.days),
+            (a.departments, b.departments),
+        )
+    )
+
+
+def refresh_case(street: str) -> Callable[[], Any]:
+    """The rollup's share of a finishing step: one closed ticket's keys refreshed (rolled back)."""
+    ids = list(
+        Ticket.objects.filter(region_code__startswith=street, status=Status.CLOSED)
+        .exclude(region_code=street)
+        .values_list("pk", flat=True)[:200]
+    )
+    tickets = list(Ticket.objects.filter(pk__in=ids))
+    turn = iter(range(10**9))
+
+    def run() -> None:
+        ticket = tickets[next(turn) % len(tickets)]
+        with transaction.atomic():
+            stats_rollup.refresh(ticket)
+            transaction.set_rollback(True)
+
+    return run
+
+
 def plan_of(func: Callable[[], Any]) -> str:
     with CaptureQueriesContext(connection) as captured:
         func()
@@ -328,6 +391,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=30)
     parser.add_argument("--fresh", action="store_true", help="drop and create the database first")
     parser.add_argument("--plans", action="store_true")
+    parser.add_argument("--check", action="store_true", help="check the whole rollup against a recompute")
     args = parser.parse_args()
     if connection.vendor != "postgresql":
         sys.exit("this benchmark needs PostgreSQL: set SHEQU_DATABASE_URL")
@@ -338,6 +402,7 @@ def main() -> None:
         print(
             f"loaded {total:,} tickets in {loaded:.0f} s ({total / loaded:,.0f} tickets/s incl. dispatches)"
         )
+        rebuild_rollup()
     print(
         f"database: {settings.DATABASES['default']['NAME']}: {total:,} tickets in {COUNTY}, "
         f"{Dispatch.objects.count():,} dispatches; machine: {common.machine()}"
@@ -392,23 +457,23 @@ def main() -> None:
             COUNTY,
             page(selectors.ticket_list(users["county"], selectors.TicketFilters(open_only=True))),
         ),
-        ("stats: street, this month", STREET, lambda: stats.report(stats.StatsQuery(STREET, *month))),
-        ("stats: county, this month", COUNTY, lambda: stats.report(stats.StatsQuery(COUNTY, *month))),
-        ("stats: street, last 12 months", STREET, lambda: stats.report(stats.StatsQuery(STREET, *year))),
-        ("stats: county, last 12 months", COUNTY, lambda: stats.report(stats.StatsQuery(COUNTY, *year))),
+        ("rollup refresh of one closed ticket", STREET, refresh_case(STREET)),
+    ]
+    police = Department.objects.get(code="yuelu-police").pk
+    reports: list[tuple[str, str, stats.StatsQuery]] = [
+        ("stats: street, this month", STREET, stats.StatsQuery(STREET, *month)),
+        ("stats: county, this month", COUNTY, stats.StatsQuery(COUNTY, *month)),
+        ("stats: street, last 12 months", STREET, stats.StatsQuery(STREET, *year)),
+        ("stats: county, last 12 months", COUNTY, stats.StatsQuery(COUNTY, *year)),
         (
             "stats: police's view, this month",
             STREET,
-            lambda: stats.report(
-                stats.StatsQuery(
-                    STREET, *month, department_ids=(Department.objects.get(code="yuelu-police").pk,)
-                )
-            ),
+            stats.StatsQuery(STREET, *month, department_ids=(police,)),
         ),
     ]
     baselines: dict[str, float] = {}
-    print(f"\n{'query':<42} {'rows':>9} {'p50':>8} {'p95':>8}  ms   p50 / count(*) of the scope")
-    for label, scope, func in cases:
+
+    def baseline(scope: str) -> float:
         if scope not in baselines:
             base = timed(count_sql(scope), args.runs)
             baselines[scope] = statistics.median(base)
@@ -417,16 +482,39 @@ def main() -> None:
                 f"{'baseline: count(*) of ' + scope:<42} {rows:>9,} "
                 f"{percentile(base, 50):8.1f} {percentile(base, 95):8.1f}"
             )
-        runs = args.runs if not label.startswith("stats: county, last") else max(5, args.runs // 3)
-        values = timed(func, runs)
+        return baselines[scope]
+
+    print(f"\n{'query':<42} {'rows':>9} {'p50':>8} {'p95':>8}  ms   p50 / count(*) of the scope")
+    for label, scope, func in cases:
+        base = baseline(scope)
+        values = timed(func, args.runs)
         p50 = percentile(values, 50)
-        print(
-            f"{label:<42} {'':>9} {p50:8.1f} {percentile(values, 95):8.1f}"
-            f"      {p50 / baselines[scope]:5.1f}x"
-        )
+        print(f"{label:<42} {'':>9} {p50:8.1f} {percentile(values, 95):8.1f}      {p50 / base:5.1f}x")
+    for label, scope, query in reports:
+        base = baseline(scope)
+        runs = args.runs if "12 months" not in label else max(5, args.runs // 3)
+        now = timezone.now()
+        rolled, old = stats.report(query, now=now), stats.report(query, now=now, live=True)
+        same = "same figures" if same_report(rolled, old) else "FIGURES DIFFER"
+        p50s = []
+        for how, live in (("rollup", False), ("live (old)", True)):
+            values = timed(lambda q=query, lv=live: stats.report(q, live=lv), runs)  # type: ignore[misc]
+            p50s.append(percentile(values, 50))
+            print(
+                f"{label + ', ' + how:<42} {'':>9} {p50s[-1]:8.1f} {percentile(values, 95):8.1f}"
+                f"      {p50s[-1] / base:5.1f}x"
+            )
+        print(f"{'  live ÷ rollup':<42} {'':>9} {p50s[1] / p50s[0]:8.1f}x  ({same})")
     if args.plans:
         print("\nplan of the largest statistics query (county, last 12 months):")
         print(plan_of(lambda: stats.report(stats.StatsQuery(COUNTY, *year))))
+    if args.check:
+        started = time.perf_counter()
+        differences = stats_rollup.check()
+        print(
+            f"\nrollup check: {len(differences)} rows differ from a recompute "
+            f"({time.perf_counter() - started:.0f} s)"
+        )
     print(f"\nmachine after: {common.machine()}")
 
 
