@@ -516,7 +516,31 @@ class Follower(models.Model):
         ]
 
 
-class TicketDay(models.Model):
+class _DayRollup(models.Model):
+    """The key and the counters both statistics rollups share (``stats_rollup``)."""
+
+    day = models.DateField()
+    region_code = models.CharField(max_length=CODE_LENGTH)
+    # A category id, 0 for tickets without one, -1 for all (a NULL would not be a unique key).
+    category_key = models.IntegerField()
+    resolved = models.PositiveIntegerField(default=0)
+    response_due = models.PositiveIntegerField(default=0)
+    response_on_time = models.PositiveIntegerField(default=0)
+    resolve_due = models.PositiveIntegerField(default=0)
+    resolve_on_time = models.PositiveIntegerField(default=0)
+    # Sums of the times to the answer and to the resolution, over those answered and resolved
+    # (from the submission for tickets, from the push for departments).
+    response_time = models.DurationField(default=timedelta)
+    resolve_time = models.DurationField(default=timedelta)
+    rated = models.PositiveIntegerField(default=0)
+    good = models.PositiveIntegerField(default=0)
+    rating_sum = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        abstract = True
+
+
+class TicketDay(_DayRollup):
     """Statistics rollup: the figures of the finished tickets (``FINAL_STATUSES``, every deadline
     decided: see ``stats_rollup``) submitted on one local day under one region — a county, street,
     community or grid, each ticket counted at every level — of one category or of all. Their
@@ -524,25 +548,10 @@ class TicketDay(models.Model):
     unfinished tickets live. Kept by ``stats_rollup.refresh`` in the transaction of every step into
     or out of a final status; ``shequ grid rollup --rebuild`` after bulk loads."""
 
-    day = models.DateField()
-    region_code = models.CharField(max_length=CODE_LENGTH)
-    # A category id, 0 for tickets without one, -1 for all (a NULL would not be a unique key).
-    category_key = models.IntegerField()
     submitted = models.PositiveIntegerField(default=0)
     closed = models.PositiveIntegerField(default=0)
     merged = models.PositiveIntegerField(default=0)
     responded = models.PositiveIntegerField(default=0)
-    resolved = models.PositiveIntegerField(default=0)
-    response_due = models.PositiveIntegerField(default=0)
-    response_on_time = models.PositiveIntegerField(default=0)
-    resolve_due = models.PositiveIntegerField(default=0)
-    resolve_on_time = models.PositiveIntegerField(default=0)
-    # Sums of (responded − submitted) and (resolved − submitted) over ``responded``/``resolved``.
-    response_time = models.DurationField(default=timedelta)
-    resolve_time = models.DurationField(default=timedelta)
-    rated = models.PositiveIntegerField(default=0)
-    good = models.PositiveIntegerField(default=0)
-    rating_sum = models.PositiveIntegerField(default=0)
     # Final tickets with a deadline never met nor missed yet (only bulk-loaded data has them):
     # not in the sums above; while any exist in a period, the report counts them live.
     pending = models.PositiveIntegerField(default=0)
@@ -556,29 +565,15 @@ class TicketDay(models.Model):
         ]
 
 
-class DispatchDay(models.Model):
+class DispatchDay(_DayRollup):
     """Statistics rollup of departments: the ``Dispatch`` rows of the tickets a ``TicketDay`` row
     holds, per department."""
 
-    day = models.DateField()
-    region_code = models.CharField(max_length=CODE_LENGTH)
-    category_key = models.IntegerField()
     department = models.ForeignKey(Department, on_delete=models.CASCADE, related_name="+")
     dispatched = models.PositiveIntegerField(default=0)
     accepted = models.PositiveIntegerField(default=0)
     returned = models.PositiveIntegerField(default=0)
     answered = models.PositiveIntegerField(default=0)
-    resolved = models.PositiveIntegerField(default=0)
-    response_due = models.PositiveIntegerField(default=0)
-    response_on_time = models.PositiveIntegerField(default=0)
-    resolve_due = models.PositiveIntegerField(default=0)
-    resolve_on_time = models.PositiveIntegerField(default=0)
-    # Sums of (answered − dispatched) over ``answered``, (resolved − dispatched) over ``resolved``.
-    response_time = models.DurationField(default=timedelta)
-    resolve_time = models.DurationField(default=timedelta)
-    rated = models.PositiveIntegerField(default=0)
-    good = models.PositiveIntegerField(default=0)
-    rating_sum = models.PositiveIntegerField(default=0)
 
     class Meta:
         constraints: ClassVar = [

@@ -45,39 +45,20 @@ from shequ.grid.models import FINAL_STATUSES, Category, Dispatch, DispatchDay, S
 
 FINAL = list(FINAL_STATUSES)
 ZERO = dt.timedelta(0)
-# Rollup counters (both tables' times are sums of durations).
-TICKET_FIELDS = (
-    "submitted",
-    "closed",
-    "merged",
-    "responded",
-    "resolved",
-    "response_due",
-    "response_on_time",
-    "resolve_due",
-    "resolve_on_time",
-    "response_time",
-    "resolve_time",
-    "rated",
-    "good",
-    "rating_sum",
-)
-DISPATCH_FIELDS = (
-    "dispatched",
-    "accepted",
-    "returned",
-    "answered",
-    "resolved",
-    "response_due",
-    "response_on_time",
-    "resolve_due",
-    "resolve_on_time",
-    "response_time",
-    "resolve_time",
-    "rated",
-    "good",
-    "rating_sum",
-)
+
+
+def _counters(model: type[Any], *leave_out: str) -> tuple[str, ...]:
+    return tuple(
+        f.name
+        for f in model._meta.concrete_fields
+        if not f.primary_key and f.name not in {*KEY_FIELDS, *leave_out}
+    )
+
+
+# Rollup counters, in the models' field order (both tables' times are sums of durations).
+KEY_FIELDS = ("day", "region_code", "category_key")
+TICKET_FIELDS = _counters(TicketDay, "pending")
+DISPATCH_FIELDS = _counters(DispatchDay, "department")
 _TIMES = ("response_time", "resolve_time")
 
 
