@@ -206,27 +206,24 @@ def test_rollup_report_equals_live_after_random_lives(
     assert stats_rollup.check() == []
 
 
+def noise(world: World, grid: str, at: dt.datetime) -> Ticket:
+    """A hotline report of night-time construction noise in ``grid`` at ``at``."""
+    return services.submit(
+        actor=None,
+        source=Source.HOTLINE,
+        region=world.regions[grid],
+        title="噪音",
+        description="夜间施工。",
+        category="environment.noise",
+        submitted_at=at,
+    )
+
+
 def test_finished_tickets_with_undecided_deadlines_are_counted_live(world: World, clock: Clock) -> None:
     """Bulk loads can write a closed ticket that was never answered, its response due tomorrow, or
     a push never accepted: their rates depend on ``now``, so the rollup leaves them to the live part."""
-    a = services.submit(
-        actor=None,
-        source=Source.HOTLINE,
-        region=world.regions[GRID_A],
-        title="噪音",
-        description="夜间施工。",
-        category="environment.noise",
-        submitted_at=clock.now,
-    )
-    b = services.submit(
-        actor=None,
-        source=Source.HOTLINE,
-        region=world.regions[GRID_B],
-        title="噪音",
-        description="夜间施工。",
-        category="environment.noise",
-        submitted_at=clock.now,
-    )
+    a = noise(world, GRID_A, clock.now)
+    b = noise(world, GRID_B, clock.now)
     services.accept(actor=None, ticket=b)
     services.dispatch(actor=None, ticket=b, department=world.department)
     Ticket.objects.filter(pk__in=[a.pk, b.pk]).update(status=Status.CLOSED, closed_at=clock.now)
@@ -246,15 +243,7 @@ def test_finished_tickets_with_undecided_deadlines_are_counted_live(world: World
 
 def test_refresh_is_part_of_the_step(world: World, clock: Clock, monkeypatch: pytest.MonkeyPatch) -> None:
     """An error after the status change rolls the rollup back with the ticket."""
-    ticket = services.submit(
-        actor=None,
-        source=Source.HOTLINE,
-        region=world.regions[GRID_A],
-        title="噪音",
-        description="夜间施工。",
-        category="environment.noise",
-        submitted_at=clock.now,
-    )
+    ticket = noise(world, GRID_A, clock.now)
 
     def fail(*args: Any, **kwargs: Any) -> None:
         raise RuntimeError("the outbox is down")
@@ -278,15 +267,7 @@ def test_refresh_is_part_of_the_step(world: World, clock: Clock, monkeypatch: py
 def test_rollup_command_rebuilds_and_checks(
     world: World, clock: Clock, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    ticket = services.submit(
-        actor=None,
-        source=Source.HOTLINE,
-        region=world.regions[GRID_A],
-        title="噪音",
-        description="夜间施工。",
-        category="environment.noise",
-        submitted_at=clock.now,
-    )
+    ticket = noise(world, GRID_A, clock.now)
     services.close_on_spot(actor=None, ticket=ticket, result="已处理。")
     call_command("grid", "rollup", "--check")
     assert "rollup matches" in capsys.readouterr().out
