@@ -30,8 +30,6 @@ from shequ.grid import selectors, services
 from shequ.grid.files import photo_response
 from shequ.grid.models import (
     Category,
-    Extension,
-    ExtensionStatus,
     RoutingRule,
     Source,
     Ticket,
@@ -137,7 +135,7 @@ def _detail(viewer: User, ticket: Ticket) -> Ticket:
     ticket.show_contact = staff or ticket.reporter_user_id == viewer.pk  # type: ignore[attr-defined]
     ticket.allowed_steps = [name for name, ok in selectors.can(viewer, ticket).items() if ok]  # type: ignore[attr-defined]
     ticket.pending_extension = (  # type: ignore[attr-defined]
-        Extension.objects.filter(ticket=ticket, status=ExtensionStatus.PENDING).first() if staff else None
+        selectors.pending_extension(ticket) if staff else None
     )
     return ticket
 
@@ -426,7 +424,7 @@ def ticket_decide_extension(
 ) -> Ticket:
     """The supervising level approves or refuses the waiting extension request."""
     viewer, ticket = _ticket(request, ticket_id)
-    extension = Extension.objects.filter(ticket=ticket, status=ExtensionStatus.PENDING).first()
+    extension = selectors.pending_extension(ticket)
     if extension is None:
         raise ApiError(400, "illegal_transition", _("No extension request is waiting for a decision."))
     extension.ticket = ticket

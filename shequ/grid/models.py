@@ -159,6 +159,8 @@ OPEN_STATUSES = frozenset(
 )
 # Statuses no step leaves: a ticket's figures in these are fixed (the statistics rollup holds them).
 FINAL_STATUSES = (Status.CLOSED, Status.MERGED)
+# A department may ask for, and be given, more time while it works on the ticket.
+EXTENSION_STATUSES = frozenset({Status.DEPT_ACCEPTED, Status.IN_PROGRESS})
 # Statuses whose work lies with a department.
 DEPARTMENT_STATUSES = frozenset({Status.DISPATCHED, Status.DEPT_ACCEPTED, Status.IN_PROGRESS})
 

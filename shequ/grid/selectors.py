@@ -25,6 +25,7 @@ from shequ.core.permissions import ROLE_PERMISSIONS, active_memberships, has_per
 from shequ.grid import deadlines
 from shequ.grid.models import (
     DEPARTMENT_STATUSES,
+    EXTENSION_STATUSES,
     OPEN_STATUSES,
     Attachment,
     Category,
@@ -100,6 +101,19 @@ def is_staff_viewer(viewer: Any, ticket: Ticket) -> bool:
     )
 
 
+def pending_extension(ticket: Ticket) -> Extension | None:
+    """The request for more time waiting for a decision: only the current department's, and only
+    while it works on the ticket (a request left from an earlier push, or of a ticket resolved since,
+    is moot)."""
+    if ticket.status not in EXTENSION_STATUSES:
+        return None
+    return (
+        Extension.objects.filter(ticket=ticket, status=ExtensionStatus.PENDING, dispatch__is_current=True)
+        .order_by("pk")
+        .first()
+    )
+
+
 def can(viewer: Any, ticket: Ticket) -> dict[str, bool]:
     """Which steps ``viewer`` may take on ``ticket`` now (the pages show only these buttons)."""
     code = ticket.region_code
@@ -107,6 +121,7 @@ def can(viewer: Any, ticket: Ticket) -> dict[str, bool]:
     handle = has_perm(viewer, P.HANDLE, code)
     dept = ticket.department_id is not None and ticket.department_id in department_ids(viewer)
     reporter = getattr(viewer, "pk", None) is not None and ticket.reporter_user_id == viewer.pk
+    waiting = pending_extension(ticket) is not None
     return {
         "accept": handle and status == Status.SUBMITTED,
         "close_on_spot": (handle or has_perm(viewer, P.PATROL, code))
@@ -119,14 +134,11 @@ def can(viewer: Any, ticket: Ticket) -> dict[str, bool]:
         "respond": dept and status in {Status.DEPT_ACCEPTED, Status.IN_PROGRESS},
         "resolve": dept and status in {Status.DEPT_ACCEPTED, Status.IN_PROGRESS},
         "dept_return": dept and status in {Status.DISPATCHED, Status.DEPT_ACCEPTED, Status.IN_PROGRESS},
-        "request_extension": dept
-        and status in {Status.DEPT_ACCEPTED, Status.IN_PROGRESS}
-        and not Extension.objects.filter(ticket=ticket, status=ExtensionStatus.PENDING).exists(),
+        "request_extension": dept and status in EXTENSION_STATUSES and not waiting,
         "verify": has_perm(viewer, P.VERIFY, code) and status == Status.RESOLVED,
         "rate": reporter and status in {Status.RESOLVED, Status.VERIFIED},
         "supervise": has_perm(viewer, P.SUPERVISE, code) and status == Status.REOPENED,
-        "decide_extension": has_perm(viewer, P.SUPERVISE, code)
-        and Extension.objects.filter(ticket=ticket, status=ExtensionStatus.PENDING).exists(),
+        "decide_extension": has_perm(viewer, P.SUPERVISE, code) and waiting,
         # Internal notes: region staff, and the department that has the ticket now.
         "comment": has_perm(viewer, P.VIEW, code) or dept,
         # More photos: the same people and the reporter, while the ticket is open.
@@ -266,7 +278,12 @@ def pending_extensions(viewer: Any) -> QuerySet[Extension]:
     for code in codes:
         q |= Q(ticket__region_code__startswith=code)
     return (
-        Extension.objects.filter(q, status=ExtensionStatus.PENDING)
+        Extension.objects.filter(
+            q,
+            status=ExtensionStatus.PENDING,
+            ticket__status__in=EXTENSION_STATUSES,
+            dispatch__is_current=True,
+        )
         .select_related("ticket", "ticket__category", "ticket__region", "dispatch__department")
         .order_by("requested_at", "pk")
     )

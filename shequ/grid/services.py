@@ -44,6 +44,7 @@ from shequ.core.permissions import active_memberships, has_perm, primary_role
 from shequ.grid import deadlines, events, stats_rollup
 from shequ.grid.models import (
     DEPARTMENT_STATUSES,
+    EXTENSION_STATUSES,
     FINAL_STATUSES,
     OPEN_STATUSES,
     Attachment,
@@ -67,6 +68,8 @@ TITLE_MAX = 100
 TEXT_MAX = 4000
 COMMENT_MAX = 2000
 MAX_PHOTOS = 9
+# Steps that change none of the figures the statistics count (the rollup need not be refreshed).
+UNCOUNTED_ACTIONS = frozenset({"comment", "add_photos"})
 # All the photos of one ticket, whatever step added them: plenty for any matter, and a bound on
 # what can pile up on one ticket.
 MAX_TICKET_PHOTOS = 36
@@ -227,7 +230,7 @@ def _record(
         object_id=ticket.pk,
         detail={"from": from_status, "to": ticket.status, **dict(audit_detail or {})},
     )
-    if from_status in FINAL_STATUSES or ticket.status in FINAL_STATUSES:
+    if (from_status in FINAL_STATUSES or ticket.status in FINAL_STATUSES) and action not in UNCOUNTED_ACTIONS:
         # Into, out of or on a final status: the statistics rollup's row, in this transaction.
         stats_rollup.refresh(ticket)
     if action != "submit":
@@ -1015,6 +1018,10 @@ def resolve(
         record.resolved_at = now
         record.responded_at = record.responded_at or now
         record.save(update_fields=["resolved_at", "responded_at"])
+        # A request for more time still waiting is moot once the work is done (as on a return).
+        Extension.objects.filter(ticket=ticket, status=ExtensionStatus.PENDING).update(
+            status=ExtensionStatus.REJECTED, decided_at=now, decision_comment="resolved"
+        )
         before = ticket.status
         ticket.status = Status.RESOLVED
         ticket.result = result
@@ -1085,13 +1092,14 @@ def request_extension(
         checked = ticket.department_id
         ticket = _lock(ticket)
         _same_department(ticket, checked)
-        _allow(ticket, {Status.DEPT_ACCEPTED, Status.IN_PROGRESS}, pgettext("ticket step", "extended"))
-        if Extension.objects.filter(ticket=ticket, status=ExtensionStatus.PENDING).exists():
+        _allow(ticket, EXTENSION_STATUSES, pgettext("ticket step", "extended"))
+        current = _current_dispatch(ticket)
+        if Extension.objects.filter(dispatch=current, status=ExtensionStatus.PENDING).exists():
             raise TransitionError(
                 _("An extension request is already waiting for a decision."), code="illegal_transition"
             )
         ext = Extension.objects.create(
-            ticket=ticket, dispatch=_current_dispatch(ticket), requested_by=actor, days=n, reason=reason
+            ticket=ticket, dispatch=current, requested_by=actor, days=n, reason=reason
         )
         _record(
             ticket,
@@ -1116,6 +1124,13 @@ def decide_extension(
         ext = Extension.objects.select_for_update().get(pk=extension.pk)
         if ext.status != ExtensionStatus.PENDING:
             raise TransitionError(_("This request has already been decided."), code="illegal_transition")
+        # Only while the department still works on it: more time for a resolved or closed ticket
+        # would rewrite a deadline already met or missed (and settled figures).
+        _allow(ticket, EXTENSION_STATUSES, pgettext("ticket step", "extended"))
+        if not Dispatch.objects.filter(pk=ext.dispatch_id, is_current=True).exists():
+            raise TransitionError(
+                _("This request was made for an earlier dispatch of the ticket."), code="illegal_transition"
+            )
         now = _now()
         ext.status = ExtensionStatus.APPROVED if approve else ExtensionStatus.REJECTED
         ext.decided_by = actor

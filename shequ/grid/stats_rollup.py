@@ -424,14 +424,19 @@ def covers(query: stats.StatsQuery) -> bool:
 
 @contextlib.contextmanager
 def _snapshot() -> Iterator[None]:
-    """One snapshot for every query (PostgreSQL): a ticket finishing meanwhile is counted in the
-    rollup part or in the live part, never in both or neither."""
-    if connection.vendor != "postgresql" or connection.in_atomic_block:
+    """One snapshot for every query: a ticket finishing meanwhile is counted in the rollup part or
+    in the live part, never in both or neither. PostgreSQL: a read-only REPEATABLE READ
+    transaction. SQLite: a transaction, whose reads are one snapshot (in this project's IMMEDIATE
+    mode it holds other writers off for the report's few milliseconds). Inside a caller's
+    transaction the caller's isolation applies: one snapshot on SQLite, but on PostgreSQL's READ
+    COMMITTED each statement sees what committed before it (no page calls it so)."""
+    if connection.in_atomic_block:
         yield
         return
     with transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
         yield
 
 

@@ -37,7 +37,7 @@ from shequ.core.models import LEVEL_CODE_LENGTH, AuditResult, RegionLevel, Role
 from shequ.core.permissions import Perm, has_perm
 from shequ.grid import deadlines, forms, selectors, services
 from shequ.grid.files import photo_response
-from shequ.grid.models import ExtensionStatus, Ticket, TicketAction
+from shequ.grid.models import Ticket, TicketAction
 from shequ.grid.permissions import GridPerm as P
 from shequ.registry.permissions import RegistryPerm
 
@@ -279,7 +279,7 @@ def refuse_unless(request: HttpRequest, perm: str, ticket: Ticket, action: str) 
 
 
 def _pending_extension(ticket: Ticket, request: HttpRequest) -> Any:
-    ext = ticket.extensions.filter(status=ExtensionStatus.PENDING).first()
+    ext = selectors.pending_extension(ticket)
     if ext is None:
         refuse_unless(request, P.SUPERVISE, ticket, "decide_extension")
         raise services.TransitionError(

@@ -7,7 +7,11 @@ from django.db import migrations, models
 
 
 def fill_rollup(apps, schema_editor):
-    """Existing tickets into the new statistics rollup (nothing to do on an empty database)."""
+    """Existing tickets into the new statistics rollup (nothing to do on an empty database).
+
+    It runs today's ``stats_rollup`` code, not historical models: a later migration that changes
+    the rollup tables must rebuild in its own step and make this one a no-op (or the upgrade of an
+    old database across both would write columns that do not exist yet)."""
     if not apps.get_model("grid", "Ticket").objects.exists():
         return
     from shequ.grid import stats_rollup

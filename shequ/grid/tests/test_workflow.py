@@ -21,6 +21,7 @@ from shequ.grid.models import (
     Attachment,
     Clock,
     Extension,
+    ExtensionStatus,
     Follower,
     RoutingRule,
     Status,
@@ -394,6 +395,25 @@ def test_extension_moves_the_deadline_after_approval(world: World) -> None:
         with pytest.raises(ValidationError):
             services.request_extension(actor=world["dept"], ticket=t, days=bad, reason="r")
     assert Extension.objects.count() == 1
+
+
+def test_more_time_is_decided_only_while_the_department_works_on_it(world: World) -> None:
+    # Resolving makes a waiting request moot; a request of an earlier push is not the current one.
+    t = advance(world, Status.IN_PROGRESS)
+    ext = services.request_extension(actor=world["dept"], ticket=t, days=2, reason="等配件")
+    t = services.resolve(actor=world["dept"], ticket=t, result="已修好")
+    assert Extension.objects.get(pk=ext.pk).status == ExtensionStatus.REJECTED
+    assert (
+        selectors.pending_extension(t) is None and not selectors.pending_extensions(world["head_a"]).exists()
+    )
+    with pytest.raises(TransitionError):
+        services.decide_extension(actor=world["head_a"], extension=ext, approve=True)
+    due = Ticket.objects.get(pk=t.pk).resolve_due_at
+    t = services.verify(actor=world["grid_a"], ticket=t, passed=False, comment="还没修好")
+    assert t.status == Status.IN_PROGRESS and t.resolve_due_at == due
+    # Back with the department: it may ask again.
+    again = services.request_extension(actor=world["dept"], ticket=t, days=1, reason="再等一天")
+    assert selectors.pending_extension(t) == again
 
 
 def test_failed_verification_goes_back_to_the_department(world: World) -> None:
