@@ -285,12 +285,12 @@ def _figures(row: Mapping[str, Any], key: str = "", label: str = "") -> Figures:
         resolve_hours=_hours(row.get("resolve_time")),
         rating=float(rating) if rating is not None else None,
     )
-    for name in _COUNTS:
+    for name in COUNTS:
         setattr(figures, name, row.get(name) or 0)
     return figures
 
 
-_COUNTS = (
+COUNTS = (
     "submitted",
     "responded",
     "resolved",
@@ -314,7 +314,7 @@ def combine(parts: Iterable[Figures], key: str = "", label: str = "") -> Figures
     out = Figures(key=key, label=label)
     response = resolve = rating = 0.0
     for f in parts:
-        for name in _COUNTS:
+        for name in COUNTS:
             setattr(out, name, getattr(out, name) + getattr(f, name))
         for status, n in f.by_status.items():
             out.by_status[status] = out.by_status.get(status, 0) + n

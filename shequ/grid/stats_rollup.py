@@ -478,7 +478,7 @@ def _figures(acc: Mapping[str, Any]) -> stats.Figures:
         return _duration(acc.get(name)).total_seconds() / 3600 / count if count else None
 
     figures = stats.Figures(by_status={s: acc[f"s_{s}"] for s in stats.STATUSES if acc.get(f"s_{s}")})
-    for name in stats._COUNTS:
+    for name in stats.COUNTS:
         setattr(figures, name, acc.get(name) or 0)
     figures.response_hours = hours("response_time", figures.responded)
     figures.resolve_hours = hours("resolve_time", figures.resolved)
