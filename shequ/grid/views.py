@@ -531,7 +531,7 @@ def _possible_duplicates(ticket: Ticket, visible: Any) -> list[dict[str, Any]]:
         exclude_id=ticket.pk,
         tickets=visible,
     )
-    numbers = {t.pk: t.number for t in Ticket.objects.filter(pk__in=[d.ticket_id for d in found])}
+    numbers = {t.pk: t.number for t in visible.filter(pk__in=[d.ticket_id for d in found])}
     return [
         {"dup": d, "number": numbers.get(d.ticket_id, ""), "percent": round(d.score * 100)}
         for d in found
