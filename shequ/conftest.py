@@ -47,6 +47,15 @@ def _default_language() -> Iterator[None]:
     translation.deactivate()
 
 
+@pytest.fixture(autouse=True)
+def _audit_witness(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Each test has its own audit witness folder, as it has its own database rows."""
+    previous = settings.AUDIT_WITNESS_DIR
+    settings.AUDIT_WITNESS_DIR = tmp_path_factory.mktemp("audit-witness")
+    yield
+    settings.AUDIT_WITNESS_DIR = previous
+
+
 TREE = [
     ("43", "湖南省", RegionLevel.PROVINCE, RegionKind.PROVINCE),
     ("4301", "长沙市", RegionLevel.CITY, RegionKind.CITY),

@@ -41,6 +41,7 @@ if PRODUCTION:
     FIELD_KEYS: dict[str, str] = json.loads(_required("SHEQU_FIELD_KEYS"))
     FIELD_KEY_CURRENT = _required("SHEQU_FIELD_KEY_CURRENT")
     INDEX_KEY = _required("SHEQU_INDEX_KEY")
+    AUDIT_CHECKPOINT_KEY = _required("SHEQU_AUDIT_KEY")
 else:
     SECRET_KEY = os.environ.get("SHEQU_SECRET_KEY") or _dev_secret("secret_key")
     FIELD_KEYS = (
@@ -50,6 +51,15 @@ else:
     )
     FIELD_KEY_CURRENT = os.environ.get("SHEQU_FIELD_KEY_CURRENT", sorted(FIELD_KEYS)[-1])
     INDEX_KEY = os.environ.get("SHEQU_INDEX_KEY") or _dev_secret("index_key", 32)
+    AUDIT_CHECKPOINT_KEY = os.environ.get("SHEQU_AUDIT_KEY") or _dev_secret("audit_key", 32)
+
+# The audit log (docs/security.md): the sealer chains committed entries at least this often, writes
+# a signed checkpoint at most this often while the log grows, and appends each checkpoint to a file
+# in the witness folder, which production keeps outside the database server (another disk, a WORM
+# mount or a log shipper's folder). The auditors get the newest checkpoint in their inbox daily.
+AUDIT_SEAL_SECONDS = float(os.environ.get("SHEQU_AUDIT_SEAL_SECONDS", "1"))
+AUDIT_CHECKPOINT_SECONDS = float(os.environ.get("SHEQU_AUDIT_CHECKPOINT_SECONDS", "60"))
+AUDIT_WITNESS_DIR = Path(os.environ.get("SHEQU_AUDIT_WITNESS_DIR", VAR_DIR / "audit-witness"))
 
 ALLOWED_HOSTS = os.environ.get("SHEQU_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",")
 CSRF_TRUSTED_ORIGINS = [o for o in os.environ.get("SHEQU_CSRF_TRUSTED_ORIGINS", "").split(",") if o]

@@ -1,30 +1,56 @@
-"""The audit log: record what a person did, and verify that nobody changed the record.
+"""The audit log: record what a person did, and show that nobody changed or removed the record.
 
-Each row's ``hash`` is SM3 over the previous row's hash and this row's canonical content, so
-changing or deleting a row breaks the chain; the database refuses UPDATE and DELETE by trigger
-(migration 0002). Deleting the newest rows cannot be seen from the chain alone: keep the head
-(``shequ audit head``) somewhere else and pass it to ``shequ audit verify --anchor``.
+Designed after transparency logs (Certificate Transparency RFC 6962/9162, Trillian's sequencer):
+
+- ``record()`` inserts an *unsealed* entry in the caller's transaction, so it commits or rolls back
+  with the change it describes, and takes no lock that any other writer needs.
+- ``seal()`` (the worker's sealer thread, every ``AUDIT_SEAL_SECONDS``) gives committed entries their
+  place in the chain: ``seq`` and ``hash`` = SM3(previous hash, canonical content). One sealer at a
+  time (a lock only sealers take); a sealer killed mid-batch leaves its batch unsealed for the next.
+- ``checkpoint()`` signs the chain's state (seq, head hash, Merkle root, time) with HMAC-SM3 under
+  ``AUDIT_CHECKPOINT_KEY``, a key the database does not hold, and appends it to the witness file
+  outside the database; the auditors get the newest one in their inbox every day.
+- ``verify()`` recomputes the chain and checks it against every checkpoint, the witnessed ones
+  first: a changed, deleted, cut-off or rewritten-and-recomputed log is found and named.
+
+Why HMAC-SM3 and not Ed25519: the house's crypto is 国密 (GB/T 39786) and ``cryptography`` has no
+SM2 signatures; the key is kept like the field keys. The cost is that whoever verifies a checkpoint's
+signature needs the key: auditors verify on the platform (``shequ audit verify``), and a printed
+checkpoint is compared by its head hash. See docs/security.md.
 """
 
 from __future__ import annotations
 
+import hmac
 import ipaddress
 import json
-from dataclasses import dataclass
-from datetime import UTC, datetime
+import logging
+import os
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives import hmac as crypto_hmac
+from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import connection, transaction
+from django.db import close_old_connections, connection, transaction
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.ipv6 import clean_ipv6_address
 
-from shequ.core.models import AuditEntry, AuditResult
+from shequ.core import merkle
+from shequ.core.models import AuditCheckpoint, AuditEntry, AuditResult
+
+log = logging.getLogger(__name__)
 
 GENESIS = "0" * 64
-_AUDIT_LOCK_KEY = 7_345_001  # pg advisory lock id serializing appends to the chain
+_SEALER_LOCK_KEY = 7_345_002  # pg advisory lock id: one sealer at a time (writers never take it)
+SEAL_BATCH = 5000
+WITNESS_FILE = "checkpoints.jsonl"
 
 
 def _canonical_time(at: datetime) -> str:
@@ -107,13 +133,9 @@ def record(
     detail: dict[str, Any] | None = None,
     actor_name: str = "",
 ) -> AuditEntry:
-    """Append one entry. Call it inside the transaction of the change it describes, so that the
-    entry and the change commit or roll back together.
-
-    Concurrency: on PostgreSQL a transaction-level advisory lock serializes appenders until the
-    surrounding transaction commits (a second writer then reads the first one's row as the chain
-    head); SQLite takes the database write lock at BEGIN (``transaction_mode=IMMEDIATE``).
-    """
+    """Insert one entry, unsealed. Call it inside the transaction of the change it describes, so
+    that the entry and the change commit or roll back together; the sealer chains it after commit.
+    It takes no lock: concurrent writers in any region never wait for each other here."""
     if result not in AuditResult.values:
         raise ValueError(f"unknown audit result {result!r}")
     if actor is None and request is not None:
@@ -125,35 +147,300 @@ def record(
 
         role = primary_role(actor) or ""
     meta = AuditEntry._meta
-    with transaction.atomic():
-        if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_AUDIT_LOCK_KEY])
-        last = AuditEntry.objects.order_by("-seq").only("seq", "hash").first()
-        entry = AuditEntry(
-            seq=(last.seq + 1) if last else 1,
-            # Microseconds are kept by both databases; the value is aware and in UTC.
-            at=timezone.now(),
-            actor_id=getattr(actor, "pk", None),
-            actor_name=_text(
-                actor_name or (getattr(actor, "username", "") if actor is not None else ""),
-                meta.get_field("actor_name").max_length,
-            ),
-            role=_text(role, meta.get_field("role").max_length),
-            region_code=_text(region_code, meta.get_field("region_code").max_length),
-            action=_text(action, meta.get_field("action").max_length),
-            object_type=_text(object_type, meta.get_field("object_type").max_length),
-            object_id=_text(object_id, meta.get_field("object_id").max_length),
-            fields=_json_safe([_text(f) for f in fields or []]),
-            reason=_text(reason),
-            ip=client_ip(request),
-            result=result,
-            detail=_json_safe(detail or {}),
-            prev_hash=last.hash if last else GENESIS,
-        )
-        entry.hash = chain_hash(entry.prev_hash, entry)
-        entry.save(force_insert=True)
+    entry = AuditEntry(
+        # Microseconds are kept by both databases; the value is aware and in UTC.
+        at=timezone.now(),
+        actor_id=getattr(actor, "pk", None),
+        actor_name=_text(
+            actor_name or (getattr(actor, "username", "") if actor is not None else ""),
+            meta.get_field("actor_name").max_length,
+        ),
+        role=_text(role, meta.get_field("role").max_length),
+        region_code=_text(region_code, meta.get_field("region_code").max_length),
+        action=_text(action, meta.get_field("action").max_length),
+        object_type=_text(object_type, meta.get_field("object_type").max_length),
+        object_id=_text(object_id, meta.get_field("object_id").max_length),
+        fields=_json_safe([_text(f) for f in fields or []]),
+        reason=_text(reason),
+        ip=client_ip(request),
+        result=result,
+        detail=_json_safe(detail or {}),
+    )
+    entry.save(force_insert=True)
     return entry
+
+
+# --- sealing ----------------------------------------------------------------------------------
+
+
+def _sealer_lock() -> None:
+    """Serialize sealers (several workers may run one each). SQLite's write lock already does."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_SEALER_LOCK_KEY])
+
+
+def _sealed_head() -> tuple[int, str]:
+    last = AuditEntry.objects.filter(seq__isnull=False).order_by("-seq").only("seq", "hash").first()
+    return (last.seq, last.hash) if last and last.seq and last.hash else (0, GENESIS)
+
+
+def seal(*, limit: int = SEAL_BATCH) -> int:
+    """Chain up to ``limit`` committed, unsealed entries in insertion order; returns how many.
+
+    One transaction: a sealer that dies mid-batch seals nothing of it, and the next one seals the
+    same entries. The database refuses to seal an entry twice or to change its content (triggers).
+    """
+    with transaction.atomic():
+        _sealer_lock()
+        seq, prev = _sealed_head()
+        rows = list(AuditEntry.objects.filter(seq__isnull=True).order_by("id")[:limit])
+        if not rows:
+            return 0
+        now = timezone.now()
+        for entry in rows:
+            seq += 1
+            entry.seq, entry.prev_hash, entry.sealed_at = seq, prev, now
+            entry.hash = prev = chain_hash(prev, entry)
+        AuditEntry.objects.bulk_update(rows, ["seq", "prev_hash", "hash", "sealed_at"], batch_size=1000)
+    return len(rows)
+
+
+def seal_all() -> int:
+    """Seal until nothing committed is left unsealed (commands, tests, the demo)."""
+    total = 0
+    while done := seal():
+        total += done
+    return total
+
+
+def head() -> tuple[int, str]:
+    """The newest sealed entry's sequence number and hash."""
+    return _sealed_head()
+
+
+def unsealed_count() -> int:
+    return AuditEntry.objects.filter(seq__isnull=True).count()
+
+
+# --- checkpoints and the witness ----------------------------------------------------------------
+
+
+class CheckpointRefused(Exception):
+    """The chain no longer extends the newest checkpoint: it was rewritten. Nothing is signed."""
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """A checkpoint as signed and witnessed (the same text in the database, the file and the inbox)."""
+
+    seq: int
+    head_hash: str
+    root: str
+    at: str  # UTC, as _canonical_time prints it
+    key_id: str
+    signature: str = ""
+
+    def message(self) -> bytes:
+        return f"shequ-audit-checkpoint/v1\n{self.seq}\n{self.head_hash}\n{self.root}\n{self.at}\n".encode()
+
+    def to_json(self) -> str:
+        body = {"v": 1, "seq": self.seq, "head": self.head_hash, "root": self.root, "at": self.at}
+        body |= {"key": self.key_id, "sig": self.signature}
+        return json.dumps(body, separators=(",", ":"), sort_keys=True)
+
+    @classmethod
+    def from_json(cls, line: str) -> Checkpoint:
+        body = json.loads(line)
+        if not isinstance(body, dict) or body.get("v") != 1:
+            raise ValueError("not a version 1 checkpoint")
+        return cls(
+            seq=int(body["seq"]),
+            head_hash=str(body["head"]),
+            root=str(body["root"]),
+            at=str(body["at"]),
+            key_id=str(body["key"]),
+            signature=str(body["sig"]),
+        )
+
+    @classmethod
+    def of(cls, row: AuditCheckpoint) -> Checkpoint:
+        return cls(row.seq, row.head_hash, row.root, _canonical_time(row.at), row.key_id, row.signature)
+
+    def text(self) -> str:
+        """For a printout, a ticket or an auditor's message."""
+        return (
+            f"shequ audit checkpoint v1\nentries {self.seq}\nhead {self.head_hash}\nroot {self.root}\n"
+            f"at {self.at}Z\nkey {self.key_id}\nsignature {self.signature}"
+        )
+
+
+def _key() -> bytes:
+    raw = settings.AUDIT_CHECKPOINT_KEY.strip()
+    try:
+        key = bytes.fromhex(raw)
+    except ValueError:
+        key = raw.encode()
+    if len(key) < 16:
+        raise ValueError("the audit checkpoint key (SHEQU_AUDIT_KEY) must have at least 16 bytes")
+    return key
+
+
+def key_id() -> str:
+    """Names the key without revealing it, so a checkpoint says which key signed it."""
+    return merkle.sm3(b"shequ-audit-key-id\n" + _key()).hex()[:16]
+
+
+def _sign(checkpoint: Checkpoint) -> str:
+    mac = crypto_hmac.HMAC(_key(), hashes.SM3())
+    mac.update(checkpoint.message())
+    return mac.finalize().hex()
+
+
+def signature_ok(checkpoint: Checkpoint) -> bool:
+    return checkpoint.key_id == key_id() and hmac.compare_digest(_sign(checkpoint), checkpoint.signature)
+
+
+def witness_path() -> Path:
+    return Path(settings.AUDIT_WITNESS_DIR) / WITNESS_FILE
+
+
+def _witness_append(checkpoint: Checkpoint) -> None:
+    """One line per checkpoint, appended and synced; the folder and file are private (0700/0600)."""
+    path = witness_path()
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    try:
+        os.write(fd, (checkpoint.to_json() + "\n").encode())
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _hashes_between(after: int, upto: int) -> Iterator[bytes]:
+    """The sealed entries' hashes with ``after < seq <= upto``, in order, a batch at a time."""
+    last = after
+    while last < upto:
+        batch = list(
+            AuditEntry.objects.filter(seq__gt=last, seq__lte=upto)
+            .order_by("seq")
+            .values_list("seq", "hash")[:SEAL_BATCH]
+        )
+        if not batch:
+            return
+        for seq, digest in batch:
+            yield bytes.fromhex(digest or "")
+            last = seq or last
+
+
+def checkpoint(*, force: bool = False) -> AuditCheckpoint | None:
+    """Sign the chain's state if it grew and the last checkpoint is older than
+    ``AUDIT_CHECKPOINT_SECONDS`` (or ``force``), then hand it to the witness.
+
+    Like a CT log's consistency check, the new checkpoint must extend the previous one: if the entry
+    it ended at no longer has its hash, the chain was rewritten and nothing is signed.
+    """
+    with transaction.atomic():
+        _sealer_lock()
+        newest = AuditCheckpoint.objects.order_by("-seq").first()
+        seq, head_hash = _sealed_head()
+        if seq == 0 or (newest and newest.seq >= seq):
+            return None
+        now = timezone.now()
+        interval = timedelta(seconds=settings.AUDIT_CHECKPOINT_SECONDS)
+        if newest and not force and now - newest.at < interval:
+            return None
+        frontier: merkle.Frontier = []
+        after = 0
+        if newest:
+            still = AuditEntry.objects.filter(seq=newest.seq).values_list("hash", flat=True).first()
+            if still != newest.head_hash or not signature_ok(Checkpoint.of(newest)):
+                raise CheckpointRefused(
+                    f"entry {newest.seq} no longer matches checkpoint {newest.seq}: the chain was rewritten"
+                )
+            frontier, after = merkle.frontier_from_json(newest.frontier), newest.seq
+        frontier = merkle.extend(frontier, _hashes_between(after, seq))
+        if merkle.size(frontier) != seq:
+            raise CheckpointRefused(f"entries up to {seq} are not all there: the chain has gaps")
+        signed = Checkpoint(seq, head_hash, merkle.root(frontier).hex(), _canonical_time(now), key_id())
+        signed = replace(signed, signature=_sign(signed))
+        row = AuditCheckpoint.objects.create(
+            seq=signed.seq,
+            head_hash=signed.head_hash,
+            root=signed.root,
+            at=now,
+            key_id=signed.key_id,
+            signature=signed.signature,
+            frontier=merkle.frontier_to_json(frontier),
+        )
+    # After commit: a witnessed checkpoint always exists in the database too.
+    _witness_append(signed)
+    return row
+
+
+def newest_checkpoint() -> Checkpoint | None:
+    row = AuditCheckpoint.objects.order_by("-seq").first()
+    return Checkpoint.of(row) if row else None
+
+
+def send_checkpoint_to_auditors() -> int:
+    """The daily witness in the auditors' inbox (and their email): the newest checkpoint's text."""
+    from django.utils.translation import gettext as _
+
+    from shequ.core import messaging
+    from shequ.core.models import Channel, Role, User
+
+    cp = newest_checkpoint()
+    if cp is None:
+        return 0
+    auditors = User.objects.filter(
+        is_active=True, memberships__role=Role.AUDITOR, memberships__revoked_at__isnull=True
+    ).distinct()
+    body = _(
+        "The audit log's newest signed checkpoint is below. Keep this message: 'shequ audit verify' "
+        "checks the log against the checkpoints, and a log whose entry %(seq)s no longer ends in this "
+        "head hash was changed.\n\n%(text)s"
+    ) % {"seq": cp.seq, "text": cp.text()}
+    with transaction.atomic():
+        sent = messaging.notify(
+            sender=None,
+            recipients=auditors,
+            subject=_("Audit log checkpoint: %(seq)s entries") % {"seq": cp.seq},
+            body=body,
+            channels=(Channel.INBOX, Channel.EMAIL),
+            topic="audit.checkpoint",
+            topic_ref=str(cp.seq),
+        )
+    return len(sent)
+
+
+def sealer_loop(stop: Callable[[], bool], *, interval: float | None = None) -> None:
+    """The worker's sealer thread: seal, checkpoint when due, sleep; survive database outages."""
+    wait = settings.AUDIT_SEAL_SECONDS if interval is None else interval
+    event = threading.Event()
+    try:
+        while not stop():
+            try:
+                close_old_connections()
+                while seal() == SEAL_BATCH and not stop():
+                    pass
+                checkpoint()
+            except CheckpointRefused as exc:
+                log.critical("audit checkpoint refused: %s", exc)
+            except Exception as exc:  # the database is down, or anything else: try again later
+                log.error("audit sealer: %s", exc)
+            event.wait(wait)
+    finally:
+        connection.close()
+
+
+def start_sealer(stop: Callable[[], bool]) -> threading.Thread:
+    thread = threading.Thread(target=sealer_loop, args=(stop,), daemon=True, name="audit-sealer")
+    thread.start()
+    return thread
+
+
+# --- verification -----------------------------------------------------------------------------
 
 
 @dataclass
@@ -162,51 +449,187 @@ class VerifyResult:
     problems: list[str]
     head_seq: int = 0
     head_hash: str = GENESIS
+    unsealed: int = 0
+    checkpoints: int = 0
+    witnessed_seq: int = 0
+    notes: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
         return not self.problems
 
 
-def head() -> tuple[int, str]:
-    """The newest entry's sequence number and hash, to keep outside the database as an anchor."""
-    last = AuditEntry.objects.order_by("-seq").only("seq", "hash").first()
-    return (last.seq, last.hash) if last else (0, GENESIS)
+@dataclass
+class _Claim:
+    """What one checkpoint (in the database or on a witness line) says the chain looked like."""
+
+    checkpoint: Checkpoint
+    source: str
+
+
+def _witness_claims(problems: list[str]) -> list[_Claim]:
+    path = witness_path()
+    if not path.exists():
+        return []
+    claims: list[_Claim] = []
+    for number, line in enumerate(path.read_text(encoding="utf-8", errors="replace").splitlines(), start=1):
+        if not line.strip():
+            continue
+        where = f"witness file {path} line {number}"
+        try:
+            cp = Checkpoint.from_json(line)
+        except (ValueError, KeyError, TypeError):
+            problems.append(f"{where}: not a checkpoint (the file was edited)")
+            continue
+        if cp.key_id != key_id():
+            problems.append(
+                f"{where}: signed with key {cp.key_id}, which is not configured; cannot be checked"
+            )
+        elif not signature_ok(cp):
+            problems.append(f"{where}: the signature does not match (the checkpoint was edited or forged)")
+        else:
+            claims.append(_Claim(cp, where))
+    return claims
+
+
+def _database_claims(problems: list[str]) -> list[_Claim]:
+    claims: list[_Claim] = []
+    for row in AuditCheckpoint.objects.order_by("seq"):
+        cp = Checkpoint.of(row)
+        where = f"checkpoint {row.seq} in the database"
+        if cp.key_id != key_id():
+            problems.append(
+                f"{where}: signed with key {cp.key_id}, which is not configured; cannot be checked"
+            )
+        elif not signature_ok(cp):
+            problems.append(f"{where}: the signature does not match (the checkpoint was edited or forged)")
+        else:
+            claims.append(_Claim(cp, where))
+    return claims
 
 
 def verify(batch: int = 5000, anchor: tuple[int, str] | None = None) -> VerifyResult:
-    """Walk the chain in order; report changed rows (hash mismatch) and deleted rows (gaps).
+    """Walk the sealed chain in order and check it against every checkpoint.
 
-    ``anchor`` = (seq, hash) kept from an earlier ``head()``: that entry must still exist with that
-    hash, which also reveals deletion of the newest rows.
+    Found and named: a changed row (its hash), deleted rows (a gap), a rewritten row (the next
+    entry's link), deleted newest rows (a checkpoint or ``anchor`` beyond the chain's end), a chain
+    rewritten with every later hash recomputed (a checkpoint's head hash or Merkle root differs),
+    an edited checkpoint or witness line (its signature), a deleted checkpoint (witnessed, missing
+    from the database). ``anchor`` = (seq, hash) kept by hand from ``head()``, as before checkpoints.
     """
     problems: list[str] = []
+    witnessed = _witness_claims(problems)
+    stored = _database_claims(problems)
+    stored_seqs = {c.checkpoint.seq for c in stored}
+    for claim in witnessed:
+        if claim.checkpoint.seq not in stored_seqs:
+            problems.append(
+                f"{claim.source}: checkpoint {claim.checkpoint.seq} is missing from the database (deleted)"
+            )
+    if stored and not witnessed and not witness_path().exists():
+        problems.append(
+            f"no witness file at {witness_path()} although the database holds {len(stored)} checkpoints:"
+            " the witness was removed, or SHEQU_AUDIT_WITNESS_DIR points elsewhere"
+        )
+    claims: dict[int, list[_Claim]] = {}
+    for claim in witnessed + stored:
+        claims.setdefault(claim.checkpoint.seq, []).append(claim)
+    if anchor is not None and anchor[0] > 0:
+        at = _canonical_time(timezone.now())
+        claims.setdefault(anchor[0], []).append(
+            _Claim(Checkpoint(anchor[0], anchor[1], "", at, ""), "the anchor kept outside the database")
+        )
+
     prev_hash = GENESIS
     expected_seq = 1
     checked = 0
     last_seq = 0
-    anchor_seen = False
+    frontier: merkle.Frontier = []
     while True:
-        rows = list(AuditEntry.objects.filter(seq__gt=last_seq).order_by("seq")[:batch])
+        rows = list(AuditEntry.objects.filter(seq__isnull=False, seq__gt=last_seq).order_by("seq")[:batch])
         if not rows:
             break
         for entry in rows:
+            assert entry.seq is not None and entry.hash is not None
             if entry.seq != expected_seq:
                 problems.append(f"entries {expected_seq}..{entry.seq - 1} are missing (deleted)")
             if entry.prev_hash != prev_hash:
                 problems.append(f"entry {entry.seq}: previous hash does not match the chain")
-            if chain_hash(entry.prev_hash, entry) != entry.hash:
+            if chain_hash(entry.prev_hash or "", entry) != entry.hash:
                 problems.append(f"entry {entry.seq}: content was changed after it was written")
-            if anchor is not None and entry.seq == anchor[0]:
-                anchor_seen = True
-                if entry.hash != anchor[1]:
+            frontier = merkle.extend(frontier, [bytes.fromhex(entry.hash)])
+            for claim in claims.get(entry.seq, []):
+                cp = claim.checkpoint
+                if entry.hash != cp.head_hash:
                     problems.append(
-                        f"entry {entry.seq}: hash differs from the anchor kept outside the database"
+                        f"entry {entry.seq}: differs from {claim.source}: the chain up to it was rewritten"
+                        " (its hashes recomputed)"
+                    )
+                elif cp.root and merkle.root(frontier).hex() != cp.root:
+                    problems.append(
+                        f"entries 1..{entry.seq}: the Merkle root differs from {claim.source}:"
+                        " entries before it were rewritten"
                     )
             prev_hash = entry.hash
             expected_seq = entry.seq + 1
             last_seq = entry.seq
             checked += 1
-    if anchor is not None and anchor[0] > 0 and not anchor_seen:
-        problems.append(f"entry {anchor[0]} (the anchor) is missing: newest entries were deleted")
-    return VerifyResult(checked=checked, problems=problems, head_seq=last_seq, head_hash=prev_hash)
+    for seq in sorted(s for s in claims if s > last_seq):
+        for claim in claims[seq]:
+            what = claim.source if not claim.checkpoint.key_id else f"checkpoint {seq} ({claim.source})"
+            problems.append(
+                f"the chain ends at entry {last_seq} but {what} covers {seq}:"
+                " the newest entries were deleted (truncation)"
+            )
+    result = VerifyResult(
+        checked=checked,
+        problems=problems,
+        head_seq=last_seq,
+        head_hash=prev_hash,
+        unsealed=unsealed_count(),
+        checkpoints=len(stored),
+        witnessed_seq=max((c.checkpoint.seq for c in witnessed), default=0),
+    )
+    if result.unsealed:
+        oldest = (
+            AuditEntry.objects.filter(seq__isnull=True).order_by("id").values_list("at", flat=True).first()
+        )
+        result.notes.append(f"{result.unsealed} entries are not sealed yet (the oldest written {oldest})")
+    if not witnessed:
+        result.notes.append("no witnessed checkpoint yet: deleting the newest entries could not be seen")
+    return result
+
+
+# --- inclusion proofs ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class InclusionProof:
+    seq: int
+    entry_hash: str
+    checkpoint: Checkpoint
+    path: list[str]
+
+    def verify(self) -> bool:
+        return merkle.verify_inclusion(
+            bytes.fromhex(self.entry_hash),
+            self.seq - 1,
+            self.checkpoint.seq,
+            [bytes.fromhex(h) for h in self.path],
+            bytes.fromhex(self.checkpoint.root),
+        )
+
+
+def inclusion_proof(seq: int, checkpoint_seq: int | None = None) -> InclusionProof:
+    """Show that entry ``seq`` is in a checkpoint (the newest covering it unless one is named):
+    the entry's hash and log2(n) sibling hashes rebuild the checkpoint's signed root."""
+    rows = AuditCheckpoint.objects.filter(seq__gte=seq)
+    row = rows.filter(seq=checkpoint_seq).first() if checkpoint_seq else rows.order_by("-seq").first()
+    if row is None:
+        raise LookupError(f"no checkpoint covers entry {seq} yet")
+    entry_hash = AuditEntry.objects.filter(seq=seq).values_list("hash", flat=True).first()
+    if entry_hash is None:
+        raise LookupError(f"entry {seq} is not in the sealed chain")
+    leaves = [merkle.leaf_hash(h) for h in _hashes_between(0, row.seq)]
+    path = merkle.inclusion_path(seq - 1, leaves)
+    return InclusionProof(seq, entry_hash, Checkpoint.of(row), [h.hex() for h in path])

@@ -7,7 +7,7 @@ from datetime import timedelta
 from django.contrib.sessions.models import Session
 from django.utils import timezone
 
-from shequ.core import messaging
+from shequ.core import audit, messaging
 from shequ.core.events import DeliveryQueued
 from shequ.core.models import UserSession
 from shequ.core.outbox import handles, periodic
@@ -27,3 +27,9 @@ def clear_expired_sessions() -> None:
     """Drop expired sessions and the rows that tie them to users."""
     Session.objects.filter(expire_date__lt=timezone.now()).delete()
     UserSession.objects.exclude(session_key__in=Session.objects.values("session_key")).delete()
+
+
+@periodic("core.audit_checkpoint_to_auditors", every=timedelta(days=1))
+def audit_checkpoint_to_auditors() -> None:
+    """The auditors' inbox is the checkpoints' second witness, outside the witness folder."""
+    audit.send_checkpoint_to_auditors()

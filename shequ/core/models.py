@@ -250,11 +250,16 @@ class AuditResult(models.TextChoices):
 class AuditEntry(models.Model):
     """Append-only, hash-chained record of what people did (security requirement 12).
 
-    ``hash`` = SM3 over the previous hash and this row's canonical content; UPDATE and DELETE are
-    refused by database triggers; ``shequ audit verify`` recomputes the chain.
+    A request inserts its entry unsealed (``seq``/``prev_hash``/``hash`` empty) in its own
+    transaction, taking no lock that other writers need; the sealer (``core.audit.seal``, run by the
+    worker) then gives committed entries their place in the chain: ``seq`` and ``hash`` = SM3 over
+    the previous hash and this row's canonical content. Database triggers refuse DELETE and every
+    UPDATE except sealing an unsealed row without changing its content; ``shequ audit verify``
+    recomputes the chain and checks it against the signed, witnessed checkpoints.
     """
 
-    seq = models.BigAutoField(primary_key=True)
+    id = models.BigAutoField(primary_key=True)  # insertion order; gaps are normal (rollbacks)
+    seq = models.BigIntegerField(null=True, blank=True, unique=True)  # place in the chain, from 1
     at = models.DateTimeField(default=timezone.now, db_index=True)
     actor_id = models.BigIntegerField(null=True, blank=True, db_index=True)  # no FK: rows outlive users
     actor_name = models.CharField(max_length=150, blank=True)
@@ -268,12 +273,43 @@ class AuditEntry(models.Model):
     ip = models.GenericIPAddressField(null=True, blank=True)
     result = models.CharField(max_length=10, choices=AuditResult.choices, default=AuditResult.SUCCESS)
     detail = models.JSONField(default=dict, blank=True)
-    prev_hash = models.CharField(max_length=64)
-    hash = models.CharField(max_length=64, unique=True)
+    prev_hash = models.CharField(max_length=64, null=True, blank=True)
+    hash = models.CharField(max_length=64, null=True, blank=True, unique=True)
+    sealed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering: ClassVar = ["-id"]
+        verbose_name_plural = "audit entries"
+        indexes: ClassVar = [
+            # The sealer's work list: the few unsealed rows, in insertion order.
+            models.Index(fields=["id"], condition=models.Q(seq__isnull=True), name="core_audit_unsealed"),
+        ]
+
+    @property
+    def sealed(self) -> bool:
+        return self.seq is not None
+
+
+class AuditCheckpoint(models.Model):
+    """A signed statement of the chain's state: its first ``seq`` entries end in ``head_hash`` and
+    have the Merkle root ``root`` (RFC 6962 tree over the entries' hashes, for inclusion proofs).
+
+    The signature is HMAC-SM3 with ``settings.AUDIT_CHECKPOINT_KEY``, which the database does not
+    hold; each checkpoint is also written to the witness file outside the database. Append-only by
+    trigger like the entries. ``frontier`` holds the roots of the perfect subtrees that make up the
+    tree, so the next checkpoint extends the root without reading old entries.
+    """
+
+    seq = models.BigIntegerField(unique=True)
+    head_hash = models.CharField(max_length=64)
+    root = models.CharField(max_length=64)
+    at = models.DateTimeField()
+    key_id = models.CharField(max_length=16)
+    signature = models.CharField(max_length=64)
+    frontier = models.JSONField(default=list)
 
     class Meta:
         ordering: ClassVar = ["-seq"]
-        verbose_name_plural = "audit entries"
 
 
 class OutboxStatus(models.TextChoices):

@@ -338,10 +338,19 @@ def work(
     """The worker loop behind ``shequ worker``.
 
     ``once``: one pass over what is due; ``drain``: until nothing is due; otherwise until ``stop()``.
+    A long-running worker seals the audit log in a thread of its own, so that a long batch of tasks
+    never delays sealing; ``once``/``drain`` seal in each pass instead.
     """
+    from shequ.core import audit
+
+    long_running = not (once or drain)
+    if long_running:
+        audit.start_sealer(stop or (lambda: False))
     while True:
         if not connection.in_atomic_block:  # (never inside a caller's transaction, e.g. a test's)
             close_old_connections()  # drop connections the database closed while we slept
+        if not long_running:
+            audit.seal_all()
         run_due_periodic()
         did = run_pending(limit=BATCH, stop=stop)
         if once or (drain and not did) or (stop and stop()):

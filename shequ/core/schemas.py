@@ -87,7 +87,8 @@ class MessageOut(Schema):
 
 
 class AuditEntryOut(Schema):
-    seq: int
+    id: int
+    seq: int | None  # the place in the hash chain; empty for the second or so before the sealer runs
     at: datetime
     actor_id: int | None
     actor_name: str

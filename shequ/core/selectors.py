@@ -105,7 +105,7 @@ def audit_list(*, viewer: Any, filters: dict[str, Any] | None = None) -> QuerySe
         qs = qs.filter(at__gte=f["since"])
     if f.get("until"):
         qs = qs.filter(at__lt=f["until"])
-    return qs.order_by("-seq")
+    return qs.order_by("-id")  # insertion order: entries not sealed yet are shown too
 
 
 LEVEL_LABELS = dict(RegionLevel.choices)

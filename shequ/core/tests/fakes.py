@@ -232,6 +232,8 @@ def worker_env(**extra: str) -> dict[str, str]:
             "SHEQU_FIELD_KEYS": json.dumps(settings.FIELD_KEYS),
             "SHEQU_FIELD_KEY_CURRENT": settings.FIELD_KEY_CURRENT,
             "SHEQU_INDEX_KEY": settings.INDEX_KEY,
+            "SHEQU_AUDIT_KEY": settings.AUDIT_CHECKPOINT_KEY,
+            "SHEQU_AUDIT_WITNESS_DIR": str(settings.AUDIT_WITNESS_DIR),
             "SHEQU_SECRET_KEY": settings.SECRET_KEY,
             "SHEQU_DEMO": "0",
             "PYTHONUNBUFFERED": "1",

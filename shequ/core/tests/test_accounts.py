@@ -75,7 +75,7 @@ def counties(world: World) -> Counties:
 
 
 def last(action: str) -> AuditEntry:
-    entry = AuditEntry.objects.filter(action=action).order_by("-seq").first()
+    entry = AuditEntry.objects.filter(action=action).order_by("-id").first()
     assert entry is not None, action
     return entry
 

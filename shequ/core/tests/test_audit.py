@@ -1,10 +1,13 @@
-"""The audit log (security requirement 12): append-only in the database, hash-chained with SM3,
-and ``shequ audit verify`` finds a changed or deleted row."""
+"""The audit log (security requirement 12): append-only in the database, sealed into an SM3 hash
+chain after commit, and ``shequ audit verify`` finds a changed or deleted row. Checkpoints, the
+witness and the sealer are in test_audit_checkpoints.py; the no-lock guarantee on PostgreSQL in
+test_audit_concurrency.py."""
 
 from __future__ import annotations
 
 import itertools
 import threading
+import time
 import uuid
 from datetime import UTC, datetime
 from io import StringIO
@@ -19,9 +22,13 @@ from shequ.core.models import AuditEntry
 
 
 def write(n: int = 3) -> list[AuditEntry]:
-    return [
-        audit.record("test.action", object_type="thing", object_id=i, reason=f"reason {i}") for i in range(n)
+    """``n`` entries, sealed into the chain (as the worker's sealer does within a second)."""
+    ids = [
+        audit.record("test.action", object_type="thing", object_id=i, reason=f"reason {i}").pk
+        for i in range(n)
     ]
+    audit.seal_all()
+    return list(AuditEntry.objects.filter(pk__in=ids).order_by("seq"))
 
 
 def verify_command(*args: str) -> tuple[str, str]:
@@ -53,11 +60,11 @@ def test_the_database_refuses_update_and_delete() -> None:
     with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
         AuditEntry.objects.filter(pk=entry.pk).update(reason="covered up")
     with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
-        raw("UPDATE core_auditentry SET reason = %s WHERE seq = %s", ["covered up", entry.seq])
+        raw("UPDATE core_auditentry SET reason = %s WHERE id = %s", ["covered up", entry.pk])
     with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
         AuditEntry.objects.filter(pk=entry.pk).delete()
     with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
-        raw("DELETE FROM core_auditentry WHERE seq = %s", [entry.seq])
+        raw("DELETE FROM core_auditentry WHERE id = %s", [entry.pk])
     assert AuditEntry.objects.get(pk=entry.pk).reason == "reason 0"
 
 
@@ -98,7 +105,7 @@ def test_verify_finds_a_row_changed_together_with_its_hash() -> None:
     dbtriggers.drop(connection)
     forged = AuditEntry.objects.get(seq=2)
     forged.reason = "nothing happened"
-    forged.hash = audit.chain_hash(forged.prev_hash, forged)  # recomputed to hide the change …
+    forged.hash = audit.chain_hash(forged.prev_hash or "", forged)  # recomputed to hide the change …
     raw("UPDATE core_auditentry SET reason = %s, hash = %s WHERE seq = 2", [forged.reason, forged.hash])
     assert forged.hash != entries[1].hash
     # … but the next entry still names the original hash.
@@ -132,7 +139,10 @@ def test_deleting_the_newest_rows_is_caught_by_an_anchor_kept_elsewhere() -> Non
     raw("DELETE FROM core_auditentry WHERE seq >= %s", [3])
     assert audit.verify().ok  # the chain alone cannot see a cut-off tail …
     problems = audit.verify(anchor=(seq, digest)).problems
-    assert problems == ["entry 4 (the anchor) is missing: newest entries were deleted"]  # … the anchor can
+    assert problems == [  # … the anchor can
+        "the chain ends at entry 2 but the anchor kept outside the database covers 4:"
+        " the newest entries were deleted (truncation)"
+    ]
     with pytest.raises(CommandError):
         verify_command("--anchor", anchor)
     with pytest.raises(CommandError, match="--anchor must look like"):
@@ -162,6 +172,7 @@ def test_awkward_values_hash_the_same_after_a_database_round_trip() -> None:
             "nested": {"b": 1, "a": [1, "二"]},
         },
     )
+    audit.seal_all()
     assert list(AuditEntry.objects.order_by("seq").values_list("ip", flat=True)) == [
         "2001:db8::1",
         "::ffff:192.0.2.1",
@@ -182,6 +193,7 @@ def test_timestamps_verify_whatever_the_time_zone(monkeypatch: pytest.MonkeyPatc
     monkeypatch.undo()
     with override_settings(TIME_ZONE="America/New_York"):
         audit.record("t.new_york")
+        audit.seal_all()
         assert audit.verify().ok
     with override_settings(TIME_ZONE="Asia/Shanghai"):
         assert audit.verify().ok
@@ -199,8 +211,10 @@ def test_an_entry_rolls_back_with_its_change() -> None:
     with pytest.raises(RuntimeError), transaction.atomic():
         audit.record("t.rolled_back")
         raise RuntimeError("the change failed")
-    entry = audit.record("t.after")
-    assert entry.seq == 1 and entry.prev_hash == audit.GENESIS  # no gap, no dangling link
+    audit.record("t.after")
+    audit.seal_all()
+    entry = AuditEntry.objects.get()  # the rolled-back entry left no row …
+    assert entry.seq == 1 and entry.prev_hash == audit.GENESIS  # … no gap, no dangling link
     assert audit.verify().ok
 
 
@@ -211,11 +225,12 @@ def test_unknown_result_is_refused() -> None:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_concurrent_writers_keep_one_unbroken_chain() -> None:
-    """Writers in separate connections (threads): on PostgreSQL the advisory lock, on SQLite the
-    IMMEDIATE write lock, keeps them from reading the same chain head."""
+def test_concurrent_writers_and_sealers_keep_one_unbroken_chain() -> None:
+    """Writers and two sealers in separate connections (threads): every entry is sealed exactly
+    once, in one unbroken chain, whoever seals it."""
     errors: list[BaseException] = []
-    start = threading.Barrier(4)
+    start = threading.Barrier(6)
+    writing = [True]
 
     def writer(n: int) -> None:
         try:
@@ -228,11 +243,28 @@ def test_concurrent_writers_keep_one_unbroken_chain() -> None:
         finally:
             connection.close()
 
-    threads = [threading.Thread(target=writer, args=(n,)) for n in range(4)]
-    for t in threads:
+    def sealer() -> None:
+        try:
+            start.wait()
+            while writing[0]:
+                audit.seal(limit=7)
+                time.sleep(0.005)  # like the worker's sealer, not a busy loop (SQLite's lock is not fair)
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    writers = [threading.Thread(target=writer, args=(n,)) for n in range(4)]
+    sealers = [threading.Thread(target=sealer) for _ in range(2)]
+    for t in writers + sealers:
         t.start()
-    for t in threads:
+    for t in writers:
+        t.join()
+    writing[0] = False
+    for t in sealers:
         t.join()
     assert errors == []
+    audit.seal_all()
+    assert sorted(s or 0 for s in AuditEntry.objects.values_list("seq", flat=True)) == list(range(1, 41))
     result = audit.verify()
-    assert result.ok and result.checked == 40, result.problems
+    assert result.ok and result.checked == 40 and result.unsealed == 0, result.problems

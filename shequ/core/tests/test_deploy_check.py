@@ -29,6 +29,7 @@ def production_env(var_dir: Path) -> dict[str, str]:
         SHEQU_FIELD_KEYS=json.dumps({"k1": secrets.token_hex(16), "k2": secrets.token_hex(16)}),
         SHEQU_FIELD_KEY_CURRENT="k2",
         SHEQU_INDEX_KEY=secrets.token_hex(32),
+        SHEQU_AUDIT_KEY=secrets.token_hex(32),
         SHEQU_ALLOWED_HOSTS="shequ.example.cn",
         SHEQU_VAR_DIR=str(var_dir),
         DJANGO_SETTINGS_MODULE="shequ.settings",

@@ -475,7 +475,7 @@ def test_notice_outside_the_senders_scope_is_refused_and_audited(world: World) -
         with pytest.raises(PermissionDenied):
             messaging.notice_send(actor=world[persona], region_code=region, subject="Hello", body="")
     assert not Message.objects.exists()
-    denied = AuditEntry.objects.filter(action="notice.send").order_by("seq")
+    denied = AuditEntry.objects.filter(action="notice.send").order_by("id")
     assert [(e.actor_id, e.result, e.region_code) for e in denied] == [
         (world[persona].pk, AuditResult.DENIED, region) for persona, region in DENIED
     ]

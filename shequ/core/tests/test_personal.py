@@ -79,7 +79,7 @@ def test_clean_mobile_rejects_other_numbers(typed: str) -> None:
 
 
 def reveals() -> list[AuditEntry]:
-    return list(AuditEntry.objects.filter(action="personal.reveal").order_by("seq"))
+    return list(AuditEntry.objects.filter(action="personal.reveal").order_by("id"))
 
 
 def test_community_head_reveals_a_residents_phone_with_a_reason(world: World) -> None:

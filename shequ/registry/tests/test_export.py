@@ -167,7 +167,7 @@ def test_restricted_tags_only_with_a_grant(reg: Registry) -> None:
     views = AuditEntry.objects.filter(action="registry.tag_view", actor_id=head.pk)
     assert views.count() == 2  # the filtered list, and the tags shown
     assert {e.detail["context"] for e in views} == {"export"}
-    last = AuditEntry.objects.filter(action="registry.export").order_by("seq").last()
+    last = AuditEntry.objects.filter(action="registry.export").order_by("id").last()
     assert last is not None and last.detail["restricted_tags"] == 1
 
 
@@ -188,7 +188,7 @@ def test_houses_and_organizations(reg: Registry) -> None:
     assert data_rows(ws)[0][column(ws, "Contact phone")] == "139****5678"
     ws = sheet(full.content)
     assert data_rows(ws)[0][column(ws, "Contact phone")] == "13912345678"
-    kinds = [e.detail["kind"] for e in AuditEntry.objects.filter(action="registry.export").order_by("seq")]
+    kinds = [e.detail["kind"] for e in AuditEntry.objects.filter(action="registry.export").order_by("id")]
     assert kinds == ["house", "organization", "organization"]
 
 

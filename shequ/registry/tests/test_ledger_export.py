@@ -66,7 +66,7 @@ def values(ws: Worksheet) -> list[list[Any]]:
 
 
 def exports() -> list[AuditEntry]:
-    return list(AuditEntry.objects.filter(action="registry.ledger_export").order_by("seq"))
+    return list(AuditEntry.objects.filter(action="registry.ledger_export").order_by("id"))
 
 
 PERSON_HEADER = [

@@ -226,7 +226,7 @@ def test_tag_filter_and_restricted_tag_hidden_without_grant(reg: Registry, peopl
     assert AuditEntry.objects.filter(action="registry.tag_view").count() == before
 
     assert search(reg, "dept", tag="drug_user") == ["曾华"]
-    entry = AuditEntry.objects.filter(action="registry.tag_view").latest("seq")
+    entry = AuditEntry.objects.filter(action="registry.tag_view").latest("id")
     assert entry.actor_id == w["dept"].pk and entry.fields == ["drug_user"]
     assert entry.detail["people"] == [people["zh"].pk] and entry.detail["context"] == "search"
 

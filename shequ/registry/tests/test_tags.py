@@ -127,7 +127,7 @@ def test_granted_account_sees_restricted_tag_and_each_view_is_audited(reg: Regis
     tags = selectors.person_tag_list(viewer=w["dept"], person=person)
     assert [t.category.code for t in tags] == ["drug_user"]
     assert tags[0].note == "戒毒康复期"
-    entry = AuditEntry.objects.filter(action="registry.tag_view").latest("seq")
+    entry = AuditEntry.objects.filter(action="registry.tag_view").latest("id")
     assert (
         entry.actor_id == w["dept"].pk and entry.object_id == str(person.pk) and entry.fields == ["drug_user"]
     )
