@@ -43,6 +43,16 @@ class Command(BaseCommand):
             self.stdout.write(result.registry.line())
         if result.tickets is not None:
             self.stdout.write(result.tickets.line())
+        # The generator's audit entries are chained and signed now, so the auditor's first look
+        # (and `shequ audit verify`) finds a sealed log with a witnessed checkpoint.
+        from shequ.core import audit
+
+        sealed = audit.seal_all()
+        checkpoint = audit.checkpoint(force=True)
+        if checkpoint is not None:
+            self.stdout.write(
+                f"audit: {sealed} entries sealed, checkpoint {checkpoint.seq} signed and witnessed"
+            )
         # Train (or load) the request classifier now, so the first resident who types a problem
         # gets category suggestions at once rather than after the training.
         from shequ.grid import classifier
