@@ -267,6 +267,10 @@ class Checkpoint:
     def of(cls, row: AuditCheckpoint) -> Checkpoint:
         return cls(row.seq, row.head_hash, row.root, _canonical_time(row.at), row.key_id, row.signature)
 
+    @property
+    def at_datetime(self) -> datetime:
+        return datetime.fromisoformat(self.at).replace(tzinfo=UTC)
+
     def text(self) -> str:
         """For a printout, a ticket or an auditor's message."""
         return (

@@ -303,4 +303,5 @@ def audit_log(request: HttpRequest) -> HttpResponse:
     names = _region_names({e.region_code for e in page.object_list if e.region_code})
     rows = [(e, names.get(e.region_code, "")) for e in page.object_list]
     context = {"form": form, "page": page, "rows": rows, "filtered": bool(filters)}
+    context["checkpoint"] = audit.newest_checkpoint()  # what the auditor can compare with a printout
     return render(request, "core/admin/audit.html", context, status=status)

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import DatabaseError, connection, transaction
-from django.test import override_settings
+from django.test import Client, override_settings
 
 from shequ.conftest import World
 from shequ.core import audit, dbtriggers, merkle
@@ -302,3 +302,13 @@ def test_a_sealer_killed_mid_batch_seals_every_entry_exactly_once(tmp_path: Path
     assert survivor.wait(timeout=120) == 0, (tmp_path / "second.log").read_text()
     assert sorted(s or 0 for s in AuditEntry.objects.values_list("seq", flat=True)) == list(range(1, 2501))
     assert audit.verify().ok
+
+
+@pytest.mark.django_db
+def test_the_audit_page_shows_the_newest_checkpoint(world: World, client: Client) -> None:
+    client.force_login(world["auditor"])
+    assert "最新签名检查点" not in client.get("/admin/audit/").content.decode()
+    row = logged(2)
+    page = client.get("/admin/audit/").content.decode()
+    snippet = page[page.find("最新签名检查点") - 40 : page.find("最新签名检查点") + 400]
+    assert f"最新签名检查点：{row.seq} 条记录" in page and row.head_hash[:16] in page, snippet
