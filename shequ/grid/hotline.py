@@ -50,13 +50,13 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from shequ.core import audit, crypto
+from shequ.core import validators as v
 from shequ.core.models import AuditResult, Region, RegionLevel
 from shequ.core.permissions import has_perm, scopes_for
 from shequ.grid import services
 from shequ.grid.models import Category, Source, Ticket, Urgency
 from shequ.grid.permissions import GridPerm as P
 from shequ.registry import imports
-from shequ.registry import validators as v
 from shequ.registry.imports import Col, Problem, Report, Row, Table
 
 KIND = "hotline"

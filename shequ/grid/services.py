@@ -38,6 +38,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
 from shequ.core import audit
+from shequ.core import validators as v
 from shequ.core.models import AuditResult, Department, Membership, Region, RegionLevel, Role, User
 from shequ.core.outbox import emit
 from shequ.core.permissions import active_memberships, has_perm, primary_role
@@ -62,7 +63,6 @@ from shequ.grid.models import (
     Urgency,
 )
 from shequ.grid.permissions import GridPerm as P
-from shequ.registry import validators as v
 
 TITLE_MAX = 100
 TEXT_MAX = 4000

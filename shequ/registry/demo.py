@@ -52,6 +52,7 @@ from shequ.core import audit, crypto
 from shequ.core.bulk import bulk_insert, insert_rows
 from shequ.core.models import Region, RegionKind, RegionLevel, User
 from shequ.core.regions import grid_create
+from shequ.core.validators import id_check_char, uscc_check_char
 from shequ.registry import addresses, services
 from shequ.registry.models import (
     Building,
@@ -88,7 +89,6 @@ from shequ.registry.models import (
     Visit,
     VisitPurpose,
 )
-from shequ.registry.validators import id_check_char, uscc_check_char
 
 COUNTY = "430104"  # 岳麓区
 STREET = "430104002"  # 岳麓街道

@@ -52,12 +52,12 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from shequ.core import audit, excel
+from shequ.core import validators as v
 from shequ.core.bulk import bulk_insert, fork_map, fork_state, insert_rows, paused_gc
 from shequ.core.models import AuditResult, Region, RegionLevel
 from shequ.core.outbox import emit
 from shequ.core.permissions import has_perm
 from shequ.registry import addresses, events, services
-from shequ.registry import validators as v
 from shequ.registry.models import (
     Building,
     BuildingType,

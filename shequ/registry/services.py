@@ -22,13 +22,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from shequ.core import audit, crypto
+from shequ.core import validators as v
 from shequ.core.accounts import check_grantor
 from shequ.core.models import AuditResult, Region, RegionLevel
 from shequ.core.outbox import emit
 from shequ.core.permissions import ADMIN_ROLES, active_memberships, has_perm, scopes_for
 from shequ.core.personal import mask_id_number, mask_phone
 from shequ.registry import addresses, events
-from shequ.registry import validators as v
 from shequ.registry.models import (
     ETHNICITY_ZH,
     Building,

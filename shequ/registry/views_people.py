@@ -14,9 +14,9 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
 from shequ.core import personal
+from shequ.core import validators as v
 from shequ.core.permissions import Perm, has_perm
 from shequ.registry import forms, selectors, services
-from shequ.registry import validators as v
 from shequ.registry.addresses import region_names
 from shequ.registry.models import Household, Person, PersonStatus, Sex
 from shequ.registry.permissions import RegistryPerm as P

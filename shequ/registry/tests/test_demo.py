@@ -15,6 +15,7 @@ from django.utils import timezone
 from shequ.core import bulk, crypto
 from shequ.core.models import AuditEntry, Region, RegionLevel
 from shequ.core.regions import display_name, kind_for, read_division
+from shequ.core.validators import clean_resident_id, clean_uscc, resident_id_birth_date, resident_id_sex
 from shequ.demo import generator
 from shequ.registry import demo
 from shequ.registry.models import (
@@ -34,7 +35,6 @@ from shequ.registry.models import (
     Visit,
 )
 from shequ.registry.selectors import overdue_follow_ups
-from shequ.registry.validators import clean_resident_id, clean_uscc, resident_id_birth_date, resident_id_sex
 
 PEOPLE = 1_500  # per size in these tests (30,000 in the real demo)
 

@@ -17,6 +17,7 @@ from openpyxl.styles import Font
 
 from shequ.core import bulk
 from shequ.core.models import AuditEntry, OutboxTask
+from shequ.core.validators import id_check_char
 from shequ.registry import imports
 from shequ.registry.models import (
     ImportKind,
@@ -26,7 +27,6 @@ from shequ.registry.models import (
     TimelineEntry,
 )
 from shequ.registry.tests.conftest import COMMUNITY_A, Registry
-from shequ.registry.validators import id_check_char
 
 TODAY = dt.date(2026, 11, 29)
 
