@@ -428,7 +428,7 @@ def _validation_messages(exc: ValidationError) -> list[str]:
 
 
 def submit_request(token: ApiToken, data: Any, request: HttpRequest) -> Ticket:
-    """POST requests: validate everything first, then ``services.submit`` as the key's owner.
+    """POST requests: validate everything first, then ``services.ticket_submit`` as the key's owner.
 
     Nothing is written unless every parameter is valid and the place lies in the key's regions.
     """
@@ -476,7 +476,7 @@ def submit_request(token: ApiToken, data: Any, request: HttpRequest) -> Ticket:
             % {"n": DESCRIPTION_MAX},
         )
     try:
-        return services.submit(
+        return services.ticket_submit(
             actor=token.user,
             source=Source.OPEN311,
             region=place.region,

@@ -165,9 +165,9 @@ def department_bulk(request: HttpRequest) -> HttpResponse:
             continue
         try:
             if form.cleaned_data["action"] == BulkForm.ACCEPT:
-                services.dept_accept(actor=viewer, ticket=found, request=request)
+                services.ticket_department_accept(actor=viewer, ticket=found, request=request)
             else:
-                services.dept_return(
+                services.ticket_department_return(
                     actor=viewer, ticket=found, reason=form.cleaned_data["reason"], request=request
                 )
         except (ValidationError, PermissionDenied) as exc:
@@ -242,7 +242,7 @@ def new(request: HttpRequest) -> HttpResponse:
         data = form.cleaned_data
         try:
             house = _house(viewer, data.get("house"), data["region"])
-            created = services.submit(
+            created = services.ticket_submit(
                 actor=viewer,
                 source=data["source"],
                 region=data["region"],

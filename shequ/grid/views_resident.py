@@ -352,7 +352,7 @@ def _submit(
     # Before the transaction: the model may take a moment and must not hold the write lock.
     top = suggestions(description, 1)
     with transaction.atomic():
-        ticket = services.submit(
+        ticket = services.ticket_submit(
             actor=user,
             source=Source.RESIDENT,
             region=region,
@@ -465,7 +465,7 @@ def _next_url(request: HttpRequest, default: str) -> str:
 def ticket_rate(request: HttpRequest, pk: int) -> HttpResponse:
     ticket = selectors.get_ticket_for(request.user, pk)
     try:
-        ticket = services.rate(
+        ticket = services.ticket_rate(
             actor=request.user,
             ticket=ticket,
             rating=request.POST.get("rating"),

@@ -63,6 +63,16 @@ def _get(qs: QuerySet[M], pk: Any) -> M:
 # --- Tag visibility -----------------------------------------------------------------------------
 
 
+def can_view_places(viewer: Any, region_code: str) -> bool:
+    """Whether the viewer may open the registry's place pages (roads … key places) of the region."""
+    return has_perm(viewer, P.VIEW_PLACES, region_code)
+
+
+def can_view_people(viewer: Any, region_code: str) -> bool:
+    """Whether the viewer may open the registry's people pages of the region."""
+    return has_perm(viewer, P.VIEW_PEOPLE, region_code)
+
+
 def active_grants(viewer: Any) -> list[TagGrant]:
     """The viewer's unexpired, unrevoked tag grants (cached on the user object for the request)."""
     if not getattr(viewer, "is_authenticated", False) or not viewer.is_active:
