@@ -417,7 +417,7 @@ def _status_change(
 def person_move_out(request: HttpRequest, person_id: int) -> HttpResponse:
     def move_out(person: Person, data: dict[str, Any]) -> object:
         return services.person_move_out(
-            actor=request.user,
+            actor=_viewer(request),
             person=person,
             on=data["on"],
             destination=data["destination"],
@@ -439,7 +439,7 @@ def person_move_out(request: HttpRequest, person_id: int) -> HttpResponse:
 def person_death(request: HttpRequest, person_id: int) -> HttpResponse:
     def record_death(person: Person, data: dict[str, Any]) -> object:
         return services.person_record_death(
-            actor=request.user, person=person, on=data["on"], reason=data["reason"], request=request
+            actor=_viewer(request), person=person, on=data["on"], reason=data["reason"], request=request
         )
 
     return _status_change(

@@ -19,7 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from shequ.core import audit
-from shequ.core.models import AuditResult, Department, Region, RegionLevel
+from shequ.core.models import AuditResult, Department, Region, RegionLevel, User
 from shequ.core.outbox import emit
 from shequ.core.permissions import active_memberships, has_perm, primary_role
 from shequ.grid import deadlines, events, stats_rollup
@@ -107,7 +107,7 @@ def _allow(ticket: Ticket, allowed: Iterable[str], step: str) -> None:
     )
 
 
-def _department_ids(actor: Any) -> set[int]:
+def _department_ids(actor: User | None) -> set[int]:
     return {
         m.department_id
         for m in active_memberships(actor)
@@ -122,7 +122,7 @@ def _role_perms(role: str) -> frozenset[str]:
 
 
 def _refuse(
-    actor: Any,
+    actor: User | None,
     ticket: Ticket | None,
     action: str,
     why: str,
@@ -143,13 +143,13 @@ def _refuse(
     raise PermissionDenied(_("You may not do this with this ticket."))
 
 
-def _require(actor: Any, perm: str, ticket: Ticket, action: str, request: HttpRequest | None) -> None:
+def _require(actor: User | None, perm: str, ticket: Ticket, action: str, request: HttpRequest | None) -> None:
     if actor is None or has_perm(actor, perm, ticket.region_code):
         return
     _refuse(actor, ticket, action, f"no {perm} in this region", request=request)
 
 
-def _require_department(actor: Any, ticket: Ticket, action: str, request: HttpRequest | None) -> None:
+def _require_department(actor: User | None, ticket: Ticket, action: str, request: HttpRequest | None) -> None:
     # The department is read afresh: the caller's copy may predate a return or a re-dispatch.
     current = Ticket.objects.filter(pk=ticket.pk).values_list("department_id", flat=True).first()
     ticket.department_id = current
@@ -172,7 +172,7 @@ def _lock(ticket: Ticket) -> Ticket:
 def _record(
     ticket: Ticket,
     *,
-    actor: Any,
+    actor: User | None,
     action: str,
     from_status: str,
     comment: str = "",
@@ -325,7 +325,7 @@ def _clean_photo(upload: UploadedFile | bytes) -> _Image:
     return _Image(out.getvalue(), content_type, extension, image.width, image.height)
 
 
-def _attach(ticket: Ticket, step: TicketAction, images: Sequence[_Image], actor: Any) -> None:
+def _attach(ticket: Ticket, step: TicketAction, images: Sequence[_Image], actor: User | None) -> None:
     """Store the step's photos (under the ticket's lock): refused, with the whole step, when the
     ticket would hold more than MAX_TICKET_PHOTOS."""
     if not images:
@@ -401,7 +401,7 @@ def _dispatch(
     ticket: Ticket,
     department: Department,
     *,
-    actor: Any,
+    actor: User | None,
     comment: str,
     request: HttpRequest | None,
     automatic: bool = False,

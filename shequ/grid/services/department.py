@@ -10,6 +10,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
+from shequ.core.models import User
 from shequ.grid.models import (
     DEPARTMENT_STATUSES,
     Clock,
@@ -43,7 +44,7 @@ from shequ.grid.services._common import (
 
 
 def ticket_department_accept(
-    *, actor: Any, ticket: Ticket, comment: str = "", request: HttpRequest | None = None
+    *, actor: User | None, ticket: Ticket, comment: str = "", request: HttpRequest | None = None
 ) -> Ticket:
     _require_department(actor, ticket, "dept_accept", request)
     with transaction.atomic():
@@ -74,7 +75,9 @@ def ticket_department_accept(
     return ticket
 
 
-def ticket_respond(*, actor: Any, ticket: Ticket, comment: str, request: HttpRequest | None = None) -> Ticket:
+def ticket_respond(
+    *, actor: User | None, ticket: Ticket, comment: str, request: HttpRequest | None = None
+) -> Ticket:
     """A progress note the reporter can read (回复); the ticket is in progress from now on."""
     _require_department(actor, ticket, "respond", request)
     comment = _text(comment, "comment", COMMENT_MAX, required=True, label=_("The reply"))
@@ -103,7 +106,12 @@ def ticket_respond(*, actor: Any, ticket: Ticket, comment: str, request: HttpReq
 
 
 def ticket_resolve(
-    *, actor: Any, ticket: Ticket, result: str, photos: Sequence[Any] = (), request: HttpRequest | None = None
+    *,
+    actor: User | None,
+    ticket: Ticket,
+    result: str,
+    photos: Sequence[Any] = (),
+    request: HttpRequest | None = None,
 ) -> Ticket:
     _require_department(actor, ticket, "resolve", request)
     result = _text(result, "result", TEXT_MAX, required=True, label=_("The result"))
@@ -142,7 +150,7 @@ def ticket_resolve(
 
 
 def ticket_department_return(
-    *, actor: Any, ticket: Ticket, reason: str, request: HttpRequest | None = None
+    *, actor: User | None, ticket: Ticket, reason: str, request: HttpRequest | None = None
 ) -> Ticket:
     """退单: not ours (wrong department, outside our remit); back to the community to re-dispatch."""
     _require_department(actor, ticket, "dept_return", request)

@@ -11,7 +11,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
-from shequ.core.models import Department
+from shequ.core.models import Department, User
 from shequ.grid.models import (
     Status,
     Ticket,
@@ -38,7 +38,7 @@ from shequ.grid.services._common import (
 
 def ticket_dispatch(
     *,
-    actor: Any,
+    actor: User | None,
     ticket: Ticket,
     department: Department | None = None,
     comment: str = "",
@@ -64,7 +64,12 @@ def ticket_dispatch(
 
 
 def ticket_handle(
-    *, actor: Any, ticket: Ticket, result: str, photos: Sequence[Any] = (), request: HttpRequest | None = None
+    *,
+    actor: User | None,
+    ticket: Ticket,
+    result: str,
+    photos: Sequence[Any] = (),
+    request: HttpRequest | None = None,
 ) -> Ticket:
     """The community resolves an accepted ticket itself (no department needed)."""
     _require(actor, P.HANDLE, ticket, "handle", request)

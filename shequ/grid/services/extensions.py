@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
+from shequ.core.models import User
 from shequ.grid import deadlines
 from shequ.grid.models import (
     EXTENSION_STATUSES,
@@ -42,7 +43,7 @@ from shequ.grid.services._common import (
 
 
 def extension_request(
-    *, actor: Any, ticket: Ticket, days: Any, reason: str, request: HttpRequest | None = None
+    *, actor: User | None, ticket: Ticket, days: Any, reason: str, request: HttpRequest | None = None
 ) -> Extension:
     _require_department(actor, ticket, "request_extension", request)
     reason = _reason(reason)
@@ -78,7 +79,12 @@ def extension_request(
 
 
 def extension_decide(
-    *, actor: Any, extension: Extension, approve: bool, comment: str = "", request: HttpRequest | None = None
+    *,
+    actor: User | None,
+    extension: Extension,
+    approve: bool,
+    comment: str = "",
+    request: HttpRequest | None = None,
 ) -> Extension:
     ticket = extension.ticket
     _require(actor, P.SUPERVISE, ticket, "decide_extension", request)

@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
 from shequ.core import validators as v
-from shequ.core.models import Region
+from shequ.core.models import Region, User
 from shequ.core.outbox import emit
 from shequ.core.permissions import has_perm
 from shequ.grid import events, selectors
@@ -86,7 +86,7 @@ def clean_category(value: Any, *, required: bool = False) -> Category | None:
 
 def ticket_submit(
     *,
-    actor: Any,
+    actor: User | None,
     source: str,
     region: Region,
     title: str,
@@ -268,7 +268,7 @@ logger = logging.getLogger("shequ.grid")
 
 def ticket_accept(
     *,
-    actor: Any,
+    actor: User | None,
     ticket: Ticket,
     category: Any = None,
     urgency: str | None = None,
@@ -319,7 +319,7 @@ def ticket_accept(
 
 
 def ticket_recategorize(
-    *, actor: Any, ticket: Ticket, category: Any, request: HttpRequest | None = None
+    *, actor: User | None, ticket: Ticket, category: Any, request: HttpRequest | None = None
 ) -> Ticket:
     """Correct the category of an open ticket (the correction feeds the classifier's retraining)."""
     _require(actor, P.HANDLE, ticket, "recategorize", request)
@@ -345,7 +345,7 @@ def ticket_recategorize(
 
 def ticket_close_on_spot(
     *,
-    actor: Any,
+    actor: User | None,
     ticket: Ticket,
     result: str,
     category: Any = None,
@@ -393,7 +393,9 @@ def ticket_close_on_spot(
     return ticket
 
 
-def ticket_merge(*, actor: Any, ticket: Ticket, into: Ticket, request: HttpRequest | None = None) -> Ticket:
+def ticket_merge(
+    *, actor: User | None, ticket: Ticket, into: Ticket, request: HttpRequest | None = None
+) -> Ticket:
     """Fold a duplicate into one parent; the duplicate's reporters follow the parent from now on."""
     _require(actor, P.HANDLE, ticket, "merge", request)
     _require(actor, P.HANDLE, into, "merge", request)

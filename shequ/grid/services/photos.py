@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
@@ -12,6 +11,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
+from shequ.core.models import User
 from shequ.core.permissions import has_perm
 from shequ.grid.models import (
     OPEN_STATUSES,
@@ -33,7 +33,7 @@ from shequ.grid.services._common import (
 )
 
 
-def _require_photographer(actor: Any, ticket: Ticket, request: HttpRequest | None) -> None:
+def _require_photographer(actor: User | None, ticket: Ticket, request: HttpRequest | None) -> None:
     """Photos are added by the ticket's reporter, the region's staff who see it, or the department
     that has it now (selectors.can()["add_photos"] says the same for the pages)."""
     if actor is None or (
@@ -47,7 +47,7 @@ def _require_photographer(actor: Any, ticket: Ticket, request: HttpRequest | Non
 
 def ticket_add_photos(
     *,
-    actor: Any,
+    actor: User | None,
     ticket: Ticket,
     photos: Sequence[UploadedFile | bytes],
     comment: str = "",

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 
 from shequ.core import audit
-from shequ.core.models import Department, Region
+from shequ.core.models import Department, Region, User
 from shequ.core.permissions import has_perm
 from shequ.grid.models import (
     Category,
@@ -22,7 +20,7 @@ from shequ.grid.services._common import _refuse
 
 def routing_rule_set(
     *,
-    actor: Any,
+    actor: User | None,
     category: Category,
     region: Region,
     department: Department,
@@ -62,7 +60,7 @@ def routing_rule_set(
     return rule
 
 
-def routing_rule_delete(*, actor: Any, rule: RoutingRule, request: HttpRequest | None = None) -> None:
+def routing_rule_delete(*, actor: User | None, rule: RoutingRule, request: HttpRequest | None = None) -> None:
     if actor is not None and not has_perm(actor, P.ROUTING, rule.region_code):
         _refuse(
             actor, None, "routing_delete", "no grid.routing", request=request, region_code=rule.region_code

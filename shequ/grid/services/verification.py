@@ -11,7 +11,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
-from shequ.core.models import Department
+from shequ.core.models import Department, User
 from shequ.core.permissions import has_perm
 from shequ.grid.models import (
     Clock,
@@ -51,7 +51,7 @@ def _has_rater(ticket: Ticket) -> bool:
 
 
 def ticket_verify(
-    *, actor: Any, ticket: Ticket, passed: bool, comment: str = "", request: HttpRequest | None = None
+    *, actor: User | None, ticket: Ticket, passed: bool, comment: str = "", request: HttpRequest | None = None
 ) -> Ticket:
     """The grid worker checks the result on site. Passed: verified (closed at once when no
     reporter account can rate it). Failed: back to whoever resolved it, with the reason."""
@@ -93,7 +93,7 @@ def ticket_verify(
 
 
 def ticket_rate(
-    *, actor: Any, ticket: Ticket, rating: Any, comment: str = "", request: HttpRequest | None = None
+    *, actor: User | None, ticket: Ticket, rating: Any, comment: str = "", request: HttpRequest | None = None
 ) -> Ticket:
     """The reporter rates the result 1–5. 3 or more closes the ticket; 2 or less reopens it for
     the supervising level (好差评: a bad review must be looked into)."""
@@ -142,7 +142,7 @@ class Decision:
 
 def ticket_supervise(
     *,
-    actor: Any,
+    actor: User | None,
     ticket: Ticket,
     decision: str,
     comment: str,
@@ -188,7 +188,7 @@ def ticket_supervise(
 
 
 def ticket_comment(
-    *, actor: Any, ticket: Ticket, text: str, request: HttpRequest | None = None
+    *, actor: User | None, ticket: Ticket, text: str, request: HttpRequest | None = None
 ) -> TicketAction:
     """A note on the timeline from anyone who may act on the ticket (not a state change)."""
     if actor is not None and not (

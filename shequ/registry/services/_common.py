@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 
 from shequ.core import audit
 from shequ.core import validators as v
-from shequ.core.models import AuditResult, Region, RegionLevel
+from shequ.core.models import AuditResult, Region, RegionLevel, User
 from shequ.core.outbox import emit
 from shequ.core.permissions import has_perm
 from shequ.core.personal import mask_id_number, mask_phone
@@ -49,7 +49,7 @@ def _today() -> dt.date:
 
 
 def _require(
-    actor: Any,
+    actor: User | None,
     perm: str,
     region_code: str,
     *,
@@ -76,7 +76,14 @@ def _require(
 
 
 def _deny(
-    action: str, *, actor: Any, request: Any, region_code: str, object_type: str, object_id: Any, why: str
+    action: str,
+    *,
+    actor: User | None,
+    request: Any,
+    region_code: str,
+    object_type: str,
+    object_id: Any,
+    why: str,
 ) -> None:
     audit.record(
         action,
@@ -151,7 +158,7 @@ def _timeline(
     object_type: str,
     obj: models.Model,
     region_code: str,
-    actor: Any,
+    actor: User | None,
     action: str,
     *,
     params: Mapping[str, Any] | None = None,
@@ -176,7 +183,7 @@ def _timeline(
 def _audit(
     action: str,
     *,
-    actor: Any,
+    actor: User | None,
     request: HttpRequest | None,
     region_code: str,
     obj: models.Model,
@@ -197,7 +204,7 @@ def _audit(
     )
 
 
-def _actor_id(actor: Any) -> int | None:
+def _actor_id(actor: User | None) -> int | None:
     return getattr(actor, "pk", None)
 
 
@@ -290,7 +297,12 @@ def _integrity_to_validation(exc: IntegrityError) -> ValidationError:
 
 
 def _place_event(
-    actor: Any, obj: models.Model, object_type: str, region_code: str, created: bool, fields: Iterable[str]
+    actor: User | None,
+    obj: models.Model,
+    object_type: str,
+    region_code: str,
+    created: bool,
+    fields: Iterable[str],
 ) -> None:
     emit(
         events.PlaceChanged(

@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from shequ.core.models import Region
+from shequ.core.models import Region, User
 from shequ.core.outbox import emit
 from shequ.registry import events
 from shequ.registry.models import (
@@ -60,7 +60,13 @@ def _home(person: Person) -> Residence | None:
 
 
 def _start_residence(
-    person: Person, house: House, relation: str, start: dt.date, actor: Any, *, lives_here: bool = True
+    person: Person,
+    house: House,
+    relation: str,
+    start: dt.date,
+    actor: User | None,
+    *,
+    lives_here: bool = True,
 ) -> Residence:
     residence = Residence.objects.create(
         person=person,
@@ -91,7 +97,7 @@ def _start_residence(
     return residence
 
 
-def _end_residence(residence: Residence, end: dt.date, actor: Any) -> None:
+def _end_residence(residence: Residence, end: dt.date, actor: User | None) -> None:
     if end < residence.start_date:
         raise ValidationError(
             {
@@ -132,7 +138,7 @@ def _check_relation(relation: Any) -> str:
     return _choice(relation, ResidenceRelation, "relation", blank=False)
 
 
-def _leave_home(person: Person, day: dt.date, actor: Any) -> Residence | None:
+def _leave_home(person: Person, day: dt.date, actor: User | None) -> Residence | None:
     home = _home(person)
     if home is not None:
         _end_residence(home, day, actor)
@@ -140,7 +146,14 @@ def _leave_home(person: Person, day: dt.date, actor: Any) -> Residence | None:
 
 
 def _move_person(
-    person: Person, house: House, day: dt.date, actor: Any, *, relation: str | None, reason: str, request: Any
+    person: Person,
+    house: House,
+    day: dt.date,
+    actor: User | None,
+    *,
+    relation: str | None,
+    reason: str,
+    request: Any,
 ) -> None:
     old_home = _leave_home(person, day, actor)
     relation = (
@@ -208,7 +221,7 @@ def _move_person(
 
 
 def _join_household(
-    household: Household, person: Person, relation: str, day: dt.date, actor: Any
+    household: Household, person: Person, relation: str, day: dt.date, actor: User | None
 ) -> HouseholdMember:
     if household.end_date is not None:
         raise ValidationError({"household": _("This household has been closed.")})
@@ -228,7 +241,7 @@ def _join_household(
     return member
 
 
-def _leave_household(person: Person, day: dt.date, actor: Any, *, head_may_leave: bool) -> None:
+def _leave_household(person: Person, day: dt.date, actor: User | None, *, head_may_leave: bool) -> None:
     member = (
         HouseholdMember.objects.filter(person=person, end_date__isnull=True)
         .select_related("household")

@@ -13,7 +13,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from shequ.core.models import Region
+from shequ.core.models import Region, User
 from shequ.registry import addresses
 from shequ.registry.models import (
     Building,
@@ -91,7 +91,7 @@ def rebuild_addresses(*, buildings: Iterable[Building] = (), houses: Iterable[Ho
     return len(building_rows) + len(house_rows)
 
 
-def road_create(*, actor: Any, region: Region, name: str, request: HttpRequest | None = None) -> Road:
+def road_create(*, actor: User | None, region: Region, name: str, request: HttpRequest | None = None) -> Road:
     _check_region(region, _ROAD_REGION_LEVELS)
     _require(
         actor,
@@ -121,7 +121,7 @@ def road_create(*, actor: Any, region: Region, name: str, request: HttpRequest |
 def _rename_place(
     place: Road | Unit,
     *,
-    actor: Any,
+    actor: User | None,
     kind: str,
     field: str,
     value: str,
@@ -183,7 +183,7 @@ def _rename_place(
 
 
 def road_update(
-    *, actor: Any, road: Road, name: str, reason: str = "", request: HttpRequest | None = None
+    *, actor: User | None, road: Road, name: str, reason: str = "", request: HttpRequest | None = None
 ) -> Road:
     """Rename a road; the addresses of its buildings and houses follow."""
     _rename_place(
@@ -280,7 +280,7 @@ def _check_road(road: Road | None, region: Region) -> None:
 
 
 def building_create(
-    *, actor: Any, region: Region, data: Mapping[str, Any], request: HttpRequest | None = None
+    *, actor: User | None, region: Region, data: Mapping[str, Any], request: HttpRequest | None = None
 ) -> Building:
     """A building in ``region`` (its grid, or a community without grids). ``data``: the fields of
     ``BUILDING_FIELDS`` (``road`` a Road of the community or street)."""
@@ -311,7 +311,7 @@ def building_create(
 
 def building_update(
     *,
-    actor: Any,
+    actor: User | None,
     building: Building,
     changes: Mapping[str, Any],
     reason: str = "",
@@ -406,7 +406,9 @@ def _cascade_region(building: Building, region: Region) -> None:
     )
 
 
-def unit_create(*, actor: Any, building: Building, number: str, request: HttpRequest | None = None) -> Unit:
+def unit_create(
+    *, actor: User | None, building: Building, number: str, request: HttpRequest | None = None
+) -> Unit:
     _require(
         actor,
         P.EDIT,
@@ -428,7 +430,7 @@ def unit_create(*, actor: Any, building: Building, number: str, request: HttpReq
 
 
 def unit_update(
-    *, actor: Any, unit: Unit, number: str, reason: str = "", request: HttpRequest | None = None
+    *, actor: User | None, unit: Unit, number: str, reason: str = "", request: HttpRequest | None = None
 ) -> Unit:
     """Renumber a unit; the addresses of its houses follow."""
     _rename_place(

@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from shequ.core import validators as v
+from shequ.core.models import User
 from shequ.core.outbox import emit
 from shequ.registry import events
 from shequ.registry.models import (
@@ -40,7 +41,7 @@ from shequ.registry.services._residency import _join_household, _leave_household
 
 def household_create(
     *,
-    actor: Any,
+    actor: User | None,
     head: Person,
     house: House | None = None,
     number: str = "",
@@ -96,7 +97,7 @@ def household_create(
 
 def household_add_member(
     *,
-    actor: Any,
+    actor: User | None,
     household: Household,
     person: Person,
     relation_to_head: str,
@@ -146,7 +147,7 @@ def household_add_member(
 
 def household_remove_member(
     *,
-    actor: Any,
+    actor: User | None,
     household: Household,
     person: Person,
     on: Any = None,
@@ -182,7 +183,7 @@ def household_remove_member(
 
 def household_set_head(
     *,
-    actor: Any,
+    actor: User | None,
     household: Household,
     person: Person,
     former_head_relation: str = RelationToHead.OTHER_RELATIVE,
@@ -250,7 +251,7 @@ def household_set_head(
 
 def household_move(
     *,
-    actor: Any,
+    actor: User | None,
     household: Household,
     house: House,
     on: Any = None,

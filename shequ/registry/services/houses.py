@@ -12,6 +12,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from shequ.core.models import User
 from shequ.registry import addresses
 from shequ.registry.models import (
     Building,
@@ -103,7 +104,7 @@ def _check_house_unique(
 
 
 def house_create(
-    *, actor: Any, building: Building, data: Mapping[str, Any], request: HttpRequest | None = None
+    *, actor: User | None, building: Building, data: Mapping[str, Any], request: HttpRequest | None = None
 ) -> House:
     """A house in ``building``; ``data``: the fields of ``HOUSE_FIELDS`` (``unit`` a Unit of the
     building or None)."""
@@ -141,7 +142,7 @@ def house_create(
 
 def house_update(
     *,
-    actor: Any,
+    actor: User | None,
     house: House,
     changes: Mapping[str, Any],
     reason: str = "",

@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from shequ.core import validators as v
-from shequ.core.models import Region
+from shequ.core.models import Region, User
 from shequ.registry.models import (
     Building,
     House,
@@ -130,7 +130,11 @@ def _site_region(
 
 
 def organization_create(
-    *, actor: Any, data: Mapping[str, Any], region: Region | None = None, request: HttpRequest | None = None
+    *,
+    actor: User | None,
+    data: Mapping[str, Any],
+    region: Region | None = None,
+    request: HttpRequest | None = None,
 ) -> Organization:
     """An organization at a house or building (``data["house"]``/``data["building"]``), or with a
     free-text address in ``region``. The credit code is unique on the platform."""
@@ -171,7 +175,7 @@ def organization_create(
 
 def organization_update(
     *,
-    actor: Any,
+    actor: User | None,
     organization: Organization,
     changes: Mapping[str, Any],
     reason: str = "",
@@ -302,7 +306,11 @@ def clean_key_place_data(data: Mapping[str, Any], *, partial: bool = False) -> d
 
 
 def key_place_create(
-    *, actor: Any, data: Mapping[str, Any], region: Region | None = None, request: HttpRequest | None = None
+    *,
+    actor: User | None,
+    data: Mapping[str, Any],
+    region: Region | None = None,
+    request: HttpRequest | None = None,
 ) -> KeyPlace:
     """A key place at a house, building or organization (``data``), or in ``region`` by address."""
     cleaned = clean_key_place_data(data, partial=False)
@@ -334,7 +342,7 @@ def key_place_create(
 
 def key_place_update(
     *,
-    actor: Any,
+    actor: User | None,
     place: KeyPlace,
     changes: Mapping[str, Any],
     reason: str = "",

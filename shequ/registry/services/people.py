@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 
 from shequ.core import crypto
 from shequ.core import validators as v
-from shequ.core.models import Region
+from shequ.core.models import Region, User
 from shequ.core.outbox import emit
 from shequ.registry import addresses, events
 from shequ.registry.models import (
@@ -255,7 +255,7 @@ def _refuse_duplicate(existing: Person) -> None:
 
 def person_register(
     *,
-    actor: Any,
+    actor: User | None,
     data: Mapping[str, Any],
     house: House | None = None,
     region: Region | None = None,
@@ -333,7 +333,7 @@ def person_register(
 
 def person_move_in(
     *,
-    actor: Any,
+    actor: User | None,
     person: Person,
     house: House,
     relation: str = ResidenceRelation.FAMILY,
@@ -407,7 +407,7 @@ def person_move_in(
 
 def person_move_out(
     *,
-    actor: Any,
+    actor: User | None,
     person: Person,
     on: Any = None,
     destination: str = "",
@@ -464,7 +464,7 @@ def person_move_out(
 
 def person_move(
     *,
-    actor: Any,
+    actor: User | None,
     person: Person,
     house: House,
     relation: str | None = None,
@@ -505,7 +505,7 @@ def person_move(
 
 
 def person_record_death(
-    *, actor: Any, person: Person, on: Any, reason: str = "", request: HttpRequest | None = None
+    *, actor: User | None, person: Person, on: Any, reason: str = "", request: HttpRequest | None = None
 ) -> Person:
     """Record a death: the home and household membership end (a household whose head died keeps
     its other members and waits for a new head); the record and its history stay."""
@@ -558,7 +558,12 @@ def person_record_death(
 
 
 def person_correct(
-    *, actor: Any, person: Person, changes: Mapping[str, Any], reason: str, request: HttpRequest | None = None
+    *,
+    actor: User | None,
+    person: Person,
+    changes: Mapping[str, Any],
+    reason: str,
+    request: HttpRequest | None = None,
 ) -> Person:
     """Correct a person's fields (name, ID, phone, ethnicity, residence type, work …) with a
     reason; the timeline keeps old → new with ID and phone numbers masked."""

@@ -9,6 +9,7 @@ from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 
+from shequ.core.models import User
 from shequ.registry.models import (
     House,
     Person,
@@ -22,7 +23,7 @@ from shequ.registry.services._residency import _check_relation, _end_residence, 
 
 def residence_add(
     *,
-    actor: Any,
+    actor: User | None,
     person: Person,
     house: House,
     relation: str,
@@ -61,7 +62,12 @@ def residence_add(
 
 
 def residence_end(
-    *, actor: Any, residence: Residence, on: Any = None, reason: str = "", request: HttpRequest | None = None
+    *,
+    actor: User | None,
+    residence: Residence,
+    on: Any = None,
+    reason: str = "",
+    request: HttpRequest | None = None,
 ) -> Residence:
     """End a link to a house the person does not live in (the owner sold it)."""
     _require(

@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 
 from shequ.core import audit
 from shequ.core.accounts import check_grantor
-from shequ.core.models import Region
+from shequ.core.models import Region, User
 from shequ.core.outbox import emit
 from shequ.core.permissions import ADMIN_ROLES, active_memberships, scopes_for
 from shequ.registry import events
@@ -57,7 +57,7 @@ def _category(category: TagCategory | str) -> TagCategory:
 
 
 def _require_tag_access(
-    actor: Any,
+    actor: User | None,
     perm: str,
     category: TagCategory,
     region_code: str,
@@ -95,7 +95,9 @@ def _require_tag_access(
 
 
 def _tag_event(
-    cls: type[events.TagAdded] | type[events.TagEnded] | type[events.TagVerified], actor: Any, tag: PersonTag
+    cls: type[events.TagAdded] | type[events.TagEnded] | type[events.TagVerified],
+    actor: User | None,
+    tag: PersonTag,
 ) -> None:
     emit(
         cls(
@@ -111,7 +113,7 @@ def _tag_event(
 
 def tag_add(
     *,
-    actor: Any,
+    actor: User | None,
     person: Person,
     category: TagCategory | str,
     source: str = TagSource.SURVEY,
@@ -184,7 +186,7 @@ def tag_add(
 
 
 def tag_end(
-    *, actor: Any, tag: PersonTag, on: Any = None, reason: str, request: HttpRequest | None = None
+    *, actor: User | None, tag: PersonTag, on: Any = None, reason: str, request: HttpRequest | None = None
 ) -> PersonTag:
     """End a tag (the allowance stopped, the child grew up …), with a reason; it stays in history."""
     _require_tag_access(
@@ -237,7 +239,7 @@ def tag_end(
     return tag
 
 
-def tag_verify(*, actor: Any, tag: PersonTag, request: HttpRequest | None = None) -> PersonTag:
+def tag_verify(*, actor: User | None, tag: PersonTag, request: HttpRequest | None = None) -> PersonTag:
     """Confirm a tag. Whoever added it cannot verify it (four eyes)."""
     _require_tag_access(
         actor,
@@ -284,8 +286,8 @@ def tag_verify(*, actor: Any, tag: PersonTag, request: HttpRequest | None = None
 
 def tag_grant(
     *,
-    actor: Any,
-    user: Any,
+    actor: User | None,
+    user: User,
     region: Region,
     expires_at: dt.datetime,
     reason: str,
@@ -371,7 +373,7 @@ def tag_grant(
 
 
 def tag_grant_revoke(
-    *, actor: Any, grant: TagGrant, reason: str, request: HttpRequest | None = None
+    *, actor: User | None, grant: TagGrant, reason: str, request: HttpRequest | None = None
 ) -> TagGrant:
     check_grantor(
         actor,

@@ -11,6 +11,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from shequ.core.models import User
 from shequ.core.outbox import emit
 from shequ.registry import events
 from shequ.registry.models import (
@@ -39,7 +40,7 @@ VISIT_FUTURE_TOLERANCE = dt.timedelta(minutes=10)
 
 def visit_record(
     *,
-    actor: Any,
+    actor: User | None,
     person: Person | None = None,
     household: Household | None = None,
     house: House | None = None,
@@ -120,7 +121,7 @@ def visit_record(
     return visit
 
 
-def _follow_up_done(visit: Visit, actor: Any) -> None:
+def _follow_up_done(visit: Visit, actor: User | None) -> None:
     visit.follow_up_done_at = timezone.now()
     visit.save(update_fields=["follow_up_done_at"])
     for object_type, obj in (
@@ -139,7 +140,7 @@ def _follow_up_done(visit: Visit, actor: Any) -> None:
             )
 
 
-def visit_follow_up_done(*, actor: Any, visit: Visit, request: HttpRequest | None = None) -> Visit:
+def visit_follow_up_done(*, actor: User | None, visit: Visit, request: HttpRequest | None = None) -> Visit:
     """Mark a visit's follow-up as done without recording a new visit."""
     _require(
         actor,
