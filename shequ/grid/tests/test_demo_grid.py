@@ -21,7 +21,7 @@ from shequ.registry.tests.test_demo import load_regions
 @pytest.fixture
 def demo(db: None, monkeypatch: pytest.MonkeyPatch) -> generator.DemoResult:
     load_regions()
-    monkeypatch.setattr(registry_demo, "PEOPLE_PER_SIZE", 300)
+    monkeypatch.setattr(registry_demo.generator, "PEOPLE_PER_SIZE", 300)
     return generator.generate(size=1)
 
 
