@@ -1,7 +1,7 @@
 """Latency from a ticket's submission to its department's notification being queued, on PostgreSQL.
 
 A 12345 hotline ticket of a category whose routing rule dispatches at once (``auto_dispatch``:
-crime clues → the police station) is submitted through ``services.submit``; the submit commits the
+crime clues → the police station) is submitted through ``services.ticket_submit``; the submit commits the
 ticket, its dispatch and the ``TicketDispatched`` outbox row in one transaction. A separate
 ``shequ worker`` process (the production loop, ``shequ.core.outbox.work``) claims the row and runs
 ``handlers.tell_department``, which queues the inbox message (``Message``, topic ``grid.dispatch``)
@@ -98,7 +98,7 @@ def start_worker(idle_sleep: float) -> subprocess.Popen[str]:
 
 
 def submit(region: Region, category: Category, n: int) -> Ticket:
-    return services.submit(
+    return services.ticket_submit(
         actor=None,
         source=Source.HOTLINE,
         region=region,

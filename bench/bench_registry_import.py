@@ -46,9 +46,9 @@ from django.db import connection  # noqa: E402
 
 from shequ.core import excel  # noqa: E402
 from shequ.core.models import Region, RegionKind, RegionLevel  # noqa: E402
+from shequ.core.validators import id_check_char  # noqa: E402
 from shequ.registry import imports  # noqa: E402
 from shequ.registry.models import House, ImportKind, Person, Residence, TimelineEntry  # noqa: E402
-from shequ.registry.validators import id_check_char  # noqa: E402
 
 TREE = [
     ("43", "湖南省", RegionLevel.PROVINCE, RegionKind.PROVINCE),

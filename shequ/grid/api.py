@@ -8,7 +8,6 @@ ticket's state (400 ``illegal_transition`` with the reason). The step paths are 
 ``allowed_steps`` in a ticket's detail, so a client shows exactly the steps it may take.
 """
 
-import importlib
 import logging
 from collections.abc import Callable, Iterable
 from typing import Annotated, Any, TypeVar
@@ -161,39 +160,6 @@ def _region(code: str) -> Region:
     return region
 
 
-# --- Category suggestions -----------------------------------------------------------------------
-
-
-def classifier_suggestions(text: str, k: int = 3) -> list[tuple[Category, float]] | None:
-    """The classifier's best active leaf categories for ``text`` with their confidence, or None
-    when no classifier is installed or trained (reporting works without one)."""
-    try:
-        # Imported by name at call time: the classifier is optional and its model loads lazily.
-        classifier = importlib.import_module("shequ.grid.classifier")
-    except ImportError:
-        return None
-    try:
-        found = classifier.suggest(text, k=k)
-    except Exception:  # a missing or damaged model must not stop anyone from reporting
-        logger.warning("category classifier failed", exc_info=True)
-        return None
-    codes = [s.category_code for s in found]
-    by_code = {c.code: c for c in selectors.leaf_categories().filter(code__in=codes)}
-    return [
-        (by_code[s.category_code], max(0.0, min(1.0, float(s.confidence))))
-        for s in found
-        if s.category_code in by_code
-    ]
-
-
-def record_suggestion(ticket: Ticket) -> None:
-    """Keep the classifier's top category for a new ticket (to measure and retrain it)."""
-    found = classifier_suggestions(f"{ticket.title}\n{ticket.description}", k=1)
-    if found:
-        category, confidence = found[0]
-        services.suggest(ticket, category=category, confidence=confidence)
-
-
 # --- Tickets ------------------------------------------------------------------------------------
 
 
@@ -236,7 +202,7 @@ def ticket_create(request: HttpRequest, payload: TicketIn) -> Status[Ticket]:
         from shequ.registry import selectors as registry
 
         house = registry.get_house_for(viewer, payload.house_id)
-    ticket = services.submit(
+    ticket = services.ticket_submit(
         actor=viewer,
         source=source,
         region=region,
@@ -253,7 +219,7 @@ def ticket_create(request: HttpRequest, payload: TicketIn) -> Status[Ticket]:
         house=house,
         request=request,
     )
-    record_suggestion(ticket)
+    services.record_suggestion(ticket)
     return Status(201, _detail(viewer, ticket))
 
 
@@ -290,7 +256,7 @@ def sensor_alert(request: HttpRequest, payload: SensorAlertIn) -> Status[Any]:
     if repeated is not None:
         return repeated
     try:
-        ticket = services.submit(
+        ticket = services.ticket_submit(
             actor=None,
             source=Source.SENSOR,
             region=region,
@@ -310,7 +276,7 @@ def sensor_alert(request: HttpRequest, payload: SensorAlertIn) -> Status[Any]:
         if repeated is None:
             raise
         return repeated
-    record_suggestion(ticket)
+    services.record_suggestion(ticket)
     return Status(201, _detail(viewer, ticket))
 
 
@@ -333,7 +299,7 @@ def ticket_accept(request: HttpRequest, ticket_id: TicketIdPath, payload: Accept
     return _take(
         request,
         ticket_id,
-        services.accept,
+        services.ticket_accept,
         category=payload.category,
         urgency=payload.urgency,
         comment=payload.comment,
@@ -343,13 +309,13 @@ def ticket_accept(request: HttpRequest, ticket_id: TicketIdPath, payload: Accept
 @router.post("/tickets/{ticket_id}/recategorize", response=TicketDetailOut, auth=WRITE)
 def ticket_recategorize(request: HttpRequest, ticket_id: TicketIdPath, payload: CategoryIn) -> Ticket:
     """Correct the category of an open ticket (community)."""
-    return _take(request, ticket_id, services.recategorize, category=payload.category)
+    return _take(request, ticket_id, services.ticket_recategorize, category=payload.category)
 
 
 @router.post("/tickets/{ticket_id}/close_on_spot", response=TicketDetailOut, auth=WRITE)
 def ticket_close_on_spot(request: HttpRequest, ticket_id: TicketIdPath, payload: ResultIn) -> Ticket:
     """Close a submitted or accepted ticket settled on the spot (grid worker or community)."""
-    return _take(request, ticket_id, services.close_on_spot, result=payload.result)
+    return _take(request, ticket_id, services.ticket_close_on_spot, result=payload.result)
 
 
 @router.post("/tickets/{ticket_id}/dispatch", response=TicketDetailOut, auth=WRITE)
@@ -358,7 +324,7 @@ def ticket_dispatch(request: HttpRequest, ticket_id: TicketIdPath, payload: Disp
     viewer, ticket = _ticket(request, ticket_id)  # the scope check before the department lookup
     department = _department(payload.department)
     _step(
-        services.dispatch,
+        services.ticket_dispatch,
         actor=viewer,
         ticket=ticket,
         department=department,
@@ -371,7 +337,7 @@ def ticket_dispatch(request: HttpRequest, ticket_id: TicketIdPath, payload: Disp
 @router.post("/tickets/{ticket_id}/handle", response=TicketDetailOut, auth=WRITE)
 def ticket_handle(request: HttpRequest, ticket_id: TicketIdPath, payload: ResultIn) -> Ticket:
     """The community resolves an accepted ticket itself."""
-    return _take(request, ticket_id, services.handle, result=payload.result)
+    return _take(request, ticket_id, services.ticket_handle, result=payload.result)
 
 
 @router.post("/tickets/{ticket_id}/merge", response=TicketDetailOut, auth=WRITE)
@@ -384,38 +350,38 @@ def ticket_merge(request: HttpRequest, ticket_id: TicketIdPath, payload: MergeIn
     if target is None:
         raise ValidationError({"into_id": _("Give the ticket to merge into (its id or number).")})
     into = selectors.get_ticket_for(viewer, target)
-    _step(services.merge, actor=viewer, ticket=ticket, into=into, request=request)
+    _step(services.ticket_merge, actor=viewer, ticket=ticket, into=into, request=request)
     return _detail(viewer, ticket)
 
 
 @router.post("/tickets/{ticket_id}/dept_accept", response=TicketDetailOut, auth=WRITE)
 def ticket_dept_accept(request: HttpRequest, ticket_id: TicketIdPath, payload: CommentIn) -> Ticket:
     """The department accepts a ticket dispatched to it."""
-    return _take(request, ticket_id, services.dept_accept, comment=payload.comment)
+    return _take(request, ticket_id, services.ticket_department_accept, comment=payload.comment)
 
 
 @router.post("/tickets/{ticket_id}/respond", response=TicketDetailOut, auth=WRITE)
 def ticket_respond(request: HttpRequest, ticket_id: TicketIdPath, payload: ReplyIn) -> Ticket:
     """The department answers the reporter; the ticket is in progress from now on."""
-    return _take(request, ticket_id, services.respond, comment=payload.comment)
+    return _take(request, ticket_id, services.ticket_respond, comment=payload.comment)
 
 
 @router.post("/tickets/{ticket_id}/resolve", response=TicketDetailOut, auth=WRITE)
 def ticket_resolve(request: HttpRequest, ticket_id: TicketIdPath, payload: ResultIn) -> Ticket:
     """The department reports the problem resolved, with the result."""
-    return _take(request, ticket_id, services.resolve, result=payload.result)
+    return _take(request, ticket_id, services.ticket_resolve, result=payload.result)
 
 
 @router.post("/tickets/{ticket_id}/dept_return", response=TicketDetailOut, auth=WRITE)
 def ticket_dept_return(request: HttpRequest, ticket_id: TicketIdPath, payload: ReasonIn) -> Ticket:
     """The department returns a ticket that is not its matter, with the reason."""
-    return _take(request, ticket_id, services.dept_return, reason=payload.reason)
+    return _take(request, ticket_id, services.ticket_department_return, reason=payload.reason)
 
 
 @router.post("/tickets/{ticket_id}/request_extension", response=TicketDetailOut, auth=WRITE)
 def ticket_request_extension(request: HttpRequest, ticket_id: TicketIdPath, payload: ExtensionIn) -> Ticket:
     """The department asks for more working days (one request at a time)."""
-    return _take(request, ticket_id, services.request_extension, days=payload.days, reason=payload.reason)
+    return _take(request, ticket_id, services.extension_request, days=payload.days, reason=payload.reason)
 
 
 @router.post("/tickets/{ticket_id}/decide_extension", response=TicketDetailOut, auth=WRITE)
@@ -429,7 +395,7 @@ def ticket_decide_extension(
         raise ApiError(400, "illegal_transition", _("No extension request is waiting for a decision."))
     extension.ticket = ticket
     _step(
-        services.decide_extension,
+        services.extension_decide,
         actor=viewer,
         extension=extension,
         approve=payload.approve,
@@ -442,13 +408,13 @@ def ticket_decide_extension(
 @router.post("/tickets/{ticket_id}/verify", response=TicketDetailOut, auth=WRITE)
 def ticket_verify(request: HttpRequest, ticket_id: TicketIdPath, payload: VerifyIn) -> Ticket:
     """The grid worker checks a resolved ticket on site: passed, or back with what is still wrong."""
-    return _take(request, ticket_id, services.verify, passed=payload.passed, comment=payload.comment)
+    return _take(request, ticket_id, services.ticket_verify, passed=payload.passed, comment=payload.comment)
 
 
 @router.post("/tickets/{ticket_id}/rate", response=TicketDetailOut, auth=WRITE)
 def ticket_rate(request: HttpRequest, ticket_id: TicketIdPath, payload: RateIn) -> Ticket:
     """The reporter rates the result 1–5; 1 or 2 stars reopen it for supervision."""
-    return _take(request, ticket_id, services.rate, rating=payload.rating, comment=payload.comment)
+    return _take(request, ticket_id, services.ticket_rate, rating=payload.rating, comment=payload.comment)
 
 
 @router.post("/tickets/{ticket_id}/supervise", response=TicketDetailOut, auth=WRITE)
@@ -457,7 +423,7 @@ def ticket_supervise(request: HttpRequest, ticket_id: TicketIdPath, payload: Sup
     viewer, ticket = _ticket(request, ticket_id)  # the scope check before the department lookup
     department = _department(payload.department)
     _step(
-        services.supervise,
+        services.ticket_supervise,
         actor=viewer,
         ticket=ticket,
         decision=payload.decision,
@@ -471,7 +437,7 @@ def ticket_supervise(request: HttpRequest, ticket_id: TicketIdPath, payload: Sup
 @router.post("/tickets/{ticket_id}/comment", response=TicketDetailOut, auth=WRITE)
 def ticket_comment(request: HttpRequest, ticket_id: TicketIdPath, payload: NoteIn) -> Ticket:
     """A note on the timeline for staff (residents do not see notes)."""
-    return _take(request, ticket_id, services.comment, text=payload.text)
+    return _take(request, ticket_id, services.ticket_comment, text=payload.text)
 
 
 @router.post("/tickets/{ticket_id}/add_photos", response=TicketDetailOut, auth=WRITE)
@@ -484,7 +450,7 @@ def ticket_add_photos(
     """More photos for an open ticket, as ``multipart/form-data`` (field ``photos``, up to nine
     JPEG, PNG or WebP files of 8 MB; optional ``comment``): the reporter's, the region staff's or
     the handling department's. Stored without their EXIF data (location, device)."""
-    return _take(request, ticket_id, services.add_photos, photos=photos, comment=comment)
+    return _take(request, ticket_id, services.ticket_add_photos, photos=photos, comment=comment)
 
 
 @router.get(
@@ -525,7 +491,7 @@ def suggest(request: HttpRequest, payload: SuggestIn) -> dict[str, Any]:
     """The categories the classifier proposes for a problem's text, best first. `available` is
     false (and the list empty) when no trained classifier is installed."""
     _require(request, TICKET_PERMS)
-    found = classifier_suggestions(payload.text, k=payload.k)
+    found = services.classifier_suggestions(payload.text, k=payload.k)
     return {
         "available": found is not None,
         "suggestions": [

@@ -41,6 +41,7 @@ from shequ.core import accounts
 from shequ.core.models import Department, Region, RegionLevel, Role, User
 from shequ.grid import services, stats_rollup
 from shequ.grid.models import (
+    OPEN_STATUSES,
     Category,
     Dispatch,
     Extension,
@@ -412,7 +413,7 @@ def _new_ticket(w: _World, plan: str) -> tuple[Ticket, list[tuple[dt.timedelta, 
         kwargs["external_ref"] = f"open311-{w.hotline_seq:06d}"
     if source in {Source.PATROL, Source.STAFF} and rng.random() < 0.08:
         kwargs["urgency"] = Urgency.URGENT
-    ticket = services.submit(actor=actor, **kwargs)
+    ticket = services.ticket_submit(actor=actor, **kwargs)
     return ticket, _steps(w, ticket, plan, category)
 
 
@@ -441,38 +442,38 @@ def _steps(
         add(
             0.1,
             2,
-            lambda t: services.close_on_spot(
+            lambda t: services.ticket_close_on_spot(
                 actor=community, ticket=t, category=category, result="现场已处理，居民表示满意。"
             ),
         )
         return steps
     if not auto:
-        add(0.3, 20, lambda t: services.accept(actor=community, ticket=t, category=category))
+        add(0.3, 20, lambda t: services.ticket_accept(actor=community, ticket=t, category=category))
     if plan == "accepted":
         return steps
     if department is None and plan in {"dispatched", "dept_accepted", "in_progress", "extension", "returned"}:
         return steps  # nobody to dispatch to: it waits with the community
     if department is None or (plan == "handled" and not auto):
-        add(4, 96, lambda t: services.handle(actor=community, ticket=t, result="社区已协调处理完毕。"))
+        add(4, 96, lambda t: services.ticket_handle(actor=community, ticket=t, result="社区已协调处理完毕。"))
         _finish(w, steps, add, plan if plan in {"resolved", "handled"} else "closed", reporter, code)
         return steps
     if not auto:
-        add(0.1, 3, lambda t: services.dispatch(actor=community, ticket=t, department=department))
+        add(0.1, 3, lambda t: services.ticket_dispatch(actor=community, ticket=t, department=department))
     if plan == "returned":
         add(
             1,
             20,
-            lambda t: services.dept_return(
+            lambda t: services.ticket_department_return(
                 actor=dept_actor, ticket=t, reason="不属于本单位职责范围，请核实后改派。"
             ),
         )
         return steps
     if plan == "dispatched":
         return steps
-    add(0.5, 20, lambda t: services.dept_accept(actor=dept_actor, ticket=t, comment="已签收。"))
+    add(0.5, 20, lambda t: services.ticket_department_accept(actor=dept_actor, ticket=t, comment="已签收。"))
     if plan == "dept_accepted":
         return steps
-    add(1, 30, lambda t: services.respond(actor=dept_actor, ticket=t, comment="已安排人员现场查看。"))
+    add(1, 30, lambda t: services.ticket_respond(actor=dept_actor, ticket=t, comment="已安排人员现场查看。"))
     if plan == "in_progress":
         return steps
     if plan == "extension":
@@ -482,16 +483,20 @@ def _steps(
             lambda t: _extend(t, dept_actor, _supervisor(w, code)),
         )
         return steps
-    add(6, 200, lambda t: services.resolve(actor=dept_actor, ticket=t, result="已现场处理完毕，问题已解决。"))
+    add(
+        6,
+        200,
+        lambda t: services.ticket_resolve(actor=dept_actor, ticket=t, result="已现场处理完毕，问题已解决。"),
+    )
     _finish(w, steps, add, plan, reporter, code)
     return steps
 
 
 def _extend(ticket: Ticket, dept_actor: User | None, supervisor: User | None) -> Ticket:
-    ext = services.request_extension(
+    ext = services.extension_request(
         actor=dept_actor, ticket=ticket, days=5, reason="需协调多个单位，申请延期。"
     )
-    services.decide_extension(actor=supervisor, extension=ext, approve=True, comment="同意延期。")
+    services.extension_decide(actor=supervisor, extension=ext, approve=True, comment="同意延期。")
     return Ticket.objects.get(pk=ticket.pk)
 
 
@@ -508,7 +513,11 @@ def _finish(
     if plan in {"resolved", "handled"}:
         return
     verifier = _verifier(w, code)
-    add(2, 40, lambda t: services.verify(actor=verifier, ticket=t, passed=True, comment="现场核查属实。"))
+    add(
+        2,
+        40,
+        lambda t: services.ticket_verify(actor=verifier, ticket=t, passed=True, comment="现场核查属实。"),
+    )
     if plan == "verified" or reporter is None:
         return
     if plan in {"reopened", "resupervised"}:
@@ -516,13 +525,15 @@ def _finish(
         add(
             1,
             48,
-            lambda t: services.rate(actor=reporter, ticket=t, rating=stars, comment="问题没有真正解决。"),
+            lambda t: services.ticket_rate(
+                actor=reporter, ticket=t, rating=stars, comment="问题没有真正解决。"
+            ),
         )
         if plan == "resupervised":
             add(
                 2,
                 24,
-                lambda t: services.supervise(
+                lambda t: services.ticket_supervise(
                     actor=_supervisor(w, code),
                     ticket=t,
                     decision=Decision.REDISPATCH if t.department_id else Decision.RETURN,
@@ -531,7 +542,11 @@ def _finish(
             )
         return
     stars = rng.choices([5, 4, 3], weights=[6, 3, 1])[0]
-    add(1, 72, lambda t: services.rate(actor=reporter, ticket=t, rating=stars, comment="处理及时，谢谢。"))
+    add(
+        1,
+        72,
+        lambda t: services.ticket_rate(actor=reporter, ticket=t, rating=stars, comment="处理及时，谢谢。"),
+    )
 
 
 def _run(
@@ -623,7 +638,7 @@ def generate_tickets(*, size: float = 1, seed: int = 2026) -> TicketSummary:
     summary.by_status = Counter(tickets.values_list("status", flat=True))
     summary.by_source = Counter(tickets.values_list("source", flat=True))
     now = timezone.now()
-    summary.overdue = tickets.filter(status__in=services.OPEN_STATUSES, due_at__lt=now).count()
+    summary.overdue = tickets.filter(status__in=OPEN_STATUSES, due_at__lt=now).count()
     summary.escalated = escalated
     summary.seconds = time.perf_counter() - started
     return summary
@@ -645,7 +660,7 @@ def _merge_one(w: _World, made: list[Ticket]) -> None:
     w.hotline_seq += 1
     actor = _community_actor(w, parent.region_code)
     clock = _Clock()
-    duplicate = services.submit(
+    duplicate = services.ticket_submit(
         actor=None,
         source=Source.HOTLINE,
         region=parent.region,
@@ -658,7 +673,7 @@ def _merge_one(w: _World, made: list[Ticket]) -> None:
     clock.back(_hours(rng, 0.2, 1.5))
     clock.step()
     merged_at = clock.marks[-1][0]
-    services.merge(actor=actor, ticket=duplicate, into=parent)
+    services.ticket_merge(actor=actor, ticket=duplicate, into=parent)
     back = max(timezone.now() - parent.submitted_at - _hours(rng, 2, 12), dt.timedelta(0))
     clock.back(back)
     clock.finish()

@@ -1,7 +1,7 @@
 """Import of 12345 hotline work orders (.xlsx, .xls or .csv as the hotline centre exports them) as
 tickets of source ``hotline``.
 
-The files are read with the registry's tolerant import helpers (``shequ/registry/imports.py``):
+The files are read with the core's tolerant spreadsheet reading (``shequ/core/spreadsheets.py``):
 a title above the header, a header over two rows with merged cells, header names that differ from
 one centre to the next, blank and note rows, full-width digits, GBK-encoded CSV. Then every row is
 checked:
@@ -20,7 +20,7 @@ checked:
 
 :func:`check` (the dry run) writes nothing and reports every problem by row, column and reason.
 :func:`commit` checks the file again and writes all valid rows in one transaction through
-``services.submit`` — or nothing, when the file changed or a row was imported meanwhile.
+``services.ticket_submit`` — or nothing, when the file changed or a row was imported meanwhile.
 Between the two, the upload is kept encrypted for its uploader only (:func:`keep_upload`).
 """
 
@@ -49,15 +49,14 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from shequ.core import audit, crypto
+from shequ.core import audit, crypto, spreadsheets
+from shequ.core import validators as v
 from shequ.core.models import AuditResult, Region, RegionLevel
 from shequ.core.permissions import has_perm, scopes_for
+from shequ.core.spreadsheets import Col, Problem, Report, Row, Table
 from shequ.grid import services
 from shequ.grid.models import Category, Source, Ticket, Urgency
 from shequ.grid.permissions import GridPerm as P
-from shequ.registry import imports
-from shequ.registry import validators as v
-from shequ.registry.imports import Col, Problem, Report, Row, Table
 
 KIND = "hotline"
 EXTERNAL_REF_MAX = 64
@@ -140,12 +139,12 @@ NORMAL_WORDS = frozenset({"一般", "普通", "正常", "否", "不紧急", "非
 
 @functools.cache
 def _lookup() -> dict[str, str]:
-    return imports.header_lookup(COLUMNS)
+    return spreadsheets.header_lookup(COLUMNS)
 
 
-def find_header(table: Table) -> imports.Header | None:
+def find_header(table: Table) -> spreadsheets.Header | None:
     """The row (or pair of rows, for merged headers) among the first ones naming the most columns."""
-    return imports.find_header_by(table, _lookup())
+    return spreadsheets.find_header_by(table, _lookup())
 
 
 # --- Cells --------------------------------------------------------------------------------------
@@ -164,7 +163,7 @@ class CellError(ValueError):
 
 def parse_moment(value: Any) -> dt.datetime | None:
     """A call time as an aware datetime (local time when the cell has no zone); None when empty."""
-    if imports.is_blank(value):
+    if spreadsheets.is_blank(value):
         return None
     if isinstance(value, dt.datetime):
         moment = value
@@ -173,18 +172,18 @@ def parse_moment(value: Any) -> dt.datetime | None:
     elif isinstance(value, float) and not value.is_integer() and 0 < value < 80000:
         # An Excel serial number: days since 1899-12-30, the time as the fraction of a day.
         seconds = round((value - int(value)) * 86400)
-        moment = dt.datetime.combine(imports.EXCEL_EPOCH, dt.time()) + dt.timedelta(
+        moment = dt.datetime.combine(spreadsheets.EXCEL_EPOCH, dt.time()) + dt.timedelta(
             days=int(value), seconds=seconds
         )
     else:
-        text = imports.cell_text(value)  # half-width, one space between parts
+        text = spreadsheets.cell_text(value)  # half-width, one space between parts
         m = _MOMENT.match(text) or _COMPACT_MOMENT.match(text)
         try:
             if m:
                 hour, minute, second = (int(part) if part else 0 for part in m.groups()[3:6])
                 moment = dt.datetime(int(m[1]), int(m[2]), int(m[3]), hour, minute, second)
             else:
-                day = imports.parse_date(value)
+                day = spreadsheets.parse_date(value)
                 if not isinstance(day, dt.date):
                     raise CellError("partial")
                 moment = dt.datetime.combine(day, dt.time())
@@ -261,7 +260,7 @@ class RegionIndex:
                 self.names[_region_key(name)].append(r)
 
     def find(self, community: Any, street: Any = "") -> Region:
-        text = imports.cell_text(community)
+        text = spreadsheets.cell_text(community)
         code = v.normalize_code(text)
         if code.isdigit():
             try:
@@ -273,7 +272,7 @@ class RegionIndex:
                 raise CellError(_("There is no community or grid with this code in your area."))
             return region
         found = list(dict.fromkeys(self.names.get(_region_key(text), [])))
-        street_text = _region_key(imports.cell_text(street))
+        street_text = _region_key(spreadsheets.cell_text(street))
         if street_text and len(found) > 1:
             found = [r for r in found if self._street_name(r) in (street_text, street_text + "街道")]
         if not found:
@@ -295,7 +294,7 @@ class RegionIndex:
 
 @dataclass
 class HotlineRow:
-    """A checked row: what ``services.submit`` gets."""
+    """A checked row: what ``services.ticket_submit`` gets."""
 
     number: int
     external_ref: str
@@ -338,9 +337,9 @@ def _title(row: Row, description: str) -> str:
 
 def _deadline_note(row: Row) -> str:
     raw = row.cells.get("deadline")
-    if imports.is_blank(raw):
+    if spreadsheets.is_blank(raw):
         return ""
-    text = imports.cell_text(raw).replace(" ", "")
+    text = spreadsheets.cell_text(raw).replace(" ", "")
     if _PERIOD.match(text):
         shown = text
     else:
@@ -364,8 +363,8 @@ def _check_row(
     ref = ""
     try:
         # As the centre wrote it (half-width, no spaces): GD-0001 stays GD-0001.
-        ref = v.normalize_text(imports.id_text(row.cells.get("external_ref"))).replace(" ", "")
-    except imports.DamagedNumber:
+        ref = v.normalize_text(spreadsheets.id_text(row.cells.get("external_ref"))).replace(" ", "")
+    except spreadsheets.DamagedNumber:
         row.add(
             "external_ref",
             _("Excel turned this number into a rounded number: format the column as text and export again."),
@@ -399,7 +398,7 @@ def _check_row(
             submitted_at = None
 
     region = None
-    if imports.is_blank(row.cells.get("community")):
+    if spreadsheets.is_blank(row.cells.get("community")):
         row.add("community", _("The community is required."), "required")
     else:
         try:
@@ -418,7 +417,7 @@ def _check_row(
     caller = row.text("caller")
     if len(caller) > 50:
         row.add("caller", _("At most %(n)d characters.") % {"n": 50}, "too_long")
-    phone = imports.phone_text(row.cells.get("phone"))
+    phone = spreadsheets.phone_text(row.cells.get("phone"))
     if "*" in phone:
         phone = ""  # masked by the hotline centre: the contact stays with the centre
     try:
@@ -471,12 +470,10 @@ def _imported_before(rows: Sequence[Row]) -> set[int]:
 
 
 def _suggest(rows: Iterable[HotlineRow]) -> None:
-    from shequ.grid.api import classifier_suggestions
-
     for row in rows:
         if row.category is not None:
             continue
-        found = classifier_suggestions(f"{row.title}\n{row.description}", k=1)
+        found = services.classifier_suggestions(f"{row.title}\n{row.description}", k=1)
         if found is None:
             return  # no classifier: the community chooses every category
         if found:
@@ -495,8 +492,8 @@ def check(*, content: bytes, filename: str, actor: Any, now: dt.datetime | None 
     report = Report(kind=KIND, filename=filename[:200], region_code=", ".join(scopes))
     plan = Plan(report=report)
     try:
-        table = imports.read_table(content, filename)
-    except imports.ImportFileError as exc:
+        table = spreadsheets.read_table(content, filename)
+    except spreadsheets.ImportFileError as exc:
         report.problems.append(Problem(None, "", None, exc.message, exc.code))
         return plan
     report.sheet = table.sheet
@@ -511,7 +508,7 @@ def check(*, content: bytes, filename: str, actor: Any, now: dt.datetime | None 
                     "No header row was found in the first %(n)d rows: the columns need names such as "
                     "%(names)s."
                 )
-                % {"n": imports.HEADER_SCAN_ROWS, "names": "、".join(c.synonyms[0] for c in REQUIRED)},
+                % {"n": spreadsheets.HEADER_SCAN_ROWS, "names": "、".join(c.synonyms[0] for c in REQUIRED)},
                 "no_header",
             )
         )
@@ -537,14 +534,14 @@ def check(*, content: bytes, filename: str, actor: Any, now: dt.datetime | None 
             )
     if report.problems:
         return plan
-    rows = list(imports.data_rows(table, header, report))
+    rows = list(spreadsheets.data_rows(table, header, report))
     report.data_rows = len(rows)
     regions = RegionIndex(scopes)
     categories = CategoryIndex()
     now = now or timezone.now()
     checked = {row.number: _check_row(row, regions, categories, now) for row in rows}
     # Rows sharing a work order number: all of them are refused (neither can be trusted).
-    duplicates = imports.duplicates_in_file(
+    duplicates = spreadsheets.duplicates_in_file(
         rows, "external_ref", _("The same work order number is also in row %(rows)s."), "duplicate_in_file"
     )
     bad = duplicates | _imported_before(rows)
@@ -602,7 +599,7 @@ def commit(
     try:
         with transaction.atomic():
             for row in plan.rows:
-                ticket = services.submit(
+                ticket = services.ticket_submit(
                     actor=None,
                     source=Source.HOTLINE,
                     region=row.region,
@@ -797,7 +794,7 @@ def upload_commit(
 
 def error_workbook(*, upload: Upload, actor: Any) -> bytes:
     """The rows with problems as in the file, bad cells in red (the registry import's workbook)."""
-    return imports.error_workbook(content=upload.content, report=upload.report, actor=actor)
+    return spreadsheets.error_workbook(content=upload.content, report=upload.report, actor=actor)
 
 
 __all__ = [

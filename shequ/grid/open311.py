@@ -41,12 +41,12 @@ from shequ.core.apierrors import ApiError
 from shequ.core.models import ApiToken, AuditResult, Region, RegionLevel
 from shequ.core.permissions import scopes_for
 from shequ.core.personal import mask_id_number, mask_phone
+from shequ.core.validators import clean_contact_phone
 from shequ.grid import services
 from shequ.grid.models import Category, Source, Status, Ticket, TicketAction, Urgency
 from shequ.grid.models import parse_number as _parse_number
 from shequ.grid.permissions import GridPerm
 from shequ.registry import selectors as registry
-from shequ.registry.validators import clean_contact_phone
 
 OPEN311_WRITE = register_scope(
     "open311:write", "Submit Open311 service requests inside the regions where the owner may report."
@@ -428,7 +428,7 @@ def _validation_messages(exc: ValidationError) -> list[str]:
 
 
 def submit_request(token: ApiToken, data: Any, request: HttpRequest) -> Ticket:
-    """POST requests: validate everything first, then ``services.submit`` as the key's owner.
+    """POST requests: validate everything first, then ``services.ticket_submit`` as the key's owner.
 
     Nothing is written unless every parameter is valid and the place lies in the key's regions.
     """
@@ -476,7 +476,7 @@ def submit_request(token: ApiToken, data: Any, request: HttpRequest) -> Ticket:
             % {"n": DESCRIPTION_MAX},
         )
     try:
-        return services.submit(
+        return services.ticket_submit(
             actor=token.user,
             source=Source.OPEN311,
             region=place.region,

@@ -16,12 +16,11 @@ from django.utils import timezone
 from ninja import Field, Schema
 from pydantic import BeforeValidator, StrictBool, StringConstraints
 
-from shequ.core.schemas import MAX_DB_ID, RegionCode
-from shequ.grid import selectors
-from shequ.grid.models import Source, Status, Urgency
-from shequ.registry.schemas import (
+from shequ.core.schemas import (
+    MAX_DB_ID,
     NoControl,
     ObjectId,
+    RegionCode,
     Str50,
     Str100,
     Str200,
@@ -29,6 +28,8 @@ from shequ.registry.schemas import (
     Str2000,
     StrictIn,
 )
+from shequ.grid import selectors
+from shequ.grid.models import Source, Status, Urgency
 
 
 def _json_number(value: Any) -> Any:

@@ -14,7 +14,7 @@ deadline (only bulk loads make them) are in the rows' ``pending`` count, and whi
 any they are counted live as well.
 
 Keeping it exact: every step that moves a ticket into or out of a final status (or acts on a
-finished one) calls :func:`refresh` in its own transaction (``services._record``). ``refresh``
+finished one) calls :func:`refresh` in its own transaction (``services._common._record``). ``refresh``
 locks each of the ticket's keys' rows in one global order (creating them if missing), then
 recomputes each key from the tickets: a statement after the lock sees everything the previous
 holder committed, so concurrent steps cannot lose an update and no row can drift. Rows are never

@@ -39,7 +39,7 @@ from shequ.grid import deadlines, forms, selectors, services
 from shequ.grid.files import photo_response
 from shequ.grid.models import Ticket, TicketAction
 from shequ.grid.permissions import GridPerm as P
-from shequ.registry.permissions import RegistryPerm
+from shequ.registry import selectors as registry_selectors
 
 PAGE_SIZE = 30
 View = Callable[..., Any]
@@ -295,7 +295,7 @@ STEPS: dict[str, Step] = {
             "accept",
             gettext_lazy("Accept"),
             forms.AcceptForm,
-            lambda v, t, d, r: services.accept(
+            lambda v, t, d, r: services.ticket_accept(
                 actor=v,
                 ticket=t,
                 category=d.get("category"),
@@ -310,7 +310,7 @@ STEPS: dict[str, Step] = {
             "dispatch",
             gettext_lazy("Dispatch to a department"),
             forms.DispatchForm,
-            lambda v, t, d, r: services.dispatch(
+            lambda v, t, d, r: services.ticket_dispatch(
                 actor=v, ticket=t, department=_department(d), comment=d.get("comment", ""), request=r
             ),
             gettext_lazy("The ticket is dispatched."),
@@ -320,7 +320,7 @@ STEPS: dict[str, Step] = {
             "handle",
             gettext_lazy("Resolve in the community"),
             forms.ResultForm,
-            lambda v, t, d, r: services.handle(
+            lambda v, t, d, r: services.ticket_handle(
                 actor=v, ticket=t, result=d.get("result", ""), photos=d.get("photos", []), request=r
             ),
             gettext_lazy("The ticket is resolved; it now waits for the check on site."),
@@ -331,7 +331,7 @@ STEPS: dict[str, Step] = {
             "close_on_spot",
             gettext_lazy("Settle on the spot and close"),
             forms.ResultForm,
-            lambda v, t, d, r: services.close_on_spot(
+            lambda v, t, d, r: services.ticket_close_on_spot(
                 actor=v, ticket=t, result=d.get("result", ""), photos=d.get("photos", []), request=r
             ),
             gettext_lazy("The ticket is closed."),
@@ -342,7 +342,9 @@ STEPS: dict[str, Step] = {
             "merge",
             gettext_lazy("Merge a duplicate"),
             forms.MergeForm,
-            lambda v, t, d, r: services.merge(actor=v, ticket=t, into=_merge_target(v, t, d, r), request=r),
+            lambda v, t, d, r: services.ticket_merge(
+                actor=v, ticket=t, into=_merge_target(v, t, d, r), request=r
+            ),
             gettext_lazy("The ticket is merged; its reporter follows the other ticket now."),
             gettext_lazy("Merge"),
         ),
@@ -350,7 +352,7 @@ STEPS: dict[str, Step] = {
             "recategorize",
             gettext_lazy("Change the category"),
             forms.RecategorizeForm,
-            lambda v, t, d, r: services.recategorize(
+            lambda v, t, d, r: services.ticket_recategorize(
                 actor=v, ticket=t, category=d.get("category"), request=r
             ),
             gettext_lazy("The category is changed."),
@@ -359,7 +361,7 @@ STEPS: dict[str, Step] = {
             "dept_accept",
             gettext_lazy("Accept for the department"),
             forms.ConfirmForm,
-            lambda v, t, d, r: services.dept_accept(
+            lambda v, t, d, r: services.ticket_department_accept(
                 actor=v, ticket=t, comment=d.get("comment", ""), request=r
             ),
             gettext_lazy("The ticket is accepted by your department."),
@@ -369,7 +371,9 @@ STEPS: dict[str, Step] = {
             "respond",
             gettext_lazy("Reply to the reporter"),
             forms.RequiredCommentForm,
-            lambda v, t, d, r: services.respond(actor=v, ticket=t, comment=d.get("comment", ""), request=r),
+            lambda v, t, d, r: services.ticket_respond(
+                actor=v, ticket=t, comment=d.get("comment", ""), request=r
+            ),
             gettext_lazy("The reply is recorded."),
             gettext_lazy("Send the reply"),
         ),
@@ -377,7 +381,7 @@ STEPS: dict[str, Step] = {
             "resolve",
             gettext_lazy("Resolve"),
             forms.ResultForm,
-            lambda v, t, d, r: services.resolve(
+            lambda v, t, d, r: services.ticket_resolve(
                 actor=v, ticket=t, result=d.get("result", ""), photos=d.get("photos", []), request=r
             ),
             gettext_lazy("The ticket is resolved; the community checks it on site."),
@@ -388,7 +392,9 @@ STEPS: dict[str, Step] = {
             "dept_return",
             gettext_lazy("Return: not for our department"),
             forms.ReasonForm,
-            lambda v, t, d, r: services.dept_return(actor=v, ticket=t, reason=d.get("reason", ""), request=r),
+            lambda v, t, d, r: services.ticket_department_return(
+                actor=v, ticket=t, reason=d.get("reason", ""), request=r
+            ),
             gettext_lazy("The ticket is returned to the community."),
             gettext_lazy("Return the ticket"),
         ),
@@ -396,7 +402,7 @@ STEPS: dict[str, Step] = {
             "request_extension",
             gettext_lazy("Ask for more time"),
             forms.ExtensionRequestForm,
-            lambda v, t, d, r: services.request_extension(
+            lambda v, t, d, r: services.extension_request(
                 actor=v, ticket=t, days=d.get("days"), reason=d.get("reason", ""), request=r
             ),
             gettext_lazy("The request for more time is sent to the supervisor."),
@@ -406,7 +412,7 @@ STEPS: dict[str, Step] = {
             "decide_extension",
             gettext_lazy("Decide the request for more time"),
             forms.DecisionForm,
-            lambda v, t, d, r: services.decide_extension(
+            lambda v, t, d, r: services.extension_decide(
                 actor=v,
                 extension=_pending_extension(t, r),
                 approve=d.get("decision") == forms.DecisionForm.YES,
@@ -420,7 +426,7 @@ STEPS: dict[str, Step] = {
             "verify",
             gettext_lazy("Check on site"),
             forms.DecisionForm,
-            lambda v, t, d, r: services.verify(
+            lambda v, t, d, r: services.ticket_verify(
                 actor=v,
                 ticket=t,
                 passed=d.get("decision") == forms.DecisionForm.YES,
@@ -437,7 +443,7 @@ STEPS: dict[str, Step] = {
             "supervise",
             gettext_lazy("Decide as supervisor"),
             forms.SuperviseForm,
-            lambda v, t, d, r: services.supervise(
+            lambda v, t, d, r: services.ticket_supervise(
                 actor=v,
                 ticket=t,
                 decision=d.get("decision", ""),
@@ -452,7 +458,7 @@ STEPS: dict[str, Step] = {
             "add_photos",
             gettext_lazy("Add photos"),
             forms.PhotosForm,
-            lambda v, t, d, r: services.add_photos(
+            lambda v, t, d, r: services.ticket_add_photos(
                 actor=v, ticket=t, photos=d.get("photos", []), comment=d.get("comment", ""), request=r
             ),
             gettext_lazy("The photos are added."),
@@ -463,7 +469,9 @@ STEPS: dict[str, Step] = {
             "comment",
             gettext_lazy("Internal note"),
             forms.RequiredCommentForm,
-            lambda v, t, d, r: services.comment(actor=v, ticket=t, text=d.get("comment", ""), request=r),
+            lambda v, t, d, r: services.ticket_comment(
+                actor=v, ticket=t, text=d.get("comment", ""), request=r
+            ),
             gettext_lazy("The note is added."),
             gettext_lazy("Add the note"),
         ),
@@ -505,7 +513,7 @@ def _place_links(viewer: Any, ticket: Ticket) -> list[dict[str, Any]]:
             continue
         url = (
             reverse(name, args=[obj.pk])
-            if has_perm(viewer, RegistryPerm.VIEW_PLACES, obj.region_code)
+            if registry_selectors.can_view_places(viewer, obj.region_code)
             else ""
         )
         links.append({"label": label, "text": str(obj), "url": url})
@@ -595,7 +603,7 @@ def ticket_context(
                 reverse("registry:person", args=[ticket.reporter_person_id])
                 if ticket.reporter_person_id
                 and ticket.reporter_person is not None
-                and has_perm(viewer, RegistryPerm.VIEW_PEOPLE, ticket.reporter_person.region_code)
+                and registry_selectors.can_view_people(viewer, ticket.reporter_person.region_code)
                 else ""
             ),
             can_reveal=bool(ticket.contact_phone)

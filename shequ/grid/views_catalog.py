@@ -4,7 +4,7 @@ holiday calendar the working-day deadlines count on."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from shequ.core import selectors as core_selectors
-from shequ.core.models import Region
+from shequ.core.models import Region, User
 from shequ.core.permissions import has_perm, scope_q, scopes_for
 from shequ.grid import catalog_services, forms, services
 from shequ.grid.models import Category, Holiday, RoutingRule
@@ -125,7 +125,7 @@ def routing(request: HttpRequest) -> HttpResponse:
     category and area)."""
     if request.method == "GET":
         return _routing_page(request)
-    viewer = request.user
+    viewer = cast(User, request.user)
     form = forms.RoutingRuleForm(
         request.POST, regions=_routing_regions(viewer), scopes=scopes_for(viewer, P.ROUTING)
     )
@@ -159,7 +159,7 @@ def routing_delete(request: HttpRequest) -> HttpResponse:
     if rule is None:
         messages.error(request, _("There is no such rule in your area."))
         return _routing_page(request, status=400)
-    services.routing_rule_delete(actor=request.user, rule=rule, request=request)
+    services.routing_rule_delete(actor=cast(User, request.user), rule=rule, request=request)
     messages.success(request, _("The routing rule is deleted."))
     return redirect("grid:routing")
 

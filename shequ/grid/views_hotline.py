@@ -23,10 +23,10 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from shequ.core import audit, excel
 from shequ.core.models import AuditResult, Region
 from shequ.core.permissions import has_perm, scopes_for
+from shequ.core.spreadsheets import MAX_FILE_BYTES
 from shequ.grid import hotline
 from shequ.grid.models import Ticket
 from shequ.grid.permissions import GridPerm as P
-from shequ.registry.imports import MAX_FILE_BYTES
 
 PROBLEMS_PER_PAGE = 200
 TICKETS_SHOWN = 50

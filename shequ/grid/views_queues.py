@@ -3,7 +3,7 @@ portal (with bulk accept and bulk return), the supervision page, and the staff e
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms as django_forms
 from django.contrib import messages
@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from shequ.core import selectors as core_selectors
-from shequ.core.models import Region
+from shequ.core.models import Region, User
 from shequ.core.permissions import has_perm, scopes_for
 from shequ.grid import forms, selectors, services
 from shequ.grid.models import DEPARTMENT_STATUSES, Status, Ticket
@@ -150,7 +150,7 @@ def department(request: HttpRequest) -> HttpResponse:
 def department_bulk(request: HttpRequest) -> HttpResponse:
     """Accept or return the chosen tickets: one service call (one transaction) per ticket, and a
     line per ticket that could not be done, with the reason."""
-    viewer = request.user
+    viewer = cast(User, request.user)
     queue_ids = list(selectors.department_queue(viewer).values_list("pk", flat=True))
     form = BulkForm(request.POST, choices=queue_ids)
     if not form.is_valid():
@@ -165,9 +165,9 @@ def department_bulk(request: HttpRequest) -> HttpResponse:
             continue
         try:
             if form.cleaned_data["action"] == BulkForm.ACCEPT:
-                services.dept_accept(actor=viewer, ticket=found, request=request)
+                services.ticket_department_accept(actor=viewer, ticket=found, request=request)
             else:
-                services.dept_return(
+                services.ticket_department_return(
                     actor=viewer, ticket=found, reason=form.cleaned_data["reason"], request=request
                 )
         except (ValidationError, PermissionDenied) as exc:
@@ -235,14 +235,14 @@ def _house(viewer: Any, pk: int | None, region: Region) -> Any:
 @grid_page(can_enter, methods=("GET", "POST"))
 def new(request: HttpRequest) -> HttpResponse:
     """A ticket entered by staff: a walk-in, a phone call, or the grid worker's own patrol."""
-    viewer = request.user
+    viewer = cast(User, request.user)
     regions = forms.report_regions(viewer)
     form = forms.NewTicketForm(posted(request), request.FILES or None, regions=regions)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
             house = _house(viewer, data.get("house"), data["region"])
-            created = services.submit(
+            created = services.ticket_submit(
                 actor=viewer,
                 source=data["source"],
                 region=data["region"],

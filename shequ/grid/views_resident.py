@@ -35,7 +35,7 @@ from django.utils.translation import gettext_lazy, pgettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from shequ.core import audit
-from shequ.core.models import LEVEL_CODE_LENGTH, AuditResult, Region, RegionLevel, Role
+from shequ.core.models import LEVEL_CODE_LENGTH, AuditResult, Region, RegionLevel, Role, User
 from shequ.core.permissions import active_memberships, has_perm, scopes_for
 from shequ.core.personal import mask_id_number, mask_phone
 from shequ.grid import selectors, services
@@ -352,7 +352,7 @@ def _submit(
     # Before the transaction: the model may take a moment and must not hold the write lock.
     top = suggestions(description, 1)
     with transaction.atomic():
-        ticket = services.submit(
+        ticket = services.ticket_submit(
             actor=user,
             source=Source.RESIDENT,
             region=region,
@@ -465,8 +465,8 @@ def _next_url(request: HttpRequest, default: str) -> str:
 def ticket_rate(request: HttpRequest, pk: int) -> HttpResponse:
     ticket = selectors.get_ticket_for(request.user, pk)
     try:
-        ticket = services.rate(
-            actor=request.user,
+        ticket = services.ticket_rate(
+            actor=cast(User, request.user),
             ticket=ticket,
             rating=request.POST.get("rating"),
             comment=request.POST.get("comment", ""),

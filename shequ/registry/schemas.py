@@ -8,14 +8,30 @@ duplicates, statuses) and answer with field errors.
 
 from __future__ import annotations
 
-import re
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from ninja import Field, Schema
-from pydantic import AfterValidator, BeforeValidator, ConfigDict, StringConstraints
+from pydantic import StringConstraints
 
-from shequ.core.schemas import MAX_DB_ID, RFC3339, RegionCode
+from shequ.core.schemas import (
+    MAX_DB_ID,
+    Day,
+    Moment,
+    ObjectId,
+    RegionCode,
+    Str3,
+    Str10,
+    Str12,
+    Str20,
+    Str40,
+    Str50,
+    Str100,
+    Str200,
+    Str500,
+    Str2000,
+    StrictIn,
+)
 from shequ.registry.models import (
     BuildingType,
     Education,
@@ -39,66 +55,6 @@ from shequ.registry.models import (
     TagSource,
     VisitPurpose,
 )
-
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-_ISO_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
-
-
-def _no_control(value: str) -> str:
-    if _CONTROL.search(value):
-        raise ValueError("control characters are not allowed")
-    return value
-
-
-def _json_int(value: Any) -> Any:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ValueError("give a JSON integer")
-    return value
-
-
-def _iso_date(value: Any) -> Any:
-    if isinstance(value, date):
-        return value
-    if not isinstance(value, str) or not _ISO_DATE.fullmatch(value):
-        raise ValueError("use a date such as 2024-03-01")
-    return value
-
-
-def _rfc3339(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value
-    if not isinstance(value, str) or not RFC3339.fullmatch(value):
-        raise ValueError("use an RFC 3339 time with a zone, e.g. 2025-01-31T08:00:00+08:00")
-    return value
-
-
-def _sane_year(value: datetime | None) -> datetime | None:
-    if value is not None and not 1970 <= value.year <= 2200:
-        raise ValueError("the year must lie between 1970 and 2200")
-    return value
-
-
-NoControl = AfterValidator(_no_control)
-Str3 = Annotated[str, StringConstraints(max_length=3), NoControl]
-Str10 = Annotated[str, StringConstraints(max_length=10), NoControl]
-Str12 = Annotated[str, StringConstraints(max_length=12), NoControl]
-Str20 = Annotated[str, StringConstraints(max_length=20), NoControl]
-Str40 = Annotated[str, StringConstraints(max_length=40), NoControl]
-Str50 = Annotated[str, StringConstraints(max_length=50), NoControl]
-Str100 = Annotated[str, StringConstraints(max_length=100), NoControl]
-Str200 = Annotated[str, StringConstraints(max_length=200), NoControl]
-Str500 = Annotated[str, StringConstraints(max_length=500), NoControl]
-Str2000 = Annotated[str, StringConstraints(max_length=2000), NoControl]
-
-
-ObjectId = Annotated[int, BeforeValidator(_json_int), Field(ge=1, le=MAX_DB_ID)]
-Day = Annotated[date, BeforeValidator(_iso_date)]
-Moment = Annotated[datetime, BeforeValidator(_rfc3339), AfterValidator(_sane_year)]
-
-
-class StrictIn(Schema):
-    model_config = ConfigDict(extra="forbid")
-
 
 # --- Outputs ------------------------------------------------------------------------------------
 

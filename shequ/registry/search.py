@@ -43,9 +43,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from shequ.core import crypto
+from shequ.core import validators as v
 from shequ.core.permissions import scope_q, scopes_for
 from shequ.core.personal import mask_phone
-from shequ.registry import validators as v
 from shequ.registry.models import (
     Building,
     House,

@@ -14,9 +14,9 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
 from shequ.core import personal
+from shequ.core import validators as v
 from shequ.core.permissions import Perm, has_perm
 from shequ.registry import forms, selectors, services
-from shequ.registry import validators as v
 from shequ.registry.addresses import region_names
 from shequ.registry.models import Household, Person, PersonStatus, Sex
 from shequ.registry.permissions import RegistryPerm as P
@@ -417,7 +417,7 @@ def _status_change(
 def person_move_out(request: HttpRequest, person_id: int) -> HttpResponse:
     def move_out(person: Person, data: dict[str, Any]) -> object:
         return services.person_move_out(
-            actor=request.user,
+            actor=_viewer(request),
             person=person,
             on=data["on"],
             destination=data["destination"],
@@ -439,7 +439,7 @@ def person_move_out(request: HttpRequest, person_id: int) -> HttpResponse:
 def person_death(request: HttpRequest, person_id: int) -> HttpResponse:
     def record_death(person: Person, data: dict[str, Any]) -> object:
         return services.person_record_death(
-            actor=request.user, person=person, on=data["on"], reason=data["reason"], request=request
+            actor=_viewer(request), person=person, on=data["on"], reason=data["reason"], request=request
         )
 
     return _status_change(

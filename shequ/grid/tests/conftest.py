@@ -73,7 +73,7 @@ def new_ticket(
         "category": code,
     }
     data.update(extra)
-    return services.submit(actor=actor, **data)
+    return services.ticket_submit(actor=actor, **data)
 
 
 @pytest.fixture

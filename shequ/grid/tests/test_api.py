@@ -48,8 +48,8 @@ def ids(response: Any) -> set[int]:
 
 def dispatched(world: World, **extra: Any) -> Ticket:
     ticket = new_ticket(world, **extra)
-    ticket = services.accept(actor=world["worker_a"], ticket=ticket)
-    return services.dispatch(actor=world["worker_a"], ticket=ticket)
+    ticket = services.ticket_accept(actor=world["worker_a"], ticket=ticket)
+    return services.ticket_dispatch(actor=world["worker_a"], ticket=ticket)
 
 
 # --- Reads --------------------------------------------------------------------------------------
@@ -59,7 +59,7 @@ def test_lists_are_scoped_by_grid_department_and_reporter(world: World, client: 
     in_a = new_ticket(world, grid=GRID_A, contact_phone=PHONE, contact_name="王五")
     in_b = new_ticket(world, grid=GRID_B)
     sent = dispatched(world, grid=GRID_B)
-    own = services.submit(
+    own = services.ticket_submit(
         actor=world["resident"],
         source=Source.RESIDENT,
         region=world.regions[GRID_A],
@@ -89,7 +89,7 @@ def test_lists_are_scoped_by_grid_department_and_reporter(world: World, client: 
 
 
 def test_detail_masks_the_phone_and_hides_staff_details_from_followers(world: World, client: Client) -> None:
-    ticket = services.submit(
+    ticket = services.ticket_submit(
         actor=world["resident"],
         source=Source.RESIDENT,
         region=world.regions[GRID_A],
@@ -98,8 +98,8 @@ def test_detail_masks_the_phone_and_hides_staff_details_from_followers(world: Wo
         contact_name="李四",
         contact_phone=PHONE,
     )
-    services.comment(actor=world["worker_a"], ticket=ticket, text="内部备注：联系物业")
-    services.accept(actor=world["worker_a"], ticket=ticket, category="safety.fire")
+    services.ticket_comment(actor=world["worker_a"], ticket=ticket, text="内部备注：联系物业")
+    services.ticket_accept(actor=world["worker_a"], ticket=ticket, category="safety.fire")
     staff = get(client, f"/tickets/{ticket.pk}", issue(world, "worker_a"))
     assert staff.status_code == 200
     body = staff.json()
@@ -124,14 +124,14 @@ def test_detail_masks_the_phone_and_hides_staff_details_from_followers(world: Wo
 
 def test_a_follower_does_not_see_the_parent_reporters_contact(world: World, client: Client) -> None:
     parent = new_ticket(world, contact_name="赵六", contact_phone=PHONE)
-    duplicate = services.submit(
+    duplicate = services.ticket_submit(
         actor=world["resident"],
         source=Source.RESIDENT,
         region=world.regions[GRID_A],
         title="门口打架",
         description="又有人在门口吵架",
     )
-    services.merge(actor=world["worker_a"], ticket=duplicate, into=parent)
+    services.ticket_merge(actor=world["worker_a"], ticket=duplicate, into=parent)
     seen = get(client, f"/tickets/{parent.pk}", issue(world, "resident")).json()
     assert seen["contact_name"] == "" and seen["contact_phone_masked"] == ""
 
@@ -302,7 +302,7 @@ def test_community_steps_return_reopen_and_supervise(world: World, client: Clien
     assert_error(failed, 400, "validation_error")  # the reason is required
     assert post(client, f"/tickets/{ticket.pk}/comment", worker, {"text": "已电话回访"}).status_code == 200
     # Reopened after a bad rating: the supervisor decides.
-    own = services.submit(
+    own = services.ticket_submit(
         actor=world["resident"],
         source=Source.RESIDENT,
         region=world.regions[GRID_A],
@@ -310,8 +310,8 @@ def test_community_steps_return_reopen_and_supervise(world: World, client: Clien
         description="楼上每晚装修到十二点",
         category="environment.noise",
     )
-    services.accept(actor=world["worker_a"], ticket=own)
-    services.handle(actor=world["worker_a"], ticket=own, result="已劝导")
+    services.ticket_accept(actor=world["worker_a"], ticket=own)
+    services.ticket_handle(actor=world["worker_a"], ticket=own, result="已劝导")
     rated = post(
         client, f"/tickets/{own.pk}/rate", issue(world, "resident"), {"rating": 1, "comment": "没解决"}
     )
@@ -396,8 +396,8 @@ def test_department_queue(world: World, client: Client) -> None:
     waiting = dispatched(world)
     new_ticket(world)
     assert ids(get(client, "/department-queue", issue(world, "dept"))) == {waiting.pk}
-    services.dept_accept(actor=world["dept"], ticket=waiting)
-    services.resolve(actor=world["dept"], ticket=waiting, result="已处理")
+    services.ticket_department_accept(actor=world["dept"], ticket=waiting)
+    services.ticket_resolve(actor=world["dept"], ticket=waiting, result="已处理")
     assert ids(get(client, "/department-queue", issue(world, "dept"))) == set()
     assert ids(get(client, "/department-queue", issue(world, "dept"), include_done="true")) == {waiting.pk}
     assert_error(get(client, "/department-queue", issue(world, "worker_a")), 403, "permission_denied")

@@ -36,12 +36,12 @@ def tickets(world: World, settings: Any, _keep_the_test_connection: None) -> Wor
     """Tickets in most states, with ids 1… so that generated ids find some of them."""
     settings.API_RATE = "100000/min"  # the fuzzer is not a client to slow down
     new_ticket(world, contact_phone="13912345678")
-    accepted = services.accept(actor=world["worker_a"], ticket=new_ticket(world, grid=GRID_A))
-    sent = services.accept(actor=world["worker_a"], ticket=new_ticket(world))
-    sent = services.dispatch(actor=world["worker_a"], ticket=sent)
-    taken = services.dept_accept(actor=world["dept"], ticket=sent)
-    services.request_extension(actor=world["dept"], ticket=taken, days=2, reason="取证")
-    services.handle(actor=world["worker_a"], ticket=accepted, result="已处理")
+    accepted = services.ticket_accept(actor=world["worker_a"], ticket=new_ticket(world, grid=GRID_A))
+    sent = services.ticket_accept(actor=world["worker_a"], ticket=new_ticket(world))
+    sent = services.ticket_dispatch(actor=world["worker_a"], ticket=sent)
+    taken = services.ticket_department_accept(actor=world["dept"], ticket=sent)
+    services.extension_request(actor=world["dept"], ticket=taken, days=2, reason="取证")
+    services.ticket_handle(actor=world["worker_a"], ticket=accepted, result="已处理")
     return world
 
 

@@ -101,7 +101,7 @@ def test_every_grid_operation_is_in_the_matrix() -> None:
 
 @pytest.fixture
 def tickets(world: World) -> dict[str, Ticket]:
-    a = services.submit(
+    a = services.ticket_submit(
         actor=world["resident"],
         source="resident",
         region=world.regions[GRID_A],
@@ -109,10 +109,10 @@ def tickets(world: World) -> dict[str, Ticket]:
         description="5栋2单元楼道的灯坏了好几天，晚上看不见。",
         contact_phone="13912345678",
     )
-    a = services.accept(actor=world["worker_a"], ticket=a, category="security.public_order")
-    a = services.dispatch(actor=world["worker_a"], ticket=a, department=world.department)
-    a = services.dept_accept(actor=world["dept"], ticket=a)
-    a2 = services.submit(
+    a = services.ticket_accept(actor=world["worker_a"], ticket=a, category="security.public_order")
+    a = services.ticket_dispatch(actor=world["worker_a"], ticket=a, department=world.department)
+    a = services.ticket_department_accept(actor=world["dept"], ticket=a)
+    a2 = services.ticket_submit(
         actor=world["grid_b"],
         source="patrol",
         region=world.regions[GRID_B],
@@ -120,7 +120,7 @@ def tickets(world: World) -> dict[str, Ticket]:
         description="二网格垃圾站两天没人清运。",
         category="environment.garbage",
     )
-    b = services.submit(
+    b = services.ticket_submit(
         actor=world["head_b"],
         source="staff",
         region=world.regions[COMMUNITY_B],
@@ -225,7 +225,7 @@ def test_photo_operations_follow_who_sees_the_ticket(
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     photos = {
-        key: services.add_photos(actor=None, ticket=t, photos=[jpeg_with_gps()]).attachments.get()
+        key: services.ticket_add_photos(actor=None, ticket=t, photos=[jpeg_with_gps()]).attachments.get()
         for key, t in tickets.items()
     }
     token = issue(world, persona)

@@ -12,8 +12,8 @@ from django.utils import timezone
 
 from shequ.demo import generator
 from shequ.grid import demo as grid_demo
-from shequ.grid import services, stats
-from shequ.grid.models import Dispatch, RoutingRule, Source, Status, Ticket, TicketAction
+from shequ.grid import stats
+from shequ.grid.models import OPEN_STATUSES, Dispatch, RoutingRule, Source, Status, Ticket, TicketAction
 from shequ.registry import demo as registry_demo
 from shequ.registry.tests.test_demo import load_regions
 
@@ -21,7 +21,7 @@ from shequ.registry.tests.test_demo import load_regions
 @pytest.fixture
 def demo(db: None, monkeypatch: pytest.MonkeyPatch) -> generator.DemoResult:
     load_regions()
-    monkeypatch.setattr(registry_demo, "PEOPLE_PER_SIZE", 300)
+    monkeypatch.setattr(registry_demo.generator, "PEOPLE_PER_SIZE", 300)
     return generator.generate(size=1)
 
 
@@ -80,7 +80,7 @@ def overdue_merged_rated_reopened(demo: generator.DemoResult) -> None:
     assert summary is not None
     now = timezone.now()
     tickets = Ticket.objects.filter(region_code__startswith=grid_demo.STREET)
-    overdue = tickets.filter(status__in=services.OPEN_STATUSES, due_at__lt=now)
+    overdue = tickets.filter(status__in=OPEN_STATUSES, due_at__lt=now)
     assert overdue.count() == summary.overdue >= 10
     assert tickets.filter(escalations__gt=0).count() == summary.escalated >= 10
     assert TicketAction.objects.filter(action="escalate").count() == summary.escalated

@@ -144,16 +144,16 @@ def test_every_grid_route_is_in_the_matrix() -> None:
 
 @pytest.fixture
 def tickets(world: World) -> dict[str, Ticket]:
-    a = services.submit(
+    a = services.ticket_submit(
         actor=world["resident"],
         source="resident",
         region=world.regions[GRID_A],
         title="楼道灯坏了",
         description="5栋2单元楼道的灯坏了好几天，晚上看不见。",
     )
-    a = services.accept(actor=world["worker_a"], ticket=a, category="security.public_order")
-    a = services.dispatch(actor=world["worker_a"], ticket=a, department=world.department)
-    a2 = services.submit(
+    a = services.ticket_accept(actor=world["worker_a"], ticket=a, category="security.public_order")
+    a = services.ticket_dispatch(actor=world["worker_a"], ticket=a, department=world.department)
+    a2 = services.ticket_submit(
         actor=world["grid_b"],
         source="patrol",
         region=world.regions[GRID_B],
@@ -161,7 +161,7 @@ def tickets(world: World) -> dict[str, Ticket]:
         description="二网格垃圾站两天没人清运。",
         category="environment.garbage",
     )
-    b = services.submit(
+    b = services.ticket_submit(
         actor=world["head_b"],
         source="staff",
         region=world.regions[COMMUNITY_B],

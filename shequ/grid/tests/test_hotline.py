@@ -19,10 +19,10 @@ from openpyxl import Workbook
 
 from shequ.conftest import World
 from shequ.core.models import AuditEntry
+from shequ.core.spreadsheets import EXCEL_EPOCH
 from shequ.grid import hotline, services
 from shequ.grid.models import Source, Status, Ticket, TicketAction, Urgency
 from shequ.grid.tests.conftest import COMMUNITY_A, GRID_A, new_ticket
-from shequ.registry.imports import EXCEL_EPOCH
 
 pytestmark = pytest.mark.django_db
 
@@ -272,7 +272,7 @@ def test_commit_writes_everything_or_nothing(world: World, monkeypatch: pytest.M
     content = messy_workbook()
     plan = english_check(world, content)
     expect = (plan.report.valid_count, plan.report.valid_digest)
-    real = services.submit
+    real = services.ticket_submit
     calls: list[str] = []
 
     def fail_on_the_second(**kwargs: Any) -> Ticket:
@@ -283,11 +283,11 @@ def test_commit_writes_everything_or_nothing(world: World, monkeypatch: pytest.M
             )
         return real(**kwargs)
 
-    monkeypatch.setattr(hotline.services, "submit", fail_on_the_second)
+    monkeypatch.setattr(hotline.services, "ticket_submit", fail_on_the_second)
     result = hotline.commit(content=content, filename="工单.xlsx", actor=world["worker_a"], expect=expect)
     assert result.status == "changed" and calls == ["202603010001", "20260301002"]
     assert Ticket.objects.count() == 0 and TicketAction.objects.count() == 0
-    monkeypatch.setattr(hotline.services, "submit", real)
+    monkeypatch.setattr(hotline.services, "ticket_submit", real)
     # A work order imported between the check and the commit: the valid rows changed, nothing is written.
     new_ticket(world, external_ref="20260301002")
     result = hotline.commit(content=content, filename="工单.xlsx", actor=world["worker_a"], expect=expect)

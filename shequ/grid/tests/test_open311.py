@@ -185,10 +185,10 @@ def test_unknown_service_is_404_in_both_formats(db: None, code: str) -> None:
 def resolved(world: World) -> Ticket:
     """A public ticket, answered by the police with a phone number in the reply, then resolved."""
     t = new_ticket(world, latitude="28.181234", longitude="112.945678", address="3栋101室门口")
-    t = services.accept(actor=world["worker_a"], ticket=t, category="security.public_order")
-    t = services.dispatch(actor=world["worker_a"], ticket=t)
-    t = services.dept_accept(actor=world["dept"], ticket=t)
-    t = services.respond(actor=world["dept"], ticket=t, comment="已联系报告人13800001111，民警已到场")
+    t = services.ticket_accept(actor=world["worker_a"], ticket=t, category="security.public_order")
+    t = services.ticket_dispatch(actor=world["worker_a"], ticket=t)
+    t = services.ticket_department_accept(actor=world["dept"], ticket=t)
+    t = services.ticket_respond(actor=world["dept"], ticket=t, comment="已联系报告人13800001111，民警已到场")
     return t
 
 
@@ -236,7 +236,7 @@ def test_requests_xml_field_by_field(world: World, resolved: Ticket) -> None:
 
 
 def test_status_maps_to_open_and_closed(world: World, resolved: Ticket) -> None:
-    t = services.resolve(actor=world["dept"], ticket=resolved, result="已处理，联系电话0731-88881234")
+    t = services.ticket_resolve(actor=world["dept"], ticket=resolved, result="已处理，联系电话0731-88881234")
     _s, [request] = get_json(Client(), "requests.json")
     assert request["status"] == "closed"  # resolved: the work is done
     assert request["status_notes"] == "已处理，联系电话0731****1234"
@@ -251,7 +251,7 @@ def test_status_maps_to_open_and_closed(world: World, resolved: Ticket) -> None:
 def test_merged_request_is_closed_with_a_note(world: World) -> None:
     keep = new_ticket(world)
     dup = new_ticket(world)
-    services.merge(actor=world["worker_a"], ticket=dup, into=keep)
+    services.ticket_merge(actor=world["worker_a"], ticket=dup, into=keep)
     _s, [request] = get_json(Client(), "requests.json", service_request_id=dup.number)
     assert request["status"] == "closed"
     assert keep.number in request["status_notes"]
@@ -404,7 +404,7 @@ def test_jurisdiction_id_of_ours_is_accepted(world: World) -> None:
 
 
 def test_status_filter(world: World, resolved: Ticket) -> None:
-    services.resolve(actor=world["dept"], ticket=resolved, result="已处理")
+    services.ticket_resolve(actor=world["dept"], ticket=resolved, result="已处理")
     open_one = new_ticket(world)
     assert numbers(get_json(Client(), "requests.json", status="open")[1]) == [open_one.number]
     assert numbers(get_json(Client(), "requests.json", status="closed")[1]) == [resolved.number]

@@ -40,13 +40,13 @@ def resident_ticket(world: World, **extra: Any) -> Ticket:
         "contact_phone": "13912345678",
     }
     data.update(extra)
-    return services.submit(actor=world["resident"], **data)
+    return services.ticket_submit(actor=world["resident"], **data)
 
 
 def dispatched(world: World) -> Ticket:
     t = resident_ticket(world)
-    t = services.accept(actor=world["worker_a"], ticket=t, category="security.public_order")
-    return services.dispatch(actor=world["worker_a"], ticket=t, department=world.department)
+    t = services.ticket_accept(actor=world["worker_a"], ticket=t, category="security.public_order")
+    return services.ticket_dispatch(actor=world["worker_a"], ticket=t, department=world.department)
 
 
 def post_step(client: Client, ticket: Ticket, step: str, data: dict[str, Any] | None = None) -> Any:
@@ -91,9 +91,9 @@ def test_ticket_page_for_the_community(world: World) -> None:
 
 def test_ticket_page_for_the_reporter_hides_staff_names_and_notes(world: World) -> None:
     t = dispatched(world)
-    services.comment(actor=world["worker_a"], ticket=t, text="内部：这人经常投诉")
-    services.dept_accept(actor=world["dept"], ticket=t)
-    services.respond(actor=world["dept"], ticket=t, comment="已安排民警今晚巡查")
+    services.ticket_comment(actor=world["worker_a"], ticket=t, text="内部：这人经常投诉")
+    services.ticket_department_accept(actor=world["dept"], ticket=t)
+    services.ticket_respond(actor=world["dept"], ticket=t, comment="已安排民警今晚巡查")
     page = text(client_for(world, "resident").get(reverse("grid:ticket", args=[t.pk])))
     assert "已安排民警今晚巡查" in page  # replies are for the reporter
     assert "内部：这人经常投诉" not in page  # internal notes are not
@@ -107,8 +107,8 @@ def test_ticket_page_for_the_reporter_hides_staff_names_and_notes(world: World) 
 
 def test_rating_form_shown_to_the_reporter_of_a_resolved_ticket(world: World) -> None:
     t = dispatched(world)
-    services.dept_accept(actor=world["dept"], ticket=t)
-    services.resolve(actor=world["dept"], ticket=t, result="灯已更换", photos=[png("blue")])
+    services.ticket_department_accept(actor=world["dept"], ticket=t)
+    services.ticket_resolve(actor=world["dept"], ticket=t, result="灯已更换", photos=[png("blue")])
     page = text(client_for(world, "resident").get(reverse("grid:ticket", args=[t.pk])))
     assert reverse("grid:ticket_rate", args=[t.pk]) in page
     assert "灯已更换" in page
@@ -128,7 +128,7 @@ def test_place_links_follow_the_registry_scope(world: World) -> None:
 def test_merged_ticket_links_its_parent(world: World) -> None:
     parent = new_ticket(world)
     dup = new_ticket(world, title="又有人打架")
-    services.merge(actor=world["worker_a"], ticket=dup, into=parent)
+    services.ticket_merge(actor=world["worker_a"], ticket=dup, into=parent)
     client = client_for(world, "worker_a")
     page = text(client.get(reverse("grid:ticket", args=[dup.pk])))
     assert reverse("grid:ticket", args=[parent.pk]) in page
@@ -214,7 +214,7 @@ def test_the_department_steps_and_photos(world: World) -> None:
 
 def test_a_bad_photo_is_refused_and_nothing_changes(world: World) -> None:
     t = dispatched(world)
-    services.dept_accept(actor=world["dept"], ticket=t)
+    services.ticket_department_accept(actor=world["dept"], ticket=t)
     bad = SimpleUploadedFile("x.png", b"not an image", content_type="image/png")
     r = client_for(world, "dept").post(
         reverse("grid:ticket_resolve", args=[t.pk]), {"resolve-result": "好了", "resolve-photos": [bad]}
@@ -227,7 +227,7 @@ def test_a_bad_photo_is_refused_and_nothing_changes(world: World) -> None:
 def test_return_extension_and_decision(world: World) -> None:
     t = dispatched(world)
     dept = client_for(world, "dept")
-    services.dept_accept(actor=world["dept"], ticket=t)
+    services.ticket_department_accept(actor=world["dept"], ticket=t)
     assert post_step(dept, t, "request_extension", {"days": "50", "reason": "等配件"}).status_code == 400
     assert post_step(dept, t, "request_extension", {"days": "3", "reason": "等配件"}).status_code == 302
     head = client_for(world, "head_a")
@@ -247,14 +247,14 @@ def test_return_extension_and_decision(world: World) -> None:
 
 def test_verify_pass_and_fail(world: World) -> None:
     t = dispatched(world)
-    services.dept_accept(actor=world["dept"], ticket=t)
-    services.resolve(actor=world["dept"], ticket=t, result="已处理")
+    services.ticket_department_accept(actor=world["dept"], ticket=t)
+    services.ticket_resolve(actor=world["dept"], ticket=t, result="已处理")
     grid = client_for(world, "grid_a")
     assert post_step(grid, t, "verify", {"decision": "no"}).status_code == 400  # needs what is wrong
     assert post_step(grid, t, "verify", {"decision": "no", "comment": "灯还是不亮"}).status_code == 302
     t.refresh_from_db()
     assert t.status == Status.IN_PROGRESS
-    services.resolve(actor=world["dept"], ticket=t, result="换了整套灯具")
+    services.ticket_resolve(actor=world["dept"], ticket=t, result="换了整套灯具")
     assert post_step(grid, t, "verify", {"decision": "yes"}).status_code == 302
     t.refresh_from_db()
     assert t.status == Status.VERIFIED
@@ -284,7 +284,7 @@ def test_close_on_spot_recategorize_handle_comment(world: World) -> None:
     assert (
         post_step(worker, t2, "recategorize", {"category": "environment"}).status_code == 400
     )  # a main type
-    services.accept(actor=world["worker_a"], ticket=t2)
+    services.ticket_accept(actor=world["worker_a"], ticket=t2)
     assert post_step(worker, t2, "handle", {"result": "社区调解"}).status_code == 302
     assert post_step(worker, t2, "comment", {"comment": "已回访"}).status_code == 302
     t2.refresh_from_db()
@@ -294,9 +294,9 @@ def test_close_on_spot_recategorize_handle_comment(world: World) -> None:
 
 def test_supervise_a_reopened_ticket(world: World) -> None:
     t = dispatched(world)
-    services.dept_accept(actor=world["dept"], ticket=t)
-    services.resolve(actor=world["dept"], ticket=t, result="已处理")
-    services.rate(actor=world["resident"], ticket=t, rating=1, comment="根本没修")
+    services.ticket_department_accept(actor=world["dept"], ticket=t)
+    services.ticket_resolve(actor=world["dept"], ticket=t, result="已处理")
+    services.ticket_rate(actor=world["resident"], ticket=t, rating=1, comment="根本没修")
     head = client_for(world, "head_a")
     assert post_step(head, t, "supervise", {"decision": "close"}).status_code == 400  # needs an explanation
     r = post_step(
@@ -406,7 +406,7 @@ def test_department_queue_and_bulk_actions(world: World) -> None:
     r = client.post(reverse("grid:department_bulk"), {"action": "return", "tickets": [tickets[0].pk]})
     assert r.status_code == 400
     # One ticket is accepted by someone else first: the bulk reports it and does the rest.
-    services.dept_accept(actor=world["dept"], ticket=tickets[0])
+    services.ticket_department_accept(actor=world["dept"], ticket=tickets[0])
     r = client.post(reverse("grid:department_bulk"), {"action": "accept", "tickets": [t.pk for t in tickets]})
     assert r.status_code == 302
     shown = text(client.get(reverse("grid:department")))
@@ -434,8 +434,8 @@ def test_supervision_page_lists_overdue_reopened_and_extensions(world: World) ->
     late = new_ticket(world, title="过期的事")
     Ticket.objects.filter(pk=late.pk).update(due_at=timezone.now() - dt.timedelta(hours=2))
     t = dispatched(world)
-    services.dept_accept(actor=world["dept"], ticket=t)
-    services.request_extension(actor=world["dept"], ticket=t, days=2, reason="等配件")
+    services.ticket_department_accept(actor=world["dept"], ticket=t)
+    services.extension_request(actor=world["dept"], ticket=t, days=2, reason="等配件")
     client = client_for(world, "head_a")
     page = text(client.get(reverse("grid:supervision")))
     assert "过期的事" in page and "等配件" in page
@@ -527,7 +527,7 @@ def test_the_queue_tally_counts_each_status(world: World) -> None:
     # The queue is ordered by deadline; the counts must not be grouped by it (every count was 1).
     for _ in range(3):
         new_ticket(world)
-    services.accept(actor=world["worker_a"], ticket=new_ticket(world))
+    services.ticket_accept(actor=world["worker_a"], ticket=new_ticket(world))
     assert selectors.status_counts(selectors.community_queue(world["worker_a"])) == {
         "submitted": 3,
         "accepted": 1,

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
@@ -36,7 +37,7 @@ def files(*colours: str) -> list[SimpleUploadedFile]:
 
 
 def reported(world: World) -> Ticket:
-    return services.submit(
+    return services.ticket_submit(
         actor=world["resident"],
         source=Source.RESIDENT,
         region=world.regions[GRID_A],
@@ -79,7 +80,7 @@ def test_those_who_do_not_see_the_ticket_get_404_and_nothing_changes(
     world: World, media_root: Path, persona: str
 ) -> None:
     ticket = reported(world)
-    services.add_photos(actor=world["resident"], ticket=ticket, photos=[jpeg_with_gps()])
+    services.ticket_add_photos(actor=world["resident"], ticket=ticket, photos=[jpeg_with_gps()])
     photo = Attachment.objects.get()
     steps, files_before = TicketAction.objects.count(), stored(media_root)
     # No part in tickets at all: 403 before any ticket is looked at; anyone else: 404 as if missing.
@@ -92,20 +93,22 @@ def test_those_who_do_not_see_the_ticket_get_404_and_nothing_changes(
 
 
 def test_staff_of_the_region_and_the_department_that_has_it_add_photos(world: World) -> None:
-    ticket = services.accept(actor=world["worker_a"], ticket=new_ticket(world))
+    ticket = services.ticket_accept(actor=world["worker_a"], ticket=new_ticket(world))
     assert api_post(world, "grid_a", ticket, {"photos": files("red")}).status_code == 200
-    ticket = services.dispatch(actor=world["worker_a"], ticket=ticket, department=world.department)
+    ticket = services.ticket_dispatch(actor=world["worker_a"], ticket=ticket, department=world.department)
     assert api_post(world, "dept", ticket, {"photos": files("blue")}).status_code == 200
     added = TicketAction.objects.filter(ticket=ticket, action="add_photos").order_by("pk")
     assert [a.actor_id for a in added] == [world["grid_a"].pk, world["dept"].pk]
 
 
 def test_a_department_that_returned_the_ticket_and_a_follower_may_not(world: World, media_root: Path) -> None:
-    ticket = services.accept(actor=world["worker_a"], ticket=new_ticket(world))
-    ticket = services.dispatch(actor=world["worker_a"], ticket=ticket, department=world.department)
-    ticket = services.dept_return(actor=world["dept"], ticket=ticket, reason="不属于本部门职责")
+    ticket = services.ticket_accept(actor=world["worker_a"], ticket=new_ticket(world))
+    ticket = services.ticket_dispatch(actor=world["worker_a"], ticket=ticket, department=world.department)
+    ticket = services.ticket_department_return(actor=world["dept"], ticket=ticket, reason="不属于本部门职责")
     duplicate = reported(world)
-    services.merge(actor=world["worker_a"], ticket=duplicate, into=ticket)  # the resident follows it now
+    services.ticket_merge(
+        actor=world["worker_a"], ticket=duplicate, into=ticket
+    )  # the resident follows it now
     denied = AuditEntry.objects.filter(action="grid.add_photos", result=AuditResult.DENIED)
     for persona in ("dept", "resident"):  # both still see the ticket, neither may add to it
         assert_error(api_post(world, persona, ticket, {"photos": files("red")}), 403)
@@ -155,7 +158,7 @@ def test_bad_files_are_refused_with_the_reason_and_nothing_is_written(
 def test_no_photo_and_closed_tickets_are_refused(world: World, media_root: Path) -> None:
     ticket = reported(world)
     assert_error(api_post(world, "resident", ticket, {"comment": "没有照片"}), 400, "validation_error")
-    closed = services.close_on_spot(actor=world["grid_a"], ticket=ticket, result="已修好")
+    closed = services.ticket_close_on_spot(actor=world["grid_a"], ticket=ticket, result="已修好")
     assert closed.status == Status.CLOSED
     refused = assert_error(
         api_post(world, "resident", ticket, {"photos": files("red")}), 400, "illegal_transition"
@@ -167,19 +170,21 @@ def test_no_photo_and_closed_tickets_are_refused(world: World, media_root: Path)
 
 @translation.override("en")
 def test_a_ticket_holds_a_bounded_number_of_photos(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(services, "MAX_TICKET_PHOTOS", 3)
+    monkeypatch.setattr(services._common, "MAX_TICKET_PHOTOS", 3)
     ticket = reported(world)
-    services.add_photos(
+    services.ticket_add_photos(
         actor=world["resident"], ticket=ticket, photos=[jpeg_with_gps(), jpeg_with_gps("blue")]
     )
-    with pytest.raises(services.ValidationError) as refused:
-        services.add_photos(actor=world["resident"], ticket=ticket, photos=[jpeg_with_gps(), jpeg_with_gps()])
+    with pytest.raises(ValidationError) as refused:
+        services.ticket_add_photos(
+            actor=world["resident"], ticket=ticket, photos=[jpeg_with_gps(), jpeg_with_gps()]
+        )
     assert "at most 3 photos" in " ".join(refused.value.messages)
     assert Attachment.objects.count() == 2
     # The bound holds for the photos of every step: a result with two more is refused whole.
-    ticket = services.accept(actor=world["worker_a"], ticket=ticket)
-    with pytest.raises(services.ValidationError):
-        services.handle(actor=world["worker_a"], ticket=ticket, result="已修好", photos=[png(), png()])
+    ticket = services.ticket_accept(actor=world["worker_a"], ticket=ticket)
+    with pytest.raises(ValidationError):
+        services.ticket_handle(actor=world["worker_a"], ticket=ticket, result="已修好", photos=[png(), png()])
     assert Ticket.objects.get(pk=ticket.pk).status == Status.ACCEPTED and Attachment.objects.count() == 2
 
 
@@ -197,6 +202,6 @@ def test_the_ticket_page_offers_photos_to_the_reporter_while_open(world: World) 
     )
     assert "The photos are added." in done.content.decode() and "Photos added" in done.content.decode()
     assert Attachment.objects.filter(ticket=ticket).count() == 1
-    services.close_on_spot(actor=world["grid_a"], ticket=ticket, result="已修好")
+    services.ticket_close_on_spot(actor=world["grid_a"], ticket=ticket, result="已修好")
     page = client.get(reverse("grid:ticket", args=[ticket.pk])).content.decode()
     assert reverse("grid:ticket_add_photos", args=[ticket.pk]) not in page

@@ -321,17 +321,17 @@ def test_suggestions_are_throttled(world: World, no_model: None, monkeypatch: py
 
 
 def resolved_ticket(world: World, *, actor: Any = None, title: str = "楼道灯坏了") -> Ticket:
-    t = services.submit(
+    t = services.ticket_submit(
         actor=actor or world["resident"],
         source="resident",
         region=world.regions[GRID_A],
         title=title,
         description="5栋2单元楼道的灯坏了好几天。",
     )
-    t = services.accept(actor=world["worker_a"], ticket=t, category="security.public_order")
-    t = services.dispatch(actor=world["worker_a"], ticket=t, department=world.department)
-    t = services.dept_accept(actor=world["dept"], ticket=t)
-    return services.resolve(actor=world["dept"], ticket=t, result="已更换灯泡。")
+    t = services.ticket_accept(actor=world["worker_a"], ticket=t, category="security.public_order")
+    t = services.ticket_dispatch(actor=world["worker_a"], ticket=t, department=world.department)
+    t = services.ticket_department_accept(actor=world["dept"], ticket=t)
+    return services.ticket_resolve(actor=world["dept"], ticket=t, result="已更换灯泡。")
 
 
 def test_my_tickets_shows_only_my_own_and_followed(world: World) -> None:
@@ -339,14 +339,14 @@ def test_my_tickets_shows_only_my_own_and_followed(world: World) -> None:
         actor=None, username="neighbour", display_name="邻居", password="Tq7!correct-Horse"
     )
     accounts.membership_grant(actor=None, user=other, role=Role.RESIDENT, region=world.regions[GRID_A])
-    mine = services.submit(
+    mine = services.ticket_submit(
         actor=world["resident"],
         source="resident",
         region=world.regions[GRID_A],
         title="我的路灯",
         description="灯坏了",
     )
-    theirs = services.submit(
+    theirs = services.ticket_submit(
         actor=other, source="resident", region=world.regions[GRID_A], title="邻居的噪音", description="太吵"
     )
     staff = new_ticket(world, title="网格员巡查发现的问题")
@@ -354,8 +354,8 @@ def test_my_tickets_shows_only_my_own_and_followed(world: World) -> None:
     assert "我的路灯" in page and mine.number in page
     assert "邻居的噪音" not in page and "网格员巡查发现的问题" not in page
     # A duplicate merged into the neighbour's: the resident now follows it.
-    services.accept(actor=world["worker_a"], ticket=theirs, category="environment.noise")
-    services.merge(actor=world["worker_a"], ticket=mine, into=theirs)
+    services.ticket_accept(actor=world["worker_a"], ticket=theirs, category="environment.noise")
+    services.ticket_merge(actor=world["worker_a"], ticket=mine, into=theirs)
     page = text(client_for(world, "resident").get(reverse("grid:my_tickets")))
     assert "邻居的噪音" in page and staff.title not in page
 
@@ -411,7 +411,7 @@ def test_rating_refusals(world: World) -> None:
     assert client_for(world, "head_b").post(url, {"rating": "5"}).status_code == 404
     assert client_for(world, "resident").get(url).status_code == 405
     # Not resolved yet: a clear refusal.
-    open_one = services.submit(
+    open_one = services.ticket_submit(
         actor=world["resident"],
         source="resident",
         region=world.regions[GRID_A],
@@ -438,7 +438,7 @@ def test_next_must_stay_on_this_site(world: World) -> None:
 
 
 def test_public_list_shows_no_personal_data(world: World) -> None:
-    t = services.submit(
+    t = services.ticket_submit(
         actor=world["resident"],
         source="resident",
         region=world.regions[GRID_A],
@@ -449,12 +449,12 @@ def test_public_list_shows_no_personal_data(world: World) -> None:
         address="麓山南路12号3栋301",
         photos=[png()],
     )
-    t = services.accept(actor=world["worker_a"], ticket=t, category="security.public_order")
-    t = services.dispatch(actor=world["worker_a"], ticket=t, department=world.department)
-    t = services.dept_accept(actor=world["dept"], ticket=t)
-    services.resolve(actor=world["dept"], ticket=t, result=f"已修好路灯，回访电话{PHONE}。")
+    t = services.ticket_accept(actor=world["worker_a"], ticket=t, category="security.public_order")
+    t = services.ticket_dispatch(actor=world["worker_a"], ticket=t, department=world.department)
+    t = services.ticket_department_accept(actor=world["dept"], ticket=t)
+    services.ticket_resolve(actor=world["dept"], ticket=t, result=f"已修好路灯，回访电话{PHONE}。")
     t.refresh_from_db()
-    services.rate(actor=world["resident"], ticket=t, rating=5, comment=f"{NAME}很满意")
+    services.ticket_rate(actor=world["resident"], ticket=t, rating=5, comment=f"{NAME}很满意")
 
     for client in (Client(), client_for(world, "resident")):
         response = client.get(reverse("grid:public"), {"region": "430104002"})
@@ -481,7 +481,7 @@ def test_public_chooser_and_bad_regions(world: World) -> None:
 
 def test_open_tickets_are_not_public(world: World) -> None:
     new_ticket(world, title="开着的", actor=world["worker_a"])
-    services.submit(
+    services.ticket_submit(
         actor=world["resident"],
         source="resident",
         region=world.regions[GRID_A],

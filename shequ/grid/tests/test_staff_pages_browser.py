@@ -51,7 +51,7 @@ def both_modes(page: Any, name: str) -> None:
 @pytest.fixture
 def street_day(world: World) -> dict[str, Ticket]:
     resident = world["resident"]
-    fresh = services.submit(
+    fresh = services.ticket_submit(
         actor=resident,
         source="resident",
         region=world.regions[GRID_A],
@@ -70,10 +70,10 @@ def street_day(world: World) -> dict[str, Ticket]:
     sent = []
     for title in ("夜间施工噪音扰民", "小区门口有人聚集", "电动车楼道充电"):
         t = new_ticket(world, title=title)
-        t = services.accept(actor=world["worker_a"], ticket=t)
-        sent.append(services.dispatch(actor=world["worker_a"], ticket=t, department=world.department))
-    services.dept_accept(actor=world["dept"], ticket=sent[0])
-    services.request_extension(
+        t = services.ticket_accept(actor=world["worker_a"], ticket=t)
+        sent.append(services.ticket_dispatch(actor=world["worker_a"], ticket=t, department=world.department))
+    services.ticket_department_accept(actor=world["dept"], ticket=sent[0])
+    services.extension_request(
         actor=world["dept"], ticket=sent[0], days=3, reason="需要协调施工单位，时间不够"
     )
     return {"fresh": fresh, "urgent": urgent, "late": late, "sent": sent[1]}

@@ -22,11 +22,11 @@ def tickets(world: World) -> None:
     worker, dept = world["worker_a"], world["dept"]
     for i in range(3):
         t = new_ticket(world)
-        t = services.accept(actor=worker, ticket=t)
-        t = services.dispatch(actor=worker, ticket=t, department=world.department)
+        t = services.ticket_accept(actor=worker, ticket=t)
+        t = services.ticket_dispatch(actor=worker, ticket=t, department=world.department)
         if i:
-            t = services.dept_accept(actor=dept, ticket=t)
-            services.resolve(actor=dept, ticket=t, result="已调解")
+            t = services.ticket_department_accept(actor=dept, ticket=t)
+            services.ticket_resolve(actor=dept, ticket=t, result="已调解")
     new_ticket(world, grid=GRID_B, code="environment.garbage")
 
 

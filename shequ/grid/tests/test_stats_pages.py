@@ -23,8 +23,8 @@ PHONE = "13912345678"
 @pytest.fixture
 def tickets(world: World) -> None:
     a = new_ticket(world, contact_name="赵大爷", contact_phone=PHONE)
-    a = services.accept(actor=world["worker_a"], ticket=a)
-    services.dispatch(actor=world["worker_a"], ticket=a, department=world.department)
+    a = services.ticket_accept(actor=world["worker_a"], ticket=a)
+    services.ticket_dispatch(actor=world["worker_a"], ticket=a, department=world.department)
     new_ticket(world, grid=COMMUNITY_B, code="environment.noise", title="夜间施工噪音")
     new_ticket(world, grid="430104003001", code="environment.noise", title="别的街道")
 
@@ -81,8 +81,8 @@ def test_default_region_is_the_viewers_scope(world: World, tickets: None) -> Non
 
 def test_department_staff_see_their_department_only(world: World, tickets: None, urban: object) -> None:
     other = new_ticket(world, code="environment.garbage")
-    other = services.accept(actor=world["worker_a"], ticket=other)
-    services.dispatch(actor=world["worker_a"], ticket=other, department=urban)  # type: ignore[arg-type]
+    other = services.ticket_accept(actor=world["worker_a"], ticket=other)
+    services.ticket_dispatch(actor=world["worker_a"], ticket=other, department=urban)  # type: ignore[arg-type]
     response = client_for(world, "dept").get(reverse("grid:stats"))
     assert response.status_code == 200
     report = response.context["report"]

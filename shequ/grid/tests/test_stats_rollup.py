@@ -88,7 +88,7 @@ class Clock:
 @pytest.fixture
 def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
     c = Clock()
-    monkeypatch.setattr(services, "_now", c)
+    monkeypatch.setattr(services._common, "_now", c)
     return c
 
 
@@ -103,7 +103,7 @@ def _submit(world: World, rng: random.Random, clock: Clock) -> Ticket:
     resident = rng.random() < 0.4
     region = GRID_A if resident else rng.choice(REGIONS)
     code = rng.choice([*CATEGORIES, None]) if not resident else None
-    return services.submit(
+    return services.ticket_submit(
         actor=world["resident"] if resident else None,
         source=Source.RESIDENT if resident else Source.HOTLINE,
         region=world.regions[region],
@@ -123,61 +123,65 @@ def _step(
     cat = rng.choice(CATEGORIES)
     try:
         if rng.random() < 0.1:  # a note, in any state (finished ones too): counts nothing
-            services.comment(actor=None, ticket=t, text="已电话回访。")
+            services.ticket_comment(actor=None, ticket=t, text="已电话回访。")
         for ext in Extension.objects.filter(ticket=t, status=ExtensionStatus.PENDING):
             if rng.random() < 0.3:  # a late decision: refused once the ticket is resolved
                 with contextlib.suppress(ValidationError):
-                    services.decide_extension(actor=None, extension=ext, approve=True)
+                    services.extension_decide(actor=None, extension=ext, approve=True)
         if s == Status.SUBMITTED:
             choice = rng.choice(["accept", "accept", "close_on_spot", "merge"])
             if choice == "accept":
-                services.accept(actor=None, ticket=t, category=cat)
+                services.ticket_accept(actor=None, ticket=t, category=cat)
             elif choice == "close_on_spot":
-                services.close_on_spot(actor=None, ticket=t, result="已当场处理。", category=cat)
+                services.ticket_close_on_spot(actor=None, ticket=t, result="已当场处理。", category=cat)
             else:
                 into = [o for o in others if o.pk != t.pk and o.region_code[:12] == t.region_code[:12]]
                 if into:
-                    services.merge(actor=None, ticket=t, into=rng.choice(into))
+                    services.ticket_merge(actor=None, ticket=t, into=rng.choice(into))
         elif s == Status.ACCEPTED:
             choice = rng.choice(["dispatch", "dispatch", "handle", "close_on_spot"])
             if choice == "dispatch":
-                services.dispatch(actor=None, ticket=t, department=rng.choice(depts))
+                services.ticket_dispatch(actor=None, ticket=t, department=rng.choice(depts))
             elif choice == "handle":
-                services.handle(actor=None, ticket=t, result="社区已处理。")
+                services.ticket_handle(actor=None, ticket=t, result="社区已处理。")
             else:
-                services.close_on_spot(actor=None, ticket=t, result="已当场处理。")
+                services.ticket_close_on_spot(actor=None, ticket=t, result="已当场处理。")
         elif s == Status.DISPATCHED:
             if rng.random() < 0.25:
-                services.dept_return(actor=None, ticket=t, reason="不属于本部门。")
+                services.ticket_department_return(actor=None, ticket=t, reason="不属于本部门。")
             else:
-                services.dept_accept(actor=None, ticket=t)
+                services.ticket_department_accept(actor=None, ticket=t)
         elif s in (Status.DEPT_ACCEPTED, Status.IN_PROGRESS):
             choice = rng.choice(["respond", "resolve", "resolve", "return", "extend"])
             if choice == "respond":
-                services.respond(actor=None, ticket=t, comment="正在处理。")
+                services.ticket_respond(actor=None, ticket=t, comment="正在处理。")
             elif choice == "extend":
-                ext = services.request_extension(
+                ext = services.extension_request(
                     actor=None, ticket=t, days=rng.randint(1, 5), reason="等配件。"
                 )
                 if rng.random() < 0.5:
                     approve = rng.random() < 0.7
-                    services.decide_extension(actor=None, extension=ext, approve=approve, comment="不同意。")
+                    services.extension_decide(actor=None, extension=ext, approve=approve, comment="不同意。")
             elif choice == "resolve":
-                services.resolve(actor=None, ticket=t, result="已处理完毕。")
+                services.ticket_resolve(actor=None, ticket=t, result="已处理完毕。")
             else:
-                services.dept_return(actor=None, ticket=t, reason="不属于本部门。")
+                services.ticket_department_return(actor=None, ticket=t, reason="不属于本部门。")
         elif s == Status.RESOLVED:
             if t.reporter_user_id and rng.random() < 0.4:
-                services.rate(actor=world["resident"], ticket=t, rating=rng.randint(1, 5), comment="一般")
+                services.ticket_rate(
+                    actor=world["resident"], ticket=t, rating=rng.randint(1, 5), comment="一般"
+                )
             else:
-                services.verify(actor=None, ticket=t, passed=rng.random() < 0.8, comment="还有问题。")
+                services.ticket_verify(actor=None, ticket=t, passed=rng.random() < 0.8, comment="还有问题。")
         elif s == Status.VERIFIED:
             if rng.random() < 0.6:
-                services.rate(actor=world["resident"], ticket=t, rating=rng.randint(1, 5), comment="一般")
+                services.ticket_rate(
+                    actor=world["resident"], ticket=t, rating=rng.randint(1, 5), comment="一般"
+                )
         elif s == Status.REOPENED:
             decision = rng.choice([Decision.REDISPATCH, Decision.REDISPATCH, Decision.RETURN, Decision.CLOSE])
             department = rng.choice(depts) if decision == Decision.REDISPATCH else None
-            services.supervise(
+            services.ticket_supervise(
                 actor=None, ticket=t, decision=decision, comment="督办。", department=department
             )
     except ValidationError:  # not allowed in this state or for this pair: nothing changed
@@ -233,7 +237,7 @@ def test_rollup_report_equals_live_after_random_lives(
 
 def noise(world: World, grid: str, at: dt.datetime) -> Ticket:
     """A hotline report of night-time construction noise in ``grid`` at ``at``."""
-    return services.submit(
+    return services.ticket_submit(
         actor=None,
         source=Source.HOTLINE,
         region=world.regions[grid],
@@ -249,8 +253,8 @@ def test_finished_tickets_with_undecided_deadlines_are_counted_live(world: World
     a push never accepted: their rates depend on ``now``, so the rollup leaves them to the live part."""
     a = noise(world, GRID_A, clock.now)
     b = noise(world, GRID_B, clock.now)
-    services.accept(actor=None, ticket=b)
-    services.dispatch(actor=None, ticket=b, department=world.department)
+    services.ticket_accept(actor=None, ticket=b)
+    services.ticket_dispatch(actor=None, ticket=b, department=world.department)
     Ticket.objects.filter(pk__in=[a.pk, b.pk]).update(status=Status.CLOSED, closed_at=clock.now)
     stats_rollup.rebuild()
     assert TicketDay.objects.get(region_code="430104", category_key=stats_rollup.ALL).pending == 2
@@ -273,14 +277,14 @@ def test_refresh_is_part_of_the_step(world: World, clock: Clock, monkeypatch: py
     def fail(*args: Any, **kwargs: Any) -> None:
         raise RuntimeError("the outbox is down")
 
-    monkeypatch.setattr(services, "emit", fail)
+    monkeypatch.setattr(services._common, "emit", fail)
     with pytest.raises(RuntimeError):
-        services.close_on_spot(actor=None, ticket=ticket, result="已处理。")
+        services.ticket_close_on_spot(actor=None, ticket=ticket, result="已处理。")
     assert Ticket.objects.get(pk=ticket.pk).status == Status.SUBMITTED
     assert not TicketDay.objects.exists()
     monkeypatch.undo()
-    monkeypatch.setattr(services, "_now", clock)
-    services.close_on_spot(actor=None, ticket=ticket, result="已处理。")
+    monkeypatch.setattr(services._common, "_now", clock)
+    services.ticket_close_on_spot(actor=None, ticket=ticket, result="已处理。")
     # Under its grid, community, street and county; of its category and of all.
     assert TicketDay.objects.count() == 8
     row = TicketDay.objects.get(region_code=GRID_A, category_key=category("environment.noise").pk)
@@ -293,7 +297,7 @@ def test_rollup_command_rebuilds_and_checks(
     world: World, clock: Clock, capsys: pytest.CaptureFixture[str]
 ) -> None:
     ticket = noise(world, GRID_A, clock.now)
-    services.close_on_spot(actor=None, ticket=ticket, result="已处理。")
+    services.ticket_close_on_spot(actor=None, ticket=ticket, result="已处理。")
     call_command("grid", "rollup", "--check")
     assert "rollup matches" in capsys.readouterr().out
     # Written past the services: the check finds the stale row, a rebuild mends it.
@@ -317,7 +321,7 @@ def test_concurrent_refreshes_keep_the_rollup_exact(world: World) -> None:
     not count on it.) Each refresh locks the rows before recomputing them, so none overwrites
     another's count with a total that misses the other's ticket."""
     made = [
-        services.submit(
+        services.ticket_submit(
             actor=None,
             source=Source.HOTLINE,
             region=world.regions[GRID_A],
@@ -327,7 +331,7 @@ def test_concurrent_refreshes_keep_the_rollup_exact(world: World) -> None:
         )
         for _ in range(7)
     ]
-    services.close_on_spot(actor=None, ticket=made.pop(), result="已处理。")
+    services.ticket_close_on_spot(actor=None, ticket=made.pop(), result="已处理。")
     start = threading.Barrier(len(made))
     errors: list[BaseException] = []
 
@@ -365,7 +369,7 @@ def test_a_ticket_finishing_during_a_report_is_counted_once(
     between them is counted as it stood in one of them (here: still open), never in neither."""
     now = timezone.now()
     done = noise(world, GRID_A, now)
-    services.close_on_spot(actor=None, ticket=done, result="已处理。")
+    services.ticket_close_on_spot(actor=None, ticket=done, result="已处理。")
     closing = noise(world, GRID_A, now)
     day = timezone.localdate(now)
     query = stats.StatsQuery(region_code=STREET, start=day, end=day)
@@ -373,7 +377,9 @@ def test_a_ticket_finishing_during_a_report_is_counted_once(
 
     def close_elsewhere() -> None:
         try:
-            services.close_on_spot(actor=None, ticket=Ticket.objects.get(pk=closing.pk), result="已处理。")
+            services.ticket_close_on_spot(
+                actor=None, ticket=Ticket.objects.get(pk=closing.pk), result="已处理。"
+            )
         except BaseException as exc:  # SQLite: waits for the report's lock, or gives up; reported below
             errors.append(exc)
         finally:
@@ -403,8 +409,8 @@ def test_steps_that_count_nothing_do_not_refresh_the_rollup(
     world: World, clock: Clock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     ticket = noise(world, GRID_A, clock.now)
-    services.close_on_spot(actor=None, ticket=ticket, result="已处理。")
+    services.ticket_close_on_spot(actor=None, ticket=ticket, result="已处理。")
     refreshed: list[int] = []
     monkeypatch.setattr(stats_rollup, "refresh", lambda t: refreshed.append(t.pk))
-    services.comment(actor=world["worker_a"], ticket=ticket, text="已电话回访。")
+    services.ticket_comment(actor=world["worker_a"], ticket=ticket, text="已电话回访。")
     assert refreshed == []

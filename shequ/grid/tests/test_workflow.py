@@ -35,7 +35,7 @@ pytestmark = pytest.mark.django_db
 
 
 def reported(world: World, grid: str = GRID_A) -> Ticket:
-    return services.submit(
+    return services.ticket_submit(
         actor=world["resident"],
         source="resident",
         region=world.regions[grid],
@@ -51,84 +51,92 @@ def advance(world: World, status: str) -> Ticket:
         return t
     if status == Status.MERGED:
         other = reported(world)
-        return services.merge(actor=world["worker_a"], ticket=t, into=other)
-    t = services.accept(actor=world["worker_a"], ticket=t, category="security.public_order")
+        return services.ticket_merge(actor=world["worker_a"], ticket=t, into=other)
+    t = services.ticket_accept(actor=world["worker_a"], ticket=t, category="security.public_order")
     if status == Status.ACCEPTED:
         return t
-    t = services.dispatch(actor=world["worker_a"], ticket=t)
+    t = services.ticket_dispatch(actor=world["worker_a"], ticket=t)
     if status == Status.DISPATCHED:
         return t
-    t = services.dept_accept(actor=world["dept"], ticket=t)
+    t = services.ticket_department_accept(actor=world["dept"], ticket=t)
     if status == Status.DEPT_ACCEPTED:
         return t
-    t = services.respond(actor=world["dept"], ticket=t, comment="已安排")
+    t = services.ticket_respond(actor=world["dept"], ticket=t, comment="已安排")
     if status == Status.IN_PROGRESS:
         return t
-    t = services.resolve(actor=world["dept"], ticket=t, result="已修好")
+    t = services.ticket_resolve(actor=world["dept"], ticket=t, result="已修好")
     if status == Status.RESOLVED:
         return t
-    t = services.verify(actor=world["grid_a"], ticket=t, passed=True)
+    t = services.ticket_verify(actor=world["grid_a"], ticket=t, passed=True)
     if status == Status.VERIFIED:
         return t
     if status == Status.REOPENED:
-        return services.rate(actor=world["resident"], ticket=t, rating=1, comment="根本没修")
+        return services.ticket_rate(actor=world["resident"], ticket=t, rating=1, comment="根本没修")
     assert status == Status.CLOSED
-    return services.rate(actor=world["resident"], ticket=t, rating=5)
+    return services.ticket_rate(actor=world["resident"], ticket=t, rating=5)
 
 
 Step = Callable[[World, Ticket], Any]
 STEPS: dict[str, tuple[set[str], Step]] = {
     "accept": (
         {Status.SUBMITTED},
-        lambda w, t: services.accept(actor=w["worker_a"], ticket=t, category="security.public_order"),
+        lambda w, t: services.ticket_accept(actor=w["worker_a"], ticket=t, category="security.public_order"),
     ),
     "close_on_spot": (
         {Status.SUBMITTED, Status.ACCEPTED},
-        lambda w, t: services.close_on_spot(
+        lambda w, t: services.ticket_close_on_spot(
             actor=w["grid_a"], ticket=t, result="当场处理", category="security.public_order"
         ),
     ),
     "dispatch": (
         {Status.ACCEPTED},
-        lambda w, t: services.dispatch(actor=w["worker_a"], ticket=t, department=w.department),
+        lambda w, t: services.ticket_dispatch(actor=w["worker_a"], ticket=t, department=w.department),
     ),
     "handle": (
         {Status.ACCEPTED},
-        lambda w, t: services.handle(actor=w["worker_a"], ticket=t, result="社区已处理"),
+        lambda w, t: services.ticket_handle(actor=w["worker_a"], ticket=t, result="社区已处理"),
     ),
     "merge": (
         {Status.SUBMITTED, Status.ACCEPTED},
-        lambda w, t: services.merge(actor=w["worker_a"], ticket=t, into=reported(w)),
+        lambda w, t: services.ticket_merge(actor=w["worker_a"], ticket=t, into=reported(w)),
     ),
     "recategorize": (
         {s for s in Status.values if s not in {Status.CLOSED, Status.MERGED}},
-        lambda w, t: services.recategorize(actor=w["worker_a"], ticket=t, category="cityscape.facilities"),
+        lambda w, t: services.ticket_recategorize(
+            actor=w["worker_a"], ticket=t, category="cityscape.facilities"
+        ),
     ),
-    "dept_accept": ({Status.DISPATCHED}, lambda w, t: services.dept_accept(actor=w["dept"], ticket=t)),
+    "dept_accept": (
+        {Status.DISPATCHED},
+        lambda w, t: services.ticket_department_accept(actor=w["dept"], ticket=t),
+    ),
     "respond": (
         {Status.DEPT_ACCEPTED, Status.IN_PROGRESS},
-        lambda w, t: services.respond(actor=w["dept"], ticket=t, comment="处理中"),
+        lambda w, t: services.ticket_respond(actor=w["dept"], ticket=t, comment="处理中"),
     ),
     "resolve": (
         {Status.DEPT_ACCEPTED, Status.IN_PROGRESS},
-        lambda w, t: services.resolve(actor=w["dept"], ticket=t, result="已处理"),
+        lambda w, t: services.ticket_resolve(actor=w["dept"], ticket=t, result="已处理"),
     ),
     "dept_return": (
         {Status.DISPATCHED, Status.DEPT_ACCEPTED, Status.IN_PROGRESS},
-        lambda w, t: services.dept_return(actor=w["dept"], ticket=t, reason="不属于本单位职责"),
+        lambda w, t: services.ticket_department_return(actor=w["dept"], ticket=t, reason="不属于本单位职责"),
     ),
     "request_extension": (
         {Status.DEPT_ACCEPTED, Status.IN_PROGRESS},
-        lambda w, t: services.request_extension(actor=w["dept"], ticket=t, days=3, reason="需要采购配件"),
+        lambda w, t: services.extension_request(actor=w["dept"], ticket=t, days=3, reason="需要采购配件"),
     ),
-    "verify": ({Status.RESOLVED}, lambda w, t: services.verify(actor=w["grid_a"], ticket=t, passed=True)),
+    "verify": (
+        {Status.RESOLVED},
+        lambda w, t: services.ticket_verify(actor=w["grid_a"], ticket=t, passed=True),
+    ),
     "rate": (
         {Status.RESOLVED, Status.VERIFIED},
-        lambda w, t: services.rate(actor=w["resident"], ticket=t, rating=4),
+        lambda w, t: services.ticket_rate(actor=w["resident"], ticket=t, rating=4),
     ),
     "supervise": (
         {Status.REOPENED},
-        lambda w, t: services.supervise(
+        lambda w, t: services.ticket_supervise(
             actor=w["head_a"], ticket=t, decision=Decision.CLOSE, comment="已向居民解释"
         ),
     ),
@@ -165,7 +173,7 @@ def test_every_step_from_every_state(world: World, step: str) -> None:
 def test_illegal_step_message_says_what_is_allowed(world: World) -> None:
     ticket = advance(world, Status.SUBMITTED)
     with pytest.raises(TransitionError) as caught:
-        services.dispatch(actor=world["worker_a"], ticket=ticket)
+        services.ticket_dispatch(actor=world["worker_a"], ticket=ticket)
     assert caught.value.code == "illegal_transition"
     message = caught.value.messages[0]
     assert str(Status.SUBMITTED.label) in message and str(Status.ACCEPTED.label) in message
@@ -199,10 +207,12 @@ def test_refusals_are_audited_and_change_nothing(world: World, persona: str, ste
     ticket = advance(world, state)
     actor = world[persona]
     calls: dict[str, Callable[[], Any]] = {
-        "accept": lambda: services.accept(actor=actor, ticket=ticket, category="security.public_order"),
-        "verify": lambda: services.verify(actor=actor, ticket=ticket, passed=True),
-        "dispatch": lambda: services.dispatch(actor=actor, ticket=ticket),
-        "close_on_spot": lambda: services.close_on_spot(actor=actor, ticket=ticket, result="x"),
+        "accept": lambda: services.ticket_accept(
+            actor=actor, ticket=ticket, category="security.public_order"
+        ),
+        "verify": lambda: services.ticket_verify(actor=actor, ticket=ticket, passed=True),
+        "dispatch": lambda: services.ticket_dispatch(actor=actor, ticket=ticket),
+        "close_on_spot": lambda: services.ticket_close_on_spot(actor=actor, ticket=ticket, result="x"),
     }
     denied = AuditEntry.objects.filter(result=AuditResult.DENIED).count()
     with pytest.raises(PermissionDenied):
@@ -228,19 +238,19 @@ def test_another_department_cannot_act_or_see(world: World, urban: Any) -> None:
     )
     ticket = advance(world, Status.DISPATCHED)
     with pytest.raises(PermissionDenied):
-        services.dept_accept(actor=other, ticket=ticket)
+        services.ticket_department_accept(actor=other, ticket=ticket)
     with pytest.raises(Http404):
         selectors.get_ticket_for(other, ticket.pk)
     assert not selectors.tickets_for(other).exists()
     # The police see it while it is theirs, and keep seeing what they did after returning it.
     assert selectors.get_ticket_for(world["dept"], ticket.pk) == ticket
-    services.dept_return(actor=world["dept"], ticket=ticket, reason="属城管职责")
-    services.dispatch(actor=world["worker_a"], ticket=ticket, department=urban)
+    services.ticket_department_return(actor=world["dept"], ticket=ticket, reason="属城管职责")
+    services.ticket_dispatch(actor=world["worker_a"], ticket=ticket, department=urban)
     assert selectors.get_ticket_for(other, ticket.pk).pk == ticket.pk
     assert selectors.get_ticket_for(world["dept"], ticket.pk).pk == ticket.pk
     with pytest.raises(PermissionDenied):
-        services.dept_accept(actor=world["dept"], ticket=ticket)
-    services.dept_accept(actor=other, ticket=ticket)
+        services.ticket_department_accept(actor=world["dept"], ticket=ticket)
+    services.ticket_department_accept(actor=other, ticket=ticket)
 
 
 def test_who_sees_what(world: World) -> None:
@@ -267,7 +277,7 @@ def test_resident_reports_only_in_their_own_area(world: World) -> None:
 
 def test_bad_input_is_refused_field_by_field_and_writes_nothing(world: World) -> None:
     with pytest.raises(ValidationError) as caught:
-        services.submit(
+        services.ticket_submit(
             actor=world["worker_a"],
             source="staff",
             region=world.regions[GRID_A],
@@ -280,9 +290,11 @@ def test_bad_input_is_refused_field_by_field_and_writes_nothing(world: World) ->
         )
     assert set(caught.value.error_dict) == {"title", "description", "category", "contact_phone", "location"}
     with pytest.raises(ValidationError):
-        services.submit(actor=None, source="fax", region=world.regions[GRID_A], title="t", description="d")
+        services.ticket_submit(
+            actor=None, source="fax", region=world.regions[GRID_A], title="t", description="d"
+        )
     with pytest.raises(ValidationError):
-        services.submit(
+        services.ticket_submit(
             actor=None, source="hotline", region=world.regions["430104002"], title="t", description="d"
         )
     assert not Ticket.objects.exists() and not TicketAction.objects.exists()
@@ -307,7 +319,7 @@ def test_contact_phone_is_encrypted_and_masked(world: World) -> None:
 
 
 def _clock(monkeypatch: pytest.MonkeyPatch, when: dt.datetime) -> None:
-    monkeypatch.setattr(services, "_now", lambda: when)
+    monkeypatch.setattr(services._common, "_now", lambda: when)
 
 
 def test_deadlines_follow_the_category_and_the_calendar(
@@ -321,13 +333,13 @@ def test_deadlines_follow_the_category_and_the_calendar(
     t = new_ticket(world, code="environment.garbage", submitted_at=friday)  # 24 h response, 3 working days
     assert t.clock == Clock.RESPONSE and t.due_at == friday + dt.timedelta(hours=24)
     assert t.warn_at == friday + dt.timedelta(hours=24) * 0.8
-    t = services.accept(actor=world["worker_a"], ticket=t)
+    t = services.ticket_accept(actor=world["worker_a"], ticket=t)
     # 26 Sat, 27 Sun not counted, 28, 29, 30 Sep.
     assert t.resolve_due_at == dt.datetime(2026, 9, 30, 23, 59, 59, tzinfo=cst)
     # Dispatched on 30 Sep: 1–7 Oct off, 8, 9 Oct and Sat 10 Oct (worked) count.
     later = dt.datetime(2026, 9, 30, 9, 0, tzinfo=cst)
     _clock(monkeypatch, later)
-    t = services.dispatch(actor=world["worker_a"], ticket=t, department=world.department)
+    t = services.ticket_dispatch(actor=world["worker_a"], ticket=t, department=world.department)
     assert t.resolve_due_at == dt.datetime(2026, 10, 10, 23, 59, 59, tzinfo=cst)
     assert t.clock == Clock.RESPONSE and t.due_at == later + dt.timedelta(hours=24)
 
@@ -339,7 +351,7 @@ def test_urgent_tickets_run_on_hours(world: World, monkeypatch: pytest.MonkeyPat
     _clock(monkeypatch, saturday_night)
     t = new_ticket(world, code="safety.gas", urgency="urgent", submitted_at=saturday_night)
     assert t.due_at == saturday_night + dt.timedelta(hours=1)
-    t = services.accept(actor=world["worker_a"], ticket=t)
+    t = services.ticket_accept(actor=world["worker_a"], ticket=t)
     assert t.resolve_due_at == saturday_night + dt.timedelta(hours=4)
 
 
@@ -377,72 +389,72 @@ def test_extension_moves_the_deadline_after_approval(world: World) -> None:
     t = advance(world, Status.IN_PROGRESS)
     due = t.resolve_due_at
     assert due is not None
-    ext = services.request_extension(actor=world["dept"], ticket=t, days=2, reason="等配件")
+    ext = services.extension_request(actor=world["dept"], ticket=t, days=2, reason="等配件")
     with pytest.raises(TransitionError):
-        services.request_extension(actor=world["dept"], ticket=t, days=2, reason="再等")
+        services.extension_request(actor=world["dept"], ticket=t, days=2, reason="再等")
     with pytest.raises(PermissionDenied):
-        services.decide_extension(actor=world["head_b"], extension=ext, approve=True)
+        services.extension_decide(actor=world["head_b"], extension=ext, approve=True)
     with pytest.raises(ValidationError):
-        services.decide_extension(
+        services.extension_decide(
             actor=world["head_a"], extension=ext, approve=False
         )  # a refusal needs a reason
-    services.decide_extension(actor=world["head_a"], extension=ext, approve=True)
+    services.extension_decide(actor=world["head_a"], extension=ext, approve=True)
     t.refresh_from_db()
     assert t.resolve_due_at is not None and t.resolve_due_at > due and t.due_at == t.resolve_due_at
     with pytest.raises(TransitionError):
-        services.decide_extension(actor=world["head_a"], extension=ext, approve=True)
+        services.extension_decide(actor=world["head_a"], extension=ext, approve=True)
     for bad in (0, 31, "x"):
         with pytest.raises(ValidationError):
-            services.request_extension(actor=world["dept"], ticket=t, days=bad, reason="r")
+            services.extension_request(actor=world["dept"], ticket=t, days=bad, reason="r")
     assert Extension.objects.count() == 1
 
 
 def test_more_time_is_decided_only_while_the_department_works_on_it(world: World) -> None:
     # Resolving makes a waiting request moot; a request of an earlier push is not the current one.
     t = advance(world, Status.IN_PROGRESS)
-    ext = services.request_extension(actor=world["dept"], ticket=t, days=2, reason="等配件")
-    t = services.resolve(actor=world["dept"], ticket=t, result="已修好")
+    ext = services.extension_request(actor=world["dept"], ticket=t, days=2, reason="等配件")
+    t = services.ticket_resolve(actor=world["dept"], ticket=t, result="已修好")
     assert Extension.objects.get(pk=ext.pk).status == ExtensionStatus.REJECTED
     assert (
         selectors.pending_extension(t) is None and not selectors.pending_extensions(world["head_a"]).exists()
     )
     with pytest.raises(TransitionError):
-        services.decide_extension(actor=world["head_a"], extension=ext, approve=True)
+        services.extension_decide(actor=world["head_a"], extension=ext, approve=True)
     due = Ticket.objects.get(pk=t.pk).resolve_due_at
-    t = services.verify(actor=world["grid_a"], ticket=t, passed=False, comment="还没修好")
+    t = services.ticket_verify(actor=world["grid_a"], ticket=t, passed=False, comment="还没修好")
     assert t.status == Status.IN_PROGRESS and t.resolve_due_at == due
     # Back with the department: it may ask again.
-    again = services.request_extension(actor=world["dept"], ticket=t, days=1, reason="再等一天")
+    again = services.extension_request(actor=world["dept"], ticket=t, days=1, reason="再等一天")
     assert selectors.pending_extension(t) == again
 
 
 def test_failed_verification_goes_back_to_the_department(world: World) -> None:
     t = advance(world, Status.RESOLVED)
     with pytest.raises(ValidationError):
-        services.verify(actor=world["grid_a"], ticket=t, passed=False)  # needs what is still wrong
-    t = services.verify(actor=world["grid_a"], ticket=t, passed=False, comment="灯还是不亮")
+        services.ticket_verify(actor=world["grid_a"], ticket=t, passed=False)  # needs what is still wrong
+    t = services.ticket_verify(actor=world["grid_a"], ticket=t, passed=False, comment="灯还是不亮")
     assert t.status == Status.IN_PROGRESS and t.resolved_at is None and t.clock == Clock.RESOLUTION
 
 
 def test_tickets_without_a_rater_close_on_verification(world: World) -> None:
     t = new_ticket(world, actor=world["worker_a"])
-    t = services.accept(actor=world["worker_a"], ticket=t)
-    t = services.handle(actor=world["worker_a"], ticket=t, result="社区调解完毕")
-    t = services.verify(actor=world["grid_a"], ticket=t, passed=True)
+    t = services.ticket_accept(actor=world["worker_a"], ticket=t)
+    t = services.ticket_handle(actor=world["worker_a"], ticket=t, result="社区调解完毕")
+    t = services.ticket_verify(actor=world["grid_a"], ticket=t, passed=True)
     assert t.status == Status.CLOSED and t.closed_at is not None
 
 
 def test_low_rating_reopens_for_supervision(world: World) -> None:
     t = advance(world, Status.VERIFIED)
     with pytest.raises(PermissionDenied):
-        services.rate(actor=world["worker_a"], ticket=t, rating=5)  # only the reporter rates
+        services.ticket_rate(actor=world["worker_a"], ticket=t, rating=5)  # only the reporter rates
     with pytest.raises(ValidationError):
-        services.rate(actor=world["resident"], ticket=t, rating=2)  # a low rating says why
+        services.ticket_rate(actor=world["resident"], ticket=t, rating=2)  # a low rating says why
     with pytest.raises(ValidationError):
-        services.rate(actor=world["resident"], ticket=t, rating=6)
-    t = services.rate(actor=world["resident"], ticket=t, rating=2, comment="只是敷衍")
+        services.ticket_rate(actor=world["resident"], ticket=t, rating=6)
+    t = services.ticket_rate(actor=world["resident"], ticket=t, rating=2, comment="只是敷衍")
     assert t.status == Status.REOPENED and t in selectors.supervision_list(world["head_a"])
-    t = services.supervise(
+    t = services.ticket_supervise(
         actor=world["head_a"], ticket=t, decision=Decision.REDISPATCH, comment="请重新处理"
     )
     assert t.status == Status.DISPATCHED and t.dispatches.count() == 2
@@ -461,15 +473,15 @@ def test_merged_reporters_follow_the_parent(world: World) -> None:
     parent = advance(world, Status.ACCEPTED)
     child = reported(world)
     with pytest.raises(ValidationError):
-        services.merge(actor=world["worker_a"], ticket=child, into=child)
-    services.merge(actor=world["worker_a"], ticket=child, into=parent)
+        services.ticket_merge(actor=world["worker_a"], ticket=child, into=child)
+    services.ticket_merge(actor=world["worker_a"], ticket=child, into=parent)
     child.refresh_from_db()
     assert child.status == Status.MERGED and child.parent == parent
     assert Follower.objects.filter(ticket=parent, user=world["resident"]).exists()
     b = new_ticket(world, grid=COMMUNITY_B, actor=world["head_b"])
     other = reported(world)
     with pytest.raises(PermissionDenied):
-        services.merge(actor=world["worker_a"], ticket=other, into=b)
+        services.ticket_merge(actor=world["worker_a"], ticket=other, into=b)
 
 
 def test_routing_picks_the_nearest_rule_and_can_dispatch_at_once(world: World, urban: Any) -> None:
@@ -498,7 +510,7 @@ def test_routing_picks_the_nearest_rule_and_can_dispatch_at_once(world: World, u
     assert t.category_confirmed_by == world["grid_a"]
     assert RoutingRule.objects.count() == 2
     # A resident's (or an Open311 client's) category is a suggestion: the community checks it first.
-    mine = services.submit(
+    mine = services.ticket_submit(
         actor=world["resident"],
         source="resident",
         region=world.regions[GRID_A],
@@ -532,7 +544,7 @@ def test_dispatch_tells_the_department_and_progress_tells_the_reporter(world: Wo
     assert world["resident"].phone not in to_dept.get().body
     to_resident = Message.objects.filter(recipient=world["resident"], topic="grid.progress")
     assert to_resident.count() == 2  # accepted, dispatched
-    services.dept_accept(actor=world["dept"], ticket=t)
+    services.ticket_department_accept(actor=world["dept"], ticket=t)
     outbox.run_pending()
     assert (
         Message.objects.filter(recipient=world["resident"], topic="grid.progress").count() == 2

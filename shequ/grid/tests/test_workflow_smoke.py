@@ -8,7 +8,7 @@ from shequ.grid.tests.conftest import new_ticket
 
 def test_full_life(world: World) -> None:
     resident = world["resident"]
-    t = services.submit(
+    t = services.ticket_submit(
         actor=resident,
         source="resident",
         region=world.regions["430104002001001"],
@@ -16,15 +16,15 @@ def test_full_life(world: World) -> None:
         description="3栋旁边的路灯不亮一个星期了",
     )
     assert t.status == Status.SUBMITTED and t.due_at is not None
-    t = services.accept(actor=world["worker_a"], ticket=t, category="security.public_order")
-    t = services.dispatch(actor=world["worker_a"], ticket=t)
+    t = services.ticket_accept(actor=world["worker_a"], ticket=t, category="security.public_order")
+    t = services.ticket_dispatch(actor=world["worker_a"], ticket=t)
     assert t.department == world.department
-    t = services.dept_accept(actor=world["dept"], ticket=t)
-    t = services.respond(actor=world["dept"], ticket=t, comment="已安排民警")
-    t = services.resolve(actor=world["dept"], ticket=t, result="已处理")
-    t = services.verify(actor=world["grid_a"], ticket=t, passed=True)
+    t = services.ticket_department_accept(actor=world["dept"], ticket=t)
+    t = services.ticket_respond(actor=world["dept"], ticket=t, comment="已安排民警")
+    t = services.ticket_resolve(actor=world["dept"], ticket=t, result="已处理")
+    t = services.ticket_verify(actor=world["grid_a"], ticket=t, passed=True)
     assert t.status == Status.VERIFIED
-    t = services.rate(actor=resident, ticket=t, rating=5)
+    t = services.ticket_rate(actor=resident, ticket=t, rating=5)
     assert t.status == Status.CLOSED
     assert [a.action for a in selectors.timeline(t)] == [
         "submit",

@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 
 from shequ.conftest import World
+from shequ.core.validators import id_check_char
 from shequ.registry import services
 from shequ.registry.models import Building, House, Person, Road
-from shequ.registry.validators import id_check_char
 
 GRID_A = "430104002001001"
 GRID_B = "430104002001002"

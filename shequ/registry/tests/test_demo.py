@@ -15,6 +15,7 @@ from django.utils import timezone
 from shequ.core import bulk, crypto
 from shequ.core.models import AuditEntry, Region, RegionLevel
 from shequ.core.regions import display_name, kind_for, read_division
+from shequ.core.validators import clean_resident_id, clean_uscc, resident_id_birth_date, resident_id_sex
 from shequ.demo import generator
 from shequ.registry import demo
 from shequ.registry.models import (
@@ -30,11 +31,11 @@ from shequ.registry.models import (
     Residence,
     ResidenceType,
     Road,
+    TagCategory,
     TimelineEntry,
     Visit,
 )
 from shequ.registry.selectors import overdue_follow_ups
-from shequ.registry.validators import clean_resident_id, clean_uscc, resident_id_birth_date, resident_id_sex
 
 PEOPLE = 1_500  # per size in these tests (30,000 in the real demo)
 
@@ -63,7 +64,7 @@ def load_regions() -> None:
 @pytest.fixture
 def small_demo(db: None, monkeypatch: pytest.MonkeyPatch) -> generator.DemoResult:
     load_regions()
-    monkeypatch.setattr(demo, "PEOPLE_PER_SIZE", PEOPLE)
+    monkeypatch.setattr(demo.generator, "PEOPLE_PER_SIZE", PEOPLE)
     return generator.generate(size=1)
 
 
@@ -179,7 +180,7 @@ def test_running_again_adds_nothing(small_demo: generator.DemoResult) -> None:
 
 def test_the_same_seed_gives_the_same_registry(db: None, monkeypatch: pytest.MonkeyPatch) -> None:
     load_regions()
-    monkeypatch.setattr(demo, "PEOPLE_PER_SIZE", 300)
+    monkeypatch.setattr(demo.generator, "PEOPLE_PER_SIZE", 300)
 
     def run(seed: int) -> list[tuple[str, str, str]]:
         try:
@@ -203,13 +204,15 @@ def test_plan_spreads_a_million_people_over_the_county(db: None) -> None:
     plans = demo.plan(34)
     assert sum(p.people for p in plans) == 1_020_000
     in_street = [p for p in plans if p.community.code.startswith(demo.STREET)]
-    assert sum(p.people for p in in_street) == demo.PEOPLE_PER_SIZE * demo.DEMO_STREET_MAX_SIZE
+    assert sum(p.people for p in in_street) == demo.generator.PEOPLE_PER_SIZE * demo.DEMO_STREET_MAX_SIZE
     assert all(p.community.code.startswith(demo.COUNTY) for p in plans)
     assert (
         len(plans) == Region.objects.filter(code__startswith=demo.COUNTY, level=RegionLevel.COMMUNITY).count()
     )
     assert (
-        sum(p.people for p in demo.plan(1)) == demo.PEOPLE_PER_SIZE == sum(p.people for p in in_street) // 3
+        sum(p.people for p in demo.plan(1))
+        == demo.generator.PEOPLE_PER_SIZE
+        == sum(p.people for p in in_street) // 3
     )
 
 
@@ -217,7 +220,7 @@ def test_outside_the_demo_street_grids_are_created_as_needed(
     db: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     load_regions()
-    monkeypatch.setattr(demo, "PEOPLE_PER_GRID", 100)
+    monkeypatch.setattr(demo._base, "PEOPLE_PER_GRID", 100)
     community = Region.objects.filter(code__startswith="430104011", level=RegionLevel.COMMUNITY).first()
     assert community is not None and not Region.objects.filter(parent=community).exists()
     summary = demo.Generator().community(demo.Plan(community, 300, 0))
@@ -252,7 +255,7 @@ def test_bulk_insert_encrypts_and_sets_keys(db: None) -> None:
     )
     assert list(TimelineEntry.objects.order_by("pk").values_list("pk", flat=True)) == keys
     # Rows given as dicts are sealed too, bound to their own uid.
-    category = demo.TagCategory.objects.order_by("pk").first()
+    category = TagCategory.objects.order_by("pk").first()
     assert category is not None
     (tag_key,) = bulk.insert_rows(
         PersonTag,
@@ -269,7 +272,7 @@ def test_insert_rows_draws_a_uuid_per_row(db: None) -> None:
     person = Person(name="测试", region=region, region_code="43")
     bulk.bulk_insert(Person, [person])
     category_ids = list(
-        demo.TagCategory.objects.filter(code__in=["disabled", "veteran"]).values_list("pk", flat=True)
+        TagCategory.objects.filter(code__in=["disabled", "veteran"]).values_list("pk", flat=True)
     )
     bulk.insert_rows(
         PersonTag, [{"person_id": person.pk, "category_id": c, "region_code": "43"} for c in category_ids]
@@ -284,7 +287,7 @@ def test_parallel_workers_give_the_same_registry(monkeypatch: pytest.MonkeyPatch
     if connection.vendor != "postgresql":
         pytest.skip("parallel workers run on PostgreSQL only")
     load_regions()
-    monkeypatch.setattr(demo, "PEOPLE_PER_SIZE", 450)
+    monkeypatch.setattr(demo.generator, "PEOPLE_PER_SIZE", 450)
 
     def registry() -> list[tuple[str, str, str]]:
         people = Person.objects.select_related("house")

@@ -17,6 +17,7 @@ from openpyxl.styles import Font
 
 from shequ.core import bulk
 from shequ.core.models import AuditEntry, OutboxTask
+from shequ.core.validators import id_check_char
 from shequ.registry import imports
 from shequ.registry.models import (
     ImportKind,
@@ -26,7 +27,6 @@ from shequ.registry.models import (
     TimelineEntry,
 )
 from shequ.registry.tests.conftest import COMMUNITY_A, Registry
-from shequ.registry.validators import id_check_char
 
 TODAY = dt.date(2026, 11, 29)
 
@@ -353,13 +353,13 @@ def test_commit_writes_exactly_the_valid_rows(
 ) -> None:
     worker = reg.world["worker_a"]
     emitted: list[Any] = []
-    real_emit = imports.emit
+    real_emit = imports.committing.emit
 
     def capture(event: Any) -> int:
         emitted.append(event)
         return real_emit(event)
 
-    monkeypatch.setattr(imports, "emit", capture)
+    monkeypatch.setattr(imports.committing, "emit", capture)
     before = Person.objects.count()
     with translation.override("en"):
         result = imports.commit(
@@ -419,7 +419,7 @@ def test_commit_writes_nothing_when_the_database_refuses_a_row(
     the row and nothing at all is written."""
     from shequ.registry import services
 
-    real = imports._people_in_db
+    real = imports.dry_run._people_in_db
 
     def race(*args: Any, **kwargs: Any) -> set[int]:
         bad = real(*args, **kwargs)
@@ -428,7 +428,7 @@ def test_commit_writes_nothing_when_the_database_refuses_a_row(
         )
         return bad
 
-    monkeypatch.setattr(imports, "_people_in_db", race)
+    monkeypatch.setattr(imports.dry_run, "_people_in_db", race)
     before = registry_counts()
     with translation.override("en"):
         result = imports.commit(
@@ -461,10 +461,10 @@ def test_the_database_refusal_is_an_integrity_error_without_the_check(
     services.person_register(
         actor=None, data={"name": "郑四", "id_number": ID_SERIAL}, house=reg.houses["a"][2]
     )
-    monkeypatch.setattr(imports, "_people_in_db", lambda *a, **k: set())
+    monkeypatch.setattr(imports.dry_run, "_people_in_db", lambda *a, **k: set())
     plan = run_check(reg, ledger)
     with pytest.raises(IntegrityError):
-        imports._write_people(plan, actor=None, batch_id=None)
+        imports.writers._write_people(plan, actor=None, batch_id=None)
 
 
 def test_the_bulk_row_of_a_person_is_what_person_build_makes(reg: Registry, ledger: bytes) -> None:

@@ -15,11 +15,11 @@ from django.core.management import CommandError, call_command
 from django.utils import translation
 
 from shequ.core.models import AuditEntry
+from shequ.core.validators import uscc_check_char
 from shequ.registry import imports, services
 from shequ.registry.models import Building, House, ImportKind, Organization, Person, Road, TimelineEntry, Unit
 from shequ.registry.tests.conftest import COMMUNITY_A, GRID_A, GRID_B, Registry
 from shequ.registry.tests.test_import import TODAY, ledger_id, registry_counts
-from shequ.registry.validators import uscc_check_char
 
 
 def uscc(body: str) -> str:

@@ -7,8 +7,13 @@ from datetime import date
 import pytest
 from django.core.exceptions import ValidationError
 
-from shequ.registry import validators as v
-from shequ.registry.tests.conftest import resident_id
+from shequ.core import validators as v
+
+
+def resident_id(birth: str = "19900101", seq: int = 123, county: str = "430104") -> str:
+    """A valid 18-character ID number (odd ``seq`` = male)."""
+    first17 = f"{county}{birth}{seq:03d}"
+    return first17 + v.id_check_char(first17)
 
 
 def _code(exc: pytest.ExceptionInfo[ValidationError]) -> str | None:

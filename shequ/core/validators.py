@@ -1,4 +1,4 @@
-"""Checks and normalisation of the codes people type into the registry.
+"""Checks and normalisation of the codes people type in (registry, grid, imports).
 
 Every function takes what a person (or a spreadsheet) gave and returns the stored form, or raises
 ``ValidationError`` with a specific message and code. Nothing here touches the database.
