@@ -33,7 +33,7 @@ def test_an_open_audited_transaction_does_not_block_another_regions_audited_writ
     def community_a() -> None:
         try:
             with transaction.atomic():
-                ticket = services.submit(
+                ticket = services.ticket_submit(
                     actor=world["worker_a"],
                     source=Source.STAFF,
                     region=world.regions["430104002001001"],
@@ -41,7 +41,7 @@ def test_an_open_audited_transaction_does_not_block_another_regions_audited_writ
                     description="3栋2单元楼道堆满纸箱，影响通行。",
                     category="environment.garbage",
                 )
-                services.accept(actor=world["worker_a"], ticket=ticket)
+                services.ticket_accept(actor=world["worker_a"], ticket=ticket)
                 inside.set()
                 # Stay open, holding whatever the audited steps took, until the other region is done.
                 assert other_committed.wait(timeout=30), "the other region's write never committed"
@@ -59,7 +59,7 @@ def test_an_open_audited_transaction_does_not_block_another_regions_audited_writ
         with transaction.atomic():
             with connection.cursor() as cursor:  # waiting on any lock for 3 s is a failure
                 cursor.execute("SET LOCAL lock_timeout = '3s'")
-            ticket = services.submit(
+            ticket = services.ticket_submit(
                 actor=world["outsider"],
                 source=Source.STAFF,
                 region=world.regions["430104003001"],
@@ -67,7 +67,9 @@ def test_an_open_audited_transaction_does_not_block_another_regions_audited_writ
                 description="石门楼社区东门路灯坏了一周。",
                 category="environment.garbage",
             )
-            services.close_on_spot(actor=world["outsider"], ticket=ticket, result="已联系物业更换灯泡。")
+            services.ticket_close_on_spot(
+                actor=world["outsider"], ticket=ticket, result="已联系物业更换灯泡。"
+            )
         # Committed while the community's transaction is still open; the sealer chains what is
         # committed and leaves the open transaction's entries for later.
         assert audit.seal_all() >= 2
