@@ -28,6 +28,8 @@ import logging
 import os
 import threading
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -147,6 +149,10 @@ def record(
 
         role = primary_role(actor) or ""
     meta = AuditEntry._meta
+    current = _batch.get()
+    if current is not None and result == AuditResult.SUCCESS:
+        current.add(action, object_id, region_code)
+        return AuditEntry(action=action, object_type=object_type, object_id=_text(object_id))  # not saved
     entry = AuditEntry(
         # Microseconds are kept by both databases; the value is aware and in UTC.
         at=timezone.now(),
@@ -168,6 +174,99 @@ def record(
     )
     entry.save(force_insert=True)
     return entry
+
+
+# --- bulk writes: one entry per batch -----------------------------------------------------------
+
+
+@dataclass
+class _Batch:
+    action: str
+    actor: Any
+    request: HttpRequest | None
+    region_code: str
+    object_type: str
+    detail: dict[str, Any]
+    size: int
+    counts: dict[str, int] = field(default_factory=dict)
+    object_ids: list[str] = field(default_factory=list)
+    regions: set[str] = field(default_factory=set)
+    written: int = 0
+
+    def add(self, action: str, object_id: Any, region_code: str) -> None:
+        self.counts[action] = self.counts.get(action, 0) + 1
+        if object_id not in ("", None) and str(object_id) not in self.object_ids[-1:]:
+            self.object_ids.append(str(object_id))
+        if region_code:
+            self.regions.add(region_code)
+        if sum(self.counts.values()) >= self.size:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self.counts:
+            return
+        self.written += 1
+        counts, ids, regions = self.counts, self.object_ids, sorted(self.regions)
+        self.counts, self.object_ids, self.regions = {}, [], set()
+        token = _batch.set(None)
+        try:
+            record(
+                self.action,
+                actor=self.actor,
+                request=self.request,
+                region_code=self.region_code or _common_prefix(regions),
+                object_type=self.object_type,
+                object_id=ids[0] if ids else "",
+                detail={
+                    **self.detail,
+                    "part": self.written,
+                    "actions": counts,
+                    "objects": ids,
+                    "regions": regions,
+                },
+            )
+        finally:
+            _batch.reset(token)
+
+
+_batch: ContextVar[_Batch | None] = ContextVar("audit_batch", default=None)
+
+
+_LEVEL_LENGTHS = (15, 12, 9, 6, 4, 2)  # grid, community, street, county, city, province
+
+
+def _common_prefix(codes: list[str]) -> str:
+    """The smallest region that holds all ``codes`` (so the batch's entry is in each one's scope)."""
+    for length in _LEVEL_LENGTHS:
+        prefixes = {code[:length] for code in codes if len(code) >= length}
+        if len(prefixes) == 1 and all(len(code) >= length for code in codes):
+            return prefixes.pop()
+    return ""
+
+
+@contextmanager
+def batch(
+    action: str,
+    *,
+    actor: Any = None,
+    request: HttpRequest | None = None,
+    region_code: str = "",
+    object_type: str = "",
+    detail: dict[str, Any] | None = None,
+    size: int = 1000,
+) -> Iterator[_Batch]:
+    """Audit a bulk write (an import of thousands of rows) once per ``size`` entries instead of once
+    per row: inside the block, successful ``record()`` calls of the services it runs are counted into
+    one ``action`` entry per batch, which lists the objects, the actions and the regions. Refusals
+    and failures are still written one by one. Use it inside the bulk write's transaction; on an
+    exception nothing more is written (and the transaction rolls back what was)."""
+    current = _Batch(action, actor, request, region_code, object_type, dict(detail or {}), size)
+    token = _batch.set(current)
+    try:
+        yield current
+        current.flush()
+    finally:
+        _batch.reset(token)
 
 
 # --- sealing ----------------------------------------------------------------------------------

@@ -18,7 +18,7 @@ from django.db import DatabaseError, connection, transaction
 from django.test import RequestFactory, override_settings
 
 from shequ.core import audit, dbtriggers
-from shequ.core.models import AuditEntry
+from shequ.core.models import AuditEntry, AuditResult
 
 
 def write(n: int = 3) -> list[AuditEntry]:
@@ -268,3 +268,30 @@ def test_concurrent_writers_and_sealers_keep_one_unbroken_chain() -> None:
     assert sorted(s or 0 for s in AuditEntry.objects.values_list("seq", flat=True)) == list(range(1, 41))
     result = audit.verify()
     assert result.ok and result.checked == 40 and result.unsealed == 0, result.problems
+
+
+@pytest.mark.django_db
+def test_a_bulk_write_is_audited_once_per_batch() -> None:
+    with (
+        transaction.atomic(),
+        audit.batch("t.import", object_type="thing", detail={"file": "a.xlsx"}, size=3) as b,
+    ):
+        for i in range(7):
+            audit.record("t.row", object_id=i, region_code=f"43010400200{1 + i % 2}")
+        audit.record("t.row", object_id="x", result=AuditResult.DENIED)  # refusals stay one by one
+    parts = list(AuditEntry.objects.filter(action="t.import").order_by("id"))
+    assert [p.detail["objects"] for p in parts] == [
+        ["0", "1", "2"],
+        ["3", "4", "5"],
+        ["6"],
+    ] and b.written == 3
+    assert parts[0].detail["actions"] == {"t.row": 3} and parts[0].detail["file"] == "a.xlsx"
+    assert parts[0].region_code == "430104002"  # the smallest region holding the batch's rows
+    assert parts[2].region_code == "430104002001"
+    assert AuditEntry.objects.filter(action="t.row").count() == 1  # only the refusal
+    with pytest.raises(RuntimeError), transaction.atomic(), audit.batch("t.failed"):
+        audit.record("t.row", object_id=1)
+        raise RuntimeError("the import failed")
+    assert not AuditEntry.objects.filter(action="t.failed").exists()
+    audit.record("t.after")  # outside a batch: written as usual
+    assert AuditEntry.objects.filter(action="t.after").exists()

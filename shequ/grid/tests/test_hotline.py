@@ -262,6 +262,14 @@ def test_a_gbk_csv_with_other_header_names_commits_in_one_go(world: World) -> No
     assert second.category.code == "safety.electrical"
     assert TicketAction.objects.filter(ticket__in=[first, second], action="submit").count() == 2
     assert AuditEntry.objects.filter(action="grid.hotline_import", actor_id=world["worker_a"].pk).count() == 1
+    # The tickets' own steps are audited once for the batch, not once per ticket.
+    assert not AuditEntry.objects.filter(action="grid.submit", object_id__in=[first.pk, second.pk]).exists()
+    part = AuditEntry.objects.get(action="grid.hotline_import_tickets")
+    assert part.detail["objects"] == [str(first.pk), str(second.pk)] or part.detail["objects"] == [
+        str(second.pk),
+        str(first.pk),
+    ]
+    assert part.detail["actions"]["grid.submit"] == 2 and part.region_code == COMMUNITY_A
     # The same file again: every row was imported before, nothing is written twice.
     again = hotline.commit(content=content, filename="hotline.csv", actor=world["worker_a"])
     assert again.status == "invalid" and Ticket.objects.count() == 2
