@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Page, Paginator
 from django.forms import Form
@@ -30,9 +29,8 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext_lazy
-from django.views.decorators.http import require_http_methods
 
-from shequ.core import audit, personal
+from shequ.core import audit, guards, personal
 from shequ.core.models import LEVEL_CODE_LENGTH, AuditResult, RegionLevel, Role
 from shequ.core.permissions import Perm, has_perm
 from shequ.grid import deadlines, forms, selectors, services
@@ -48,47 +46,9 @@ View = Callable[..., Any]
 # --- Shared helpers -----------------------------------------------------------------------------
 
 
-def forbidden(request: HttpRequest, message: str = "") -> HttpResponse:
-    return render(
-        request,
-        "grid/forbidden.html",
-        {"message": message or _("You are not allowed to do this here.")},
-        status=403,
-    )
-
-
-def grid_page(
-    allowed: Callable[[Any], bool] | None = None, methods: Iterable[str] = ("GET",)
-) -> Callable[[View], View]:
-    """A signed-in page; ``allowed(user)`` False gives the audited 403 page. A service's
-    ``PermissionDenied`` (already audited by the service) becomes the 403 page too."""
-
-    def decorate(view: View) -> View:
-        @functools.wraps(view)
-        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-            if allowed is not None and not allowed(request.user):
-                audit.record(
-                    "access.denied",
-                    request=request,
-                    object_type="page",
-                    object_id=request.path[:200],
-                    result=AuditResult.DENIED,
-                    detail={"method": request.method},
-                )
-                return forbidden(request)
-            try:
-                return view(request, *args, **kwargs)
-            except PermissionDenied as exc:
-                return forbidden(request, str(exc))
-
-        return login_required(require_http_methods(list(methods))(wrapper))
-
-    return decorate
-
-
-def holds(*perms: str) -> Callable[[Any], bool]:
-    """True for a user holding any of ``perms`` somewhere."""
-    return lambda user: any(has_perm(user, p) for p in perms)
+FORBIDDEN = "grid/forbidden.html"
+# The core page guard with the grid's 403 page: ``@grid_page(perms or a check, methods=...)``.
+grid_page = functools.partial(guards.page, template=FORBIDDEN)
 
 
 def apply_errors(form: Form, exc: ValidationError) -> None:

@@ -22,7 +22,7 @@ from shequ.core.permissions import has_perm, scopes_for
 from shequ.grid import forms, selectors, services
 from shequ.grid.models import DEPARTMENT_STATUSES, Status, Ticket
 from shequ.grid.permissions import GridPerm as P
-from shequ.grid.views import apply_errors, grid_page, holds, page_of, posted, with_colours
+from shequ.grid.views import apply_errors, grid_page, page_of, posted, with_colours
 
 
 def is_department(user: Any) -> bool:
@@ -60,7 +60,7 @@ def _tally(base: QuerySet[Ticket], statuses: Any) -> list[dict[str, Any]]:
     ]
 
 
-@grid_page(holds(P.HANDLE, P.VERIFY, P.PATROL))
+@grid_page((P.HANDLE, P.VERIFY, P.PATROL))
 def queue(request: HttpRequest) -> HttpResponse:
     base = selectors.community_queue(request.user)
     form, tickets = _filtered(request, base, statuses=selectors.COMMUNITY_QUEUE_STATUSES, perm=P.HANDLE)
@@ -78,7 +78,7 @@ def queue(request: HttpRequest) -> HttpResponse:
     )
 
 
-@grid_page(holds(P.VIEW))
+@grid_page(P.VIEW)
 def ticket_list(request: HttpRequest) -> HttpResponse:
     """Every ticket of the viewer's region, newest first (region staff; residents have My reports)."""
     base = selectors.region_tickets(request.user)
@@ -191,7 +191,7 @@ def department_bulk(request: HttpRequest) -> HttpResponse:
 # --- Supervision --------------------------------------------------------------------------------
 
 
-@grid_page(holds(P.SUPERVISE))
+@grid_page(P.SUPERVISE)
 def supervision(request: HttpRequest) -> HttpResponse:
     """Escalated, overdue and reopened tickets at the viewer's levels, and requests for more time."""
     viewer = request.user
@@ -269,7 +269,7 @@ def new(request: HttpRequest) -> HttpResponse:
 # --- Hot topics ---------------------------------------------------------------------------------
 
 
-@grid_page(holds(P.VIEW))
+@grid_page(P.VIEW)
 def hot_topics(request: HttpRequest) -> HttpResponse:
     """Clusters of similar tickets rising in an area this week (智能分拨: hot topics). The area
     defaults to the viewer's own; a child area may be picked from the list."""

@@ -12,65 +12,30 @@ import functools
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.core.paginator import Page, Paginator
 from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce, Substr
 from django.forms import Form
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods
 
-from shequ.core import audit
-from shequ.core.models import AuditResult, Region, RegionLevel
+from shequ.core import guards
+from shequ.core.models import Region, RegionLevel
 from shequ.core.permissions import has_perm, scope_q, scopes_for
 from shequ.registry import addresses, selectors
 from shequ.registry.models import Building, House, Person, PersonStatus, PersonTag
 from shequ.registry.permissions import RegistryPerm as P
 
 PAGE_SIZE = 50
-View = Callable[..., HttpResponse]
 
 
 # --- Shared helpers -----------------------------------------------------------------------------
 
 
-def forbidden(request: HttpRequest, message: str = "") -> HttpResponse:
-    return render(
-        request,
-        "registry/forbidden.html",
-        {"message": message or _("You are not allowed to do this here.")},
-        status=403,
-    )
-
-
-def registry_page(perm: str, methods: Iterable[str] = ("GET",)) -> Callable[[View], View]:
-    """A signed-in page for holders of ``perm`` somewhere (others get an audited 403); a service's
-    ``PermissionDenied`` (already audited by the service) becomes the 403 page too."""
-
-    def decorate(view: View) -> View:
-        @functools.wraps(view)
-        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-            if not has_perm(request.user, perm):
-                audit.record(
-                    "access.denied",
-                    request=request,
-                    object_type="page",
-                    object_id=request.path[:200],
-                    result=AuditResult.DENIED,
-                    detail={"perm": perm, "method": request.method},
-                )
-                return forbidden(request)
-            try:
-                return view(request, *args, **kwargs)
-            except PermissionDenied as exc:
-                return forbidden(request, str(exc))
-
-        return login_required(require_http_methods(list(methods))(wrapper))
-
-    return decorate
+FORBIDDEN = "registry/forbidden.html"
+# The core page guard with the registry's 403 page: ``@registry_page(perm, methods=...)``.
+registry_page = functools.partial(guards.page, template=FORBIDDEN)
 
 
 def apply_errors(form: Form, exc: ValidationError, aliases: dict[str, str] | None = None) -> None:
@@ -83,22 +48,6 @@ def apply_errors(form: Form, exc: ValidationError, aliases: dict[str, str] | Non
             form.add_error(name if name in form.fields else None, errors)
     else:
         form.add_error(None, exc.messages)
-
-
-def ensure(request: HttpRequest, perm: str, region_code: str) -> None:
-    """Refuse (audited, then the 403 page) unless the viewer holds ``perm`` in this region."""
-    if has_perm(request.user, perm, region_code):
-        return
-    audit.record(
-        "access.denied",
-        request=request,
-        region_code=region_code,
-        object_type="page",
-        object_id=request.path[:200],
-        result=AuditResult.DENIED,
-        detail={"perm": perm, "method": request.method},
-    )
-    raise PermissionDenied(_("You may not do this in this region."))
 
 
 def posted(request: HttpRequest) -> Any:

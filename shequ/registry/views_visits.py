@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 
+from shequ.core import guards
 from shequ.core.models import Region
 from shequ.core.permissions import scopes_for
 from shequ.registry import forms, selectors, services
@@ -23,7 +24,6 @@ from shequ.registry.permissions import RegistryPerm as P
 from shequ.registry.views import (
     apply_errors,
     buildings_with_counts,
-    ensure,
     page_of,
     posted,
     registry_page,
@@ -125,7 +125,7 @@ def visit_record(request: HttpRequest) -> HttpResponse:
     viewer = _viewer(request)
     target = _target(request)
     subject = next(iter(target.values()))
-    ensure(request, P.VISIT, subject.region_code)
+    guards.require(request, P.VISIT, subject.region_code)
     earlier = None
     if request.GET.get("follows_up"):
         earlier = selectors.get_visit_for(viewer, request.GET["follows_up"])
