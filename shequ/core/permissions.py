@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from django.db.models import Q, QuerySet
-from django.http import Http404
 
 from shequ.core.models import LEVEL_CODE_LENGTH, Membership, RegionLevel, Role
 
@@ -131,14 +130,6 @@ def scoped(
     qs: QuerySet[Any], user: User | Any, perm: str | None = None, field: str = "region_code"
 ) -> QuerySet[Any]:
     return qs.filter(scope_q(user, perm, field))
-
-
-def get_in_scope(qs: QuerySet[Any], user: User | Any, pk: Any, perm: str | None = None) -> Any:
-    """One row by primary key, or 404 when it does not exist or lies outside the user's scope."""
-    obj = scoped(qs, user, perm).filter(pk=pk).first()
-    if obj is None:
-        raise Http404
-    return obj
 
 
 def needs_second_factor(user: User | Any) -> bool:

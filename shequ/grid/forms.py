@@ -4,7 +4,6 @@ names follow the services' argument and error names so that errors land where th
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from django import forms
@@ -468,7 +467,3 @@ class HolidayForm(forms.Form):
 
 class HolidayDeleteForm(forms.Form):
     date = forms.DateField(widget=forms.HiddenInput)
-
-
-def year_choices(today: dt.date) -> list[int]:
-    return [today.year - 1, today.year, today.year + 1]

@@ -515,15 +515,4 @@ EXPORTERS: dict[str, Callable[..., ExportFile]] = {
 }
 
 
-def export_regions(viewer: Any) -> list[Region]:
-    """Regions the viewer may export: their export scopes and everything below them."""
-    codes = scopes_for(viewer, P.EXPORT)
-    if not codes:
-        return []
-    q = Q()
-    for code in codes:
-        q |= Q(code__startswith=code)
-    return list(Region.objects.filter(q).order_by("code")[:500])
-
-
 __all__ = ["EXPORT_MAX_ROWS", "ExportFile", "houses_export", "organizations_export", "people_export"]

@@ -250,19 +250,6 @@ def tag_counts(
     return {row["category__code"]: row["n"] for row in rows}
 
 
-def tag_grant_list(*, viewer: Any, include_inactive: bool = False) -> QuerySet[TagGrant]:
-    """Grants in the security admin's region (for the grant pages)."""
-    qs = TagGrant.objects.filter(scope_q(viewer, P.GRANT_TAGS)).select_related(
-        "user", "category", "granted_by"
-    )
-    if not include_inactive:
-        qs = qs.filter(revoked_at__isnull=True, expires_at__gt=timezone.now())
-    return qs.order_by("-granted_at")
-
-
-# --- Addresses and houses -----------------------------------------------------------------------
-
-
 def road_list(*, viewer: Any, region_code: str | None = None) -> QuerySet[Road]:
     # Roads belong to a community or street: a grid worker sees the roads of their community.
     codes = scopes_for(viewer, P.VIEW_PLACES)
@@ -305,10 +292,6 @@ def unit_list(*, viewer: Any, building: Building | None = None) -> QuerySet[Unit
     if building is not None:
         qs = qs.filter(building=building)
     return qs.order_by("building_id", "number")
-
-
-def get_unit_for(viewer: Any, pk: Any) -> Unit:
-    return _get(unit_list(viewer=viewer).select_related("building"), pk)
 
 
 def house_list(
