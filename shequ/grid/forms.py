@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from shequ.core.forms import DateInput
 from shequ.core.models import Department, DepartmentKind, Region, RegionLevel
-from shequ.core.permissions import scope_q
+from shequ.core.permissions import Viewer, scope_q
 from shequ.grid.models import Category, Source, Ticket, Urgency
 from shequ.grid.permissions import GridPerm as P
 from shequ.grid.selectors import TicketFilters
@@ -314,7 +314,7 @@ class FilterForm(forms.Form):
         )
 
 
-def report_regions(viewer: Any) -> list[Region]:
+def report_regions(viewer: Viewer) -> list[Region]:
     """Grids and communities where the viewer may enter a ticket (staff entry or patrol)."""
     q = scope_q(viewer, P.REPORT, "code") | scope_q(viewer, P.PATROL, "code")
     return list(

@@ -32,7 +32,7 @@ from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from shequ.core import audit, guards, personal
 from shequ.core.models import LEVEL_CODE_LENGTH, AuditResult, RegionLevel, Role
-from shequ.core.permissions import Perm, has_perm
+from shequ.core.permissions import Perm, Viewer, has_perm
 from shequ.grid import deadlines, forms, selectors, services
 from shequ.grid.files import photo_response
 from shequ.grid.models import Ticket, TicketAction
@@ -149,7 +149,7 @@ def _details(step: TicketAction) -> str:
     return ""
 
 
-def timeline_for(viewer: Any, ticket: Ticket, *, staff: bool) -> list[dict[str, Any]]:
+def timeline_for(viewer: Viewer, ticket: Ticket, *, staff: bool) -> list[dict[str, Any]]:
     """The steps as the viewer may read them: staff see names; the reporter sees roles and
     departments (never a staff member's name) and no internal notes."""
     rows = []
@@ -204,7 +204,7 @@ def _department(data: dict[str, Any]) -> Any:
     return data.get("department") or None
 
 
-def _ticket_by_number(viewer: Any, number: str) -> Ticket:
+def _ticket_by_number(viewer: Viewer, number: str) -> Ticket:
     from shequ.grid.models import parse_number
 
     pk = parse_number(number or "")
@@ -214,7 +214,7 @@ def _ticket_by_number(viewer: Any, number: str) -> Ticket:
     return found
 
 
-def _merge_target(viewer: Any, ticket: Ticket, data: dict[str, Any], request: HttpRequest) -> Ticket:
+def _merge_target(viewer: Viewer, ticket: Ticket, data: dict[str, Any], request: HttpRequest) -> Ticket:
     try:
         return _ticket_by_number(viewer, data.get("into", ""))
     except ValidationError:
@@ -454,7 +454,7 @@ def _rate_template() -> str:
     return "grid/resident/_rate_form.html"
 
 
-def _place_links(viewer: Any, ticket: Ticket) -> list[dict[str, Any]]:
+def _place_links(viewer: Viewer, ticket: Ticket) -> list[dict[str, Any]]:
     links = []
     for obj, name, label in (
         (ticket.house, "registry:house", _("House")),

@@ -4,8 +4,6 @@ holiday calendar the working-day deadlines count on."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.forms import Form
@@ -17,7 +15,7 @@ from django.utils.translation import gettext as _
 
 from shequ.core import selectors as core_selectors
 from shequ.core.models import Region
-from shequ.core.permissions import has_perm, scope_q, scopes_for
+from shequ.core.permissions import Viewer, has_perm, scope_q, scopes_for
 from shequ.grid import catalog_services, forms, services
 from shequ.grid.models import Category, Holiday, RoutingRule
 from shequ.grid.permissions import GridPerm as P
@@ -99,7 +97,7 @@ def category_new(request: HttpRequest) -> HttpResponse:
 # --- Routing rules ------------------------------------------------------------------------------
 
 
-def _routing_regions(viewer: Any) -> list[Region]:
+def _routing_regions(viewer: Viewer) -> list[Region]:
     """The viewer's own areas and the areas one level below (where rules are usually set)."""
     codes = scopes_for(viewer, P.ROUTING)
     own = list(Region.objects.filter(code__in=codes))

@@ -36,7 +36,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from shequ.core import guards
 from shequ.core.models import LEVEL_CODE_LENGTH, Region, RegionLevel, Role
-from shequ.core.permissions import active_memberships, scopes_for
+from shequ.core.permissions import Viewer, active_memberships, scopes_for
 from shequ.core.personal import mask_id_number, mask_phone
 from shequ.grid import selectors, services
 from shequ.grid.models import Category, Source, Status, Ticket, Urgency
@@ -115,14 +115,14 @@ def suggestions(text: str, k: int = SUGGEST_K) -> list[Chip]:
 # --- Where the resident reports from --------------------------------------------------------------
 
 
-def report_regions(user: Any) -> list[Region]:
+def report_regions(user: Viewer) -> list[Region]:
     """The grids and communities where the account reports as a resident (its resident
     memberships). Staff report on the staff entry page, where the source says who entered it."""
     codes = {m.region_code for m in active_memberships(user) if m.role == Role.RESIDENT}
     return list(Region.objects.filter(code__in=codes, level__in=_TICKET_LEVELS).order_by("code"))
 
 
-def registered_self(user: Any, regions: list[Region]) -> Any:
+def registered_self(user: Viewer, regions: list[Region]) -> Any:
     """The registry person this account belongs to, with a home in the account's area."""
     from shequ.registry.selectors import person_for_account
 
@@ -321,7 +321,7 @@ def report(request: HttpRequest) -> HttpResponse:
 def _submit(
     request: HttpRequest, data: dict[str, Any], regions: list[Region], home: Any, photos: list[Any]
 ) -> Ticket:
-    user: Any = request.user
+    user: Viewer = request.user
     description = data["description"]
     at_home = home is not None and data.get("place") == HOME
     region = _home_region(home, regions) if at_home else next(r for r in regions if r.code == data["region"])
@@ -418,7 +418,7 @@ def resident_status(ticket: Ticket) -> str:
 
 @login_required
 def my_tickets(request: HttpRequest) -> HttpResponse:
-    user: Any = request.user
+    user: Viewer = request.user
     tickets = selectors.my_tickets(user)
     to_rate = list(tickets.filter(reporter_user_id=user.pk, status__in=_TO_RATE)[:10])
     page = Paginator(tickets, MY_PAGE_SIZE).get_page(request.GET.get("page"))

@@ -35,7 +35,7 @@ from django.utils.translation import gettext_lazy as _
 from shequ.core.components import Ledger, LedgerColumn
 from shequ.core.excel import Column, Sheet, write_sheet
 from shequ.core.models import Region
-from shequ.core.permissions import scope_q
+from shequ.core.permissions import Viewer, scope_q
 from shequ.registry.models import (
     House,
     Household,
@@ -126,13 +126,13 @@ def tag_in_effect_q(day: date, prefix: str = "") -> Q:
     return started & (running | ended_later)
 
 
-def _tags(viewer: Any, filters: Filters, code: str | None = None) -> QuerySet[PersonTag]:
+def _tags(viewer: Viewer, filters: Filters, code: str | None = None) -> QuerySet[PersonTag]:
     """Tags the viewer may see, valid on the ledger's date (of one category when ``code``)."""
     qs = PersonTag.objects.filter(visible_tag_q(viewer), tag_in_effect_q(as_of(filters)))
     return qs.filter(category__code=code) if code else qs
 
 
-def visible_category_codes(user: Any) -> frozenset[str]:
+def visible_category_codes(user: Viewer) -> frozenset[str]:
     """Codes of the tag categories the user may see somewhere (cached with their grants)."""
     grants = active_grants(user)
     cached = getattr(user, "_ledger_tag_codes", None)
@@ -140,11 +140,11 @@ def visible_category_codes(user: Any) -> frozenset[str]:
         return cached[1]
     codes = frozenset(c.code for c in tag_category_list(viewer=user))
     if getattr(user, "is_authenticated", False):
-        user._ledger_tag_codes = (grants, codes)
+        user.__dict__["_ledger_tag_codes"] = (grants, codes)
     return codes
 
 
-def special_categories(user: Any) -> list[Any]:
+def special_categories(user: Viewer) -> list[Any]:
     return tag_category_list(viewer=user, group=TagGroup.SPECIAL)
 
 
@@ -218,7 +218,7 @@ def _person_columns(*extra: LedgerColumn) -> tuple[LedgerColumn, ...]:
 # --- People -------------------------------------------------------------------------------------
 
 
-def _people(viewer: Any, filters: Filters) -> QuerySet[Person]:
+def _people(viewer: Viewer, filters: Filters) -> QuerySet[Person]:
     """Active people in scope, with the common filters (ages counted on the ledger's date)."""
     day = as_of(filters)
     qs = person_list(viewer=viewer, region_code=filters.get(REGION) or None).select_related("region")
@@ -232,7 +232,7 @@ def _people(viewer: Any, filters: Filters) -> QuerySet[Person]:
 
 
 def _aged(min_age: int) -> Any:
-    def query(viewer: Any, filters: Filters) -> QuerySet[Person]:
+    def query(viewer: Viewer, filters: Filters) -> QuerySet[Person]:
         return _people(viewer, filters).filter(birth_date__lte=years_before(as_of(filters), min_age))
 
     return query
@@ -245,7 +245,7 @@ def _person_row(obj: Any, filters: Filters, full: bool) -> dict[str, Any]:
 def _tagged(code: str) -> Any:
     """People with a valid tag ``code``; the tag's subtype, grade and start come along."""
 
-    def query(viewer: Any, filters: Filters) -> QuerySet[Person]:
+    def query(viewer: Viewer, filters: Filters) -> QuerySet[Person]:
         tags = _tags(viewer, filters, code)
         if filters.get(DISABILITY_TYPE):
             _label, zh = DISABILITY_TYPES[filters[DISABILITY_TYPE]]
@@ -283,7 +283,7 @@ def _disabled_row(obj: Any, filters: Filters, full: bool) -> dict[str, Any]:
 
 
 def _tag_visible(code: str) -> Any:
-    def visible(user: Any) -> bool:
+    def visible(user: Viewer) -> bool:
         return code in visible_category_codes(user)
 
     return visible
@@ -292,14 +292,14 @@ def _tag_visible(code: str) -> Any:
 def _tag_audit(code: str) -> Any:
     """Showing who carries a tag reveals it: audit lists of restricted ones (no-op for care tags)."""
 
-    def record(viewer: Any, rows: list[Any], request: HttpRequest | None, context: str) -> None:
+    def record(viewer: Viewer, rows: list[Any], request: HttpRequest | None, context: str) -> None:
         people = [r for r in rows if isinstance(r, Person)]
         record_tag_filter_view(viewer, tag=code, people=people, request=request, context=context)
 
     return record
 
 
-def _floating(viewer: Any, filters: Filters) -> QuerySet[Person]:
+def _floating(viewer: Viewer, filters: Filters) -> QuerySet[Person]:
     home = Residence.objects.filter(person=OuterRef("pk"), end_date__isnull=True, lives_here=True).order_by(
         "-start_date", "-pk"
     )
@@ -371,7 +371,7 @@ def _households(code: str) -> Any:
     the household size and who receives it; receivers who belong to no household (in the area)
     follow as one-person rows."""
 
-    def query(viewer: Any, filters: Filters) -> RowChain:
+    def query(viewer: Viewer, filters: Filters) -> RowChain:
         region = filters.get(REGION) or ""
         # Non-correlated "IN (…)" subqueries: computed once on SQLite and PostgreSQL alike.
         receiving = _tags(viewer, filters, code).values("person_id")
@@ -459,7 +459,7 @@ HOUSEHOLD_COLUMNS = (
 TENANTS = (ResidenceRelation.TENANT, ResidenceRelation.LODGER)
 
 
-def _current_residences(viewer: Any) -> QuerySet[Residence]:
+def _current_residences(viewer: Viewer) -> QuerySet[Residence]:
     """Current links of living people to houses, where the viewer may see people."""
     return (
         Residence.objects.filter(scope_q(viewer, P.VIEW_PEOPLE), end_date__isnull=True)
@@ -469,7 +469,7 @@ def _current_residences(viewer: Any) -> QuerySet[Residence]:
     )
 
 
-def _houses(viewer: Any, filters: Filters) -> QuerySet[House]:
+def _houses(viewer: Viewer, filters: Filters) -> QuerySet[House]:
     return (
         house_list(viewer=viewer, region_code=filters.get(REGION) or None)
         .select_related("region")
@@ -479,12 +479,12 @@ def _houses(viewer: Any, filters: Filters) -> QuerySet[House]:
     )
 
 
-def _rented(viewer: Any, filters: Filters) -> QuerySet[House]:
+def _rented(viewer: Viewer, filters: Filters) -> QuerySet[House]:
     tenanted = _current_residences(viewer).filter(relation__in=TENANTS).values("house_id")
     return _houses(viewer, filters).filter(Q(use=HouseUse.RENTED) | Q(pk__in=tenanted))
 
 
-def _vacant(viewer: Any, filters: Filters) -> QuerySet[House]:
+def _vacant(viewer: Viewer, filters: Filters) -> QuerySet[House]:
     return _houses(viewer, filters).filter(use=HouseUse.VACANT)
 
 
@@ -550,7 +550,7 @@ HOUSE_OWNER = (
 CURRENT_ORG_STATUSES = (OrganizationStatus.OPERATING, OrganizationStatus.SUSPENDED)
 
 
-def _organizations(viewer: Any, filters: Filters) -> QuerySet[Organization]:
+def _organizations(viewer: Viewer, filters: Filters) -> QuerySet[Organization]:
     qs = organization_list(viewer=viewer, region_code=filters.get(REGION) or None).select_related("region")
     status = filters.get(ORG_STATUS) or ""
     if status == "all":
@@ -589,7 +589,7 @@ def _organization_row(org: Any, filters: Filters, full: bool) -> dict[str, Any]:
     }
 
 
-def _key_places(viewer: Any, filters: Filters) -> QuerySet[KeyPlace]:
+def _key_places(viewer: Viewer, filters: Filters) -> QuerySet[KeyPlace]:
     qs = key_place_list(
         viewer=viewer, region_code=filters.get(REGION) or None, kind=filters.get(PLACE_KIND) or None
     ).select_related("region")
@@ -614,7 +614,7 @@ def _key_place_row(place: Any, filters: Filters, full: bool) -> dict[str, Any]:
 # --- Special populations (restricted) -----------------------------------------------------------
 
 
-def _special(viewer: Any, filters: Filters) -> QuerySet[PersonTag]:
+def _special(viewer: Viewer, filters: Filters) -> QuerySet[PersonTag]:
     """One row per valid special-group tag the viewer is granted, of people living here."""
     day = as_of(filters)
     qs = _tags(viewer, filters).filter(category__group=TagGroup.SPECIAL, person__status=PersonStatus.ACTIVE)
@@ -640,11 +640,11 @@ def _special_row(tag: Any, filters: Filters, full: bool) -> dict[str, Any]:
     return row
 
 
-def _special_visible(user: Any) -> bool:
+def _special_visible(user: Viewer) -> bool:
     return bool(special_categories(user))
 
 
-def _special_audit(viewer: Any, rows: list[Any], request: HttpRequest | None, context: str) -> None:
+def _special_audit(viewer: Viewer, rows: list[Any], request: HttpRequest | None, context: str) -> None:
     record_tag_view(viewer, [r for r in rows if isinstance(r, PersonTag)], request=request, context=context)
 
 
@@ -910,7 +910,7 @@ LEDGERS: tuple[Ledger, ...] = (
 BY_KEY: dict[str, Ledger] = {ledger.key: ledger for ledger in LEDGERS}
 
 
-def ledger_for(user: Any, key: str) -> Ledger | None:
+def ledger_for(user: Viewer, key: str) -> Ledger | None:
     """The ledger ``key`` if the user may know it exists (None for unknown and hidden ones)."""
     ledger = BY_KEY.get(key)
     if ledger is None or (ledger.restricted and not ledger.is_visible_to(user)):
@@ -918,7 +918,7 @@ def ledger_for(user: Any, key: str) -> Ledger | None:
     return ledger
 
 
-def ledgers_visible_to(user: Any) -> list[Ledger]:
+def ledgers_visible_to(user: Viewer) -> list[Ledger]:
     return [ledger for ledger in LEDGERS if ledger.is_visible_to(user)]
 
 

@@ -22,7 +22,7 @@ from django.http import Http404, HttpRequest
 from django.utils import timezone
 
 from shequ.core import audit, crypto
-from shequ.core.permissions import has_perm, scope_q, scopes_for
+from shequ.core.permissions import Viewer, has_perm, scope_q, scopes_for
 from shequ.registry.models import (
     SENSITIVITY_RANK,
     Building,
@@ -63,7 +63,7 @@ def _get(qs: QuerySet[M], pk: Any) -> M:
 # --- Tag visibility -----------------------------------------------------------------------------
 
 
-def active_grants(viewer: Any) -> list[TagGrant]:
+def active_grants(viewer: Viewer) -> list[TagGrant]:
     """The viewer's unexpired, unrevoked tag grants (cached on the user object for the request)."""
     if not getattr(viewer, "is_authenticated", False) or not viewer.is_active:
         return []
@@ -72,11 +72,11 @@ def active_grants(viewer: Any) -> list[TagGrant]:
         cached = list(
             TagGrant.objects.filter(user=viewer, revoked_at__isnull=True, expires_at__gt=timezone.now())
         )
-        viewer._registry_tag_grants = cached
+        viewer.__dict__["_registry_tag_grants"] = cached
     return cached
 
 
-def forget_grants(user: Any) -> None:
+def forget_grants(user: Viewer) -> None:
     user.__dict__.pop("_registry_tag_grants", None)
 
 
@@ -93,7 +93,7 @@ def _grant_covers(grant: TagGrant, category: TagCategory, region_code: str) -> b
     return category.sensitivity in _levels_covered(grant.sensitivity)
 
 
-def _granted_q(viewer: Any, category_field: str, region_field: str) -> Q:
+def _granted_q(viewer: Viewer, category_field: str, region_field: str) -> Q:
     """Rows whose (restricted) category and region an active grant of the viewer covers."""
     q = Q(pk__in=[])
     for grant in active_grants(viewer):
@@ -105,7 +105,7 @@ def _granted_q(viewer: Any, category_field: str, region_field: str) -> Q:
     return q
 
 
-def visible_tag_q(viewer: Any, prefix: str = "") -> Q:
+def visible_tag_q(viewer: Viewer, prefix: str = "") -> Q:
     """A filter for ``PersonTag`` rows the viewer may see (``prefix`` e.g. ``"tags__"`` when
     filtering from another model): in their people scope, and normal or covered by a grant."""
     region_field = f"{prefix}region_code"
@@ -115,7 +115,7 @@ def visible_tag_q(viewer: Any, prefix: str = "") -> Q:
     return in_scope & (normal | _granted_q(viewer, category_field, region_field))
 
 
-def can_view_tag(viewer: Any, tag: PersonTag | TagCategory, region_code: str | None = None) -> bool:
+def can_view_tag(viewer: Viewer, tag: PersonTag | TagCategory, region_code: str | None = None) -> bool:
     """Whether the viewer may see ``tag`` (a person's tag, or a category) for a person living in
     ``region_code`` (defaults to the tag's own region)."""
     category = tag.category if isinstance(tag, PersonTag) else tag
@@ -148,7 +148,7 @@ def _common_prefix(codes: Iterable[str]) -> str:
 
 
 def record_tag_view(
-    viewer: Any, tags: Iterable[PersonTag], *, request: HttpRequest | None = None, context: str = ""
+    viewer: Viewer, tags: Iterable[PersonTag], *, request: HttpRequest | None = None, context: str = ""
 ) -> None:
     """Audit that ``viewer`` was shown the restricted ones among ``tags`` (one entry per call)."""
     shown = [t for t in tags if t.category.sensitivity != Sensitivity.NORMAL]
@@ -168,7 +168,7 @@ def record_tag_view(
 
 
 def record_tag_filter_view(
-    viewer: Any,
+    viewer: Viewer,
     *,
     tag: str,
     people: Iterable[Person],
@@ -201,7 +201,7 @@ def _overlaps(a: str, b: str) -> bool:
 
 
 def tag_category_list(
-    *, viewer: Any, region_code: str | None = None, group: str | None = None
+    *, viewer: Viewer, region_code: str | None = None, group: str | None = None
 ) -> list[TagCategory]:
     """Catalog entries the viewer may see somewhere in their scope (within ``region_code`` when
     given): restricted categories appear only with a grant, so pickers, filters and badges leak
@@ -226,7 +226,7 @@ def tag_category_list(
 
 
 def person_tag_list(
-    *, viewer: Any, person: Person, include_ended: bool = False, request: HttpRequest | None = None
+    *, viewer: Viewer, person: Person, include_ended: bool = False, request: HttpRequest | None = None
 ) -> list[PersonTag]:
     """The tags of one person the viewer may see; restricted ones shown are audited."""
     qs = PersonTag.objects.filter(person=person).filter(visible_tag_q(viewer)).select_related("category")
@@ -238,7 +238,7 @@ def person_tag_list(
 
 
 def tag_counts(
-    *, viewer: Any, region_code: str | None = None, active_people_only: bool = True
+    *, viewer: Viewer, region_code: str | None = None, active_people_only: bool = True
 ) -> dict[str, int]:
     """Active tags per category code among what the viewer may see (for badges and summaries)."""
     qs = PersonTag.objects.filter(active=True).filter(visible_tag_q(viewer))
@@ -250,7 +250,7 @@ def tag_counts(
     return {row["category__code"]: row["n"] for row in rows}
 
 
-def road_list(*, viewer: Any, region_code: str | None = None) -> QuerySet[Road]:
+def road_list(*, viewer: Viewer, region_code: str | None = None) -> QuerySet[Road]:
     # Roads belong to a community or street: a grid worker sees the roads of their community.
     codes = scopes_for(viewer, P.VIEW_PLACES)
     if not codes:
@@ -268,12 +268,12 @@ def _ancestors(code: str) -> list[str]:
     return [code[:n] for n in (2, 4, 6, 9, 12) if n < len(code)]
 
 
-def get_road_for(viewer: Any, pk: Any) -> Road:
+def get_road_for(viewer: Viewer, pk: Any) -> Road:
     return _get(road_list(viewer=viewer), pk)
 
 
 def building_list(
-    *, viewer: Any, region_code: str | None = None, road: Road | None = None
+    *, viewer: Viewer, region_code: str | None = None, road: Road | None = None
 ) -> QuerySet[Building]:
     qs = Building.objects.filter(scope_q(viewer, P.VIEW_PLACES)).select_related("road")
     if region_code:
@@ -283,11 +283,11 @@ def building_list(
     return qs.order_by("region_code", "address", "pk")
 
 
-def get_building_for(viewer: Any, pk: Any) -> Building:
+def get_building_for(viewer: Viewer, pk: Any) -> Building:
     return _get(building_list(viewer=viewer), pk)
 
 
-def unit_list(*, viewer: Any, building: Building | None = None) -> QuerySet[Unit]:
+def unit_list(*, viewer: Viewer, building: Building | None = None) -> QuerySet[Unit]:
     qs = Unit.objects.filter(scope_q(viewer, P.VIEW_PLACES))
     if building is not None:
         qs = qs.filter(building=building)
@@ -296,7 +296,7 @@ def unit_list(*, viewer: Any, building: Building | None = None) -> QuerySet[Unit
 
 def house_list(
     *,
-    viewer: Any,
+    viewer: Viewer,
     region_code: str | None = None,
     building: Building | None = None,
     unit: Unit | None = None,
@@ -314,7 +314,7 @@ def house_list(
     return qs.order_by("region_code", "address", "pk")
 
 
-def get_house_for(viewer: Any, pk: Any) -> House:
+def get_house_for(viewer: Viewer, pk: Any) -> House:
     return _get(house_list(viewer=viewer), pk)
 
 
@@ -354,7 +354,7 @@ def nearest_building(latitude: Decimal, longitude: Decimal, *, within_metres: fl
 
 def person_list(
     *,
-    viewer: Any,
+    viewer: Viewer,
     status: str | None = PersonStatus.ACTIVE,
     region_code: str | None = None,
     house: House | None = None,
@@ -378,12 +378,12 @@ def person_list(
     return qs.order_by("region_code", "name_pinyin", "pk")
 
 
-def get_person_for(viewer: Any, pk: Any) -> Person:
+def get_person_for(viewer: Viewer, pk: Any) -> Person:
     """A person the viewer may see now (404 otherwise, also after they moved out of scope)."""
     return _get(person_list(viewer=viewer, status=None), pk)
 
 
-def person_find_by_id(*, viewer: Any, id_type: str, id_number: str) -> Person | None:
+def person_find_by_id(*, viewer: Viewer, id_type: str, id_number: str) -> Person | None:
     """The person with this document number, if the viewer may see them (exact, via the index)."""
     if not id_number:
         return None
@@ -391,7 +391,7 @@ def person_find_by_id(*, viewer: Any, id_type: str, id_number: str) -> Person | 
     return person_list(viewer=viewer, status=None).filter(id_type=id_type, id_number_index=index).first()
 
 
-def person_for_move_in(*, viewer: Any, id_type: str, id_number: str) -> Person | None:
+def person_for_move_in(*, viewer: Viewer, id_type: str, id_number: str) -> Person | None:
     """A person who left the platform's area, found by their document number so that a worker who
     registers them again continues their record (exactly one person per ID number). Only for
     someone who can register people somewhere; the caller has the person's document in hand."""
@@ -404,7 +404,7 @@ def person_for_move_in(*, viewer: Any, id_type: str, id_number: str) -> Person |
 
 
 def residence_list(
-    *, viewer: Any, house: House | None = None, person: Person | None = None, current: bool | None = True
+    *, viewer: Viewer, house: House | None = None, person: Person | None = None, current: bool | None = True
 ) -> QuerySet[Residence]:
     """Person ↔ house links in the viewer's scope (the house's region). ``current=None``: all."""
     qs = Residence.objects.filter(scope_q(viewer, P.VIEW_PEOPLE)).select_related("person", "house")
@@ -419,7 +419,9 @@ def residence_list(
     return qs.order_by("end_date", "-start_date", "pk")
 
 
-def household_list(*, viewer: Any, house: House | None = None, current: bool = True) -> QuerySet[Household]:
+def household_list(
+    *, viewer: Viewer, house: House | None = None, current: bool = True
+) -> QuerySet[Household]:
     qs = Household.objects.filter(scope_q(viewer, P.VIEW_PEOPLE)).select_related("head", "house")
     if house is not None:
         qs = qs.filter(house=house)
@@ -428,12 +430,12 @@ def household_list(*, viewer: Any, house: House | None = None, current: bool = T
     return qs.order_by("region_code", "number", "pk")
 
 
-def get_household_for(viewer: Any, pk: Any) -> Household:
+def get_household_for(viewer: Viewer, pk: Any) -> Household:
     return _get(household_list(viewer=viewer, current=False), pk)
 
 
 def household_member_list(
-    *, viewer: Any, household: Household, current: bool = True
+    *, viewer: Viewer, household: Household, current: bool = True
 ) -> QuerySet[HouseholdMember]:
     if not has_perm(viewer, P.VIEW_PEOPLE, household.region_code):
         return HouseholdMember.objects.none()
@@ -443,7 +445,7 @@ def household_member_list(
     return qs.order_by("start_date", "pk")
 
 
-def household_of(*, viewer: Any, person: Person) -> Household | None:
+def household_of(*, viewer: Viewer, person: Person) -> Household | None:
     """The household the person belongs to now, if the viewer may see it."""
     member = (
         HouseholdMember.objects.filter(person=person, end_date__isnull=True)
@@ -458,7 +460,7 @@ def household_of(*, viewer: Any, person: Person) -> Household | None:
 
 
 def organization_list(
-    *, viewer: Any, region_code: str | None = None, status: str | None = None
+    *, viewer: Viewer, region_code: str | None = None, status: str | None = None
 ) -> QuerySet[Organization]:
     qs = Organization.objects.filter(scope_q(viewer, P.VIEW_PLACES)).select_related("building", "house")
     if region_code:
@@ -468,16 +470,16 @@ def organization_list(
     return qs.order_by("region_code", "name", "pk")
 
 
-def get_organization_for(viewer: Any, pk: Any) -> Organization:
+def get_organization_for(viewer: Viewer, pk: Any) -> Organization:
     return _get(organization_list(viewer=viewer), pk)
 
 
-def organization_find_by_uscc(*, viewer: Any, uscc: str) -> Organization | None:
+def organization_find_by_uscc(*, viewer: Viewer, uscc: str) -> Organization | None:
     return organization_list(viewer=viewer).filter(uscc=uscc).first() if uscc else None
 
 
 def key_place_list(
-    *, viewer: Any, region_code: str | None = None, kind: str | None = None, active: bool | None = True
+    *, viewer: Viewer, region_code: str | None = None, kind: str | None = None, active: bool | None = True
 ) -> QuerySet[KeyPlace]:
     qs = KeyPlace.objects.filter(scope_q(viewer, P.VIEW_PLACES)).select_related(
         "building", "house", "organization"
@@ -491,7 +493,7 @@ def key_place_list(
     return qs.order_by("region_code", "name", "pk")
 
 
-def get_key_place_for(viewer: Any, pk: Any) -> KeyPlace:
+def get_key_place_for(viewer: Viewer, pk: Any) -> KeyPlace:
     return _get(key_place_list(viewer=viewer, active=None), pk)
 
 
@@ -510,7 +512,7 @@ TIMELINE_LIMIT = 200
 
 def timeline_for(
     *,
-    viewer: Any,
+    viewer: Viewer,
     object_type: str,
     object_id: Any,
     request: HttpRequest | None = None,
@@ -563,22 +565,24 @@ def timeline_for(
     return entries
 
 
-def person_timeline(viewer: Any, person_id: Any, request: HttpRequest | None = None) -> list[TimelineEntry]:
+def person_timeline(
+    viewer: Viewer, person_id: Any, request: HttpRequest | None = None
+) -> list[TimelineEntry]:
     return timeline_for(viewer=viewer, object_type="person", object_id=person_id, request=request)
 
 
-def house_timeline(viewer: Any, house_id: Any, request: HttpRequest | None = None) -> list[TimelineEntry]:
+def house_timeline(viewer: Viewer, house_id: Any, request: HttpRequest | None = None) -> list[TimelineEntry]:
     return timeline_for(viewer=viewer, object_type="house", object_id=house_id, request=request)
 
 
 def household_timeline(
-    viewer: Any, household_id: Any, request: HttpRequest | None = None
+    viewer: Viewer, household_id: Any, request: HttpRequest | None = None
 ) -> list[TimelineEntry]:
     return timeline_for(viewer=viewer, object_type="household", object_id=household_id, request=request)
 
 
 def organization_timeline(
-    viewer: Any, organization_id: Any, request: HttpRequest | None = None
+    viewer: Viewer, organization_id: Any, request: HttpRequest | None = None
 ) -> list[TimelineEntry]:
     return timeline_for(viewer=viewer, object_type="organization", object_id=organization_id, request=request)
 
@@ -587,7 +591,7 @@ def organization_timeline(
 LEAVING_ACTIONS = ("person.move_out", "person.move_away", "person.death")
 
 
-def departure_list(*, viewer: Any, since: date | None = None) -> QuerySet[TimelineEntry]:
+def departure_list(*, viewer: Viewer, since: date | None = None) -> QuerySet[TimelineEntry]:
     """People who left the viewer's region (moved away, moved out of the area, died), as
     timeline entries made in that region: what a community still knows after they left."""
     qs = TimelineEntry.objects.filter(
@@ -603,7 +607,7 @@ def departure_list(*, viewer: Any, since: date | None = None) -> QuerySet[Timeli
 
 def visit_list(
     *,
-    viewer: Any,
+    viewer: Viewer,
     person: Person | None = None,
     household: Household | None = None,
     house: House | None = None,
@@ -623,7 +627,7 @@ def visit_list(
     return qs.order_by("-visited_at", "-pk")
 
 
-def get_visit_for(viewer: Any, pk: Any) -> Visit:
+def get_visit_for(viewer: Viewer, pk: Any) -> Visit:
     return _get(visit_list(viewer=viewer), pk)
 
 
@@ -656,7 +660,7 @@ def _years_before(day: date, years: int) -> date:
         return day.replace(year=day.year - years, day=28)
 
 
-def overdue_follow_ups(*, viewer: Any, today: date | None = None) -> QuerySet[Visit]:
+def overdue_follow_ups(*, viewer: Viewer, today: date | None = None) -> QuerySet[Visit]:
     """Visits in the viewer's scope whose follow-up date has passed without a follow-up, for care
     populations: the visited person, or a current member of the visited household, is one."""
     today = today or timezone.localdate()
@@ -673,7 +677,9 @@ def overdue_follow_ups(*, viewer: Any, today: date | None = None) -> QuerySet[Vi
     )
 
 
-def overdue_follow_ups_head(*, viewer: Any, limit: int, today: date | None = None) -> tuple[list[Visit], int]:
+def overdue_follow_ups_head(
+    *, viewer: Viewer, limit: int, today: date | None = None
+) -> tuple[list[Visit], int]:
     """The first ``limit`` overdue follow-ups and how many there are, in one query (the count is
     a window over the same rows: the care test behind them is the expensive part)."""
     rows = overdue_follow_ups(viewer=viewer, today=today).annotate(total=Window(Count("pk")))[:limit]
@@ -681,7 +687,7 @@ def overdue_follow_ups_head(*, viewer: Any, limit: int, today: date | None = Non
     return visits, int(getattr(visits[0], "total", 0)) if visits else 0
 
 
-def person_for_account(user: Any, region_codes: Iterable[str]) -> Person | None:
+def person_for_account(user: Viewer, region_codes: Iterable[str]) -> Person | None:
     """The registry person an account belongs to, living in one of ``region_codes``.
 
     Accounts and registry people are linked by the mobile number (the same blind index): the match

@@ -22,7 +22,7 @@ from django.shortcuts import redirect, render
 
 from shequ.core import guards
 from shequ.core.models import Region, RegionLevel
-from shequ.core.permissions import has_perm, scope_q, scopes_for
+from shequ.core.permissions import Viewer, has_perm, scope_q, scopes_for
 from shequ.registry import addresses, selectors
 from shequ.registry.models import Building, House, Person, PersonStatus, PersonTag
 from shequ.registry.permissions import RegistryPerm as P
@@ -63,7 +63,7 @@ def can(request: HttpRequest, perm: str, region_code: str) -> bool:
     return has_perm(request.user, perm, region_code)
 
 
-def region_in_scope(viewer: Any, code: str, perm: str = P.VIEW_PLACES) -> Region:
+def region_in_scope(viewer: Viewer, code: str, perm: str = P.VIEW_PLACES) -> Region:
     """A region inside the viewer's scope for ``perm`` (404 otherwise)."""
     if not code.isdigit() or not any(code.startswith(c) for c in scopes_for(viewer, perm)):
         raise Http404
@@ -73,7 +73,7 @@ def region_in_scope(viewer: Any, code: str, perm: str = P.VIEW_PLACES) -> Region
     return region
 
 
-def crumbs_for(viewer: Any, code: str, perm: str = P.VIEW_PLACES) -> list[Region]:
+def crumbs_for(viewer: Viewer, code: str, perm: str = P.VIEW_PLACES) -> list[Region]:
     """The regions from the top of the viewer's scope down to ``code`` (for a breadcrumb)."""
     codes = [code[:n] for n in (2, 4, 6, 9, 12, 15) if n <= len(code)]
     visible = [c for c in codes if has_perm(viewer, perm, c)]
@@ -81,14 +81,14 @@ def crumbs_for(viewer: Any, code: str, perm: str = P.VIEW_PLACES) -> list[Region
     return [by_code[c] for c in visible if c in by_code]
 
 
-def edit_regions(viewer: Any) -> QuerySet[Region]:
+def edit_regions(viewer: Viewer) -> QuerySet[Region]:
     """Grids and communities where the viewer may register people and places."""
     return Region.objects.filter(
         scope_q(viewer, P.EDIT, field="code"), level__in=[RegionLevel.GRID, RegionLevel.COMMUNITY]
     ).order_by("code")
 
 
-def without_people(viewer: Any, entries: Iterable[Any]) -> list[Any]:
+def without_people(viewer: Viewer, entries: Iterable[Any]) -> list[Any]:
     """A place's history for someone who may see the place but not the people there (a property
     manager): the entries about residents and visits name people, so only changes to the place
     itself remain."""
@@ -97,7 +97,7 @@ def without_people(viewer: Any, entries: Iterable[Any]) -> list[Any]:
     ]
 
 
-def get_tag_for(viewer: Any, pk: Any) -> PersonTag:
+def get_tag_for(viewer: Viewer, pk: Any) -> PersonTag:
     """A person's tag the viewer may see (404 otherwise, also for restricted tags without a grant)."""
     qs = PersonTag.objects.filter(selectors.visible_tag_q(viewer)).select_related("category", "person")
     try:
@@ -110,7 +110,7 @@ MOVE_SEARCH_MIN = 2
 MOVE_SEARCH_LIMIT = 20
 
 
-def move_targets(viewer: Any, query: str) -> list[House]:
+def move_targets(viewer: Viewer, query: str) -> list[House]:
     """Houses a person may move to, found by their standard address. A move may cross into another
     community, so the search covers the whole platform; it shows addresses only (standard
     addresses are public), never who lives there. Only for those who may change people somewhere."""
@@ -124,7 +124,7 @@ def move_targets(viewer: Any, query: str) -> list[House]:
     return list(qs.select_related("building", "unit").order_by("address", "pk")[:MOVE_SEARCH_LIMIT])
 
 
-def get_move_target(viewer: Any, pk: Any) -> House:
+def get_move_target(viewer: Viewer, pk: Any) -> House:
     """The destination house of a move (anywhere on the platform, see ``move_targets``)."""
     if not scopes_for(viewer, P.EDIT):
         raise Http404

@@ -23,7 +23,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from shequ.core import audit, excel, guards
 from shequ.core.models import Region, RegionLevel
-from shequ.core.permissions import Perm, has_perm, scopes_for
+from shequ.core.permissions import Perm, Viewer, has_perm, scopes_for
 from shequ.registry import exports, imports, selectors
 from shequ.registry.models import (
     HouseUse,
@@ -46,7 +46,7 @@ def _xlsx(content: bytes, filename: str) -> HttpResponse:
     return response
 
 
-def _region_choices(user: Any, perm: str, levels: tuple[str, ...] | None) -> Any:
+def _region_choices(user: Viewer, perm: str, levels: tuple[str, ...] | None) -> Any:
     codes = scopes_for(user, perm)
     if not codes:
         return Region.objects.none()
@@ -82,7 +82,7 @@ class ImportForm(forms.Form):
         ),
     )
 
-    def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, user: Viewer, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         field: Any = self.fields["region"]
         field.queryset = _region_choices(user, P.IMPORT, (RegionLevel.GRID, RegionLevel.COMMUNITY))
@@ -236,7 +236,7 @@ def import_template(request: HttpRequest, kind: str) -> HttpResponse:
 # --- Export -------------------------------------------------------------------------------------
 
 
-def _tag_choices(user: Any) -> list[tuple[str, str]]:
+def _tag_choices(user: Viewer) -> list[tuple[str, str]]:
     return [("", _("Any"))] + [(c.code, c.label) for c in selectors.tag_category_list(viewer=user)]
 
 
@@ -255,7 +255,7 @@ class ExportForm(forms.Form):
     )
     reason = forms.CharField(label=gettext_lazy("Reason for full numbers"), required=False, max_length=500)
 
-    def __init__(self, *args: Any, user: Any, kind: str, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, user: Viewer, kind: str, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         field: Any = self.fields["region"]
         field.queryset = _region_choices(user, P.EXPORT, None)

@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 
 from shequ.core import guards
 from shequ.core.models import Region
-from shequ.core.permissions import scopes_for
+from shequ.core.permissions import Viewer, scopes_for
 from shequ.registry import forms, selectors, services
 from shequ.registry.models import PersonTag, Sensitivity, TagGroup, Visit
 from shequ.registry.permissions import RegistryPerm as P
@@ -47,7 +47,7 @@ def _within(codes: list[str], field: str = "region_code") -> Q:
     return q
 
 
-def care_list(viewer: Any, codes: list[str]) -> Any:
+def care_list(viewer: Viewer, codes: list[str]) -> Any:
     """People of care populations living in ``codes`` (the viewer's visiting regions), those
     visited longest ago first, with their care tags (normal sensitivity only) and last visit."""
     today = timezone.localdate()

@@ -10,13 +10,13 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.utils import timezone
 
-from shequ.core.models import AuditEntry, OutboxTask
+from shequ.core.models import AuditEntry, OutboxTask, User
 from shequ.registry import selectors, services
 from shequ.registry.models import HouseholdMember, Person, PersonStatus, PersonTag, Residence
 from shequ.registry.tests.conftest import GRID_C, Registry
 
 
-def actions(viewer: object, person: Person) -> list[str]:
+def actions(viewer: User, person: Person) -> list[str]:
     return [e.action for e in reversed(selectors.person_timeline(viewer, person.pk))]
 
 
