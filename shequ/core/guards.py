@@ -36,14 +36,12 @@ from django.views.decorators.http import require_http_methods
 from shequ.core import audit
 from shequ.core.apiauth import deny
 from shequ.core.models import AuditResult
-from shequ.core.permissions import has_perm
+from shequ.core.permissions import Viewer, has_perm
 
 if TYPE_CHECKING:
-    from django.contrib.auth.models import AnonymousUser
-
     from shequ.core.models import User
 
-Allowed = str | Sequence[str] | Callable[[Any], bool] | None
+Allowed = str | Sequence[str] | Callable[[Viewer], bool] | None
 View = Callable[..., HttpResponseBase]
 
 
@@ -55,7 +53,7 @@ def _perms(allowed: Allowed) -> tuple[str, ...]:
     return tuple(allowed)
 
 
-def allows(user: User | AnonymousUser | Any, allowed: Allowed, region_code: str | None = None) -> bool:
+def allows(user: Viewer, allowed: Allowed, region_code: str | None = None) -> bool:
     """Whether ``user`` passes ``allowed`` (in ``region_code`` when given, else somewhere)."""
     if allowed is None:
         return True
