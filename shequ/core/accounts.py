@@ -45,6 +45,7 @@ from shequ.core.models import (
 from shequ.core.permissions import (
     ADMIN_ROLES,
     Perm,
+    Viewer,
     forget_memberships,
     has_perm,
     scope_q,
@@ -87,11 +88,11 @@ def user_region_codes(user: User) -> list[str]:
     return sorted(codes, key=lambda c: (len(c), c))
 
 
-def _province_wide(actor: Any, perm: str) -> bool:
+def _province_wide(actor: Viewer | None, perm: str) -> bool:
     return any(len(code) <= PROVINCE_CODE_LENGTH for code in scopes_for(actor, perm))
 
 
-def user_visible_to(actor: Any, perm: str, user: User) -> bool:
+def user_visible_to(actor: Viewer | None, perm: str, user: User) -> bool:
     """An admin sees an account when any of its regions lies in their scope; accounts with no
     region at all (made by the platform, no role yet) only province-wide admins see."""
     codes = user_region_codes(user)
@@ -100,7 +101,7 @@ def user_visible_to(actor: Any, perm: str, user: User) -> bool:
     return any(has_perm(actor, perm, code) for code in codes)
 
 
-def user_within(actor: Any, perm: str, user: User) -> bool:
+def user_within(actor: Viewer | None, perm: str, user: User) -> bool:
     """An admin changes an account only when all of its regions lie in their scope: a county admin
     cannot disable someone who also works for the city."""
     codes = user_region_codes(user)
@@ -112,7 +113,7 @@ def user_within(actor: Any, perm: str, user: User) -> bool:
 # --- Reads for the administration pages (region-scoped) ----------------------------------------
 
 
-def user_list(*, viewer: Any, perm: str = Perm.MANAGE_USERS, query: str = "") -> QuerySet[User]:
+def user_list(*, viewer: Viewer, perm: str = Perm.MANAGE_USERS, query: str = "") -> QuerySet[User]:
     """Accounts an admin may see. ``query`` matches the start of the user name or display name, or
     a whole mobile number through its blind index (phones are never compared in plaintext)."""
     codes = scopes_for(viewer, perm)
@@ -132,7 +133,7 @@ def user_list(*, viewer: Any, perm: str = Perm.MANAGE_USERS, query: str = "") ->
     return qs.order_by("username")
 
 
-def user_get_for(viewer: Any, pk: Any, perm: str = Perm.MANAGE_USERS) -> User:
+def user_get_for(viewer: Viewer, pk: Any, perm: str = Perm.MANAGE_USERS) -> User:
     """One account the viewer may see, or 404 (also for junk ids)."""
     try:
         return user_list(viewer=viewer, perm=perm).get(pk=int(pk))
@@ -140,7 +141,7 @@ def user_get_for(viewer: Any, pk: Any, perm: str = Perm.MANAGE_USERS) -> User:
         raise Http404 from exc
 
 
-def membership_list(*, viewer: Any, include_revoked: bool = False) -> QuerySet[Membership]:
+def membership_list(*, viewer: Viewer, include_revoked: bool = False) -> QuerySet[Membership]:
     qs = Membership.objects.filter(scope_q(viewer, Perm.MANAGE_MEMBERSHIPS))
     if not include_revoked:
         qs = qs.filter(revoked_at__isnull=True)
@@ -149,7 +150,7 @@ def membership_list(*, viewer: Any, include_revoked: bool = False) -> QuerySet[M
     )
 
 
-def membership_get_for(viewer: Any, pk: Any) -> Membership:
+def membership_get_for(viewer: Viewer, pk: Any) -> Membership:
     try:
         return membership_list(viewer=viewer, include_revoked=True).get(pk=int(pk))
     except (Membership.DoesNotExist, TypeError, ValueError) as exc:
@@ -162,7 +163,7 @@ def membership_get_for(viewer: Any, pk: Any) -> Membership:
 def _deny(
     action: str,
     *,
-    actor: Any,
+    actor: Viewer | None,
     request: Any,
     region_code: str,
     object_type: str,
@@ -184,7 +185,7 @@ def _deny(
 
 
 def check_grantor(
-    actor: Any,
+    actor: Viewer | None,
     *,
     grantee_id: Any,
     perm: str,

@@ -8,7 +8,7 @@ from django.utils.translation import gettext as _
 from ninja import Field, Path, Query, Router
 from ninja.pagination import PageNumberPagination, paginate
 
-from shequ.core import audit, messaging, selectors
+from shequ.core import audit, guards, messaging, selectors
 from shequ.core.apiauth import (
     AUDIT_READ,
     MESSAGES_READ,
@@ -16,11 +16,10 @@ from shequ.core.apiauth import (
     PROFILE_READ,
     REGIONS_READ,
     api_auth,
-    deny,
 )
 from shequ.core.apierrors import ApiError, ErrorOut
 from shequ.core.models import AuditEntry, Message, Region, Role, User
-from shequ.core.permissions import Perm, active_memberships, has_perm, scopes_for
+from shequ.core.permissions import Perm, active_memberships, scopes_for
 from shequ.core.personal import mask_phone
 from shequ.core.schemas import (
     MAX_DB_ID,
@@ -147,11 +146,7 @@ def message_ack(request: HttpRequest, message_id: MessageId) -> Message:
 @paginate(Pagination)
 def audit_list(request: HttpRequest, filters: Query[AuditFilters]) -> QuerySet[AuditEntry]:
     """The audit log for auditors, newest first, within the auditor's regions. Reading it is audited."""
-    viewer = _viewer(request)
-    if not has_perm(viewer, Perm.VIEW_AUDIT):
-        raise deny(
-            request, "permission_denied", _("Only auditors may read the audit log."), needs=Perm.VIEW_AUDIT
-        )
+    viewer = guards.require_api(request, Perm.VIEW_AUDIT, _("Only auditors may read the audit log."))
     wanted = filters.model_dump(exclude_none=True)
     audit.record(
         "audit.view",

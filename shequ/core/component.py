@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
 
 from django.urls import reverse
 from django.utils import timezone
@@ -9,16 +8,16 @@ from django.utils.translation import gettext_lazy as _
 
 from shequ.core.components import Component, HomeItem, NavEntry
 from shequ.core.models import Role
-from shequ.core.permissions import Perm, all_permission_codes, has_perm
+from shequ.core.permissions import Perm, Viewer, all_permission_codes, has_perm
 
 
-def unread(user: Any) -> int:
+def unread(user: Viewer) -> int:
     from shequ.core.selectors import unread_count
 
     return unread_count(user=user)
 
 
-def home_items(user: Any) -> list[HomeItem]:
+def home_items(user: Viewer) -> list[HomeItem]:
     from shequ.core import selectors
 
     items = [

@@ -9,11 +9,14 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from importlib import import_module
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.apps import apps
 from django.urls import NoReverseMatch, reverse
 from django.utils.functional import Promise
+
+if TYPE_CHECKING:
+    from shequ.core.permissions import Viewer
 
 
 @dataclass(frozen=True)
@@ -73,7 +76,7 @@ class Ledger:
     visible: Callable[[Any], bool] | None = None
     record_view: Callable[[Any, list[Any], Any, str], None] | None = None
 
-    def is_visible_to(self, user: Any) -> bool:
+    def is_visible_to(self, user: Viewer) -> bool:
         from shequ.core.permissions import has_perm
 
         if self.perm is not None and not has_perm(user, self.perm):
@@ -109,7 +112,7 @@ def components() -> list[Component]:
     return found
 
 
-def nav_for(user: Any) -> list[dict[str, Any]]:
+def nav_for(user: Viewer) -> list[dict[str, Any]]:
     """The navigation entries this user may see, in order."""
     from shequ.core.permissions import has_perm, roles_of
 
@@ -135,7 +138,7 @@ def nav_for(user: Any) -> list[dict[str, Any]]:
     return [e for _, e in sorted(entries, key=lambda pair: pair[0])]
 
 
-def home_items_for(user: Any) -> list[HomeItem]:
+def home_items_for(user: Viewer) -> list[HomeItem]:
     items: list[HomeItem] = []
     for comp in components():
         if comp.home_items is not None:
@@ -143,6 +146,6 @@ def home_items_for(user: Any) -> list[HomeItem]:
     return items
 
 
-def ledgers_for(user: Any) -> list[Ledger]:
+def ledgers_for(user: Viewer) -> list[Ledger]:
     """Every app's ledgers this user may know of (restricted ones only with their grant)."""
     return [ledger for comp in components() for ledger in comp.ledgers if ledger.is_visible_to(user)]

@@ -1,27 +1,31 @@
-from typing import Any
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 from django.http import HttpRequest
 
 from shequ.core.components import nav_for
 from shequ.core.models import Region
 
+if TYPE_CHECKING:
+    from shequ.core.permissions import Viewer
+
 
 def shell(request: HttpRequest) -> dict[str, Any]:
     """What the base layout needs: navigation (with badges), the elderly-mode switch and the region
     the user is working in (with its breadcrumb), for users with more than one region."""
     user = getattr(request, "user", None)
-    signed_in = bool(user is not None and user.is_authenticated)
     session = getattr(request, "session", None)
-    if not signed_in:
+    if user is None or not user.is_authenticated:
         return {"nav_entries": [], "elderly_mode": bool(session is not None and session.get("elderly_mode"))}
     return {
         "nav_entries": nav_for(user),
-        "elderly_mode": bool(user.elderly_mode),  # type: ignore[union-attr]
+        "elderly_mode": bool(user.elderly_mode),
         **_current_region(request, user),
     }
 
 
-def _current_region(request: HttpRequest, user: Any) -> dict[str, Any]:
+def _current_region(request: HttpRequest, user: Viewer) -> dict[str, Any]:
     from shequ.core.permissions import scopes_for
     from shequ.core.selectors import breadcrumb
 

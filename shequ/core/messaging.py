@@ -44,7 +44,7 @@ from shequ.core.models import (
     Region,
     User,
 )
-from shequ.core.permissions import Perm, has_perm, scope_q, scopes_for
+from shequ.core.permissions import Perm, Viewer, has_perm, scope_q, scopes_for
 
 SUBJECT_MAX = 200
 BODY_MAX = 5000
@@ -311,7 +311,7 @@ def delivery_give_up(*, delivery_id: int) -> None:
 # Notices from staff ---------------------------------------------------------------------------
 
 
-def can_notify(actor: Any, recipients: Iterable[User]) -> bool:
+def can_notify(actor: Viewer | None, recipients: Iterable[User]) -> bool:
     """Whether ``actor`` holds SEND_NOTICE in a region covering a membership of every recipient."""
     ids = {u.pk for u in recipients}
     if not ids:
@@ -400,7 +400,7 @@ def notice_send(
 # Reading and acknowledging ------------------------------------------------------------------
 
 
-def _own(user: Any, message: Message) -> None:
+def _own(user: Viewer, message: Message) -> None:
     if not getattr(user, "is_authenticated", False) or message.recipient_id != user.pk:
         raise PermissionDenied(_("This is not your message."))
 
@@ -489,7 +489,7 @@ def _delivered(statuses: dict[str, str]) -> bool:
     return statuses.get(Channel.INBOX) == DeliveryStatus.SENT
 
 
-def roll_call(*, topic: str, topic_ref: str, viewer: Any = None) -> RollCall:
+def roll_call(*, topic: str, topic_ref: str, viewer: Viewer | None = None) -> RollCall:
     """Per recipient of a topic: delivered, read, acknowledged.
 
     With ``viewer``: only messages they sent or that lie in their SEND_NOTICE scope; without one it

@@ -103,10 +103,6 @@ def handles(
     return decorator
 
 
-def handlers_for(event_name: str) -> list[tuple[str, Handler]]:
-    return [(spec.key, spec.func) for spec in _HANDLERS.get(event_name, {}).values()]
-
-
 def emit(event: DomainEvent, *, delay: timedelta | None = None) -> int:
     """Queue ``event`` for its handlers; must run inside the transaction of the change."""
     return emit_many([event], delay=delay)

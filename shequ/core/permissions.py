@@ -9,15 +9,20 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from django.db.models import Q, QuerySet
-from django.http import Http404
 
 from shequ.core.models import LEVEL_CODE_LENGTH, Membership, RegionLevel, Role
 
 if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser
+
     from shequ.core.models import User
+
+# Who reads or acts: an account, or — for a page's request — possibly the anonymous user (who holds
+# no scope, so every check refuses and every scoped read is empty).
+Viewer: TypeAlias = "User | AnonymousUser"
 
 
 class Perm:
@@ -78,18 +83,18 @@ class Scope:
     department_id: int | None
 
 
-def active_memberships(user: User | Any) -> list[Membership]:
+def active_memberships(user: Viewer | None) -> list[Membership]:
     """The user's active memberships, cached on the user object for the request."""
-    if not getattr(user, "is_authenticated", False) or not user.is_active:
+    if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
         return []
     cached = getattr(user, "_shequ_memberships", None)
     if cached is None:
         cached = list(
-            Membership.objects.filter(user=user, revoked_at__isnull=True)
+            Membership.objects.filter(user_id=user.pk, revoked_at__isnull=True)
             .select_related("region", "department")
             .order_by("region_code", "role")
         )
-        user._shequ_memberships = cached  # type: ignore[union-attr]
+        user.__dict__["_shequ_memberships"] = cached
     return cached
 
 
@@ -97,11 +102,11 @@ def forget_memberships(user: User) -> None:
     user.__dict__.pop("_shequ_memberships", None)
 
 
-def roles_of(user: User | Any) -> set[str]:
+def roles_of(user: Viewer | None) -> set[str]:
     return {m.role for m in active_memberships(user)}
 
 
-def scopes_for(user: User | Any, perm: str | None = None) -> list[str]:
+def scopes_for(user: Viewer | None, perm: str | None = None) -> list[str]:
     """Region codes under which ``user`` holds ``perm`` (any role when ``perm`` is None)."""
     codes = {
         m.region_code
@@ -112,11 +117,11 @@ def scopes_for(user: User | Any, perm: str | None = None) -> list[str]:
     return sorted(c for c in codes if not any(c != o and c.startswith(o) for o in codes))
 
 
-def has_perm(user: User | Any, perm: str, region_code: str | None = None) -> bool:
+def has_perm(user: Viewer | None, perm: str, region_code: str | None = None) -> bool:
     return any(region_code is None or region_code.startswith(code) for code in scopes_for(user, perm))
 
 
-def scope_q(user: User | Any, perm: str | None = None, field: str = "region_code") -> Q:
+def scope_q(user: Viewer | None, perm: str | None = None, field: str = "region_code") -> Q:
     """A filter for rows in the user's scope; matches nothing when the user has none."""
     codes = scopes_for(user, perm)
     if not codes:
@@ -128,20 +133,12 @@ def scope_q(user: User | Any, perm: str | None = None, field: str = "region_code
 
 
 def scoped(
-    qs: QuerySet[Any], user: User | Any, perm: str | None = None, field: str = "region_code"
+    qs: QuerySet[Any], user: Viewer | None, perm: str | None = None, field: str = "region_code"
 ) -> QuerySet[Any]:
     return qs.filter(scope_q(user, perm, field))
 
 
-def get_in_scope(qs: QuerySet[Any], user: User | Any, pk: Any, perm: str | None = None) -> Any:
-    """One row by primary key, or 404 when it does not exist or lies outside the user's scope."""
-    obj = scoped(qs, user, perm).filter(pk=pk).first()
-    if obj is None:
-        raise Http404
-    return obj
-
-
-def needs_second_factor(user: User | Any) -> bool:
+def needs_second_factor(user: Viewer) -> bool:
     """Admins and staff whose scope is wider than one community must use TOTP (requirement 5)."""
     community_len = LEVEL_CODE_LENGTH[RegionLevel.COMMUNITY]
     for m in active_memberships(user):
@@ -152,11 +149,11 @@ def needs_second_factor(user: User | Any) -> bool:
     return False
 
 
-def is_staff_account(user: User | Any) -> bool:
+def is_staff_account(user: Viewer) -> bool:
     return any(m.role in STAFF_ROLES | ADMIN_ROLES for m in active_memberships(user))
 
 
-def primary_role(user: User | Any) -> str | None:
+def primary_role(user: Viewer) -> str | None:
     """The role used for the home page and audit rows: the widest-scoped staff role first."""
     ms = active_memberships(user)
     if not ms:

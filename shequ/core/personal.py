@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models, transaction
@@ -19,7 +18,7 @@ from django.utils.translation import gettext as _
 from shequ.core import audit, crypto
 from shequ.core.fields import EncryptedTextField
 from shequ.core.models import AuditResult, User
-from shequ.core.permissions import Perm, has_perm
+from shequ.core.permissions import Perm, Viewer, has_perm
 
 MASK = "*"
 REASON_MAX_LENGTH = 500
@@ -103,7 +102,7 @@ def object_region_codes(obj: models.Model) -> list[str]:
 
 
 def reveal(
-    *, actor: Any, obj: models.Model, field: str, reason: str, request: HttpRequest | None = None
+    *, actor: Viewer | None, obj: models.Model, field: str, reason: str, request: HttpRequest | None = None
 ) -> str:
     """The full value of an encrypted field, for someone allowed to see it, with a reason; audited.
 

@@ -10,10 +10,10 @@ from django.db.models import BooleanField, Count, ExpressionWrapper, Q, QuerySet
 from django.http import Http404
 
 from shequ.core.models import AuditEntry, Message, Region, RegionLevel
-from shequ.core.permissions import Perm, has_perm, scope_q, scoped, scopes_for
+from shequ.core.permissions import Perm, Viewer, has_perm, scope_q, scoped, scopes_for
 
 
-def region_list(*, viewer: Any, parent_code: str | None = None) -> QuerySet[Region]:
+def region_list(*, viewer: Viewer, parent_code: str | None = None) -> QuerySet[Region]:
     """Regions visible to ``viewer``: their scope subtrees, and the ancestors of those."""
     qs = Region.objects.all()
     if parent_code is not None:
@@ -21,7 +21,7 @@ def region_list(*, viewer: Any, parent_code: str | None = None) -> QuerySet[Regi
     return scoped(qs, viewer, Perm.VIEW_REGION, field="code").annotate(child_count=Count("children"))
 
 
-def region_get_for(viewer: Any, code: str) -> Region:
+def region_get_for(viewer: Viewer, code: str) -> Region:
     """One region by code, or 404 outside the viewer's scope."""
     region = Region.objects.filter(code=code).select_related("parent").first()
     if region is None or not has_perm(viewer, Perm.VIEW_REGION, region.code):
@@ -29,7 +29,7 @@ def region_get_for(viewer: Any, code: str) -> Region:
     return region
 
 
-def viewer_regions(*, viewer: Any) -> list[Region]:
+def viewer_regions(*, viewer: Viewer) -> list[Region]:
     """The top regions of the viewer's scopes (for the region picker and home page)."""
     codes = scopes_for(viewer)
     return list(Region.objects.filter(code__in=codes).select_related("parent").order_by("code"))
@@ -54,18 +54,18 @@ def breadcrumb(region: Region) -> list[Region]:
     return [by_code[c] for c in codes if c in by_code]
 
 
-def unread_count(*, user: Any) -> int:
-    return Message.objects.filter(recipient=user, read_at__isnull=True).count()
+def unread_count(*, user: Viewer) -> int:
+    return Message.objects.filter(recipient_id=user.pk, read_at__isnull=True).count()
 
 
 INBOX_STATES = ("all", "unread", "read")
 
 
-def message_list(*, viewer: Any, state: str = "all") -> QuerySet[Message]:
+def message_list(*, viewer: Viewer, state: str = "all") -> QuerySet[Message]:
     """The viewer's own messages, unread first, newest first (``state``: all, unread or read)."""
     if not getattr(viewer, "is_authenticated", False):
         return Message.objects.none()
-    qs = Message.objects.filter(recipient=viewer)
+    qs = Message.objects.filter(recipient_id=viewer.pk)
     if state == "unread":
         qs = qs.filter(read_at__isnull=True)
     elif state == "read":
@@ -74,7 +74,7 @@ def message_list(*, viewer: Any, state: str = "all") -> QuerySet[Message]:
     return qs.select_related("sender").annotate(unread=unread).order_by("-unread", "-created_at", "-pk")
 
 
-def message_get_for(viewer: Any, message_id: int) -> Message:
+def message_get_for(viewer: Viewer, message_id: int) -> Message:
     """One of the viewer's own messages, or 404 (other people's messages do not exist for them)."""
     message = message_list(viewer=viewer).filter(pk=message_id).first()
     if message is None:
@@ -82,7 +82,7 @@ def message_get_for(viewer: Any, message_id: int) -> Message:
     return message
 
 
-def audit_list(*, viewer: Any, filters: dict[str, Any] | None = None) -> QuerySet[AuditEntry]:
+def audit_list(*, viewer: Viewer, filters: dict[str, Any] | None = None) -> QuerySet[AuditEntry]:
     """Audit rows for auditors, limited to their region (rows without a region are system-wide
     and shown to province-level auditors only)."""
     codes = scopes_for(viewer, Perm.VIEW_AUDIT)
@@ -111,7 +111,7 @@ def audit_list(*, viewer: Any, filters: dict[str, Any] | None = None) -> QuerySe
 LEVEL_LABELS = dict(RegionLevel.choices)
 
 
-def locked_user_count(*, viewer: Any) -> int:
+def locked_user_count(*, viewer: Viewer) -> int:
     """Accounts in the viewer's user-management scope that are locked out right now."""
     from django.utils import timezone
 

@@ -24,7 +24,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from shequ.core import accounts as account_services
-from shequ.core import audit, selectors
+from shequ.core import audit, guards, selectors
 from shequ.core.forms import (
     AuditFilterForm,
     MembershipGrantForm,
@@ -32,26 +32,11 @@ from shequ.core.forms import (
     UserCreateForm,
     UserStatusForm,
 )
-from shequ.core.models import AuditResult, Membership, Region, User
-from shequ.core.permissions import Perm, has_perm, scopes_for
+from shequ.core.models import Membership, Region, User
+from shequ.core.permissions import Perm, scopes_for
 from shequ.core.personal import mask_phone
 
 PAGE_SIZE = 50
-
-
-def _require(request: HttpRequest, perm: str) -> None:
-    """403 unless the user holds ``perm`` somewhere; the refusal is audited."""
-    if has_perm(request.user, perm):
-        return
-    audit.record(
-        "access.denied",
-        request=request,
-        object_type="page",
-        object_id=request.path,
-        result=AuditResult.DENIED,
-        detail={"perm": perm, "method": request.method},
-    )
-    raise PermissionDenied
 
 
 def _page(request: HttpRequest, items: Any) -> Page:
@@ -77,7 +62,7 @@ def _region_names(codes: set[str]) -> dict[str, str]:
 @login_required
 @require_http_methods(["GET", "POST"])
 def accounts(request: HttpRequest) -> HttpResponse:
-    _require(request, Perm.MANAGE_USERS)
+    guards.require(request, Perm.MANAGE_USERS)
     actor: User = request.user  # type: ignore[assignment]
     create_form = UserCreateForm(prefix="new")
     status = 200
@@ -186,7 +171,7 @@ def _set_status(request: HttpRequest, actor: User, form: UserStatusForm) -> int:
 @login_required
 @require_http_methods(["GET", "POST"])
 def memberships(request: HttpRequest) -> HttpResponse:
-    _require(request, Perm.MANAGE_MEMBERSHIPS)
+    guards.require(request, Perm.MANAGE_MEMBERSHIPS)
     actor: User = request.user  # type: ignore[assignment]
     grant_form = MembershipGrantForm(prefix="grant")
     status = 200
@@ -280,7 +265,7 @@ def _revoke(request: HttpRequest, actor: User, form: MembershipRevokeForm) -> in
 @login_required
 @require_GET
 def audit_log(request: HttpRequest) -> HttpResponse:
-    _require(request, Perm.VIEW_AUDIT)
+    guards.require(request, Perm.VIEW_AUDIT)
     form = AuditFilterForm(request.GET or None)
     filters: dict[str, Any] = {}
     status = 200

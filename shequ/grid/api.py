@@ -19,8 +19,9 @@ from django.utils.translation import gettext as _
 from ninja import File, Form, Path, Query, Router, Status, UploadedFile
 from ninja.pagination import paginate
 
+from shequ.core import guards
 from shequ.core.api import Pagination
-from shequ.core.apiauth import TokenAuth, api_auth, deny, register_scope
+from shequ.core.apiauth import TokenAuth, api_auth, register_scope
 from shequ.core.apierrors import ApiError, ErrorOut
 from shequ.core.models import LEVEL_CODE_LENGTH, Department, Region, User
 from shequ.core.permissions import has_perm, scopes_for
@@ -96,16 +97,8 @@ def _viewer(request: HttpRequest) -> User:
 
 def _require(request: HttpRequest, perms: Iterable[str], message: str | None = None) -> User:
     """The caller, who must hold one of ``perms`` somewhere (else an audited 403)."""
-    viewer = _viewer(request)
-    wanted = tuple(perms)
-    if any(has_perm(viewer, perm) for perm in wanted):
-        return viewer
-    raise deny(
-        request,
-        "permission_denied",
-        message or _("Your role gives no access to grid tickets."),
-        needs=list(wanted),
-    )
+    message = message or _("Your role gives no access to grid tickets.")
+    return guards.require_api(request, tuple(perms), message)
 
 
 def _step(action: Callable[..., T], **kwargs: Any) -> T:
@@ -235,14 +228,12 @@ def sensor_alert(request: HttpRequest, payload: SensorAlertIn) -> Status[Any]:
     409 when that id was used in a region the token may not report in."""
     viewer = _viewer(request)
     region = _region(payload.region_code)
-    allowed = any(has_perm(viewer, perm, region.code) for perm in (P.REPORT, P.VIEW))
-    if not allowed:
-        raise deny(
-            request,
-            "permission_denied",
-            _("This token's owner may not report tickets in this region."),
-            region=region.code,
-        )
+    guards.require_api(
+        request,
+        (P.REPORT, P.VIEW),
+        _("This token's owner may not report tickets in this region."),
+        region_code=region.code,
+    )
 
     def earlier() -> Status[Any] | None:
         found = Ticket.objects.filter(source=Source.SENSOR, external_ref=payload.alert_id).first()

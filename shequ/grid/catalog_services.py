@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 
 from shequ.core import audit
 from shequ.core.models import AuditResult, DepartmentKind
-from shequ.core.permissions import has_perm
+from shequ.core.permissions import Viewer, has_perm
 from shequ.grid.models import Category, Holiday
 from shequ.grid.permissions import GridPerm as P
 
@@ -35,7 +35,7 @@ CATEGORY_FIELDS = (*TEXT_LIMITS, *LIMITS, "department_kind", "is_active")
 
 
 def require_catalog(
-    actor: Any, action: str, object_type: str, object_id: Any, request: HttpRequest | None
+    actor: Viewer | None, action: str, object_type: str, object_id: Any, request: HttpRequest | None
 ) -> None:
     if actor is None or has_perm(actor, P.CATALOG):
         return
@@ -99,7 +99,11 @@ def _clean_category_changes(category: Category, changes: Mapping[str, Any]) -> d
 
 
 def category_update(
-    *, actor: Any, category: Category, changes: Mapping[str, Any], request: HttpRequest | None = None
+    *,
+    actor: Viewer | None,
+    category: Category,
+    changes: Mapping[str, Any],
+    request: HttpRequest | None = None,
 ) -> Category:
     """Change a category's names, deadlines, usual department kind or active flag."""
     require_catalog(actor, "grid.category_update", "grid.category", category.pk, request)
@@ -130,7 +134,7 @@ def category_update(
 
 def category_create(
     *,
-    actor: Any,
+    actor: Viewer | None,
     parent: Category | None,
     code: str,
     values: Mapping[str, Any],
@@ -171,7 +175,7 @@ def category_create(
 
 def holiday_set(
     *,
-    actor: Any,
+    actor: Viewer | None,
     date: dt.date,
     name: str,
     is_workday: bool = False,
@@ -212,7 +216,7 @@ def holiday_set(
     return holiday
 
 
-def holiday_remove(*, actor: Any, date: dt.date, request: HttpRequest | None = None) -> None:
+def holiday_remove(*, actor: Viewer | None, date: dt.date, request: HttpRequest | None = None) -> None:
     require_catalog(actor, "grid.holiday_remove", "grid.holiday", date.isoformat(), request)
     with transaction.atomic():
         holiday = Holiday.objects.select_for_update().filter(date=date).first()

@@ -3,13 +3,12 @@ what waits for each on the home page."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext_lazy as _
 
 from shequ.core.components import Component, HomeItem, NavEntry
 from shequ.core.models import Role
+from shequ.core.permissions import Viewer
 from shequ.grid.permissions import ALL_PERMISSIONS
 from shequ.grid.permissions import GridPerm as P
 
@@ -22,7 +21,7 @@ def _url(name: str, fallback: str = "/grid/") -> str:
         return fallback
 
 
-def home_items(user: Any) -> list[HomeItem]:
+def home_items(user: Viewer) -> list[HomeItem]:
     from shequ.grid.selectors import home_counts
 
     counts = home_counts(user)

@@ -4,7 +4,6 @@ names follow the services' argument and error names so that errors land where th
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from django import forms
@@ -15,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from shequ.core.forms import DateInput
 from shequ.core.models import Department, DepartmentKind, Region, RegionLevel
-from shequ.core.permissions import scope_q
+from shequ.core.permissions import Viewer, scope_q
 from shequ.grid.models import Category, Source, Ticket, Urgency
 from shequ.grid.permissions import GridPerm as P
 from shequ.grid.selectors import TicketFilters
@@ -315,7 +314,7 @@ class FilterForm(forms.Form):
         )
 
 
-def report_regions(viewer: Any) -> list[Region]:
+def report_regions(viewer: Viewer) -> list[Region]:
     """Grids and communities where the viewer may enter a ticket (staff entry or patrol)."""
     q = scope_q(viewer, P.REPORT, "code") | scope_q(viewer, P.PATROL, "code")
     return list(
@@ -468,7 +467,3 @@ class HolidayForm(forms.Form):
 
 class HolidayDeleteForm(forms.Form):
     date = forms.DateField(widget=forms.HiddenInput)
-
-
-def year_choices(today: dt.date) -> list[int]:
-    return [today.year - 1, today.year, today.year + 1]

@@ -52,7 +52,7 @@ from django.utils.translation import gettext_lazy
 from shequ.core import audit, crypto, spreadsheets
 from shequ.core import validators as v
 from shequ.core.models import AuditResult, Region, RegionLevel
-from shequ.core.permissions import has_perm, scopes_for
+from shequ.core.permissions import Viewer, has_perm, scopes_for
 from shequ.core.spreadsheets import Col, Problem, Report, Row, Table
 from shequ.grid import services
 from shequ.grid.models import Category, Source, Ticket, Urgency
@@ -318,7 +318,7 @@ class Plan:
     rows: list[HotlineRow] = field(default_factory=list)
 
 
-def import_scopes(actor: Any) -> list[str]:
+def import_scopes(actor: Viewer) -> list[str]:
     """The regions where ``actor`` may import hotline files (PermissionDenied when nowhere)."""
     scopes = scopes_for(actor, P.IMPORT)
     if not scopes:
@@ -486,7 +486,7 @@ def _digest(rows: Sequence[HotlineRow]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
-def check(*, content: bytes, filename: str, actor: Any, now: dt.datetime | None = None) -> Plan:
+def check(*, content: bytes, filename: str, actor: Viewer, now: dt.datetime | None = None) -> Plan:
     """The dry run: read and check every row against the file, the importer's regions, the
     categories and the tickets already imported. Writes nothing."""
     scopes = import_scopes(actor)
@@ -579,7 +579,7 @@ def commit(
     *,
     content: bytes,
     filename: str,
-    actor: Any,
+    actor: Viewer,
     expect: tuple[int, str] | None = None,
     request: HttpRequest | None = None,
 ) -> CommitResult:
@@ -658,7 +658,7 @@ def _upload_name(token: str) -> str:
     return f"{UPLOAD_DIR}/{token}.bin"
 
 
-def _aad(token: str, user: Any) -> str:
+def _aad(token: str, user: Viewer) -> str:
     # Bound to the uploader: anyone else's request cannot decrypt it (and gets a 404).
     return f"grid.hotline:{token}:{user.pk}"
 
@@ -679,7 +679,7 @@ def purge_uploads(now: dt.datetime | None = None) -> int:
     return dropped
 
 
-def _seal(*, token: str, actor: Any, payload: dict[str, Any]) -> None:
+def _seal(*, token: str, actor: Viewer, payload: dict[str, Any]) -> None:
     sealed = crypto.encrypt(json.dumps(payload, ensure_ascii=False), _aad(token, actor))
     name = _upload_name(token)
     if default_storage.exists(name):
@@ -687,7 +687,7 @@ def _seal(*, token: str, actor: Any, payload: dict[str, Any]) -> None:
     default_storage.save(name, ContentFile(sealed.encode()))
 
 
-def keep_upload(*, actor: Any, filename: str, content: bytes, report: Report) -> str:
+def keep_upload(*, actor: Viewer, filename: str, content: bytes, report: Report) -> str:
     """Keep a checked upload (encrypted, its uploader's only) for its commit; returns its token."""
     purge_uploads()
     token = secrets.token_hex(16)
@@ -712,7 +712,7 @@ class Upload:
     committed: list[int] | None = None  # the tickets made by its commit
 
 
-def load_upload(*, actor: Any, token: str) -> Upload:
+def load_upload(*, actor: Viewer, token: str) -> Upload:
     """The caller's own kept upload; 404 for anyone else's, an expired or a committed one."""
     if not _TOKEN.match(token or "") or not getattr(actor, "is_authenticated", False):
         raise Http404
@@ -739,7 +739,7 @@ def load_upload(*, actor: Any, token: str) -> Upload:
     )
 
 
-def upload_check(*, actor: Any, filename: str, content: bytes, request: HttpRequest | None = None) -> str:
+def upload_check(*, actor: Viewer, filename: str, content: bytes, request: HttpRequest | None = None) -> str:
     """The dry run of an upload, kept for its commit and audited (it tells whether work orders are
     known). Returns the upload's token."""
     try:
@@ -773,7 +773,7 @@ def upload_check(*, actor: Any, filename: str, content: bytes, request: HttpRequ
 
 
 def upload_commit(
-    *, actor: Any, upload: Upload, expect_count: int, request: HttpRequest | None = None
+    *, actor: Viewer, upload: Upload, expect_count: int, request: HttpRequest | None = None
 ) -> CommitResult:
     """Import the valid rows of a kept upload; the user confirmed ``expect_count`` rows. The file is
     dropped afterwards; the report and the tickets made stay until the upload expires."""
@@ -808,7 +808,7 @@ def upload_commit(
     return result
 
 
-def error_workbook(*, upload: Upload, actor: Any) -> bytes:
+def error_workbook(*, upload: Upload, actor: Viewer) -> bytes:
     """The rows with problems as in the file, bad cells in red (the registry import's workbook)."""
     return spreadsheets.error_workbook(content=upload.content, report=upload.report, actor=actor)
 

@@ -67,10 +67,6 @@ class Category(models.Model):
     def __str__(self) -> str:
         return self.name_zh
 
-    @property
-    def is_leaf(self) -> bool:
-        return self.parent_id is not None
-
 
 class Holiday(models.Model):
     """A day of the official calendar that differs from the week's rule: a public holiday on a

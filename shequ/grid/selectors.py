@@ -17,13 +17,11 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from django.contrib.auth.models import AnonymousUser
 from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
-from shequ.core.models import User
-from shequ.core.permissions import ROLE_PERMISSIONS, active_memberships, has_perm, scope_q, scopes_for
+from shequ.core.permissions import ROLE_PERMISSIONS, Viewer, active_memberships, has_perm, scope_q, scopes_for
 from shequ.grid import deadlines
 from shequ.grid.models import (
     DEPARTMENT_STATUSES,
@@ -42,7 +40,7 @@ from shequ.grid.models import (
 from shequ.grid.permissions import GridPerm as P
 
 
-def department_ids(viewer: User | AnonymousUser) -> set[int]:
+def department_ids(viewer: Viewer) -> set[int]:
     return {
         m.department_id
         for m in active_memberships(viewer)
@@ -50,7 +48,7 @@ def department_ids(viewer: User | AnonymousUser) -> set[int]:
     }
 
 
-def visibility_q(viewer: User | AnonymousUser) -> Q:
+def visibility_q(viewer: Viewer) -> Q:
     """The filter of every ticket ``viewer`` may see (matches nothing for strangers)."""
     q = Q(pk__in=[])
     if scopes_for(viewer, P.VIEW):
@@ -58,19 +56,19 @@ def visibility_q(viewer: User | AnonymousUser) -> Q:
     departments = department_ids(viewer)
     if departments:
         q |= Q(pk__in=Dispatch.objects.filter(department_id__in=departments).values("ticket_id"))
-    if getattr(viewer, "is_authenticated", False):
+    if viewer.pk is not None:  # a signed-in account
         # The few tickets followed as a list, not a subquery: every branch of the OR is then an
         # index scan, and an area's count no longer reads every open ticket to test the subquery.
-        followed = list(Follower.objects.filter(user_id=viewer.pk).values_list("ticket_id", flat=True))  # type: ignore[misc]
+        followed = list(Follower.objects.filter(user_id=viewer.pk).values_list("ticket_id", flat=True))
         q |= Q(reporter_user_id=viewer.pk) | Q(pk__in=followed)
     return q
 
 
-def tickets_for(viewer: User | AnonymousUser) -> QuerySet[Ticket]:
+def tickets_for(viewer: Viewer) -> QuerySet[Ticket]:
     return Ticket.objects.filter(visibility_q(viewer)).select_related("category", "department", "region")
 
 
-def get_ticket_for(viewer: User | AnonymousUser, pk: Any) -> Ticket:
+def get_ticket_for(viewer: Viewer, pk: Any) -> Ticket:
     try:
         key = int(pk)
     except (TypeError, ValueError) as exc:
@@ -81,7 +79,7 @@ def get_ticket_for(viewer: User | AnonymousUser, pk: Any) -> Ticket:
     return ticket
 
 
-def get_photo_for(viewer: User | AnonymousUser, ticket_pk: Any, photo_id: Any) -> tuple[Ticket, Attachment]:
+def get_photo_for(viewer: Viewer, ticket_pk: Any, photo_id: Any) -> tuple[Ticket, Attachment]:
     """A photo of a ticket ``viewer`` sees, with the ticket; 404 otherwise."""
     found = get_ticket_for(viewer, ticket_pk)
     try:
@@ -94,7 +92,7 @@ def get_photo_for(viewer: User | AnonymousUser, ticket_pk: Any, photo_id: Any) -
     return found, att
 
 
-def is_staff_viewer(viewer: User | AnonymousUser, ticket: Ticket) -> bool:
+def is_staff_viewer(viewer: Viewer, ticket: Ticket) -> bool:
     """Staff see names, contacts and internal notes; residents see roles and departments only."""
     return (
         has_perm(viewer, P.VIEW, ticket.region_code)
@@ -116,7 +114,7 @@ def pending_extension(ticket: Ticket) -> Extension | None:
     )
 
 
-def can(viewer: User | AnonymousUser, ticket: Ticket) -> dict[str, bool]:
+def can(viewer: Viewer, ticket: Ticket) -> dict[str, bool]:
     """Which steps ``viewer`` may take on ``ticket`` now (the pages show only these buttons)."""
     code = ticket.region_code
     status = ticket.status
@@ -183,7 +181,7 @@ class TicketFilters:
 
 
 def ticket_list(
-    viewer: User | AnonymousUser,
+    viewer: Viewer,
     filters: TicketFilters | None = None,
     *,
     base: QuerySet[Ticket] | None = None,
@@ -216,7 +214,7 @@ COMMUNITY_QUEUE_STATUSES = (Status.SUBMITTED, Status.ACCEPTED, Status.RESOLVED)
 _LIST_RELATED = ("category", "category__parent", "region", "department")
 
 
-def department_queue(viewer: User | AnonymousUser, *, include_done: bool = False) -> QuerySet[Ticket]:
+def department_queue(viewer: Viewer, *, include_done: bool = False) -> QuerySet[Ticket]:
     """The department's work, most urgent deadline first."""
     departments = department_ids(viewer)
     qs = Ticket.objects.filter(department_id__in=departments).select_related(
@@ -227,7 +225,7 @@ def department_queue(viewer: User | AnonymousUser, *, include_done: bool = False
     return qs.order_by("due_at", "pk")
 
 
-def department_names(viewer: User | AnonymousUser) -> list[str]:
+def department_names(viewer: Viewer) -> list[str]:
     """The names of the departments the viewer works for (the portal's heading), sorted."""
     ids = department_ids(viewer)
     return sorted(
@@ -235,7 +233,7 @@ def department_names(viewer: User | AnonymousUser) -> list[str]:
     )
 
 
-def region_tickets(viewer: User | AnonymousUser) -> QuerySet[Ticket]:
+def region_tickets(viewer: Viewer) -> QuerySet[Ticket]:
     """Every ticket of the viewer's regions (region staff), newest first; unlike ``tickets_for``
     without the department's and the resident's own, so the region index does the work."""
     return (
@@ -245,7 +243,7 @@ def region_tickets(viewer: User | AnonymousUser) -> QuerySet[Ticket]:
     )
 
 
-def community_queue(viewer: User | AnonymousUser) -> QuerySet[Ticket]:
+def community_queue(viewer: Viewer) -> QuerySet[Ticket]:
     """What waits for the community: new tickets, accepted ones not yet dispatched, resolved ones
     to verify, most urgent first. Grid workers see their grid's too: they close small matters on
     the spot (patrol) and check resolved ones (verify), though they do not accept or dispatch."""
@@ -257,7 +255,7 @@ def community_queue(viewer: User | AnonymousUser) -> QuerySet[Ticket]:
     )
 
 
-def supervision_list(viewer: User | AnonymousUser) -> QuerySet[Ticket]:
+def supervision_list(viewer: Viewer) -> QuerySet[Ticket]:
     """Open tickets of the viewer's area that need a supervisor: escalated, overdue or reopened
     after a low rating; most escalated first, then most overdue."""
     codes = scopes_for(viewer, P.SUPERVISE)
@@ -274,7 +272,7 @@ def supervision_list(viewer: User | AnonymousUser) -> QuerySet[Ticket]:
     )
 
 
-def pending_extensions(viewer: User | AnonymousUser) -> QuerySet[Extension]:
+def pending_extensions(viewer: Viewer) -> QuerySet[Extension]:
     """Requests for more time in the viewer's supervision area, oldest first."""
     codes = scopes_for(viewer, P.SUPERVISE)
     if not codes:
@@ -294,14 +292,14 @@ def pending_extensions(viewer: User | AnonymousUser) -> QuerySet[Extension]:
     )
 
 
-def my_tickets(viewer: User | AnonymousUser) -> QuerySet[Ticket]:
+def my_tickets(viewer: Viewer) -> QuerySet[Ticket]:
     """A resident's own reports and the tickets they follow."""
-    if not getattr(viewer, "is_authenticated", False):
+    if viewer.pk is None:  # not signed in
         return Ticket.objects.none()
     return (
         Ticket.objects.filter(
             Q(reporter_user_id=viewer.pk)
-            | Q(pk__in=Follower.objects.filter(user_id=viewer.pk).values("ticket_id"))  # type: ignore[misc]
+            | Q(pk__in=Follower.objects.filter(user_id=viewer.pk).values("ticket_id"))
         )
         .select_related("category")
         .order_by("-submitted_at", "-pk")
@@ -332,7 +330,7 @@ def leaf_categories() -> QuerySet[Category]:
     return Category.objects.filter(is_active=True, parent__isnull=False).select_related("parent")
 
 
-def home_counts(viewer: User | AnonymousUser) -> dict[str, int]:
+def home_counts(viewer: Viewer) -> dict[str, int]:
     """What waits for the viewer, for the home page."""
     counts: dict[str, int] = {}
     if scopes_for(viewer, P.HANDLE):
@@ -346,7 +344,7 @@ def home_counts(viewer: User | AnonymousUser) -> dict[str, int]:
     return counts
 
 
-def hot_topic_tickets(viewer: User | AnonymousUser) -> QuerySet[Ticket]:
+def hot_topic_tickets(viewer: Viewer) -> QuerySet[Ticket]:
     """The tickets the hot-topic clusters are drawn from: the viewer's regions'."""
     return Ticket.objects.filter(scope_q(viewer, P.VIEW))
 

@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Page, Paginator
 from django.forms import Form
@@ -30,11 +29,10 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext_lazy
-from django.views.decorators.http import require_http_methods
 
-from shequ.core import audit, personal
+from shequ.core import audit, guards, personal
 from shequ.core.models import LEVEL_CODE_LENGTH, AuditResult, RegionLevel, Role
-from shequ.core.permissions import Perm, has_perm
+from shequ.core.permissions import Perm, Viewer, has_perm
 from shequ.grid import deadlines, forms, selectors, services
 from shequ.grid.files import photo_response
 from shequ.grid.models import Ticket, TicketAction
@@ -48,47 +46,9 @@ View = Callable[..., Any]
 # --- Shared helpers -----------------------------------------------------------------------------
 
 
-def forbidden(request: HttpRequest, message: str = "") -> HttpResponse:
-    return render(
-        request,
-        "grid/forbidden.html",
-        {"message": message or _("You are not allowed to do this here.")},
-        status=403,
-    )
-
-
-def grid_page(
-    allowed: Callable[[Any], bool] | None = None, methods: Iterable[str] = ("GET",)
-) -> Callable[[View], View]:
-    """A signed-in page; ``allowed(user)`` False gives the audited 403 page. A service's
-    ``PermissionDenied`` (already audited by the service) becomes the 403 page too."""
-
-    def decorate(view: View) -> View:
-        @functools.wraps(view)
-        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-            if allowed is not None and not allowed(request.user):
-                audit.record(
-                    "access.denied",
-                    request=request,
-                    object_type="page",
-                    object_id=request.path[:200],
-                    result=AuditResult.DENIED,
-                    detail={"method": request.method},
-                )
-                return forbidden(request)
-            try:
-                return view(request, *args, **kwargs)
-            except PermissionDenied as exc:
-                return forbidden(request, str(exc))
-
-        return login_required(require_http_methods(list(methods))(wrapper))
-
-    return decorate
-
-
-def holds(*perms: str) -> Callable[[Any], bool]:
-    """True for a user holding any of ``perms`` somewhere."""
-    return lambda user: any(has_perm(user, p) for p in perms)
+FORBIDDEN = "grid/forbidden.html"
+# The core page guard with the grid's 403 page: ``@grid_page(perms or a check, methods=...)``.
+grid_page = functools.partial(guards.page, template=FORBIDDEN)
 
 
 def apply_errors(form: Form, exc: ValidationError) -> None:
@@ -189,7 +149,7 @@ def _details(step: TicketAction) -> str:
     return ""
 
 
-def timeline_for(viewer: Any, ticket: Ticket, *, staff: bool) -> list[dict[str, Any]]:
+def timeline_for(viewer: Viewer, ticket: Ticket, *, staff: bool) -> list[dict[str, Any]]:
     """The steps as the viewer may read them: staff see names; the reporter sees roles and
     departments (never a staff member's name) and no internal notes."""
     rows = []
@@ -244,7 +204,7 @@ def _department(data: dict[str, Any]) -> Any:
     return data.get("department") or None
 
 
-def _ticket_by_number(viewer: Any, number: str) -> Ticket:
+def _ticket_by_number(viewer: Viewer, number: str) -> Ticket:
     from shequ.grid.models import parse_number
 
     pk = parse_number(number or "")
@@ -254,7 +214,7 @@ def _ticket_by_number(viewer: Any, number: str) -> Ticket:
     return found
 
 
-def _merge_target(viewer: Any, ticket: Ticket, data: dict[str, Any], request: HttpRequest) -> Ticket:
+def _merge_target(viewer: Viewer, ticket: Ticket, data: dict[str, Any], request: HttpRequest) -> Ticket:
     try:
         return _ticket_by_number(viewer, data.get("into", ""))
     except ValidationError:
@@ -502,7 +462,7 @@ def _rate_template() -> str:
     return "grid/resident/_rate_form.html"
 
 
-def _place_links(viewer: Any, ticket: Ticket) -> list[dict[str, Any]]:
+def _place_links(viewer: Viewer, ticket: Ticket) -> list[dict[str, Any]]:
     links = []
     for obj, name, label in (
         (ticket.house, "registry:house", _("House")),

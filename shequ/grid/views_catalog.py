@@ -4,7 +4,7 @@ holiday calendar the working-day deadlines count on."""
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import cast
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -17,16 +17,16 @@ from django.utils.translation import gettext as _
 
 from shequ.core import selectors as core_selectors
 from shequ.core.models import Region, User
-from shequ.core.permissions import has_perm, scope_q, scopes_for
+from shequ.core.permissions import Viewer, has_perm, scope_q, scopes_for
 from shequ.grid import catalog_services, forms, services
 from shequ.grid.models import Category, Holiday, RoutingRule
 from shequ.grid.permissions import GridPerm as P
-from shequ.grid.views import apply_errors, grid_page, holds, posted
+from shequ.grid.views import apply_errors, grid_page, posted
 
 # --- Categories ---------------------------------------------------------------------------------
 
 
-@grid_page(holds(P.VIEW, P.CATALOG))
+@grid_page((P.VIEW, P.CATALOG))
 def categories(request: HttpRequest) -> HttpResponse:
     editor = has_perm(request.user, P.CATALOG)
     cats = list(Category.objects.select_related("parent").order_by("sort_order", "code"))
@@ -37,7 +37,7 @@ def categories(request: HttpRequest) -> HttpResponse:
     return render(request, "grid/categories.html", {"tree": tree, "editor": editor})
 
 
-@grid_page(holds(P.CATALOG), methods=("GET", "POST"))
+@grid_page(P.CATALOG, methods=("GET", "POST"))
 def category_edit(request: HttpRequest, pk: int) -> HttpResponse:
     category = get_object_or_404(Category, pk=pk)
     initial = {f: getattr(category, f) for f in forms.CategoryEditForm.FIELDS}
@@ -61,7 +61,7 @@ def category_edit(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-@grid_page(holds(P.CATALOG), methods=("GET", "POST"))
+@grid_page(P.CATALOG, methods=("GET", "POST"))
 def category_new(request: HttpRequest) -> HttpResponse:
     """Add a main type or a category under one (the tree is the province's, grid.catalog)."""
     head = forms.CategoryNewForm(posted(request))
@@ -99,7 +99,7 @@ def category_new(request: HttpRequest) -> HttpResponse:
 # --- Routing rules ------------------------------------------------------------------------------
 
 
-def _routing_regions(viewer: Any) -> list[Region]:
+def _routing_regions(viewer: Viewer) -> list[Region]:
     """The viewer's own areas and the areas one level below (where rules are usually set)."""
     codes = scopes_for(viewer, P.ROUTING)
     own = list(Region.objects.filter(code__in=codes))
@@ -119,7 +119,7 @@ def _routing_page(request: HttpRequest, form: Form | None = None, status: int = 
     return render(request, "grid/routing.html", {"rules": rules, "form": form}, status=status)
 
 
-@grid_page(holds(P.ROUTING), methods=("GET", "POST"))
+@grid_page(P.ROUTING, methods=("GET", "POST"))
 def routing(request: HttpRequest) -> HttpResponse:
     """The rules of the viewer's region; a POST adds a rule (or changes the one for the same
     category and area)."""
@@ -148,7 +148,7 @@ def routing(request: HttpRequest) -> HttpResponse:
     return _routing_page(request, form, status=400)
 
 
-@grid_page(holds(P.ROUTING), methods=("POST",))
+@grid_page(P.ROUTING, methods=("POST",))
 def routing_delete(request: HttpRequest) -> HttpResponse:
     form = forms.RoutingDeleteForm(request.POST)
     rule = None
@@ -193,7 +193,7 @@ def _holiday_page(request: HttpRequest, form: Form | None = None, status: int = 
     )
 
 
-@grid_page(holds(P.VIEW, P.CATALOG), methods=("GET", "POST"))
+@grid_page((P.VIEW, P.CATALOG), methods=("GET", "POST"))
 def holidays(request: HttpRequest) -> HttpResponse:
     """The calendar of a year; a POST (catalog administrators) adds or changes a day."""
     if request.method == "GET":
@@ -219,7 +219,7 @@ def holidays(request: HttpRequest) -> HttpResponse:
     return _holiday_page(request, form, status=400)
 
 
-@grid_page(holds(P.VIEW, P.CATALOG), methods=("POST",))
+@grid_page((P.VIEW, P.CATALOG), methods=("POST",))
 def holiday_delete(request: HttpRequest) -> HttpResponse:
     form = forms.HolidayDeleteForm(request.POST)
     if not form.is_valid():

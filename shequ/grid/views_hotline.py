@@ -12,7 +12,7 @@ from typing import Any
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -20,9 +20,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from shequ.core import audit, excel
-from shequ.core.models import AuditResult, Region
-from shequ.core.permissions import has_perm, scopes_for
+from shequ.core import audit, excel, guards
+from shequ.core.models import Region
+from shequ.core.permissions import scopes_for
 from shequ.core.spreadsheets import MAX_FILE_BYTES
 from shequ.grid import hotline
 from shequ.grid.models import Ticket
@@ -30,21 +30,6 @@ from shequ.grid.permissions import GridPerm as P
 
 PROBLEMS_PER_PAGE = 200
 TICKETS_SHOWN = 50
-
-
-def _require_import(request: HttpRequest) -> None:
-    """403 unless the user may import hotline files somewhere; the refusal is audited."""
-    if has_perm(request.user, P.IMPORT):
-        return
-    audit.record(
-        "access.denied",
-        request=request,
-        object_type="page",
-        object_id=request.path[:200],
-        result=AuditResult.DENIED,
-        detail={"perm": P.IMPORT, "method": request.method},
-    )
-    raise PermissionDenied
 
 
 class HotlineUploadForm(forms.Form):
@@ -75,7 +60,7 @@ class HotlineUploadForm(forms.Form):
 @login_required
 @require_http_methods(["GET", "POST"])
 def hotline_import(request: HttpRequest) -> HttpResponse:
-    _require_import(request)
+    guards.require(request, P.IMPORT)
     posted = request.method == "POST"
     form = HotlineUploadForm(request.POST if posted else None, request.FILES if posted else None)
     if posted and form.is_valid():

@@ -18,23 +18,23 @@ from django.utils.translation import gettext_lazy
 
 from shequ.core import selectors as core_selectors
 from shequ.core.models import Region, User
-from shequ.core.permissions import has_perm, scopes_for
+from shequ.core.permissions import Viewer, has_perm, scopes_for
 from shequ.grid import forms, selectors, services
 from shequ.grid.models import DEPARTMENT_STATUSES, Status, Ticket
 from shequ.grid.permissions import GridPerm as P
-from shequ.grid.views import apply_errors, grid_page, holds, page_of, posted, with_colours
+from shequ.grid.views import apply_errors, grid_page, page_of, posted, with_colours
 
 
-def is_department(user: Any) -> bool:
+def is_department(user: Viewer) -> bool:
     return bool(selectors.department_ids(user))
 
 
-def can_enter(user: Any) -> bool:
+def can_enter(user: Viewer) -> bool:
     """Staff who may enter a ticket for someone (or from a patrol): region staff with the right."""
     return has_perm(user, P.VIEW) and (has_perm(user, P.REPORT) or has_perm(user, P.PATROL))
 
 
-def _region_choices(viewer: Any, perm: str) -> list[tuple[str, str]]:
+def _region_choices(viewer: Viewer, perm: str) -> list[tuple[str, str]]:
     """The areas one level below the viewer's own, for the area filter (bounded: children only)."""
     return [(r.code, r.name) for r in core_selectors.child_regions(scopes_for(viewer, perm), limit=300)]
 
@@ -60,7 +60,7 @@ def _tally(base: QuerySet[Ticket], statuses: Any) -> list[dict[str, Any]]:
     ]
 
 
-@grid_page(holds(P.HANDLE, P.VERIFY, P.PATROL))
+@grid_page((P.HANDLE, P.VERIFY, P.PATROL))
 def queue(request: HttpRequest) -> HttpResponse:
     base = selectors.community_queue(request.user)
     form, tickets = _filtered(request, base, statuses=selectors.COMMUNITY_QUEUE_STATUSES, perm=P.HANDLE)
@@ -78,7 +78,7 @@ def queue(request: HttpRequest) -> HttpResponse:
     )
 
 
-@grid_page(holds(P.VIEW))
+@grid_page(P.VIEW)
 def ticket_list(request: HttpRequest) -> HttpResponse:
     """Every ticket of the viewer's region, newest first (region staff; residents have My reports)."""
     base = selectors.region_tickets(request.user)
@@ -191,7 +191,7 @@ def department_bulk(request: HttpRequest) -> HttpResponse:
 # --- Supervision --------------------------------------------------------------------------------
 
 
-@grid_page(holds(P.SUPERVISE))
+@grid_page(P.SUPERVISE)
 def supervision(request: HttpRequest) -> HttpResponse:
     """Escalated, overdue and reopened tickets at the viewer's levels, and requests for more time."""
     viewer = request.user
@@ -218,7 +218,7 @@ def supervision(request: HttpRequest) -> HttpResponse:
 # --- Staff entry --------------------------------------------------------------------------------
 
 
-def _house(viewer: Any, pk: int | None, region: Region) -> Any:
+def _house(viewer: Viewer, pk: int | None, region: Region) -> Any:
     if pk is None:
         return None
     from shequ.registry import selectors as registry
@@ -269,7 +269,7 @@ def new(request: HttpRequest) -> HttpResponse:
 # --- Hot topics ---------------------------------------------------------------------------------
 
 
-@grid_page(holds(P.VIEW))
+@grid_page(P.VIEW)
 def hot_topics(request: HttpRequest) -> HttpResponse:
     """Clusters of similar tickets rising in an area this week (智能分拨: hot topics). The area
     defaults to the viewer's own; a child area may be picked from the list."""

@@ -34,9 +34,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
-from shequ.core import audit
-from shequ.core.models import LEVEL_CODE_LENGTH, AuditResult, Region, RegionLevel, Role, User
-from shequ.core.permissions import active_memberships, has_perm, scopes_for
+from shequ.core import guards
+from shequ.core.models import LEVEL_CODE_LENGTH, Region, RegionLevel, Role, User
+from shequ.core.permissions import Viewer, active_memberships, scopes_for
 from shequ.core.personal import mask_id_number, mask_phone
 from shequ.grid import selectors, services
 from shequ.grid.models import Category, Source, Status, Ticket, Urgency
@@ -61,25 +61,7 @@ _STREET_LEN = LEVEL_CODE_LENGTH[RegionLevel.STREET]
 _COMMUNITY_LEN = LEVEL_CODE_LENGTH[RegionLevel.COMMUNITY]
 
 
-def _forbidden(request: HttpRequest, message: str = "") -> HttpResponse:
-    return render(
-        request,
-        "grid/resident/forbidden.html",
-        {"message": message or _("You are not allowed to do this here.")},
-        status=403,
-    )
-
-
-def _refuse_page(request: HttpRequest, perm: str) -> HttpResponse:
-    audit.record(
-        "access.denied",
-        request=request,
-        object_type="page",
-        object_id=request.path[:200],
-        result=AuditResult.DENIED,
-        detail={"perm": perm, "method": request.method},
-    )
-    return _forbidden(request)
+FORBIDDEN = "grid/resident/forbidden.html"
 
 
 # --- Category suggestions -----------------------------------------------------------------------
@@ -133,14 +115,14 @@ def suggestions(text: str, k: int = SUGGEST_K) -> list[Chip]:
 # --- Where the resident reports from --------------------------------------------------------------
 
 
-def report_regions(user: Any) -> list[Region]:
+def report_regions(user: Viewer) -> list[Region]:
     """The grids and communities where the account reports as a resident (its resident
     memberships). Staff report on the staff entry page, where the source says who entered it."""
     codes = {m.region_code for m in active_memberships(user) if m.role == Role.RESIDENT}
     return list(Region.objects.filter(code__in=codes, level__in=_TICKET_LEVELS).order_by("code"))
 
 
-def registered_self(user: Any, regions: list[Region]) -> Any:
+def registered_self(user: Viewer, regions: list[Region]) -> Any:
     """The registry person this account belongs to, with a home in the account's area."""
     from shequ.registry.selectors import person_for_account
 
@@ -305,7 +287,7 @@ def report(request: HttpRequest) -> HttpResponse:
     if not regions:
         if scopes_for(user, P.REPORT):  # staff who enter tickets
             return redirect("grid:new")
-        return _refuse_page(request, P.REPORT)
+        return guards.denied(request, P.REPORT, template=FORBIDDEN)
     home = registered_self(user, regions)
     form = ReportForm(request.POST if request.method == "POST" else None, regions=regions, home=home)
     photos = request.FILES.getlist("photos") if request.method == "POST" else []
@@ -318,7 +300,7 @@ def report(request: HttpRequest) -> HttpResponse:
             try:
                 ticket = _submit(request, form.cleaned_data, regions, home, photos)
             except PermissionDenied as exc:
-                return _forbidden(request, str(exc))
+                return guards.forbidden(request, str(exc), template=FORBIDDEN)
             except ValidationError as exc:
                 photo_errors = _put_errors(form, exc)
             else:
@@ -339,7 +321,7 @@ def report(request: HttpRequest) -> HttpResponse:
 def _submit(
     request: HttpRequest, data: dict[str, Any], regions: list[Region], home: Any, photos: list[Any]
 ) -> Ticket:
-    user: Any = request.user
+    user = cast(User, request.user)  # @login_required: a signed-in account
     description = data["description"]
     at_home = home is not None and data.get("place") == HOME
     region = _home_region(home, regions) if at_home else next(r for r in regions if r.code == data["region"])
@@ -376,13 +358,10 @@ def _submit(
     return ticket
 
 
-@login_required
-@require_POST
+@guards.page(P.REPORT, methods=("POST",), template=FORBIDDEN)
 def suggest(request: HttpRequest) -> HttpResponse:
     """The chips under the description (an htmx fragment). POST keeps the typed text out of URLs
     and logs. Nothing typed yet is a 400 with an empty fragment (the script swaps it in)."""
-    if not has_perm(request.user, P.REPORT):
-        return _refuse_page(request, P.REPORT)
     key = f"grid:suggest:{request.user.pk}:{int(timezone.now().timestamp()) // 60}"
     count = cache.get_or_set(key, 0, 60) or 0
     if count >= SUGGEST_PER_MINUTE:
@@ -439,7 +418,7 @@ def resident_status(ticket: Ticket) -> str:
 
 @login_required
 def my_tickets(request: HttpRequest) -> HttpResponse:
-    user: Any = request.user
+    user = cast(User, request.user)  # @login_required: a signed-in account
     tickets = selectors.my_tickets(user)
     to_rate = list(tickets.filter(reporter_user_id=user.pk, status__in=_TO_RATE)[:10])
     page = Paginator(tickets, MY_PAGE_SIZE).get_page(request.GET.get("page"))
@@ -473,7 +452,7 @@ def ticket_rate(request: HttpRequest, pk: int) -> HttpResponse:
             request=request,
         )
     except PermissionDenied as exc:
-        return _forbidden(request, str(exc))
+        return guards.forbidden(request, str(exc), template=FORBIDDEN)
     except ValidationError as exc:
         errors: dict[str, list[str]] = {"other": list(exc.messages)}
         if hasattr(exc, "error_dict"):

@@ -23,6 +23,7 @@ from urllib.parse import quote, urlencode
 
 from django import forms
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Q
 from django.db.models.functions import Length
@@ -35,7 +36,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from shequ.core import audit, excel
 from shequ.core.forms import DateInput
-from shequ.core.models import AuditResult, Department, Region
+from shequ.core.models import AuditResult, Department, Region, User
 from shequ.core.permissions import scopes_for
 from shequ.grid import selectors, stats
 from shequ.grid.models import Category, Status
@@ -50,7 +51,7 @@ REGION_OPTION_DEPTH = 2
 class Viewer:
     """What a user may count: region scopes (``grid.stats``) or, failing that, their departments."""
 
-    def __init__(self, user: Any) -> None:
+    def __init__(self, user: User | AnonymousUser) -> None:
         self.user = user
         codes = scopes_for(user, P.STATS)
         self.department_ids: tuple[int, ...] = ()

@@ -14,8 +14,9 @@ from django.utils.translation import gettext as _
 from ninja import Path, Query, Router, Status
 from ninja.pagination import paginate
 
+from shequ.core import guards
 from shequ.core.api import Pagination
-from shequ.core.apiauth import api_auth, deny, register_scope
+from shequ.core.apiauth import api_auth, register_scope
 from shequ.core.models import Region, User
 from shequ.core.permissions import has_perm
 from shequ.core.schemas import MAX_DB_ID
@@ -76,12 +77,7 @@ def _viewer(request: HttpRequest) -> User:
 
 def _require(request: HttpRequest, perm: str) -> User:
     """The caller, who must hold ``perm`` somewhere (else an audited 403)."""
-    viewer = _viewer(request)
-    if not has_perm(viewer, perm):
-        raise deny(
-            request, "permission_denied", _("Your role gives no access to this base data."), needs=perm
-        )
-    return viewer
+    return guards.require_api(request, perm, _("Your role gives no access to this base data."))
 
 
 # --- People -------------------------------------------------------------------------------------

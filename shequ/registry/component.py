@@ -3,13 +3,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext_lazy as _
 
 from shequ.core.components import Component, HomeItem, NavEntry
-from shequ.core.permissions import has_perm
+from shequ.core.permissions import Viewer, has_perm
 from shequ.registry.ledgers import LEDGERS
 from shequ.registry.permissions import ALL_PERMISSIONS
 from shequ.registry.permissions import RegistryPerm as P
@@ -22,7 +20,7 @@ def _url(name: str, fallback: str) -> str:
         return fallback
 
 
-def home_items(user: Any) -> list[HomeItem]:
+def home_items(user: Viewer) -> list[HomeItem]:
     if not has_perm(user, P.VISIT):
         return []
     from shequ.registry.selectors import overdue_follow_ups

@@ -28,7 +28,7 @@ from django.utils.translation import gettext as _
 
 from shequ.core import audit, excel
 from shequ.core.models import AuditResult, Region
-from shequ.core.permissions import Perm, has_perm, scope_q, scopes_for
+from shequ.core.permissions import Perm, Viewer, has_perm, scope_q, scopes_for
 from shequ.core.personal import mask_id_number, mask_phone
 from shequ.registry import selectors
 from shequ.registry.models import (
@@ -61,7 +61,7 @@ def _region_label(code: str) -> str:
     return Region.objects.filter(code=code).values_list("name", flat=True).first() or code
 
 
-def watermark(viewer: Any, region_code: str, rows: int, *, revealed: bool) -> str:
+def watermark(viewer: Viewer, region_code: str, rows: int, *, revealed: bool) -> str:
     """Who exported what and when: the info row and the footer of every exported sheet."""
     when = timezone.localtime().strftime("%Y-%m-%d %H:%M")
     name = getattr(viewer, "display_name", "") or getattr(viewer, "username", "")
@@ -80,7 +80,7 @@ def watermark(viewer: Any, region_code: str, rows: int, *, revealed: bool) -> st
 
 
 def _workbook(
-    viewer: Any,
+    viewer: Viewer,
     region_code: str,
     *,
     name: str,
@@ -96,7 +96,7 @@ def _workbook(
 
 
 def _refuse(
-    viewer: Any, kind: str, region_code: str, request: HttpRequest | None, why: str, **detail: Any
+    viewer: Viewer, kind: str, region_code: str, request: HttpRequest | None, why: str, **detail: Any
 ) -> None:
     audit.record(
         "registry.export",
@@ -109,7 +109,7 @@ def _refuse(
     )
 
 
-def _check_export(viewer: Any, kind: str, region_code: str, request: HttpRequest | None) -> None:
+def _check_export(viewer: Viewer, kind: str, region_code: str, request: HttpRequest | None) -> None:
     allowed = has_perm(viewer, P.EXPORT, region_code) if region_code else bool(scopes_for(viewer, P.EXPORT))
     if not allowed:
         _refuse(viewer, kind, region_code, request, "no export right in this region")
@@ -117,7 +117,7 @@ def _check_export(viewer: Any, kind: str, region_code: str, request: HttpRequest
 
 
 def _check_reveal(
-    viewer: Any, kind: str, region_code: str, reason: str, request: HttpRequest | None, fields: list[str]
+    viewer: Viewer, kind: str, region_code: str, reason: str, request: HttpRequest | None, fields: list[str]
 ) -> str:
     """Full values need the reveal right over the whole exported region, and a reason."""
     codes = [region_code] if region_code else scopes_for(viewer, P.EXPORT)
@@ -145,7 +145,7 @@ def _check_reveal(
 
 
 def _check_cap(
-    viewer: Any,
+    viewer: Viewer,
     kind: str,
     region_code: str,
     count: int,
@@ -166,7 +166,7 @@ def _check_cap(
 
 def _finish(
     *,
-    viewer: Any,
+    viewer: Viewer,
     kind: str,
     region_code: str,
     rows: int,
@@ -211,7 +211,7 @@ def _filename(kind: str, region_code: str) -> str:
     return f"{kind}-{region_code or 'all'}-{timezone.localtime():%Y%m%d-%H%M}.xlsx"
 
 
-def _scoped(qs: QuerySet[Any], viewer: Any, region_code: str) -> QuerySet[Any]:
+def _scoped(qs: QuerySet[Any], viewer: Viewer, region_code: str) -> QuerySet[Any]:
     qs = qs.filter(scope_q(viewer, P.EXPORT))
     return qs.filter(region_code__startswith=region_code) if region_code else qs
 
@@ -234,7 +234,7 @@ def _years_ago(today: dt.date, years: int) -> dt.date:
 
 def people_export(
     *,
-    viewer: Any,
+    viewer: Viewer,
     region_code: str = "",
     status: str = PersonStatus.ACTIVE,
     tag: str = "",
@@ -366,7 +366,7 @@ def people_export(
 
 
 def houses_export(
-    *, viewer: Any, region_code: str = "", use: str = "", request: HttpRequest | None = None
+    *, viewer: Viewer, region_code: str = "", use: str = "", request: HttpRequest | None = None
 ) -> ExportFile:
     kind = "house"
     _check_export(viewer, kind, region_code, request)
@@ -436,7 +436,7 @@ def houses_export(
 
 def organizations_export(
     *,
-    viewer: Any,
+    viewer: Viewer,
     region_code: str = "",
     status: str = "",
     reveal: bool = False,
@@ -513,17 +513,6 @@ EXPORTERS: dict[str, Callable[..., ExportFile]] = {
     "houses": houses_export,
     "organizations": organizations_export,
 }
-
-
-def export_regions(viewer: Any) -> list[Region]:
-    """Regions the viewer may export: their export scopes and everything below them."""
-    codes = scopes_for(viewer, P.EXPORT)
-    if not codes:
-        return []
-    q = Q()
-    for code in codes:
-        q |= Q(code__startswith=code)
-    return list(Region.objects.filter(q).order_by("code")[:500])
 
 
 __all__ = ["EXPORT_MAX_ROWS", "ExportFile", "houses_export", "organizations_export", "people_export"]

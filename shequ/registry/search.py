@@ -44,7 +44,7 @@ from django.utils.translation import gettext as _
 
 from shequ.core import crypto
 from shequ.core import validators as v
-from shequ.core.permissions import scope_q, scopes_for
+from shequ.core.permissions import Viewer, scope_q, scopes_for
 from shequ.core.personal import mask_phone
 from shequ.registry.models import (
     Building,
@@ -255,7 +255,7 @@ def read_query(q: str) -> tuple[str, str]:
     return QueryKind.ADDRESS, text
 
 
-def _narrow_scope(viewer: Any, perm: str, region_code: str) -> bool:
+def _narrow_scope(viewer: Viewer, perm: str, region_code: str) -> bool:
     """Whether the rows to search lie within one street or smaller (where a scan is cheap)."""
     if len(region_code) >= CONTAINS_SCOPE_LENGTH:
         return True
@@ -326,7 +326,7 @@ HIT_FIELDS = (
 
 def person_search(
     *,
-    viewer: Any,
+    viewer: Viewer,
     q: str = "",
     id_number: str = "",
     phone: str = "",
@@ -418,7 +418,7 @@ def person_search(
 
 
 def _person_query(
-    qs: QuerySet[Person], kind: str, text: str, viewer: Any, region_code: str
+    qs: QuerySet[Person], kind: str, text: str, viewer: Viewer, region_code: str
 ) -> QuerySet[Person]:
     """Apply the search box and the ordering that lets an index serve the page."""
     if kind == QueryKind.ID_NUMBER:
@@ -440,7 +440,7 @@ def _person_query(
     return qs.order_by(*by_place)
 
 
-def _person_hits(viewer: Any, people: list[Person]) -> list[PersonHit]:
+def _person_hits(viewer: Viewer, people: list[Person]) -> list[PersonHit]:
     tags: dict[int, list[str]] = {}
     if people:
         rows = (
@@ -488,7 +488,7 @@ def _address_q(text: str, field: str = "address") -> Q:
 
 def house_search(
     *,
-    viewer: Any,
+    viewer: Viewer,
     q: str = "",
     address: str = "",
     use: str = "",
@@ -536,7 +536,7 @@ def house_search(
 
 def address_search(
     *,
-    viewer: Any,
+    viewer: Viewer,
     q: str,
     region_code: str = "",
     page: int = 1,
@@ -567,7 +567,7 @@ def address_search(
 
 def organization_search(
     *,
-    viewer: Any,
+    viewer: Viewer,
     q: str = "",
     uscc: str = "",
     type: str = "",

@@ -16,15 +16,13 @@ from datetime import date
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import Count, Exists, Model, OuterRef, Q, QuerySet, Window
 from django.http import Http404, HttpRequest
 from django.utils import timezone
 
 from shequ.core import audit, crypto
-from shequ.core.models import User
-from shequ.core.permissions import has_perm, scope_q, scopes_for
+from shequ.core.permissions import Viewer, has_perm, scope_q, scopes_for
 from shequ.registry.models import (
     SENSITIVITY_RANK,
     Building,
@@ -65,17 +63,17 @@ def _get(qs: QuerySet[M], pk: Any) -> M:
 # --- Tag visibility -----------------------------------------------------------------------------
 
 
-def can_view_places(viewer: User | AnonymousUser, region_code: str) -> bool:
+def can_view_places(viewer: Viewer, region_code: str) -> bool:
     """Whether the viewer may open the registry's place pages (roads … key places) of the region."""
     return has_perm(viewer, P.VIEW_PLACES, region_code)
 
 
-def can_view_people(viewer: User | AnonymousUser, region_code: str) -> bool:
+def can_view_people(viewer: Viewer, region_code: str) -> bool:
     """Whether the viewer may open the registry's people pages of the region."""
     return has_perm(viewer, P.VIEW_PEOPLE, region_code)
 
 
-def active_grants(viewer: User | AnonymousUser) -> list[TagGrant]:
+def active_grants(viewer: Viewer) -> list[TagGrant]:
     """The viewer's unexpired, unrevoked tag grants (cached on the user object for the request)."""
     if not getattr(viewer, "is_authenticated", False) or not viewer.is_active:
         return []
@@ -88,7 +86,7 @@ def active_grants(viewer: User | AnonymousUser) -> list[TagGrant]:
     return cached
 
 
-def forget_grants(user: User | AnonymousUser) -> None:
+def forget_grants(user: Viewer) -> None:
     user.__dict__.pop("_registry_tag_grants", None)
 
 
@@ -105,7 +103,7 @@ def _grant_covers(grant: TagGrant, category: TagCategory, region_code: str) -> b
     return category.sensitivity in _levels_covered(grant.sensitivity)
 
 
-def _granted_q(viewer: User | AnonymousUser, category_field: str, region_field: str) -> Q:
+def _granted_q(viewer: Viewer, category_field: str, region_field: str) -> Q:
     """Rows whose (restricted) category and region an active grant of the viewer covers."""
     q = Q(pk__in=[])
     for grant in active_grants(viewer):
@@ -117,7 +115,7 @@ def _granted_q(viewer: User | AnonymousUser, category_field: str, region_field: 
     return q
 
 
-def visible_tag_q(viewer: User | AnonymousUser, prefix: str = "") -> Q:
+def visible_tag_q(viewer: Viewer, prefix: str = "") -> Q:
     """A filter for ``PersonTag`` rows the viewer may see (``prefix`` e.g. ``"tags__"`` when
     filtering from another model): in their people scope, and normal or covered by a grant."""
     region_field = f"{prefix}region_code"
@@ -127,9 +125,7 @@ def visible_tag_q(viewer: User | AnonymousUser, prefix: str = "") -> Q:
     return in_scope & (normal | _granted_q(viewer, category_field, region_field))
 
 
-def can_view_tag(
-    viewer: User | AnonymousUser, tag: PersonTag | TagCategory, region_code: str | None = None
-) -> bool:
+def can_view_tag(viewer: Viewer, tag: PersonTag | TagCategory, region_code: str | None = None) -> bool:
     """Whether the viewer may see ``tag`` (a person's tag, or a category) for a person living in
     ``region_code`` (defaults to the tag's own region)."""
     category = tag.category if isinstance(tag, PersonTag) else tag
@@ -162,7 +158,7 @@ def _common_prefix(codes: Iterable[str]) -> str:
 
 
 def record_tag_view(
-    viewer: User | AnonymousUser,
+    viewer: Viewer,
     tags: Iterable[PersonTag],
     *,
     request: HttpRequest | None = None,
@@ -186,7 +182,7 @@ def record_tag_view(
 
 
 def record_tag_filter_view(
-    viewer: User | AnonymousUser,
+    viewer: Viewer,
     *,
     tag: str,
     people: Iterable[Person],
@@ -219,7 +215,7 @@ def _overlaps(a: str, b: str) -> bool:
 
 
 def tag_category_list(
-    *, viewer: User | AnonymousUser, region_code: str | None = None, group: str | None = None
+    *, viewer: Viewer, region_code: str | None = None, group: str | None = None
 ) -> list[TagCategory]:
     """Catalog entries the viewer may see somewhere in their scope (within ``region_code`` when
     given): restricted categories appear only with a grant, so pickers, filters and badges leak
@@ -245,7 +241,7 @@ def tag_category_list(
 
 def person_tag_list(
     *,
-    viewer: User | AnonymousUser,
+    viewer: Viewer,
     person: Person,
     include_ended: bool = False,
     request: HttpRequest | None = None,
@@ -261,7 +257,7 @@ def person_tag_list(
 
 def tag_counts(
     *,
-    viewer: User | AnonymousUser,
+    viewer: Viewer,
     region_code: str | None = None,
     active_people_only: bool = True,
 ) -> dict[str, int]:
@@ -275,7 +271,7 @@ def tag_counts(
     return {row["category__code"]: row["n"] for row in rows}
 
 
-def tag_grant_list(*, viewer: User | AnonymousUser, include_inactive: bool = False) -> QuerySet[TagGrant]:
+def tag_grant_list(*, viewer: Viewer, include_inactive: bool = False) -> QuerySet[TagGrant]:
     """Grants in the security admin's region (for the grant pages)."""
     qs = TagGrant.objects.filter(scope_q(viewer, P.GRANT_TAGS)).select_related(
         "user", "category", "granted_by"
@@ -288,7 +284,7 @@ def tag_grant_list(*, viewer: User | AnonymousUser, include_inactive: bool = Fal
 # --- Addresses and houses -----------------------------------------------------------------------
 
 
-def road_list(*, viewer: User | AnonymousUser, region_code: str | None = None) -> QuerySet[Road]:
+def road_list(*, viewer: Viewer, region_code: str | None = None) -> QuerySet[Road]:
     # Roads belong to a community or street: a grid worker sees the roads of their community.
     codes = scopes_for(viewer, P.VIEW_PLACES)
     if not codes:
@@ -306,12 +302,12 @@ def _ancestors(code: str) -> list[str]:
     return [code[:n] for n in (2, 4, 6, 9, 12) if n < len(code)]
 
 
-def get_road_for(viewer: User | AnonymousUser, pk: Any) -> Road:
+def get_road_for(viewer: Viewer, pk: Any) -> Road:
     return _get(road_list(viewer=viewer), pk)
 
 
 def building_list(
-    *, viewer: User | AnonymousUser, region_code: str | None = None, road: Road | None = None
+    *, viewer: Viewer, region_code: str | None = None, road: Road | None = None
 ) -> QuerySet[Building]:
     qs = Building.objects.filter(scope_q(viewer, P.VIEW_PLACES)).select_related("road")
     if region_code:
@@ -321,24 +317,24 @@ def building_list(
     return qs.order_by("region_code", "address", "pk")
 
 
-def get_building_for(viewer: User | AnonymousUser, pk: Any) -> Building:
+def get_building_for(viewer: Viewer, pk: Any) -> Building:
     return _get(building_list(viewer=viewer), pk)
 
 
-def unit_list(*, viewer: User | AnonymousUser, building: Building | None = None) -> QuerySet[Unit]:
+def unit_list(*, viewer: Viewer, building: Building | None = None) -> QuerySet[Unit]:
     qs = Unit.objects.filter(scope_q(viewer, P.VIEW_PLACES))
     if building is not None:
         qs = qs.filter(building=building)
     return qs.order_by("building_id", "number")
 
 
-def get_unit_for(viewer: User | AnonymousUser, pk: Any) -> Unit:
+def get_unit_for(viewer: Viewer, pk: Any) -> Unit:
     return _get(unit_list(viewer=viewer).select_related("building"), pk)
 
 
 def house_list(
     *,
-    viewer: User | AnonymousUser,
+    viewer: Viewer,
     region_code: str | None = None,
     building: Building | None = None,
     unit: Unit | None = None,
@@ -356,7 +352,7 @@ def house_list(
     return qs.order_by("region_code", "address", "pk")
 
 
-def get_house_for(viewer: User | AnonymousUser, pk: Any) -> House:
+def get_house_for(viewer: Viewer, pk: Any) -> House:
     return _get(house_list(viewer=viewer), pk)
 
 
@@ -396,7 +392,7 @@ def nearest_building(latitude: Decimal, longitude: Decimal, *, within_metres: fl
 
 def person_list(
     *,
-    viewer: User | AnonymousUser,
+    viewer: Viewer,
     status: str | None = PersonStatus.ACTIVE,
     region_code: str | None = None,
     house: House | None = None,
@@ -420,12 +416,12 @@ def person_list(
     return qs.order_by("region_code", "name_pinyin", "pk")
 
 
-def get_person_for(viewer: User | AnonymousUser, pk: Any) -> Person:
+def get_person_for(viewer: Viewer, pk: Any) -> Person:
     """A person the viewer may see now (404 otherwise, also after they moved out of scope)."""
     return _get(person_list(viewer=viewer, status=None), pk)
 
 
-def person_find_by_id(*, viewer: User | AnonymousUser, id_type: str, id_number: str) -> Person | None:
+def person_find_by_id(*, viewer: Viewer, id_type: str, id_number: str) -> Person | None:
     """The person with this document number, if the viewer may see them (exact, via the index)."""
     if not id_number:
         return None
@@ -433,7 +429,7 @@ def person_find_by_id(*, viewer: User | AnonymousUser, id_type: str, id_number: 
     return person_list(viewer=viewer, status=None).filter(id_type=id_type, id_number_index=index).first()
 
 
-def person_for_move_in(*, viewer: User | AnonymousUser, id_type: str, id_number: str) -> Person | None:
+def person_for_move_in(*, viewer: Viewer, id_type: str, id_number: str) -> Person | None:
     """A person who left the platform's area, found by their document number so that a worker who
     registers them again continues their record (exactly one person per ID number). Only for
     someone who can register people somewhere; the caller has the person's document in hand."""
@@ -447,7 +443,7 @@ def person_for_move_in(*, viewer: User | AnonymousUser, id_type: str, id_number:
 
 def residence_list(
     *,
-    viewer: User | AnonymousUser,
+    viewer: Viewer,
     house: House | None = None,
     person: Person | None = None,
     current: bool | None = True,
@@ -466,7 +462,7 @@ def residence_list(
 
 
 def household_list(
-    *, viewer: User | AnonymousUser, house: House | None = None, current: bool = True
+    *, viewer: Viewer, house: House | None = None, current: bool = True
 ) -> QuerySet[Household]:
     qs = Household.objects.filter(scope_q(viewer, P.VIEW_PEOPLE)).select_related("head", "house")
     if house is not None:
@@ -476,12 +472,12 @@ def household_list(
     return qs.order_by("region_code", "number", "pk")
 
 
-def get_household_for(viewer: User | AnonymousUser, pk: Any) -> Household:
+def get_household_for(viewer: Viewer, pk: Any) -> Household:
     return _get(household_list(viewer=viewer, current=False), pk)
 
 
 def household_member_list(
-    *, viewer: User | AnonymousUser, household: Household, current: bool = True
+    *, viewer: Viewer, household: Household, current: bool = True
 ) -> QuerySet[HouseholdMember]:
     if not has_perm(viewer, P.VIEW_PEOPLE, household.region_code):
         return HouseholdMember.objects.none()
@@ -491,7 +487,7 @@ def household_member_list(
     return qs.order_by("start_date", "pk")
 
 
-def household_of(*, viewer: User | AnonymousUser, person: Person) -> Household | None:
+def household_of(*, viewer: Viewer, person: Person) -> Household | None:
     """The household the person belongs to now, if the viewer may see it."""
     member = (
         HouseholdMember.objects.filter(person=person, end_date__isnull=True)
@@ -506,7 +502,7 @@ def household_of(*, viewer: User | AnonymousUser, person: Person) -> Household |
 
 
 def organization_list(
-    *, viewer: User | AnonymousUser, region_code: str | None = None, status: str | None = None
+    *, viewer: Viewer, region_code: str | None = None, status: str | None = None
 ) -> QuerySet[Organization]:
     qs = Organization.objects.filter(scope_q(viewer, P.VIEW_PLACES)).select_related("building", "house")
     if region_code:
@@ -516,17 +512,17 @@ def organization_list(
     return qs.order_by("region_code", "name", "pk")
 
 
-def get_organization_for(viewer: User | AnonymousUser, pk: Any) -> Organization:
+def get_organization_for(viewer: Viewer, pk: Any) -> Organization:
     return _get(organization_list(viewer=viewer), pk)
 
 
-def organization_find_by_uscc(*, viewer: User | AnonymousUser, uscc: str) -> Organization | None:
+def organization_find_by_uscc(*, viewer: Viewer, uscc: str) -> Organization | None:
     return organization_list(viewer=viewer).filter(uscc=uscc).first() if uscc else None
 
 
 def key_place_list(
     *,
-    viewer: User | AnonymousUser,
+    viewer: Viewer,
     region_code: str | None = None,
     kind: str | None = None,
     active: bool | None = True,
@@ -543,7 +539,7 @@ def key_place_list(
     return qs.order_by("region_code", "name", "pk")
 
 
-def get_key_place_for(viewer: User | AnonymousUser, pk: Any) -> KeyPlace:
+def get_key_place_for(viewer: Viewer, pk: Any) -> KeyPlace:
     return _get(key_place_list(viewer=viewer, active=None), pk)
 
 
@@ -562,7 +558,7 @@ TIMELINE_LIMIT = 200
 
 def timeline_for(
     *,
-    viewer: User | AnonymousUser,
+    viewer: Viewer,
     object_type: str,
     object_id: Any,
     request: HttpRequest | None = None,
@@ -616,25 +612,23 @@ def timeline_for(
 
 
 def person_timeline(
-    viewer: User | AnonymousUser, person_id: Any, request: HttpRequest | None = None
+    viewer: Viewer, person_id: Any, request: HttpRequest | None = None
 ) -> list[TimelineEntry]:
     return timeline_for(viewer=viewer, object_type="person", object_id=person_id, request=request)
 
 
-def house_timeline(
-    viewer: User | AnonymousUser, house_id: Any, request: HttpRequest | None = None
-) -> list[TimelineEntry]:
+def house_timeline(viewer: Viewer, house_id: Any, request: HttpRequest | None = None) -> list[TimelineEntry]:
     return timeline_for(viewer=viewer, object_type="house", object_id=house_id, request=request)
 
 
 def household_timeline(
-    viewer: User | AnonymousUser, household_id: Any, request: HttpRequest | None = None
+    viewer: Viewer, household_id: Any, request: HttpRequest | None = None
 ) -> list[TimelineEntry]:
     return timeline_for(viewer=viewer, object_type="household", object_id=household_id, request=request)
 
 
 def organization_timeline(
-    viewer: User | AnonymousUser, organization_id: Any, request: HttpRequest | None = None
+    viewer: Viewer, organization_id: Any, request: HttpRequest | None = None
 ) -> list[TimelineEntry]:
     return timeline_for(viewer=viewer, object_type="organization", object_id=organization_id, request=request)
 
@@ -643,7 +637,7 @@ def organization_timeline(
 LEAVING_ACTIONS = ("person.move_out", "person.move_away", "person.death")
 
 
-def departure_list(*, viewer: User | AnonymousUser, since: date | None = None) -> QuerySet[TimelineEntry]:
+def departure_list(*, viewer: Viewer, since: date | None = None) -> QuerySet[TimelineEntry]:
     """People who left the viewer's region (moved away, moved out of the area, died), as
     timeline entries made in that region: what a community still knows after they left."""
     qs = TimelineEntry.objects.filter(
@@ -659,7 +653,7 @@ def departure_list(*, viewer: User | AnonymousUser, since: date | None = None) -
 
 def visit_list(
     *,
-    viewer: User | AnonymousUser,
+    viewer: Viewer,
     person: Person | None = None,
     household: Household | None = None,
     house: House | None = None,
@@ -679,7 +673,7 @@ def visit_list(
     return qs.order_by("-visited_at", "-pk")
 
 
-def get_visit_for(viewer: User | AnonymousUser, pk: Any) -> Visit:
+def get_visit_for(viewer: Viewer, pk: Any) -> Visit:
     return _get(visit_list(viewer=viewer), pk)
 
 
@@ -712,7 +706,7 @@ def _years_before(day: date, years: int) -> date:
         return day.replace(year=day.year - years, day=28)
 
 
-def overdue_follow_ups(*, viewer: User | AnonymousUser, today: date | None = None) -> QuerySet[Visit]:
+def overdue_follow_ups(*, viewer: Viewer, today: date | None = None) -> QuerySet[Visit]:
     """Visits in the viewer's scope whose follow-up date has passed without a follow-up, for care
     populations: the visited person, or a current member of the visited household, is one."""
     today = today or timezone.localdate()
@@ -730,7 +724,7 @@ def overdue_follow_ups(*, viewer: User | AnonymousUser, today: date | None = Non
 
 
 def overdue_follow_ups_head(
-    *, viewer: User | AnonymousUser, limit: int, today: date | None = None
+    *, viewer: Viewer, limit: int, today: date | None = None
 ) -> tuple[list[Visit], int]:
     """The first ``limit`` overdue follow-ups and how many there are, in one query (the count is
     a window over the same rows: the care test behind them is the expensive part)."""
@@ -739,7 +733,7 @@ def overdue_follow_ups_head(
     return visits, int(getattr(visits[0], "total", 0)) if visits else 0
 
 
-def person_for_account(user: User | AnonymousUser, region_codes: Iterable[str]) -> Person | None:
+def person_for_account(user: Viewer, region_codes: Iterable[str]) -> Person | None:
     """The registry person an account belongs to, living in one of ``region_codes``.
 
     Accounts and registry people are linked by the mobile number (the same blind index): the match

@@ -12,65 +12,30 @@ import functools
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.core.paginator import Page, Paginator
 from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce, Substr
 from django.forms import Form
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods
 
-from shequ.core import audit
-from shequ.core.models import AuditResult, Region, RegionLevel
-from shequ.core.permissions import has_perm, scope_q, scopes_for
+from shequ.core import guards
+from shequ.core.models import Region, RegionLevel
+from shequ.core.permissions import Viewer, has_perm, scope_q, scopes_for
 from shequ.registry import addresses, selectors
 from shequ.registry.models import Building, House, Person, PersonStatus, PersonTag
 from shequ.registry.permissions import RegistryPerm as P
 
 PAGE_SIZE = 50
-View = Callable[..., HttpResponse]
 
 
 # --- Shared helpers -----------------------------------------------------------------------------
 
 
-def forbidden(request: HttpRequest, message: str = "") -> HttpResponse:
-    return render(
-        request,
-        "registry/forbidden.html",
-        {"message": message or _("You are not allowed to do this here.")},
-        status=403,
-    )
-
-
-def registry_page(perm: str, methods: Iterable[str] = ("GET",)) -> Callable[[View], View]:
-    """A signed-in page for holders of ``perm`` somewhere (others get an audited 403); a service's
-    ``PermissionDenied`` (already audited by the service) becomes the 403 page too."""
-
-    def decorate(view: View) -> View:
-        @functools.wraps(view)
-        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-            if not has_perm(request.user, perm):
-                audit.record(
-                    "access.denied",
-                    request=request,
-                    object_type="page",
-                    object_id=request.path[:200],
-                    result=AuditResult.DENIED,
-                    detail={"perm": perm, "method": request.method},
-                )
-                return forbidden(request)
-            try:
-                return view(request, *args, **kwargs)
-            except PermissionDenied as exc:
-                return forbidden(request, str(exc))
-
-        return login_required(require_http_methods(list(methods))(wrapper))
-
-    return decorate
+FORBIDDEN = "registry/forbidden.html"
+# The core page guard with the registry's 403 page: ``@registry_page(perm, methods=...)``.
+registry_page = functools.partial(guards.page, template=FORBIDDEN)
 
 
 def apply_errors(form: Form, exc: ValidationError, aliases: dict[str, str] | None = None) -> None:
@@ -83,22 +48,6 @@ def apply_errors(form: Form, exc: ValidationError, aliases: dict[str, str] | Non
             form.add_error(name if name in form.fields else None, errors)
     else:
         form.add_error(None, exc.messages)
-
-
-def ensure(request: HttpRequest, perm: str, region_code: str) -> None:
-    """Refuse (audited, then the 403 page) unless the viewer holds ``perm`` in this region."""
-    if has_perm(request.user, perm, region_code):
-        return
-    audit.record(
-        "access.denied",
-        request=request,
-        region_code=region_code,
-        object_type="page",
-        object_id=request.path[:200],
-        result=AuditResult.DENIED,
-        detail={"perm": perm, "method": request.method},
-    )
-    raise PermissionDenied(_("You may not do this in this region."))
 
 
 def posted(request: HttpRequest) -> Any:
@@ -114,7 +63,7 @@ def can(request: HttpRequest, perm: str, region_code: str) -> bool:
     return has_perm(request.user, perm, region_code)
 
 
-def region_in_scope(viewer: Any, code: str, perm: str = P.VIEW_PLACES) -> Region:
+def region_in_scope(viewer: Viewer, code: str, perm: str = P.VIEW_PLACES) -> Region:
     """A region inside the viewer's scope for ``perm`` (404 otherwise)."""
     if not code.isdigit() or not any(code.startswith(c) for c in scopes_for(viewer, perm)):
         raise Http404
@@ -124,7 +73,7 @@ def region_in_scope(viewer: Any, code: str, perm: str = P.VIEW_PLACES) -> Region
     return region
 
 
-def crumbs_for(viewer: Any, code: str, perm: str = P.VIEW_PLACES) -> list[Region]:
+def crumbs_for(viewer: Viewer, code: str, perm: str = P.VIEW_PLACES) -> list[Region]:
     """The regions from the top of the viewer's scope down to ``code`` (for a breadcrumb)."""
     codes = [code[:n] for n in (2, 4, 6, 9, 12, 15) if n <= len(code)]
     visible = [c for c in codes if has_perm(viewer, perm, c)]
@@ -132,14 +81,14 @@ def crumbs_for(viewer: Any, code: str, perm: str = P.VIEW_PLACES) -> list[Region
     return [by_code[c] for c in visible if c in by_code]
 
 
-def edit_regions(viewer: Any) -> QuerySet[Region]:
+def edit_regions(viewer: Viewer) -> QuerySet[Region]:
     """Grids and communities where the viewer may register people and places."""
     return Region.objects.filter(
         scope_q(viewer, P.EDIT, field="code"), level__in=[RegionLevel.GRID, RegionLevel.COMMUNITY]
     ).order_by("code")
 
 
-def without_people(viewer: Any, entries: Iterable[Any]) -> list[Any]:
+def without_people(viewer: Viewer, entries: Iterable[Any]) -> list[Any]:
     """A place's history for someone who may see the place but not the people there (a property
     manager): the entries about residents and visits name people, so only changes to the place
     itself remain."""
@@ -148,7 +97,7 @@ def without_people(viewer: Any, entries: Iterable[Any]) -> list[Any]:
     ]
 
 
-def get_tag_for(viewer: Any, pk: Any) -> PersonTag:
+def get_tag_for(viewer: Viewer, pk: Any) -> PersonTag:
     """A person's tag the viewer may see (404 otherwise, also for restricted tags without a grant)."""
     qs = PersonTag.objects.filter(selectors.visible_tag_q(viewer)).select_related("category", "person")
     try:
@@ -161,7 +110,7 @@ MOVE_SEARCH_MIN = 2
 MOVE_SEARCH_LIMIT = 20
 
 
-def move_targets(viewer: Any, query: str) -> list[House]:
+def move_targets(viewer: Viewer, query: str) -> list[House]:
     """Houses a person may move to, found by their standard address. A move may cross into another
     community, so the search covers the whole platform; it shows addresses only (standard
     addresses are public), never who lives there. Only for those who may change people somewhere."""
@@ -175,7 +124,7 @@ def move_targets(viewer: Any, query: str) -> list[House]:
     return list(qs.select_related("building", "unit").order_by("address", "pk")[:MOVE_SEARCH_LIMIT])
 
 
-def get_move_target(viewer: Any, pk: Any) -> House:
+def get_move_target(viewer: Viewer, pk: Any) -> House:
     """The destination house of a move (anywhere on the platform, see ``move_targets``)."""
     if not scopes_for(viewer, P.EDIT):
         raise Http404

@@ -12,7 +12,7 @@ from typing import Any
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
@@ -21,9 +21,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from shequ.core import audit, excel
-from shequ.core.models import AuditResult, Region, RegionLevel
-from shequ.core.permissions import Perm, has_perm, scopes_for
+from shequ.core import audit, excel, guards
+from shequ.core.models import Region, RegionLevel
+from shequ.core.permissions import Perm, Viewer, has_perm, scopes_for
 from shequ.registry import exports, imports, selectors
 from shequ.registry.models import (
     HouseUse,
@@ -40,28 +40,13 @@ from shequ.registry.permissions import RegistryPerm as P
 PROBLEMS_PER_PAGE = 200
 
 
-def _require(request: HttpRequest, perm: str) -> None:
-    """403 unless the user holds ``perm`` somewhere; the refusal is audited."""
-    if has_perm(request.user, perm):
-        return
-    audit.record(
-        "access.denied",
-        request=request,
-        object_type="page",
-        object_id=request.path,
-        result=AuditResult.DENIED,
-        detail={"perm": perm, "method": request.method},
-    )
-    raise PermissionDenied
-
-
 def _xlsx(content: bytes, filename: str) -> HttpResponse:
     response = HttpResponse(content, content_type=excel.XLSX_CONTENT_TYPE)
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
 
 
-def _region_choices(user: Any, perm: str, levels: tuple[str, ...] | None) -> Any:
+def _region_choices(user: Viewer, perm: str, levels: tuple[str, ...] | None) -> Any:
     codes = scopes_for(user, perm)
     if not codes:
         return Region.objects.none()
@@ -97,7 +82,7 @@ class ImportForm(forms.Form):
         ),
     )
 
-    def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, user: Viewer, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         field: Any = self.fields["region"]
         field.queryset = _region_choices(user, P.IMPORT, (RegionLevel.GRID, RegionLevel.COMMUNITY))
@@ -119,7 +104,7 @@ class ImportForm(forms.Form):
 @login_required
 @require_http_methods(["GET", "POST"])
 def import_start(request: HttpRequest) -> HttpResponse:
-    _require(request, P.IMPORT)
+    guards.require(request, P.IMPORT)
     posted = request.method == "POST"
     form = ImportForm(request.POST if posted else None, request.FILES if posted else None, user=request.user)
     if request.method == "POST" and form.is_valid():
@@ -242,7 +227,7 @@ def import_result(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_GET
 def import_template(request: HttpRequest, kind: str) -> HttpResponse:
-    _require(request, P.IMPORT)
+    guards.require(request, P.IMPORT)
     if kind not in imports.COLUMNS:
         raise Http404
     return _xlsx(imports.template_workbook(kind), f"{kind}-import-template.xlsx")
@@ -251,7 +236,7 @@ def import_template(request: HttpRequest, kind: str) -> HttpResponse:
 # --- Export -------------------------------------------------------------------------------------
 
 
-def _tag_choices(user: Any) -> list[tuple[str, str]]:
+def _tag_choices(user: Viewer) -> list[tuple[str, str]]:
     return [("", _("Any"))] + [(c.code, c.label) for c in selectors.tag_category_list(viewer=user)]
 
 
@@ -270,7 +255,7 @@ class ExportForm(forms.Form):
     )
     reason = forms.CharField(label=gettext_lazy("Reason for full numbers"), required=False, max_length=500)
 
-    def __init__(self, *args: Any, user: Any, kind: str, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, user: Viewer, kind: str, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         field: Any = self.fields["region"]
         field.queryset = _region_choices(user, P.EXPORT, None)
@@ -319,7 +304,7 @@ EXPORT_TITLES = {
 
 
 def _export(request: HttpRequest, kind: str) -> HttpResponse:
-    _require(request, P.EXPORT)
+    guards.require(request, P.EXPORT)
     form = ExportForm(request.POST if request.method == "POST" else None, user=request.user, kind=kind)
     status = 200
     if request.method == "POST":

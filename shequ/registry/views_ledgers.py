@@ -38,7 +38,7 @@ from shequ.core.components import Ledger
 from shequ.core.excel import XLSX_CONTENT_TYPE
 from shequ.core.forms import DateInput
 from shequ.core.models import AuditResult, Region
-from shequ.core.permissions import Perm, active_memberships, has_perm, scopes_for
+from shequ.core.permissions import Perm, Viewer, active_memberships, has_perm, scopes_for
 from shequ.core.personal import REASON_MAX_LENGTH
 from shequ.registry import ledgers as L
 from shequ.registry.models import KeyPlaceKind, OrganizationStatus, OrganizationType, RiskLevel, Sex
@@ -59,12 +59,12 @@ def export_max_rows() -> int:
 # --- Regions ------------------------------------------------------------------------------------
 
 
-def _scopes(user: Any, perms: Iterable[str]) -> list[str]:
+def _scopes(user: Viewer, perms: Iterable[str]) -> list[str]:
     codes = {c for perm in perms for c in scopes_for(user, perm)}
     return sorted(c for c in codes if not any(c != o and c.startswith(o) for o in codes))
 
 
-def region_options(user: Any, perms: Iterable[str]) -> list[tuple[str, str]]:
+def region_options(user: Viewer, perms: Iterable[str]) -> list[tuple[str, str]]:
     """The regions a user may pick (their scopes and everything below, down to grids), labelled
     with the path from their scope ("泽盛社区 › 第一网格": grid names repeat between communities)."""
     scopes = _scopes(user, perms)
@@ -83,7 +83,7 @@ def region_options(user: Any, perms: Iterable[str]) -> list[tuple[str, str]]:
     return options
 
 
-def clean_region_code(user: Any, perms: Iterable[str], value: str) -> str:
+def clean_region_code(user: Viewer, perms: Iterable[str], value: str) -> str:
     """A region code inside the user's scope ('' = all of it); a clear error otherwise."""
     code = (value or "").strip()
     if not code:
@@ -112,7 +112,7 @@ ANY = ("", _lazy("Any"))
 class LedgerFilterForm(forms.Form):
     """The filters a ledger accepts; fields are built from its declaration."""
 
-    def __init__(self, data: Any, *, ledger: Ledger, viewer: Any) -> None:
+    def __init__(self, data: Any, *, ledger: Ledger, viewer: Viewer) -> None:
         super().__init__(data)
         self.ledger = ledger
         self.viewer = viewer
@@ -237,7 +237,7 @@ class ExportForm(forms.Form):
 
 
 class RegionForm(forms.Form):
-    def __init__(self, data: Any, *, viewer: Any, perms: Sequence[str]) -> None:
+    def __init__(self, data: Any, *, viewer: Viewer, perms: Sequence[str]) -> None:
         super().__init__(data)
         self.viewer = viewer
         self.perms = perms
@@ -276,14 +276,14 @@ def _ledger(request: HttpRequest, key: str) -> Ledger:
     return ledger
 
 
-def _area_codes(user: Any, ledger: Ledger, filters: dict[str, Any]) -> list[str]:
+def _area_codes(user: Viewer, ledger: Ledger, filters: dict[str, Any]) -> list[str]:
     region = filters.get(L.REGION) or ""
     return (
         [region] if region else scopes_for(user, ledger.perm) if ledger.perm else _scopes(user, LEDGER_PERMS)
     )
 
 
-def _covers(user: Any, perm: str, codes: Sequence[str]) -> bool:
+def _covers(user: Viewer, perm: str, codes: Sequence[str]) -> bool:
     return bool(codes) and all(has_perm(user, perm, code) for code in codes)
 
 
@@ -327,7 +327,7 @@ def _table(ledger: Ledger, objects: list[Any], filters: dict[str, Any], first: i
     return table
 
 
-def _unit(user: Any) -> str:
+def _unit(user: Viewer) -> str:
     """Where the exporter works, for the watermark: their department, or their region."""
     memberships = sorted(active_memberships(user), key=lambda m: len(m.region_code))
     for m in memberships:

@@ -13,7 +13,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
-from shequ.core import personal
+from shequ.core import guards, personal
 from shequ.core import validators as v
 from shequ.core.permissions import Perm, has_perm
 from shequ.registry import forms, selectors, services
@@ -26,7 +26,6 @@ from shequ.registry.views import (
     apply_errors,
     can,
     crumbs_for,
-    ensure,
     get_move_target,
     get_tag_for,
     local_address,
@@ -191,7 +190,7 @@ def _redirect_person(request: HttpRequest, person_id: int, message: str) -> Http
 def person_register(request: HttpRequest, house_id: int) -> HttpResponse:
     viewer = _viewer(request)
     house = selectors.get_house_for(viewer, house_id)
-    ensure(request, P.EDIT, house.region_code)
+    guards.require(request, P.EDIT, house.region_code)
     households = list(selectors.household_list(viewer=viewer, house=house))
     form = forms.PersonRegisterForm(posted(request), households=households)
     offer_move_in = False
@@ -226,7 +225,7 @@ def person_move_in(request: HttpRequest, house_id: int) -> HttpResponse:
     """Someone who moved out of the area earlier lives here again: their record continues."""
     viewer = _viewer(request)
     house = selectors.get_house_for(viewer, house_id)
-    ensure(request, P.EDIT, house.region_code)
+    guards.require(request, P.EDIT, house.region_code)
     form = forms.MoveInForm(posted(request))
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -290,7 +289,7 @@ def _changed(form: forms.PersonFieldsForm, person: Person, fields: tuple[str, ..
 def person_correct(request: HttpRequest, person_id: int) -> HttpResponse:
     viewer = _viewer(request)
     found = selectors.get_person_for(viewer, person_id)
-    ensure(request, P.EDIT, found.region_code)
+    guards.require(request, P.EDIT, found.region_code)
     form = forms.PersonCorrectForm(posted(request), initial=_initial(found))
     if request.method == "POST" and form.is_valid():
         changes = _changed(form, found, forms.PersonFieldsForm.PERSON_FIELDS)
@@ -320,7 +319,7 @@ def person_quick(request: HttpRequest, person_id: int) -> HttpResponse:
     """A grid worker's quick correction: a new phone number or residence type, reason in one tap."""
     viewer = _viewer(request)
     found = selectors.get_person_for(viewer, person_id)
-    ensure(request, P.EDIT, found.region_code)
+    guards.require(request, P.EDIT, found.region_code)
     form = forms.PersonQuickForm(request.POST, prefix="quick")
     if form.is_valid():
         changes: dict[str, Any] = {}
@@ -346,7 +345,7 @@ def person_move(request: HttpRequest, person_id: int) -> HttpResponse:
     """Move to another house, in this grid or another community: find the house by its address."""
     viewer = _viewer(request)
     found = selectors.get_person_for(viewer, person_id)
-    ensure(request, P.EDIT, found.region_code)
+    guards.require(request, P.EDIT, found.region_code)
     search = forms.HouseSearchForm(request.GET or None)
     candidates = move_targets(viewer, search.cleaned_data["q"]) if request.GET and search.is_valid() else []
     candidates = with_local_addresses(c for c in candidates if c.pk != found.house_id)
@@ -399,7 +398,7 @@ def _status_change(
     """A form that ends a person's life in the registry here (a move out, a death), on
     ``person_status.html``: ``change`` calls the service with the form's data."""
     found = selectors.get_person_for(_viewer(request), person_id)
-    ensure(request, P.EDIT, found.region_code)
+    guards.require(request, P.EDIT, found.region_code)
     form = form_class(posted(request))
     if request.method == "POST" and form.is_valid():
         try:
@@ -479,7 +478,7 @@ def household_create(request: HttpRequest, person_id: int) -> HttpResponse:
     """Start a household headed by this person, at their home."""
     viewer = _viewer(request)
     head = selectors.get_person_for(viewer, person_id)
-    ensure(request, P.EDIT, head.region_code)
+    guards.require(request, P.EDIT, head.region_code)
     form = forms.HouseholdCreateForm(request.POST, prefix="household")
     if form.is_valid():
         try:
@@ -507,7 +506,7 @@ def household_create(request: HttpRequest, person_id: int) -> HttpResponse:
 def tag_add(request: HttpRequest, person_id: int) -> HttpResponse:
     viewer = _viewer(request)
     found = selectors.get_person_for(viewer, person_id)
-    ensure(request, P.MANAGE_TAGS, found.region_code)
+    guards.require(request, P.MANAGE_TAGS, found.region_code)
     categories = selectors.tag_category_list(viewer=viewer, region_code=found.region_code)
     form = forms.TagAddForm(posted(request), categories=categories)
     if request.method == "POST" and form.is_valid():

@@ -13,7 +13,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
-from shequ.core import personal
+from shequ.core import guards, personal
 from shequ.core.models import Region
 from shequ.core.permissions import Perm, has_perm
 from shequ.registry import forms, selectors, services
@@ -25,7 +25,6 @@ from shequ.registry.views import (
     count_subquery,
     crumbs_for,
     edit_regions,
-    ensure,
     page_of,
     posted,
     region_in_scope,
@@ -141,7 +140,7 @@ def house_use(request: HttpRequest, house_id: int) -> HttpResponse:
     """The quick correction of a house's use (rented, vacant …), reason in one tap."""
     viewer = _viewer(request)
     found = selectors.get_house_for(viewer, house_id)
-    ensure(request, P.EDIT, found.region_code)
+    guards.require(request, P.EDIT, found.region_code)
     form = forms.HouseUseForm(request.POST, prefix="use")
     if form.is_valid():
         try:
@@ -168,7 +167,7 @@ HOUSE_EDIT_FIELDS = ("floor", "number", "area", "use", "property_type")
 def house_edit(request: HttpRequest, house_id: int) -> HttpResponse:
     viewer = _viewer(request)
     found = selectors.get_house_for(viewer, house_id)
-    ensure(request, P.EDIT, found.region_code)
+    guards.require(request, P.EDIT, found.region_code)
     initial = {f: getattr(found, f) for f in HOUSE_EDIT_FIELDS}
     form = forms.HouseEditForm(posted(request), initial=initial)
     if request.method == "POST" and form.is_valid():
@@ -231,7 +230,7 @@ def building_create(request: HttpRequest, code: str) -> HttpResponse:
 def unit_create(request: HttpRequest, building_id: int) -> HttpResponse:
     viewer = _viewer(request)
     found = selectors.get_building_for(viewer, building_id)
-    ensure(request, P.EDIT, found.region_code)
+    guards.require(request, P.EDIT, found.region_code)
     form = forms.UnitForm(posted(request))
     if request.method == "POST" and form.is_valid():
         try:
@@ -251,7 +250,7 @@ def unit_create(request: HttpRequest, building_id: int) -> HttpResponse:
 def house_create(request: HttpRequest, building_id: int) -> HttpResponse:
     viewer = _viewer(request)
     found = selectors.get_building_for(viewer, building_id)
-    ensure(request, P.EDIT, found.region_code)
+    guards.require(request, P.EDIT, found.region_code)
     units = selectors.unit_list(viewer=viewer, building=found)
     initial: dict[str, Any] = {}
     unit_id = request.GET.get("unit", "")
@@ -335,11 +334,11 @@ def _site(request: HttpRequest) -> tuple[House | None, Organization | None]:
     house_id = request.GET.get("house", "")
     if house_id:
         house = selectors.get_house_for(viewer, house_id)
-        ensure(request, P.EDIT, house.region_code)
+        guards.require(request, P.EDIT, house.region_code)
     org_id = request.GET.get("organization", "")
     if org_id:
         org = selectors.get_organization_for(viewer, org_id)
-        ensure(request, P.EDIT, org.region_code)
+        guards.require(request, P.EDIT, org.region_code)
     return house, org
 
 

@@ -15,15 +15,15 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 
+from shequ.core import guards
 from shequ.core.models import Region
-from shequ.core.permissions import scopes_for
+from shequ.core.permissions import Viewer, scopes_for
 from shequ.registry import forms, selectors, services
 from shequ.registry.models import PersonTag, Sensitivity, TagGroup, Visit
 from shequ.registry.permissions import RegistryPerm as P
 from shequ.registry.views import (
     apply_errors,
     buildings_with_counts,
-    ensure,
     page_of,
     posted,
     registry_page,
@@ -47,7 +47,7 @@ def _within(codes: list[str], field: str = "region_code") -> Q:
     return q
 
 
-def care_list(viewer: Any, codes: list[str]) -> Any:
+def care_list(viewer: Viewer, codes: list[str]) -> Any:
     """People of care populations living in ``codes`` (the viewer's visiting regions), those
     visited longest ago first, with their care tags (normal sensitivity only) and last visit."""
     today = timezone.localdate()
@@ -125,7 +125,7 @@ def visit_record(request: HttpRequest) -> HttpResponse:
     viewer = _viewer(request)
     target = _target(request)
     subject = next(iter(target.values()))
-    ensure(request, P.VISIT, subject.region_code)
+    guards.require(request, P.VISIT, subject.region_code)
     earlier = None
     if request.GET.get("follows_up"):
         earlier = selectors.get_visit_for(viewer, request.GET["follows_up"])

@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from shequ.core.components import LedgerColumn
+from shequ.core.permissions import Viewer
 from shequ.registry.models import (
     Person,
     PersonTag,
@@ -84,13 +85,13 @@ def tag_in_effect_q(day: date, prefix: str = "") -> Q:
     return started & (running | ended_later)
 
 
-def _tags(viewer: Any, filters: Filters, code: str | None = None) -> QuerySet[PersonTag]:
+def _tags(viewer: Viewer, filters: Filters, code: str | None = None) -> QuerySet[PersonTag]:
     """Tags the viewer may see, valid on the ledger's date (of one category when ``code``)."""
     qs = PersonTag.objects.filter(visible_tag_q(viewer), tag_in_effect_q(as_of(filters)))
     return qs.filter(category__code=code) if code else qs
 
 
-def visible_category_codes(user: Any) -> frozenset[str]:
+def visible_category_codes(user: Viewer) -> frozenset[str]:
     """Codes of the tag categories the user may see somewhere (cached with their grants)."""
     grants = active_grants(user)
     cached = getattr(user, "_ledger_tag_codes", None)
@@ -98,11 +99,11 @@ def visible_category_codes(user: Any) -> frozenset[str]:
         return cached[1]
     codes = frozenset(c.code for c in tag_category_list(viewer=user))
     if getattr(user, "is_authenticated", False):
-        user._ledger_tag_codes = (grants, codes)
+        user.__dict__["_ledger_tag_codes"] = (grants, codes)
     return codes
 
 
-def special_categories(user: Any) -> list[Any]:
+def special_categories(user: Viewer) -> list[Any]:
     return tag_category_list(viewer=user, group=TagGroup.SPECIAL)
 
 

@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from shequ.core.components import Ledger, LedgerColumn
+from shequ.core.permissions import Viewer
 from shequ.registry.ledgers._common import (
     AS_OF,
     CATEGORY,
@@ -321,7 +322,7 @@ LEDGERS: tuple[Ledger, ...] = (
 BY_KEY: dict[str, Ledger] = {ledger.key: ledger for ledger in LEDGERS}
 
 
-def ledger_for(user: Any, key: str) -> Ledger | None:
+def ledger_for(user: Viewer, key: str) -> Ledger | None:
     """The ledger ``key`` if the user may know it exists (None for unknown and hidden ones)."""
     ledger = BY_KEY.get(key)
     if ledger is None or (ledger.restricted and not ledger.is_visible_to(user)):
@@ -329,5 +330,5 @@ def ledger_for(user: Any, key: str) -> Ledger | None:
     return ledger
 
 
-def ledgers_visible_to(user: Any) -> list[Ledger]:
+def ledgers_visible_to(user: Viewer) -> list[Ledger]:
     return [ledger for ledger in LEDGERS if ledger.is_visible_to(user)]

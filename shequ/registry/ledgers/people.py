@@ -10,7 +10,7 @@ from django.db.models import Count, OuterRef, Prefetch, QuerySet, Subquery
 from django.http import HttpRequest
 from django.utils.translation import gettext, pgettext_lazy
 
-from shequ.core.permissions import scope_q
+from shequ.core.permissions import Viewer, scope_q
 from shequ.registry.ledgers._common import (
     _GRADE_WORDS,
     AGE_MAX,
@@ -57,7 +57,7 @@ from shequ.registry.selectors import (
 # --- People -------------------------------------------------------------------------------------
 
 
-def _people(viewer: Any, filters: Filters) -> QuerySet[Person]:
+def _people(viewer: Viewer, filters: Filters) -> QuerySet[Person]:
     """Active people in scope, with the common filters (ages counted on the ledger's date)."""
     day = as_of(filters)
     qs = person_list(viewer=viewer, region_code=filters.get(REGION) or None).select_related("region")
@@ -71,7 +71,7 @@ def _people(viewer: Any, filters: Filters) -> QuerySet[Person]:
 
 
 def _aged(min_age: int) -> Any:
-    def query(viewer: Any, filters: Filters) -> QuerySet[Person]:
+    def query(viewer: Viewer, filters: Filters) -> QuerySet[Person]:
         return _people(viewer, filters).filter(birth_date__lte=years_before(as_of(filters), min_age))
 
     return query
@@ -84,7 +84,7 @@ def _person_row(obj: Any, filters: Filters, full: bool) -> dict[str, Any]:
 def _tagged(code: str) -> Any:
     """People with a valid tag ``code``; the tag's subtype, grade and start come along."""
 
-    def query(viewer: Any, filters: Filters) -> QuerySet[Person]:
+    def query(viewer: Viewer, filters: Filters) -> QuerySet[Person]:
         tags = _tags(viewer, filters, code)
         if filters.get(DISABILITY_TYPE):
             _label, zh = DISABILITY_TYPES[filters[DISABILITY_TYPE]]
@@ -122,7 +122,7 @@ def _disabled_row(obj: Any, filters: Filters, full: bool) -> dict[str, Any]:
 
 
 def _tag_visible(code: str) -> Any:
-    def visible(user: Any) -> bool:
+    def visible(user: Viewer) -> bool:
         return code in visible_category_codes(user)
 
     return visible
@@ -131,14 +131,14 @@ def _tag_visible(code: str) -> Any:
 def _tag_audit(code: str) -> Any:
     """Showing who carries a tag reveals it: audit lists of restricted ones (no-op for care tags)."""
 
-    def record(viewer: Any, rows: list[Any], request: HttpRequest | None, context: str) -> None:
+    def record(viewer: Viewer, rows: list[Any], request: HttpRequest | None, context: str) -> None:
         people = [r for r in rows if isinstance(r, Person)]
         record_tag_filter_view(viewer, tag=code, people=people, request=request, context=context)
 
     return record
 
 
-def _floating(viewer: Any, filters: Filters) -> QuerySet[Person]:
+def _floating(viewer: Viewer, filters: Filters) -> QuerySet[Person]:
     home = Residence.objects.filter(person=OuterRef("pk"), end_date__isnull=True, lives_here=True).order_by(
         "-start_date", "-pk"
     )
@@ -210,7 +210,7 @@ def _households(code: str) -> Any:
     the household size and who receives it; receivers who belong to no household (in the area)
     follow as one-person rows."""
 
-    def query(viewer: Any, filters: Filters) -> RowChain:
+    def query(viewer: Viewer, filters: Filters) -> RowChain:
         region = filters.get(REGION) or ""
         # Non-correlated "IN (…)" subqueries: computed once on SQLite and PostgreSQL alike.
         receiving = _tags(viewer, filters, code).values("person_id")
@@ -296,7 +296,7 @@ HOUSEHOLD_COLUMNS = (
 # --- Special populations (restricted) -----------------------------------------------------------
 
 
-def _special(viewer: Any, filters: Filters) -> QuerySet[PersonTag]:
+def _special(viewer: Viewer, filters: Filters) -> QuerySet[PersonTag]:
     """One row per valid special-group tag the viewer is granted, of people living here."""
     day = as_of(filters)
     qs = _tags(viewer, filters).filter(category__group=TagGroup.SPECIAL, person__status=PersonStatus.ACTIVE)
@@ -322,9 +322,9 @@ def _special_row(tag: Any, filters: Filters, full: bool) -> dict[str, Any]:
     return row
 
 
-def _special_visible(user: Any) -> bool:
+def _special_visible(user: Viewer) -> bool:
     return bool(special_categories(user))
 
 
-def _special_audit(viewer: Any, rows: list[Any], request: HttpRequest | None, context: str) -> None:
+def _special_audit(viewer: Viewer, rows: list[Any], request: HttpRequest | None, context: str) -> None:
     record_tag_view(viewer, [r for r in rows if isinstance(r, PersonTag)], request=request, context=context)

@@ -7,7 +7,7 @@ from typing import Any
 from django.db.models import Prefetch, Q, QuerySet
 from django.utils.translation import gettext, pgettext_lazy
 
-from shequ.core.permissions import scope_q
+from shequ.core.permissions import Viewer, scope_q
 from shequ.registry.ledgers._common import (
     ORG_STATUS,
     ORG_TYPE,
@@ -42,7 +42,7 @@ from shequ.registry.selectors import (
 TENANTS = (ResidenceRelation.TENANT, ResidenceRelation.LODGER)
 
 
-def _current_residences(viewer: Any) -> QuerySet[Residence]:
+def _current_residences(viewer: Viewer) -> QuerySet[Residence]:
     """Current links of living people to houses, where the viewer may see people."""
     return (
         Residence.objects.filter(scope_q(viewer, P.VIEW_PEOPLE), end_date__isnull=True)
@@ -52,7 +52,7 @@ def _current_residences(viewer: Any) -> QuerySet[Residence]:
     )
 
 
-def _houses(viewer: Any, filters: Filters) -> QuerySet[House]:
+def _houses(viewer: Viewer, filters: Filters) -> QuerySet[House]:
     return (
         house_list(viewer=viewer, region_code=filters.get(REGION) or None)
         .select_related("region")
@@ -62,12 +62,12 @@ def _houses(viewer: Any, filters: Filters) -> QuerySet[House]:
     )
 
 
-def _rented(viewer: Any, filters: Filters) -> QuerySet[House]:
+def _rented(viewer: Viewer, filters: Filters) -> QuerySet[House]:
     tenanted = _current_residences(viewer).filter(relation__in=TENANTS).values("house_id")
     return _houses(viewer, filters).filter(Q(use=HouseUse.RENTED) | Q(pk__in=tenanted))
 
 
-def _vacant(viewer: Any, filters: Filters) -> QuerySet[House]:
+def _vacant(viewer: Viewer, filters: Filters) -> QuerySet[House]:
     return _houses(viewer, filters).filter(use=HouseUse.VACANT)
 
 
@@ -133,7 +133,7 @@ HOUSE_OWNER = (
 CURRENT_ORG_STATUSES = (OrganizationStatus.OPERATING, OrganizationStatus.SUSPENDED)
 
 
-def _organizations(viewer: Any, filters: Filters) -> QuerySet[Organization]:
+def _organizations(viewer: Viewer, filters: Filters) -> QuerySet[Organization]:
     qs = organization_list(viewer=viewer, region_code=filters.get(REGION) or None).select_related("region")
     status = filters.get(ORG_STATUS) or ""
     if status == "all":
@@ -172,7 +172,7 @@ def _organization_row(org: Any, filters: Filters, full: bool) -> dict[str, Any]:
     }
 
 
-def _key_places(viewer: Any, filters: Filters) -> QuerySet[KeyPlace]:
+def _key_places(viewer: Viewer, filters: Filters) -> QuerySet[KeyPlace]:
     qs = key_place_list(
         viewer=viewer, region_code=filters.get(REGION) or None, kind=filters.get(PLACE_KIND) or None
     ).select_related("region")
