@@ -15,7 +15,21 @@ from typing import Annotated, Any, Literal
 from ninja import Field, Schema
 from pydantic import AfterValidator, BeforeValidator, ConfigDict, StringConstraints
 
-from shequ.core.schemas import MAX_DB_ID, RFC3339, RegionCode
+from shequ.core.schemas import (
+    MAX_DB_ID,
+    RFC3339,
+    RegionCode,
+    Str3,
+    Str10,
+    Str12,
+    Str20,
+    Str40,
+    Str50,
+    Str100,
+    Str200,
+    Str500,
+    Str2000,
+)
 from shequ.registry.models import (
     BuildingType,
     Education,
@@ -40,14 +54,7 @@ from shequ.registry.models import (
     VisitPurpose,
 )
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _ISO_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
-
-
-def _no_control(value: str) -> str:
-    if _CONTROL.search(value):
-        raise ValueError("control characters are not allowed")
-    return value
 
 
 def _json_int(value: Any) -> Any:
@@ -76,19 +83,6 @@ def _sane_year(value: datetime | None) -> datetime | None:
     if value is not None and not 1970 <= value.year <= 2200:
         raise ValueError("the year must lie between 1970 and 2200")
     return value
-
-
-NoControl = AfterValidator(_no_control)
-Str3 = Annotated[str, StringConstraints(max_length=3), NoControl]
-Str10 = Annotated[str, StringConstraints(max_length=10), NoControl]
-Str12 = Annotated[str, StringConstraints(max_length=12), NoControl]
-Str20 = Annotated[str, StringConstraints(max_length=20), NoControl]
-Str40 = Annotated[str, StringConstraints(max_length=40), NoControl]
-Str50 = Annotated[str, StringConstraints(max_length=50), NoControl]
-Str100 = Annotated[str, StringConstraints(max_length=100), NoControl]
-Str200 = Annotated[str, StringConstraints(max_length=200), NoControl]
-Str500 = Annotated[str, StringConstraints(max_length=500), NoControl]
-Str2000 = Annotated[str, StringConstraints(max_length=2000), NoControl]
 
 
 ObjectId = Annotated[int, BeforeValidator(_json_int), Field(ge=1, le=MAX_DB_ID)]

@@ -27,6 +27,7 @@ from shequ.core.models import AuditResult, Region, RegionLevel
 from shequ.core.outbox import emit
 from shequ.core.permissions import ADMIN_ROLES, active_memberships, has_perm, scopes_for
 from shequ.core.personal import mask_id_number, mask_phone
+from shequ.core.text import clean_text
 from shequ.registry import addresses, events
 from shequ.registry import validators as v
 from shequ.registry.models import (
@@ -136,7 +137,7 @@ def _deny(
 
 
 def _clean_reason(reason: str | None, *, required: bool) -> str:
-    reason = v.normalize_text(reason)
+    reason = clean_text(reason, multiline=True, field="reason")
     if required and not reason:
         raise ValidationError({"reason": _("Give a reason for the change.")})
     if len(reason) > REASON_MAX_LENGTH:
@@ -281,8 +282,17 @@ def _choice(value: Any, choices: type[models.TextChoices], field: str, *, blank:
     )
 
 
-def _text(value: Any, field: str, max_length: int, *, required: bool = False) -> str:
-    text = v.normalize_text(value)
+def _text(
+    value: Any,
+    field: str,
+    max_length: int,
+    *,
+    required: bool = False,
+    multiline: bool = False,
+    key: bool = False,
+) -> str:
+    # Free text is kept as written (full-width punctuation too); only keys (numbers) are normalised.
+    text = v.normalize_text(value) if key else clean_text(value, multiline=multiline, field=field)
     if required and not text:
         raise ValidationError({field: _("This field is required.")})
     if len(text) > max_length:
@@ -1944,7 +1954,7 @@ def unit_create(*, actor: Any, building: Building, number: str, request: HttpReq
         object_type="registry.unit",
         request=request,
     )
-    number = _text(number, "number", 20, required=True)
+    number = _text(number, "number", 20, required=True, key=True)
     if Unit.objects.filter(building=building, number=number).exists():
         raise ValidationError({"number": _("The building already has this unit.")})
     with transaction.atomic():
@@ -1988,7 +1998,7 @@ def clean_house_data(data: Mapping[str, Any], *, partial: bool = False) -> dict[
     out: dict[str, Any] = {}
     if "number" in data or not partial:
         out["number"] = _collect(
-            errors, "number", lambda: _text(data.get("number"), "number", 20, required=True)
+            errors, "number", lambda: _text(data.get("number"), "number", 20, required=True, key=True)
         )
     if "floor" in data or not partial:
         out["floor"] = _collect(errors, "floor", lambda: _int(data.get("floor"), "floor", low=-20, high=200))
@@ -2384,7 +2394,9 @@ def clean_key_place_data(data: Mapping[str, Any], *, partial: bool = False) -> d
         )
     if "risk_notes" in data or not partial:
         out["risk_notes"] = _collect(
-            errors, "risk_notes", lambda: _text(data.get("risk_notes"), "risk_notes", NOTE_MAX_LENGTH)
+            errors,
+            "risk_notes",
+            lambda: _text(data.get("risk_notes"), "risk_notes", NOTE_MAX_LENGTH, multiline=True),
         )
     if "is_active" in data:
         out["is_active"] = bool(data["is_active"])
@@ -2597,7 +2609,7 @@ def tag_add(
         raise ValidationError({"valid_to": _("The end of validity is before its start.")})
     subtype = _text(subtype, "subtype", 30)
     grade = _text(grade, "grade", 10)
-    note = _text(note, "note", NOTE_MAX_LENGTH)
+    note = _text(note, "note", NOTE_MAX_LENGTH, multiline=True)
     if PersonTag.objects.filter(person=person, category=category, active=True).exists():
         raise ValidationError({"category": _("This person already has this tag.")})
     try:
@@ -2913,8 +2925,8 @@ def visit_record(
         raise ValidationError({"visited_at": _("Give the time with its time zone.")})
     if visited_at > timezone.now() + VISIT_FUTURE_TOLERANCE:
         raise ValidationError({"visited_at": _("The visit cannot be in the future.")})
-    notes = _text(notes, "notes", NOTE_MAX_LENGTH)
-    findings = _text(findings, "findings", NOTE_MAX_LENGTH)
+    notes = _text(notes, "notes", NOTE_MAX_LENGTH, multiline=True)
+    findings = _text(findings, "findings", NOTE_MAX_LENGTH, multiline=True)
     follow_up = _as_date(follow_up_date, "follow_up_date", allow_future=True)
     if follow_up is not None and follow_up < timezone.localtime(visited_at).date():
         raise ValidationError({"follow_up_date": _("The follow-up date is before the visit.")})
