@@ -15,6 +15,7 @@ from django.urls import URLPattern, URLResolver, path, re_path
 from ninja import NinjaAPI
 from ninja.openapi.schema import REF_TEMPLATE, OpenAPISchema
 from ninja.operation import Operation
+from ninja.parser import Parser
 
 from shequ.core import apierrors
 from shequ.core.apiauth import ApiThrottle, known_scopes
@@ -38,7 +39,9 @@ methods then need the `X-CSRFToken` header.
 400 `validation_error` (`details.errors` lists `location`, `field`, `error`), 401 `not_authenticated` /
 `invalid_token`, 403 `permission_denied` / `insufficient_scope` / `csrf_failed` /
 `second_factor_required`, 404 `not_found` (also for objects outside the caller's regions),
-405 `method_not_allowed`, 409 conflicts, 429 `rate_limited` (`details.retry_after` seconds),
+405 `method_not_allowed`, 409 conflicts, 413 `payload_too_large` (a body over 2.5 MB; photo files
+excepted), 415 `unsupported_media_type` (a JSON body needs `Content-Type: application/json`),
+429 `rate_limited` (`details.retry_after` seconds),
 500 `server_error` (`details.error_id` is in the server log).
 """
 
@@ -58,6 +61,17 @@ class ShequOpenAPISchema(OpenAPISchema):
         if scopes:
             result["x-token-scope"] = scopes[0] if len(scopes) == 1 else scopes
         return result
+
+
+class JsonBodyParser(Parser):
+    """Reads an operation's JSON body only when it says it is JSON: text/plain, XML or a form sent
+    where JSON is expected is a 415 (``apierrors``), not a guess. Operations taking multipart
+    forms (photo uploads) never come here."""
+
+    def parse_body(self, request: HttpRequest) -> Any:
+        if (request.content_type or "").lower() != "application/json":
+            raise apierrors.UnsupportedMediaType(request.content_type or "")
+        return super().parse_body(request)
 
 
 class ShequAPI(NinjaAPI):
@@ -116,6 +130,7 @@ api = ShequAPI(
     version="1",
     description=DESCRIPTION,
     urls_namespace="api",
+    parser=JsonBodyParser(),
     throttle=[ApiThrottle()],
 )
 apierrors.install(api)
