@@ -54,7 +54,13 @@ class ShequOpenAPISchema(OpenAPISchema):
         self.schemas.setdefault("ErrorOut", apierrors.ErrorOut.model_json_schema(ref_template=REF_TEMPLATE))
         error = {"content": {"application/json": {"schema": {"$ref": REF_TEMPLATE.format(model="ErrorOut")}}}}
         responses = result.setdefault("responses", {})
-        for status in apierrors.COMMON_ERROR_STATUSES:
+        sources = {getattr(m, "__ninja_param_source__", "") for m in operation.models}
+        statuses = list(apierrors.COMMON_ERROR_STATUSES)
+        if sources & {"body", "form", "file"}:
+            statuses.append(413)  # core/views_errors.py: a body over the upload limit
+        if "body" in sources:
+            statuses.append(415)  # JsonBodyParser: a body that is not application/json
+        for status in statuses:
             if status not in responses and str(status) not in responses:
                 responses[status] = {"description": apierrors.default_message(status), **error}
         scopes = sorted({getattr(a, "scope", None) or "" for a in operation.auth_callbacks} - {""})

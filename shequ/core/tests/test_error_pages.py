@@ -203,3 +203,13 @@ def test_test_database_is_private() -> None:
     connection.ensure_connection()
     name = connection.settings_dict["NAME"]
     assert os.stat(name).st_mode & 0o777 == 0o600
+
+
+def test_openapi_documents_413_and_415_where_a_body_is_read() -> None:
+    from shequ.api import api
+
+    paths = api.get_openapi_schema()["paths"]
+    assert {413, 415} <= set(paths["/api/v1/grid/tickets"]["post"]["responses"])
+    photos = set(paths["/api/v1/grid/tickets/{ticket_id}/add_photos"]["post"]["responses"])
+    assert 413 in photos and 415 not in photos  # multipart stays multipart
+    assert not {413, 415} & set(paths["/api/v1/grid/tickets"]["get"]["responses"])
