@@ -17,14 +17,18 @@ def private_dir(path: Path) -> Path:
     """A directory only this account may enter (0700): var/ holds keys, the database with live
     session keys, and uploads."""
     path.mkdir(mode=0o700, parents=True, exist_ok=True)
-    path.chmod(0o700)  # also one made before this rule, or under a looser umask
+    if path.stat().st_uid == os.getuid():  # also one made before this rule, or under a looser umask
+        path.chmod(0o700)
     return path
 
 
 def private_file(path: Path) -> Path:
     """Create ``path`` (empty) readable and writable by this account only (0600), or tighten it."""
-    os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
-    path.chmod(0o600)
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:  # made earlier, or just now by another process
+        if path.stat().st_uid == os.getuid():
+            path.chmod(0o600)
     return path
 
 
@@ -41,8 +45,17 @@ DEBUG = os.environ.get("SHEQU_DEBUG", "0") == "1"
 def _dev_secret(name: str, nbytes: int = 32) -> str:
     """A per-machine random secret kept under var/, for development and demo only."""
     path = VAR_DIR / name
-    if not path.exists() or not path.read_text().strip():
-        private_file(path).write_text(secrets.token_hex(nbytes))  # 0600 before the secret is in it
+    if not path.exists():
+        # Written 0600 under a private name, then linked: readable by no one else at any moment,
+        # and processes starting together all read the first one's secret.
+        draft = private_file(VAR_DIR / f".{name}.{os.getpid()}")
+        draft.write_text(secrets.token_hex(nbytes))
+        try:
+            os.link(draft, path)
+        except FileExistsError:
+            pass
+        finally:
+            draft.unlink()
     return path.read_text().strip()
 
 
