@@ -328,16 +328,18 @@ def import_scopes(actor: Any) -> list[str]:
 
 
 def _free_text(row: Row, key: str, *, multiline: bool = False) -> str:
-    """A cell of free text as the centre wrote it (full-width punctuation and line breaks kept; not
-    folded like codes), through the one cleaner: a control character is the row's error."""
+    """A cell of free text as the centre wrote it (full-width punctuation kept, not folded like
+    codes), through the one cleaner: a control character is the row's error. One-line fields fold
+    the line breaks a spreadsheet cell may hold into spaces; ``multiline`` keeps them."""
     value = row.cells.get(key)
     if not isinstance(value, str):
         return row.text(key)  # numbers and dates in a text column: as any other cell
     try:
-        return clean_text(value, multiline=multiline)
+        text = clean_text(value, multiline=True)
     except ValidationError as exc:
         row.add(key, " ".join(exc.messages), "control_character")
         return ""
+    return text if multiline else " ".join(text.split())
 
 
 def _title(row: Row, description: str) -> str:

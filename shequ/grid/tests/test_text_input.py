@@ -92,10 +92,11 @@ def test_hotline_import_reports_control_characters_and_keeps_the_text_as_written
     header = "工单编号,来电时间,来电人,诉求内容,所属社区\n"
     rows = (
         'GD-1,2026-03-01 09:00,张三,"楼道堆物\x07请清理",枇杷塘社区\n'
-        'GD-2,2026-03-01 10:00,李四,"入户看望，老人独居；\n需送米面油（两袋）",枇杷塘社区\n'
+        'GD-2,2026-03-01 10:00,"李\n四","入户看望，老人独居；\n需送米面油（两袋）",枇杷塘社区\n'
     )
     plan = hotline.check(content=(header + rows).encode(), filename="12345.csv", actor=world["head_a"])
     problems = [(p.row, p.column, p.code) for p in plan.report.problems]
     assert problems == [(2, "诉求内容", "control_character")]
     (row,) = plan.rows
     assert row.description == "入户看望，老人独居；\n需送米面油（两袋）"
+    assert row.contact_name == "李 四"  # a one-line field: the cell's line break folded
