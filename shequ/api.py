@@ -15,6 +15,7 @@ from django.urls import URLPattern, URLResolver, path, re_path
 from ninja import NinjaAPI
 from ninja.openapi.schema import REF_TEMPLATE, OpenAPISchema
 from ninja.operation import Operation
+from ninja.parser import Parser
 
 from shequ.core import apierrors
 from shequ.core.apiauth import ApiThrottle, known_scopes
@@ -38,7 +39,9 @@ methods then need the `X-CSRFToken` header.
 400 `validation_error` (`details.errors` lists `location`, `field`, `error`), 401 `not_authenticated` /
 `invalid_token`, 403 `permission_denied` / `insufficient_scope` / `csrf_failed` /
 `second_factor_required`, 404 `not_found` (also for objects outside the caller's regions),
-405 `method_not_allowed`, 409 conflicts, 429 `rate_limited` (`details.retry_after` seconds),
+405 `method_not_allowed`, 409 conflicts, 413 `payload_too_large` (a body over 2.5 MB; photo files
+excepted), 415 `unsupported_media_type` (a JSON body needs `Content-Type: application/json`),
+429 `rate_limited` (`details.retry_after` seconds),
 500 `server_error` (`details.error_id` is in the server log).
 """
 
@@ -51,13 +54,30 @@ class ShequOpenAPISchema(OpenAPISchema):
         self.schemas.setdefault("ErrorOut", apierrors.ErrorOut.model_json_schema(ref_template=REF_TEMPLATE))
         error = {"content": {"application/json": {"schema": {"$ref": REF_TEMPLATE.format(model="ErrorOut")}}}}
         responses = result.setdefault("responses", {})
-        for status in apierrors.COMMON_ERROR_STATUSES:
+        sources = {getattr(m, "__ninja_param_source__", "") for m in operation.models}
+        statuses = list(apierrors.COMMON_ERROR_STATUSES)
+        if sources & {"body", "form", "file"}:
+            statuses.append(413)  # core/views_errors.py: a body over the upload limit
+        if "body" in sources:
+            statuses.append(415)  # JsonBodyParser: a body that is not application/json
+        for status in statuses:
             if status not in responses and str(status) not in responses:
                 responses[status] = {"description": apierrors.default_message(status), **error}
         scopes = sorted({getattr(a, "scope", None) or "" for a in operation.auth_callbacks} - {""})
         if scopes:
             result["x-token-scope"] = scopes[0] if len(scopes) == 1 else scopes
         return result
+
+
+class JsonBodyParser(Parser):
+    """Reads an operation's JSON body only when it says it is JSON: text/plain, XML or a form sent
+    where JSON is expected is a 415 (``apierrors``), not a guess. Operations taking multipart
+    forms (photo uploads) never come here."""
+
+    def parse_body(self, request: HttpRequest) -> Any:
+        if (request.content_type or "").lower() != "application/json":
+            raise apierrors.UnsupportedMediaType(request.content_type or "")
+        return super().parse_body(request)
 
 
 class ShequAPI(NinjaAPI):
@@ -116,6 +136,7 @@ api = ShequAPI(
     version="1",
     description=DESCRIPTION,
     urls_namespace="api",
+    parser=JsonBodyParser(),
     throttle=[ApiThrottle()],
 )
 apierrors.install(api)

@@ -11,20 +11,51 @@ import dj_database_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("SHEQU_VAR_DIR", BASE_DIR / "var"))
-VAR_DIR.mkdir(parents=True, exist_ok=True)
+
+
+def private_dir(path: Path) -> Path:
+    """A directory only this account may enter (0700): var/ holds keys, the database with live
+    session keys, and uploads."""
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if path.stat().st_uid == os.getuid():  # also one made before this rule, or under a looser umask
+        path.chmod(0o700)
+    return path
+
+
+def private_file(path: Path) -> Path:
+    """Create ``path`` (empty) readable and writable by this account only (0600), or tighten it."""
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:  # made earlier, or just now by another process
+        if path.stat().st_uid == os.getuid():
+            path.chmod(0o600)
+    return path
+
+
+private_dir(VAR_DIR)
 
 # development | test | production. Production refuses to start without real secrets.
 ENVIRONMENT = os.environ.get("SHEQU_ENV", "development")
 PRODUCTION = ENVIRONMENT == "production"
-DEBUG = os.environ.get("SHEQU_DEBUG", "0" if PRODUCTION else "1") == "1"
+# Off unless a developer asks for it (SHEQU_DEBUG=1): the debug pages list every URL pattern and
+# settings, and the demo runs on shared machines.
+DEBUG = os.environ.get("SHEQU_DEBUG", "0") == "1"
 
 
 def _dev_secret(name: str, nbytes: int = 32) -> str:
     """A per-machine random secret kept under var/, for development and demo only."""
     path = VAR_DIR / name
     if not path.exists():
-        path.write_text(secrets.token_hex(nbytes))
-        path.chmod(0o600)
+        # Written 0600 under a private name, then linked: readable by no one else at any moment,
+        # and processes starting together all read the first one's secret.
+        draft = private_file(VAR_DIR / f".{name}.{os.getpid()}")
+        draft.write_text(secrets.token_hex(nbytes))
+        try:
+            os.link(draft, path)
+        except FileExistsError:
+            pass
+        finally:
+            draft.unlink()
     return path.read_text().strip()
 
 
@@ -120,6 +151,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=10000;",
         "transaction_mode": "IMMEDIATE",
     }
+    # Created 0600 before SQLite opens it: SQLite gives its -wal and -shm files the database
+    # file's mode (core/apps.py tightens files made before this rule).
+    if not str(DATABASES["default"]["NAME"]).startswith((":memory:", "file:")):
+        private_file(Path(DATABASES["default"]["NAME"]))
     # A file, not memory, so that worker subprocesses in tests see the same test database.
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test_{os.getpid()}.sqlite3")}
 
@@ -155,6 +190,7 @@ SESSION_COOKIE_AGE = SESSION_ABSOLUTE_SECONDS
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_HTTPONLY = True
+CSRF_FAILURE_VIEW = "shequ.core.views_errors.csrf_failure"
 
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
@@ -168,9 +204,13 @@ STATIC_ROOT = VAR_DIR / "static"
 STATIC_ROOT.mkdir(exist_ok=True)
 # Front-end packages installed by npm (package.json), served from node_modules.
 STATICFILES_DIRS = [("vendor", BASE_DIR / "node_modules")] if (BASE_DIR / "node_modules").exists() else []
-WHITENOISE_USE_FINDERS = DEBUG
+# Outside production, static files come straight from the apps and node_modules (indexed at start,
+# ~2,000 files), so the demo serves them with DEBUG off and without collectstatic.
+WHITENOISE_USE_FINDERS = DEBUG or not PRODUCTION
 
-MEDIA_ROOT = VAR_DIR / "media"
+MEDIA_ROOT = private_dir(VAR_DIR / "media")
+FILE_UPLOAD_PERMISSIONS = 0o600
+FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o700
 
 # Security headers (requirement 6).
 SECURE_CONTENT_TYPE_NOSNIFF = True

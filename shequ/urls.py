@@ -13,3 +13,9 @@ urlpatterns = [
 ]
 if settings.OIDC_ENABLED:  # unified identity login (shequ/core/oidc.py)
     urlpatterns.insert(0, path("oidc/", include("shequ.core.oidc")))
+
+# The platform's own error answers (pages, JSON API and Open311 alike): shequ/core/views_errors.py.
+handler400 = "shequ.core.views_errors.bad_request"
+handler403 = "shequ.core.views_errors.permission_denied"
+handler404 = "shequ.core.views_errors.page_not_found"
+handler500 = "shequ.core.views_errors.server_error"

@@ -52,6 +52,7 @@ from shequ.core.permissions import (
     scopes_for,
 )
 from shequ.core.personal import clean_mobile
+from shequ.core.text import clean_text
 
 # Which region levels a role may be bound to.
 ROLE_LEVELS: dict[str, set[str]] = {
@@ -228,7 +229,7 @@ def check_grantor(
 
 
 def _clean_reason(reason: str) -> str:
-    reason = (reason or "").strip()
+    reason = clean_text(reason, multiline=True, field="reason")
     if not reason:
         raise ValidationError({"reason": _("Give a reason.")})
     if len(reason) > REASON_MAX_LENGTH:
@@ -285,7 +286,7 @@ def user_create(
         raise ValidationError({"username": exc.messages}) from exc
     if User.objects.filter(username__iexact=username).exists():
         raise ValidationError({"username": _("This user name is taken.")})
-    display_name = display_name.strip()
+    display_name = clean_text(display_name, field="display_name")
     if len(display_name) > 50:
         raise ValidationError({"display_name": _("Use at most 50 characters.")})
     try:

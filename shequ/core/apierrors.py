@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.utils.translation import gettext as _
@@ -34,6 +34,14 @@ class ErrorOut(Schema):
     code: str = Field(description="Machine-readable error code, e.g. `not_found` or `validation_error`.")
     message: str = Field(description="Human-readable explanation in the request's language.")
     details: dict[str, Any] = Field(default_factory=dict, description="Structured extra information.")
+
+
+class UnsupportedMediaType(Exception):
+    """A body in another format than the operation reads (raised by the API's JSON parser)."""
+
+    def __init__(self, content_type: str) -> None:
+        super().__init__(content_type)
+        self.content_type = content_type
 
 
 class ApiError(Exception):
@@ -73,6 +81,8 @@ def default_message(status: int) -> str:
         404: _("Not found."),
         405: _("This method is not allowed here."),
         409: _("The request conflicts with the current state."),
+        413: _("The request body is too large."),
+        415: _("Send the request body as JSON, with the header Content-Type: application/json."),
         429: _("Too many requests; slow down."),
         500: _("An unexpected error happened. It has been logged."),
     }
@@ -153,9 +163,17 @@ def install(api: NinjaAPI) -> None:
         return error_response(403, "permission_denied", default_message(403))
 
     def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
-        # ninja raises these for malformed bodies ("Cannot parse request body") and the like.
+        # ninja raises these for malformed bodies ("Cannot parse request body") and the like; it
+        # wraps what the parser raised, so a body that is not JSON at all is told apart here.
+        if isinstance(exc.__cause__, UnsupportedMediaType):
+            return error_response(415, details={"content_type": exc.__cause__.content_type[:100]})
         status = exc.status_code if 400 <= exc.status_code < 600 else 500
         return error_response(status, DEFAULT_CODES.get(status, "error"), default_message(status))
+
+    def on_suspicious(request: HttpRequest, exc: SuspiciousOperation) -> HttpResponse:
+        # Handed on to Django, whose handler400 (core/views_errors.py) answers these for every
+        # area in one place: a body over the upload limit (RequestDataTooBig) becomes a 413.
+        raise exc
 
     def on_unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
         error_id = uuid.uuid4().hex[:12]
@@ -172,6 +190,7 @@ def install(api: NinjaAPI) -> None:
         (AuthenticationError, on_authentication),
         (AuthorizationError, on_authorization),
         (HttpError, on_http_error),
+        (SuspiciousOperation, on_suspicious),
         (Exception, on_unexpected),
     ]
     for exc_class, handler in handlers:

@@ -10,24 +10,32 @@ from ninja import Field, Schema
 from pydantic import AfterValidator, BeforeValidator, ConfigDict, StringConstraints, field_validator
 
 from shequ.core.models import AuditResult, RegionKind, RegionLevel, Role
+from shequ.core.text import check_line, check_multiline
 
 # Region codes keep only their significant digits: 2, 4, 6, 9, 12 or 15 of them ([0-9], not \d,
 # which would also accept other scripts' digits).
 REGION_CODE_PATTERN = r"^([0-9]{2}|[0-9]{4}|[0-9]{6}|[0-9]{9}|[0-9]{12}|[0-9]{15})$"
 RegionCode = Annotated[str, StringConstraints(pattern=REGION_CODE_PATTERN)]
+# Text as the API takes it: the characters shequ/core/text.py refuses are a 400 (the services refuse
+# the same ones for pages, Open311 and imports). Up to 200 characters: one line; from 500: multi-line.
+OneLine = AfterValidator(check_line)
+MultiLine = AfterValidator(check_multiline)
+Str3 = Annotated[str, StringConstraints(max_length=3), OneLine]
+Str10 = Annotated[str, StringConstraints(max_length=10), OneLine]
+Str12 = Annotated[str, StringConstraints(max_length=12), OneLine]
+Str20 = Annotated[str, StringConstraints(max_length=20), OneLine]
+Str40 = Annotated[str, StringConstraints(max_length=40), OneLine]
+Str50 = Annotated[str, StringConstraints(max_length=50), OneLine]
+Str100 = Annotated[str, StringConstraints(max_length=100), OneLine]
+Str200 = Annotated[str, StringConstraints(max_length=200), OneLine]
+Str500 = Annotated[str, StringConstraints(max_length=500), MultiLine]
+Str2000 = Annotated[str, StringConstraints(max_length=2000), MultiLine]
 # Database ids: positive and within a signed 64-bit integer (bigger values overflow the database driver).
 MAX_DB_ID = 2**63 - 1
 
 # --- Input primitives shared by the apps' schemas -----------------------------------------------
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _ISO_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
-
-
-def _no_control(value: str) -> str:
-    if _CONTROL.search(value):
-        raise ValueError("control characters are not allowed")
-    return value
 
 
 def _json_int(value: Any) -> Any:
@@ -56,19 +64,6 @@ def _sane_year(value: datetime | None) -> datetime | None:
     if value is not None and not 1970 <= value.year <= 2200:
         raise ValueError("the year must lie between 1970 and 2200")
     return value
-
-
-NoControl = AfterValidator(_no_control)
-Str3 = Annotated[str, StringConstraints(max_length=3), NoControl]
-Str10 = Annotated[str, StringConstraints(max_length=10), NoControl]
-Str12 = Annotated[str, StringConstraints(max_length=12), NoControl]
-Str20 = Annotated[str, StringConstraints(max_length=20), NoControl]
-Str40 = Annotated[str, StringConstraints(max_length=40), NoControl]
-Str50 = Annotated[str, StringConstraints(max_length=50), NoControl]
-Str100 = Annotated[str, StringConstraints(max_length=100), NoControl]
-Str200 = Annotated[str, StringConstraints(max_length=200), NoControl]
-Str500 = Annotated[str, StringConstraints(max_length=500), NoControl]
-Str2000 = Annotated[str, StringConstraints(max_length=2000), NoControl]
 
 
 ObjectId = Annotated[int, BeforeValidator(_json_int), Field(ge=1, le=MAX_DB_ID)]

@@ -29,6 +29,7 @@ from shequ.core.schemas import MAX_DB_ID
 from shequ.grid import selectors, services
 from shequ.grid.files import photo_response
 from shequ.grid.models import (
+    INTERNAL_ACTIONS,
     Category,
     RoutingRule,
     Source,
@@ -119,10 +120,13 @@ def _detail(viewer: User, ticket: Ticket) -> Ticket:
     staff = selectors.is_staff_viewer(viewer, ticket)
     steps = list(selectors.timeline(ticket))
     if not staff:
-        # Residents see what was done and by which role or department, not internal notes or names.
-        steps = [s for s in steps if s.action != "comment"]
+        # Residents see what was done and by which role or department, not names, internal notes,
+        # nor what staff wrote for each other (models.REPORTER_NOTE_ACTIONS).
+        steps = [s for s in steps if s.action not in INTERNAL_ACTIONS]
         for s in steps:
             s.actor_name = ""
+            if not s.reporter_reads_comment:
+                s.comment = ""
     ticket.visible_timeline = steps  # type: ignore[attr-defined]
     ticket.show_contact = staff or ticket.reporter_user_id == viewer.pk  # type: ignore[attr-defined]
     ticket.allowed_steps = [name for name, ok in selectors.can(viewer, ticket).items() if ok]  # type: ignore[attr-defined]

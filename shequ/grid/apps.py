@@ -8,8 +8,10 @@ class GridConfig(AppConfig):
     verbose_name = _("Grid events")
 
     def ready(self) -> None:
-        from shequ.grid import events, handlers, open311, permissions
+        from shequ.core import views_errors
+        from shequ.grid import events, handlers, open311, permissions, views_open311
 
         permissions.register_role_permissions()
+        views_errors.register_area("/open311/", views_open311.spec_error)
         # Imported for their registration side effects (open311: its token scope).
         del events, handlers, open311

@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 from shequ.core import audit
 from shequ.core.models import AuditResult, DepartmentKind
 from shequ.core.permissions import Viewer, has_perm
+from shequ.core.text import control_character
 from shequ.grid.models import Category, Holiday
 from shequ.grid.permissions import GridPerm as P
 
@@ -60,7 +61,10 @@ def _clean_category_changes(category: Category, changes: Mapping[str, Any]) -> d
     for field, value in changes.items():
         if field in TEXT_LIMITS:
             text = str(value or "").strip()
-            if field != "keywords" and not text:
+            refused = control_character(text, multiline=False)
+            if refused is not None:
+                errors[field] = _refused(refused)
+            elif field != "keywords" and not text:
                 errors[field] = _("This name cannot be empty.")
             elif len(text) > TEXT_LIMITS[field]:
                 errors[field] = _("At most %(n)d characters.") % {"n": TEXT_LIMITS[field]}
@@ -173,6 +177,13 @@ def category_create(
     return category
 
 
+def _refused(char: str) -> str:
+    # The same words as core.text.clean_text, for these per-field error dicts.
+    return _("Remove the line break or invisible control character (%(char)s) from this text.") % {
+        "char": char
+    }
+
+
 def holiday_set(
     *,
     actor: Viewer | None,
@@ -184,9 +195,12 @@ def holiday_set(
     """Add a day to the calendar, or change the one on that date: a public holiday (a day off) or
     a weekend day worked in exchange (调休)."""
     require_catalog(actor, "grid.holiday_set", "grid.holiday", date.isoformat(), request)
+    refused = control_character(str(name or ""), multiline=False)
     name = " ".join(str(name or "").split())
     errors: dict[str, str] = {}
-    if not name:
+    if refused is not None:
+        errors["name"] = _refused(refused)
+    elif not name:
         errors["name"] = _("Give the day a name, e.g. 国庆节.")
     elif len(name) > 40:
         errors["name"] = _("At most %(n)d characters.") % {"n": 40}

@@ -54,6 +54,7 @@ from shequ.core import validators as v
 from shequ.core.models import AuditResult, Region, RegionLevel
 from shequ.core.permissions import Viewer, has_perm, scopes_for
 from shequ.core.spreadsheets import Col, Problem, Report, Row, Table
+from shequ.core.text import clean_text
 from shequ.grid import services
 from shequ.grid.models import Category, Source, Ticket, Urgency
 from shequ.grid.permissions import GridPerm as P
@@ -326,8 +327,23 @@ def import_scopes(actor: Viewer) -> list[str]:
     return scopes
 
 
+def _free_text(row: Row, key: str, *, multiline: bool = False) -> str:
+    """A cell of free text as the centre wrote it (full-width punctuation kept, not folded like
+    codes), through the one cleaner: a control character is the row's error. One-line fields fold
+    the line breaks a spreadsheet cell may hold into spaces; ``multiline`` keeps them."""
+    value = row.cells.get(key)
+    if not isinstance(value, str):
+        return row.text(key)  # numbers and dates in a text column: as any other cell
+    try:
+        text = clean_text(value, multiline=True)
+    except ValidationError as exc:
+        row.add(key, " ".join(exc.messages), "control_character")
+        return ""
+    return text if multiline else " ".join(text.split())
+
+
 def _title(row: Row, description: str) -> str:
-    title = row.text("title")
+    title = _free_text(row, "title")
     if title:
         if len(title) > services.TITLE_MAX:
             row.add("title", _("At most %(n)d characters.") % {"n": services.TITLE_MAX}, "too_long")
@@ -408,14 +424,15 @@ def _check_row(
             row.add("community", str(exc), "unknown_region")
 
     deadline = _deadline_note(row)
-    description = row.text("description")
-    if not description:
+    problems = len(row.problems)
+    description = _free_text(row, "description", multiline=True)
+    if not description and len(row.problems) == problems:
         row.add("description", _("The request text is required."), "required")
     elif len(description) + len(deadline) > services.TEXT_MAX:
         row.add("description", _("At most %(n)d characters.") % {"n": services.TEXT_MAX}, "too_long")
     title = _title(row, description) if description else ""
 
-    caller = row.text("caller")
+    caller = _free_text(row, "caller")
     if len(caller) > 50:
         row.add("caller", _("At most %(n)d characters.") % {"n": 50}, "too_long")
     phone = spreadsheets.phone_text(row.cells.get("phone"))
@@ -425,7 +442,7 @@ def _check_row(
         phone = v.clean_contact_phone(phone)
     except ValidationError as exc:
         row.add("phone", " ".join(exc.messages), "invalid_phone")
-    address = row.text("address")
+    address = _free_text(row, "address")
     if len(address) > 200:
         row.add("address", _("At most %(n)d characters.") % {"n": 200}, "too_long")
 

@@ -380,6 +380,18 @@ def parse_number(number: str) -> int | None:
     return int(number[8:])
 
 
+# Who reads what is written at each step (docs/architecture.md, "Who reads a note"): the reporter
+# reads the reply and the result meant for them, their own words, and the note that comes with
+# photos they also see. Everything else staff write — instructions to a department, reasons
+# between staff (return, more time, the check on site, supervision) and internal notes — stays
+# with staff: not on the reporter's page, not in the API for them, not in Open311.
+REPORTER_NOTE_ACTIONS = frozenset(
+    {"submit", "respond", "handle", "resolve", "close_on_spot", "rate", "add_photos"}
+)
+# Notes among staff: the reporter does not even see that these steps exist.
+INTERNAL_ACTIONS = frozenset({"comment"})
+
+
 class TicketAction(models.Model):
     """One step of a ticket's life: who, when, what, from and to which status, a comment."""
 
@@ -406,6 +418,10 @@ class TicketAction(models.Model):
 
     def __str__(self) -> str:
         return f"{self.ticket_id} {self.action}"
+
+    @property
+    def reporter_reads_comment(self) -> bool:
+        return self.action in REPORTER_NOTE_ACTIONS
 
 
 def _photo_path(instance: Attachment, filename: str) -> str:

@@ -69,7 +69,8 @@ NEAR_METRES = 300
 PUBLIC_DECIMALS = 3
 # Main types and categories never listed to anyone but the request's submitter.
 PRIVATE_CATEGORIES = frozenset({"dispute", "special", "security.crime_clue"})
-# Timeline steps whose comment is written for the reporter (status_notes).
+# Timeline steps whose comment is the public status_notes: the replies and results written for the
+# reporter (a subset of models.REPORTER_NOTE_ACTIONS; never staff-only notes).
 PUBLIC_NOTE_ACTIONS = ("respond", "resolve", "close_on_spot", "handle")
 # Our statuses that are "closed" for Open311: the work is done (or the ticket was merged).
 CLOSED_STATUSES = frozenset({Status.RESOLVED, Status.VERIFIED, Status.CLOSED, Status.MERGED})

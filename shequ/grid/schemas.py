@@ -18,8 +18,9 @@ from pydantic import BeforeValidator, StrictBool, StringConstraints
 
 from shequ.core.schemas import (
     MAX_DB_ID,
-    NoControl,
+    MultiLine,
     ObjectId,
+    OneLine,
     RegionCode,
     Str50,
     Str100,
@@ -42,7 +43,7 @@ def _json_number(value: Any) -> Any:
 JsonNumber = BeforeValidator(_json_number)
 CategoryCode = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,29}(\.[a-z][a-z0-9_]{0,29})?$")]
 DepartmentCode = Annotated[str, StringConstraints(pattern=r"^[-a-zA-Z0-9_]{1,64}$")]
-Text4000 = Annotated[str, StringConstraints(max_length=4000), NoControl]
+Text4000 = Annotated[str, StringConstraints(max_length=4000), MultiLine]
 ExternalRef = Annotated[str, StringConstraints(pattern=r"^[-A-Za-z0-9_.:/#]{1,64}$")]
 TicketNumber = Annotated[str, StringConstraints(pattern=r"^[0-9]{14,27}$")]
 Latitude = Annotated[float, JsonNumber, Field(ge=-90, le=90)]
@@ -287,7 +288,7 @@ class TicketIn(StrictIn):
     urgency: Urgency = Urgency.NORMAL
     anonymous: StrictBool = False
     contact_name: Str50 = ""
-    contact_phone: Annotated[str, StringConstraints(max_length=20), NoControl] = ""
+    contact_phone: Annotated[str, StringConstraints(max_length=20), OneLine] = ""
     latitude: Latitude | None = None
     longitude: Longitude | None = None
     address: Str200 = ""
@@ -306,10 +307,14 @@ class SensorAlertIn(StrictIn):
     address: Str200 = ""
 
 
+STAFF_ONLY = "Staff only: the reporter does not see it."
+FOR_REPORTER = "The reporter reads it on their ticket."
+
+
 class AcceptIn(StrictIn):
     category: CategoryCode | None = Field(None, description="Confirm or correct the category.")
     urgency: Urgency | None = None
-    comment: Str2000 = ""
+    comment: Str2000 = Field("", description=STAFF_ONLY)
 
 
 class CategoryIn(StrictIn):
@@ -317,12 +322,12 @@ class CategoryIn(StrictIn):
 
 
 class ResultIn(StrictIn):
-    result: Text4000
+    result: Text4000 = Field(description=FOR_REPORTER)
 
 
 class DispatchIn(StrictIn):
     department: DepartmentCode | None = Field(None, description="Default: the routing rule's department.")
-    comment: Str2000 = ""
+    comment: Str2000 = Field("", description=f"Instructions to the department. {STAFF_ONLY}")
 
 
 class MergeIn(StrictIn):
@@ -331,30 +336,32 @@ class MergeIn(StrictIn):
 
 
 class CommentIn(StrictIn):
-    comment: Str2000 = ""
+    comment: Str2000 = Field("", description=STAFF_ONLY)
 
 
 class ReplyIn(StrictIn):
-    comment: Str2000
+    comment: Str2000 = Field(description=FOR_REPORTER)
 
 
 class ReasonIn(StrictIn):
-    reason: Str2000
+    reason: Str2000 = Field(description=STAFF_ONLY)
 
 
 class ExtensionIn(StrictIn):
     days: Annotated[int, JsonNumber] = Field(ge=1, le=30, description="Working days more.")
-    reason: Str2000
+    reason: Str2000 = Field(description=STAFF_ONLY)
 
 
 class DecideExtensionIn(StrictIn):
     approve: StrictBool
-    comment: Str2000 = Field("", description="Required when refusing.")
+    comment: Str2000 = Field("", description=f"Required when refusing. {STAFF_ONLY}")
 
 
 class VerifyIn(StrictIn):
     passed: StrictBool
-    comment: Str2000 = Field("", description="Required when the check failed: what is still wrong.")
+    comment: Str2000 = Field(
+        "", description=f"Required when the check failed: what is still wrong. {STAFF_ONLY}"
+    )
 
 
 class RateIn(StrictIn):
@@ -364,16 +371,16 @@ class RateIn(StrictIn):
 
 class SuperviseIn(StrictIn):
     decision: Literal["redispatch", "return", "close"]
-    comment: Str2000
+    comment: Str2000 = Field(description=STAFF_ONLY)
     department: DepartmentCode | None = Field(None, description="For `redispatch`; default as before.")
 
 
 class NoteIn(StrictIn):
-    text: Str2000
+    text: Str2000 = Field(description=STAFF_ONLY)
 
 
 class SuggestIn(StrictIn):
-    text: Annotated[str, StringConstraints(min_length=1, max_length=4000), NoControl]
+    text: Annotated[str, StringConstraints(min_length=1, max_length=4000), MultiLine]
     k: Annotated[int, JsonNumber] = Field(3, ge=1, le=10)
 
 

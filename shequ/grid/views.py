@@ -35,7 +35,7 @@ from shequ.core.models import LEVEL_CODE_LENGTH, AuditResult, RegionLevel, Role
 from shequ.core.permissions import Perm, Viewer, has_perm
 from shequ.grid import deadlines, forms, selectors, services
 from shequ.grid.files import photo_response
-from shequ.grid.models import Ticket, TicketAction
+from shequ.grid.models import INTERNAL_ACTIONS, REPORTER_NOTE_ACTIONS, Ticket, TicketAction
 from shequ.grid.permissions import GridPerm as P
 from shequ.registry import selectors as registry_selectors
 
@@ -121,8 +121,8 @@ ACTION_LABELS: dict[str, Any] = {
     "escalate": gettext_lazy("Overdue: raised for supervision"),
     "close_unrated": gettext_lazy("Closed: not rated in time"),
 }
-# Notes among staff; the reporter never sees them (every other step's comment is for them too).
-INTERNAL_ACTIONS = frozenset({"comment"})
+# The text fields of the steps' forms, which say under the field who will read them.
+NOTE_FIELDS = ("comment", "result", "reason")
 
 
 def _role_label(role: str) -> str:
@@ -150,8 +150,9 @@ def _details(step: TicketAction) -> str:
 
 
 def timeline_for(viewer: Viewer, ticket: Ticket, *, staff: bool) -> list[dict[str, Any]]:
-    """The steps as the viewer may read them: staff see names; the reporter sees roles and
-    departments (never a staff member's name) and no internal notes."""
+    """The steps as the viewer may read them: staff see names and every note (those the reporter
+    does not read are marked ``internal``); the reporter sees roles and departments (never a staff
+    member's name) and only the notes meant for them."""
     rows = []
     for step in selectors.timeline(ticket):
         if not staff and step.action in INTERNAL_ACTIONS:
@@ -172,10 +173,11 @@ def timeline_for(viewer: Viewer, ticket: Ticket, *, staff: bool) -> list[dict[st
                 "who": who,
                 "what": ACTION_LABELS.get(step.action, step.action),
                 "details": _details(step),
-                "comment": step.comment,
+                "comment": step.comment if staff or step.reporter_reads_comment else "",
                 "status": step.to_status if step.to_status != step.from_status else "",
                 "photos": list(step.attachments.all()),
-                "internal": step.action in INTERNAL_ACTIONS,
+                "internal": step.action in INTERNAL_ACTIONS
+                or bool(step.comment and not step.reporter_reads_comment),
             }
         )
     return rows
@@ -443,11 +445,20 @@ def _form_for(step: Step, ticket: Ticket, data: Any = None, files: Any = None) -
     kwargs: dict[str, Any] = {"ticket": ticket, "prefix": step.key}
     if step.key == "dispatch":
         kwargs["default"] = services.default_department(ticket.category, ticket.region_code)
+    form = step.form(data, files, **kwargs)
     if step.key == "comment":
-        form = step.form(data, files, **kwargs)
         form.fields["comment"].label = _("Note (staff only)")
-        return form
-    return step.form(data, files, **kwargs)
+    # Staff know as they write whether the reporter will read it (step keys are action names).
+    audience = (
+        _("The reporter reads this on their ticket page.")
+        if step.key in REPORTER_NOTE_ACTIONS
+        else _("Staff only: the reporter does not see this.")
+    )
+    for name in NOTE_FIELDS:
+        if name in form.fields:
+            field = form.fields[name]
+            field.help_text = f"{field.help_text} {audience}".strip() if field.help_text else audience
+    return form
 
 
 # --- The ticket page ----------------------------------------------------------------------------

@@ -116,6 +116,7 @@ BAD_ACCOUNT_INPUT = [
     ({"username": "bad name!"}, "username"),
     ({"username": "x" * 151}, "username"),
     ({"display_name": "名" * 51}, "display_name"),
+    ({"display_name": "新\x00人"}, "display_name"),  # core/text.py: control characters refused
     ({"phone": "12345"}, "phone"),
     ({"email": "not-an-email"}, "email"),
     ({"password": "short"}, "password"),

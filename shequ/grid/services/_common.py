@@ -22,6 +22,7 @@ from shequ.core import audit
 from shequ.core.models import AuditResult, Department, Region, RegionLevel, User
 from shequ.core.outbox import emit
 from shequ.core.permissions import active_memberships, has_perm, primary_role
+from shequ.core.text import clean_text
 from shequ.grid import deadlines, events, stats_rollup
 from shequ.grid.models import (
     FINAL_STATUSES,
@@ -73,8 +74,7 @@ def _now() -> dt.datetime:
 
 
 def _text(value: Any, field: str, max_length: int, *, required: bool = False, label: str = "") -> str:
-    text = str(value or "").strip()
-    text = text.replace("\r\n", "\n")
+    text = clean_text(value, multiline=True, field=field)  # the one cleaner: control characters refused
     if required and not text:
         raise ValidationError({field: _("%(field)s is required.") % {"field": label or field}})
     if len(text) > max_length:

@@ -80,6 +80,12 @@ def test_category_rules(province: User) -> None:
     leaf = Category.objects.get(code="environment.noise")
     with pytest.raises(ValidationError):
         catalog_services.category_update(actor=province, category=leaf, changes={"colour": "red"})
+    with pytest.raises(ValidationError) as caught:  # the one cleaner's rule (core/text.py)
+        catalog_services.category_update(actor=province, category=leaf, changes={"name_zh": "噪音\x00扰民"})
+    assert "U+0000" in caught.value.message_dict["name_zh"][0]
+    with pytest.raises(ValidationError) as caught:
+        catalog_services.holiday_set(actor=province, date=dt.date(2030, 10, 1), name="国庆\x1b节")
+    assert "name" in caught.value.message_dict
 
 
 def test_category_update_refused_without_catalog(world: World) -> None:

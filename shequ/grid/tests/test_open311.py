@@ -325,8 +325,11 @@ def test_uncategorized_tickets_are_not_listed(world: World) -> None:
 
 
 def test_xml_drops_characters_xml_cannot_carry(world: World) -> None:
+    """Control characters are refused at every entry (core/text.py); a row written before that
+    rule may still hold them, and XML cannot carry them."""
     key = make_key(world, "head_a")
-    ticket = submit_open311(world, key, address_id=COMMUNITY_A, description="噪音\x07很大\x1b")
+    ticket = submit_open311(world, key, address_id=COMMUNITY_A, description="噪音很大")
+    Ticket.objects.filter(pk=ticket.pk).update(description="噪音\x07很大\x1b")
     status, root = get_xml(Client(), f"requests/{ticket.number}.xml", api_key=key)
     assert status == 200 and root[0].findtext("description") == "噪音很大"
 

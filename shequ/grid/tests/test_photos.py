@@ -205,3 +205,14 @@ def test_the_ticket_page_offers_photos_to_the_reporter_while_open(world: World) 
     services.ticket_close_on_spot(actor=world["grid_a"], ticket=ticket, result="已修好")
     page = client.get(reverse("grid:ticket", args=[ticket.pk])).content.decode()
     assert reverse("grid:ticket_add_photos", args=[ticket.pk]) not in page
+
+
+def test_photo_files_and_folders_are_private(world: World, media_root: Path) -> None:
+    """Uploads are personal data: 0600 files in 0700 folders (FILE_UPLOAD_*_PERMISSIONS)."""
+    ticket = reported(world)
+    response = api_post(world, "resident", ticket, {"photos": files("red")})
+    assert response.status_code == 200, response.content
+    written = [p for p in media_root.rglob("*")]
+    assert any(p.is_file() for p in written)
+    for path in written:
+        assert path.stat().st_mode & 0o777 == (0o600 if path.is_file() else 0o700), path

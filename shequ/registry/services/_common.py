@@ -21,6 +21,7 @@ from shequ.core.models import AuditResult, Region, RegionLevel, User
 from shequ.core.outbox import emit
 from shequ.core.permissions import has_perm
 from shequ.core.personal import mask_id_number, mask_phone
+from shequ.core.text import clean_text
 from shequ.registry import events
 from shequ.registry.models import (
     TagCategory,
@@ -98,7 +99,7 @@ def _deny(
 
 
 def _clean_reason(reason: str | None, *, required: bool) -> str:
-    reason = v.normalize_text(reason)
+    reason = clean_text(reason, multiline=True, field="reason")
     if required and not reason:
         raise ValidationError({"reason": _("Give a reason for the change.")})
     if len(reason) > REASON_MAX_LENGTH:
@@ -243,8 +244,17 @@ def _choice(value: Any, choices: type[models.TextChoices], field: str, *, blank:
     )
 
 
-def _text(value: Any, field: str, max_length: int, *, required: bool = False) -> str:
-    text = v.normalize_text(value)
+def _text(
+    value: Any,
+    field: str,
+    max_length: int,
+    *,
+    required: bool = False,
+    multiline: bool = False,
+    key: bool = False,
+) -> str:
+    # Free text is kept as written (full-width punctuation too); only keys (numbers) are normalised.
+    text = v.normalize_text(value) if key else clean_text(value, multiline=multiline, field=field)
     if required and not text:
         raise ValidationError({field: _("This field is required.")})
     if len(text) > max_length:

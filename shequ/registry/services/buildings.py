@@ -417,7 +417,7 @@ def unit_create(
         object_type="registry.unit",
         request=request,
     )
-    number = _text(number, "number", 20, required=True)
+    number = _text(number, "number", 20, required=True, key=True)
     if Unit.objects.filter(building=building, number=number).exists():
         raise ValidationError({"number": _("The building already has this unit.")})
     with transaction.atomic():

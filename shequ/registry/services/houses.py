@@ -51,7 +51,7 @@ def clean_house_data(data: Mapping[str, Any], *, partial: bool = False) -> dict[
     out: dict[str, Any] = {}
     if "number" in data or not partial:
         out["number"] = _collect(
-            errors, "number", lambda: _text(data.get("number"), "number", 20, required=True)
+            errors, "number", lambda: _text(data.get("number"), "number", 20, required=True, key=True)
         )
     if "floor" in data or not partial:
         out["floor"] = _collect(errors, "floor", lambda: _int(data.get("floor"), "floor", low=-20, high=200))

@@ -293,7 +293,9 @@ def clean_key_place_data(data: Mapping[str, Any], *, partial: bool = False) -> d
         )
     if "risk_notes" in data or not partial:
         out["risk_notes"] = _collect(
-            errors, "risk_notes", lambda: _text(data.get("risk_notes"), "risk_notes", NOTE_MAX_LENGTH)
+            errors,
+            "risk_notes",
+            lambda: _text(data.get("risk_notes"), "risk_notes", NOTE_MAX_LENGTH, multiline=True),
         )
     if "is_active" in data:
         out["is_active"] = bool(data["is_active"])

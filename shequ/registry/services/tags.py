@@ -144,7 +144,7 @@ def tag_add(
         raise ValidationError({"valid_to": _("The end of validity is before its start.")})
     subtype = _text(subtype, "subtype", 30)
     grade = _text(grade, "grade", 10)
-    note = _text(note, "note", NOTE_MAX_LENGTH)
+    note = _text(note, "note", NOTE_MAX_LENGTH, multiline=True)
     if PersonTag.objects.filter(person=person, category=category, active=True).exists():
         raise ValidationError({"category": _("This person already has this tag.")})
     try:

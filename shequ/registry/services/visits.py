@@ -75,8 +75,8 @@ def visit_record(
         raise ValidationError({"visited_at": _("Give the time with its time zone.")})
     if visited_at > timezone.now() + VISIT_FUTURE_TOLERANCE:
         raise ValidationError({"visited_at": _("The visit cannot be in the future.")})
-    notes = _text(notes, "notes", NOTE_MAX_LENGTH)
-    findings = _text(findings, "findings", NOTE_MAX_LENGTH)
+    notes = _text(notes, "notes", NOTE_MAX_LENGTH, multiline=True)
+    findings = _text(findings, "findings", NOTE_MAX_LENGTH, multiline=True)
     follow_up = _as_date(follow_up_date, "follow_up_date", allow_future=True)
     if follow_up is not None and follow_up < timezone.localtime(visited_at).date():
         raise ValidationError({"follow_up_date": _("The follow-up date is before the visit.")})

@@ -1,0 +1,215 @@
+"""The platform's own error answers (core/views_errors.py): a body over the upload limit is a 413 in
+every area's own format (JSON API, pages, Open311), a JSON body of another type is a 415, and the
+404/403/500 and CSRF failure pages are ours — in Chinese, with the site's shell and its CSP, never
+Django's debug or bare pages."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from typing import Any
+
+import pytest
+from django.conf import settings as django_settings
+from django.test import Client, override_settings
+
+from shequ.conftest import World
+from shequ.core.tests.api_helpers import _fresh_rate_limits, bearer, issue
+from shequ.grid.models import Ticket
+
+__all__ = ["_fresh_rate_limits"]
+pytestmark = pytest.mark.django_db
+
+BIG = "楼" * (1024 * 1024)  # 3 MB of UTF-8, over DATA_UPLOAD_MAX_MEMORY_SIZE (2.5 MB)
+GRID_A = "430104002001001"
+
+
+def api_post(path: str, token: str, body: Any, content_type: str = "application/json") -> Any:
+    return Client().post(path, body, content_type=content_type, **bearer(token))
+
+
+def assert_api_error(response: Any, status: int, code: str) -> dict[str, Any]:
+    assert response.status_code == status, response.content[:300]
+    assert response["Content-Type"].startswith("application/json")
+    body = response.json()
+    assert set(body) == {"code", "message", "details"} and body["code"] == code and body["message"]
+    return body
+
+
+def is_our_page(response: Any, status: int) -> str:
+    assert response.status_code == status
+    page = response.content.decode()
+    assert 'class="skip-link"' in page and 'class="topbar"' in page  # the site's shell (base.html)
+    assert "Content-Security-Policy" in response
+    assert "Traceback" not in page and "URLconf" not in page and "Django" not in page
+    return page
+
+
+# --- 413 ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/api/v1/grid/tickets", "/api/v1/registry/visits", "/api/v1/grid/tickets/1/comment", "/api/v1/nowhere"],
+)
+def test_api_body_over_the_limit_is_413_with_the_error_body(world: World, path: str) -> None:
+    token = issue(world, "grid_a")
+    body = json.dumps({"title": "楼道堆物", "description": BIG, "region_code": GRID_A}, ensure_ascii=False)
+    response = api_post(path, token, body)
+    if path.endswith("nowhere"):  # no operation reads the body there: still the JSON 404
+        assert_api_error(response, 404, "not_found")
+    else:
+        assert_api_error(response, 413, "payload_too_large")
+    assert not Ticket.objects.exists()
+
+
+def test_page_body_over_the_limit_is_our_413_page(world: World) -> None:
+    for client in (Client(), Client(enforce_csrf_checks=True)):  # read by the view, or by the CSRF check
+        client.force_login(world["resident"])
+        client.get("/grid/report/")  # the CSRF cookie: the check then reads the body for the token
+        response = client.post("/grid/report/", {"description": BIG, "region": GRID_A})
+        page = is_our_page(response, 413)
+        assert "太大" in page
+    assert not Ticket.objects.exists()
+
+
+def test_open311_body_over_the_limit_is_413_in_the_spec_error_format(world: World) -> None:
+    data = {"service_code": "environment.noise", "description": BIG}
+    response = Client().post("/open311/v2/requests.json", data)
+    assert response.status_code == 413 and response["Content-Type"].startswith("application/json")
+    assert [e["code"] for e in json.loads(response.content)] == [413]
+    xml = Client().post("/open311/v2/requests.xml", data)
+    root = ET.fromstring(xml.content)
+    assert xml.status_code == 413 and root.tag == "errors" and root[0].findtext("code") == "413"
+
+
+# --- 415 ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    [
+        "text/plain",
+        "application/xml",
+        "multipart/form-data; boundary=bogus",
+        "application/x-www-form-urlencoded",
+    ],
+)
+def test_json_operations_refuse_other_content_types_with_415(world: World, content_type: str) -> None:
+    token = issue(world, "grid_a")
+    body = json.dumps({"title": "楼道堆物", "description": "楼道里堆满杂物", "region_code": GRID_A})
+    response = api_post("/api/v1/grid/tickets", token, body, content_type)
+    details = assert_api_error(response, 415, "unsupported_media_type")["details"]
+    assert details["content_type"] == content_type.split(";")[0]
+    assert not Ticket.objects.exists()
+    ok = api_post("/api/v1/grid/tickets", token, body, "application/json; charset=utf-8")
+    assert ok.status_code == 201
+
+
+# --- 404, 403, CSRF, 500 -----------------------------------------------------------------------------
+
+
+def test_404_is_our_page_in_chinese_with_navigation(world: World) -> None:
+    client = Client()
+    client.force_login(world["head_a"])
+    page = is_our_page(client.get("/no-such-page/"), 404)
+    assert "找不到" in page and 'class="mainnav"' in page
+    assert "grid/" not in page.split('class="mainnav"')[0]  # no list of URL patterns anywhere
+    assert "找不到" in is_our_page(Client().get("/registry/nothing-here/"), 404)  # signed out too
+
+
+def test_admin_403_is_our_page(world: World) -> None:
+    client = Client()
+    client.force_login(world["head_a"])
+    page = is_our_page(client.get("/admin/accounts/"), 403)
+    assert "不允许" in page or "无权" in page
+
+
+def test_csrf_failure_is_our_page(world: World) -> None:
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(world["head_a"])
+    page = is_our_page(client.post("/elderly/"), 403)
+    assert "表单" in page
+
+
+@override_settings(ROOT_URLCONF="shequ.core.tests.boom_urls")
+def test_500_is_our_page_without_internals(world: World) -> None:
+    client = Client(raise_request_exception=False)
+    client.force_login(world["head_a"])
+    page = is_our_page(client.get("/boom/"), 500)
+    assert "secret internals" not in page and "13800001234" not in page and "RuntimeError" not in page
+
+
+# --- DEBUG, static files, file modes -----------------------------------------------------------------
+
+
+def _settings_in_subprocess(tmp_path: Any, code: str, **env: str) -> str:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("SHEQU_")}
+    clean |= {"SHEQU_VAR_DIR": str(tmp_path), "DJANGO_SETTINGS_MODULE": "shequ.settings", **env}
+    script = "import django; django.setup()\nfrom django.conf import settings\n" + code
+    done = subprocess.run(
+        [sys.executable, "-c", script], env=clean, capture_output=True, text=True, timeout=120, check=True
+    )
+    return done.stdout.strip()
+
+
+def test_debug_is_off_unless_asked_for_and_static_files_are_still_served(tmp_path: Any) -> None:
+    show = "print(settings.DEBUG, settings.WHITENOISE_USE_FINDERS)"
+    assert _settings_in_subprocess(tmp_path, show, SHEQU_DEMO="1") == "False True"  # make demo
+    assert _settings_in_subprocess(tmp_path, show) == "False True"
+    assert _settings_in_subprocess(tmp_path, show, SHEQU_DEBUG="1") == "True True"
+
+
+def test_static_files_are_served_with_debug_off(world: World) -> None:
+    assert not django_settings.DEBUG
+    response = Client().get("/static/core/shequ.css")
+    assert response.status_code == 200
+
+
+def test_var_files_are_private(tmp_path: Any) -> None:
+    (tmp_path / "media").mkdir(mode=0o755)  # made by an older version: tightened
+    code = (
+        "from django.db import connection\n"
+        "with connection.cursor() as c:\n"
+        "    c.execute('CREATE TABLE t (x)'); c.execute('INSERT INTO t VALUES (1)')\n"
+        "import os\n"
+        "for name in ('', 'media', 'secret_key', 'field_key_k1', 'index_key', 'shequ.sqlite3',\n"
+        "             'shequ.sqlite3-wal', 'shequ.sqlite3-shm'):\n"
+        "    print(name or 'var', oct(os.stat(os.path.join(settings.VAR_DIR, name)).st_mode & 0o777))\n"
+    )
+    modes = dict(line.split() for line in _settings_in_subprocess(tmp_path, code).splitlines())
+    assert modes == {
+        "var": "0o700",
+        "media": "0o700",
+        "secret_key": "0o600",
+        "field_key_k1": "0o600",
+        "index_key": "0o600",
+        "shequ.sqlite3": "0o600",
+        "shequ.sqlite3-wal": "0o600",
+        "shequ.sqlite3-shm": "0o600",
+    }
+    assert django_settings.FILE_UPLOAD_PERMISSIONS == 0o600
+    assert django_settings.FILE_UPLOAD_DIRECTORY_PERMISSIONS == 0o700
+
+
+def test_test_database_is_private() -> None:
+    from django.db import connection
+
+    if connection.vendor != "sqlite":
+        pytest.skip("SQLite only")
+    connection.ensure_connection()
+    name = connection.settings_dict["NAME"]
+    assert os.stat(name).st_mode & 0o777 == 0o600
+
+
+def test_openapi_documents_413_and_415_where_a_body_is_read() -> None:
+    from shequ.api import api
+
+    paths = api.get_openapi_schema()["paths"]
+    assert {413, 415} <= set(paths["/api/v1/grid/tickets"]["post"]["responses"])
+    photos = set(paths["/api/v1/grid/tickets/{ticket_id}/add_photos"]["post"]["responses"])
+    assert 413 in photos and 415 not in photos  # multipart stays multipart
+    assert not {413, 415} & set(paths["/api/v1/grid/tickets"]["get"]["responses"])

@@ -1,0 +1,109 @@
+"""The platform's own error answers, for every area of the site in its own format.
+
+Django calls these handlers (``shequ/urls.py``: ``handler400`` … ``handler500``, and
+``CSRF_FAILURE_VIEW``) for every error no view answered itself: pages get a page of ours in the
+user's language with the site's navigation, the JSON API its error body (``apierrors``), and an
+area that registers its own format (Open311: the spec's error list) gets that. It is the one
+place where a request body over ``DATA_UPLOAD_MAX_MEMORY_SIZE`` becomes a 413: Django raises
+``RequestDataTooBig`` wherever the body is first read (a view, the CSRF check, ninja's parser,
+which hands it on) and answers it through ``handler400``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from django.core.exceptions import RequestDataTooBig
+from django.http import HttpRequest, HttpResponse
+from django.template.loader import render_to_string
+from django.utils.translation import gettext as _
+
+from shequ.core import apierrors
+
+logger = logging.getLogger(__name__)
+
+API_PREFIX = "/api/"
+# (path prefix, renderer(request, status, message)): areas with an error format of their own.
+ErrorRenderer = Callable[[HttpRequest, int, str], HttpResponse]
+_AREAS: list[tuple[str, ErrorRenderer]] = []
+
+
+def register_area(prefix: str, renderer: ErrorRenderer) -> None:
+    """Answer errors under ``prefix`` with ``renderer`` (an app calls this from ``ready()``)."""
+    if all(p != prefix for p, _r in _AREAS):
+        _AREAS.append((prefix, renderer))
+
+
+def _titles() -> dict[int, tuple[str, str]]:
+    return {
+        400: (_("Bad request"), _("The request could not be understood. Go back and try again.")),
+        403: (_("Not allowed"), _("You are not allowed to do this here.")),
+        404: (
+            _("Page not found"),
+            _("There is no page at this address. Check the address, or start again from the home page."),
+        ),
+        413: (
+            _("Too much at once"),
+            _(
+                "What you sent is too large to be accepted. "
+                "Send less at once, for example fewer or smaller photos."
+            ),
+        ),
+        500: (_("Something went wrong"), _("An unexpected error happened. It has been logged.")),
+    }
+
+
+def error_response(request: HttpRequest, status: int, message: str = "", *, hint: str = "") -> HttpResponse:
+    """The error ``status`` as the area of ``request.path`` answers errors."""
+    path = request.path_info
+    if path.startswith(API_PREFIX):
+        return apierrors.error_response(status, message=message or apierrors.default_message(status))
+    title, default = _titles().get(status, (_("Error"), _("The request failed.")))
+    for prefix, renderer in _AREAS:
+        if path.startswith(prefix):
+            return renderer(request, status, message or default)
+    context = {"status": status, "title": title, "message": message or default, "hint": hint}
+    try:
+        body = render_to_string("core/error.html", context, request=request)
+    except Exception:  # the page shell needs the database (navigation); never fail twice
+        logger.exception("error page %s could not be rendered with the site's shell", status)
+        body = render_to_string("core/error_plain.html", context)
+    return HttpResponse(body, status=status)
+
+
+def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    if isinstance(exception, RequestDataTooBig):
+        return error_response(request, 413)
+    return error_response(request, 400)
+
+
+def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    # A PermissionDenied raised with a message says what exactly is not allowed.
+    return error_response(
+        request,
+        403,
+        str(exception or ""),
+        hint=_(
+            "Nothing was changed. If you need this, ask your community head or the security administrator."
+        ),
+    )
+
+
+def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    # Never the resolver's message: it lists the site's URL patterns.
+    return error_response(request, 404)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    return error_response(request, 500)
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """A form sent without a valid CSRF token: usually a page left open past the session."""
+    return error_response(
+        request,
+        403,
+        _("This form has expired or was not sent from this site, so nothing was changed."),
+        hint=_("Go back, reload the page and send the form again."),
+    )
