@@ -1,9 +1,10 @@
 """The audit log under concurrency (issue 7): throughput and latency of audited writes from 1–16
 clients, with the new audit log, a plain-insert baseline and the old locked chain, on PostgreSQL.
 
-Each client is a thread with its own database connection, acting in its own community (communities
-spread over four streets of one county, or over ``--counties`` counties), like real users. An
-operation is one real service call in its own transaction, like a request:
+Each client is a forked process (``--mode threads``: a thread of this process) with its own
+database connection, acting in its own community (communities spread over four streets of one
+county, or over ``--counties`` counties), like real users. An operation is one real service call in
+its own transaction, like a request:
 
 * a ticket's life (``shequ.grid.services``): the community head submits (staff source), accepts,
   dispatches to the street's police station; the station's staff member accepts, responds and
@@ -26,17 +27,19 @@ rounds interleaved (the order rotates every round), median of ``--rounds`` round
   the row inserted inside the caller's transaction, into its own copy of the table.
 
 Printed per client count: ops/s and p95 latency per variant, and the ratios new/baseline and
-old/baseline (ops/s); the Python process's CPU per wall second (near 1.0 = the GIL is the bound);
-what the database backends were waiting for (``pg_stat_activity`` sampled every 50 ms). For ``new``:
+old/baseline (ops/s); the clients' CPU seconds per wall second; for ``old``, the share of the
+round its advisory lock was held; what the database backends were waiting for (``pg_stat_activity``
+sampled every 50 ms); p50/p95 per operation at the largest client count. For ``new``:
 the seal delay of every entry, ``sealed_at`` − the client's commit time of the operation that wrote
 it (both clocks of this machine; ``sealed_at`` is taken when the sealer's batch starts, so add the
 batch time printed next to it for the moment the seal commits). At the end: ``seal_all``,
-``checkpoint(force=True)`` and ``verify()`` with its time.
+``checkpoint(force=True)`` and ``verify()`` with its time; the witness folder is then removed.
 
 The database (its name must start with ``shequ_bench_audit``) is dropped and created again:
 
     SHEQU_DATABASE_URL=postgres://postgres@127.0.0.1:5432/shequ_bench_audit \\
-        .venv/bin/python bench/bench_audit.py [--clients 1,2,4,8,16] [--rounds 3] [--seconds 8] [--counties 1]
+        .venv/bin/python bench/bench_audit.py [--clients 1,2,4,8,16] [--rounds 3] [--seconds 8] \\
+        [--counties 1] [--mode processes|threads]
 """
 
 from __future__ import annotations
@@ -48,6 +51,7 @@ import os
 import queue
 import random
 import re
+import shutil
 import statistics
 import sys
 import tempfile
@@ -324,7 +328,7 @@ def build_world(n_clients: int, counties: int) -> list[Client]:
     streets_per_county = max(1, 4 // counties) if counties < 4 else 1
     clients: list[Client] = []
     county_regions: dict[str, Region] = {}
-    street_regions: dict[str, tuple[Region, Department, Any]] = {}
+    street_regions: dict[str, tuple[Region, Department]] = {}
     born = dt.date(1950, 1, 1)
     for i in range(n_clients):
         county_code = f"4301{4 + i % counties:02d}"
@@ -349,8 +353,8 @@ def build_world(n_clients: int, counties: int) -> list[Client]:
                 region=street,
                 region_code=street_code,
             )
-            street_regions[street_code] = (street, dept, None)
-        street, dept, _ = street_regions[street_code]
+            street_regions[street_code] = (street, dept)
+        street, dept = street_regions[street_code]
         community = _region(
             community_code, f"社区{i + 1}", RegionLevel.COMMUNITY, RegionKind.COMMUNITY, street
         )
@@ -762,6 +766,7 @@ def finish() -> None:
     old = OldEntry.objects.count()
     plain = PlainEntry.objects.count()
     print(f"rows written by the other variants: old chain {old}, baseline {plain}")
+    shutil.rmtree(settings.AUDIT_WITNESS_DIR, ignore_errors=True)  # this run's own temporary folder
 
 
 if __name__ == "__main__":
