@@ -584,30 +584,23 @@ def _witness_claims(problems: list[str]) -> list[_Claim]:
         except (ValueError, KeyError, TypeError):
             problems.append(f"{where}: not a checkpoint (the file was edited)")
             continue
-        if cp.key_id != key_id():
-            problems.append(
-                f"{where}: signed with key {cp.key_id}, which is not configured; cannot be checked"
-            )
-        elif not signature_ok(cp):
-            problems.append(f"{where}: the signature does not match (the checkpoint was edited or forged)")
-        else:
-            claims.append(_Claim(cp, where))
+        _keep_if_signed(cp, where, claims, problems)
     return claims
+
+
+def _keep_if_signed(cp: Checkpoint, where: str, claims: list[_Claim], problems: list[str]) -> None:
+    if cp.key_id != key_id():
+        problems.append(f"{where}: signed with key {cp.key_id}, which is not configured; cannot be checked")
+    elif not signature_ok(cp):
+        problems.append(f"{where}: the signature does not match (the checkpoint was edited or forged)")
+    else:
+        claims.append(_Claim(cp, where))
 
 
 def _database_claims(problems: list[str]) -> list[_Claim]:
     claims: list[_Claim] = []
     for row in AuditCheckpoint.objects.order_by("seq"):
-        cp = Checkpoint.of(row)
-        where = f"checkpoint {row.seq} in the database"
-        if cp.key_id != key_id():
-            problems.append(
-                f"{where}: signed with key {cp.key_id}, which is not configured; cannot be checked"
-            )
-        elif not signature_ok(cp):
-            problems.append(f"{where}: the signature does not match (the checkpoint was edited or forged)")
-        else:
-            claims.append(_Claim(cp, where))
+        _keep_if_signed(Checkpoint.of(row), f"checkpoint {row.seq} in the database", claims, problems)
     return claims
 
 
