@@ -240,7 +240,16 @@ if PRODUCTION:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 # Messaging (F6).
-EMAIL_BACKEND = os.environ.get("SHEQU_EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
+# The demo has no mail server: its emails (the auditors' daily checkpoint among them) are written to
+# var/mail/ as files instead of failing and being retried.
+_DEMO_MAIL = os.environ.get("SHEQU_DEMO", "0") == "1" and not PRODUCTION
+EMAIL_BACKEND = os.environ.get(
+    "SHEQU_EMAIL_BACKEND",
+    "django.core.mail.backends.filebased.EmailBackend"
+    if _DEMO_MAIL
+    else "django.core.mail.backends.smtp.EmailBackend",
+)
+EMAIL_FILE_PATH = VAR_DIR / "mail"
 EMAIL_HOST = os.environ.get("SHEQU_EMAIL_HOST", "127.0.0.1")
 EMAIL_PORT = int(os.environ.get("SHEQU_EMAIL_PORT", "25"))
 EMAIL_HOST_USER = os.environ.get("SHEQU_EMAIL_USER", "")
