@@ -92,10 +92,10 @@ from shequ.core.models import (  # noqa: E402
     Role,
 )
 from shequ.core.permissions import primary_role  # noqa: E402
+from shequ.core.validators import id_check_char  # noqa: E402
 from shequ.grid import services as grid  # noqa: E402
 from shequ.grid.models import Source  # noqa: E402
 from shequ.registry import services as registry  # noqa: E402
-from shequ.registry.validators import id_check_char  # noqa: E402
 
 VARIANTS = ("new", "baseline", "old")
 OPERATIONS = (
@@ -279,19 +279,28 @@ class Client:
     def operations(self) -> list[tuple[str, Callable[[], None]]]:
         return [
             ("submit", self.submit),
-            ("accept", lambda: self._ticket(grid.accept, actor=self.head)),
-            ("dispatch", lambda: self._ticket(grid.dispatch, actor=self.head, department=self.department)),
-            ("dept_accept", lambda: self._ticket(grid.dept_accept, actor=self.staff)),
-            ("respond", lambda: self._ticket(grid.respond, actor=self.staff, comment="已派民警到场查看。")),
-            ("resolve", lambda: self._ticket(grid.resolve, actor=self.staff, result="已清理，恢复通行。")),
-            ("verify", lambda: self._ticket(grid.verify, actor=self.head, passed=True)),
+            ("accept", lambda: self._ticket(grid.ticket_accept, actor=self.head)),
+            (
+                "dispatch",
+                lambda: self._ticket(grid.ticket_dispatch, actor=self.head, department=self.department),
+            ),
+            ("dept_accept", lambda: self._ticket(grid.ticket_department_accept, actor=self.staff)),
+            (
+                "respond",
+                lambda: self._ticket(grid.ticket_respond, actor=self.staff, comment="已派民警到场查看。"),
+            ),
+            (
+                "resolve",
+                lambda: self._ticket(grid.ticket_resolve, actor=self.staff, result="已清理，恢复通行。"),
+            ),
+            ("verify", lambda: self._ticket(grid.ticket_verify, actor=self.head, passed=True)),
             ("correct", self.correct),
             ("reveal_id", lambda: self.reveal("id_number")),
             ("reveal_phone", lambda: self.reveal("phone")),
         ]
 
     def submit(self) -> None:
-        self.ticket = grid.submit(
+        self.ticket = grid.ticket_submit(
             actor=self.head,
             source=Source.STAFF,
             region=self.grid,
