@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import secrets
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("SHEQU_VAR_DIR", BASE_DIR / "var"))
@@ -92,6 +94,29 @@ AUDIT_SEAL_SECONDS = float(os.environ.get("SHEQU_AUDIT_SEAL_SECONDS", "1"))
 AUDIT_CHECKPOINT_SECONDS = float(os.environ.get("SHEQU_AUDIT_CHECKPOINT_SECONDS", "60"))
 AUDIT_WITNESS_DIR = Path(os.environ.get("SHEQU_AUDIT_WITNESS_DIR", VAR_DIR / "audit-witness"))
 
+# Operations (docs/operations.md). The outbox's lease on a task whose handler talks to the outside
+# world (SMTP, SMS): another worker may take the task over when it runs out.
+OUTBOX_LEASE_SECONDS = float(os.environ.get("SHEQU_OUTBOX_LEASE_SECONDS", "300"))
+# Retry delays of the worker, scheduler and audit sealer while the database is unavailable.
+DB_RETRY_MIN_SECONDS = float(os.environ.get("SHEQU_DB_RETRY_MIN_SECONDS", "1"))
+DB_RETRY_MAX_SECONDS = float(os.environ.get("SHEQU_DB_RETRY_MAX_SECONDS", "30"))
+# How often a worker records that it is alive, and how old the newest record and the oldest due
+# outbox task may be for /readyz to answer ready (0 turns that check off).
+WORKER_HEARTBEAT_SECONDS = float(os.environ.get("SHEQU_WORKER_HEARTBEAT_SECONDS", "5"))
+READY_WORKER_SECONDS = float(os.environ.get("SHEQU_READY_WORKER_SECONDS", "60"))
+READY_OUTBOX_LAG_SECONDS = float(os.environ.get("SHEQU_READY_OUTBOX_LAG_SECONDS", "300"))
+# Who may read /metrics: clients at these addresses (comma-separated CIDRs; requests that came
+# through a proxy never count as local) or with "Authorization: Bearer <SHEQU_METRICS_TOKEN>".
+METRICS_ALLOW = [
+    c.strip() for c in os.environ.get("SHEQU_METRICS_ALLOW", "127.0.0.1/32,::1/128").split(",") if c.strip()
+]
+for _cidr in METRICS_ALLOW:
+    try:
+        ipaddress.ip_network(_cidr, strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(f"SHEQU_METRICS_ALLOW: {_cidr!r} is not an address or network") from None
+METRICS_TOKEN = os.environ.get("SHEQU_METRICS_TOKEN", "")
+
 ALLOWED_HOSTS = os.environ.get("SHEQU_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",")
 CSRF_TRUSTED_ORIGINS = [o for o in os.environ.get("SHEQU_CSRF_TRUSTED_ORIGINS", "").split(",") if o]
 
@@ -109,6 +134,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: /healthz, /readyz and /metrics answer before host checks, HTTPS redirects and sessions.
+    "shequ.core.middleware.ProbeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -157,6 +184,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         private_file(Path(DATABASES["default"]["NAME"]))
     # A file, not memory, so that worker subprocesses in tests see the same test database.
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test_{os.getpid()}.sqlite3")}
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # An unreachable server fails a connection attempt in seconds (libpq waits forever by default),
+    # so that /readyz and the worker's retries notice an outage; ?connect_timeout= in the URL wins.
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 5)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "core.User"

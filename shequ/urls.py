@@ -1,9 +1,14 @@
 from django.conf import settings
-from django.urls import include, path
+from django.urls import URLPattern, URLResolver, include, path
 
 from shequ.api import api
+from shequ.core import views_health
 
-urlpatterns = [
+urlpatterns: list[URLPattern | URLResolver] = [
+    # Probes and metrics for load balancers and monitoring (answered by core.middleware.ProbeMiddleware).
+    path("healthz", views_health.healthz, name="healthz"),
+    path("readyz", views_health.readyz, name="readyz"),
+    path("metrics", views_health.metrics, name="metrics"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", api.urls),
     path("registry/", include("shequ.registry.urls")),

@@ -44,7 +44,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.ipv6 import clean_ipv6_address
 
-from shequ.core import merkle
+from shequ.core import merkle, outage
 from shequ.core.models import AuditCheckpoint, AuditEntry, AuditResult
 
 log = logging.getLogger(__name__)
@@ -518,29 +518,41 @@ def send_checkpoint_to_auditors() -> int:
 
 
 def sealer_loop(stop: Callable[[], bool], *, interval: float | None = None) -> None:
-    """The worker's sealer thread: seal, checkpoint when due, sleep; survive database outages."""
+    """The worker's sealer thread: seal, checkpoint when due, sleep; wait out database outages
+    (one log line when the database goes away, one when it is back). Any other error ends the loop:
+    :func:`start_sealer` logs it and starts the loop again."""
     wait = settings.AUDIT_SEAL_SECONDS if interval is None else interval
-    event = threading.Event()
+    watch = outage.OutageWatch("audit sealer")
     try:
         while not stop():
+            delay = wait
             try:
                 close_old_connections()
                 while seal() == SEAL_BATCH and not stop():
                     pass
                 checkpoint()
+                watch.ok()
             except CheckpointRefused as exc:
                 log.critical("audit checkpoint refused: %s", exc)
-            except Exception as exc:  # the database is down, or anything else: try again later
-                log.error("audit sealer: %s", exc)
-            event.wait(wait)
+            except outage.DATABASE_ERRORS as exc:
+                delay = watch.failed(exc)
+            outage.sleep(delay, stop)
     finally:
         connection.close()
 
 
+_sealer: threading.Thread | None = None
+_sealer_guard = threading.Lock()
+
+
 def start_sealer(stop: Callable[[], bool]) -> threading.Thread:
-    thread = threading.Thread(target=sealer_loop, args=(stop,), daemon=True, name="audit-sealer")
-    thread.start()
-    return thread
+    """Start the supervised sealer thread, unless this process already runs one (a restarted
+    in-process worker must not start a second)."""
+    global _sealer
+    with _sealer_guard:
+        if _sealer is None or not _sealer.is_alive():
+            _sealer = outage.supervise("audit sealer", lambda: sealer_loop(stop), stop)
+        return _sealer
 
 
 # --- verification -----------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""Session policy (idle and absolute timeouts, second factor, password expiry) and cache headers."""
+"""Probes first, then session policy (idle and absolute timeouts, second factor, password expiry)
+and cache headers."""
 
 from __future__ import annotations
 
@@ -8,10 +9,11 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
-from django.urls import reverse
+from django.urls import resolve, reverse
 from django.utils.translation import gettext as _
 
 from shequ.core import auth
+from shequ.core.health import PROBE_PATHS
 from shequ.core.permissions import needs_second_factor
 
 API_PREFIX = "/api/"
@@ -37,6 +39,21 @@ def _open(request: HttpRequest, names: tuple[str, ...]) -> bool:
     if path.startswith(settings.STATIC_URL):
         return True
     return any(path == reverse(name) for name in names)
+
+
+class ProbeMiddleware:
+    """First in the chain: a load balancer's ``/healthz`` and ``/readyz`` and Prometheus's ``/metrics``
+    skip the rest of it. They write no session row, need no allowed Host (a balancer asks by IP),
+    are not redirected to HTTPS, and stay cheap."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.path_info in PROBE_PATHS:
+            response: HttpResponse = resolve(request.path_info).func(request)
+            return response
+        return self.get_response(request)
 
 
 class SessionPolicyMiddleware:

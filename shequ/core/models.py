@@ -337,6 +337,8 @@ class OutboxTask(models.Model):
             models.Index(
                 fields=["available_at"], name="outbox_pending_idx", condition=models.Q(status="pending")
             ),
+            # /metrics counts failed tasks per handler on every scrape: only the few failed rows.
+            models.Index(fields=["handler"], name="outbox_failed_idx", condition=models.Q(status="failed")),
         ]
         constraints: ClassVar = [
             models.UniqueConstraint(fields=["event_id", "handler"], name="one_task_per_event_handler")
@@ -349,6 +351,19 @@ class ScheduledJob(models.Model):
     name = models.CharField(max_length=100, primary_key=True)
     next_run_at = models.DateTimeField()
     last_run_at = models.DateTimeField(null=True, blank=True)
+
+
+class WorkerHeartbeat(models.Model):
+    """A running worker's sign of life, written every ``WORKER_HEARTBEAT_SECONDS`` by its loop, so
+    that /readyz and /metrics can tell whether some worker is taking tasks. A worker that stops
+    cleanly removes its row; rows of workers gone for a day are removed by the next one to start."""
+
+    name = models.CharField(max_length=200, unique=True)  # host:pid:thread
+    host = models.CharField(max_length=100)
+    pid = models.PositiveIntegerField()
+    version = models.CharField(max_length=50, blank=True)
+    started_at = models.DateTimeField()
+    beat_at = models.DateTimeField(db_index=True)
 
 
 class Message(models.Model):

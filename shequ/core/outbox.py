@@ -11,10 +11,15 @@ Two kinds of handler:
   nothing is lost and nothing is applied twice.
 * ``external=True`` handlers talk to the outside world (SMTP, SMS gateways, webhooks). Holding a
   database transaction open across network I/O would block every writer on SQLite, so the worker
-  takes a lease (``available_at`` moves ``LEASE_SECONDS`` ahead, ``attempts`` is the fencing token),
-  commits, calls the handler, and settles the task afterwards. A worker that dies leaves the lease to
-  expire and the task runs again: at least once, so such handlers must skip work already done and
-  pass an idempotency reference to the other side.
+  takes a lease (``available_at`` moves ``SHEQU_OUTBOX_LEASE_SECONDS`` ahead, ``attempts`` is the
+  fencing token), commits, calls the handler, and settles the task afterwards. A worker that dies
+  leaves the lease to expire and the task runs again: at least once, so such handlers must skip work
+  already done and pass an idempotency reference to the other side. A database that is away when the
+  result is to be recorded is waited for until the lease ends, so that a short outage sends nothing
+  twice.
+
+The long-running loop (:func:`work`) survives database outages: it logs one line when the database
+goes away and one when it is back, retries with backoff, and records a heartbeat for ``/readyz``.
 
 Failures are retried with exponential backoff and kept with their (scrubbed) error after the
 last attempt; ``on_give_up`` lets a handler record the final failure on its own rows.
@@ -32,11 +37,14 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, ClassVar, TypeVar
 
+from django.conf import settings
 from django.db import close_old_connections, connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 from pydantic import BaseModel, ConfigDict
 
+from shequ.core import outage
+from shequ.core.health import Heartbeat
 from shequ.core.models import OutboxStatus, OutboxTask, ScheduledJob
 
 log = logging.getLogger(__name__)
@@ -44,9 +52,12 @@ log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 8
 BACKOFF_BASE_SECONDS = 5
 BACKOFF_MAX_SECONDS = 3600
-# How long an external handler may run before another worker may take its task over.
-LEASE_SECONDS = 300
 BATCH = 100
+
+
+def lease_seconds() -> float:
+    """How long an external handler may run before another worker may take its task over."""
+    return float(settings.OUTBOX_LEASE_SECONDS)
 
 
 class DomainEvent(BaseModel):
@@ -195,7 +206,7 @@ def _settle(task: OutboxTask, spec: HandlerSpec | None, event: DomainEvent | Non
     task.save(update_fields=["attempts", "status", "available_at", "last_error", "done_at"])
 
 
-def run_one() -> bool:
+def run_one(stop: Callable[[], bool] | None = None) -> bool:
     """Claim and run one due task. Returns False when nothing was due."""
     with transaction.atomic():
         due = OutboxTask.objects.filter(status=OutboxStatus.PENDING, available_at__lte=timezone.now())
@@ -212,12 +223,12 @@ def run_one() -> bool:
                 _settle(task, spec, event, "worker stopped during the last attempt")
                 return True
             task.attempts += 1
-            task.available_at = timezone.now() + timedelta(seconds=LEASE_SECONDS)
+            task.available_at = timezone.now() + timedelta(seconds=lease_seconds())
             task.save(update_fields=["attempts", "available_at"])
         else:
             _run_in_transaction(task, spec)
             return True
-    _run_external(task, spec)
+    _run_external(task, spec, stop)
     return True
 
 
@@ -235,8 +246,9 @@ def _run_in_transaction(task: OutboxTask, spec: HandlerSpec | None) -> None:
     _settle(task, spec, event, error)
 
 
-def _run_external(task: OutboxTask, spec: HandlerSpec) -> None:
+def _run_external(task: OutboxTask, spec: HandlerSpec, stop: Callable[[], bool] | None = None) -> None:
     token = task.attempts
+    lease_ends = task.available_at
     event: DomainEvent | None = None
     error: str | None = None
     try:
@@ -244,14 +256,31 @@ def _run_external(task: OutboxTask, spec: HandlerSpec) -> None:
         spec.func(event)
     except Exception as exc:
         error = _error_text(exc)
+    watch = outage.OutageWatch(f"outbox task {task.pk}")
+    while True:
+        try:
+            _settle_if_held(task.pk, token, spec, event, error)
+            watch.ok()
+            return
+        except outage.DATABASE_ERRORS as exc:
+            # The message went out; recording it may wait for the database while the lease holds.
+            wait = watch.failed(exc)
+            if timezone.now() + timedelta(seconds=wait) >= lease_ends or (stop and stop()):
+                raise
+            outage.sleep(wait, stop)
+
+
+def _settle_if_held(
+    pk: int, token: int, spec: HandlerSpec, event: DomainEvent | None, error: str | None
+) -> None:
     with transaction.atomic():
         # Settle only if the lease is still ours: same attempt number, still pending.
         held = _lock(
-            OutboxTask.objects.filter(pk=task.pk, status=OutboxStatus.PENDING, attempts=token),
+            OutboxTask.objects.filter(pk=pk, status=OutboxStatus.PENDING, attempts=token),
             skip_locked=False,
         ).first()
         if held is None:
-            log.warning("outbox task %s: lease lost before the handler finished", task.pk)
+            log.warning("outbox task %s: lease lost before the handler finished", pk)
             return
         _settle(held, spec, event, error)
 
@@ -335,21 +364,55 @@ def work(
 
     ``once``: one pass over what is due; ``drain``: until nothing is due; otherwise until ``stop()``.
     A long-running worker seals the audit log in a thread of its own, so that a long batch of tasks
-    never delays sealing; ``once``/``drain`` seal in each pass instead.
+    never delays sealing, records a heartbeat, and waits out database outages (one log line when the
+    database goes away, one when it is back); ``once``/``drain`` seal in each pass and let a database
+    error end the run.
     """
     from shequ.core import audit
 
+    should_stop = stop or (lambda: False)
     long_running = not (once or drain)
+    heartbeat = Heartbeat() if long_running else None
+    watch = outage.OutageWatch("worker")
     if long_running:
-        audit.start_sealer(stop or (lambda: False))
-    while True:
-        if not connection.in_atomic_block:  # (never inside a caller's transaction, e.g. a test's)
-            close_old_connections()  # drop connections the database closed while we slept
-        if not long_running:
-            audit.seal_all()
-        run_due_periodic()
-        did = run_pending(limit=BATCH, stop=stop)
-        if once or (drain and not did) or (stop and stop()):
-            return
-        if not did:
-            time.sleep(idle_sleep)
+        audit.start_sealer(should_stop)
+    try:
+        while True:
+            try:
+                did = _pass(seal=not long_running, heartbeat=heartbeat, stop=should_stop)
+            except outage.DATABASE_ERRORS as exc:
+                if not long_running:
+                    raise
+                outage.sleep(watch.failed(exc), should_stop)
+                if should_stop():
+                    return
+                continue
+            watch.ok()
+            if once or (drain and not did) or should_stop():
+                return
+            if not did:
+                time.sleep(idle_sleep)
+    finally:
+        if heartbeat is not None:
+            heartbeat.end()
+
+
+def _pass(*, seal: bool, heartbeat: Heartbeat | None, stop: Callable[[], bool]) -> int:
+    """Periodic jobs, then up to ``BATCH`` due tasks; returns how many tasks ran."""
+    from shequ.core import audit
+
+    if not connection.in_atomic_block:  # (never inside a caller's transaction, e.g. a test's)
+        close_old_connections()  # drop connections the database closed while we slept
+    if heartbeat is not None:
+        heartbeat.beat()
+    if seal:
+        audit.seal_all()
+    run_due_periodic()
+    did = 0
+    while did < BATCH and not stop():
+        if heartbeat is not None:
+            heartbeat.beat()  # (a write only every WORKER_HEARTBEAT_SECONDS)
+        if not run_one(stop):
+            break
+        did += 1
+    return did

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import threading
+from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -26,11 +26,11 @@ class Command(BaseCommand):
         from shequ.wsgi import application
 
         if opts["with_worker"]:
-            from shequ.core import outbox
+            from shequ.core import outage, outbox
 
-            threading.Thread(
-                target=outbox.work, kwargs={"idle_sleep": 1.0}, daemon=True, name="worker"
-            ).start()
+            # Supervised: a worker loop that dies of anything is logged and started again, so the
+            # background work comes back with the web side after a database outage.
+            outage.supervise("in-process worker", partial(outbox.work, idle_sleep=1.0))
         url = f"http://{opts['host']}:{opts['port']}/"
         engine = settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1]
         self.stdout.write(self.style.SUCCESS(f"Shequ is ready at {url} (database: {engine})"))
