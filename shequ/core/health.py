@@ -187,8 +187,7 @@ class PlatformCollector(Collector):
         up = GaugeMetricFamily("shequ_database_up", "1 if the database answered this scrape's queries.")
         try:
             metrics = list(self._from_database())
-        except DATABASE_ERRORS as exc:
-            log.warning("metrics: the database is unavailable (%s)", describe(exc))
+        except DATABASE_ERRORS:  # (not logged: a scrape every few seconds would flood the log)
             up.add_metric([], 0)
             yield up
             return

@@ -72,42 +72,58 @@ class Backoff:
         self.failures = 0
 
 
+class _ProcessState:
+    """Whether this process currently sees the database as gone: the loops of one process (worker,
+    sealer, a settling task) share it, so an outage is one log line, not one per thread."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.down_since: float | None = None
+
+
+_process = _ProcessState()
+
+
 class OutageWatch:
-    """Tracks one loop's view of the database: logs the start and the end of each outage once."""
+    """One loop's view of the database: its own backoff, and the process's one log line when the
+    database goes away and one when it is back."""
 
     def __init__(self, what: str) -> None:
         self.what = what
         self.backoff = Backoff()
-        self.down_since: float | None = None
-
-    @property
-    def down(self) -> bool:
-        return self.down_since is not None
+        self.failing = False
 
     def failed(self, exc: BaseException) -> float:
         """Record a failed attempt; returns how long to wait before the next one."""
         drop_connection()
-        if self.down_since is None:
-            self.down_since = time.monotonic()
-            log.error(
-                "%s: the database is unavailable (%s); retrying with backoff up to %g s until it is back",
-                self.what,
-                describe(exc),
-                self.backoff.cap,
-            )
+        self.failing = True
+        with _process.lock:
+            if _process.down_since is None:
+                _process.down_since = time.monotonic()
+                log.error(
+                    "database unavailable (%s, seen by the %s); retrying with backoff up to %g s "
+                    "until it is back",
+                    describe(exc),
+                    self.what,
+                    self.backoff.cap,
+                )
         return self.backoff.next()
 
     def ok(self) -> None:
-        """Record a successful round trip; logs the end of an outage."""
-        if self.down_since is not None:
-            log.warning(
-                "%s: the database is back after %.1f s (%d attempts)",
-                self.what,
-                time.monotonic() - self.down_since,
-                self.backoff.failures,
-            )
-            self.down_since = None
+        """Record a successful round trip; the first loop to get through logs the end of the outage."""
+        if self.failing:
+            self.failing = False
             self.backoff.reset()
+        if _process.down_since is None:  # the usual case: no lock taken
+            return
+        with _process.lock:
+            if _process.down_since is not None:
+                log.warning(
+                    "database available again after %.1f s (seen by the %s)",
+                    time.monotonic() - _process.down_since,
+                    self.what,
+                )
+                _process.down_since = None
 
 
 def sleep(seconds: float, stop: Callable[[], bool] | None = None) -> None:

@@ -256,7 +256,7 @@ def _run_external(task: OutboxTask, spec: HandlerSpec, stop: Callable[[], bool] 
         spec.func(event)
     except Exception as exc:
         error = _error_text(exc)
-    watch = outage.OutageWatch(f"outbox task {task.pk}")
+    watch = outage.OutageWatch(f"worker settling outbox task {task.pk}")
     while True:
         try:
             _settle_if_held(task.pk, token, spec, event, error)

@@ -32,6 +32,8 @@ def readyz(request: HttpRequest) -> HttpResponse:
     response = JsonResponse(payload, status=200 if ready else 503)
     if not ready:
         response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        # Not logged as a server error: a balancer asks every few seconds, the worker logs the outage.
+        response._has_been_logged = True  # type: ignore[attr-defined]
     return _no_store(response)
 
 

@@ -7,6 +7,11 @@
   ``{"id": ...}``) that can be told to fail the next N requests.
 * :func:`worker_env` / :func:`start_worker` — run ``shequ worker`` as a subprocess against the test
   database (needs ``transaction=True`` tests so that it sees committed rows).
+* :class:`TcpProxy` — a TCP relay (e.g. in front of PostgreSQL) that a test can cut (close every
+  connection and refuse new ones) and restore, to stage a database outage.
+
+Both mail fakes can hold their answer to the next message after receiving it (``hold_next``), so
+that a test can kill the sender between "the other side has it" and "the sender recorded it".
 
 Use them as context managers, e.g. in a fixture::
 
@@ -17,6 +22,8 @@ Use them as context managers, e.g. in a fixture::
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import email
 import email.message
 import email.policy
@@ -80,6 +87,15 @@ class _SmtpHandler:
             self.owner.received.append(
                 ReceivedMail(str(envelope.mail_from), [str(r) for r in envelope.rcpt_tos], parsed)
             )
+            hold = self.owner.hold_remaining > 0
+            if hold:
+                self.owner.hold_remaining -= 1
+        if hold:  # received, but the sender is not told so until released (or a minute passes)
+            self.owner.holding.set()
+            for _ in range(1200):
+                if self.owner.released.is_set():
+                    break
+                await asyncio.sleep(0.05)
         return "250 Message accepted for delivery"
 
 
@@ -92,6 +108,9 @@ class SmtpServer:
         self.received: list[ReceivedMail] = []
         self.fail_remaining = 0
         self.refused = 0
+        self.hold_remaining = 0
+        self.holding = threading.Event()  # set when a held message has been received
+        self.released = threading.Event()
         self.lock = threading.Lock()
         self._controller = Controller(_SmtpHandler(self), hostname=self.host, port=self.port)
 
@@ -99,6 +118,16 @@ class SmtpServer:
         """Answer the next ``count`` messages with ``451`` (a temporary failure)."""
         with self.lock:
             self.fail_remaining = count
+
+    def hold_next(self, count: int) -> None:
+        """Keep the next ``count`` messages but withhold the ``250`` until :meth:`release`."""
+        with self.lock:
+            self.hold_remaining = count
+            self.holding.clear()
+            self.released.clear()
+
+    def release(self) -> None:
+        self.released.set()
 
     def to(self, address: str) -> list[ReceivedMail]:
         return [m for m in self.received if address in m.rcpt_tos]
@@ -108,6 +137,7 @@ class SmtpServer:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self.release()
         self._controller.stop()
 
 
@@ -121,6 +151,9 @@ class SmsGatewayState:
     requests: int = 0
     fail_remaining: int = 0
     fail_status: int = 503
+    hold_remaining: int = 0
+    holding: threading.Event = field(default_factory=threading.Event)
+    released: threading.Event = field(default_factory=threading.Event)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -150,7 +183,14 @@ class _SmsHandler(BaseHTTPRequestHandler):
                 self._answer(state.fail_status, {"error": "unavailable", "to": data["to"]})
                 return
             state.received.append(data)
-            self._answer(200, {"id": f"fake-sms-{len(state.received)}"})
+            answer = {"id": f"fake-sms-{len(state.received)}"}
+            hold = state.hold_remaining > 0
+            if hold:
+                state.hold_remaining -= 1
+        if hold:  # received, but the sender is not told so until released (or a minute passes)
+            state.holding.set()
+            state.released.wait(60)
+        self._answer(200, answer)
 
     def _answer(self, status: int, payload: dict[str, Any]) -> None:
         raw = json.dumps(payload).encode()
@@ -189,6 +229,16 @@ class SmsGateway:
             self.state.fail_remaining = count
             self.state.fail_status = status
 
+    def hold_next(self, count: int) -> None:
+        """Keep the next ``count`` messages but withhold the answer until :meth:`release`."""
+        with self.state.lock:
+            self.state.hold_remaining = count
+            self.state.holding.clear()
+            self.state.released.clear()
+
+    def release(self) -> None:
+        self.state.released.set()
+
     def __enter__(self) -> SmsGateway:
         self._thread.start()
         return self
@@ -196,6 +246,7 @@ class SmsGateway:
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
+        self.release()
         self._server.shutdown()
         self._server.server_close()
 
@@ -255,3 +306,96 @@ def start_worker(*args: str, log: Path, env: dict[str, str] | None = None) -> su
         )
     finally:
         out.close()  # the child holds its own copy
+
+
+def start_serve(port: int, *, log: Path, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+    """Start ``shequ serve --with-worker --port PORT`` with its output going to ``log``."""
+    out = log.open("ab")
+    try:
+        return subprocess.Popen(
+            [sys.executable, "-m", "shequ.cli", "serve", "--with-worker", "--port", str(port)],
+            env=env or worker_env(),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    finally:
+        out.close()
+
+
+# A cuttable TCP relay ----------------------------------------------------------------------------
+
+
+class TcpProxy:
+    """Relays 127.0.0.1:``port`` to ``target``. :meth:`cut` closes every relayed connection and the
+    listening socket (new connections are refused, as from a stopped server); :meth:`restore`
+    listens again on the same port."""
+
+    def __init__(self, target_host: str, target_port: int) -> None:
+        self.target = (target_host, target_port)
+        self.port = free_port()
+        self._lock = threading.Lock()
+        self._listener: socket.socket | None = None
+        self._sockets: set[socket.socket] = set()
+
+    def __enter__(self) -> TcpProxy:
+        self.restore()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.cut()
+
+    def restore(self) -> None:
+        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind((LOCALHOST, self.port))
+        listener.listen(64)
+        with self._lock:
+            self._listener = listener
+        threading.Thread(target=self._accept, args=(listener,), daemon=True, name="proxy-accept").start()
+
+    def cut(self) -> None:
+        with self._lock:
+            listener, self._listener = self._listener, None
+            sockets, self._sockets = self._sockets, set()
+        for sock in ([listener] if listener else []) + list(sockets):
+            _close(sock)
+
+    def _accept(self, listener: socket.socket) -> None:
+        while True:
+            try:
+                client, _ = listener.accept()
+            except OSError:
+                return  # cut
+            try:
+                upstream = socket.create_connection(self.target, timeout=5)
+                upstream.settimeout(None)
+            except OSError:
+                _close(client)
+                continue
+            with self._lock:
+                if self._listener is not listener:  # cut meanwhile
+                    _close(client)
+                    _close(upstream)
+                    return
+                self._sockets.update((client, upstream))
+            for src, dst in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pump, args=(src, dst), daemon=True, name="proxy-pump").start()
+
+    def _pump(self, src: socket.socket, dst: socket.socket) -> None:
+        try:
+            while data := src.recv(65536):
+                dst.sendall(data)
+        except OSError:
+            pass
+        finally:
+            with self._lock:
+                self._sockets.discard(src)
+                self._sockets.discard(dst)
+            _close(src)
+            _close(dst)
+
+
+def _close(sock: socket.socket) -> None:
+    with contextlib.suppress(OSError):
+        sock.shutdown(socket.SHUT_RDWR)  # wakes a thread blocked in recv() or accept()
+    sock.close()
