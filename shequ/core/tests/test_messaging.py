@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import logging
 import subprocess
+import time
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -347,6 +349,82 @@ def test_the_worker_process_sends_email_and_sms(
     assert sorted(r["to"] for r in sms.received) == ["13600002222", ALICE_PHONE]
     assert set(Delivery.objects.values_list("status", flat=True)) == {DeliveryStatus.SENT}
     assert ALICE_PHONE not in log.read_text()
+
+
+def _killed_after_handing_over(
+    held: Any, env: dict[str, str], tmp_path: Path
+) -> tuple[OutboxTask, subprocess.Popen[bytes]]:
+    """A worker that dies after the other side has the message, before it could record that.
+    Returns the task (its lease running) and a second worker, started to take the task over."""
+    log = tmp_path / "killed.log"
+    victim = start_worker(log=log, env=env)
+    try:
+        assert held.wait(60), log.read_text()  # the gateway / SMTP server has the message
+    finally:
+        victim.kill()
+        victim.wait(timeout=60)
+    task = OutboxTask.objects.get(event_type=DeliveryQueued.name)
+    assert (task.status, task.attempts) == (OutboxStatus.PENDING, 1)
+    # The lease is SHEQU_OUTBOX_LEASE_SECONDS (1 s here), not a fixed 300 s.
+    assert task.available_at <= timezone.now() + timedelta(seconds=1)
+    return task, start_worker(log=tmp_path / "second.log", env=env)
+
+
+def _finish(worker: subprocess.Popen[bytes], done: Any) -> None:
+    try:
+        deadline = time.monotonic() + 120
+        while not done() and time.monotonic() < deadline and worker.poll() is None:
+            time.sleep(0.05)
+        assert done()
+    finally:
+        worker.terminate()
+        worker.wait(timeout=60)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_sms_resent_after_a_crash_carries_the_same_reference(
+    people: dict[str, User], sms: SmsGateway, tmp_path: Path
+) -> None:
+    sms.hold_next(1)
+    send(people, "alice", channels=("sms",))
+    env = worker_env(
+        SHEQU_SMS_GATEWAY_URL=sms.url, SHEQU_SMS_GATEWAY_TOKEN=sms.token, SHEQU_OUTBOX_LEASE_SECONDS="1"
+    )
+    task, second = _killed_after_handing_over(sms.state.holding, env, tmp_path)
+    sms.release()
+    delivery = deliveries(people["alice"], "sms")
+    assert delivery.status == DeliveryStatus.QUEUED  # the first worker never recorded the send
+    _finish(second, lambda: deliveries(people["alice"], "sms").status == DeliveryStatus.SENT)
+
+    first, again = sms.received  # sent twice (at least once) ...
+    assert first["ref"] == again["ref"] == delivery.pk  # ... under one reference the gateway can dedupe
+    assert first["to"] == again["to"] == ALICE_PHONE and first["text"] == again["text"]
+    task.refresh_from_db()
+    assert (task.status, task.attempts) == (OutboxStatus.DONE, 2)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_email_resent_after_a_crash_keeps_its_message_id(
+    people: dict[str, User], smtp: SmtpServer, tmp_path: Path
+) -> None:
+    smtp.hold_next(1)
+    send(people, "alice", channels=("email",))
+    env = worker_env(
+        SHEQU_EMAIL_BACKEND="django.core.mail.backends.smtp.EmailBackend",
+        SHEQU_EMAIL_HOST=smtp.host,
+        SHEQU_EMAIL_PORT=str(smtp.port),
+        SHEQU_EMAIL_FROM="notices@shequ.example",
+        SHEQU_OUTBOX_LEASE_SECONDS="1",
+    )
+    _, second = _killed_after_handing_over(smtp.holding, env, tmp_path)
+    smtp.release()
+    _finish(second, lambda: deliveries(people["alice"], "email").status == DeliveryStatus.SENT)
+
+    first, again = smtp.to("alice@example.test")
+    delivery = deliveries(people["alice"], "email")
+    expected = f"<shequ-delivery-{delivery.pk}@shequ.example>"
+    assert first.message["Message-ID"] == again.message["Message-ID"] == expected
+    assert delivery.provider_ref == expected
 
 
 # Reading, acknowledging, roll-calls ----------------------------------------------------------------

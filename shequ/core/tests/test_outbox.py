@@ -10,6 +10,7 @@ from typing import ClassVar
 import pytest
 from django.db import connection, transaction
 from django.utils import timezone
+from pytest_django.fixtures import Settings
 
 from shequ.core import outbox
 from shequ.core.models import Message, OutboxStatus, OutboxTask, ScheduledJob, User
@@ -257,6 +258,18 @@ def test_external_task_of_a_dead_worker_runs_again_after_its_lease() -> None:
     task.refresh_from_db()
     assert (task.status, task.attempts) == (OutboxStatus.DONE, 2)
     assert [n for n, _ in external_calls] == [2, 2]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_lease_is_a_setting(settings: Settings) -> None:
+    settings.OUTBOX_LEASE_SECONDS = 42
+    emit(ExternalEvent(n=5, mode="die_once"))
+    before = timezone.now()
+    with pytest.raises(WorkerDied):
+        outbox.run_one()
+    after = timezone.now()
+    task = OutboxTask.objects.get()
+    assert before + timedelta(seconds=42) <= task.available_at <= after + timedelta(seconds=42)
 
 
 @pytest.mark.django_db(transaction=True)
