@@ -268,8 +268,9 @@ def test_metrics_are_refused_to_other_clients(client: Client) -> None:
 
 def test_metrics_through_a_proxy_are_not_local(client: Client) -> None:
     """Behind nginx every request arrives from 127.0.0.1: a forwarded one is not local."""
-    for header in ("HTTP_X_FORWARDED_FOR", "HTTP_X_REAL_IP", "HTTP_FORWARDED"):
-        assert client.get("/metrics", **{header: "203.0.113.9"}).status_code == 403
+    assert client.get("/metrics", HTTP_X_FORWARDED_FOR="203.0.113.9").status_code == 403
+    assert client.get("/metrics", HTTP_X_REAL_IP="203.0.113.9").status_code == 403
+    assert client.get("/metrics", HTTP_FORWARDED="for=203.0.113.9").status_code == 403
 
 
 def test_metrics_allow_list_and_token(client: Client, settings: Settings) -> None:
@@ -280,10 +281,17 @@ def test_metrics_allow_list_and_token(client: Client, settings: Settings) -> Non
     assert client.get("/metrics", REMOTE_ADDR="not an address").status_code == 403
 
     settings.METRICS_TOKEN = "s3cret-token-for-prometheus"
-    bearer = {"REMOTE_ADDR": "203.0.113.9", "HTTP_X_FORWARDED_FOR": "203.0.113.9"}
-    ok = client.get("/metrics", HTTP_AUTHORIZATION="Bearer s3cret-token-for-prometheus", **bearer)
-    assert ok.status_code == 200
-    assert client.get("/metrics", HTTP_AUTHORIZATION="Bearer wrong", **bearer).status_code == 403
+
+    def remote(authorization: str) -> int:
+        return client.get(
+            "/metrics",
+            HTTP_AUTHORIZATION=authorization,
+            REMOTE_ADDR="203.0.113.9",
+            HTTP_X_FORWARDED_FOR="203.0.113.9",
+        ).status_code
+
+    assert remote("Bearer s3cret-token-for-prometheus") == 200
+    assert remote("Bearer wrong") == 403
     # A wrong token is refused even from an allowed address.
     wrong = client.get("/metrics", HTTP_AUTHORIZATION="Bearer wrong", REMOTE_ADDR="10.8.3.4")
     assert wrong.status_code == 403
