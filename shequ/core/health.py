@@ -236,12 +236,19 @@ class PlatformCollector(Collector):
         yield GaugeMetricFamily(
             "shequ_audit_unsealed_entries", "Audit entries not yet chained by the sealer.", value=unsealed
         )
-        last = AuditCheckpoint.objects.order_by("-seq").values_list("at", flat=True).first()
+        sealed = AuditEntry.objects.aggregate(head=Max("seq"))["head"] or 0
+        yield GaugeMetricFamily("shequ_audit_sealed_entries", "Entries in the audit chain.", value=sealed)
+        last = AuditCheckpoint.objects.order_by("-seq").values_list("seq", "at").first()
+        yield GaugeMetricFamily(
+            "shequ_audit_checkpointed_entries",
+            "Entries covered by the newest signed audit checkpoint.",
+            value=last[0] if last else 0,
+        )
         if last is not None:
             yield GaugeMetricFamily(
                 "shequ_audit_last_checkpoint_age_seconds",
                 "Seconds since the newest signed audit checkpoint.",
-                value=(now - last).total_seconds(),
+                value=(now - last[1]).total_seconds(),
             )
 
 

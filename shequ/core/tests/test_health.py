@@ -241,12 +241,16 @@ def test_metrics_parse_and_report_the_outbox_workers_and_audit_log(
     [(_, age)] = m["shequ_worker_heartbeat_age_seconds"]
     assert age >= 0
     assert m["shequ_audit_unsealed_entries"] == [({}, 1.0)]
+    assert m["shequ_audit_sealed_entries"] == m["shequ_audit_checkpointed_entries"] == [({}, 0.0)]
     assert "shequ_audit_last_checkpoint_age_seconds" not in m  # none signed yet
 
     audit.seal_all()
     audit.checkpoint(force=True)
     m = scrape(client)
     assert m["shequ_audit_unsealed_entries"] == [({}, 0.0)]
+    head = float(audit.head()[0])
+    assert head >= 1
+    assert m["shequ_audit_sealed_entries"] == m["shequ_audit_checkpointed_entries"] == [({}, head)]
     [(_, since)] = m["shequ_audit_last_checkpoint_age_seconds"]
     assert since >= 0
 
