@@ -171,7 +171,11 @@ TEMPLATES = [
 ]
 
 DATABASE_URL = os.environ.get("SHEQU_DATABASE_URL", f"sqlite:///{VAR_DIR / 'shequ.sqlite3'}")
-DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=0 if DEBUG else 60)}
+# Persistent connections are checked before their first use in a request, so that after a
+# database restart each server thread reconnects instead of failing one request.
+DATABASES = {
+    "default": dj_database_url.parse(DATABASE_URL, conn_max_age=0 if DEBUG else 60, conn_health_checks=True)
+}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["OPTIONS"] = {
         # WAL lets readers and the writer work at once; IMMEDIATE avoids lock-upgrade deadlocks.

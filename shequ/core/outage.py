@@ -2,8 +2,9 @@
 
 A loop catches :data:`DATABASE_ERRORS`, hands them to an :class:`OutageWatch` (one log line when the
 database goes away, one when it is back; the broken connection is dropped) and waits the delay it
-returns: exponential backoff with jitter between ``DB_RETRY_MIN_SECONDS`` and ``DB_RETRY_MAX_SECONDS``,
-so that a restarted database is not hit by every worker at the same instant.
+returns: none after a first error (maybe just a stale connection), then exponential backoff with
+jitter between ``DB_RETRY_MIN_SECONDS`` and ``DB_RETRY_MAX_SECONDS``, so that a restarted database
+is not hit by every worker at the same instant.
 
 :func:`supervise` runs a loop in a daemon thread and starts it again (with the same backoff) whenever
 it dies of any exception: the in-process worker of ``shequ serve --with-worker`` and the audit sealer.
@@ -96,7 +97,12 @@ class OutageWatch:
     def failed(self, exc: BaseException) -> float:
         """Record a failed attempt; returns how long to wait before the next one."""
         drop_connection()
-        self.failing = True
+        if not self.failing:
+            # The first error may come from a connection that the server closed while this loop
+            # slept (a restart or outage it never saw): try again at once on a new connection
+            # before calling it an outage.
+            self.failing = True
+            return 0.0
         with _process.lock:
             if _process.down_since is None:
                 _process.down_since = time.monotonic()
