@@ -26,6 +26,9 @@ SELF = {"core:home", "core:regions", "core:security", "core:password_change", "c
 OBJECT = {"core:region", "core:pick_region", "core:message", "core:message_ack"}
 # Administration pages and the one persona that may open each (三权分立).
 ADMIN = {"core:accounts": "sysadmin", "core:memberships": "secadmin", "core:audit": "auditor"}
+# Probes and metrics for balancers and monitoring: no login and no personal data by design; what
+# they show and who may read /metrics is tested in test_health.py.
+PROBES = {"healthz", "readyz", "metrics"}
 # Mounted elsewhere with their own matrix (the API, below) or only when configured (OIDC).
 # Open311 (shequ/grid/urls_open311.py) is public or keyed by api_key, with its own suite
 # (shequ/grid/tests/test_open311*.py, key scopes included).
@@ -66,7 +69,7 @@ def named_routes() -> set[str]:
 
 
 def test_every_route_is_in_the_matrix() -> None:
-    covered = PUBLIC | SELF | OBJECT | set(ADMIN)
+    covered = PUBLIC | SELF | OBJECT | PROBES | set(ADMIN)
     ours = {name for name in named_routes() if not name.startswith(ELSEWHERE_NAMESPACES)}
     assert ours - covered == set(), "add the new pages to the scope matrix"
 
