@@ -388,3 +388,31 @@ def test_the_web_server_refuses_a_50_mb_upload_without_reading_it(tmp_path: Any)
         server.terminate()
         server.wait(timeout=30)
         log.close()
+
+
+@pytest.mark.parametrize("mode", ["production", "demo"])
+def test_database_down_is_our_503_in_production_and_the_demo(tmp_path: Any, mode: str) -> None:
+    """The modes a county or the demo runs in (DEBUG off): a real unreachable PostgreSQL (a port where
+    nothing listens) gives our Chinese 503 page, never Django's "Server Error (500)"."""
+    from shequ.core.tests.fakes import free_port
+    from shequ.core.tests.test_deploy_check import production_env
+
+    env = production_env(tmp_path)
+    if mode == "demo":
+        env = {k: v for k, v in env.items() if k != "SHEQU_ENV"} | {"SHEQU_DEMO": "1"}
+    env["SHEQU_DATABASE_URL"] = f"postgres://postgres@127.0.0.1:{free_port()}/shequ"
+    script = (
+        "import django; django.setup()\n"
+        "from django.test import Client\n"
+        "r = Client(raise_request_exception=False).get('/grid/public/', secure=True,"
+        " HTTP_HOST='shequ.example.cn')\n"
+        "print(r.status_code, r.get('Retry-After'))\n"
+        "print(r.content.decode())\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120, check=True
+    )
+    status, page = done.stdout.split("\n", 1)
+    assert status == "503 30"
+    assert "服务暂时不可用" in page and 'class="error-id"' in page and "Server Error" not in page
+    assert "Traceback" not in done.stderr and "database unavailable" in done.stderr
