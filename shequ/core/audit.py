@@ -796,7 +796,7 @@ def verify(
     if result.witness_ahead:
         result.notes.append(
             f"the witness holds {result.witness_ahead} entries beyond this copy (up to entry"
-            f" {result.witnessed_seq}), written after it was taken"
+            f" {result.witnessed_seq}), written after it was taken: newer, not an error"
         )
     if result.unsealed:
         oldest = (

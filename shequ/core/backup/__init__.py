@@ -19,8 +19,8 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from io import TextIOBase
+from pathlib import Path
 
 from django.conf import settings
 from django.db import connection

@@ -33,4 +33,4 @@ class Command(BaseCommand):
             f"restored {done.file} (taken {done.manifest.created_at}): audit log up to entry"
             f" {done.record.seq}; the restore is recorded in the audit witness"
         )
-        self.stdout.write("next: 'shequ migrate', 'shequ audit verify', then start the web server and workers")
+        self.stdout.write("next: 'shequ migrate', 'shequ audit verify', then start the web server and worker")
