@@ -112,15 +112,12 @@ def back_up_under_load_and_restore(tmp_path: Path) -> None:
     assert counts == expected
     # Every transaction wholly in or wholly out: each account has its audit entry and vice versa,
     # and each phone opens with the configured key in its own row.
-    users = {
-        str(pk): (name, phone)
-        for pk, name, phone in ((u.pk, u.username, u.phone) for u in User.objects.all())
-    }
+    users = {str(u.pk): (u.username, u.phone) for u in User.objects.all()}
     entries = set(AuditEntry.objects.filter(action="user.create").values_list("object_id", flat=True))
     assert set(users) == entries and len(users) == manifest.counts["core_user"]
-    for name, phone in users.values():
-        writer, number = name.rsplit("-", 1)
-        assert phone == f"13{sum(map(ord, writer)) % 10}{int(number):08d}"
+    for username, phone in users.values():
+        prefix, number = username.rsplit("-", 1)
+        assert phone == f"13{sum(map(ord, prefix)) % 10}{int(number):08d}"
 
     checked = shequ("audit", "verify", env=env)
     assert checked.returncode == 0, checked.stdout + checked.stderr
