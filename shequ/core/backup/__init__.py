@@ -52,8 +52,7 @@ def _sqlite_path() -> Path:
     return Path(str(connection.settings_dict["NAME"]))
 
 
-def _default_out() -> Path:
-    folder = private_dir(default_dir())
+def _default_out(folder: Path) -> Path:
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     out = folder / f"shequ-{stamp}.{EXTENSIONS[connection.vendor]}"
     number = 1
@@ -64,11 +63,15 @@ def _default_out() -> Path:
 
 
 def create(out: Path | None = None) -> tuple[Path, Manifest]:
-    """Back up the configured database; returns the backup file and its manifest."""
+    """Back up the configured database into ``out`` (a new file, or a folder for the default name;
+    ``var/backups/`` if None); returns the backup file and its manifest."""
     if connection.vendor not in EXTENSIONS:
         raise BackupError(f"cannot back up a {connection.vendor} database")
     if out is None:
-        out = _default_out()
+        out = _default_out(private_dir(default_dir()))
+    elif out.expanduser().is_dir():
+        refuse_key_dir(out.expanduser())
+        out = _default_out(out.expanduser().absolute())
     else:
         out = out.expanduser().absolute()
         refuse_key_dir(out)

@@ -90,11 +90,20 @@ def test_a_backup_refuses_the_key_folder_and_never_overwrites(tmp_path: Path) ->
     with override_settings(KEY_DIR=keys), pytest.raises(CommandError, match="key folder"):
         call_command("backup", "--out", str(keys / "nested" / "b.bak"))
     assert not keys.exists()
+    keys.mkdir()
+    with override_settings(KEY_DIR=keys), pytest.raises(CommandError, match="key folder"):
+        call_command("backup", "--out", str(keys))
+    assert list(keys.iterdir()) == []
     file, _manifest = take(tmp_path)
     before = file.read_bytes()
     with pytest.raises(CommandError, match="already exists"):
         call_command("backup", "--out", str(file))
     assert file.read_bytes() == before
+    # A folder gets the default name.
+    folder = tmp_path / "nightly"
+    folder.mkdir()
+    call_command("backup", "--out", str(folder), stdout=StringIO())
+    assert len([f for f in folder.iterdir() if f.name.startswith("shequ-")]) == 2
 
 
 def test_restore_without_yes_says_what_it_would_replace_and_changes_nothing(tmp_path: Path) -> None:

@@ -1,6 +1,6 @@
 """``shequ backup``: a consistent online copy of the database, and checks that it restores.
 
-    shequ backup [--out FILE]       copy the configured database (SQLite backup API / pg_dump -Fc)
+    shequ backup [--out FILE|DIR]   copy the configured database (SQLite backup API / pg_dump -Fc)
                                     with FILE.manifest.json beside it; default var/backups/
     shequ backup verify FILE        restore FILE into a scratch database and check it there
     shequ backup check FILE         the same checks on the configured database (what verify runs on
@@ -28,7 +28,11 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--out", default="", help="the backup file (default: var/backups/shequ-<time>.*)")
+        parser.add_argument(
+            "--out",
+            default="",
+            help="the backup file, or a folder for shequ-<time>.* (default: var/backups/)",
+        )
         sub = parser.add_subparsers(dest="action")
         verify = sub.add_parser("verify", help="Restore FILE into a scratch database and check it.")
         verify.add_argument("file")
