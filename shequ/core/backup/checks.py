@@ -196,6 +196,6 @@ def app_checks() -> list[Check]:
     for component in components():
         for check in component.checks:
             problems = check.run()
-            summary = check.label if not problems else f"{check.label}: {len(problems)} problems"
+            summary = check.label if not problems else f"{check.label}: no, {len(problems)} problem(s)"
             results.append(Check(f"{component.name}", not problems, summary, problems[:20]))
     return results
