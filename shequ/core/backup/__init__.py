@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import getpass
 import os
 import sqlite3
 import subprocess
@@ -192,6 +193,7 @@ def restore(path: Path, *, confirmed: bool) -> Restored:
             "sha256": manifest.sha256,
             "taken_at": manifest.created_at,
             "seq": head[0],
+            "by": getpass.getuser(),  # the operating-system account that ran the restore
         },
     )
     return Restored(file, manifest, record)

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import subprocess
+import sys
 from io import StringIO
 from pathlib import Path
 
@@ -21,6 +23,7 @@ from shequ.core import accounts, audit, dbtriggers
 from shequ.core import backup as backups
 from shequ.core.backup import manifest as mf
 from shequ.core.models import AuditEntry, User
+from shequ.core.tests.fakes import worker_env
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -214,7 +217,8 @@ def test_restore_brings_the_backup_back_and_audit_verify_names_the_restore(tmp_p
     # The restore is in the witness (signed) and in the audit log itself.
     record = json.loads(witness_text().splitlines()[-1])
     assert (record["type"], record["seq"], record["backup"]) == ("restore", restored_head, manifest.sha256)
-    assert AuditEntry.objects.filter(action="backup.restore", seq__isnull=True).count() == 1
+    entry = AuditEntry.objects.get(action="backup.restore", seq__isnull=True)
+    assert entry.detail["sha256"] == manifest.sha256 and entry.detail["seq"] == restored_head
     verified = StringIO()
     call_command("audit", "verify", stdout=verified)
     report = verified.getvalue()
@@ -263,3 +267,46 @@ def test_a_forged_restore_record_does_not_excuse_a_truncation(tmp_path: Path) ->
     problems = audit.verify().problems
     assert any("restore record's signature does not match" in p for p in problems), problems
     assert any("the newest entries were deleted (truncation)" in p for p in problems), problems
+
+
+def test_verify_names_the_key_ids_it_is_missing(tmp_path: Path) -> None:
+    """Verified where only another key is configured: the ciphertext under the backup's key is
+    counted by key id, and the keys check says which key of the backup is not configured."""
+    add_users("a", 3)
+    file, _manifest = take(tmp_path)
+    other = {"k9": "00112233445566778899aabbccddeeff"}
+    env = worker_env(SHEQU_FIELD_KEYS=json.dumps(other), SHEQU_FIELD_KEY_CURRENT="k9")
+    done = subprocess.run(
+        [sys.executable, "-m", "shequ.cli", "backup", "verify", str(file)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    output = done.stdout + done.stderr
+    assert done.returncode != 0, output
+    current = settings.FIELD_KEY_CURRENT
+    assert f"core.User.phone: 3 values under key {current}, which is not configured" in output, output
+    assert f"field key {current} was configured at backup time and is not now" in output
+    assert "13900000000" not in output
+
+
+def test_restore_refuses_a_backup_of_the_other_engine(tmp_path: Path) -> None:
+    file, manifest = take(tmp_path)
+    manifest.engine = "postgresql" if connection.vendor == "sqlite" else "sqlite"
+    mf.write_private(mf.manifest_path(file), manifest.to_json())
+    with pytest.raises(CommandError, match=f"is a {manifest.engine} backup and the configured database"):
+        call_command("restore", str(file), "--yes")
+
+
+@pytest.mark.django_db(transaction=False)
+def test_pg_tools_are_found_and_checked_against_the_server_version() -> None:
+    with pytest.raises(backups.BackupError, match="pg_nothing was not found on PATH"):
+        backups.engines.pg_tool("pg_nothing", 15)
+    if backups.engines.shutil.which("pg_dump") is None:
+        pytest.skip("no pg_dump here")
+    path, line = backups.engines.pg_tool("pg_dump", 1)
+    assert "PostgreSQL" in line and Path(path).name == "pg_dump"
+    with pytest.raises(backups.BackupError, match="older than the PostgreSQL 999 server: install"):
+        backups.engines.pg_tool("pg_dump", 999)
