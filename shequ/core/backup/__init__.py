@@ -63,23 +63,27 @@ def _default_out(folder: Path) -> Path:
     return out
 
 
+def _target(out: Path | None) -> Path:
+    """The new backup file: ``out``, or a time-stamped name in the folder ``out`` or var/backups/."""
+    if out is None:
+        return _default_out(private_dir(default_dir()))
+    out = out.expanduser().absolute()
+    refuse_key_dir(out)
+    if out.is_dir():
+        return _default_out(out)
+    if out.exists() or manifest_path(out).exists():
+        raise BackupError(f"{out} already exists: name a new file (a backup never overwrites another)")
+    if not out.parent.exists():
+        private_dir(out.parent)
+    return out
+
+
 def create(out: Path | None = None) -> tuple[Path, Manifest]:
     """Back up the configured database into ``out`` (a new file, or a folder for the default name;
     ``var/backups/`` if None); returns the backup file and its manifest."""
     if connection.vendor not in EXTENSIONS:
         raise BackupError(f"cannot back up a {connection.vendor} database")
-    if out is None:
-        out = _default_out(private_dir(default_dir()))
-    elif out.expanduser().is_dir():
-        refuse_key_dir(out.expanduser())
-        out = _default_out(out.expanduser().absolute())
-    else:
-        out = out.expanduser().absolute()
-        refuse_key_dir(out)
-        if out.exists() or manifest_path(out).exists():
-            raise BackupError(f"{out} already exists: name a new file (a backup never overwrites another)")
-        if not out.parent.exists():
-            private_dir(out.parent)
+    out = _target(out)
     refuse_key_dir(out)
     partial = private_file(out.with_name(f".{out.name}.partial"))
     try:
