@@ -668,11 +668,15 @@ def _witness_claims(
         restores += 1
         dropped = [c.checkpoint.seq for c in claims if c.checkpoint.seq > restore.seq]
         claims = [c for c in claims if c.checkpoint.seq <= restore.seq]
+        superseded = (
+            f"{len(dropped)} earlier witnessed checkpoint(s) up to entry {max(dropped)} superseded by"
+            " the restore, not tampering"
+            if dropped
+            else "no witnessed checkpoint lay beyond it"
+        )
         notes.append(
             f"{where}: restored from a backup (sha256 {restore.backup[:16]}…) at {restore.at}Z to entry"
-            f" {restore.seq}; {len(dropped)} earlier witnessed checkpoint(s)"
-            + (f" up to entry {max(dropped)}" if dropped else "")
-            + " superseded by the restore, not tampering"
+            f" {restore.seq}; {superseded}"
         )
         if restore.seq > 0:
             head = Checkpoint(restore.seq, restore.head_hash, "", restore.at, "")
