@@ -175,6 +175,12 @@ def restore(path: Path, *, confirmed: bool) -> Restored:
         raise BackupError(plan + " Nothing was changed: run again with --yes to restore.")
     if connection.vendor == "sqlite":
         connection.close()
+        holders = engines.sqlite_holders(_sqlite_path())
+        if holders:
+            raise BackupError(
+                f"{_sqlite_path()} is open in process(es) {', '.join(map(str, holders))}: stop the web"
+                " server and the workers first. Nothing was changed."
+            )
         engines.sqlite_restore(file, _sqlite_path())
     else:
         engines.pg_check_archive(file)

@@ -87,6 +87,21 @@ def _copy_into(backup: Path, target: sqlite3.Connection) -> None:
         source.close()
 
 
+def sqlite_holders(db: Path) -> list[int]:
+    """Other processes that have ``db`` (or its WAL) open — a web server or a worker still running.
+    Read from /proc (Linux), so only processes this account may inspect; elsewhere none are seen."""
+    names = {str(db.resolve()), str(db.resolve()) + "-wal"}
+    holders = set()
+    for fd in glob.glob("/proc/[0-9]*/fd/*"):
+        try:
+            if os.readlink(fd) in names:
+                holders.add(int(fd.split("/")[2]))
+        except OSError:  # gone meanwhile, or not ours to read
+            continue
+    holders.discard(os.getpid())
+    return sorted(holders)
+
+
 def sqlite_restore(backup: Path, db: Path) -> None:
     """Replace the content of the live database ``db`` with the backup's.
 

@@ -310,3 +310,34 @@ def test_pg_tools_are_found_and_checked_against_the_server_version() -> None:
     assert "PostgreSQL" in line and Path(path).name == "pg_dump"
     with pytest.raises(backups.BackupError, match="older than the PostgreSQL 999 server: install"):
         backups.engines.pg_tool("pg_dump", 999)
+
+
+def test_a_sqlite_restore_refuses_while_another_process_holds_the_database(tmp_path: Path) -> None:
+    if connection.vendor != "sqlite":
+        pytest.skip("SQLite: PostgreSQL's own locks order a restore after running transactions")
+    add_users("a", 1)
+    file, _manifest = take(tmp_path)
+    add_users("later", 1)
+    db = str(connection.settings_dict["NAME"])
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            f"import sqlite3, sys; c = sqlite3.connect({db!r}); c.execute('SELECT 1');"
+            " print('open', flush=True); sys.stdin.read()",
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "open"
+        with pytest.raises(
+            CommandError, match=f"is open in process\\(es\\) {holder.pid}: stop the web server"
+        ):
+            call_command("restore", str(file), "--yes")
+        assert User.objects.filter(username="later0").exists()
+    finally:
+        holder.communicate("")
+    call_command("restore", str(file), "--yes", stdout=StringIO())
+    assert not User.objects.filter(username="later0").exists()

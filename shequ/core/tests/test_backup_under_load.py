@@ -101,6 +101,7 @@ def back_up_under_load_and_restore(tmp_path: Path) -> None:
     assert verified.returncode == 0, verified.stdout + verified.stderr
     assert "backup verified: all" in verified.stdout and "entries beyond this copy" in verified.stdout
 
+    connection.close()  # SQLite: a restore refuses while another process has the file open
     restored = shequ("restore", str(file), "--yes", env=env)
     assert restored.returncode == 0, restored.stdout + restored.stderr
     connection.close()
