@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote as urlquote
 
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 
 from shequ.core.backup import manifest
 from shequ.core.backup.manifest import BackupError
@@ -253,9 +253,14 @@ def pg_scratch(backup: Path) -> Iterator[str]:
     dropped afterwards (needs the CREATEDB privilege). The configured database is not touched."""
     name = f"shequ_verify_{os.getpid()}"
     quoted = connection.ops.quote_name(name)
-    with connection.cursor() as cursor:
-        cursor.execute(f"DROP DATABASE IF EXISTS {quoted} WITH (FORCE)")
-        cursor.execute(f"CREATE DATABASE {quoted} TEMPLATE template0 ENCODING 'UTF8'")
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(f"DROP DATABASE IF EXISTS {quoted} WITH (FORCE)")
+            cursor.execute(f"CREATE DATABASE {quoted} TEMPLATE template0 ENCODING 'UTF8'")
+    except DatabaseError as exc:
+        raise BackupError(
+            f"cannot create the scratch database {name} (the account needs the CREATEDB privilege): {exc}"
+        ) from exc
     try:
         pg_restore(backup, dbname=name, clean=False)
         yield _url(name)

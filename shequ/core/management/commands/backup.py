@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import DatabaseError
 
 from shequ.core import backup
 from shequ.core.backup import checks
@@ -50,6 +51,8 @@ class Command(BaseCommand):
                 self._backup(Path(opts["out"]) if opts["out"] else None)
         except backup.BackupError as exc:
             raise CommandError(str(exc)) from exc
+        except DatabaseError as exc:  # the database is down, or refuses the account
+            raise CommandError(f"database error: {exc}") from exc
 
     def _backup(self, out: Path | None) -> None:
         file, manifest = backup.create(out)

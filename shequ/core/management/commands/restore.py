@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import DatabaseError
 
 from shequ.core import backup
 
@@ -29,6 +30,8 @@ class Command(BaseCommand):
             done = backup.restore(Path(opts["file"]), confirmed=opts["yes"])
         except backup.BackupError as exc:
             raise CommandError(str(exc)) from exc
+        except DatabaseError as exc:  # the database is down, or refuses the account
+            raise CommandError(f"database error: {exc}") from exc
         self.stdout.write(
             f"restored {done.file} (taken {done.manifest.created_at}): audit log up to entry"
             f" {done.record.seq}; the restore is recorded in the audit witness"
