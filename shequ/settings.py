@@ -148,6 +148,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "shequ.core.middleware.NoStoreMiddleware",
+    "shequ.core.middleware.RequestSizeMiddleware",  # last: before anything reads the body
 ]
 
 ROOT_URLCONF = "shequ.urls"
@@ -243,6 +244,12 @@ STATICFILES_DIRS = [("vendor", BASE_DIR / "node_modules")] if (BASE_DIR / "node_
 # ~2,000 files), so the demo serves them with DEBUG off and without collectstatic.
 WHITENOISE_USE_FINDERS = DEBUG or not PRODUCTION
 
+# The largest request body (uploads: up to 9 report photos, a 12345 export or a ledger workbook).
+# Bigger declared bodies get a 413 before they are read (core/middleware.RequestSizeMiddleware),
+# and `shequ serve` gives waitress the same limit; set the front web server's limit to it too
+# (nginx: client_max_body_size). Bodies that are not uploads stay under DATA_UPLOAD_MAX_MEMORY_SIZE.
+MAX_REQUEST_BYTES = int(os.environ.get("SHEQU_MAX_REQUEST_MB", "40")) * 1024 * 1024
+
 MEDIA_ROOT = private_dir(VAR_DIR / "media")
 FILE_UPLOAD_PERMISSIONS = 0o600
 FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o700
@@ -331,9 +338,11 @@ if OIDC_ENABLED:
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {"error_id": {"()": "shequ.core.logs.ErrorIdFilter"}},
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("SHEQU_LOG_LEVEL", "INFO")},
-    "loggers": {"django.request": {"level": "ERROR"}},
+    # The failed request's line carries the error id its page shows (core/views_errors.py).
+    "loggers": {"django.request": {"level": "ERROR", "filters": ["error_id"]}},
 }
 
 DEMO = os.environ.get("SHEQU_DEMO", "0") == "1"

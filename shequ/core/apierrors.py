@@ -22,6 +22,8 @@ from ninja.errors import AuthenticationError, AuthorizationError, HttpError, Thr
 from ninja.errors import ValidationError as NinjaValidationError
 from pydantic import Field
 
+from shequ.core.dberrors import RETRY_AFTER_SECONDS, database_unavailable
+
 if TYPE_CHECKING:
     from ninja import NinjaAPI
 
@@ -67,10 +69,11 @@ DEFAULT_CODES: dict[int, str] = {
     415: "unsupported_media_type",
     429: "rate_limited",
     500: "server_error",
+    503: "service_unavailable",
 }
 
 # The statuses documented on every operation (besides the ones an operation declares itself).
-COMMON_ERROR_STATUSES: tuple[int, ...] = (400, 401, 403, 404, 429, 500)
+COMMON_ERROR_STATUSES: tuple[int, ...] = (400, 401, 403, 404, 429, 500, 503)
 
 
 def default_message(status: int) -> str:
@@ -85,6 +88,7 @@ def default_message(status: int) -> str:
         415: _("Send the request body as JSON, with the header Content-Type: application/json."),
         429: _("Too many requests; slow down."),
         500: _("An unexpected error happened. It has been logged."),
+        503: _("The service cannot reach its database right now; retry after the time in Retry-After."),
     }
     return messages.get(status, _("The request failed."))
 
@@ -177,6 +181,18 @@ def install(api: NinjaAPI) -> None:
 
     def on_unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
         error_id = uuid.uuid4().hex[:12]
+        if database_unavailable(exc):  # not the request's fault: send it again later
+            logger.warning(
+                "API %s on %s %s: database unavailable (%s: %s)",
+                error_id,
+                request.method,
+                request.path,
+                type(exc).__name__,
+                exc,
+            )
+            response = error_response(503, details={"error_id": error_id})
+            response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+            return response
         logger.exception("API error %s on %s %s", error_id, request.method, request.path)
         return error_response(500, "server_error", default_message(500), {"error_id": error_id})
 

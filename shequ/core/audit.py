@@ -12,6 +12,10 @@ Designed after transparency logs (Certificate Transparency RFC 6962/9162, Trilli
   outside the database; the auditors get the newest one in their inbox every day.
 - ``verify()`` recomputes the chain and checks it against every checkpoint, the witnessed ones
   first: a changed, deleted, cut-off or rewritten-and-recomputed log is found and named.
+- ``record_restore()`` (``shequ restore``) appends a signed restore record to the witness: the
+  chain was set back to entry N from a backup, so earlier witnessed checkpoints beyond N describe
+  entries the restore removed. ``verify()`` names them as superseded; without such a record a
+  chain that ends before a witnessed checkpoint is still a truncation.
 
 Why HMAC-SM3 and not Ed25519: the house's crypto is 国密 (GB/T 39786) and ``cryptography`` has no
 SM2 signatures; the key is kept like the field keys. The cost is that whoever verifies a checkpoint's
@@ -378,6 +382,45 @@ class Checkpoint:
         )
 
 
+@dataclass(frozen=True)
+class RestoreRecord:
+    """A witness line written by ``shequ restore``: the database now holds the chain up to ``seq``
+    (ending in ``head_hash``) from the backup whose SHA-256 is ``backup``. Signed like a checkpoint
+    but with its own message, so that neither can pass for the other."""
+
+    seq: int
+    head_hash: str
+    at: str  # UTC, as _canonical_time prints it
+    backup: str
+    key_id: str
+    signature: str = ""
+
+    def message(self) -> bytes:
+        return f"shequ-audit-restore/v1\n{self.seq}\n{self.head_hash}\n{self.at}\n{self.backup}\n".encode()
+
+    def to_json(self) -> str:
+        body = {"v": 1, "type": "restore", "seq": self.seq, "head": self.head_hash, "at": self.at}
+        body |= {"backup": self.backup, "key": self.key_id, "sig": self.signature}
+        return json.dumps(body, separators=(",", ":"), sort_keys=True)
+
+    @classmethod
+    def from_json(cls, body: dict[str, Any]) -> RestoreRecord:
+        if body.get("v") != 1 or body.get("type") != "restore":
+            raise ValueError("not a version 1 restore record")
+        return cls(
+            seq=int(body["seq"]),
+            head_hash=str(body["head"]),
+            at=str(body["at"]),
+            backup=str(body["backup"]),
+            key_id=str(body["key"]),
+            signature=str(body["sig"]),
+        )
+
+    @property
+    def at_datetime(self) -> datetime:
+        return datetime.fromisoformat(self.at).replace(tzinfo=UTC)
+
+
 def _key() -> bytes:
     raw = settings.AUDIT_CHECKPOINT_KEY.strip()
     try:
@@ -394,27 +437,27 @@ def key_id() -> str:
     return merkle.sm3(b"shequ-audit-key-id\n" + _key()).hex()[:16]
 
 
-def _sign(checkpoint: Checkpoint) -> str:
+def _sign(signed: Checkpoint | RestoreRecord) -> str:
     mac = crypto_hmac.HMAC(_key(), hashes.SM3())
-    mac.update(checkpoint.message())
+    mac.update(signed.message())
     return mac.finalize().hex()
 
 
-def signature_ok(checkpoint: Checkpoint) -> bool:
-    return checkpoint.key_id == key_id() and hmac.compare_digest(_sign(checkpoint), checkpoint.signature)
+def signature_ok(signed: Checkpoint | RestoreRecord) -> bool:
+    return signed.key_id == key_id() and hmac.compare_digest(_sign(signed), signed.signature)
 
 
 def witness_path() -> Path:
     return Path(settings.AUDIT_WITNESS_DIR) / WITNESS_FILE
 
 
-def _witness_append(checkpoint: Checkpoint) -> None:
+def _witness_append(signed: Checkpoint | RestoreRecord) -> None:
     """One line per checkpoint, appended and synced; the folder and file are private (0700/0600)."""
     path = witness_path()
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
     try:
-        os.write(fd, (checkpoint.to_json() + "\n").encode())
+        os.write(fd, (signed.to_json() + "\n").encode())
         os.fsync(fd)
     finally:
         os.close(fd)
@@ -484,6 +527,16 @@ def checkpoint(*, force: bool = False) -> AuditCheckpoint | None:
 def newest_checkpoint() -> Checkpoint | None:
     row = AuditCheckpoint.objects.order_by("-seq").first()
     return Checkpoint.of(row) if row else None
+
+
+def record_restore(*, backup_sha256: str) -> RestoreRecord:
+    """After ``shequ restore``: witness that the chain now ends at the restored head, so that the
+    witnessed checkpoints beyond it read as superseded by this restore, not as a truncation."""
+    seq, head_hash = _sealed_head()
+    record = RestoreRecord(seq, head_hash, _canonical_time(timezone.now()), backup_sha256, key_id())
+    record = replace(record, signature=_sign(record))
+    _witness_append(record)
+    return record
 
 
 def send_checkpoint_to_auditors() -> int:
@@ -568,6 +621,8 @@ class VerifyResult:
     checkpoints: int = 0
     witnessed_seq: int = 0
     notes: list[str] = field(default_factory=list)
+    restores: int = 0  # restore records in the witness that set the chain back
+    witness_ahead: int = 0  # verifying a copy: witnessed entries written after the copy was taken
 
     @property
     def ok(self) -> bool:
@@ -580,24 +635,65 @@ class _Claim:
 
     checkpoint: Checkpoint
     source: str
+    restore: bool = False  # a restore record: it names the head only, and the database holds no row of it
 
 
-def _witness_claims(problems: list[str]) -> list[_Claim]:
+def _witness_claims(
+    problems: list[str], notes: list[str], copy_taken_at: datetime | None
+) -> tuple[list[_Claim], int]:
+    """The witness file's signed claims in order. A restore record supersedes the claims before it
+    that lie beyond the restored head. For a copy taken at ``copy_taken_at``, reading stops at the
+    first restore after it: later lines belong to a history the copy is not part of."""
     path = witness_path()
     if not path.exists():
-        return []
+        return [], 0
     claims: list[_Claim] = []
+    restores = 0
     for number, line in enumerate(path.read_text(encoding="utf-8", errors="replace").splitlines(), start=1):
         if not line.strip():
             continue
         where = f"witness file {path} line {number}"
         try:
-            cp = Checkpoint.from_json(line)
-        except (ValueError, KeyError, TypeError):
+            body = json.loads(line)
+            restore = RestoreRecord.from_json(body) if body.get("type") == "restore" else None
+            cp = Checkpoint.from_json(line) if restore is None else None
+        except (ValueError, KeyError, TypeError, AttributeError):
             problems.append(f"{where}: not a checkpoint (the file was edited)")
             continue
-        _keep_if_signed(cp, where, claims, problems)
-    return claims
+        if cp is not None:
+            _keep_if_signed(cp, where, claims, problems)
+            continue
+        assert restore is not None
+        if restore.key_id != key_id():
+            problems.append(
+                f"{where}: restore record signed with key {restore.key_id}, which is not configured"
+            )
+            continue
+        if not signature_ok(restore):
+            problems.append(f"{where}: the restore record's signature does not match (edited or forged)")
+            continue
+        if copy_taken_at is not None and restore.at_datetime > copy_taken_at:
+            notes.append(
+                f"{where}: a restore after this copy was taken; later witness lines are not about it"
+            )
+            break
+        restores += 1
+        dropped = [c.checkpoint.seq for c in claims if c.checkpoint.seq > restore.seq]
+        claims = [c for c in claims if c.checkpoint.seq <= restore.seq]
+        superseded = (
+            f"{len(dropped)} earlier witnessed checkpoint(s) up to entry {max(dropped)} superseded by"
+            " the restore, not tampering"
+            if dropped
+            else "no witnessed checkpoint lay beyond it"
+        )
+        notes.append(
+            f"{where}: restored from a backup (sha256 {restore.backup[:16]}…) at {restore.at}Z to entry"
+            f" {restore.seq}; {superseded}"
+        )
+        if restore.seq > 0:
+            head = Checkpoint(restore.seq, restore.head_hash, "", restore.at, "")
+            claims.append(_Claim(head, f"the restore record on {where}", restore=True))
+    return claims, restores
 
 
 def _keep_if_signed(cp: Checkpoint, where: str, claims: list[_Claim], problems: list[str]) -> None:
@@ -616,7 +712,9 @@ def _database_claims(problems: list[str]) -> list[_Claim]:
     return claims
 
 
-def verify(batch: int = 5000, anchor: tuple[int, str] | None = None) -> VerifyResult:
+def verify(
+    batch: int = 5000, anchor: tuple[int, str] | None = None, *, copy_taken_at: datetime | None = None
+) -> VerifyResult:
     """Walk the sealed chain in order and check it against every checkpoint.
 
     Found and named: a changed row (its hash), deleted rows (a gap), a rewritten row (the next
@@ -624,21 +722,22 @@ def verify(batch: int = 5000, anchor: tuple[int, str] | None = None) -> VerifyRe
     rewritten with every later hash recomputed (a checkpoint's head hash or Merkle root differs),
     an edited checkpoint or witness line (its signature), a deleted checkpoint (witnessed, missing
     from the database). ``anchor`` = (seq, hash) kept by hand from ``head()``, as before checkpoints.
+    Witnessed checkpoints beyond the head of a signed restore record are superseded, not missing.
+
+    ``copy_taken_at``: the database is a backup copy taken then (``shequ backup verify``). The
+    witness has gone on since, so its checkpoints beyond the copy's chain are counted
+    (``witness_ahead``) instead of reported as a truncation.
     """
     problems: list[str] = []
-    witnessed = _witness_claims(problems)
+    notes: list[str] = []
+    witnessed, restores = _witness_claims(problems, notes, copy_taken_at)
     stored = _database_claims(problems)
-    stored_seqs = {c.checkpoint.seq for c in stored}
-    for claim in witnessed:
-        if claim.checkpoint.seq not in stored_seqs:
-            problems.append(
-                f"{claim.source}: checkpoint {claim.checkpoint.seq} is missing from the database (deleted)"
-            )
     if stored and not witnessed and not witness_path().exists():
-        problems.append(
+        message = (
             f"no witness file at {witness_path()} although the database holds {len(stored)} checkpoints:"
             " the witness was removed, or SHEQU_AUDIT_WITNESS_DIR points elsewhere"
         )
+        (notes if copy_taken_at else problems).append(message)
     claims: dict[int, list[_Claim]] = {}
     for claim in witnessed + stored:
         claims.setdefault(claim.checkpoint.seq, []).append(claim)
@@ -682,8 +781,17 @@ def verify(batch: int = 5000, anchor: tuple[int, str] | None = None) -> VerifyRe
             expected_seq = entry.seq + 1
             last_seq = entry.seq
             checked += 1
+    if copy_taken_at is None:  # a copy may predate checkpoints of the entries it holds
+        stored_seqs = {c.checkpoint.seq for c in stored}
+        for claim in witnessed:
+            if not claim.restore and claim.checkpoint.seq not in stored_seqs:
+                seq = claim.checkpoint.seq
+                problems.append(f"{claim.source}: checkpoint {seq} is missing from the database (deleted)")
+    ahead = [c for c in witnessed if c.checkpoint.seq > last_seq] if copy_taken_at else []
     for seq in sorted(s for s in claims if s > last_seq):
         for claim in claims[seq]:
+            if any(claim is c for c in ahead):
+                continue
             what = claim.source if not claim.checkpoint.key_id else f"checkpoint {seq} ({claim.source})"
             problems.append(
                 f"the chain ends at entry {last_seq} but {what} covers {seq}:"
@@ -697,7 +805,15 @@ def verify(batch: int = 5000, anchor: tuple[int, str] | None = None) -> VerifyRe
         unsealed=unsealed_count(),
         checkpoints=len(stored),
         witnessed_seq=max((c.checkpoint.seq for c in witnessed), default=0),
+        notes=notes,
+        restores=restores,
+        witness_ahead=max((c.checkpoint.seq for c in ahead), default=last_seq) - last_seq,
     )
+    if result.witness_ahead:
+        result.notes.append(
+            f"the witness holds {result.witness_ahead} entries beyond this copy (up to entry"
+            f" {result.witnessed_seq}), written after it was taken: newer, not an error"
+        )
     if result.unsealed:
         oldest = (
             AuditEntry.objects.filter(seq__isnull=True).order_by("id").values_list("at", flat=True).first()

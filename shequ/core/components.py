@@ -85,6 +85,14 @@ class Ledger:
 
 
 @dataclass(frozen=True)
+class ConsistencyCheck:
+    """``run()`` returns the problems it finds (none when the data agree), in words for operators."""
+
+    label: str
+    run: Callable[[], list[str]]
+
+
+@dataclass(frozen=True)
 class Component:
     name: str
     label: str | Promise
@@ -95,6 +103,9 @@ class Component:
     stats: tuple[Any, ...] = field(default=())
     # Returns what waits for this user in the app (only items with a count are shown).
     home_items: Callable[[Any], list[HomeItem]] | None = None
+    # Consistency checks of the app's derived data, which a restored backup must pass (``shequ
+    # backup verify``).
+    checks: tuple[ConsistencyCheck, ...] = ()
 
 
 def components() -> list[Component]:

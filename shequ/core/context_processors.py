@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from django.conf import settings
 from django.http import HttpRequest
 
 from shequ.core.components import nav_for
@@ -16,9 +17,15 @@ def shell(request: HttpRequest) -> dict[str, Any]:
     the user is working in (with its breadcrumb), for users with more than one region."""
     user = getattr(request, "user", None)
     session = getattr(request, "session", None)
+    limit = {"max_request_mb": settings.MAX_REQUEST_BYTES >> 20}
     if user is None or not user.is_authenticated:
-        return {"nav_entries": [], "elderly_mode": bool(session is not None and session.get("elderly_mode"))}
+        return {
+            "nav_entries": [],
+            "elderly_mode": bool(session is not None and session.get("elderly_mode")),
+            **limit,
+        }
     return {
+        **limit,
         "nav_entries": nav_for(user),
         "elderly_mode": bool(user.elderly_mode),
         **_current_region(request, user),

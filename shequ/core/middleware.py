@@ -124,3 +124,37 @@ class NoStoreMiddleware:
         if getattr(request, "user", None) is not None and request.user.is_authenticated:
             response["Cache-Control"] = "no-store"
         return response
+
+
+class RequestSizeMiddleware:
+    """Refuses a request whose declared ``Content-Length`` is over the limit with a 413 before
+    anything reads its body (Django itself would only refuse once a view reads it).
+
+    Uploads (``multipart/form-data``) may be up to ``MAX_REQUEST_BYTES``; every other body up to
+    ``DATA_UPLOAD_MAX_MEMORY_SIZE``, Django's limit for what is held in memory. Last in the middleware
+    list, so the answer still carries the security headers and, for pages, the signed-in shell; the
+    CSRF check reads the body only later, in ``process_view``. ``shequ serve`` also gives waitress the
+    same limit, since waitress reads a whole body before it calls the application.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        from shequ.core.views_errors import error_response
+
+        declared = request.META.get("CONTENT_LENGTH") or "0"
+        try:
+            length = int(declared)
+        except ValueError:
+            return error_response(request, 400, _("The request's Content-Length is not a number."))
+        if length > limit_for(request.META.get("CONTENT_TYPE", "")):
+            return error_response(request, 413)
+        return self.get_response(request)
+
+
+def limit_for(content_type: str) -> int:
+    """The largest body accepted for a request of ``content_type``."""
+    if content_type.lower().startswith("multipart/form-data"):
+        return int(settings.MAX_REQUEST_BYTES)
+    return int(settings.DATA_UPLOAD_MAX_MEMORY_SIZE or settings.MAX_REQUEST_BYTES)

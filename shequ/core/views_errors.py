@@ -6,12 +6,20 @@ user's language with the site's navigation, the JSON API its error body (``apier
 area that registers its own format (Open311: the spec's error list) gets that. It is the one
 place where a request body over ``DATA_UPLOAD_MAX_MEMORY_SIZE`` becomes a 413: Django raises
 ``RequestDataTooBig`` wherever the body is first read (a view, the CSRF check, ninja's parser,
-which hands it on) and answers it through ``handler400``.
+which hands it on) and answers it through ``handler400``; a declared ``Content-Length`` over the
+limit is refused earlier still, before the body is read (``core/middleware.RequestSizeMiddleware``).
+
+An unexpected exception is a 500 with an error id, shown to the user and added to the server log's
+line for the request (``ErrorIdFilter``), so the help desk can find the traceback. A database that
+cannot be reached (``core/dberrors``) is a 503 with ``Retry-After`` instead: nothing is wrong with the
+request, it can be sent again, and the page is rendered without touching the database.
 """
 
 from __future__ import annotations
 
 import logging
+import sys
+import uuid
 from collections.abc import Callable
 
 from django.core.exceptions import RequestDataTooBig
@@ -20,6 +28,7 @@ from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
 
 from shequ.core import apierrors
+from shequ.core.dberrors import RETRY_AFTER_SECONDS, database_unavailable
 
 logger = logging.getLogger(__name__)
 
@@ -51,25 +60,62 @@ def _titles() -> dict[int, tuple[str, str]]:
             ),
         ),
         500: (_("Something went wrong"), _("An unexpected error happened. It has been logged.")),
+        503: (
+            _("Briefly unavailable"),
+            _(
+                "The platform cannot reach its database right now. What you sent may not have been "
+                "saved: wait a minute, check, and send it again if it is not there."
+            ),
+        ),
     }
 
 
-def error_response(request: HttpRequest, status: int, message: str = "", *, hint: str = "") -> HttpResponse:
-    """The error ``status`` as the area of ``request.path`` answers errors."""
+def new_error_id() -> str:
+    """A short id the user can read out to the help desk; the log line of the request carries it."""
+    return uuid.uuid4().hex[:12]
+
+
+def error_response(
+    request: HttpRequest,
+    status: int,
+    message: str = "",
+    *,
+    hint: str = "",
+    error_id: str = "",
+    plain: bool = False,
+) -> HttpResponse:
+    """The error ``status`` as the area of ``request.path`` answers errors.
+
+    ``plain``: render the page without the parts of the shell that read the database (navigation,
+    the current region), for when the database is the problem.
+    """
     path = request.path_info
     if path.startswith(API_PREFIX):
-        return apierrors.error_response(status, message=message or apierrors.default_message(status))
+        details = {"error_id": error_id} if error_id else {}
+        return apierrors.error_response(
+            status, message=message or apierrors.default_message(status), details=details
+        )
     title, default = _titles().get(status, (_("Error"), _("The request failed.")))
+    text = message or default
     for prefix, renderer in _AREAS:
         if path.startswith(prefix):
-            return renderer(request, status, message or default)
-    context = {"status": status, "title": title, "message": message or default, "hint": hint}
+            return renderer(request, status, f"{text} ({error_id})" if error_id else text)
+    context = {"status": status, "title": title, "message": text, "hint": hint, "error_id": error_id}
+    if plain:
+        return HttpResponse(render_to_string("core/error_plain.html", context), status=status)
     try:
         body = render_to_string("core/error.html", context, request=request)
     except Exception:  # the page shell needs the database (navigation); never fail twice
         logger.exception("error page %s could not be rendered with the site's shell", status)
         body = render_to_string("core/error_plain.html", context)
     return HttpResponse(body, status=status)
+
+
+def unavailable_response(request: HttpRequest, error_id: str) -> HttpResponse:
+    """The 503 for a database that cannot be reached, with ``Retry-After``."""
+    response = error_response(request, 503, error_id=error_id, plain=True)
+    response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
 
 
 def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
@@ -96,7 +142,13 @@ def page_not_found(request: HttpRequest, exception: Exception | None = None) -> 
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
-    return error_response(request, 500)
+    # Django calls this while handling the exception, which is still the current one here.
+    error_id = new_error_id()
+    request.shequ_error_id = error_id  # type: ignore[attr-defined]  # for core/logs.ErrorIdFilter
+    if database_unavailable(sys.exc_info()[1]):
+        request.shequ_database_unavailable = True  # type: ignore[attr-defined]
+        return unavailable_response(request, error_id)
+    return error_response(request, 500, error_id=error_id)
 
 
 def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:

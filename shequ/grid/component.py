@@ -6,7 +6,7 @@ from __future__ import annotations
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext_lazy as _
 
-from shequ.core.components import Component, HomeItem, NavEntry
+from shequ.core.components import Component, ConsistencyCheck, HomeItem, NavEntry
 from shequ.core.models import Role
 from shequ.core.permissions import Viewer
 from shequ.grid.permissions import ALL_PERMISSIONS
@@ -49,6 +49,13 @@ def home_items(user: Viewer) -> list[HomeItem]:
     return items
 
 
+def rollup_problems() -> list[str]:
+    """The statistics rollup against a recompute from the tickets (``shequ grid rollup --check``)."""
+    from shequ.grid import stats_rollup
+
+    return [f"statistics rollup differs: {difference}" for difference in stats_rollup.check()]
+
+
 COMPONENT = Component(
     name="grid",
     label=_("Grid events"),
@@ -85,4 +92,5 @@ COMPONENT = Component(
         "grid.ticket_escalated",
     ),
     home_items=home_items,
+    checks=(ConsistencyCheck("statistics rollup matches the tickets", rollup_problems),),
 )

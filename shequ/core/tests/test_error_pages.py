@@ -6,14 +6,20 @@ Django's debug or bare pages."""
 from __future__ import annotations
 
 import json
+import logging
 import os
+import re
+import socket
+import sqlite3
 import subprocess
 import sys
+import time
 import xml.etree.ElementTree as ET
 from typing import Any
 
 import pytest
 from django.conf import settings as django_settings
+from django.db import OperationalError, connection
 from django.test import Client, override_settings
 
 from shequ.conftest import World
@@ -59,10 +65,8 @@ def test_api_body_over_the_limit_is_413_with_the_error_body(world: World, path: 
     token = issue(world, "grid_a")
     body = json.dumps({"title": "楼道堆物", "description": BIG, "region_code": GRID_A}, ensure_ascii=False)
     response = api_post(path, token, body)
-    if path.endswith("nowhere"):  # no operation reads the body there: still the JSON 404
-        assert_api_error(response, 404, "not_found")
-    else:
-        assert_api_error(response, 413, "payload_too_large")
+    # Refused on its declared length before routing: a path that reads no body is no exception.
+    assert_api_error(response, 413, "payload_too_large")
     assert not Ticket.objects.exists()
 
 
@@ -213,3 +217,202 @@ def test_openapi_documents_413_and_415_where_a_body_is_read() -> None:
     photos = set(paths["/api/v1/grid/tickets/{ticket_id}/add_photos"]["post"]["responses"])
     assert 413 in photos and 415 not in photos  # multipart stays multipart
     assert not {413, 415} & set(paths["/api/v1/grid/tickets"]["get"]["responses"])
+
+
+# --- 500 error id, 503 when the database is unreachable --------------------------------------------
+
+
+@override_settings(ROOT_URLCONF="shequ.core.tests.boom_urls")
+def test_500_page_shows_an_error_id_that_is_in_the_log_line(
+    world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    client = Client(raise_request_exception=False)
+    with caplog.at_level(logging.ERROR, logger="django.request"):
+        page = is_our_page(client.get("/boom/"), 500)
+    error_id = re.search(r'class="error-id">([0-9a-f]{12})<', page)
+    assert error_id and "错误编号" in page
+    logged = [r for r in caplog.records if r.name == "django.request"]
+    assert len(logged) == 1 and error_id[1] in logged[0].getMessage() and logged[0].exc_info
+
+
+class _Unreachable:
+    """Every query fails as it does when the database server has gone away (Django's own
+    instrumentation hook: the error is raised where the driver would raise it)."""
+
+    def __call__(self, execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        raise OperationalError("server closed the connection unexpectedly")
+
+
+def _with_database_down(request: Any) -> Any:
+    with connection.execute_wrapper(_Unreachable()):
+        return request()
+
+
+def test_database_down_is_a_503_page_with_retry_after(world: World, caplog: pytest.LogCaptureFixture) -> None:
+    client = Client(raise_request_exception=False)
+    client.force_login(world["head_a"])
+    with caplog.at_level(logging.WARNING, logger="django.request"):
+        response = _with_database_down(lambda: client.get("/grid/"))
+    assert response.status_code == 503 and response["Retry-After"] == "30"
+    page = response.content.decode()
+    assert 'class="topbar"' in page and "暂时" in page and "数据库" in page
+    assert 'class="mainnav"' not in page  # rendered without reading the database
+    assert "Traceback" not in page and "OperationalError" not in page
+    logged = [r for r in caplog.records if r.name == "django.request"]
+    # One warning line with the error id and the cause, no traceback per request during an outage.
+    assert [r.levelname for r in logged] == ["WARNING"] and not logged[0].exc_info
+    assert "database unavailable" in logged[0].getMessage()
+    assert re.search(r'class="error-id">([0-9a-f]{12})<', page)[1] in logged[0].getMessage()  # type: ignore[index]
+    # Signed out, too: the public page of resolved matters.
+    public = _with_database_down(lambda: Client(raise_request_exception=False).get("/grid/public/"))
+    assert public.status_code == 503
+
+
+def test_database_down_answers_the_api_and_open311_in_their_formats(world: World) -> None:
+    token = issue(world, "grid_a")
+    client = Client(raise_request_exception=False)
+    api = _with_database_down(lambda: client.get("/api/v1/grid/tickets", **bearer(token)))
+    body = assert_api_error(api, 503, "service_unavailable")
+    assert api["Retry-After"] == "30" and len(body["details"]["error_id"]) == 12
+    for fmt in ("json", "xml"):
+        response = _with_database_down(lambda fmt=fmt: client.get(f"/open311/v2/services.{fmt}"))
+        assert response.status_code == 503 and response["Retry-After"] == "30"
+        if fmt == "json":
+            assert [e["code"] for e in json.loads(response.content)] == [503]
+        else:
+            assert ET.fromstring(response.content)[0].findtext("code") == "503"
+
+
+def test_a_sql_mistake_on_sqlite_stays_a_500() -> None:
+    from shequ.core.dberrors import database_unavailable
+
+    def wrapped(message: str) -> OperationalError:
+        try:
+            try:
+                raise sqlite3.OperationalError(message)
+            except sqlite3.OperationalError as exc:
+                raise OperationalError(message) from exc
+        except OperationalError as exc:
+            return exc
+
+    assert database_unavailable(wrapped("database is locked"))
+    assert database_unavailable(wrapped("unable to open database file"))
+    assert not database_unavailable(wrapped("no such column: x"))
+    assert not database_unavailable(RuntimeError("boom"))
+    assert database_unavailable(OperationalError("connection refused"))  # PostgreSQL: no driver cause
+
+
+# --- a declared length over the limit is refused before the body is read ---------------------------
+
+
+class _Unreadable:
+    """A request body that fails the test if anything reads it."""
+
+    def read(self, *args: Any) -> bytes:
+        raise AssertionError("the body was read")
+
+    readline = read
+
+
+def unread() -> dict[str, Any]:
+    return {"wsgi.input": _Unreadable()}
+
+
+FIFTY_MB = str(50 * 1024 * 1024)
+
+
+def test_a_declared_50_mb_body_is_refused_before_it_is_read(world: World) -> None:
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(world["resident"])
+    multipart = "multipart/form-data; boundary=x"
+    page = client.post("/grid/report/", content_type=multipart, CONTENT_LENGTH=FIFTY_MB, **unread())
+    assert "太大" in is_our_page(page, 413)
+    token = issue(world, "grid_a")
+    api = Client().post(
+        "/api/v1/grid/tickets/1/add_photos",
+        content_type=multipart,
+        CONTENT_LENGTH=FIFTY_MB,
+        **unread(),
+        **bearer(token),
+    )
+    assert_api_error(api, 413, "payload_too_large")
+    open311 = Client().post(
+        "/open311/v2/requests.json",
+        content_type="application/x-www-form-urlencoded",
+        CONTENT_LENGTH=FIFTY_MB,
+        **unread(),
+    )
+    assert open311.status_code == 413 and json.loads(open311.content)[0]["code"] == 413
+    # Not an upload: the in-memory limit (2.5 MB) applies to the declared length as well.
+    small = Client().post(
+        "/api/v1/grid/tickets",
+        content_type="application/json",
+        CONTENT_LENGTH=str(3 * 1024 * 1024),
+        **unread(),
+        **bearer(token),
+    )
+    assert_api_error(small, 413, "payload_too_large")
+    bogus = Client().post("/grid/report/", content_type=multipart, CONTENT_LENGTH="lots")
+    assert bogus.status_code == 400
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_web_server_refuses_a_50_mb_upload_without_reading_it(tmp_path: Any) -> None:
+    from shequ.core.tests.fakes import free_port, worker_env
+
+    port = free_port()
+    log = (tmp_path / "serve.log").open("wb")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "shequ.cli", "serve", "--port", str(port), "--threads", "2"],
+        env=worker_env(),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        head = (
+            f"POST /grid/report/ HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            f"Content-Type: multipart/form-data; boundary=x\r\nContent-Length: {FIFTY_MB}\r\n\r\n"
+        ).encode()
+        answer = b""
+        for _attempt in range(600):  # until the server listens (a fresh process loads the apps)
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=60) as sock:
+                    sock.sendall(head)  # the headers only: not one byte of the body is sent
+                    answer = sock.recv(65536)
+                break
+            except ConnectionRefusedError:
+                assert server.poll() is None, (tmp_path / "serve.log").read_text()
+                time.sleep(0.1)
+        assert answer.startswith(b"HTTP/1.1 413"), answer[:200]
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        log.close()
+
+
+@pytest.mark.parametrize("mode", ["production", "demo"])
+def test_database_down_is_our_503_in_production_and_the_demo(tmp_path: Any, mode: str) -> None:
+    """The modes a county or the demo runs in (DEBUG off): a real unreachable PostgreSQL (a port where
+    nothing listens) gives our Chinese 503 page, never Django's "Server Error (500)"."""
+    from shequ.core.tests.fakes import free_port
+    from shequ.core.tests.test_deploy_check import production_env
+
+    env = production_env(tmp_path)
+    if mode == "demo":
+        env = {k: v for k, v in env.items() if k != "SHEQU_ENV"} | {"SHEQU_DEMO": "1"}
+    env["SHEQU_DATABASE_URL"] = f"postgres://postgres@127.0.0.1:{free_port()}/shequ"
+    script = (
+        "import django; django.setup()\n"
+        "from django.test import Client\n"
+        "r = Client(raise_request_exception=False).get('/grid/public/', secure=True,"
+        " HTTP_HOST='shequ.example.cn')\n"
+        "print(r.status_code, r.get('Retry-After'))\n"
+        "print(r.content.decode())\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120, check=True
+    )
+    status, page = done.stdout.split("\n", 1)
+    assert status == "503 30"
+    assert "服务暂时不可用" in page and 'class="error-id"' in page and "Server Error" not in page
+    assert "Traceback" not in done.stderr and "database unavailable" in done.stderr

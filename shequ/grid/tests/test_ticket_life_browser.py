@@ -205,3 +205,30 @@ def test_map_pin_fills_the_point(phone_page: Any, world: World, settings: Any) -
     ticket = Ticket.objects.get()
     assert ticket.latitude is not None and ticket.longitude is not None
     assert abs(float(ticket.latitude) - 28.2282) < 0.01 and abs(float(ticket.longitude) - 112.9388) < 0.01
+
+
+def test_photos_over_the_request_limit_are_stopped_before_sending(
+    phone_page: Any, world: World, settings: Any
+) -> None:
+    """The server refuses an oversize upload unread (a 413 page, and the typed report would be gone);
+    the page says so first and keeps what was typed."""
+    settings.MAX_REQUEST_BYTES = 1024 * 1024
+    page = phone_page
+    sign_in(page, "resident")
+    page.goto("/grid/report/")
+    page.fill("#id_description", PROBLEM)
+    big = {"name": "大图.png", "mimeType": "image/png", "buffer": b"\x89PNG" + b"0" * (2 * 1024 * 1024)}
+    page.set_input_files("#photo-pick", files=[big])
+    page.click("main form.report-form button[type=submit]")
+    alert = page.locator("form.report-form .size-error[role=alert]")
+    alert.wait_for()
+    assert "1 MB" in alert.inner_text() and "尚未发送" in alert.inner_text()
+    assert page.url.endswith("/grid/report/") and page.input_value("#id_description") == PROBLEM
+    check(page, "report-too-big")
+    assert not Ticket.objects.exists()
+    page.set_input_files(
+        "#photo-pick", files=[{"name": "小图.png", "mimeType": "image/png", "buffer": png("green", (64, 48))}]
+    )
+    with page.expect_navigation():
+        page.click("main form.report-form button[type=submit]")
+    assert Ticket.objects.get().attachments.count() == 1

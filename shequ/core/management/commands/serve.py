@@ -34,4 +34,13 @@ class Command(BaseCommand):
         url = f"http://{opts['host']}:{opts['port']}/"
         engine = settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1]
         self.stdout.write(self.style.SUCCESS(f"Shequ is ready at {url} (database: {engine})"))
-        serve(application, host=opts["host"], port=opts["port"], threads=opts["threads"], ident="shequ")
+        serve(
+            application,
+            host=opts["host"],
+            port=opts["port"],
+            threads=opts["threads"],
+            ident="shequ",
+            # waitress reads a whole body before it calls the application: with this limit it
+            # answers a bigger declared Content-Length with 413 at once, without reading the body.
+            max_request_body_size=settings.MAX_REQUEST_BYTES + 1,  # waitress refuses from this size on
+        )
