@@ -22,7 +22,7 @@ from ninja.errors import AuthenticationError, AuthorizationError, HttpError, Thr
 from ninja.errors import ValidationError as NinjaValidationError
 from pydantic import Field
 
-from shequ.core.dberrors import RETRY_AFTER_SECONDS, database_unavailable
+from shequ.core.outage import RETRY_AFTER_SECONDS, database_unavailable
 
 if TYPE_CHECKING:
     from ninja import NinjaAPI

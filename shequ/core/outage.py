@@ -6,6 +6,11 @@ returns: none after a first error (maybe just a stale connection), then exponent
 jitter between ``DB_RETRY_MIN_SECONDS`` and ``DB_RETRY_MAX_SECONDS``, so that a restarted database
 is not hit by every worker at the same instant.
 
+:func:`database_unavailable` tells the web side the same thing about one request's error: a 503 with
+``Retry-After`` instead of a 500 (``core/views_errors.py``, ``core/apierrors.py``). It is stricter
+than :data:`DATABASE_ERRORS`: SQLite also raises ``OperationalError`` for mistakes in SQL ("no such
+column"), and those stay 500s with an error id.
+
 :func:`supervise` runs a loop in a daemon thread and starts it again (with the same backoff) whenever
 it dies of any exception: the in-process worker of ``shequ serve --with-worker`` and the audit sealer.
 """
@@ -35,6 +40,37 @@ DATABASE_ERRORS: tuple[type[Exception], ...] = (
     sqlite3.OperationalError,
     sqlite3.InterfaceError,
 )
+
+
+# SQLite's messages for a database that cannot be used right now, as opposed to a wrong statement.
+_SQLITE_UNAVAILABLE = (
+    "database is locked",
+    "unable to open database",
+    "disk i/o error",
+    "database disk image is malformed",
+    "readonly database",
+)
+
+# How long clients are asked to wait before sending again (seconds).
+RETRY_AFTER_SECONDS = 30
+
+
+def database_unavailable(exc: BaseException | None) -> bool:
+    """True when ``exc`` (or what it was raised from) says the database cannot be reached now."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, sqlite3.Error):
+            return str(exc).lower().startswith(_SQLITE_UNAVAILABLE)
+        if isinstance(exc, InterfaceError | psycopg.InterfaceError | psycopg.OperationalError):
+            return True
+        if isinstance(exc, OperationalError):
+            # Django re-raises the driver's error as its own, ``from`` the original.
+            if isinstance(exc.__cause__, sqlite3.Error):
+                return str(exc.__cause__).lower().startswith(_SQLITE_UNAVAILABLE)
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
 
 
 def describe(exc: BaseException) -> str:

@@ -11,7 +11,7 @@ limit is refused earlier still, before the body is read (``core/middleware.Reque
 
 An unexpected exception is a 500 with an error id, shown to the user and added to the server log's
 line for the request (``ErrorIdFilter``), so the help desk can find the traceback. A database that
-cannot be reached (``core/dberrors``) is a 503 with ``Retry-After`` instead: nothing is wrong with the
+cannot be reached (``core/outage``) is a 503 with ``Retry-After`` instead: nothing is wrong with the
 request, it can be sent again, and the page is rendered without touching the database.
 """
 
@@ -28,7 +28,7 @@ from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
 
 from shequ.core import apierrors
-from shequ.core.dberrors import RETRY_AFTER_SECONDS, database_unavailable
+from shequ.core.outage import RETRY_AFTER_SECONDS, database_unavailable
 
 logger = logging.getLogger(__name__)
 

@@ -284,7 +284,7 @@ def test_database_down_answers_the_api_and_open311_in_their_formats(world: World
 
 
 def test_a_sql_mistake_on_sqlite_stays_a_500() -> None:
-    from shequ.core.dberrors import database_unavailable
+    from shequ.core.outage import database_unavailable
 
     def wrapped(message: str) -> OperationalError:
         try:
