@@ -486,6 +486,9 @@ def checkpoint(*, force: bool = False) -> AuditCheckpoint | None:
     Like a CT log's consistency check, the new checkpoint must extend the previous one: if the entry
     it ended at no longer has its hash, the chain was rewritten and nothing is signed.
     """
+    from shequ.core import keys
+
+    keys.prove_audit_key()  # a key that did not sign the last checkpoint (or a lost dev key) signs nothing
     with transaction.atomic():
         _sealer_lock()
         newest = AuditCheckpoint.objects.order_by("-seq").first()
