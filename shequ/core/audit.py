@@ -434,7 +434,11 @@ def _key() -> bytes:
 
 def key_id() -> str:
     """Names the key without revealing it, so a checkpoint says which key signed it."""
-    return merkle.sm3(b"shequ-audit-key-id\n" + _key()).hex()[:16]
+    return key_id_of(_key())
+
+
+def key_id_of(key: bytes) -> str:
+    return merkle.sm3(b"shequ-audit-key-id\n" + key).hex()[:16]
 
 
 def _sign(signed: Checkpoint | RestoreRecord) -> str:
