@@ -237,12 +237,13 @@ def key_files(bundle: dict[str, Any]) -> dict[str, str]:
     return files
 
 
-def write_key_dir(bundle: dict[str, Any], key_dir: Path) -> list[Path]:
-    """Write the key files; refuse (writing nothing) if one exists with another key in it."""
+def write_key_dir(bundle: dict[str, Any], key_dir: Path, replaceable: frozenset[str] = frozenset()) -> list[Path]:
+    """Write the key files; refuse (writing nothing) if one exists with another key in it, unless
+    its name is in ``replaceable``."""
     files = key_files(bundle)
     for name, value in files.items():
         path = key_dir / name
-        if path.exists() and path.read_text().strip() != value:
+        if name not in replaceable and path.exists() and path.read_text().strip() != value:
             raise EscrowError(
                 f"{path} exists and holds another key: move it away first (nothing was written)"
             )
@@ -251,10 +252,13 @@ def write_key_dir(bundle: dict[str, Any], key_dir: Path) -> list[Path]:
     written = []
     for name, value in files.items():
         path = key_dir / name
-        if path.exists():
+        if path.exists() and path.read_text().strip() == value:
             continue
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        draft = key_dir / f".{name}.import"
+        draft.unlink(missing_ok=True)
+        fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as handle:
             handle.write(value)
+        os.replace(draft, path)
         written.append(path)
     return written

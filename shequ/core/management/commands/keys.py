@@ -70,7 +70,9 @@ class Command(BaseCommand):
                 self.stdout.write(line)
             return
         key_dir = opts["key_dir"] or Path(settings.KEY_DIR)
-        written = escrow.write_key_dir(bundle, key_dir)
+        # Any shequ command made a new secret key after the loss: the restored one replaces it (it
+        # seals no stored data; sessions signed since then end).
+        written = escrow.write_key_dir(bundle, key_dir, replaceable=frozenset({"secret_key"}))
         self.stdout.write(f"restored {len(written)} key file(s) into {key_dir}:")
         for name, fp in escrow.bundle_fingerprints(bundle).items():
             self.stdout.write(f"  {name:<16} {fp}")
