@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import sys
 
-
 # Commands spelled with a hyphen, as operators type them (Django's names are module names).
 ALIASES = {"check-keys": "check_keys"}
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import json
 import os
@@ -76,10 +77,8 @@ def _dev_secret(name: str, nbytes: int = 32, *, create: bool = False) -> str:
     path = KEY_DIR / name
     legacy = VAR_DIR / name  # before SHEQU_KEY_DIR, keys sat beside the database: moved once
     if legacy.exists() and not path.exists():
-        try:
+        with contextlib.suppress(FileExistsError):  # another process moved it first
             os.link(legacy, path)
-        except FileExistsError:
-            pass
     if legacy.exists() and path.exists() and path.read_text().strip() == legacy.read_text().strip():
         legacy.unlink(missing_ok=True)
     if path.exists():
@@ -111,7 +110,11 @@ else:
     if os.environ.get("SHEQU_FIELD_KEYS"):
         FIELD_KEYS = json.loads(os.environ["SHEQU_FIELD_KEYS"])
     else:  # var/keys/field_key_<id> files (``shequ keys import`` may write several), else k1
-        _ids = sorted(p.name[len("field_key_") :] for p in KEY_DIR.glob("field_key_*")) if KEY_DIR.exists() else []
+        _ids = (
+            sorted(p.name[len("field_key_") :] for p in KEY_DIR.glob("field_key_*"))
+            if KEY_DIR.exists()
+            else []
+        )
         FIELD_KEYS = {key_id: _dev_secret(f"field_key_{key_id}", 16) for key_id in _ids or ["k1"]}
     _current_file = KEY_DIR / "current_field_key"
     FIELD_KEY_CURRENT = os.environ.get("SHEQU_FIELD_KEY_CURRENT") or (
@@ -123,8 +126,12 @@ else:
 # Where each key comes from, for messages that tell an operator what to restore ("field:k1",
 # "index", "audit" -> an environment variable or a file in KEY_DIR).
 KEY_SOURCES: dict[str, str] = {
-    "index": "SHEQU_INDEX_KEY" if PRODUCTION or os.environ.get("SHEQU_INDEX_KEY") else str(KEY_DIR / "index_key"),
-    "audit": "SHEQU_AUDIT_KEY" if PRODUCTION or os.environ.get("SHEQU_AUDIT_KEY") else str(KEY_DIR / "audit_key"),
+    "index": "SHEQU_INDEX_KEY"
+    if PRODUCTION or os.environ.get("SHEQU_INDEX_KEY")
+    else str(KEY_DIR / "index_key"),
+    "audit": "SHEQU_AUDIT_KEY"
+    if PRODUCTION or os.environ.get("SHEQU_AUDIT_KEY")
+    else str(KEY_DIR / "audit_key"),
     **{
         f"field:{key_id}": "SHEQU_FIELD_KEYS"
         if PRODUCTION or os.environ.get("SHEQU_FIELD_KEYS")

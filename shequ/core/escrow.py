@@ -237,7 +237,9 @@ def key_files(bundle: dict[str, Any]) -> dict[str, str]:
     return files
 
 
-def write_key_dir(bundle: dict[str, Any], key_dir: Path, replaceable: frozenset[str] = frozenset()) -> list[Path]:
+def write_key_dir(
+    bundle: dict[str, Any], key_dir: Path, replaceable: frozenset[str] = frozenset()
+) -> list[Path]:
     """Write the key files; refuse (writing nothing) if one exists with another key in it, unless
     its name is in ``replaceable``."""
     files = key_files(bundle)

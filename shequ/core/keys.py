@@ -515,7 +515,10 @@ def check_keys(*, index: bool = True) -> KeyReport:
         raise KeyCheckError("\n".join(report.problems))
     raced = False
     for dev_name in list(settings.NEW_DEV_KEYS):
-        if dev_name in {"index_key", "audit_key"} or dev_name.removeprefix("field_key_") in settings.FIELD_KEYS:
+        if (
+            dev_name in {"index_key", "audit_key"}
+            or dev_name.removeprefix("field_key_") in settings.FIELD_KEYS
+        ):
             raced |= _write_new(dev_name)
             report.written.append(str(Path(settings.KEY_DIR) / dev_name))
     if raced:  # another process wrote its keys first: prove those

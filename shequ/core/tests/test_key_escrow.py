@@ -9,8 +9,8 @@ import json
 import shutil
 import sqlite3
 import subprocess
-import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from Crypto.Protocol.SecretSharing import Shamir
@@ -20,7 +20,7 @@ from django.db import connection
 from shequ.core import escrow
 from shequ.core.tests.test_keys_startup import CREATE, PHONES, READ, dev_env, run
 
-BUNDLE = {
+BUNDLE: dict[str, Any] = {
     "field_keys": {"k1": "11" * 16, "k2": "22" * 16},
     "field_key_current": "k2",
     "index_key": "33" * 32,
@@ -128,7 +128,9 @@ def test_drill_restores_a_database_with_keys_from_shares(tmp_path: Path) -> None
     var = tmp_path / "var"
     env = dev_env(var)
     assert run(env, code=CREATE).returncode == 0
-    result = run(env, "keys", "export", "--shares", "5", "--threshold", "3", "--out", str(tmp_path / "shares"))
+    result = run(
+        env, "keys", "export", "--shares", "5", "--threshold", "3", "--out", str(tmp_path / "shares")
+    )
     assert result.returncode == 0, result.stderr
     shares = sorted((tmp_path / "shares").iterdir())
     fingerprints = run(env, "keys", "fingerprint").stdout

@@ -29,7 +29,9 @@ def _fresh_proofs() -> Iterator[None]:
 
 def make_users(n: int, start: int = 0) -> None:
     for i in range(start, start + n):
-        accounts.user_create(actor=None, username=f"k{i}", display_name="", password=None, phone=f"1390000{i:04d}")
+        accounts.user_create(
+            actor=None, username=f"k{i}", display_name="", password=None, phone=f"1390000{i:04d}"
+        )
 
 
 def stored_phones() -> dict[str, str]:
@@ -62,9 +64,11 @@ def test_a_reused_key_id_writes_nothing() -> None:
     before = stored_phones()
     current = settings.FIELD_KEY_CURRENT
     with override_settings(FIELD_KEYS={current: OTHER}, FIELD_KEY_CURRENT=current):
-        with pytest.raises(keys.KeyCheckError, match=f"the key configured as {current} .*reused key id"):
-            with transaction.atomic():
-                make_users(1, start=1)
+        with (
+            pytest.raises(keys.KeyCheckError, match=f"the key configured as {current} .*reused key id"),
+            transaction.atomic(),
+        ):
+            make_users(1, start=1)
         with pytest.raises(keys.KeyCheckError, match="reused key id"):
             keys.check_keys()
     assert stored_phones() == before
@@ -74,9 +78,11 @@ def test_a_reused_key_id_writes_nothing() -> None:
 def test_check_names_a_missing_key() -> None:
     make_users(2)
     old = settings.FIELD_KEY_CURRENT
-    with override_settings(FIELD_KEYS={"k9": OTHER}, FIELD_KEY_CURRENT="k9"):
-        with pytest.raises(keys.KeyCheckError) as caught:
-            keys.check_keys()
+    with (
+        override_settings(FIELD_KEYS={"k9": OTHER}, FIELD_KEY_CURRENT="k9"),
+        pytest.raises(keys.KeyCheckError) as caught,
+    ):
+        keys.check_keys()
     message = str(caught.value)
     assert f"field key {old} is not configured" in message and "shequ keys import" in message
     assert "core.User.phone" in message
@@ -106,7 +112,10 @@ def test_a_database_from_before_the_canaries_is_proven_on_its_data() -> None:
     KeyCanary.objects.all().delete()  # as made before this change
     current = settings.FIELD_KEY_CURRENT
     # A wrong key under the same id is caught on the stored values themselves …
-    with override_settings(FIELD_KEYS={current: OTHER}), pytest.raises(keys.KeyCheckError, match="reused key id"):
+    with (
+        override_settings(FIELD_KEYS={current: OTHER}),
+        pytest.raises(keys.KeyCheckError, match="reused key id"),
+    ):
         keys.check_keys()
     with override_settings(INDEX_KEY="ef" * 32), pytest.raises(keys.KeyCheckError, match="blind indexes"):
         keys.check_keys()
@@ -156,7 +165,10 @@ def test_rotate_keys_with_a_missing_key_names_it_and_changes_nothing() -> None:
     message = str(caught.value)
     assert message.startswith("nothing was rotated")
     assert f"field key {old} is not configured" in message
-    assert f"3 value(s) in core.User.phone are encrypted with field key {old}, which is not configured" in message
+    assert (
+        f"3 value(s) in core.User.phone are encrypted with field key {old}, which is not configured"
+        in message
+    )
     assert stored_phones() == before
 
 

@@ -87,7 +87,9 @@ def test_start_up_refuses_a_wrong_key_under_the_same_id(with_data: dict[str, str
     current = settings.FIELD_KEY_CURRENT
     env = with_data | {"SHEQU_FIELD_KEYS": json.dumps({**settings.FIELD_KEYS, current: OTHER})}
     assert_every_entry_refuses(
-        env, f"the key configured as {current}", "is not the key that encrypted the stored data (reused key id)"
+        env,
+        f"the key configured as {current}",
+        "is not the key that encrypted the stored data (reused key id)",
     )
 
 

@@ -67,7 +67,8 @@ class Command(BaseCommand):
             raise CommandError("nothing was rotated:\n" + "\n".join(report.problems + lost))
         if lost:
             raise CommandError(
-                f"rotated {total} value(s) to key {current}, but these were left as they are:\n" + "\n".join(lost)
+                f"rotated {total} value(s) to key {current}, but these were left as they are:\n"
+                + "\n".join(lost)
             )
         if opts["reindex"] and not opts["dry_run"]:
             keys.record_index_canary()  # the indexes are now built with this index key
