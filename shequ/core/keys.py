@@ -480,6 +480,8 @@ def inspect_keys(*, index: bool = True) -> KeyReport:
             sampled=sum(1 for s in key_samples if _opens(s)),
         )
         status.problem = _field_problem(key_id, rows[-1] if rows else None, key_samples)
+        if status.problem and _is_new_dev_key(f"field:{key_id}"):
+            status.fingerprint = "missing"  # not the fingerprint of a key made up in memory
         report.keys.append(status)
     index_rows = canaries.get((KeyKind.INDEX, "index"), [])
     sample = _index_sample(tables)
@@ -492,12 +494,16 @@ def inspect_keys(*, index: bool = True) -> KeyReport:
     )
     if index:
         status.problem = _index_problem(index_rows[-1] if index_rows else None, sample)
+    if status.problem and _is_new_dev_key("index"):
+        status.fingerprint = "missing"
     report.keys.append(status)
     from shequ.core.models import AuditCheckpoint
 
     checkpoints = AuditCheckpoint.objects.count() if AuditCheckpoint._meta.db_table in tables else 0
     status = KeyStatus("audit key", _safe(audit_fingerprint), source("audit"), canaries=checkpoints)
     status.problem = _audit_problem(tables)
+    if status.problem and _is_new_dev_key("audit"):
+        status.fingerprint = "missing"
     report.keys.append(status)
     report.problems += [s.problem for s in report.keys if s.problem]
     return report
