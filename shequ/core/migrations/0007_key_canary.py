@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('core', '0005_audit_sealed_chain'),
+        ('core', '0006_worker_heartbeat'),
     ]
 
     operations = [
