@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -547,20 +547,28 @@ _checked = False
 
 def refuse_to_start() -> None:
     """For the WSGI entry: print the check's message and exit non-zero (no traceback)."""
-    global _checked
-    if _checked:
-        return
     try:
-        check_keys()
+        start_up_check()
     except KeyCheckError as exc:
         sys.stderr.write(f"Shequ refuses to start: {exc}\n")
         raise SystemExit(1) from None
-    _checked = True
 
 
-def start_up_check() -> None:
-    """For ``serve`` and ``worker``: raise KeyCheckError once per process, else remember the pass."""
+def start_up_check(stop: Callable[[], bool] | None = None) -> None:
+    """For ``serve`` and ``worker``: raise KeyCheckError once per process, else remember the pass.
+    A database that is down at start is waited for (with the outage backoff): the keys can only be
+    proven against it, and nothing may run under keys that were not."""
     global _checked
-    if not _checked:
-        check_keys()
+    from shequ.core import outage
+
+    watch = outage.OutageWatch("start-up key check")
+    while not _checked:
+        try:
+            check_keys()
+        except outage.DATABASE_ERRORS as exc:
+            outage.sleep(watch.failed(exc), stop)
+            if stop is not None and stop():
+                return
+            continue
+        watch.ok()
         _checked = True
