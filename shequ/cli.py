@@ -1,16 +1,23 @@
-"""The ``shequ`` command: Django's management commands plus ``demo``, ``serve`` and ``worker``."""
+"""The ``shequ`` command: Django's management commands plus ``demo``, ``serve``, ``worker``,
+``check-keys`` and ``keys``."""
 
 from __future__ import annotations
 
 import os
 import sys
 
+# Commands spelled with a hyphen, as operators type them (Django's names are module names).
+ALIASES = {"check-keys": "check_keys"}
+
 
 def main() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "shequ.settings")
     from django.core.management import execute_from_command_line
 
-    execute_from_command_line(["shequ", *sys.argv[1:]])
+    args = sys.argv[1:]
+    if args and args[0] in ALIASES:
+        args[0] = ALIASES[args[0]]
+    execute_from_command_line(["shequ", *args])
 
 
 if __name__ == "__main__":

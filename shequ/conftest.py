@@ -34,6 +34,10 @@ class FastArgon2Hasher(Argon2PasswordHasher):
 
 # Before any hasher is used (get_hashers() caches the list).
 settings.PASSWORD_HASHERS = ["shequ.conftest.FastArgon2Hasher"]
+# Tests seal only test databases: development keys missing from var/keys/ stay in memory for the run
+# (subprocesses get them through worker_env), so a test run never writes a key file that the
+# developer's own database may need (shequ/core/keys.py).
+settings.NEW_DEV_KEYS.clear()
 IN_CI = os.environ.get("CI") == "true"
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import json
 import os
@@ -44,21 +45,50 @@ PRODUCTION = ENVIRONMENT == "production"
 DEBUG = os.environ.get("SHEQU_DEBUG", "0") == "1"
 
 
-def _dev_secret(name: str, nbytes: int = 32) -> str:
-    """A per-machine random secret kept under var/, for development and demo only."""
-    path = VAR_DIR / name
-    if not path.exists():
-        # Written 0600 under a private name, then linked: readable by no one else at any moment,
-        # and processes starting together all read the first one's secret.
-        draft = private_file(VAR_DIR / f".{name}.{os.getpid()}")
-        draft.write_text(secrets.token_hex(nbytes))
-        try:
-            os.link(draft, path)
-        except FileExistsError:
-            pass
-        finally:
-            draft.unlink()
+# Development and demo keys live in their own folder (0700, files 0600), not beside the database,
+# so that a copy of the database file is not a copy of its keys (backups leave this folder out).
+KEY_DIR = Path(os.environ.get("SHEQU_KEY_DIR", VAR_DIR / "keys"))
+# Dev key files that were missing at start: their keys exist only in this process until the key
+# check (shequ/core/keys.py) has proved that no stored data needs the lost original. Then they are
+# written; while encrypted data exists, they never are.
+NEW_DEV_KEYS: dict[str, str] = {}
+
+
+def _write_once(path: Path, value: str) -> str:
+    """Write ``value`` to ``path`` unless it exists; return what the file holds. Written 0600 under a
+    private name, then linked: readable by no one else at any moment, and of processes starting
+    together all keep the first one's value."""
+    draft = private_file(path.parent / f".{path.name}.{os.getpid()}")
+    draft.write_text(value)
+    try:
+        os.link(draft, path)
+    except FileExistsError:
+        pass
+    finally:
+        draft.unlink()
     return path.read_text().strip()
+
+
+def _dev_secret(name: str, nbytes: int = 32, *, create: bool = False) -> str:
+    """A per-machine random secret in KEY_DIR, for development and demo only. A missing key is made
+    in memory and remembered in NEW_DEV_KEYS (``create=True``: written at once, for secrets that
+    seal no stored data)."""
+    private_dir(KEY_DIR)
+    path = KEY_DIR / name
+    legacy = VAR_DIR / name  # before SHEQU_KEY_DIR, keys sat beside the database: moved once
+    if legacy.exists() and not path.exists():
+        with contextlib.suppress(FileExistsError):  # another process moved it first
+            os.link(legacy, path)
+    if legacy.exists() and path.exists() and path.read_text().strip() == legacy.read_text().strip():
+        legacy.unlink(missing_ok=True)
+    if path.exists():
+        path.chmod(0o600)
+        return path.read_text().strip()
+    value = secrets.token_hex(nbytes)
+    if create:
+        return _write_once(path, value)
+    NEW_DEV_KEYS[name] = value
+    return value
 
 
 def _required(name: str) -> str:
@@ -76,15 +106,39 @@ if PRODUCTION:
     INDEX_KEY = _required("SHEQU_INDEX_KEY")
     AUDIT_CHECKPOINT_KEY = _required("SHEQU_AUDIT_KEY")
 else:
-    SECRET_KEY = os.environ.get("SHEQU_SECRET_KEY") or _dev_secret("secret_key")
-    FIELD_KEYS = (
-        json.loads(os.environ["SHEQU_FIELD_KEYS"])
-        if os.environ.get("SHEQU_FIELD_KEYS")
-        else {"k1": _dev_secret("field_key_k1", 16)}
+    SECRET_KEY = os.environ.get("SHEQU_SECRET_KEY") or _dev_secret("secret_key", create=True)
+    if os.environ.get("SHEQU_FIELD_KEYS"):
+        FIELD_KEYS = json.loads(os.environ["SHEQU_FIELD_KEYS"])
+    else:  # var/keys/field_key_<id> files (``shequ keys import`` may write several), else k1
+        _ids = (
+            sorted(p.name[len("field_key_") :] for p in KEY_DIR.glob("field_key_*"))
+            if KEY_DIR.exists()
+            else []
+        )
+        FIELD_KEYS = {key_id: _dev_secret(f"field_key_{key_id}", 16) for key_id in _ids or ["k1"]}
+    _current_file = KEY_DIR / "current_field_key"
+    FIELD_KEY_CURRENT = os.environ.get("SHEQU_FIELD_KEY_CURRENT") or (
+        _current_file.read_text().strip() if _current_file.exists() else sorted(FIELD_KEYS)[-1]
     )
-    FIELD_KEY_CURRENT = os.environ.get("SHEQU_FIELD_KEY_CURRENT", sorted(FIELD_KEYS)[-1])
     INDEX_KEY = os.environ.get("SHEQU_INDEX_KEY") or _dev_secret("index_key", 32)
     AUDIT_CHECKPOINT_KEY = os.environ.get("SHEQU_AUDIT_KEY") or _dev_secret("audit_key", 32)
+
+# Where each key comes from, for messages that tell an operator what to restore ("field:k1",
+# "index", "audit" -> an environment variable or a file in KEY_DIR).
+KEY_SOURCES: dict[str, str] = {
+    "index": "SHEQU_INDEX_KEY"
+    if PRODUCTION or os.environ.get("SHEQU_INDEX_KEY")
+    else str(KEY_DIR / "index_key"),
+    "audit": "SHEQU_AUDIT_KEY"
+    if PRODUCTION or os.environ.get("SHEQU_AUDIT_KEY")
+    else str(KEY_DIR / "audit_key"),
+    **{
+        f"field:{key_id}": "SHEQU_FIELD_KEYS"
+        if PRODUCTION or os.environ.get("SHEQU_FIELD_KEYS")
+        else str(KEY_DIR / f"field_key_{key_id}")
+        for key_id in FIELD_KEYS
+    },
+}
 
 # The audit log (docs/security.md): the sealer chains committed entries at least this often, writes
 # a signed checkpoint at most this often while the log grows, and appends each checkpoint to a file

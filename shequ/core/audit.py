@@ -434,7 +434,11 @@ def _key() -> bytes:
 
 def key_id() -> str:
     """Names the key without revealing it, so a checkpoint says which key signed it."""
-    return merkle.sm3(b"shequ-audit-key-id\n" + _key()).hex()[:16]
+    return key_id_of(_key())
+
+
+def key_id_of(key: bytes) -> str:
+    return merkle.sm3(b"shequ-audit-key-id\n" + key).hex()[:16]
 
 
 def _sign(signed: Checkpoint | RestoreRecord) -> str:
@@ -486,6 +490,9 @@ def checkpoint(*, force: bool = False) -> AuditCheckpoint | None:
     Like a CT log's consistency check, the new checkpoint must extend the previous one: if the entry
     it ended at no longer has its hash, the chain was rewritten and nothing is signed.
     """
+    from shequ.core import keys
+
+    keys.prove_audit_key()  # a key that did not sign the last checkpoint (or a lost dev key) signs nothing
     with transaction.atomic():
         _sealer_lock()
         newest = AuditCheckpoint.objects.order_by("-seq").first()

@@ -91,16 +91,94 @@ def current_key_id() -> str:
     return str(settings.FIELD_KEY_CURRENT)
 
 
+# Keys proven against the database's canaries in this process (shequ/core/keys.py), by id and value:
+# the first encryption under a key id (or blind index under an index key) checks that it is the key
+# that wrote the stored data and records a canary; later ones cost a set lookup.
+_proven_field_keys: set[tuple[str, str]] = set()
+_proven_index_keys: set[str] = set()
+# Set by keys.reindexing() while ``rotate_keys --reindex`` rebuilds the indexes under a new key.
+_index_proof_suspended = False
+
+
+def _prove_field_key(key_id: str) -> None:
+    hex_value = settings.FIELD_KEYS.get(key_id)
+    if hex_value is None or (key_id, hex_value) in _proven_field_keys:
+        return
+    from shequ.core import keys
+
+    keys.prove_field_key(key_id)  # raises KeyCheckError; may adopt a dev key file written meanwhile
+    _proven_field_keys.add((key_id, settings.FIELD_KEYS[key_id]))
+
+
+def _prove_index_key() -> None:
+    hex_value = str(settings.INDEX_KEY)
+    if hex_value in _proven_index_keys or _index_proof_suspended:
+        return
+    from shequ.core import keys
+
+    keys.prove_index_key()
+    _proven_index_keys.add(str(settings.INDEX_KEY))
+
+
+def forget_proven_keys() -> None:
+    """For tests and after a key import: prove the keys again on next use."""
+    _proven_field_keys.clear()
+    _proven_index_keys.clear()
+
+
 def encrypt(plaintext: str, aad: str, key_id: str | None = None) -> str:
     key_id = key_id or current_key_id()
     if not _KEY_ID.match(key_id):
         raise CryptoError(f"invalid field key id {key_id!r}")
+    _prove_field_key(key_id)
+    return seal(plaintext, aad, key_id)
+
+
+def seal(plaintext: str, aad: str, key_id: str) -> str:
+    """Encrypt without the canary proof: for the canaries themselves and the self-test."""
     nonce = os.urandom(NONCE_BYTES)
     encryptor = Cipher(_algorithm(key_id), modes.GCM(nonce)).encryptor()
     encryptor.authenticate_additional_data(aad.encode())
     body = encryptor.update(plaintext.encode()) + encryptor.finalize()
     blob = base64.b64encode(nonce + body + encryptor.tag).decode()
     return f"{PREFIX}:{key_id}:{blob}"
+
+
+def seal_bytes(key: bytes, data: bytes, aad: bytes) -> bytes:
+    """SM4-GCM under a key given here, not from settings (the key escrow's wrapping key):
+    nonce | ciphertext | tag."""
+    nonce = os.urandom(NONCE_BYTES)
+    encryptor = Cipher(algorithms.SM4(key), modes.GCM(nonce)).encryptor()
+    encryptor.authenticate_additional_data(aad)
+    body = encryptor.update(data) + encryptor.finalize()
+    return nonce + body + encryptor.tag
+
+
+def open_bytes(key: bytes, sealed: bytes, aad: bytes) -> bytes:
+    if len(sealed) < NONCE_BYTES + TAG_BYTES:
+        raise CryptoError("sealed data too short")
+    nonce, body, tag = sealed[:NONCE_BYTES], sealed[NONCE_BYTES:-TAG_BYTES], sealed[-TAG_BYTES:]
+    decryptor = Cipher(algorithms.SM4(key), modes.GCM(nonce, tag)).decryptor()
+    decryptor.authenticate_additional_data(aad)
+    try:
+        return decryptor.update(body) + decryptor.finalize()
+    except InvalidTag as exc:
+        raise CryptoError("the wrong key, or the sealed data was altered") from exc
+
+
+def fingerprint(kind: str, key: bytes) -> str:
+    """A short name for a key that reveals nothing of it (SM3, domain-separated by kind)."""
+    digest = hashes.Hash(hashes.SM3())
+    digest.update(b"shequ-key-fingerprint\n" + kind.encode() + b"\n" + key)
+    return digest.finalize().hex()[:16]
+
+
+def field_key_bytes(key_id: str) -> bytes:
+    return _key(key_id)
+
+
+def index_key_bytes() -> bytes:
+    return _index_key()
 
 
 def is_ciphertext(value: object) -> bool:
@@ -143,6 +221,12 @@ def normalize(value: str) -> str:
 
 def blind_index(value: str, purpose: str) -> str:
     """HMAC-SM3 of the normalized value; ``purpose`` separates index domains (id number vs phone)."""
+    _prove_index_key()
+    return raw_blind_index(value, purpose)
+
+
+def raw_blind_index(value: str, purpose: str) -> str:
+    """The blind index without the canary proof: for the canary itself and the self-test."""
     mac = _keyed_mac(str(settings.INDEX_KEY)).copy()
     mac.update(purpose.encode() + b"\x00" + normalize(value).encode())
     return mac.finalize().hex()
@@ -163,9 +247,9 @@ def self_test() -> None:
         sm3_ok = digest.finalize().hex() == _SM3_ABC
         enc = Cipher(algorithms.SM4(_SM4_KEY), modes.ECB()).encryptor()  # noqa: S305 - known-answer test only
         sm4_ok = (enc.update(_SM4_KEY) + enc.finalize()).hex() == _SM4_CIPHER
-        sealed = encrypt("self-test", "self-test", key_id=current_key_id())
+        sealed = seal("self-test", "self-test", key_id=current_key_id())
         roundtrip_ok = decrypt(sealed, "self-test") == "self-test"
-        index_ok = len(blind_index("self-test", "self-test")) == 64
+        index_ok = len(raw_blind_index("self-test", "self-test")) == 64
         for key_id in settings.FIELD_KEYS:  # every configured key must at least parse
             _key(key_id)
         # The index key must be its own key: reusing a field key would tie the two together.

@@ -412,3 +412,34 @@ class Delivery(models.Model):
         constraints: ClassVar = [
             models.UniqueConstraint(fields=["message", "channel"], name="one_delivery_per_channel")
         ]
+
+
+class KeyKind(models.TextChoices):
+    FIELD = "field", "field"
+    INDEX = "index", "index"
+
+
+class KeyCanary(models.Model):
+    """Proof of which key wrote the stored data (``shequ/core/keys.py``): a fixed text sealed under a
+    field key id when that id first encrypts, and the blind index of a fixed value under the index
+    key. The start-up check opens them with the configured keys, so a missing, wrong or reused key
+    stops the platform instead of turning every person read into an error. Append-only: a changed
+    index key (after ``rotate_keys --reindex``) adds a newer row; the newest row of a kind and id
+    counts. ``fingerprint`` names the key without revealing it."""
+
+    kind = models.CharField(max_length=8, choices=KeyKind.choices)
+    key_id = models.CharField(max_length=32)
+    canary = models.TextField()
+    fingerprint = models.CharField(max_length=16)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes: ClassVar = [models.Index(fields=["kind", "key_id"])]
+
+    def save(self, *args: object, **kwargs: object) -> None:
+        if self.pk is not None:
+            raise ValueError("key canaries are append-only")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: object, **kwargs: object) -> tuple[int, dict[str, int]]:
+        raise ValueError("key canaries are append-only")

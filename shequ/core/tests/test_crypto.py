@@ -16,7 +16,7 @@ from django.core.exceptions import FieldError
 from django.db import connection, transaction
 from django.test import override_settings
 
-from shequ.core import accounts, crypto
+from shequ.core import accounts, crypto, keys
 from shequ.core.fields import Sealed
 from shequ.core.models import User
 
@@ -110,14 +110,21 @@ def test_index_key_is_separate_from_field_keys() -> None:
         cursor.execute("SELECT phone, phone_index FROM core_user WHERE id = %s", [user.pk])
         stored, index = cursor.fetchone()
     with override_settings(INDEX_KEY="ab" * 32):
-        assert crypto.blind_index(PHONE, "phone") != index  # a new index key: a new index …
+        assert crypto.raw_blind_index(PHONE, "phone") != index  # a new index key: a new index …
         again = User.objects.get(pk=user.pk)
         assert again.phone == PHONE  # … while the ciphertext still opens with the field key
-        again.save()
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT phone FROM core_user WHERE id = %s", [user.pk])
-            assert cursor.fetchone()[0] == stored  # unchanged value: not re-encrypted
+        # … but searching or writing under it is refused: it would quietly find nothing (keys.py).
+        with pytest.raises(keys.KeyCheckError, match="not the key that built the stored blind indexes"):
+            crypto.blind_index(PHONE, "phone")
+        with pytest.raises(keys.KeyCheckError), transaction.atomic():
+            again.save()
     assert crypto.blind_index(PHONE, "phone") == index
+    again = User.objects.get(pk=user.pk)
+    _ = again.phone
+    again.save()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT phone FROM core_user WHERE id = %s", [user.pk])
+        assert cursor.fetchone()[0] == stored  # unchanged value: not re-encrypted
 
 
 def test_self_test_passes_with_sm3_and_sm4() -> None:
@@ -260,6 +267,7 @@ def test_unchanged_value_is_not_reencrypted_and_clearing_clears_the_index() -> N
     assert User.objects.filter(pk=user.pk).values_list("phone", "phone_index").get() == ("", "")
 
 
+@pytest.mark.django_db  # the first encryption under a key id records its canary
 def test_keys_are_not_cached_across_settings_changes() -> None:
     sealed = crypto.encrypt(PHONE, "x", key_id="t1") if "t1" in settings.FIELD_KEYS else None
     assert sealed is None  # no such key in the normal settings

@@ -11,7 +11,7 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test import override_settings
 
-from shequ.core import accounts, crypto
+from shequ.core import accounts, crypto, keys
 from shequ.core.models import User
 
 NEW_KEY = "rot2"
@@ -83,7 +83,11 @@ def test_values_written_after_switching_the_key_use_the_new_key() -> None:
 def test_reindex_rebuilds_blind_indexes_after_an_index_key_change() -> None:
     accounts.user_create(actor=None, username="ix", display_name="", password=None, phone="13900000001")
     with override_settings(INDEX_KEY="cd" * 32):
-        assert not User.objects.filter(phone_index=crypto.blind_index("13900000001", "phone")).exists()
+        # A changed index key is refused (it would quietly find nothing) until the indexes are rebuilt.
+        with pytest.raises(keys.KeyCheckError, match="rotate_keys --reindex"):
+            crypto.blind_index("13900000001", "phone")
+        with pytest.raises(CommandError, match="not the key that built the stored blind indexes"):
+            rotate()
         out = rotate("--reindex")
         assert "core.User.phone: 0 rotated, 1 already under" in out and "1 reindexed" in out
         assert User.objects.get(phone_index=crypto.blind_index("13900000001", "phone")).username == "ix"

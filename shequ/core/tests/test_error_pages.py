@@ -179,18 +179,22 @@ def test_var_files_are_private(tmp_path: Any) -> None:
         "from django.db import connection\n"
         "with connection.cursor() as c:\n"
         "    c.execute('CREATE TABLE t (x)'); c.execute('INSERT INTO t VALUES (1)')\n"
+        "from shequ.core import keys\n"
+        "keys.check_keys()  # a fresh database: the new keys are written\n"
         "import os\n"
-        "for name in ('', 'media', 'secret_key', 'field_key_k1', 'index_key', 'shequ.sqlite3',\n"
-        "             'shequ.sqlite3-wal', 'shequ.sqlite3-shm'):\n"
+        "for name in ('', 'media', 'keys', 'keys/secret_key', 'keys/field_key_k1', 'keys/index_key',\n"
+        "             'keys/audit_key', 'shequ.sqlite3', 'shequ.sqlite3-wal', 'shequ.sqlite3-shm'):\n"
         "    print(name or 'var', oct(os.stat(os.path.join(settings.VAR_DIR, name)).st_mode & 0o777))\n"
     )
     modes = dict(line.split() for line in _settings_in_subprocess(tmp_path, code).splitlines())
     assert modes == {
         "var": "0o700",
         "media": "0o700",
-        "secret_key": "0o600",
-        "field_key_k1": "0o600",
-        "index_key": "0o600",
+        "keys": "0o700",
+        "keys/secret_key": "0o600",
+        "keys/field_key_k1": "0o600",
+        "keys/index_key": "0o600",
+        "keys/audit_key": "0o600",
         "shequ.sqlite3": "0o600",
         "shequ.sqlite3-wal": "0o600",
         "shequ.sqlite3-shm": "0o600",

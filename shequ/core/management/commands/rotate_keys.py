@@ -9,13 +9,16 @@ the blind indexes, after ``SHEQU_INDEX_KEY`` has changed.
 
 from __future__ import annotations
 
+import contextlib
+from collections import Counter
 from typing import Any
 
 from django.apps import apps
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import models, transaction
 
-from shequ.core import crypto
+from shequ.core import crypto, keys
 from shequ.core.fields import Sealed, aad, blind_index_fields, encrypted_fields
 
 
@@ -32,22 +35,43 @@ class Command(BaseCommand):
         if batch < 1:
             raise CommandError("--batch-size must be at least 1")
         current = crypto.current_key_id()
-        try:
+        try:  # also records the canary of a new current key (keys.py)
             crypto.encrypt("", "probe", key_id=current)
         except crypto.CryptoError as exc:
             raise CommandError(f"the current key {current!r} is not usable: {exc}") from exc
+        # A missing or wrong key: count what it affects, change nothing. --reindex moves the index
+        # key on, so the index canary is not held against it.
+        report = keys.inspect_keys(index=not opts["reindex"])
+        dry_run = opts["dry_run"] or not report.ok
+        unreadable: Counter[tuple[str, str]] = Counter()
         total = 0
-        for model in apps.get_models():
-            for field in encrypted_fields(model):
-                counts = self.rotate(
-                    model, field.name, field.attname, current, batch, opts["dry_run"], opts["reindex"]
-                )
-                total += counts["rotated"]
-                self.stdout.write(
-                    f"{model._meta.label}.{field.name}: {counts['rotated']} rotated, "
-                    f"{counts['current']} already under {current}, {counts['reindexed']} reindexed, "
-                    f"{counts['raced']} changed meanwhile"
-                )
+        with keys.reindexing() if opts["reindex"] else contextlib.nullcontext():
+            for model in apps.get_models():
+                for field in encrypted_fields(model):
+                    counts = self.rotate(
+                        model, field.name, field.attname, current, batch, dry_run, opts["reindex"], unreadable
+                    )
+                    total += counts["rotated"]
+                    if report.ok:
+                        self.stdout.write(
+                            f"{model._meta.label}.{field.name}: {counts['rotated']} rotated, "
+                            f"{counts['current']} already under {current}, {counts['reindexed']} reindexed, "
+                            f"{counts['raced']} changed meanwhile"
+                        )
+        lost = [
+            f"{n} value(s) in {where} are encrypted with field key {key_id}, which "
+            + ("is not configured" if key_id not in settings.FIELD_KEYS else "does not open them")
+            for (where, key_id), n in sorted(unreadable.items())
+        ]
+        if not report.ok:
+            raise CommandError("nothing was rotated:\n" + "\n".join(report.problems + lost))
+        if lost:
+            raise CommandError(
+                f"rotated {total} value(s) to key {current}, but these were left as they are:\n"
+                + "\n".join(lost)
+            )
+        if opts["reindex"] and not opts["dry_run"]:
+            keys.record_index_canary()  # the indexes are now built with this index key
         verb = "would rotate" if opts["dry_run"] else "rotated"
         self.stdout.write(f"{verb} {total} value(s) to key {current}")
 
@@ -60,6 +84,7 @@ class Command(BaseCommand):
         batch: int,
         dry_run: bool,
         reindex: bool,
+        unreadable: Counter[tuple[str, str]],
     ) -> dict[str, int]:
         counts = {"rotated": 0, "current": 0, "reindexed": 0, "raced": 0}
         indexes = [f for f in blind_index_fields(model) if f.source == name] if reindex else []
@@ -78,7 +103,11 @@ class Command(BaseCommand):
                     changes: dict[str, Any] = {}
                     stale_key = crypto.key_id_of(sealed) != current
                     if stale_key or indexes:
-                        plain = crypto.decrypt(sealed, aad(model, name, uid))
+                        try:
+                            plain = crypto.decrypt(sealed, aad(model, name, uid))
+                        except crypto.CryptoError:
+                            unreadable[(f"{model._meta.label}.{name}", crypto.key_id_of(sealed))] += 1
+                            continue
                         if stale_key:
                             changes[attname] = Sealed(
                                 crypto.encrypt(plain, aad(model, name, uid), key_id=current)

@@ -6,7 +6,7 @@ from functools import partial
 from typing import Any
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 
 class Command(BaseCommand):
@@ -23,6 +23,12 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **opts: Any) -> None:
         from waitress import serve
 
+        from shequ.core import keys
+
+        try:
+            keys.start_up_check()
+        except keys.KeyCheckError as exc:
+            raise CommandError(f"Shequ refuses to start: {exc}") from None
         from shequ.wsgi import application
 
         if opts["with_worker"]:

@@ -6,7 +6,7 @@ import signal
 from importlib import import_module
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 
 class Command(BaseCommand):
@@ -30,8 +30,12 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **opts: Any) -> None:
-        from shequ.core import outbox
+        from shequ.core import keys, outbox
 
+        try:
+            keys.start_up_check()
+        except keys.KeyCheckError as exc:
+            raise CommandError(f"Shequ refuses to start: {exc}") from None
         for module in opts["modules"]:
             import_module(module)
         if opts["requeue_failed"]:

@@ -7,7 +7,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.management import call_command
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from shequ.demo.generator import generate
 
@@ -25,6 +25,12 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **opts: Any) -> None:
         started = time.perf_counter()
         call_command("migrate", verbosity=0)
+        from shequ.core import keys
+
+        try:  # never generate data under keys that do not open what is already there
+            keys.check_keys()
+        except keys.KeyCheckError as exc:
+            raise CommandError(f"Shequ refuses to start: {exc}") from None
         result = generate(size=opts["size"])
         lines = [
             f"{a.username:<10} {a.password:<16} {a.display_name} · {a.role} · {a.region_code}"
