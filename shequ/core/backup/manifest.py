@@ -17,7 +17,7 @@ from typing import Any, Protocol
 
 from django.conf import settings
 
-from shequ.core import audit, merkle
+from shequ.core import audit, keys
 
 FORMAT = "shequ-backup/1"
 SUFFIX = ".manifest.json"
@@ -195,23 +195,12 @@ def facts(cursor: Cursor, vendor: str) -> dict[str, Any]:
 # --- keys, by fingerprint ----------------------------------------------------------------------------
 
 
-def _fingerprint(purpose: str, value: str) -> str:
-    raw = value.strip()
-    try:
-        material = bytes.fromhex(raw)
-    except ValueError:
-        material = raw.encode()
-    return merkle.sm3(b"shequ-key-fingerprint\n" + purpose.encode() + b"\n" + material).hex()[:16]
-
-
 def key_fingerprints() -> dict[str, Any]:
     """Which keys are configured, by id and a fingerprint that does not reveal them: a restore needs
     the same keys, kept apart from the backups (key escrow)."""
     return {
-        "field_keys": {
-            kid: _fingerprint("field", value) for kid, value in sorted(settings.FIELD_KEYS.items())
-        },
+        "field_keys": {kid: keys.field_fingerprint(kid) for kid in sorted(settings.FIELD_KEYS)},
         "field_key_current": str(settings.FIELD_KEY_CURRENT),
-        "index_key": _fingerprint("index", str(settings.INDEX_KEY)),
+        "index_key": keys.index_fingerprint(),
         "audit_key": audit.key_id(),
     }

@@ -7,7 +7,6 @@ import base64
 import itertools
 import json
 import shutil
-import sqlite3
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -123,8 +122,9 @@ def test_print_env_lines_round_trip_through_a_shell(tmp_path: Path) -> None:
 
 @pytest.mark.django_db(transaction=True)
 def test_drill_restores_a_database_with_keys_from_shares(tmp_path: Path) -> None:
-    """Create data, export shares, lose the key folder, import from 3 of 5 shares: the data reads
-    again (from a copy of the SQLite database file; on PostgreSQL from the database itself)."""
+    """The disaster drill of docs/operations.md: data and a backup exist, the machine is lost with
+    its keys; on a new machine with an empty database the keys come back from 3 of 5 custodians'
+    shares, ``shequ backup verify`` passes and ``shequ restore`` brings the data back readable."""
     var = tmp_path / "var"
     env = dev_env(var)
     assert run(env, code=CREATE).returncode == 0
@@ -135,28 +135,59 @@ def test_drill_restores_a_database_with_keys_from_shares(tmp_path: Path) -> None
     shares = sorted((tmp_path / "shares").iterdir())
     fingerprints = run(env, "keys", "fingerprint").stdout
     assert "field key k1" in fingerprints and "(current)" in fingerprints
+    (tmp_path / "backups").mkdir()
+    backed_up = run(env, "backup", "--out", str(tmp_path / "backups"))
+    assert backed_up.returncode == 0, backed_up.stderr
+    (backup,) = [f for f in (tmp_path / "backups").iterdir() if not f.name.endswith(".json")]
+    assert not any(value in backup.read_bytes() for value in _key_bytes(var))  # no keys in it
 
-    if connection.vendor == "sqlite":  # the copy a backup would hold: no keys beside it
-        copy = tmp_path / "restored.sqlite3"
-        # SQLite's backup API, as `shequ backup` will: a plain file copy would miss the WAL.
-        with sqlite3.connect(connection.settings_dict["NAME"]) as src, sqlite3.connect(copy) as dst:
-            src.backup(dst)
-        env["SHEQU_DATABASE_URL"] = f"sqlite:///{copy}"
-    shutil.rmtree(var / "keys")  # the machine is lost
+    # The machine is lost: a new one, with a new var folder and an empty database.
+    shutil.rmtree(var)
+    new_var = tmp_path / "new-var"
+    new = dev_env(new_var) | {"SHEQU_DATABASE_URL": _empty_database(tmp_path)}
+    try:
+        refused_import = run(new, "keys", "import", str(shares[0]), str(shares[1]))
+        assert refused_import.returncode == 1
+        assert "needs 3 different shares of 5, got 2" in refused_import.stderr
+        assert "Traceback" not in refused_import.stderr
+        assert not (new_var / "keys" / "field_key_k1").exists()
 
-    refused_import = run(env, "keys", "import", str(shares[0]), str(shares[1]))
-    assert refused_import.returncode == 1 and "needs 3 different shares of 5, got 2" in refused_import.stderr
-    assert "Traceback" not in refused_import.stderr
-    assert not (var / "keys" / "field_key_k1").exists()
-    refused_start = run(env, "check-keys")
-    assert refused_start.returncode == 1 and "is missing but the database holds data" in refused_start.stderr
+        restored = run(new, "keys", "import", str(shares[0]), str(shares[2]), str(shares[4]))
+        assert restored.returncode == 0, restored.stderr
+        assert run(new, "keys", "fingerprint").stdout == fingerprints  # exactly the same keys
+        verified = run(new, "backup", "verify", str(backup))
+        assert verified.returncode == 0, verified.stdout + verified.stderr
+        back = run(new, "restore", str(backup), "--yes")
+        assert back.returncode == 0, back.stdout + back.stderr
+        assert run(new, "check-keys").returncode == 0
+        assert run(new, code=READ).stdout.strip() == PHONES
 
-    restored = run(env, "keys", "import", str(shares[0]), str(shares[2]), str(shares[4]))
-    assert restored.returncode == 0, restored.stderr
-    assert run(env, "keys", "fingerprint").stdout == fingerprints  # exactly the same keys
-    assert run(env, "check-keys").returncode == 0
-    assert run(env, code=READ).stdout.strip() == PHONES
-
-    printed = run(env, "keys", "import", *map(str, shares[1:4]), "--print-env").stdout
-    assert f"SHEQU_INDEX_KEY={(var / 'keys' / 'index_key').read_text()}" in printed.splitlines()
+        printed = run(new, "keys", "import", *map(str, shares[1:4]), "--print-env").stdout
+        assert f"SHEQU_INDEX_KEY={(new_var / 'keys' / 'index_key').read_text()}" in printed.splitlines()
+    finally:
+        _drop_database(new["SHEQU_DATABASE_URL"])
     assert settings.FIELD_KEYS  # the test process's own keys are untouched
+
+
+def _key_bytes(var: Path) -> list[bytes]:
+    return [p.read_text().strip().encode() for p in (var / "keys").iterdir() if p.is_file()]
+
+
+def _empty_database(tmp_path: Path) -> str:
+    """A new machine's database: an empty SQLite file, or an empty PostgreSQL database."""
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{tmp_path / 'new-machine.sqlite3'}"
+    import os
+
+    name = f"shequ_drill_{os.getpid()}"
+    with connection.cursor() as cursor:
+        cursor.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        cursor.execute(f'CREATE DATABASE "{name}"')
+    dsn = connection.settings_dict
+    return f"postgres://{dsn['USER']}@{dsn['HOST'] or '127.0.0.1'}:{dsn['PORT'] or 5432}/{name}"
+
+
+def _drop_database(url: str) -> None:
+    if url.startswith("postgres"):
+        with connection.cursor() as cursor:
+            cursor.execute(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
