@@ -14,7 +14,8 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -101,11 +102,35 @@ def back_up_under_load_and_restore(tmp_path: Path) -> None:
     assert verified.returncode == 0, verified.stdout + verified.stderr
     assert "backup verified: all" in verified.stdout and "entries beyond this copy" in verified.stdout
 
-    connection.close()  # SQLite: a restore refuses while another process has the file open
+    # SQLite: into a new database file, as on a new machine. (In place, the restore refuses while any
+    # process has the file open, and this test process may hold connections of other threads.)
+    target = tmp_path / "restored.sqlite3"
+    if connection.vendor == "sqlite":
+        env = env | {"SHEQU_DATABASE_URL": f"sqlite:///{target}"}
+    connection.close()
     restored = shequ("restore", str(file), "--yes", env=env)
     assert restored.returncode == 0, restored.stdout + restored.stderr
-    connection.close()
+    with database_file(target if connection.vendor == "sqlite" else None):
+        check_restored(manifest, env)
 
+
+@contextmanager
+def database_file(path: Path | None) -> Iterator[None]:
+    """Point this process's connection at another SQLite file for a while (None: stay)."""
+    connection.close()
+    if path is None:
+        yield
+        return
+    kept = connection.settings_dict["NAME"]
+    connection.settings_dict["NAME"] = str(path)
+    try:
+        yield
+    finally:
+        connection.close()
+        connection.settings_dict["NAME"] = kept
+
+
+def check_restored(manifest: mf.Manifest, env: dict[str, str]) -> None:
     # Exactly the manifest's rows (plus the restore's own audit entry).
     with connection.cursor() as cursor:
         counts = mf.facts(cursor, connection.vendor)["counts"]
