@@ -345,7 +345,7 @@ EMAIL_BACKEND = os.environ.get(
     if _DEMO_MAIL
     else "django.core.mail.backends.smtp.EmailBackend",
 )
-EMAIL_FILE_PATH = VAR_DIR / "mail"
+EMAIL_FILE_PATH = private_dir(VAR_DIR / "mail") if _DEMO_MAIL else VAR_DIR / "mail"  # emails hold names
 EMAIL_HOST = os.environ.get("SHEQU_EMAIL_HOST", "127.0.0.1")
 EMAIL_PORT = int(os.environ.get("SHEQU_EMAIL_PORT", "25"))
 EMAIL_HOST_USER = os.environ.get("SHEQU_EMAIL_USER", "")

@@ -186,6 +186,31 @@ def test_sealer_survives_database_errors_and_seals_afterwards(
     assert len(lines(caplog, OUTAGE_LINE)) == len(lines(caplog, BACK_LINE)) == 1
 
 
+@pytest.mark.django_db(transaction=True)
+def test_a_refused_checkpoint_is_logged_once_per_cause_not_every_second(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    causes = iter(["the chain was rewritten"] * 5 + ["another cause"] * 3)
+
+    def refuse(**kwargs: Any) -> None:
+        raise audit.CheckpointRefused(next(causes))
+
+    monkeypatch.setattr(audit, "checkpoint", refuse)
+    rounds: list[int] = []
+
+    def stop() -> bool:
+        rounds.append(1)
+        return len(rounds) > 8
+
+    with caplog.at_level(logging.CRITICAL, logger="shequ.core.audit"):
+        audit.sealer_loop(stop, interval=0)
+    said = [r.getMessage() for r in caplog.records if r.levelno == logging.CRITICAL]
+    assert said == [
+        "audit checkpoint refused: the chain was rewritten",
+        "audit checkpoint refused: another cause",
+    ]
+
+
 def test_supervised_thread_is_started_again_after_it_dies(caplog: pytest.LogCaptureFixture) -> None:
     runs: list[int] = []
     finished = threading.Event()
