@@ -104,9 +104,10 @@ def message_list(*, viewer: Viewer, state: str = "all") -> QuerySet[Message]:
 
 
 def thread_list(*, viewer: Viewer, state: str = "all") -> QuerySet[Any]:
-    """The viewer's inbox as threads, those with something unread first, then newest first: one row per thread (messages about one ticket,
-    or a message without a thread) with ``latest_id``, ``count`` and ``unread`` (its unread
-    messages). ``state``: all, unread (threads with something unread) or read (nothing unread)."""
+    """The viewer's inbox as threads, those with something unread first, then newest first: one
+    row per thread (messages about one ticket, or a message without a thread) with ``latest_id``,
+    ``count`` and ``unread`` (its unread messages). ``state``: all, unread (threads with something
+    unread) or read (nothing unread)."""
     if not getattr(viewer, "is_authenticated", False):
         return Message.objects.none().values("pk")
     qs = (

@@ -101,11 +101,6 @@ def thread_states(ids: Sequence[str]) -> dict[str, ThreadState]:
     pks = [int(i) for i in ids if i.isdigit()]
     out: dict[str, ThreadState] = {}
     for pk, status in Ticket.objects.filter(pk__in=pks).values_list("pk", "status"):
-        if status == Status.CLOSED:
-            state = ThreadState(finished=True, label=_("Finished"))
-        elif status == Status.MERGED:
-            state = ThreadState(finished=True, label=_("Merged into another ticket"))
-        else:
-            state = ThreadState(finished=False, label=str(Status(status).label))
-        out[str(pk)] = state
+        # The status word the ticket pages use (closed: 已关闭; 已办结 is "resolved", not yet closed).
+        out[str(pk)] = ThreadState(finished=status in FINISHED, label=str(Status(status).label))
     return out

@@ -133,7 +133,7 @@ def client_for(user: Any, language: str) -> Client:
     return client
 
 
-@pytest.mark.parametrize(("language", "badge"), [("zh-hans", "已办结"), ("en", "Finished")])
+@pytest.mark.parametrize(("language", "badge"), [("zh-hans", "已关闭"), ("en", "Closed")])
 def test_inbox_groups_a_tickets_notices_and_says_when_it_is_finished(
     world: World, language: str, badge: str
 ) -> None:
