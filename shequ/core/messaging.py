@@ -13,7 +13,7 @@ records and errors carry no number, and gateway/SMTP errors are reduced to a sta
 from __future__ import annotations
 
 import smtplib
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from email.utils import parseaddr
@@ -140,8 +140,15 @@ def notify(
     topic: str = "",
     topic_ref: str = "",
     requires_ack: bool = False,
+    dedupe_key: str = "",
+    thread_key: str = "",
 ) -> list[Message]:
     """Send a message to each recipient over ``channels`` (the inbox always included).
+
+    ``dedupe_key`` (e.g. the outbox event id, see ``outbox.current_event_id``): a recipient who
+    already has a message with this key gets nothing new, so a retried task or a second handler of
+    the same event never sends a notice twice; the messages returned are the new ones only.
+    ``thread_key`` groups messages about one object in the inbox (``"grid.ticket:42"``).
 
     A platform service: it checks no permission. Pages that let a person address others use
     ``notice_send`` (or check ``can_notify``) first. Bad input raises ValidationError and writes nothing.
@@ -149,9 +156,19 @@ def notify(
     subject, body, link, chosen = _clean(subject=subject, body=body, link=link, channels=channels)
     if len(region_code) > 15 or len(topic) > 64 or len(topic_ref) > 64:
         raise ValidationError(_("Region code, topic or topic reference is too long."))
+    if len(dedupe_key) > 100 or len(thread_key) > 64:
+        raise ValidationError(_("Deduplication or thread key is too long."))
     users = list({u.pk: u for u in recipients}.values())
     if any(u.pk is None for u in users):
         raise ValueError("recipients must be saved users")
+    if dedupe_key and users:
+        # The unique constraint backs this up when two workers race: the loser rolls back and retries.
+        done = set(
+            Message.objects.filter(dedupe_key=dedupe_key, recipient_id__in=[u.pk for u in users]).values_list(
+                "recipient_id", flat=True
+            )
+        )
+        users = [u for u in users if u.pk not in done]
     if not users:
         return []
     now = timezone.now()
@@ -168,6 +185,8 @@ def notify(
                     topic=topic,
                     topic_ref=topic_ref,
                     requires_ack=requires_ack,
+                    dedupe_key=dedupe_key,
+                    thread_key=thread_key,
                     created_at=now,
                 )
                 for user in users
@@ -406,12 +425,55 @@ def _own(user: Viewer, message: Message) -> None:
 
 
 def mark_read(*, user: User, message: Message) -> Message:
+    """Mark the message read, and with it every earlier message of its thread (the person opened
+    the thread and sees them all)."""
     _own(user, message)
-    if message.read_at is None:
+    if message.read_at is None or message.thread_key:
         now = timezone.now()
-        Message.objects.filter(pk=message.pk, read_at__isnull=True).update(read_at=now)
+        same = Q(pk=message.pk)
+        if message.thread_key:
+            same |= Q(thread_key=message.thread_key, created_at__lte=message.created_at)
+        Message.objects.filter(same, recipient_id=user.pk, read_at__isnull=True).update(read_at=now)
         message.refresh_from_db(fields=["read_at"])
     return message
+
+
+# Threads --------------------------------------------------------------------------------------
+
+# kind → function(ids) → {id: state}: the app that owns the object tells what became of it.
+ThreadStates = Callable[[Sequence[str]], dict[str, "ThreadState"]]
+_THREAD_STATES: dict[str, ThreadStates] = {}
+
+
+@dataclass(frozen=True)
+class ThreadState:
+    """What became of a thread's object: finished ones are shown as such, not as a call to act."""
+
+    finished: bool
+    label: str
+
+
+def thread_key(kind: str, object_id: object) -> str:
+    return f"{kind}:{object_id}"
+
+
+def register_thread_states(kind: str, states: ThreadStates) -> None:
+    """Let the app owning ``kind`` objects say which are finished (called from AppConfig.ready)."""
+    _THREAD_STATES[kind] = states
+
+
+def thread_states(keys: Iterable[str]) -> dict[str, ThreadState]:
+    """The current state of each thread's object, by thread key (keys of unknown kinds are left out)."""
+    by_kind: dict[str, list[str]] = {}
+    for key in keys:
+        kind, sep, object_id = key.partition(":")
+        if sep and kind in _THREAD_STATES:
+            by_kind.setdefault(kind, []).append(object_id)
+    out: dict[str, ThreadState] = {}
+    for kind, ids in by_kind.items():
+        for object_id, state in _THREAD_STATES[kind](sorted(set(ids))).items():
+            out[thread_key(kind, object_id)] = state
+    return out
 
 
 def acknowledge(*, user: User, message: Message) -> Message:

@@ -378,12 +378,25 @@ class Message(models.Model):
     topic = models.CharField(max_length=64, blank=True)  # e.g. "grid.dispatched", for roll-calls
     topic_ref = models.CharField(max_length=64, blank=True)
     requires_ack = models.BooleanField(default=False)
+    # One message per (recipient, dedupe_key): a retried or second handler of the same event sends
+    # nothing twice. Empty for messages that need no such guard (staff notices).
+    dedupe_key = models.CharField(max_length=100, blank=True)
+    # Messages about one object (e.g. "grid.ticket:42") form one thread in the inbox.
+    thread_key = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     read_at = models.DateTimeField(null=True, blank=True)
     acknowledged_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering: ClassVar = ["-created_at"]
+        constraints: ClassVar = [
+            models.UniqueConstraint(
+                fields=["recipient", "dedupe_key"],
+                condition=~models.Q(dedupe_key=""),
+                name="one_message_per_event_and_recipient",
+            )
+        ]
+        indexes: ClassVar = [models.Index(fields=["recipient", "thread_key"], name="message_thread")]
 
 
 class Channel(models.TextChoices):

@@ -33,6 +33,7 @@ import time
 import traceback
 import uuid
 from collections.abc import Callable, Iterable
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, ClassVar, TypeVar
@@ -81,6 +82,24 @@ class HandlerSpec:
 
 
 _EVENTS: dict[str, type[DomainEvent]] = {}
+# The id of the emission whose handler is running (shared by all handlers of one emit), so that a
+# handler can make its effects idempotent per event: see messaging.notify(dedupe_key=...).
+_CURRENT_EVENT_ID: ContextVar[str] = ContextVar("outbox_event_id", default="")
+
+
+def current_event_id() -> str:
+    """The running handler's event id ("" outside a handler, e.g. a test calling it directly)."""
+    return _CURRENT_EVENT_ID.get()
+
+
+def _call(task: OutboxTask, spec: HandlerSpec, event: DomainEvent) -> None:
+    token = _CURRENT_EVENT_ID.set(str(task.event_id))
+    try:
+        spec.func(event)
+    finally:
+        _CURRENT_EVENT_ID.reset(token)
+
+
 _HANDLERS: dict[str, dict[str, HandlerSpec]] = {}
 
 
@@ -240,7 +259,7 @@ def _run_in_transaction(task: OutboxTask, spec: HandlerSpec | None) -> None:
         with transaction.atomic():  # a savepoint: a failing handler's writes are undone
             event = _event(task, spec)
             assert spec is not None
-            spec.func(event)
+            _call(task, spec, event)
     except Exception as exc:
         error = _error_text(exc)
     _settle(task, spec, event, error)
@@ -253,7 +272,7 @@ def _run_external(task: OutboxTask, spec: HandlerSpec, stop: Callable[[], bool] 
     error: str | None = None
     try:
         event = _event(task, spec)
-        spec.func(event)
+        _call(task, spec, event)
     except Exception as exc:
         error = _error_text(exc)
     watch = outage.OutageWatch(f"worker settling outbox task {task.pk}")

@@ -130,6 +130,7 @@ class MessageOut(Schema):
     link: str
     topic: str
     topic_ref: str
+    thread_key: str  # messages about one object share it ("grid.ticket:42"): group them
     region_code: str
     sender_name: str | None
     requires_ack: bool

@@ -6,7 +6,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import BooleanField, Count, ExpressionWrapper, Q, QuerySet
+from django.db.models import (
+    BooleanField,
+    Case,
+    CharField,
+    Count,
+    ExpressionWrapper,
+    F,
+    Max,
+    Q,
+    QuerySet,
+    Value,
+    When,
+)
+from django.db.models.functions import Cast, Concat
 from django.http import Http404
 
 from shequ.core.models import AuditEntry, Message, Region, RegionLevel
@@ -54,8 +67,24 @@ def breadcrumb(region: Region) -> list[Region]:
     return [by_code[c] for c in codes if c in by_code]
 
 
+def _thread() -> Case:
+    """A message's thread: its thread key, or the message alone when it has none."""
+    return Case(
+        When(thread_key="", then=Concat(Value("message:"), Cast("pk", CharField()))),
+        default=F("thread_key"),
+        output_field=CharField(),
+    )
+
+
 def unread_count(*, user: Viewer) -> int:
-    return Message.objects.filter(recipient_id=user.pk, read_at__isnull=True).count()
+    """Threads with something unread: the badge counts what the inbox list shows as unread rows."""
+    return (
+        Message.objects.filter(recipient_id=user.pk, read_at__isnull=True)
+        .annotate(thread=_thread())
+        .values("thread")
+        .distinct()
+        .count()
+    )
 
 
 INBOX_STATES = ("all", "unread", "read")
@@ -72,6 +101,43 @@ def message_list(*, viewer: Viewer, state: str = "all") -> QuerySet[Message]:
         qs = qs.filter(read_at__isnull=False)
     unread = ExpressionWrapper(Q(read_at__isnull=True), output_field=BooleanField())
     return qs.select_related("sender").annotate(unread=unread).order_by("-unread", "-created_at", "-pk")
+
+
+def thread_list(*, viewer: Viewer, state: str = "all") -> QuerySet[Any]:
+    """The viewer's inbox as threads, those with something unread first, then newest first: one
+    row per thread (messages about one ticket, or a message without a thread) with ``latest_id``,
+    ``count`` and ``unread`` (its unread messages). ``state``: all, unread (threads with something
+    unread) or read (nothing unread)."""
+    if not getattr(viewer, "is_authenticated", False):
+        return Message.objects.none().values("pk")
+    qs = (
+        Message.objects.filter(recipient_id=viewer.pk)
+        .annotate(thread=_thread())
+        .values("thread")
+        .annotate(
+            latest_id=Max("pk"),
+            latest_at=Max("created_at"),
+            count=Count("pk"),
+            unread=Count("pk", filter=Q(read_at__isnull=True)),
+            has_unread=Max(Case(When(read_at__isnull=True, then=Value(1)), default=Value(0))),
+        )
+    )
+    if state == "unread":
+        qs = qs.filter(unread__gt=0)
+    elif state == "read":
+        qs = qs.filter(unread=0)
+    return qs.order_by("-has_unread", "-latest_at", "-latest_id")
+
+
+def thread_messages(*, viewer: Viewer, message: Message) -> list[Message]:
+    """Every message of ``message``'s thread (the viewer's own), newest first."""
+    if not message.thread_key:
+        return [message]
+    return list(
+        Message.objects.filter(recipient_id=viewer.pk, thread_key=message.thread_key)
+        .select_related("sender")
+        .order_by("-created_at", "-pk")
+    )
 
 
 def message_get_for(viewer: Viewer, message_id: int) -> Message:

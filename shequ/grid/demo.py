@@ -37,8 +37,8 @@ from django.db.models import F
 from django.db.models.sql import UpdateQuery
 from django.utils import timezone
 
-from shequ.core import accounts
-from shequ.core.models import Department, Region, RegionLevel, Role, User
+from shequ.core import accounts, outbox
+from shequ.core.models import Department, Message, Region, RegionLevel, Role, User
 from shequ.grid import services, stats_rollup
 from shequ.grid.models import (
     OPEN_STATUSES,
@@ -51,6 +51,7 @@ from shequ.grid.models import (
     TicketAction,
     Urgency,
 )
+from shequ.grid.notices import THREAD_KIND
 from shequ.grid.services import Decision
 
 STREET = "430104002"  # 岳麓街道
@@ -60,6 +61,8 @@ TICKETS_PER_SIZE = 300
 CORPUS = Path(__file__).resolve().parent / "data" / "corpus.csv"
 # Oldest ticket, in days.
 MAX_AGE_DAYS = 75
+# Notices older than this are marked read: the demo's people have been using the app.
+READ_AFTER = dt.timedelta(days=3)
 
 # category code (leaf or main type) → department code, and whether staff entries go straight there.
 ROUTING: list[tuple[str, str, bool]] = [
@@ -130,6 +133,8 @@ class TicketSummary:
     overdue: int = 0
     escalated: int = 0
     rules: int = 0
+    notices: int = 0
+    notices_read: int = 0
 
     def line(self) -> str:
         if self.skipped:
@@ -137,7 +142,8 @@ class TicketSummary:
         statuses = ", ".join(f"{k} {v}" for k, v in sorted(self.by_status.items()))
         return (
             f"grid: {self.tickets} tickets in {self.seconds:.1f} s ({statuses}); "
-            f"{self.overdue} overdue, {self.escalated} escalated; {self.rules} routing rules"
+            f"{self.overdue} overdue, {self.escalated} escalated; {self.rules} routing rules; "
+            f"{self.notices} notices ({self.notices_read} older than {READ_AFTER.days} days marked read)"
         )
 
 
@@ -585,6 +591,7 @@ def generate_tickets(*, size: float = 1, seed: int = 2026) -> TicketSummary:
     and departments: ``shequ.demo.generator.generate``)."""
     summary = TicketSummary()
     started = time.perf_counter()
+    started_at = timezone.now()
     if Ticket.objects.filter(region_code__startswith=STREET).exists():
         summary.skipped = True
         return summary
@@ -631,6 +638,7 @@ def generate_tickets(*, size: float = 1, seed: int = 2026) -> TicketSummary:
         with transaction.atomic():
             _merge_one(w, made)
     escalated = services.escalate_overdue(limit=10_000)
+    summary.notices, summary.notices_read = date_notices(started_at)
     # The services filed each finished ticket under the real day; the clock moved them back since.
     stats_rollup.rebuild()
     tickets = Ticket.objects.filter(region_code__startswith=STREET)
@@ -642,6 +650,53 @@ def generate_tickets(*, size: float = 1, seed: int = 2026) -> TicketSummary:
     summary.escalated = escalated
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+def date_notices(since: dt.datetime) -> tuple[int, int]:
+    """Run the worker now and date each grid notice at the step it reports.
+
+    The steps ran now and were moved back afterwards; a notice written by the worker would carry
+    the minute the demo was made (89 notices "at one minute"). Each progress notice takes the time
+    of its step on the ticket's timeline (the n-th notice of a step, the n-th such step), a dispatch
+    notice its dispatch's, a reminder and an escalation the ticket's; those older than
+    ``READ_AFTER`` are marked read. Returns (notices dated, marked read)."""
+    outbox.run_pending()
+    notices = list(
+        Message.objects.filter(created_at__gte=since, thread_key__startswith=f"{THREAD_KIND}:").order_by("pk")
+    )
+    ticket_ids = {int(m.thread_key.partition(":")[2]) for m in notices}
+    steps: dict[tuple[int, str, str], list[dt.datetime]] = {}
+    for ticket_id, action, to_status, step_at in (
+        TicketAction.objects.filter(ticket_id__in=ticket_ids)
+        .order_by("at", "pk")
+        .values_list("ticket_id", "action", "to_status", "at")
+    ):
+        steps.setdefault((ticket_id, action, to_status), []).append(step_at)
+    dispatched = dict(Dispatch.objects.filter(ticket_id__in=ticket_ids).values_list("pk", "dispatched_at"))
+    tickets = {t.pk: t for t in Ticket.objects.filter(pk__in=ticket_ids).only("warned_at", "escalated_at")}
+    seen: Counter[tuple[int, str]] = Counter()
+    cutoff = timezone.now() - READ_AFTER
+    for message in notices:
+        ticket_id = int(message.thread_key.partition(":")[2])
+        at: dt.datetime | None = None
+        if message.topic == "grid.progress":
+            _pk, action, to_status = [*message.topic_ref.split(":"), "", ""][:3]
+            times = steps.get((ticket_id, action, to_status), [])
+            n = seen[(message.recipient_id, message.topic_ref)]
+            seen[(message.recipient_id, message.topic_ref)] += 1
+            at = times[n] if n < len(times) else None
+        elif message.topic == "grid.dispatch" and message.topic_ref.isdigit():
+            at = dispatched.get(int(message.topic_ref))
+        elif message.topic == "grid.warn":
+            at = tickets[ticket_id].warned_at
+        elif message.topic == "grid.escalate":
+            at = tickets[ticket_id].escalated_at
+        if at is not None:
+            message.created_at = at
+            if at < cutoff:
+                message.read_at = at + dt.timedelta(hours=2)
+    Message.objects.bulk_update(notices, ["created_at", "read_at"], batch_size=500)
+    return len(notices), sum(1 for m in notices if m.read_at is not None)
 
 
 def _merge_one(w: _World, made: list[Ticket]) -> None:

@@ -1,24 +1,25 @@
 """The grid app's event handlers and periodic jobs; imported by GridConfig.ready().
 
-Notifications go through ``core.messaging.notify`` (inbox always; SMS for urgent dispatches). They
-carry the ticket number, category and area, never the reporter's name or phone number.
+Notifications go through ``core.messaging.notify`` (inbox always; SMS for urgent dispatches), one
+per person per event, threaded per ticket; their texts are in ``grid.notices``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from django.core.files.storage import default_storage
 from django.urls import reverse
 from django.utils import timezone, translation
-from django.utils.translation import gettext as _
 
-from shequ.core.messaging import notify
+from shequ.core import outbox
+from shequ.core.messaging import notify, thread_key
 from shequ.core.models import Channel, Department, User
 from shequ.core.outbox import handles, periodic
-from shequ.grid import services
+from shequ.grid import notices, services
 from shequ.grid.events import TicketChanged, TicketDispatched, TicketEscalated, TicketWarned
-from shequ.grid.models import Attachment, Clock, Follower, Status, Ticket
+from shequ.grid.models import OPEN_STATUSES, Attachment, Dispatch, Follower, Status, Ticket
 from shequ.grid.permissions import GridPerm as P
 
 # Steps of the workflow the reporter and followers hear about.
@@ -38,9 +39,20 @@ def _link(ticket: Ticket) -> str:
     return reverse("grid:ticket", args=[ticket.pk])
 
 
-def _label(ticket: Ticket) -> str:
-    category = ticket.category.name_zh if ticket.category else _("uncategorised")
-    return f"{ticket.number} {category} · {ticket.title}"
+def _send(ticket: Ticket, users: list[User], notice: notices.Notice, **kwargs: Any) -> None:
+    """One notice per person per event: keyed by the outbox event id, so a retried task or a second
+    handler of the same event sends nothing twice; threaded per ticket in the inbox."""
+    notify(
+        sender=None,
+        recipients=users,
+        subject=notice.subject,
+        body=notice.body,
+        link=_link(ticket),
+        region_code=ticket.region_code,
+        dedupe_key=outbox.current_event_id(),
+        thread_key=thread_key(notices.THREAD_KIND, ticket.pk),
+        **kwargs,
+    )
 
 
 def _ticket(pk: int) -> Ticket | None:
@@ -51,23 +63,20 @@ def _ticket(pk: int) -> Ticket | None:
 def tell_department(event: TicketDispatched) -> None:
     ticket = _ticket(event.ticket_id)
     department = Department.objects.filter(pk=event.department_id).first()
-    if ticket is None or department is None or ticket.department_id != department.pk:
+    dispatch = Dispatch.objects.filter(pk=event.dispatch_id).first()
+    if ticket is None or department is None or dispatch is None or ticket.department_id != department.pk:
         return  # re-dispatched elsewhere before the worker got here: the new dispatch tells its own
+    if ticket.status != Status.DISPATCHED:
+        return  # accepted, returned or finished before the worker got here: nothing left to sign for
     staff = services.department_staff(department.pk)
     if not staff:
         return
     with translation.override("zh-hans"):
-        due = timezone.localtime(ticket.due_at).strftime("%Y-%m-%d %H:%M") if ticket.due_at else ""
-        notify(
-            sender=None,
-            recipients=staff,
-            subject=(_("Urgent ticket: %(label)s") if event.urgent else _("New ticket: %(label)s"))
-            % {"label": _label(ticket)},
-            body=_("A ticket was dispatched to %(department)s. Accept it before %(due)s.")
-            % {"department": department.name, "due": due},
-            link=_link(ticket),
+        _send(
+            ticket,
+            staff,
+            notices.dispatched(ticket, department, dispatch, urgent=event.urgent),
             channels=(Channel.INBOX, Channel.SMS) if event.urgent else (Channel.INBOX,),
-            region_code=ticket.region_code,
             topic="grid.dispatch",
             topic_ref=str(event.dispatch_id),
         )
@@ -92,21 +101,17 @@ def tell_reporter(event: TicketChanged) -> None:
         if event.action == "rate":
             # A bad review goes to the community's supervisors, not back to the resident.
             users = services.region_staff(ticket.supervision_code, P.SUPERVISE)
-            subject = _("Low rating, ticket reopened: %(label)s") % {"label": _label(ticket)}
+            notice = notices.low_rating(ticket)
         else:
-            subject = _("Your report %(label)s: %(status)s") % {
-                "label": _label(ticket),
-                "status": Status(ticket.status).label,
-            }
+            # The status this step set, not the ticket's status when the worker runs: a worker
+            # that catches up on several steps would otherwise say "closed" for each of them.
+            notice = notices.progress(ticket, event.to_status)
         if not users:
             return
-        notify(
-            sender=None,
-            recipients=users,
-            subject=subject,
-            body=_("Open the ticket to read its progress."),
-            link=_link(ticket),
-            region_code=ticket.region_code,
+        _send(
+            ticket,
+            users,
+            notice,
             topic="grid.progress",
             topic_ref=f"{ticket.pk}:{event.action}:{event.to_status}",
         )
@@ -131,15 +136,10 @@ def remind_assignee(event: TicketWarned) -> None:
     if not users:
         return
     with translation.override("zh-hans"):
-        what = _("response") if event.clock == Clock.RESPONSE else _("resolution")
-        notify(
-            sender=None,
-            recipients=users,
-            subject=_("Deadline near: %(label)s") % {"label": _label(ticket)},
-            body=_("80%% of the %(what)s time has passed; it is due at %(due)s.")
-            % {"what": what, "due": timezone.localtime(ticket.due_at).strftime("%Y-%m-%d %H:%M")},
-            link=_link(ticket),
-            region_code=ticket.region_code,
+        _send(
+            ticket,
+            users,
+            notices.deadline_near(ticket, event.clock, ticket.due_at),
             topic="grid.warn",
             topic_ref=f"{ticket.pk}:{event.clock}",
         )
@@ -148,20 +148,16 @@ def remind_assignee(event: TicketWarned) -> None:
 @handles(TicketEscalated)
 def tell_supervisors(event: TicketEscalated) -> None:
     ticket = _ticket(event.ticket_id)
-    if ticket is None:
-        return
+    if ticket is None or ticket.status not in OPEN_STATUSES:
+        return  # finished before the worker got here: nobody needs to chase it
     users = services.region_staff(event.supervision_code, P.SUPERVISE) + _assignees(ticket)
     if not users:
         return
     with translation.override("zh-hans"):
-        notify(
-            sender=None,
-            recipients=users,
-            subject=_("Overdue, under supervision: %(label)s") % {"label": _label(ticket)},
-            body=_("The ticket is overdue and is now supervised one level up (escalation %(n)d).")
-            % {"n": event.escalations},
-            link=_link(ticket),
-            region_code=ticket.region_code,
+        _send(
+            ticket,
+            users,
+            notices.escalated(ticket, event.escalations),
             topic="grid.escalate",
             topic_ref=f"{ticket.pk}:{event.escalations}",
         )

@@ -583,3 +583,54 @@ def test_can_notify_needs_a_covering_region_for_every_recipient(world: World) ->
     assert messaging.can_notify(world["street"], [world["grid_a"], world["head_b"]])
     assert not messaging.can_notify(world["grid_a"], [world["resident"]])
     assert not messaging.can_notify(world["street"], [world["nobody"]])  # no membership anywhere
+
+
+# One message per (recipient, dedupe key) -------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_notify_with_a_dedupe_key_sends_each_person_one_message(world: World) -> None:
+    mei, resident = world["dept"], world["resident"]
+    first = messaging.notify(
+        sender=None,
+        recipients=[mei],
+        subject="New",
+        body="b",
+        dedupe_key="event-1",
+        thread_key="grid.ticket:1",
+    )
+    again = messaging.notify(
+        sender=None, recipients=[mei, resident], subject="New", body="b", dedupe_key="event-1"
+    )
+    assert len(first) == 1 and [m.recipient_id for m in again] == [resident.pk]
+    assert Message.objects.filter(dedupe_key="event-1").count() == 2
+    assert Delivery.objects.filter(message__dedupe_key="event-1").count() == 2
+    # Without a key nothing is deduplicated (staff notices may repeat on purpose).
+    messaging.notify(sender=None, recipients=[mei], subject="Hello", body="")
+    messaging.notify(sender=None, recipients=[mei], subject="Hello", body="")
+    assert Message.objects.filter(recipient=mei, subject="Hello").count() == 2
+
+
+@pytest.mark.django_db
+def test_the_database_refuses_a_second_message_for_the_same_event_and_person(world: World) -> None:
+    """Two workers racing past the check: the unique constraint stops the second insert."""
+    from django.db import IntegrityError
+
+    messaging.notify(sender=None, recipients=[world["dept"]], subject="New", body="", dedupe_key="e")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Message.objects.create(recipient=world["dept"], subject="New", dedupe_key="e")
+
+
+@pytest.mark.django_db
+def test_handlers_see_their_event_id() -> None:
+    seen: list[str] = []
+    spec = outbox.HandlerSpec("test.seen", lambda event: seen.append(outbox.current_event_id()))
+    outbox._HANDLERS.setdefault(DeliveryQueued.name, {})["test.seen"] = spec
+    try:
+        with transaction.atomic():
+            outbox.emit(DeliveryQueued(delivery_id=0, channel="email"))
+        task = OutboxTask.objects.get(handler="test.seen")
+        outbox.run_pending()
+    finally:
+        del outbox._HANDLERS[DeliveryQueued.name]["test.seen"]
+    assert seen == [str(task.event_id)] and outbox.current_event_id() == ""

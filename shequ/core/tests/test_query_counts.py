@@ -53,6 +53,8 @@ def add_messages(world: World, count: int) -> None:
             region_code=COMMUNITY_A,
             subject=f"通知 {i}",
             body="明天停水",
+            # Half of them in threads, so the rows' object states are looked up too.
+            thread_key=f"grid.ticket:{i}" if i % 2 else "",
         )
 
 

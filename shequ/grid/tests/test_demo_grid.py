@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
+from shequ.core.models import Message, User
 from shequ.demo import generator
 from shequ.grid import demo as grid_demo
 from shequ.grid import stats
@@ -38,6 +39,30 @@ def test_demo_tickets(demo: generator.DemoResult) -> None:
     every_status_and_source(demo)
     timelines_lie_in_the_past_and_in_order()
     overdue_merged_rated_reopened(demo)
+    notices_dated_at_their_steps(demo)
+
+
+def notices_dated_at_their_steps(demo: generator.DemoResult) -> None:
+    """The demo resident's notices: one thread per ticket, each notice dated at its step (not all at
+    the minute the demo was made), the old ones read, none repeating the same step at the same time."""
+    summary = demo.tickets
+    assert summary is not None and summary.notices > 0
+    resident = User.objects.get(username="resident")
+    mine = list(Message.objects.filter(recipient=resident, topic="grid.progress"))
+    assert len(mine) > 10
+    tickets = {
+        t.pk: t for t in Ticket.objects.filter(pk__in=[int(m.link.strip("/").split("/")[-1]) for m in mine])
+    }
+    now = timezone.now()
+    for m in mine:
+        ticket = tickets[int(m.link.strip("/").split("/")[-1])]
+        assert m.thread_key == f"grid.ticket:{ticket.pk}"
+        assert ticket.submitted_at <= m.created_at <= now, m.subject
+    assert max(m.created_at for m in mine) - min(m.created_at for m in mine) > dt.timedelta(days=14)
+    assert len({(m.thread_key, m.subject, m.created_at) for m in mine}) == len(mine)
+    unread = [m for m in mine if m.read_at is None]
+    assert summary.notices_read > 0 and len(unread) < len(mine)
+    assert all(m.created_at >= now - grid_demo.READ_AFTER for m in unread)
 
 
 def every_status_and_source(demo: generator.DemoResult) -> None:
