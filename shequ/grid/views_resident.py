@@ -361,7 +361,8 @@ def _submit(
 @guards.page(P.REPORT, methods=("POST",), template=FORBIDDEN)
 def suggest(request: HttpRequest) -> HttpResponse:
     """The chips under the description (an htmx fragment). POST keeps the typed text out of URLs
-    and logs. Nothing typed yet is a 400 with an empty fragment (the script swaps it in)."""
+    and logs. Nothing typed yet (or the box emptied) is an empty fragment that clears the old chips:
+    a 200, since an empty box is no error (a 400 showed in the browser's console at every clear)."""
     key = f"grid:suggest:{request.user.pk}:{int(timezone.now().timestamp()) // 60}"
     count = cache.get_or_set(key, 0, 60) or 0
     if count >= SUGGEST_PER_MINUTE:
@@ -372,7 +373,7 @@ def suggest(request: HttpRequest) -> HttpResponse:
         cache.set(key, 1, 60)
     text = request.POST.get("description", "")[: services.TEXT_MAX]
     if len(text.strip()) < SUGGEST_MIN_CHARS:
-        return render(request, "grid/resident/_suggestions.html", {"chips": []}, status=400)
+        return render(request, "grid/resident/_suggestions.html", {"chips": []})
     return render(request, "grid/resident/_suggestions.html", {"chips": suggestions(text)})
 
 
