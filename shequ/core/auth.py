@@ -468,6 +468,15 @@ def totp_confirm(request: HttpRequest, user: User, code: str) -> bool:
     return True
 
 
+# Accounts made by the demo generator (shequ/demo/generator.py) carry this mail domain; a reserved
+# name (.local never resolves), so no real account has it. ``shequ demo_totp`` serves only these.
+DEMO_EMAIL_DOMAIN = "demo.shequ.local"
+
+
+def is_demo_account(user: User) -> bool:
+    return user.email.lower().endswith("@" + DEMO_EMAIL_DOMAIN)
+
+
 def totp_enrol_directly(user: User) -> str:
     """Create and confirm a secret without an app (demo accounts only; see ``shequ demo_totp``)."""
     secret = totp_new_secret()
