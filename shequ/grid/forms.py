@@ -12,7 +12,7 @@ from django.utils.functional import lazy
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from shequ.core.forms import DateInput
+from shequ.core.forms import DateInput, PlatformForm
 from shequ.core.models import Department, DepartmentKind, Region, RegionLevel
 from shequ.core.permissions import Viewer, scope_q
 from shequ.grid.models import Category, Source, Ticket, Urgency
@@ -114,7 +114,7 @@ def departments_for(ticket: Ticket) -> list[Department]:
     return found
 
 
-class TicketForm(forms.Form):
+class TicketForm(PlatformForm):
     """An action form about one ticket; knows the ticket for its choices."""
 
     def __init__(self, *args: Any, ticket: Ticket, **kwargs: Any) -> None:
@@ -259,7 +259,7 @@ class SuperviseForm(TicketForm):
 # --- Lists and staff entry ---------------------------------------------------------------------
 
 
-class FilterForm(forms.Form):
+class FilterForm(PlatformForm):
     """The filters of the queues and the list (GET); unknown values are ignored, not errors."""
 
     q = forms.CharField(label=_("Title or number"), required=False, max_length=100)
@@ -322,7 +322,7 @@ def report_regions(viewer: Viewer) -> list[Region]:
     )
 
 
-class NewTicketForm(forms.Form):
+class NewTicketForm(PlatformForm):
     """A ticket entered by staff: someone walked in or phoned, or a grid worker's patrol."""
 
     source = forms.ChoiceField(
@@ -364,7 +364,7 @@ class NewTicketForm(forms.Form):
 # --- Catalog and routing -----------------------------------------------------------------------
 
 
-class CategoryNewForm(forms.Form):
+class CategoryNewForm(PlatformForm):
     parent = forms.ChoiceField(label=_("Main type"), required=False)
     code = forms.CharField(
         label=_("Code"),
@@ -380,7 +380,7 @@ class CategoryNewForm(forms.Form):
         parent.choices = [("", _("— a new main type —")), *((str(c.pk), c.name_zh) for c in roots)]
 
 
-class CategoryEditForm(forms.Form):
+class CategoryEditForm(PlatformForm):
     name_zh = forms.CharField(label=_("Chinese name"), max_length=40)
     name = forms.CharField(label=_("English name"), max_length=80)
     department_kind = forms.ChoiceField(
@@ -417,7 +417,7 @@ class CategoryEditForm(forms.Form):
     )
 
 
-class RoutingRuleForm(forms.Form):
+class RoutingRuleForm(PlatformForm):
     category = forms.ChoiceField(label=_("Category or main type"))
     region = forms.ChoiceField(label=_("Area"))
     department = DepartmentChoiceField(label=_("Department"), queryset=Department.objects.none())
@@ -451,11 +451,11 @@ class RoutingRuleForm(forms.Form):
         return Category.objects.get(code=self.cleaned_data["category"])
 
 
-class RoutingDeleteForm(forms.Form):
+class RoutingDeleteForm(PlatformForm):
     rule = forms.IntegerField(widget=forms.HiddenInput)
 
 
-class HolidayForm(forms.Form):
+class HolidayForm(PlatformForm):
     date = forms.DateField(label=_("Date"), widget=DateInput())
     name = forms.CharField(label=_("Name"), max_length=40, help_text=_("For example 国庆节 or 国庆调休."))
     is_workday = forms.BooleanField(
@@ -465,5 +465,5 @@ class HolidayForm(forms.Form):
     )
 
 
-class HolidayDeleteForm(forms.Form):
+class HolidayDeleteForm(PlatformForm):
     date = forms.DateField(widget=forms.HiddenInput)

@@ -35,6 +35,7 @@ from django.utils.translation import gettext_lazy, pgettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from shequ.core import guards
+from shequ.core.forms import PlatformForm
 from shequ.core.models import LEVEL_CODE_LENGTH, Region, RegionLevel, Role, User
 from shequ.core.permissions import Viewer, active_memberships, scopes_for
 from shequ.core.personal import mask_id_number, mask_phone
@@ -150,7 +151,7 @@ def category_choices() -> list[tuple[str, Any]]:
     return choices
 
 
-class ReportForm(forms.Form):
+class ReportForm(PlatformForm):
     description = forms.CharField(
         label=gettext_lazy("What is the problem?"),
         max_length=services.TEXT_MAX,
