@@ -384,12 +384,6 @@ def password_expired(user: User) -> bool:
     )
 
 
-def password_age_days(user: User) -> int | None:
-    if user.password_changed_at is None:
-        return None
-    return (timezone.now() - user.password_changed_at).days
-
-
 # --- TOTP -----------------------------------------------------------------------------------------
 
 

@@ -221,7 +221,6 @@ def security(request: HttpRequest) -> HttpResponse:
     context = {
         "account": user,
         "has_password": user.has_usable_password(),
-        "password_age_days": auth.password_age_days(user),
         "password_expires_at": expires_at,
         "password_expired": auth.password_expired(user),
         "second_factor_required": needs_second_factor(user),
