@@ -114,6 +114,25 @@ def departments_for(ticket: Ticket) -> list[Department]:
     return found
 
 
+# The classifier's probabilities in words a worker reads at a glance (grid/classifier.py): the
+# share is shown only when the model is quite sure; below that a number like 22 % reads as noise.
+LIKELY, POSSIBLE = 0.6, 0.3
+
+
+def suggestion_words(name: str, confidence: float | None) -> str:
+    """The suggestion in words: 系统建议：很可能是“消防隐患”（把握 85%）, …可能是…, or an unsure guess."""
+    if confidence is None:  # a keyword match (no model): no measure of how sure
+        return _("Suggested: %(name)s") % {"name": name}
+    if confidence >= LIKELY:
+        return _("Suggested: very likely %(name)s (%(percent)d %% sure)") % {
+            "name": name,
+            "percent": round(confidence * 100),
+        }
+    if confidence >= POSSIBLE:
+        return _("Suggested: possibly %(name)s") % {"name": name}
+    return _("A guess: %(name)s (not sure; check it against the description)") % {"name": name}
+
+
 class TicketForm(PlatformForm):
     """An action form about one ticket; knows the ticket for its choices."""
 
@@ -134,15 +153,9 @@ class AcceptForm(TicketForm):
         self.initial.setdefault("category", current.code if current else "")
         self.initial.setdefault("urgency", ticket.urgency)
         if suggested is not None:
-            share = (
-                f" ({round(ticket.suggestion_confidence * 100)} %)"
-                if ticket.suggestion_confidence is not None
-                else ""
+            self.fields["category"].help_text = suggestion_words(
+                suggested.name_zh, ticket.suggestion_confidence
             )
-            self.fields["category"].help_text = _("Suggested: %(name)s%(share)s") % {
-                "name": suggested.name_zh,
-                "share": share,
-            }
 
 
 class PhotosForm(TicketForm):

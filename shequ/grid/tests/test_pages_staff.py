@@ -10,10 +10,11 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
+from django.utils import translation
 
 from shequ.conftest import World
 from shequ.core.models import AuditEntry
-from shequ.grid import selectors, services
+from shequ.grid import forms, selectors, services
 from shequ.grid.models import Attachment, Category, Extension, ExtensionStatus, Status, Ticket, TicketAction
 from shequ.grid.tests.conftest import COMMUNITY_B, GRID_A, GRID_B, new_ticket, png
 
@@ -80,13 +81,28 @@ def test_ticket_page_for_the_community(world: World) -> None:
     assert reverse("grid:ticket_dispatch", args=[t.pk]) not in page
     # The classifier's suggestion is the accept form's default and is named.
     assert 'value="environment.garbage" selected' in page
-    assert "82 %" in page
+    assert "系统建议：很可能是“垃圾清运”（把握 82%）" in page
+
     # The photo is served through the scope-checked view, never a media URL.
     att = Attachment.objects.get(ticket=t)
     assert reverse("grid:photo", args=[t.pk, att.pk]) in page
     assert "/media/" not in page
     # The state of the deadline, in words.
     assert "state-green" in page
+
+
+@pytest.mark.parametrize(
+    ("confidence", "words"),
+    [
+        (None, "系统建议：消防隐患"),
+        (0.9, "系统建议：很可能是“消防隐患”（把握 90%）"),
+        (0.45, "系统建议：可能是“消防隐患”"),
+        (0.22, "系统猜测：消防隐患（把握不大，请对照描述核实）"),
+    ],
+)
+def test_the_suggestion_in_words_with_a_share_only_when_sure(confidence: float | None, words: str) -> None:
+    with translation.override("zh-hans"):
+        assert forms.suggestion_words("消防隐患", confidence) == words
 
 
 def test_ticket_page_for_the_reporter_hides_staff_names_and_notes(world: World) -> None:
