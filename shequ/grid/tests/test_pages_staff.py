@@ -473,6 +473,12 @@ def test_staff_entry_walk_in_and_patrol(world: World) -> None:
     client = client_for(world, "grid_a")
     page = text(client.get(reverse("grid:new")))
     assert GRID_A in page and GRID_B not in page  # only the viewer's own areas
+    # One name: the tab, the page's title and heading, and the button on the ticket list.
+    tab = re.search(r'<a href="' + reverse("grid:new") + r'"[^>]*>([^<]+)', page)
+    assert tab is not None and tab.group(1) == "新建工单"
+    assert "<h1>新建工单</h1>" in page and "<title>新建工单 ·" in page
+    assert f'href="{reverse("grid:new")}">新建工单</a>' in text(client.get(reverse("grid:list")))
+    assert "录入事件" not in page
     r = client.post(
         reverse("grid:new"),
         {
