@@ -31,7 +31,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, pgettext_lazy
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from shequ.core import guards
@@ -395,27 +395,13 @@ STATUS_TONES = {
 _TO_RATE = (Status.RESOLVED, Status.VERIFIED)
 
 
-# Plain words for residents (the staff pages keep the workflow's names).
-RESIDENT_STATUS = {
-    Status.SUBMITTED: pgettext_lazy("ticket status for residents", "Received"),
-    Status.ACCEPTED: pgettext_lazy("ticket status for residents", "Accepted by the community"),
-    Status.DISPATCHED: pgettext_lazy("ticket status for residents", "Passed to a department"),
-    Status.DEPT_ACCEPTED: pgettext_lazy("ticket status for residents", "The department took it on"),
-    Status.IN_PROGRESS: pgettext_lazy("ticket status for residents", "Being handled"),
-    Status.RESOLVED: pgettext_lazy("ticket status for residents", "Done — please rate"),
-    Status.VERIFIED: pgettext_lazy("ticket status for residents", "Done and checked — please rate"),
-    Status.REOPENED: pgettext_lazy("ticket status for residents", "Reopened, under supervision"),
-    Status.CLOSED: pgettext_lazy("ticket status for residents", "Closed"),
-    Status.MERGED: pgettext_lazy("ticket status for residents", "Merged with the same problem"),
-}
-
-
 def tone(ticket: Ticket) -> str:
     return STATUS_TONES.get(Status(ticket.status), "")
 
 
 def resident_status(ticket: Ticket) -> str:
-    return str(RESIDENT_STATUS.get(Status(ticket.status), ticket.get_status_display()))
+    """The state's one label (``Status``), the same word the ticket page and the staff pages use."""
+    return str(ticket.get_status_display())
 
 
 @login_required
@@ -427,6 +413,7 @@ def my_tickets(request: HttpRequest) -> HttpResponse:
     for t in page.object_list:
         t.tone = tone(t)  # type: ignore[attr-defined]
         t.resident_status = resident_status(t)  # type: ignore[attr-defined]
+        t.to_rate = t.reporter_user_id == user.pk and t.status in _TO_RATE  # type: ignore[attr-defined]
     return render(
         request,
         "grid/resident/my_tickets.html",
