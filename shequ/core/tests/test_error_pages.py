@@ -181,7 +181,8 @@ def test_favicon_is_served_cacheable_and_linked_from_every_shell(world: World) -
         response = client.get("/favicon.ico")
         assert response.status_code == 200
         assert response["Content-Type"] in ("image/x-icon", "image/vnd.microsoft.icon")
-        assert b"".join(response.streaming_content)[:4] == b"\x00\x00\x01\x00"  # an ICO file
+        body = b"".join(response.streaming_content)  # type: ignore[attr-defined]
+        assert body[:4] == b"\x00\x00\x01\x00"  # an ICO file
         assert response["Cache-Control"] == "max-age=86400, public"
     signed_in = _signed_in(world)
     for page in (signed_in.get("/").content.decode(), Client().get("/login/").content.decode()):

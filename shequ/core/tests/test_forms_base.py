@@ -21,6 +21,7 @@ pytestmark = pytest.mark.django_db
 
 
 def _subclasses(cls: type) -> Iterator[type]:
+    sub: type
     for sub in cls.__subclasses__():
         yield sub
         yield from _subclasses(sub)

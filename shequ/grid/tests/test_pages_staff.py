@@ -306,6 +306,8 @@ def test_close_on_spot_recategorize_handle_comment(world: World) -> None:
     t2.refresh_from_db()
     assert t2.status == Status.RESOLVED and t2.category is not None
     assert t2.category.code == "environment.noise"
+    history = text(worker.get(reverse("grid:ticket", args=[t2.pk])))
+    assert "→ 噪音扰民" in history and "environment.noise" not in history.split('id="timeline-heading"')[1]
 
 
 def test_supervise_a_reopened_ticket(world: World) -> None:
