@@ -8,6 +8,7 @@ import json
 import os
 import secrets
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -297,6 +298,17 @@ STATICFILES_DIRS = [("vendor", BASE_DIR / "node_modules")] if (BASE_DIR / "node_
 # Outside production, static files come straight from the apps and node_modules (indexed at start,
 # ~2,000 files), so the demo serves them with DEBUG off and without collectstatic.
 WHITENOISE_USE_FINDERS = DEBUG or not PRODUCTION
+# Files a browser asks for at the site root (/favicon.ico), served by WhiteNoise before sessions,
+# so a signed-in page's no-store never reaches them; kept a day (they are not fingerprinted).
+WHITENOISE_ROOT = BASE_DIR / "shequ" / "core" / "root"
+
+
+def _root_file_headers(headers: Any, path: str, url: str) -> None:
+    if url == "/favicon.ico":
+        headers["Cache-Control"] = "max-age=86400, public"
+
+
+WHITENOISE_ADD_HEADERS_FUNCTION = _root_file_headers
 
 # The largest request body (uploads: up to 9 report photos, a 12345 export or a ledger workbook).
 # Bigger declared bodies get a 413 before they are read (core/middleware.RequestSizeMiddleware),

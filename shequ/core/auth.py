@@ -384,12 +384,6 @@ def password_expired(user: User) -> bool:
     )
 
 
-def password_age_days(user: User) -> int | None:
-    if user.password_changed_at is None:
-        return None
-    return (timezone.now() - user.password_changed_at).days
-
-
 # --- TOTP -----------------------------------------------------------------------------------------
 
 
@@ -466,6 +460,15 @@ def totp_confirm(request: HttpRequest, user: User, code: str) -> bool:
         audit.record("auth.totp_enrol", actor=user, request=request, object_type="user", object_id=user.pk)
     request.session.pop(TOTP_NEW_KEY, None)
     return True
+
+
+# Accounts made by the demo generator (shequ/demo/generator.py) carry this mail domain; a reserved
+# name (.local never resolves), so no real account has it. ``shequ demo_totp`` serves only these.
+DEMO_EMAIL_DOMAIN = "demo.shequ.local"
+
+
+def is_demo_account(user: User) -> bool:
+    return user.email.lower().endswith("@" + DEMO_EMAIL_DOMAIN)
 
 
 def totp_enrol_directly(user: User) -> str:

@@ -106,6 +106,9 @@ class Component:
     # Consistency checks of the app's derived data, which a restored backup must pass (``shequ
     # backup verify``).
     checks: tuple[ConsistencyCheck, ...] = ()
+    # The app's audit actions in words ({"grid.dispatch": _("…")}) for the audit log page
+    # (core/audit_labels.py); a callable, so the manifest imports no labels it does not need.
+    audit_labels: Callable[[], Mapping[str, Any]] | None = None
 
 
 def components() -> list[Component]:

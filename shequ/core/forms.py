@@ -1,16 +1,51 @@
-"""Forms of the administration pages: they parse and check input; the services decide."""
+"""Forms of the administration pages, and the base of every form in the platform (``PlatformForm``):
+they parse and check input; the services decide."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from django import forms
 from django.conf import settings
+from django.forms import BoundField
 from django.utils.translation import gettext_lazy as _
 
 from shequ.core.models import LEVEL_CODE_LENGTH, AuditResult, Department, Region, Role
+
+# What an empty select box says instead of Django's "---------" (or a bare dash on a required box).
+CHOOSE = _("Choose…")
+_DJANGO_DASHES = "---------"
+_DASH = "—"
+
+
+def choose_label(field: forms.Field) -> None:
+    """Give a select box's empty option the words 请选择: Django's dashes always, and a bare dash
+    when an answer is required (on an optional filter the dash stays: it means "any")."""
+    if isinstance(field, forms.ModelChoiceField):
+        if field.empty_label == _DJANGO_DASHES or (field.required and field.empty_label == _DASH):
+            field.empty_label = CHOOSE
+    elif isinstance(field, forms.ChoiceField):
+        prompts = {_DJANGO_DASHES, _DASH} if field.required else {_DJANGO_DASHES}
+        choices: list[tuple[Any, Any]] = list(cast(Iterable[tuple[Any, Any]], field.choices))
+        if any(value == "" and label in prompts for value, label in choices):
+            field.choices = [
+                (value, CHOOSE if value == "" and label in prompts else label) for value, label in choices
+            ]
+
+
+class PlatformForm(forms.Form):
+    """The base of every form in the platform (a test holds every form to it). Its select boxes
+    start with 请选择 (``choose_label``), also for choices a form sets in its own ``__init__``:
+    the label is set when a field is first bound for rendering."""
+
+    def __getitem__(self, name: str) -> BoundField:
+        if name in self.fields:
+            choose_label(self.fields[name])
+        return super().__getitem__(name)
+
 
 REGION_CODE_HELP = _(
     "Digits of the statistical code, e.g. 430104 for a county or 430104002001 for a community."
@@ -74,7 +109,7 @@ class RegionCodeField(forms.CharField):
         return region_by_code(text)
 
 
-class UserCreateForm(forms.Form):
+class UserCreateForm(PlatformForm):
     username = forms.CharField(
         label=_("User name"),
         max_length=150,
@@ -108,7 +143,7 @@ class UserCreateForm(forms.Form):
         return data
 
 
-class UserStatusForm(forms.Form):
+class UserStatusForm(PlatformForm):
     user = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
     active = forms.TypedChoiceField(
         widget=forms.HiddenInput, choices=[("0", "0"), ("1", "1")], coerce=lambda v: v == "1"
@@ -116,7 +151,7 @@ class UserStatusForm(forms.Form):
     reason = forms.CharField(label=_("Reason"), max_length=500)
 
 
-class MembershipGrantForm(forms.Form):
+class MembershipGrantForm(PlatformForm):
     username = forms.CharField(
         label=_("User name"),
         max_length=150,
@@ -143,12 +178,12 @@ class MembershipGrantForm(forms.Form):
         return department
 
 
-class MembershipRevokeForm(forms.Form):
+class MembershipRevokeForm(PlatformForm):
     membership = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
     reason = forms.CharField(label=_("Reason"), max_length=500)
 
 
-class AuditFilterForm(forms.Form):
+class AuditFilterForm(PlatformForm):
     action = forms.CharField(
         label=_("Action"),
         max_length=64,

@@ -34,6 +34,8 @@ def home(request: HttpRequest) -> HttpResponse:
         "waiting": home_items_for(user),
         "recent_messages": list(selectors.message_list(viewer=user).filter(read_at__isnull=True)[:5]),
         "can_browse_regions": has_perm(user, Perm.VIEW_REGION),
+        # The volunteer role has no pages yet: its home says what it is for and what is coming.
+        "volunteer": any(m.role == Role.VOLUNTEER for m in memberships),
     }
     return render(request, "core/home.html", context)
 

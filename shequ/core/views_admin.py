@@ -24,7 +24,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from shequ.core import accounts as account_services
-from shequ.core import audit, guards, selectors
+from shequ.core import audit, audit_labels, guards, selectors
 from shequ.core.forms import (
     AuditFilterForm,
     MembershipGrantForm,
@@ -286,6 +286,7 @@ def audit_log(request: HttpRequest) -> HttpResponse:
         detail={k: str(v) for k, v in filters.items()} | {"page": page.number},
     )
     names = _region_names({e.region_code for e in page.object_list if e.region_code})
+    audit_labels.labelled(page.object_list)  # words for the codes; the codes stay on the page
     rows = [(e, names.get(e.region_code, "")) for e in page.object_list]
     context = {"form": form, "page": page, "rows": rows, "filtered": bool(filters)}
     context["checkpoint"] = audit.newest_checkpoint()  # what the auditor can compare with a printout

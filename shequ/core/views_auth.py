@@ -24,6 +24,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from shequ.core import accounts, audit, auth
+from shequ.core.forms import PlatformForm
 from shequ.core.models import User, UserSession
 from shequ.core.permissions import is_staff_account, needs_second_factor
 
@@ -34,12 +35,12 @@ NOTICES = {
 }
 
 
-class LoginForm(forms.Form):
+class LoginForm(PlatformForm):
     username = forms.CharField(max_length=150)
     password = forms.CharField(max_length=4096, strip=False)
 
 
-class CodeForm(forms.Form):
+class CodeForm(PlatformForm):
     code = forms.CharField(max_length=12)
 
     def clean_code(self) -> str:
@@ -55,7 +56,7 @@ class EnrolForm(CodeForm):
     password = forms.CharField(max_length=4096, strip=False, required=False)
 
 
-class PasswordChangeForm(forms.Form):
+class PasswordChangeForm(PlatformForm):
     current = forms.CharField(max_length=4096, strip=False)
     new = forms.CharField(max_length=4096, strip=False)
     repeat = forms.CharField(max_length=4096, strip=False)
@@ -220,7 +221,6 @@ def security(request: HttpRequest) -> HttpResponse:
     context = {
         "account": user,
         "has_password": user.has_usable_password(),
-        "password_age_days": auth.password_age_days(user),
         "password_expires_at": expires_at,
         "password_expired": auth.password_expired(user),
         "second_factor_required": needs_second_factor(user),

@@ -125,7 +125,7 @@ def generate(*, size: int = 1, seed: int = 2026, registry_workers: int = 1) -> D
                     display_name=spec.display_name,
                     password=account.password,
                     phone=_phone(rng),
-                    email=f"{spec.username}@demo.shequ.local",
+                    email=f"{spec.username}@{auth.DEMO_EMAIL_DOMAIN}",
                 )
             else:
                 user.set_password(account.password)

@@ -3,6 +3,8 @@ what waits for each on the home page."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext_lazy as _
 
@@ -56,6 +58,25 @@ def rollup_problems() -> list[str]:
     return [f"statistics rollup differs: {difference}" for difference in stats_rollup.check()]
 
 
+def audit_labels() -> dict[str, Any]:
+    """The grid's audit actions in words: every ticket step as the ticket's history names it."""
+    from shequ.grid.views import ACTION_LABELS
+
+    return {f"grid.{step}": label for step, label in ACTION_LABELS.items()} | {
+        "grid.category_create": _("Ticket category created"),
+        "grid.category_update": _("Ticket category changed"),
+        "grid.holiday_set": _("Holiday or working day set"),
+        "grid.holiday_remove": _("Holiday or working day removed"),
+        "grid.hotline_check": _("12345 file checked"),
+        "grid.hotline_errors": _("12345 error list downloaded"),
+        "grid.hotline_import": _("12345 tickets imported"),
+        "grid.retrain": _("Classifier retrained"),
+        "grid.routing_set": _("Routing rule saved"),
+        "grid.routing_delete": _("Routing rule deleted"),
+        "grid.stats_export": _("Ticket statistics exported"),
+    }
+
+
 COMPONENT = Component(
     name="grid",
     label=_("Grid events"),
@@ -93,4 +114,5 @@ COMPONENT = Component(
     ),
     home_items=home_items,
     checks=(ConsistencyCheck("statistics rollup matches the tickets", rollup_problems),),
+    audit_labels=audit_labels,
 )

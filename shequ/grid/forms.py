@@ -12,7 +12,7 @@ from django.utils.functional import lazy
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from shequ.core.forms import DateInput
+from shequ.core.forms import DateInput, PlatformForm
 from shequ.core.models import Department, DepartmentKind, Region, RegionLevel
 from shequ.core.permissions import Viewer, scope_q
 from shequ.grid.models import Category, Source, Ticket, Urgency
@@ -114,7 +114,26 @@ def departments_for(ticket: Ticket) -> list[Department]:
     return found
 
 
-class TicketForm(forms.Form):
+# The classifier's probabilities in words a worker reads at a glance (grid/classifier.py): the
+# share is shown only when the model is quite sure; below that a number like 22 % reads as noise.
+LIKELY, POSSIBLE = 0.6, 0.3
+
+
+def suggestion_words(name: str, confidence: float | None) -> str:
+    """The suggestion in words: 系统建议：很可能是“消防隐患”（把握 85%）, …可能是…, or an unsure guess."""
+    if confidence is None:  # a keyword match (no model): no measure of how sure
+        return _("Suggested: %(name)s") % {"name": name}
+    if confidence >= LIKELY:
+        return _("Suggested: very likely %(name)s (%(percent)d %% sure)") % {
+            "name": name,
+            "percent": round(confidence * 100),
+        }
+    if confidence >= POSSIBLE:
+        return _("Suggested: possibly %(name)s") % {"name": name}
+    return _("A guess: %(name)s (not sure; check it against the description)") % {"name": name}
+
+
+class TicketForm(PlatformForm):
     """An action form about one ticket; knows the ticket for its choices."""
 
     def __init__(self, *args: Any, ticket: Ticket, **kwargs: Any) -> None:
@@ -134,15 +153,9 @@ class AcceptForm(TicketForm):
         self.initial.setdefault("category", current.code if current else "")
         self.initial.setdefault("urgency", ticket.urgency)
         if suggested is not None:
-            share = (
-                f" ({round(ticket.suggestion_confidence * 100)} %)"
-                if ticket.suggestion_confidence is not None
-                else ""
+            self.fields["category"].help_text = suggestion_words(
+                suggested.name_zh, ticket.suggestion_confidence
             )
-            self.fields["category"].help_text = _("Suggested: %(name)s%(share)s") % {
-                "name": suggested.name_zh,
-                "share": share,
-            }
 
 
 class PhotosForm(TicketForm):
@@ -259,7 +272,7 @@ class SuperviseForm(TicketForm):
 # --- Lists and staff entry ---------------------------------------------------------------------
 
 
-class FilterForm(forms.Form):
+class FilterForm(PlatformForm):
     """The filters of the queues and the list (GET); unknown values are ignored, not errors."""
 
     q = forms.CharField(label=_("Title or number"), required=False, max_length=100)
@@ -322,7 +335,7 @@ def report_regions(viewer: Viewer) -> list[Region]:
     )
 
 
-class NewTicketForm(forms.Form):
+class NewTicketForm(PlatformForm):
     """A ticket entered by staff: someone walked in or phoned, or a grid worker's patrol."""
 
     source = forms.ChoiceField(
@@ -364,7 +377,7 @@ class NewTicketForm(forms.Form):
 # --- Catalog and routing -----------------------------------------------------------------------
 
 
-class CategoryNewForm(forms.Form):
+class CategoryNewForm(PlatformForm):
     parent = forms.ChoiceField(label=_("Main type"), required=False)
     code = forms.CharField(
         label=_("Code"),
@@ -380,7 +393,7 @@ class CategoryNewForm(forms.Form):
         parent.choices = [("", _("— a new main type —")), *((str(c.pk), c.name_zh) for c in roots)]
 
 
-class CategoryEditForm(forms.Form):
+class CategoryEditForm(PlatformForm):
     name_zh = forms.CharField(label=_("Chinese name"), max_length=40)
     name = forms.CharField(label=_("English name"), max_length=80)
     department_kind = forms.ChoiceField(
@@ -417,7 +430,7 @@ class CategoryEditForm(forms.Form):
     )
 
 
-class RoutingRuleForm(forms.Form):
+class RoutingRuleForm(PlatformForm):
     category = forms.ChoiceField(label=_("Category or main type"))
     region = forms.ChoiceField(label=_("Area"))
     department = DepartmentChoiceField(label=_("Department"), queryset=Department.objects.none())
@@ -451,11 +464,11 @@ class RoutingRuleForm(forms.Form):
         return Category.objects.get(code=self.cleaned_data["category"])
 
 
-class RoutingDeleteForm(forms.Form):
+class RoutingDeleteForm(PlatformForm):
     rule = forms.IntegerField(widget=forms.HiddenInput)
 
 
-class HolidayForm(forms.Form):
+class HolidayForm(PlatformForm):
     date = forms.DateField(label=_("Date"), widget=DateInput())
     name = forms.CharField(label=_("Name"), max_length=40, help_text=_("For example 国庆节 or 国庆调休."))
     is_workday = forms.BooleanField(
@@ -465,5 +478,5 @@ class HolidayForm(forms.Form):
     )
 
 
-class HolidayDeleteForm(forms.Form):
+class HolidayDeleteForm(PlatformForm):
     date = forms.DateField(widget=forms.HiddenInput)

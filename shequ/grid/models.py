@@ -128,16 +128,19 @@ class Urgency(models.TextChoices):
 
 
 class Status(models.TextChoices):
-    SUBMITTED = "submitted", _("Submitted")
-    ACCEPTED = "accepted", _("Accepted by the community")
-    DISPATCHED = "dispatched", _("Dispatched")
-    DEPT_ACCEPTED = "dept_accepted", _("Accepted by the department")
-    IN_PROGRESS = "in_progress", _("In progress")
-    RESOLVED = "resolved", _("Resolved")
-    VERIFIED = "verified", _("Verified")
-    REOPENED = "reopened", _("Reopened for supervision")
-    CLOSED = "closed", pgettext_lazy("ticket", "Closed")
-    MERGED = "merged", _("Merged")
+    """The one label of each state, for residents and staff alike (my reports, the ticket page,
+    the queues): plain words in their own msgctxt, apart from the statistics' column headings."""
+
+    SUBMITTED = "submitted", pgettext_lazy("ticket status", "Submitted")
+    ACCEPTED = "accepted", pgettext_lazy("ticket status", "Accepted by the community")
+    DISPATCHED = "dispatched", pgettext_lazy("ticket status", "Dispatched")
+    DEPT_ACCEPTED = "dept_accepted", pgettext_lazy("ticket status", "Accepted by the department")
+    IN_PROGRESS = "in_progress", pgettext_lazy("ticket status", "In progress")
+    RESOLVED = "resolved", pgettext_lazy("ticket status", "Resolved")
+    VERIFIED = "verified", pgettext_lazy("ticket status", "Verified")
+    REOPENED = "reopened", pgettext_lazy("ticket status", "Reopened for supervision")
+    CLOSED = "closed", pgettext_lazy("ticket status", "Closed")
+    MERGED = "merged", pgettext_lazy("ticket status", "Merged")
 
 
 # Statuses in which someone still owes work on the ticket.

@@ -35,7 +35,7 @@ from shequ.core.models import LEVEL_CODE_LENGTH, AuditResult, RegionLevel, Role
 from shequ.core.permissions import Perm, Viewer, has_perm
 from shequ.grid import deadlines, forms, selectors, services
 from shequ.grid.files import photo_response
-from shequ.grid.models import INTERNAL_ACTIONS, REPORTER_NOTE_ACTIONS, Ticket, TicketAction
+from shequ.grid.models import INTERNAL_ACTIONS, REPORTER_NOTE_ACTIONS, Category, Ticket, TicketAction
 from shequ.grid.permissions import GridPerm as P
 from shequ.registry import selectors as registry_selectors
 
@@ -138,8 +138,10 @@ def _details(step: TicketAction) -> str:
         return _("into %(number)s") % {"number": p["into"]}
     if step.action == "merged_in" and p.get("from"):
         return _("ticket %(number)s") % {"number": p["from"]}
-    if step.action == "recategorize":
-        return f"{p.get('from') or '—'} → {p.get('to') or '—'}"
+    if step.action == "recategorize":  # the categories' names, not their codes
+        old, new = str(p.get("from") or ""), str(p.get("to") or "")
+        names = dict(Category.objects.filter(code__in=[old, new]).values_list("code", "name_zh"))
+        return f"{names.get(old, old) or '—'} → {names.get(new, new) or '—'}"
     if step.action in {"request_extension", "approve_extension", "reject_extension"} and p.get("days"):
         return _("%(days)s working days") % {"days": p["days"]}
     if step.action == "rate" and p.get("rating"):

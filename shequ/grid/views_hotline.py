@@ -21,6 +21,7 @@ from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from shequ.core import audit, excel, guards
+from shequ.core.forms import PlatformForm
 from shequ.core.models import Region
 from shequ.core.permissions import scopes_for
 from shequ.core.spreadsheets import MAX_FILE_BYTES
@@ -32,7 +33,7 @@ PROBLEMS_PER_PAGE = 200
 TICKETS_SHOWN = 50
 
 
-class HotlineUploadForm(forms.Form):
+class HotlineUploadForm(PlatformForm):
     file = forms.FileField(
         label=gettext_lazy("12345 export"),
         help_text=gettext_lazy(

@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from shequ.core import selectors as core_selectors
+from shequ.core.forms import PlatformForm
 from shequ.core.models import Region, User
 from shequ.core.permissions import Viewer, has_perm, scopes_for
 from shequ.grid import forms, selectors, services
@@ -94,7 +95,7 @@ def ticket_list(request: HttpRequest) -> HttpResponse:
 # --- The department portal ----------------------------------------------------------------------
 
 
-class BulkForm(django_forms.Form):
+class BulkForm(PlatformForm):
     ACCEPT, RETURN = "accept", "return"
     tickets = django_forms.TypedMultipleChoiceField(coerce=int, label=gettext_lazy("Tickets"))
     action = django_forms.ChoiceField(choices=[(ACCEPT, ACCEPT), (RETURN, RETURN)])

@@ -31,10 +31,11 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, pgettext_lazy
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from shequ.core import guards
+from shequ.core.forms import PlatformForm
 from shequ.core.models import LEVEL_CODE_LENGTH, Region, RegionLevel, Role, User
 from shequ.core.permissions import Viewer, active_memberships, scopes_for
 from shequ.core.personal import mask_id_number, mask_phone
@@ -150,7 +151,7 @@ def category_choices() -> list[tuple[str, Any]]:
     return choices
 
 
-class ReportForm(forms.Form):
+class ReportForm(PlatformForm):
     description = forms.CharField(
         label=gettext_lazy("What is the problem?"),
         max_length=services.TEXT_MAX,
@@ -361,7 +362,8 @@ def _submit(
 @guards.page(P.REPORT, methods=("POST",), template=FORBIDDEN)
 def suggest(request: HttpRequest) -> HttpResponse:
     """The chips under the description (an htmx fragment). POST keeps the typed text out of URLs
-    and logs. Nothing typed yet is a 400 with an empty fragment (the script swaps it in)."""
+    and logs. Nothing typed yet (or the box emptied) is an empty fragment that clears the old chips:
+    a 200, since an empty box is no error (a 400 showed in the browser's console at every clear)."""
     key = f"grid:suggest:{request.user.pk}:{int(timezone.now().timestamp()) // 60}"
     count = cache.get_or_set(key, 0, 60) or 0
     if count >= SUGGEST_PER_MINUTE:
@@ -372,7 +374,7 @@ def suggest(request: HttpRequest) -> HttpResponse:
         cache.set(key, 1, 60)
     text = request.POST.get("description", "")[: services.TEXT_MAX]
     if len(text.strip()) < SUGGEST_MIN_CHARS:
-        return render(request, "grid/resident/_suggestions.html", {"chips": []}, status=400)
+        return render(request, "grid/resident/_suggestions.html", {"chips": []})
     return render(request, "grid/resident/_suggestions.html", {"chips": suggestions(text)})
 
 
@@ -393,27 +395,13 @@ STATUS_TONES = {
 _TO_RATE = (Status.RESOLVED, Status.VERIFIED)
 
 
-# Plain words for residents (the staff pages keep the workflow's names).
-RESIDENT_STATUS = {
-    Status.SUBMITTED: pgettext_lazy("ticket status for residents", "Received"),
-    Status.ACCEPTED: pgettext_lazy("ticket status for residents", "Accepted by the community"),
-    Status.DISPATCHED: pgettext_lazy("ticket status for residents", "Passed to a department"),
-    Status.DEPT_ACCEPTED: pgettext_lazy("ticket status for residents", "The department took it on"),
-    Status.IN_PROGRESS: pgettext_lazy("ticket status for residents", "Being handled"),
-    Status.RESOLVED: pgettext_lazy("ticket status for residents", "Done — please rate"),
-    Status.VERIFIED: pgettext_lazy("ticket status for residents", "Done and checked — please rate"),
-    Status.REOPENED: pgettext_lazy("ticket status for residents", "Reopened, under supervision"),
-    Status.CLOSED: pgettext_lazy("ticket status for residents", "Closed"),
-    Status.MERGED: pgettext_lazy("ticket status for residents", "Merged with the same problem"),
-}
-
-
 def tone(ticket: Ticket) -> str:
     return STATUS_TONES.get(Status(ticket.status), "")
 
 
 def resident_status(ticket: Ticket) -> str:
-    return str(RESIDENT_STATUS.get(Status(ticket.status), ticket.get_status_display()))
+    """The state's one label (``Status``), the same word the ticket page and the staff pages use."""
+    return str(ticket.get_status_display())
 
 
 @login_required
@@ -425,6 +413,7 @@ def my_tickets(request: HttpRequest) -> HttpResponse:
     for t in page.object_list:
         t.tone = tone(t)  # type: ignore[attr-defined]
         t.resident_status = resident_status(t)  # type: ignore[attr-defined]
+        t.to_rate = t.reporter_user_id == user.pk and t.status in _TO_RATE  # type: ignore[attr-defined]
     return render(
         request,
         "grid/resident/my_tickets.html",

@@ -35,7 +35,7 @@ from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from shequ.core import audit, excel
-from shequ.core.forms import DateInput
+from shequ.core.forms import DateInput, PlatformForm
 from shequ.core.models import AuditResult, Department, Region, User
 from shequ.core.permissions import scopes_for
 from shequ.grid import selectors, stats
@@ -101,7 +101,7 @@ def _category_choices() -> list[tuple[Any, Any]]:
     return choices
 
 
-class StatsForm(forms.Form):
+class StatsForm(PlatformForm):
     region = forms.CharField(label=_lazy("Region"), required=False, widget=forms.Select)
     start = forms.DateField(label=_lazy("From"), required=False, widget=DateInput())
     end = forms.DateField(label=_lazy("To"), required=False, widget=DateInput())

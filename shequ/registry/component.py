@@ -36,6 +36,47 @@ def home_items(user: Viewer) -> list[HomeItem]:
     ]
 
 
+AUDIT_LABELS = {
+    "registry.person_register": _("Person registered"),
+    "registry.person_correct": _("Person's data corrected"),
+    "registry.person_death": _("Death recorded"),
+    "registry.person_move": _("Person moved within the area"),
+    "registry.person_move_in": _("Person moved in"),
+    "registry.person_move_out": _("Person moved out"),
+    "registry.residence_add": _("Residence added"),
+    "registry.residence_end": _("Residence ended"),
+    "registry.household_create": _("Household created"),
+    "registry.household_add_member": _("Household member added"),
+    "registry.household_remove_member": _("Household member removed"),
+    "registry.household_set_head": _("Head of household changed"),
+    "registry.household_move": _("Household moved"),
+    "registry.road_create": _("Road created"),
+    "registry.building_create": _("Building created"),
+    "registry.building_update": _("Building changed"),
+    "registry.unit_create": _("Unit created"),
+    "registry.house_create": _("House created"),
+    "registry.house_update": _("House changed"),
+    "registry.organization_create": _("Organization created"),
+    "registry.organization_update": _("Organization changed"),
+    "registry.key_place_create": _("Key place created"),
+    "registry.key_place_update": _("Key place changed"),
+    "registry.tag_add": _("Tag added"),
+    "registry.tag_end": _("Tag ended"),
+    "registry.tag_verify": _("Tag verified"),
+    "registry.tag_view": _("Restricted tags viewed"),
+    "registry.tag_grant": _("Tag access granted"),
+    "registry.tag_grant_revoke": _("Tag access revoked"),
+    "registry.visit_record": _("Visit recorded"),
+    "registry.visit_follow_up": _("Visit follow-up done"),
+    "registry.import": _("Data imported"),
+    "registry.import_check": _("Import file checked"),
+    "registry.import_errors": _("Import error list downloaded"),
+    "registry.export": _("Data exported"),
+    "registry.ledger_export": _("Ledger exported"),
+    "registry.demo_load": _("Demo data loaded"),
+}
+
+
 COMPONENT = Component(
     name="registry",
     label=_("Base data"),
@@ -64,4 +105,5 @@ COMPONENT = Component(
     ),
     home_items=home_items,
     ledgers=LEDGERS,
+    audit_labels=lambda: AUDIT_LABELS,
 )

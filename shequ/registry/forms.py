@@ -11,7 +11,7 @@ from django.db.models import TextChoices
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from shequ.core.forms import DateInput
+from shequ.core.forms import DateInput, PlatformForm
 from shequ.core.models import Region
 from shequ.registry.models import (
     BuildingType,
@@ -72,7 +72,7 @@ def reason_field(*, required: bool = True, help_text: Any = "") -> forms.CharFie
 # --- People -------------------------------------------------------------------------------------
 
 
-class PersonFieldsForm(forms.Form):
+class PersonFieldsForm(PlatformForm):
     """The fields of a person as ``services.clean_person_data`` takes them."""
 
     name = text(_("Name"), 50, required=True, widget=forms.TextInput(attrs={"autocomplete": "off"}))
@@ -164,7 +164,7 @@ QUICK_REASONS = [
 ]
 
 
-class QuickReasonForm(forms.Form):
+class QuickReasonForm(PlatformForm):
     """A reason in one tap (a grid worker on the stairs), or typed."""
 
     quick_reason = forms.ChoiceField(label=_("Pick a reason"), choices=QUICK_REASONS, initial="visit")
@@ -188,7 +188,7 @@ class HouseUseForm(QuickReasonForm):
     use = forms.ChoiceField(label=_("Use of the house"), choices=choices(HouseUse, None))
 
 
-class MoveInForm(forms.Form):
+class MoveInForm(PlatformForm):
     """Someone who moved out of the area earlier comes back: found by their document number."""
 
     id_type = forms.ChoiceField(label=_("ID type"), choices=choices(IdType, None), initial=IdType.RESIDENT_ID)
@@ -200,7 +200,7 @@ class MoveInForm(forms.Form):
     reason = reason_field(required=False)
 
 
-class MoveForm(forms.Form):
+class MoveForm(PlatformForm):
     house = forms.IntegerField(label=_("New home"), min_value=1, widget=forms.RadioSelect)
     relation = forms.ChoiceField(
         label=_("Relation to the new house"),
@@ -211,7 +211,7 @@ class MoveForm(forms.Form):
     reason = reason_field(required=False)
 
 
-class HouseSearchForm(forms.Form):
+class HouseSearchForm(PlatformForm):
     q = text(
         _("Find the new home by address"),
         100,
@@ -221,18 +221,18 @@ class HouseSearchForm(forms.Form):
     )
 
 
-class MoveOutForm(forms.Form):
+class MoveOutForm(PlatformForm):
     on = date_field(_("Moved out on"), help_text=_("Leave empty for today."))
     destination = text(_("Moved to"), 200, help_text=_("Where the person went, if known."))
     reason = reason_field(required=False)
 
 
-class DeathForm(forms.Form):
+class DeathForm(PlatformForm):
     on = date_field(_("Date of death"), required=True)
     reason = reason_field(required=False, help_text=_("For example: death certificate number."))
 
 
-class RevealForm(forms.Form):
+class RevealForm(PlatformForm):
     field = forms.ChoiceField(choices=[("id_number", "id_number"), ("phone", "phone"), ("contact_phone", "")])
     reason = reason_field(help_text=_("Your reason is written to the audit log."))
 
@@ -240,7 +240,7 @@ class RevealForm(forms.Form):
 # --- Tags ---------------------------------------------------------------------------------------
 
 
-class TagAddForm(forms.Form):
+class TagAddForm(PlatformForm):
     category = forms.ChoiceField(label=_("Population tag"), choices=[])
     source = forms.ChoiceField(label=_("Source"), choices=choices(TagSource, None), initial=TagSource.SURVEY)
     valid_from = date_field(_("Valid from"), help_text=_("Leave empty for today."))
@@ -258,7 +258,7 @@ class TagAddForm(forms.Form):
         field.choices = [("", "—")] + [(c.code, c.label) for c in categories]
 
 
-class TagEndForm(forms.Form):
+class TagEndForm(PlatformForm):
     on = date_field(_("Ended on"), help_text=_("Leave empty for today."))
     reason = reason_field()
 
@@ -266,7 +266,7 @@ class TagEndForm(forms.Form):
 # --- Places -------------------------------------------------------------------------------------
 
 
-class BuildingForm(forms.Form):
+class BuildingForm(PlatformForm):
     road = forms.ModelChoiceField(label=_("Road"), queryset=Road.objects.none(), required=False)
     door_number = text(_("Door number"), 20, help_text=_("For example 12 (of 12号)."))
     estate = text(_("Estate"), 60)
@@ -294,11 +294,11 @@ class BuildingForm(forms.Form):
         return data
 
 
-class UnitForm(forms.Form):
+class UnitForm(PlatformForm):
     number = text(_("Unit number"), 20, required=True, help_text=_("For example 2 (of 2单元)."))
 
 
-class HouseForm(forms.Form):
+class HouseForm(PlatformForm):
     unit = forms.ModelChoiceField(label=_("Unit"), queryset=Unit.objects.none(), required=False)
     floor = text(_("Floor"), 5, widget=NUMERIC, help_text=_("Negative below ground."))
     number = text(_("House number"), 20, required=True, help_text=_("For example 301."))
@@ -332,7 +332,7 @@ class RegionField(forms.ModelChoiceField):
         return f"{obj.name} ({obj.code})"
 
 
-class RegionChoiceForm(forms.Form):
+class RegionChoiceForm(PlatformForm):
     region = RegionField(label=_("Grid or community"), queryset=Region.objects.none(), required=False)
 
     def __init__(self, *args: Any, regions: Any = None, **kwargs: Any) -> None:
@@ -390,7 +390,7 @@ class KeyPlaceForm(RegionChoiceForm):
 # --- Visits and search --------------------------------------------------------------------------
 
 
-class VisitForm(forms.Form):
+class VisitForm(PlatformForm):
     purpose = forms.ChoiceField(
         label=_("Purpose"), choices=choices(VisitPurpose, None), initial=VisitPurpose.ROUTINE
     )
@@ -413,7 +413,7 @@ class VisitForm(forms.Form):
     follow_up_date = date_field(_("Follow up by"), help_text=_("Set a date to be reminded of another visit."))
 
 
-class SearchForm(forms.Form):
+class SearchForm(PlatformForm):
     q = text(
         _("Name, pinyin, ID number, phone or address"),
         100,
@@ -444,7 +444,7 @@ class SearchForm(forms.Form):
             self.fields[name].widget.attrs["inputmode"] = "numeric"
 
 
-class HouseholdCreateForm(forms.Form):
+class HouseholdCreateForm(PlatformForm):
     number = text(_("Household number"), 30, widget=CODE)
     kind = forms.ChoiceField(
         label=_("Kind"), choices=choices(HouseholdKind, None), initial=HouseholdKind.FAMILY

@@ -13,7 +13,7 @@ collation.
 from __future__ import annotations
 
 from datetime import date
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from django.conf import settings
 from django.db import models
@@ -884,6 +884,19 @@ class TimelineEntry(models.Model):
         from shequ.registry.timeline import describe
 
         return describe(self)
+
+    @property
+    def change_rows(self) -> list[dict[str, Any]]:
+        """Old → new under the fields' labels (see ``timeline.change_rows``)."""
+        from shequ.registry.timeline import change_rows
+
+        return change_rows(self)
+
+    @property
+    def who(self) -> str:
+        """The person's name as tickets show it (``selectors.timeline_for`` reads it with the
+        entry); the name kept at the time (older entries: the user name) once the account is gone."""
+        return str(getattr(self, "actor_display", "") or self.actor_name)
 
 
 # --- Visits (走访) ------------------------------------------------------------------------------

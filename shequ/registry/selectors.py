@@ -17,7 +17,7 @@ from decimal import Decimal
 from typing import Any, TypeVar
 
 from django.core.exceptions import ObjectDoesNotExist
-from django.db.models import Count, Exists, Model, OuterRef, Q, QuerySet, Window
+from django.db.models import Count, Exists, F, Model, OuterRef, Q, QuerySet, Window
 from django.http import Http404, HttpRequest
 from django.utils import timezone
 
@@ -582,7 +582,11 @@ def timeline_for(
         .values_list("region_code", flat=True)
         .first()
     )
-    qs = TimelineEntry.objects.filter(object_type=object_type, object_id=pk).select_related("tag_category")
+    qs = (
+        TimelineEntry.objects.filter(object_type=object_type, object_id=pk)
+        .select_related("tag_category")
+        .annotate(actor_display=F("actor__display_name"))  # a join: no account row decrypted
+    )
     if current is None:
         qs = qs.filter(scope_q(viewer, perm))
     entries: list[TimelineEntry] = []

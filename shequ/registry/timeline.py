@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import contextlib
 from typing import Any
 
 from django.core.exceptions import FieldDoesNotExist
@@ -76,17 +75,45 @@ _MODELS: dict[str, type[models.Model]] = {
 }
 
 
+def _field(object_type: str, name: Any) -> models.Field[Any, Any] | None:
+    model = _MODELS.get(object_type)
+    if model is None:
+        return None
+    try:
+        field = model._meta.get_field(str(name))
+    except FieldDoesNotExist:  # a field since removed: its attribute name
+        return None
+    return field if isinstance(field, models.Field) else None
+
+
+def field_label(object_type: str, name: Any) -> str:
+    """``"phone"`` → "mobile number" (手机号码) in the reader's language."""
+    field = _field(object_type, name)
+    return str(getattr(field, "verbose_name", name)) if field is not None else str(name)
+
+
 def field_labels(object_type: str, names: list[Any]) -> str:
     """``["phone", "residence_type"]`` → "mobile number, residence type" in the reader's language."""
-    model = _MODELS.get(object_type)
-    labels = []
-    for name in names:
-        label: Any = name
-        if model is not None:
-            with contextlib.suppress(FieldDoesNotExist):  # a field since removed: its attribute name
-                label = getattr(model._meta.get_field(str(name)), "verbose_name", name)
-        labels.append(str(label))
-    return pgettext("list separator", ", ").join(labels)
+    return pgettext("list separator", ", ").join(field_label(object_type, name) for name in names)
+
+
+def change_rows(entry: TimelineEntry) -> list[dict[str, Any]]:
+    """The entry's old → new values under the fields' labels (the attribute name kept for a title),
+    choice codes as their labels."""
+    rows = []
+    for name, change in (entry.changes or {}).items():
+        field = _field(entry.object_type, name)
+        labels = dict(field.flatchoices) if field is not None and field.choices else {}
+        old, new = (change or {}).get("old", ""), (change or {}).get("new", "")
+        rows.append(
+            {
+                "field": name,
+                "label": field_label(entry.object_type, name),
+                "old": str(labels.get(old, old)) if old not in (None, "") else "",
+                "new": str(labels.get(new, new)) if new not in (None, "") else "",
+            }
+        )
+    return rows
 
 
 class _Params(dict[str, Any]):

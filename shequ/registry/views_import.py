@@ -22,6 +22,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from shequ.core import audit, excel, guards
+from shequ.core.forms import PlatformForm
 from shequ.core.models import Region, RegionLevel
 from shequ.core.permissions import Perm, Viewer, has_perm, scopes_for
 from shequ.registry import exports, imports, selectors
@@ -67,7 +68,7 @@ class RegionField(forms.ModelChoiceField):
 # --- Import -------------------------------------------------------------------------------------
 
 
-class ImportForm(forms.Form):
+class ImportForm(PlatformForm):
     kind = forms.ChoiceField(label=gettext_lazy("The file holds"), choices=ImportKind.choices)
     region = RegionField(
         label=gettext_lazy("Import into"),
@@ -240,7 +241,7 @@ def _tag_choices(user: Viewer) -> list[tuple[str, str]]:
     return [("", _("Any"))] + [(c.code, c.label) for c in selectors.tag_category_list(viewer=user)]
 
 
-class ExportForm(forms.Form):
+class ExportForm(PlatformForm):
     region = RegionField(
         label=gettext_lazy("Region"),
         queryset=Region.objects.none(),

@@ -36,7 +36,7 @@ from django.views.decorators.http import require_GET, require_POST
 from shequ.core import audit
 from shequ.core.components import Ledger
 from shequ.core.excel import XLSX_CONTENT_TYPE
-from shequ.core.forms import DateInput
+from shequ.core.forms import DateInput, PlatformForm
 from shequ.core.models import AuditResult, Region
 from shequ.core.permissions import Perm, Viewer, active_memberships, has_perm, scopes_for
 from shequ.core.personal import REASON_MAX_LENGTH
@@ -109,7 +109,7 @@ def default_region(request: HttpRequest, perms: Iterable[str]) -> str:
 ANY = ("", _lazy("Any"))
 
 
-class LedgerFilterForm(forms.Form):
+class LedgerFilterForm(PlatformForm):
     """The filters a ledger accepts; fields are built from its declaration."""
 
     def __init__(self, data: Any, *, ledger: Ledger, viewer: Viewer) -> None:
@@ -219,7 +219,7 @@ class LedgerFilterForm(forms.Form):
         ]
 
 
-class ExportForm(forms.Form):
+class ExportForm(PlatformForm):
     full = forms.BooleanField(label=_lazy("Full ID and phone numbers"), required=False)
     reason = forms.CharField(
         label=_lazy("Why you need the full numbers"),
@@ -236,7 +236,7 @@ class ExportForm(forms.Form):
         return data
 
 
-class RegionForm(forms.Form):
+class RegionForm(PlatformForm):
     def __init__(self, data: Any, *, viewer: Viewer, perms: Sequence[str]) -> None:
         super().__init__(data)
         self.viewer = viewer

@@ -433,6 +433,24 @@ def test_audit_page_filters(client: Client, world: World) -> None:
     assert AuditEntry.objects.filter(action="audit.view", actor_id=world["auditor"].pk).exists()
 
 
+def test_audit_page_shows_labels_and_keeps_the_codes(client: Client, world: World) -> None:
+    """Not `auth.login`, `community_head`, `user 16`: their words, each code still on the page."""
+    audit.record("auth.login", actor=world["head_a"], object_type="user", object_id=world["head_a"].pk)
+    audit.record("grid.dispatch", actor=world["worker_a"], object_type="grid.ticket", object_id=7)
+    audit.record("registry.person_correct", actor=world["grid_a"], object_type="registry.person", object_id=9)
+    audit.record("test.unnamed", object_type="test.thing", object_id=1)
+    audit.seal_all()
+    body = html(signed_in(client, world["auditor"]).get("/admin/audit/"))
+    assert '登录<br><span class="code">auth.login</span>' in body
+    assert '<span class="muted" title="community_head">社区负责人</span>' in body
+    assert f'<span title="user {world["head_a"].pk}">账号 {world["head_a"].pk}</span>' in body
+    assert '派单到部门<br><span class="code">grid.dispatch</span>' in body  # the app's manifest names it
+    assert '<span class="code">registry.person_correct</span>' in body and "更正人员信息" in body
+    assert '<td><span class="code">test.unnamed</span></td>' in body  # nobody named it: the code alone
+    assert '<span title="test.thing 1">test.thing 1</span>' in body
+    assert ">community_head<" not in body
+
+
 @pytest.mark.parametrize(
     "params",
     [

@@ -159,6 +159,8 @@ def test_security_page(world: World) -> None:
     page = response.content.decode()
     assert page.count("<h1>") == 1
     assert "changed 10 days ago" in page
+    User.objects.filter(pk=world["head_a"].pk).update(password_changed_at=timezone.now())
+    assert "今天修改" in client.get("/account/security/").content.decode()  # not "0 天前修改"
     assert "Last sign-in" in page and timezone.localtime().strftime("%Y-%m-%d") in page
     assert 'href="/account/password/"' in page and 'href="/account/totp/"' in page
     assert "off" in page

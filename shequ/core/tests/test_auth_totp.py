@@ -209,20 +209,40 @@ def test_signed_in_user_can_set_up_and_replace_the_authenticator(world: World) -
     assert password_step(client, "grid_a") == SECOND_FACTOR
 
 
-def test_demo_totp_refuses_outside_demo_mode(world: World) -> None:
-    with override_settings(DEMO=False), pytest.raises(CommandError):
-        call_command("demo_totp", "sysadmin", stdout=io.StringIO(), stderr=io.StringIO())
+def _demo_totp(username: str) -> str:
+    out = io.StringIO()
+    call_command("demo_totp", username, stdout=out, stderr=io.StringIO())
+    return out.getvalue().strip()
+
+
+def _make_demo_account(username: str) -> None:
+    User.objects.filter(username=username).update(email=f"{username}@{auth.DEMO_EMAIL_DOMAIN}")
+
+
+def test_demo_totp_refuses_accounts_the_demo_did_not_make(world: World) -> None:
+    for demo_env in (False, True):  # SHEQU_DEMO=1 opens nothing more
+        with override_settings(DEMO=demo_env), pytest.raises(CommandError, match="not a demo account"):
+            _demo_totp("sysadmin")  # sysadmin@example.test
+    User.objects.filter(username="secadmin").update(email="secadmin@demo.shequ.local.example.test")
+    with pytest.raises(CommandError, match="not a demo account"):
+        _demo_totp("secadmin")
+    assert not User.objects.filter(totp_confirmed_at__isnull=False).exists()
+
+
+def test_demo_totp_refuses_in_production_even_for_a_demo_account(world: World) -> None:
+    _make_demo_account("sysadmin")
+    with override_settings(PRODUCTION=True, DEMO=True), pytest.raises(CommandError, match="production"):
+        _demo_totp("sysadmin")
     assert User.objects.get(username="sysadmin").totp_confirmed_at is None
 
 
-def test_demo_totp_enrols_and_prints_a_working_code(world: World) -> None:
-    out = io.StringIO()
-    with override_settings(DEMO=True):
-        call_command("demo_totp", "sysadmin", stdout=out, stderr=io.StringIO())
-    code = out.getvalue().strip()
+def test_demo_totp_enrols_and_prints_a_working_code_without_shequ_demo_set(world: World) -> None:
+    _make_demo_account("sysadmin")
+    with override_settings(DEMO=False):  # as the README runs it: no SHEQU_DEMO in the environment
+        code = _demo_totp("sysadmin")
     assert re.fullmatch(r"\d{6}", code)
     client = Client()
     assert password_step(client, "sysadmin") == SECOND_FACTOR
     assert client.post(SECOND_FACTOR, {"code": code})["Location"] == "/"
-    with override_settings(DEMO=True), pytest.raises(CommandError):
-        call_command("demo_totp", "no_such_user", stdout=io.StringIO(), stderr=io.StringIO())
+    with pytest.raises(CommandError, match="No account"):
+        _demo_totp("no_such_user")

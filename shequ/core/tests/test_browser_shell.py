@@ -43,3 +43,17 @@ def test_home_for_community_head_accessible_in_both_modes(phone_page: Any, world
     assert phone_page.evaluate("() => document.documentElement.scrollWidth") <= 390
     assert axe_violations(phone_page) == []
     screenshot(phone_page, "home-head-elderly")
+
+
+def test_home_for_a_volunteer_says_what_the_role_is_for(phone_page: Any, world: World) -> None:
+    from shequ.core.tests.test_smoke import volunteer
+
+    volunteer(world)
+    sign_in(phone_page, "volunteer")
+    card = phone_page.locator("section[aria-labelledby=volunteer-heading]")
+    assert "社区志愿服务" in card.inner_text() and "即将推出" in card.inner_text()
+    box = card.bounding_box()
+    assert box is not None and box["y"] < 844  # on the first screen, not below an empty page
+    assert phone_page.evaluate("() => document.documentElement.scrollWidth") <= 390
+    screenshot(phone_page, "home-volunteer")
+    assert axe_violations(phone_page) == []

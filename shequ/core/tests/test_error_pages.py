@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 from django.conf import settings as django_settings
 from django.db import OperationalError, connection
+from django.template.loader import render_to_string
 from django.test import Client, override_settings
 
 from shequ.conftest import World
@@ -171,6 +172,30 @@ def test_static_files_are_served_with_debug_off(world: World) -> None:
     assert not django_settings.DEBUG
     response = Client().get("/static/core/shequ.css")
     assert response.status_code == 200
+
+
+def test_favicon_is_served_cacheable_and_linked_from_every_shell(world: World) -> None:
+    """Browsers ask every page for /favicon.ico; it was a 404 on each. A signed-in user's
+    no-store (NoStoreMiddleware) must not reach it: WhiteNoise answers before sessions."""
+    for client in (Client(), _signed_in(world)):
+        response = client.get("/favicon.ico")
+        assert response.status_code == 200
+        assert response["Content-Type"] in ("image/x-icon", "image/vnd.microsoft.icon")
+        body = b"".join(response.streaming_content)  # type: ignore[attr-defined]
+        assert body[:4] == b"\x00\x00\x01\x00"  # an ICO file
+        assert response["Cache-Control"] == "max-age=86400, public"
+    signed_in = _signed_in(world)
+    for page in (signed_in.get("/").content.decode(), Client().get("/login/").content.decode()):
+        icon = re.search(r'<link rel="icon" href="([^"]+)"', page)
+        assert icon is not None, "the shell links no icon"
+        assert Client().get(icon.group(1)).status_code == 200
+    assert '<link rel="icon"' in render_to_string("core/error_plain.html", {"title": "x"})
+
+
+def _signed_in(world: World) -> Client:
+    client = Client()
+    client.force_login(world["resident"])
+    return client
 
 
 def test_var_files_are_private(tmp_path: Any) -> None:

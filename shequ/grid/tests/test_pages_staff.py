@@ -10,10 +10,11 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
+from django.utils import translation
 
 from shequ.conftest import World
 from shequ.core.models import AuditEntry
-from shequ.grid import selectors, services
+from shequ.grid import forms, selectors, services
 from shequ.grid.models import Attachment, Category, Extension, ExtensionStatus, Status, Ticket, TicketAction
 from shequ.grid.tests.conftest import COMMUNITY_B, GRID_A, GRID_B, new_ticket, png
 
@@ -80,13 +81,28 @@ def test_ticket_page_for_the_community(world: World) -> None:
     assert reverse("grid:ticket_dispatch", args=[t.pk]) not in page
     # The classifier's suggestion is the accept form's default and is named.
     assert 'value="environment.garbage" selected' in page
-    assert "82 %" in page
+    assert "系统建议：很可能是“垃圾清运”（把握 82%）" in page
+
     # The photo is served through the scope-checked view, never a media URL.
     att = Attachment.objects.get(ticket=t)
     assert reverse("grid:photo", args=[t.pk, att.pk]) in page
     assert "/media/" not in page
     # The state of the deadline, in words.
     assert "state-green" in page
+
+
+@pytest.mark.parametrize(
+    ("confidence", "words"),
+    [
+        (None, "系统建议：消防隐患"),
+        (0.9, "系统建议：很可能是“消防隐患”（把握 90%）"),
+        (0.45, "系统建议：可能是“消防隐患”"),
+        (0.22, "系统猜测：消防隐患（把握不大，请对照描述核实）"),
+    ],
+)
+def test_the_suggestion_in_words_with_a_share_only_when_sure(confidence: float | None, words: str) -> None:
+    with translation.override("zh-hans"):
+        assert forms.suggestion_words("消防隐患", confidence) == words
 
 
 def test_ticket_page_for_the_reporter_hides_staff_names_and_notes(world: World) -> None:
@@ -290,6 +306,8 @@ def test_close_on_spot_recategorize_handle_comment(world: World) -> None:
     t2.refresh_from_db()
     assert t2.status == Status.RESOLVED and t2.category is not None
     assert t2.category.code == "environment.noise"
+    history = text(worker.get(reverse("grid:ticket", args=[t2.pk])))
+    assert "→ 噪音扰民" in history and "environment.noise" not in history.split('id="timeline-heading"')[1]
 
 
 def test_supervise_a_reopened_ticket(world: World) -> None:
@@ -457,6 +475,12 @@ def test_staff_entry_walk_in_and_patrol(world: World) -> None:
     client = client_for(world, "grid_a")
     page = text(client.get(reverse("grid:new")))
     assert GRID_A in page and GRID_B not in page  # only the viewer's own areas
+    # One name: the tab, the page's title and heading, and the button on the ticket list.
+    tab = re.search(r'<a href="' + reverse("grid:new") + r'"[^>]*>([^<]+)', page)
+    assert tab is not None and tab.group(1) == "新建工单"
+    assert "<h1>新建工单</h1>" in page and "<title>新建工单 ·" in page
+    assert f'href="{reverse("grid:new")}">新建工单</a>' in text(client.get(reverse("grid:list")))
+    assert "录入事件" not in page
     r = client.post(
         reverse("grid:new"),
         {

@@ -262,7 +262,8 @@ def test_keyword_suggestions_as_chips(world: World, no_model: None) -> None:
     client = client_for(world, "resident")
     response = client.post(reverse("grid:suggest"), {"description": "楼下垃圾桶满了没人清运"})
     assert response.status_code == 200 and 'data-category="environment.garbage"' in text(response)
-    assert client.post(reverse("grid:suggest"), {"description": " "}).status_code == 400
+    empty = client.post(reverse("grid:suggest"), {"description": " "})  # the box emptied: clear the chips
+    assert empty.status_code == 200 and "chip" not in text(empty)
     assert client.get(reverse("grid:suggest")).status_code == 405
 
 
@@ -358,6 +359,31 @@ def test_my_tickets_shows_only_my_own_and_followed(world: World) -> None:
     services.ticket_merge(actor=world["worker_a"], ticket=mine, into=theirs)
     page = text(client_for(world, "resident").get(reverse("grid:my_tickets")))
     assert "邻居的噪音" in page and staff.title not in page
+
+
+def test_my_reports_put_the_newest_first_and_ratings_after_the_list(world: World) -> None:
+    done = [resolved_ticket(world, title=f"已办完的事{i}") for i in range(2)]
+    newest = services.ticket_submit(
+        actor=world["resident"],
+        source="resident",
+        region=world.regions[GRID_A],
+        title="刚报的事",
+        description="刚刚",
+    )
+    client = client_for(world, "resident")
+    page = text(client.get(reverse("grid:my_tickets")))
+    # The newest report is the first item of the list, and the list comes before any rating form.
+    assert page.index("刚报的事") < page.index("已办完的事1") < page.index("已办完的事0")
+    assert page.index("刚报的事") < page.index('name="rating"')
+    assert page.index("</ul>") < page.index('id="to-rate-heading"')
+    assert "2 件报事已办结，等您评价" in page and 'href="#to-rate-heading"' in page
+    assert f'href="#rate-title-{done[0].pk}"' in page
+    # One word per state: the list says what the ticket page says (已收到, not 已提交 there).
+    for ticket, word in ((newest, "已收到"), (done[0], "已办结")):
+        assert f'<span class="tag ">{word}</span>' in page or f'<span class="tag warn">{word}</span>' in page
+        detail = text(client.get(reverse("grid:ticket", args=[ticket.pk])))
+        assert f"<dd>{word}</dd>" in detail
+    assert "已提交" not in page + text(client.get(reverse("grid:ticket", args=[newest.pk])))
 
 
 def test_rate_five_closes(world: World) -> None:

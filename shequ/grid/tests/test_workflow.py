@@ -177,7 +177,7 @@ def test_illegal_step_message_says_what_is_allowed(world: World) -> None:
     assert caught.value.code == "illegal_transition"
     message = caught.value.messages[0]
     assert str(Status.SUBMITTED.label) in message and str(Status.ACCEPTED.label) in message
-    assert message == "该工单当前为“已提交”，现在不能派单（仅在社区已受理时可以）。"
+    assert message == "该工单当前为“已收到”，现在不能派单（仅在社区已受理时可以）。"
 
 
 @pytest.mark.parametrize(

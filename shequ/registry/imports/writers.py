@@ -36,7 +36,8 @@ from shequ.registry.pinyin import name_pinyin
 
 
 def _actor_name(actor: Any) -> str:
-    return (getattr(actor, "username", "") or "") if actor is not None else ""
+    """The name the timeline keeps (as tickets do): the person's name, not the user name."""
+    return str(getattr(actor, "name", "") or "") if actor is not None else ""
 
 
 def _timeline_row(

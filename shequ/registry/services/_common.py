@@ -172,7 +172,7 @@ def _timeline(
         object_id=obj.pk,
         region_code=region_code,
         actor=actor,
-        actor_name=(getattr(actor, "username", "") or "") if actor is not None else "",
+        actor_name=actor.name if actor is not None else "",  # the person's name, as tickets keep it
         action=action,
         params=dict(params or {}),
         changes=dict(changes or {}),

@@ -11,6 +11,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
+from shequ.core.models import User
 from shequ.registry import services
 from shequ.registry.models import (
     Building,
@@ -195,6 +196,30 @@ def test_correct_needs_a_reason_and_keeps_old_values_masked(reg: Registry) -> No
     assert entry.reason == "身份证核对"
     assert entry.changes["phone"] == {"old": "138****2222", "new": "139****8888"}
     assert set(entry.changes) == {"name", "phone"}  # only what changed
+
+
+def test_the_history_shows_field_labels_and_peoples_names(reg: Registry) -> None:
+    """Not "phone: …" under "grid_a": the field's label (its attribute kept as a title) and the
+    name tickets show; choice codes as their labels. Older entries kept the user name: the name
+    is read with the entry."""
+    person = reg.people["a"]
+    User.objects.filter(pk=reg.world["grid_a"].pk).update(display_name="网格员小李")
+    grid_a = User.objects.get(pk=reg.world["grid_a"].pk)
+    services.person_correct(
+        actor=grid_a,
+        person=person,
+        changes={"phone": "13700007777", "residence_type": "resident"},
+        reason="走访核对",
+    )
+    mine = TimelineEntry.objects.filter(object_id=person.pk, action="person.correct")
+    assert mine.get().actor_name == "网格员小李"  # kept from now on
+    mine.update(actor_name="grid_a")  # as entries kept it before
+    body = html(signed_in(reg, "head_a").get(f"/registry/people/{person.pk}/"))
+    assert '<span title="phone">mobile number</span>: 138****2222 → 137****7777' in body
+    assert '<span title="residence_type">' in body and "→ Resident, registered elsewhere" in body
+    assert "· 网格员小李" in body and "· grid_a" not in body
+    mine.update(actor=None)  # the account gone
+    assert "· grid_a" in html(signed_in(reg, "head_a").get(f"/registry/people/{person.pk}/"))
 
 
 def test_quick_corrections_phone_residence_type_and_house_use(reg: Registry) -> None:

@@ -5,15 +5,6 @@
 
   function byId(id) { return document.getElementById(id); }
 
-  // "Nothing typed yet" answers 400 with an empty fragment: let it clear the old chips.
-  document.addEventListener("htmx:beforeSwap", function (event) {
-    var target = event.detail.target;
-    if (target && target.id === "suggestions" && event.detail.xhr.status === 400) {
-      event.detail.shouldSwap = true;
-      event.detail.isError = false;
-    }
-  });
-
   function markChips() {
     var select = byId("id_category");
     document.querySelectorAll(".chip[data-category]").forEach(function (chip) {
