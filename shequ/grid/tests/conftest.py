@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -81,3 +82,17 @@ def now() -> dt.datetime:
     from django.utils import timezone
 
     return timezone.now()
+
+
+@pytest.fixture
+def no_model(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Suggestions from the categories' keywords only (whatever classifier is installed), with a
+    fresh suggestion rate limit."""
+    from django.core.cache import cache
+
+    from shequ.grid import views_resident
+
+    monkeypatch.setattr(views_resident, "_model_suggestions", lambda text, k: [])
+    cache.clear()
+    yield
+    cache.clear()

@@ -36,12 +36,6 @@ def _fresh_cache() -> Iterator[None]:
     cache.clear()
 
 
-@pytest.fixture
-def no_model(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Suggestions from the categories' keywords only (whatever classifier is installed)."""
-    monkeypatch.setattr(views_resident, "_model_suggestions", lambda text, k: [])
-
-
 def client_for(world: World, persona: str) -> Client:
     client = Client()
     client.force_login(world[persona])

@@ -6,31 +6,23 @@ violation, in the normal and the elderly mode. Screenshots: var/screenshots/grid
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from django.core.cache import cache
 from django.test import Client
 
 from shequ.browser import PHONE, axe_violations, screenshot
 from shequ.conftest import PASSWORD, World
-from shequ.grid import views_resident
 from shequ.grid.models import Status, Ticket
 from shequ.grid.tests.conftest import png
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("no_model"),  # the chips from the keywords: the model has its own tests
+]
 
 PROBLEM = "小区3栋门口的垃圾桶满了三天没人清运，味道很大"
-
-
-@pytest.fixture(autouse=True)
-def _keyword_suggestions(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """The chips from the categories' keywords: this test is about the pages, the model has its own."""
-    monkeypatch.setattr(views_resident, "_model_suggestions", lambda text, k: [])
-    cache.clear()
-    yield
-    cache.clear()
 
 
 def check(page: Any, name: str) -> None:

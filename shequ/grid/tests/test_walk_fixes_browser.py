@@ -5,28 +5,22 @@ var/screenshots/grid-walk-*.png."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from django.core.cache import cache
 
 from shequ.browser import PHONE, axe_violations, screenshot
 from shequ.conftest import World
-from shequ.grid import services, views_resident
+from shequ.grid import services
 from shequ.grid.tests.conftest import GRID_A
 from shequ.grid.tests.test_resident_pages import resolved_ticket
 from shequ.grid.tests.test_ticket_life_browser import sign_in
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture(autouse=True)
-def _keyword_suggestions(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setattr(views_resident, "_model_suggestions", lambda text, k: [])
-    cache.clear()
-    yield
-    cache.clear()
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("no_model"),  # the chips from the keywords: the model has its own tests
+]
 
 
 def _watch(page: Any) -> list[str]:
