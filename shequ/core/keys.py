@@ -22,6 +22,7 @@ ones that wrote the stored data.
 from __future__ import annotations
 
 import contextlib
+import json
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -69,6 +70,17 @@ def _missing_file(name: str, what: str, consequence: str) -> str:
         f"{path} is missing but the database holds {what}; put the original file back or import it "
         f"from your key shares ({RESTORE}); a new key would {consequence}, so none was created"
     )
+
+
+def child_env() -> dict[str, str]:
+    """The keys this process uses, as the environment of a ``shequ`` subprocess: a child checks and
+    opens data with exactly these keys, even when they are development keys held only in memory."""
+    return {
+        "SHEQU_FIELD_KEYS": json.dumps(settings.FIELD_KEYS),
+        "SHEQU_FIELD_KEY_CURRENT": settings.FIELD_KEY_CURRENT,
+        "SHEQU_INDEX_KEY": settings.INDEX_KEY,
+        "SHEQU_AUDIT_KEY": settings.AUDIT_CHECKPOINT_KEY,
+    }
 
 
 # -- development key files ------------------------------------------------------------------------

@@ -26,7 +26,7 @@ from pathlib import Path
 from django.conf import settings
 from django.db import connection
 
-from shequ.core import audit
+from shequ.core import audit, keys
 from shequ.core.backup import engines
 from shequ.core.backup.manifest import (
     BackupError,
@@ -232,6 +232,7 @@ def verify(path: Path, out: TextIOBase) -> bool:
         out.flush()
         env = dict(os.environ)
         env["SHEQU_DATABASE_URL"] = url
+        env.update(keys.child_env())  # the keys being verified are this process's, wherever they came from
         env["SHEQU_AUDIT_WITNESS_DIR"] = str(settings.AUDIT_WITNESS_DIR)
         env.setdefault("DJANGO_SETTINGS_MODULE", "shequ.settings")
         done = subprocess.run(  # noqa: S603 - our own command, no shell

@@ -275,15 +275,14 @@ def worker_env(**extra: str) -> dict[str, str]:
     """Environment for a ``shequ`` subprocess on the test database with the test process's keys."""
     from django.conf import settings
 
+    from shequ.core import keys
+
     env = dict(os.environ)
     env.update(
         {
             "DJANGO_SETTINGS_MODULE": "shequ.settings",
             "SHEQU_DATABASE_URL": database_url(),
-            "SHEQU_FIELD_KEYS": json.dumps(settings.FIELD_KEYS),
-            "SHEQU_FIELD_KEY_CURRENT": settings.FIELD_KEY_CURRENT,
-            "SHEQU_INDEX_KEY": settings.INDEX_KEY,
-            "SHEQU_AUDIT_KEY": settings.AUDIT_CHECKPOINT_KEY,
+            **keys.child_env(),
             "SHEQU_AUDIT_WITNESS_DIR": str(settings.AUDIT_WITNESS_DIR),
             "SHEQU_SECRET_KEY": settings.SECRET_KEY,
             "SHEQU_DEMO": "0",
