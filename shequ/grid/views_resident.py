@@ -13,6 +13,7 @@ from __future__ import annotations
 import importlib
 import logging
 import re
+import uuid
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -161,6 +162,9 @@ class ReportForm(PlatformForm):
         widget=forms.Textarea(attrs={"rows": 5, "autocomplete": "off"}),
     )
     category = forms.ChoiceField(label=gettext_lazy("Kind of problem"), required=False)
+    # A fresh key each time the form is drawn: the same report posted twice (a double tap, or the
+    # app sending a report it kept offline after the first try did reach us) makes one ticket.
+    client_key = forms.UUIDField(required=False, widget=forms.HiddenInput, initial=uuid.uuid4)
     region = forms.ChoiceField(label=gettext_lazy("Your grid or community"))
     place = forms.ChoiceField(
         label=gettext_lazy("Where is it?"),
@@ -298,11 +302,17 @@ def report(request: HttpRequest) -> HttpResponse:
         if len(photos) > services.MAX_PHOTOS:
             photo_errors.append(_("At most %(n)d photos.") % {"n": services.MAX_PHOTOS})
         if form.is_valid() and not photo_errors:
+            sent = selectors.resident_report_sent(user, form.cleaned_data["client_key"])
+            if sent is not None:  # already here: the earlier post went through
+                return redirect("grid:report_done", sent.pk)
             try:
                 ticket = _submit(request, form.cleaned_data, regions, home, photos)
             except PermissionDenied as exc:
                 return guards.forbidden(request, str(exc), template=FORBIDDEN)
             except ValidationError as exc:
+                sent = selectors.resident_report_sent(user, form.cleaned_data["client_key"])
+                if sent is not None:  # the same report, posted at the same moment
+                    return redirect("grid:report_done", sent.pk)
                 photo_errors = _put_errors(form, exc)
             else:
                 return redirect("grid:report_done", ticket.pk)
@@ -352,6 +362,7 @@ def _submit(
             address="" if at_home else data["address"],
             house=home.house if at_home else None,
             photos=photos,
+            external_ref=selectors.app_ref(data["client_key"]),
             request=request,
         )
         if top:
