@@ -170,7 +170,11 @@ document.addEventListener("submit", function (event) {
   }
   navigator.serviceWorker.addEventListener("message", function (event) {
     var data = event.data || {};
-    if (data.type === "sent") { say("sent", data.url, "view"); }
+    if (data.type === "sent") {
+      say("sent", data.url, "view");
+      var waiting = document.querySelector(".offline-page");  // its "kept on this phone" is over
+      if (waiting) { waiting.hidden = true; }
+    }
     if (data.type === "refused") { say("refused", data.path, "open"); }
     if (data.type === "signin") { say("signin"); }
   });
