@@ -111,7 +111,8 @@ COMPONENT = Component(
             tab=_("Progress"),
             tab_rank=15,
         ),
-        NavEntry(_("New ticket"), "grid:new", perm=P.PATROL, order=19, icon="plus"),
+        # Grid workers enter what they find on patrol, in basements and lifts too: offline.
+        NavEntry(_("New ticket"), "grid:new", perm=P.PATROL, order=19, icon="plus", offline=True),
         NavEntry(_("Routing rules"), "grid:routing", perm=P.ROUTING, order=70, icon="route"),
         NavEntry(_("Ticket categories"), "grid:categories", perm=P.CATALOG, order=71, icon="tree"),
     ),

@@ -43,7 +43,6 @@ from shequ.grid.models import (
     Extension,
     ExtensionStatus,
     Follower,
-    Source,
     Status,
     Ticket,
     TicketAction,
@@ -304,17 +303,16 @@ def pending_extensions(viewer: Viewer) -> QuerySet[Extension]:
 
 
 def app_ref(client_key: uuid.UUID | None) -> str:
-    """The external reference of a resident's report sent from the app's form (its client key)."""
+    """The external reference of a ticket entered on one of our forms: the form's client key."""
     return f"app:{client_key}" if client_key else ""
 
 
-def resident_report_sent(viewer: Viewer, client_key: uuid.UUID | None) -> Ticket | None:
-    """The viewer's report already made from this form (same client key), if any."""
+def sent_from_form(viewer: Viewer, client_key: uuid.UUID | None) -> Ticket | None:
+    """The ticket the viewer already made from this form (same client key), if any: the same form
+    posted twice (a double tap, or the app resending what it kept offline) makes one ticket."""
     if not client_key or viewer.pk is None:
         return None
-    return Ticket.objects.filter(
-        source=Source.RESIDENT, external_ref=app_ref(client_key), reporter_user_id=viewer.pk
-    ).first()
+    return Ticket.objects.filter(external_ref=app_ref(client_key), created_by_id=viewer.pk).first()
 
 
 def my_tickets(viewer: Viewer) -> QuerySet[Ticket]:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import importlib
 import logging
 import re
-import uuid
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -41,6 +40,7 @@ from shequ.core.models import LEVEL_CODE_LENGTH, Region, RegionLevel, Role, User
 from shequ.core.permissions import Viewer, active_memberships, scopes_for
 from shequ.core.personal import mask_id_number, mask_phone
 from shequ.grid import selectors, services
+from shequ.grid.forms import ClientKeyField
 from shequ.grid.models import Category, Source, Status, Ticket, Urgency
 from shequ.grid.permissions import GridPerm as P
 
@@ -162,9 +162,7 @@ class ReportForm(PlatformForm):
         widget=forms.Textarea(attrs={"rows": 5, "autocomplete": "off"}),
     )
     category = forms.ChoiceField(label=gettext_lazy("Kind of problem"), required=False)
-    # A fresh key each time the form is drawn: the same report posted twice (a double tap, or the
-    # app sending a report it kept offline after the first try did reach us) makes one ticket.
-    client_key = forms.UUIDField(required=False, widget=forms.HiddenInput, initial=uuid.uuid4)
+    client_key = ClientKeyField()
     region = forms.ChoiceField(label=gettext_lazy("Your grid or community"))
     place = forms.ChoiceField(
         label=gettext_lazy("Where is it?"),
@@ -302,7 +300,7 @@ def report(request: HttpRequest) -> HttpResponse:
         if len(photos) > services.MAX_PHOTOS:
             photo_errors.append(_("At most %(n)d photos.") % {"n": services.MAX_PHOTOS})
         if form.is_valid() and not photo_errors:
-            sent = selectors.resident_report_sent(user, form.cleaned_data["client_key"])
+            sent = selectors.sent_from_form(user, form.cleaned_data["client_key"])
             if sent is not None:  # already here: the earlier post went through
                 return redirect("grid:report_done", sent.pk)
             try:
@@ -310,7 +308,7 @@ def report(request: HttpRequest) -> HttpResponse:
             except PermissionDenied as exc:
                 return guards.forbidden(request, str(exc), template=FORBIDDEN)
             except ValidationError as exc:
-                sent = selectors.resident_report_sent(user, form.cleaned_data["client_key"])
+                sent = selectors.sent_from_form(user, form.cleaned_data["client_key"])
                 if sent is not None:  # the same report, posted at the same moment
                     return redirect("grid:report_done", sent.pk)
                 photo_errors = _put_errors(form, exc)

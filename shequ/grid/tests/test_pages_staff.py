@@ -534,6 +534,28 @@ def test_staff_entry_walk_in_and_patrol(world: World) -> None:
         assert client_for(world, persona).get(reverse("grid:new")).status_code == 403, persona
 
 
+def test_a_staff_form_sent_twice_makes_one_ticket(world: World) -> None:
+    """The form's client key: the app resends a patrol report it kept offline, or a double tap."""
+    client = client_for(world, "grid_a")
+    key = text(client.get(reverse("grid:new"))).split('name="client_key" value="')[1].split('"')[0]
+    data = {
+        "source": "patrol",
+        "region": GRID_A,
+        "urgency": "normal",
+        "title": "井盖松动",
+        "description": "2栋门口井盖松动",
+        "client_key": key,
+    }
+    first, second = client.post(reverse("grid:new"), data), client.post(reverse("grid:new"), data)
+    assert first.status_code == second.status_code == 302 and first["Location"] == second["Location"]
+    assert Ticket.objects.filter(title="井盖松动").count() == 1
+    # Keys are drawn at random: the same key from another account is refused, never a way to
+    # reach grid_a's ticket, and nothing is written.
+    other = client_for(world, "worker_a").post(reverse("grid:new"), data)
+    assert other.status_code == 400 and str(first["Location"]) not in text(other)
+    assert Ticket.objects.filter(title="井盖松动").count() == 1
+
+
 def test_home_tiles_and_tabs(world: World) -> None:
     """Each role's home is a grid of its services with their counts, and its phone tabs are its own."""
     from shequ.core.components import tabs_for, tiles_for
