@@ -63,7 +63,11 @@ REPORT = reverse("grid:report")
 def test_report_page_on_a_phone_works_without_a_map(world: World) -> None:
     page = text(client_for(world, "resident").get(REPORT))
     assert 'name="description"' in page and 'hx-post="/grid/report/suggest/"' in page
-    assert 'accept="image/*" capture="environment"' in page and "multiple" in page
+    # One photo input (core/photos.js adds the camera button): no capture, which on Android
+    # would open only the camera and never the gallery.
+    assert "data-photo-picker" in page and 'accept="image/jpeg,image/png,image/webp"' in page
+    assert 'name="photos"' in page and "multiple" in page and "capture" not in page
+    assert "core/photos.js" in page
     assert 'name="latitude"' in page and 'name="longitude"' in page  # hidden, filled by the map
     assert 'id="report-map"' not in page  # no tile server configured: no map, the form still works
     assert 'name="category"' in page and "security.public_order" in page
