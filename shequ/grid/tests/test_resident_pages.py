@@ -3,6 +3,7 @@ the registered home), the category suggestions, my reports, the rating and the p
 
 from __future__ import annotations
 
+import io
 import sys
 import types
 from collections.abc import Iterator
@@ -13,6 +14,7 @@ from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
+from PIL import Image
 
 from shequ.conftest import World
 from shequ.core import accounts
@@ -185,6 +187,20 @@ def test_bad_photos_save_nothing(world: World, no_model: None) -> None:
         REPORT, {"description": "路灯坏了", "region": GRID_A, "photos": too_many}, HTTP_ACCEPT_LANGUAGE="en"
     )
     assert response.status_code == 400 and "At most 9 photos" in text(response)
+    gif = io.BytesIO()
+    Image.new("RGB", (8, 8), "red").save(gif, "GIF")
+    big = b"\xff\xd8\xff" + b"0" * services.PHOTO_MAX_BYTES  # declared a JPEG, one byte over
+    for upload, reason in [
+        (SimpleUploadedFile("a.gif", gif.getvalue(), content_type="image/gif"), "must be JPEG, PNG or WebP"),
+        (SimpleUploadedFile("big.jpg", big, content_type="image/jpeg"), "at most 8 MB"),
+    ]:
+        data = {"description": "路灯坏了", "region": GRID_A, "photos": [upload]}
+        response = client.post(REPORT, data, HTTP_ACCEPT_LANGUAGE="en")
+        page = text(response)
+        assert response.status_code == 400 and reason in page
+        # The error is tied to the photo input, which carries the limits core/photos.js checks first.
+        assert 'aria-describedby="photo-errors"' in page and 'aria-invalid="true"' in page
+        assert f'data-max="{services.MAX_PHOTOS}" data-max-bytes="{services.PHOTO_MAX_BYTES}"' in page
     assert counts() == (0, 0, 0)
 
 
