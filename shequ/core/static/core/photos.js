@@ -79,6 +79,7 @@
     var quality = Number(t.quality) || 0.85;
     var form = input.form;
     var items = []; // {file, thumb} or, while being prepared, {pending: true}
+    var queue = Promise.resolve();
     var waiting = false; // a submit came while photos were still being prepared
     var submitter = null; // and the button that sent it (its name and value are posted)
 
@@ -153,7 +154,8 @@
         }
         var item = { pending: true, name: file.name };
         items.push(item);
-        prepare(file, edge, quality).catch(function () {
+        // One photo at a time: nine decoded 12-megapixel photos at once would need ~430 MB.
+        queue = queue.then(function () { return prepare(file, edge, quality); }).catch(function () {
           // Not decodable here (an old browser): send the original if the server takes it.
           if (SERVER_TYPES.indexOf(file.type) < 0) { throw say(t.tType, { name: file.name }); }
           return { file: file, thumb: "" };
