@@ -168,3 +168,25 @@ def test_the_ticket_page_takes_photos_the_same_way_and_says_the_limit(phone_page
     # Small photos are sent as they are (no re-encoding on the phone); the server re-encodes them.
     assert all(a.content_type == "image/png" for a in Attachment.objects.filter(ticket=ticket))
     assert page.locator(".timeline .photos.small img").count() == 9  # thumbnails on the timeline too
+
+
+def test_without_javascript_the_plain_input_sends_the_photos(
+    browser: Any, live_server: Any, world: World
+) -> None:
+    context = browser.new_context(
+        viewport=PHONE, locale="zh-CN", base_url=live_server.url, java_script_enabled=False
+    )
+    page = context.new_page()
+    page.set_default_timeout(15000)
+    sign_in(page, "resident")
+    page.goto("/grid/report/")
+    assert page.locator("#photos").is_visible() and page.locator(".photo-tools").count() == 0
+    page.fill("#id_description", "楼道里的灯坏了，晚上很黑。")
+    page.fill("#id_address", "3栋2单元")
+    page.set_input_files("#photos", files=[camera_jpeg("IMG_0003.jpg", (0, 0, 40))])
+    with page.expect_navigation():
+        page.click("main form.report-form button[type=submit]")
+    stored = Attachment.objects.get()
+    with Image.open(stored.file) as photo:  # sent whole; the server keeps the pixels, not the GPS
+        assert photo.size == (4000, 3000) and not photo.getexif()
+    context.close()
