@@ -71,9 +71,9 @@
       var el = marker.getElement();
       if (el) { el.setAttribute("aria-label", label); }
     });
+    // Leaflet opens a bound popup on Enter; a button also answers the space bar.
     marker.on("keypress", function (event) {
-      var key = event.originalEvent && event.originalEvent.key;
-      if (key === "Enter" || key === " ") { marker.openPopup(); }
+      if (event.originalEvent && event.originalEvent.key === " ") { event.originalEvent.preventDefault(); marker.openPopup(); }
     });
     return marker;
   }

@@ -47,7 +47,7 @@
         visualMap: { min: 0, max: Math.max(1, top), left: 8, bottom: 8, calculable: false, text: [String(top), "0"],
                      inRange: { color: ["#fff7ec", "#fdd49e", "#fc8d59", "#d7301f", "#7f0000"] } },
         series: [{ name: shaded.title, type: "map", map: "shequ-regions", roam: false, data: shaded.data,
-                   label: { show: shaded.data.length <= 12, fontSize: 11, formatter: function (p) { return labels[p.name] || ""; } },
+                   label: { show: shaded.data.length <= 16, fontSize: 11, formatter: function (p) { return labels[p.name] || ""; } },
                    emphasis: { label: { show: true } }, itemStyle: { borderColor: "#4f5761", borderWidth: 1 } }]
       });
     }
