@@ -20,9 +20,9 @@ from shequ.core.models import Region, RegionLevel
 from shequ.core.permissions import Viewer, has_perm, scopes_for
 from shequ.core.region_shapes import shapes_of
 from shequ.registry import selectors
-from shequ.registry.models import Building, KeyPlace
+from shequ.registry.models import Building, House, KeyPlace
 from shequ.registry.permissions import RegistryPerm as P
-from shequ.registry.views import buildings_with_counts, region_in_scope, registry_page, with_local_addresses
+from shequ.registry.views import count_subquery, region_in_scope, registry_page, with_local_addresses
 
 MAX_BUILDINGS = 3000  # a street's worth; a county officer picks an area first
 MAX_PLACES = 500
@@ -63,7 +63,10 @@ def grid_map(viewer: Viewer, area: list[Region]) -> GridMap:
     shown = {r.code: r for r in [*area, *grids]}
     in_area = selectors.building_list(viewer=viewer).filter(_within(codes))
     located = in_area.filter(latitude__isnull=False, longitude__isnull=False)
-    buildings = list(buildings_with_counts(located)[: MAX_BUILDINGS + 1])
+    # Houses only: the popup says how many; people are counted on the building page.
+    buildings = list(
+        located.annotate(house_count=count_subquery(House.objects.all(), "building"))[: MAX_BUILDINGS + 1]
+    )
     out = GridMap(
         regions=list(shown.values()),
         buildings=with_local_addresses(buildings[:MAX_BUILDINGS]),
