@@ -228,6 +228,8 @@ def map_page(request: HttpRequest) -> HttpResponse:
     }
     if context["heat_mode"]:
         context["heat"] = heat(viewer, area)
+        # The wrong pins of the whole area, listed even where the map shows areas, not points.
+        context["outside"] = [t for t in ticket_points(viewer, area, done=False).tickets if t.outside]  # type: ignore[attr-defined]
     else:
         points = ticket_points(viewer, area)
         context["points"] = points

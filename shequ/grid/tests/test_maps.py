@@ -130,6 +130,8 @@ def test_street_heat_map_counts_open_tickets_per_grid(world: World, mapped: dict
     page = client.get(reverse("grid:map")).content.decode()
     table = page.split('<table class="data">')[1].split("</table>")[0]
     assert f'href="?region={GRID_A}"' in table and '<td class="num">3</td>' in table
+    listed = page.split('id="outside-heading"')[1].split("</ul>")[0]
+    assert "一网格井盖松动" in listed and "一网格路灯坏了" not in listed
     # The street asks for one grid: its points.
     assert set(tickets_in(geojson(client, f"?region={GRID_C}"))) == {mapped["sibling"].pk}
 
