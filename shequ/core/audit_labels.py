@@ -43,6 +43,7 @@ CORE_ACTIONS: dict[str, Any] = {
     "backup.restore": _("Backup restored"),
     "region.load": _("Regions loaded"),
     "region.grid_create": _("Grid created"),
+    "region.shape_import": _("Region boundaries imported"),
 }
 
 

@@ -80,6 +80,27 @@ class Region(models.Model):
         return [self.code[:n] for n in LEVEL_CODE_LENGTH.values() if n < len(self.code)]
 
 
+class RegionShape(models.Model):
+    """A region's boundary: a GeoJSON Polygon or MultiPolygon in WGS84 (lon, lat), with its bounding
+    box as columns so that "which shapes are near this point" is an index range, not a JSON scan.
+    Kept apart from ``Region``, which every list joins: a county's boundary can weigh 100 kB."""
+
+    region = models.OneToOneField(Region, on_delete=models.CASCADE, related_name="shape")
+    region_code = models.CharField(max_length=15, unique=True)
+    geometry = models.JSONField()
+    min_lon = models.FloatField()
+    min_lat = models.FloatField()
+    max_lon = models.FloatField()
+    max_lat = models.FloatField()
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering: ClassVar = ["region_code"]
+
+    def __str__(self) -> str:
+        return f"shape of {self.region_code}"
+
+
 class DepartmentKind(models.TextChoices):
     POLICE = "police", _("Police station")
     URBAN = "urban", _("Urban management")

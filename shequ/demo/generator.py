@@ -17,6 +17,7 @@ from shequ.core import accounts, auth
 from shequ.core.models import Department, DepartmentKind, Region, RegionLevel, Role, User
 from shequ.core.permissions import needs_second_factor
 from shequ.core.regions import grid_create, load_province
+from shequ.demo.shapes import load_demo_shapes
 from shequ.grid.demo import TicketSummary, generate_tickets
 from shequ.registry.demo import RegistrySummary, generate_registry
 
@@ -88,6 +89,7 @@ class DemoResult:
     accounts: list[DemoAccount] = field(default_factory=list)
     grids: int = 0
     departments: int = 0
+    shapes: int = 0
     registry: RegistrySummary | None = None
     tickets: TicketSummary | None = None
 
@@ -108,6 +110,8 @@ def generate(*, size: int = 1, seed: int = 2026, registry_workers: int = 1) -> D
                 name = GRID_NAMES[n - 1] if n <= len(GRID_NAMES) else f"第{n}网格"
                 grid_create(actor=None, community=community, number=n, name=name)
                 result.grids += 1
+        # Boundaries before the registry: buildings are placed inside their grid's.
+        result.shapes = load_demo_shapes(seed=seed, province=PROVINCE, city=CITY, county=COUNTY)
         departments: dict[str, Department] = {}
         for code, name, kind, region_code in DEPARTMENTS:
             region = Region.objects.get(code=region_code)

@@ -37,8 +37,9 @@ from django.db.models import F
 from django.db.models.sql import UpdateQuery
 from django.utils import timezone
 
-from shequ.core import accounts, outbox
+from shequ.core import accounts, geo, outbox
 from shequ.core.models import Department, Message, Region, RegionLevel, Role, User
+from shequ.core.region_shapes import shapes_of
 from shequ.grid import services, stats_rollup
 from shequ.grid.models import (
     OPEN_STATUSES,
@@ -288,6 +289,10 @@ class _World:
     categories: dict[str, Category]
     grids_with_residents: list[Region] = field(default_factory=list)
     hotline_seq: int = 0
+    # Where tickets are (grid boundaries by code; a generator of its own, so the tickets' lives
+    # stay what they were before they had points).
+    shapes: dict[str, dict[str, Any]] = field(default_factory=dict)
+    place_rng: random.Random = field(default_factory=lambda: random.Random(0))
 
 
 def _user(username: str) -> User | None:
@@ -419,8 +424,24 @@ def _new_ticket(w: _World, plan: str) -> tuple[Ticket, list[tuple[dt.timedelta, 
         kwargs["external_ref"] = f"open311-{w.hotline_seq:06d}"
     if source in {Source.PATROL, Source.STAFF} and rng.random() < 0.08:
         kwargs["urgency"] = Urgency.URGENT
+    kwargs.update(_place(w, grid, source))
     ticket = services.ticket_submit(actor=actor, **kwargs)
     return ticket, _steps(w, ticket, plan, category)
+
+
+MISPLACED_TICKETS = 0.05
+
+
+def _place(w: _World, grid: Region, source: str) -> dict[str, Any]:
+    """A point inside the ticket's grid; none for hotline calls (an address only), and a few in
+    the street outside their grid (a wrong pin, for the maps' "outside its grid" list)."""
+    shape = w.shapes.get(grid.code)
+    if shape is None or source == Source.HOTLINE:
+        return {}
+    if w.place_rng.random() < MISPLACED_TICKETS and STREET in w.shapes:
+        shape = w.shapes[STREET]
+    lon, lat = geo.sample_point(shape, w.place_rng)
+    return {"latitude": f"{lat:.6f}", "longitude": f"{lon:.6f}"}
 
 
 def _steps(
@@ -616,6 +637,8 @@ def generate_tickets(*, size: float = 1, seed: int = 2026) -> TicketSummary:
         categories={c.code: c for c in Category.objects.all()},
     )
     w.grids_with_residents = [r for r in grids if r.code in residents]
+    w.shapes = shapes_of([STREET, *(g.code for g in grids)])
+    w.place_rng = random.Random(f"{seed}:ticket-places")
     count = max(1, round(TICKETS_PER_SIZE * size))
     plans = [_weighted(rng, PLANS) for _ in range(count)]
     # Every end state at least once, whatever the draw.

@@ -2,7 +2,7 @@
 
 from django.urls import URLPattern, path
 
-from shequ.grid import urls_hotline, urls_resident, urls_stats, views, views_catalog, views_queues
+from shequ.grid import urls_hotline, urls_resident, urls_stats, views, views_catalog, views_maps, views_queues
 
 app_name = "grid"
 
@@ -15,6 +15,9 @@ urlpatterns: list[URLPattern] = [
     path("department/bulk/", views_queues.department_bulk, name="department_bulk"),
     path("supervision/", views_queues.supervision, name="supervision"),
     path("hot-topics/", views_queues.hot_topics, name="hot_topics"),
+    # Maps: tickets by deadline state (a community), open tickets by grid (a street).
+    path("map/", views_maps.map_page, name="map"),
+    path("map/data.geojson", views_maps.map_data, name="map_data"),
     # One ticket, its photos and one POST URL per workflow step (grid:ticket_<step>).
     path("tickets/<int:pk>/", views.ticket, name="ticket"),
     path("tickets/<int:pk>/photos/<int:photo_id>/", views.photo, name="photo"),

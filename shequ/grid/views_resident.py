@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 from django import forms
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
@@ -34,7 +33,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
-from shequ.core import guards
+from shequ.core import geo, guards, maps
 from shequ.core.forms import PlatformForm
 from shequ.core.models import LEVEL_CODE_LENGTH, Region, RegionLevel, Role, User
 from shequ.core.permissions import Viewer, active_memberships, scopes_for
@@ -274,20 +273,20 @@ def _photo_attrs(photo_errors: list[str]) -> dict[str, str]:
     return attrs
 
 
-def _map_settings() -> dict[str, Any]:
-    """The map pin is offered only when a tile server is configured (``GRID_MAP_TILES``: a URL
-    template such as ``https://tiles.example/{z}/{x}/{y}.png``); the form works without it."""
-    tiles = str(settings.GRID_MAP_TILES or "")
-    center = settings.GRID_MAP_CENTER
-    return {"tiles": tiles, "lat": center[0], "lng": center[1], "attribution": settings.GRID_MAP_ATTRIBUTION}
+def _map_settings(regions: list[Region]) -> dict[str, Any]:
+    """The map pin: the reporting regions' boundaries and their buildings drawn on a plain
+    background (no tile server needed), over tiles when ``GRID_MAP_TILES`` is set. No map when
+    there is neither a boundary nor a tile server; the form works without it."""
+    from shequ.registry.selectors import building_points
 
-
-def _allow_tiles(response: HttpResponse, tiles: str) -> HttpResponse:
-    """Let this page (only) load images from the tile server (CSP img-src)."""
-    match = re.match(r"^(https?://[^/{]+)", tiles)
-    if match:
-        response._csp_update = {"img-src": [match.group(1)]}  # type: ignore[attr-defined]
-    return response
+    settings_ = maps.map_settings()
+    features = maps.region_features(regions)
+    if features:
+        features += [
+            geo.feature(geo.point(float(lng), float(lat)), {"kind": "report", "label": address})
+            for address, lat, lng in building_points([r.code for r in regions])
+        ]
+    return {**settings_, "data": geo.collection(features), "shown": bool(features or settings_["tiles"])}
 
 
 @login_required
@@ -330,10 +329,10 @@ def report(request: HttpRequest) -> HttpResponse:
         "photo_input": photos_input().render("photos", None, attrs=_photo_attrs(photo_errors)),
         "max_photos": services.MAX_PHOTOS,
         "account_phone": mask_phone(getattr(user, "phone", "")),
-        "map": _map_settings(),
+        "map": _map_settings(regions),
     }
     response = render(request, "grid/resident/report.html", context, status=status)
-    return _allow_tiles(response, context["map"]["tiles"])
+    return maps.allow_tiles(response)
 
 
 def _submit(

@@ -34,10 +34,11 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_GET, require_POST
 
-from shequ.core import audit, excel
+from shequ.core import audit, excel, geo
 from shequ.core.forms import DateInput, PlatformForm
 from shequ.core.models import AuditResult, Department, Region, User
 from shequ.core.permissions import scopes_for
+from shequ.core.region_shapes import shapes_of
 from shequ.grid import selectors, stats
 from shequ.grid.models import Category, Status
 from shequ.grid.permissions import GridPerm as P
@@ -215,6 +216,27 @@ def _chart_data(report: stats.Report) -> dict[str, Any]:
     }
 
 
+MAP_REGIONS = 500  # a city has a few dozen counties; a county's streets fewer
+
+
+def _region_map(report: stats.Report) -> dict[str, Any] | None:
+    """The "By region" figures as a choropleth of submitted tickets: the boundaries of the area's
+    children (inside the viewer's area by construction; those without tickets count 0) as GeoJSON
+    for ECharts. None when no child has a boundary."""
+    children = Region.objects.filter(parent__code=report.query.region_code).order_by("code")[:MAP_REGIONS]
+    names = {r.code: r.name for r in children}
+    shapes = shapes_of(names)
+    if not shapes:
+        return None
+    submitted = {r.key: r.submitted for r in report.regions}
+    codes = [c for c in names if c in shapes]
+    return {
+        "geojson": geo.collection(geo.feature(shapes[c], {"name": c}) for c in codes),
+        "data": [{"name": c, "label": names[c], "value": submitted.get(c, 0)} for c in codes],
+        "title": str(_("Submitted")),
+    }
+
+
 def _pct(value: float | None) -> float | None:
     return None if value is None else round(value * 100, 1)
 
@@ -235,7 +257,7 @@ def stats_page(request: HttpRequest) -> HttpResponse:
     context.update(
         report=report,
         params=params,
-        charts=_chart_data(report),
+        charts={**_chart_data(report), "regionmap": _region_map(report)},
         category_label=report.query.category.name_zh if report.query.category else "",
         statuses=[(s, Status(s).label) for s in stats.STATUSES],
     )

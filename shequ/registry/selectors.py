@@ -362,6 +362,21 @@ def house_by_pk(pk: int) -> House | None:
     return House.objects.select_related("region", "building").filter(pk=pk).first()
 
 
+def building_points(region_codes: list[str], *, limit: int = 2000) -> list[tuple[str, Decimal, Decimal]]:
+    """(standard address, latitude, longitude) of the buildings in ``region_codes``, for a map a
+    resident draws a point on: door-plate addresses are public, nothing about who lives there.
+    The caller passes regions it has checked (the resident's own)."""
+    q = Q(pk__in=[])
+    for code in region_codes:
+        q |= Q(region_code__startswith=code)
+    rows = Building.objects.filter(q, latitude__isnull=False, longitude__isnull=False).order_by("pk")
+    return [
+        (address, lat, lng)
+        for address, lat, lng in rows.values_list("address", "latitude", "longitude")[:limit]
+        if lat is not None and lng is not None
+    ]
+
+
 def nearest_building(latitude: Decimal, longitude: Decimal, *, within_metres: float) -> Building | None:
     """The building nearest the point within ``within_metres``, or None (callers check the region).
 

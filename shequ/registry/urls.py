@@ -2,7 +2,15 @@
 
 from django.urls import URLPattern, path
 
-from shequ.registry import urls_import, urls_ledgers, views, views_people, views_places, views_visits
+from shequ.registry import (
+    urls_import,
+    urls_ledgers,
+    views,
+    views_maps,
+    views_people,
+    views_places,
+    views_visits,
+)
 
 app_name = "registry"
 
@@ -47,6 +55,8 @@ urlpatterns: list[URLPattern] = [
     path("key-places/<int:key_place_id>/", views_places.key_place, name="key_place"),
     # The grid worker's day.
     path("my-grid/", views_visits.my_grid, name="my_grid"),
+    path("map/", views_maps.map_page, name="map"),
+    path("map/data.geojson", views_maps.map_data, name="map_data"),
     path("follow-ups/", views_visits.follow_ups, name="follow_ups"),
     path("visits/new/", views_visits.visit_record, name="visit_record"),
     path("visits/<int:visit_id>/follow-up-done/", views_visits.follow_up_done, name="follow_up_done"),

@@ -74,6 +74,9 @@ LIST_PAGES: dict[str, set[str]] = {
     "grid:queue": REGION_STAFF,
     "grid:list": REGION_STAFF,
     "grid:hot_topics": REGION_STAFF,
+    # Maps (shequ/grid/tests/test_maps.py: what each persona's GeoJSON holds, other regions 404).
+    "grid:map": REGION_STAFF,
+    "grid:map_data": REGION_STAFF,
     # Staff entry: region staff who may report or patrol (not the street officer).
     "grid:new": REGION_STAFF - {"street"},
     "grid:department": {"dept"},

@@ -10,9 +10,10 @@ from dataclasses import fields
 from decimal import Decimal
 from typing import Any
 
-from shequ.core import audit
+from shequ.core import audit, geo
 from shequ.core.bulk import bulk_insert, insert_rows
 from shequ.core.models import Region, RegionKind
+from shequ.core.region_shapes import shapes_of
 from shequ.registry import addresses, services
 from shequ.registry.demo._base import (
     Generator,
@@ -96,6 +97,8 @@ from shequ.registry.models import (
     Unit,
 )
 
+MISPLACED_SHARE = 0.02
+
 
 class CommunityBuilder:
     """Builds one community's registry in memory, then writes it table by table."""
@@ -124,6 +127,11 @@ class CommunityBuilder:
         self.moved_out = self.died = 0
         jitter = random.Random(p.community.code)
         self.center = (28.18 + jitter.uniform(-0.08, 0.08), 112.94 + jitter.uniform(-0.1, 0.06))
+        # Boundaries (the demo draws them first): buildings go inside their grid's, a few (survey
+        # errors, for the maps' "outside its grid" list) anywhere in the community's. A separate
+        # generator, so that the community's people stay what they were without boundaries.
+        self.shapes = shapes_of([p.community.code, *(g.code for g in grids)])
+        self.place_rng = random.Random(f"{gen.seed}:{p.community.code}:places")
 
     # --- places ---
 
@@ -149,6 +157,12 @@ class CommunityBuilder:
     ) -> Building:
         grid = self.grid_for()
         lat, lon = self.point()
+        shape = self.shapes.get(grid.code)
+        if shape is not None:
+            if self.place_rng.random() < MISPLACED_SHARE and self.community.code in self.shapes:
+                shape = self.shapes[self.community.code]
+            x, y = geo.sample_point(shape, self.place_rng)
+            lat, lon = Decimal(f"{y:.6f}"), Decimal(f"{x:.6f}")
         b = Building(
             region=grid,
             region_code=grid.code,

@@ -187,6 +187,13 @@ OBJECT_PAGES: dict[str, tuple[str, PathFor, str, int]] = {
     ),
     # The same for a tag verified twice.
     "registry:tag_verify": ("post", lambda s: (f"/registry/tags/{s.tag.pk}/verify/", {}), "verify", 302),
+    # The map's GeoJSON of one region (shequ/registry/tests/test_maps.py checks what it holds).
+    "registry:map_data": (
+        "get",
+        lambda s: (f"/registry/map/data.geojson?region={s.building.region_code}", {}),
+        "view",
+        200,
+    ),
 }
 # Creating at a house: the form for a house the persona may change.
 OBJECT_PAGES_AT_HOUSE = {
@@ -201,6 +208,7 @@ LIST_PAGES: dict[str, tuple[str, str, set[int]]] = {
     "registry:key_place_list": ("/registry/key-places/", "view", {200}),
     "registry:my_grid": ("/registry/my-grid/", "visit", {200}),
     "registry:follow_ups": ("/registry/follow-ups/", "visit", {200}),
+    "registry:map": ("/registry/map/", "view", {200}),
     "registry:organization_create": ("/registry/organizations/new/", "edit", {200}),
     "registry:key_place_create": ("/registry/key-places/new/", "edit", {200}),
 }

@@ -42,6 +42,7 @@ class Command(BaseCommand):
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo ready in {time.perf_counter() - started:.1f} s: {result.grids} grids, "
+                f"{result.shapes} boundaries, "
                 f"{result.departments} departments, {len(result.accounts)} accounts (saved in {logins})."
             )
         )

@@ -63,14 +63,20 @@
       });
     }
     var box = byId("report-map");
-    if (box && window.L && box.getAttribute("data-tiles")) {
+    if (box && window.L && window.ShequMap) {
+      // The reporting area's boundaries and buildings on a plain background (core/maps.js),
+      // over tiles only when a tile server is configured.
       box.hidden = false;
       var lat = parseFloat(byId("id_latitude").value) || parseFloat(box.getAttribute("data-lat"));
       var lng = parseFloat(byId("id_longitude").value) || parseFloat(box.getAttribute("data-lng"));
-      map = window.L.map(box).setView([lat, lng], 16);
-      window.L.tileLayer(box.getAttribute("data-tiles"), {
-        maxZoom: 19, attribution: box.getAttribute("data-attribution") || ""
-      }).addTo(map);
+      map = window.ShequMap.create(box, {
+        tiles: box.getAttribute("data-tiles"), attribution: box.getAttribute("data-attribution"), lat: lat, lng: lng
+      });
+      var source = byId("report-map-data");
+      if (source) {
+        var drawn = window.ShequMap.draw(map, JSON.parse(source.textContent), { passive: true });
+        if (!byId("id_latitude").value) { window.ShequMap.fit(map, [drawn]); }
+      }
       if (byId("id_latitude").value) { setPoint(lat, lng, status ? status.textContent : ""); }
       map.on("click", function (event) {
         setPoint(event.latlng.lat, event.latlng.lng, box.getAttribute("data-done") || "✓");

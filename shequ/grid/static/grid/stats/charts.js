@@ -35,6 +35,22 @@
         { name: regions.names[1], type: "bar", data: regions.resolve }
       ]
     });
+    // The choropleth of the "By region" table, from our own boundaries (no map download).
+    var shaded = data.regionmap;
+    if (shaded) {
+      window.echarts.registerMap("shequ-regions", shaded.geojson);
+      var labels = {};
+      var top = 0;
+      shaded.data.forEach(function (d) { labels[d.name] = d.label; top = Math.max(top, d.value); });
+      draw("regionmap", {
+        tooltip: { trigger: "item", formatter: function (p) { return (labels[p.name] || p.name) + ": " + (p.value || 0); } },
+        visualMap: { min: 0, max: Math.max(1, top), left: 8, bottom: 8, calculable: false, text: [String(top), "0"],
+                     inRange: { color: ["#fff7ec", "#fdd49e", "#fc8d59", "#d7301f", "#7f0000"] } },
+        series: [{ name: shaded.title, type: "map", map: "shequ-regions", roam: false, data: shaded.data,
+                   label: { show: shaded.data.length <= 16, fontSize: 11, formatter: function (p) { return labels[p.name] || ""; } },
+                   emphasis: { label: { show: true } }, itemStyle: { borderColor: "#4f5761", borderWidth: 1 } }]
+      });
+    }
     var days = data.days;
     draw("days", {
       tooltip: { trigger: "axis" },
