@@ -2,7 +2,15 @@
 
 from django.urls import URLPattern, path
 
-from shequ.registry import urls_import, urls_ledgers, views, views_people, views_places, views_visits
+from shequ.registry import (
+    urls_import,
+    urls_ledgers,
+    views,
+    views_households,
+    views_people,
+    views_places,
+    views_visits,
+)
 
 app_name = "registry"
 
@@ -33,6 +41,7 @@ urlpatterns: list[URLPattern] = [
     path("tags/<int:tag_id>/end/", views_people.tag_end, name="tag_end"),
     path("tags/<int:tag_id>/verify/", views_people.tag_verify, name="tag_verify"),
     path("households/<int:household_id>/", views_people.household, name="household"),
+    path("households/<int:household_id>/edit/", views_households.household_edit, name="household_edit"),
     # Organizations and key places.
     path("organizations/", views_places.organization_list, name="organization_list"),
     path("organizations/new/", views_places.organization_create, name="organization_create"),
