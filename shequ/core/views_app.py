@@ -20,7 +20,16 @@ from django.views.decorators.cache import cache_control
 from shequ.core.components import offline_urls
 
 # What the shell needs to draw any page offline; page scripts and vendor files are cached as used.
-SHELL_FILES = ("core/shequ.css", "core/shequ.js", "core/icons.svg", "core/icon.svg", "core/icon-192.png")
+SHELL_FILES = (
+    "core/shequ.css",
+    "core/shequ.js",
+    "core/icons.svg",
+    "core/icon.svg",
+    "core/icon-192.png",
+    # The photo input of the pages that work offline (report, staff entry).
+    "core/photos.css",
+    "core/photos.js",
+)
 
 
 @cache_control(max_age=86400, public=True)

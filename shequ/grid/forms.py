@@ -13,13 +13,20 @@ from django.utils.functional import lazy
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from shequ.core.forms import DateInput, PlatformForm, RegionPickerField
+from shequ.core.forms import DateInput, PhotosInput, PlatformForm, RegionPickerField
 from shequ.core.models import Department, DepartmentKind, Region, RegionLevel
 from shequ.core.permissions import Viewer, scope_q
 from shequ.grid.models import Category, Source, Ticket, Urgency
 from shequ.grid.permissions import GridPerm as P
 from shequ.grid.selectors import TicketFilters
-from shequ.grid.services import COMMENT_MAX, EXTENSION_MAX_DAYS, MAX_PHOTOS, TEXT_MAX, TITLE_MAX
+from shequ.grid.services import (
+    COMMENT_MAX,
+    EXTENSION_MAX_DAYS,
+    MAX_PHOTOS,
+    PHOTO_MAX_BYTES,
+    TEXT_MAX,
+    TITLE_MAX,
+)
 
 OFF = {"autocomplete": "off"}
 TEL = forms.TextInput(attrs={"type": "tel", "inputmode": "tel", "autocomplete": "off"})
@@ -38,15 +45,20 @@ def model_field(form: forms.Form, name: str) -> forms.ModelChoiceField[Any]:
     return field
 
 
-class MultipleFileInput(forms.ClearableFileInput):
-    allow_multiple_selected = True
-
-
 def _photos_help_text() -> str:
-    return gettext("Up to %(n)d JPEG, PNG or WebP photos, 8 MB each.") % {"n": MAX_PHOTOS}
+    return gettext("Up to %(n)d JPEG, PNG or WebP photos, %(mb)d MB each.") % {
+        "n": MAX_PHOTOS,
+        "mb": PHOTO_MAX_BYTES >> 20,
+    }
 
 
 _photos_help = lazy(_photos_help_text, str)
+
+
+def photos_input() -> PhotosInput:
+    """The photo input with the services' limits (no ``capture`` on the plain input: it would
+    open only the camera on Android, never the gallery; core/photos.js offers both)."""
+    return PhotosInput(max_count=MAX_PHOTOS, max_bytes=PHOTO_MAX_BYTES)
 
 
 class PhotosField(forms.FileField):
@@ -57,8 +69,7 @@ class PhotosField(forms.FileField):
         kwargs.setdefault("label", _("Photos"))
         # Lazily: a lazy string formatted here would be frozen in the language active at import.
         kwargs.setdefault("help_text", _photos_help())
-        attrs = {"accept": "image/jpeg,image/png,image/webp", "capture": "environment"}
-        kwargs.setdefault("widget", MultipleFileInput(attrs=attrs))
+        kwargs.setdefault("widget", photos_input())
         super().__init__(**kwargs)
 
     def clean(self, data: Any, initial: Any = None) -> list[Any]:

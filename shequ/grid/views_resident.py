@@ -40,7 +40,7 @@ from shequ.core.models import LEVEL_CODE_LENGTH, Region, RegionLevel, Role, User
 from shequ.core.permissions import Viewer, active_memberships, scopes_for
 from shequ.core.personal import mask_id_number, mask_phone
 from shequ.grid import selectors, services
-from shequ.grid.forms import ClientKeyField
+from shequ.grid.forms import ClientKeyField, photos_input
 from shequ.grid.models import Category, Source, Status, Ticket, Urgency
 from shequ.grid.permissions import GridPerm as P
 
@@ -266,6 +266,14 @@ def _put_errors(form: forms.Form, exc: ValidationError) -> list[str]:
     return photo_errors
 
 
+def _photo_attrs(photo_errors: list[str]) -> dict[str, str]:
+    attrs = {"id": "photos"}
+    if photo_errors:
+        attrs["aria-describedby"] = "photo-errors"
+        attrs["aria-invalid"] = "true"
+    return attrs
+
+
 def _map_settings() -> dict[str, Any]:
     """The map pin is offered only when a tile server is configured (``GRID_MAP_TILES``: a URL
     template such as ``https://tiles.example/{z}/{x}/{y}.png``); the form works without it."""
@@ -319,6 +327,7 @@ def report(request: HttpRequest) -> HttpResponse:
         "form": form,
         "home": home,
         "photo_errors": photo_errors,
+        "photo_input": photos_input().render("photos", None, attrs=_photo_attrs(photo_errors)),
         "max_photos": services.MAX_PHOTOS,
         "account_phone": mask_phone(getattr(user, "phone", "")),
         "map": _map_settings(),

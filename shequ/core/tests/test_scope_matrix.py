@@ -20,8 +20,18 @@ from shequ.core.models import Role
 
 # Pages open to everyone (they handle their own state).
 PUBLIC = {"core:login", "core:logout", "core:second_factor", "core:toggle_elderly", "set_language"}
+# The installable app's files: the same for everyone, no personal data (test_app_shell.py).
+APP_FILES = {"core:manifest", "core:service_worker", "core:offline"}
 # Pages for any signed-in user, about themselves only.
-SELF = {"core:home", "core:regions", "core:security", "core:password_change", "core:totp_setup", "core:inbox"}
+SELF = {
+    "core:home",
+    "core:me",
+    "core:regions",
+    "core:security",
+    "core:password_change",
+    "core:totp_setup",
+    "core:inbox",
+}
 # Pages about one object, checked object by object below.
 OBJECT = {"core:region", "core:pick_region", "core:region_lookup", "core:message", "core:message_ack"}
 # Administration pages and the one persona that may open each (三权分立).
@@ -69,7 +79,7 @@ def named_routes() -> set[str]:
 
 
 def test_every_route_is_in_the_matrix() -> None:
-    covered = PUBLIC | SELF | OBJECT | PROBES | set(ADMIN)
+    covered = PUBLIC | APP_FILES | SELF | OBJECT | PROBES | set(ADMIN)
     ours = {name for name in named_routes() if not name.startswith(ELSEWHERE_NAMESPACES)}
     assert ours - covered == set(), "add the new pages to the scope matrix"
 
@@ -94,6 +104,7 @@ def test_anonymous_is_sent_to_login_everywhere(client: Client, world: World) -> 
     message = messaging.notify(sender=None, recipients=[world["grid_a"]], subject="s", body="b")[0]
     paths = [
         "/",
+        "/me/",
         "/regions/",
         "/account/security/",
         "/account/password/",
@@ -168,7 +179,15 @@ def test_region_lookup_follows_the_persona_scope(as_persona: Any, persona: str) 
 @pytest.mark.parametrize("persona", sorted(PERSONAS))
 def test_pages_about_oneself_open_for_every_signed_in_persona(as_persona: Any, persona: str) -> None:
     client = as_persona(persona)
-    for path in ["/", "/regions/", "/account/security/", "/account/password/", "/account/totp/", "/inbox/"]:
+    for path in [
+        "/",
+        "/me/",
+        "/regions/",
+        "/account/security/",
+        "/account/password/",
+        "/account/totp/",
+        "/inbox/",
+    ]:
         response = client.get(path, follow=True)
         assert response.status_code == 200, (persona, path)
 

@@ -145,3 +145,16 @@ def test_200_percent_zoom_keeps_every_tab(world: World, signed_in: Any, elderly:
             assert axe_violations(page) == [], (persona, path)
         page.goto("/")
         screenshot(page, f"shell-zoom200-{'elderly' if elderly else 'normal'}-{persona}")
+
+
+def test_the_platform_is_installable(world: World, signed_in: Any) -> None:
+    """Chromium's own check: a manifest with name and icons, and a service worker that answers."""
+    page = signed_in(world["resident"])
+    page.goto("/")
+    page.wait_for_function("() => navigator.serviceWorker && navigator.serviceWorker.controller !== null")
+    cdp = page.context.new_cdp_session(page)
+    manifest = cdp.send("Page.getAppManifest")
+    assert manifest["errors"] == [] and '"display": "standalone"' in manifest["data"]
+    errors = cdp.send("Page.getInstallabilityErrors")["installabilityErrors"]
+    # A test browser's context is incognito, where nothing installs; every other check must pass.
+    assert [e["errorId"] for e in errors if e["errorId"] != "in-incognito"] == []

@@ -292,8 +292,13 @@ class _Image:
         self.width, self.height = width, height
 
 
+# The only metadata a stored photo keeps: its colour profile and a palette's transparent colour.
+_PIXEL_INFO = frozenset({"icc_profile", "transparency"})
+
+
 def _clean_photo(upload: UploadedFile | bytes) -> _Image:
-    """Accept JPEG, PNG or WebP up to 8 MB; re-encode to drop EXIF (it carries GPS and device data)."""
+    """Accept JPEG, PNG or WebP up to 8 MB; re-encode to drop EXIF, XMP and comments (they carry the
+    GPS position, the device and sometimes a name)."""
     from PIL import Image, ImageOps, UnidentifiedImageError
 
     too_big = ValidationError({"photos": _("A photo may be at most 8 MB.")})
@@ -311,6 +316,9 @@ def _clean_photo(upload: UploadedFile | bytes) -> _Image:
                 raise ValidationError({"photos": _("The photo has too many pixels.")})
             probe.load()
             image = ImageOps.exif_transpose(probe)
+            # Keep the pixels and what drawing them needs, nothing the phone wrote about them:
+            # Pillow would carry a JPEG comment (a name, a phone number) into the new file.
+            image.info = {k: v for k, v in image.info.items() if k in _PIXEL_INFO}
             out = io.BytesIO()
             if fmt == "JPEG":
                 image.convert("RGB").save(out, "JPEG", quality=85)

@@ -8,7 +8,7 @@ import io
 import struct
 import zlib
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -16,7 +16,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
 from django.utils import translation
-from PIL import Image
+from PIL import Image, PngImagePlugin
 
 from shequ.conftest import World
 from shequ.core.models import AuditEntry, AuditResult
@@ -216,3 +216,47 @@ def test_photo_files_and_folders_are_private(world: World, media_root: Path) -> 
     assert any(p.is_file() for p in written)
     for path in written:
         assert path.stat().st_mode & 0o777 == (0o600 if path.is_file() else 0o700), path
+
+
+XMP = (
+    b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
+    b'<rdf:Description xmlns:exif="http://ns.adobe.com/exif/1.0/" exif:GPSLatitude="31,14.08N"/>'
+    b"</rdf:RDF></x:xmpmeta>"
+)
+
+
+def phone_photo(fmt: str) -> bytes:
+    """A 40×30 photo as a phone writes it, turned on its side (EXIF orientation 6), with the GPS
+    position in EXIF and XMP and, for JPEG, the owner's name and number in a comment."""
+    exif = Image.Exif()
+    exif[0x0112] = 6  # Orientation: rotate 90° clockwise to show
+    exif[0x010F] = "PhoneMaker"
+    exif[0x8825] = {1: "N", 2: (31.0, 14.0, 5.0), 3: "E", 4: (121.0, 28.0, 1.0)}
+    extra: dict[str, Any] = {"exif": exif.tobytes(), "xmp": XMP}
+    if fmt == "PNG":  # PNG keeps XMP in an iTXt chunk
+        extra["pnginfo"] = PngImagePlugin.PngInfo()
+        extra["pnginfo"].add_itxt("XML:com.adobe.xmp", XMP.decode())
+    if fmt == "JPEG":
+        extra["comment"] = "张三 13800001111".encode()
+    out = io.BytesIO()
+    Image.new("RGB", (40, 30), "red").save(out, fmt, **extra)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG", "WEBP"])
+def test_stored_photos_keep_the_picture_and_lose_where_and_by_whom(
+    world: World, media_root: Path, fmt: str
+) -> None:
+    raw = phone_photo(fmt)
+    with Image.open(io.BytesIO(raw)) as sent:  # the test photo does carry what must go
+        assert sent.getexif().get(0x0112) == 6 and b"GPSLatitude" in raw
+    ticket = reported(world)
+    services.ticket_add_photos(actor=world["resident"], ticket=ticket, photos=[raw])
+    data = Attachment.objects.get().file.read()
+    for secret in (b"13800001111", "张三".encode(), b"GPSLatitude", b"PhoneMaker", b"Exif\0\0"):
+        assert secret not in data, (fmt, secret)
+    with Image.open(io.BytesIO(data)) as kept:
+        assert kept.format == fmt and kept.size == (30, 40)  # turned upright, then the tag dropped
+        assert not kept.getexif() and not {"xmp", "comment", "exif"} & set(kept.info)
+        red, _, _ = cast(tuple[int, int, int], kept.convert("RGB").getpixel((15, 20)))
+        assert red > 200  # still the red photo

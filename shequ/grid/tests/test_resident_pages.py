@@ -3,6 +3,7 @@ the registered home), the category suggestions, my reports, the rating and the p
 
 from __future__ import annotations
 
+import io
 import sys
 import types
 from collections.abc import Iterator
@@ -13,6 +14,7 @@ from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
+from PIL import Image
 
 from shequ.conftest import World
 from shequ.core import accounts
@@ -63,7 +65,11 @@ REPORT = reverse("grid:report")
 def test_report_page_on_a_phone_works_without_a_map(world: World) -> None:
     page = text(client_for(world, "resident").get(REPORT))
     assert 'name="description"' in page and 'hx-post="/grid/report/suggest/"' in page
-    assert 'accept="image/*" capture="environment"' in page and "multiple" in page
+    # One photo input (core/photos.js adds the camera button): no capture, which on Android
+    # would open only the camera and never the gallery.
+    assert "data-photo-picker" in page and 'accept="image/jpeg,image/png,image/webp"' in page
+    assert 'name="photos"' in page and "multiple" in page and "capture" not in page
+    assert "core/photos.js" in page
     assert 'name="latitude"' in page and 'name="longitude"' in page  # hidden, filled by the map
     assert 'id="report-map"' not in page  # no tile server configured: no map, the form still works
     assert 'name="category"' in page and "security.public_order" in page
@@ -181,6 +187,20 @@ def test_bad_photos_save_nothing(world: World, no_model: None) -> None:
         REPORT, {"description": "路灯坏了", "region": GRID_A, "photos": too_many}, HTTP_ACCEPT_LANGUAGE="en"
     )
     assert response.status_code == 400 and "At most 9 photos" in text(response)
+    gif = io.BytesIO()
+    Image.new("RGB", (8, 8), "red").save(gif, "GIF")
+    big = b"\xff\xd8\xff" + b"0" * services.PHOTO_MAX_BYTES  # declared a JPEG, one byte over
+    for upload, reason in [
+        (SimpleUploadedFile("a.gif", gif.getvalue(), content_type="image/gif"), "must be JPEG, PNG or WebP"),
+        (SimpleUploadedFile("big.jpg", big, content_type="image/jpeg"), "at most 8 MB"),
+    ]:
+        data = {"description": "路灯坏了", "region": GRID_A, "photos": [upload]}
+        response = client.post(REPORT, data, HTTP_ACCEPT_LANGUAGE="en")
+        page = text(response)
+        assert response.status_code == 400 and reason in page
+        # The error is tied to the photo input, which carries the limits core/photos.js checks first.
+        assert 'aria-describedby="photo-errors"' in page and 'aria-invalid="true"' in page
+        assert f'data-max="{services.MAX_PHOTOS}" data-max-bytes="{services.PHOTO_MAX_BYTES}"' in page
     assert counts() == (0, 0, 0)
 
 

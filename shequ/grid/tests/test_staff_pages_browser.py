@@ -97,7 +97,8 @@ def test_staff_pages_on_a_phone(
     page.wait_for_url(f"**/grid/tickets/{street_day['fresh'].pk}/")
     page.click("#step-accept summary")
     assert page.locator("#id_accept-category").input_value() == "security.public_order"
-    assert page.locator(".photos img").count() == 1
+    assert page.locator(".photos:not(.small) img").count() == 1
+    assert page.locator(".timeline .photos.small img").count() == 1  # the report's step shows it too
     both_modes(page, "ticket")
     # An empty result on "close on the spot": the form comes back with its error, nothing changes.
     page.click("#step-close_on_spot summary")
