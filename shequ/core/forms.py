@@ -10,10 +10,14 @@ from zoneinfo import ZoneInfo
 
 from django import forms
 from django.conf import settings
+from django.db.models import Q
 from django.forms import BoundField
+from django.urls import reverse
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from shequ.core.models import LEVEL_CODE_LENGTH, AuditResult, Department, Region, Role
+from shequ.core.permissions import Perm, Viewer, scopes_for
 
 # What an empty select box says instead of Django's "---------" (or a bare dash on a required box).
 CHOOSE = _("Choose…")
@@ -47,11 +51,6 @@ class PlatformForm(forms.Form):
         return super().__getitem__(name)
 
 
-REGION_CODE_HELP = _(
-    "Digits of the statistical code, e.g. 430104 for a county or 430104002001 for a community."
-)
-
-
 def significant_code(code: str) -> str:
     """``430104000000`` → ``430104``: a full 12-digit statistical code without its trailing zero
     groups (only whole level groups are dropped, so community ``…010`` stays intact)."""
@@ -61,27 +60,6 @@ def significant_code(code: str) -> str:
         if set(code[n:]) == {"0"}:
             return code[:n]
     return code
-
-
-def region_by_code(raw: str) -> Region:
-    """A region from a code as people type it: significant digits (430104) or the full 12-digit
-    statistical code (430104000000). Raises ValidationError with a specific message."""
-    code = "".join(raw.split())
-    if not code:
-        raise forms.ValidationError(_("Enter a region code."), code="required")
-    if not code.isdigit() or len(code) > 15:
-        raise forms.ValidationError(
-            _("A region code has only digits (at most 15), e.g. 430104."), code="invalid_region_code"
-        )
-    candidates = [code, significant_code(code)]
-    region = Region.objects.filter(code__in=candidates).order_by("-code").first()
-    if region is None:
-        raise forms.ValidationError(
-            _("No region has the code %(code)s. Check the digits, or browse the regions to find it."),
-            params={"code": code},
-            code="unknown_region",
-        )
-    return region
 
 
 class DateInput(forms.DateInput):
@@ -126,18 +104,164 @@ class PhotosInput(forms.FileInput):
         return context
 
 
-class RegionCodeField(forms.CharField):
+# --- The region picker ---------------------------------------------------------------------------
+
+REGION_OPTIONS_MAX = 300  # regions offered to browsers without JavaScript (a datalist); more: type
+REGION_PICKER_HELP = _("Type part of a name or a statistical code, then choose from the list.")
+
+
+def _within(codes: list[str]) -> Q:
+    q = Q(pk__in=[])
+    for code in codes:
+        q |= Q(code__startswith=code)
+    return q
+
+
+class RegionPickerWidget(forms.TextInput):
+    """A text box for a region: a code or a name. ``core/regionpicker.js`` turns it into a
+    search-as-you-type list (combobox) fed by ``core:region_lookup`` and shows the chosen
+    region's path; without JavaScript the browser offers the regions in scope from a datalist."""
+
+    template_name = "core/widgets/region_picker.html"
+
+    class Media:
+        js = ("core/regionpicker.js",)
+
+    def __init__(self, attrs: dict[str, Any] | None = None) -> None:
+        base = {"autocomplete": "off", "spellcheck": "false", "data-region-picker": ""}
+        super().__init__(attrs={**base, **(attrs or {})})
+        self.perm = ""
+        self.options: list[tuple[str, str]] = []
+
+    def get_context(self, name: str, value: Any, attrs: dict[str, Any] | None) -> dict[str, Any]:
+        from shequ.core.selectors import region_paths  # selectors import this module
+
+        context = super().get_context(name, value, attrs)
+        widget = context["widget"]
+        query = f"?perm={self.perm}" if self.perm else ""
+        widget["attrs"]["data-lookup"] = reverse("core:region_lookup") + query
+        if self.options:
+            widget["attrs"]["list"] = f"{widget['attrs'].get('id', name)}_regions"
+        widget["attrs"].update(
+            {
+                "data-msg-count": gettext("%s regions found; use the arrow keys to choose."),
+                "data-msg-none": gettext("No region in your area matches."),
+                "data-msg-children": gettext("%s chosen; you may go on and choose a region below it."),
+                "data-msg-chosen": gettext("Chosen: %s"),
+            }
+        )
+        widget["options"] = self.options
+        code = str(widget.get("value") or "")
+        path = region_paths([code]).get(code, []) if code.isdigit() else []
+        widget["crumb"] = " › ".join(path)
+        return context
+
+    def format_value(self, value: Any) -> str | None:
+        if isinstance(value, Region):
+            return value.code
+        return super().format_value(value)
+
+
+class RegionPickerField(forms.CharField):
+    """A region chosen with the picker (a ``Region`` after cleaning). Call ``limit_to(viewer,
+    perm)`` in the form's ``__init__``: regions outside the viewer's scopes for ``perm`` are
+    refused with a specific error, and only those are offered."""
+
+    widget = RegionPickerWidget
+
     def __init__(self, **kwargs: Any) -> None:
-        kwargs.setdefault("max_length", 20)
-        kwargs.setdefault("help_text", REGION_CODE_HELP)
+        kwargs.setdefault("max_length", 100)
+        kwargs.setdefault("help_text", REGION_PICKER_HELP)
         super().__init__(**kwargs)
-        self.widget.attrs.update({"inputmode": "numeric", "autocomplete": "off"})
+        self.scopes: list[str] | None = None
+
+    def limit_to(self, viewer: Viewer, perm: str) -> None:
+        self.scopes = scopes_for(viewer, perm)
+        widget = self.widget
+        assert isinstance(widget, RegionPickerWidget)
+        widget.perm = perm
+        in_scope = Region.objects.filter(_within(self.scopes)).order_by("code")
+        found = list(in_scope.values_list("code", flat=True)[:REGION_OPTIONS_MAX])
+        from shequ.core.selectors import region_paths  # selectors import this module
+
+        paths = region_paths(found)
+        widget.options = [(code, " › ".join(paths.get(code, []))) for code in found]
 
     def clean(self, value: Any) -> Region | None:
-        text = super().clean(value)
+        text = " ".join(str(super().clean(value) or "").split())
         if not text:
             return None
-        return region_by_code(text)
+        region = self._find(text)
+        if self.scopes is not None and not any(region.code.startswith(c) for c in self.scopes):
+            raise forms.ValidationError(
+                _("%(name)s (%(code)s) is not within your area."),
+                params={"name": region.name, "code": region.code},
+                code="region_scope",
+            )
+        return region
+
+    def _find(self, text: str) -> Region:
+        digits = "".join(text.split())
+        if digits.isdigit():
+            if len(digits) > 15:
+                raise forms.ValidationError(
+                    _("A region code has only digits (at most 15), e.g. 430104."), code="invalid_region_code"
+                )
+            region = (
+                Region.objects.filter(code__in=[digits, significant_code(digits)]).order_by("-code").first()
+            )
+            if region is None:
+                raise forms.ValidationError(
+                    _("No region found with the code %(code)s."),
+                    params={"code": digits},
+                    code="unknown_region",
+                )
+            return region
+        # A name typed without choosing from the list: accepted when exactly one region in scope has it.
+        named = Region.objects.filter(name=text)
+        if self.scopes is not None:
+            named = named.filter(_within(self.scopes))
+        found = list(named.order_by("code")[:2])
+        if not found:
+            raise forms.ValidationError(
+                _("No region in your area is called %(name)s: type part of it and choose from the list."),
+                params={"name": text},
+                code="unknown_region",
+            )
+        if len(found) > 1:
+            raise forms.ValidationError(
+                _("Several regions are called %(name)s: choose one from the list or type its code."),
+                params={"name": text},
+                code="ambiguous_region",
+            )
+        return found[0]
+
+
+class DepartmentChoiceField(forms.ModelChoiceField):
+    """A department chosen from those serving the viewer's area (by code, so a posted code works)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("queryset", Department.objects.none())
+        kwargs.setdefault("to_field_name", "code")
+        kwargs.setdefault(
+            "error_messages",
+            {"invalid_choice": _("No active department in your area has the code %(value)s.")},
+        )
+        super().__init__(**kwargs)
+
+    def label_from_instance(self, obj: Any) -> str:
+        return f"{obj.name}（{obj.region.name}）"
+
+    def limit_to(self, viewer: Viewer, perm: str) -> None:
+        """Active departments in the viewer's scopes, and those above them that serve them."""
+        q = Q(pk__in=[])
+        for code in scopes_for(viewer, perm):
+            q |= Q(region_code__startswith=code) | Q(region_code__in=[code[:n] for n in range(2, len(code))])
+        self.queryset = (
+            Department.objects.filter(q, is_active=True)
+            .select_related("region")
+            .order_by("region_code", "name")
+        )
 
 
 class UserCreateForm(PlatformForm):
@@ -154,7 +278,7 @@ class UserCreateForm(PlatformForm):
         widget=forms.TextInput(attrs={"type": "tel", "inputmode": "tel", "autocomplete": "off"}),
     )
     email = forms.EmailField(label=_("Email"), required=False)
-    region = RegionCodeField(label=_("Home region"))
+    region = RegionPickerField(label=_("Home region"))
     password = forms.CharField(
         label=_("Initial password"),
         strip=False,
@@ -166,6 +290,9 @@ class UserCreateForm(PlatformForm):
         strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
     )
+
+    def limit_to(self, viewer: Viewer) -> None:
+        cast(RegionPickerField, self.fields["region"]).limit_to(viewer, Perm.MANAGE_USERS)
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -189,24 +316,16 @@ class MembershipGrantForm(PlatformForm):
         widget=forms.TextInput(attrs={"autocomplete": "off", "autocapitalize": "none"}),
     )
     role = forms.ChoiceField(label=_("Role"), choices=[("", "—"), *Role.choices])
-    region = RegionCodeField(label=_("Region code"))
-    department = forms.CharField(
-        label=_("Department code"),
-        max_length=64,
+    region = RegionPickerField(label=_("Region"))
+    department = DepartmentChoiceField(
+        label=_("Department"),
         required=False,
-        help_text=_("Only for department staff, e.g. the police station's code."),
+        help_text=_("Only for department staff: the police station, office or company they work for."),
     )
 
-    def clean_department(self) -> Department | None:
-        code = (self.cleaned_data.get("department") or "").strip()
-        if not code:
-            return None
-        department = Department.objects.filter(code=code, is_active=True).first()
-        if department is None:
-            raise forms.ValidationError(
-                _("No active department has the code %(code)s."), params={"code": code}
-            )
-        return department
+    def limit_to(self, viewer: Viewer) -> None:
+        cast(RegionPickerField, self.fields["region"]).limit_to(viewer, Perm.MANAGE_MEMBERSHIPS)
+        cast(DepartmentChoiceField, self.fields["department"]).limit_to(viewer, Perm.MANAGE_MEMBERSHIPS)
 
 
 class MembershipRevokeForm(PlatformForm):
@@ -225,15 +344,12 @@ class AuditFilterForm(PlatformForm):
     result = forms.ChoiceField(
         label=_("Result"), required=False, choices=[("", _("Any")), *AuditResult.choices]
     )
-    region = forms.RegexField(
-        label=_("Region code"),
-        regex=r"^\d{1,15}$",
-        max_length=15,
-        required=False,
-        error_messages={"invalid": _("A region code has only digits, e.g. 430104.")},
-    )
+    region = RegionPickerField(label=_("Region"), required=False)
     since = forms.DateField(label=_("From"), required=False, widget=DateInput())
     until = forms.DateField(label=_("To"), required=False, widget=DateInput())
+
+    def limit_to(self, viewer: Viewer) -> None:
+        cast(RegionPickerField, self.fields["region"]).limit_to(viewer, Perm.VIEW_AUDIT)
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -249,7 +365,7 @@ class AuditFilterForm(PlatformForm):
         if data.get("result"):
             out["result"] = data["result"]
         if data.get("region"):
-            out["region"] = significant_code(data["region"])
+            out["region"] = data["region"].code
         if data.get("since"):
             out["since"] = _day_start(data["since"])
         if data.get("until"):

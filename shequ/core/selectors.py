@@ -19,10 +19,11 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.functions import Cast, Concat
+from django.db.models.functions import Cast, Concat, Length
 from django.http import Http404
 
-from shequ.core.models import AuditEntry, Message, Region, RegionLevel
+from shequ.core.forms import significant_code
+from shequ.core.models import LEVEL_CODE_LENGTH, AuditEntry, Message, Region, RegionLevel
 from shequ.core.permissions import Perm, Viewer, has_perm, scope_q, scoped, scopes_for
 
 
@@ -65,6 +66,72 @@ def breadcrumb(region: Region) -> list[Region]:
     codes = [*region.ancestor_codes(), region.code]
     by_code = {r.code: r for r in Region.objects.filter(code__in=codes)}
     return [by_code[c] for c in codes if c in by_code]
+
+
+REGION_LOOKUP_LIMIT = 20
+
+
+def region_paths(codes: Any) -> dict[str, list[str]]:
+    """Region code → the names from the province down to it ("湖南省", "长沙市", … "第一网格"),
+    in one query for all the codes (the region picker's breadcrumbs)."""
+    wanted = {c[:n] for c in codes for n in LEVEL_CODE_LENGTH.values() if n <= len(c)}
+    names = region_names(wanted)
+    return {
+        c: [names[c[:n]] for n in LEVEL_CODE_LENGTH.values() if n <= len(c) and c[:n] in names] for c in codes
+    }
+
+
+def region_lookup(
+    *,
+    viewer: Viewer,
+    perm: str = Perm.VIEW_REGION,
+    parent: str = "",
+    q: str = "",
+    limit: int = REGION_LOOKUP_LIMIT,
+) -> list[dict[str, Any]]:
+    """Regions inside the viewer's scopes for ``perm``, for the region picker: the children of
+    ``parent`` (404 when the parent lies outside the scopes), or those whose name contains ``q`` or
+    whose code starts with it, widest level first; with neither, the scope roots themselves."""
+    codes = scopes_for(viewer, perm)
+    if parent and not any(parent.startswith(c) for c in codes):
+        raise Http404  # outside the scopes looks the same as a missing region
+    if not codes:
+        return []
+    in_scope = Q()
+    for code in codes:
+        in_scope |= Q(code__startswith=code)
+    qs = Region.objects.filter(in_scope)
+    text = " ".join(q.split())
+    if parent:
+        if not Region.objects.filter(code=parent).exists():
+            raise Http404
+        qs = qs.filter(parent__code=parent)
+    if text:
+        digits = "".join(text.split())
+        match = Q(name__contains=text)
+        if digits.isdigit():
+            match |= Q(code__startswith=significant_code(digits)) | Q(code__startswith=digits)
+        qs = qs.filter(match)
+    elif not parent:
+        qs = qs.filter(code__in=codes)
+    found = list(
+        qs.annotate(child_count=Count("children"), code_length=Length("code")).order_by(
+            "code_length", "code"
+        )[:limit]
+    )
+    paths = region_paths([r.code for r in found])
+    levels = dict(RegionLevel.choices)
+    return [
+        {
+            "code": r.code,
+            "name": r.name,
+            "level": r.level,
+            "level_label": str(levels.get(r.level, r.level)),
+            "path": paths.get(r.code, [r.name]),
+            "has_children": bool(r.child_count),
+        }
+        for r in found
+    ]
 
 
 def _thread() -> Case:

@@ -14,6 +14,7 @@ urlpatterns = [
     path("regions/", views.regions, name="regions"),
     path("regions/<str:code>/", views.regions, name="region"),
     path("region/pick/", views.pick_region, name="pick_region"),
+    path("region/lookup/", views.region_lookup, name="region_lookup"),
     path("elderly/", views.toggle_elderly, name="toggle_elderly"),
     # Authentication and account security.
     path("login/", views_auth.login_view, name="login"),

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from shequ.core import selectors
 from shequ.core.components import menu_for, tiles_for
@@ -79,6 +79,20 @@ def pick_region(request: HttpRequest) -> HttpResponse:
     region = selectors.region_get_for(request.user, request.POST.get("code", ""))
     request.session["current_region"] = region.code
     return _back(request)
+
+
+@login_required
+@require_GET
+def region_lookup(request: HttpRequest) -> JsonResponse:
+    """The region picker's source: children of ``parent`` or regions matching ``q``, only inside
+    the viewer's scopes for ``perm`` (a narrower permission than browsing narrows the answer)."""
+    perm = request.GET.get("perm", "") or Perm.VIEW_REGION
+    parent = request.GET.get("parent", "").strip()
+    q = request.GET.get("q", "")[:50]
+    if parent and not parent.isdigit():
+        return JsonResponse({"error": "parent must be a region code"}, status=400)
+    results = selectors.region_lookup(viewer=request.user, perm=perm, parent=parent, q=q)
+    return JsonResponse({"results": results})
 
 
 @require_POST

@@ -65,11 +65,13 @@ def accounts(request: HttpRequest) -> HttpResponse:
     guards.require(request, Perm.MANAGE_USERS)
     actor: User = request.user  # type: ignore[assignment]
     create_form = UserCreateForm(prefix="new")
+    create_form.limit_to(actor)
     status = 200
     if request.method == "POST":
         op = request.POST.get("op")
         if op == "create":
             create_form = UserCreateForm(request.POST, prefix="new")
+            create_form.limit_to(actor)
             status = _create_user(request, actor, create_form)
         elif op == "status":
             status = _set_status(request, actor, UserStatusForm(request.POST))
@@ -174,11 +176,13 @@ def memberships(request: HttpRequest) -> HttpResponse:
     guards.require(request, Perm.MANAGE_MEMBERSHIPS)
     actor: User = request.user  # type: ignore[assignment]
     grant_form = MembershipGrantForm(prefix="grant")
+    grant_form.limit_to(actor)
     status = 200
     if request.method == "POST":
         op = request.POST.get("op")
         if op == "grant":
             grant_form = MembershipGrantForm(request.POST, prefix="grant")
+            grant_form.limit_to(actor)
             status = _grant(request, actor, grant_form)
         elif op == "revoke":
             status = _revoke(request, actor, MembershipRevokeForm(request.POST))
@@ -267,6 +271,7 @@ def _revoke(request: HttpRequest, actor: User, form: MembershipRevokeForm) -> in
 def audit_log(request: HttpRequest) -> HttpResponse:
     guards.require(request, Perm.VIEW_AUDIT)
     form = AuditFilterForm(request.GET or None)
+    form.limit_to(request.user)
     filters: dict[str, Any] = {}
     status = 200
     if form.is_bound:

@@ -5,7 +5,7 @@ names follow the services' argument and error names so that errors land where th
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.db.models import Q
@@ -13,7 +13,7 @@ from django.utils.functional import lazy
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from shequ.core.forms import DateInput, PhotosInput, PlatformForm
+from shequ.core.forms import DateInput, PhotosInput, PlatformForm, RegionPickerField
 from shequ.core.models import Department, DepartmentKind, Region, RegionLevel
 from shequ.core.permissions import Viewer, scope_q
 from shequ.grid.models import Category, Source, Ticket, Urgency
@@ -454,7 +454,10 @@ class CategoryEditForm(PlatformForm):
 
 class RoutingRuleForm(PlatformForm):
     category = forms.ChoiceField(label=_("Category or main type"))
-    region = forms.ChoiceField(label=_("Area"))
+    region = RegionPickerField(
+        label=_("Area"),
+        help_text=_("Your area or any region below it: type a name and choose from the list."),
+    )
     department = DepartmentChoiceField(label=_("Department"), queryset=Department.objects.none())
     auto_dispatch = forms.BooleanField(
         label=_("Dispatch staff-entered tickets at once"),
@@ -462,10 +465,9 @@ class RoutingRuleForm(PlatformForm):
         help_text=_("For emergencies such as gas leaks: no community step."),
     )
 
-    def __init__(self, *args: Any, regions: list[Region], scopes: list[str], **kwargs: Any) -> None:
+    def __init__(self, *args: Any, viewer: Viewer, scopes: list[str], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.regions = {r.code: r for r in regions}
-        choice_field(self, "region").choices = [(r.code, f"{r.name} {r.code}") for r in regions]
+        cast(RegionPickerField, self.fields["region"]).limit_to(viewer, P.ROUTING)
         cats = Category.objects.filter(is_active=True).select_related("parent").order_by("sort_order", "code")
         choice_field(self, "category").choices = [
             ("", "—"),
@@ -478,9 +480,6 @@ class RoutingRuleForm(PlatformForm):
         model_field(self, "department").queryset = Department.objects.filter(q, is_active=True).order_by(
             "region_code", "name"
         )
-
-    def clean_region(self) -> Region:
-        return self.regions[self.cleaned_data["region"]]
 
     def clean_category(self) -> Category:
         return Category.objects.get(code=self.cleaned_data["category"])

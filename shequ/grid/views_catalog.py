@@ -15,9 +15,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from shequ.core import selectors as core_selectors
-from shequ.core.models import Region, User
-from shequ.core.permissions import Viewer, has_perm, scope_q, scopes_for
+from shequ.core.models import User
+from shequ.core.permissions import has_perm, scope_q, scopes_for
 from shequ.grid import catalog_services, forms, services
 from shequ.grid.models import Category, Holiday, RoutingRule
 from shequ.grid.permissions import GridPerm as P
@@ -99,14 +98,6 @@ def category_new(request: HttpRequest) -> HttpResponse:
 # --- Routing rules ------------------------------------------------------------------------------
 
 
-def _routing_regions(viewer: Viewer) -> list[Region]:
-    """The viewer's own areas and the areas one level below (where rules are usually set)."""
-    codes = scopes_for(viewer, P.ROUTING)
-    own = list(Region.objects.filter(code__in=codes))
-    children = core_selectors.child_regions(codes, limit=500)
-    return sorted([*own, *children], key=lambda r: r.code)
-
-
 def _routing_page(request: HttpRequest, form: Form | None = None, status: int = 200) -> HttpResponse:
     viewer = request.user
     rules = (
@@ -115,7 +106,7 @@ def _routing_page(request: HttpRequest, form: Form | None = None, status: int = 
         .order_by("region_code", "category__sort_order", "category__code")
     )
     if form is None:
-        form = forms.RoutingRuleForm(regions=_routing_regions(viewer), scopes=scopes_for(viewer, P.ROUTING))
+        form = forms.RoutingRuleForm(viewer=viewer, scopes=scopes_for(viewer, P.ROUTING))
     return render(request, "grid/routing.html", {"rules": rules, "form": form}, status=status)
 
 
@@ -126,9 +117,7 @@ def routing(request: HttpRequest) -> HttpResponse:
     if request.method == "GET":
         return _routing_page(request)
     viewer = cast(User, request.user)
-    form = forms.RoutingRuleForm(
-        request.POST, regions=_routing_regions(viewer), scopes=scopes_for(viewer, P.ROUTING)
-    )
+    form = forms.RoutingRuleForm(request.POST, viewer=viewer, scopes=scopes_for(viewer, P.ROUTING))
     if form.is_valid():
         data = form.cleaned_data
         try:

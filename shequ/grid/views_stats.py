@@ -31,7 +31,9 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+
+# Not aliased: makemessages only extracts the names it knows (gettext_lazy, not _lazy).
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from shequ.core import audit, excel, geo
@@ -103,10 +105,10 @@ def _category_choices() -> list[tuple[Any, Any]]:
 
 
 class StatsForm(PlatformForm):
-    region = forms.CharField(label=_lazy("Region"), required=False, widget=forms.Select)
-    start = forms.DateField(label=_lazy("From"), required=False, widget=DateInput())
-    end = forms.DateField(label=_lazy("To"), required=False, widget=DateInput())
-    category = forms.ChoiceField(label=_lazy("Category"), required=False)
+    region = forms.CharField(label=gettext_lazy("Region"), required=False, widget=forms.Select)
+    start = forms.DateField(label=gettext_lazy("From"), required=False, widget=DateInput())
+    end = forms.DateField(label=gettext_lazy("To"), required=False, widget=DateInput())
+    category = forms.ChoiceField(label=gettext_lazy("Category"), required=False)
 
     def __init__(self, data: Any, *, viewer: Viewer, default_region: str) -> None:
         super().__init__(data)

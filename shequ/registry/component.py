@@ -33,6 +33,7 @@ AUDIT_LABELS = {
     "registry.household_add_member": _("Household member added"),
     "registry.household_remove_member": _("Household member removed"),
     "registry.household_set_head": _("Head of household changed"),
+    "registry.household_set_relation": _("Relation to the head changed"),
     "registry.household_move": _("Household moved"),
     "registry.road_create": _("Road created"),
     "registry.building_create": _("Building created"),

@@ -449,3 +449,52 @@ class HouseholdCreateForm(PlatformForm):
     kind = forms.ChoiceField(
         label=_("Kind"), choices=choices(HouseholdKind, None), initial=HouseholdKind.FAMILY
     )
+
+
+# --- Editing a household ------------------------------------------------------------------------
+
+# The head is chosen with the head form; every other member has one of these relations.
+MEMBER_RELATIONS: list[tuple[str, Any]] = [
+    (c, label) for c, label in RelationToHead.choices if c != RelationToHead.HEAD
+]
+
+
+class HouseholdMemberSearchForm(PlatformForm):
+    q = text(
+        _("Find the person to add"),
+        50,
+        required=True,
+        widget=forms.TextInput(attrs={"type": "search", "autocomplete": "off"}),
+        help_text=_("Name, pinyin initials, ID number or phone of someone registered in your area."),
+    )
+
+
+class HouseholdMemberAddForm(PlatformForm):
+    relation_to_head = forms.ChoiceField(
+        label=_("Relation to the head"), choices=[("", "—"), *MEMBER_RELATIONS]
+    )
+    since = date_field(_("Member since"), help_text=_("Leave empty for today."))
+
+
+class HouseholdRelationForm(PlatformForm):
+    relation_to_head = forms.ChoiceField(label=_("Relation to the head"), choices=MEMBER_RELATIONS)
+
+
+class HouseholdMemberRemoveForm(PlatformForm):
+    reason = reason_field(help_text=_("E.g. moved to a child's household, married out."))
+
+
+class HouseholdHeadForm(PlatformForm):
+    person = forms.TypedChoiceField(label=_("New head"), coerce=int, choices=[])
+    former_head_relation = forms.ChoiceField(
+        label=_("The former head's relation to the new head"),
+        choices=MEMBER_RELATIONS,
+        initial=RelationToHead.PARENT,
+    )
+    reason = reason_field(help_text=_("E.g. the former head died or handed over."))
+
+    def __init__(self, *args: Any, members: list[tuple[int, str]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["person"]
+        assert isinstance(field, forms.TypedChoiceField)
+        field.choices = [("", "—"), *members]

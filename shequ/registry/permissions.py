@@ -20,19 +20,21 @@ class RegistryPerm:
     VERIFY_TAGS = "registry.verify_tags"  # confirm a tag someone else added
     VISIT = "registry.visit"  # record visits and follow-ups
     IMPORT = "registry.import"
-    EXPORT = "registry.export"
+    EXPORT = "registry.export"  # whole-area exports; with core.reveal_personal_data, full numbers
+    EXPORT_MASKED = "registry.export_masked"  # ledger exports with ID and phone numbers masked
     GRANT_TAGS = "registry.grant_tags"  # the security admin: who may see restricted tags
 
 
 P = RegistryPerm
-_WORKER = {P.VIEW_PLACES, P.VIEW_PEOPLE, P.VIEW_STATS, P.EDIT, P.MANAGE_TAGS, P.VISIT}
+# Workers export ledgers of their area masked, as pages show them; full numbers stay with heads.
+_WORKER = {P.VIEW_PLACES, P.VIEW_PEOPLE, P.VIEW_STATS, P.EDIT, P.MANAGE_TAGS, P.VISIT, P.EXPORT_MASKED}
 
 REGISTRY_ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     Role.GRID_WORKER: frozenset(_WORKER),
     Role.COMMUNITY_WORKER: frozenset(_WORKER | {P.IMPORT}),
     Role.COMMUNITY_HEAD: frozenset(_WORKER | {P.IMPORT, P.EXPORT, P.VERIFY_TAGS}),
-    Role.STREET_OFFICER: frozenset({P.VIEW_PLACES, P.VIEW_PEOPLE, P.VIEW_STATS, P.EXPORT}),
-    Role.COUNTY_OFFICER: frozenset({P.VIEW_PLACES, P.VIEW_PEOPLE, P.VIEW_STATS, P.EXPORT}),
+    Role.STREET_OFFICER: frozenset({P.VIEW_PLACES, P.VIEW_PEOPLE, P.VIEW_STATS, P.EXPORT, P.EXPORT_MASKED}),
+    Role.COUNTY_OFFICER: frozenset({P.VIEW_PLACES, P.VIEW_PEOPLE, P.VIEW_STATS, P.EXPORT, P.EXPORT_MASKED}),
     Role.CITY_OFFICER: frozenset({P.VIEW_STATS}),
     Role.PROVINCE_OFFICER: frozenset({P.VIEW_STATS}),
     # Police, civil affairs, health: they read people of their area and keep their own tags.

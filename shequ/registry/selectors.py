@@ -502,6 +502,17 @@ def household_member_list(
     return qs.order_by("start_date", "pk")
 
 
+def current_households_of(*, viewer: Viewer, person_ids: list[int]) -> dict[int, Household]:
+    """Person id → the household they belong to now, for those households the viewer may see
+    (one query: the search on the household edit page marks who already has a household)."""
+    members = (
+        HouseholdMember.objects.filter(person_id__in=person_ids, end_date__isnull=True)
+        .filter(scope_q(viewer, P.VIEW_PEOPLE, field="household__region_code"))
+        .select_related("household", "household__head")
+    )
+    return {m.person_id: m.household for m in members}
+
+
 def household_of(*, viewer: Viewer, person: Person) -> Household | None:
     """The household the person belongs to now, if the viewer may see it."""
     member = (

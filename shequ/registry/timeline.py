@@ -42,6 +42,7 @@ SUMMARIES: dict[str, Any] = {
     "household.join": gettext_lazy("%(name)s joined the household (%(relation)s)"),
     "household.leave": gettext_lazy("%(name)s left the household"),
     "household.head": gettext_lazy("%(name)s is now the head of the household"),
+    "household.relation": gettext_lazy("%(name)s's relation to the head is now: %(relation)s"),
     "household.move": gettext_lazy("Household moved to %(address)s"),
     "household.end": gettext_lazy("Household closed"),
     "tag.add": gettext_lazy("Tag added: %(tag)s"),

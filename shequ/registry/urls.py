@@ -6,6 +6,7 @@ from shequ.registry import (
     urls_import,
     urls_ledgers,
     views,
+    views_households,
     views_maps,
     views_people,
     views_places,
@@ -41,6 +42,7 @@ urlpatterns: list[URLPattern] = [
     path("tags/<int:tag_id>/end/", views_people.tag_end, name="tag_end"),
     path("tags/<int:tag_id>/verify/", views_people.tag_verify, name="tag_verify"),
     path("households/<int:household_id>/", views_people.household, name="household"),
+    path("households/<int:household_id>/edit/", views_households.household_edit, name="household_edit"),
     # Organizations and key places.
     path("organizations/", views_places.organization_list, name="organization_list"),
     path("organizations/new/", views_places.organization_create, name="organization_create"),

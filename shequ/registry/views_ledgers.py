@@ -3,8 +3,10 @@ table, and its Excel export.
 
 Who sees what: a ledger needs its view permission (people or places) somewhere; the restricted
 special-population ledger does not exist for users without a tag grant (404 everywhere, no card,
-no count). Exports need ``registry.export`` over the whole area exported; full ID and phone
-numbers need ``core.reveal_personal_data`` there and a reason, and are audited as a reveal. Every
+no count). Exports need ``registry.export_masked`` over the whole area exported (workers and
+heads: ID and phone numbers masked as pages show them); full ID and phone numbers also need
+``registry.export`` and ``core.reveal_personal_data`` there (heads) and a written reason, and are
+audited as a reveal. The page tells each user which of these they may do. Every
 export is capped, watermarked (exporter and time in the info row and footer) and audited as
 ``registry.ledger_export``.
 """
@@ -30,7 +32,9 @@ from django.shortcuts import render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+
+# Not aliased: makemessages only extracts the names it knows (gettext_lazy, not _lazy).
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from shequ.core import audit
@@ -106,7 +110,7 @@ def default_region(request: HttpRequest, perms: Iterable[str]) -> str:
 
 # --- Forms --------------------------------------------------------------------------------------
 
-ANY = ("", _lazy("Any"))
+ANY = ("", gettext_lazy("Any"))
 
 
 class LedgerFilterForm(PlatformForm):
@@ -220,9 +224,12 @@ class LedgerFilterForm(PlatformForm):
 
 
 class ExportForm(PlatformForm):
-    full = forms.BooleanField(label=_lazy("Full ID and phone numbers"), required=False)
+    full = forms.BooleanField(label=gettext_lazy("Full ID and phone numbers"), required=False)
     reason = forms.CharField(
-        label=_lazy("Why you need the full numbers"),
+        label=gettext_lazy("Why you need the full numbers"),
+        help_text=gettext_lazy(
+            "Written to the audit log with your name, e.g. checking the old-age allowance list."
+        ),
         required=False,
         max_length=REASON_MAX_LENGTH,
         widget=forms.TextInput(),
@@ -285,6 +292,10 @@ def _area_codes(user: Viewer, ledger: Ledger, filters: dict[str, Any]) -> list[s
 
 def _covers(user: Viewer, perm: str, codes: Sequence[str]) -> bool:
     return bool(codes) and all(has_perm(user, perm, code) for code in codes)
+
+
+def _can_export_full(user: Viewer, codes: Sequence[str]) -> bool:
+    return _covers(user, P.EXPORT, codes) and _covers(user, Perm.REVEAL_PERSONAL_DATA, codes)
 
 
 def _person_url() -> Any:
@@ -371,8 +382,8 @@ def _render(
             area=L.region_title(codes),
             as_of=filters[L.AS_OF],
             params=form.params(),
-            can_export=_covers(user, P.EXPORT, codes),
-            can_reveal=_covers(user, Perm.REVEAL_PERSONAL_DATA, codes),
+            can_export=_covers(user, P.EXPORT_MASKED, codes),
+            can_reveal=_can_export_full(user, codes),
             export_max=export_max_rows(),
         )
     elif status == 200:
@@ -438,12 +449,12 @@ def ledger_export(request: HttpRequest, key: str) -> HttpResponse:
     filters = form.filters()
     codes = _area_codes(user, found, filters)
     area_code = filters.get(L.REGION) or (codes[0] if len(codes) == 1 else "")
-    if not _covers(user, P.EXPORT, codes):
+    if not _covers(user, P.EXPORT_MASKED, codes):
         _deny(request, "registry.ledger_export", key=key, why="no export permission", region_code=area_code)
         raise PermissionDenied(_("You may not export this ledger."))
     full: bool = export_form.cleaned_data["full"]
     reason: str = export_form.cleaned_data["reason"]
-    if full and not _covers(user, Perm.REVEAL_PERSONAL_DATA, codes):
+    if full and not _can_export_full(user, codes):
         audit.record(
             "personal.reveal",
             request=request,

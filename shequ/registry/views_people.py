@@ -469,6 +469,7 @@ def household(request: HttpRequest, household_id: int) -> HttpResponse:
         "visits": list(selectors.visit_list(viewer=viewer, household=found)[:VISITS_SHOWN]),
         "timeline": selectors.household_timeline(viewer, found.pk, request),
         "can_visit": found.end_date is None and can(request, P.VISIT, found.region_code),
+        "can_edit": found.end_date is None and can(request, P.EDIT, found.region_code),
     }
     return render(request, "registry/household.html", context)
 

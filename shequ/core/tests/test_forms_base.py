@@ -43,7 +43,7 @@ def _options(form: forms.Form, name: str) -> str:
 def test_select_boxes_say_choose_not_dashes(world: World) -> None:
     with translation.override("zh-hans"):
         # A ModelChoiceField with Django's default empty label, and choices set in the form's __init__.
-        rule = RoutingRuleForm(regions=[world.regions["430104002001"]], scopes=["430104002001"])
+        rule = RoutingRuleForm(viewer=world["street"], scopes=["430104002001"])
         department = _options(rule, "department")
         assert "请选择" in department and "---------" not in department
         category = _options(rule, "category")  # required: its bare dash is a prompt

@@ -33,7 +33,7 @@ SELF = {
     "core:inbox",
 }
 # Pages about one object, checked object by object below.
-OBJECT = {"core:region", "core:pick_region", "core:message", "core:message_ack"}
+OBJECT = {"core:region", "core:pick_region", "core:region_lookup", "core:message", "core:message_ack"}
 # Administration pages and the one persona that may open each (三权分立).
 ADMIN = {"core:accounts": "sysadmin", "core:memberships": "secadmin", "core:audit": "auditor"}
 # Probes and metrics for balancers and monitoring: no login and no personal data by design; what
@@ -115,6 +115,7 @@ def test_anonymous_is_sent_to_login_everywhere(client: Client, world: World) -> 
         "/admin/accounts/",
         "/admin/memberships/",
         "/admin/audit/",
+        "/region/lookup/?q=岳麓",
     ]
     for path in paths:
         response = client.get(path)
@@ -137,6 +138,41 @@ def test_region_pages_follow_the_persona_scope(as_persona: Any, persona: str) ->
             # Nothing outside the scope leaks through the children list or the breadcrumb.
             shown = set(re.findall(r'href="/regions/(\d+)/"', page.content.decode()))
             assert all(expected_region_access(persona, c) for c in shown), (persona, code, shown)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("persona", sorted(PERSONAS))
+def test_region_lookup_follows_the_persona_scope(as_persona: Any, persona: str) -> None:
+    """The region picker's source: children of a region only inside the scope (404 outside, like
+    a missing one), and a name search that never returns a region outside it."""
+    client = as_persona(persona)
+    for code, *_ in TREE:
+        allowed = expected_region_access(persona, code)
+        children = client.get("/region/lookup/", {"parent": code})
+        assert children.status_code == (200 if allowed else 404), (persona, code, children.status_code)
+        if allowed:
+            found = {r["code"] for r in children.json()["results"]}
+            below = {c for c, *_ in TREE if c.startswith(code) and len(c) > len(code)}
+            assert found <= below and all(expected_region_access(persona, c) for c in found), (persona, code)
+    for q in ("社区", "网格", "4301", "街道", ""):
+        answer = client.get("/region/lookup/", {"q": q})
+        assert answer.status_code == 200
+        found = {r["code"] for r in answer.json()["results"]}
+        assert all(expected_region_access(persona, c) for c in found), (persona, q, found)
+        if (
+            q == "网格"
+            and PERSONAS[persona][0] in REGION_VIEWERS
+            and PERSONAS[persona][1] in ("430104002001", "43")
+        ):
+            assert "430104002001001" in found, persona
+    # A narrower permission narrows the answer, never widens it.
+    narrowed = client.get("/region/lookup/", {"q": "社区", "perm": "core.manage_memberships"})
+    assert narrowed.status_code == 200
+    if persona != "secadmin":
+        assert narrowed.json()["results"] == [], persona
+    else:
+        assert {r["code"] for r in narrowed.json()["results"]} >= {"430104002001", "430104002003"}
+    assert client.get("/region/lookup/", {"parent": "abc"}).status_code == 400
 
 
 @pytest.mark.django_db

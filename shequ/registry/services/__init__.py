@@ -30,6 +30,7 @@ from shequ.registry.services.households import (
     household_move,
     household_remove_member,
     household_set_head,
+    household_set_relation,
 )
 from shequ.registry.services.houses import HOUSE_FIELDS, clean_house_data, house_create, house_update
 from shequ.registry.services.organizations import (
@@ -82,6 +83,7 @@ __all__ = [
     "household_move",
     "household_remove_member",
     "household_set_head",
+    "household_set_relation",
     "key_place_create",
     "key_place_update",
     "organization_create",

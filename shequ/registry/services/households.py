@@ -113,6 +113,16 @@ def household_add_member(
         object_id=household.pk,
         request=request,
     )
+    # The person's record changes too: they must be in the actor's area as well.
+    _require(
+        actor,
+        P.EDIT,
+        person.region_code,
+        action="registry.household_add_member",
+        object_type="registry.household",
+        object_id=household.pk,
+        request=request,
+    )
     relation = _choice(relation_to_head, RelationToHead, "relation_to_head", blank=False)
     if relation == RelationToHead.HEAD:
         raise ValidationError(
@@ -247,6 +257,71 @@ def household_set_head(
             )
         )
     return household
+
+
+def household_set_relation(
+    *,
+    actor: User | None,
+    household: Household,
+    person: Person,
+    relation_to_head: str,
+    request: HttpRequest | None = None,
+) -> HouseholdMember:
+    """Correct how a member is related to the head (the head itself changes with ``household_set_head``)."""
+    _require(
+        actor,
+        P.EDIT,
+        household.region_code,
+        action="registry.household_set_relation",
+        object_type="registry.household",
+        object_id=household.pk,
+        request=request,
+    )
+    relation = _choice(relation_to_head, RelationToHead, "relation_to_head", blank=False)
+    if relation == RelationToHead.HEAD:
+        raise ValidationError(
+            {"relation_to_head": _("To make this person the head, change the head instead.")}
+        )
+    member = HouseholdMember.objects.filter(household=household, person=person, end_date__isnull=True).first()
+    if member is None:
+        raise ValidationError({"person": _("This person is not a member of the household.")})
+    if household.head_id == person.pk:
+        raise ValidationError({"person": _("The head's relation is always 'head': choose a new head first.")})
+    old = member.relation_to_head
+    if old == relation:
+        raise ValidationError({"relation_to_head": _("This is already the member's relation to the head.")})
+    labels = dict(RelationToHead.choices)
+    with transaction.atomic():
+        member.relation_to_head = relation
+        member.save(update_fields=["relation_to_head"])
+        household.updated_at = timezone.now()
+        household.save(update_fields=["updated_at"])
+        _timeline(
+            "household",
+            household,
+            household.region_code,
+            actor,
+            "household.relation",
+            params={"name": person.name, "relation": relation, "person_id": person.pk},
+            changes={"relation_to_head": {"old": str(labels.get(old, old)), "new": str(labels[relation])}},
+        )
+        _audit(
+            "registry.household_set_relation",
+            actor=actor,
+            request=request,
+            region_code=household.region_code,
+            obj=household,
+            detail={"person": person.pk, "old": old, "new": relation},
+        )
+        emit(
+            events.HouseholdChanged(
+                actor_id=_actor_id(actor),
+                household_id=household.pk,
+                region_code=household.region_code,
+                change="relation",
+            )
+        )
+    return member
 
 
 def household_move(

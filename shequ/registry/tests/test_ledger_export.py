@@ -150,12 +150,77 @@ def test_export_outside_scope_is_refused(reg: Registry, elderly: dict[str, Perso
     assert exports() == []
 
 
-@pytest.mark.parametrize("persona", ["grid_a", "worker_a", "dept"])
+@pytest.mark.parametrize("persona", ["dept", "resident"])
 def test_export_needs_the_export_permission(reg: Registry, elderly: dict[str, Person], persona: str) -> None:
     response = client_for(reg.world[persona]).post(export_url("elderly_80"))
     assert response.status_code == 403
+    if persona == "dept":  # the resident cannot even see the ledger (refused before the export)
+        (entry,) = exports()
+        assert entry.result == AuditResult.DENIED and entry.detail["why"] == "no export permission"
+    else:
+        assert exports() == []
+
+
+@pytest.mark.parametrize(
+    ("persona", "names"), [("worker_a", {"赵一", "钱二", "孙三"}), ("grid_a", {"赵一", "钱二"})]
+)
+def test_workers_export_masked_workbooks(
+    reg: Registry, elderly: dict[str, Person], persona: str, names: set[str]
+) -> None:
+    response = client_for(reg.world[persona]).post(export_url("elderly_80"))
+    ws = sheet(response)
+    rows = values(ws)
+    by_name = {r[1]: r for r in rows[3 : 3 + len(names)]}
+    assert set(by_name) == names
+    assert by_name["赵一"][5] == elderly["a1"].masked_id_number != elderly["a1"].id_number
+    assert by_name["赵一"][6] == "139****0001"
+    assert "ID and phone numbers are masked." in [r[0] for r in rows]
+    assert b"13911110001" not in response.content
     (entry,) = exports()
-    assert entry.result == AuditResult.DENIED and entry.detail["why"] == "no export permission"
+    assert entry.result == AuditResult.SUCCESS and entry.actor_id == reg.world[persona].pk
+    assert entry.detail["full"] is False and entry.fields == []
+    assert not AuditEntry.objects.filter(action="personal.reveal").exists()
+
+
+def test_workers_may_not_ask_for_full_numbers(reg: Registry, elderly: dict[str, Person]) -> None:
+    response = client_for(reg.world["worker_a"]).post(
+        export_url("elderly_80"), {"full": "on", "reason": "核对"}
+    )
+    assert response.status_code == 403
+    denied = AuditEntry.objects.get(action="personal.reveal")
+    assert denied.result == AuditResult.DENIED and denied.actor_id == reg.world["worker_a"].pk
+    assert exports() == []
+
+
+@pytest.mark.parametrize("persona", ["head_b", "grid_b"])
+def test_sibling_region_users_are_refused(reg: Registry, elderly: dict[str, Person], persona: str) -> None:
+    # head_b's community is a sibling of community A; grid_b's grid a sibling of grid A.
+    target = COMMUNITY_A if persona == "head_b" else GRID_A
+    response = client_for(reg.world[persona]).post(export_url("elderly_80"), {"region": target})
+    assert response.status_code == 400 and "Choose a region within your area." in response.content.decode()
+    assert exports() == [] and not AuditEntry.objects.filter(action="personal.reveal").exists()
+    # Without a region they get their own area only.
+    rows = values(sheet(client_for(reg.world[persona]).post(export_url("elderly_80"))))
+    expected = {"李四"} if persona == "head_b" else {"孙三"}
+    assert {r[1] for r in rows[3:] if r[0] and isinstance(r[0], int)} == expected
+
+
+def test_reason_field_and_rights_are_in_chinese(reg: Registry, elderly: dict[str, Person]) -> None:
+    with translation.override("zh-hans"):
+        head = Client(headers={"Accept-Language": "zh-hans"})
+        head.force_login(reg.world["head_a"])
+        body = head.get(reverse("registry:ledger", args=["elderly_80"])).content.decode()
+        assert "Why you need the full numbers" not in body and "需要完整号码的理由" in body
+        worker = Client(headers={"Accept-Language": "zh-hans"})
+        worker.force_login(reg.world["worker_a"])
+        body = worker.get(reverse("registry:ledger", args=["elderly_80"])).content.decode()
+        assert "导出的身份证号和手机号已打码；需要完整号码请联系社区书记/主任" in body
+        refused = head.post(export_url("elderly_80"), {"full": "on", "reason": ""})
+        assert (
+            refused.status_code == 400
+            and "请说明需要完整证件号码和电话号码的理由" in refused.content.decode()
+        )
+    assert exports() == []
 
 
 def test_export_is_post_only(reg: Registry) -> None:

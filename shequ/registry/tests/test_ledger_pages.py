@@ -212,10 +212,14 @@ def test_ledger_page_table_filters_and_masking(populated: Populate) -> None:
     assert old.masked_id_number in body and old.id_number not in body
     assert "139****5678" in body and "13912345678" not in body
     assert f'href="{reverse("registry:person", args=[old.pk])}"' in body
-    # A grid worker has no export permission: no export form.
-    assert "Download Excel" not in body and "Download Excel" in html(
-        client_for(w["head_a"]).get(page("elderly_80"))
-    )
+    # Each user is told what they may export: a worker masked numbers only (no reason field), the
+    # head masked or full with a reason, department staff nothing, and why.
+    assert "Download Excel (numbers masked)" in body and 'name="reason"' not in body
+    assert "for the full numbers, ask the community Party secretary or director" in body
+    head = html(client_for(w["head_a"]).get(page("elderly_80")))
+    assert "with the full numbers if you write down why" in head and 'name="reason"' in head
+    dept = html(client_for(w["dept"]).get(page("elderly_80")))
+    assert "You may not export this ledger for this area" in dept and "Download Excel" not in dept
     filtered = html(client.get(page("elderly_80"), {"region": GRID_B}))
     assert "老人" not in filtered and "0 entries" in filtered
     assert "老人" in html(

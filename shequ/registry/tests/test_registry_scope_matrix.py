@@ -170,6 +170,13 @@ OBJECT_PAGES: dict[str, tuple[str, PathFor, str, int]] = {
     "registry:tag_add": ("post", lambda s: (f"/registry/people/{s.person.pk}/tags/new/", {}), "tags", 400),
     "registry:tag_end": ("post", lambda s: (f"/registry/tags/{s.tag.pk}/end/", {}), "tags", 400),
     "registry:household": ("get", lambda s: (f"/registry/households/{s.household.pk}/", {}), "view", 200),
+    # Adding the head again with no relation: refused by the form after the scope checks.
+    "registry:household_edit": (
+        "post",
+        lambda s: (f"/registry/households/{s.household.pk}/edit/", {"op": "add", "person": s.person.pk}),
+        "edit",
+        400,
+    ),
     "registry:organization": ("get", lambda s: (f"/registry/organizations/{s.org.pk}/", {}), "view", 200),
     "registry:key_place": ("get", lambda s: (f"/registry/key-places/{s.place.pk}/", {}), "view", 200),
     "registry:visit_record": (
