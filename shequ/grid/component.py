@@ -81,6 +81,7 @@ COMPONENT = Component(
             tab_rank=40,
         ),
         NavEntry(_("Hot topics"), "grid:hot_topics", perm=P.VIEW, order=24, icon="fire"),
+        NavEntry(_("Ticket map"), "grid:map", perm=P.VIEW, order=25, icon="map"),
         NavEntry(
             _("Ticket statistics"),
             "grid:stats",

@@ -75,6 +75,7 @@ COMPONENT = Component(
             tab=pgettext_lazy("tab", "Visits"),
             tab_rank=25,
         ),
+        NavEntry(_("Grid map"), "registry:map", perm=P.VIEW_PLACES, order=26, icon="map"),
         NavEntry(_("Base data"), "registry:index", perm=P.VIEW_PLACES, order=30, icon="building"),
         NavEntry(
             _("Find a person"),
@@ -118,7 +119,7 @@ COMPONENT = Component(
             hide_zero=True,
         ),
         Tile(_("Find a person"), "registry:search", "search", perm=P.VIEW_PEOPLE, order=22),
-        Tile(_("Map"), "registry:map", "map", perm=P.VISIT, order=23),
+        Tile(_("Grid map"), "registry:map", "map", perm=P.VISIT, order=23),
         Tile(_("Base data"), "registry:index", "building", perm=P.VIEW_PLACES, order=30),
         Tile(_("Ledgers"), "registry:ledgers", "table", perm=P.VIEW_PLACES, order=31),
     ),

@@ -70,7 +70,8 @@ def test_tabs_and_tiles_come_only_from_pages_the_user_may_open(world: World) -> 
 
     sprite = (settings.BASE_DIR / "shequ/core/static/core/icons.svg").read_text()
     for comp in components():
-        for item in (*comp.nav, *comp.tiles):
+        items: list[NavEntry | Tile] = [*comp.nav, *comp.tiles]
+        for item in items:
             icon = item.icon or "dot"
             assert f'id="i-{icon}"' in sprite, (comp.name, item.label, icon)
     for persona in ("resident", "grid_a", "dept", "auditor", "nobody"):
