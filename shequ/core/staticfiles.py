@@ -13,6 +13,7 @@ from __future__ import annotations
 import builtins
 import fcntl
 import hashlib
+import logging
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,7 +23,7 @@ from django.conf import settings
 from django.contrib.staticfiles import finders
 from django.contrib.staticfiles.finders import BaseFinder
 from django.contrib.staticfiles.storage import ManifestFilesMixin, staticfiles_storage
-from django.core.checks import CheckMessage, Tags, register
+from django.core.checks import CheckMessage
 from django.core.checks import Warning as CheckWarning
 from django.core.files.storage import FileSystemStorage
 from django.core.management import call_command
@@ -30,6 +31,7 @@ from django.utils.module_loading import import_string
 from whitenoise.compress import Compressor
 from whitenoise.storage import CompressedManifestStaticFilesStorage
 
+logger = logging.getLogger(__name__)
 VENDOR_PREFIX = "vendor"
 IGNORE_PATTERNS = ["CVS", ".*", "*~"]  # collectstatic's defaults
 ONE_YEAR = 365 * 24 * 3600
@@ -81,10 +83,19 @@ class StaticStorage(CompressedManifestStaticFilesStorage):
     link; plain names stay served, uncompressed and briefly cached) and no source maps: that
     halves the brotli work of a collection (~1 MB/s at its best ratio)."""
 
+    _warned = False
+
     def stored_name(self, name: str) -> str:
         # A process started without a collection (not by `shequ serve`: another WSGI server, a
-        # command) links plain names, which WhiteNoise serves from the sources (check W002 warns).
+        # command) links plain names, which WhiteNoise serves from the sources, and says so once.
         if not self.hashed_files:
+            if not StaticStorage._warned:
+                StaticStorage._warned = True
+                logger.warning(
+                    "static files are not collected in %s: pages link plain names, uncompressed and "
+                    "cached a minute (`shequ serve` collects them at start; or `shequ collectstatic`)",
+                    self.location,
+                )
             return name
         return str(super().stored_name(name))
 
@@ -95,20 +106,6 @@ class StaticStorage(CompressedManifestStaticFilesStorage):
     def compress_files(self, paths: Any) -> Any:
         hashed = set(self.hashed_files.values())
         return super().compress_files([p for p in paths if p in hashed])
-
-
-@register(Tags.staticfiles)
-def check_collected(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
-    if not collected() or (Path(settings.STATIC_ROOT) / "staticfiles.json").exists():
-        return []
-    return [
-        CheckWarning(
-            "static files are not collected: pages link them by plain names, uncompressed and "
-            "cached for a minute only",
-            hint="`shequ serve` collects them at start; or run `shequ collectstatic --noinput`.",
-            id="shequ.W002",
-        )
-    ]
 
 
 def add_headers(headers: Any, path: str, url: str) -> None:
