@@ -38,6 +38,7 @@ import argparse
 import os
 import re
 import shutil
+import signal
 import socket
 import statistics
 import subprocess
@@ -252,26 +253,32 @@ def account(accounts: dict[str, tuple[str, str]], role: str) -> tuple[str, str]:
     raise SystemExit(f"no demo account with role {role}: {sorted(accounts)}")
 
 
-def measure_server(
-    phone: Phone, accounts: dict[str, tuple[str, str]], runs: int
-) -> dict[str, dict[str, Any]]:
-    results: dict[str, dict[str, list[dict[str, float]]]] = {}
-    for label, role, path, wait_for in PAGES:
-        user, password = account(accounts, role)
-        for _ in range(runs):
-            context = phone.context(user, password)
-            cold = phone.visit(context, path, wait_for=wait_for)
-            warm = phone.visit(context, path, wait_for=wait_for)
-            context.close()
-            results.setdefault(label, {"cold": [], "warm": []})
-            results[label]["cold"].append(cold)
-            results[label]["warm"].append(warm)
+def measure(phones: dict[str, Phone], accounts: dict[str, tuple[str, str]], runs: int) -> dict[str, Any]:
+    """Both servers, interleaved (run by run and page by page, the order alternating), so that a
+    busy moment of the machine does not fall on one of them only."""
+    rows: dict[str, dict[str, dict[str, list[dict[str, float]]]]] = {name: {} for name in phones}
+    for run in range(runs):
+        for label, role, path, wait_for in PAGES:
+            user, password = account(accounts, role)
+            order = list(phones) if run % 2 == 0 else list(reversed(phones))
+            for name in order:
+                phone = phones[name]
+                context = phone.context(user, password)
+                cold = phone.visit(context, path, wait_for=wait_for)
+                warm = phone.visit(context, path, wait_for=wait_for)
+                context.close()
+                by_visit = rows[name].setdefault(label, {"cold": [], "warm": []})
+                by_visit["cold"].append(cold)
+                by_visit["warm"].append(warm)
+        print(f"  run {run + 1} of {runs} done", flush=True)
     return {
-        label: {
-            visit: {k: statistics.median(r[k] for r in rows) for k in rows[0]}
-            for visit, rows in by_visit.items()
+        name: {
+            label: {
+                visit: {k: statistics.median(r[k] for r in rs) for k in rs[0]} for visit, rs in visits.items()
+            }
+            for label, visits in pages.items()
         }
-        for label, by_visit in results.items()
+        for name, pages in rows.items()
     }
 
 
@@ -396,6 +403,7 @@ def main() -> None:
     parser.add_argument("--up", type=int, default=25, help="upload, kB/s")
     parser.add_argument("--cpu", type=int, default=4, help="CPU slow-down factor")
     args = parser.parse_args()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # stop the servers on the way out
     var = args.var.resolve()
     demo_database(var, args.fresh)
     notices = notices_per_ticket(var)  # before Playwright: the ORM in a thread without its event loop
@@ -413,16 +421,14 @@ def main() -> None:
             executable_path=chromium,
             args=["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic"],
         )
-        results: dict[str, dict[str, Any]] = {}
-        sw: dict[str, Any] | None = None
-        taps: tuple[int, list[str]] = (0, [])
-        with server(
-            var, "baseline", DJANGO_SETTINGS_MODULE="phone_baseline_settings", PYTHONPATH=str(ROOT / "bench")
-        ) as base:
-            results["baseline"] = measure_server(Phone(browser, base, args), accounts, args.runs)
-        with server(var, "now") as now:
-            results["now"] = measure_server(Phone(browser, now, args), accounts, args.runs)
-            sw = service_worker(Phone(browser, now, args), accounts, args.runs)
+        baseline_env = {
+            "DJANGO_SETTINGS_MODULE": "phone_baseline_settings",
+            "PYTHONPATH": str(ROOT / "bench"),
+        }
+        with server(var, "baseline", **baseline_env) as base, server(var, "now") as now:
+            phones = {"baseline": Phone(browser, base, args), "now": Phone(browser, now, args)}
+            results = measure(phones, accounts, args.runs)
+            sw = service_worker(phones["now"], accounts, args.runs)
             taps = taps_to_report(browser, now, accounts)
         browser.close()
 
