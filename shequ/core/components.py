@@ -1,7 +1,9 @@
-"""The component manifest every app registers (decidim-style): nav entries, permissions, events.
+"""The component manifest every app registers (decidim-style): nav entries, home tiles,
+permissions, events.
 
-Each app puts ``COMPONENT = Component(...)`` in its ``component.py``; the shell builds navigation
-from them and reports/insight later read the stats and ledgers they offer.
+Each app puts ``COMPONENT = Component(...)`` in its ``component.py``; the shell builds its menu, the
+phone's bottom tabs and the home's service grid from them, and reports later read the stats and
+ledgers they offer.
 """
 
 from __future__ import annotations
@@ -31,16 +33,52 @@ class NavEntry:
     order: int = 100
     # A number to show beside the entry (e.g. unread messages); None for no badge.
     badge: Callable[[Any], int] | None = None
+    # A bottom tab on phones: its short label (two characters, 任务) and rank (lower first). The
+    # shell shows 首页, the user's two best-ranked tabs, 消息 and 我的.
+    tab: str | Promise = ""
+    tab_rank: int = 100
+    # The page keeps working offline: the service worker keeps a copy, and a form posted from it
+    # without a network is kept on the phone and sent once the network is back (core/sw.js).
+    offline: bool = False
+
+    def allows(self, user: Viewer, user_roles: frozenset[str] | set[str]) -> bool:
+        from shequ.core.permissions import has_perm
+
+        if self.perm is None and not self.roles:
+            return True
+        return (self.perm is not None and has_perm(user, self.perm)) or bool(self.roles & user_roles)
 
 
 @dataclass(frozen=True)
-class HomeItem:
-    """One line of "waiting for you" on the home page: a count and where to handle it."""
+class Tile:
+    """A service on a role's home (the home is a grid of them): where it goes, its icon, and the
+    key of its count in the component's ``tile_counts`` (None: a service without a count).
+    ``tone`` colours a count above zero ("warn" or "bad"): work that is late or needs a look."""
 
     label: str | Promise
-    count: int
+    url_name: str
+    icon: str
+    perm: str | None = None
+    roles: frozenset[str] = frozenset()
+    order: int = 100
+    count: str | None = None
+    tone: str = ""
+    query: str = ""  # appended to the URL (a filtered list: "?status=resolved")
+    hint: str | Promise = ""  # one line under the label
+    hide_zero: bool = False  # an alert, not a service: shown only when its count is above zero
+
+    def allows(self, user: Viewer, user_roles: frozenset[str] | set[str]) -> bool:
+        return NavEntry(self.label, self.url_name, self.perm, self.roles).allows(user, user_roles)
+
+
+@dataclass(frozen=True)
+class ShownTile:
+    label: str | Promise
     url: str
-    tone: str = ""  # "", "warn" or "bad"
+    icon: str
+    count: int | None
+    tone: str
+    hint: str | Promise
 
 
 @dataclass(frozen=True)
@@ -101,8 +139,10 @@ class Component:
     events: tuple[str, ...] = ()
     ledgers: tuple[Ledger, ...] = field(default=())
     stats: tuple[Any, ...] = field(default=())
-    # Returns what waits for this user in the app (only items with a count are shown).
-    home_items: Callable[[Any], list[HomeItem]] | None = None
+    # The app's services on the home page, and their counts for a user ({tile count key: n}), in
+    # one call so that an app counts its queues with as few queries as it can.
+    tiles: tuple[Tile, ...] = ()
+    tile_counts: Callable[[Any], Mapping[str, int]] | None = None
     # Consistency checks of the app's derived data, which a restored backup must pass (``shequ
     # backup verify``).
     checks: tuple[ConsistencyCheck, ...] = ()
@@ -126,38 +166,115 @@ def components() -> list[Component]:
     return found
 
 
+def _url(url_name: str, query: str = "") -> str | None:
+    try:
+        return reverse(url_name) + query
+    except NoReverseMatch:  # a page of an app that is not installed here
+        return None
+
+
 def nav_for(user: Viewer) -> list[dict[str, Any]]:
-    """The navigation entries this user may see, in order."""
-    from shequ.core.permissions import has_perm, roles_of
+    """The navigation entries this user may see, in order (the menu on 我的 and the desktop sidebar)."""
+    return [entry for group in menu_for(user) for entry in group["entries"]]
+
+
+def menu_for(user: Viewer) -> list[dict[str, Any]]:
+    """The entries this user may see, grouped by app in the order of each app's first entry."""
+    from shequ.core.permissions import roles_of
 
     if not getattr(user, "is_authenticated", False):
         return []
     user_roles = roles_of(user)
-    entries: list[tuple[int, dict[str, Any]]] = []
+    groups: list[tuple[int, dict[str, Any]]] = []
     for comp in components():
+        shown: list[tuple[int, dict[str, Any]]] = []
         for entry in comp.nav:
-            allowed = (entry.perm is None and not entry.roles) or (
-                (entry.perm is not None and has_perm(user, entry.perm)) or bool(entry.roles & user_roles)
-            )
-            if not allowed:
-                continue
-            try:
-                url = reverse(entry.url_name)
-            except NoReverseMatch:
+            url = _url(entry.url_name) if entry.allows(user, user_roles) else None
+            if url is None:
                 continue
             badge = entry.badge(user) if entry.badge else 0
-            entries.append(
-                (entry.order, {"label": entry.label, "url": url, "icon": entry.icon, "badge": badge})
+            shown.append(
+                (
+                    entry.order,
+                    {"label": entry.label, "url": url, "icon": entry.icon or "dot", "badge": badge},
+                )
             )
-    return [e for _, e in sorted(entries, key=lambda pair: pair[0])]
+        if shown:
+            shown.sort(key=lambda pair: pair[0])
+            groups.append((shown[0][0], {"label": comp.label, "entries": [e for _, e in shown]}))
+    return [g for _, g in sorted(groups, key=lambda pair: pair[0])]
 
 
-def home_items_for(user: Viewer) -> list[HomeItem]:
-    items: list[HomeItem] = []
+# The tabs every signed-in user has: home first, then the user's best two, messages and "me".
+TAB_SLOTS = 2
+
+
+def tabs_for(user: Viewer) -> list[dict[str, Any]]:
+    """The phone's bottom tabs: 首页, the two best-ranked tabs this user may open, 消息, 我的."""
+    from django.utils.translation import gettext_lazy as _
+
+    from shequ.core.permissions import roles_of
+
+    if not getattr(user, "is_authenticated", False):
+        return []
+    user_roles = roles_of(user)
+    ranked: list[tuple[int, int, dict[str, Any]]] = []
+    seen: set[str] = set()
     for comp in components():
-        if comp.home_items is not None:
-            items.extend(item for item in comp.home_items(user) if item.count)
-    return items
+        for entry in comp.nav:
+            if not entry.tab or not entry.allows(user, user_roles):
+                continue
+            url = _url(entry.url_name)
+            if url is None or url in seen:
+                continue
+            seen.add(url)
+            item = {"label": entry.tab, "url": url, "icon": entry.icon or "dot", "badge": 0}
+            ranked.append((entry.tab_rank, entry.order, item))
+    ranked.sort(key=lambda triple: triple[:2])
+    from shequ.core.selectors import unread_count
+
+    return [
+        {"label": _("Home"), "url": reverse("core:home"), "icon": "home", "badge": 0},
+        *[item for _r, _o, item in ranked[:TAB_SLOTS]],
+        {
+            "label": _("Messages"),
+            "url": reverse("core:inbox"),
+            "icon": "inbox",
+            "badge": unread_count(user=user),
+        },
+        {"label": _("Me"), "url": reverse("core:me"), "icon": "user", "badge": 0},
+    ]
+
+
+def tiles_for(user: Viewer) -> list[ShownTile]:
+    """The home's service grid: every tile this user may open, with its count where it has one."""
+    from shequ.core.permissions import roles_of
+
+    user_roles = roles_of(user)
+    shown: list[tuple[int, ShownTile]] = []
+    for comp in components():
+        allowed = [t for t in comp.tiles if t.allows(user, user_roles)]
+        if not allowed:
+            continue
+        counts = comp.tile_counts(user) if comp.tile_counts and any(t.count for t in allowed) else {}
+        for tile in allowed:
+            url = _url(tile.url_name, tile.query)
+            if url is None:
+                continue
+            count = counts.get(tile.count) if tile.count else None
+            if tile.count and count is None:
+                continue  # the app counts nothing of this for the user: not their service
+            if tile.hide_zero and not count:
+                continue
+            tone = tile.tone if count else ""
+            shown.append((tile.order, ShownTile(tile.label, url, tile.icon, count, tone, tile.hint)))
+    return [tile for _, tile in sorted(shown, key=lambda pair: pair[0])]
+
+
+def offline_urls() -> list[str]:
+    """The pages that work offline (the service worker keeps them and queues their forms)."""
+    urls = {_url(e.url_name) for comp in components() for e in comp.nav if e.offline}
+    return sorted(u for u in urls if u)
 
 
 def ledgers_for(user: Viewer) -> list[Ledger]:

@@ -4,8 +4,9 @@ from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.http import HttpRequest
+from django.urls import reverse
 
-from shequ.core.components import nav_for
+from shequ.core.components import menu_for, tabs_for
 from shequ.core.models import Region
 
 if TYPE_CHECKING:
@@ -13,23 +14,36 @@ if TYPE_CHECKING:
 
 
 def shell(request: HttpRequest) -> dict[str, Any]:
-    """What the base layout needs: navigation (with badges), the elderly-mode switch and the region
-    the user is working in (with its breadcrumb), for users with more than one region."""
+    """What the base layout needs: the menu (desktop sidebar, with badges), the phone's bottom tabs,
+    the elderly-mode switch and the region the user is working in (with its breadcrumb), for users
+    with more than one region."""
     user = getattr(request, "user", None)
     session = getattr(request, "session", None)
     limit = {"max_request_mb": settings.MAX_REQUEST_BYTES >> 20}
     if user is None or not user.is_authenticated:
         return {
-            "nav_entries": [],
             "elderly_mode": bool(session is not None and session.get("elderly_mode")),
             **limit,
         }
     return {
         **limit,
-        "nav_entries": nav_for(user),
+        "menu": menu_for(user),
+        "tabs": _mark_current(tabs_for(user), request.path),
+        "me_url": reverse("core:me"),
         "elderly_mode": bool(user.elderly_mode),
         **_current_region(request, user),
     }
+
+
+def _mark_current(tabs: list[dict[str, Any]], path: str) -> list[dict[str, Any]]:
+    """The tab a page belongs to: the longest tab URL the path starts with (a ticket opened from
+    任务 keeps 任务 lit); the home tab only on the home page itself."""
+    best = max(
+        (t for t in tabs if path == t["url"] or (t["url"] != "/" and path.startswith(t["url"]))),
+        key=lambda t: len(t["url"]),
+        default=None,
+    )
+    return [{**t, "current": t is best} for t in tabs]
 
 
 def _current_region(request: HttpRequest, user: Viewer) -> dict[str, Any]:

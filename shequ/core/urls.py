@@ -1,11 +1,16 @@
 from django.urls import path
 
-from shequ.core import views, views_admin, views_auth, views_inbox
+from shequ.core import views, views_admin, views_app, views_auth, views_inbox
 
 app_name = "core"
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("me/", views.me, name="me"),
+    # The installable app: manifest, service worker (at the root, to control every page), offline page.
+    path("manifest.webmanifest", views_app.manifest, name="manifest"),
+    path("sw.js", views_app.service_worker, name="service_worker"),
+    path("offline/", views_app.offline, name="offline"),
     path("regions/", views.regions, name="regions"),
     path("regions/<str:code>/", views.regions, name="region"),
     path("region/pick/", views.pick_region, name="pick_region"),

@@ -1,4 +1,4 @@
-"""Shell pages: home, region browser and picker, elderly mode."""
+"""Shell pages: home, 我的 (the full menu), region browser and picker, elderly mode."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from shequ.core import selectors
-from shequ.core.components import home_items_for
+from shequ.core.components import menu_for, tiles_for
 from shequ.core.models import Role
 from shequ.core.permissions import Perm, active_memberships, has_perm, primary_role
 
@@ -31,13 +31,30 @@ def home(request: HttpRequest) -> HttpResponse:
         "role": role,
         "role_label": Role(role).label if role else "",
         "regions": selectors.viewer_regions(viewer=user),
-        "waiting": home_items_for(user),
+        "tiles": tiles_for(user),
         "recent_messages": list(selectors.message_list(viewer=user).filter(read_at__isnull=True)[:5]),
         "can_browse_regions": has_perm(user, Perm.VIEW_REGION),
         # The volunteer role has no pages yet: its home says what it is for and what is coming.
         "volunteer": any(m.role == Role.VOLUNTEER for m in memberships),
     }
     return render(request, "core/home.html", context)
+
+
+@login_required
+def me(request: HttpRequest) -> HttpResponse:
+    """我的: who I am, every page I may open (the full menu; the phone shows only five tabs), my
+    account's settings and signing out."""
+    user = request.user
+    role = primary_role(user)
+    return render(
+        request,
+        "core/me.html",
+        {
+            "menu": menu_for(user),
+            "memberships": active_memberships(user),
+            "role_label": Role(role).label if role else "",
+        },
+    )
 
 
 @login_required

@@ -5,50 +5,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext_lazy as _
 
-from shequ.core.components import Component, ConsistencyCheck, HomeItem, NavEntry
+from shequ.core.components import Component, ConsistencyCheck, NavEntry, Tile
 from shequ.core.models import Role
 from shequ.core.permissions import Viewer
 from shequ.grid.permissions import ALL_PERMISSIONS
 from shequ.grid.permissions import GridPerm as P
 
 
-def _url(name: str, fallback: str = "/grid/") -> str:
-    # Some grid pages are written in parallel; a missing one must not break the home page.
-    try:
-        return reverse(name)
-    except NoReverseMatch:
-        return fallback
-
-
-def home_items(user: Viewer) -> list[HomeItem]:
+def tile_counts(user: Viewer) -> dict[str, int]:
     from shequ.grid.selectors import home_counts
 
-    counts = home_counts(user)
-    items = []
-    if "community" in counts:
-        items.append(
-            HomeItem(_("Tickets waiting for the community"), counts["community"], _url("grid:queue"))
-        )
-    if "verify" in counts:
-        items.append(
-            HomeItem(
-                _("Resolved tickets to check on site"),
-                counts["verify"],
-                _url("grid:queue") + "?status=resolved",
-            )
-        )
-    if "department" in counts:
-        items.append(
-            HomeItem(_("Tickets for your department"), counts["department"], _url("grid:department"))
-        )
-    if "supervision" in counts:
-        items.append(
-            HomeItem(_("Tickets under supervision"), counts["supervision"], _url("grid:supervision"), "warn")
-        )
-    return items
+    return home_counts(user)
 
 
 def rollup_problems() -> list[str]:
@@ -88,19 +57,62 @@ COMPONENT = Component(
             perm=P.HANDLE,
             roles=frozenset({Role.GRID_WORKER}),
             order=20,
-            icon="inbox",
+            icon="task",
+            tab=_("Tasks"),
+            tab_rank=20,
         ),
         NavEntry(_("Tickets"), "grid:list", perm=P.VIEW, order=21, icon="list"),
-        NavEntry(_("Department tickets"), "grid:department", perm=P.DEPARTMENT, order=22, icon="inbox"),
-        NavEntry(_("Supervision"), "grid:supervision", perm=P.SUPERVISE, order=23, icon="flag"),
-        NavEntry(_("Hot topics"), "grid:hot_topics", perm=P.VIEW, order=24, icon="chart"),
-        NavEntry(_("Ticket statistics"), "grid:stats", perm=P.STATS, order=60, icon="chart"),
-        # Residents report here; staff enter tickets (patrols, walk-ins, calls) on grid:new.
         NavEntry(
-            _("Report a problem"), "grid:report", roles=frozenset({Role.RESIDENT}), order=15, icon="plus"
+            _("Department tickets"),
+            "grid:department",
+            perm=P.DEPARTMENT,
+            order=22,
+            icon="task",
+            tab=_("Tickets"),
+            tab_rank=20,
         ),
-        NavEntry(_("My reports"), "grid:my_tickets", roles=frozenset({Role.RESIDENT}), order=16, icon="list"),
-        NavEntry(_("New ticket"), "grid:new", perm=P.PATROL, order=19, icon="plus"),
+        NavEntry(
+            _("Supervision"),
+            "grid:supervision",
+            perm=P.SUPERVISE,
+            order=23,
+            icon="flag",
+            tab=_("Supervise"),
+            tab_rank=40,
+        ),
+        NavEntry(_("Hot topics"), "grid:hot_topics", perm=P.VIEW, order=24, icon="fire"),
+        NavEntry(
+            _("Ticket statistics"),
+            "grid:stats",
+            perm=P.STATS,
+            order=60,
+            icon="chart",
+            tab=_("Statistics"),
+            tab_rank=50,
+        ),
+        # Residents report here (offline too: kept on the phone, sent when the network is back);
+        # staff enter tickets (patrols, walk-ins, calls) on grid:new.
+        NavEntry(
+            _("Report a problem"),
+            "grid:report",
+            roles=frozenset({Role.RESIDENT}),
+            order=15,
+            icon="plus",
+            tab=_("Report"),
+            tab_rank=10,
+            offline=True,
+        ),
+        NavEntry(
+            _("My reports"),
+            "grid:my_tickets",
+            roles=frozenset({Role.RESIDENT}),
+            order=16,
+            icon="list",
+            tab=_("Progress"),
+            tab_rank=15,
+        ),
+        # Grid workers enter what they find on patrol, in basements and lifts too: offline.
+        NavEntry(_("New ticket"), "grid:new", perm=P.PATROL, order=19, icon="plus", offline=True),
         NavEntry(_("Routing rules"), "grid:routing", perm=P.ROUTING, order=70, icon="route"),
         NavEntry(_("Ticket categories"), "grid:categories", perm=P.CATALOG, order=71, icon="tree"),
     ),
@@ -112,7 +124,66 @@ COMPONENT = Component(
         "grid.ticket_warned",
         "grid.ticket_escalated",
     ),
-    home_items=home_items,
+    tiles=(
+        # Residents.
+        Tile(
+            _("Report a problem"),
+            "grid:report",
+            "plus",
+            roles=frozenset({Role.RESIDENT}),
+            order=10,
+            hint=_("Photos, place, sent in a minute"),
+        ),
+        Tile(
+            _("My reports"),
+            "grid:my_tickets",
+            "list",
+            roles=frozenset({Role.RESIDENT}),
+            order=11,
+            count="mine_open",
+            hint=_("being handled"),
+        ),
+        # Community and grid staff.
+        Tile(_("To do"), "grid:queue", "task", order=10, count="community", hint=_("tickets waiting")),
+        Tile(
+            _("Overdue"),
+            "grid:queue",
+            "clock",
+            order=11,
+            count="overdue",
+            tone="bad",
+            query="?colour=red",
+            hint=_("past their deadline"),
+        ),
+        Tile(
+            _("To check on site"),
+            "grid:queue",
+            "check",
+            order=12,
+            count="verify",
+            tone="warn",
+            query="?status=resolved",
+            hint=_("resolved, waiting for your check"),
+        ),
+        Tile(_("New ticket"), "grid:new", "plus", perm=P.PATROL, order=13),
+        Tile(_("Ticket map"), "grid:map", "map", perm=P.VIEW, order=24),
+        # Departments and supervisors.
+        Tile(
+            _("Department tickets"), "grid:department", "task", order=10, count="department", hint=_("open")
+        ),
+        Tile(
+            _("Supervision"),
+            "grid:supervision",
+            "flag",
+            order=14,
+            count="supervision",
+            tone="warn",
+            hint=_("escalated, overdue or reopened"),
+        ),
+        Tile(_("Hot topics"), "grid:hot_topics", "fire", perm=P.VIEW, order=40),
+        Tile(_("Ticket statistics"), "grid:stats", "chart", perm=P.STATS, order=41),
+    ),
+    tile_counts=tile_counts,
     checks=(ConsistencyCheck("statistics rollup matches the tickets", rollup_problems),),
     audit_labels=audit_labels,
 )

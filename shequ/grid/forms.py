@@ -4,6 +4,7 @@ names follow the services' argument and error names so that errors land where th
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from django import forms
@@ -335,6 +336,15 @@ def report_regions(viewer: Viewer) -> list[Region]:
     )
 
 
+class ClientKeyField(forms.UUIDField):
+    """A fresh key each time a ticket form is drawn (``selectors.sent_from_form``): the same form
+    posted twice — a double tap, or the app sending a form it kept offline after a first sending
+    that did reach us — makes one ticket."""
+
+    def __init__(self) -> None:
+        super().__init__(required=False, widget=forms.HiddenInput, initial=uuid.uuid4)
+
+
 class NewTicketForm(PlatformForm):
     """A ticket entered by staff: someone walked in or phoned, or a grid worker's patrol."""
 
@@ -345,6 +355,7 @@ class NewTicketForm(PlatformForm):
         initial=Source.STAFF,
     )
     region = forms.ChoiceField(label=_("Grid or community"))
+    client_key = ClientKeyField()
     category = CategoryChoiceField(required=False, help_text=_("Leave empty to decide when accepting."))
     urgency = forms.ChoiceField(label=_("Urgency"), choices=Urgency.choices, initial=Urgency.NORMAL)
     title = forms.CharField(label=_("Ticket title"), max_length=TITLE_MAX, widget=forms.TextInput(attrs=OFF))

@@ -14,6 +14,7 @@ Who sees a ticket:
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,7 +22,16 @@ from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
-from shequ.core.permissions import ROLE_PERMISSIONS, Viewer, active_memberships, has_perm, scope_q, scopes_for
+from shequ.core.models import Role
+from shequ.core.permissions import (
+    ROLE_PERMISSIONS,
+    Viewer,
+    active_memberships,
+    has_perm,
+    roles_of,
+    scope_q,
+    scopes_for,
+)
 from shequ.grid import deadlines
 from shequ.grid.models import (
     DEPARTMENT_STATUSES,
@@ -292,6 +302,19 @@ def pending_extensions(viewer: Viewer) -> QuerySet[Extension]:
     )
 
 
+def app_ref(client_key: uuid.UUID | None) -> str:
+    """The external reference of a ticket entered on one of our forms: the form's client key."""
+    return f"app:{client_key}" if client_key else ""
+
+
+def sent_from_form(viewer: Viewer, client_key: uuid.UUID | None) -> Ticket | None:
+    """The ticket the viewer already made from this form (same client key), if any: the same form
+    posted twice (a double tap, or the app resending what it kept offline) makes one ticket."""
+    if not client_key or viewer.pk is None:
+        return None
+    return Ticket.objects.filter(external_ref=app_ref(client_key), created_by_id=viewer.pk).first()
+
+
 def my_tickets(viewer: Viewer) -> QuerySet[Ticket]:
     """A resident's own reports and the tickets they follow."""
     if viewer.pk is None:  # not signed in
@@ -333,8 +356,12 @@ def leaf_categories() -> QuerySet[Category]:
 def home_counts(viewer: Viewer) -> dict[str, int]:
     """What waits for the viewer, for the home page."""
     counts: dict[str, int] = {}
-    if scopes_for(viewer, P.HANDLE):
-        counts["community"] = community_queue(viewer).count()
+    if scopes_for(viewer, P.HANDLE) or scopes_for(viewer, P.VERIFY) or scopes_for(viewer, P.PATROL):
+        queue = community_queue(viewer)
+        counts["community"] = queue.count()
+        counts["overdue"] = ticket_list(viewer, TicketFilters(colour="red"), base=queue).count()
+    if Role.RESIDENT in roles_of(viewer):
+        counts["mine_open"] = my_tickets(viewer).filter(status__in=OPEN_STATUSES).count()
     if department_ids(viewer):
         counts["department"] = department_queue(viewer).count()
     if scopes_for(viewer, P.SUPERVISE):

@@ -241,6 +241,9 @@ def new(request: HttpRequest) -> HttpResponse:
     form = forms.NewTicketForm(posted(request), request.FILES or None, regions=regions)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
+        sent = selectors.sent_from_form(viewer, data["client_key"])
+        if sent is not None:  # the earlier post of this form went through
+            return redirect("grid:ticket", pk=sent.pk)
         try:
             house = _house(viewer, data.get("house"), data["region"])
             created = services.ticket_submit(
@@ -256,9 +259,13 @@ def new(request: HttpRequest) -> HttpResponse:
                 address=data.get("address", ""),
                 house=house,
                 photos=data.get("photos", []),
+                external_ref=selectors.app_ref(data["client_key"]),
                 request=request,
             )
         except ValidationError as exc:
+            sent = selectors.sent_from_form(viewer, data["client_key"])
+            if sent is not None:  # the same form, posted at the same moment
+                return redirect("grid:ticket", pk=sent.pk)
             apply_errors(form, exc)
         else:
             messages.success(request, _("Ticket %(number)s is entered.") % {"number": created.number})

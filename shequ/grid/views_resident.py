@@ -40,6 +40,7 @@ from shequ.core.models import LEVEL_CODE_LENGTH, Region, RegionLevel, Role, User
 from shequ.core.permissions import Viewer, active_memberships, scopes_for
 from shequ.core.personal import mask_id_number, mask_phone
 from shequ.grid import selectors, services
+from shequ.grid.forms import ClientKeyField
 from shequ.grid.models import Category, Source, Status, Ticket, Urgency
 from shequ.grid.permissions import GridPerm as P
 
@@ -161,6 +162,7 @@ class ReportForm(PlatformForm):
         widget=forms.Textarea(attrs={"rows": 5, "autocomplete": "off"}),
     )
     category = forms.ChoiceField(label=gettext_lazy("Kind of problem"), required=False)
+    client_key = ClientKeyField()
     region = forms.ChoiceField(label=gettext_lazy("Your grid or community"))
     place = forms.ChoiceField(
         label=gettext_lazy("Where is it?"),
@@ -298,11 +300,17 @@ def report(request: HttpRequest) -> HttpResponse:
         if len(photos) > services.MAX_PHOTOS:
             photo_errors.append(_("At most %(n)d photos.") % {"n": services.MAX_PHOTOS})
         if form.is_valid() and not photo_errors:
+            sent = selectors.sent_from_form(user, form.cleaned_data["client_key"])
+            if sent is not None:  # already here: the earlier post went through
+                return redirect("grid:report_done", sent.pk)
             try:
                 ticket = _submit(request, form.cleaned_data, regions, home, photos)
             except PermissionDenied as exc:
                 return guards.forbidden(request, str(exc), template=FORBIDDEN)
             except ValidationError as exc:
+                sent = selectors.sent_from_form(user, form.cleaned_data["client_key"])
+                if sent is not None:  # the same report, posted at the same moment
+                    return redirect("grid:report_done", sent.pk)
                 photo_errors = _put_errors(form, exc)
             else:
                 return redirect("grid:report_done", ticket.pk)
@@ -352,6 +360,7 @@ def _submit(
             address="" if at_home else data["address"],
             house=home.house if at_home else None,
             photos=photos,
+            external_ref=selectors.app_ref(data["client_key"]),
             request=request,
         )
         if top:

@@ -1,39 +1,23 @@
-"""The registry's manifest: permissions, events and what waits for a grid worker on the home page.
-(Navigation entries, ledgers and stats are added with the pages.)"""
+"""The registry's manifest: navigation, home tiles, permissions, events, ledgers."""
 
 from __future__ import annotations
 
-from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
-from shequ.core.components import Component, HomeItem, NavEntry
+from shequ.core.components import Component, NavEntry, Tile
 from shequ.core.permissions import Viewer, has_perm
 from shequ.registry.ledgers import LEDGERS
 from shequ.registry.permissions import ALL_PERMISSIONS
 from shequ.registry.permissions import RegistryPerm as P
 
 
-def _url(name: str, fallback: str) -> str:
-    try:
-        return reverse(name)
-    except NoReverseMatch:
-        return fallback
-
-
-def home_items(user: Viewer) -> list[HomeItem]:
+def tile_counts(user: Viewer) -> dict[str, int]:
     if not has_perm(user, P.VISIT):
-        return []
+        return {}
     from shequ.registry.selectors import overdue_follow_ups
 
-    overdue = overdue_follow_ups(viewer=user).count()
-    return [
-        HomeItem(
-            _("Overdue follow-up visits to care residents"),
-            overdue,
-            _url("registry:follow_ups", "/registry/"),
-            "warn",
-        )
-    ]
+    return {"follow_ups": overdue_follow_ups(viewer=user).count()}
 
 
 AUDIT_LABELS = {
@@ -81,9 +65,25 @@ COMPONENT = Component(
     name="registry",
     label=_("Base data"),
     nav=(
-        NavEntry(_("My grid"), "registry:my_grid", perm=P.VISIT, order=25, icon="grid"),
+        NavEntry(
+            _("My grid"),
+            "registry:my_grid",
+            perm=P.VISIT,
+            order=25,
+            icon="visit",
+            tab=pgettext_lazy("tab", "Visits"),
+            tab_rank=25,
+        ),
         NavEntry(_("Base data"), "registry:index", perm=P.VIEW_PLACES, order=30, icon="building"),
-        NavEntry(_("Find a person"), "registry:search", perm=P.VIEW_PEOPLE, order=31, icon="search"),
+        NavEntry(
+            _("Find a person"),
+            "registry:search",
+            perm=P.VIEW_PEOPLE,
+            order=31,
+            icon="search",
+            tab=_("People"),
+            tab_rank=30,
+        ),
         NavEntry(_("Ledgers"), "registry:ledgers", perm=P.VIEW_PLACES, order=35, icon="table"),
     ),
     permissions=ALL_PERMISSIONS,
@@ -103,7 +103,25 @@ COMPONENT = Component(
         "registry.place_changed",
         "registry.visit_recorded",
     ),
-    home_items=home_items,
+    tiles=(
+        Tile(pgettext_lazy("tab", "Visits"), "registry:my_grid", "visit", perm=P.VISIT, order=20),
+        Tile(
+            _("Follow-up visits"),
+            "registry:follow_ups",
+            "calendar",
+            perm=P.VISIT,
+            order=21,
+            count="follow_ups",
+            tone="warn",
+            hint=_("overdue"),
+            hide_zero=True,
+        ),
+        Tile(_("Find a person"), "registry:search", "search", perm=P.VIEW_PEOPLE, order=22),
+        Tile(_("Map"), "registry:map", "map", perm=P.VISIT, order=23),
+        Tile(_("Base data"), "registry:index", "building", perm=P.VIEW_PLACES, order=30),
+        Tile(_("Ledgers"), "registry:ledgers", "table", perm=P.VIEW_PLACES, order=31),
+    ),
+    tile_counts=tile_counts,
     ledgers=LEDGERS,
     audit_labels=lambda: AUDIT_LABELS,
 )

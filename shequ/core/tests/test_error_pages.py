@@ -121,8 +121,8 @@ def test_404_is_our_page_in_chinese_with_navigation(world: World) -> None:
     client = Client()
     client.force_login(world["head_a"])
     page = is_our_page(client.get("/no-such-page/"), 404)
-    assert "找不到" in page and 'class="mainnav"' in page
-    assert "grid/" not in page.split('class="mainnav"')[0]  # no list of URL patterns anywhere
+    assert "找不到" in page and 'class="tabbar"' in page
+    assert "grid/" not in page.split("<main")[1].split("</main>")[0]  # no list of URL patterns
     assert "找不到" in is_our_page(Client().get("/registry/nothing-here/"), 404)  # signed out too
 
 

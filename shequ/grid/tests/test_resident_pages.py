@@ -515,3 +515,24 @@ def test_open_tickets_are_not_public(world: World) -> None:
 def test_scrub_masks_numbers_in_free_text() -> None:
     assert views_resident.scrub(f"电话{PHONE}，证件{ID_NUMBER}") == "电话139****2468，证件430104********002X"
     assert views_resident.scrub("门牌12345678901234号") == "门牌12345678901234号"  # not a mobile number
+
+
+TWICE = "5栋楼道的灯坏了一个星期，晚上很黑"
+
+
+def test_the_same_form_sent_twice_makes_one_ticket(world: World) -> None:
+    """The client key: a double tap, or the app resending a report whose first sending did arrive."""
+    client = Client()
+    client.force_login(world["resident"])
+    form = client.get("/grid/report/").content.decode()
+    key = form.split('name="client_key" value="')[1].split('"')[0]
+    data = {"description": TWICE, "region": GRID_A, "address": "5栋", "client_key": key}
+    first = client.post("/grid/report/", data)
+    second = client.post("/grid/report/", data)
+    assert first.status_code == second.status_code == 302 and first["Location"] == second["Location"]
+    assert Ticket.objects.filter(description=TWICE).count() == 1
+    # Another form (another key) is another report; and another resident cannot reach this one.
+    other = client.get("/grid/report/").content.decode().split('name="client_key" value="')[1].split('"')[0]
+    assert other != key
+    client.post("/grid/report/", {**data, "client_key": other})
+    assert Ticket.objects.filter(description=TWICE).count() == 2

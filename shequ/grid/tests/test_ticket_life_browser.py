@@ -30,7 +30,7 @@ def check(page: Any, name: str) -> None:
     assert page.locator("h1").count() == 1, name
     wide = page.evaluate(
         """(w) => [...document.querySelectorAll('body *')]
-            .filter((e) => e.getBoundingClientRect().right > w && !e.closest('.mainnav'))
+            .filter((e) => e.getBoundingClientRect().right > w)
             .map((e) => e.tagName + '#' + e.id + '.' + e.className).slice(0, 5)""",
         PHONE["width"],
     )

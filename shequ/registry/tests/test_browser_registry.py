@@ -74,7 +74,7 @@ def test_grid_worker_day_on_a_phone(phone_page: Any, street_life: Registry) -> N
     sign_in(page, "grid_a")
     assert page.locator("a[href='/registry/follow-ups/']").count() == 1  # the home page item
 
-    page.click("nav.mainnav a[href='/registry/my-grid/']")
+    page.click("nav.tabbar a[href='/registry/my-grid/']")  # the 走访 tab
     page.wait_for_url("**/registry/my-grid/")
     assert "刘秀英" in page.content()
     check(page, "my-grid")

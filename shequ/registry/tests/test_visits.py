@@ -8,7 +8,7 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone, translation
 
-from shequ.core.components import home_items_for
+from shequ.core.components import tiles_for
 from shequ.registry import selectors, services
 from shequ.registry.models import Visit
 from shequ.registry.tests.conftest import Registry
@@ -105,7 +105,8 @@ def test_home_page_shows_overdue_follow_ups_to_grid_workers(reg: Registry) -> No
     w = reg.world
     services.tag_add(actor=None, person=reg.people["a"], category="disabled")
     overdue_visit(reg, person=reg.people["a"])
-    items = [i for i in home_items_for(w["grid_a"]) if "follow-up" in str(i.label)]
-    assert [(i.count, i.tone) for i in items] == [(1, "warn")]
-    assert not [i for i in home_items_for(w["grid_b"]) if "follow-up" in str(i.label)]
-    assert not [i for i in home_items_for(w["street"]) if "follow-up" in str(i.label)]
+    tiles = [t for t in tiles_for(w["grid_a"]) if "Follow-up" in str(t.label)]
+    assert [(t.count, t.tone) for t in tiles] == [(1, "warn")]
+    # An alert tile: not there without an overdue visit, nor for those who do not visit.
+    assert not [t for t in tiles_for(w["grid_b"]) if "Follow-up" in str(t.label)]
+    assert not [t for t in tiles_for(w["street"]) if "Follow-up" in str(t.label)]
