@@ -323,8 +323,8 @@ def taps_to_report(browser: Any, base: str, accounts: dict[str, tuple[str, str]]
     link = page.locator("main a[href='/grid/report/']")
     if not link.count():
         link = page.locator("a[href='/grid/report/']")
+    taps.append("the report entry (" + " ".join(link.first.inner_text().split()) + ")")
     link.first.click()
-    taps.append("the report entry (" + link.first.inner_text().strip() + ")")
     page.wait_for_url("**/grid/report/")
     page.locator("#id_description").click()
     taps.append("the description box")
@@ -427,9 +427,9 @@ def main() -> None:
         }
         with server(var, "baseline", **baseline_env) as base, server(var, "now") as now:
             phones = {"baseline": Phone(browser, base, args), "now": Phone(browser, now, args)}
+            taps = taps_to_report(browser, now, accounts)
             results = measure(phones, accounts, args.runs)
             sw = service_worker(phones["now"], accounts, args.runs)
-            taps = taps_to_report(browser, now, accounts)
         browser.close()
 
     head = f"{'page':<17} {'visit':<5} {'server':<8}" + "".join(
