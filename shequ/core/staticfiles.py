@@ -88,6 +88,8 @@ class StaticStorage(CompressedManifestStaticFilesStorage):
     def stored_name(self, name: str) -> str:
         # A process started without a collection (not by `shequ serve`: another WSGI server, a
         # command) links plain names, which WhiteNoise serves from the sources, and says so once.
+        if not name.strip("/"):  # static(""): the prefix itself (the service worker's scope of files)
+            return name
         if not self.hashed_files:
             if not StaticStorage._warned:
                 StaticStorage._warned = True

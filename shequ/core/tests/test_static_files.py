@@ -69,6 +69,7 @@ def test_collected_files_are_fingerprinted_compressed_and_cached_a_year(
         (tmp_path / "static.sources").write_text("another collection\n")
         assert staticfiles.collect_if_stale() is True
 
+        assert Client().get("/sw.js").status_code == 200  # it names static("") and the shell's files
         css_url = Template("{% load static %}{% static 'core/shequ.css' %}").render(Context())
         assert re.fullmatch(r"/static/core/shequ\.[0-9a-f]{12}\.css", css_url), css_url
         source = (Path(settings.BASE_DIR) / "shequ/core/static/core/shequ.css").read_bytes()
