@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from django.conf import settings
 from django.contrib.auth.hashers import Argon2PasswordHasher
+from django.core.signals import setting_changed
 from django.utils import translation
 
 from shequ.core import accounts
@@ -38,6 +39,13 @@ settings.PASSWORD_HASHERS = ["shequ.conftest.FastArgon2Hasher"]
 # (subprocesses get them through worker_env), so a test run never writes a key file that the
 # developer's own database may need (shequ/core/keys.py).
 settings.NEW_DEV_KEYS.clear()
+# Tests link static files by their plain names, served straight from the sources, so that no test
+# run needs a collection (test_static_files.py collects once to test the fingerprinted files).
+settings.STORAGES = {
+    **settings.STORAGES,
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+setting_changed.send(sender=None, setting="STORAGES", value=settings.STORAGES, enter=True)
 IN_CI = os.environ.get("CI") == "true"
 
 

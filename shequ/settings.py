@@ -193,6 +193,8 @@ MIDDLEWARE = [
     "shequ.core.middleware.ProbeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Below WhiteNoise (static files come pre-compressed), above everything that writes a body.
+    "shequ.core.middleware.SameOriginGZipMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -293,22 +295,41 @@ USE_TZ = True
 STATIC_URL = "/static/"
 STATIC_ROOT = VAR_DIR / "static"
 STATIC_ROOT.mkdir(exist_ok=True)
-# Front-end packages installed by npm (package.json), served from node_modules.
-STATICFILES_DIRS = [("vendor", BASE_DIR / "node_modules")] if (BASE_DIR / "node_modules").exists() else []
-# Outside production, static files come straight from the apps and node_modules (indexed at start,
-# ~2,000 files), so the demo serves them with DEBUG off and without collectstatic.
-WHITENOISE_USE_FINDERS = DEBUG or not PRODUCTION
+# Front-end packages installed by npm (package.json): only the files pages load are served, at
+# /static/vendor/<path> (glob patterns under node_modules; a test checks every {% static %} path).
+STATIC_VENDOR_FILES = [
+    "htmx.org/dist/htmx.min.js",
+    "leaflet/dist/leaflet.js",
+    "leaflet/dist/leaflet.js.map",  # named in leaflet.js: the manifest storage needs it
+    "leaflet/dist/leaflet.css",
+    "leaflet/dist/images/*.png",
+    "echarts/dist/echarts.min.js",
+]
+STATICFILES_FINDERS = [
+    "django.contrib.staticfiles.finders.AppDirectoriesFinder",
+    "shequ.core.staticfiles.VendorFinder",
+]
+# Collected into STATIC_ROOT under fingerprinted names with gzip and brotli copies; `shequ serve`
+# (and so the demo) collects at start when a source changed (shequ/core/staticfiles.py). WhiteNoise
+# serves them, fingerprinted names cached a year as immutable. With SHEQU_DEBUG=1, or in a process
+# that started without a collection, pages link plain names, served from the sources (finders).
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "shequ.core.staticfiles.StaticStorage"},
+}
+WHITENOISE_USE_FINDERS = True
 # Files a browser asks for at the site root (/favicon.ico), served by WhiteNoise before sessions,
-# so a signed-in page's no-store never reaches them; kept a day (they are not fingerprinted).
+# so a signed-in page's no-store never reaches them.
 WHITENOISE_ROOT = BASE_DIR / "shequ" / "core" / "root"
 
 
-def _root_file_headers(headers: Any, path: str, url: str) -> None:
-    if url == "/favicon.ico":
-        headers["Cache-Control"] = "max-age=86400, public"
+def _static_headers(headers: Any, path: str, url: str) -> None:
+    from shequ.core.staticfiles import add_headers  # imported late: it needs the settings
+
+    add_headers(headers, path, url)
 
 
-WHITENOISE_ADD_HEADERS_FUNCTION = _root_file_headers
+WHITENOISE_ADD_HEADERS_FUNCTION = _static_headers
 
 # The largest request body (uploads: up to 9 report photos, a 12345 export or a ledger workbook).
 # Bigger declared bodies get a 413 before they are read (core/middleware.RequestSizeMiddleware),

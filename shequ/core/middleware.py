@@ -8,8 +8,10 @@ from collections.abc import Callable
 from urllib.parse import urlencode
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect, JsonResponse
+from django.middleware.gzip import GZipMiddleware
 from django.urls import resolve, reverse
+from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext as _
 
 from shequ.core import auth
@@ -124,6 +126,32 @@ class NoStoreMiddleware:
         if getattr(request, "user", None) is not None and request.user.is_authenticated:
             response["Cache-Control"] = "no-store"
         return response
+
+
+# Answers worth compressing: HTML, JSON, CSV and other text (spreadsheets and images already are).
+_COMPRESSIBLE = ("text/", "application/json", "application/javascript", "application/xml")
+# Requests the browser says our own pages or the person made (Fetch Metadata, set by the browser).
+_OWN_REQUEST = ("same-origin", "none")
+
+
+class SameOriginGZipMiddleware(GZipMiddleware):
+    """Gzips pages and API answers, but only for requests the browser marks as made by our own pages
+    or by the person (``Sec-Fetch-Site: same-origin`` or ``none``).
+
+    Compressing a page that holds a secret next to text an attacker chose lets the attacker, who
+    can see response sizes on the network, guess the secret byte by byte (BREACH): that needs many
+    requests made from the attacker's page, which the browser marks ``cross-site``, and those are
+    answered uncompressed. Django also pads each gzip answer with random bytes, and masks the CSRF
+    token anew in each response (docs/security.md). Static files are compressed ahead of time by
+    WhiteNoise and never pass here."""
+
+    def process_response(self, request: HttpRequest, response: HttpResponseBase) -> HttpResponseBase:
+        patch_vary_headers(response, ("Sec-Fetch-Site",))
+        if request.headers.get("Sec-Fetch-Site") not in _OWN_REQUEST:
+            return response
+        if not response.get("Content-Type", "").startswith(_COMPRESSIBLE):
+            return response
+        return super().process_response(request, response)
 
 
 class RequestSizeMiddleware:

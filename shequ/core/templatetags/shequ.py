@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from django import template
+from django.forms import BoundField
 from django.utils import timezone
 from django.utils.translation import gettext, ngettext
 
@@ -25,3 +26,12 @@ def days_ago(value: date | datetime | None) -> str:
     if days == 1:
         return gettext("yesterday")
     return ngettext("%(days)d day ago", "%(days)d days ago", days) % {"days": days}
+
+
+@register.filter
+def error_target(field: BoundField) -> str:
+    """The id of the control an error summary's link moves to: the field's input, or the first
+    of its radio buttons or check boxes (a group has no single control)."""
+    if field.widget_type in ("radioselect", "checkboxselectmultiple"):
+        return f"{field.auto_id}_0"
+    return str(field.id_for_label or field.auto_id)

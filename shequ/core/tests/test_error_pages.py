@@ -403,7 +403,7 @@ def test_the_web_server_refuses_a_50_mb_upload_without_reading_it(tmp_path: Any)
             f"Content-Type: multipart/form-data; boundary=x\r\nContent-Length: {FIFTY_MB}\r\n\r\n"
         ).encode()
         answer = b""
-        for _attempt in range(600):  # until the server listens (a fresh process loads the apps)
+        for _attempt in range(1800):  # until it listens (it loads the apps; on a fresh clone it collects)
             try:
                 with socket.create_connection(("127.0.0.1", port), timeout=60) as sock:
                     sock.sendall(head)  # the headers only: not one byte of the body is sent

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from functools import partial
 from typing import Any
 
@@ -29,6 +30,13 @@ class Command(BaseCommand):
             keys.start_up_check()
         except keys.KeyCheckError as exc:
             raise CommandError(f"Shequ refuses to start: {exc}") from None
+        from shequ.core import staticfiles
+
+        # Before the application loads: WhiteNoise indexes STATIC_ROOT when it starts.
+        started = time.perf_counter()
+        if staticfiles.collect_if_stale():
+            took = time.perf_counter() - started
+            self.stdout.write(f"static files collected, fingerprinted and compressed ({took:.1f} s)")
         from shequ.wsgi import application
 
         if opts["with_worker"]:

@@ -181,3 +181,24 @@ document.addEventListener("submit", function (event) {
   window.addEventListener("online", flush);
   if (navigator.onLine) { flush(); }
 })();
+
+// --- Error summary (issue 9) ---
+// A refused form opens with focus on its error summary (core/admin/_form_errors.html), so a screen
+// reader reads what went wrong and one Tab reaches the first link; a link moves focus to its field
+// (a fragment link alone would only scroll) and shows the field with its label.
+document.addEventListener("DOMContentLoaded", function () {
+  var summary = document.querySelector("[data-error-summary]");
+  if (summary) { summary.focus(); }
+});
+document.addEventListener("click", function (event) {
+  var link = event.target.closest && event.target.closest("[data-error-summary] a[href^='#']");
+  if (!link) { return; }
+  var field = document.getElementById(link.getAttribute("href").slice(1));
+  if (!field) { return; }
+  event.preventDefault();
+  var closed = field.closest("details:not([open])");
+  if (closed) { closed.open = true; }
+  var label = document.querySelector("label[for='" + field.id + "']") || field.closest("fieldset") || field;
+  label.scrollIntoView();
+  field.focus({preventScroll: true});
+});
