@@ -235,6 +235,8 @@ PAGES = [
     ("resident home", "resident", "/", ""),
     ("report page", "resident", "/grid/report/", ""),
     ("grid worker home", "grid_worker", "/", ""),
+    # The grid worker's map: boundary, buildings and tickets drawn as vector layers (no tiles).
+    ("grid worker map", "grid_worker", "/registry/map/", ".leaflet-overlay-pane path"),
     ("statistics", "community_head", "/grid/stats/", "[data-chart] svg"),
 ]
 METRICS = [

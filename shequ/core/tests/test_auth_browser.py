@@ -61,7 +61,9 @@ def test_street_officer_enrols_passes_second_factor_and_signs_out(phone_page: An
     phone_page.goto("/account/password/")
     check_page(phone_page, "auth-password")
 
-    phone_page.click("form[action='/logout/'] button")
+    # On a phone, signing out is on 我的 (the desktop has it in the top bar too).
+    phone_page.goto("/me/")
+    phone_page.click("main form[data-signout] button")
     phone_page.wait_for_url("**/login/")
     check_page(phone_page, "auth-signed-out")
 
