@@ -71,3 +71,19 @@ def test_a_report_written_offline_is_kept_and_sent_once(phone_page: Any, world: 
         }"""
     )
     assert Ticket.objects.filter(description=PROBLEM).count() == 1
+
+
+def test_a_report_sent_online_goes_through_the_worker(phone_page: Any, world: World) -> None:
+    """With the worker in control, a report posted with the network on is sent at once, as before."""
+    page = phone_page
+    sign_in(page, "resident")
+    page.goto("/grid/report/")
+    controlled(page)
+    page.reload()
+    page.fill("#id_description", PROBLEM)
+    page.fill("#id_address", "5栋2单元")
+    with page.expect_navigation():
+        page.click("main form.report-form button[type=submit]")
+    ticket = Ticket.objects.get(description=PROBLEM)
+    page.wait_for_url(f"**/{ticket.pk}/**")
+    assert "/offline/" not in page.url
