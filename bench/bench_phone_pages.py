@@ -320,6 +320,9 @@ def taps_to_report(browser: Any, base: str, accounts: dict[str, tuple[str, str]]
     phone = Phone(browser, base, argparse.Namespace(rtt=0, down=1_000_000, up=1_000_000, cpu=1))
     context = phone.context(*account(accounts, "resident"))
     page = context.new_page()
+    # The server's first report loads the request classifier (seconds on a busy VM): the walk
+    # counts taps, not time.
+    page.set_default_timeout(180_000)
     page.goto("/")
     taps: list[str] = []
     link = page.locator("main a[href='/grid/report/']")
