@@ -209,8 +209,9 @@ def menu_for(user: Viewer) -> list[dict[str, Any]]:
 TAB_SLOTS = 2
 
 
-def tabs_for(user: Viewer) -> list[dict[str, Any]]:
-    """The phone's bottom tabs: 首页, the two best-ranked tabs this user may open, 消息, 我的."""
+def tabs_for(user: Viewer, unread: int | None = None) -> list[dict[str, Any]]:
+    """The phone's bottom tabs: 首页, the two best-ranked tabs this user may open, 消息, 我的.
+    ``unread``: the inbox's count when the caller has it already (the menu's badge)."""
     from django.utils.translation import gettext_lazy as _
 
     from shequ.core.permissions import roles_of
@@ -240,7 +241,7 @@ def tabs_for(user: Viewer) -> list[dict[str, Any]]:
             "label": _("Messages"),
             "url": reverse("core:inbox"),
             "icon": "inbox",
-            "badge": unread_count(user=user),
+            "badge": unread_count(user=user) if unread is None else unread,
         },
         {"label": _("Me"), "url": reverse("core:me"), "icon": "user", "badge": 0},
     ]

@@ -25,10 +25,14 @@ def shell(request: HttpRequest) -> dict[str, Any]:
             "elderly_mode": bool(session is not None and session.get("elderly_mode")),
             **limit,
         }
+    menu = menu_for(user)
+    # The inbox's badge is counted once per page, for the menu and the 消息 tab alike.
+    inbox = reverse("core:inbox")
+    unread = next((e["badge"] for g in menu for e in g["entries"] if e["url"] == inbox), None)
     return {
         **limit,
-        "menu": menu_for(user),
-        "tabs": _mark_current(tabs_for(user), request.path),
+        "menu": menu,
+        "tabs": _mark_current(tabs_for(user, unread), request.path),
         "me_url": reverse("core:me"),
         "elderly_mode": bool(user.elderly_mode),
         **_current_region(request, user),

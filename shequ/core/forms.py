@@ -17,7 +17,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from shequ.core.models import LEVEL_CODE_LENGTH, AuditResult, Department, Region, Role
-from shequ.core.permissions import Perm, Viewer, scopes_for
+from shequ.core.permissions import Perm, Viewer, codes_q, scopes_for
 
 # What an empty select box says instead of Django's "---------" (or a bare dash on a required box).
 CHOOSE = _("Choose…")
@@ -110,13 +110,6 @@ REGION_OPTIONS_MAX = 300  # regions offered to browsers without JavaScript (a da
 REGION_PICKER_HELP = _("Type part of a name or a statistical code, then choose from the list.")
 
 
-def _within(codes: list[str]) -> Q:
-    q = Q(pk__in=[])
-    for code in codes:
-        q |= Q(code__startswith=code)
-    return q
-
-
 class RegionPickerWidget(forms.TextInput):
     """A text box for a region: a code or a name. ``core/regionpicker.js`` turns it into a
     search-as-you-type list (combobox) fed by ``core:region_lookup`` and shows the chosen
@@ -180,7 +173,7 @@ class RegionPickerField(forms.CharField):
         widget = self.widget
         assert isinstance(widget, RegionPickerWidget)
         widget.perm = perm
-        in_scope = Region.objects.filter(_within(self.scopes)).order_by("code")
+        in_scope = Region.objects.filter(codes_q(self.scopes, "code")).order_by("code")
         found = list(in_scope.values_list("code", flat=True)[:REGION_OPTIONS_MAX])
         from shequ.core.selectors import region_paths  # selectors import this module
 
@@ -220,7 +213,7 @@ class RegionPickerField(forms.CharField):
         # A name typed without choosing from the list: accepted when exactly one region in scope has it.
         named = Region.objects.filter(name=text)
         if self.scopes is not None:
-            named = named.filter(_within(self.scopes))
+            named = named.filter(codes_q(self.scopes, "code"))
         found = list(named.order_by("code")[:2])
         if not found:
             raise forms.ValidationError(

@@ -121,15 +121,17 @@ def has_perm(user: Viewer | None, perm: str, region_code: str | None = None) -> 
     return any(region_code is None or region_code.startswith(code) for code in scopes_for(user, perm))
 
 
-def scope_q(user: Viewer | None, perm: str | None = None, field: str = "region_code") -> Q:
-    """A filter for rows in the user's scope; matches nothing when the user has none."""
-    codes = scopes_for(user, perm)
-    if not codes:
-        return Q(pk__in=[])
-    q = Q()
+def codes_q(codes: Iterable[str], field: str = "region_code") -> Q:
+    """A filter for rows under any of these region codes (a prefix each); none: matches nothing."""
+    q = Q(pk__in=[])
     for code in codes:
         q |= Q(**{f"{field}__startswith": code})
     return q
+
+
+def scope_q(user: Viewer | None, perm: str | None = None, field: str = "region_code") -> Q:
+    """A filter for rows in the user's scope; matches nothing when the user has none."""
+    return codes_q(scopes_for(user, perm), field)
 
 
 def scoped(

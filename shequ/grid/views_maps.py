@@ -26,7 +26,7 @@ from django.utils.translation import gettext_lazy
 
 from shequ.core import geo, maps
 from shequ.core.models import LEVEL_CODE_LENGTH, Region, RegionLevel
-from shequ.core.permissions import Viewer, scopes_for
+from shequ.core.permissions import Viewer, codes_q, scopes_for
 from shequ.core.region_shapes import shapes_of
 from shequ.grid import selectors
 from shequ.grid.models import OPEN_STATUSES, Status, Ticket
@@ -41,13 +41,6 @@ MAX_POINTS = 1000  # a community's open tickets are a few dozen; a bound, not a 
 MAX_REGIONS = 500
 BANDS = 5
 STREET_LENGTH = LEVEL_CODE_LENGTH[RegionLevel.STREET]
-
-
-def _within(codes: list[str], field_name: str = "region_code") -> Q:
-    q = Q(pk__in=[])
-    for code in codes:
-        q |= Q(**{f"{field_name}__startswith": code})
-    return q
 
 
 def area_for(viewer: Viewer, code: str) -> list[Region]:
@@ -102,7 +95,7 @@ class Heat:
 
 def heat(viewer: Viewer, area: list[Region]) -> Heat:
     regions = heat_regions(area)
-    base = _open(selectors.region_tickets(viewer).filter(_within([r.code for r in area]))).order_by()
+    base = _open(selectors.region_tickets(viewer).filter(codes_q([r.code for r in area]))).order_by()
     out = Heat(rows=[HeatRow(region=r) for r in regions])
     by_code = {row.region.code: row for row in out.rows}
     now = timezone.now()
@@ -136,7 +129,7 @@ def ticket_points(viewer: Viewer, area: list[Region], *, done: bool = True) -> P
     """The area's open tickets (and those closed in the last ``DONE_DAYS`` days) with a point,
     each with ``state``, ``state_label`` and ``outside`` set."""
     base = (
-        selectors.region_tickets(viewer).filter(_within([r.code for r in area])).exclude(status=Status.MERGED)
+        selectors.region_tickets(viewer).filter(codes_q([r.code for r in area])).exclude(status=Status.MERGED)
     )
     wanted = Q(status__in=OPEN_STATUSES)
     if done:
@@ -186,7 +179,7 @@ def map_features(viewer: Viewer, area: list[Region], layer: str = "") -> list[di
         }
         return maps.region_features([row.region for row in result.rows], extra)
     points = ticket_points(viewer, area)
-    grids = list(Region.objects.filter(_within([r.code for r in area], "code"), level=RegionLevel.GRID))
+    grids = list(Region.objects.filter(codes_q([r.code for r in area], "code"), level=RegionLevel.GRID))
     focus = {r.code: {"focus": True} for r in area}
     shown = {r.code: r for r in [*area, *grids]}
     return [

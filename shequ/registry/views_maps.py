@@ -8,7 +8,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Q
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.urls import NoReverseMatch, reverse
@@ -17,7 +16,7 @@ from django.utils.translation import gettext as _
 
 from shequ.core import geo, maps
 from shequ.core.models import Region, RegionLevel
-from shequ.core.permissions import Viewer, has_perm, scopes_for
+from shequ.core.permissions import Viewer, codes_q, has_perm, scopes_for
 from shequ.core.region_shapes import shapes_of
 from shequ.registry import selectors
 from shequ.registry.models import Building, House, KeyPlace
@@ -27,13 +26,6 @@ from shequ.registry.views import count_subquery, region_in_scope, registry_page,
 MAX_BUILDINGS = 3000  # a street's worth; a county officer picks an area first
 MAX_PLACES = 500
 MAX_GRIDS = 500
-
-
-def _within(codes: list[str], field_name: str = "region_code") -> Q:
-    q = Q(pk__in=[])
-    for code in codes:
-        q |= Q(**{f"{field_name}__startswith": code})
-    return q
 
 
 def area_for(viewer: Viewer, code: str) -> list[Region]:
@@ -59,9 +51,9 @@ class GridMap:
 
 def grid_map(viewer: Viewer, area: list[Region]) -> GridMap:
     codes = [r.code for r in area]
-    grids = Region.objects.filter(_within(codes, "code"), level=RegionLevel.GRID).order_by("code")[:MAX_GRIDS]
+    grids = Region.objects.filter(codes_q(codes, "code"), level=RegionLevel.GRID).order_by("code")[:MAX_GRIDS]
     shown = {r.code: r for r in [*area, *grids]}
-    in_area = selectors.building_list(viewer=viewer).filter(_within(codes))
+    in_area = selectors.building_list(viewer=viewer).filter(codes_q(codes))
     located = in_area.filter(latitude__isnull=False, longitude__isnull=False)
     # Houses only: the popup says how many; people are counted on the building page.
     buildings = list(
@@ -78,7 +70,7 @@ def grid_map(viewer: Viewer, area: list[Region]) -> GridMap:
         b.outside = maps.outside(shapes, b.region_code, b.latitude, b.longitude)  # type: ignore[attr-defined]
     out.places = list(
         selectors.key_place_list(viewer=viewer)
-        .filter(_within(codes), is_active=True, building__latitude__isnull=False)
+        .filter(codes_q(codes), is_active=True, building__latitude__isnull=False)
         .select_related("building")[:MAX_PLACES]
     )
     return out

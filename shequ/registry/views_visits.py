@@ -8,7 +8,7 @@ from typing import Any
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.db.models import F, OuterRef, Prefetch, Q, Subquery
+from django.db.models import F, OuterRef, Prefetch, Subquery
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 
 from shequ.core import guards
 from shequ.core.models import Region
-from shequ.core.permissions import Viewer, scopes_for
+from shequ.core.permissions import Viewer, codes_q, scopes_for
 from shequ.registry import forms, selectors, services
 from shequ.registry.models import PersonTag, Sensitivity, TagGroup, Visit
 from shequ.registry.permissions import RegistryPerm as P
@@ -40,13 +40,6 @@ def _viewer(request: HttpRequest) -> Any:
     return request.user
 
 
-def _within(codes: list[str], field: str = "region_code") -> Q:
-    q = Q(pk__in=[])
-    for code in codes:
-        q |= Q(**{f"{field}__startswith": code})
-    return q
-
-
 def care_list(viewer: Viewer, codes: list[str]) -> Any:
     """People of care populations living in ``codes`` (the viewer's visiting regions), those
     visited longest ago first, with their care tags (normal sensitivity only) and last visit."""
@@ -57,7 +50,7 @@ def care_list(viewer: Viewer, codes: list[str]) -> Any:
     ).select_related("category")
     return (
         selectors.person_list(viewer=viewer)
-        .filter(_within(codes))
+        .filter(codes_q(codes))
         .filter(selectors.care_person_q(today))
         .annotate(last_visit=Subquery(last_visit))
         .prefetch_related(Prefetch("tags", queryset=care_tags, to_attr="care_tags"))
@@ -69,7 +62,7 @@ def care_list(viewer: Viewer, codes: list[str]) -> Any:
 def my_grid(request: HttpRequest) -> HttpResponse:
     viewer = _viewer(request)
     codes = scopes_for(viewer, P.VISIT)
-    buildings = buildings_with_counts(selectors.building_list(viewer=viewer).filter(_within(codes)))
+    buildings = buildings_with_counts(selectors.building_list(viewer=viewer).filter(codes_q(codes)))
     care = Paginator(care_list(viewer, codes), CARE_PAGE_SIZE).get_page(request.GET.get("page"))
     overdue, overdue_count = selectors.overdue_follow_ups_head(viewer=viewer, limit=OVERDUE_SHOWN)
     context = {
@@ -91,7 +84,7 @@ def follow_ups(request: HttpRequest) -> HttpResponse:
     today = timezone.localdate()
     upcoming = (
         selectors.visit_list(viewer=viewer)
-        .filter(_within(scopes_for(viewer, P.VISIT)))
+        .filter(codes_q(scopes_for(viewer, P.VISIT)))
         .filter(
             follow_up_done_at__isnull=True,
             follow_up_date__gte=today,
