@@ -152,6 +152,9 @@ AUDIT_WITNESS_DIR = Path(os.environ.get("SHEQU_AUDIT_WITNESS_DIR", VAR_DIR / "au
 # Operations (docs/operations.md). The outbox's lease on a task whose handler talks to the outside
 # world (SMTP, SMS): another worker may take the task over when it runs out.
 OUTBOX_LEASE_SECONDS = float(os.environ.get("SHEQU_OUTBOX_LEASE_SECONDS", "300"))
+# An urgent ticket's alert climbs (on-duty person → community head → street) when nobody has
+# acknowledged it within this many minutes.
+URGENT_ACK_MINUTES = float(os.environ.get("SHEQU_URGENT_ACK_MINUTES", "10"))
 # Retry delays of the worker, scheduler and audit sealer while the database is unavailable.
 DB_RETRY_MIN_SECONDS = float(os.environ.get("SHEQU_DB_RETRY_MIN_SECONDS", "1"))
 DB_RETRY_MAX_SECONDS = float(os.environ.get("SHEQU_DB_RETRY_MAX_SECONDS", "30"))

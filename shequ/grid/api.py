@@ -39,6 +39,7 @@ from shequ.grid.models import (
 from shequ.grid.permissions import GridPerm as P
 from shequ.grid.schemas import (
     AcceptIn,
+    AckIn,
     CategoryIn,
     CategoryTreeOut,
     CommentIn,
@@ -377,6 +378,37 @@ def ticket_dept_return(request: HttpRequest, ticket_id: TicketIdPath, payload: R
 def ticket_request_extension(request: HttpRequest, ticket_id: TicketIdPath, payload: ExtensionIn) -> Ticket:
     """The department asks for more working days (one request at a time)."""
     return _take(request, ticket_id, services.extension_request, days=payload.days, reason=payload.reason)
+
+
+def _urgent_alert(ticket: Ticket) -> Any:
+    alert = selectors.urgent_alert(ticket)
+    if alert is None:
+        raise ApiError(400, "illegal_transition", _("This ticket has no urgent alert."))
+    return alert
+
+
+@router.post("/tickets/{ticket_id}/urgent_ack", response=TicketDetailOut, auth=WRITE)
+def ticket_urgent_ack(request: HttpRequest, ticket_id: TicketIdPath, payload: AckIn) -> Ticket:
+    """Acknowledge an urgent ticket's alert ("I am on it"): it stops climbing to the community head
+    and the street. For those it reached and the region's grid staff; idempotent."""
+    viewer, ticket = _ticket(request, ticket_id)
+    _step(services.alert_acknowledge, actor=viewer, alert=_urgent_alert(ticket), via="api", request=request)
+    return _detail(viewer, ticket)
+
+
+@router.post("/tickets/{ticket_id}/urgent_clear", response=TicketDetailOut, auth=WRITE)
+def ticket_urgent_clear(request: HttpRequest, ticket_id: TicketIdPath, payload: ReasonIn) -> Ticket:
+    """Clear an urgent alert as a false alarm, with the reason (audited): the ticket goes back to the
+    normal deadline. Community staff and supervisors."""
+    viewer, ticket = _ticket(request, ticket_id)
+    _step(
+        services.alert_clear,
+        actor=viewer,
+        alert=_urgent_alert(ticket),
+        reason=payload.reason,
+        request=request,
+    )
+    return _detail(viewer, ticket)
 
 
 @router.post("/tickets/{ticket_id}/decide_extension", response=TicketDetailOut, auth=WRITE)

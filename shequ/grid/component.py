@@ -124,6 +124,8 @@ COMPONENT = Component(
         "grid.ticket_changed",
         "grid.ticket_warned",
         "grid.ticket_escalated",
+        "grid.urgent_alert_raised",
+        "grid.urgent_alert_acknowledged",
     ),
     tiles=(
         # Residents.
@@ -145,6 +147,17 @@ COMPONENT = Component(
             hint=_("being handled"),
         ),
         # Community and grid staff.
+        Tile(
+            _("Urgent, not acknowledged"),
+            "grid:queue",
+            "flag",
+            perm=P.VIEW,
+            order=5,
+            count="urgent_open",
+            tone="bad",
+            hint=_("acknowledge at once"),
+            hide_zero=True,
+        ),
         Tile(_("To do"), "grid:queue", "task", order=10, count="community", hint=_("tickets waiting")),
         Tile(
             _("Overdue"),

@@ -56,3 +56,21 @@ class TicketEscalated(GridEvent):
     name: ClassVar[str] = "grid.ticket_escalated"
     supervision_code: str
     escalations: int
+
+
+@register_event
+class UrgentAlertRaised(GridEvent):
+    """An urgent ticket came in, or its alert climbed a level: the level's people are told at once
+    (SMS and in-app, asking for an acknowledgement)."""
+
+    name: ClassVar[str] = "grid.urgent_alert_raised"
+    alert_id: int
+    level: int
+
+
+@register_event
+class UrgentAlertAcknowledged(GridEvent):
+    """Someone took the urgent ticket on: the reporter and the others reached hear who did."""
+
+    name: ClassVar[str] = "grid.urgent_alert_acknowledged"
+    alert_id: int

@@ -14,12 +14,30 @@ from django.urls import reverse
 from django.utils import timezone, translation
 
 from shequ.core import outbox
+from shequ.core.events import MessageAcknowledged
 from shequ.core.messaging import notify, thread_key
-from shequ.core.models import Channel, Department, User
+from shequ.core.models import LEVEL_CODE_LENGTH, Channel, Department, RegionLevel, User
 from shequ.core.outbox import handles, periodic
 from shequ.grid import notices, services
-from shequ.grid.events import TicketChanged, TicketDispatched, TicketEscalated, TicketWarned
-from shequ.grid.models import OPEN_STATUSES, Attachment, Dispatch, Follower, Status, Ticket
+from shequ.grid.events import (
+    TicketChanged,
+    TicketDispatched,
+    TicketEscalated,
+    TicketWarned,
+    UrgentAlertAcknowledged,
+    UrgentAlertRaised,
+)
+from shequ.grid.models import (
+    OPEN_STATUSES,
+    AlertLevel,
+    AlertState,
+    Attachment,
+    Dispatch,
+    Follower,
+    Status,
+    Ticket,
+    UrgentAlert,
+)
 from shequ.grid.permissions import GridPerm as P
 
 # Steps of the workflow the reporter and followers hear about.
@@ -161,6 +179,146 @@ def tell_supervisors(event: TicketEscalated) -> None:
             topic="grid.escalate",
             topic_ref=f"{ticket.pk}:{event.escalations}",
         )
+
+
+URGENT_TOPIC = "grid.urgent"
+
+
+def _street_code(community_code: str) -> str:
+    return community_code[: LEVEL_CODE_LENGTH[RegionLevel.STREET]]
+
+
+def _reach(alert: UrgentAlert, level: int, at: dt.datetime) -> tuple[int, list[User], str]:
+    """Whom an alert's level reaches now, and why them. A level with nobody to reach passes to the
+    next at once: an alert never waits ten minutes on an empty roster."""
+    from shequ.core import duty  # TODO(merge duty): top-level import
+
+    community = alert.community_code
+    if level <= AlertLevel.ON_DUTY:
+        answer = duty.duty_now(region_code=community, at=at)
+        if answer.users:
+            return AlertLevel.ON_DUTY, list(answer.users), answer.why
+    if level <= AlertLevel.COMMUNITY_HEAD:
+        heads = services.region_staff(community, P.SUPERVISE)
+        if heads:
+            return AlertLevel.COMMUNITY_HEAD, heads, "community_head"
+    street = _street_code(community)
+    answer = duty.duty_now(region_code=street, at=at)
+    users = list({u.pk: u for u in [*answer.users, *services.region_staff(street, P.SUPERVISE)]}.values())
+    return AlertLevel.STREET, users, "street"
+
+
+@handles(UrgentAlertRaised)
+def alert_people(event: UrgentAlertRaised) -> None:
+    """SMS and in-app, asking for an acknowledgement, to whomever the alert's level reaches; at the
+    first level the resident who reported it is told what to do now."""
+    alert = (
+        UrgentAlert.objects.select_related("ticket__category", "ticket__region")
+        .filter(pk=event.alert_id)
+        .first()
+    )
+    if alert is None or alert.state != AlertState.OPEN:
+        return  # acknowledged or cleared before the worker got here
+    ticket = alert.ticket
+    now = timezone.now()
+    level, users, why = _reach(alert, event.level, now)
+    if level > alert.level:
+        # Nobody at the asked level: the alert stands at the level that was reached.
+        alert.level = level
+        alert.ack_due_at = now + services.urgent_ack_window() if level < AlertLevel.STREET else None
+        alert.save(update_fields=["level", "ack_due_at"])
+    minutes = int(services.urgent_ack_window().total_seconds() // 60)
+    waited = int((now - alert.raised_at).total_seconds() // 60)
+    with translation.override("zh-hans"):
+        if users:
+            _send(
+                ticket,
+                users,
+                notices.urgent_alert(ticket, alert, level, minutes=minutes, waited=waited),
+                channels=(Channel.INBOX, Channel.SMS),
+                requires_ack=True,
+                topic=URGENT_TOPIC,
+                topic_ref=str(alert.pk),
+            )
+        services.alert_reached(alert_id=alert.pk, level=level, users=users, why=why, at=now)
+        reporter = _resident_reporter(ticket)
+        if event.level == AlertLevel.ON_DUTY and alert.life_safety and reporter is not None:
+            notify(
+                sender=None,
+                recipients=[reporter],
+                subject=(n := notices.urgent_reporter(ticket, alert, minutes=minutes)).subject,
+                body=n.body,
+                link=reverse("grid:report_done", args=[ticket.pk]),
+                region_code=ticket.region_code,
+                dedupe_key=f"{outbox.current_event_id()}:reporter",
+                thread_key=thread_key(notices.THREAD_KIND, ticket.pk),
+                topic="grid.urgent_reporter",
+                topic_ref=str(alert.pk),
+            )
+
+
+def _resident_reporter(ticket: Ticket) -> User | None:
+    if ticket.reporter_user_id is None:
+        return None
+    return User.objects.filter(pk=ticket.reporter_user_id, is_active=True).first()
+
+
+@handles(MessageAcknowledged)
+def acknowledged_in_inbox(event: MessageAcknowledged) -> None:
+    """The "Acknowledge" button of an alert's message acknowledges the alert."""
+    if event.topic != URGENT_TOPIC or not event.topic_ref.isdigit():
+        return
+    alert = UrgentAlert.objects.select_related("ticket").filter(pk=int(event.topic_ref)).first()
+    user = User.objects.filter(pk=event.recipient_id, is_active=True).first()
+    if alert is None or user is None:
+        return
+    services.alert_acknowledge(actor=user, alert=alert, via="inbox")
+
+
+@handles(UrgentAlertAcknowledged)
+def tell_acknowledged(event: UrgentAlertAcknowledged) -> None:
+    """The others reached stop worrying; the resident hears that someone is on it."""
+    alert = (
+        UrgentAlert.objects.select_related("ticket__category", "acknowledged_by")
+        .filter(pk=event.alert_id)
+        .first()
+    )
+    if alert is None or alert.acknowledged_by is None:
+        return
+    ticket = alert.ticket
+    by = alert.acknowledged_by.name
+    reached = {pk for step in alert.reached for pk in step.get("users", [])} - {alert.acknowledged_by_id}
+    others = list(User.objects.filter(pk__in=reached, is_active=True))
+    reporter = _resident_reporter(ticket)
+    with translation.override("zh-hans"):
+        if others:
+            _send(
+                ticket,
+                others,
+                notices.urgent_acknowledged(ticket, by=by, for_reporter=False),
+                topic="grid.urgent_ack",
+                topic_ref=str(alert.pk),
+            )
+        if reporter is not None:
+            notify(
+                sender=None,
+                recipients=[reporter],
+                subject=(n := notices.urgent_acknowledged(ticket, by=by, for_reporter=True)).subject,
+                body=n.body,
+                link=reverse("grid:ticket", args=[ticket.pk]),
+                region_code=ticket.region_code,
+                dedupe_key=f"{outbox.current_event_id()}:reporter",
+                thread_key=thread_key(notices.THREAD_KIND, ticket.pk),
+                topic="grid.urgent_ack",
+                topic_ref=str(alert.pk),
+            )
+
+
+@periodic("grid.urgent", every=dt.timedelta(seconds=15))
+def sweep_urgent() -> None:
+    """Unacknowledged urgent alerts climb a level: checked often, an alert of ten minutes must not
+    wait for the minute's deadline sweep."""
+    services.escalate_unacknowledged()
 
 
 @periodic("grid.deadlines", every=dt.timedelta(minutes=1))

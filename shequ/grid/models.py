@@ -599,3 +599,76 @@ class DispatchDay(_DayRollup):
                 name="grid_dispatchday_unique_key",
             )
         ]
+
+
+class AlertState(models.TextChoices):
+    OPEN = "open", _("Waiting for acknowledgement")
+    ACKNOWLEDGED = "acknowledged", _("Acknowledged")
+    CLEARED = "cleared", _("Cleared as a false alarm")
+
+
+class AlertLevel(models.IntegerChoices):
+    """Who has been reached, in the order an unacknowledged alert climbs."""
+
+    ON_DUTY = 0, _("The community's on-duty person")
+    COMMUNITY_HEAD = 1, _("The community head")
+    STREET = 2, _("The street")
+
+
+class UrgentAlert(models.Model):
+    """An urgent ticket at intake, and what it means in minutes: the community's on-duty person is
+    told at once (SMS and in-app, with an acknowledgement button); unacknowledged after
+    ``SHEQU_URGENT_ACK_MINUTES`` the alert climbs to the community head, then to the street.
+
+    Raised for every ticket that comes in urgent: because the life-safety detector read a present
+    danger in its text (``life_safety``, with the reasons), or because the reporter, a sensor or
+    staff said it was. Staff can clear a false alarm with a reason; cleared and confirmed alarms feed
+    the detector's next training."""
+
+    ticket = models.OneToOneField(Ticket, on_delete=models.CASCADE, related_name="alert")
+    # The community whose roster answers (a grid's ticket is its community's).
+    community_code = models.CharField(_("community"), max_length=CODE_LENGTH, db_index=True)
+    life_safety = models.BooleanField(_("life-safety"), default=False)
+    kind = models.CharField(_("kind of danger"), max_length=20, blank=True)
+    # What fired (and what was set aside as negated or past), from ``lifesafety.Triage.reasons``.
+    reasons = models.JSONField(default=list, blank=True)
+    probability = models.FloatField(null=True, blank=True)
+    detector_version = models.CharField(max_length=32, blank=True)
+    raised_at = models.DateTimeField(_("raised"), default=timezone.now)
+    state = models.CharField(max_length=12, choices=AlertState.choices, default=AlertState.OPEN)
+    level = models.PositiveSmallIntegerField(choices=AlertLevel.choices, default=AlertLevel.ON_DUTY)
+    # When the alert climbs if nobody has acknowledged it; None once acknowledged, cleared or at the top.
+    ack_due_at = models.DateTimeField(null=True, blank=True)
+    # Whom each level reached: [{"level": 0, "at": iso, "users": [ids], "why": "shift"|…}].
+    reached = models.JSONField(default=list, blank=True)
+    acknowledged_at = models.DateTimeField(_("acknowledged"), null=True, blank=True)
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    cleared_at = models.DateTimeField(_("cleared"), null=True, blank=True)
+    cleared_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    clear_reason = models.TextField(_("reason for clearing"), blank=True)
+
+    class Meta:
+        verbose_name = _("urgent alert")
+        verbose_name_plural = _("urgent alerts")
+        ordering: ClassVar = ["-raised_at", "-pk"]
+        indexes: ClassVar = [
+            # The escalation sweep: open alerts whose acknowledgement time has passed.
+            models.Index(
+                fields=["ack_due_at"], condition=Q(ack_due_at__isnull=False), name="grid_alert_ack_due_idx"
+            ),
+            models.Index(fields=["community_code", "raised_at"], name="grid_alert_scope_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"alert {self.pk} ticket {self.ticket_id} {self.state}"
+
+    @property
+    def kind_label(self) -> str:
+        from shequ.grid.lifesafety import KINDS
+
+        found = KINDS.get(self.kind)
+        return str(found.label) if found else ""

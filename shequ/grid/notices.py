@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 
 from shequ.core.messaging import ThreadState
 from shequ.core.models import Department
-from shequ.grid.models import Clock, Dispatch, Status, Ticket
+from shequ.grid.models import AlertLevel, Clock, Dispatch, Status, Ticket, UrgentAlert
 
 THREAD_KIND = "grid.ticket"
 
@@ -89,6 +89,80 @@ def escalated(ticket: Ticket, escalations: int) -> Notice:
         subject=_("Overdue, under supervision: %(label)s") % fields,
         body=_("The ticket is overdue and is now supervised one level up (escalation %(n)d).")
         % {"n": escalations},
+        fields=fields,
+    )
+
+
+def _place(ticket: Ticket) -> str:
+    return ticket.address or (ticket.region.name if ticket.region_id else "") or ticket.region_code
+
+
+def _danger(alert: UrgentAlert) -> str:
+    return alert.kind_label if alert.life_safety and alert.kind_label else _("urgent")
+
+
+def urgent_alert(ticket: Ticket, alert: UrgentAlert, level: int, *, minutes: int, waited: int) -> Notice:
+    """To the person a level reaches: what, where, and that it climbs if nobody acknowledges it."""
+    fields = {
+        "label": label(ticket),
+        "danger": _danger(alert),
+        "place": _place(ticket),
+        "minutes": str(minutes),
+        "waited": str(waited),
+    }
+    if level == AlertLevel.ON_DUTY:
+        body = _(
+            'Reported at %(place)s. Act now and press "Acknowledge" so the reporter knows someone is '
+            "coming; if nobody acknowledges within %(minutes)s minutes it goes to the community head."
+        )
+    elif level == AlertLevel.COMMUNITY_HEAD:
+        body = _(
+            "Reported at %(place)s. Nobody on duty acknowledged it within %(waited)s minutes. Act now and "
+            'press "Acknowledge"; if nobody does within %(minutes)s minutes it goes to the street.'
+        )
+    else:
+        body = _(
+            "Reported at %(place)s. Neither the person on duty nor the community head acknowledged it "
+            'within %(waited)s minutes. Act now and press "Acknowledge".'
+        )
+    return Notice(subject=_("URGENT (%(danger)s): %(label)s") % fields, body=body % fields, fields=fields)
+
+
+def urgent_reporter(ticket: Ticket, alert: UrgentAlert, *, minutes: int) -> Notice:
+    """To the resident whose report reads as a danger to life: what to do now, and what the community
+    is doing."""
+    from shequ.grid.lifesafety import KINDS
+
+    kind = KINDS.get(alert.kind) or KINDS["other"]
+    fields = {
+        "label": label(ticket),
+        "call": " / ".join(kind.call),
+        "advice": str(kind.advice),
+        "minutes": str(minutes),
+    }
+    return Notice(
+        subject=_("If anyone is in danger, call %(call)s now") % fields,
+        body=_(
+            "Your report %(label)s may involve a danger to life. %(advice)s The community's person on "
+            "duty has been alerted by SMS and in the app; if nobody acknowledges within %(minutes)s "
+            "minutes, the community head and then the street are alerted."
+        )
+        % fields,
+        fields=fields,
+    )
+
+
+def urgent_acknowledged(ticket: Ticket, *, by: str, for_reporter: bool) -> Notice:
+    fields = {"label": label(ticket), "by": by}
+    if for_reporter:
+        return Notice(
+            subject=_("The community is on it: %(label)s") % fields,
+            body=_("The person on duty acknowledged your urgent report and is acting on it."),
+            fields=fields,
+        )
+    return Notice(
+        subject=_("Acknowledged by %(by)s: %(label)s") % fields,
+        body=_("%(by)s has acknowledged the urgent ticket and is acting on it.") % fields,
         fields=fields,
     )
 

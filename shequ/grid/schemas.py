@@ -343,6 +343,10 @@ class ReplyIn(StrictIn):
     comment: Str2000 = Field(description=FOR_REPORTER)
 
 
+class AckIn(StrictIn):
+    """Nothing to say: the acknowledgement is the call itself."""
+
+
 class ReasonIn(StrictIn):
     reason: Str2000 = Field(description=STAFF_ONLY)
 

@@ -37,6 +37,7 @@ from shequ.grid.models import (
     DEPARTMENT_STATUSES,
     EXTENSION_STATUSES,
     OPEN_STATUSES,
+    AlertState,
     Attachment,
     Category,
     Dispatch,
@@ -46,6 +47,7 @@ from shequ.grid.models import (
     Status,
     Ticket,
     TicketAction,
+    UrgentAlert,
 )
 from shequ.grid.permissions import GridPerm as P
 
@@ -132,7 +134,19 @@ def can(viewer: Viewer, ticket: Ticket) -> dict[str, bool]:
     dept = ticket.department_id is not None and ticket.department_id in department_ids(viewer)
     reporter = getattr(viewer, "pk", None) is not None and ticket.reporter_user_id == viewer.pk
     waiting = pending_extension(ticket) is not None
+    alert = urgent_alert(ticket)
+    alert_open = alert is not None and alert.state == AlertState.OPEN
+    supervise = has_perm(viewer, P.SUPERVISE, code)
     return {
+        # Whoever the alert reached, or region staff who can act on the spot.
+        "urgent_ack": alert_open
+        and (
+            handle
+            or supervise
+            or has_perm(viewer, P.PATROL, code)
+            or any(getattr(viewer, "pk", None) in s.get("users", []) for s in alert.reached)  # type: ignore[union-attr]
+        ),
+        "urgent_clear": alert is not None and alert.state != AlertState.CLEARED and (handle or supervise),
         "accept": handle and status == Status.SUBMITTED,
         "close_on_spot": (handle or has_perm(viewer, P.PATROL, code))
         and status in {Status.SUBMITTED, Status.ACCEPTED},
@@ -147,13 +161,21 @@ def can(viewer: Viewer, ticket: Ticket) -> dict[str, bool]:
         "request_extension": dept and status in EXTENSION_STATUSES and not waiting,
         "verify": has_perm(viewer, P.VERIFY, code) and status == Status.RESOLVED,
         "rate": reporter and status in {Status.RESOLVED, Status.VERIFIED},
-        "supervise": has_perm(viewer, P.SUPERVISE, code) and status == Status.REOPENED,
-        "decide_extension": has_perm(viewer, P.SUPERVISE, code) and waiting,
+        "supervise": supervise and status == Status.REOPENED,
+        "decide_extension": supervise and waiting,
         # Internal notes: region staff, and the department that has the ticket now.
         "comment": has_perm(viewer, P.VIEW, code) or dept,
         # More photos: the same people and the reporter, while the ticket is open.
         "add_photos": (reporter or has_perm(viewer, P.VIEW, code) or dept) and status in OPEN_STATUSES,
     }
+
+
+def urgent_alert(ticket: Ticket) -> UrgentAlert | None:
+    """The ticket's urgent alert, if it came in urgent (cached on the ticket by the ORM)."""
+    try:
+        return ticket.alert
+    except UrgentAlert.DoesNotExist:
+        return None
 
 
 def timeline(ticket: Ticket) -> QuerySet[TicketAction]:
@@ -353,6 +375,17 @@ def leaf_categories() -> QuerySet[Category]:
     return Category.objects.filter(is_active=True, parent__isnull=False).select_related("parent")
 
 
+def open_alerts(viewer: Viewer) -> QuerySet[UrgentAlert]:
+    """Urgent alerts nobody has acknowledged yet, in the viewer's regions, oldest first."""
+    return (
+        UrgentAlert.objects.filter(
+            scope_q(viewer, P.VIEW, field="ticket__region_code"), state=AlertState.OPEN
+        )
+        .select_related("ticket", "ticket__region")
+        .order_by("raised_at", "pk")
+    )
+
+
 def home_counts(viewer: Viewer) -> dict[str, int]:
     """What waits for the viewer, for the home page."""
     counts: dict[str, int] = {}
@@ -366,6 +399,8 @@ def home_counts(viewer: Viewer) -> dict[str, int]:
         counts["department"] = department_queue(viewer).count()
     if scopes_for(viewer, P.SUPERVISE):
         counts["supervision"] = supervision_list(viewer).count()
+    if scopes_for(viewer, P.VIEW):
+        counts["urgent_open"] = open_alerts(viewer).count()
     if scopes_for(viewer, P.VERIFY):
         counts["verify"] = Ticket.objects.filter(scope_q(viewer, P.VERIFY), status=Status.RESOLVED).count()
     return counts

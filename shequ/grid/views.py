@@ -33,7 +33,7 @@ from django.utils.translation import gettext_lazy, pgettext_lazy
 from shequ.core import audit, guards, personal
 from shequ.core.models import LEVEL_CODE_LENGTH, AuditResult, RegionLevel, Role
 from shequ.core.permissions import Perm, Viewer, has_perm
-from shequ.grid import deadlines, forms, selectors, services
+from shequ.grid import deadlines, forms, selectors, services, views_urgent
 from shequ.grid.files import photo_response
 from shequ.grid.models import INTERNAL_ACTIONS, REPORTER_NOTE_ACTIONS, Category, Ticket, TicketAction
 from shequ.grid.permissions import GridPerm as P
@@ -120,6 +120,9 @@ ACTION_LABELS: dict[str, Any] = {
     "add_photos": gettext_lazy("Photos added"),
     "escalate": gettext_lazy("Overdue: raised for supervision"),
     "close_unrated": gettext_lazy("Closed: not rated in time"),
+    "urgent_raised": gettext_lazy("Urgent: the person on duty is alerted"),
+    "urgent_ack": gettext_lazy("Urgent alert acknowledged"),
+    "urgent_clear": gettext_lazy("Urgent alert cleared as a false alarm"),
 }
 # The text fields of the steps' forms, which say under the field who will read them.
 NOTE_FIELDS = ("comment", "result", "reason")
@@ -240,6 +243,14 @@ def refuse_unless(request: HttpRequest, perm: str, ticket: Ticket, action: str) 
         detail={"why": f"no {perm} in this region"},
     )
     raise PermissionDenied(_("You may not do this with this ticket."))
+
+
+def _alert(ticket: Ticket, request: HttpRequest) -> Any:
+    alert = selectors.urgent_alert(ticket)
+    if alert is None:
+        refuse_unless(request, P.VIEW, ticket, "urgent_ack")
+        raise services.TransitionError(_("This ticket has no urgent alert."), code="illegal_transition")
+    return alert
 
 
 def _pending_extension(ticket: Ticket, request: HttpRequest) -> Any:
@@ -430,6 +441,24 @@ STEPS: dict[str, Step] = {
             files=True,
         ),
         Step(
+            "urgent_ack",
+            gettext_lazy("Acknowledge the urgent alert"),
+            forms.ConfirmForm,
+            lambda v, t, d, r: services.alert_acknowledge(actor=v, alert=_alert(t, r), request=r),
+            gettext_lazy("Acknowledged: the reporter and the others alerted are told you are on it."),
+            gettext_lazy("I am on it"),
+        ),
+        Step(
+            "urgent_clear",
+            gettext_lazy("Clear a false alarm"),
+            forms.ReasonForm,
+            lambda v, t, d, r: services.alert_clear(
+                actor=v, alert=_alert(t, r), reason=d.get("reason", ""), request=r
+            ),
+            gettext_lazy("The alarm is cleared; the ticket is back in the normal queue."),
+            gettext_lazy("Clear the alarm"),
+        ),
+        Step(
             "comment",
             gettext_lazy("Internal note"),
             forms.RequiredCommentForm,
@@ -548,11 +577,22 @@ def ticket_context(
         )
     visible = selectors.tickets_for(viewer)
     colour = selectors.colour(ticket)
+    alert = selectors.urgent_alert(ticket)
+    alert_keys = {"urgent_ack", "urgent_clear"}
     context: dict[str, Any] = {
         "ticket": ticket,
         "staff": staff,
         "can": allowed,
-        "steps": [s for s in steps if s["shown"]],
+        "steps": [s for s in steps if s["shown"] and s["step"].key not in alert_keys],
+        "alert": alert if staff else None,
+        "alert_steps": [s for s in steps if s["step"].key in alert_keys],
+        "alert_reasons": views_urgent.reasons(alert) if alert is not None and staff else [],
+        "alert_reached": views_urgent.reached(alert) if alert is not None and staff else [],
+        "ack_after": round((alert.acknowledged_at - alert.raised_at).total_seconds() / 60)
+        if alert is not None and alert.acknowledged_at
+        else None,
+        "call": views_urgent.call_now(alert) if not staff else None,
+        "ack_minutes": int(services.urgent_ack_window().total_seconds() // 60),
         "failed": failed,
         "failed_errors": failed_form.non_field_errors() if failed_form is not None else [],
         "failed_step": STEPS.get(failed),

@@ -75,6 +75,7 @@ def queue(request: HttpRequest) -> HttpResponse:
             "tickets": with_colours(page),
             "tally": _tally(base, selectors.COMMUNITY_QUEUE_STATUSES),
             "can_enter": can_enter(request.user),
+            "alerts": list(selectors.open_alerts(request.user)[:20]),
         },
     )
 

@@ -38,7 +38,7 @@ from shequ.core.forms import PlatformForm
 from shequ.core.models import LEVEL_CODE_LENGTH, Region, RegionLevel, Role, User
 from shequ.core.permissions import Viewer, active_memberships, scopes_for
 from shequ.core.personal import mask_id_number, mask_phone
-from shequ.grid import selectors, services
+from shequ.grid import selectors, services, views_urgent
 from shequ.grid.forms import ClientKeyField, photos_input
 from shequ.grid.models import Category, Source, Status, Ticket, Urgency
 from shequ.grid.permissions import GridPerm as P
@@ -398,7 +398,12 @@ def suggest(request: HttpRequest) -> HttpResponse:
 @login_required
 def report_done(request: HttpRequest, pk: int) -> HttpResponse:
     ticket = selectors.get_ticket_for(request.user, pk)
-    return render(request, "grid/resident/report_done.html", {"ticket": ticket})
+    context = {
+        "ticket": ticket,
+        "call": views_urgent.call_now(selectors.urgent_alert(ticket)),
+        "ack_minutes": int(services.urgent_ack_window().total_seconds() // 60),
+    }
+    return render(request, "grid/resident/report_done.html", context)
 
 
 # --- My reports and the rating --------------------------------------------------------------------

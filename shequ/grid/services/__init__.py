@@ -17,8 +17,8 @@ The life of a ticket::
                    ▼
                reopened ──supervise──▶ dispatched / accepted / closed
 
-One module per stage of that life (``intake``, ``dispatch``, ``department``, ``extensions``,
-``verification``, ``photos``, ``deadline_jobs``); shared helpers in ``_common``. This package
+One module per stage of that life (``intake``, ``urgent``, ``dispatch``, ``department``,
+``extensions``, ``verification``, ``photos``, ``deadline_jobs``); shared helpers in ``_common``. This package
 re-exports their public functions, so ``services.ticket_submit(...)`` keeps working.
 """
 
@@ -68,6 +68,13 @@ from shequ.grid.services.intake import (
 from shequ.grid.services.photos import ticket_add_photos
 from shequ.grid.services.recipients import department_staff, region_staff
 from shequ.grid.services.routing import routing_rule_delete, routing_rule_set
+from shequ.grid.services.urgent import (
+    alert_acknowledge,
+    alert_clear,
+    alert_reached,
+    escalate_unacknowledged,
+    urgent_ack_window,
+)
 from shequ.grid.services.verification import (
     Decision,
     ticket_comment,
@@ -93,12 +100,16 @@ __all__ = [
     "Decision",
     "TransitionError",
     "_community_code",
+    "alert_acknowledge",
+    "alert_clear",
+    "alert_reached",
     "classifier_suggestions",
     "clean_category",
     "close_unrated",
     "default_department",
     "department_staff",
     "escalate_overdue",
+    "escalate_unacknowledged",
     "extension_decide",
     "extension_request",
     "record_suggestion",
@@ -125,5 +136,6 @@ __all__ = [
     "ticket_submit",
     "ticket_supervise",
     "ticket_verify",
+    "urgent_ack_window",
     "warn_due",
 ]

@@ -20,7 +20,7 @@ from shequ.core import validators as v
 from shequ.core.models import Region, User
 from shequ.core.outbox import emit
 from shequ.core.permissions import has_perm
-from shequ.grid import events, selectors
+from shequ.grid import events, lifesafety, selectors
 from shequ.grid.models import (
     OPEN_STATUSES,
     Category,
@@ -32,7 +32,7 @@ from shequ.grid.models import (
     Urgency,
 )
 from shequ.grid.permissions import GridPerm as P
-from shequ.grid.services import _common
+from shequ.grid.services import _common, urgent
 from shequ.grid.services._common import (
     _CLOCK_FIELDS,
     COMMENT_MAX,
@@ -158,6 +158,11 @@ def ticket_submit(
     if errors:
         raise ValidationError(errors)
     images = [_clean_photo(p) for p in photos]
+    # Every intake path passes here: whatever the category or the box ticked, a present danger to
+    # life in the words makes the ticket urgent and tells the on-duty person (``services.urgent``).
+    triage = lifesafety.detect(f"{cleaned['title']}\n{cleaned['description']}")
+    if triage.urgent:
+        urgency = Urgency.URGENT
     now = submitted_at or _common._now()
     cat: Category | None = cleaned["category"]
     lat, lng = cleaned["point"]
@@ -207,6 +212,8 @@ def ticket_submit(
             ticket, actor=actor, action="submit", from_status="", request=request, params={"source": source}
         )
         _attach(ticket, step, images, actor)
+        if urgency == Urgency.URGENT:
+            urgent.alert_raise(ticket, triage, actor=actor, now=now)
         emit(
             events.TicketSubmitted(
                 actor_id=getattr(actor, "pk", None),

@@ -1,0 +1,89 @@
+"""What the pages show of an urgent ticket's alert: for staff, why it is urgent and whom it reached;
+for the reporter, whom to call now and what the community is doing."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.utils.translation import gettext_lazy as _
+
+from shequ.core.models import User
+from shequ.grid.lifesafety import KINDS
+from shequ.grid.models import AlertLevel, AlertState, UrgentAlert
+
+# The three emergency numbers, in the words people know them by.
+CALLS: dict[str, Any] = {
+    "119": _("Fire and rescue"),
+    "110": _("Police"),
+    "120": _("Ambulance"),
+}
+SET_ASIDE: dict[str, Any] = {
+    "negated": _("not counted: negated"),
+    "past": _("not counted: in the past"),
+    "over": _("not counted: said to be over"),
+}
+WHY: dict[str, Any] = {
+    "shift": _("on duty"),
+    "fallback": _("fallback (nobody on shift)"),
+    "community_head": _("community head"),
+    "street": _("street"),
+    "none": _("nobody could be reached"),
+}
+
+
+@dataclass(frozen=True)
+class Reason:
+    phrase: str
+    by: str  # "rule" / "model"
+    kind_label: str
+    score: float | None
+    set_aside: str
+
+
+def reasons(alert: UrgentAlert) -> list[Reason]:
+    out = []
+    for r in alert.reasons or []:
+        kind = KINDS.get(str(r.get("kind", "")))
+        out.append(
+            Reason(
+                phrase=str(r.get("phrase", "")),
+                by=str(r.get("by", "")),
+                kind_label=str(kind.label) if kind else "",
+                score=r.get("score"),
+                set_aside=str(SET_ASIDE.get(str(r.get("set_aside", "")), "")),
+            )
+        )
+    return out
+
+
+def reached(alert: UrgentAlert) -> list[dict[str, Any]]:
+    """Whom each level reached, with names (staff pages only)."""
+    ids = {pk for step in alert.reached for pk in step.get("users", [])}
+    names = {u.pk: u.name for u in User.objects.filter(pk__in=ids)}
+    return [
+        {
+            "level": AlertLevel(step.get("level", 0)).label,
+            "why": WHY.get(str(step.get("why", "")), ""),
+            "at": step.get("at", ""),
+            "names": [names[pk] for pk in step.get("users", []) if pk in names],
+        }
+        for step in alert.reached
+    ]
+
+
+def call_now(alert: UrgentAlert | None) -> dict[str, Any] | None:
+    """The reporter's box: the numbers to call (the kind's first), its advice, and the alert's state.
+    None when there is no alert or it was cleared as a false alarm."""
+    if alert is None or alert.state == AlertState.CLEARED:
+        return None
+    kind = KINDS.get(alert.kind) or KINDS["other"]
+    order = [*kind.call, *[n for n in CALLS if n not in kind.call]]
+    return {
+        "alert": alert,
+        "life_safety": alert.life_safety,
+        "kind_label": kind.label if alert.life_safety else "",
+        "advice": kind.advice,
+        "calls": [(n, CALLS[n], i == 0) for i, n in enumerate(order)],
+        "reached": bool(alert.reached),
+    }
