@@ -173,11 +173,23 @@ class Gap:
     ends_at: datetime
 
 
+@dataclass(frozen=True)
+class RosterEntry:
+    """A shift or a gap as shown on one day: ``shift`` None for a gap (clipped to the day); the
+    labels say when it starts and ends as seen from that day ("08:30", "前一日 17:30", "次日 08:30")."""
+
+    shift: DutyShift | None
+    starts_at: datetime
+    ends_at: datetime
+    start_label: str
+    end_label: str
+    first: bool  # the first day the shift shows on (where the page offers to remove it)
+
+
 @dataclass
 class RosterDay:
     day: date
-    # Shifts and gaps touching this day, in time order (a night shift shows on both its days).
-    items: list[DutyShift | Gap] = field(default_factory=list)
+    entries: list[RosterEntry] = field(default_factory=list)
 
 
 @dataclass
@@ -188,6 +200,7 @@ class Roster:
     shifts: list[DutyShift]
     gaps: list[Gap]
     fallback: DutyFallback | None
+    fallback_active: bool  # the fallback person can still answer (account and role active)
     days: list[RosterDay]
 
 
@@ -205,7 +218,45 @@ def _gaps(shifts: list[DutyShift], start: datetime, end: datetime) -> list[Gap]:
     return gaps
 
 
-def _region_for_viewer(viewer: Viewer, region_code: str) -> Region:
+def _clock(at: datetime) -> str:
+    return timezone.localtime(at, local_zone()).strftime("%H:%M")
+
+
+def _days(shifts: list[DutyShift], gaps: list[Gap], start: datetime, end: datetime) -> list[RosterDay]:
+    first_day = timezone.localtime(start, local_zone()).date()
+    out: list[RosterDay] = []
+    shown: set[int] = set()
+    day = first_day
+    while day_start(day) < end:
+        lo, hi = max(day_start(day), start), min(day_start(day + timedelta(days=1)), end)
+        midnight = day_start(day + timedelta(days=1))
+        entries: list[RosterEntry] = []
+        for s in shifts:
+            if s.starts_at < hi and s.ends_at > lo:
+                start_label = _clock(s.starts_at)
+                if s.starts_at < day_start(day):
+                    start_label = _("%(time)s the day before") % {"time": start_label}
+                end_label = _clock(s.ends_at)
+                if s.ends_at > midnight:
+                    end_label = _("%(time)s next day") % {"time": end_label}
+                elif s.ends_at == midnight:
+                    end_label = "24:00"
+                entries.append(
+                    RosterEntry(s, s.starts_at, s.ends_at, start_label, end_label, s.pk not in shown)
+                )
+                shown.add(s.pk)
+        for g in gaps:
+            if g.starts_at < hi and g.ends_at > lo:
+                a, b = max(g.starts_at, lo), min(g.ends_at, hi)
+                end_label = "24:00" if b == midnight else _clock(b)
+                entries.append(RosterEntry(None, a, b, _clock(a), end_label, True))
+        entries.sort(key=lambda e: (e.starts_at, e.shift is None))
+        out.append(RosterDay(day, entries))
+        day += timedelta(days=1)
+    return out
+
+
+def roster_region_get_for(viewer: Viewer, region_code: str) -> Region:
     """The roster's region, or 404 (outside the viewer's scope looks like a missing region)."""
     region = Region.objects.filter(code=region_code).first()
     if (
@@ -219,8 +270,9 @@ def _region_for_viewer(viewer: Viewer, region_code: str) -> Region:
 
 def roster(*, viewer: Viewer, region_code: str, start: datetime | date, days: int = 14) -> Roster:
     """The region's shifts from ``start`` (a time, or a day's local midnight) for ``days`` days,
-    the gaps no shift covers, and the fallback. 404 outside the viewer's ``core.view_region``."""
-    region = _region_for_viewer(viewer, region_code)
+    the gaps no shift covers, the fallback, and the same by day for the page. 404 outside the
+    viewer's ``core.view_region``."""
+    region = roster_region_get_for(viewer, region_code)
     days = max(1, min(days, ROSTER_MAX_DAYS))
     if not isinstance(start, datetime):
         start = day_start(start)
@@ -231,18 +283,10 @@ def roster(*, viewer: Viewer, region_code: str, start: datetime | date, days: in
         .order_by("starts_at", "pk")
     )
     gaps = _gaps(shifts, start, end)
-    fallback = DutyFallback.objects.filter(region_code=region.code).select_related("user").first()
-    first_day = timezone.localtime(start, local_zone()).date()
-    by_day = [RosterDay(first_day + timedelta(days=n)) for n in range(days + 1)]
-    items: list[DutyShift | Gap] = [*shifts, *gaps]
-    for item in items:
-        for d in by_day:
-            if item.starts_at < day_start(d.day + timedelta(days=1)) and item.ends_at > max(
-                day_start(d.day), start
-            ):
-                d.items.append(item)
-    for d in by_day:
-        d.items.sort(key=lambda i: (i.starts_at, isinstance(i, Gap)))
+    fallback = fallback_get(region_code=region.code)
+    fallback_active = (
+        fallback is not None and User.objects.filter(_eligible_q(region.code), pk=fallback.user_id).exists()
+    )
     return Roster(
         region=region,
         start=start,
@@ -250,8 +294,14 @@ def roster(*, viewer: Viewer, region_code: str, start: datetime | date, days: in
         shifts=shifts,
         gaps=gaps,
         fallback=fallback,
-        days=[d for d in by_day if d.items and day_start(d.day) < end],
+        fallback_active=fallback_active,
+        days=_days(shifts, gaps, start, end),
     )
+
+
+def fallback_get(*, region_code: str) -> DutyFallback | None:
+    """The region's fallback (for a caller that has already checked the viewer's scope)."""
+    return DutyFallback.objects.filter(region_code=region_code).select_related("user").first()
 
 
 def shift_get_for(viewer: Viewer, pk: Any) -> DutyShift:
@@ -312,7 +362,7 @@ def _overlapping(user: User, region_code: str, starts_at: datetime, ends_at: dat
     )
 
 
-def _fmt(at: datetime) -> str:
+def fmt(at: datetime) -> str:
     return timezone.localtime(at, local_zone()).strftime("%Y-%m-%d %H:%M")
 
 
@@ -357,7 +407,7 @@ def shift_add(
             raise ValidationError(
                 {
                     "user": _("%(name)s is already on duty here from %(start)s to %(end)s.")
-                    % {"name": user.name, "start": _fmt(clash.starts_at), "end": _fmt(clash.ends_at)}
+                    % {"name": user.name, "start": fmt(clash.starts_at), "end": fmt(clash.ends_at)}
                 }
             )
         shift = DutyShift.objects.create(
