@@ -190,6 +190,17 @@ class RosterEntry:
 class RosterDay:
     day: date
     entries: list[RosterEntry] = field(default_factory=list)
+    # Several whole days without any shift are shown as one row, from ``day`` to ``last_day``.
+    last_day: date | None = None
+
+    @property
+    def empty(self) -> bool:
+        return (
+            len(self.entries) == 1
+            and self.entries[0].shift is None
+            and self.entries[0].start_label == "00:00"
+            and self.entries[0].end_label == "24:00"
+        )
 
 
 @dataclass
@@ -251,7 +262,11 @@ def _days(shifts: list[DutyShift], gaps: list[Gap], start: datetime, end: dateti
                 end_label = "24:00" if b == midnight else _clock(b)
                 entries.append(RosterEntry(None, a, b, _clock(a), end_label, True))
         entries.sort(key=lambda e: (e.starts_at, e.shift is None))
-        out.append(RosterDay(day, entries))
+        this = RosterDay(day, entries)
+        if out and this.empty and out[-1].empty:
+            out[-1].last_day = day
+        else:
+            out.append(this)
         day += timedelta(days=1)
     return out
 

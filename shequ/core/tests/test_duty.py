@@ -4,7 +4,7 @@ audit entries, permission refusals, copying a week. The clock is fixed (``clock`
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -268,3 +268,22 @@ def test_on_duty_asks_a_few_queries(week: World, django_assert_max_num_queries: 
         duty.on_duty(region_code=A, at=at(9, 3))
     with django_assert_max_num_queries(3):
         duty.on_duty(region_code=A, at=at(9, 12))
+
+
+@pytest.mark.django_db
+def test_demo_rosters_name_someone_at_every_hour(world: World, clock: Any) -> None:
+    from shequ.demo.duty import generate_duty
+
+    summary = generate_duty(communities=[A, B])
+    # Yesterday's shifts are over at 10:00; today's day shift runs: 14 days × 2 per community.
+    assert summary.shifts == 2 * 28 and summary.fallbacks == 2
+    assert generate_duty(communities=[A, B]).shifts == 0  # a second run adds nothing
+    for hour in range(14 * 24 - 2):  # to the last night shift's end, 08:30 in 14 days
+        t = NOW + timedelta(hours=hour)
+        for code in (A, B):
+            answer = duty.duty_now(region_code=code, at=t)
+            assert answer.why == "shift" and len(answer.users) == 1, (code, t)
+    people = {s.user.username for s in DutyShift.objects.filter(region_code=A).select_related("user")}
+    assert people == {"grid_a", "grid_b", "worker_a", "head_a"}
+    assert duty.fallback_get(region_code=A).user == world["head_a"]  # type: ignore[union-attr]
+    assert duty.fallback_get(region_code=B).user == world["head_b"]  # type: ignore[union-attr]
