@@ -44,6 +44,10 @@ CORE_ACTIONS: dict[str, Any] = {
     "region.load": _("Regions loaded"),
     "region.grid_create": _("Grid created"),
     "region.shape_import": _("Region boundaries imported"),
+    "core.duty_shift_add": _("Duty shift added"),
+    "core.duty_shift_remove": _("Duty shift removed"),
+    "core.duty_fallback_set": _("Duty fallback set"),
+    "core.duty_copy_week": _("Duty week copied"),
 }
 
 

@@ -42,6 +42,7 @@ COMPONENT = Component(
         NavEntry(_("Home"), "core:home", order=0, icon="home"),
         NavEntry(_("Inbox"), "core:inbox", order=10, icon="inbox", badge=lambda user: unread(user)),
         NavEntry(_("Regions"), "core:regions", perm=Perm.VIEW_REGION, order=20, icon="map"),
+        NavEntry(_("On-duty roster"), "core:duty", perm=Perm.MANAGE_DUTY, order=62, icon="clock"),
         NavEntry(
             _("Accounts"),
             "core:accounts",

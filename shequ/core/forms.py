@@ -368,3 +368,70 @@ class AuditFilterForm(PlatformForm):
 
 def _day_start(day: date) -> datetime:
     return datetime.combine(day, time.min, tzinfo=ZoneInfo(settings.TIME_ZONE))
+
+
+# --- The on-duty roster (core/duty.py) -----------------------------------------------------------
+
+
+class TimeInput(forms.TimeInput):
+    """A browser time picker (24-hour HH:MM whatever the language)."""
+
+    input_type = "time"
+
+    def __init__(self, attrs: dict[str, Any] | None = None) -> None:
+        super().__init__(attrs=attrs, format="%H:%M")
+
+
+class StaffChoiceField(forms.TypedChoiceField):
+    """A person chosen by name from the staff who may be on duty in the region (never a phone)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("coerce", int)
+        kwargs.setdefault(
+            "error_messages",
+            {"invalid_choice": _("Choose a person of this community or street from the list.")},
+        )
+        super().__init__(**kwargs)
+
+    def limit_to(self, staff: Iterable[Any]) -> None:
+        self.choices = [("", CHOOSE), *((str(u.pk), u.name) for u in staff)]
+
+
+class DutyShiftForm(PlatformForm):
+    user = StaffChoiceField(label=_("Person on duty"))
+    day = forms.DateField(label=_("Date"), widget=DateInput())
+    start = forms.TimeField(label=_("Starts at"), widget=TimeInput())
+    end = forms.TimeField(
+        label=_("Ends at"),
+        widget=TimeInput(),
+        help_text=_("An end at or before the start is the next morning (a night shift)."),
+    )
+    note = forms.CharField(
+        label=_("Note"), max_length=40, required=False, help_text=_("For example: day shift, night shift.")
+    )
+
+    def limit_to(self, staff: Iterable[Any]) -> None:
+        cast(StaffChoiceField, self.fields["user"]).limit_to(staff)
+
+    def times(self) -> tuple[datetime, datetime]:
+        """Start and end as aware datetimes in the platform's time zone; an end not after the
+        start falls on the next day."""
+        data = self.cleaned_data
+        zone = ZoneInfo(settings.TIME_ZONE)
+        starts_at = datetime.combine(data["day"], data["start"], tzinfo=zone)
+        end_day = data["day"] + timedelta(days=1) if data["end"] <= data["start"] else data["day"]
+        return starts_at, datetime.combine(end_day, data["end"], tzinfo=zone)
+
+
+class DutyFallbackForm(PlatformForm):
+    user = StaffChoiceField(
+        label=_("Fallback person"),
+        help_text=_("Answers whenever no shift covers the time, e.g. the community secretary."),
+    )
+
+    def limit_to(self, staff: Iterable[Any]) -> None:
+        cast(StaffChoiceField, self.fields["user"]).limit_to(staff)
+
+
+class DutyShiftRemoveForm(PlatformForm):
+    shift = forms.IntegerField(widget=forms.HiddenInput, min_value=1)

@@ -477,3 +477,52 @@ class KeyCanary(models.Model):
 
     def delete(self, *args: object, **kwargs: object) -> tuple[int, dict[str, int]]:
         raise ValueError("key canaries are append-only")
+
+
+class DutyShift(models.Model):
+    """One person on duty for a region (a community or a street) from ``starts_at`` to ``ends_at``:
+    whom an urgent matter reaches at once, at any hour (``shequ.core.duty``)."""
+
+    region = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="duty_shifts")
+    region_code = models.CharField(max_length=15)
+    user = models.ForeignKey(User, on_delete=models.PROTECT, related_name="duty_shifts")
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    note = models.CharField(max_length=40, blank=True)  # 白班, 夜班 …
+    created_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering: ClassVar = ["region_code", "starts_at", "pk"]
+        verbose_name = _("duty shift")
+        indexes: ClassVar = [
+            # Who is on duty at t in region X: region_code = X and starts_at in (t - 7 days, t]
+            # (a shift lasts at most 7 days), then ends_at > t on those few rows.
+            models.Index(fields=["region_code", "starts_at"], name="duty_shift_region_start"),
+            # A person's shifts near a time (overlap checks).
+            models.Index(fields=["user", "starts_at"], name="duty_shift_user_start"),
+        ]
+        constraints: ClassVar = [
+            models.CheckConstraint(
+                condition=models.Q(ends_at__gt=models.F("starts_at")), name="duty_shift_ends_after_start"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.region_code} {self.starts_at:%Y-%m-%d %H:%M}"
+
+
+class DutyFallback(models.Model):
+    """Who answers for a region when no shift covers the time (e.g. the community secretary)."""
+
+    region = models.OneToOneField(Region, on_delete=models.PROTECT, related_name="duty_fallback")
+    region_code = models.CharField(max_length=15, unique=True)
+    user = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    updated_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("duty fallback")
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.region_code}"

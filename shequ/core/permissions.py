@@ -34,6 +34,7 @@ class Perm:
     MANAGE_TOKENS = "core.manage_tokens"
     SEND_NOTICE = "core.send_notice"
     EXPORT_DATA = "core.export_data"
+    MANAGE_DUTY = "core.manage_duty"  # the on-duty roster of a community or street (core/duty.py)
 
 
 STAFF_ROLES = frozenset(
@@ -57,11 +58,11 @@ OFFICER_ROLES = frozenset(
 
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     Role.GRID_WORKER: frozenset({Perm.VIEW_REGION}),
-    Role.COMMUNITY_WORKER: frozenset({Perm.VIEW_REGION, Perm.SEND_NOTICE}),
+    Role.COMMUNITY_WORKER: frozenset({Perm.VIEW_REGION, Perm.SEND_NOTICE, Perm.MANAGE_DUTY}),
     Role.COMMUNITY_HEAD: frozenset(
-        {Perm.VIEW_REGION, Perm.SEND_NOTICE, Perm.REVEAL_PERSONAL_DATA, Perm.EXPORT_DATA}
+        {Perm.VIEW_REGION, Perm.SEND_NOTICE, Perm.REVEAL_PERSONAL_DATA, Perm.EXPORT_DATA, Perm.MANAGE_DUTY}
     ),
-    Role.STREET_OFFICER: frozenset({Perm.VIEW_REGION, Perm.SEND_NOTICE, Perm.EXPORT_DATA}),
+    Role.STREET_OFFICER: frozenset({Perm.VIEW_REGION, Perm.SEND_NOTICE, Perm.EXPORT_DATA, Perm.MANAGE_DUTY}),
     Role.COUNTY_OFFICER: frozenset({Perm.VIEW_REGION, Perm.SEND_NOTICE, Perm.EXPORT_DATA}),
     Role.CITY_OFFICER: frozenset({Perm.VIEW_REGION, Perm.SEND_NOTICE}),
     Role.PROVINCE_OFFICER: frozenset({Perm.VIEW_REGION, Perm.SEND_NOTICE}),

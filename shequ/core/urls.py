@@ -1,6 +1,6 @@
 from django.urls import path
 
-from shequ.core import views, views_admin, views_app, views_auth, views_inbox
+from shequ.core import views, views_admin, views_app, views_auth, views_duty, views_inbox
 
 app_name = "core"
 
@@ -27,6 +27,9 @@ urlpatterns = [
     path("inbox/", views_inbox.inbox, name="inbox"),
     path("inbox/<int:message_id>/", views_inbox.message_detail, name="message"),
     path("inbox/<int:message_id>/ack/", views_inbox.acknowledge, name="message_ack"),
+    # The on-duty roster (值班表) of a community or street.
+    path("duty/", views_duty.duty_index, name="duty"),
+    path("duty/<str:code>/", views_duty.duty_roster, name="duty_roster"),
     # Administration (三权分立).
     path("admin/accounts/", views_admin.accounts, name="accounts"),
     path("admin/memberships/", views_admin.memberships, name="memberships"),

@@ -17,6 +17,7 @@ from shequ.core import accounts, auth
 from shequ.core.models import Department, DepartmentKind, Region, RegionLevel, Role, User
 from shequ.core.permissions import needs_second_factor
 from shequ.core.regions import grid_create, load_province
+from shequ.demo.duty import DutySummary, generate_duty
 from shequ.demo.shapes import load_demo_shapes
 from shequ.grid.demo import TicketSummary, generate_tickets
 from shequ.registry.demo import RegistrySummary, generate_registry
@@ -92,6 +93,7 @@ class DemoResult:
     shapes: int = 0
     registry: RegistrySummary | None = None
     tickets: TicketSummary | None = None
+    duty: DutySummary | None = None
 
 
 def generate(*, size: int = 1, seed: int = 2026, registry_workers: int = 1) -> DemoResult:
@@ -155,4 +157,6 @@ def generate(*, size: int = 1, seed: int = 2026, registry_workers: int = 1) -> D
     # Grid tickets (``shequ.grid.demo``): a few hundred through the workflow services, whatever the
     # size — the benchmarks load their million tickets their own way (bench/bench_grid_queries.py).
     result.tickets = generate_tickets(size=min(size, 1), seed=seed)
+    # On-duty rosters of the demo communities (core/duty.py), from yesterday for 14 days.
+    result.duty = generate_duty(communities=[COMMUNITY_A, COMMUNITY_B])
     return result

@@ -8,15 +8,17 @@ Expected outcomes are written from the personas' memberships, not computed by th
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
+from django.utils import timezone
 
 from shequ.conftest import PERSONAS, TREE, World
-from shequ.core import messaging
-from shequ.core.models import Role
+from shequ.core import duty, messaging
+from shequ.core.models import AuditEntry, DutyFallback, DutyShift, Role
 
 # Pages open to everyone (they handle their own state).
 PUBLIC = {"core:login", "core:logout", "core:second_factor", "core:toggle_elderly", "set_language"}
@@ -34,6 +36,8 @@ SELF = {
 }
 # Pages about one object, checked object by object below.
 OBJECT = {"core:region", "core:pick_region", "core:region_lookup", "core:message", "core:message_ack"}
+# The on-duty roster: the picker and one region's roster, checked persona by persona below.
+DUTY = {"core:duty", "core:duty_roster"}
 # Administration pages and the one persona that may open each (三权分立).
 ADMIN = {"core:accounts": "sysadmin", "core:memberships": "secadmin", "core:audit": "auditor"}
 # Probes and metrics for balancers and monitoring: no login and no personal data by design; what
@@ -79,7 +83,7 @@ def named_routes() -> set[str]:
 
 
 def test_every_route_is_in_the_matrix() -> None:
-    covered = PUBLIC | APP_FILES | SELF | OBJECT | PROBES | set(ADMIN)
+    covered = PUBLIC | APP_FILES | SELF | OBJECT | PROBES | DUTY | set(ADMIN)
     ours = {name for name in named_routes() if not name.startswith(ELSEWHERE_NAMESPACES)}
     assert ours - covered == set(), "add the new pages to the scope matrix"
 
@@ -116,6 +120,8 @@ def test_anonymous_is_sent_to_login_everywhere(client: Client, world: World) -> 
         "/admin/memberships/",
         "/admin/audit/",
         "/region/lookup/?q=岳麓",
+        "/duty/",
+        "/duty/430104002001/",
     ]
     for path in paths:
         response = client.get(path)
@@ -222,6 +228,88 @@ def test_messages_are_only_their_recipients(world: World, as_persona: Any) -> No
             assert client.post(f"/inbox/{message.pk}/ack/").status_code == 404, persona
     message.refresh_from_db()
     assert message.acknowledged_at is None
+
+
+# Roles that change a roster (Perm.MANAGE_DUTY) in their own region and below.
+DUTY_MANAGERS = {Role.COMMUNITY_WORKER, Role.COMMUNITY_HEAD, Role.STREET_OFFICER}
+# Regions that keep a roster, and someone who may be on duty in each.
+DUTY_REGIONS = {
+    "430104002": "street",
+    "430104002001": "worker_a",
+    "430104002003": "head_b",
+    "430104003": "outsider",
+    "430104003001": "outsider",
+}
+
+
+def expected_duty_manager(persona: str, code: str) -> bool:
+    role, home, _dept = PERSONAS[persona]
+    return role in DUTY_MANAGERS and code.startswith(home)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("persona", sorted(PERSONAS))
+def test_duty_rosters_follow_the_persona_scope(world: World, as_persona: Any, persona: str) -> None:
+    """Every roster page, read and each of its changes, by every persona: a sibling community or
+    street gets 404 (as for a missing region), a reader 403; the community's own staff and the
+    street officer above change it."""
+    client = as_persona(persona)
+    start = timezone.now() + timedelta(days=1)
+    for code, person in DUTY_REGIONS.items():
+        url = f"/duty/{code}/"
+        readable = expected_region_access(persona, code)
+        manages = expected_duty_manager(persona, code)
+        # Outside the scope looks like a missing region (404); those who read no region at all are
+        # stopped by the page guard (403), readers who may not change the roster too.
+        refused = 403 if readable or PERSONAS[persona][0] not in REGION_VIEWERS else 404
+        page = client.get(url)
+        assert page.status_code == (200 if readable else refused), (persona, code, page.status_code)
+        if readable:
+            assert ('value="add"' in page.content.decode()) == manages, (persona, code)
+        shift = duty.shift_add(
+            actor=None,
+            region_code=code,
+            user=world[person],
+            starts_at=start,
+            ends_at=start + timedelta(hours=9),
+        )
+        day = timezone.localtime(start + timedelta(days=1), duty.local_zone()).date().isoformat()
+        attempts = {
+            "add": {
+                "op": "add",
+                "shift-user": world[person].pk,
+                "shift-day": day,
+                "shift-start": "08:30",
+                "shift-end": "17:30",
+            },
+            "fallback": {"op": "fallback", "fallback-user": world[person].pk},
+            "copy": {"op": "copy"},
+            "remove": {"op": "remove", "shift": shift.pk},
+        }
+        for op, data in attempts.items():
+            response = client.post(url, data)
+            assert response.status_code == (302 if manages else refused), (
+                persona,
+                code,
+                op,
+                response.status_code,
+            )
+        assert DutyShift.objects.filter(pk=shift.pk).exists() != manages, (persona, code)
+        assert DutyFallback.objects.filter(region_code=code).exists() == manages, (persona, code)
+        if not manages and readable:
+            assert AuditEntry.objects.filter(action="access.denied", object_id=url).count() >= 4
+        DutyShift.objects.filter(region_code=code).delete()
+        DutyFallback.objects.filter(region_code=code).delete()
+    # A shift of another roster posted to one's own roster: 404 (it is outside the scope) or refused.
+    other = duty.shift_add(
+        actor=None,
+        region_code="430104003001",
+        user=world["outsider"],
+        starts_at=start,
+        ends_at=start + timedelta(hours=1),
+    )
+    response = client.post("/duty/430104002001/", {"op": "remove", "shift": other.pk})
+    assert response.status_code in (400, 403, 404) and DutyShift.objects.filter(pk=other.pk).exists()
 
 
 # The API: every operation in the OpenAPI document refuses anonymous callers.
