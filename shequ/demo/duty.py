@@ -38,6 +38,15 @@ def _community_staff(code: str) -> list[User]:
     return own if len(own) >= 2 else staff
 
 
+def _turn(slot: int, n: int) -> int:
+    """Whose turn slot number ``slot`` is: in rotation, never the same person twice in a row, and
+    with more than two people each takes days and nights in turn (plain ``slot % n`` would keep an
+    even-sized team on fixed day or night shifts)."""
+    if n > 2 and n % 2 == 0:
+        return (slot + slot // n) % n
+    return slot % n
+
+
 def generate_duty(*, communities: list[str], today: date | None = None) -> DutySummary:
     summary = DutySummary()
     zone = duty.local_zone()
@@ -70,7 +79,7 @@ def generate_duty(*, communities: list[str], today: date | None = None) -> DutyS
             for i, (start, end, note) in enumerate(slots):
                 if DutyShift.objects.filter(region_code=code, starts_at__lt=end, ends_at__gt=start).exists():
                     continue  # an earlier run (or a person) already covers it
-                person = staff[(2 * day.toordinal() + i) % len(staff)]
+                person = staff[_turn(2 * day.toordinal() + i, len(staff))]
                 try:
                     duty.shift_add(
                         actor=None, region_code=code, user=person, starts_at=start, ends_at=end, note=note

@@ -4,6 +4,7 @@ audit entries, permission refusals, copying a week. The clock is fixed (``clock`
 
 from __future__ import annotations
 
+import itertools
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -287,3 +288,14 @@ def test_demo_rosters_name_someone_at_every_hour(world: World, clock: Any) -> No
     assert people == {"grid_a", "grid_b", "worker_a", "head_a"}
     assert duty.fallback_get(region_code=A).user == world["head_a"]  # type: ignore[union-attr]
     assert duty.fallback_get(region_code=B).user == world["head_b"]  # type: ignore[union-attr]
+
+
+def test_demo_rotation_never_gives_one_person_two_shifts_in_a_row() -> None:
+    from shequ.demo.duty import _turn
+
+    for n in (2, 3, 4, 5, 6):
+        turns = [_turn(k, n) for k in range(200)]
+        assert all(a != b for a, b in itertools.pairwise(turns)), n
+        if n > 2:  # everyone works days and nights
+            assert {t for k, t in enumerate(turns) if k % 2 == 0} == set(range(n)), n
+            assert {t for k, t in enumerate(turns) if k % 2 == 1} == set(range(n)), n
