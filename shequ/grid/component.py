@@ -40,6 +40,7 @@ def audit_labels() -> dict[str, Any]:
         "grid.hotline_errors": _("12345 error list downloaded"),
         "grid.hotline_import": _("12345 tickets imported"),
         "grid.retrain": _("Classifier retrained"),
+        "grid.retrain_lifesafety": _("Life-safety detector retrained"),
         "grid.routing_set": _("Routing rule saved"),
         "grid.routing_delete": _("Routing rule deleted"),
         "grid.stats_export": _("Ticket statistics exported"),

@@ -13,7 +13,7 @@ from django.core.files.storage import default_storage
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from shequ.core import outbox
+from shequ.core import duty, outbox
 from shequ.core.events import MessageAcknowledged
 from shequ.core.messaging import notify, thread_key
 from shequ.core.models import LEVEL_CODE_LENGTH, Channel, Department, RegionLevel, User
@@ -39,6 +39,7 @@ from shequ.grid.models import (
     UrgentAlert,
 )
 from shequ.grid.permissions import GridPerm as P
+from shequ.grid.services import _common
 
 # Steps of the workflow the reporter and followers hear about.
 _REPORTER_ACTIONS = {
@@ -191,8 +192,6 @@ def _street_code(community_code: str) -> str:
 def _reach(alert: UrgentAlert, level: int, at: dt.datetime) -> tuple[int, list[User], str]:
     """Whom an alert's level reaches now, and why them. A level with nobody to reach passes to the
     next at once: an alert never waits ten minutes on an empty roster."""
-    from shequ.core import duty  # TODO(merge duty): top-level import
-
     community = alert.community_code
     if level <= AlertLevel.ON_DUTY:
         answer = duty.duty_now(region_code=community, at=at)
@@ -220,7 +219,7 @@ def alert_people(event: UrgentAlertRaised) -> None:
     if alert is None or alert.state != AlertState.OPEN:
         return  # acknowledged or cleared before the worker got here
     ticket = alert.ticket
-    now = timezone.now()
+    now = _common._now()  # the grid's clock (the deadline engine's; tests set it)
     level, users, why = _reach(alert, event.level, now)
     if level > alert.level:
         # Nobody at the asked level: the alert stands at the level that was reached.

@@ -40,6 +40,7 @@ import joblib
 import numpy as np
 import sklearn
 from django.conf import settings
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import SGDClassifier
@@ -301,6 +302,8 @@ _NEGATED_BEFORE = re.compile(
     r"万一|如果|要是|假如|假设|担心|害怕|就怕|怕会|会不会|是否|有没有|可能会|容易|以免|免得|谨防|严禁|禁止|"
     r"关于|如何|怎样|怎么预防|演练|宣传|培训|讲座|知识|科普|模拟|安装|加装|购买|买个|配备|像|以为|怀疑|防)[^，。]{0,8}$"
 )
+# … or as what might happen ("充电会着火", "容易倒") …
+_MAY_BEFORE = re.compile(r"(?:会|可能会?|容易|易|要是)$")
 # … or in the past (a present marker in the same clause wins) …
 _PAST = re.compile(
     r"上个?月|上次|上回|上一次|去年|前年|上周|上星期|上礼拜|之前|以前|曾经|那次|那一次|前几天|前些天|前段时间|"
@@ -387,7 +390,7 @@ def rule_hits(text: str) -> list[Hit]:
 
 def _set_aside(kind: str, clause: str, match: re.Match[str], later: Sequence[str]) -> str:
     before, after = clause[: match.start()], clause[match.end() :]
-    if _NEGATED_BEFORE.search(before):
+    if _NEGATED_BEFORE.search(before) or _MAY_BEFORE.search(before):
         return "negated"
     present = _PRESENT.search(clause)
     # An elderly person unseen "since last week" is still unseen: time words describe the absence.
@@ -405,9 +408,14 @@ def _set_aside(kind: str, clause: str, match: re.Match[str], later: Sequence[str
 Sample = tuple[str, str]  # (text, kind or ORDINARY)
 
 
+def features_text(text: str) -> str:
+    """What the model reads: letters and numbers (each number as 0), punctuation as spaces."""
+    return "".join(ch if ch.isalnum() else " " for ch in _DIGITS.sub("0", normalize(text)))
+
+
 def _pipeline() -> Pipeline:
     features = TfidfVectorizer(
-        preprocessor=lambda t: "".join(ch if ch.isalnum() else " " for ch in _DIGITS.sub("0", normalize(t))),
+        preprocessor=features_text,
         analyzer="char_wb",
         ngram_range=(1, 3),
         lowercase=False,
@@ -572,6 +580,43 @@ def train(samples: Iterable[Sample], *, version: str = "", ticket_samples: int =
         ticket_samples=ticket_samples,
         train_seconds=time.perf_counter() - started,
     )
+
+
+def ticket_samples() -> list[Sample]:
+    """What staff decided about earlier alarms: a cleared false alarm is an ordinary text; an alarm
+    acknowledged and never cleared, on a ticket now finished, is a life-safety text of its kind."""
+    from shequ.grid.models import FINAL_STATUSES, AlertState, UrgentAlert
+
+    rows = (
+        UrgentAlert.objects.filter(life_safety=True)
+        .filter(
+            Q(state=AlertState.CLEARED) | Q(state=AlertState.ACKNOWLEDGED, ticket__status__in=FINAL_STATUSES)
+        )
+        .order_by("pk")
+        .values_list("ticket__title", "ticket__description", "state", "kind")
+    )
+    return [
+        (f"{title}\n{description}", ORDINARY if state == AlertState.CLEARED else (kind or "other"))
+        for title, description, state, kind in rows.iterator(chunk_size=2000)
+    ]
+
+
+@dataclass(frozen=True)
+class RetrainResult:
+    model: Model
+    base_samples: int
+    ticket_samples: int
+    path: Path | None
+
+
+def retrain(*, save: bool = True, path: Path | None = None) -> RetrainResult:
+    """Train on the shipped data plus staff's decisions on earlier alarms, save, and use it."""
+    base = base_samples()
+    extra = ticket_samples()
+    model = train([*base, *extra], version=data_version(), ticket_samples=len(extra))
+    saved = model.save(path) if save else None
+    set_model(model)
+    return RetrainResult(model=model, base_samples=len(base), ticket_samples=len(extra), path=saved)
 
 
 _model: Model | None = None

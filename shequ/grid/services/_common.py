@@ -234,9 +234,18 @@ def _stop_clock(ticket: Ticket) -> None:
     ticket.clock_started_at = ticket.due_at = ticket.warn_at = ticket.warned_at = None
 
 
+# Without a category yet, the catalog's defaults (Category's field defaults): an urgent report
+# that nobody has categorised must not wait 24 hours.
+UNCATEGORISED_RESPONSE_HOURS = 24
+UNCATEGORISED_URGENT_RESPONSE_HOURS = 1
+
+
 def response_due(category: Category | None, urgency: str, start: dt.datetime) -> dt.datetime:
     if category is None:
-        return deadlines.add_hours(start, 24)
+        hours = (
+            UNCATEGORISED_URGENT_RESPONSE_HOURS if urgency == Urgency.URGENT else UNCATEGORISED_RESPONSE_HOURS
+        )
+        return deadlines.add_hours(start, hours)
     hours = category.urgent_response_hours if urgency == Urgency.URGENT else category.response_hours
     return deadlines.add_hours(start, hours)
 

@@ -56,6 +56,8 @@ TICKET_POSTS: set[str] = {
     "grid:ticket_supervise",
     "grid:ticket_comment",
     "grid:ticket_add_photos",
+    "grid:ticket_urgent_ack",
+    "grid:ticket_urgent_clear",
     "grid:ticket_reveal",
 }
 # Pages without an object → the personas who may open them (others: 403; anonymous: login).

@@ -2,7 +2,9 @@
 
 - ``retrain``: retrain the request classifier on the shipped corpus's train split plus every
   ticket whose category staff confirmed or corrected, print the held-out accuracy on the corpus's
-  test split, and save the model for the web and worker processes (they load it on next start).
+  test split, and save the model for the web and worker processes (they load it on next start);
+  then the life-safety detector's model, with cleared false alarms as ordinary texts and confirmed
+  alarms as life-safety ones.
 - ``import-hotline FILE --as USER``: check a 12345 hotline export as USER (their import regions
   apply) and print every problem by row and column; with ``--commit`` import the valid rows.
 - ``rollup --rebuild``: recompute the statistics rollup from the tickets (after bulk loads that
@@ -98,6 +100,25 @@ class Command(BaseCommand):
             self.stdout.write("dry run: model not saved")
         else:
             self.stdout.write(f"saved {result.path} (corpus version {model.version})")
+        # The life-safety detector's model learns from what staff decided about earlier alarms.
+        from shequ.grid import lifesafety
+
+        safety = lifesafety.retrain(save=not dry_run)
+        audit.record(
+            "grid.retrain_lifesafety",
+            actor_name="shequ grid retrain",
+            object_type="grid.lifesafety",
+            detail={
+                "tickets": safety.ticket_samples,
+                "base": safety.base_samples,
+                "saved": safety.path is not None,
+            },
+        )
+        self.stdout.write(
+            f"life-safety detector: {safety.model.samples} texts ({safety.base_samples} shipped, "
+            f"{safety.ticket_samples} from staff decisions on earlier alarms), trained in "
+            f"{safety.model.train_seconds:.1f} s" + ("" if safety.path is None else f", saved {safety.path}")
+        )
 
     def _import_hotline(self, *, file: str, username: str, commit: bool = False, **_opts: Any) -> None:
         from pathlib import Path

@@ -1,0 +1,374 @@
+"""Urgent tickets in minutes: every intake path marks a life-safety text urgent (and only such a
+text), the on-duty person is alerted at once by SMS and in-app with an acknowledgement, an
+unacknowledged alert climbs to the community head and then the street after the setting (fake
+clock), the reporter is told whom to call, and a false alarm is cleared only with a reason, audited."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+
+from shequ.conftest import World
+from shequ.core import messaging, outbox
+from shequ.core.models import AuditEntry, AuditResult, Channel, Delivery, Message
+from shequ.core.tests.api_helpers import _fresh_rate_limits, bearer, issue
+from shequ.core.tests.fakes import SmsGateway
+from shequ.grid import hotline, lifesafety, services
+from shequ.grid.models import AlertLevel, AlertState, Source, Ticket, Urgency, UrgentAlert
+from shequ.grid.tests.conftest import COMMUNITY_A, GRID_A
+from shequ.grid.tests.open311_helpers import POINT_A, building, make_key
+
+__all__ = ["_fresh_rate_limits"]
+pytestmark = pytest.mark.django_db
+
+GAS = "3栋2单元楼道里好大的煤气味，头都晕了，快来人"
+ORDINARY = "燃气费在哪里交，燃气卡充值点搬到哪里去了"
+STREET = "430104002"
+LOCAL = timezone.get_fixed_timezone(8 * 60)
+
+
+def at(day: int, hour: int, minute: int = 0, second: int = 0) -> dt.datetime:
+    return dt.datetime(2026, 12, day, hour, minute, second, tzinfo=LOCAL)
+
+
+@pytest.fixture
+def sms(settings: Any) -> Iterator[SmsGateway]:
+    with SmsGateway() as gateway:
+        settings.SMS_GATEWAY_URL, settings.SMS_GATEWAY_TOKEN = gateway.url, gateway.token
+        yield gateway
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> Callable[[dt.datetime], None]:
+    """The grid's clock (the deadline engine's): intake, the alert's climb and whom it reaches."""
+
+    def set_to(when: dt.datetime) -> None:
+        monkeypatch.setattr(services._common, "_now", lambda: when)
+
+    return set_to
+
+
+def roster(world: World) -> None:
+    """枇杷塘社区: grid_a on the day shift, worker_a on the night shift of 7–8 December; the head is
+    the fallback. Rows made directly: the roster's own services are tested in core."""
+    from shequ.core.models import DutyFallback, DutyShift
+
+    community = world.regions[COMMUNITY_A]
+    for user, start, end in (
+        (world["grid_a"], at(7, 8, 30), at(7, 17, 30)),
+        (world["worker_a"], at(7, 17, 30), at(8, 8, 30)),
+    ):
+        DutyShift.objects.create(
+            region=community, region_code=COMMUNITY_A, user=user, starts_at=start, ends_at=end
+        )
+    DutyFallback.objects.create(region=community, region_code=COMMUNITY_A, user=world["head_a"])
+
+
+# --- Every intake path ------------------------------------------------------------------------
+
+
+def via_resident_page(world: World, text: str) -> Ticket:
+    client = Client()
+    client.force_login(world["resident"])
+    response = client.post(reverse("grid:report"), {"description": text, "region": GRID_A})
+    assert response.status_code == 302, response.content[:500]
+    return Ticket.objects.get(source=Source.RESIDENT)
+
+
+def via_staff_page(world: World, text: str) -> Ticket:
+    client = Client()
+    client.force_login(world["grid_a"])
+    response = client.post(
+        reverse("grid:new"),
+        {"source": "patrol", "region": GRID_A, "urgency": "normal", "title": text[:20], "description": text},
+    )
+    assert response.status_code == 302, response.content[:500]
+    return Ticket.objects.get(source=Source.PATROL)
+
+
+def via_open311(world: World, text: str) -> Ticket:
+    building(world, GRID_A, POINT_A, "岳麓区桃子湖路1号")
+    response = Client().post(
+        "/open311/v2/requests.json",
+        {
+            "api_key": make_key(world, "head_a"),
+            "service_code": "other.other",
+            "lat": str(POINT_A[0]),
+            "long": str(POINT_A[1]),
+            "description": text,
+        },
+    )
+    assert response.status_code == 200, response.content[:500]
+    return Ticket.objects.get(source=Source.OPEN311)
+
+
+def via_hotline(world: World, text: str) -> Ticket:
+    content = (
+        "受理编号,受理时间,诉求人,来电号码,问题描述,事发地点,分类,社区,缓急程度\n"
+        f"GD-0099,2026/12/1 3:15,张三,13912345678,{text},5栋,,枇杷塘社区,一般\n"
+    ).encode("gb18030")
+    result = hotline.commit(content=content, filename="12345.csv", actor=world["worker_a"])
+    assert result.status == "committed", result.report.problems
+    return Ticket.objects.get(source=Source.HOTLINE)
+
+
+def via_api(world: World, text: str) -> Ticket:
+    response = Client().post(
+        "/api/v1/grid/tickets",
+        data=json.dumps({"region_code": GRID_A, "title": text[:20], "description": text}),
+        content_type="application/json",
+        **bearer(issue(world, "resident")),
+    )
+    assert response.status_code == 201, response.content[:500]
+    return Ticket.objects.get(pk=response.json()["id"])
+
+
+def via_sensor(world: World, text: str) -> Ticket:
+    # The platform says "normal": the words decide.
+    response = Client().post(
+        "/api/v1/grid/sensor-alerts",
+        data=json.dumps(
+            {
+                "alert_id": "S-1",
+                "region_code": GRID_A,
+                "title": "设备告警",
+                "description": text,
+                "urgency": "normal",
+            }
+        ),
+        content_type="application/json",
+        **bearer(issue(world, "street", scopes=["grid_sensor:write"])),
+    )
+    assert response.status_code == 201, response.content[:500]
+    return Ticket.objects.get(source=Source.SENSOR)
+
+
+PATHS = [via_resident_page, via_staff_page, via_open311, via_hotline, via_api, via_sensor]
+
+
+@pytest.mark.parametrize("path", PATHS, ids=lambda p: p.__name__)
+def test_every_intake_path_marks_a_life_safety_text_urgent(world: World, path: Any) -> None:
+    ticket = path(world, GAS)
+    assert ticket.urgency == Urgency.URGENT
+    alert = UrgentAlert.objects.get(ticket=ticket)
+    assert alert.life_safety and alert.kind == "gas" and alert.state == AlertState.OPEN
+    assert any(r["by"] == "rule" and "煤气" in r["phrase"] for r in alert.reasons)
+    # An urgent ticket runs on the category's urgent hours (1 h without a category), not 24.
+    assert ticket.response_due_at is not None
+    assert ticket.response_due_at - ticket.submitted_at <= dt.timedelta(hours=2)
+    # The reason is on the ticket's timeline, and the alert is queued for the on-duty person.
+    assert ticket.actions.filter(action="urgent_raised").exists()
+    assert outbox.OutboxTask.objects.filter(event_type="grid.urgent_alert_raised").exists()
+
+
+@pytest.mark.parametrize("path", PATHS, ids=lambda p: p.__name__)
+def test_an_ordinary_text_stays_in_the_normal_queue(world: World, path: Any) -> None:
+    ticket = path(world, ORDINARY)
+    assert ticket.urgency == Urgency.NORMAL
+    assert not UrgentAlert.objects.filter(ticket=ticket).exists()
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "没有人受伤，就是车被刮了",
+        "上次着火的那栋楼已经修好了，想问外墙什么时候刷",
+        "上个月漏气的事想问下赔偿",
+    ],
+)
+def test_negations_and_past_events_do_not_raise_an_alert(world: World, text: str) -> None:
+    ticket = via_staff_page(world, text)
+    assert ticket.urgency == Urgency.NORMAL and not UrgentAlert.objects.filter(ticket=ticket).exists()
+
+
+def test_a_reporter_marking_it_urgent_also_alerts_the_person_on_duty(world: World) -> None:
+    client = Client()
+    client.force_login(world["resident"])
+    client.post(reverse("grid:report"), {"description": "路口的红绿灯坏了", "region": GRID_A, "urgent": "on"})
+    alert = UrgentAlert.objects.get()
+    assert not alert.life_safety and alert.kind == "" and alert.ticket.urgency == Urgency.URGENT
+
+
+# --- Whom it reaches, and when ---------------------------------------------------------------
+
+
+def messages_for(world: World, persona: str) -> list[Message]:
+    return list(Message.objects.filter(recipient=world[persona], topic="grid.urgent"))
+
+
+def test_the_night_person_is_alerted_at_3am_and_it_climbs_after_the_setting(
+    world: World, clock: Callable[[dt.datetime], None], sms: SmsGateway, settings: Any
+) -> None:
+    settings.URGENT_ACK_MINUTES = 10
+    roster(world)
+    clock(at(8, 3, 0))
+    ticket = services.ticket_submit(
+        actor=world["grid_a"],
+        source=Source.PATROL,
+        region=world.regions[GRID_A],
+        title="煤气",
+        description=GAS,
+    )
+    outbox.run_pending()
+    alert = UrgentAlert.objects.get(ticket=ticket)
+    # The night shift, not the day person nor the fallback: by SMS and in the app, asking to acknowledge.
+    [night] = messages_for(world, "worker_a")
+    assert night.requires_ack and "紧急" in night.subject and "燃气泄漏" in night.subject
+    assert not messages_for(world, "grid_a") and not messages_for(world, "head_a")
+    assert Delivery.objects.get(message=night, channel=Channel.SMS).status == "sent"
+    assert any("10 分钟" in r["text"] or "10分钟" in r["text"] for r in sms.state.received)
+    assert alert.reached[0]["level"] == AlertLevel.ON_DUTY and alert.reached[0]["why"] == "shift"
+    # Nine minutes on: nothing climbs.
+    clock(at(8, 3, 9, 59))
+    assert services.escalate_unacknowledged() == 0
+    # After ten: the community head.
+    clock(at(8, 3, 10, 1))
+    assert services.escalate_unacknowledged() == 1
+    outbox.run_pending()
+    [head] = messages_for(world, "head_a")
+    assert head.requires_ack and "10" in head.body
+    # Ten more: the street.
+    clock(at(8, 3, 20, 2))
+    assert services.escalate_unacknowledged() == 1
+    outbox.run_pending()
+    assert messages_for(world, "street")
+    alert.refresh_from_db()
+    assert alert.level == AlertLevel.STREET and alert.ack_due_at is None
+    # The top climbs no further.
+    clock(at(8, 4, 0))
+    assert services.escalate_unacknowledged() == 0
+    # The street officer presses "Acknowledge" in the inbox: the alert is acknowledged, the others told.
+    messaging.acknowledge(user=world["street"], message=messages_for(world, "street")[0])
+    outbox.run_pending()
+    alert.refresh_from_db()
+    assert alert.state == AlertState.ACKNOWLEDGED and alert.acknowledged_by == world["street"]
+    told = Message.objects.filter(topic="grid.urgent_ack")
+    assert {m.recipient.username for m in told} >= {"worker_a", "head_a"}
+    assert ticket.actions.filter(action="urgent_ack").exists()
+
+
+def test_a_gap_in_the_roster_reaches_the_fallback_and_an_empty_roster_the_head(
+    world: World, clock: Callable[[dt.datetime], None]
+) -> None:
+    roster(world)
+    clock(at(9, 12, 0))  # after the last shift: the fallback
+    services.ticket_submit(
+        actor=None, source=Source.HOTLINE, region=world.regions[GRID_A], title="煤气", description=GAS
+    )
+    outbox.run_pending()
+    assert messages_for(world, "head_a")
+    alert = UrgentAlert.objects.get()
+    assert alert.reached[0]["why"] == "fallback"
+
+
+def test_no_roster_at_all_goes_straight_to_the_head(world: World) -> None:
+    services.ticket_submit(
+        actor=None, source=Source.HOTLINE, region=world.regions[GRID_A], title="煤气", description=GAS
+    )
+    outbox.run_pending()
+    alert = UrgentAlert.objects.get()
+    assert alert.level == AlertLevel.COMMUNITY_HEAD and alert.reached[0]["why"] == "community_head"
+    assert messages_for(world, "head_a") and alert.ack_due_at is not None
+
+
+def test_the_resident_is_told_whom_to_call(world: World) -> None:
+    ticket = via_resident_page(world, GAS)
+    client = Client()
+    client.force_login(world["resident"])
+    page = client.get(reverse("grid:report_done", args=[ticket.pk])).content.decode()
+    assert 'href="tel:119"' in page and 'href="tel:110"' in page and 'href="tel:120"' in page
+    assert page.index("tel:119") < page.index("tel:110")  # gas: 119 first
+    assert "不要" in page  # the advice: no switches, no flames
+    outbox.run_pending()
+    told = Message.objects.get(recipient=world["resident"], topic="grid.urgent_reporter")
+    assert "119" in told.subject and "值班" in told.body
+    # An ordinary report's page has no such box.
+    Ticket.objects.all().delete()
+    ordinary = via_resident_page(world, ORDINARY)
+    page = client.get(reverse("grid:report_done", args=[ordinary.pk])).content.decode()
+    assert "tel:119" not in page
+
+
+# --- Acknowledging and clearing ------------------------------------------------------------------
+
+
+def test_acknowledging_on_the_ticket_page_stops_the_climb(world: World, clock: Any) -> None:
+    roster(world)
+    clock(at(8, 3, 0))
+    ticket = via_staff_page(world, GAS)
+    outbox.run_pending()
+    client = Client()
+    client.force_login(world["worker_a"])
+    page = client.get(reverse("grid:ticket", args=[ticket.pk])).content.decode()
+    assert "煤气" in page and "urgent-ack" in page
+    response = client.post(
+        reverse("grid:ticket_urgent_ack", args=[ticket.pk]), {"urgent_ack-confirm": "True"}
+    )
+    assert response.status_code == 302
+    alert = UrgentAlert.objects.get()
+    assert alert.state == AlertState.ACKNOWLEDGED and alert.ack_due_at is None
+    clock(at(8, 4, 0))
+    assert services.escalate_unacknowledged() == 0
+
+
+def test_clearing_a_false_alarm_needs_a_reason_and_is_audited(world: World) -> None:
+    ticket = via_staff_page(world, GAS)
+    alert = UrgentAlert.objects.get()
+    before = (alert.state, ticket.urgency)
+    for reason in ("", "  ", "误报"):
+        with pytest.raises(ValidationError):
+            services.alert_clear(actor=world["head_a"], alert=alert, reason=reason)
+    alert.refresh_from_db()
+    ticket.refresh_from_db()
+    assert (alert.state, ticket.urgency) == before
+    # A grid worker may acknowledge but not clear: refused, audited.
+    with pytest.raises(PermissionDenied):
+        services.alert_clear(actor=world["grid_a"], alert=alert, reason="是煮中药的味道，不是煤气")
+    assert AuditEntry.objects.filter(action="grid.urgent_clear", result=AuditResult.DENIED).exists()
+    services.alert_clear(actor=world["head_a"], alert=alert, reason="是煮中药的味道，不是煤气")
+    alert.refresh_from_db()
+    ticket.refresh_from_db()
+    assert alert.state == AlertState.CLEARED and alert.cleared_by == world["head_a"]
+    assert ticket.urgency == Urgency.NORMAL
+    # Back to the category's normal answer time from the submission.
+    assert ticket.response_due_at - ticket.submitted_at >= dt.timedelta(hours=20)
+    entry = AuditEntry.objects.get(action="grid.urgent_clear", result=AuditResult.SUCCESS)
+    assert entry.actor_id == world["head_a"].pk and entry.detail["reason"] == "是煮中药的味道，不是煤气"
+    # Cleared once is cleared.
+    with pytest.raises(ValidationError):
+        services.alert_clear(actor=world["head_a"], alert=alert, reason="再清一次试试")
+    # The cleared text is an ordinary example for the next training.
+    assert (f"{ticket.title}\n{ticket.description}", lifesafety.ORDINARY) in lifesafety.ticket_samples()
+
+
+def test_sibling_staff_cannot_acknowledge_or_clear(world: World) -> None:
+    ticket = via_staff_page(world, GAS)
+    for persona in ("head_b", "outsider"):
+        client = Client()
+        client.force_login(world[persona])
+        for step in ("urgent_ack", "urgent_clear"):
+            url = reverse(f"grid:ticket_{step}", args=[ticket.pk])
+            assert (
+                client.post(url, {f"{step}-reason": "不是煤气", f"{step}-confirm": "True"}).status_code == 404
+            )
+    assert UrgentAlert.objects.get().state == AlertState.OPEN
+
+
+def test_the_queue_puts_unacknowledged_alerts_on_top_and_home_counts_them(world: World) -> None:
+    via_staff_page(world, GAS)
+    client = Client()
+    client.force_login(world["head_a"])
+    page = client.get(reverse("grid:queue")).content.decode()
+    assert page.index("alerts-heading") < page.index("ticket-list")
+    from shequ.grid.selectors import home_counts
+
+    assert home_counts(world["head_a"])["urgent_open"] == 1
+    assert home_counts(world["head_b"])["urgent_open"] == 0
