@@ -153,8 +153,8 @@ def cross_validation() -> None:
     print(
         "\n5-fold cross-validation on the training set (threshold, threshold when calm): recall / precision"
     )
-    for th in (0.2, 0.3, 0.4):
-        for calm_th in (0.6, 0.7, 0.9):
+    for th in (0.3, 0.4, 0.5):
+        for calm_th in (0.6, 0.8):
             fired = [a or p >= (calm_th if c else th) for _l, a, c, p in rows]
             r, p, *_ = rates([row[0] for row in rows], fired)
             print(f"  {th:.1f} {calm_th:.1f}: {r:.3f} / {p:.3f}")

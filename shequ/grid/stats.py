@@ -546,3 +546,54 @@ def report(query: StatsQuery, *, now: dt.datetime | None = None, live: bool = Fa
         days=by_day(query, now=now),
         category_level=level,
     )
+
+
+# --- Urgent tickets --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class UrgentFigures:
+    """The urgent tickets of the cohort: how many came in, how fast someone acknowledged them, how
+    many climbed past the person on duty, and how many were false alarms."""
+
+    alerts: int
+    life_safety: int  # read as a danger to life by the detector (the rest: marked urgent)
+    acknowledged: int
+    ack_median_minutes: float | None
+    ack_p90_minutes: float | None
+    escalated: int  # reached the community head or the street
+    cleared: int  # false alarms cleared by staff
+    waiting: int  # nobody has acknowledged yet
+
+    @property
+    def cleared_percent(self) -> str:
+        return percent(_rate(self.cleared, self.life_safety))
+
+
+def _quantile(values: list[float], q: float) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
+
+
+def urgent(query: StatsQuery) -> UrgentFigures:
+    """One query over the cohort's alerts (a period holds few: they are the urgent tickets)."""
+    from shequ.grid.models import AlertLevel, AlertState, UrgentAlert
+
+    rows = list(
+        UrgentAlert.objects.filter(ticket__in=tickets(query)).values_list(
+            "life_safety", "state", "level", "raised_at", "acknowledged_at"
+        )
+    )
+    waits = [(acked - raised).total_seconds() / 60 for _l, _s, _v, raised, acked in rows if acked is not None]
+    return UrgentFigures(
+        alerts=len(rows),
+        life_safety=sum(1 for r in rows if r[0]),
+        acknowledged=len(waits),
+        ack_median_minutes=_quantile(waits, 0.5),
+        ack_p90_minutes=_quantile(waits, 0.9),
+        escalated=sum(1 for r in rows if r[2] > AlertLevel.ON_DUTY),
+        cleared=sum(1 for r in rows if r[1] == AlertState.CLEARED),
+        waiting=sum(1 for r in rows if r[1] == AlertState.OPEN),
+    )

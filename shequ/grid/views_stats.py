@@ -262,6 +262,7 @@ def stats_page(request: HttpRequest) -> HttpResponse:
         charts={**_chart_data(report), "regionmap": _region_map(report)},
         category_label=report.query.category.name_zh if report.query.category else "",
         statuses=[(s, Status(s).label) for s in stats.STATUSES],
+        urgent=stats.urgent(report.query),
     )
     return render(request, "grid/stats/index.html", context)
 

@@ -372,3 +372,42 @@ def test_the_queue_puts_unacknowledged_alerts_on_top_and_home_counts_them(world:
 
     assert home_counts(world["head_a"])["urgent_open"] == 1
     assert home_counts(world["head_b"])["urgent_open"] == 0
+
+
+def test_statistics_count_urgent_tickets_acknowledgement_times_and_false_alarms(
+    world: World, clock: Callable[[dt.datetime], None]
+) -> None:
+    from shequ.grid import stats
+
+    roster(world)
+    made = []
+    for minute in (0, 1, 2):
+        clock(at(8, 3, minute))
+        made.append(
+            services.ticket_submit(
+                actor=None, source=Source.HOTLINE, region=world.regions[GRID_A], title="煤气", description=GAS
+            )
+        )
+    outbox.run_pending()
+    alerts = [UrgentAlert.objects.get(ticket=t) for t in made]
+    clock(at(8, 3, 4))  # 4 min after the first
+    services.alert_acknowledge(actor=world["worker_a"], alert=alerts[0])
+    clock(at(8, 3, 9))  # 8 min after the second
+    services.alert_acknowledge(actor=world["worker_a"], alert=alerts[1])
+    services.alert_clear(actor=world["head_a"], alert=alerts[2], reason="核实为下水道返味，不是煤气")
+    clock(at(8, 3, 15))
+    services.escalate_unacknowledged()
+    query = stats.StatsQuery(region_code=COMMUNITY_A, start=dt.date(2026, 12, 8), end=dt.date(2026, 12, 8))
+    figures = stats.urgent(query)
+    assert (figures.alerts, figures.life_safety, figures.acknowledged) == (3, 3, 2)
+    assert figures.ack_median_minutes in (4.0, 8.0) and figures.ack_p90_minutes == 8.0
+    assert (figures.cleared, figures.waiting, figures.escalated) == (1, 0, 0)
+    # Another community's figures hold none of them.
+    other = stats.StatsQuery(region_code="430104002003", start=query.start, end=query.end)
+    assert stats.urgent(other).alerts == 0
+    client = Client()
+    client.force_login(world["head_a"])
+    page = client.get(
+        reverse("grid:stats"), {"region": COMMUNITY_A, "start": "2026-12-08", "end": "2026-12-08"}
+    )
+    assert page.status_code == 200 and "urgent-heading" in page.content.decode()
