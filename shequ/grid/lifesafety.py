@@ -11,8 +11,9 @@ Two parts, either of which can fire:
   it is happening now ("现在又闻到煤气味").
 * **A model**: TF-IDF over character 1–3-grams and a linear model with logistic loss that says
   life-safety or ordinary (a second one names the kind), trained on ``data/lifesafety_train.csv``,
-  on the ordinary categories of the request corpus's train split, and on what staff decided about earlier alarms (cleared false alarms
-  are ordinary, confirmed ones life-safety). Its probability of danger fires at
+  on the ordinary categories of the request corpus's train split, and on what staff decided about
+  earlier alarms (cleared false alarms are ordinary, confirmed ones life-safety). Its probability of
+  danger fires at
   ``MODEL_THRESHOLD``; when the only rule matches were set aside as negated or past, or the text says
   the danger is not there ("没事", "误报", "无人受伤"), it must reach ``MODEL_THRESHOLD_SET_ASIDE``.
 
