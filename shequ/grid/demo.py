@@ -51,6 +51,7 @@ from shequ.grid.models import (
     Ticket,
     TicketAction,
     Urgency,
+    UrgentAlert,
 )
 from shequ.grid.notices import THREAD_KIND
 from shequ.grid.services import Decision
@@ -235,6 +236,8 @@ class _Clock:
         "returned_at",
     )
 
+    ALERT_FIELDS = ("raised_at", "ack_due_at", "acknowledged_at", "cleared_at")
+
     def __init__(self) -> None:
         self.ticket_id = 0
         # (real time a step started, how far everything since then has been moved back)
@@ -251,6 +254,7 @@ class _Clock:
             for sql, fields in (
                 _shift_sql(Ticket, "pk", self.TICKET_FIELDS),
                 _shift_sql(Dispatch, "ticket_id", self.DISPATCH_FIELDS),
+                _shift_sql(UrgentAlert, "ticket_id", self.ALERT_FIELDS),
             ):
                 cursor.execute(sql, [*[_delta_param(delta)] * fields, self.ticket_id])
         for mark in self.marks:
@@ -460,6 +464,15 @@ def _steps(
     def add(low: float, high: float, step: Callable[[Ticket], Ticket]) -> None:
         steps.append((_hours(rng, low, high * (6 if late else 1)), step))
 
+    alert = UrgentAlert.objects.filter(ticket=ticket).first()
+    if alert is not None and plan != "submitted" and community is not None:
+        # Someone on duty acknowledged the urgent ones within minutes (the newest still wait).
+        steps.append(
+            (
+                dt.timedelta(minutes=rng.uniform(1.5, 9)),
+                lambda t: (services.alert_acknowledge(actor=community, alert=alert), t)[1],
+            )
+        )
     if plan == "merged":
         return steps  # merged after all the others exist (see generate_tickets)
     if plan == "submitted":

@@ -55,7 +55,7 @@ EVAL_PATH = DATA / "lifesafety_eval.csv"
 CORPUS_PATH = DATA / "corpus.csv"
 MODEL_FILENAME = "grid-lifesafety.joblib"
 # Bump when the rules' meaning, the features or the model change: the stamp retrains saved models.
-FORMAT = 1
+FORMAT = 2
 ORDINARY = "ordinary"
 # Main types of the request corpus whose texts are ordinary requests (the corpus's 安全隐患 and
 # 突发事件 texts mix hazards with emergencies and carry no life-safety label, so they are left out).
@@ -315,6 +315,8 @@ _PRESENT = re.compile(r"现在|正在|还在|又|此刻|刚刚|刚才|马上|一
 # … or when the words after it in the clause say it is about a past event or a request about one …
 _ABOUT_AFTER = re.compile(
     r"^[^，。]{0,3}(?:的事|的事情|这件事|那件事|以后|之后|过后|后来|的那栋|的那家|的那个|隐患|风险|的危险|的可能)"
+    # "困人四次了": a complaint about how often, not a call for help now.
+    r"|^[^，。]{0,4}(?:[0-9一二两三四五六七八九十几好多]+次|多次)"
 )
 # … or a later clause says it is over.
 _OVER = re.compile(
@@ -366,12 +368,13 @@ def rule_hits(text: str) -> list[Hit]:
     norm = normalize(text)
     parts = clauses(norm)
     hits: list[Hit] = []
-    seen: set[tuple[str, int]] = set()
+    seen: set[tuple[str, str]] = set()
     for index, (offset, clause) in enumerate(parts):
         later = [c for _o, c in parts[index + 1 :]]
         for name, kind, pattern in _COMPILED:
             for match in pattern.finditer(clause):
-                key = (kind, offset + match.start())
+                # One reason per kind and phrase: a title repeated in the description counts once.
+                key = (kind, match.group(0))
                 if key in seen or not match.group(0):
                     continue
                 seen.add(key)

@@ -230,6 +230,22 @@ def service_notice(category: Category | None, urgency: str = Urgency.NORMAL) -> 
     ) % {"hours": hours}
 
 
+def created_notice(ticket: Ticket) -> str:
+    """The notice of a request just created: a report read as a danger to life first says whom to
+    call now (the client app shows it to the person who reported)."""
+    from shequ.grid import selectors
+    from shequ.grid.lifesafety import KINDS
+
+    notice = service_notice(ticket.category, ticket.urgency)
+    alert = selectors.urgent_alert(ticket)
+    if alert is None or not alert.life_safety:
+        return notice
+    kind = KINDS.get(alert.kind) or KINDS["other"]
+    call = _("If anyone is in danger, call %(call)s now") % {"call": " / ".join(kind.call)}
+    urgent = _("%(call)s: %(advice)s") % {"call": call, "advice": kind.advice}
+    return f"{urgent} {notice}".strip()
+
+
 # --- Posting a request ----------------------------------------------------------------------------
 
 

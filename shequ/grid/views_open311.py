@@ -179,7 +179,7 @@ def requests(request: HttpRequest, fmt: str, token: ApiToken | None) -> HttpResp
         created = {
             "service_request_id": ticket.number,
             "token": str(ticket.uid),
-            "service_notice": open311.service_notice(ticket.category, ticket.urgency),
+            "service_notice": open311.created_notice(ticket),
             "account_id": None,
         }
         return render(fmt, "service_requests", [created])

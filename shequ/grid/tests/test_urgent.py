@@ -411,3 +411,19 @@ def test_statistics_count_urgent_tickets_acknowledgement_times_and_false_alarms(
         reverse("grid:stats"), {"region": COMMUNITY_A, "start": "2026-12-08", "end": "2026-12-08"}
     )
     assert page.status_code == 200 and "urgent-heading" in page.content.decode()
+
+
+def test_open311_tells_the_client_app_whom_to_call(world: World) -> None:
+    building(world, GRID_A, POINT_A, "岳麓区桃子湖路1号")
+    response = Client(HTTP_ACCEPT_LANGUAGE="zh-hans").post(
+        "/open311/v2/requests.json",
+        {
+            "api_key": make_key(world, "head_a"),
+            "service_code": "other.other",
+            "lat": str(POINT_A[0]),
+            "long": str(POINT_A[1]),
+            "description": GAS,
+        },
+    )
+    notice = response.json()[0]["service_notice"]
+    assert notice.startswith("如有人身危险，请立即拨打119") and "不要开关电灯" in notice

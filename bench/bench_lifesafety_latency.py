@@ -1,0 +1,139 @@
+"""Time from a resident's life-safety report to the on-duty person's notification being queued (the
+``Message`` and its SMS ``Delivery`` written by the worker), p50/p99, with a worker running as in
+production (``outbox.work``: it sleeps ``idle_sleep`` when nothing is due).
+
+Reports arrive one at a time at random moments, as they do, so the figure is the worker's pick-up
+delay, not a backlog. Baseline, same run: the cost of the submission itself with the detector and
+with the detector switched off (the ratio is what reading every text costs at intake). The bench
+tickets, their alerts and messages are deleted afterwards. Needs the demo data:
+
+    SHEQU_DEMO=1 .venv/bin/python bench/bench_lifesafety.py --latency 100
+"""
+
+from __future__ import annotations
+
+import random
+import statistics
+import threading
+import time
+
+from django.db import close_old_connections, transaction
+
+from shequ.core import outbox
+from shequ.core.models import Membership, Message, Role, User
+from shequ.grid import lifesafety, services
+from shequ.grid.models import Source, Ticket, UrgentAlert
+
+
+def _pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def measure(n: int, idle_sleep: float = 1.0) -> None:
+    member = (
+        Membership.objects.filter(
+            role=Role.RESIDENT, revoked_at__isnull=True, region_code__startswith="430104"
+        )
+        .select_related("user", "region")
+        .order_by("pk")
+        .first()
+    )
+    if member is None:
+        raise SystemExit("no demo resident: run `SHEQU_DEMO=1 .venv/bin/shequ demo --no-serve` first")
+    user: User = member.user
+    region = member.region
+    texts = [t for t, k in lifesafety.labelled(lifesafety.EVAL_PATH) if k != lifesafety.ORDINARY]
+    rng = random.Random(7)
+    lifesafety.get_model()
+
+    stop = threading.Event()
+
+    def work() -> None:
+        try:
+            outbox.work(idle_sleep=idle_sleep, stop=stop.is_set)
+        finally:
+            close_old_connections()
+
+    # Earlier tasks of the demo first, so that only the bench's reports are timed.
+    outbox.run_pending()
+    worker = threading.Thread(target=work, name="bench-worker", daemon=True)
+    worker.start()
+    made: list[int] = []
+    submit_with: list[float] = []
+    try:
+        for i in range(n):
+            time.sleep(rng.uniform(0.0, 1.5))
+            started = time.perf_counter()
+            with transaction.atomic():
+                ticket = services.ticket_submit(
+                    actor=user,
+                    source=Source.RESIDENT,
+                    region=region,
+                    title=f"bench {i}",
+                    description=rng.choice(texts),
+                    external_ref=f"app:bench-lifesafety-{time.time_ns()}",
+                )
+            submit_with.append(time.perf_counter() - started)
+            made.append(ticket.pk)
+        deadline = time.time() + 60
+        alerts = list(UrgentAlert.objects.filter(ticket_id__in=made).values_list("pk", "raised_at"))
+        while time.time() < deadline:
+            done = Message.objects.filter(
+                topic="grid.urgent", topic_ref__in=[str(a) for a, _r in alerts]
+            ).count()
+            if done >= len(alerts):
+                break
+            time.sleep(0.2)
+    finally:
+        stop.set()
+        worker.join(timeout=30)
+
+    first = {}
+    for ref, created in Message.objects.filter(
+        topic="grid.urgent", topic_ref__in=[str(a) for a, _r in alerts]
+    ).values_list("topic_ref", "created_at"):
+        first[int(ref)] = min(created, first.get(int(ref), created))
+    waits = [(first[a] - raised).total_seconds() for a, raised in alerts if a in first]
+
+    # Baseline: the same submissions without the detector (inside a transaction rolled back).
+    submit_without: list[float] = []
+    original = lifesafety.detect
+    lifesafety_off = lambda text, **kw: lifesafety.NOT_URGENT  # noqa: E731
+    services.intake.lifesafety.detect = lifesafety_off  # type: ignore[attr-defined]
+    try:
+        for i in range(min(n, 50)):
+            started = time.perf_counter()
+            with transaction.atomic():
+                ticket = services.ticket_submit(
+                    actor=user,
+                    source=Source.RESIDENT,
+                    region=region,
+                    title=f"bench off {i}",
+                    description=rng.choice(texts),
+                    external_ref=f"app:bench-lifesafety-off-{time.time_ns()}",
+                )
+            submit_without.append(time.perf_counter() - started)
+            made.append(ticket.pk)
+    finally:
+        services.intake.lifesafety.detect = original  # type: ignore[attr-defined]
+
+    Message.objects.filter(
+        topic__startswith="grid.urgent", topic_ref__in=[str(a) for a, _r in alerts]
+    ).delete()
+    Ticket.objects.filter(pk__in=made).delete()
+
+    print()
+    print(f"{len(alerts)} of {n} bench reports read as life-safety; notified {len(waits)}")
+    if waits:
+        print(
+            f"submission → on-duty notification queued: p50 {_pct(waits, 0.5) * 1000:.0f} ms, "
+            f"p99 {_pct(waits, 0.99) * 1000:.0f} ms, max {max(waits) * 1000:.0f} ms "
+            f"(worker idle sleep {idle_sleep:.1f} s bounds it)"
+        )
+    with_ms = statistics.median(submit_with) * 1000
+    without_ms = statistics.median(submit_without) * 1000
+    print(
+        f"submission itself (median): {with_ms:.1f} ms with the detector and the alert, "
+        f"{without_ms:.1f} ms without (ratio {with_ms / without_ms:.2f})"
+    )
