@@ -125,9 +125,9 @@ def quality(show_misses: bool) -> None:
                 why = "; ".join(f"{h.by}:{h.phrase}" for h in triage[i].hits)
                 print(f"  [{ordinary_kinds[i]}] {why} | {t}")
         print("corpus false alarms:")
-        for t, f in zip(corpus, corpus_fired, strict=True):
-            if f:
-                print(f"  {t}")
+        for text, flagged in zip(corpus, corpus_fired, strict=True):
+            if flagged:
+                print(f"  {text}")
 
 
 def cross_validation() -> None:
@@ -161,7 +161,7 @@ def cross_validation() -> None:
 
 
 def latency(n: int) -> None:
-    from bench_lifesafety_latency import measure  # type: ignore[import-not-found]
+    from bench_lifesafety_latency import measure
 
     measure(n)
 

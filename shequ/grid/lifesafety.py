@@ -369,7 +369,7 @@ def rule_hits(text: str) -> list[Hit]:
     parts = clauses(norm)
     hits: list[Hit] = []
     seen: set[tuple[str, str]] = set()
-    for index, (offset, clause) in enumerate(parts):
+    for index, (_offset, clause) in enumerate(parts):
         later = [c for _o, c in parts[index + 1 :]]
         for name, kind, pattern in _COMPILED:
             for match in pattern.finditer(clause):

@@ -561,7 +561,7 @@ def ticket_context(
     viewer = request.user
     staff = selectors.is_staff_viewer(viewer, ticket)
     allowed = selectors.can(viewer, ticket)
-    steps = []
+    steps: list[dict[str, Any]] = []
     for key, step in STEPS.items():
         if not allowed.get(key) and key != failed:
             continue

@@ -339,6 +339,7 @@ def test_clearing_a_false_alarm_needs_a_reason_and_is_audited(world: World) -> N
     assert alert.state == AlertState.CLEARED and alert.cleared_by == world["head_a"]
     assert ticket.urgency == Urgency.NORMAL
     # Back to the category's normal answer time from the submission.
+    assert ticket.response_due_at is not None
     assert ticket.response_due_at - ticket.submitted_at >= dt.timedelta(hours=20)
     entry = AuditEntry.objects.get(action="grid.urgent_clear", result=AuditResult.SUCCESS)
     assert entry.actor_id == world["head_a"].pk and entry.detail["reason"] == "是煮中药的味道，不是煤气"

@@ -6,6 +6,7 @@ Screenshots: var/screenshots/grid-urgent-*.png."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import pytest
@@ -44,8 +45,8 @@ def test_an_urgent_report_from_the_phone_to_the_acknowledgement(
         region=world.regions[COMMUNITY_A],
         region_code=COMMUNITY_A,
         user=world["worker_a"],
-        starts_at=timezone.now() - timezone.timedelta(hours=1),
-        ends_at=timezone.now() + timezone.timedelta(hours=8),
+        starts_at=timezone.now() - dt.timedelta(hours=1),
+        ends_at=timezone.now() + dt.timedelta(hours=8),
     )
     page = phone_page
     sign_in(page, "resident")
