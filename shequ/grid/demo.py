@@ -465,12 +465,14 @@ def _steps(
         steps.append((_hours(rng, low, high * (6 if late else 1)), step))
 
     alert = UrgentAlert.objects.filter(ticket=ticket).first()
-    if alert is not None and plan != "submitted" and community is not None:
-        # Someone on duty acknowledged the urgent ones within minutes (the newest still wait).
+    # Someone on duty acknowledged the urgent ones within minutes (the newest still wait); in the
+    # communities without demo staff, the street officer who was alerted.
+    acknowledger = community or w.users.get("street")
+    if alert is not None and plan != "submitted" and acknowledger is not None:
         steps.append(
             (
                 dt.timedelta(minutes=rng.uniform(1.5, 9)),
-                lambda t: (services.alert_acknowledge(actor=community, alert=alert), t)[1],
+                lambda t: (services.alert_acknowledge(actor=acknowledger, alert=alert), t)[1],
             )
         )
     if plan == "merged":

@@ -103,27 +103,24 @@ def _danger(alert: UrgentAlert) -> str:
 
 def urgent_alert(ticket: Ticket, alert: UrgentAlert, level: int, *, minutes: int, waited: int) -> Notice:
     """To the person a level reaches: what, where, and that it climbs if nobody acknowledges it."""
-    fields = {
-        "label": label(ticket),
-        "danger": _danger(alert),
-        "place": _place(ticket),
-        "minutes": str(minutes),
-        "waited": str(waited),
-    }
+    fields = {"label": label(ticket), "danger": _danger(alert), "place": _place(ticket)}
     if level == AlertLevel.ON_DUTY:
+        fields["minutes"] = str(minutes)
         body = _(
-            'Reported at %(place)s. Act now and press "Acknowledge" so the reporter knows someone is '
+            "Reported at %(place)s. Act now and press \"Acknowledge\" so the reporter knows someone is "
             "coming; if nobody acknowledges within %(minutes)s minutes it goes to the community head."
         )
     elif level == AlertLevel.COMMUNITY_HEAD:
+        fields.update(minutes=str(minutes), waited=str(waited))
         body = _(
             "Reported at %(place)s. Nobody on duty acknowledged it within %(waited)s minutes. Act now and "
-            'press "Acknowledge"; if nobody does within %(minutes)s minutes it goes to the street.'
+            "press \"Acknowledge\"; if nobody does within %(minutes)s minutes it goes to the street."
         )
     else:
+        fields["waited"] = str(waited)
         body = _(
             "Reported at %(place)s. Neither the person on duty nor the community head acknowledged it "
-            'within %(waited)s minutes. Act now and press "Acknowledge".'
+            "within %(waited)s minutes. Act now and press \"Acknowledge\"."
         )
     return Notice(subject=_("URGENT (%(danger)s): %(label)s") % fields, body=body % fields, fields=fields)
 
@@ -153,13 +150,14 @@ def urgent_reporter(ticket: Ticket, alert: UrgentAlert, *, minutes: int) -> Noti
 
 
 def urgent_acknowledged(ticket: Ticket, *, by: str, for_reporter: bool) -> Notice:
-    fields = {"label": label(ticket), "by": by}
-    if for_reporter:
+    if for_reporter:  # staff names stay with staff
+        fields = {"label": label(ticket)}
         return Notice(
             subject=_("The community is on it: %(label)s") % fields,
             body=_("The person on duty acknowledged your urgent report and is acting on it."),
             fields=fields,
         )
+    fields = {"label": label(ticket), "by": by}
     return Notice(
         subject=_("Acknowledged by %(by)s: %(label)s") % fields,
         body=_("%(by)s has acknowledged the urgent ticket and is acting on it.") % fields,

@@ -75,7 +75,8 @@ def queue(request: HttpRequest) -> HttpResponse:
             "tickets": with_colours(page),
             "tally": _tally(base, selectors.COMMUNITY_QUEUE_STATUSES),
             "can_enter": can_enter(request.user),
-            "alerts": list(selectors.open_alerts(request.user)[:20]),
+            # On the plain queue only: a filtered list shows what was asked for.
+            "alerts": [] if any(request.GET.values()) else list(selectors.open_alerts(request.user)[:20]),
         },
     )
 

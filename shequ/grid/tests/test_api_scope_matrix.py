@@ -66,6 +66,8 @@ STEPS: dict[str, dict[str, Any]] = {
     "rate": {"rating": 1, "comment": ""},
     "supervise": {"decision": "close", "comment": ""},
     "comment": {"text": ""},
+    "urgent_ack": {},  # these tickets came in normal: no alert to acknowledge
+    "urgent_clear": {"reason": ""},
 }
 # The other operations, each tried in its own test below.
 OTHERS = {

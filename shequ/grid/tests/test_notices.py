@@ -18,7 +18,7 @@ from shequ.core import outbox, selectors
 from shequ.core.models import Message, OutboxStatus, OutboxTask
 from shequ.grid import handlers, notices, services
 from shequ.grid.events import TicketChanged
-from shequ.grid.models import Clock, Dispatch, Status, Ticket
+from shequ.grid.models import AlertLevel, Clock, Dispatch, Status, Ticket, UrgentAlert
 from shequ.grid.tests.test_workflow import advance, reported
 
 pytestmark = pytest.mark.django_db
@@ -93,6 +93,14 @@ def every_notice(world: World) -> dict[str, notices.Notice]:
         "deadline_near resolution": notices.deadline_near(t, Clock.RESOLUTION, t.due_at),
         "escalated": notices.escalated(t, 2),
     }
+    alert = UrgentAlert.objects.create(
+        ticket=t, community_code=t.region_code[:12], life_safety=True, kind="gas", reasons=[]
+    )
+    for level in AlertLevel.values:
+        built[f"urgent_alert {level}"] = notices.urgent_alert(t, alert, level, minutes=10, waited=12)
+    built["urgent_reporter"] = notices.urgent_reporter(t, alert, minutes=10)
+    built["urgent_acknowledged staff"] = notices.urgent_acknowledged(t, by="值班员", for_reporter=False)
+    built["urgent_acknowledged reporter"] = notices.urgent_acknowledged(t, by="值班员", for_reporter=True)
     for status in Status.values:
         built[f"progress {status}"] = notices.progress(t, status)
     return built
