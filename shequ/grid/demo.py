@@ -644,7 +644,7 @@ def generate_tickets(*, size: float = 1, seed: int = 2026) -> TicketSummary:
         communities={r.code: r for r in Region.objects.filter(code__startswith=STREET)},
         users={
             name: _user(name)
-            for name in ("worker_a", "head_a", "head_b", "grid_a", "grid_b", "police", "property")
+            for name in ("worker_a", "head_a", "head_b", "grid_a", "grid_b", "street", "police", "property")
         },
         residents=residents,
         departments=departments,
