@@ -107,20 +107,20 @@ def urgent_alert(ticket: Ticket, alert: UrgentAlert, level: int, *, minutes: int
     if level == AlertLevel.ON_DUTY:
         fields["minutes"] = str(minutes)
         body = _(
-            "Reported at %(place)s. Act now and press \"Acknowledge\" so the reporter knows someone is "
+            'Reported at %(place)s. Act now and press "Acknowledge" so the reporter knows someone is '
             "coming; if nobody acknowledges within %(minutes)s minutes it goes to the community head."
         )
     elif level == AlertLevel.COMMUNITY_HEAD:
         fields.update(minutes=str(minutes), waited=str(waited))
         body = _(
             "Reported at %(place)s. Nobody on duty acknowledged it within %(waited)s minutes. Act now and "
-            "press \"Acknowledge\"; if nobody does within %(minutes)s minutes it goes to the street."
+            'press "Acknowledge"; if nobody does within %(minutes)s minutes it goes to the street.'
         )
     else:
         fields["waited"] = str(waited)
         body = _(
             "Reported at %(place)s. Neither the person on duty nor the community head acknowledged it "
-            "within %(waited)s minutes. Act now and press \"Acknowledge\"."
+            'within %(waited)s minutes. Act now and press "Acknowledge".'
         )
     return Notice(subject=_("URGENT (%(danger)s): %(label)s") % fields, body=body % fields, fields=fields)
 

@@ -78,7 +78,15 @@ def test_detect_leaves_ordinary_and_negated_texts_alone(text: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "text", ["楼道堆放杂物\n2单元楼道堆满纸箱", "家里楼上漏水", "晚上广场舞音乐太吵了", "路灯坏了好几天"]
+    "text",
+    [
+        "楼道堆放杂物\n2单元楼道堆满纸箱",
+        "家里楼上漏水",
+        "晚上广场舞音乐太吵了",
+        "路灯坏了好几天",
+        # Who writes is no signal: a patrol record of low water pressure.
+        "网格员巡查发现：枇杷塘社区3栋2单元水压太低了，六楼以上白天基本没水",
+    ],
 )
 def test_everyday_requests_are_far_below_the_model_threshold(text: str) -> None:
     probability, _kind = ls.get_model().life_probability([text])[0]
