@@ -94,7 +94,9 @@ def escalated(ticket: Ticket, escalations: int) -> Notice:
 
 
 def _place(ticket: Ticket) -> str:
-    return ticket.address or (ticket.region.name if ticket.region_id else "") or ticket.region_code
+    """Where to go: the address given, else the registered house, else the grid."""
+    house = str(ticket.house) if ticket.house_id and ticket.house is not None else ""
+    return ticket.address or house or (ticket.region.name if ticket.region_id else "") or ticket.region_code
 
 
 def _danger(alert: UrgentAlert) -> str:
