@@ -212,7 +212,7 @@ def alert_people(event: UrgentAlertRaised) -> None:
     """SMS and in-app, asking for an acknowledgement, to whomever the alert's level reaches; at the
     first level the resident who reported it is told what to do now."""
     alert = (
-        UrgentAlert.objects.select_related("ticket__category", "ticket__region")
+        UrgentAlert.objects.select_related("ticket__category", "ticket__region", "ticket__house")
         .filter(pk=event.alert_id)
         .first()
     )
