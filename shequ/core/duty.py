@@ -25,17 +25,16 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from shequ.core import audit
+from shequ.core import audit, guards
 from shequ.core.models import (
     LEVEL_CODE_LENGTH,
-    AuditResult,
     DutyFallback,
     DutyShift,
     Membership,
@@ -343,19 +342,16 @@ def _require_manage(
     object_id: Any = "",
 ) -> None:
     """Refuse, audited, an actor without ``core.manage_duty`` in the region (None: the platform)."""
-    if actor is None or has_perm(actor, Perm.MANAGE_DUTY, region_code):
-        return
-    audit.record(
-        action,
-        actor=actor,
-        request=request,
-        region_code=region_code,
+    guards.require_actor(
+        actor,
+        Perm.MANAGE_DUTY,
+        region_code,
+        action=action,
         object_type=object_type,
         object_id=object_id,
-        result=AuditResult.DENIED,
-        detail={"why": "no duty roster permission in this region"},
+        request=request,
+        message=_("You may not change the on-duty roster of this region."),
     )
-    raise PermissionDenied(_("You may not change the on-duty roster of this region."))
 
 
 def _check_person(user: User, region: Region, field_name: str = "user") -> None:

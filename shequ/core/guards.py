@@ -118,6 +118,34 @@ def require(
     raise PermissionDenied(message)
 
 
+def require_actor(
+    actor: Viewer | None,
+    perm: str,
+    region_code: str,
+    *,
+    action: str,
+    object_type: str = "",
+    object_id: Any = "",
+    request: HttpRequest | None = None,
+    message: str | None = None,
+) -> None:
+    """The services' check: return when ``actor`` holds ``perm`` in ``region_code`` (``None`` is the
+    platform itself); otherwise audit the refusal under ``action`` and raise ``PermissionDenied``."""
+    if actor is None or has_perm(actor, perm, region_code):
+        return
+    audit.record(
+        action,
+        actor=actor,
+        request=request,
+        region_code=region_code,
+        object_type=object_type,
+        object_id=object_id,
+        result=AuditResult.DENIED,
+        detail={"why": f"no {perm} in this region"},
+    )
+    raise PermissionDenied(message or _("You may not do this in this region."))
+
+
 def page(
     allowed: Allowed = None, *, methods: Sequence[str] = ("GET",), template: str | None = None
 ) -> Callable[[View], View]:

@@ -17,9 +17,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import logging
-import os
 import re
-import tempfile
 import threading
 import time
 import unicodedata
@@ -30,14 +28,13 @@ from pathlib import Path
 from typing import Protocol
 
 import jieba
-import joblib
 import numpy as np
-import sklearn
 from django.conf import settings
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import SGDClassifier
 from sklearn.pipeline import FeatureUnion, Pipeline
 
+from shequ.grid import modelfile
 from shequ.grid.catalog import LEAVES
 
 logger = logging.getLogger(__name__)
@@ -187,42 +184,13 @@ class Model:
         return results
 
     def save(self, path: Path | None = None) -> Path:
-        """Write atomically: a process loading the model never sees half a file."""
-        path = path or model_path()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".grid-classifier-", suffix=".tmp")
-        os.close(fd)
-        try:
-            joblib.dump({"format": FEATURE_FORMAT, "sklearn": sklearn.__version__, "model": self}, tmp)
-            os.replace(tmp, path)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-        return path
+        """Write atomically (``modelfile.save``)."""
+        return modelfile.save(self, path or model_path(), fmt=FEATURE_FORMAT)
 
     @classmethod
     def load(cls, path: Path | None = None, *, version: str | None = None) -> Model | None:
-        """The saved model, or None when there is none, it is damaged, it was written by another
-        scikit-learn or feature format, or (with ``version``) it was trained on another corpus."""
-        path = path or model_path()
-        if not path.exists():
-            return None
-        try:
-            saved = joblib.load(path)
-        except Exception:
-            logger.warning("grid classifier: cannot read %s; it will be retrained", path, exc_info=True)
-            return None
-        if (
-            not isinstance(saved, dict)
-            or saved.get("format") != FEATURE_FORMAT
-            or saved.get("sklearn") != sklearn.__version__
-            or not isinstance(saved.get("model"), cls)
-        ):
-            return None
-        model: Model = saved["model"]
-        if version is not None and model.version != version:
-            return None
-        return model
+        """The saved model, if it fits this code and (with ``version``) this data (``modelfile.load``)."""
+        return modelfile.load(path or model_path(), cls, fmt=FEATURE_FORMAT, version=version)
 
 
 class KeywordBaseline:

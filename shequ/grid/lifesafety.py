@@ -26,9 +26,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import logging
-import os
 import re
-import tempfile
 import threading
 import time
 import unicodedata
@@ -37,15 +35,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import joblib
 import numpy as np
-import sklearn
 from django.conf import settings
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import SGDClassifier
 from sklearn.pipeline import Pipeline
+
+from shequ.grid import modelfile
 
 logger = logging.getLogger(__name__)
 
@@ -506,40 +504,13 @@ class Model:
         return names
 
     def save(self, path: Path | None = None) -> Path:
-        """Write atomically, as the request classifier does."""
-        path = path or model_path()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".grid-lifesafety-", suffix=".tmp")
-        os.close(fd)
-        try:
-            joblib.dump({"format": FORMAT, "sklearn": sklearn.__version__, "model": self}, tmp)
-            os.replace(tmp, path)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-        return path
+        """Write atomically (``modelfile.save``)."""
+        return modelfile.save(self, path or model_path(), fmt=FORMAT)
 
     @classmethod
     def load(cls, path: Path | None = None, *, version: str | None = None) -> Model | None:
-        path = path or model_path()
-        if not path.exists():
-            return None
-        try:
-            saved = joblib.load(path)
-        except Exception:
-            logger.warning("life-safety model: cannot read %s; it will be retrained", path, exc_info=True)
-            return None
-        if (
-            not isinstance(saved, dict)
-            or saved.get("format") != FORMAT
-            or saved.get("sklearn") != sklearn.__version__
-            or not isinstance(saved.get("model"), cls)
-        ):
-            return None
-        model: Model = saved["model"]
-        if version is not None and model.version != version:
-            return None
-        return model
+        """The saved model, if it fits this code and (with ``version``) this data (``modelfile.load``)."""
+        return modelfile.load(path or model_path(), cls, fmt=FORMAT, version=version)
 
 
 def model_path() -> Path:

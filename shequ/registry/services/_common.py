@@ -9,17 +9,16 @@ from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, models
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from shequ.core import audit
+from shequ.core import audit, guards
 from shequ.core import validators as v
 from shequ.core.models import AuditResult, Region, RegionLevel, User
 from shequ.core.outbox import emit
-from shequ.core.permissions import has_perm
 from shequ.core.personal import mask_id_number, mask_phone
 from shequ.core.text import clean_text
 from shequ.registry import events
@@ -60,20 +59,17 @@ def _require(
     request: HttpRequest | None = None,
     message: str | None = None,
 ) -> None:
-    """Refuse (audited) unless ``actor`` holds ``perm`` in ``region_code``."""
-    if actor is None or has_perm(actor, perm, region_code):
-        return
-    audit.record(
-        action,
-        actor=actor,
-        request=request,
-        region_code=region_code,
+    """Refuse (audited) unless ``actor`` holds ``perm`` in ``region_code`` (``guards.require_actor``)."""
+    guards.require_actor(
+        actor,
+        perm,
+        region_code,
+        action=action,
         object_type=object_type,
         object_id=object_id,
-        result=AuditResult.DENIED,
-        detail={"why": f"no {perm} in this region"},
+        request=request,
+        message=message or _("You may not change base data in this region."),
     )
-    raise PermissionDenied(message or _("You may not change base data in this region."))
 
 
 def _deny(
