@@ -284,39 +284,23 @@ def evaluate(model: Model | Suggester, samples: Iterable[Sample]) -> Accuracy:
 
 # --- The process's model ---------------------------------------------------------------------------
 
-_model: Model | None = None
-_model_lock = threading.Lock()
+_process: modelfile.ProcessModel[Model] = modelfile.ProcessModel(
+    name="grid classifier",
+    load=lambda: Model.load(version=corpus_version()),
+    train=lambda: train(corpus("train"), version=corpus_version()),
+    save=lambda model: model.save(),
+)
 
 
 def get_model() -> Model:
     """The saved model if it matches the shipped corpus, else one trained now from its train split
     (and saved for the next process)."""
-    global _model
-    if _model is None:
-        with _model_lock:
-            if _model is None:
-                version = corpus_version()
-                loaded = Model.load(version=version)
-                if loaded is None:
-                    loaded = train(corpus("train"), version=version)
-                    logger.info(
-                        "grid classifier trained on %d corpus texts in %.1f s",
-                        loaded.samples,
-                        loaded.train_seconds,
-                    )
-                    try:
-                        loaded.save()
-                    except OSError:
-                        logger.warning("grid classifier: cannot save the model", exc_info=True)
-                _model = loaded
-    return _model
+    return _process.get()
 
 
 def set_model(model: Model | None) -> None:
     """Replace the process's model (after a retrain), or forget it so that the next use loads."""
-    global _model
-    with _model_lock:
-        _model = model
+    _process.set(model)
 
 
 def suggest(text: str, k: int = 3, *, codes: Collection[str] | None = None) -> list[Suggestion]:

@@ -27,7 +27,6 @@ import csv
 import hashlib
 import logging
 import re
-import threading
 import time
 import unicodedata
 from collections.abc import Iterable, Sequence
@@ -605,37 +604,21 @@ def retrain(*, save: bool = True, path: Path | None = None) -> RetrainResult:
     return RetrainResult(model=model, base_samples=len(base), ticket_samples=len(extra), path=saved)
 
 
-_model: Model | None = None
-_model_lock = threading.Lock()
+_process: modelfile.ProcessModel[Model] = modelfile.ProcessModel(
+    name="life-safety model",
+    load=lambda: Model.load(version=data_version()),
+    train=lambda: train(base_samples(), version=data_version()),
+    save=lambda model: model.save(),
+)
 
 
 def get_model() -> Model:
     """The saved model if it matches the shipped data, else one trained now (and saved)."""
-    global _model
-    if _model is None:
-        with _model_lock:
-            if _model is None:
-                version = data_version()
-                loaded = Model.load(version=version)
-                if loaded is None:
-                    loaded = train(base_samples(), version=version)
-                    logger.info(
-                        "life-safety model trained on %d texts in %.1f s",
-                        loaded.samples,
-                        loaded.train_seconds,
-                    )
-                    try:
-                        loaded.save()
-                    except OSError:
-                        logger.warning("life-safety model: cannot save", exc_info=True)
-                _model = loaded
-    return _model
+    return _process.get()
 
 
 def set_model(model: Model | None) -> None:
-    global _model
-    with _model_lock:
-        _model = model
+    _process.set(model)
 
 
 # --- Detection ---------------------------------------------------------------------------------------

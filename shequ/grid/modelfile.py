@@ -7,8 +7,11 @@ from __future__ import annotations
 import logging
 import os
 import tempfile
+import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 import joblib
 import sklearn
@@ -52,3 +55,39 @@ def load(path: Path, cls: type[M], *, fmt: int, version: str | None = None) -> M
     if version is not None and getattr(model, "version", None) != version:
         return None
     return model
+
+
+class ProcessModel(Generic[M]):
+    """The one model of a process: the saved file if it fits this code and data, else trained now
+    (and saved for the next process), built once even when several threads ask at the same moment."""
+
+    def __init__(
+        self, *, name: str, load: Callable[[], M | None], train: Callable[[], M], save: Callable[[M], Path]
+    ) -> None:
+        self.name = name
+        self._load, self._train, self._save = load, train, save
+        self._model: M | None = None
+        self._lock = threading.Lock()
+
+    def get(self) -> M:
+        model = self._model
+        if model is None:
+            with self._lock:
+                model = self._model
+                if model is None:
+                    model = self._load()
+                    if model is None:
+                        started = time.perf_counter()
+                        model = self._train()
+                        logger.info("%s trained in %.1f s", self.name, time.perf_counter() - started)
+                        try:
+                            self._save(model)
+                        except OSError:
+                            logger.warning("%s: cannot save the model", self.name, exc_info=True)
+                    self._model = model
+        return model
+
+    def set(self, model: M | None) -> None:
+        """Replace the process's model (after a retrain), or forget it so that the next use loads."""
+        with self._lock:
+            self._model = model
