@@ -401,7 +401,37 @@ def workbook(report: stats.Report, *, info: str) -> tuple[bytes, int]:
             info=info,
         ),
     ]
-    rows = 1 + len(report.regions) + len(report.departments) + len(report.categories) + len(report.days)
+    urgent = stats.urgent(q)
+    sheets.append(
+        excel.Sheet(
+            name=_("Urgent tickets"),
+            title=title,
+            columns=[
+                excel.Column(_("Urgent"), 10, text=False),
+                excel.Column(_("Danger to life (detected)"), 14, text=False),
+                excel.Column(_("Acknowledged"), 12, text=False),
+                excel.Column(_("Minutes to acknowledgement (median)"), 16, text=False),
+                excel.Column(_("Minutes to acknowledgement (90th percentile)"), 16, text=False),
+                excel.Column(_("Climbed past the person on duty"), 14, text=False),
+                excel.Column(_("Not yet acknowledged"), 12, text=False),
+                excel.Column(_("False alarms cleared"), 12, text=False),
+            ],
+            rows=[
+                [
+                    urgent.alerts,
+                    urgent.life_safety,
+                    urgent.acknowledged,
+                    _round(urgent.ack_median_minutes),
+                    _round(urgent.ack_p90_minutes),
+                    urgent.escalated,
+                    urgent.waiting,
+                    urgent.cleared,
+                ]
+            ],
+            info=info,
+        )
+    )
+    rows = 2 + len(report.regions) + len(report.departments) + len(report.categories) + len(report.days)
     return excel.workbook_bytes(sheets), rows
 
 

@@ -6,6 +6,7 @@ clock), the reporter is told whom to call, and a false alarm is cleared only wit
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -15,6 +16,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
+from openpyxl import load_workbook
 
 from shequ.conftest import World
 from shequ.core import messaging, outbox
@@ -412,6 +414,13 @@ def test_statistics_count_urgent_tickets_acknowledgement_times_and_false_alarms(
         reverse("grid:stats"), {"region": COMMUNITY_A, "start": "2026-12-08", "end": "2026-12-08"}
     )
     assert page.status_code == 200 and "urgent-heading" in page.content.decode()
+    # The export has them on a sheet of their own.
+    export = client.post(
+        reverse("grid:stats_export"), {"region": COMMUNITY_A, "start": "2026-12-08", "end": "2026-12-08"}
+    )
+    sheet = load_workbook(io.BytesIO(export.content))["紧急工单"]
+    values = [row for row in sheet.iter_rows(values_only=True) if row and isinstance(row[0], int)]
+    assert values and values[0][:3] == (3, 3, 2) and values[0][-1] == 1
 
 
 def test_open311_tells_the_client_app_whom_to_call(world: World) -> None:
