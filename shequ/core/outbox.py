@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import logging
 import re
-import time
+import threading
 import traceback
 import uuid
 from collections.abc import Callable, Iterable
@@ -162,7 +162,44 @@ def emit_many(events: Iterable[DomainEvent], *, delay: timedelta | None = None) 
             for key in _HANDLERS.get(event.name, {})
         )
     OutboxTask.objects.bulk_create(rows, batch_size=500)
+    if rows:
+        _announce()
     return len(rows)
+
+
+# Waking the worker: a task queued by a request is picked up at once instead of after the worker's
+# idle sleep (an urgent alert's SMS waited up to a second). In the same process (`serve
+# --with-worker`) an event set when the transaction commits; across processes on PostgreSQL a
+# NOTIFY, which PostgreSQL delivers at commit and drops on rollback. Without either (a separate
+# worker on SQLite) the worker polls as before.
+WAKE_CHANNEL = "shequ_outbox"
+_WAKE = threading.Event()
+
+
+def _announce() -> None:
+    transaction.on_commit(_WAKE.set)
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(f"NOTIFY {WAKE_CHANNEL}")
+
+
+def _idle(seconds: float) -> None:
+    """Sleep until ``seconds`` pass or a task is queued (see ``_announce``); ``work`` clears the
+    event before each pass."""
+    if connection.vendor == "postgresql" and not connection.in_atomic_block:
+        try:
+            connection.ensure_connection()
+            raw = connection.connection
+            raw.execute(f"LISTEN {WAKE_CHANNEL}")
+            if _WAKE.is_set():
+                return
+            # Notifications that came during the last pass are buffered: they end the wait at once.
+            for _note in raw.notifies(timeout=seconds, stop_after=1):
+                break
+            return
+        except Exception:  # the database away (the next pass notices and waits it out), or no LISTEN
+            log.debug("outbox: cannot listen for new tasks, polling", exc_info=True)
+    _WAKE.wait(seconds)
 
 
 def backoff(attempts: int) -> timedelta:
@@ -397,6 +434,9 @@ def work(
         audit.start_sealer(should_stop)
     try:
         while True:
+            # Cleared before the pass, not after the sleep: a task queued while the pass runs keeps
+            # the event set, and the next sleep ends at once.
+            _WAKE.clear()
             try:
                 did = _pass(seal=not long_running, heartbeat=heartbeat, stop=should_stop)
             except outage.DATABASE_ERRORS as exc:
@@ -410,7 +450,7 @@ def work(
             if once or (drain and not did) or should_stop():
                 return
             if not did:
-                time.sleep(idle_sleep)
+                _idle(idle_sleep)
     finally:
         if heartbeat is not None:
             heartbeat.end()
