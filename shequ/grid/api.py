@@ -26,7 +26,7 @@ from shequ.core.apierrors import ApiError, ErrorOut
 from shequ.core.models import LEVEL_CODE_LENGTH, Department, Region, User
 from shequ.core.permissions import has_perm, scopes_for
 from shequ.core.schemas import MAX_DB_ID
-from shequ.grid import selectors, services
+from shequ.grid import selectors, services, views_urgent
 from shequ.grid.files import photo_response
 from shequ.grid.models import (
     INTERNAL_ACTIONS,
@@ -134,6 +134,7 @@ def _detail(viewer: User, ticket: Ticket) -> Ticket:
     ticket.pending_extension = (  # type: ignore[attr-defined]
         selectors.pending_extension(ticket) if staff else None
     )
+    ticket.urgent_view = views_urgent.summary(selectors.urgent_alert(ticket), staff=staff)  # type: ignore[attr-defined]
     return ticket
 
 

@@ -149,6 +149,34 @@ class ExtensionOut(Schema):
     decided_at: datetime | None
 
 
+class UrgentReasonOut(Schema):
+    phrase: str = Field(
+        description="The words that fired, as written (for the model: the n-grams it weighed)."
+    )
+    by: str = Field(description="`rule` or `model`.")
+    kind: str
+    score: float | None = Field(None, description="The model's probability.")
+    set_aside: str = Field("", description="`negated`, `past` or `over` for a rule match that did not count.")
+
+
+class UrgentOut(Schema):
+    """An urgent ticket's alert: what the reporter should do now and what the community is doing."""
+
+    state: str = Field(description="`open` (nobody has acknowledged yet), `acknowledged` or `cleared`.")
+    level: int = Field(
+        description="Who has been alerted: 0 the person on duty, 1 the community head, 2 the street."
+    )
+    life_safety: bool = Field(description="The detector read a present danger to life in the text.")
+    kind: str = Field(
+        description="gas, fire, trapped, person_down, flooding, live_wire, collapse, violence, …"
+    )
+    call: list[str] = Field(description="Emergency numbers to call now, the most fitting first.")
+    advice: str = Field(description="What to do now, in the caller's language.")
+    raised_at: datetime
+    acknowledged_at: datetime | None
+    reasons: list[UrgentReasonOut] = Field(description="Why it is urgent: staff of the ticket only.")
+
+
 class TicketDetailOut(TicketOut):
     description: str
     address: str
@@ -165,6 +193,7 @@ class TicketDetailOut(TicketOut):
     parent_id: int | None = Field(description="The ticket this one was merged into.")
     allowed_steps: list[str] = Field(description="The workflow steps the caller may take now.")
     pending_extension: ExtensionOut | None
+    urgent: UrgentOut | None = Field(description="Set when the ticket came in urgent.")
     timeline: list[TicketActionOut]
 
     # api._detail puts what the caller may see on the ticket before answering.
@@ -195,6 +224,10 @@ class TicketDetailOut(TicketOut):
     @staticmethod
     def resolve_pending_extension(obj: Any) -> Any:
         return obj.pending_extension
+
+    @staticmethod
+    def resolve_urgent(obj: Any) -> Any:
+        return obj.urgent_view
 
     @staticmethod
     def resolve_timeline(obj: Any) -> Any:

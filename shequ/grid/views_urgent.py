@@ -87,3 +87,22 @@ def call_now(alert: UrgentAlert | None) -> dict[str, Any] | None:
         "calls": [(n, CALLS[n], i == 0) for i, n in enumerate(order)],
         "reached": bool(alert.reached),
     }
+
+
+def summary(alert: UrgentAlert | None, *, staff: bool) -> dict[str, Any] | None:
+    """The alert for the API: the numbers to call and what to do for everyone who sees the ticket,
+    the reasons for its staff only."""
+    if alert is None:
+        return None
+    kind = KINDS.get(alert.kind) or KINDS["other"]
+    return {
+        "state": alert.state,
+        "level": alert.level,
+        "life_safety": alert.life_safety,
+        "kind": alert.kind,
+        "call": [*kind.call, *[n for n in CALLS if n not in kind.call]],
+        "advice": str(kind.advice),
+        "raised_at": alert.raised_at,
+        "acknowledged_at": alert.acknowledged_at,
+        "reasons": list(alert.reasons or []) if staff else [],
+    }

@@ -437,3 +437,21 @@ def test_open311_tells_the_client_app_whom_to_call(world: World) -> None:
     )
     notice = response.json()[0]["service_notice"]
     assert notice.startswith("如有人身危险，请立即拨打119") and "不要开关电灯" in notice
+
+
+def test_the_api_says_whom_to_call_and_tells_staff_why(world: World) -> None:
+    ticket = via_api(world, GAS)
+
+    def detail(persona: str) -> Any:
+        response = Client().get(f"/api/v1/grid/tickets/{ticket.pk}", **bearer(issue(world, persona)))
+        assert response.status_code == 200
+        return response.json()["urgent"]
+
+    mine = detail("resident")
+    assert mine["life_safety"] and mine["kind"] == "gas" and mine["call"][0] == "119"
+    assert mine["state"] == "open" and mine["advice"] and mine["reasons"] == []  # no reasons for residents
+    staff = detail("worker_a")
+    assert any(r["by"] == "rule" and "煤气" in r["phrase"] for r in staff["reasons"])
+    ordinary = via_staff_page(world, ORDINARY)
+    response = Client().get(f"/api/v1/grid/tickets/{ordinary.pk}", **bearer(issue(world, "worker_a")))
+    assert response.json()["urgent"] is None
