@@ -221,6 +221,7 @@ def alert_people(event: UrgentAlertRaised) -> None:
     ticket = alert.ticket
     now = _common._now()  # the grid's clock (the deadline engine's; tests set it)
     level, users, why = _reach(alert, event.level, now)
+    skipped = level > event.level  # the asked level had nobody to reach
     if level > alert.level:
         # Nobody at the asked level: the alert stands at the level that was reached.
         alert.level = level
@@ -233,7 +234,7 @@ def alert_people(event: UrgentAlertRaised) -> None:
             _send(
                 ticket,
                 users,
-                notices.urgent_alert(ticket, alert, level, minutes=minutes, waited=waited),
+                notices.urgent_alert(ticket, alert, level, minutes=minutes, waited=waited, skipped=skipped),
                 channels=(Channel.INBOX, Channel.SMS),
                 requires_ack=True,
                 topic=URGENT_TOPIC,

@@ -103,8 +103,12 @@ def _danger(alert: UrgentAlert) -> str:
     return alert.kind_label if alert.life_safety and alert.kind_label else _("urgent")
 
 
-def urgent_alert(ticket: Ticket, alert: UrgentAlert, level: int, *, minutes: int, waited: int) -> Notice:
-    """To the person a level reaches: what, where, and that it climbs if nobody acknowledges it."""
+def urgent_alert(
+    ticket: Ticket, alert: UrgentAlert, level: int, *, minutes: int, waited: int, skipped: bool = False
+) -> Notice:
+    """To the person a level reaches: what, where, why them, and that it climbs if nobody
+    acknowledges it. ``skipped``: the levels below had nobody to reach (an empty roster), rather
+    than nobody who acknowledged in time."""
     fields = {"label": label(ticket), "danger": _danger(alert), "place": _place(ticket)}
     if level == AlertLevel.ON_DUTY:
         fields["minutes"] = str(minutes)
@@ -112,11 +116,22 @@ def urgent_alert(ticket: Ticket, alert: UrgentAlert, level: int, *, minutes: int
             'Reported at %(place)s. Act now and press "Acknowledge" so the reporter knows someone is '
             "coming; if nobody acknowledges within %(minutes)s minutes it goes to the community head."
         )
+    elif level == AlertLevel.COMMUNITY_HEAD and skipped:
+        fields["minutes"] = str(minutes)
+        body = _(
+            "Reported at %(place)s. Nobody is on duty at the community now, so it comes to you. Act now "
+            'and press "Acknowledge"; if nobody does within %(minutes)s minutes it goes to the street.'
+        )
     elif level == AlertLevel.COMMUNITY_HEAD:
         fields.update(minutes=str(minutes), waited=str(waited))
         body = _(
             "Reported at %(place)s. Nobody on duty acknowledged it within %(waited)s minutes. Act now and "
             'press "Acknowledge"; if nobody does within %(minutes)s minutes it goes to the street.'
+        )
+    elif skipped:
+        body = _(
+            "Reported at %(place)s. Nobody at the community could be reached (no one on duty, no "
+            'community head), so it comes to the street. Act now and press "Acknowledge".'
         )
     else:
         fields["waited"] = str(waited)

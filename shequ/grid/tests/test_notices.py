@@ -98,6 +98,9 @@ def every_notice(world: World) -> dict[str, notices.Notice]:
     )
     for level in AlertLevel.values:
         built[f"urgent_alert {level}"] = notices.urgent_alert(t, alert, level, minutes=10, waited=12)
+        built[f"urgent_alert {level} skipped"] = notices.urgent_alert(
+            t, alert, level, minutes=10, waited=0, skipped=True
+        )
     built["urgent_reporter"] = notices.urgent_reporter(t, alert, minutes=10)
     built["urgent_acknowledged staff"] = notices.urgent_acknowledged(t, by="值班员", for_reporter=False)
     built["urgent_acknowledged reporter"] = notices.urgent_acknowledged(t, by="值班员", for_reporter=True)

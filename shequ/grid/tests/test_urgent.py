@@ -278,7 +278,10 @@ def test_no_roster_at_all_goes_straight_to_the_head(world: World) -> None:
     outbox.run_pending()
     alert = UrgentAlert.objects.get()
     assert alert.level == AlertLevel.COMMUNITY_HEAD and alert.reached[0]["why"] == "community_head"
-    assert messages_for(world, "head_a") and alert.ack_due_at is not None
+    [head] = messages_for(world, "head_a")
+    assert alert.ack_due_at is not None
+    # Why them: nobody is on duty (not "nobody acknowledged within 0 minutes").
+    assert "没有值班人员" in head.body and "分钟内未确认" not in head.body
 
 
 def test_the_resident_is_told_whom_to_call(world: World) -> None:
