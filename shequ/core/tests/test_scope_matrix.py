@@ -273,7 +273,9 @@ def test_duty_rosters_follow_the_persona_scope(world: World, as_persona: Any, pe
             starts_at=start,
             ends_at=start + timedelta(hours=9),
         )
-        day = timezone.localtime(start + timedelta(days=1), duty.local_zone()).date().isoformat()
+        # Two days on: the shift above (9 h from ``start``) never reaches that day's 08:30, at any hour
+        # the test runs (one day on, it did when run after 23:30 Beijing time).
+        day = timezone.localtime(start + timedelta(days=2), duty.local_zone()).date().isoformat()
         attempts = {
             "add": {
                 "op": "add",
