@@ -170,17 +170,28 @@ def emit_many(events: Iterable[DomainEvent], *, delay: timedelta | None = None) 
 # Waking the worker: a task queued by a request is picked up at once instead of after the worker's
 # idle sleep (an urgent alert's SMS waited up to a second). In the same process (`serve
 # --with-worker`) an event set when the transaction commits; across processes on PostgreSQL a
-# NOTIFY, which PostgreSQL delivers at commit and drops on rollback. Without either (a separate
+# NOTIFY sent after the commit (none after a rollback). Without either (a separate
 # worker on SQLite) the worker polls as before.
 WAKE_CHANNEL = "shequ_outbox"
 _WAKE = threading.Event()
 
 
 def _announce() -> None:
-    transaction.on_commit(_WAKE.set)
+    """Wake the worker once the transaction commits: one wake-up per transaction, however many
+    events it queues (a 12345 import queues thousands)."""
+    if any(entry[1] is _wake for entry in connection.run_on_commit):
+        return
+    transaction.on_commit(_wake)
+
+
+def _wake() -> None:
+    _WAKE.set()
     if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute(f"NOTIFY {WAKE_CHANNEL}")
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute(f"NOTIFY {WAKE_CHANNEL}")
+        except Exception:  # the task is committed; a worker of another process finds it when it polls
+            log.debug("outbox: NOTIFY failed", exc_info=True)
 
 
 def _idle(seconds: float) -> None:

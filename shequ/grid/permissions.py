@@ -8,8 +8,13 @@ ticket lies — never by region. Residents see the tickets they reported or foll
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from shequ.core.models import Role
-from shequ.core.permissions import ROLE_PERMISSIONS
+from shequ.core.permissions import ROLE_PERMISSIONS, Viewer, has_perm
+
+if TYPE_CHECKING:
+    from shequ.grid.models import UrgentAlert
 
 
 class GridPerm:
@@ -51,3 +56,12 @@ def register_role_permissions() -> None:
     """Add the grid codes to the core role policy (idempotent; called from ``ready()``)."""
     for role, codes in GRID_ROLE_PERMISSIONS.items():
         ROLE_PERMISSIONS[role] = ROLE_PERMISSIONS.get(role, frozenset()) | codes
+
+
+def can_acknowledge(user: Viewer | None, alert: UrgentAlert) -> bool:
+    """Whoever the alert reached, and the region's grid staff who can act on the spot."""
+    code = alert.ticket.region_code
+    if any(has_perm(user, perm, code) for perm in (P.HANDLE, P.PATROL, P.SUPERVISE)):
+        return True
+    pk = getattr(user, "pk", None)
+    return pk is not None and any(pk in step.get("users", []) for step in alert.reached)

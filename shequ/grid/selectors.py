@@ -50,6 +50,7 @@ from shequ.grid.models import (
     UrgentAlert,
 )
 from shequ.grid.permissions import GridPerm as P
+from shequ.grid.permissions import can_acknowledge
 
 
 def department_ids(viewer: Viewer) -> set[int]:
@@ -139,13 +140,7 @@ def can(viewer: Viewer, ticket: Ticket) -> dict[str, bool]:
     supervise = has_perm(viewer, P.SUPERVISE, code)
     return {
         # Whoever the alert reached, or region staff who can act on the spot.
-        "urgent_ack": alert_open
-        and (
-            handle
-            or supervise
-            or has_perm(viewer, P.PATROL, code)
-            or any(getattr(viewer, "pk", None) in s.get("users", []) for s in alert.reached)  # type: ignore[union-attr]
-        ),
+        "urgent_ack": alert_open and can_acknowledge(viewer, alert),  # type: ignore[arg-type]
         "urgent_clear": alert is not None and alert.state != AlertState.CLEARED and (handle or supervise),
         "accept": handle and status == Status.SUBMITTED,
         "close_on_spot": (handle or has_perm(viewer, P.PATROL, code))

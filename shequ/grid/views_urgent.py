@@ -9,7 +9,7 @@ from typing import Any
 from django.utils.translation import gettext_lazy as _
 
 from shequ.core.models import User
-from shequ.grid.lifesafety import KINDS
+from shequ.grid.lifesafety import KINDS, Kind
 from shequ.grid.models import AlertLevel, AlertState, UrgentAlert
 
 # The three emergency numbers, in the words people know them by.
@@ -72,13 +72,18 @@ def reached(alert: UrgentAlert) -> list[dict[str, Any]]:
     ]
 
 
+def call_order(kind: Kind) -> list[str]:
+    """All three numbers, the kind's own first."""
+    return [*kind.call, *[n for n in CALLS if n not in kind.call]]
+
+
 def call_now(alert: UrgentAlert | None) -> dict[str, Any] | None:
     """The reporter's box: the numbers to call (the kind's first), its advice, and the alert's state.
     None when there is no alert or it was cleared as a false alarm."""
     if alert is None or alert.state == AlertState.CLEARED:
         return None
     kind = KINDS.get(alert.kind) or KINDS["other"]
-    order = [*kind.call, *[n for n in CALLS if n not in kind.call]]
+    order = call_order(kind)
     return {
         "alert": alert,
         "life_safety": alert.life_safety,
@@ -100,7 +105,7 @@ def summary(alert: UrgentAlert | None, *, staff: bool) -> dict[str, Any] | None:
         "level": alert.level,
         "life_safety": alert.life_safety,
         "kind": alert.kind,
-        "call": [*kind.call, *[n for n in CALLS if n not in kind.call]],
+        "call": call_order(kind),
         "advice": str(kind.advice),
         "raised_at": alert.raised_at,
         "acknowledged_at": alert.acknowledged_at,

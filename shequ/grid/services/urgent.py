@@ -27,6 +27,7 @@ from shequ.grid.models import (
     UrgentAlert,
 )
 from shequ.grid.permissions import GridPerm as P
+from shequ.grid.permissions import can_acknowledge
 from shequ.grid.services import _common
 from shequ.grid.services._common import (
     _CLOCK_FIELDS,
@@ -83,22 +84,11 @@ def alert_raise(ticket: Ticket, triage: Triage, *, actor: User | None, now: dt.d
     return alert
 
 
-def _may_act(actor: User, alert: UrgentAlert) -> bool:
-    code = alert.ticket.region_code
-    return any(has_perm(actor, perm, code) for perm in (P.HANDLE, P.PATROL, P.SUPERVISE)) or _was_reached(
-        actor, alert
-    )
-
-
-def _was_reached(actor: User, alert: UrgentAlert) -> bool:
-    return any(actor.pk in step.get("users", []) for step in alert.reached)
-
-
 def alert_acknowledge(
     *, actor: User, alert: UrgentAlert, via: str = "page", request: HttpRequest | None = None
 ) -> UrgentAlert:
     """ "I have it": stops the climb. Idempotent; the first acknowledgement counts."""
-    if not _may_act(actor, alert):
+    if not can_acknowledge(actor, alert):
         _refuse(actor, alert.ticket, "urgent_ack", "not reached and no grid role here", request=request)
     with transaction.atomic():
         alert = UrgentAlert.objects.select_for_update().select_related("ticket").get(pk=alert.pk)
