@@ -25,6 +25,7 @@ ROUTERS: list[tuple[str, str]] = [
     ("/", "shequ.core.api.router"),
     ("/registry/", "shequ.registry.api.router"),
     ("/grid/", "shequ.grid.api.router"),
+    ("/iot/", "shequ.iot.api.router"),
 ]
 
 DESCRIPTION = """\

@@ -155,6 +155,11 @@ OUTBOX_LEASE_SECONDS = float(os.environ.get("SHEQU_OUTBOX_LEASE_SECONDS", "300")
 # An urgent ticket's alert climbs (on-duty person → community head → street) when nobody has
 # acknowledged it within this many minutes.
 URGENT_ACK_MINUTES = float(os.environ.get("SHEQU_URGENT_ACK_MINUTES", "10"))
+# IoT: how long device events are kept (whole months are dropped on PostgreSQL), the largest
+# payload a device may send, and how long a silent device stays "online".
+IOT_RETENTION_DAYS = int(os.environ.get("SHEQU_IOT_RETENTION_DAYS", "180"))
+IOT_MAX_PAYLOAD_BYTES = int(os.environ.get("SHEQU_IOT_MAX_PAYLOAD_BYTES", "8192"))
+IOT_OFFLINE_MINUTES = float(os.environ.get("SHEQU_IOT_OFFLINE_MINUTES", "15"))
 # Retry delays of the worker, scheduler and audit sealer while the database is unavailable.
 DB_RETRY_MIN_SECONDS = float(os.environ.get("SHEQU_DB_RETRY_MIN_SECONDS", "1"))
 DB_RETRY_MAX_SECONDS = float(os.environ.get("SHEQU_DB_RETRY_MAX_SECONDS", "30"))
@@ -188,6 +193,7 @@ INSTALLED_APPS = [
     "shequ.core",
     "shequ.registry",
     "shequ.grid",
+    "shequ.iot",
     "shequ.demo",
 ]
 

@@ -9,14 +9,16 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
 from django.urls import reverse
 from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
 from shequ.core import duty, outbox
 from shequ.core.events import MessageAcknowledged
 from shequ.core.messaging import notify, thread_key
-from shequ.core.models import LEVEL_CODE_LENGTH, Channel, Department, RegionLevel, User
+from shequ.core.models import LEVEL_CODE_LENGTH, Channel, Department, Region, RegionLevel, User
 from shequ.core.outbox import handles, periodic
 from shequ.grid import notices, services
 from shequ.grid.events import (
@@ -34,12 +36,18 @@ from shequ.grid.models import (
     Attachment,
     Dispatch,
     Follower,
+    Source,
     Status,
     Ticket,
+    Urgency,
     UrgentAlert,
 )
 from shequ.grid.permissions import GridPerm as P
 from shequ.grid.services import _common
+from shequ.iot import services as iot_services
+from shequ.iot.events import AlertRaised as IotAlertRaised
+from shequ.iot.models import Severity
+from shequ.registry.selectors import house_by_pk
 
 # Steps of the workflow the reporter and followers hear about.
 _REPORTER_ACTIONS = {
@@ -344,3 +352,45 @@ def sweep_orphan_photos() -> None:
             path = f"grid/{folder}/{name}"
             if path not in known and default_storage.get_modified_time(path) < cutoff:
                 default_storage.delete(path)
+
+
+@handles(IotAlertRaised)
+def ticket_from_iot_alert(event: IotAlertRaised) -> None:
+    """An IoT alert whose rule asks for one (a smoke or gas alarm, an SOS, a welfare check …)
+    becomes a sensor ticket of the device's grid, for its grid worker. Major and critical alerts are
+    urgent, so the on-duty chain of ``services.urgent`` starts at once. Idempotent: the alert's id
+    is the ticket's external reference."""
+    if not event.ticket_category:
+        return
+    ref = f"iot-{event.alert_id}"
+    ticket = Ticket.objects.filter(source=Source.SENSOR, external_ref=ref).first()
+    if ticket is None:
+        region = Region.objects.get(code=event.region_code)
+        try:
+            category = services.clean_category(event.ticket_category)
+        except ValidationError:
+            category = None  # a rule naming a retired category still makes its ticket
+        house = house_by_pk(event.house_id) if event.house_id else None
+        urgent = event.severity >= Severity.MAJOR
+        with translation.override("zh-hans"):
+            description = _("Raised by the IoT platform: %(title)s. %(detail)s") % {
+                "title": event.title,
+                "detail": event.detail,
+            }
+            if event.device_code:
+                description += " " + _("Device: %(code)s.") % {"code": event.device_code}
+        ticket = services.ticket_submit(
+            actor=None,
+            source=Source.SENSOR,
+            region=region,
+            title=event.title[:100],
+            description=description,
+            category=category,
+            urgency=Urgency.URGENT if urgent else Urgency.NORMAL,
+            latitude=event.latitude,
+            longitude=event.longitude,
+            address=event.address,
+            house=house,
+            external_ref=ref,
+        )
+    iot_services.alert_link_ticket(alert_id=event.alert_id, ticket_id=ticket.pk)

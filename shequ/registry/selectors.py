@@ -362,6 +362,20 @@ def house_by_pk(pk: int) -> House | None:
     return House.objects.select_related("region", "building").filter(pk=pk).first()
 
 
+def houses_with_tag(*, region_code: str, tag_code: str) -> dict[int, str]:
+    """House id → region code of the houses under ``region_code`` where a person living there holds
+    the active tag ``tag_code``. For the platform's own watch jobs (IoT welfare checks), which show
+    no person: the caller decides who may see the houses it names."""
+    rows = PersonTag.objects.filter(
+        active=True,
+        category__code=tag_code,
+        region_code__startswith=region_code,
+        person__status=PersonStatus.ACTIVE,
+        person__house__isnull=False,
+    ).values_list("person__house_id", "person__house__region_code")
+    return {house_id: code for house_id, code in rows}
+
+
 def building_points(region_codes: list[str], *, limit: int = 2000) -> list[tuple[str, Decimal, Decimal]]:
     """(standard address, latitude, longitude) of the buildings in ``region_codes``, for a map a
     resident draws a point on: door-plate addresses are public, nothing about who lives there.

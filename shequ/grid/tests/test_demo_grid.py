@@ -121,7 +121,9 @@ def overdue_merged_rated_reopened(demo: generator.DemoResult) -> None:
     # Late answers exist beside timely ones, so the on-time rates are not all 100 %.
     # Stats bound periods by Beijing dates: after 16:00 UTC the UTC date would leave out today's tickets.
     low = timezone.localdate(now - dt.timedelta(days=grid_demo.MAX_AGE_DAYS + 1))
-    figures = stats.total(stats.StatsQuery(region_code=grid_demo.STREET, start=low, end=timezone.localdate(now)))
+    figures = stats.total(
+        stats.StatsQuery(region_code=grid_demo.STREET, start=low, end=timezone.localdate(now))
+    )
     assert figures.submitted == summary.tickets
     assert figures.response_rate is not None and 0.3 < figures.response_rate < 1
     assert figures.resolve_rate is not None and 0.3 < figures.resolve_rate < 1

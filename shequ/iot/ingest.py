@@ -1,0 +1,344 @@
+"""The ingestion pipeline shared by MQTT (``shequ ingest``) and the HTTP endpoint.
+
+``Pipeline.process(messages)`` checks each message (topic, size, schema, device, token, time),
+then in one transaction stores the good ones once (``storage.store``), dead-letters the rest with
+their reason, keeps devices' online state and last values and houses' last activity current, and
+runs the arrival rules on the events that are new. The caller acknowledges the messages only after
+it returns: a crash before that makes the broker deliver them again, and the idempotent store keeps
+them once (at-least-once delivery, exactly-once storage).
+
+A bad message never raises out of ``process``; a database failure does (the caller retries the
+whole batch, unacknowledged).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hmac
+import logging
+import time
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import F
+from django.db.models.functions import Greatest
+from django.utils import timezone
+
+from shequ.core import crypto
+from shequ.iot import payloads, rules, storage
+from shequ.iot.models import (
+    AccessCredential,
+    Channel,
+    DeadLetter,
+    DeadLetterCount,
+    Device,
+    DeviceKind,
+    HouseActivity,
+)
+from shequ.iot.payloads import PayloadError, Reason
+from shequ.iot.rules import DeviceInfo
+from shequ.iot.services.alerts import raise_hits
+from shequ.iot.services.devices import token_hash
+
+log = logging.getLogger(__name__)
+
+# How often a device row is written for its heartbeat and last values (not on every message).
+TOUCH_SECONDS = 10.0
+# How often the caches of devices, credentials and rules are reloaded.
+REFRESH_SECONDS = 30.0
+# A device's clock may run this far ahead; older than the retention is refused too.
+FUTURE_SKEW = dt.timedelta(hours=1)
+DOOR_ACTIVITY = frozenset({"open", "enter", "exit", "closed"})
+DEAD_PAYLOAD_KEEP = 2000
+
+
+@dataclass
+class Message:
+    topic: str
+    payload: bytes
+    transport: str = "mqtt"
+    token: str | None = None  # HTTP: the device's bearer token (MQTT devices authenticate at the broker)
+
+
+@dataclass
+class Result:
+    stored: int = 0
+    duplicates: int = 0
+    dead: Counter[str] = field(default_factory=Counter)
+    alerts: int = 0
+    # Per message, in order: "" stored or duplicate, else the dead-letter reason (HTTP answers with it).
+    outcomes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _Dead:
+    message: Message
+    reason: str
+    detail: str
+    device_code: str = ""
+    region_code: str = ""
+
+
+def mask_credential(kind: str, value: str) -> str:
+    clean = value.strip().upper()
+    if kind == "plate" and len(clean) >= 4:
+        return f"{clean[:2]}·***{clean[-2:]}"
+    return f"****{clean[-4:]}" if len(clean) > 4 else "****"
+
+
+class Pipeline:
+    """One per ingesting process: it caches devices, credentials and rules between batches."""
+
+    def __init__(self) -> None:
+        self.devices: dict[str, DeviceInfo] = {}
+        self.by_id: dict[int, DeviceInfo] = {}
+        self.credentials: dict[tuple[str, str], tuple[int, int | None]] = {}
+        self.matcher = rules.Matcher(())
+        self.loaded_at = -1e9
+        self.missed_at = -1e9
+        self.touched: dict[int, float] = {}
+        self.online: set[int] = set()
+
+    # --- caches -------------------------------------------------------------------------------
+
+    def refresh(self, *, force: bool = False) -> None:
+        now = time.monotonic()
+        if not force and now - self.loaded_at < REFRESH_SECONDS:
+            return
+        devices = [rules.device_info(d) for d in Device.objects.all()]
+        self.devices = {d.code: d for d in devices}
+        self.by_id = {d.id: d for d in devices}
+        self.online = set(Device.objects.filter(online=True).values_list("pk", flat=True))
+        self.credentials = {
+            (kind, index): (person, house)
+            for kind, index, person, house in AccessCredential.objects.filter(active=True).values_list(
+                "kind", "value_index", "person_id", "house_id"
+            )
+        }
+        self.matcher = rules.Matcher(rules.load(rules.ARRIVAL_KINDS))
+        self.loaded_at = now
+
+    def _device(self, code: str) -> DeviceInfo | None:
+        found = self.devices.get(code)
+        if found is None and time.monotonic() - self.missed_at > 2.0:
+            # A device registered a moment ago: reload once, but not for every unknown message.
+            self.missed_at = time.monotonic()
+            self.refresh(force=True)
+            found = self.devices.get(code)
+        return found
+
+    # --- one message --------------------------------------------------------------------------
+
+    def _row(self, m: Message, now: dt.datetime) -> storage.EventRow:
+        if len(m.payload) > settings.IOT_MAX_PAYLOAD_BYTES:
+            raise PayloadError(
+                Reason.OVERSIZE, f"{len(m.payload)} bytes (at most {settings.IOT_MAX_PAYLOAD_BYTES})"
+            )
+        topic = payloads.parse_topic(m.topic)
+        if topic is None:
+            raise PayloadError(
+                Reason.BAD_TOPIC, "expected shequ/<region>/<kind>/<device>/<event|telemetry|heartbeat>"
+            )
+        device = self._device(topic.device)
+        if device is None:
+            raise PayloadError(Reason.UNKNOWN_DEVICE, f"no device {topic.device!r}")
+        if not device.active:
+            raise PayloadError(Reason.RETIRED, "the device is retired")
+        if device.region_code != topic.region_code or device.kind != topic.kind:
+            raise PayloadError(
+                Reason.TOPIC_MISMATCH, f"the device is registered as {device.region_code}/{device.kind}"
+            )
+        if m.transport == "http" and not (
+            m.token and device.token_hash and hmac.compare_digest(token_hash(m.token), device.token_hash)
+        ):
+            raise PayloadError(Reason.BAD_TOKEN, "the device token is missing or wrong")
+        body = payloads.parse(topic.kind, topic.channel, m.payload)
+        if body.ts > now + FUTURE_SKEW or body.ts < now - storage.retention():
+            raise PayloadError(Reason.BAD_TIME, f"ts {body.ts.isoformat()} is too far from now")
+        data = body.model_dump(mode="json", exclude={"v", "id", "ts"}, exclude_none=True)
+        row = storage.EventRow(
+            device_id=device.id,
+            region_code=device.region_code,
+            channel=topic.channel,
+            type=body.event_type(),
+            msg_id=body.id,
+            occurred_at=body.ts,
+            received_at=now,
+            value=body.value(),
+            house_id=device.house_id,
+            data=data,
+        )
+        self._subject(row, body, data)
+        return row
+
+    def _subject(self, row: storage.EventRow, body: payloads.Payload, data: dict[str, Any]) -> None:
+        """Access records: a card or plate becomes its blind index, a masked form and, when it is a
+        registered resident's, the person (and their house); the clear value is not stored."""
+        credential = getattr(body, "credential", None)
+        kind, value = "", ""
+        if credential is not None:
+            # Only the kind is kept: a card number, plate, pass code or password is never stored.
+            data["credential"] = {"kind": credential.kind}
+            if credential.kind in ("card", "plate") and credential.value:
+                kind, value = credential.kind, credential.value
+        elif plate := getattr(body, "plate", None):
+            kind, value = "plate", str(plate)
+            data.pop("plate", None)
+        if not value:
+            return
+        index = crypto.blind_index(value, f"iot_{kind}")
+        row.subject_ref = index
+        row.subject_masked = mask_credential(kind, value)
+        owner = self.credentials.get((kind, index))
+        if owner is not None:
+            row.person_id, house = owner
+            row.house_id = row.house_id or house
+
+    # --- a batch ------------------------------------------------------------------------------
+
+    def process(self, messages: Sequence[Message], *, now: dt.datetime | None = None) -> Result:
+        self.refresh()
+        now = now or timezone.now()
+        result = Result()
+        rows: list[storage.EventRow] = []
+        dead: list[_Dead] = []
+        for m in messages:
+            try:
+                rows.append(self._row(m, now))
+                result.outcomes.append("")
+            except PayloadError as exc:
+                parts = m.topic.split("/")
+                dead.append(
+                    _Dead(
+                        m,
+                        exc.reason,
+                        exc.detail,
+                        parts[3][:64] if len(parts) > 3 else "",
+                        parts[1][:15] if len(parts) > 1 else "",
+                    )
+                )
+                result.outcomes.append(exc.reason)
+            except Exception as exc:  # a bug for one message must not stop the stream
+                log.exception("iot: message on %s could not be read", m.topic[:200])
+                dead.append(_Dead(m, "internal", type(exc).__name__))
+                result.outcomes.append("internal")
+        with transaction.atomic():
+            new = storage.store(rows)
+            self._touch(rows, now)
+            self._activity(new)
+            self._dead_letters(dead, now)
+            hits = rules.count_hits(self.matcher.hits(new, self.by_id))
+            result.alerts = raise_hits(hits, now=now)
+        result.stored = len(new)
+        result.duplicates = len(rows) - len(new)
+        result.dead = Counter(d.reason for d in dead)
+        return result
+
+    def _touch(self, rows: list[storage.EventRow], now: dt.datetime) -> None:
+        """Online state, last seen and last values, written at most every ``TOUCH_SECONDS`` per
+        device (and at once when it comes back online or sends an event)."""
+        latest: dict[int, storage.EventRow] = {}
+        values: dict[int, dict[str, Any]] = {}
+        urgent: set[int] = set()
+        for row in rows:
+            latest[row.device_id] = row
+            if row.channel == Channel.TELEMETRY:
+                values.setdefault(row.device_id, {}).update(row.data)
+            elif row.channel == Channel.EVENT:
+                values.setdefault(row.device_id, {})["last_event"] = row.type
+                urgent.add(row.device_id)
+        clock = time.monotonic()
+        due = [
+            d
+            for d in latest
+            if d not in self.online or d in urgent or clock - self.touched.get(d, -1e9) >= TOUCH_SECONDS
+        ]
+        if not due:
+            return
+        if storage.is_postgres():
+            import json
+
+            payload = json.dumps(
+                [{"id": d, "seen": now.isoformat(), "vals": values.get(d, {})} for d in due],
+                ensure_ascii=False,
+            )
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    f"UPDATE {Device._meta.db_table} d SET online = true, last_seen_at = v.seen, "  # noqa: S608 (our own table names)
+                    "last_values = d.last_values || v.vals "
+                    "FROM jsonb_to_recordset(%s::jsonb) AS v(id bigint, seen timestamptz, vals jsonb) "
+                    "WHERE d.id = v.id",
+                    [payload],
+                )
+        else:
+            for d in due:
+                device = Device.objects.filter(pk=d).only("last_values").first()
+                if device is None:
+                    continue
+                merged = {**device.last_values, **values.get(d, {})}
+                Device.objects.filter(pk=d).update(online=True, last_seen_at=now, last_values=merged)
+        for d in due:
+            self.touched[d] = clock
+            self.online.add(d)
+
+    def _activity(self, new: list[storage.EventRow]) -> None:
+        """The last door activity per house (the welfare-check rule reads it)."""
+        last: dict[int, storage.EventRow] = {}
+        for row in new:
+            if row.house_id is None or row.type not in DOOR_ACTIVITY:
+                continue
+            device = self.by_id.get(row.device_id)
+            if device is None or device.kind not in (DeviceKind.DOOR, DeviceKind.GATE):
+                continue
+            if row.house_id not in last or last[row.house_id].occurred_at < row.occurred_at:
+                last[row.house_id] = row
+        if not last:
+            return
+        existing = set(
+            HouseActivity.objects.filter(house_id__in=list(last)).values_list("house_id", flat=True)
+        )
+        HouseActivity.objects.bulk_create(
+            [
+                HouseActivity(
+                    house_id=h, region_code=r.region_code, last_at=r.occurred_at, device_id=r.device_id
+                )
+                for h, r in last.items()
+                if h not in existing
+            ],
+            ignore_conflicts=True,
+        )
+        for h, r in last.items():
+            if h in existing:
+                HouseActivity.objects.filter(house_id=h).update(
+                    last_at=Greatest(F("last_at"), r.occurred_at), device_id=r.device_id
+                )
+
+    def _dead_letters(self, dead: list[_Dead], now: dt.datetime) -> None:
+        if not dead:
+            return
+        DeadLetter.objects.bulk_create(
+            [
+                DeadLetter(
+                    received_at=now,
+                    transport=d.message.transport,
+                    topic=d.message.topic[:200],
+                    device_code=d.device_code,
+                    region_code=d.region_code if d.region_code.isdigit() else "",
+                    reason=d.reason,
+                    detail=d.detail[:500],
+                    # A payload refused for carrying images or biometrics is not kept either.
+                    payload=""
+                    if d.reason == Reason.FORBIDDEN
+                    else d.message.payload[:DEAD_PAYLOAD_KEEP].decode("utf-8", "replace"),
+                )
+                for d in dead
+            ]
+        )
+        for reason, n in Counter(d.reason for d in dead).items():
+            updated = DeadLetterCount.objects.filter(reason=reason).update(count=F("count") + n, last_at=now)
+            if not updated:
+                DeadLetterCount.objects.create(reason=reason, count=n, last_at=now)

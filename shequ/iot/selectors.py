@@ -1,0 +1,191 @@
+"""Every read of the IoT app that leaves it, region-scoped: a row outside the viewer's regions is a
+404 exactly like a missing one. Access records (events naming a resident) need ``iot.access`` and
+every read of them is audited; other device events are machine data and are not."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.db.models import Count, Q, QuerySet
+from django.http import Http404, HttpRequest
+
+from shequ.core import audit
+from shequ.core.permissions import Viewer, has_perm, scope_q, scoped
+from shequ.iot.models import (
+    Alert,
+    DeadLetter,
+    DeadLetterCount,
+    Device,
+    DeviceEvent,
+    FeedSubscription,
+    HouseActivity,
+    Rule,
+    VisitorPass,
+)
+from shequ.iot.permissions import IotPerm as P
+
+EVENT_LIMIT = 500
+
+
+def _get(qs: QuerySet[Any], pk: Any) -> Any:
+    try:
+        found = qs.filter(pk=int(pk)).first()
+    except (TypeError, ValueError):
+        found = None
+    if found is None:
+        raise Http404
+    return found
+
+
+def device_list(
+    *, viewer: Viewer, region_code: str | None = None, kind: str | None = None, status: str | None = None
+) -> QuerySet[Device]:
+    qs = scoped(Device.objects.all(), viewer, P.VIEW)
+    if region_code:
+        qs = qs.filter(region_code__startswith=region_code)
+    if kind:
+        qs = qs.filter(kind=kind)
+    if status == "online":
+        qs = qs.filter(active=True, online=True)
+    elif status == "offline":
+        qs = qs.filter(active=True, online=False)
+    elif status == "retired":
+        qs = qs.filter(active=False)
+    return qs.order_by("region_code", "kind", "name")
+
+
+def get_device_for(viewer: Viewer, pk: Any) -> Device:
+    return _get(scoped(Device.objects.select_related("region"), viewer, P.VIEW), pk)
+
+
+def device_counts(*, viewer: Viewer, region_code: str | None = None) -> dict[str, int]:
+    qs = device_list(viewer=viewer, region_code=region_code).filter(active=True)
+    row = qs.aggregate(total=Count("pk"), online=Count("pk", filter=Q(online=True)))
+    return {"total": row["total"], "online": row["online"], "offline": row["total"] - row["online"]}
+
+
+def alert_list(
+    *, viewer: Viewer, region_code: str | None = None, state: str = "open", severity: int | None = None
+) -> QuerySet[Alert]:
+    qs = scoped(Alert.objects.select_related("rule", "device"), viewer, P.VIEW)
+    if region_code:
+        qs = qs.filter(region_code__startswith=region_code)
+    if state == "open":
+        qs = qs.filter(open=True)
+    elif state in ("active", "acknowledged", "cleared"):
+        qs = qs.filter(state=state)
+    if severity:
+        qs = qs.filter(severity__gte=severity)
+    return qs.order_by("-open", "-severity", "-last_at")
+
+
+def get_alert_for(viewer: Viewer, pk: Any) -> Alert:
+    qs = Alert.objects.select_related("rule", "device", "acknowledged_by", "cleared_by")
+    return _get(scoped(qs, viewer, P.VIEW), pk)
+
+
+def open_alert_count(*, viewer: Viewer) -> int:
+    return scoped(Alert.objects.filter(open=True), viewer, P.ALERT).count()
+
+
+def rule_list(*, viewer: Viewer) -> QuerySet[Rule]:
+    return scoped(Rule.objects.all(), viewer, P.VIEW).order_by("region_code", "kind", "name")
+
+
+def get_rule_for(viewer: Viewer, pk: Any) -> Rule:
+    return _get(scoped(Rule.objects.all(), viewer, P.VIEW), pk)
+
+
+def event_list(
+    *,
+    viewer: Viewer,
+    device: Device | None = None,
+    house_id: int | None = None,
+    building_id: int | None = None,
+    key_place_id: int | None = None,
+    start: dt.datetime | None = None,
+    end: dt.datetime | None = None,
+    limit: int = EVENT_LIMIT,
+    request: HttpRequest | None = None,
+) -> list[DeviceEvent]:
+    """Events by device, place and time range, newest first. Events naming a resident are left out
+    unless the viewer holds ``iot.access`` there; when they are shown, the read is audited."""
+    qs = scoped(DeviceEvent.objects.all(), viewer, P.VIEW)
+    if device is not None:
+        qs = qs.filter(device_id=device.pk)
+    if house_id is not None:
+        qs = qs.filter(house_id=house_id)
+    if building_id is not None or key_place_id is not None:
+        places = Device.objects.all()
+        if building_id is not None:
+            places = places.filter(building_id=building_id)
+        if key_place_id is not None:
+            places = places.filter(key_place_id=key_place_id)
+        qs = qs.filter(device_id__in=places.values("pk"))
+    if start is not None:
+        qs = qs.filter(occurred_at__gte=start)
+    if end is not None:
+        qs = qs.filter(occurred_at__lt=end)
+    people = Q(person_id__isnull=False)
+    qs = qs.filter(~people | scope_q(viewer, P.ACCESS))
+    rows = list(qs.order_by("-occurred_at", "-id")[: max(1, min(limit, EVENT_LIMIT))])
+    named = [r for r in rows if r.person_id is not None]
+    if named:
+        audit.record(
+            "iot.access_read",
+            actor=viewer,
+            request=request,
+            region_code=_common_prefix([r.region_code for r in named]),
+            object_type="iot.access_record",
+            object_id=f"{len(named)} records",
+            fields=["person"],
+            detail={"people": sorted({r.person_id for r in named if r.person_id is not None})[:50]},
+        )
+    return rows
+
+
+def _common_prefix(codes: list[str]) -> str:
+    if not codes:
+        return ""
+    first, last = min(codes), max(codes)
+    i = 0
+    while i < min(len(first), len(last)) and first[i] == last[i]:
+        i += 1
+    return first[:i]
+
+
+def house_activity(*, viewer: Viewer, house_id: int) -> HouseActivity | None:
+    """The last door activity at a house (welfare checks): ``iot.access`` in the house's region."""
+    found = HouseActivity.objects.filter(house_id=house_id).first()
+    if found is None or not has_perm(viewer, P.ACCESS, found.region_code):
+        return None
+    return found
+
+
+def dead_letter_list(*, viewer: Viewer, reason: str | None = None) -> QuerySet[DeadLetter]:
+    """Dead letters of devices in the viewer's regions (those naming no known region are the
+    operators': ``shequ iot dead-letters``)."""
+    qs = scoped(DeadLetter.objects.all(), viewer, P.MANAGE)
+    if reason:
+        qs = qs.filter(reason=reason)
+    return qs.order_by("-received_at")
+
+
+def dead_letter_counts() -> dict[str, int]:
+    return dict(DeadLetterCount.objects.values_list("reason", "count"))
+
+
+def visitor_pass_list(*, viewer: Viewer) -> QuerySet[VisitorPass]:
+    """A resident's own passes."""
+    return VisitorPass.objects.filter(host_id=getattr(viewer, "pk", None)).order_by("-valid_from")
+
+
+def feed_list(*, viewer: Viewer) -> QuerySet[FeedSubscription]:
+    return FeedSubscription.objects.filter(
+        pk__in=[f.pk for f in FeedSubscription.objects.all() if _feed_visible(viewer, f)]
+    )
+
+
+def _feed_visible(viewer: Viewer, feed: FeedSubscription) -> bool:
+    return any(has_perm(viewer, P.FEEDS, code) for code in feed.region_codes)

@@ -1,0 +1,144 @@
+"""The ingestion pipeline on the test database: stored once, dead letters, rules and alerts."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.utils import timezone
+
+from shequ.core.models import OutboxTask
+from shequ.iot.ingest import Message, Pipeline
+from shequ.iot.models import Alert, AlertState, DeadLetter, DeadLetterCount, Device, DeviceEvent
+from shequ.iot.payloads import Reason
+from shequ.iot.tests.conftest import Site, message
+
+
+def test_events_are_stored_once_and_devices_come_online(site: Site, pipeline: Pipeline) -> None:
+    door = site.devices["door-1"]
+    first = message(door, "event", "m-1", type="open", credential={"kind": "card", "value": "8899001122"})
+    result = pipeline.process([first, first, message(door, "heartbeat", "h-1", battery=88)])
+    assert (result.stored, result.duplicates) == (2, 1)
+    again = pipeline.process([first])
+    assert (again.stored, again.duplicates) == (0, 1)
+    assert DeviceEvent.objects.filter(device_id=door.pk).count() == 2
+    stored = DeviceEvent.objects.get(msg_id="m-1")
+    assert stored.subject_masked == "****1122" and len(stored.subject_ref) == 64
+    assert "8899001122" not in str(stored.data)  # the card number itself is never kept
+    door.refresh_from_db()
+    assert door.online and door.last_seen_at is not None
+
+
+def test_bad_messages_are_dead_lettered_with_their_reason(site: Site, pipeline: Pipeline) -> None:
+    smoke = site.devices["smoke-1"]
+    topic = f"shequ/{smoke.region_code}/smoke/{smoke.code}/event"
+    cases = [
+        (Message("nonsense/topic", b"{}"), Reason.BAD_TOPIC),
+        (Message(topic, b"{not json"), Reason.BAD_JSON),
+        (Message(topic, b'{"v": 2, "id": "x", "ts": 1, "type": "alarm"}'), Reason.BAD_VERSION),
+        (message(smoke, "event", "x1", type="explode"), Reason.BAD_SCHEMA),
+        (message(smoke, "event", "x2", type="alarm", face_image="/9j/4AAQ"), Reason.FORBIDDEN),
+        (Message(topic.replace("smoke-1", "ghost"), b"{}"), Reason.UNKNOWN_DEVICE),
+        (Message(topic.replace("/smoke/", "/gas/"), b"{}"), Reason.TOPIC_MISMATCH),
+        (Message(topic, b"x" * 9000), Reason.OVERSIZE),
+        (
+            message(smoke, "event", "x3", at=timezone.now() + dt.timedelta(days=3), type="alarm"),
+            Reason.BAD_TIME,
+        ),
+        (Message(topic, b"[]"), Reason.BAD_SCHEMA),
+        (Message(topic, b'{"v":1,"id":"x","ts":1e400,"type":"alarm"}'), Reason.BAD_SCHEMA),
+    ]
+    result = pipeline.process([m for m, _ in cases])
+    assert result.outcomes == [r for _, r in cases]
+    assert result.stored == 0 and DeviceEvent.objects.count() == 0
+    assert DeadLetter.objects.count() == len(cases)
+    forbidden = DeadLetter.objects.get(reason=Reason.FORBIDDEN)
+    assert forbidden.payload == ""  # an image is not kept in the dead letters either
+    counts = dict(DeadLetterCount.objects.values_list("reason", "count"))
+    assert counts[Reason.BAD_SCHEMA] == 3 and counts[Reason.BAD_TOPIC] == 1
+
+
+def test_smoke_alarm_raises_one_alert_and_repeats_update_it(site: Site, pipeline: Pipeline) -> None:
+    smoke = site.devices["smoke-1"]
+    result = pipeline.process([message(smoke, "event", "a-1", type="alarm", level=4.2)])
+    assert result.alerts == 1
+    alert = Alert.objects.get()
+    assert alert.state == AlertState.ACTIVE and alert.device_id == smoke.pk and alert.count == 1
+    assert OutboxTask.objects.filter(event_type="iot.alert_raised").count() >= 1
+    again = pipeline.process(
+        [message(smoke, "event", "a-2", type="alarm"), message(smoke, "event", "a-3", type="alarm")]
+    )
+    assert again.alerts == 0
+    alert.refresh_from_db()
+    assert alert.count == 3 and Alert.objects.count() == 1
+
+
+def test_threshold_rule_fires_over_the_limit_only(site: Site, pipeline: Pipeline) -> None:
+    gas = site.devices["gas-1"]
+    pipeline.process([message(gas, "telemetry", "g-1", level=5.0)])
+    assert not Alert.objects.exists()
+    pipeline.process([message(gas, "telemetry", "g-2", level=35.5)])
+    alert = Alert.objects.get()
+    assert alert.value == 35.5 and "35.5" in alert.detail
+
+
+def test_count_rule_needs_the_whole_window(site: Site, pipeline: Pipeline) -> None:
+    counter = site.devices["counter-1"]
+    start = timezone.now() - dt.timedelta(minutes=30)
+    pipeline.process([message(counter, "telemetry", "c-0", at=start, count=10)])
+    # Over 50 from minute 1 on; the alert comes once it has lasted 10 minutes.
+    for minute in range(1, 10):
+        pipeline.process(
+            [message(counter, "telemetry", f"c-{minute}", at=start + dt.timedelta(minutes=minute), count=80)]
+        )
+    assert not Alert.objects.exists()
+    pipeline.process([message(counter, "telemetry", "c-11", at=start + dt.timedelta(minutes=11), count=90)])
+    alert = Alert.objects.get()
+    assert "10" in alert.detail
+
+
+def test_retired_device_is_refused(site: Site, pipeline: Pipeline) -> None:
+    from shequ.iot import services
+
+    sos = site.devices["sos-1"]
+    services.device_retire(actor=None, device=sos)
+    pipeline.refresh(force=True)
+    result = pipeline.process([message(sos, "event", "s-1", type="pressed")])
+    assert result.outcomes == [Reason.RETIRED]
+    assert not Device.objects.get(pk=sos.pk).online
+
+
+def test_alert_becomes_an_urgent_grid_ticket_once(site: Site, pipeline: Pipeline) -> None:
+    from shequ.core import outbox
+    from shequ.grid.models import Source, Ticket, Urgency
+
+    smoke = site.devices["smoke-1"]
+    pipeline.process([message(smoke, "event", "f-1", type="alarm")])
+    outbox.run_pending()
+    alert = Alert.objects.get()
+    ticket = Ticket.objects.get(source=Source.SENSOR)
+    assert alert.ticket_id == ticket.pk and ticket.external_ref == f"iot-{alert.pk}"
+    assert ticket.urgency == Urgency.URGENT and ticket.category is not None
+    assert ticket.category.code == "safety.fire" and ticket.region_code == smoke.region_code
+    assert "烟感报警" in ticket.title
+    # The handler running again (a retried task) makes no second ticket.
+    from shequ.grid.handlers import ticket_from_iot_alert
+    from shequ.iot.events import AlertRaised
+
+    task = OutboxTask.objects.filter(event_type="iot.alert_raised").first()
+    assert task is not None
+    ticket_from_iot_alert(AlertRaised.model_validate(task.payload))
+    assert Ticket.objects.filter(source=Source.SENSOR).count() == 1
+
+
+def test_alert_without_ticket_category_makes_no_ticket(site: Site, pipeline: Pipeline) -> None:
+    from shequ.core import outbox
+    from shequ.grid.models import Ticket
+
+    counter = site.devices["counter-1"]
+    start = timezone.now() - dt.timedelta(minutes=20)
+    for minute in range(0, 15, 2):
+        pipeline.process(
+            [message(counter, "telemetry", f"c-{minute}", at=start + dt.timedelta(minutes=minute), count=99)]
+        )
+    outbox.run_pending()
+    assert Alert.objects.count() == 1 and not Ticket.objects.exists()
