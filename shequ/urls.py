@@ -13,6 +13,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("api/v1/", api.urls),
     path("registry/", include("shequ.registry.urls")),
     path("grid/", include("shequ.grid.urls")),
+    path("iot/", include("shequ.iot.urls")),
     path("open311/v2/", include("shequ.grid.urls_open311")),
     path("", include("shequ.core.urls")),
 ]

@@ -15,6 +15,7 @@ from typing import Any
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Path, Query, Router, Status
+from ninja.security import HttpBearer
 
 from shequ.core import guards
 from shequ.core.apiauth import api_auth, register_scope
@@ -58,16 +59,20 @@ def _viewer(request: HttpRequest) -> User:
     return request.auth  # type: ignore[attr-defined]
 
 
-def _bearer(request: HttpRequest) -> str | None:
-    header = request.headers.get("Authorization", "")
-    scheme, _sep, value = header.partition(" ")
-    return value.strip() or None if scheme.lower() == "bearer" else None
+class DeviceToken(HttpBearer):
+    """A device's own token (``Authorization: Bearer dev_…``). Any token passes here; the pipeline
+    checks it against the device named in the path and dead-letters a wrong one (401)."""
+
+    openapi_scheme = "bearer"
+
+    def authenticate(self, request: HttpRequest, token: str) -> str | None:
+        return token or None
 
 
 @router.post(
     "/ingest/{device}/{channel}",
     response={202: IngestOut},
-    auth=None,
+    auth=DeviceToken(),
     openapi_extra={
         "requestBody": {
             "content": {"application/json": {"schema": {"type": "object"}}},
@@ -94,7 +99,9 @@ def ingest(
         if found
         else topic_for("0", "door", code, channel)
     )
-    result = _PIPELINE.process([Message(topic, request.body, transport="http", token=_bearer(request))])
+    result = _PIPELINE.process(
+        [Message(topic, request.body, transport="http", token=str(getattr(request, "auth", "")))]
+    )
     reason = result.outcomes[0]
     if reason:
         if reason == Reason.BAD_TOPIC and found is None:
