@@ -97,7 +97,7 @@ def ingest(
     topic = (
         topic_for(found.region_code, found.kind, code, channel)
         if found
-        else topic_for("0", "door", code, channel)
+        else topic_for("000000", "door", code, channel)
     )
     result = _PIPELINE.process(
         [Message(topic, request.body, transport="http", token=str(getattr(request, "auth", "")))]
