@@ -17,9 +17,9 @@ from shequ.iot.tests.conftest import Site, message, payload
 def post(
     client: Client, device: str, channel: str, body: bytes, token: str | None
 ) -> tuple[int, dict[str, object]]:
-    headers = {"HTTP_AUTHORIZATION": f"Bearer {token}"} if token is not None else {}
+    headers = {"Authorization": f"Bearer {token}"} if token is not None else {}
     response = client.post(
-        f"/api/v1/iot/ingest/{device}/{channel}", body, content_type="application/json", **headers
+        f"/api/v1/iot/ingest/{device}/{channel}", body, content_type="application/json", headers=headers
     )
     return response.status_code, response.json()
 
