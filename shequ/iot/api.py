@@ -10,7 +10,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
@@ -27,7 +27,16 @@ from shequ.iot.ingest import Message, Pipeline
 from shequ.iot.models import Alert, Channel, DeviceEvent
 from shequ.iot.payloads import Reason, topic_for
 from shequ.iot.permissions import IotPerm as P
-from shequ.iot.schemas import AlertFilters, AlertOut, ClearIn, DeviceOut, EventFilters, EventOut, IngestOut
+from shequ.iot.schemas import (
+    AlertFilters,
+    AlertOut,
+    ClearIn,
+    DeviceCode,
+    DeviceOut,
+    EventFilters,
+    EventOut,
+    IngestOut,
+)
 
 IOT_READ = register_scope("iot:read", "Read devices, device events and alerts in the owner's regions.")
 IOT_WRITE = register_scope("iot:write", "Acknowledge and clear IoT alerts in the owner's regions.")
@@ -83,11 +92,11 @@ class DeviceToken(HttpBearer):
 )
 def ingest(
     request: HttpRequest,
-    device: Path[str],
-    channel: Path[Channel],
+    device: Annotated[DeviceCode, Path(description="The device's code, as registered.")],
+    channel: Annotated[Channel, Path(description="event, telemetry or heartbeat.")],
 ) -> Status[Any]:
     """A device without MQTT sends one message (same payload as on its MQTT topic)."""
-    code = device if len(device) <= 64 else device[:64]
+    code = device
     found = _PIPELINE.devices.get(code)
     if found is None:
         _PIPELINE.refresh()
