@@ -2,7 +2,7 @@
 
 * ``POST /ingest/{device}/{channel}``: devices without MQTT send the same JSON payloads as over
   MQTT, with ``Authorization: Bearer <device token>``. 202 when stored (or already stored: the
-  message id makes a resend harmless); a refused payload is dead-lettered and answered 400/401/404/413
+  message id makes a resend harmless); a refused payload is dead-lettered and answered 400/401/413
   with the dead-letter reason as ``code``.
 * Reads of devices, events (by device, place and time range; access records only with the access
   permission, audited) and alerts; acknowledging and clearing alerts.
@@ -46,14 +46,12 @@ WRITE = api_auth(IOT_WRITE)
 
 # One pipeline per web process: it caches devices, credentials and rules between requests.
 _PIPELINE = Pipeline()
-STATUS_OF = {
-    Reason.UNKNOWN_DEVICE: 404,
-    Reason.BAD_TOKEN: 401,
-    Reason.OVERSIZE: 413,
-}
+STATUS_OF = {Reason.BAD_TOKEN: 401, Reason.OVERSIZE: 413}
+# An unknown device code is answered like a wrong token (the dead letter keeps the difference), so
+# the endpoint does not tell a stranger which device codes exist.
+ANSWERED_AS = {Reason.UNKNOWN_DEVICE: Reason.BAD_TOKEN, Reason.BAD_TOPIC: Reason.BAD_TOKEN}
 MESSAGES = {
-    Reason.UNKNOWN_DEVICE: "No device is registered under this code.",
-    Reason.BAD_TOKEN: "The device token is missing or wrong.",
+    Reason.BAD_TOKEN: "The device code or its token is wrong.",
     Reason.OVERSIZE: "The payload is larger than the platform accepts from a device.",
     Reason.RETIRED: "This device is retired.",
     Reason.BAD_JSON: "The payload is not JSON.",
@@ -113,8 +111,7 @@ def ingest(
     )
     reason = result.outcomes[0]
     if reason:
-        if reason == Reason.BAD_TOPIC and found is None:
-            reason = Reason.UNKNOWN_DEVICE
+        reason = ANSWERED_AS.get(reason, reason)
         raise ApiError(
             STATUS_OF.get(reason, 400), reason, _(MESSAGES.get(reason, "The message was refused."))
         )

@@ -34,8 +34,9 @@ def test_http_ingestion_stores_once_and_refuses_bad_tokens(site: Site, client: C
     assert status == 401 and error["code"] == "bad_token"
     status, error = post(client, "smoke-1", "event", payload("h-3", type="alarm"), None)
     assert status == 401
+    # An unknown code is answered like a wrong token: the endpoint does not confirm which codes exist.
     status, error = post(client, "ghost", "event", payload("h-4", type="alarm"), token)
-    assert status == 404 and error["code"] == "unknown_device"
+    assert status == 401 and error["code"] == "bad_token"
     status, error = post(client, "smoke-1", "event", b'{"v":1,"id":"h-5","ts":1,"type":"boom"}', token)
     assert status == 400 and error["code"] == "bad_schema" and "message" in error
     status, error = post(client, "smoke-1", "event", b"{" + b" " * 9000 + b"}", token)
