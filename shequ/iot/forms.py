@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from shequ.core.forms import PlatformForm, RegionPickerField
 from shequ.core.permissions import Viewer
 from shequ.iot import labels, rules
-from shequ.iot.models import AlertState, DeviceKind, RuleKind, Severity
+from shequ.iot.models import DeviceKind, RuleKind, Severity
 from shequ.iot.permissions import IotPerm as P
 from shequ.iot.services.alerts import CLEAR_REASON_MIN
 
@@ -44,7 +44,11 @@ class AlertFilterForm(PlatformForm):
     state = forms.ChoiceField(
         label=_("State"),
         required=False,
-        choices=[("", _("Open (active or acknowledged)")), *AlertState.choices, ("all", _("All"))],
+        choices=[
+            ("", _("Open (active or acknowledged)")),
+            *labels.ALERT_STATE_LABELS.items(),
+            ("all", _("All")),
+        ],
     )
 
 

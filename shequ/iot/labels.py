@@ -9,9 +9,9 @@ from typing import Any
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, ngettext
+from django.utils.translation import gettext_lazy, ngettext, pgettext_lazy
 
-from shequ.iot.models import DeviceKind, RuleKind
+from shequ.iot.models import AlertState, DeviceKind, RuleKind
 from shequ.iot.payloads import Reason
 
 # Telemetry fields: (label, unit). The detectors' ``level`` depends on the kind (LEVEL_UNITS).
@@ -33,6 +33,14 @@ VALUE_LABELS: dict[str, tuple[Any, str]] = {
     "entered": (gettext_lazy("Came in"), ""),
     "left": (gettext_lazy("Went out"), ""),
     "last_event": (gettext_lazy("Last event"), ""),
+}
+# Event fields told elsewhere on the page (the type is the event's name) or in words below.
+NOT_VALUES = frozenset({"type", "unit", "credential", "direction"})
+# Alert states with their own context: "Active" alone is an account's 正常 elsewhere.
+ALERT_STATE_LABELS: dict[str, Any] = {
+    AlertState.ACTIVE: pgettext_lazy("iot alert state", "Active"),
+    AlertState.ACKNOWLEDGED: pgettext_lazy("iot alert state", "Acknowledged"),
+    AlertState.CLEARED: pgettext_lazy("iot alert state", "Cleared"),
 }
 LEVEL_LABELS: dict[str, tuple[Any, str]] = {
     DeviceKind.GAS: (gettext_lazy("Gas concentration"), "%LEL"),
@@ -132,7 +140,7 @@ def values_in_words(values: dict[str, Any], kind: str = "") -> list[tuple[str, s
     out = []
     unit_of_reading = str(values.get("unit", ""))
     for key in sorted(values, key=lambda k: (order.get(k, len(order)), k)):
-        if key in ("unit", "credential"):
+        if key in NOT_VALUES:
             continue
         label, unit = value_label(key, kind)
         value = values[key]

@@ -15,7 +15,6 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
-from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 
 from shequ.core import audit, guards
@@ -25,21 +24,11 @@ from shequ.iot.forms import AlertFilterForm, ClearForm
 from shequ.iot.ingest import DOOR_ACTIVITY
 from shequ.iot.models import Alert, RuleKind
 from shequ.iot.permissions import IotPerm as P
-from shequ.iot.views_console import event_rows, iot_page, page_of, place_of
+from shequ.iot.views_console import event_rows, iot_page, page_of, with_alert_words
 from shequ.registry import selectors as registry_selectors
 
 REFRESH_SECONDS = 15
 HOUSE_DAYS = 7
-SEVERITY_TONES = {4: "bad", 3: "bad", 2: "warn", 1: ""}
-
-
-def _with_words(alerts: list[Alert]) -> list[Alert]:
-    now = timezone.now()
-    for a in alerts:
-        a.tone = SEVERITY_TONES.get(a.severity, "")  # type: ignore[attr-defined]
-        a.last_ago = labels.ago(a.last_at, now)  # type: ignore[attr-defined]
-        a.place = place_of(a.device) if a.device is not None else ""  # type: ignore[attr-defined]
-    return alerts
 
 
 @iot_page(P.VIEW)
@@ -58,12 +47,11 @@ def alert_list(request: HttpRequest) -> HttpResponse:
     context = {
         "form": form,
         "page": page,
-        "alerts": _with_words(list(page.object_list)),
+        "alerts": with_alert_words(list(page.object_list)),
         "auto": auto,
         "refresh_seconds": REFRESH_SECONDS,
         "toggle_url": "?" + params.urlencode(),
         "checked_at": timezone.now(),
-        "query": "" if state == "open" else urlencode({"state": state}),
     }
     # htmx's refresh asks for the list alone.
     fragment = bool(request.headers.get("HX-Request"))
@@ -82,7 +70,7 @@ def ticket_url(ticket_id: int | None) -> str:
 
 def _alert_page(request: HttpRequest, alert: Alert, *, status: int = 200, **extra: Any) -> HttpResponse:
     viewer = request.user
-    _with_words([alert])
+    with_alert_words([alert])
     rule = alert.rule
     house_url = ""
     if alert.house_id and has_perm(viewer, P.ACCESS, alert.region_code):
@@ -215,7 +203,7 @@ def house_activity(request: HttpRequest, pk: int) -> HttpResponse:
         "activity_ago": labels.ago(activity.last_at, now) if activity else "",
         "strips": day_strips(door, now),
         "events": event_rows(door[:100], kinds),
-        "alerts": _with_words(list(selectors.alert_list(viewer=viewer).filter(house_id=house.pk)[:20])),
+        "alerts": with_alert_words(list(selectors.alert_list(viewer=viewer).filter(house_id=house.pk)[:20])),
         "days": HOUSE_DAYS,
     }
     return render(request, "iot/console/house.html", context)

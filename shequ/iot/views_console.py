@@ -28,7 +28,7 @@ from shequ.core.models import Region
 from shequ.core.permissions import Viewer, codes_q, has_perm, scopes_for
 from shequ.iot import labels, selectors, services
 from shequ.iot.forms import ConfirmForm, DeviceFilterForm, DeviceForm
-from shequ.iot.models import Device, DeviceKind
+from shequ.iot.models import Alert, Device, DeviceKind, RuleKind
 from shequ.iot.payloads import SCHEMAS, Silent, topic_for
 from shequ.iot.permissions import IotPerm as P
 from shequ.registry import selectors as registry_selectors
@@ -112,6 +112,22 @@ def alerted_devices(viewer: Viewer, device_ids: list[int]) -> set[int]:
     )
 
 
+SEVERITY_TONES = {4: "bad", 3: "bad", 2: "warn", 1: ""}
+
+
+def with_alert_words(alerts: list[Alert]) -> list[Alert]:
+    now = timezone.now()
+    for a in alerts:
+        a.tone = SEVERITY_TONES.get(a.severity, "")  # type: ignore[attr-defined]
+        a.last_ago = labels.ago(a.last_at, now)  # type: ignore[attr-defined]
+        a.place = place_of(a.device) if a.device is not None else ""  # type: ignore[attr-defined]
+        a.state_label = labels.ALERT_STATE_LABELS.get(a.state, a.state)  # type: ignore[attr-defined]
+        # An event rule's detail is the event's code: say it in words.
+        event = a.rule.kind == RuleKind.EVENT
+        a.detail_words = labels.event_label(a.detail) if event else a.detail  # type: ignore[attr-defined]
+    return alerts
+
+
 # --- The device list ----------------------------------------------------------------------------
 
 
@@ -140,7 +156,6 @@ def device_list(request: HttpRequest) -> HttpResponse:
         "devices": devices,
         "counts": selectors.device_counts(viewer=viewer, region_code=region_code),
         "can_manage": has_perm(viewer, P.MANAGE),
-        "query": urlencode({k: v for k, v in request.GET.items() if k != "page"}),
     }
     return render(request, "iot/console/devices.html", context, status=400 if bad else 200)
 
@@ -172,11 +187,12 @@ def _device_context(request: HttpRequest, device: Device, **extra: Any) -> dict[
     events = selectors.event_list(viewer=viewer, device=device, limit=EVENTS_SHOWN, request=request)
     decorate([device], alerted_devices(viewer, [device.pk]))
     can_manage = has_perm(viewer, P.MANAGE, device.region_code)
+    open_alerts = selectors.alert_list(viewer=viewer).filter(device_id=device.pk)
     return {
         "device": device,
         "values": labels.values_in_words(device.last_values or {}, device.kind),
         "events": event_rows(events, {device.pk: device.kind}),
-        "alerts": list(selectors.alert_list(viewer=viewer).filter(device_id=device.pk)[:20]),
+        "alerts": with_alert_words(list(open_alerts[:20])),
         "can_manage": can_manage,
         "sees_access": has_perm(viewer, P.ACCESS, device.region_code),
         "access_kind": device.kind in (DeviceKind.DOOR, DeviceKind.GATE, DeviceKind.CAMERA),

@@ -10,7 +10,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
 from shequ.core import guards
-from shequ.core.permissions import has_perm
+from shequ.core.permissions import Viewer, has_perm
 from shequ.iot import labels, selectors, services
 from shequ.iot.forms import RuleForm
 from shequ.iot.models import Rule
@@ -20,7 +20,7 @@ from shequ.iot.views_console import apply_errors, iot_page, page_of
 DEAD_PAYLOAD_SHOWN = 300
 
 
-def _with_words(rules: list[Rule], viewer: object) -> list[Rule]:
+def _with_words(rules: list[Rule], viewer: Viewer) -> list[Rule]:
     for r in rules:
         r.words = labels.params_in_words(r.kind, r.device_kind, r.params)  # type: ignore[attr-defined]
         r.can_switch = has_perm(viewer, P.RULES, r.region_code)  # type: ignore[attr-defined]
@@ -97,9 +97,9 @@ def dead_letters(request: HttpRequest) -> HttpResponse:
     page = page_of(request, selectors.dead_letter_list(viewer=viewer, reason=reason or None))
     rows = list(page.object_list)
     for row in rows:
-        row.reason_label = labels.reason_label(row.reason)  # type: ignore[attr-defined]
-        row.shown = row.payload[:DEAD_PAYLOAD_SHOWN]  # type: ignore[attr-defined]
-        row.cut = len(row.payload) > DEAD_PAYLOAD_SHOWN  # type: ignore[attr-defined]
+        row.reason_label = labels.reason_label(row.reason)
+        row.shown = row.payload[:DEAD_PAYLOAD_SHOWN]
+        row.cut = len(row.payload) > DEAD_PAYLOAD_SHOWN
     mine = selectors.dead_letter_reasons(viewer=viewer)
     platform = selectors.dead_letter_counts()
     counters = [
@@ -118,6 +118,5 @@ def dead_letters(request: HttpRequest) -> HttpResponse:
         "counters": counters,
         "reason": reason,
         "reason_label": labels.reason_label(reason) if reason else "",
-        "query": f"reason={reason}" if reason else "",
     }
     return render(request, "iot/console/dead_letters.html", context)
