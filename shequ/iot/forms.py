@@ -93,6 +93,13 @@ class ConfirmForm(PlatformForm):
     )
 
 
+class TokenConfirmForm(PlatformForm):
+    confirm = forms.BooleanField(
+        label=_("I understand: the old token stops working at once."),
+        error_messages={"required": _("Tick the box to confirm.")},
+    )
+
+
 class ClearForm(PlatformForm):
     reason = forms.CharField(
         label=_("Why it is cleared"),

@@ -27,7 +27,7 @@ from shequ.core import geo, guards, maps
 from shequ.core.models import Region
 from shequ.core.permissions import Viewer, codes_q, has_perm, scopes_for
 from shequ.iot import labels, selectors, services
-from shequ.iot.forms import ConfirmForm, DeviceFilterForm, DeviceForm
+from shequ.iot.forms import ConfirmForm, DeviceFilterForm, DeviceForm, TokenConfirmForm
 from shequ.iot.models import Alert, Device, DeviceKind, RuleKind
 from shequ.iot.payloads import SCHEMAS, Silent, topic_for
 from shequ.iot.permissions import IotPerm as P
@@ -197,6 +197,7 @@ def _device_context(request: HttpRequest, device: Device, **extra: Any) -> dict[
         "sees_access": has_perm(viewer, P.ACCESS, device.region_code),
         "access_kind": device.kind in (DeviceKind.DOOR, DeviceKind.GATE, DeviceKind.CAMERA),
         "retire_form": extra.pop("retire_form", None) or ConfirmForm(prefix="retire"),
+        "token_form": extra.pop("token_form", None) or TokenConfirmForm(prefix="token"),
         "topics": topics(device),
         **extra,
     }
@@ -277,15 +278,16 @@ def device_new(request: HttpRequest) -> HttpResponse:
 
 @iot_page(P.VIEW, methods=("POST",))
 def device_token(request: HttpRequest, pk: int) -> HttpResponse:
-    device = selectors.get_device_for(request.user, pk)
+    viewer = request.user
+    device = selectors.get_device_for(viewer, pk)
+    guards.require(request, P.MANAGE, device.region_code)
+    form = TokenConfirmForm(request.POST, prefix="token")
     if not device.active:
-        return render(
-            request,
-            "iot/console/device.html",
-            _device_context(request, device, failed=_("A retired device gets no new token.")),
-            status=400,
-        )
-    token = services.device_token_reset(actor=request.user, device=device, request=request)
+        form.add_error(None, _("A retired device gets no new token."))
+    if not form.is_valid():
+        context = _device_context(request, device, token_form=form, token_open=True)
+        return render(request, "iot/console/device.html", context, status=400)
+    token = services.device_token_reset(actor=viewer, device=device, request=request)
     return _token_page(request, device, token, new=False)
 
 
