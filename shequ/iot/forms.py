@@ -197,6 +197,11 @@ class RuleForm(PlatformForm):
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         kind = data.get("kind")
+        wanted = self.PARAMS.get(str(kind), ())
+        for name in {n for fields in self.PARAMS.values() for n in fields} - set(wanted):
+            # Another kind's parameters: ignored, so their errors are not this form's.
+            self.errors.pop(name, None)
+            data.pop(name, None)
         for name in self.PARAMS.get(str(kind), ()):
             if data.get(name) in (None, "", []) and name not in self.errors:
                 self.add_error(name, gettext("Needed for this kind of rule."))

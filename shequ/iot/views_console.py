@@ -281,9 +281,10 @@ def device_token(request: HttpRequest, pk: int) -> HttpResponse:
     viewer = request.user
     device = selectors.get_device_for(viewer, pk)
     guards.require(request, P.MANAGE, device.region_code)
-    form = TokenConfirmForm(request.POST, prefix="token")
     if not device.active:
-        form.add_error(None, _("A retired device gets no new token."))
+        context = _device_context(request, device, failed=_("A retired device gets no new token."))
+        return render(request, "iot/console/device.html", context, status=400)
+    form = TokenConfirmForm(request.POST, prefix="token")
     if not form.is_valid():
         context = _device_context(request, device, token_form=form, token_open=True)
         return render(request, "iot/console/device.html", context, status=400)
@@ -296,9 +297,10 @@ def device_retire(request: HttpRequest, pk: int) -> HttpResponse:
     viewer = request.user
     device = selectors.get_device_for(viewer, pk)
     guards.require(request, P.MANAGE, device.region_code)
-    form = ConfirmForm(request.POST, prefix="retire")
     if not device.active:
-        form.add_error(None, _("This device is already retired."))
+        context = _device_context(request, device, failed=_("This device is already retired."))
+        return render(request, "iot/console/device.html", context, status=400)
+    form = ConfirmForm(request.POST, prefix="retire")
     if not form.is_valid():
         context = _device_context(request, device, retire_form=form, retire_open=True)
         return render(request, "iot/console/device.html", context, status=400)
