@@ -98,7 +98,8 @@ def raise_hits(
 
 
 def _open_alert(alert: Alert) -> Alert:
-    return Alert.objects.select_for_update().select_related("rule", "device").get(pk=alert.pk)
+    # of=self: the device is an outer join (nullable), which PostgreSQL cannot lock.
+    return Alert.objects.select_for_update(of=("self",)).select_related("rule", "device").get(pk=alert.pk)
 
 
 def alert_acknowledge(*, actor: Viewer, alert: Alert, request: HttpRequest | None = None) -> Alert:
