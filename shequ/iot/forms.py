@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
-from django.utils.translation import gettext
+from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from shequ.core.forms import PlatformForm, RegionPickerField
@@ -57,7 +57,9 @@ class DeviceForm(PlatformForm):
 
     region = RegionPickerField(label=_("Area"), help_text=_("The grid or community the device serves."))
     kind = forms.ChoiceField(label=_("Kind"), choices=DeviceKind.choices)
-    name = forms.CharField(label=_("Name"), max_length=100, help_text=_("e.g. 3栋1单元门禁"))
+    name = forms.CharField(
+        label=pgettext_lazy("device or rule", "Name"), max_length=100, help_text=_("e.g. 3栋1单元门禁")
+    )
     code = forms.CharField(
         label=_("Device code"),
         max_length=64,
@@ -141,7 +143,9 @@ class RuleForm(PlatformForm):
     """A rule's common fields and, by kind, its parameters (only those of the chosen kind count)."""
 
     region = RegionPickerField(label=_("Area"), help_text=_("The rule covers the devices of this area."))
-    name = forms.CharField(label=_("Name"), max_length=100, help_text=_("e.g. 燃气浓度超标"))
+    name = forms.CharField(
+        label=pgettext_lazy("device or rule", "Name"), max_length=100, help_text=_("e.g. 燃气浓度超标")
+    )
     kind = forms.ChoiceField(label=_("Kind of rule"), choices=RuleKind.choices)
     device_kind = forms.ChoiceField(label=_("Device kind"), required=False)
     severity = forms.TypedChoiceField(

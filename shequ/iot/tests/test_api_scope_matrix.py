@@ -70,7 +70,7 @@ def objects(console: Console) -> dict[str, dict[str, Any]]:
     """Both communities' objects; the alerts acknowledged (a second acknowledgement is refused);
     a resident of house ``a`` opens the community gate with her card (an access record)."""
     for alert in console.alerts.values():
-        services.alert_acknowledge(actor=None, alert=alert)
+        services.alert_acknowledge(actor=console.site.world["street"], alert=alert)
     house = console.houses["a"]
     card_credential(console.site.world, house, resident(house))
     Pipeline().process(

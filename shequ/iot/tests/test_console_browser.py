@@ -59,6 +59,14 @@ def test_console_on_a_phone(
         page.goto(f"/iot/houses/{console.houses['a'].pk}/")
         assert page.locator(".day-strips li").count() == 7
         check(page, f"house{mode}")
+        for name, url in [
+            ("rules", "/iot/rules/"),
+            ("rule-new", "/iot/rules/new/"),
+            ("device-new", "/iot/devices/new/"),
+            ("dead-letters", "/iot/dead-letters/"),
+        ]:
+            page.goto(url)
+            check(page, f"{name}{mode}")
         page.goto("/iot/map/")
         page.wait_for_selector("#map .pin-device")
         assert page.locator("#map .pin-device.pin-alert").count() == 1

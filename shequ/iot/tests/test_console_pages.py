@@ -209,7 +209,7 @@ def test_alert_console_open_first_by_severity_and_refreshable(world: World, cons
     assert "hx-trigger" not in paused and "自动刷新" in paused
     fragment = client.get(reverse("iot:alerts"), headers={"HX-Request": "true"})
     assert "<html" not in text(fragment) and "烟感报警: smoke-1" in text(fragment)
-    services.alert_clear(actor=None, alert=console.alerts["gas"], reason="现场已处置")
+    services.alert_clear(actor=world["grid_a"], alert=console.alerts["gas"], reason="现场已处置")
     assert "燃气浓度超标" not in text(client.get(reverse("iot:alerts")))
     cleared = text(client.get(reverse("iot:alerts"), {"state": AlertState.CLEARED}))
     assert "燃气浓度超标" in cleared and "已解除" in cleared

@@ -90,7 +90,7 @@ assert set(LIST_PAGES) | OBJECT_PAGES | set(DEVICE_POSTS) | set(ALERT_POSTS) | s
 def objects(console: Console) -> dict[str, dict[str, Any]]:  # noqa: F811
     """Alerts acknowledged and linked to a ticket, so that every step on them is refused (400)."""
     for alert in console.alerts.values():
-        services.alert_acknowledge(actor=None, alert=alert)
+        services.alert_acknowledge(actor=console.site.world["street"], alert=alert)
         services.alert_link_ticket(alert_id=alert.pk, ticket_id=900 + alert.pk)
     return {
         "device": {"a": console.devices["smoke-1"], "b": console.devices["smoke-b"]},
