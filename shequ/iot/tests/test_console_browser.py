@@ -11,6 +11,7 @@ import pytest
 
 from shequ.browser import PHONE, axe_violations, screenshot
 from shequ.iot import views_alerts
+from shequ.iot.ingest import Message, Pipeline
 from shequ.iot.tests.console_fixtures import Console, console  # noqa: F401  (fixture)
 from shequ.registry.tests.test_browser_registry import sign_in
 
@@ -39,6 +40,16 @@ def test_console_on_a_phone(
     page = phone_page
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
+    smoke = console.devices["smoke-1"]
+    Pipeline().process(  # two refused messages for the dead-letter page
+        [
+            Message(
+                f"shequ/{smoke.region_code}/smoke/{smoke.code}/event",
+                b'{"v": 1, "id": "x", "ts": 1, "face": "..."}',
+            ),
+            Message(f"shequ/{smoke.region_code}/smoke/{smoke.code}/event", b"<b>not json</b>" * 40),
+        ]
+    )
     sign_in(page, "head_a")
     for mode in ("", "-elderly"):
         page.goto("/iot/devices/")
