@@ -38,7 +38,9 @@ def alert_list(request: HttpRequest) -> HttpResponse:
     state = "open"
     if form.is_bound and form.is_valid():
         state = form.cleaned_data["state"] or "open"
-    qs = selectors.alert_list(viewer=viewer, state=state).select_related("device__house", "device__building")
+    qs = selectors.alert_list(viewer=viewer, state=state).select_related(
+        "device__house", "device__building", "device__key_place"
+    )
     page = page_of(request, qs)
     # ?auto=0 stops the refresh (WCAG 2.2.2: moving content can be paused).
     auto = request.GET.get("auto") != "0" and page.number == 1
