@@ -22,7 +22,7 @@ from shequ.core.permissions import has_perm
 from shequ.iot import labels, selectors, services
 from shequ.iot.forms import AlertFilterForm, ClearForm
 from shequ.iot.ingest import DOOR_ACTIVITY
-from shequ.iot.models import Alert, RuleKind
+from shequ.iot.models import Alert, DeviceKind, RuleKind
 from shequ.iot.permissions import IotPerm as P
 from shequ.iot.views_console import event_rows, iot_page, page_of, with_alert_words
 from shequ.registry import selectors as registry_selectors
@@ -183,7 +183,13 @@ def house_activity(request: HttpRequest, pk: int) -> HttpResponse:
     now = timezone.now()
     start = now - dt.timedelta(days=HOUSE_DAYS)
     events = selectors.event_list(viewer=viewer, house_id=house.pk, start=start, request=request)
-    door = [e for e in events if e.type in DOOR_ACTIVITY]
+    kinds = dict(
+        selectors.device_list(viewer=viewer)
+        .filter(pk__in={e.device_id for e in events})
+        .values_list("pk", "kind")
+    )
+    # The list: every door and gate event (refused and forced entries too); the strip: activity.
+    door = [e for e in events if kinds.get(e.device_id) in (DeviceKind.DOOR, DeviceKind.GATE)]
     audit.record(
         "iot.access_read",
         actor=viewer,
@@ -193,17 +199,12 @@ def house_activity(request: HttpRequest, pk: int) -> HttpResponse:
         object_id=house.pk,
         fields=["door_activity"],
     )
-    kinds = dict(
-        selectors.device_list(viewer=viewer)
-        .filter(pk__in={e.device_id for e in door})
-        .values_list("pk", "kind")
-    )
     activity = selectors.house_activity(viewer=viewer, house_id=house.pk)
     context = {
         "house": house,
         "activity": activity,
         "activity_ago": labels.ago(activity.last_at, now) if activity else "",
-        "strips": day_strips(door, now),
+        "strips": day_strips([e for e in door if e.type in DOOR_ACTIVITY], now),
         "events": event_rows(door[:100], kinds),
         "alerts": with_alert_words(list(selectors.alert_list(viewer=viewer).filter(house_id=house.pk)[:20])),
         "days": HOUSE_DAYS,

@@ -295,8 +295,11 @@ def test_house_activity_is_audited_and_linked_from_absence_alerts(world: World, 
     now = timezone.now()
     Pipeline().process(
         [
-            message(door, "event", f"o-{i}", now - dt.timedelta(days=2, minutes=i), type="open")
-            for i in range(3)
+            *[
+                message(door, "event", f"o-{i}", now - dt.timedelta(days=2, minutes=i), type="open")
+                for i in range(3)
+            ],
+            message(door, "event", "f-1", now - dt.timedelta(days=3), type="forced"),
         ]
     )
     rule = services.rule_create(
@@ -329,6 +332,7 @@ def test_house_activity_is_audited_and_linked_from_absence_alerts(world: World, 
     assert "3 次" in page and "1 次" in page and "无开门记录" in page and "独居老人无活动" in page
     assert "5 小时前" in page  # the last door activity of the fixture
     assert page.count('class="hour lvl-') == 7 * 24
+    assert "门被强行打开" in page  # listed, though not counted as someone living there
 
 
 # --- Rules --------------------------------------------------------------------------------------
