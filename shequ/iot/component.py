@@ -6,8 +6,19 @@ from typing import Any
 
 from django.utils.translation import gettext_lazy as _
 
-from shequ.core.components import Component
+from shequ.core.components import Component, NavEntry, Tile
+from shequ.core.permissions import Viewer, has_perm
 from shequ.iot.permissions import ALL_PERMISSIONS
+from shequ.iot.permissions import IotPerm as P
+
+
+def tile_counts(user: Viewer) -> dict[str, int]:
+    """Open alerts in the regions where the user may act on them (none: not their service)."""
+    from shequ.iot.selectors import open_alert_count
+
+    if not has_perm(user, P.ALERT):
+        return {}
+    return {"open_alerts": open_alert_count(viewer=user)}
 
 
 def audit_labels() -> dict[str, Any]:
@@ -27,7 +38,26 @@ def audit_labels() -> dict[str, Any]:
 COMPONENT = Component(
     name="iot",
     label=_("IoT sensing"),
-    nav=(),
+    nav=(
+        NavEntry(_("Device alerts"), "iot:alerts", perm=P.VIEW, order=30, icon="bell"),
+        NavEntry(_("Devices"), "iot:devices", perm=P.VIEW, order=31, icon="grid"),
+        NavEntry(_("Device map"), "iot:map", perm=P.VIEW, order=32, icon="map"),
+        NavEntry(_("Alert rules"), "iot:rules", perm=P.VIEW, order=33, icon="route"),
+        NavEntry(_("Refused device messages"), "iot:dead_letters", perm=P.MANAGE, order=34, icon="log"),
+    ),
+    tiles=(
+        Tile(
+            _("Device alerts"),
+            "iot:alerts",
+            "bell",
+            perm=P.ALERT,
+            order=6,
+            count="open_alerts",
+            tone="bad",
+            hint=_("sensors, SOS buttons, welfare checks"),
+        ),
+    ),
+    tile_counts=tile_counts,
     permissions=ALL_PERMISSIONS,
     events=("iot.alert_raised", "iot.alert_cleared"),
     audit_labels=audit_labels,

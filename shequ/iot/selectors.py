@@ -11,7 +11,7 @@ from django.db.models import Count, Q, QuerySet
 from django.http import Http404, HttpRequest
 
 from shequ.core import audit
-from shequ.core.permissions import Viewer, has_perm, scope_q, scoped
+from shequ.core.permissions import Viewer, has_perm, scope_q, scoped, scopes_for
 from shequ.iot.models import (
     Alert,
     DeadLetter,
@@ -189,3 +189,25 @@ def feed_list(*, viewer: Viewer) -> QuerySet[FeedSubscription]:
 
 def _feed_visible(viewer: Viewer, feed: FeedSubscription) -> bool:
     return any(has_perm(viewer, P.FEEDS, code) for code in feed.region_codes)
+
+
+def _ancestor_codes(codes: list[str]) -> set[str]:
+    return {code[:n] for code in codes for n in (2, 4, 6, 9, 12) if n < len(code)}
+
+
+def rules_in_force(*, viewer: Viewer) -> QuerySet[Rule]:
+    """The rules that apply in the viewer's regions: their own and those of the regions above
+    (a grid worker sees the community's rules that watch their grid)."""
+    scopes = scopes_for(viewer, P.VIEW)
+    above = Q(region_code__in=_ancestor_codes(scopes)) if scopes else Q(pk__in=[])
+    return Rule.objects.filter(scope_q(viewer, P.VIEW) | above).order_by("region_code", "kind", "name")
+
+
+def get_rule_in_force_for(viewer: Viewer, pk: Any) -> Rule:
+    return _get(rules_in_force(viewer=viewer), pk)
+
+
+def dead_letter_reasons(*, viewer: Viewer) -> dict[str, int]:
+    """Dead letters kept (the table is trimmed) of the viewer's regions, by reason."""
+    qs = scoped(DeadLetter.objects.all(), viewer, P.MANAGE).order_by()
+    return dict(qs.values_list("reason").annotate(n=Count("pk")).values_list("reason", "n"))

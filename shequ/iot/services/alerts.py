@@ -99,6 +99,7 @@ def raise_hits(
 
 
 def _open_alert(alert: Alert) -> Alert:
+    # of=self: the device is an outer join (nullable), which PostgreSQL cannot lock.
     return Alert.objects.select_for_update(of=("self",)).select_related("rule", "device").get(pk=alert.pk)
 
 
