@@ -6,8 +6,17 @@ from typing import Any
 
 from django.utils.translation import gettext_lazy as _
 
-from shequ.core.components import Component
+from shequ.core.components import Component, NavEntry
 from shequ.iot.permissions import ALL_PERMISSIONS
+from shequ.iot.permissions import IotPerm as P
+
+# Access-control pages (shequ/iot/urls_access.py); the staff console adds its own entries.
+ACCESS_NAV = (
+    NavEntry(_("Visitor passes"), "iot:passes", perm=P.PASS, order=60, icon="key", tab=_("Passes"), tab_rank=60),
+    NavEntry(_("Gate check"), "iot:gate_check", perm=P.GUARD, order=61, icon="check"),
+    NavEntry(_("Plates at the gates"), "iot:plates", perm=P.ACCESS, order=62, icon="list"),
+    NavEntry(_("Feeds to departments"), "iot:feeds", perm=P.FEEDS, order=63, icon="route"),
+)
 
 
 def audit_labels() -> dict[str, Any]:
@@ -21,13 +30,25 @@ def audit_labels() -> dict[str, Any]:
         "iot.alert_clear": _("IoT alert cleared"),
         "iot.alert_ticket": _("Ticket asked for from an IoT alert"),
         "iot.access_read": _("Access records read"),
+        "iot.credential_register": _("Access card or plate registered"),
+        "iot.credential_revoke": _("Access card or plate revoked"),
+        "iot.credential_read": _("Access cards and plates read"),
+        "iot.pass_create": _("Visitor pass given"),
+        "iot.pass_revoke": _("Visitor pass revoked"),
+        "iot.pass_check": _("Visitor pass checked at a gate"),
+        "iot.feed_authorize": _("Department feed authorized"),
+        "iot.feed_revoke": _("Department feed stopped"),
+        "iot.feed_deliver": _("Feed batch delivered to a department"),
+        "iot.feed_pull": _("Feed batch pulled by a department"),
+        "iot.device_import": _("Devices imported from Excel"),
+        "iot.device_import_check": _("Device import file checked"),
     }
 
 
 COMPONENT = Component(
     name="iot",
     label=_("IoT sensing"),
-    nav=(),
+    nav=ACCESS_NAV,
     permissions=ALL_PERMISSIONS,
     events=("iot.alert_raised", "iot.alert_cleared"),
     audit_labels=audit_labels,
