@@ -55,11 +55,11 @@ def deliver_feed(event: FeedDue) -> None:
 def queue_due_feeds() -> int:
     """One ``iot.feed_due`` per webhook feed with something to send and nothing queued."""
     last = DeviceEvent.objects.order_by("-id").values_list("id", flat=True).first() or 0
-    feeds = list(
-        FeedSubscription.objects.filter(active=True, mode=FeedMode.WEBHOOK, cursor__lt=last).values_list(
-            "pk", flat=True
-        )
-    )
+    feeds = [
+        feed.pk
+        for feed in FeedSubscription.objects.filter(active=True, mode=FeedMode.WEBHOOK, cursor__lt=last)
+        if feed_services.feed_events(feed, after=feed.cursor, limit=1)
+    ]
     if not feeds:
         return 0
     queued = set(
