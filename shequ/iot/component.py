@@ -16,6 +16,7 @@ ACCESS_NAV = (
     NavEntry(_("Gate check"), "iot:gate_check", perm=P.GUARD, order=61, icon="check"),
     NavEntry(_("Plates at the gates"), "iot:plates", perm=P.ACCESS, order=62, icon="list"),
     NavEntry(_("Feeds to departments"), "iot:feeds", perm=P.FEEDS, order=63, icon="route"),
+    NavEntry(_("Import devices from Excel"), "iot:device_import", perm=P.MANAGE, order=64, icon="table"),
 )
 
 

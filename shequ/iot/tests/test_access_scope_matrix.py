@@ -20,6 +20,8 @@ from shequ.core import accounts
 from shequ.core.models import AuditEntry, AuditResult, Role
 from shequ.iot import services
 from shequ.iot.models import AccessCredential, FeedSubscription, VisitorPass
+from shequ.iot.services import imports
+from shequ.iot.tests.test_device_import import workbook
 from shequ.iot.tests.access_world import Estate, estate, pass_times, reg  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.django_db
@@ -83,7 +85,16 @@ def things(estate: Estate) -> dict[str, Any]:
         mode="pull",
         authorization="岳公函〔2026〕12号",
     )
-    return {"estate": estate, "person": person, "house": estate.reg.houses["a"][0], "pass": vp, "feed": feed}
+    bad_row = ["door-1", "", "冰箱", "海康威视", "", "SN1", "430104002001001", "", "", "", "", ""]
+    token = imports.upload_check(actor=world["head_a"], filename="设备.xlsx", content=workbook([bad_row]))
+    return {
+        "estate": estate,
+        "person": person,
+        "house": estate.reg.houses["a"][0],
+        "pass": vp,
+        "feed": feed,
+        "upload": token,
+    }
 
 
 def credential(things: dict[str, Any]) -> AccessCredential:
@@ -108,6 +119,11 @@ GETS: dict[str, tuple[Any, dict[str, int]]] = {
     "iot:feeds": (lambda t: "/iot/feeds/", expect({"street", "street_c"}, {"street", "street_c"}, 200)),
     "iot:feed_new": (lambda t: "/iot/feeds/new/", expect({"street", "street_c"}, {"street", "street_c"}, 200)),
     "iot:feed_detail": (lambda t: f"/iot/feeds/{t['feed'].pk}/", expect({"street", "street_c"}, {"street"}, 200)),
+    "iot:device_import": (lambda t: "/iot/devices/import/", expect(MANAGERS, MANAGERS, 200)),
+    "iot:device_import_template": (lambda t: "/iot/devices/import/template.xlsx", expect(MANAGERS, MANAGERS, 200)),
+    # An upload is its uploader's (head_a's) only: every other manager gets 404 (test_device_import.py).
+    "iot:device_import_report": (lambda t: f"/iot/devices/import/{t['upload']}/", expect(MANAGERS, {"head_a"}, 200)),
+    "iot:device_import_errors": (lambda t: f"/iot/devices/import/{t['upload']}/problems.xlsx", expect(MANAGERS, {"head_a"}, 200)),
 }
 
 
@@ -166,6 +182,16 @@ def test_credential_add(things: dict[str, Any], client: Client) -> None:
         value = str(20_000_000 + AccessCredential.objects.count())
         assert client.post(url, {"kind": "card", "value": value}).status_code == status, persona
         assert AccessCredential.objects.filter(masked=f"****{value[-4:]}").exists() == (status == 302), persona
+
+
+def test_device_import_commit(things: dict[str, Any], client: Client) -> None:
+    """Committing an upload: its uploader (here a file with nothing valid: a 302 back to the
+    report); other managers 404; the rest 403."""
+    world = things["estate"].world
+    for persona, status in sorted(expect(MANAGERS, {"head_a"}, 302).items()):
+        login(client, world, persona)
+        url = f"/iot/devices/import/{things['upload']}/commit/"
+        assert client.post(url, {"expect": "0"}).status_code == status, persona
 
 
 def test_feed_revoke(things: dict[str, Any], client: Client) -> None:
