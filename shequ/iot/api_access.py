@@ -25,7 +25,9 @@ from shequ.iot.models import Device, FeedSubscription
 from shequ.iot.services import access, feeds
 from shequ.iot.services.devices import token_hash
 
-IOT_FEEDS_READ = register_scope("iotfeed:read", "Pull the access-event feeds authorized for the token's owner.")
+IOT_FEEDS_READ = register_scope(
+    "iotfeed:read", "Pull the access-event feeds authorized for the token's owner."
+)
 router = Router(tags=["iot access"])
 
 
@@ -37,7 +39,11 @@ class GateDevice(HttpBearer):
     def authenticate(self, request: HttpRequest, token: str) -> Device | None:
         code = str(request.resolver_match.kwargs.get("device", "")) if request.resolver_match else ""
         device = Device.objects.filter(code=code[:64], active=True).first()
-        if device is None or not device.token_hash or not hmac.compare_digest(token_hash(token), device.token_hash):
+        if (
+            device is None
+            or not device.token_hash
+            or not hmac.compare_digest(token_hash(token), device.token_hash)
+        ):
             raise ApiError(401, "bad_token", _("The device token is missing or wrong."))
         return device
 

@@ -12,7 +12,9 @@ from shequ.iot.permissions import IotPerm as P
 
 # Access-control pages (shequ/iot/urls_access.py); the staff console adds its own entries.
 ACCESS_NAV = (
-    NavEntry(_("Visitor passes"), "iot:passes", perm=P.PASS, order=60, icon="key", tab=_("Passes"), tab_rank=60),
+    NavEntry(
+        _("Visitor passes"), "iot:passes", perm=P.PASS, order=60, icon="key", tab=_("Passes"), tab_rank=60
+    ),
     NavEntry(_("Gate check"), "iot:gate_check", perm=P.GUARD, order=61, icon="check"),
     NavEntry(_("Plates at the gates"), "iot:plates", perm=P.ACCESS, order=62, icon="list"),
     NavEntry(_("Feeds to departments"), "iot:feeds", perm=P.FEEDS, order=63, icon="route"),

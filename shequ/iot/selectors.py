@@ -262,7 +262,9 @@ def unknown_plates(*, viewer: Viewer, days: int = 7, limit: int = 200) -> list[U
     found = list(rows)
     names = dict(Device.objects.filter(pk__in={r["device_id"] for r in found}).values_list("pk", "name"))
     return [
-        UnknownPlate(r["subject_ref"], r["subject_masked"], r["count"], r["last_at"], names.get(r["device_id"], ""))
+        UnknownPlate(
+            r["subject_ref"], r["subject_masked"], r["count"], r["last_at"], names.get(r["device_id"], "")
+        )
         for r in found
     ]
 
@@ -281,4 +283,4 @@ def get_feed_for(viewer: Viewer, pk: Any) -> FeedSubscription:
     found = _get(FeedSubscription.objects.select_related("department", "client", "authorized_by"), pk)
     if not _feed_visible(viewer, found):
         raise Http404
-    return found  # type: ignore[no-any-return]
+    return found

@@ -24,6 +24,12 @@ urlpatterns += [
     path("devices/import/", import_views.device_import, name="device_import"),
     path("devices/import/template.xlsx", import_views.device_import_template, name="device_import_template"),
     path("devices/import/<str:token>/", import_views.device_import_report, name="device_import_report"),
-    path("devices/import/<str:token>/problems.xlsx", import_views.device_import_errors, name="device_import_errors"),
-    path("devices/import/<str:token>/commit/", import_views.device_import_commit, name="device_import_commit"),
+    path(
+        "devices/import/<str:token>/problems.xlsx",
+        import_views.device_import_errors,
+        name="device_import_errors",
+    ),
+    path(
+        "devices/import/<str:token>/commit/", import_views.device_import_commit, name="device_import_commit"
+    ),
 ]

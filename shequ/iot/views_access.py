@@ -146,7 +146,8 @@ def pass_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "state": _state(vp),
             "qr": qr_data_uri(link),
             "share": _(
-                "Visitor pass for %(name)s: code %(code)s, valid %(start)s to %(end)s. Show the code or the QR code at the gate."
+                "Visitor pass for %(name)s: code %(code)s, valid %(start)s to %(end)s. Show the code or the "
+                "QR code at the gate."
             )
             % {
                 "name": vp.visitor_name,
@@ -176,7 +177,12 @@ class GateForm(PlatformForm):
         max_length=300,
         help_text=gettext_lazy("8 letters and digits, or scan the visitor's QR code."),
         widget=forms.TextInput(
-            attrs={"autocomplete": "off", "autocapitalize": "characters", "spellcheck": "false", "autofocus": True}
+            attrs={
+                "autocomplete": "off",
+                "autocapitalize": "characters",
+                "spellcheck": "false",
+                "autofocus": True,
+            }
         ),
     )
 
@@ -229,7 +235,13 @@ class HouseCredentialForm(CredentialForm):
 
 
 def _credentials_page(
-    request: HttpRequest, *, region_code: str, title: str, person: Any = None, house: Any = None, people: list[Any] | None = None
+    request: HttpRequest,
+    *,
+    region_code: str,
+    title: str,
+    person: Any = None,
+    house: Any = None,
+    people: list[Any] | None = None,
 ) -> HttpResponse:
     guards.require(request, (P.ACCESS, P.MANAGE), region_code=region_code)
     can_manage = guards.allows(request.user, P.MANAGE, region_code)
@@ -274,7 +286,13 @@ def _credentials_page(
     return render(
         request,
         "iot/access/credentials.html",
-        {"title": title, "rows": rows, "form": form if can_manage else None, "person": person, "house": house},
+        {
+            "title": title,
+            "rows": rows,
+            "form": form if can_manage else None,
+            "person": person,
+            "house": house,
+        },
         status=400 if form.errors else 200,
     )
 

@@ -53,7 +53,9 @@ class FeedForm(PlatformForm):
         choices=[(k.value, k.label) for k in feeds.FEED_KINDS],
         widget=forms.CheckboxSelectMultiple,
     )
-    mode = forms.ChoiceField(label=gettext_lazy("Delivery"), choices=FeedMode.choices, widget=forms.RadioSelect)
+    mode = forms.ChoiceField(
+        label=gettext_lazy("Delivery"), choices=FeedMode.choices, widget=forms.RadioSelect
+    )
     url = forms.CharField(
         label=gettext_lazy("Webhook address"),
         required=False,
@@ -71,24 +73,36 @@ class FeedForm(PlatformForm):
         codes = scopes_for(user, P.FEEDS)
         area = codes_q(codes, "code")
         regions: Any = self.fields["regions"]
-        regions.queryset = Region.objects.filter(area, level__in=(RegionLevel.STREET, RegionLevel.COMMUNITY)).order_by("code")
+        regions.queryset = Region.objects.filter(
+            area, level__in=(RegionLevel.STREET, RegionLevel.COMMUNITY)
+        ).order_by("code")
         near = Q(pk__in=[])
         for code in codes:
-            near |= Q(region_code__startswith=code) | Q(region_code__in=[code[:n] for n in (2, 4, 6, 9) if n < len(code)])
+            near |= Q(region_code__startswith=code) | Q(
+                region_code__in=[code[:n] for n in (2, 4, 6, 9) if n < len(code)]
+            )
         department: Any = self.fields["department"]
         department.queryset = Department.objects.filter(near, is_active=True).order_by("region_code", "name")
         client: Any = self.fields["client"]
-        client.queryset = User.objects.filter(
-            is_active=True,
-            memberships__role=Role.DEPARTMENT_STAFF,
-            memberships__revoked_at__isnull=True,
-            memberships__department__in=department.queryset,
-        ).distinct().order_by("username")
+        client.queryset = (
+            User.objects.filter(
+                is_active=True,
+                memberships__role=Role.DEPARTMENT_STAFF,
+                memberships__revoked_at__isnull=True,
+                memberships__department__in=department.queryset,
+            )
+            .distinct()
+            .order_by("username")
+        )
 
 
 @guards.page(P.FEEDS, template=FORBIDDEN)
 def feed_list(request: HttpRequest) -> HttpResponse:
-    rows = selectors.feed_list(viewer=request.user).select_related("department", "client").order_by("-created_at")
+    rows = (
+        selectors.feed_list(viewer=request.user)
+        .select_related("department", "client")
+        .order_by("-created_at")
+    )
     return render(request, "iot/access/feeds.html", {"feeds": rows})
 
 

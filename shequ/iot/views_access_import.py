@@ -35,7 +35,9 @@ def _xlsx(content: bytes, filename: str) -> HttpResponse:
 class UploadForm(PlatformForm):
     file = forms.FileField(
         label=gettext_lazy("Device list"),
-        help_text=gettext_lazy("Excel (.xlsx, .xls) or CSV, at most 20 MB; the header may be on any of the first rows."),
+        help_text=gettext_lazy(
+            "Excel (.xlsx, .xls) or CSV, at most 20 MB; the header may be on any of the first rows."
+        ),
     )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -46,7 +48,8 @@ class UploadForm(PlatformForm):
         upload = self.cleaned_data["file"]
         if upload.size > MAX_FILE_BYTES:
             raise ValidationError(
-                _("The file is larger than %(n)d MB: split it into several files.") % {"n": MAX_FILE_BYTES >> 20}
+                _("The file is larger than %(n)d MB: split it into several files.")
+                % {"n": MAX_FILE_BYTES >> 20}
             )
         if not (upload.name or "").lower().endswith((".xlsx", ".xlsm", ".xls", ".csv", ".txt")):
             raise ValidationError(_("Upload an Excel (.xlsx, .xls) or CSV file."))
@@ -133,4 +136,6 @@ def device_import_commit(request: HttpRequest, token: str) -> HttpResponse:
         )
         % {"n": n},
     )
-    return _xlsx(imports.tokens_workbook(result.tokens, actor=request.user), f"iot-device-tokens-{token[:8]}.xlsx")
+    return _xlsx(
+        imports.tokens_workbook(result.tokens, actor=request.user), f"iot-device-tokens-{token[:8]}.xlsx"
+    )

@@ -34,7 +34,9 @@ from shequ.iot.permissions import IotPerm as P
 
 # 湘A12345 (7) or a new-energy plate 湘AD12345 (8); letters I and O are not used on plates.
 PROVINCES = "京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼"
-_PLATE = re.compile(rf"^[{PROVINCES}][A-HJ-NP-Z](?:[A-HJ-NP-Z0-9]{{5}}|[A-HJ-NP-Z0-9]{{6}}|[A-HJ-NP-Z0-9]{{4}}[挂学])$")
+_PLATE = re.compile(
+    rf"^[{PROVINCES}][A-HJ-NP-Z](?:[A-HJ-NP-Z0-9]{{5}}|[A-HJ-NP-Z0-9]{{6}}|[A-HJ-NP-Z0-9]{{4}}[挂学])$"
+)
 _CARD = re.compile(r"^[0-9]{4,20}$")
 # Pass codes: no 0/O, 1/I/L look-alikes, so a code read aloud or typed from a photo is unambiguous.
 CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
@@ -90,7 +92,9 @@ def credential_register(
     if house is not None and not house.region_code.startswith(person.region_code[:12]):
         raise ValidationError({"house": _("The house lies outside the person's community.")})
     index = credential_index(kind, text)
-    duplicate = _("This card is already registered.") if kind == "card" else _("This plate is already registered.")
+    duplicate = (
+        _("This card is already registered.") if kind == "card" else _("This plate is already registered.")
+    )
     if AccessCredential.objects.filter(kind=kind, value_index=index, active=True).exists():
         raise ValidationError({"value": duplicate})
     try:
@@ -187,7 +191,12 @@ def visitor_pass_create(
 ) -> VisitorPass:
     """A resident's pass for a visitor to their own house: at most 7 days, at most 20 entries."""
     require_actor(
-        actor, P.PASS, house.region_code, action="iot.pass_create", object_type="registry.house", request=request
+        actor,
+        P.PASS,
+        house.region_code,
+        action="iot.pass_create",
+        object_type="registry.house",
+        request=request,
     )
     if house.pk not in {h.pk for h in pass_houses(actor)}:
         audit.record(

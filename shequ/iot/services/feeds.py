@@ -12,6 +12,7 @@ Every batch that leaves is audited once (not per event) and gets a ``FeedDeliver
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import hmac
@@ -33,7 +34,15 @@ from shequ.core.guards import require_actor
 from shequ.core.models import AuditResult, Department, Region, Role, User
 from shequ.core.permissions import Viewer, active_memberships, has_perm
 from shequ.core.text import clean_text
-from shequ.iot.models import Channel, Device, DeviceEvent, DeviceKind, FeedDelivery, FeedMode, FeedSubscription
+from shequ.iot.models import (
+    Channel,
+    Device,
+    DeviceEvent,
+    DeviceKind,
+    FeedDelivery,
+    FeedMode,
+    FeedSubscription,
+)
 from shequ.iot.permissions import IotPerm as P
 
 FEED_KINDS = (DeviceKind.DOOR, DeviceKind.GATE, DeviceKind.CAMERA)
@@ -67,10 +76,8 @@ def _check_url(url: str) -> str:
     parts = urlsplit(url)
     host = parts.hostname or ""
     loopback = host == "localhost"
-    try:
+    with contextlib.suppress(ValueError):  # a name, not an address
         loopback = loopback or ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        pass
     if parts.scheme == "https" and host:
         return url
     if parts.scheme == "http" and loopback:
@@ -80,7 +87,8 @@ def _check_url(url: str) -> str:
 
 def _client_ok(client: User, department: Department) -> bool:
     return client.is_active and any(
-        m.role == Role.DEPARTMENT_STAFF and m.department_id == department.pk for m in active_memberships(client)
+        m.role == Role.DEPARTMENT_STAFF and m.department_id == department.pk
+        for m in active_memberships(client)
     )
 
 
@@ -100,6 +108,8 @@ def feed_authorize(
     """Authorize a feed; answers it and the webhook secret (shown once; kept encrypted)."""
     if not regions:
         raise ValidationError({"regions": _("Choose at least one region.")})
+    if not isinstance(actor, User):
+        raise PermissionDenied(_("You may not change this feed."))
     for region in regions:
         require_actor(
             actor, P.FEEDS, region.code, action="iot.feed_authorize", object_type="iot.feed", request=request
@@ -110,9 +120,7 @@ def feed_authorize(
         errors["name"] = [_("Give the feed a name of at most 100 characters.")]
     basis = clean_text(authorization)
     if len(basis) < 6 or len(basis) > 200:
-        errors["authorization"] = [
-            _("Write the legal basis and the document number (6 to 200 characters).")
-        ]
+        errors["authorization"] = [_("Write the legal basis and the document number (6 to 200 characters).")]
     chosen = sorted(set(kinds))
     if not chosen or any(k not in FEED_KINDS for k in chosen):
         errors["kinds"] = [_("Choose door controllers, barrier gates or cameras.")]
@@ -186,7 +194,9 @@ def _common(codes: list[str]) -> str:
     return first[:i]
 
 
-def feed_revoke(*, actor: Viewer, feed: FeedSubscription, request: HttpRequest | None = None) -> FeedSubscription:
+def feed_revoke(
+    *, actor: Viewer, feed: FeedSubscription, request: HttpRequest | None = None
+) -> FeedSubscription:
     """Stop a feed at once (no further delivery or pull)."""
     if not any(has_perm(actor, P.FEEDS, code) for code in feed.region_codes):
         audit.record(
@@ -215,7 +225,9 @@ def feed_revoke(*, actor: Viewer, feed: FeedSubscription, request: HttpRequest |
 # --- What is shared --------------------------------------------------------------------------------
 
 
-def feed_events(feed: FeedSubscription, *, after: int, limit: int = BATCH_SIZE, now: dt.datetime | None = None) -> list[DeviceEvent]:
+def feed_events(
+    feed: FeedSubscription, *, after: int, limit: int = BATCH_SIZE, now: dt.datetime | None = None
+) -> list[DeviceEvent]:
     """The feed's next events after ``after`` (event ids), oldest first."""
     now = now or timezone.now()
     area = Q(pk__in=[])
@@ -231,7 +243,8 @@ def feed_events(feed: FeedSubscription, *, after: int, limit: int = BATCH_SIZE, 
 
 def event_payload(events: list[DeviceEvent]) -> list[dict[str, Any]]:
     devices = {
-        d.pk: d for d in Device.objects.filter(pk__in={e.device_id for e in events}).only("code", "kind", "name")
+        d.pk: d
+        for d in Device.objects.filter(pk__in={e.device_id for e in events}).only("code", "kind", "name")
     }
     out: list[dict[str, Any]] = []
     for e in events:
@@ -245,7 +258,9 @@ def event_payload(events: list[DeviceEvent]) -> list[dict[str, Any]]:
                 "device_kind": device.kind if device else "",
                 "device_name": device.name if device else "",
                 "type": e.type,
-                "credential_kind": (e.data.get("credential") or {}).get("kind", "plate" if e.subject_masked else ""),
+                "credential_kind": (e.data.get("credential") or {}).get(
+                    "kind", "plate" if e.subject_masked else ""
+                ),
                 "subject_masked": e.subject_masked,
                 "resident": e.person_id is not None,
             }
@@ -287,7 +302,12 @@ def _audit_batch(
 
 
 def feed_pull(
-    *, viewer: Viewer, feed: FeedSubscription, after: int | None, limit: int = BATCH_SIZE, request: HttpRequest | None = None
+    *,
+    viewer: Viewer,
+    feed: FeedSubscription,
+    after: int | None,
+    limit: int = BATCH_SIZE,
+    request: HttpRequest | None = None,
 ) -> tuple[list[DeviceEvent], int]:
     """The pull API: the feed's client reads the events after ``after`` (default: its cursor).
     Returns the events and the next cursor; the batch is audited and recorded."""
@@ -349,7 +369,9 @@ def deliver_once(feed_id: int, *, post: Any, now: dt.datetime | None = None) -> 
         SIGNATURE_HEADER: sign(feed_secret(feed), timestamp, body),
         DELIVERY_HEADER: f"{feed.pk}:{events[0].id}-{events[-1].id}",
     }
-    attempts = FeedDelivery.objects.filter(subscription=feed, first_id=events[0].id, status="failed").count() + 1
+    attempts = (
+        FeedDelivery.objects.filter(subscription=feed, first_id=events[0].id, status="failed").count() + 1
+    )
     error = ""
     try:
         status = int(post(feed.url, body, headers))

@@ -53,7 +53,9 @@ COLUMNS: tuple[Col, ...] = (
     Col("kind", gettext_lazy("Type"), ("类型", "设备类型"), True, example="门禁控制器"),
     Col("vendor", gettext_lazy("Vendor"), ("厂商", "生产厂商", "品牌"), True, example="海康威视"),
     Col("model", gettext_lazy("Model"), ("型号", "设备型号"), example="DS-K1T671"),
-    Col("serial", gettext_lazy("Serial number"), ("序列号", "设备序列号", "SN"), True, example="SN2026000123"),
+    Col(
+        "serial", gettext_lazy("Serial number"), ("序列号", "设备序列号", "SN"), True, example="SN2026000123"
+    ),
     Col(
         "region",
         gettext_lazy("Grid or community code"),
@@ -117,7 +119,9 @@ def _region(row: Row, scopes: list[str], regions: dict[str, Region]) -> Region |
         return None
     region = regions.get(code)
     if region is None or region.level not in (RegionLevel.GRID, RegionLevel.COMMUNITY):
-        row.add("region", _("No grid or community has the code %(code)s.") % {"code": code[:20]}, "unknown_region")
+        row.add(
+            "region", _("No grid or community has the code %(code)s.") % {"code": code[:20]}, "unknown_region"
+        )
         return None
     if not any(code.startswith(s) for s in scopes):
         row.add("region", _("%(code)s is outside your regions.") % {"code": code}, "out_of_scope")
@@ -146,7 +150,9 @@ def _place(row: Row, actor: Viewer, region: Region, out: DeviceRow) -> None:
     out.building = building
 
 
-def _check_row(row: Row, actor: Viewer, scopes: list[str], regions: dict[str, Region], kinds: dict[str, str]) -> DeviceRow | None:
+def _check_row(
+    row: Row, actor: Viewer, scopes: list[str], regions: dict[str, Region], kinds: dict[str, str]
+) -> DeviceRow | None:
     kind = kinds.get(spreadsheets.squash(row.text("kind")), "")
     try:
         cleaned = devices.clean_device(
@@ -166,7 +172,11 @@ def _check_row(row: Row, actor: Viewer, scopes: list[str], regions: dict[str, Re
             row.add(key, " ".join(messages), "invalid")
     except spreadsheets.DamagedNumber:
         cleaned = None
-        row.add("serial", _("Excel turned this number into a rounded number: format the column as text."), "damaged_number")
+        row.add(
+            "serial",
+            _("Excel turned this number into a rounded number: format the column as text."),
+            "damaged_number",
+        )
     flag = spreadsheets.squash(row.text("no_parking"))
     if flag not in YES | NO:
         row.add("no_parking", _("Write 是 or 否."), "invalid")
@@ -202,7 +212,10 @@ def check(*, content: bytes, filename: str, actor: Viewer) -> Plan:
                 None,
                 "",
                 None,
-                _("No header row was found in the first %(n)d rows: the columns need names such as %(names)s.")
+                _(
+                    "No header row was found in the first %(n)d rows: the columns need names such as "
+                    "%(names)s."
+                )
                 % {"n": spreadsheets.HEADER_SCAN_ROWS, "names": "、".join(c.synonyms[0] for c in REQUIRED)},
                 "no_header",
             )
@@ -211,14 +224,19 @@ def check(*, content: bytes, filename: str, actor: Viewer) -> Plan:
     report.header_rows = [table.row_number(r) for r in header.rows]
     titles = {c.key: str(c.title) for c in COLUMNS}
     report.columns = [
-        {"col": c.index, "title": c.title, "field": c.key, "label": titles.get(c.key, "")} for c in header.columns
+        {"col": c.index, "title": c.title, "field": c.key, "label": titles.get(c.key, "")}
+        for c in header.columns
     ]
     present = {c.key for c in header.columns if c.key}
     for col in REQUIRED:
         if col.key not in present:
             report.problems.append(
                 Problem(
-                    None, "", None, _("The file has no “%(title)s” column.") % {"title": col.synonyms[0]}, "missing_column"
+                    None,
+                    "",
+                    None,
+                    _("The file has no “%(title)s” column.") % {"title": col.synonyms[0]},
+                    "missing_column",
                 )
             )
     if report.problems:
@@ -227,7 +245,13 @@ def check(*, content: bytes, filename: str, actor: Viewer) -> Plan:
     report.data_rows = len(rows)
     if len(rows) > MAX_ROWS:
         report.problems.append(
-            Problem(None, "", None, _("At most %(n)d devices per file: split it.") % {"n": MAX_ROWS}, "too_many_rows")
+            Problem(
+                None,
+                "",
+                None,
+                _("At most %(n)d devices per file: split it.") % {"n": MAX_ROWS},
+                "too_many_rows",
+            )
         )
         return plan
     codes = {v.normalize_text(r.text("region")).replace(" ", "") for r in rows}
@@ -238,16 +262,21 @@ def check(*, content: bytes, filename: str, actor: Viewer) -> Plan:
         rows, "code", _("The same device code is also in row %(rows)s."), "duplicate_in_file"
     )
     for row in rows:
-        row.key = (checked[row.number].fields["vendor"], checked[row.number].fields["serial"]) if checked[row.number] else None
+        done = checked[row.number]
+        row.key = (done.fields["vendor"], done.fields["serial"]) if done is not None else None
     bad |= spreadsheets.duplicates_in_file(
         rows, "serial", _("The same vendor and serial number are also in row %(rows)s."), "duplicate_in_file"
     )
     valid = [r for n, r in sorted(checked.items()) if r is not None and n not in bad]
-    known_codes = set(Device.objects.filter(code__in=[r.fields["code"] for r in valid]).values_list("code", flat=True))
+    known_codes = set(
+        Device.objects.filter(code__in=[r.fields["code"] for r in valid]).values_list("code", flat=True)
+    )
     serials = {(r.fields["vendor"], r.fields["serial"]) for r in valid}
     known_serials = {
         (vendor, serial)
-        for vendor, serial in Device.objects.filter(serial__in=[s for _v, s in serials]).values_list("vendor", "serial")
+        for vendor, serial in Device.objects.filter(serial__in=[s for _v, s in serials]).values_list(
+            "vendor", "serial"
+        )
     }
     by_number = {row.number: row for row in rows}
     for r in list(valid):
@@ -255,7 +284,9 @@ def check(*, content: bytes, filename: str, actor: Viewer) -> Plan:
         if r.fields["code"] in known_codes:
             row.add("code", _("A device with this code is already registered."), "exists")
         if (r.fields["vendor"], r.fields["serial"]) in known_serials:
-            row.add("serial", _("This vendor's device with this serial number is already registered."), "exists")
+            row.add(
+                "serial", _("This vendor's device with this serial number is already registered."), "exists"
+            )
         if row.problems:
             valid.remove(r)
     for row in rows:
@@ -370,7 +401,9 @@ class CommitResult:
     tokens: list[tuple[str, str, str]] = field(default_factory=list)  # (code, name, token)
 
 
-def upload_commit(*, actor: Viewer, upload: Upload, expect_count: int, request: HttpRequest | None = None) -> CommitResult:
+def upload_commit(
+    *, actor: Viewer, upload: Upload, expect_count: int, request: HttpRequest | None = None
+) -> CommitResult:
     """Register every valid row of a kept upload in one transaction (all or nothing), after checking
     the file again; the user confirmed ``expect_count`` rows. Answers the tokens (never stored)."""
     if upload.committed is not None:
@@ -382,32 +415,41 @@ def upload_commit(*, actor: Viewer, upload: Upload, expect_count: int, request: 
     plan = check(content=upload.content, filename=upload.filename, actor=actor)
     if not plan.report.ok or not plan.rows:
         return CommitResult("invalid", _("The file has no rows that can be imported."))
-    if (plan.report.valid_count, plan.report.valid_digest) != (upload.report.valid_count, upload.report.valid_digest):
-        return CommitResult("changed", _("The rows that can be imported changed since the check: look at the report again."))
+    if (plan.report.valid_count, plan.report.valid_digest) != (
+        upload.report.valid_count,
+        upload.report.valid_digest,
+    ):
+        return CommitResult(
+            "changed", _("The rows that can be imported changed since the check: look at the report again.")
+        )
     tokens: list[tuple[str, str, str]] = []
     try:
-        with transaction.atomic():
-            with audit.batch(
+        with (
+            transaction.atomic(),
+            audit.batch(
                 "iot.device_import",
                 actor=actor,
                 request=request,
                 object_type="iot.device",
                 detail={"file": upload.filename},
                 size=AUDIT_BATCH,
-            ):
-                for row in plan.rows:
-                    device, token = devices.device_register(
-                        actor=actor,
-                        region=row.region,
-                        building=row.building,
-                        house=row.house,
-                        no_parking=row.no_parking,
-                        request=request,
-                        **row.fields,
-                    )
-                    tokens.append((device.code, device.name, token))
+            ),
+        ):
+            for row in plan.rows:
+                device, token = devices.device_register(
+                    actor=actor,
+                    region=row.region,
+                    building=row.building,
+                    house=row.house,
+                    no_parking=row.no_parking,
+                    request=request,
+                    **row.fields,
+                )
+                tokens.append((device.code, device.name, token))
     except ValidationError as exc:  # registered by someone else between the check and the write
-        return CommitResult("changed", _("Nothing was imported: %(reason)s") % {"reason": " ".join(exc.messages)})
+        return CommitResult(
+            "changed", _("Nothing was imported: %(reason)s") % {"reason": " ".join(exc.messages)}
+        )
     upload.content, upload.committed, upload.report = b"", [t[0] for t in tokens], plan.report
     _save(upload, actor)
     return CommitResult("committed", tokens=tokens)
@@ -423,7 +465,11 @@ def tokens_workbook(tokens: list[tuple[str, str, str]], *, actor: Viewer) -> byt
                 title=str(_("Device tokens")),
                 info=_("Issued %(when)s to %(who)s · keep this file safe: the tokens cannot be shown again")
                 % {"when": when, "who": getattr(actor, "username", "")},
-                columns=[excel.Column(str(_("Device code")), 20), excel.Column(str(_("Name")), 24), excel.Column(str(_("Token")), 44)],
+                columns=[
+                    excel.Column(str(_("Device code")), 20),
+                    excel.Column(str(_("Name")), 24),
+                    excel.Column(str(_("Token")), 44),
+                ],
                 rows=tokens,
             )
         ]
@@ -440,7 +486,10 @@ def template_workbook() -> bytes:
             excel.Sheet(
                 name=str(_("Devices")),
                 title=str(_("IoT device registration")),
-                info=_("One device per row; the example row is not imported. Columns marked * are required. Types: %(kinds)s.")
+                info=_(
+                    "One device per row; the example row is not imported. Columns marked * are required. "
+                    "Types: %(kinds)s."
+                )
                 % {"kinds": kinds},
                 columns=columns,
                 rows=[[str(_("Example")), *(c.example for c in COLUMNS)]],

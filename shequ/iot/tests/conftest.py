@@ -105,3 +105,7 @@ def site(world: World) -> Site:
 @pytest.fixture
 def pipeline() -> Pipeline:
     return Pipeline()
+
+
+# The access-control tests' places, people and gates (shequ/iot/tests/access_world.py).
+from shequ.iot.tests.access_world import estate, reg  # noqa: E402, F401

@@ -10,7 +10,7 @@ import pytest
 from shequ.browser import PHONE, axe_violations, screenshot
 from shequ.conftest import PASSWORD
 from shequ.iot.models import PassCheck, VisitorPass
-from shequ.iot.tests.access_world import Estate, estate, reg  # noqa: F401 (fixtures)
+from shequ.iot.tests.access_world import Estate
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

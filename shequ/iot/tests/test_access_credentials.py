@@ -12,7 +12,7 @@ from shequ.core.models import AuditEntry, AuditResult
 from shequ.iot import services
 from shequ.iot.ingest import Pipeline
 from shequ.iot.models import AccessCredential, DeviceEvent
-from shequ.iot.tests.access_world import Estate, estate, reg  # noqa: F401 (fixtures)
+from shequ.iot.tests.access_world import Estate
 from shequ.iot.tests.conftest import message
 
 pytestmark = pytest.mark.django_db
@@ -20,8 +20,12 @@ pytestmark = pytest.mark.django_db
 
 def test_register_keeps_only_the_index_and_a_masked_form(estate: Estate) -> None:
     person = estate.reg.people["a"]
-    card = services.credential_register(actor=estate.world["worker_a"], person=person, kind="card", value="0012 3456 78")
-    plate = services.credential_register(actor=estate.world["worker_a"], person=person, kind="plate", value=" 湘a12345 ")
+    card = services.credential_register(
+        actor=estate.world["worker_a"], person=person, kind="card", value="0012 3456 78"
+    )
+    plate = services.credential_register(
+        actor=estate.world["worker_a"], person=person, kind="plate", value=" 湘a12345 "
+    )
     assert card.value_index == crypto.blind_index("0012345678", "iot_card")
     assert (card.masked, plate.masked) == ("****5678", "湘A·***45")
     assert plate.house_id == person.house_id and plate.region_code == person.region_code
@@ -52,7 +56,9 @@ def test_bad_credentials_are_refused(estate: Estate, kind: str, value: str, mess
 def test_new_energy_plate_and_duplicates(estate: Estate) -> None:
     services.credential_register(actor=None, person=estate.reg.people["a"], kind="plate", value="湘AD12345")
     with pytest.raises(ValidationError) as exc:
-        services.credential_register(actor=None, person=estate.reg.people["b"], kind="plate", value="湘ad12345")
+        services.credential_register(
+            actor=None, person=estate.reg.people["b"], kind="plate", value="湘ad12345"
+        )
     assert "已经登记" in " ".join(exc.value.messages)
     assert AccessCredential.objects.count() == 1
 
@@ -79,18 +85,26 @@ def test_gate_events_name_registered_residents_until_revoked(estate: Estate) -> 
         ]
     )
     known, unknown = DeviceEvent.objects.order_by("msg_id")
-    assert (known.person_id, known.house_id, known.subject_masked) == (person.pk, person.house_id, "湘A·***45")
+    assert (known.person_id, known.house_id, known.subject_masked) == (
+        person.pk,
+        person.house_id,
+        "湘A·***45",
+    )
     assert unknown.person_id is None and unknown.subject_masked == "湘B·***99"
     services.credential_revoke(actor=estate.world["head_a"], credential=plate)
     pipeline.refresh(force=True)
-    pipeline.process([message(gate, "event", "m3", type="enter", credential={"kind": "plate", "value": "湘A12345"})])
+    pipeline.process(
+        [message(gate, "event", "m3", type="enter", credential={"kind": "plate", "value": "湘A12345"})]
+    )
     assert DeviceEvent.objects.get(msg_id="m3").person_id is None
     # The same plate may be registered again (to its new owner).
     services.credential_register(actor=None, person=estate.reg.people["b"], kind="plate", value="湘A12345")
 
 
 def test_revoke_needs_manage(estate: Estate) -> None:
-    card = services.credential_register(actor=None, person=estate.reg.people["a"], kind="card", value="12345678")
+    card = services.credential_register(
+        actor=None, person=estate.reg.people["a"], kind="card", value="12345678"
+    )
     with pytest.raises(PermissionDenied):
         services.credential_revoke(actor=estate.world["head_b"], credential=card)
     card.refresh_from_db()
@@ -133,8 +147,18 @@ def test_house_page_registers_for_a_resident_of_the_house(estate: Estate, client
     house = estate.reg.houses["a"][0]
     client.force_login(estate.world["head_a"])
     url = f"/iot/access/houses/{house.pk}/credentials/"
-    assert client.post(url, {"person": str(estate.reg.people["b"].pk), "kind": "card", "value": "12345678"}).status_code == 400
-    assert client.post(url, {"person": str(estate.reg.people["a"].pk), "kind": "card", "value": "12345678"}).status_code == 302
+    assert (
+        client.post(
+            url, {"person": str(estate.reg.people["b"].pk), "kind": "card", "value": "12345678"}
+        ).status_code
+        == 400
+    )
+    assert (
+        client.post(
+            url, {"person": str(estate.reg.people["a"].pk), "kind": "card", "value": "12345678"}
+        ).status_code
+        == 302
+    )
     assert AccessCredential.objects.get().person_id == estate.reg.people["a"].pk
 
 
@@ -142,8 +166,28 @@ def test_plates_page(estate: Estate, client: Client) -> None:
     services.credential_register(actor=None, person=estate.reg.people["a"], kind="plate", value="湘A12345")
     pipeline = Pipeline()
     for i, plate in enumerate(["湘B99999", "湘B99999", "湘A12345"]):
-        pipeline.process([message(estate.gates["a"], "event", f"p{i}", type="enter", credential={"kind": "plate", "value": plate})])
-    pipeline.process([message(estate.gates["b"], "event", "q1", type="enter", credential={"kind": "plate", "value": "湘C77777"})])
+        pipeline.process(
+            [
+                message(
+                    estate.gates["a"],
+                    "event",
+                    f"p{i}",
+                    type="enter",
+                    credential={"kind": "plate", "value": plate},
+                )
+            ]
+        )
+    pipeline.process(
+        [
+            message(
+                estate.gates["b"],
+                "event",
+                "q1",
+                type="enter",
+                credential={"kind": "plate", "value": "湘C77777"},
+            )
+        ]
+    )
     client.force_login(estate.world["grid_a"])
     page = client.get("/iot/access/plates/").content.decode()
     assert "湘B·***99" in page and "湘C·***77" not in page  # the sibling community's gate

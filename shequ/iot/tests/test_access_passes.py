@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+from typing import Any
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -16,9 +17,14 @@ from shequ.core.models import AuditEntry, AuditResult
 from shequ.iot import services
 from shequ.iot.models import PassCheck, VisitorPass
 from shequ.iot.services import access
-from shequ.iot.tests.access_world import Estate, estate, pass_times, reg  # noqa: F401 (fixtures)
+from shequ.iot.tests.access_world import Estate, pass_times
 
 pytestmark = pytest.mark.django_db
+
+
+def house_of(e: Estate) -> Any:
+    assert e.me.house is not None
+    return e.me.house
 
 
 def make_pass(e: Estate, **extra: object) -> VisitorPass:
@@ -43,7 +49,7 @@ def test_pass_code_is_short_and_unambiguous(estate: Estate) -> None:
     vp = make_pass(estate, plate="湘A12345")
     assert re.fullmatch(r"[23456789ABCDEFGHJKMNPQRSTUVWXYZ]{8}", vp.code)
     assert vp.plate_masked == "湘A·***45" and vp.plate_index and "12345" not in vp.plate_masked
-    assert vp.region_code == estate.me.house.region_code
+    assert vp.region_code == house_of(estate).region_code
 
 
 @pytest.mark.parametrize(
@@ -87,11 +93,14 @@ def test_refusal_reasons(estate: Estate) -> None:
     guard = estate.world["worker_a"]
     now = timezone.now()
     later = make_pass(estate, valid_from=now + dt.timedelta(hours=1), valid_until=now + dt.timedelta(hours=3))
-    revoked = services.visitor_pass_revoke(actor=estate.world["resident"], visitor_pass=make_pass(estate))  # type: ignore[arg-type]
+    revoked = services.visitor_pass_revoke(actor=estate.world["resident"], visitor_pass=make_pass(estate))
     expired = make_pass(estate)
     assert services.pass_check(code=later.code, actor=guard).message == "未生效"
     assert services.pass_check(code=revoked.code, actor=guard).message == "已撤销"
-    assert services.pass_check(code=expired.code, actor=guard, now=now + dt.timedelta(hours=5)).message == "已过期"
+    assert (
+        services.pass_check(code=expired.code, actor=guard, now=now + dt.timedelta(hours=5)).message
+        == "已过期"
+    )
     assert services.pass_check(code="ZZZZZZZZ", actor=guard).reason == "unknown"
     # A guard of the sibling community learns only that it is not a pass for their community.
     elsewhere = services.pass_check(code=later.code, actor=estate.world["head_b"])
@@ -180,7 +189,7 @@ def test_resident_makes_and_shows_a_pass(estate: Estate, client: Client) -> None
         "valid_from": start.strftime("%Y-%m-%dT%H:%M"),
         "valid_until": (start + dt.timedelta(days=8)).strftime("%Y-%m-%dT%H:%M"),
         "max_uses": "1",
-        "house": str(estate.me.house.pk),
+        "house": str(house_of(estate).pk),
     }
     refused = client.post("/iot/passes/", form)
     assert refused.status_code == 400 and "最多 7 天" in refused.content.decode()

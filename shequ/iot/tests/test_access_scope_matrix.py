@@ -21,8 +21,8 @@ from shequ.core.models import AuditEntry, AuditResult, Role
 from shequ.iot import services
 from shequ.iot.models import AccessCredential, FeedSubscription, VisitorPass
 from shequ.iot.services import imports
+from shequ.iot.tests.access_world import Estate, pass_times
 from shequ.iot.tests.test_device_import import workbook
-from shequ.iot.tests.access_world import Estate, estate, pass_times, reg  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.django_db
 
@@ -74,7 +74,9 @@ def things(estate: Estate) -> dict[str, Any]:
         accounts.membership_grant(actor=None, user=user, role=role, region=world.regions[code])
         world.users[name] = user
     person = estate.reg.people["a"]
-    vp = services.visitor_pass_create(actor=world["resident"], house=estate.me.house, visitor_name="钱七", **pass_times())
+    vp = services.visitor_pass_create(
+        actor=world["resident"], house=estate.me.house, visitor_name="钱七", **pass_times()
+    )
     feed, _secret = services.feed_authorize(
         actor=world["street"],
         name="派出所",
@@ -99,13 +101,22 @@ def things(estate: Estate) -> dict[str, Any]:
 
 def credential(things: dict[str, Any]) -> AccessCredential:
     return services.credential_register(
-        actor=None, person=things["person"], kind="card", value=str(10_000_000 + AccessCredential.objects.count())
+        actor=None,
+        person=things["person"],
+        kind="card",
+        value=str(10_000_000 + AccessCredential.objects.count()),
     )
 
 
 GETS: dict[str, tuple[Any, dict[str, int]]] = {
-    "iot:passes": (lambda t: "/iot/passes/", expect({"resident", "resident_b"}, {"resident", "resident_b"}, 200)),
-    "iot:pass_detail": (lambda t: f"/iot/passes/{t['pass'].pk}/", expect({"resident", "resident_b"}, {"resident"}, 200)),
+    "iot:passes": (
+        lambda t: "/iot/passes/",
+        expect({"resident", "resident_b"}, {"resident", "resident_b"}, 200),
+    ),
+    "iot:pass_detail": (
+        lambda t: f"/iot/passes/{t['pass'].pk}/",
+        expect({"resident", "resident_b"}, {"resident"}, 200),
+    ),
     "iot:gate_check": (lambda t: "/iot/gate/", expect(REGION_STAFF, REGION_STAFF, 200)),
     "iot:person_credentials": (
         lambda t: f"/iot/access/people/{t['person'].pk}/credentials/",
@@ -117,13 +128,28 @@ GETS: dict[str, tuple[Any, dict[str, int]]] = {
     ),
     "iot:plates": (lambda t: "/iot/access/plates/", expect(REGION_STAFF, REGION_STAFF, 200)),
     "iot:feeds": (lambda t: "/iot/feeds/", expect({"street", "street_c"}, {"street", "street_c"}, 200)),
-    "iot:feed_new": (lambda t: "/iot/feeds/new/", expect({"street", "street_c"}, {"street", "street_c"}, 200)),
-    "iot:feed_detail": (lambda t: f"/iot/feeds/{t['feed'].pk}/", expect({"street", "street_c"}, {"street"}, 200)),
+    "iot:feed_new": (
+        lambda t: "/iot/feeds/new/",
+        expect({"street", "street_c"}, {"street", "street_c"}, 200),
+    ),
+    "iot:feed_detail": (
+        lambda t: f"/iot/feeds/{t['feed'].pk}/",
+        expect({"street", "street_c"}, {"street"}, 200),
+    ),
     "iot:device_import": (lambda t: "/iot/devices/import/", expect(MANAGERS, MANAGERS, 200)),
-    "iot:device_import_template": (lambda t: "/iot/devices/import/template.xlsx", expect(MANAGERS, MANAGERS, 200)),
+    "iot:device_import_template": (
+        lambda t: "/iot/devices/import/template.xlsx",
+        expect(MANAGERS, MANAGERS, 200),
+    ),
     # An upload is its uploader's (head_a's) only: every other manager gets 404 (test_device_import.py).
-    "iot:device_import_report": (lambda t: f"/iot/devices/import/{t['upload']}/", expect(MANAGERS, {"head_a"}, 200)),
-    "iot:device_import_errors": (lambda t: f"/iot/devices/import/{t['upload']}/problems.xlsx", expect(MANAGERS, {"head_a"}, 200)),
+    "iot:device_import_report": (
+        lambda t: f"/iot/devices/import/{t['upload']}/",
+        expect(MANAGERS, {"head_a"}, 200),
+    ),
+    "iot:device_import_errors": (
+        lambda t: f"/iot/devices/import/{t['upload']}/problems.xlsx",
+        expect(MANAGERS, {"head_a"}, 200),
+    ),
 }
 
 
@@ -181,7 +207,9 @@ def test_credential_add(things: dict[str, Any], client: Client) -> None:
         login(client, world, persona)
         value = str(20_000_000 + AccessCredential.objects.count())
         assert client.post(url, {"kind": "card", "value": value}).status_code == status, persona
-        assert AccessCredential.objects.filter(masked=f"****{value[-4:]}").exists() == (status == 302), persona
+        assert AccessCredential.objects.filter(masked=f"****{value[-4:]}").exists() == (status == 302), (
+            persona
+        )
 
 
 def test_device_import_commit(things: dict[str, Any], client: Client) -> None:

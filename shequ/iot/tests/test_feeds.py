@@ -26,7 +26,7 @@ from shequ.iot import feeds, services
 from shequ.iot.ingest import Pipeline
 from shequ.iot.models import FeedDelivery, FeedSubscription
 from shequ.iot.services import feeds as feed_services
-from shequ.iot.tests.access_world import Estate, estate, reg  # noqa: F401 (fixtures)
+from shequ.iot.tests.access_world import Estate
 from shequ.iot.tests.conftest import message
 
 pytestmark = pytest.mark.django_db
@@ -44,7 +44,7 @@ class Receiver:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+            def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 stamp = self.headers["X-Shequ-Timestamp"]
                 mac = hmac.new(receiver.secret.encode(), stamp.encode() + b"." + body, hashlib.sha256)
@@ -96,11 +96,27 @@ def gate_traffic(e: Estate, n: int = 3, prefix: str = "m") -> None:
     plates = ["湘A12345", "湘B99999"]
     Pipeline().process(
         [
-            message(e.gates["a"], "event", f"{prefix}{i}", past, type="enter", credential={"kind": "plate", "value": plates[i % 2]})
+            message(
+                e.gates["a"],
+                "event",
+                f"{prefix}{i}",
+                past,
+                type="enter",
+                credential={"kind": "plate", "value": plates[i % 2]},
+            )
             for i in range(n)
         ]
         # The sibling community's gate: outside the feed.
-        + [message(e.gates["b"], "event", f"{prefix}x", past, type="enter", credential={"kind": "plate", "value": "湘C77777"})],
+        + [
+            message(
+                e.gates["b"],
+                "event",
+                f"{prefix}x",
+                past,
+                type="enter",
+                credential={"kind": "plate", "value": "湘C77777"},
+            )
+        ],
         now=past,
     )
 
@@ -117,13 +133,14 @@ def test_authorize_checks_everything(estate: Estate) -> None:
             mode="pull",
             authorization="依据岳公函〔2026〕12号",
         )
-    for change, field in [
+    changes: list[tuple[dict[str, Any], str]] = [
         ({"client": estate.world["grid_a"]}, "client"),
         ({"kinds": ["smoke"]}, "kinds"),
         ({"authorization": "口头"}, "authorization"),
         ({"mode": "webhook", "url": "http://example.com/hook"}, "url"),
         ({"mode": "webhook", "url": "ftp://example.com/"}, "url"),
-    ]:
+    ]
+    for change, field in changes:
         with pytest.raises(ValidationError) as exc:
             authorize(estate, **change)
         assert field in exc.value.message_dict, change
@@ -210,31 +227,51 @@ def client_token(e: Estate, user_key: str = "dept") -> str:
 def test_pull_reads_batches_after_the_cursor(estate: Estate, client: Client) -> None:
     feed, _ = authorize(estate)
     gate_traffic(estate, n=3)
-    auth = {"HTTP_AUTHORIZATION": f"Bearer {client_token(estate)}"}
-    first = client.get(f"/api/v1/iot/feeds/{feed.pk}/events?limit=2", **auth)
+    auth = f"Bearer {client_token(estate)}"
+    first = client.get(f"/api/v1/iot/feeds/{feed.pk}/events?limit=2", HTTP_AUTHORIZATION=auth)
     assert first.status_code == 200
     body = first.json()
     assert [e["subject_masked"] for e in body["events"]] == ["湘A·***45", "湘B·***99"]
-    rest = client.get(f"/api/v1/iot/feeds/{feed.pk}/events?after={body['cursor']}", **auth).json()
+    rest = client.get(
+        f"/api/v1/iot/feeds/{feed.pk}/events?after={body['cursor']}", HTTP_AUTHORIZATION=auth
+    ).json()
     assert len(rest["events"]) == 1 and rest["cursor"] > body["cursor"]
-    empty = client.get(f"/api/v1/iot/feeds/{feed.pk}/events?after={rest['cursor']}", **auth).json()
+    empty = client.get(
+        f"/api/v1/iot/feeds/{feed.pk}/events?after={rest['cursor']}", HTTP_AUTHORIZATION=auth
+    ).json()
     assert empty["events"] == [] and empty["cursor"] == rest["cursor"]
-    assert list(FeedDelivery.objects.order_by("pk").values_list("status", "count")) == [("pulled", 2), ("pulled", 1)]
+    assert list(FeedDelivery.objects.order_by("pk").values_list("status", "count")) == [
+        ("pulled", 2),
+        ("pulled", 1),
+    ]
     assert AuditEntry.objects.filter(action="iot.feed_pull", actor_id=estate.world["dept"].pk).count() == 3
 
 
 def test_pull_is_for_the_feeds_client_only(estate: Estate, client: Client) -> None:
     feed, _ = authorize(estate)
-    other = accounts.user_create(actor=None, username="dept2", display_name="dept2", password="Tq7!correct-Horse")
+    other = accounts.user_create(
+        actor=None, username="dept2", display_name="dept2", password="Tq7!correct-Horse"
+    )
     accounts.membership_grant(
-        actor=None, user=other, role=Role.DEPARTMENT_STAFF, region=estate.world.regions["430104002"], department=estate.world.department
+        actor=None,
+        user=other,
+        role=Role.DEPARTMENT_STAFF,
+        region=estate.world.regions["430104002"],
+        department=estate.world.department,
     )
     estate.world.users["dept2"] = other
     url = f"/api/v1/iot/feeds/{feed.pk}/events"
     assert client.get(url, HTTP_AUTHORIZATION=f"Bearer {client_token(estate, 'dept2')}").status_code == 404
     assert client.get(url).status_code == 401
-    assert client.get("/api/v1/iot/feeds/99999999/events", HTTP_AUTHORIZATION=f"Bearer {client_token(estate)}").status_code == 404
-    assert client.get(f"{url}?after=-1", HTTP_AUTHORIZATION=f"Bearer {client_token(estate)}").status_code == 400
+    assert (
+        client.get(
+            "/api/v1/iot/feeds/99999999/events", HTTP_AUTHORIZATION=f"Bearer {client_token(estate)}"
+        ).status_code
+        == 404
+    )
+    assert (
+        client.get(f"{url}?after=-1", HTTP_AUTHORIZATION=f"Bearer {client_token(estate)}").status_code == 400
+    )
     services.feed_revoke(actor=estate.world["street"], feed=feed)
     stopped = client.get(url, HTTP_AUTHORIZATION=f"Bearer {client_token(estate)}")
     assert stopped.status_code == 403
