@@ -38,7 +38,7 @@ class ClientChoice(forms.ModelChoiceField):
 
 
 class FeedForm(PlatformForm):
-    name = forms.CharField(label=gettext_lazy("Name"), max_length=100)
+    name = forms.CharField(label=gettext_lazy("Feed name"), max_length=100)
     department = forms.ModelChoiceField(label=gettext_lazy("Department"), queryset=Department.objects.none())
     client = ClientChoice(
         label=gettext_lazy("Client account"),

@@ -49,7 +49,7 @@ _TOKEN = re.compile(r"^[0-9a-f]{32}$")
 
 COLUMNS: tuple[Col, ...] = (
     Col("code", gettext_lazy("Device code"), ("设备编码", "设备编号", "编码"), True, example="door-0001"),
-    Col("name", gettext_lazy("Name"), ("名称", "设备名称"), True, example="3栋2单元门禁"),
+    Col("name", gettext_lazy("Device name"), ("名称", "设备名称"), True, example="3栋2单元门禁"),
     Col("kind", gettext_lazy("Type"), ("类型", "设备类型"), True, example="门禁控制器"),
     Col("vendor", gettext_lazy("Vendor"), ("厂商", "生产厂商", "品牌"), True, example="海康威视"),
     Col("model", gettext_lazy("Model"), ("型号", "设备型号"), example="DS-K1T671"),
@@ -66,7 +66,12 @@ COLUMNS: tuple[Col, ...] = (
     Col("place", gettext_lazy("Building or house"), ("楼栋/门牌", "楼栋", "门牌", "安装地址"), example=""),
     Col("longitude", gettext_lazy("Longitude"), ("经度",), example="112.943"),
     Col("latitude", gettext_lazy("Latitude"), ("纬度",), example="28.178"),
-    Col("location_note", gettext_lazy("Location"), ("位置说明", "安装位置", "位置"), example="3栋2单元入口"),
+    Col(
+        "location_note",
+        gettext_lazy("Location description"),
+        ("位置说明", "安装位置", "位置"),
+        example="3栋2单元入口",
+    ),
     Col("no_parking", gettext_lazy("No-parking zone"), ("禁停区", "是否禁停区"), example="否"),
 )
 REQUIRED = tuple(c for c in COLUMNS if c.required)
@@ -467,7 +472,7 @@ def tokens_workbook(tokens: list[tuple[str, str, str]], *, actor: Viewer) -> byt
                 % {"when": when, "who": getattr(actor, "username", "")},
                 columns=[
                     excel.Column(str(_("Device code")), 20),
-                    excel.Column(str(_("Name")), 24),
+                    excel.Column(str(_("Device name")), 24),
                     excel.Column(str(_("Token")), 44),
                 ],
                 rows=tokens,
