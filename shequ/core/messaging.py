@@ -128,6 +128,16 @@ def _initial_state(user: User, channel: str) -> tuple[str, str]:
     return DeliveryStatus.QUEUED, ""
 
 
+@dataclass(frozen=True)
+class Notice:
+    """A notice's texts and every value put into them (apps' ``notices`` modules return these, so a
+    test can render each kind with real data and fail when a value came out empty)."""
+
+    subject: str
+    body: str
+    fields: dict[str, str]
+
+
 def notify(
     *,
     sender: User | None,

@@ -23,8 +23,8 @@ from django.db.models.functions import Cast, Concat, Length
 from django.http import Http404
 
 from shequ.core.forms import significant_code
-from shequ.core.models import LEVEL_CODE_LENGTH, AuditEntry, Message, Region, RegionLevel
-from shequ.core.permissions import Perm, Viewer, has_perm, scope_q, scoped, scopes_for
+from shequ.core.models import LEVEL_CODE_LENGTH, AuditEntry, Membership, Message, Region, RegionLevel, User
+from shequ.core.permissions import ROLE_PERMISSIONS, Perm, Viewer, has_perm, scope_q, scoped, scopes_for
 
 
 def region_list(*, viewer: Viewer, parent_code: str | None = None) -> QuerySet[Region]:
@@ -248,7 +248,18 @@ def locked_user_count(*, viewer: Viewer) -> int:
     """Accounts in the viewer's user-management scope that are locked out right now."""
     from django.utils import timezone
 
-    from shequ.core.models import Membership, User
-
     in_scope = Membership.objects.filter(scope_q(viewer, Perm.MANAGE_USERS), revoked_at__isnull=True)
     return User.objects.filter(pk__in=in_scope.values("user_id"), locked_until__gt=timezone.now()).count()
+
+
+def region_staff(code: str, perm: str, *, exact: bool = True) -> list[User]:
+    """Active users holding ``perm`` through a membership at ``code`` (exactly, or above it): whom a
+    platform notice about the region reaches."""
+    roles = [role for role, perms in ROLE_PERMISSIONS.items() if perm in perms]
+    memberships = Membership.objects.filter(revoked_at__isnull=True, role__in=roles, user__is_active=True)
+    if exact:
+        memberships = memberships.filter(region_code=code)
+    else:
+        prefixes = [code[:n] for n in range(2, len(code) + 1)]
+        memberships = memberships.filter(region_code__in=prefixes)
+    return list(User.objects.filter(pk__in=memberships.values("user_id")))

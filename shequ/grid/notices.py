@@ -11,23 +11,15 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from shequ.core.messaging import ThreadState
+from shequ.core.messaging import Notice, ThreadState
 from shequ.core.models import Department
 from shequ.grid.models import AlertLevel, Clock, Dispatch, Status, Ticket, UrgentAlert
 
 THREAD_KIND = "grid.ticket"
-
-
-@dataclass(frozen=True)
-class Notice:
-    subject: str
-    body: str
-    fields: dict[str, str]  # every value put into the texts
 
 
 def _when(at: dt.datetime) -> str:

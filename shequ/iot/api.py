@@ -2,7 +2,7 @@
 
 * ``POST /ingest/{device}/{channel}``: devices without MQTT send the same JSON payloads as over
   MQTT, with ``Authorization: Bearer <device token>``. 202 when stored (or already stored: the
-  message id makes a resend harmless); a refused payload is dead-lettered and answered 400/401/404/413
+  message id makes a resend harmless); a refused payload is dead-lettered and answered 400/401/413
   with the dead-letter reason as ``code``.
 * Reads of devices, events (by device, place and time range; access records only with the access
   permission, audited) and alerts; acknowledging and clearing alerts.
@@ -10,7 +10,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
@@ -27,7 +27,16 @@ from shequ.iot.ingest import Message, Pipeline
 from shequ.iot.models import Alert, Channel, DeviceEvent
 from shequ.iot.payloads import Reason, topic_for
 from shequ.iot.permissions import IotPerm as P
-from shequ.iot.schemas import AlertFilters, AlertOut, ClearIn, DeviceOut, EventFilters, EventOut, IngestOut
+from shequ.iot.schemas import (
+    AlertFilters,
+    AlertOut,
+    ClearIn,
+    DeviceCode,
+    DeviceOut,
+    EventFilters,
+    EventOut,
+    IngestOut,
+)
 
 IOT_READ = register_scope("iot:read", "Read devices, device events and alerts in the owner's regions.")
 IOT_WRITE = register_scope("iot:write", "Acknowledge and clear IoT alerts in the owner's regions.")
@@ -37,14 +46,12 @@ WRITE = api_auth(IOT_WRITE)
 
 # One pipeline per web process: it caches devices, credentials and rules between requests.
 _PIPELINE = Pipeline()
-STATUS_OF = {
-    Reason.UNKNOWN_DEVICE: 404,
-    Reason.BAD_TOKEN: 401,
-    Reason.OVERSIZE: 413,
-}
+STATUS_OF = {Reason.BAD_TOKEN: 401, Reason.OVERSIZE: 413}
+# An unknown device code is answered like a wrong token (the dead letter keeps the difference), so
+# the endpoint does not tell a stranger which device codes exist.
+ANSWERED_AS = {Reason.UNKNOWN_DEVICE: Reason.BAD_TOKEN, Reason.BAD_TOPIC: Reason.BAD_TOKEN}
 MESSAGES = {
-    Reason.UNKNOWN_DEVICE: "No device is registered under this code.",
-    Reason.BAD_TOKEN: "The device token is missing or wrong.",
+    Reason.BAD_TOKEN: "The device code or its token is wrong.",
     Reason.OVERSIZE: "The payload is larger than the platform accepts from a device.",
     Reason.RETIRED: "This device is retired.",
     Reason.BAD_JSON: "The payload is not JSON.",
@@ -83,11 +90,11 @@ class DeviceToken(HttpBearer):
 )
 def ingest(
     request: HttpRequest,
-    device: Path[str],
-    channel: Path[Channel],
+    device: Annotated[DeviceCode, Path(description="The device's code, as registered.")],
+    channel: Annotated[Channel, Path(description="event, telemetry or heartbeat.")],
 ) -> Status[Any]:
     """A device without MQTT sends one message (same payload as on its MQTT topic)."""
-    code = device if len(device) <= 64 else device[:64]
+    code = device
     found = _PIPELINE.devices.get(code)
     if found is None:
         _PIPELINE.refresh()
@@ -97,15 +104,14 @@ def ingest(
     topic = (
         topic_for(found.region_code, found.kind, code, channel)
         if found
-        else topic_for("0", "door", code, channel)
+        else topic_for("000000", "door", code, channel)
     )
     result = _PIPELINE.process(
         [Message(topic, request.body, transport="http", token=str(getattr(request, "auth", "")))]
     )
     reason = result.outcomes[0]
     if reason:
-        if reason == Reason.BAD_TOPIC and found is None:
-            reason = Reason.UNKNOWN_DEVICE
+        reason = ANSWERED_AS.get(reason, reason)
         raise ApiError(
             STATUS_OF.get(reason, 400), reason, _(MESSAGES.get(reason, "The message was refused."))
         )

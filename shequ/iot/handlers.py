@@ -11,16 +11,22 @@ import datetime as dt
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Max
-from django.utils import timezone
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from shequ.core.models import Region
-from shequ.core.outbox import periodic
-from shequ.iot import rules, storage
-from shequ.iot.models import DeadLetter, Device, DeviceEvent, HouseActivity, RuleKind
+from shequ.core import outbox
+from shequ.core.messaging import notify
+from shequ.core.models import LEVEL_CODE_LENGTH, Channel, Region, RegionLevel
+from shequ.core.outbox import handles, periodic
+from shequ.core.selectors import region_staff
+from shequ.iot import notices, rules, storage
+from shequ.iot.events import AlertRaised
+from shequ.iot.models import Alert, DeadLetter, Device, DeviceEvent, HouseActivity, RuleKind, Severity
+from shequ.iot.permissions import IotPerm as P
 from shequ.iot.rules import Hit
 from shequ.iot.services.alerts import raise_hits
-from shequ.registry.selectors import houses_with_tag
+from shequ.registry.selectors import house_by_pk, houses_with_tag
 
 DEAD_LETTER_KEEP_DAYS = 30
 
@@ -53,6 +59,7 @@ def check_absence(now: dt.datetime | None = None) -> int:
                     % {"hours": hours, "last": timezone.localtime(activity.last_at).strftime("%m-%d %H:%M")},
                     house_id=activity.house_id,
                     region_code=houses[activity.house_id],
+                    place=str(house_by_pk(activity.house_id) or ""),
                 )
             )
     return _raise(hits, now)
@@ -150,6 +157,51 @@ def _raise(hits: list[Hit], now: dt.datetime) -> int:
         return 0
     with transaction.atomic():
         return raise_hits(hits, now=now, region_ids=_region_ids({h.region_code for h in hits}))
+
+
+def _place(alert: Alert) -> str:
+    device = alert.device
+    parts = [device.name, device.location_note] if device is not None else []
+    if alert.house_id is not None:
+        house = house_by_pk(alert.house_id)
+        if house is not None:
+            parts.append(str(house))
+    return " · ".join(p for p in parts if p)
+
+
+@handles(AlertRaised)
+def alert_people(event: AlertRaised) -> None:
+    """In-app to the staff who handle alerts at the alert's grid and community (property managers
+    of the estate included); SMS too from major severity up. Idempotent per event."""
+    alert = Alert.objects.select_related("rule", "device").filter(pk=event.alert_id).first()
+    if alert is None or not alert.open:
+        return  # cleared before the worker got here
+    code = alert.region_code
+    users = region_staff(code, P.ALERT)
+    community = code[: LEVEL_CODE_LENGTH[RegionLevel.COMMUNITY]]
+    if community != code:
+        users += region_staff(community, P.ALERT)
+    if not users:
+        return
+    with translation.override("zh-hans"):
+        notice = notices.alert_raised(alert, place=_place(alert))
+    channels = (Channel.INBOX, Channel.SMS) if alert.severity >= Severity.MAJOR else (Channel.INBOX,)
+    try:
+        link = reverse("iot:alert", args=[alert.pk])
+    except NoReverseMatch:  # the console pages are not installed (an API-only deployment)
+        link = ""
+    notify(
+        sender=None,
+        recipients=users,
+        subject=notice.subject,
+        body=notice.body,
+        link=link,
+        channels=channels,
+        region_code=code,
+        topic="iot.alert",
+        topic_ref=str(alert.pk),
+        dedupe_key=outbox.current_event_id(),
+    )
 
 
 @periodic("iot.absence", dt.timedelta(minutes=10))

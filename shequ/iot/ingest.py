@@ -131,6 +131,16 @@ class Pipeline:
             found = self.devices.get(code)
         return found
 
+    @staticmethod
+    def _token_ok(device: DeviceInfo, token: str | None) -> bool:
+        return bool(token and device.token_hash and hmac.compare_digest(token_hash(token), device.token_hash))
+
+    def _fresh(self, device: DeviceInfo) -> DeviceInfo:
+        if time.monotonic() - self.missed_at > 2.0:
+            self.missed_at = time.monotonic()
+            self.refresh(force=True)
+        return self.devices.get(device.code, device)
+
     # --- one message --------------------------------------------------------------------------
 
     def _row(self, m: Message, now: dt.datetime) -> storage.EventRow:
@@ -146,16 +156,17 @@ class Pipeline:
         device = self._device(topic.device)
         if device is None:
             raise PayloadError(Reason.UNKNOWN_DEVICE, f"no device {topic.device!r}")
+        if m.transport == "http" and not self._token_ok(device, m.token):
+            # A token reset a moment ago: read the device again once before refusing.
+            device = self._fresh(device)
+            if not self._token_ok(device, m.token):
+                raise PayloadError(Reason.BAD_TOKEN, "the device token is missing or wrong")
         if not device.active:
             raise PayloadError(Reason.RETIRED, "the device is retired")
         if device.region_code != topic.region_code or device.kind != topic.kind:
             raise PayloadError(
                 Reason.TOPIC_MISMATCH, f"the device is registered as {device.region_code}/{device.kind}"
             )
-        if m.transport == "http" and not (
-            m.token and device.token_hash and hmac.compare_digest(token_hash(m.token), device.token_hash)
-        ):
-            raise PayloadError(Reason.BAD_TOKEN, "the device token is missing or wrong")
         body = payloads.parse(topic.kind, topic.channel, m.payload)
         if body.ts > now + FUTURE_SKEW or body.ts < now - storage.retention():
             raise PayloadError(Reason.BAD_TIME, f"ts {body.ts.isoformat()} is too far from now")

@@ -97,6 +97,7 @@ class Hit:
     house_id: int | None = None
     region_code: str = ""
     count: int = 1
+    place: str = ""  # what the alert's title names when there is no device (a house's address)
 
 
 def spec_of(rule: Rule) -> RuleSpec:

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
+from typing import Annotated, Literal
 
 from ninja import Field, Schema
+from pydantic import StringConstraints
 
 from shequ.core.schemas import Str200, StrictIn
+
+# Letters, digits, dot, dash and underscore: a device code is one MQTT topic level.
+DeviceCode = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]{1,64}$")]
 
 
 class IngestOut(Schema):

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from shequ.core.models import Membership, Role, User
+from shequ.core.models import Role, User
+from shequ.core.selectors import region_staff
+
+__all__ = ["department_staff", "region_staff"]
 
 # --- Recipients ---------------------------------------------------------------------------------
 
@@ -18,15 +21,3 @@ def department_staff(department_id: int) -> list[User]:
     )
 
 
-def region_staff(code: str, perm: str, *, exact: bool = True) -> list[User]:
-    """Active users holding ``perm`` through a membership at ``code`` (exactly, or above it)."""
-    from shequ.core.permissions import ROLE_PERMISSIONS
-
-    roles = [role for role, perms in ROLE_PERMISSIONS.items() if perm in perms]
-    memberships = Membership.objects.filter(revoked_at__isnull=True, role__in=roles, user__is_active=True)
-    if exact:
-        memberships = memberships.filter(region_code=code)
-    else:
-        prefixes = [code[:n] for n in range(2, len(code) + 1)]
-        memberships = memberships.filter(region_code__in=prefixes)
-    return list(User.objects.filter(pk__in=memberships.values("user_id")))

@@ -64,7 +64,8 @@ def raise_hits(
         )
         if updated:
             continue
-        title = f"{hit.rule.name}: {device.name}" if device else hit.rule.name
+        where = device.name if device else hit.place
+        title = f"{hit.rule.name}: {where}" if where else hit.rule.name
         region_id = device.region_id if device else (region_ids or {})[hit.region_code]
         alert = Alert(
             rule_id=hit.rule.id,
@@ -98,7 +99,7 @@ def raise_hits(
 
 
 def _open_alert(alert: Alert) -> Alert:
-    return Alert.objects.select_for_update().select_related("rule", "device").get(pk=alert.pk)
+    return Alert.objects.select_for_update(of=("self",)).select_related("rule", "device").get(pk=alert.pk)
 
 
 def alert_acknowledge(*, actor: Viewer, alert: Alert, request: HttpRequest | None = None) -> Alert:

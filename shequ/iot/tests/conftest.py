@@ -102,6 +102,14 @@ def site(world: World) -> Site:
     return Site(world, devices, tokens, rules)
 
 
+@pytest.fixture(autouse=True)
+def _fresh_http_pipeline() -> None:
+    """The API's pipeline caches devices per process; each test has its own database rows."""
+    from shequ.iot import api
+
+    api._PIPELINE.devices, api._PIPELINE.loaded_at = {}, -1e9
+
+
 @pytest.fixture
 def pipeline() -> Pipeline:
     return Pipeline()

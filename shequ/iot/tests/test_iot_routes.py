@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.urls import URLPattern, get_resolver
+from django.urls import URLPattern, URLResolver, get_resolver
 
 from shequ.iot.tests import test_access_scope_matrix, test_console_scope_matrix
 
@@ -10,7 +10,7 @@ from shequ.iot.tests import test_access_scope_matrix, test_console_scope_matrix
 def iot_routes() -> set[str]:
     resolver = get_resolver()
     for p in resolver.url_patterns:
-        if getattr(p, "namespace", None) == "iot":
+        if isinstance(p, URLResolver) and p.namespace == "iot":
             return {f"iot:{q.name}" for q in p.url_patterns if isinstance(q, URLPattern) and q.name}
     raise AssertionError("the iot URLs are not mounted")
 
