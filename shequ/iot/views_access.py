@@ -123,7 +123,7 @@ def passes(request: HttpRequest) -> HttpResponse:
 
 def _state(vp: VisitorPass) -> tuple[str, str]:
     """(css class, label) of a pass for its resident."""
-    reason = access._refusal(vp, timezone.now())
+    reason = access.refusal(vp, timezone.now())
     if not reason:
         return "ok", _("Valid")
     return "bad" if reason in ("revoked", "expired", "used_up") else "warn", str(access.REFUSALS[reason])

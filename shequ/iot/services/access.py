@@ -327,7 +327,8 @@ def clean_code(text: Any) -> str:
     return crypto.normalize(raw)[:12]
 
 
-def _refusal(vp: VisitorPass, now: dt.datetime) -> str:
+def refusal(vp: VisitorPass, now: dt.datetime) -> str:
+    """Why the pass would be refused at ``now`` ("" when it is valid), before the place is checked."""
     if vp.revoked_at is not None:
         return "revoked"
     if now < vp.valid_from:
@@ -373,7 +374,7 @@ def pass_check(
     else:
         reason = "" if has_perm(actor, P.GUARD, vp.region_code) else "wrong_place"
     if vp is not None and not reason:
-        reason = _refusal(vp, now)
+        reason = refusal(vp, now)
     with transaction.atomic():
         if vp is not None and not reason:
             used = VisitorPass.objects.filter(

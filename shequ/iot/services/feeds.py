@@ -228,14 +228,22 @@ def feed_revoke(
 def feed_events(
     feed: FeedSubscription, *, after: int, limit: int = BATCH_SIZE, now: dt.datetime | None = None
 ) -> list[DeviceEvent]:
-    """The feed's next events after ``after`` (event ids), oldest first."""
+    """The feed's next events after ``after`` (event ids), oldest first; never events the
+    platform received before the feed was authorized (a feed is not a way into the past, whatever
+    ``after`` a client sends)."""
     now = now or timezone.now()
     area = Q(pk__in=[])
     for code in feed.region_codes:
         area |= Q(region_code__startswith=code)
     devices = Device.objects.filter(area, kind__in=feed.kinds)
     return list(
-        DeviceEvent.objects.filter(area, id__gt=after, channel=Channel.EVENT, received_at__lte=now - SETTLE)
+        DeviceEvent.objects.filter(
+            area,
+            id__gt=after,
+            channel=Channel.EVENT,
+            received_at__gte=feed.created_at,
+            received_at__lte=now - SETTLE,
+        )
         .filter(device_id__in=devices.values("pk"))
         .order_by("id")[: max(1, min(limit, BATCH_SIZE))]
     )

@@ -85,7 +85,11 @@ def authorize(e: Estate, **extra: Any) -> tuple[FeedSubscription, str]:
         "authorization": "依据岳公函〔2026〕12号",
         **extra,
     }
-    return services.feed_authorize(actor=e.world["street"], **data)
+    feed, secret = services.feed_authorize(actor=e.world["street"], **data)
+    # Authorized a while ago: the events gate_traffic() dates a minute back come after it.
+    FeedSubscription.objects.filter(pk=feed.pk).update(created_at=timezone.now() - dt.timedelta(minutes=10))
+    feed.refresh_from_db()
+    return feed, secret
 
 
 def gate_traffic(e: Estate, n: int = 3, prefix: str = "m") -> None:
@@ -245,6 +249,23 @@ def test_pull_reads_batches_after_the_cursor(estate: Estate, client: Client) -> 
         ("pulled", 1),
     ]
     assert AuditEntry.objects.filter(action="iot.feed_pull", actor_id=estate.world["dept"].pk).count() == 3
+
+
+def test_pull_never_reaches_before_the_authorization(estate: Estate, client: Client) -> None:
+    gate_traffic(estate, n=2)  # a minute ago
+    feed, _ = services.feed_authorize(
+        actor=estate.world["street"],
+        name="新推送",
+        department=estate.world.department,
+        client=estate.world["dept"],
+        regions=[estate.world.regions[COMMUNITY_A]],
+        kinds=["gate"],
+        mode="pull",
+        authorization="依据岳公函〔2026〕13号",
+    )
+    auth = f"Bearer {client_token(estate)}"
+    body = client.get(f"/api/v1/iot/feeds/{feed.pk}/events?after=0", HTTP_AUTHORIZATION=auth).json()
+    assert body["events"] == []
 
 
 def test_pull_is_for_the_feeds_client_only(estate: Estate, client: Client) -> None:
