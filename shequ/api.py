@@ -26,6 +26,7 @@ ROUTERS: list[tuple[str, str]] = [
     ("/registry/", "shequ.registry.api.router"),
     ("/grid/", "shequ.grid.api.router"),
     ("/iot/", "shequ.iot.api.router"),
+    ("/iot/", "shequ.iot.api_access.router"),
 ]
 
 DESCRIPTION = """\

@@ -8,8 +8,8 @@ class IotConfig(AppConfig):
     verbose_name = _("IoT sensing")
 
     def ready(self) -> None:
-        from shequ.iot import events, handlers, permissions
+        from shequ.iot import events, feeds, handlers, permissions
 
         permissions.register_role_permissions()
         # Imported for their registration side effects.
-        del events, handlers
+        del events, feeds, handlers

@@ -21,6 +21,18 @@ def tile_counts(user: Viewer) -> dict[str, int]:
     return {"open_alerts": open_alert_count(viewer=user)}
 
 
+# Access-control pages (shequ/iot/urls_access.py); the staff console adds its own entries.
+ACCESS_NAV = (
+    NavEntry(
+        _("Visitor passes"), "iot:passes", perm=P.PASS, order=60, icon="key", tab=_("Passes"), tab_rank=60
+    ),
+    NavEntry(_("Gate check"), "iot:gate_check", perm=P.GUARD, order=61, icon="check"),
+    NavEntry(_("Plates at the gates"), "iot:plates", perm=P.ACCESS, order=62, icon="list"),
+    NavEntry(_("Feeds to departments"), "iot:feeds", perm=P.FEEDS, order=63, icon="route"),
+    NavEntry(_("Import devices from Excel"), "iot:device_import", perm=P.MANAGE, order=64, icon="table"),
+)
+
+
 def audit_labels() -> dict[str, Any]:
     return {
         "iot.device_register": _("Device registered"),
@@ -32,6 +44,18 @@ def audit_labels() -> dict[str, Any]:
         "iot.alert_clear": _("IoT alert cleared"),
         "iot.alert_ticket": _("Ticket asked for from an IoT alert"),
         "iot.access_read": _("Access records read"),
+        "iot.credential_register": _("Access card or plate registered"),
+        "iot.credential_revoke": _("Access card or plate revoked"),
+        "iot.credential_read": _("Access cards and plates read"),
+        "iot.pass_create": _("Visitor pass given"),
+        "iot.pass_revoke": _("Visitor pass revoked"),
+        "iot.pass_check": _("Visitor pass checked at a gate"),
+        "iot.feed_authorize": _("Department feed authorized"),
+        "iot.feed_revoke": _("Department feed stopped"),
+        "iot.feed_deliver": _("Feed batch delivered to a department"),
+        "iot.feed_pull": _("Feed batch pulled by a department"),
+        "iot.device_import": _("Devices imported from Excel"),
+        "iot.device_import_check": _("Device import file checked"),
     }
 
 
@@ -39,6 +63,7 @@ COMPONENT = Component(
     name="iot",
     label=_("IoT sensing"),
     nav=(
+        *ACCESS_NAV,
         NavEntry(_("Device alerts"), "iot:alerts", perm=P.VIEW, order=30, icon="bell"),
         NavEntry(_("Devices"), "iot:devices", perm=P.VIEW, order=31, icon="grid"),
         NavEntry(_("Device map"), "iot:map", perm=P.VIEW, order=32, icon="map"),

@@ -5,19 +5,23 @@ every read of them is audited; other device events are machine data and are not.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Max, Q, QuerySet
 from django.http import Http404, HttpRequest
+from django.utils import timezone
 
 from shequ.core import audit
 from shequ.core.permissions import Viewer, has_perm, scope_q, scoped, scopes_for
 from shequ.iot.models import (
+    AccessCredential,
     Alert,
     DeadLetter,
     DeadLetterCount,
     Device,
     DeviceEvent,
+    DeviceKind,
     FeedSubscription,
     HouseActivity,
     Rule,
@@ -211,3 +215,94 @@ def dead_letter_reasons(*, viewer: Viewer) -> dict[str, int]:
     """Dead letters kept (the table is trimmed) of the viewer's regions, by reason."""
     qs = scoped(DeadLetter.objects.all(), viewer, P.MANAGE).order_by()
     return dict(qs.values_list("reason").annotate(n=Count("pk")).values_list("reason", "n"))
+
+
+# --- Access control -------------------------------------------------------------------------------
+
+
+def credential_list(
+    *, viewer: Viewer, person_id: int | None = None, house_id: int | None = None, kind: str | None = None
+) -> QuerySet[AccessCredential]:
+    """Active credentials (masked) in the viewer's ``iot.access`` or ``iot.manage`` regions. Whoever
+    shows them audits the read (``record_credential_read``): they tie a card or a car to a person."""
+    qs = AccessCredential.objects.filter(active=True).filter(
+        scope_q(viewer, P.ACCESS) | scope_q(viewer, P.MANAGE)
+    )
+    if person_id is not None:
+        qs = qs.filter(person_id=person_id)
+    if house_id is not None:
+        qs = qs.filter(house_id=house_id)
+    if kind:
+        qs = qs.filter(kind=kind)
+    return qs.select_related("person", "house").order_by("region_code", "kind", "pk")
+
+
+def get_credential_for(viewer: Viewer, pk: Any) -> AccessCredential:
+    return _get(credential_list(viewer=viewer), pk)
+
+
+def record_credential_read(
+    *, viewer: Viewer, rows: list[AccessCredential], request: HttpRequest | None, what: str
+) -> None:
+    if not rows:
+        return
+    audit.record(
+        "iot.credential_read",
+        actor=viewer,
+        request=request,
+        region_code=_common_prefix([r.region_code for r in rows]),
+        object_type="iot.credential",
+        object_id=what[:100],
+        fields=["credential"],
+        detail={"people": sorted({r.person_id for r in rows})[:50], "count": len(rows)},
+    )
+
+
+@dataclass
+class UnknownPlate:
+    subject_ref: str
+    masked: str
+    count: int
+    last_at: dt.datetime
+    device_name: str
+
+
+def unknown_plates(*, viewer: Viewer, days: int = 7, limit: int = 200) -> list[UnknownPlate]:
+    """Plates seen at gates and cameras that belong to no registered resident, by plate (blind
+    index), latest first. They name nobody: reading them is ``iot.access`` but not a personal-data
+    read of a resident."""
+    since = timezone.now() - dt.timedelta(days=days)
+    cameras = Device.objects.filter(kind__in=[DeviceKind.GATE, DeviceKind.CAMERA])
+    rows = (
+        scoped(DeviceEvent.objects.all(), viewer, P.ACCESS)
+        .filter(occurred_at__gte=since, person_id__isnull=True, device_id__in=cameras.values("pk"))
+        .exclude(subject_ref="")
+        .values("subject_ref", "subject_masked")
+        .annotate(count=Count("id"), last_at=Max("occurred_at"), device_id=Max("device_id"))
+        .order_by("-last_at")[:limit]
+    )
+    found = list(rows)
+    names = dict(Device.objects.filter(pk__in={r["device_id"] for r in found}).values_list("pk", "name"))
+    return [
+        UnknownPlate(
+            r["subject_ref"], r["subject_masked"], r["count"], r["last_at"], names.get(r["device_id"], "")
+        )
+        for r in found
+    ]
+
+
+def my_pass_list(*, viewer: Viewer) -> QuerySet[VisitorPass]:
+    """The passes a resident gave, newest first."""
+    return visitor_pass_list(viewer=viewer).select_related("house")
+
+
+def get_my_pass(viewer: Viewer, pk: Any) -> VisitorPass:
+    """One of the viewer's own passes (404 for anyone else's)."""
+    return _get(my_pass_list(viewer=viewer), pk)
+
+
+def get_feed_for(viewer: Viewer, pk: Any) -> FeedSubscription:
+    found = _get(FeedSubscription.objects.select_related("department", "client", "authorized_by"), pk)
+    if not _feed_visible(viewer, found):
+        raise Http404
+    return found

@@ -19,5 +19,3 @@ def department_staff(department_id: int) -> list[User]:
             memberships__role__in=[Role.DEPARTMENT_STAFF, Role.PROPERTY_MANAGER],
         ).distinct()
     )
-
-

@@ -113,3 +113,7 @@ def _fresh_http_pipeline() -> None:
 @pytest.fixture
 def pipeline() -> Pipeline:
     return Pipeline()
+
+
+# The access-control tests' places, people and gates (shequ/iot/tests/access_world.py).
+from shequ.iot.tests.access_world import estate, reg  # noqa: E402, F401
