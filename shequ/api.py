@@ -35,7 +35,8 @@ The Shequ platform API.
 **Authentication.** Systems send `Authorization: Bearer shq_<prefix>_<secret>` (tokens are issued with
 `shequ token create`); each operation names the token scope it needs in `x-token-scope`. A token acts
 as its owner, so the owner's region scope applies too. Browser pages use the session cookie; unsafe
-methods then need the `X-CSRFToken` header.
+methods then need the `X-CSRFToken` header. IoT devices call their two operations (`/iot/ingest`,
+`/iot/gate`) with their own device token (`DeviceToken`, `dev_…`), which names a device, not a person.
 
 **Errors.** Every error has the body `{"code": "...", "message": "...", "details": {...}}`:
 400 `validation_error` (`details.errors` lists `location`, `field`, `error`), 401 `not_authenticated` /

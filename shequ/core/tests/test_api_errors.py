@@ -87,6 +87,11 @@ def test_500_is_generic_json_without_a_trace_even_in_debug(
 
 
 TOKEN_ONLY = {("/api/v1/grid/sensor-alerts", "post")}
+# Operations a device calls with its own token (``dev_…``), not a person's: no user, so no scope.
+DEVICE_TOKEN = {
+    ("/api/v1/iot/ingest/{device}/{channel}", "post"),
+    ("/api/v1/iot/gate/{device}/check", "post"),
+}
 
 
 def test_openapi_documents_errors_scopes_and_auth(db: None) -> None:
@@ -112,10 +117,14 @@ def test_openapi_documents_errors_scopes_and_auth(db: None) -> None:
         ("/api/v1/messages/{message_id}/ack", "post"),
         ("/api/v1/audit", "get"),
     }
+    assert {(p, m) for p, m, op in operations if op["security"] == [{"DeviceToken": []}]} == DEVICE_TOKEN
     for path, method, op in operations:
         for status in COMMON_ERROR_STATUSES:
             schema = op["responses"][str(status)]["content"]["application/json"]["schema"]
             assert schema == {"$ref": "#/components/schemas/ErrorOut"}, (path, method, status)
+        if (path, method) in DEVICE_TOKEN:
+            assert op["security"] == [{"DeviceToken": []}] and "x-token-scope" not in op, (path, method)
+            continue
         assert op["x-token-scope"] in known_scopes(), (path, method)
         # Machine-only operations (a sensor gateway posting alerts) take a token and no session.
         expected: list[dict[str, list[str]]] = [{"TokenAuth": []}]

@@ -49,6 +49,10 @@ OPERATIONS = {
     ("get", "/api/v1/iot/alerts"),
     ("post", "/api/v1/iot/alerts/{alert_id}/ack"),
     ("post", "/api/v1/iot/alerts/{alert_id}/clear"),
+    # Access control, with matrices of their own: a gate checks passes with its device token
+    # (test_access_passes.py), a department pulls its feed with its client's token (test_feeds.py).
+    ("post", "/api/v1/iot/gate/{device}/check"),
+    ("get", "/api/v1/iot/feeds/{feed_id}/events"),
 }
 
 
