@@ -434,9 +434,12 @@ def _incidents(fleet: sim.Fleet, traffic: sim.Traffic, now: dt.datetime) -> list
     # The square last evening: 广场舞 grew into a crowd over the limit for forty minutes.
     counter = _first(fleet, DeviceKind.PEOPLE_COUNTER, a)
     if counter:
-        evening = timezone.localtime(now).replace(hour=19, minute=30, second=0, microsecond=0) - dt.timedelta(
-            days=1
+        # The last evening that is over (and long enough ago for the staff to have cleared it).
+        evening = timezone.localtime(now - dt.timedelta(hours=14)).replace(
+            hour=19, minute=30, second=0, microsecond=0
         )
+        if evening > now - dt.timedelta(hours=14):
+            evening -= dt.timedelta(days=1)
         traffic.silences.append(
             sim.Silence(evening, evening + dt.timedelta(minutes=42), device_id=counter.id)
         )
@@ -445,7 +448,7 @@ def _incidents(fleet: sim.Fleet, traffic: sim.Traffic, now: dt.datetime) -> list
             out.append(
                 sim.Outgoing(evening + dt.timedelta(minutes=n), counter, Channel.TELEMETRY, {"count": count})
             )
-    camera = _first(fleet, "fire_lane", a)
+    camera = _first(fleet, "fire_lane", b)  # the simulator's car goes to the other one
     if camera:
         out.append(
             sim.Outgoing(
@@ -461,16 +464,16 @@ def _incidents(fleet: sim.Fleet, traffic: sim.Traffic, now: dt.datetime) -> list
 def _history(fleet: sim.Fleet, seed: int, now: dt.datetime) -> int:
     """``HISTORY_DAYS`` of traffic through the pipeline, on a fake clock ending now."""
     start = now - dt.timedelta(days=HISTORY_DAYS)
-    transport = sim.DirectTransport(checks=False)
     # Sparse heartbeats and readings in the past (the pages show the last ones), dense at the end.
-    simulator = sim.Simulator(fleet, transport, start, seed=seed, scenarios=(), heartbeat_minutes=60)
+    transport = sim.DirectTransport(checks=False)
+    simulator = sim.Simulator(fleet, transport, start, seed=seed, scenarios=(), heartbeat_minutes=180)
     simulator.traffic.telemetry_scale = 3
     simulator.add(_incidents(fleet, simulator.traffic, now))
     dense = now - dt.timedelta(minutes=40)
     hour = start
     while hour < dense:
         hour = min(dense, hour + sim.HOUR)
-        simulator.run_until(hour, step=dt.timedelta(minutes=10))
+        simulator.run_until(hour, step=sim.HOUR)
         handlers.check_absence(hour)
         handlers.check_dwell(hour)
     simulator.traffic.heartbeat_minutes = sim.HEARTBEAT_MINUTES

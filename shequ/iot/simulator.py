@@ -134,6 +134,7 @@ class SimDevice:
     house_id: int | None
     building_id: int | None
     no_parking: bool
+    online: bool = True
 
     @property
     def role(self) -> str:
@@ -171,7 +172,9 @@ class Fleet:
     @classmethod
     def load(cls, region_code: str) -> Fleet:
         devices = [
-            SimDevice(d.pk, d.code, d.name, d.kind, d.region_code, d.house_id, d.building_id, d.no_parking)
+            SimDevice(
+                d.pk, d.code, d.name, d.kind, d.region_code, d.house_id, d.building_id, d.no_parking, d.online
+            )
             for d in Device.objects.filter(region_code__startswith=region_code, active=True).order_by("code")
         ]
         cards: dict[int, list[Holder]] = {}
@@ -611,7 +614,8 @@ class Scenarios:
         building entrance's controller."""
         minutes = self.fleet.rule_param(RuleKind.OFFLINE, None, "minutes", 30)
         for role in (DeviceKind.ENVIRONMENT, "entrance"):
-            device = self._pick(list(reversed(self.fleet.by_role(role))))
+            devices = list(reversed(self.fleet.by_role(role)))
+            device = self._pick([d for d in devices if d.online] or devices)
             if device is None:
                 continue
             self._silence(device, self._at(1), self.start + dt.timedelta(days=365))
@@ -658,7 +662,11 @@ class DirectTransport:
     BATCH = 2000
 
     def __init__(
-        self, *, checks: bool = True, work: bool = False, check_every: dt.timedelta = MINUTE
+        self,
+        *,
+        checks: bool = True,
+        work: bool = False,
+        check_every: dt.timedelta = MINUTE,
     ) -> None:
         self.pipeline = Pipeline()
         self.stats = Stats()
