@@ -618,8 +618,10 @@ class Scenarios:
             device = self._pick([d for d in devices if d.online] or devices)
             if device is None:
                 continue
-            self._silence(device, self._at(1), self.start + dt.timedelta(days=365))
-            due = self._at(1 + max(minutes, settings.IOT_OFFLINE_MINUTES))
+            # After one heartbeat at least: a device never seen is not missed.
+            quiet = HEARTBEAT_MINUTES + 1
+            self._silence(device, self._at(quiet), self.start + dt.timedelta(days=365))
+            due = self._at(quiet + max(minutes, settings.IOT_OFFLINE_MINUTES))
             self.incidents.append(Incident("offline", RuleKind.OFFLINE, due, device))
 
 
