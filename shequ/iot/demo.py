@@ -94,6 +94,7 @@ class IotSummary:
     skipped: bool = False
     by_kind: Counter[str] = field(default_factory=Counter)
     tokens: Path | None = None
+    now: dt.datetime | None = None  # where the history ends
 
     def line(self) -> str:
         if self.skipped:
@@ -147,8 +148,9 @@ class _Fitter:
         vendor, model, serial = self.rng.choice(MODELS[purpose])
         place = house or building or key_place
         region = self.regions.get(place.region_code) if place is not None else None
-        if point is None and building is not None and building.latitude is not None:
-            point = (building.latitude, building.longitude)
+        located = building or (house.building if house is not None else None)
+        if point is None and located is not None and located.latitude is not None:
+            point = (located.latitude, located.longitude)
         device, token = services.device_register(
             actor=None,
             region=region or self.community,
@@ -522,7 +524,7 @@ def generate_iot(
     if Device.objects.filter(region_code__startswith=STREET).exists():
         summary.skipped = True
         return summary
-    now = now or timezone.now()
+    now = summary.now = now or timezone.now()
     rng = random.Random(seed)
     # The street officer's view of the registry: the places and people a street may see.
     viewer = User.objects.get(username="street")
