@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import ipaddress
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -64,6 +65,8 @@ class Command(BaseCommand):
         devices = DeviceProcesses(self.stdout) if opts["with_devices"] else None
         if devices is not None:
             devices.start(f"http://{_reachable(opts['host'])}:{opts['port']}")
+            # Stopped by a service manager: leave through `finally`, so the devices stop too.
+            signal.signal(signal.SIGTERM, _exit_on_signal)
         self.stdout.write(self.style.SUCCESS(f"Shequ is ready at {url} (database: {engine})"))
         try:
             serve(
@@ -79,6 +82,10 @@ class Command(BaseCommand):
         finally:
             if devices is not None:
                 devices.stop()
+
+
+def _exit_on_signal(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
 
 
 def _reachable(host: str) -> str:
