@@ -19,6 +19,7 @@ broker that ``shequ ingest`` reads).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import hashlib
 import http.client
@@ -43,7 +44,7 @@ from shequ.iot import handlers, rules
 from shequ.iot.ingest import Message, Pipeline, Result
 from shequ.iot.models import AccessCredential, Alert, Channel, Device, DeviceKind, HouseActivity, RuleKind
 from shequ.iot.payloads import topic_for
-from shequ.iot.services.devices import device_token_reset
+from shequ.iot.services.devices import device_token_reset, token_hash
 
 log = logging.getLogger(__name__)
 
@@ -709,16 +710,22 @@ def tokens_path() -> Path:
 
 
 def device_tokens(fleet: Fleet, *, path: Path | None = None) -> dict[str, str]:
-    """The demo devices' tokens from ``var/demo-device-tokens.json``; a device missing there gets a
-    new one (its old token stops working) and the file is written again (readable by its owner only)."""
+    """The demo devices' tokens from ``var/demo-device-tokens.json``, each checked against the
+    device's stored hash; a device missing there, or whose token no longer matches (reset since, or
+    the file written for another database), gets a new one (its old token stops working) and the
+    file is written again (readable by its owner only)."""
     path = path or tokens_path()
     known: dict[str, str] = {}
     if path.exists():
-        known = {str(k): str(v) for k, v in json.loads(path.read_text()).items()}
-    missing = [d for d in fleet.devices if d.code not in known]
-    if missing:
+        with contextlib.suppress(ValueError, AttributeError):
+            known = {str(k): str(v) for k, v in json.loads(path.read_text()).items()}
+    hashes = dict(Device.objects.filter(pk__in=[d.id for d in fleet.devices]).values_list("pk", "token_hash"))
+    stale = [
+        d.id for d in fleet.devices if d.code not in known or token_hash(known[d.code]) != hashes.get(d.id)
+    ]
+    if stale:
         with transaction.atomic():
-            for device in Device.objects.filter(pk__in=[d.id for d in missing]):
+            for device in Device.objects.filter(pk__in=stale):
                 known[device.code] = device_token_reset(actor=None, device=device)
         write_tokens(known, path)
     return known

@@ -241,6 +241,15 @@ def test_tokens_file_is_kept_and_completed(street: Street, tmp_path: object, set
     assert json.loads(path.read_text()) == tokens and path.stat().st_mode & 0o777 == 0o600
     # A reset token replaces the one the registration gave.
     assert tokens["smoke-1"] != street.tokens["smoke-1"]
+    # A file written for another database (or before a reset): the wrong tokens are replaced.
+    sim.write_tokens({**tokens, "door-1": "dev_from_elsewhere"})
+    again = sim.device_tokens(fleet)
+    assert again["door-1"] not in ("dev_from_elsewhere", tokens["door-1"])
+    assert {k: v for k, v in again.items() if k != "door-1"} == {
+        k: v for k, v in tokens.items() if k != "door-1"
+    }
+    path.write_text("not json")
+    assert set(sim.device_tokens(fleet)) == set(street.devices)
 
 
 @pytest.mark.django_db(transaction=True)
@@ -276,3 +285,59 @@ def test_scenario_names_start_times_and_demo_credentials() -> None:
     assert sim.live_start(speed=11, duration=60, now=now) == now - dt.timedelta(minutes=10)
     assert sim.plate_number(12) == sim.plate_number(12) and sim.plate_number(12)[0] == "湘"
     assert len(sim.card_number(12)) == 10 and sim.card_number(12) != sim.card_number(13)
+
+
+@pytest.mark.parametrize("broker", [True, False])
+def test_demo_server_starts_the_devices(
+    broker: bool, monkeypatch: pytest.MonkeyPatch, tmp_path: Any, settings: Any
+) -> None:
+    """`shequ serve --with-devices` (make demo): with a broker, an ingester of its own and the
+    simulator over MQTT (after the ingester subscribed); without one, the simulator over HTTP to
+    the server. Both end with the server."""
+    import io
+    import sys
+
+    from shequ.core.management.commands import serve
+
+    settings.VAR_DIR = tmp_path
+    monkeypatch.setattr(sim, "broker_answers", lambda host, port, timeout=0.5: broker)
+    monkeypatch.setattr(serve.threading, "Timer", _ImmediateTimer)
+    sleeper = [sys.executable, "-c", "import time; time.sleep(60)"]
+    started: list[list[str]] = []
+    real_popen = serve.subprocess.Popen
+
+    def popen(command: list[str], **kwargs: Any) -> Any:
+        started.append(command[3:])
+        return real_popen(sleeper, **kwargs)  # a child to stop instead of the command
+
+    monkeypatch.setattr(serve.subprocess, "Popen", popen)
+    out = io.StringIO()
+    devices = serve.DeviceProcesses(out)
+    devices.start("http://127.0.0.1:8000")
+    monkeypatch.undo()
+    if broker:
+        assert started == [
+            ["ingest", "--client-id", "shequ-demo-ingest", "--group", "shequ-demo"],
+            ["simulate-devices", "--exit-with-parent", "--via", "mqtt"],
+        ]
+        assert "over MQTT" in out.getvalue()
+    else:
+        assert started == [
+            ["simulate-devices", "--exit-with-parent", "--via", "http", "--url", "http://127.0.0.1:8000"]
+        ]
+        assert "over HTTP" in out.getvalue()
+    devices.stop()
+    assert all(child.poll() is not None for child in devices.children)
+    assert (tmp_path / "simulator.log").exists()
+
+
+class _ImmediateTimer:
+    def __init__(self, interval: float, function: Any, args: list[Any]) -> None:
+        self.function, self.args = function, args
+        self.daemon = False
+
+    def start(self) -> None:
+        self.function(*self.args)
+
+    def cancel(self) -> None:
+        return None

@@ -105,6 +105,7 @@ class DeviceProcesses:
         self.out = out
         self.children: list[subprocess.Popen[bytes]] = []
         self.logs: list[IO[bytes]] = []
+        self.timer: threading.Timer | None = None
 
     def _spawn(self, name: str, *args: str) -> None:
         log = (settings.VAR_DIR / f"{name}.log").open("ab")
@@ -122,9 +123,9 @@ class DeviceProcesses:
         if broker_answers(host, int(port)):
             self._spawn("ingest", "ingest", "--client-id", "shequ-demo-ingest", "--group", "shequ-demo")
             # The ingester subscribes first, or the broker drops what nobody has asked for yet.
-            later = threading.Timer(3.0, self._spawn, ["simulator", *simulate, "--via", "mqtt"])
-            later.daemon = True
-            later.start()
+            self.timer = threading.Timer(3.0, self._spawn, ["simulator", *simulate, "--via", "mqtt"])
+            self.timer.daemon = True
+            self.timer.start()
             how = f"over MQTT ({host}:{port}) with `shequ ingest`"
         else:
             self._spawn("simulator", *simulate, "--via", "http", "--url", server)
@@ -132,6 +133,8 @@ class DeviceProcesses:
         self.out.write(f"devices: the demo street's devices are simulated {how}; logs in {settings.VAR_DIR}")
 
     def stop(self) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
         for child in self.children:
             child.terminate()
         for child in self.children:
