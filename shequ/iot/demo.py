@@ -38,6 +38,7 @@ from django.utils import timezone
 
 from shequ.core import crypto, outbox
 from shequ.core.models import Region, User
+from shequ.core.permissions import has_perm
 from shequ.iot import handlers, services
 from shequ.iot import simulator as sim
 from shequ.iot.ingest import mask_credential
@@ -53,6 +54,7 @@ from shequ.iot.models import (
     RuleKind,
     Severity,
 )
+from shequ.iot.permissions import IotPerm
 from shequ.registry import selectors as registry
 
 STREET = "430104002"  # 岳麓街道
@@ -490,8 +492,7 @@ def _history(fleet: sim.Fleet, seed: int, now: dt.datetime) -> int:
 def _staff_steps(now: dt.datetime) -> None:
     """What the community's staff did about the older alerts (audited by the services; the
     alerts' own times are moved back to when it happened)."""
-    worker = User.objects.filter(username="worker_a").first()
-    grid = User.objects.filter(username="grid_a").first()
+    staff = [u for u in (User.objects.filter(username=n).first() for n in ("grid_a", "worker_a")) if u]
     alerts = Alert.objects.filter(region_code__startswith=STREET).select_related("rule")
     # The history raised its alerts in a second: they were seen when they happened.
     alerts.update(raised_at=F("first_at"))
@@ -501,17 +502,20 @@ def _staff_steps(now: dt.datetime) -> None:
         "人员异常聚集": "广场舞活动人数较多，已劝导控制音量和散场时间",
     }
     for alert in alerts.order_by("pk"):
-        actor = worker if alert.region_code.startswith(COMMUNITY_A) else None
+        # The grid worker where it is theirs, else the community worker (community A's only).
+        actor = next((u for u in staff if has_perm(u, IotPerm.ALERT, alert.region_code)), None)
+        if actor is None:
+            continue
         reason = done.get(alert.rule.name)
-        if reason and actor is not None and alert.first_at < now - dt.timedelta(hours=12):
+        if reason and alert.first_at < now - dt.timedelta(hours=12):
             services.alert_acknowledge(actor=actor, alert=alert)
             services.alert_clear(actor=actor, alert=alert, reason=reason)
             Alert.objects.filter(pk=alert.pk).update(
                 acknowledged_at=alert.first_at + dt.timedelta(minutes=9),
                 cleared_at=alert.first_at + dt.timedelta(minutes=48),
             )
-        elif alert.rule.kind == RuleKind.EVENT and alert.rule.name == "一键呼救" and grid is not None:
-            services.alert_acknowledge(actor=grid, alert=alert)
+        elif alert.rule.name == "一键呼救":
+            services.alert_acknowledge(actor=actor, alert=alert)
             Alert.objects.filter(pk=alert.pk).update(acknowledged_at=alert.first_at + dt.timedelta(minutes=4))
 
 

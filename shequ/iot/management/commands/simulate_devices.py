@@ -116,7 +116,10 @@ class Command(BaseCommand):
         if via == "http":
             tokens = sim.device_tokens(fleet)
             self.stdout.write(f"device tokens: {sim.tokens_path()}")
-            return sim.HttpTransport(opts["url"], tokens)
+            transport = sim.HttpTransport(opts["url"], tokens)
+            if not transport.wait_ready():
+                raise CommandError(f"No server answers at {opts['url']}.")
+            return transport
         if not sim.broker_answers(opts["host"], opts["port"]):
             raise CommandError(f"No MQTT broker answers at {opts['host']}:{opts['port']}.")
         return sim.MqttTransport(
