@@ -36,12 +36,11 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from shequ.core import crypto, outbox
+from shequ.core import outbox
 from shequ.core.models import Region, User
 from shequ.core.permissions import has_perm
 from shequ.iot import handlers, services
 from shequ.iot import simulator as sim
-from shequ.iot.ingest import mask_credential
 from shequ.iot.models import (
     AccessCredential,
     Alert,
@@ -347,8 +346,9 @@ def _rules(community: Region) -> int:
 
 def _credentials(community: Region, viewer: User) -> int:
     """Residents of the buildings with a door controller get their card registered, one in four a
-    plate. Only the blind index and the masked form are stored (the credential service's two calls;
-    the rows are written here directly for the bulk)."""
+    plate, through the credential service (only the blind index and the masked form are kept; each
+    registration audited). The values are derived from the person, so the simulator can present
+    them (``simulator.card_number``)."""
     buildings = list(
         Device.objects.filter(
             region_code__startswith=community.code, kind=DeviceKind.DOOR, house__isnull=True
@@ -358,28 +358,19 @@ def _credentials(community: Region, viewer: User) -> int:
         house__building_id__in=buildings, birth_date__lte=dt.date(2012, 1, 1)
     )
     per_building: Counter[int] = Counter()
-    rows: list[AccessCredential] = []
-    for person in people.order_by("pk").select_related("house", "region"):
+    count = 0
+    for person in people.order_by("pk").select_related("house"):
         assert person.house is not None
         if per_building[person.house.building_id] >= CARDS_PER_BUILDING:
             continue
         per_building[person.house.building_id] += 1
         kinds = [CredentialKind.CARD] + ([CredentialKind.PLATE] if person.pk % PLATE_SHARE == 0 else [])
         for kind in kinds:
-            value = sim.credential_value(kind, person.pk)
-            rows.append(
-                AccessCredential(
-                    kind=kind,
-                    value_index=crypto.blind_index(value, f"iot_{kind}"),
-                    masked=mask_credential(kind, value),
-                    person=person,
-                    house=person.house,
-                    region=person.region,
-                    region_code=person.region_code,
-                )
+            services.credential_register(
+                actor=None, person=person, kind=kind, value=sim.credential_value(kind, person.pk)
             )
-    AccessCredential.objects.bulk_create(rows)
-    return len(rows)
+            count += 1
+    return count
 
 
 # --- History ------------------------------------------------------------------------------------
