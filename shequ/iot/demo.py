@@ -382,7 +382,8 @@ def _first(fleet: sim.Fleet, role: str, community: str, nth: int = 0) -> sim.Sim
 
 
 def _incidents(fleet: sim.Fleet, traffic: sim.Traffic, now: dt.datetime) -> list[sim.Outgoing]:
-    """The history's incidents, dated back from now (see the module docstring)."""
+    """The history's incidents, dated back from now (see the module docstring): most in community A,
+    where the demo's staff accounts work; the car in the fire lane in B (the simulator's goes to A's)."""
     a, b = COMMUNITY_A, COMMUNITY_B
     out: list[sim.Outgoing] = []
     ago = lambda **kw: now - dt.timedelta(**kw)  # noqa: E731
@@ -409,7 +410,7 @@ def _incidents(fleet: sim.Fleet, traffic: sim.Traffic, now: dt.datetime) -> list
             ),
             sim.Outgoing(at + dt.timedelta(minutes=25), market_gas, Channel.TELEMETRY, {"level": 3.1}),
         ]
-    pump = _first(fleet, DeviceKind.WATER_LEAK, b, 1) or _first(fleet, DeviceKind.WATER_LEAK, b)
+    pump = _first(fleet, DeviceKind.WATER_LEAK, a, 1) or _first(fleet, DeviceKind.WATER_LEAK, a)
     if pump:
         out.append(
             sim.Outgoing(ago(hours=5, minutes=12), pump, Channel.EVENT, {"type": "alarm", "level": 12.0})
@@ -450,7 +451,7 @@ def _incidents(fleet: sim.Fleet, traffic: sim.Traffic, now: dt.datetime) -> list
                 ago(minutes=40), camera, Channel.EVENT, {"type": "vehicle_enter", "plate": "湘AD37Q5"}
             )
         )
-    monitor = _first(fleet, DeviceKind.ENVIRONMENT, b)
+    monitor = _first(fleet, DeviceKind.ENVIRONMENT, a)  # the simulator silences the other one
     if monitor:
         traffic.silences.append(sim.Silence(ago(hours=2), far, device_id=monitor.id))
     return out
