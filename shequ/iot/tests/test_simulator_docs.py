@@ -12,6 +12,7 @@ import shutil
 import socket
 import subprocess
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -100,7 +101,9 @@ def test_the_documented_acl_confines_a_device_to_its_own_topics(tmp_path: Path) 
                 break
             except OSError:
                 time.sleep(0.1)
-        received = asyncio.run(_exchange(port))
+        # In a thread of its own: a browser test before may have left an event loop in this one.
+        with ThreadPoolExecutor(1) as pool:
+            received = pool.submit(lambda: asyncio.run(_exchange(port))).result(timeout=30)
     finally:
         broker.terminate()
         broker.wait(timeout=5)
