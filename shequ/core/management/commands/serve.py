@@ -65,8 +65,8 @@ class Command(BaseCommand):
         devices = DeviceProcesses(self.stdout) if opts["with_devices"] else None
         if devices is not None:
             devices.start(f"http://{_reachable(opts['host'])}:{opts['port']}")
-            # Stopped by a service manager: leave through `finally`, so the devices stop too.
-            signal.signal(signal.SIGTERM, _exit_on_signal)
+            # Stopped by a service manager: the devices first, then the default end.
+            signal.signal(signal.SIGTERM, partial(_stop_then_exit, devices))
         self.stdout.write(self.style.SUCCESS(f"Shequ is ready at {url} (database: {engine})"))
         try:
             serve(
@@ -84,8 +84,10 @@ class Command(BaseCommand):
                 devices.stop()
 
 
-def _exit_on_signal(signum: int, frame: object) -> None:
-    raise SystemExit(128 + signum)
+def _stop_then_exit(devices: DeviceProcesses, signum: int, frame: object) -> None:
+    devices.stop()
+    signal.signal(signum, signal.SIG_DFL)
+    os.kill(os.getpid(), signum)
 
 
 def _reachable(host: str) -> str:
