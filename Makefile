@@ -27,6 +27,9 @@ setup: $(VENV)/.runtime node_modules/.installed
 
 setup-dev: $(VENV)/.dev node_modules/.installed
 
+# The demo also simulates the demo street's devices (`shequ serve --with-devices`; docs/iot.md):
+# `make demo SHEQU_DEMO_DEVICES=0` leaves them out.
+demo: export SHEQU_DEMO_DEVICES ?= 1
 demo: setup
 	$(BIN)/shequ demo
 

@@ -1,5 +1,5 @@
 """The ``shequ`` command: Django's management commands plus ``demo``, ``serve``, ``worker``,
-``check-keys`` and ``keys``."""
+``check-keys``, ``keys`` and ``simulate-devices``."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import os
 import sys
 
 # Commands spelled with a hyphen, as operators type them (Django's names are module names).
-ALIASES = {"check-keys": "check_keys"}
+ALIASES = {"check-keys": "check_keys", "simulate-devices": "simulate_devices"}
 
 
 def main() -> None:

@@ -20,6 +20,7 @@ from shequ.core.regions import grid_create, load_province
 from shequ.demo.duty import DutySummary, generate_duty
 from shequ.demo.shapes import load_demo_shapes
 from shequ.grid.demo import TicketSummary, generate_tickets
+from shequ.iot.demo import IotSummary, generate_iot
 from shequ.registry.demo import RegistrySummary, generate_registry
 
 PROVINCE = "43"
@@ -94,6 +95,7 @@ class DemoResult:
     registry: RegistrySummary | None = None
     tickets: TicketSummary | None = None
     duty: DutySummary | None = None
+    iot: IotSummary | None = None
 
 
 def generate(*, size: int = 1, seed: int = 2026, registry_workers: int = 1) -> DemoResult:
@@ -159,4 +161,7 @@ def generate(*, size: int = 1, seed: int = 2026, registry_workers: int = 1) -> D
     result.tickets = generate_tickets(size=min(size, 1), seed=seed)
     # On-duty rosters of the demo communities (core/duty.py), from yesterday for 14 days.
     result.duty = generate_duty(communities=[COMMUNITY_A, COMMUNITY_B])
+    # Devices, rules, cards and three days of device history (``shequ.iot.demo``); after the duty
+    # rosters, so the urgent tickets from the alerts find who is on duty.
+    result.iot = generate_iot(seed=seed)
     return result

@@ -52,6 +52,8 @@ class Command(BaseCommand):
             self.stdout.write(result.tickets.line())
         if result.duty is not None:
             self.stdout.write(result.duty.line())
+        if result.iot is not None:
+            self.stdout.write(result.iot.line())
         # The generator's audit entries are chained and signed now, so the auditor's first look
         # (and `shequ audit verify`) finds a sealed log with a witnessed checkpoint.
         from shequ.core import audit
