@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import socket
 import time
@@ -39,6 +40,9 @@ class Settings:
     port: int = 1883
     client_id: str = field(default_factory=lambda: f"shequ-ingest-{socket.gethostname()}")
     group: str = "shequ"
+    # Topic filters inside the shared subscription (an ingester per region: ``shequ/4301#`` is not
+    # MQTT, but ``shequ/430104002001001/#`` is); the tests use one per device to stay apart.
+    topics: tuple[str, ...] = (SUBSCRIPTION,)
     username: str | None = None
     password: str | None = None
     batch: int = 2000
@@ -85,13 +89,21 @@ class Ingester:
         return await done
 
     def on_connect(self, client: Any, flags: Any, rc: Any, properties: Any) -> None:
-        client.subscribe(f"$share/{self.settings.group}/{SUBSCRIPTION}", qos=1)
+        from gmqtt import Subscription
+
+        group = self.settings.group
+        client.subscribe([Subscription(f"$share/{group}/{t}", qos=1) for t in self.settings.topics])
         self.connected.set()
         log.info(
             "ingester connected to %s:%s as %s",
             self.settings.host,
             self.settings.port,
             self.settings.client_id,
+        )
+
+    def on_subscribe(self, client: Any, mid: int, qos: Any, properties: Any) -> None:
+        log.info(
+            "ingester subscribed to %s in group %s", ", ".join(self.settings.topics), self.settings.group
         )
 
     def on_disconnect(self, client: Any, packet: Any, exc: Any = None) -> None:
@@ -150,11 +162,14 @@ class Ingester:
             t.alerts += result.alerts
 
     async def reporter(self, stopping: asyncio.Event) -> None:
-        last, at = 0, time.monotonic()
+        last, at, said = 0, time.monotonic(), Totals()
         while not stopping.is_set():
             await asyncio.sleep(self.settings.report_every)
             now = time.monotonic()
             t = self.totals
+            if t == said:
+                continue  # nothing new: no line
+            said = dataclasses.replace(t)
             log.info(
                 "ingester: %.0f msg/s; stored %d, duplicates %d, dead letters %d, alerts %d",
                 (t.received - last) / (now - at),
@@ -181,6 +196,7 @@ class Ingester:
         client.on_message = self.on_message
         client.on_connect = self.on_connect
         client.on_disconnect = self.on_disconnect
+        client.on_subscribe = self.on_subscribe
         client.set_config({"reconnect_retries": -1, "reconnect_delay": 2})
         if s.username:
             client.set_auth_credentials(s.username, s.password)
