@@ -259,9 +259,9 @@ def role_gmqtt(port: int, client_id: str, topic: str, expect: int) -> None:
 
 
 def role_paho(port: int, client_id: str, topic: str, expect: int) -> None:
-    import paho.mqtt.client as paho  # type: ignore[import-not-found]
-    from paho.mqtt.properties import Properties  # type: ignore[import-not-found]
-    from paho.mqtt.packettypes import PacketTypes  # type: ignore[import-not-found]
+    import paho.mqtt.client as paho  # type: ignore[import-not-found,unused-ignore]
+    from paho.mqtt.packettypes import PacketTypes  # type: ignore[import-not-found,unused-ignore]
+    from paho.mqtt.properties import Properties  # type: ignore[import-not-found,unused-ignore]
 
     count = 0
     done = threading.Event()
@@ -359,8 +359,8 @@ def setup(devices: int, fresh: bool) -> dict[str, list[str]]:
         common.recreate_database()
     call_command("migrate", verbosity=0)
     if not Region.objects.filter(code=GRID).exists():
-        generator.generate_registry = lambda **kw: None  # type: ignore[assignment,misc]
-        generator.generate_tickets = lambda **kw: None  # type: ignore[assignment,misc]
+        generator.generate_registry = lambda **kw: None  # type: ignore[assignment,misc,unused-ignore]
+        generator.generate_tickets = lambda **kw: None  # type: ignore[assignment,misc,unused-ignore]
         generator.generate(size=1)
     grid = Region.objects.get(code=GRID)
     per_kind = {kind: max(1, devices * share // 100) for kind, _c, share in KINDS}
@@ -693,7 +693,7 @@ def main() -> None:
 
     bare_g = drains[0]
     print()
-    print(f"| subscriber | events/s | drain s | subscriber CPU s | mosquitto CPU s | PostgreSQL CPU s |")
+    print("| subscriber | events/s | drain s | subscriber CPU s | mosquitto CPU s | PostgreSQL CPU s |")
     print("|---|---|---|---|---|---|")
     for d in drains:
         cpu = f"{d.cpu:.1f}" if d.cpu else "–"

@@ -54,6 +54,10 @@ REFRESH_SECONDS = 30.0
 FUTURE_SKEW = dt.timedelta(hours=1)
 DOOR_ACTIVITY = frozenset({"open", "enter", "exit", "closed"})
 DEAD_PAYLOAD_KEEP = 2000
+TOPIC_CACHE = 200_000
+INTERNAL = "internal"  # a message the code or the database could not take (a bug to look into)
+# Plain strings for the per-row comparisons (a TextChoices member compares through enum machinery).
+TELEMETRY, EVENT = str(Channel.TELEMETRY), str(Channel.EVENT)
 
 
 @dataclass
@@ -74,6 +78,15 @@ class Result:
     outcomes: list[str] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class _Bounds:
+    """What a message is checked against, fixed once per batch."""
+
+    max_bytes: int
+    earliest: dt.datetime
+    latest: dt.datetime
+
+
 @dataclass
 class _Dead:
     message: Message
@@ -81,6 +94,11 @@ class _Dead:
     detail: str
     device_code: str = ""
     region_code: str = ""
+
+
+def _text(value: str) -> str:
+    """PostgreSQL text cannot hold NUL: a hostile payload's would make the whole batch fail."""
+    return value.replace("\x00", "\ufffd")
 
 
 def mask_credential(kind: str, value: str) -> str:
@@ -102,6 +120,8 @@ class Pipeline:
         self.missed_at = -1e9
         self.touched: dict[int, float] = {}
         self.online: set[int] = set()
+        # Topics repeat (one to three per device): parsed once each.
+        self.topics: dict[str, payloads.Topic | None] = {}
 
     # --- caches -------------------------------------------------------------------------------
 
@@ -133,12 +153,18 @@ class Pipeline:
 
     # --- one message --------------------------------------------------------------------------
 
-    def _row(self, m: Message, now: dt.datetime) -> storage.EventRow:
-        if len(m.payload) > settings.IOT_MAX_PAYLOAD_BYTES:
-            raise PayloadError(
-                Reason.OVERSIZE, f"{len(m.payload)} bytes (at most {settings.IOT_MAX_PAYLOAD_BYTES})"
-            )
-        topic = payloads.parse_topic(m.topic)
+    def _topic(self, name: str) -> payloads.Topic | None:
+        found = self.topics.get(name, False)
+        if found is False:
+            if len(self.topics) > TOPIC_CACHE:
+                self.topics.clear()
+            found = self.topics[name] = payloads.parse_topic(name)
+        return found  # type: ignore[return-value]
+
+    def _row(self, m: Message, now: dt.datetime, bounds: _Bounds) -> storage.EventRow:
+        if len(m.payload) > bounds.max_bytes:
+            raise PayloadError(Reason.OVERSIZE, f"{len(m.payload)} bytes (at most {bounds.max_bytes})")
+        topic = self._topic(m.topic)
         if topic is None:
             raise PayloadError(
                 Reason.BAD_TOPIC, "expected shequ/<region>/<kind>/<device>/<event|telemetry|heartbeat>"
@@ -157,9 +183,12 @@ class Pipeline:
         ):
             raise PayloadError(Reason.BAD_TOKEN, "the device token is missing or wrong")
         body = payloads.parse(topic.kind, topic.channel, m.payload)
-        if body.ts > now + FUTURE_SKEW or body.ts < now - storage.retention():
+        if body.ts > bounds.latest or body.ts < bounds.earliest:
             raise PayloadError(Reason.BAD_TIME, f"ts {body.ts.isoformat()} is too far from now")
         data = body.model_dump(mode="json", exclude={"v", "id", "ts"}, exclude_none=True)
+        if b"\\u0000" in m.payload and "\\u0000" in storage.encode_json(data):
+            # PostgreSQL's jsonb refuses NUL characters in strings.
+            raise PayloadError(Reason.BAD_SCHEMA, "NUL characters are not accepted")
         row = storage.EventRow(
             device_id=device.id,
             region_code=device.region_code,
@@ -178,14 +207,15 @@ class Pipeline:
     def _subject(self, row: storage.EventRow, body: payloads.Payload, data: dict[str, Any]) -> None:
         """Access records: a card or plate becomes its blind index, a masked form and, when it is a
         registered resident's, the person (and their house); the clear value is not stored."""
-        credential = getattr(body, "credential", None)
+        fields = body.__dict__  # not getattr: see payloads.Payload.event_type
+        credential = fields.get("credential")
         kind, value = "", ""
         if credential is not None:
             # Only the kind is kept: a card number, plate, pass code or password is never stored.
             data["credential"] = {"kind": credential.kind}
             if credential.kind in ("card", "plate") and credential.value:
                 kind, value = credential.kind, credential.value
-        elif plate := getattr(body, "plate", None):
+        elif plate := fields.get("plate"):
             kind, value = "plate", str(plate)
             data.pop("plate", None)
         if not value:
@@ -203,12 +233,13 @@ class Pipeline:
     def process(self, messages: Sequence[Message], *, now: dt.datetime | None = None) -> Result:
         self.refresh()
         now = now or timezone.now()
+        bounds = _Bounds(settings.IOT_MAX_PAYLOAD_BYTES, now - storage.retention(), now + FUTURE_SKEW)
         result = Result()
         rows: list[storage.EventRow] = []
         dead: list[_Dead] = []
         for m in messages:
             try:
-                rows.append(self._row(m, now))
+                rows.append(self._row(m, now, bounds))
                 result.outcomes.append("")
             except PayloadError as exc:
                 parts = m.topic.split("/")
@@ -224,8 +255,8 @@ class Pipeline:
                 result.outcomes.append(exc.reason)
             except Exception as exc:  # a bug for one message must not stop the stream
                 log.exception("iot: message on %s could not be read", m.topic[:200])
-                dead.append(_Dead(m, "internal", type(exc).__name__))
-                result.outcomes.append("internal")
+                dead.append(_Dead(m, INTERNAL, type(exc).__name__))
+                result.outcomes.append(INTERNAL)
         with transaction.atomic():
             new = storage.store(rows)
             self._touch(rows, now)
@@ -246,9 +277,9 @@ class Pipeline:
         urgent: set[int] = set()
         for row in rows:
             latest[row.device_id] = row
-            if row.channel == Channel.TELEMETRY:
+            if row.channel == TELEMETRY:
                 values.setdefault(row.device_id, {}).update(row.data)
-            elif row.channel == Channel.EVENT:
+            elif row.channel == EVENT:
                 values.setdefault(row.device_id, {})["last_event"] = row.type
                 urgent.add(row.device_id)
         clock = time.monotonic()
@@ -317,6 +348,23 @@ class Pipeline:
                     last_at=Greatest(F("last_at"), r.occurred_at), device_id=r.device_id
                 )
 
+    def refuse(self, message: Message, detail: str, *, now: dt.datetime | None = None) -> Result:
+        """Dead-letter one message that the database would not take (``internal``): the caller
+        found it by writing a failed batch message by message, so one bad message does not hold
+        back the stream."""
+        now = now or timezone.now()
+        parts = message.topic.split("/")
+        dead = _Dead(
+            message,
+            INTERNAL,
+            detail,
+            parts[3][:64] if len(parts) > 3 else "",
+            parts[1][:15] if len(parts) > 1 else "",
+        )
+        with transaction.atomic():
+            self._dead_letters([dead], now)
+        return Result(dead=Counter({INTERNAL: 1}), outcomes=[INTERNAL])
+
     def _dead_letters(self, dead: list[_Dead], now: dt.datetime) -> None:
         if not dead:
             return
@@ -325,15 +373,15 @@ class Pipeline:
                 DeadLetter(
                     received_at=now,
                     transport=d.message.transport,
-                    topic=d.message.topic[:200],
-                    device_code=d.device_code,
+                    topic=_text(d.message.topic[:200]),
+                    device_code=_text(d.device_code),
                     region_code=d.region_code if d.region_code.isdigit() else "",
                     reason=d.reason,
-                    detail=d.detail[:500],
+                    detail=_text(d.detail[:500]),
                     # A payload refused for carrying images or biometrics is not kept either.
                     payload=""
                     if d.reason == Reason.FORBIDDEN
-                    else d.message.payload[:DEAD_PAYLOAD_KEEP].decode("utf-8", "replace"),
+                    else _text(d.message.payload[:DEAD_PAYLOAD_KEEP].decode("utf-8", "replace")),
                 )
                 for d in dead
             ]

@@ -2,9 +2,15 @@
 
 It subscribes to ``$share/<group>/shequ/#`` with QoS 1 on a persistent session, so several
 ingesters split the devices' messages and a restarted one gets back what it had not acknowledged.
-Messages are buffered and written in batches by one database thread (``ingest.Pipeline``); each
-message's PUBACK is sent only after its batch has committed (gmqtt's ``optimistic_acknowledgement``
-off: the broker redelivers anything not acknowledged). While one batch is written the next fills.
+Messages are buffered and written in batches by one database thread (``ingest.Pipeline``); the
+PUBACKs of a batch are sent, in one write, only after it has committed (the broker redelivers
+anything not acknowledged). While one batch is written the next fills.
+
+Per message the event loop does as little as it can: gmqtt parses the PUBLISH and hands it to
+``_take`` (in place of gmqtt's QoS 1 handler, which would make an asyncio task and a future per
+message and write each PUBACK on its own); the acknowledgements go out per batch. A PUBACK is only
+sent on the connection the message came in on: after a reconnect the broker sends the unacknowledged
+messages again (stored once), and an old packet id may by then name another message.
 A database outage holds the batch, unacknowledged, and retries with backoff; the broker stops
 sending once ``receive_maximum`` messages wait for their acknowledgement.
 
@@ -19,6 +25,7 @@ import contextlib
 import dataclasses
 import logging
 import socket
+import struct
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -32,6 +39,7 @@ from shequ.iot.ingest import Message, Pipeline, Result
 log = logging.getLogger(__name__)
 
 SUBSCRIPTION = "shequ/#"
+PUBACK = struct.Struct("!BBHBB")
 
 
 @dataclass
@@ -62,11 +70,25 @@ class Totals:
     batches: int = 0
 
 
+def _merge(results: list[Result]) -> Result:
+    total = Result()
+    for r in results:
+        total.stored += r.stored
+        total.duplicates += r.duplicates
+        total.dead.update(r.dead)
+        total.alerts += r.alerts
+        total.outcomes += r.outcomes
+    return total
+
+
 class Ingester:
     def __init__(self, settings: Settings, pipeline: Pipeline | None = None) -> None:
         self.settings = settings
         self.pipeline = pipeline or Pipeline()
-        self.buffer: list[tuple[Message, asyncio.Future[int]]] = []
+        # Each message with its packet id (None at QoS 0) and the connection it came in on.
+        self.buffer: list[tuple[Message, int | None, int]] = []
+        self.client: Any = None
+        self.generation = 0
         self.first_at = 0.0
         self.kick = asyncio.Event()
         self.totals = Totals()
@@ -77,20 +99,32 @@ class Ingester:
 
     # --- MQTT side ----------------------------------------------------------------------------
 
-    async def on_message(self, client: Any, topic: str, payload: bytes, qos: int, properties: Any) -> int:
-        """Park the message until its batch commits; the return value is the PUBACK reason (0)."""
-        done: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+    def _take(self, mid: int | None, payload: bytes, topic: str | bytes, properties: Any) -> None:
+        if isinstance(topic, bytes):  # gmqtt passes a topic that is not UTF-8 as it came
+            topic = topic.decode("utf-8", "replace")
         if not self.buffer:
             self.first_at = time.monotonic()
-        self.buffer.append((Message(topic, payload), done))
+        self.buffer.append((Message(topic, payload), mid, self.generation))
         self.totals.received += 1
         if len(self.buffer) >= self.settings.batch:
             self.kick.set()
-        return await done
+
+    def on_message(self, client: Any, topic: str, payload: bytes, qos: int, properties: Any) -> None:
+        """QoS 0 messages (gmqtt calls this for them only): nothing to acknowledge."""
+        self._take(None, payload, topic, properties)
+
+    def _acknowledge(self, batch: list[tuple[Message, int | None, int]]) -> None:
+        connection = getattr(self.client, "_connection", None)
+        mids = [mid for _m, mid, generation in batch if mid is not None and generation == self.generation]
+        if connection is None or not mids:
+            return
+        # MQTT 5 PUBACK: type, remaining length 4, packet id, reason 0 (success), no properties.
+        connection._protocol.write_data(b"".join([PUBACK.pack(0x40, 4, mid, 0, 0) for mid in mids]))
 
     def on_connect(self, client: Any, flags: Any, rc: Any, properties: Any) -> None:
         from gmqtt import Subscription
 
+        self.generation += 1  # acknowledgements of the connection before are void
         group = self.settings.group
         client.subscribe([Subscription(f"$share/{group}/{t}", qos=1) for t in self.settings.topics])
         self.connected.set()
@@ -113,7 +147,10 @@ class Ingester:
     # --- database side ------------------------------------------------------------------------
 
     def _write(self, messages: list[Message]) -> Result:
-        """Runs in the database thread: the batch, retried until the database takes it."""
+        """Runs in the database thread: the batch, retried until the database takes it. A batch
+        the database refuses for another reason (a bug, a value it cannot hold) is written message
+        by message, and the one that fails alone is dead-lettered: left unacknowledged it would
+        come back for ever and hold up everything behind it."""
         while True:
             try:
                 close_old_connections()
@@ -121,9 +158,16 @@ class Ingester:
                 self.watch.ok()
                 return result
             except Exception as exc:
-                if not outage.database_unavailable(exc):
-                    raise
-                time.sleep(self.watch.failed(exc))
+                if outage.database_unavailable(exc):
+                    time.sleep(self.watch.failed(exc))
+                    continue
+                if len(messages) == 1:
+                    log.exception(
+                        "ingester: a message on %s is refused by the database", messages[0].topic[:200]
+                    )
+                    return self.pipeline.refuse(messages[0], f"{type(exc).__name__}: {exc}"[:500])
+                log.exception("ingester: a batch of %d failed; writing it message by message", len(messages))
+                return _merge([self._write([m]) for m in messages])
 
     async def _wait(self, seconds: float) -> None:
         """Until a full batch is announced (or stopping), at most ``seconds``."""
@@ -145,15 +189,13 @@ class Ingester:
             if self.buffer:
                 self.first_at = time.monotonic()
             try:
-                result = await loop.run_in_executor(self.db, self._write, [m for m, _ in batch])
+                result = await loop.run_in_executor(self.db, self._write, [m for m, _mid, _g in batch])
             except Exception:
-                # Not a database outage: a bug. Leave the batch unacknowledged (the broker sends it
-                # again after we reconnect) and keep going; the log says what happened.
+                # Not even its dead letter could be written: leave the batch unacknowledged (the
+                # broker sends it again after we reconnect) and keep going; the log says why.
                 log.exception("ingester: a batch of %d messages failed; they stay unacknowledged", len(batch))
                 continue
-            for _m, done in batch:
-                if not done.done():
-                    done.set_result(0)
+            self._acknowledge(batch)
             t = self.totals
             t.batches += 1
             t.stored += result.stored
@@ -193,6 +235,9 @@ class Ingester:
             session_expiry_interval=s.session_expiry,
             receive_maximum=s.receive_maximum,
         )
+        self.client = client
+        handler = client._package_handler
+        handler._handle_qos_1_publish_packet = self._take  # acknowledged by _acknowledge, per batch
         client.on_message = self.on_message
         client.on_connect = self.on_connect
         client.on_disconnect = self.on_disconnect

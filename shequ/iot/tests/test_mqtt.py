@@ -69,7 +69,7 @@ async def _publish(messages: list[Message], client_id: str) -> None:
     from gmqtt.mqtt.constants import MQTTv50
     from gmqtt.storage import PersistentStorage
 
-    class Window(PersistentStorage):  # type: ignore[misc]
+    class Window(PersistentStorage):
         """The QoS 1 messages the broker has not acknowledged yet, with a wake-up on each PUBACK."""
 
         def __init__(self) -> None:
@@ -203,8 +203,8 @@ def mqtt(tmp_path: Path) -> Iterator[Harness]:
 @pytest.fixture
 def devices(site: Site, mqtt: Harness) -> dict[str, Device]:
     """Devices with this test's codes (the site's rules apply to them) and the topics to take."""
-    made = {
-        kind: register(site.world, mqtt.code(kind), kind)[0]
+    made: dict[str, Device] = {
+        str(kind): register(site.world, mqtt.code(kind), kind)[0]
         for kind in (DeviceKind.SMOKE, DeviceKind.GAS, DeviceKind.ENVIRONMENT, DeviceKind.DOOR)
     }
     mqtt.topics = [f"shequ/+/+/{mqtt.code(name)}/+" for name in [*made, "ghost"]]
@@ -337,6 +337,7 @@ def test_hostile_payloads_are_dead_lettered_and_the_stream_goes_on(
         ),
         (Message(event, deep), Reason.BAD_JSON),
         (message(smoke, "event", "x7", type="alarm", face_image="/9j/4AAQSkZJRgABAQ"), Reason.FORBIDDEN),
+        (message(smoke, "heartbeat", "x11", firmware="v1\x00;DROP"), Reason.BAD_SCHEMA),  # jsonb has no NUL
         (Message(event, b"x" * 9000), Reason.OVERSIZE),
         (
             Message(event.replace(smoke.code, mqtt.code("ghost")), payload("x8", type="alarm")),
