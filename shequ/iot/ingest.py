@@ -1,11 +1,11 @@
 """The ingestion pipeline shared by MQTT (``shequ ingest``) and the HTTP endpoint.
 
-``Pipeline.process(messages)`` checks each message (topic, size, schema, device, token, time),
-then in one transaction stores the good ones once (``storage.store``), dead-letters the rest with
-their reason, keeps devices' online state and last values and houses' last activity current, and
-runs the arrival rules on the events that are new. The caller acknowledges the messages only after
-it returns: a crash before that makes the broker deliver them again, and the idempotent store keeps
-them once (at-least-once delivery, exactly-once storage).
+``Pipeline.process(messages)`` checks each message (topic, size, schema, device, token, time:
+``prepare``), then in one transaction (``commit``) stores the good ones once (``storage.store``),
+dead-letters the rest with their reason, keeps devices' online state and last values and houses'
+last activity current, and runs the arrival rules on the events that are new. The caller
+acknowledges the messages only after it returns: a crash before that makes the broker deliver them
+again, and the idempotent store keeps them once (at-least-once delivery, exactly-once storage).
 
 A bad message never raises out of ``process``; a database failure does (the caller retries the
 whole batch, unacknowledged).
@@ -94,6 +94,16 @@ class _Dead:
     detail: str
     device_code: str = ""
     region_code: str = ""
+
+
+@dataclass
+class Prepared:
+    """A batch checked: the rows to store and the messages to dead-letter, in order."""
+
+    now: dt.datetime
+    rows: list[storage.EventRow] = field(default_factory=list)
+    dead: list[_Dead] = field(default_factory=list)
+    outcomes: list[str] = field(default_factory=list)
 
 
 def _text(value: str) -> str:
@@ -231,16 +241,20 @@ class Pipeline:
     # --- a batch ------------------------------------------------------------------------------
 
     def process(self, messages: Sequence[Message], *, now: dt.datetime | None = None) -> Result:
+        return self.commit(self.prepare(messages, now=now))
+
+    def prepare(self, messages: Sequence[Message], *, now: dt.datetime | None = None) -> Prepared:
+        """The checks, without a transaction (the ingester prepares the next batch while the one
+        before is being written); only a reload of the caches reads the database."""
         self.refresh()
         now = now or timezone.now()
         bounds = _Bounds(settings.IOT_MAX_PAYLOAD_BYTES, now - storage.retention(), now + FUTURE_SKEW)
-        result = Result()
-        rows: list[storage.EventRow] = []
-        dead: list[_Dead] = []
+        prepared = Prepared(now)
+        rows, dead, outcomes = prepared.rows, prepared.dead, prepared.outcomes
         for m in messages:
             try:
                 rows.append(self._row(m, now, bounds))
-                result.outcomes.append("")
+                outcomes.append("")
             except PayloadError as exc:
                 parts = m.topic.split("/")
                 dead.append(
@@ -252,22 +266,31 @@ class Pipeline:
                         parts[1][:15] if len(parts) > 1 else "",
                     )
                 )
-                result.outcomes.append(exc.reason)
+                outcomes.append(exc.reason)
             except Exception as exc:  # a bug for one message must not stop the stream
                 log.exception("iot: message on %s could not be read", m.topic[:200])
                 dead.append(_Dead(m, INTERNAL, type(exc).__name__))
-                result.outcomes.append(INTERNAL)
+                outcomes.append(INTERNAL)
+        return prepared
+
+    def commit(self, prepared: Prepared) -> Result:
+        """One transaction: the events stored once, devices and houses touched, dead letters, rules
+        and alerts. It may be run again after a failure (nothing in ``prepared`` changes)."""
+        now, rows, dead = prepared.now, prepared.rows, prepared.dead
         with transaction.atomic():
             new = storage.store(rows)
             self._touch(rows, now)
             self._activity(new)
             self._dead_letters(dead, now)
             hits = rules.count_hits(self.matcher.hits(new, self.by_id))
-            result.alerts = raise_hits(hits, now=now)
-        result.stored = len(new)
-        result.duplicates = len(rows) - len(new)
-        result.dead = Counter(d.reason for d in dead)
-        return result
+            alerts = raise_hits(hits, now=now)
+        return Result(
+            stored=len(new),
+            duplicates=len(rows) - len(new),
+            dead=Counter(d.reason for d in dead),
+            alerts=alerts,
+            outcomes=list(prepared.outcomes),
+        )
 
     def _touch(self, rows: list[storage.EventRow], now: dt.datetime) -> None:
         """Online state, last seen and last values, written at most every ``TOUCH_SECONDS`` per

@@ -34,7 +34,7 @@ from typing import Any
 from django.db import close_old_connections
 
 from shequ.core import outage
-from shequ.iot.ingest import Message, Pipeline, Result
+from shequ.iot.ingest import Message, Pipeline, Prepared, Result
 
 log = logging.getLogger(__name__)
 
@@ -92,8 +92,10 @@ class Ingester:
         self.first_at = 0.0
         self.kick = asyncio.Event()
         self.totals = Totals()
-        # One thread owns the database connection: batches are written one after another.
+        # One thread owns the writing connection: batches are written one after another. Another
+        # checks the next batch meanwhile (its Python work overlaps the database's).
         self.db = ThreadPoolExecutor(max_workers=1, thread_name_prefix="iot-db")
+        self.prep = ThreadPoolExecutor(max_workers=1, thread_name_prefix="iot-prepare")
         self.watch = outage.OutageWatch("ingester")
         self.connected = asyncio.Event()
 
@@ -146,7 +148,18 @@ class Ingester:
 
     # --- database side ------------------------------------------------------------------------
 
-    def _write(self, messages: list[Message]) -> Result:
+    def _prepare(self, messages: list[Message]) -> Prepared:
+        """Runs in the preparing thread (it reads the database only to reload its caches)."""
+        while True:
+            try:
+                close_old_connections()
+                return self.pipeline.prepare(messages)
+            except Exception as exc:
+                if not outage.database_unavailable(exc):
+                    raise
+                time.sleep(self.watch.failed(exc))
+
+    def _write(self, messages: list[Message], prepared: Prepared | None = None) -> Result:
         """Runs in the database thread: the batch, retried until the database takes it. A batch
         the database refuses for another reason (a bug, a value it cannot hold) is written message
         by message, and the one that fails alone is dead-lettered: left unacknowledged it would
@@ -154,7 +167,7 @@ class Ingester:
         while True:
             try:
                 close_old_connections()
-                result = self.pipeline.process(messages)
+                result = self.pipeline.commit(prepared or self.pipeline.prepare(messages))
                 self.watch.ok()
                 return result
             except Exception as exc:
@@ -175,7 +188,8 @@ class Ingester:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self.kick.wait(), timeout=seconds)
 
-    async def flusher(self, stopping: asyncio.Event) -> None:
+    async def batcher(self, stopping: asyncio.Event, ready: asyncio.Queue[Any]) -> None:
+        """Cuts the buffer into batches (full, or after ``linger``) and checks them."""
         loop = asyncio.get_running_loop()
         while not (stopping.is_set() and not self.buffer):
             if not self.buffer:
@@ -188,8 +202,22 @@ class Ingester:
             batch, self.buffer = self.buffer[: self.settings.batch], self.buffer[self.settings.batch :]
             if self.buffer:
                 self.first_at = time.monotonic()
+            messages = [m for m, _mid, _g in batch]
+            prepared: Prepared | None = None
             try:
-                result = await loop.run_in_executor(self.db, self._write, [m for m, _mid, _g in batch])
+                prepared = await loop.run_in_executor(self.prep, self._prepare, messages)
+            except Exception:
+                log.exception("ingester: a batch of %d could not be checked; the writer tries", len(batch))
+            await ready.put((batch, messages, prepared))
+        await ready.put(None)
+
+    async def writer(self, ready: asyncio.Queue[Any]) -> None:
+        """Writes the checked batches in order and acknowledges each once it has committed."""
+        loop = asyncio.get_running_loop()
+        while (item := await ready.get()) is not None:
+            batch, messages, prepared = item
+            try:
+                result = await loop.run_in_executor(self.db, self._write, messages, prepared)
             except Exception:
                 # Not even its dead letter could be written: leave the batch unacknowledged (the
                 # broker sends it again after we reconnect) and keep going; the log says why.
@@ -245,13 +273,17 @@ class Ingester:
         client.set_config({"reconnect_retries": -1, "reconnect_delay": 2})
         if s.username:
             client.set_auth_credentials(s.username, s.password)
-        flusher = asyncio.create_task(self.flusher(stopping))
+        ready: asyncio.Queue[Any] = asyncio.Queue(maxsize=1)  # one batch checked ahead
+        batcher = asyncio.create_task(self.batcher(stopping, ready))
+        writer = asyncio.create_task(self.writer(ready))
         reporter = asyncio.create_task(self.reporter(stopping))
         await client.connect(s.host, s.port, version=MQTTv50, keepalive=30)
         await stopping.wait()
-        await flusher  # what was received is written and acknowledged before we leave
+        await batcher
+        await writer  # what was received is written and acknowledged before we leave
         reporter.cancel()
         await asyncio.sleep(0.05)  # let the last PUBACKs go out
         await client.disconnect()
         self.db.shutdown(wait=True)
+        self.prep.shutdown(wait=True)
         return self.totals

@@ -7,11 +7,9 @@ to the restarted ingester (the test checks they are stored once)."""
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 import sys
 import time
-from collections.abc import Sequence
 from pathlib import Path
 
 
@@ -22,18 +20,18 @@ def main() -> None:
     django.setup()
     from django.core.management import call_command
 
-    from shequ.iot.ingest import Message, Pipeline, Result
+    from shequ.iot.ingest import Pipeline, Prepared, Result
 
-    original = Pipeline.process
+    original = Pipeline.commit
 
-    def process(self: Pipeline, messages: Sequence[Message], *, now: dt.datetime | None = None) -> Result:
-        result = original(self, messages, now=now)
+    def commit(self: Pipeline, prepared: Prepared) -> Result:
+        result = original(self, prepared)
         if result.stored:
             Path(os.environ["SHEQU_PROBE_SIGNAL"]).write_text(str(result.stored))
             time.sleep(3600)  # committed, never acknowledged: the test kills us here
         return result
 
-    Pipeline.process = process  # type: ignore[method-assign]
+    Pipeline.commit = commit  # type: ignore[method-assign]
     call_command("ingest", *sys.argv[1:])
 
 
