@@ -543,6 +543,18 @@ def drain_ingesters(
     return drain
 
 
+def table_bytes() -> int:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT sum(pg_total_relation_size(c.oid)) FROM pg_inherits i "
+            "JOIN pg_class c ON c.oid = i.inhrelid JOIN pg_class p ON p.oid = i.inhparent "
+            "WHERE p.relname = 'iot_deviceevent'"
+        )
+        return int(cursor.fetchone()[0])
+
+
 def percentile(values: list[float], p: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
@@ -650,7 +662,7 @@ def main() -> None:
     broker, port = start_broker(workdir)
     try:
         bare = [("gmqtt", "bench-bare-gmqtt")] + ([("paho", "bench-bare-paho")] if args.paho else [])
-        for role, cid in bare:
+        for _role, cid in bare:
             asyncio.run(_session(port, cid, f"$share/{cid}/shequ/#"))
         for i in range(args.ingesters):
             asyncio.run(_session(port, f"bench-ingest-{i}", f"$share/{INGEST_GROUP}/shequ/#"))
@@ -658,9 +670,10 @@ def main() -> None:
         publisher = RawPublisher(port, "bench-publisher")
         seconds = publisher.send(messages)
         publisher.close()
+        size = sum(len(p) for _t, p in messages) / len(messages)
         print(
             f"preloaded {len(messages):,} messages (QoS 1, all acknowledged) in {seconds:.1f} s: "
-            f"{len(messages) / seconds:,.0f}/s; average payload {sum(len(p) for _t, p in messages) / len(messages):.0f} bytes"
+            f"{len(messages) / seconds:,.0f}/s; average payload {size:.0f} bytes"
         )
 
         drains = []
@@ -673,6 +686,7 @@ def main() -> None:
         events = DeviceEvent.objects.count()
         dead = DeadLetter.objects.count()
         print(f"zero loss: {events:,} events stored for {len(messages):,} published, {dead} dead letters")
+        print(f"on disk: {table_bytes() / events:.0f} bytes per event (table, TOAST and indexes)")
         assert events == len(messages) and dead == 0
 
         lat = latency(port, codes, args)
@@ -699,11 +713,11 @@ def main() -> None:
         cpu = f"{d.cpu:.1f}" if d.cpu else "–"
         print(f"| {d.name} | {d.rate:,.0f} | {d.seconds:.1f} | {cpu} | {d.broker_cpu:.1f} | {d.pg_cpu:.1f} |")
     print()
+    ratio = ingest.rate / bare_g.rate
+    print(f"ratio shequ ingest / bare gmqtt: {ratio:.2f}; ingester peak RSS {ingest.rss:.0f} MB")
     print(
-        f"ratio shequ ingest / bare gmqtt: {ingest.rate / bare_g.rate:.2f}; ingester peak RSS {ingest.rss:.0f} MB"
-    )
-    print(
-        f"publish → alert at {args.live_rate:,.0f} msg/s live ({lat['alarms']} alarms, {lat['alerts']} alerts): "
+        f"publish → alert at {args.live_rate:,.0f} msg/s live "
+        f"({lat['alarms']} alarms, {lat['alerts']} alerts): "
         f"raised_at p50 {lat['raised_p50']:.0f} ms, p95 {lat['raised_p95']:.0f} ms; "
         f"committed and seen p50 {lat['seen_p50']:.0f} ms, p95 {lat['seen_p95']:.0f} ms"
     )
