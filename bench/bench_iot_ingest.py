@@ -156,6 +156,15 @@ def cpu_seconds(pid: int) -> float:
         return 0.0
 
 
+def machine_cpu() -> float:
+    """CPU seconds the machine has been busy, less this script's own (its polling): what the
+    subscriber, the broker, PostgreSQL and everyone else on the machine took."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle and iowait
+    me = os.times()
+    return (sum(fields[:8]) - idle) / CLK - me.user - me.system
+
+
 def postgres_cpu() -> float:
     """CPU seconds of every PostgreSQL process on the machine (the server's own and the backends)."""
     total = 0.0
@@ -188,6 +197,12 @@ class Drain:
     broker_cpu: float
     pg_cpu: float
     rss: float = 0.0
+    machine: float = 0.0  # the machine's busy CPU seconds during the drain, everyone's
+
+    @property
+    def others(self) -> float:
+        """CPU seconds other processes on the machine took meanwhile (it is shared)."""
+        return max(0.0, self.machine - self.cpu - self.broker_cpu - self.pg_cpu)
 
     @property
     def rate(self) -> float:
@@ -290,7 +305,7 @@ def role_paho(port: int, client_id: str, topic: str, expect: int) -> None:
 
 
 def drain_bare(role: str, port: int, client_id: str, topic: str, expect: int, broker: int) -> Drain:
-    b0, p0 = cpu_seconds(broker), postgres_cpu()
+    b0, p0, m0 = cpu_seconds(broker), postgres_cpu(), machine_cpu()
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -322,6 +337,7 @@ def drain_bare(role: str, port: int, client_id: str, topic: str, expect: int, br
         cpu_seconds(broker) - b0,
         postgres_cpu() - p0,
         usage.ru_maxrss / 1024,
+        machine_cpu() - m0,
     )
 
 
@@ -523,7 +539,7 @@ def drain_ingesters(
         time.sleep(0.01)
     started = time.perf_counter()
     c0 = [cpu_seconds(p.pid) for p in procs]
-    b0, p0 = cpu_seconds(broker), postgres_cpu()
+    b0, p0, m0 = cpu_seconds(broker), postgres_cpu(), machine_cpu()
     while sum(stored_in(log)[0] for log in logs) < expect:
         if any(p.poll() is not None for p in procs):
             sys.exit("an ingester died:\n" + "\n".join(log.read_text() for log in logs))
@@ -537,6 +553,7 @@ def drain_ingesters(
         cpu_seconds(broker) - b0,
         postgres_cpu() - p0,
         sum(rss_mb(p.pid) for p in procs),
+        machine_cpu() - m0,
     )
     drain.procs = procs  # type: ignore[attr-defined]
     drain.logs = logs  # type: ignore[attr-defined]
@@ -707,11 +724,16 @@ def main() -> None:
 
     bare_g = drains[0]
     print()
-    print("| subscriber | events/s | drain s | subscriber CPU s | mosquitto CPU s | PostgreSQL CPU s |")
-    print("|---|---|---|---|---|---|")
+    print(
+        "| subscriber | events/s | drain s | subscriber CPU s | mosquitto CPU s | PostgreSQL CPU s "
+        "| other processes' CPU s |"
+    )
+    print("|---|---|---|---|---|---|---|")
     for d in drains:
-        cpu = f"{d.cpu:.1f}" if d.cpu else "–"
-        print(f"| {d.name} | {d.rate:,.0f} | {d.seconds:.1f} | {cpu} | {d.broker_cpu:.1f} | {d.pg_cpu:.1f} |")
+        print(
+            f"| {d.name} | {d.rate:,.0f} | {d.seconds:.1f} | {d.cpu:.1f} | {d.broker_cpu:.1f} "
+            f"| {d.pg_cpu:.1f} | {d.others:.1f} |"
+        )
     print()
     ratio = ingest.rate / bare_g.rate
     print(f"ratio shequ ingest / bare gmqtt: {ratio:.2f}; ingester peak RSS {ingest.rss:.0f} MB")
