@@ -1,11 +1,11 @@
 """The ingestion pipeline shared by MQTT (``shequ ingest``) and the HTTP endpoint.
 
-``Pipeline.process(messages)`` checks each message (topic, size, schema, device, token, time),
-then in one transaction stores the good ones once (``storage.store``), dead-letters the rest with
-their reason, keeps devices' online state and last values and houses' last activity current, and
-runs the arrival rules on the events that are new. The caller acknowledges the messages only after
-it returns: a crash before that makes the broker deliver them again, and the idempotent store keeps
-them once (at-least-once delivery, exactly-once storage).
+``Pipeline.process(messages)`` checks each message (topic, size, schema, device, token, time:
+``prepare``), then in one transaction (``commit``) stores the good ones once (``storage.store``),
+dead-letters the rest with their reason, keeps devices' online state and last values and houses'
+last activity current, and runs the arrival rules on the events that are new. The caller
+acknowledges the messages only after it returns: a crash before that makes the broker deliver them
+again, and the idempotent store keeps them once (at-least-once delivery, exactly-once storage).
 
 A bad message never raises out of ``process``; a database failure does (the caller retries the
 whole batch, unacknowledged).
@@ -54,6 +54,10 @@ REFRESH_SECONDS = 30.0
 FUTURE_SKEW = dt.timedelta(hours=1)
 DOOR_ACTIVITY = frozenset({"open", "enter", "exit", "closed"})
 DEAD_PAYLOAD_KEEP = 2000
+TOPIC_CACHE = 200_000
+INTERNAL = "internal"  # a message the code or the database could not take (a bug to look into)
+# Plain strings for the per-row comparisons (a TextChoices member compares through enum machinery).
+TELEMETRY, EVENT = str(Channel.TELEMETRY), str(Channel.EVENT)
 
 
 @dataclass
@@ -74,6 +78,15 @@ class Result:
     outcomes: list[str] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class _Bounds:
+    """What a message is checked against, fixed once per batch."""
+
+    max_bytes: int
+    earliest: dt.datetime
+    latest: dt.datetime
+
+
 @dataclass
 class _Dead:
     message: Message
@@ -81,6 +94,21 @@ class _Dead:
     detail: str
     device_code: str = ""
     region_code: str = ""
+
+
+@dataclass
+class Prepared:
+    """A batch checked: the rows to store and the messages to dead-letter, in order."""
+
+    now: dt.datetime
+    rows: list[storage.EventRow] = field(default_factory=list)
+    dead: list[_Dead] = field(default_factory=list)
+    outcomes: list[str] = field(default_factory=list)
+
+
+def _text(value: str) -> str:
+    """PostgreSQL text cannot hold NUL: a hostile payload's would make the whole batch fail."""
+    return value.replace("\x00", "\ufffd")
 
 
 def mask_credential(kind: str, value: str) -> str:
@@ -102,6 +130,8 @@ class Pipeline:
         self.missed_at = -1e9
         self.touched: dict[int, float] = {}
         self.online: set[int] = set()
+        # Topics repeat (one to three per device): parsed once each.
+        self.topics: dict[str, payloads.Topic | None] = {}
 
     # --- caches -------------------------------------------------------------------------------
 
@@ -143,12 +173,18 @@ class Pipeline:
 
     # --- one message --------------------------------------------------------------------------
 
-    def _row(self, m: Message, now: dt.datetime) -> storage.EventRow:
-        if len(m.payload) > settings.IOT_MAX_PAYLOAD_BYTES:
-            raise PayloadError(
-                Reason.OVERSIZE, f"{len(m.payload)} bytes (at most {settings.IOT_MAX_PAYLOAD_BYTES})"
-            )
-        topic = payloads.parse_topic(m.topic)
+    def _topic(self, name: str) -> payloads.Topic | None:
+        found = self.topics.get(name, False)
+        if found is False:
+            if len(self.topics) > TOPIC_CACHE:
+                self.topics.clear()
+            found = self.topics[name] = payloads.parse_topic(name)
+        return found  # type: ignore[return-value]
+
+    def _row(self, m: Message, now: dt.datetime, bounds: _Bounds) -> storage.EventRow:
+        if len(m.payload) > bounds.max_bytes:
+            raise PayloadError(Reason.OVERSIZE, f"{len(m.payload)} bytes (at most {bounds.max_bytes})")
+        topic = self._topic(m.topic)
         if topic is None:
             raise PayloadError(
                 Reason.BAD_TOPIC, "expected shequ/<region>/<kind>/<device>/<event|telemetry|heartbeat>"
@@ -168,9 +204,12 @@ class Pipeline:
                 Reason.TOPIC_MISMATCH, f"the device is registered as {device.region_code}/{device.kind}"
             )
         body = payloads.parse(topic.kind, topic.channel, m.payload)
-        if body.ts > now + FUTURE_SKEW or body.ts < now - storage.retention():
+        if body.ts > bounds.latest or body.ts < bounds.earliest:
             raise PayloadError(Reason.BAD_TIME, f"ts {body.ts.isoformat()} is too far from now")
         data = body.model_dump(mode="json", exclude={"v", "id", "ts"}, exclude_none=True)
+        if b"\\u0000" in m.payload and "\\u0000" in storage.encode_json(data):
+            # PostgreSQL's jsonb refuses NUL characters in strings.
+            raise PayloadError(Reason.BAD_SCHEMA, "NUL characters are not accepted")
         row = storage.EventRow(
             device_id=device.id,
             region_code=device.region_code,
@@ -189,14 +228,15 @@ class Pipeline:
     def _subject(self, row: storage.EventRow, body: payloads.Payload, data: dict[str, Any]) -> None:
         """Access records: a card or plate becomes its blind index, a masked form and, when it is a
         registered resident's, the person (and their house); the clear value is not stored."""
-        credential = getattr(body, "credential", None)
+        fields = body.__dict__  # not getattr: see payloads.Payload.event_type
+        credential = fields.get("credential")
         kind, value = "", ""
         if credential is not None:
             # Only the kind is kept: a card number, plate, pass code or password is never stored.
             data["credential"] = {"kind": credential.kind}
             if credential.kind in ("card", "plate") and credential.value:
                 kind, value = credential.kind, credential.value
-        elif plate := getattr(body, "plate", None):
+        elif plate := fields.get("plate"):
             kind, value = "plate", str(plate)
             data.pop("plate", None)
         if not value:
@@ -212,15 +252,20 @@ class Pipeline:
     # --- a batch ------------------------------------------------------------------------------
 
     def process(self, messages: Sequence[Message], *, now: dt.datetime | None = None) -> Result:
+        return self.commit(self.prepare(messages, now=now))
+
+    def prepare(self, messages: Sequence[Message], *, now: dt.datetime | None = None) -> Prepared:
+        """The checks, without a transaction (the ingester prepares the next batch while the one
+        before is being written); only a reload of the caches reads the database."""
         self.refresh()
         now = now or timezone.now()
-        result = Result()
-        rows: list[storage.EventRow] = []
-        dead: list[_Dead] = []
+        bounds = _Bounds(settings.IOT_MAX_PAYLOAD_BYTES, now - storage.retention(), now + FUTURE_SKEW)
+        prepared = Prepared(now)
+        rows, dead, outcomes = prepared.rows, prepared.dead, prepared.outcomes
         for m in messages:
             try:
-                rows.append(self._row(m, now))
-                result.outcomes.append("")
+                rows.append(self._row(m, now, bounds))
+                outcomes.append("")
             except PayloadError as exc:
                 parts = m.topic.split("/")
                 dead.append(
@@ -232,22 +277,31 @@ class Pipeline:
                         parts[1][:15] if len(parts) > 1 else "",
                     )
                 )
-                result.outcomes.append(exc.reason)
+                outcomes.append(exc.reason)
             except Exception as exc:  # a bug for one message must not stop the stream
                 log.exception("iot: message on %s could not be read", m.topic[:200])
-                dead.append(_Dead(m, "internal", type(exc).__name__))
-                result.outcomes.append("internal")
+                dead.append(_Dead(m, INTERNAL, type(exc).__name__))
+                outcomes.append(INTERNAL)
+        return prepared
+
+    def commit(self, prepared: Prepared) -> Result:
+        """One transaction: the events stored once, devices and houses touched, dead letters, rules
+        and alerts. It may be run again after a failure (nothing in ``prepared`` changes)."""
+        now, rows, dead = prepared.now, prepared.rows, prepared.dead
         with transaction.atomic():
             new = storage.store(rows)
             self._touch(rows, now)
             self._activity(new)
             self._dead_letters(dead, now)
             hits = rules.count_hits(self.matcher.hits(new, self.by_id))
-            result.alerts = raise_hits(hits, now=now)
-        result.stored = len(new)
-        result.duplicates = len(rows) - len(new)
-        result.dead = Counter(d.reason for d in dead)
-        return result
+            alerts = raise_hits(hits, now=now)
+        return Result(
+            stored=len(new),
+            duplicates=len(rows) - len(new),
+            dead=Counter(d.reason for d in dead),
+            alerts=alerts,
+            outcomes=list(prepared.outcomes),
+        )
 
     def _touch(self, rows: list[storage.EventRow], now: dt.datetime) -> None:
         """Online state, last seen and last values, written at most every ``TOUCH_SECONDS`` per
@@ -257,9 +311,9 @@ class Pipeline:
         urgent: set[int] = set()
         for row in rows:
             latest[row.device_id] = row
-            if row.channel == Channel.TELEMETRY:
+            if row.channel == TELEMETRY:
                 values.setdefault(row.device_id, {}).update(row.data)
-            elif row.channel == Channel.EVENT:
+            elif row.channel == EVENT:
                 values.setdefault(row.device_id, {})["last_event"] = row.type
                 urgent.add(row.device_id)
         clock = time.monotonic()
@@ -328,6 +382,23 @@ class Pipeline:
                     last_at=Greatest(F("last_at"), r.occurred_at), device_id=r.device_id
                 )
 
+    def refuse(self, message: Message, detail: str, *, now: dt.datetime | None = None) -> Result:
+        """Dead-letter one message that the database would not take (``internal``): the caller
+        found it by writing a failed batch message by message, so one bad message does not hold
+        back the stream."""
+        now = now or timezone.now()
+        parts = message.topic.split("/")
+        dead = _Dead(
+            message,
+            INTERNAL,
+            detail,
+            parts[3][:64] if len(parts) > 3 else "",
+            parts[1][:15] if len(parts) > 1 else "",
+        )
+        with transaction.atomic():
+            self._dead_letters([dead], now)
+        return Result(dead=Counter({INTERNAL: 1}), outcomes=[INTERNAL])
+
     def _dead_letters(self, dead: list[_Dead], now: dt.datetime) -> None:
         if not dead:
             return
@@ -336,15 +407,15 @@ class Pipeline:
                 DeadLetter(
                     received_at=now,
                     transport=d.message.transport,
-                    topic=d.message.topic[:200],
-                    device_code=d.device_code,
+                    topic=_text(d.message.topic[:200]),
+                    device_code=_text(d.device_code),
                     region_code=d.region_code if d.region_code.isdigit() else "",
                     reason=d.reason,
-                    detail=d.detail[:500],
+                    detail=_text(d.detail[:500]),
                     # A payload refused for carrying images or biometrics is not kept either.
                     payload=""
                     if d.reason == Reason.FORBIDDEN
-                    else d.message.payload[:DEAD_PAYLOAD_KEEP].decode("utf-8", "replace"),
+                    else _text(d.message.payload[:DEAD_PAYLOAD_KEEP].decode("utf-8", "replace")),
                 )
                 for d in dead
             ]

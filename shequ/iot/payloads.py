@@ -94,15 +94,17 @@ class Payload(BaseModel):
     def _ts(cls, value: Any) -> dt.datetime:
         return _timestamp(value)
 
+    # Fields are read from __dict__: getattr of a field a model lacks goes through pydantic's
+    # __getattr__ and an AttributeError, a cost the ingester paid for every message.
     def event_type(self) -> str:
-        return getattr(self, "type", "") or self._default_type
+        return self.__dict__.get("type") or self._default_type
 
     _default_type: ClassVar[str] = ""
 
     def value(self) -> float | None:
         if not self.value_field:
             return None
-        found = getattr(self, self.value_field, None)
+        found = self.__dict__.get(self.value_field)
         return None if found is None else float(found)
 
 

@@ -26,13 +26,26 @@ class Command(BaseCommand):
             help="stable per ingester: a restarted ingester resumes its session under it",
         )
         parser.add_argument("--group", default="shequ", help="the shared-subscription group")
+        parser.add_argument(
+            "--topic",
+            action="append",
+            dest="topics",
+            help="a topic filter to take (repeatable; default shequ/#)",
+        )
+        parser.add_argument(
+            "--session-expiry",
+            type=int,
+            default=3600,
+            help="seconds the broker keeps this ingester's messages while it is away",
+        )
+        parser.add_argument("--report-every", type=float, default=10.0, help="seconds between progress lines")
         parser.add_argument("--username", default=os.environ.get("SHEQU_MQTT_USERNAME") or None)
         parser.add_argument("--batch", type=int, default=2000, help="messages per database transaction")
         parser.add_argument("--linger", type=float, default=0.05, help="seconds a partial batch waits")
 
     def handle(self, *args: Any, **opts: Any) -> None:
         from shequ.core import keys
-        from shequ.iot.mqtt import Ingester, Settings
+        from shequ.iot.mqtt import SUBSCRIPTION, Ingester, Settings
 
         try:
             keys.start_up_check()  # access records are indexed with the index key
@@ -45,6 +58,9 @@ class Command(BaseCommand):
             port=opts["port"],
             client_id=opts["client_id"],
             group=opts["group"],
+            topics=tuple(opts["topics"] or (SUBSCRIPTION,)),
+            session_expiry=opts["session_expiry"],
+            report_every=opts["report_every"],
             username=opts["username"],
             password=os.environ.get("SHEQU_MQTT_PASSWORD") or None,
             batch=opts["batch"],
