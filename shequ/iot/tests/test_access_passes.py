@@ -59,12 +59,16 @@ def test_pass_code_is_short_and_unambiguous(estate: Estate) -> None:
         ({"plate": "ABC123"}, "plate"),
         ({"max_uses": 0}, "max_uses"),
         ({"max_uses": 21}, "max_uses"),
-        ({"valid_until": timezone.now() + dt.timedelta(days=7, minutes=5)}, "valid_until"),
-        ({"valid_until": timezone.now() - dt.timedelta(minutes=1)}, "valid_until"),
-        ({"valid_from": timezone.now() - dt.timedelta(hours=2)}, "valid_from"),
+        # Times as offsets from the moment the test runs (not when pytest collected it: a CI run
+        # reaches this test many minutes later).
+        ({"valid_until": dt.timedelta(days=7, minutes=5)}, "valid_until"),
+        ({"valid_until": -dt.timedelta(minutes=1)}, "valid_until"),
+        ({"valid_from": -dt.timedelta(hours=2)}, "valid_from"),
     ],
 )
 def test_bad_pass_input_is_refused_and_changes_nothing(estate: Estate, change: dict, field: str) -> None:
+    now = timezone.now()
+    change = {k: now + v if isinstance(v, dt.timedelta) else v for k, v in change.items()}
     with pytest.raises(ValidationError) as exc:
         make_pass(estate, **change)
     assert field in exc.value.message_dict
