@@ -377,6 +377,7 @@ def setup(devices: int, fresh: bool) -> dict[str, list[str]]:
     if not Region.objects.filter(code=GRID).exists():
         generator.generate_registry = lambda **kw: None  # type: ignore[assignment,misc,unused-ignore]
         generator.generate_tickets = lambda **kw: None  # type: ignore[assignment,misc,unused-ignore]
+        generator.generate_iot = lambda **kw: None  # type: ignore[assignment,misc,unused-ignore]
         generator.generate(size=1)
     grid = Region.objects.get(code=GRID)
     per_kind = {kind: max(1, devices * share // 100) for kind, _c, share in KINDS}
