@@ -435,3 +435,22 @@ class DutyFallbackForm(PlatformForm):
 
 class DutyShiftRemoveForm(PlatformForm):
     shift = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+
+
+SPREADSHEET_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".ods", ".csv", ".txt")
+SPREADSHEET_ACCEPT = ".xlsx,.xls,.ods,.csv"
+
+
+def clean_spreadsheet(upload: Any) -> Any:
+    """An uploaded spreadsheet's size and kind, checked before anything reads it (the imports'
+    upload forms call it from ``clean_file``)."""
+    from shequ.core.spreadsheets import MAX_FILE_BYTES
+
+    if upload.size > MAX_FILE_BYTES:
+        raise forms.ValidationError(
+            gettext("The file is larger than %(n)d MB: split it into several files.")
+            % {"n": MAX_FILE_BYTES >> 20}
+        )
+    if not (upload.name or "").lower().endswith(SPREADSHEET_SUFFIXES):
+        raise forms.ValidationError(gettext("Upload an Excel (.xlsx, .xls) or CSV file."))
+    return upload

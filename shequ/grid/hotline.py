@@ -21,33 +21,26 @@ checked:
 :func:`check` (the dry run) writes nothing and reports every problem by row, column and reason.
 :func:`commit` checks the file again and writes all valid rows in one transaction through
 ``services.ticket_submit`` — or nothing, when the file changed or a row was imported meanwhile.
-Between the two, the upload is kept encrypted for its uploader only (:func:`keep_upload`).
+Between the two, the upload is kept encrypted for its uploader only (``core/uploads.py``).
 """
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import functools
 import hashlib
-import json
 import re
-import secrets
-import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.files.base import ContentFile
-from django.core.files.storage import default_storage
 from django.db import transaction
-from django.http import Http404, HttpRequest
+from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from shequ.core import audit, crypto, spreadsheets
+from shequ.core import audit, spreadsheets, uploads
 from shequ.core import validators as v
 from shequ.core.models import AuditResult, Region
 from shequ.core.permissions import Viewer, has_perm, scopes_for
@@ -61,10 +54,7 @@ from shequ.grid.permissions import GridPerm as P
 KIND = "hotline"
 EXTERNAL_REF_MAX = 64
 TITLE_FROM_TEXT = 30
-UPLOAD_TTL = dt.timedelta(hours=24)
 HOTLINE_AUDIT_BATCH = 1000  # tickets' steps per audit entry of an import
-UPLOAD_DIR = "grid/hotline"
-_TOKEN = re.compile(r"^[0-9a-f]{32}$")
 
 COLUMNS: tuple[Col, ...] = (
     Col(
@@ -530,90 +520,13 @@ def commit(
 
 # --- Uploads kept between the dry run and the commit --------------------------------------------
 
-
-def _upload_name(token: str) -> str:
-    return f"{UPLOAD_DIR}/{token}.bin"
-
-
-def _aad(token: str, user: Viewer) -> str:
-    # Bound to the uploader: anyone else's request cannot decrypt it (and gets a 404).
-    return f"grid.hotline:{token}:{user.pk}"
-
-
-def purge_uploads(now: dt.datetime | None = None) -> int:
-    """Delete kept uploads older than UPLOAD_TTL."""
-    now = now or timezone.now()
-    try:
-        _dirs, files = default_storage.listdir(UPLOAD_DIR)
-    except FileNotFoundError:
-        return 0
-    dropped = 0
-    for name in files:
-        path = f"{UPLOAD_DIR}/{name}"
-        if default_storage.get_modified_time(path) < now - UPLOAD_TTL:
-            default_storage.delete(path)
-            dropped += 1
-    return dropped
-
-
-def _seal(*, token: str, actor: Viewer, payload: dict[str, Any]) -> None:
-    sealed = crypto.encrypt(json.dumps(payload, ensure_ascii=False), _aad(token, actor))
-    name = _upload_name(token)
-    if default_storage.exists(name):
-        default_storage.delete(name)
-    default_storage.save(name, ContentFile(sealed.encode()))
-
-
-def keep_upload(*, actor: Viewer, filename: str, content: bytes, report: Report) -> str:
-    """Keep a checked upload (encrypted, its uploader's only) for its commit; returns its token."""
-    purge_uploads()
-    token = secrets.token_hex(16)
-    payload = {
-        "filename": filename[:200],
-        "content": base64.b64encode(zlib.compress(content, 6)).decode(),
-        "report": report.to_json(),
-        "checked_at": timezone.now().isoformat(),
-        "committed": None,
-    }
-    _seal(token=token, actor=actor, payload=payload)
-    return token
-
-
-@dataclass
-class Upload:
-    token: str
-    filename: str
-    content: bytes
-    report: Report
-    checked_at: dt.datetime
-    committed: list[int] | None = None  # the tickets made by its commit
+UPLOADS = uploads.Keeper(folder="grid/hotline", purpose="grid.hotline", perm=P.IMPORT)
+Upload = uploads.KeptUpload  # ``committed``: the tickets its commit made
 
 
 def load_upload(*, actor: Viewer, token: str) -> Upload:
     """The caller's own kept upload; 404 for anyone else's, an expired or a committed one."""
-    if not _TOKEN.match(token or "") or not getattr(actor, "is_authenticated", False):
-        raise Http404
-    name = _upload_name(token)
-    try:
-        with default_storage.open(name, "rb") as handle:
-            sealed = handle.read().decode()
-    except FileNotFoundError as exc:
-        raise Http404 from exc
-    try:
-        payload = json.loads(crypto.decrypt(sealed, _aad(token, actor)))
-    except (crypto.CryptoError, ValueError) as exc:
-        raise Http404 from exc
-    checked_at = dt.datetime.fromisoformat(payload["checked_at"])
-    if checked_at < timezone.now() - UPLOAD_TTL or not scopes_for(actor, P.IMPORT):
-        raise Http404
-    return Upload(
-        token=token,
-        filename=payload["filename"],
-        content=zlib.decompress(base64.b64decode(payload["content"])) if payload["content"] else b"",
-        report=Report.from_json(payload["report"]),
-        checked_at=checked_at,
-        committed=payload.get("committed"),
-    )
+    return UPLOADS.load(actor=actor, token=token)
 
 
 def upload_check(*, actor: Viewer, filename: str, content: bytes, request: HttpRequest | None = None) -> str:
@@ -631,7 +544,7 @@ def upload_check(*, actor: Viewer, filename: str, content: bytes, request: HttpR
         )
         raise
     report = plan.report
-    token = keep_upload(actor=actor, filename=filename, content=content, report=report)
+    token = UPLOADS.keep(actor=actor, filename=filename, content=content, report=report).token
     audit.record(
         "grid.hotline_check",
         actor=actor,
@@ -670,18 +583,8 @@ def upload_commit(
         request=request,
     )
     if result.status == "committed":
-        upload.content, upload.committed = b"", result.tickets
-        _seal(
-            token=upload.token,
-            actor=actor,
-            payload={
-                "filename": upload.filename,
-                "content": "",
-                "report": result.report.to_json(),
-                "checked_at": upload.checked_at.isoformat(),
-                "committed": result.tickets,
-            },
-        )
+        upload.content, upload.committed, upload.report = b"", result.tickets, result.report
+        UPLOADS.save(upload, actor)
     return result
 
 

@@ -12,7 +12,6 @@ from typing import Any
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -21,10 +20,9 @@ from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from shequ.core import audit, excel, guards
-from shequ.core.forms import PlatformForm
+from shequ.core.forms import SPREADSHEET_ACCEPT, PlatformForm, clean_spreadsheet
 from shequ.core.models import Region
 from shequ.core.permissions import scopes_for
-from shequ.core.spreadsheets import MAX_FILE_BYTES
 from shequ.grid import hotline
 from shequ.grid.models import Ticket
 from shequ.grid.permissions import GridPerm as P
@@ -44,18 +42,10 @@ class HotlineUploadForm(PlatformForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["file"].widget.attrs["accept"] = ".xlsx,.xls,.csv"
+        self.fields["file"].widget.attrs["accept"] = SPREADSHEET_ACCEPT
 
     def clean_file(self) -> Any:
-        upload = self.cleaned_data["file"]
-        if upload.size > MAX_FILE_BYTES:
-            raise ValidationError(
-                _("The file is larger than %(n)d MB: split it into several files.")
-                % {"n": MAX_FILE_BYTES >> 20}
-            )
-        if not (upload.name or "").lower().endswith((".xlsx", ".xlsm", ".xls", ".csv", ".txt")):
-            raise ValidationError(_("Upload an Excel (.xlsx, .xls) or CSV file."))
-        return upload
+        return clean_spreadsheet(self.cleaned_data["file"])
 
 
 @login_required

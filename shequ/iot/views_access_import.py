@@ -8,16 +8,13 @@ from typing import Any
 
 from django import forms
 from django.contrib import messages
-from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
 from shequ.core import audit, excel, guards
-from shequ.core.forms import PlatformForm
-from shequ.core.spreadsheets import MAX_FILE_BYTES
+from shequ.core.forms import SPREADSHEET_ACCEPT, PlatformForm, clean_spreadsheet
 from shequ.iot.permissions import IotPerm as P
 from shequ.iot.services import imports
 from shequ.iot.views_access import FORBIDDEN
@@ -42,18 +39,10 @@ class UploadForm(PlatformForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["file"].widget.attrs["accept"] = ".xlsx,.xls,.csv"
+        self.fields["file"].widget.attrs["accept"] = SPREADSHEET_ACCEPT
 
     def clean_file(self) -> Any:
-        upload = self.cleaned_data["file"]
-        if upload.size > MAX_FILE_BYTES:
-            raise ValidationError(
-                _("The file is larger than %(n)d MB: split it into several files.")
-                % {"n": MAX_FILE_BYTES >> 20}
-            )
-        if not (upload.name or "").lower().endswith((".xlsx", ".xlsm", ".xls", ".csv", ".txt")):
-            raise ValidationError(_("Upload an Excel (.xlsx, .xls) or CSV file."))
-        return upload
+        return clean_spreadsheet(self.cleaned_data["file"])
 
 
 @guards.page(P.MANAGE, methods=("GET", "POST"), template=FORBIDDEN)

@@ -22,7 +22,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from shequ.core import audit, excel, guards
-from shequ.core.forms import PlatformForm
+from shequ.core.forms import SPREADSHEET_ACCEPT, PlatformForm, clean_spreadsheet
 from shequ.core.models import Region, RegionLevel
 from shequ.core.permissions import Perm, Viewer, has_perm, scopes_for
 from shequ.registry import exports, imports, selectors
@@ -87,19 +87,10 @@ class ImportForm(PlatformForm):
         super().__init__(*args, **kwargs)
         field: Any = self.fields["region"]
         field.queryset = _region_choices(user, P.IMPORT, (RegionLevel.GRID, RegionLevel.COMMUNITY))
-        self.fields["file"].widget.attrs["accept"] = ".xlsx,.xls,.ods,.csv"
+        self.fields["file"].widget.attrs["accept"] = SPREADSHEET_ACCEPT
 
     def clean_file(self) -> Any:
-        upload = self.cleaned_data["file"]
-        if upload.size > imports.MAX_FILE_BYTES:
-            raise ValidationError(
-                _("The file is larger than %(n)d MB: split it into several files.")
-                % {"n": imports.MAX_FILE_BYTES >> 20}
-            )
-        name = (upload.name or "").lower()
-        if not name.endswith((".xlsx", ".xlsm", ".xls", ".ods", ".csv", ".txt")):
-            raise ValidationError(_("Upload an Excel (.xlsx, .xls) or CSV file."))
-        return upload
+        return clean_spreadsheet(self.cleaned_data["file"])
 
 
 @login_required

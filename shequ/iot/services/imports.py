@@ -7,31 +7,23 @@ device (``devices.clean_device``), plus: the region (a grid or community code in
 ``iot.manage`` regions), the place (a house's or building's standard address in that community),
 the no-parking flag, and codes and vendor serial numbers unique in the file and on the platform.
 Between the dry run and the commit the upload is kept encrypted for its uploader only, like the
-12345 import's (``grid/hotline.py``).
+12345 import's (``core/uploads.py``).
 """
 
 from __future__ import annotations
 
-import base64
-import datetime as dt
 import hashlib
-import json
-import re
-import secrets
-import zlib
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.files.base import ContentFile
-from django.core.files.storage import default_storage
 from django.db import transaction
-from django.http import Http404, HttpRequest
+from django.http import HttpRequest
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from shequ.core import audit, crypto, excel, spreadsheets
+from shequ.core import audit, excel, spreadsheets, uploads
 from shequ.core import validators as v
 from shequ.core.models import AuditResult, Region, RegionLevel
 from shequ.core.permissions import Viewer, has_perm, scopes_for
@@ -41,11 +33,8 @@ from shequ.iot.permissions import IotPerm as P
 from shequ.iot.services import devices
 
 KIND = "iot_devices"
-UPLOAD_DIR = "iot/device-imports"
-UPLOAD_TTL = dt.timedelta(hours=24)
 MAX_ROWS = 5000
 AUDIT_BATCH = 1000
-_TOKEN = re.compile(r"^[0-9a-f]{32}$")
 
 COLUMNS: tuple[Col, ...] = (
     Col("code", gettext_lazy("Device code"), ("设备编码", "设备编号", "编码"), True, example="door-0001"),
@@ -306,75 +295,13 @@ def check(*, content: bytes, filename: str, actor: Viewer) -> Plan:
 
 # --- Kept uploads -------------------------------------------------------------------------------
 
-
-@dataclass
-class Upload:
-    token: str
-    filename: str
-    content: bytes
-    report: Report
-    checked_at: dt.datetime
-    committed: list[str] | None = None  # the device codes registered by its commit
-
-
-def _name(token: str) -> str:
-    return f"{UPLOAD_DIR}/{token}.bin"
-
-
-def _aad(token: str, user: Viewer) -> str:
-    return f"iot.device_import:{token}:{user.pk}"
-
-
-def _save(upload: Upload, actor: Viewer) -> None:
-    payload = {
-        "filename": upload.filename,
-        "content": base64.b64encode(zlib.compress(upload.content, 6)).decode() if upload.content else "",
-        "report": upload.report.to_json(),
-        "checked_at": upload.checked_at.isoformat(),
-        "committed": upload.committed,
-    }
-    sealed = crypto.encrypt(json.dumps(payload, ensure_ascii=False), _aad(upload.token, actor))
-    if default_storage.exists(_name(upload.token)):
-        default_storage.delete(_name(upload.token))
-    default_storage.save(_name(upload.token), ContentFile(sealed.encode()))
-
-
-def purge_uploads(now: dt.datetime | None = None) -> int:
-    now = now or timezone.now()
-    try:
-        _dirs, files = default_storage.listdir(UPLOAD_DIR)
-    except FileNotFoundError:
-        return 0
-    dropped = 0
-    for name in files:
-        path = f"{UPLOAD_DIR}/{name}"
-        if default_storage.get_modified_time(path) < now - UPLOAD_TTL:
-            default_storage.delete(path)
-            dropped += 1
-    return dropped
+UPLOADS = uploads.Keeper(folder="iot/device-imports", purpose="iot.device_import", perm=P.MANAGE)
+Upload = uploads.KeptUpload  # ``committed``: the device codes its commit registered
 
 
 def load_upload(*, actor: Viewer, token: str) -> Upload:
     """The caller's own kept upload; 404 for anyone else's or an expired one."""
-    if not _TOKEN.match(token or "") or not getattr(actor, "is_authenticated", False):
-        raise Http404
-    try:
-        with default_storage.open(_name(token), "rb") as handle:
-            sealed = handle.read().decode()
-        payload = json.loads(crypto.decrypt(sealed, _aad(token, actor)))
-    except (FileNotFoundError, crypto.CryptoError, ValueError) as exc:
-        raise Http404 from exc
-    checked_at = dt.datetime.fromisoformat(payload["checked_at"])
-    if checked_at < timezone.now() - UPLOAD_TTL or not scopes_for(actor, P.MANAGE):
-        raise Http404
-    return Upload(
-        token=token,
-        filename=payload["filename"],
-        content=zlib.decompress(base64.b64decode(payload["content"])) if payload["content"] else b"",
-        report=Report.from_json(payload["report"]),
-        checked_at=checked_at,
-        committed=payload.get("committed"),
-    )
+    return UPLOADS.load(actor=actor, token=token)
 
 
 def upload_check(*, actor: Viewer, filename: str, content: bytes, request: HttpRequest | None = None) -> str:
@@ -384,9 +311,7 @@ def upload_check(*, actor: Viewer, filename: str, content: bytes, request: HttpR
     except PermissionDenied:
         audit.record("iot.device_import_check", actor=actor, request=request, result=AuditResult.DENIED)
         raise
-    purge_uploads()
-    upload = Upload(secrets.token_hex(16), filename[:200], content, plan.report, timezone.now())
-    _save(upload, actor)
+    upload = UPLOADS.keep(actor=actor, filename=filename, content=content, report=plan.report)
     audit.record(
         "iot.device_import_check",
         actor=actor,
@@ -456,7 +381,7 @@ def upload_commit(
             "changed", _("Nothing was imported: %(reason)s") % {"reason": " ".join(exc.messages)}
         )
     upload.content, upload.committed, upload.report = b"", [t[0] for t in tokens], plan.report
-    _save(upload, actor)
+    UPLOADS.save(upload, actor)
     return CommitResult("committed", tokens=tokens)
 
 
