@@ -580,6 +580,62 @@ class Row:
         return cell_text(self.cells.get(key))
 
 
+def open_table(
+    content: bytes,
+    filename: str,
+    report: Report,
+    *,
+    lookup: Mapping[str, str],
+    columns: Sequence[Col],
+) -> tuple[Table, Header] | None:
+    """Read a file and find its header for an import's dry run: the sheet, header rows and columns
+    go into ``report``; a file that cannot be read, has no header or lacks a required column gets
+    its problem in ``report`` and answers None."""
+    try:
+        table = read_table(content, filename)
+    except ImportFileError as exc:
+        report.problems.append(Problem(None, "", None, exc.message, exc.code))
+        return None
+    report.sheet = table.sheet
+    header = find_header_by(table, lookup)
+    required = [c for c in columns if c.required]
+    if header is None:
+        report.problems.append(
+            Problem(
+                None,
+                "",
+                None,
+                _(
+                    "No header row was found in the first %(n)d rows: the columns need names such as "
+                    "%(names)s."
+                )
+                % {"n": HEADER_SCAN_ROWS, "names": "、".join(c.synonyms[0] for c in required)},
+                "no_header",
+            )
+        )
+        return None
+    report.header_rows = [table.row_number(r) for r in header.rows]
+    titles = {c.key: str(c.title) for c in columns}
+    report.columns = [
+        {"col": c.index, "title": c.title, "field": c.key, "label": titles.get(c.key, "")}
+        for c in header.columns
+    ]
+    present = {c.key for c in header.columns if c.key}
+    for col in required:
+        if col.key not in present:
+            report.problems.append(
+                Problem(
+                    None,
+                    "",
+                    None,
+                    _("The file has no “%(title)s” column (also recognised: %(names)s).")
+                    % {"title": col.synonyms[0], "names": "、".join(col.synonyms[1:5])},
+                    "missing_column",
+                )
+            )
+    return None if report.problems else (table, header)
+
+
 def data_rows(table: Table, header: Header, report: Report) -> Iterator[Row]:
     by_key = header.by_key()
     imported = sorted({c.index for c in header.columns if c.key})

@@ -44,7 +44,7 @@ from shequ.core import audit, spreadsheets, uploads
 from shequ.core import validators as v
 from shequ.core.models import AuditResult, Region
 from shequ.core.permissions import Viewer, has_perm, scopes_for
-from shequ.core.spreadsheets import Col, Problem, Report, Row, Table
+from shequ.core.spreadsheets import Col, Report, Row
 from shequ.core.text import clean_text
 from shequ.grid import services
 from shequ.grid.hotline_cells import CategoryIndex, CellError, RegionIndex, parse_moment
@@ -122,7 +122,6 @@ COLUMNS: tuple[Col, ...] = (
     Col("urgency", gettext_lazy("Urgency"), ("紧急程度", "缓急程度", "是否紧急", "紧急", "缓急")),
     Col("deadline", gettext_lazy("Deadline"), ("办理时限", "办结时限", "处理时限", "答复时限", "时限")),
 )
-REQUIRED = tuple(c for c in COLUMNS if c.required)
 
 URGENT_WORDS = frozenset({"紧急", "特急", "加急", "急", "急件", "特别紧急", "是", "urgent", "高"})
 NORMAL_WORDS = frozenset({"一般", "普通", "正常", "否", "不紧急", "非紧急", "normal", "低", "中", "常规"})
@@ -131,11 +130,6 @@ NORMAL_WORDS = frozenset({"一般", "普通", "正常", "否", "不紧急", "非
 @functools.cache
 def _lookup() -> dict[str, str]:
     return spreadsheets.header_lookup(COLUMNS)
-
-
-def find_header(table: Table) -> spreadsheets.Header | None:
-    """The row (or pair of rows, for merged headers) among the first ones naming the most columns."""
-    return spreadsheets.find_header_by(table, _lookup())
 
 
 _PERIOD = re.compile(r"^(\d{1,3})(个)?(工作日|自然日|天|日|小时|h)$", re.IGNORECASE)
@@ -359,49 +353,10 @@ def check(*, content: bytes, filename: str, actor: Viewer, now: dt.datetime | No
     scopes = import_scopes(actor)
     report = Report(kind=KIND, filename=filename[:200], region_code=", ".join(scopes))
     plan = Plan(report=report)
-    try:
-        table = spreadsheets.read_table(content, filename)
-    except spreadsheets.ImportFileError as exc:
-        report.problems.append(Problem(None, "", None, exc.message, exc.code))
+    opened = spreadsheets.open_table(content, filename, report, lookup=_lookup(), columns=COLUMNS)
+    if opened is None:
         return plan
-    report.sheet = table.sheet
-    header = find_header(table)
-    if header is None:
-        report.problems.append(
-            Problem(
-                None,
-                "",
-                None,
-                _(
-                    "No header row was found in the first %(n)d rows: the columns need names such as "
-                    "%(names)s."
-                )
-                % {"n": spreadsheets.HEADER_SCAN_ROWS, "names": "、".join(c.synonyms[0] for c in REQUIRED)},
-                "no_header",
-            )
-        )
-        return plan
-    report.header_rows = [table.row_number(r) for r in header.rows]
-    titles = {c.key: str(c.title) for c in COLUMNS}
-    report.columns = [
-        {"col": c.index, "title": c.title, "field": c.key, "label": titles.get(c.key, "")}
-        for c in header.columns
-    ]
-    present = {c.key for c in header.columns if c.key}
-    for col in REQUIRED:
-        if col.key not in present:
-            report.problems.append(
-                Problem(
-                    None,
-                    "",
-                    None,
-                    _("The file has no “%(title)s” column (also recognised: %(names)s).")
-                    % {"title": col.synonyms[0], "names": "、".join(col.synonyms[1:5])},
-                    "missing_column",
-                )
-            )
-    if report.problems:
-        return plan
+    table, header = opened
     rows = list(spreadsheets.data_rows(table, header, report))
     report.data_rows = len(rows)
     regions = RegionIndex(scopes)

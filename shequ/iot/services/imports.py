@@ -27,7 +27,7 @@ from shequ.core import audit, excel, spreadsheets, uploads
 from shequ.core import validators as v
 from shequ.core.models import AuditResult, Region, RegionLevel
 from shequ.core.permissions import Viewer, has_perm, scopes_for
-from shequ.core.spreadsheets import Col, Problem, Report, Row, Table
+from shequ.core.spreadsheets import Col, Problem, Report, Row
 from shequ.iot.models import Device, DeviceKind
 from shequ.iot.permissions import IotPerm as P
 from shequ.iot.services import devices
@@ -63,7 +63,6 @@ COLUMNS: tuple[Col, ...] = (
     ),
     Col("no_parking", gettext_lazy("No-parking zone"), ("禁停区", "是否禁停区"), example="否"),
 )
-REQUIRED = tuple(c for c in COLUMNS if c.required)
 YES = frozenset({"是", "y", "yes", "true", "1", "√"})
 NO = frozenset({"否", "n", "no", "false", "0", ""})
 
@@ -193,48 +192,10 @@ def check(*, content: bytes, filename: str, actor: Viewer) -> Plan:
     scopes = import_scopes(actor)
     report = Report(kind=KIND, filename=filename[:200], region_code=", ".join(scopes))
     plan = Plan(report=report)
-    try:
-        table: Table = spreadsheets.read_table(content, filename)
-    except spreadsheets.ImportFileError as exc:
-        report.problems.append(Problem(None, "", None, exc.message, exc.code))
+    opened = spreadsheets.open_table(content, filename, report, lookup=_lookup(), columns=COLUMNS)
+    if opened is None:
         return plan
-    report.sheet = table.sheet
-    header = spreadsheets.find_header_by(table, _lookup())
-    if header is None:
-        report.problems.append(
-            Problem(
-                None,
-                "",
-                None,
-                _(
-                    "No header row was found in the first %(n)d rows: the columns need names such as "
-                    "%(names)s."
-                )
-                % {"n": spreadsheets.HEADER_SCAN_ROWS, "names": "、".join(c.synonyms[0] for c in REQUIRED)},
-                "no_header",
-            )
-        )
-        return plan
-    report.header_rows = [table.row_number(r) for r in header.rows]
-    titles = {c.key: str(c.title) for c in COLUMNS}
-    report.columns = [
-        {"col": c.index, "title": c.title, "field": c.key, "label": titles.get(c.key, "")}
-        for c in header.columns
-    ]
-    present = {c.key for c in header.columns if c.key}
-    for col in REQUIRED:
-        if col.key not in present:
-            report.problems.append(
-                Problem(
-                    None,
-                    "",
-                    None,
-                    _("The file has no “%(title)s” column.") % {"title": col.synonyms[0]},
-                    "missing_column",
-                )
-            )
-    if report.problems:
-        return plan
+    table, header = opened
     rows = list(spreadsheets.data_rows(table, header, report))
     report.data_rows = len(rows)
     if len(rows) > MAX_ROWS:
