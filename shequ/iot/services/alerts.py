@@ -65,7 +65,8 @@ def raise_hits(
         if updated:
             continue
         where = device.name if device else hit.place
-        title = f"{hit.rule.name}: {where}" if where else hit.rule.name
+        # Names are Chinese (rules and devices are named by their community): a full-width colon.
+        title = f"{hit.rule.name}：{where}" if where else hit.rule.name
         region_id = device.region_id if device else (region_ids or {})[hit.region_code]
         alert = Alert(
             rule_id=hit.rule.id,

@@ -72,7 +72,7 @@ def test_device_page_shows_values_in_words_and_alerts(world: World, console: Con
     client = as_user(world, "grid_a")
     page = text(client.get(reverse("iot:device", args=[console.devices["gas-1"].pk])))
     assert "燃气浓度" in page and "30.5 %LEL" in page and "电量" in page
-    assert "燃气浓度超标: gas-1" in page and "待处理" in page
+    assert "燃气浓度超标：gas-1" in page and "待处理" in page
     env = text(client.get(reverse("iot:device", args=[console.devices["env-1"].pk])))
     assert "温度" in env and "23.5 °C" in env and "湿度" in env and "61 %" in env and "PM2.5" in env
     assert "重置令牌" not in env  # a grid worker does not manage devices
@@ -202,13 +202,13 @@ def test_token_reset_and_retire_need_a_confirmation(world: World, console: Conso
 def test_alert_console_open_first_by_severity_and_refreshable(world: World, console: Console) -> None:
     client = as_user(world, "grid_a")
     page = text(client.get(reverse("iot:alerts")))
-    assert page.index("烟感报警: smoke-1") < page.index("燃气浓度超标: gas-1")  # critical before major
+    assert page.index("烟感报警：smoke-1") < page.index("燃气浓度超标：gas-1")  # critical before major
     assert 'hx-trigger="every 15s"' in page and "停止自动刷新" in page
     assert "泽盛烟感" not in page
     paused = text(client.get(reverse("iot:alerts"), {"auto": "0"}))
     assert "hx-trigger" not in paused and "自动刷新" in paused
     fragment = client.get(reverse("iot:alerts"), headers={"HX-Request": "true"})
-    assert "<html" not in text(fragment) and "烟感报警: smoke-1" in text(fragment)
+    assert "<html" not in text(fragment) and "烟感报警：smoke-1" in text(fragment)
     services.alert_clear(actor=world["grid_a"], alert=console.alerts["gas"], reason="现场已处置")
     assert "燃气浓度超标" not in text(client.get(reverse("iot:alerts")))
     cleared = text(client.get(reverse("iot:alerts"), {"state": AlertState.CLEARED}))

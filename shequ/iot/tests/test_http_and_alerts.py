@@ -71,7 +71,7 @@ def test_http_alarm_raises_the_alert(site: Site, client: Client) -> None:
 
     api._PIPELINE.refresh(force=True)
     post(client, "sos-1", "event", payload("p-2", type="pressed"), site.tokens["sos-1"])
-    assert Alert.objects.get().title == "一键呼救: sos-1"
+    assert Alert.objects.get().title == "一键呼救：sos-1"
 
 
 @pytest.fixture
