@@ -163,3 +163,12 @@ def same_for_the_same_seed(summary: demo.IotSummary) -> None:
     assert summary.now is not None
     demo.generate_iot(seed=2026, now=summary.now)
     assert demo.signature() == before
+
+
+def test_demo_resident_can_give_visitor_passes(demo_street: generator.DemoResult) -> None:
+    from shequ.core.models import User
+    from shequ.registry.selectors import person_for_account
+
+    resident = User.objects.get(username="resident")
+    person = person_for_account(resident, ["430104002001001"])
+    assert person is not None and person.house is not None
