@@ -166,7 +166,7 @@ def _place(alert: Alert) -> str:
         house = house_by_pk(alert.house_id)
         if house is not None:
             parts.append(str(house))
-    return " · ".join(p for p in parts if p)
+    return " · ".join(dict.fromkeys(p for p in parts if p))  # the same address only once
 
 
 @handles(AlertRaised)

@@ -8,7 +8,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from shequ.core.messaging import Notice
-from shequ.iot.models import Alert, Severity
+from shequ.iot import labels
+from shequ.iot.models import Alert, RuleKind, Severity
 
 
 def _when(at: dt.datetime) -> str:
@@ -21,7 +22,9 @@ def alert_raised(alert: Alert, *, place: str) -> Notice:
     fields = {
         "severity": severity,
         "title": alert.title,
-        "detail": alert.detail or "-",
+        # An event rule's detail is the event's code ("alarm"): said in words, as on the alert page.
+        "detail": (labels.event_label(alert.detail) if alert.rule.kind == RuleKind.EVENT else alert.detail)
+        or "-",
         "place": place or "-",
         "when": _when(alert.first_at),
     }

@@ -14,15 +14,16 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.http import HttpRequest
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from shequ.core import audit
 from shequ.core.guards import require_actor
 from shequ.core.outbox import emit
 from shequ.core.permissions import Viewer
+from shequ.iot import labels
 from shequ.iot.events import AlertCleared, AlertRaised
-from shequ.iot.models import Alert, AlertState, Device
+from shequ.iot.models import Alert, AlertState, Device, RuleKind
 from shequ.iot.permissions import IotPerm as P
 from shequ.iot.rules import Hit, spec_of
 
@@ -33,13 +34,17 @@ DEFAULT_TICKET_CATEGORY = "security.technical"
 
 def _event_for(alert: Alert, hit: Hit, *, ticket: bool) -> AlertRaised:
     device = hit.device
+    detail = alert.detail
+    if hit.rule.kind == RuleKind.EVENT:  # the event's code ("alarm"), in words for the ticket
+        with translation.override("zh-hans"):
+            detail = labels.event_label(detail)
     return AlertRaised(
         alert_id=alert.pk,
         rule_kind=hit.rule.kind,
         severity=alert.severity,
         region_code=alert.region_code,
         title=alert.title,
-        detail=alert.detail,
+        detail=detail,
         ticket_category=hit.rule.ticket_category if ticket else "",
         device_code=device.code if device else "",
         house_id=alert.house_id,

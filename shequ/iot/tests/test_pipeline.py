@@ -120,6 +120,7 @@ def test_alert_becomes_an_urgent_grid_ticket_once(site: Site, pipeline: Pipeline
     assert ticket.urgency == Urgency.URGENT and ticket.category is not None
     assert ticket.category.code == "safety.fire" and ticket.region_code == smoke.region_code
     assert "烟感报警" in ticket.title
+    assert "报警" in ticket.description and "alarm" not in ticket.description, ticket.description
     # The handler running again (a retried task) makes no second ticket.
     from shequ.grid.handlers import ticket_from_iot_alert
     from shequ.iot.events import AlertRaised

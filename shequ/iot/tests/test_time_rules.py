@@ -167,7 +167,10 @@ def test_an_alert_tells_the_staff_who_handle_alerts(site: Site) -> None:
     assert {"grid_a", "worker_a", "head_a"} <= told
     assert not told & {"grid_b", "head_b", "outsider", "resident"}
     body = Message.objects.filter(topic="iot.alert").first()
-    assert body is not None and "烟感报警" in body.subject and "smoke-1" in body.body
+    assert body is not None and body.subject == "【紧急】设备告警：烟感报警：smoke-1"
+    # Read as the person who gets it: the event in words, no raw code, each place once.
+    assert "情况：报警" in body.body and "alarm" not in body.body, body.body
+    assert "请在告警台确认此告警" in body.body
     # A retried task sends nothing twice.
     outbox.run_pending()
     assert Message.objects.filter(topic="iot.alert", topic_ref=str(alert.pk)).count() == len(told)
