@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from django.apps import apps
 from django.urls import NoReverseMatch, reverse
@@ -130,6 +130,14 @@ class ConsistencyCheck:
     run: Callable[[], list[str]]
 
 
+class Companion(Protocol):
+    """A companion process of ``shequ serve`` (started with the server's address, stopped with it)."""
+
+    def start(self, server: str) -> None: ...
+
+    def stop(self) -> None: ...
+
+
 @dataclass(frozen=True)
 class Component:
     name: str
@@ -149,6 +157,9 @@ class Component:
     # The app's audit actions in words ({"grid.dispatch": _("…")}) for the audit log page
     # (core/audit_labels.py); a callable, so the manifest imports no labels it does not need.
     audit_labels: Callable[[], Mapping[str, Any]] | None = None
+    # Processes that run beside ``shequ serve --with-devices`` for the demo (the IoT app's simulated
+    # devices): called with the command's output, answers a :class:`Companion`.
+    companions: Callable[[Any], Companion] | None = None
 
 
 def components() -> list[Component]:

@@ -33,6 +33,13 @@ ACCESS_NAV = (
 )
 
 
+def device_processes(out: Any) -> Any:
+    """The demo's simulated devices beside ``shequ serve --with-devices`` (``make demo``)."""
+    from shequ.iot.simulator.processes import DeviceProcesses
+
+    return DeviceProcesses(out)
+
+
 def audit_labels() -> dict[str, Any]:
     return {
         "iot.device_register": _("Device registered"),
@@ -86,4 +93,5 @@ COMPONENT = Component(
     permissions=ALL_PERMISSIONS,
     events=("iot.alert_raised", "iot.alert_cleared"),
     audit_labels=audit_labels,
+    companions=device_processes,
 )

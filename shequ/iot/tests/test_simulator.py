@@ -297,7 +297,7 @@ def test_demo_server_starts_the_devices(
     import io
     import sys
 
-    from shequ.core.management.commands import serve
+    from shequ.iot.simulator import processes as serve
 
     settings.VAR_DIR = tmp_path
     monkeypatch.setattr(sim, "broker_answers", lambda host, port, timeout=0.5: broker)
@@ -312,7 +312,11 @@ def test_demo_server_starts_the_devices(
 
     monkeypatch.setattr(serve.subprocess, "Popen", popen)
     out = io.StringIO()
-    devices = serve.DeviceProcesses(out)
+    from shequ.iot.component import COMPONENT
+
+    assert COMPONENT.companions is not None  # what `shequ serve --with-devices` starts
+    devices = COMPONENT.companions(out)
+    assert isinstance(devices, serve.DeviceProcesses)
     devices.start("http://127.0.0.1:8000")
     monkeypatch.undo()
     if broker:

@@ -7,15 +7,14 @@ import contextlib
 import ipaddress
 import os
 import signal
-import subprocess
-import sys
-import threading
 import time
 from functools import partial
-from typing import IO, Any
+from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from shequ.core.components import Companion, components
 
 
 class Command(BaseCommand):
@@ -62,11 +61,17 @@ class Command(BaseCommand):
             outage.supervise("in-process worker", partial(outbox.work, idle_sleep=1.0))
         url = f"http://{opts['host']}:{opts['port']}/"
         engine = settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1]
-        devices = DeviceProcesses(self.stdout) if opts["with_devices"] else None
-        if devices is not None:
-            devices.start(f"http://{_reachable(opts['host'])}:{opts['port']}")
-            # Stopped by a service manager: the devices first, then the default end.
-            signal.signal(signal.SIGTERM, partial(_stop_then_exit, devices))
+        # Apps' companion processes for the demo (the IoT app's simulated devices, ``make demo``).
+        companions = (
+            [comp.companions(self.stdout) for comp in components() if comp.companions is not None]
+            if opts["with_devices"]
+            else []
+        )
+        for companion in companions:
+            companion.start(f"http://{_reachable(opts['host'])}:{opts['port']}")
+        if companions:
+            # Stopped by a service manager: the companions first, then the default end.
+            signal.signal(signal.SIGTERM, partial(_stop_then_exit, companions))
         self.stdout.write(self.style.SUCCESS(f"Shequ is ready at {url} (database: {engine})"))
         try:
             serve(
@@ -80,12 +85,13 @@ class Command(BaseCommand):
                 max_request_body_size=settings.MAX_REQUEST_BYTES + 1,  # waitress refuses from this size on
             )
         finally:
-            if devices is not None:
-                devices.stop()
+            for companion in companions:
+                companion.stop()
 
 
-def _stop_then_exit(devices: DeviceProcesses, signum: int, frame: object) -> None:
-    devices.stop()
+def _stop_then_exit(companions: list[Companion], signum: int, frame: object) -> None:
+    for companion in companions:
+        companion.stop()
     signal.signal(signum, signal.SIG_DFL)
     os.kill(os.getpid(), signum)
 
@@ -96,53 +102,3 @@ def _reachable(host: str) -> str:
         if ipaddress.ip_address(host).is_unspecified:
             return "127.0.0.1"
     return host
-
-
-class DeviceProcesses:
-    """The demo's live devices: ``shequ simulate-devices`` and, when it publishes over MQTT, a
-    ``shequ ingest`` of its own (a shared-subscription group of the demo's), as child processes
-    logging to ``var/``; they end with the server."""
-
-    def __init__(self, out: Any) -> None:
-        self.out = out
-        self.children: list[subprocess.Popen[bytes]] = []
-        self.logs: list[IO[bytes]] = []
-        self.timer: threading.Timer | None = None
-
-    def _spawn(self, name: str, *args: str) -> None:
-        log = (settings.VAR_DIR / f"{name}.log").open("ab")
-        self.logs.append(log)
-        command = [sys.executable, "-m", "shequ.cli", *args]
-        # Our own command line (this interpreter, fixed arguments).
-        self.children.append(subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT))  # noqa: S603
-
-    def start(self, server: str) -> None:
-        from shequ.iot.simulator import broker_answers
-
-        host = os.environ.get("SHEQU_MQTT_HOST", "127.0.0.1")
-        port = os.environ.get("SHEQU_MQTT_PORT", "1883")
-        simulate = ["simulate-devices", "--exit-with-parent"]
-        if broker_answers(host, int(port)):
-            self._spawn("ingest", "ingest", "--client-id", "shequ-demo-ingest", "--group", "shequ-demo")
-            # The ingester subscribes first, or the broker drops what nobody has asked for yet.
-            self.timer = threading.Timer(3.0, self._spawn, ["simulator", *simulate, "--via", "mqtt"])
-            self.timer.daemon = True
-            self.timer.start()
-            how = f"over MQTT ({host}:{port}) with `shequ ingest`"
-        else:
-            self._spawn("simulator", *simulate, "--via", "http", "--url", server)
-            how = f"over HTTP to {server} (no MQTT broker at {host}:{port})"
-        self.out.write(f"devices: the demo street's devices are simulated {how}; logs in {settings.VAR_DIR}")
-
-    def stop(self) -> None:
-        if self.timer is not None:
-            self.timer.cancel()
-        for child in self.children:
-            child.terminate()
-        for child in self.children:
-            try:
-                child.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                child.kill()
-        for log in self.logs:
-            log.close()
