@@ -37,7 +37,7 @@ from shequ.grid.models import Ticket
 from shequ.iot.ingest import Message
 from shequ.iot.models import Alert, DeadLetter, Device, DeviceEvent, DeviceKind
 from shequ.iot.payloads import Reason, topic_for
-from shequ.iot.tests.conftest import GRID, Site, message, payload, register
+from shequ.iot.tests.conftest import GRID, Site, message, payload, register, run_async
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -99,7 +99,7 @@ async def _publish(messages: list[Message], client_id: str, rate: float = 0.0) -
 def publish(messages: list[Message], client_id: str, rate: float = 0.0) -> None:
     """Publish with QoS 1 (at ``rate`` messages/s if given) and return once the broker has
     acknowledged every message."""
-    asyncio.run(_publish(messages, client_id, rate))
+    run_async(_publish(messages, client_id, rate))
 
 
 def _forget_session(client_id: str) -> None:
@@ -111,7 +111,7 @@ def _forget_session(client_id: str) -> None:
         await client.connect(HOST, PORT, version=MQTTv50)
         await client.disconnect()
 
-    asyncio.run(forget())
+    run_async(forget())
 
 
 # --- ingesters ----------------------------------------------------------------------------------

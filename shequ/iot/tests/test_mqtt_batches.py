@@ -10,7 +10,7 @@ from django.db import DataError
 from shequ.iot.ingest import Pipeline, Prepared, Result
 from shequ.iot.models import DeadLetter, DeviceEvent
 from shequ.iot.mqtt import Ingester, Settings
-from shequ.iot.tests.conftest import Site, message
+from shequ.iot.tests.conftest import Site, message, run_async
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -26,12 +26,10 @@ class Poisoned(Pipeline):
 
 
 def test_a_batch_the_database_refuses_is_written_message_by_message(site: Site) -> None:
-    import asyncio
-
     async def make() -> Ingester:
         return Ingester(Settings(), Poisoned())
 
-    ingester = asyncio.run(make())
+    ingester = run_async(make())
     gas = site.devices["gas-1"]
     batch = [message(gas, "telemetry", f"g-{n}", level=3.0) for n in range(5)]
     batch.insert(2, message(gas, "telemetry", "poison", level=3.0))
