@@ -228,12 +228,65 @@ def pg_check_archive(backup: Path) -> None:
 def pg_restore(backup: Path, *, dbname: str | None = None, clean: bool = True) -> None:
     """Restore into ``dbname`` (the configured database unless named) in one transaction: on any
     error nothing changes. ``clean`` drops the archive's objects first."""
-    tool, _line = pg_tool("pg_restore", _server_major())
-    args = [tool, "--single-transaction", "--exit-on-error", "--no-owner", "--no-password"]
-    if clean:
-        args += ["--clean", "--if-exists"]
+    server_major = _server_major()
+    tool, _line = pg_tool("pg_restore", server_major)
     target = dbname or str(connection.settings_dict["NAME"])
-    _run([*args, f"--dbname={target}", str(backup)], pg_env(target), "pg_restore")
+    if not clean:
+        args = [tool, "--single-transaction", "--exit-on-error", "--no-owner", "--no-password"]
+        _run([*args, f"--dbname={target}", str(backup)], pg_env(target), "pg_restore")
+        return
+    # pg_restore --clean drops object by object, and PostgreSQL refuses to drop a partition's
+    # constraint or index inherited from its partitioned table (the IoT events): the partitioned
+    # tables are dropped whole first (CASCADE takes their partitions), then the archive's own clean
+    # script runs, all in one psql transaction.
+    psql, _psql_line = pg_tool("psql", server_major)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname) FROM pg_class c "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind = 'p' AND n.nspname = 'public'"
+        )
+        partitioned = [name for (name,) in cursor.fetchall()]
+    env = pg_env(target)
+    script = subprocess.Popen(  # noqa: S603 (our own command line)
+        [tool, "--clean", "--if-exists", "--no-owner", "--file=-", str(backup)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    loader = subprocess.Popen(  # noqa: S603 (our own command line)
+        [
+            psql,
+            "--no-psqlrc",
+            "--quiet",
+            "--single-transaction",
+            "--set=ON_ERROR_STOP=1",
+            "--no-password",
+            f"--dbname={target}",
+        ],
+        env=env,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    assert script.stdout is not None and loader.stdin is not None
+    try:
+        for name in partitioned:
+            loader.stdin.write(f"DROP TABLE IF EXISTS {name} CASCADE;\n".encode())
+        shutil.copyfileobj(script.stdout, loader.stdin, 1 << 20)
+    except BrokenPipeError:
+        pass  # psql stopped at an error: its message is below
+    finally:
+        loader.stdin.close()
+    assert script.stderr is not None and loader.stderr is not None
+    script.stdout.close()
+    script_err = script.stderr.read().decode(errors="replace")
+    loader_err = loader.stderr.read().decode(errors="replace")
+    script.wait()
+    loader.wait()
+    if script.returncode != 0:
+        raise BackupError(f"pg_restore failed (exit {script.returncode}): {script_err.strip()[-2000:]}")
+    if loader.returncode != 0:
+        raise BackupError(f"pg_restore failed (exit {loader.returncode}): {loader_err.strip()[-2000:]}")
 
 
 def _url(dbname: str) -> str:
