@@ -218,7 +218,12 @@ def test_command_runs_direct_and_checks_its_options(
 ) -> None:
     from django.core.management.base import CommandError
 
+    import signal
+
+    before = signal.getsignal(signal.SIGTERM)
     call_command("simulate_devices", via="direct", duration=1.0, speed=600, scenario="smoke,parking")
+    # The command's handlers end with it (forked children of the caller would inherit them).
+    assert signal.getsignal(signal.SIGTERM) is before
     out = capsys.readouterr().out
     assert "via direct" in out and "smoke:" in out and "parking:" in out and "simulation ended" in out
     assert _alerts(RuleKind.EVENT)  # the smoke alarm, 2 simulated minutes in

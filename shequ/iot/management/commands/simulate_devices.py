@@ -94,9 +94,12 @@ class Command(BaseCommand):
             self.stdout.write("  " + incident.line())
         self.stdout.flush()
         stopping = threading.Event()
+        # Our handlers while we run, the previous ones afterwards: a process that calls the command
+        # (a test) must not keep a SIGTERM handler that its forked children would inherit.
+        previous: dict[signal.Signals, Any] = {}
         if threading.current_thread() is threading.main_thread():
             for sig in (signal.SIGTERM, signal.SIGINT):
-                signal.signal(sig, lambda *_: stopping.set())
+                previous[sig] = signal.signal(sig, lambda *_: stopping.set())
         parent = os.getppid()
 
         def stop() -> bool:
@@ -108,6 +111,8 @@ class Command(BaseCommand):
             )
         finally:
             transport.close()
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
         self.stdout.write(f"simulation ended: {transport.stats.line()}")
 
     def _transport(self, via: str, fleet: sim.Fleet, opts: dict[str, Any]) -> sim.Transport:
