@@ -216,9 +216,9 @@ def test_every_simulated_message_is_accepted(street: Street) -> None:
 def test_command_runs_direct_and_checks_its_options(
     street: Street, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from django.core.management.base import CommandError
-
     import signal
+
+    from django.core.management.base import CommandError
 
     before = signal.getsignal(signal.SIGTERM)
     call_command("simulate_devices", via="direct", duration=1.0, speed=600, scenario="smoke,parking")
