@@ -119,6 +119,11 @@ def event_label(code: str) -> str:
     return str(EVENT_LABELS.get(code, code))
 
 
+def alert_detail(detail: str, rule_kind: str) -> str:
+    """An alert's detail for people: an event rule's detail is the event's code ("alarm")."""
+    return event_label(detail) if rule_kind == RuleKind.EVENT else detail
+
+
 def value_label(key: str, kind: str = "") -> tuple[str, str]:
     """A telemetry field's name and unit for a device of ``kind``."""
     if key == "level" and kind in LEVEL_LABELS:

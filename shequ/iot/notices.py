@@ -9,7 +9,7 @@ from django.utils.translation import gettext as _
 
 from shequ.core.messaging import Notice
 from shequ.iot import labels
-from shequ.iot.models import Alert, RuleKind, Severity
+from shequ.iot.models import Alert, Severity
 
 
 def _when(at: dt.datetime) -> str:
@@ -23,8 +23,7 @@ def alert_raised(alert: Alert, *, place: str) -> Notice:
         "severity": severity,
         "title": alert.title,
         # An event rule's detail is the event's code ("alarm"): said in words, as on the alert page.
-        "detail": (labels.event_label(alert.detail) if alert.rule.kind == RuleKind.EVENT else alert.detail)
-        or "-",
+        "detail": labels.alert_detail(alert.detail, alert.rule.kind) or "-",
         "place": place or "-",
         "when": _when(alert.first_at),
     }

@@ -28,7 +28,7 @@ from shequ.core.models import Region
 from shequ.core.permissions import Viewer, codes_q, has_perm, scopes_for
 from shequ.iot import labels, selectors, services
 from shequ.iot.forms import ConfirmForm, DeviceFilterForm, DeviceForm, TokenConfirmForm
-from shequ.iot.models import Alert, Device, DeviceKind, RuleKind
+from shequ.iot.models import Alert, Device, DeviceKind
 from shequ.iot.payloads import SCHEMAS, Silent, topic_for
 from shequ.iot.permissions import IotPerm as P
 from shequ.registry import selectors as registry_selectors
@@ -122,9 +122,7 @@ def with_alert_words(alerts: list[Alert]) -> list[Alert]:
         a.last_ago = labels.ago(a.last_at, now)  # type: ignore[attr-defined]
         a.place = place_of(a.device) if a.device is not None else ""  # type: ignore[attr-defined]
         a.state_label = labels.ALERT_STATE_LABELS.get(a.state, a.state)  # type: ignore[attr-defined]
-        # An event rule's detail is the event's code: say it in words.
-        event = a.rule.kind == RuleKind.EVENT
-        a.detail_words = labels.event_label(a.detail) if event else a.detail  # type: ignore[attr-defined]
+        a.detail_words = labels.alert_detail(a.detail, a.rule.kind)  # type: ignore[attr-defined]
     return alerts
 
 

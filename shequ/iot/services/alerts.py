@@ -23,7 +23,7 @@ from shequ.core.outbox import emit
 from shequ.core.permissions import Viewer
 from shequ.iot import labels
 from shequ.iot.events import AlertCleared, AlertRaised
-from shequ.iot.models import Alert, AlertState, Device, RuleKind
+from shequ.iot.models import Alert, AlertState, Device
 from shequ.iot.permissions import IotPerm as P
 from shequ.iot.rules import Hit, spec_of
 
@@ -34,10 +34,8 @@ DEFAULT_TICKET_CATEGORY = "security.technical"
 
 def _event_for(alert: Alert, hit: Hit, *, ticket: bool) -> AlertRaised:
     device = hit.device
-    detail = alert.detail
-    if hit.rule.kind == RuleKind.EVENT:  # the event's code ("alarm"), in words for the ticket
-        with translation.override("zh-hans"):
-            detail = labels.event_label(detail)
+    with translation.override("zh-hans"):  # in words for the ticket
+        detail = labels.alert_detail(alert.detail, hit.rule.kind)
     return AlertRaised(
         alert_id=alert.pk,
         rule_kind=hit.rule.kind,
