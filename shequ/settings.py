@@ -397,6 +397,9 @@ EMAIL_TIMEOUT = 10
 DEFAULT_FROM_EMAIL = os.environ.get("SHEQU_EMAIL_FROM", "shequ@localhost")
 SMS_GATEWAY_URL = os.environ.get("SHEQU_SMS_GATEWAY_URL", "")
 SMS_GATEWAY_TOKEN = os.environ.get("SHEQU_SMS_GATEWAY_TOKEN", "")
+# The token the gateway sends with SMS that people send to the platform (POST /api/v1/sms/inbound);
+# empty: replies are not taken.
+SMS_CALLBACK_TOKEN = os.environ.get("SHEQU_SMS_CALLBACK_TOKEN", "")
 # Absolute address of the site, for links in emails and SMS (e.g. https://shequ.example.gov.cn).
 # Map tiles for the map pin on the resident's report page: a URL template such as
 # https://tiles.example.cn/{z}/{x}/{y}.png of a provider licensed for China (GCJ-02 maps need a

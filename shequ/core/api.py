@@ -1,14 +1,19 @@
 """Core's API router: the caller's account, regions, inbox and the audit log (mounted at /api/v1/)."""
 
+import hmac
+import json
 from typing import Annotated, Any
 
+from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
-from ninja import Field, Path, Query, Router
+from ninja import Field, Path, Query, Router, Schema
 from ninja.pagination import PageNumberPagination, paginate
+from ninja.security import HttpBearer
 
-from shequ.core import audit, guards, messaging, selectors
+from shequ.core import audit, guards, inbound, messaging, selectors
 from shequ.core.apiauth import (
     AUDIT_READ,
     MESSAGES_READ,
@@ -18,7 +23,7 @@ from shequ.core.apiauth import (
     api_auth,
 )
 from shequ.core.apierrors import ApiError, ErrorOut
-from shequ.core.models import AuditEntry, Message, Region, Role, User
+from shequ.core.models import AuditEntry, InboundOutcome, Message, Region, Role, User
 from shequ.core.permissions import Perm, active_memberships, scopes_for
 from shequ.core.personal import mask_phone
 from shequ.core.schemas import (
@@ -155,3 +160,48 @@ def audit_list(request: HttpRequest, filters: Query[AuditFilters]) -> QuerySet[A
         detail={k: v.isoformat() if hasattr(v, "isoformat") else str(v) for k, v in wanted.items()},
     )
     return selectors.audit_list(viewer=viewer, filters=wanted)
+
+
+class SmsGatewayToken(HttpBearer):
+    """The SMS gateway's callback token (``SHEQU_SMS_CALLBACK_TOKEN``), compared in constant time."""
+
+    openapi_scheme = "bearer"
+
+    def authenticate(self, request: HttpRequest, token: str) -> str | None:
+        expected = settings.SMS_CALLBACK_TOKEN
+        if not expected:
+            raise ApiError(
+                503, "sms_callback_off", _("This platform takes no SMS replies (no callback token set).")
+            )
+        return token if hmac.compare_digest(token.encode(), expected.encode()) else None
+
+
+class InboundSmsOut(Schema):
+    received: int = Field(description="SMS stored now (a redelivered id is not stored again).")
+    answered: int = Field(description="Of those, how many a service took as an answer.")
+
+
+@router.post(
+    "/sms/inbound",
+    response={200: InboundSmsOut},
+    auth=SmsGatewayToken(),
+    openapi_extra={
+        "requestBody": {
+            "content": {"application/json": {"schema": {"type": "object"}}},
+            "description": 'One SMS `{"id": "mo-1", "from": "13912345678", "text": "1", '
+            '"received_at": "2026-07-01T08:00:00+08:00"}` or `{"messages": [...]}` (at most 1000).',
+        }
+    },
+)
+def sms_inbound(request: HttpRequest) -> dict[str, int]:
+    """The SMS gateway delivers SMS that people sent to the platform's number (docs/api.md)."""
+    try:
+        raw = json.loads(request.body or b"null")
+    except ValueError:
+        raise ApiError(400, "bad_json", _("The body is not JSON.")) from None
+    try:
+        items = inbound.clean(raw)
+    except ValidationError as exc:
+        raise ApiError(400, "bad_sms", " ".join(exc.messages)) from None
+    rows = inbound.receive(items)
+    return {"received": len(rows), "answered": sum(r.outcome == InboundOutcome.ANSWERED for r in rows)}

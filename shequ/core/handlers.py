@@ -8,7 +8,7 @@ from django.contrib.sessions.models import Session
 from django.utils import timezone
 
 from shequ.core import audit, messaging
-from shequ.core.events import DeliveryQueued
+from shequ.core.events import DeliveriesQueued, DeliveryQueued
 from shequ.core.models import UserSession
 from shequ.core.outbox import handles, periodic
 
@@ -20,6 +20,16 @@ def _give_up(event: DeliveryQueued, error: str) -> None:
 @handles(DeliveryQueued, external=True, on_give_up=_give_up)
 def send_delivery(event: DeliveryQueued) -> None:
     messaging.deliver(delivery_id=event.delivery_id)
+
+
+def _give_up_batch(event: DeliveriesQueued, error: str) -> None:
+    for delivery_id in event.delivery_ids:
+        messaging.delivery_give_up(delivery_id=delivery_id)
+
+
+@handles(DeliveriesQueued, external=True, on_give_up=_give_up_batch)
+def send_deliveries(event: DeliveriesQueued) -> None:
+    messaging.deliver_batch(delivery_ids=event.delivery_ids)
 
 
 @periodic("core.clear_sessions", every=timedelta(hours=1))

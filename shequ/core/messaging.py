@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 
 import httpx
 from django.conf import settings
+from django.core import signing
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import EmailMessage
 from django.db import transaction
@@ -33,12 +34,13 @@ from django.utils.crypto import get_random_string
 from django.utils.translation import gettext as _
 
 from shequ.core import audit, outbox
-from shequ.core.events import DeliveryQueued, MessageAcknowledged
+from shequ.core.events import DeliveriesQueued, MessageAcknowledged
 from shequ.core.models import (
     AuditResult,
     Channel,
     Delivery,
     DeliveryStatus,
+    InboundSms,
     Membership,
     Message,
     Region,
@@ -58,6 +60,11 @@ SKIP_NO_EMAIL = "no email address"
 SKIP_NO_PHONE = "no mobile number"
 SKIP_INACTIVE = "account disabled"
 SKIP_NO_GATEWAY = "SMS gateway not configured"
+SKIP_NO_ACCOUNT = "no account (SMS only)"
+
+# Deliveries per outbox task: big enough that 100,000 recipients are 500 tasks, small enough that a
+# batch to a slow gateway (10 s timeout each) ends well inside the worker's lease.
+DELIVERY_BATCH = 200
 
 
 class DeliveryError(Exception):
@@ -112,8 +119,83 @@ def _clean(*, subject: str, body: str, link: str, channels: Iterable[str]) -> tu
     return subject, body, link, chosen
 
 
-def _initial_state(user: User, channel: str) -> tuple[str, str]:
-    """(status, reason) of a new delivery."""
+# Contacts without an account ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Contact:
+    """A person without an account, reached by SMS: ``ref`` is "<kind>:<id>" of a kind whose owner
+    registered a phone lookup (``register_contacts``); ``name`` is shown in roll-calls."""
+
+    ref: str
+    name: str = ""
+
+
+# kind → function(ids) → {id: mobile number}: the app that keeps the numbers lends them at send time,
+# so a message holds no copy of a number and a number changed meanwhile is the one used.
+PhoneLookup = Callable[[Sequence[str]], dict[str, str]]
+_CONTACTS: dict[str, PhoneLookup] = {}
+
+
+def register_contacts(kind: str, lookup: PhoneLookup) -> None:
+    """Let the app owning ``kind`` contacts give their numbers (called from AppConfig.ready)."""
+    _CONTACTS[kind] = lookup
+
+
+def _contact_phone(ref: str) -> str:
+    kind, sep, object_id = ref.partition(":")
+    lookup = _CONTACTS.get(kind)
+    if not sep or lookup is None:
+        return ""
+    return lookup([object_id]).get(object_id, "")
+
+
+def _inbound_phones(ids: Sequence[str]) -> dict[str, str]:
+    found = InboundSms.objects.filter(pk__in=[int(i) for i in ids if i.isdigit()])
+    return {str(sms.pk): sms.phone for sms in found}
+
+
+register_contacts("core.inbound_sms", _inbound_phones)
+
+
+# Links that open without signing in --------------------------------------------------------------
+
+TOKEN_PLACEHOLDER = "{token}"
+_TOKEN_SALT = "shequ.core.message"
+
+
+def message_token(message_id: int) -> str:
+    """A signed reference to one message: a link carrying it lets its recipient answer without an
+    account (a resident called out by SMS). It names the message only, so it opens nothing else."""
+    return signing.Signer(salt=_TOKEN_SALT).sign(str(message_id)).replace(":", "-")
+
+
+def message_from_token(token: str) -> Message | None:
+    """The message a token names, or None for a forged, altered or unknown token."""
+    try:
+        value = signing.Signer(salt=_TOKEN_SALT).unsign(token.replace("-", ":", 1))
+    except signing.BadSignature:
+        return None
+    if not value.isdigit():
+        return None
+    return Message.objects.select_related("recipient").filter(pk=int(value)).first()
+
+
+def message_link(message: Message) -> str:
+    """The message's link with its own token filled in (``notify(link="/x/{token}/")``)."""
+    if TOKEN_PLACEHOLDER in message.link:
+        return message.link.replace(TOKEN_PLACEHOLDER, message_token(message.pk))
+    return message.link
+
+
+def _initial_state(user: User | None, channel: str) -> tuple[str, str]:
+    """(status, reason) of a new delivery (``user`` None: a contact without an account)."""
+    if user is None:
+        if channel != Channel.SMS:
+            return DeliveryStatus.SKIPPED, SKIP_NO_ACCOUNT
+        if not settings.SMS_GATEWAY_URL:
+            return DeliveryStatus.SKIPPED, SKIP_NO_GATEWAY
+        return DeliveryStatus.QUEUED, ""
     if channel == Channel.INBOX:
         return DeliveryStatus.SENT, ""
     if not user.is_active:
@@ -152,8 +234,11 @@ def notify(
     requires_ack: bool = False,
     dedupe_key: str = "",
     thread_key: str = "",
+    contacts: Sequence[Contact] = (),
 ) -> list[Message]:
-    """Send a message to each recipient over ``channels`` (the inbox always included).
+    """Send a message to each recipient over ``channels`` (the inbox always included), and by SMS
+    to each of ``contacts`` (people without an account). ``link`` may hold ``{token}``: each
+    message's link then carries that message's own token (``message_token``).
 
     ``dedupe_key`` (e.g. the outbox event id, see ``outbox.current_event_id``): a recipient who
     already has a message with this key gets nothing new, so a retried task or a second handler of
@@ -171,6 +256,11 @@ def notify(
     users = list({u.pk: u for u in recipients}.values())
     if any(u.pk is None for u in users):
         raise ValueError("recipients must be saved users")
+    outside = list({c.ref: c for c in contacts}.values())
+    if outside and Channel.SMS not in chosen:
+        raise ValueError("contacts without an account are reached by SMS only: choose the SMS channel")
+    if any(c.ref.partition(":")[0] not in _CONTACTS or len(c.ref) > 64 for c in outside):
+        raise ValueError("a contact's kind has no registered phone lookup")
     if dedupe_key and users:
         # The unique constraint backs this up when two workers race: the loser rolls back and retries.
         done = set(
@@ -179,14 +269,25 @@ def notify(
             )
         )
         users = [u for u in users if u.pk not in done]
-    if not users:
+    if dedupe_key and outside:
+        done_refs = set(
+            Message.objects.filter(
+                dedupe_key=dedupe_key, contact_ref__in=[c.ref for c in outside]
+            ).values_list("contact_ref", flat=True)
+        )
+        outside = [c for c in outside if c.ref not in done_refs]
+    if not users and not outside:
         return []
     now = timezone.now()
+    addressees: list[tuple[User | None, Contact | None]] = [(u, None) for u in users]
+    addressees += [(None, c) for c in outside]
     with transaction.atomic():
         messages = Message.objects.bulk_create(
             [
                 Message(
                     recipient=user,
+                    contact_ref=contact.ref if contact else "",
+                    contact_name=contact.name[:50] if contact else "",
                     sender=sender,
                     region_code=region_code,
                     subject=subject,
@@ -199,12 +300,12 @@ def notify(
                     thread_key=thread_key,
                     created_at=now,
                 )
-                for user in users
+                for user, contact in addressees
             ],
-            batch_size=500,
+            batch_size=1000,
         )
         deliveries: list[Delivery] = []
-        for message, user in zip(messages, users, strict=True):
+        for message, (user, _contact) in zip(messages, addressees, strict=True):
             for channel in chosen:
                 status, reason = _initial_state(user, channel)
                 deliveries.append(
@@ -216,13 +317,19 @@ def notify(
                         sent_at=now if status == DeliveryStatus.SENT else None,
                     )
                 )
-        Delivery.objects.bulk_create(deliveries, batch_size=500)
-        outbox.emit_many(
-            DeliveryQueued(delivery_id=d.pk, channel=d.channel)
-            for d in deliveries
-            if d.status == DeliveryStatus.QUEUED
-        )
+        Delivery.objects.bulk_create(deliveries, batch_size=1000)
+        outbox.emit_many(_batches(deliveries))
     return messages
+
+
+def _batches(deliveries: Sequence[Delivery]) -> Iterable[DeliveriesQueued]:
+    by_channel: dict[str, list[int]] = {}
+    for d in deliveries:
+        if d.status == DeliveryStatus.QUEUED:
+            by_channel.setdefault(d.channel, []).append(d.pk)
+    for channel, ids in by_channel.items():
+        for start in range(0, len(ids), DELIVERY_BATCH):
+            yield DeliveriesQueued(delivery_ids=ids[start : start + DELIVERY_BATCH], channel=channel)
 
 
 def _absolute(path: str) -> str:
@@ -235,7 +342,9 @@ def _absolute(path: str) -> str:
 
 def _outside_text(message: Message) -> str:
     parts = [message.body] if message.body else []
-    link = _absolute(message.link) or _absolute(reverse("core:message", args=[message.pk]))
+    link = _absolute(message_link(message))
+    if not link and message.recipient_id is not None:  # a contact has no inbox to open
+        link = _absolute(reverse("core:message", args=[message.pk]))
     if link:
         parts.append(_("Open: %(url)s") % {"url": link})
     return "\n\n".join(parts)
@@ -243,7 +352,7 @@ def _outside_text(message: Message) -> str:
 
 def _send_email(delivery: Delivery) -> str:
     message = delivery.message
-    address = message.recipient.email
+    address = message.recipient.email if message.recipient else ""
     if not address:
         raise _Skip(SKIP_NO_EMAIL)
     domain = parseaddr(settings.DEFAULT_FROM_EMAIL)[1].rpartition("@")[2] or "localhost"
@@ -276,7 +385,8 @@ def _send_sms(delivery: Delivery) -> str:
     url = settings.SMS_GATEWAY_URL
     if not url:
         raise _Skip(SKIP_NO_GATEWAY)
-    phone = delivery.message.recipient.phone
+    message = delivery.message
+    phone = message.recipient.phone if message.recipient else _contact_phone(message.contact_ref)
     if not phone:
         raise _Skip(SKIP_NO_PHONE)
     headers = {"Authorization": f"Bearer {settings.SMS_GATEWAY_TOKEN}"} if settings.SMS_GATEWAY_TOKEN else {}
@@ -308,7 +418,8 @@ def deliver(*, delivery_id: int) -> None:
     if delivery is None or delivery.status != DeliveryStatus.QUEUED:
         return
     queued = Delivery.objects.filter(pk=delivery.pk, status=DeliveryStatus.QUEUED)
-    if not delivery.message.recipient.is_active:
+    recipient = delivery.message.recipient
+    if recipient is not None and not recipient.is_active:
         queued.update(status=DeliveryStatus.SKIPPED, last_error=SKIP_INACTIVE)
         return
     try:
@@ -330,6 +441,20 @@ def deliver(*, delivery_id: int) -> None:
         sent_at=timezone.now(),
         last_error="",
     )
+
+
+def deliver_batch(*, delivery_ids: Sequence[int]) -> None:
+    """Send a batch of deliveries (the outbox handler of ``DeliveriesQueued``). Each one is tried;
+    those that fail stay queued and the first error is raised at the end, so the outbox retries the
+    batch later and ``deliver`` skips the ones already sent."""
+    failed: DeliveryError | None = None
+    for delivery_id in delivery_ids:
+        try:
+            deliver(delivery_id=delivery_id)
+        except DeliveryError as exc:
+            failed = failed or exc
+    if failed is not None:
+        raise failed
 
 
 def delivery_give_up(*, delivery_id: int) -> None:
@@ -430,7 +555,11 @@ def notice_send(
 
 
 def _own(user: Viewer, message: Message) -> None:
-    if not getattr(user, "is_authenticated", False) or message.recipient_id != user.pk:
+    if (
+        not getattr(user, "is_authenticated", False)
+        or message.recipient_id is None
+        or message.recipient_id != user.pk
+    ):
         raise PermissionDenied(_("This is not your message."))
 
 
@@ -511,10 +640,21 @@ def acknowledge(*, user: User, message: Message) -> Message:
     return message
 
 
+def acknowledged_elsewhere(*, message_ids: Sequence[int], at: datetime | None = None) -> int:
+    """Record acknowledgements that the app owning the messages' topic took itself (an answer page
+    opened from a link, a reply SMS), in bulk. No ``MessageAcknowledged`` is emitted: the caller is
+    the one that would react. Returns how many were newly acknowledged."""
+    at = at or timezone.now()
+    fresh = Message.objects.filter(pk__in=list(message_ids), requires_ack=True, acknowledged_at__isnull=True)
+    count = fresh.update(acknowledged_at=at)
+    Message.objects.filter(pk__in=list(message_ids), read_at__isnull=True).update(read_at=at)
+    return count
+
+
 @dataclass(frozen=True)
 class RollCallEntry:
     message_id: int
-    recipient_id: int
+    recipient_id: int | None  # None: a contact without an account
     recipient_name: str
     channels: dict[str, str]  # channel → delivery status
     delivered: bool
@@ -578,7 +718,7 @@ def roll_call(*, topic: str, topic_ref: str, viewer: Viewer | None = None) -> Ro
             RollCallEntry(
                 message_id=message.pk,
                 recipient_id=message.recipient_id,
-                recipient_name=message.recipient.name,
+                recipient_name=message.recipient.name if message.recipient else message.contact_name,
                 channels=statuses,
                 delivered=_delivered(statuses),
                 read_at=message.read_at,

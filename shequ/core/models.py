@@ -388,9 +388,16 @@ class WorkerHeartbeat(models.Model):
 
 
 class Message(models.Model):
-    """A notice to one person; it always lands in the in-app inbox and may go out by email or SMS."""
+    """A notice to one person. To an account it always lands in the in-app inbox and may go out by
+    email or SMS; to a contact without an account (a resident known to the registry, the sender of
+    an SMS) it goes by SMS only, the number looked up when it is sent (``messaging.register_contacts``)."""
 
-    recipient = models.ForeignKey(User, on_delete=models.CASCADE, related_name="messages")
+    recipient = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.CASCADE, related_name="messages"
+    )
+    # "<kind>:<id>" of a contact without an account (e.g. "registry.person:42"); empty for accounts.
+    contact_ref = models.CharField(max_length=64, blank=True)
+    contact_name = models.CharField(max_length=50, blank=True)
     sender = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     region_code = models.CharField(max_length=15, blank=True, db_index=True)
     subject = models.CharField(max_length=200)
@@ -415,7 +422,12 @@ class Message(models.Model):
                 fields=["recipient", "dedupe_key"],
                 condition=~models.Q(dedupe_key=""),
                 name="one_message_per_event_and_recipient",
-            )
+            ),
+            models.CheckConstraint(
+                condition=models.Q(recipient__isnull=False, contact_ref="")
+                | models.Q(recipient__isnull=True) & ~models.Q(contact_ref=""),
+                name="message_to_an_account_or_a_contact",
+            ),
         ]
         indexes: ClassVar = [models.Index(fields=["recipient", "thread_key"], name="message_thread")]
 
@@ -446,6 +458,31 @@ class Delivery(models.Model):
         constraints: ClassVar = [
             models.UniqueConstraint(fields=["message", "channel"], name="one_delivery_per_channel")
         ]
+
+
+class InboundOutcome(models.TextChoices):
+    ANSWERED = "answered", _("Answered")
+    MALFORMED = "malformed", _("Not understood")
+    UNKNOWN_NUMBER = "unknown", _("Unknown number")
+    NOTHING_OPEN = "nothing_open", _("Nothing to answer")
+
+
+class InboundSms(EncryptedModel):
+    """An SMS a person sent to the platform's number, as the gateway's callback delivered it. The
+    number is kept sealed (the answer goes back to it); ``phone_index`` finds whose it is."""
+
+    provider_id = models.CharField(max_length=100, unique=True)  # the gateway's id: a redelivery is one SMS
+    phone = EncryptedTextField()
+    phone_index = BlindIndexField(source="phone", purpose="phone")
+    text = models.CharField(max_length=500)
+    received_at = models.DateTimeField()
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    outcome = models.CharField(max_length=12, choices=InboundOutcome.choices)
+    handled_by = models.CharField(max_length=64, blank=True)  # the reply router that took it
+    reply = models.CharField(max_length=500, blank=True)  # what the person was answered
+
+    class Meta:
+        ordering: ClassVar = ["-created_at"]
 
 
 class KeyKind(models.TextChoices):

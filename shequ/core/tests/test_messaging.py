@@ -24,7 +24,7 @@ from pytest_django.fixtures import Settings
 
 from shequ.conftest import World
 from shequ.core import messaging, outbox, selectors
-from shequ.core.events import DeliveryQueued, MessageAcknowledged
+from shequ.core.events import DeliveriesQueued, DeliveryQueued, MessageAcknowledged
 from shequ.core.models import (
     AuditEntry,
     AuditResult,
@@ -121,10 +121,14 @@ def test_notify_writes_messages_deliveries_and_events_together(
     messages = send(
         people, "alice", "bob", "carol", "alice", channels=("sms", "email"), topic="t", topic_ref="1"
     )
-    assert [m.recipient.username for m in messages] == ["alice", "bob", "carol"]  # duplicates dropped
+    assert [m.recipient.username for m in messages if m.recipient] == [
+        "alice",
+        "bob",
+        "carol",
+    ]  # duplicates dropped
     assert all(m.pk for m in messages)
     states = {
-        (d.message.recipient.username, d.channel): (d.status, d.last_error)
+        (d.message.recipient.username if d.message.recipient else "", d.channel): (d.status, d.last_error)
         for d in Delivery.objects.select_related("message__recipient")
     }
     assert states == {
@@ -138,11 +142,12 @@ def test_notify_writes_messages_deliveries_and_events_together(
         ("carol", "email"): (DeliveryStatus.SKIPPED, messaging.SKIP_INACTIVE),
         ("carol", "sms"): (DeliveryStatus.SKIPPED, messaging.SKIP_INACTIVE),
     }
-    # One outbox event per queued email/SMS delivery, nothing for the rest.
+    # One outbox event per channel's batch of queued email/SMS deliveries, nothing for the rest.
     queued = set(Delivery.objects.filter(status=DeliveryStatus.QUEUED).values_list("pk", "channel"))
-    tasks = {(t.payload["delivery_id"], t.payload["channel"]) for t in OutboxTask.objects.all()}
+    tasks = {(i, t.payload["channel"]) for t in OutboxTask.objects.all() for i in t.payload["delivery_ids"]}
     assert tasks == queued
-    assert set(OutboxTask.objects.values_list("event_type", flat=True)) == {DeliveryQueued.name}
+    assert OutboxTask.objects.count() == 2  # one email batch, one SMS batch
+    assert set(OutboxTask.objects.values_list("event_type", flat=True)) == {DeliveriesQueued.name}
 
 
 @pytest.mark.django_db
@@ -363,7 +368,7 @@ def _killed_after_handing_over(
     finally:
         victim.kill()
         victim.wait(timeout=60)
-    task = OutboxTask.objects.get(event_type=DeliveryQueued.name)
+    task = OutboxTask.objects.get(event_type=DeliveriesQueued.name)
     assert (task.status, task.attempts) == (OutboxStatus.PENDING, 1)
     # The lease is SHEQU_OUTBOX_LEASE_SECONDS (1 s here), not a fixed 300 s.
     assert task.available_at <= timezone.now() + timedelta(seconds=1)
@@ -517,7 +522,12 @@ def test_notice_reaches_the_region_subtree_and_is_audited(world: World) -> None:
     messages = messaging.notice_send(
         actor=head, region_code="430104002001", subject="Fire drill", body="Friday 15:00", requires_ack=True
     )
-    assert sorted(m.recipient.username for m in messages) == ["grid_a", "grid_b", "resident", "worker_a"]
+    assert sorted(m.recipient.username for m in messages if m.recipient) == [
+        "grid_a",
+        "grid_b",
+        "resident",
+        "worker_a",
+    ]
     assert {(m.topic, m.region_code, m.requires_ack, m.sender_id) for m in messages} == {
         (messaging.NOTICE_TOPIC, "430104002001", True, head.pk)
     }
