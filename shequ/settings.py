@@ -194,6 +194,7 @@ INSTALLED_APPS = [
     "shequ.registry",
     "shequ.grid",
     "shequ.iot",
+    "shequ.emergency",
     "shequ.demo",
 ]
 

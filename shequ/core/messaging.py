@@ -60,7 +60,6 @@ SKIP_NO_EMAIL = "no email address"
 SKIP_NO_PHONE = "no mobile number"
 SKIP_INACTIVE = "account disabled"
 SKIP_NO_GATEWAY = "SMS gateway not configured"
-SKIP_NO_ACCOUNT = "no account (SMS only)"
 
 # Deliveries per outbox task: big enough that 100,000 recipients are 500 tasks, small enough that a
 # batch to a slow gateway (10 s timeout each) ends well inside the worker's lease.
@@ -191,8 +190,6 @@ def message_link(message: Message) -> str:
 def _initial_state(user: User | None, channel: str) -> tuple[str, str]:
     """(status, reason) of a new delivery (``user`` None: a contact without an account)."""
     if user is None:
-        if channel != Channel.SMS:
-            return DeliveryStatus.SKIPPED, SKIP_NO_ACCOUNT
         if not settings.SMS_GATEWAY_URL:
             return DeliveryStatus.SKIPPED, SKIP_NO_GATEWAY
         return DeliveryStatus.QUEUED, ""
@@ -306,7 +303,8 @@ def notify(
         )
         deliveries: list[Delivery] = []
         for message, (user, _contact) in zip(messages, addressees, strict=True):
-            for channel in chosen:
+            # A contact has no inbox or email: only its SMS delivery is written.
+            for channel in chosen if user is not None else [Channel.SMS.value]:
                 status, reason = _initial_state(user, channel)
                 deliveries.append(
                     Delivery(

@@ -263,3 +263,17 @@ def region_staff(code: str, perm: str, *, exact: bool = True) -> list[User]:
         prefixes = [code[:n] for n in range(2, len(code) + 1)]
         memberships = memberships.filter(region_code__in=prefixes)
     return list(User.objects.filter(pk__in=memberships.values("user_id")))
+
+
+def members_under(code: str, roles: list[str]) -> list[tuple[User, str]]:
+    """(account, region code of its lowest such membership) of active accounts holding one of
+    ``roles`` at ``code`` or below: e.g. all staff or all volunteers of a community for a call-out."""
+    lowest: dict[int, str] = {}
+    rows = Membership.objects.filter(
+        revoked_at__isnull=True, role__in=roles, user__is_active=True, region_code__startswith=code
+    ).values_list("user_id", "region_code")
+    for user_id, region_code in rows:
+        if len(region_code) > len(lowest.get(user_id, "")):
+            lowest[user_id] = region_code
+    users = User.objects.filter(pk__in=list(lowest)).order_by("pk")
+    return [(user, lowest[user.pk]) for user in users]

@@ -717,7 +717,7 @@ def date_notices(since: dt.datetime) -> tuple[int, int]:
     for message in notices:
         ticket_id = int(message.thread_key.partition(":")[2])
         at: dt.datetime | None = None
-        if message.topic == "grid.progress":
+        if message.topic == "grid.progress" and message.recipient_id is not None:
             _pk, action, to_status = [*message.topic_ref.split(":"), "", ""][:3]
             times = steps.get((ticket_id, action, to_status), [])
             n = seen[(message.recipient_id, message.topic_ref)]

@@ -20,6 +20,8 @@ from shequ.core.events import MessageAcknowledged
 from shequ.core.messaging import notify, thread_key
 from shequ.core.models import LEVEL_CODE_LENGTH, Channel, Department, Region, RegionLevel, User
 from shequ.core.outbox import handles, periodic
+from shequ.emergency.events import CheckInFollowUp, HelpRequested
+from shequ.emergency.services import answers as emergency_answers
 from shequ.grid import notices, services
 from shequ.grid.events import (
     TicketChanged,
@@ -277,6 +279,8 @@ def acknowledged_in_inbox(event: MessageAcknowledged) -> None:
     if event.topic != URGENT_TOPIC or not event.topic_ref.isdigit():
         return
     alert = UrgentAlert.objects.select_related("ticket").filter(pk=int(event.topic_ref)).first()
+    if event.recipient_id is None:
+        return
     user = User.objects.filter(pk=event.recipient_id, is_active=True).first()
     if alert is None or user is None:
         return
@@ -394,3 +398,72 @@ def ticket_from_iot_alert(event: IotAlertRaised) -> None:
             external_ref=ref,
         )
     iot_services.alert_link_ticket(alert_id=event.alert_id, ticket_id=ticket.pk)
+
+
+@handles(HelpRequested)
+def ticket_from_help_request(event: HelpRequested) -> None:
+    """A person called out answered "need help": an urgent ticket for their grid (a drill's is
+    marked as such and not urgent, so the on-duty chain is not woken for it). Idempotent: the
+    recipient's id is the ticket's external reference."""
+    ref = f"emergency-{event.recipient_id}"
+    ticket = Ticket.objects.filter(source=Source.EMERGENCY, external_ref=ref).first()
+    if ticket is None:
+        region = Region.objects.filter(code=event.region_code).first()
+        if region is None:
+            return
+        try:
+            category = services.clean_category("incident")
+        except ValidationError:
+            category = None
+        with translation.override("zh-hans"):
+            drill = _("[Drill]") if event.is_drill else ""
+            title = drill + _("%(name)s needs help (%(title)s)") % {
+                "name": event.person_name,
+                "title": event.title,
+            }
+            description = _(
+                "Answered “need help” to the call-out “%(title)s”. Home: %(place)s. "
+                "Where now: %(location)s. %(note)s"
+            ) % {
+                "title": event.title,
+                "place": event.place or "-",
+                "location": event.location or "-",
+                "note": event.note,
+            }
+        ticket = services.ticket_submit(
+            actor=None,
+            source=Source.EMERGENCY,
+            region=region,
+            title=title[:100],
+            description=description.strip(),
+            category=category,
+            urgency=Urgency.NORMAL if event.is_drill else Urgency.URGENT,
+            address=event.place,
+            external_ref=ref,
+        )
+    emergency_answers.recipient_link_ticket(recipient_id=event.recipient_id, ticket_ref=str(ticket.pk))
+
+
+@handles(CheckInFollowUp)
+def ticket_from_checkin(event: CheckInFollowUp) -> None:
+    """A check-in round left people of a grid silent or unwell: one task for its grid worker."""
+    ref = f"checkin-{event.mobilization_id}-{event.region_code}"
+    if Ticket.objects.filter(source=Source.EMERGENCY, external_ref=ref).exists():
+        return
+    region = Region.objects.filter(code=event.region_code).first()
+    if region is None:
+        return
+    with translation.override("zh-hans"):
+        drill = _("[Drill]") if event.is_drill else ""
+        description = _(
+            "%(missing)d people did not answer today's check-in and %(abnormal)d reported something "
+            "wrong. Open the check-in's roll-call for their names, then reach each of them."
+        ) % {"missing": event.missing, "abnormal": event.abnormal}
+    services.ticket_submit(
+        actor=None,
+        source=Source.EMERGENCY,
+        region=region,
+        title=(drill + event.title)[:100],
+        description=description,
+        external_ref=ref,
+    )

@@ -120,6 +120,7 @@ class Source(models.TextChoices):
     HOTLINE = "hotline", _("12345 hotline")
     SENSOR = "sensor", _("Sensor alert")
     OPEN311 = "open311", _("Open311")
+    EMERGENCY = "emergency", _("Emergency call-out")
 
 
 class Urgency(models.TextChoices):

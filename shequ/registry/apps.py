@@ -8,7 +8,9 @@ class RegistryConfig(AppConfig):
     verbose_name = _("Base data")
 
     def ready(self) -> None:
-        from shequ.registry import events, handlers, permissions
+        from shequ.core import messaging
+        from shequ.registry import events, handlers, outreach, permissions
 
         permissions.register_role_permissions()
+        messaging.register_contacts(outreach.CONTACT_KIND, outreach.person_phones)
         del events, handlers  # imported for their @register_event and @periodic side effects

@@ -1,0 +1,35 @@
+"""The emergency app's reactions and periodic jobs (imported by EmergencyConfig.ready())."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from shequ.core.events import MessageAcknowledged
+from shequ.core.outbox import handles, periodic
+from shequ.emergency.models import Answer, MobilizationStatus, Recipient, Response, Via
+from shequ.emergency.services import answers, mobilization
+
+
+@periodic("emergency.chase", every=timedelta(minutes=1))
+def chase_the_silent() -> None:
+    """Re-send to those who have not answered a call-out, then pass their names to their grid worker."""
+    mobilization.chase()
+
+
+@handles(MessageAcknowledged)
+def acknowledged_in_inbox(event: MessageAcknowledged) -> None:
+    """The inbox's "Acknowledge" button answers a call-out that asks only for an acknowledgement
+    (one asking "safe or need help?" is answered on its page)."""
+    if event.topic != answers.TOPIC or not event.topic_ref.isdigit() or event.recipient_id is None:
+        return
+    recipient = (
+        Recipient.objects.select_related("mobilization", "user")
+        .filter(mobilization_id=int(event.topic_ref), user_id=event.recipient_id)
+        .first()
+    )
+    if recipient is None or recipient.answered:
+        return
+    call_out = recipient.mobilization
+    if call_out.status != MobilizationStatus.OPEN or call_out.response != Response.ACK:
+        return
+    answers.record([answers.Given(recipient, Answer.ACK, Via.INBOX)])
