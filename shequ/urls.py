@@ -14,6 +14,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("registry/", include("shequ.registry.urls")),
     path("grid/", include("shequ.grid.urls")),
     path("iot/", include("shequ.iot.urls")),
+    path("emergency/", include("shequ.emergency.urls")),
     path("open311/v2/", include("shequ.grid.urls_open311")),
     path("", include("shequ.core.urls")),
 ]

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -176,7 +177,7 @@ def test_a_community_head_cannot_call_out_another_community(town: Registry) -> N
     ],
 )
 def test_bad_call_outs_are_refused_and_send_nothing(
-    town: Registry, field: str, change: dict[str, object]
+    town: Registry, field: str, change: dict[str, Any]
 ) -> None:
     with pytest.raises(ValidationError) as caught:
         call_out(town, **change)
@@ -193,3 +194,18 @@ def test_closed_call_outs_take_no_answers(town: Registry) -> None:
         answers.answer_on_page(recipient=recipient, answer=Answer.SAFE)
     rows = inbound.receive(sms_from("13811112222", "1"))
     assert rows[0].outcome == InboundOutcome.NOTHING_OPEN
+
+
+def test_the_roll_call_counts_per_grid_and_names_the_silent(town: Registry) -> None:
+    from shequ.emergency import selectors
+
+    call = call_out(town)
+    inbound.receive(sms_from("13811112222", "2 楼下进水"))
+    view = selectors.roll_call(mobilization=call, viewer=town.world["head_a"])
+    assert view.total == call.total and view.answered == 1
+    grid_a = next(g for g in view.grids if g.region_code == GRID_A)
+    assert grid_a.help == 1 and "赵六" in [r.name for r in grid_a.pending_names]
+    assert [r.name for r in view.help_needed] == ["张三"]
+    # A grid worker sees the people of their own grid only.
+    mine = selectors.roll_call(mobilization=call, viewer=town.world["grid_b"])
+    assert {g.region_code for g in mine.grids} <= {"430104002001002"}

@@ -1,0 +1,5 @@
+"""Emergency pages: assist (mounted under /emergency/ by urls.py)."""
+
+from django.urls import URLPattern, URLResolver
+
+urlpatterns: list[URLPattern | URLResolver] = []

@@ -1,0 +1,5 @@
+"""Emergency pages: checkins (mounted under /emergency/ by urls.py)."""
+
+from django.urls import URLPattern, URLResolver
+
+urlpatterns: list[URLPattern | URLResolver] = []
