@@ -5,6 +5,7 @@ back by SMS, and messages to contacts without an account."""
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 import pytest
@@ -31,7 +32,7 @@ def gateway(settings: Any) -> Any:
 def echo_router() -> Any:
     """A router that claims SMS starting with "echo" (as an app's router would claim its own)."""
 
-    def route(batch: list[Received]) -> dict[int, Routed]:
+    def route(batch: Sequence[Received]) -> dict[int, Routed]:
         return {
             sms.id: Routed(InboundOutcome.ANSWERED, f"got {sms.text[4:].strip()}")
             for sms in batch
@@ -119,7 +120,7 @@ def test_a_real_gateway_post_over_http(live_server: Any, gateway: SmsGateway, ec
 
 @pytest.mark.django_db
 def test_a_router_that_fails_stores_nothing(client: Client, gateway: SmsGateway) -> None:
-    def broken(batch: list[Received]) -> dict[int, Routed]:
+    def broken(batch: Sequence[Received]) -> dict[int, Routed]:
         raise RuntimeError("router bug")
 
     inbound.register_reply_router("test.broken", broken)
