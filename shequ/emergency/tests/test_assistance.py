@@ -14,7 +14,7 @@ from shequ.core.models import AuditEntry
 from shequ.emergency import assistance
 from shequ.emergency.models import AssistanceLink, Warning
 from shequ.emergency.services import helpers, warnings
-from shequ.emergency.tests.conftest import COMMUNITY_A, GRID_A, GRID_B, GRID_C, Registry
+from shequ.emergency.tests.conftest import COMMUNITY_A, GRID_B, GRID_C, Registry
 from shequ.registry.services.tags import tag_add
 
 pytestmark = pytest.mark.django_db
@@ -57,7 +57,11 @@ def names(rows: list[assistance.AssistanceRow]) -> list[str]:
 def test_the_list_names_needs_and_helpers_and_flags_people_without_their_own(listed: Registry) -> None:
     head = listed.world["head_a"]
     helpers.helper_add(
-        actor=head, person_id=listed.people["a"].pk, relation="family", helper_name="张小三", helper_phone="13900001111"
+        actor=head,
+        person_id=listed.people["a"].pk,
+        relation="family",
+        helper_name="张小三",
+        helper_phone="13900001111",
     )
     warning = community_warning(listed)
     rows = assistance.assistance_list_for(viewer=head, warning=warning)
@@ -120,7 +124,9 @@ def count_links() -> int:
         ({"relation": "boss", "helper_name": "张小三", "helper_phone": "13900001111"}, "relation"),
     ],
 )
-def test_bad_helper_input_is_refused_and_changes_nothing(listed: Registry, data: dict[str, Any], field: str) -> None:
+def test_bad_helper_input_is_refused_and_changes_nothing(
+    listed: Registry, data: dict[str, Any], field: str
+) -> None:
     audits = AuditEntry.objects.count()
     with pytest.raises(ValidationError) as caught:
         helpers.helper_add(actor=listed.world["head_a"], person_id=listed.people["a"].pk, **data)
@@ -176,7 +182,11 @@ def test_add_then_remove_a_helper_both_audited(listed: Registry) -> None:
     head = listed.world["head_a"]
     volunteer = listed.world["grid_b"]
     link = helpers.helper_add(
-        actor=head, person_id=listed.people["b"].pk, relation="grid_worker", helper_user_id=volunteer.pk, note="住对门"
+        actor=head,
+        person_id=listed.people["b"].pk,
+        relation="grid_worker",
+        helper_user_id=volunteer.pk,
+        note="住对门",
     )
     assert (link.region_code, link.helper_user, link.active) == (GRID_B, volunteer, True)
     with pytest.raises(ValidationError):  # the same account twice
@@ -184,7 +194,11 @@ def test_add_then_remove_a_helper_both_audited(listed: Registry) -> None:
             actor=head, person_id=listed.people["b"].pk, relation="volunteer", helper_user_id=volunteer.pk
         )
     family = helpers.helper_add(
-        actor=head, person_id=listed.people["b"].pk, relation="family", helper_name="李小四", helper_phone="139 0000 4444"
+        actor=head,
+        person_id=listed.people["b"].pk,
+        relation="family",
+        helper_name="李小四",
+        helper_phone="139 0000 4444",
     )
     stored = AssistanceLink.objects.get(pk=family.pk)
     assert stored.helper_phone == "13900004444"
@@ -192,7 +206,11 @@ def test_add_then_remove_a_helper_both_audited(listed: Registry) -> None:
     assert "13900004444" not in str(raw)  # encrypted at rest
     with pytest.raises(ValidationError):  # the same number twice
         helpers.helper_add(
-            actor=head, person_id=listed.people["b"].pk, relation="neighbour", helper_name="邻居", helper_phone="13900004444"
+            actor=head,
+            person_id=listed.people["b"].pk,
+            relation="neighbour",
+            helper_name="邻居",
+            helper_phone="13900004444",
         )
     added = AuditEntry.objects.filter(action="emergency.helper_add", result="success")
     assert added.count() == 2
@@ -204,7 +222,9 @@ def test_add_then_remove_a_helper_both_audited(listed: Registry) -> None:
     assert not AssistanceLink.objects.get(pk=family.pk).active
     with pytest.raises(ValidationError):
         helpers.helper_remove(actor=head, link=family)
-    results = list(AuditEntry.objects.filter(action="emergency.helper_remove").values_list("result", flat=True))
+    results = list(
+        AuditEntry.objects.filter(action="emergency.helper_remove").values_list("result", flat=True)
+    )
     assert sorted(results) == ["denied", "success"]
     row = assistance.assistance_person_for(head, listed.people["b"].pk)
     assert [h.name for h in row.own_helpers] == ["grid_b"]
