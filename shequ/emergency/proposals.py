@@ -38,7 +38,7 @@ def source_ref(region_code: str, kind: str) -> str:
 
 def advice(kind: str) -> str:
     """What people should do, the draft's text (staff edit it before issuing)."""
-    texts = {
+    texts: dict[str, str] = {
         WarningType.RAINSTORM: _(
             "Keep away from low roads, underpasses and basements. People living on low ground floors "
             "get ready to move to higher floors. Grid workers and helpers check on the people on the "

@@ -299,7 +299,7 @@ def assess(inputs: RiskInputs) -> Assessment:
 
     def add(kind: str, reason: Reason) -> None:
         by_type[kind].append(reason)
-        raise_to(kind, reason.level)
+        raise_to(kind, Level(reason.level) if reason.level else None)
 
     # Rain: rainstorm, and with places that may slide, a geological hazard.
     rain = _rain_level(inputs.rain)
@@ -496,8 +496,8 @@ def assess(inputs: RiskInputs) -> Assessment:
     )
     reasons = tuple(sorted([r for k in MODEL_TYPES for r in by_type[k]] + shared, key=lambda r: -r.weight))
     score = min(SCORE_MAX, sum(r.weight for r in reasons))
-    level = types[0].level if types else None
-    return Assessment(inputs.region_code, score, level, types, reasons)
+    top: Level | None = types[0].level if types else None
+    return Assessment(inputs.region_code, score, top, types, reasons)
 
 
 # --- Live inputs ---------------------------------------------------------------------------------

@@ -67,7 +67,7 @@ def risk_page(request: HttpRequest) -> HttpResponse:
     viewer = request.user
     regions = risk_regions(viewer)
     assessed = risk.assess_regions([r.code for r in regions])
-    cards = []
+    cards: list[dict[str, Any]] = []
     for region in regions:
         found = assessed.get(region.code)
         if found is None:

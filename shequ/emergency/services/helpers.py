@@ -30,7 +30,7 @@ ACCOUNT_RELATIONS = frozenset(
     {HelperRelation.GRID_WORKER, HelperRelation.VOLUNTEER, HelperRelation.PARTY_MEMBER}
 )
 NAMED_RELATIONS = frozenset({HelperRelation.FAMILY, HelperRelation.NEIGHBOUR})
-HELPER_ROLES = [
+HELPER_ROLES: list[str] = [
     Role.GRID_WORKER,
     Role.COMMUNITY_WORKER,
     Role.COMMUNITY_HEAD,
