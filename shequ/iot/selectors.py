@@ -343,11 +343,11 @@ def hazard_readings(
     rows = (
         DeviceEvent.objects.filter(codes_q(region_codes), channel="telemetry", occurred_at__gte=since)
         .filter(device_id__in=list(devices))
-        .order_by("occurred_at", "id")
+        .order_by("-occurred_at", "-id")
         .values_list("device_id", "occurred_at", "value", "data")[:limit]
     )
     found = []
-    for device_id, at, value, data in rows:
+    for device_id, at, value, data in reversed(list(rows)):  # the newest ``limit``, oldest first
         device = devices[device_id]
         values = dict(data or {}) if device.kind == DeviceKind.ENVIRONMENT else {"level": value}
         found.append(HazardReading(device_id, device.kind, device.name, device.region_code, at, values))
