@@ -205,6 +205,23 @@ def storm(town: Registry) -> Registry:
     reading(quiet, now - dt.timedelta(minutes=3), 1, water_level=0.0, rainfall=0.0)
     tag(town, town.people["a"], "living_alone")
     tag(town, town.people["b"], "disabled", subtype="physical", grade="2")
+    from shequ.grid.services.intake import ticket_submit
+    from shequ.registry.services.organizations import key_place_create
+
+    key_place_create(
+        actor=None,
+        data={"name": "麓山南路工地", "kind": "construction_site", "risk_level": "high"},
+        region=town.region(GRID_A),
+    )
+    for category, title in (("safety.gas", "楼道有燃气味"), ("environment.garbage", "垃圾未清运")):
+        ticket_submit(
+            actor=None,
+            source="patrol",
+            region=town.region(GRID_A),
+            title=title,
+            description=title,
+            category=category,
+        )
     return town
 
 
@@ -224,6 +241,10 @@ def test_gather_reads_levels_trend_and_hourly_rain_of_each_region(storm: Registr
     assert a.gas_level == pytest.approx(2.0) and a.devices == 2
     assert inputs[GRID_A].gas_level is None and inputs[GRID_B].water_level is None
     assert inputs[COMMUNITY_B].water_level == 0.0 and inputs[COMMUNITY_B].rain == {}
+    assert a.vulnerable == (("disabled", 1), ("living_alone", 1)) and a.vulnerable_total == 2
+    assert inputs[GRID_A].vulnerable_total == 1 and inputs[COMMUNITY_B].vulnerable_total == 0
+    assert a.places == (("construction_site", "high", 1),) and inputs[GRID_B].places == ()
+    assert a.safety_tickets == (("safety.gas", 1),) and inputs[COMMUNITY_B].safety_tickets == ()
     result = assess(a)
     assert result.level == Level.RED  # 0.35 m is orange, rising fast: red
     assert {r.code for r in result.reasons} >= {"rain", "water_level", "water_rise"}
@@ -235,23 +256,29 @@ def test_gather_reads_levels_trend_and_hourly_rain_of_each_region(storm: Registr
 
 def test_the_periodic_job_proposes_drafts_once_and_keeps_them_up_to_date(storm: Registry) -> None:
     made = handlers.proposals.propose_from_risk()
-    storms = Warning.objects.filter(source=WarningSource.RISK_MODEL)
-    assert [w.source_ref for w in storms] == [f"risk:{COMMUNITY_A}:rainstorm"]  # B is quiet
-    draft = storms.get()
-    assert made == [draft]
+    proposed = Warning.objects.filter(source=WarningSource.RISK_MODEL)
+    # Rain and rising water; rain over the building site: a geological hazard too. B is quiet.
+    assert sorted(w.source_ref for w in proposed) == [
+        f"risk:{COMMUNITY_A}:geological",
+        f"risk:{COMMUNITY_A}:rainstorm",
+    ]
+    draft = proposed.get(kind=WarningType.RAINSTORM)
+    assert sorted(w.pk for w in made) == sorted(w.pk for w in proposed)
     assert (draft.status, draft.level, draft.kind) == (WarningStatus.DRAFT, Level.RED, WarningType.RAINSTORM)
     assert draft.area_codes == [COMMUNITY_A] and draft.title == "枇杷塘社区红色暴雨洪涝预警"
     assert draft.created_by is None and draft.issued_at is None  # never issued by the platform
     texts = [r["text"] for r in draft.reasons]
     assert "过去3小时降雨90毫米" in texts and any(t.startswith("需协助撤离2人") for t in texts)
+    assert "近7天安全隐患或突发事件工单1件：燃气隐患 1" in texts and "建筑工地1处（高风险）" in texts
     # Run again: nothing new, the same draft.
     handlers.propose_from_risk()
-    assert Warning.objects.filter(source=WarningSource.RISK_MODEL).count() == 1
-    assert AuditEntry.objects.filter(action="emergency.warning_draft").count() == 1
+    assert Warning.objects.filter(source=WarningSource.RISK_MODEL).count() == 2
+    assert AuditEntry.objects.filter(action="emergency.warning_draft").count() == 2
     # Staff discard it: the next run may propose it again (the risk is still there).
     warnings.warning_discard(actor=storm.world["head_a"], warning=draft)
     handlers.propose_from_risk()
-    assert Warning.objects.filter(source=WarningSource.RISK_MODEL, status=WarningStatus.DRAFT).count() == 1
+    live = Warning.objects.filter(source=WarningSource.RISK_MODEL, status=WarningStatus.DRAFT)
+    assert live.count() == 2 and live.get(kind=WarningType.RAINSTORM).pk != draft.pk
 
 
 def test_a_community_without_risk_gets_no_proposal(town: Registry) -> None:
