@@ -26,8 +26,8 @@ CALLOUT_NAV: tuple[NavEntry, ...] = ()
 # Risk and the evacuation-assistance list (urls_assist.py) ------------------------------------
 
 ASSIST_NAV: tuple[NavEntry, ...] = (
-    NavEntry(_("Risk"), "emergency:risk", perm=P.VIEW, order=72, icon="alert"),
-    NavEntry(_("Evacuation assistance"), "emergency:assistance", perm=P.ASSIST, order=73, icon="list"),
+    NavEntry(_("Risk"), "emergency:risk", perm=P.VIEW, order=72, icon="chart"),
+    NavEntry(_("Evacuation assistance"), "emergency:assistance", perm=P.ASSIST, order=73, icon="users"),
 )
 
 
