@@ -25,7 +25,10 @@ CALLOUT_NAV: tuple[NavEntry, ...] = ()
 
 # Risk and the evacuation-assistance list (urls_assist.py) ------------------------------------
 
-ASSIST_NAV: tuple[NavEntry, ...] = ()
+ASSIST_NAV: tuple[NavEntry, ...] = (
+    NavEntry(_("Risk"), "emergency:risk", perm=P.VIEW, order=72, icon="chart"),
+    NavEntry(_("Evacuation assistance"), "emergency:assistance", perm=P.ASSIST, order=73, icon="users"),
+)
 
 
 # Daily check-ins (urls_checkins.py) -----------------------------------------------------------
