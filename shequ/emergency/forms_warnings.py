@@ -47,7 +47,7 @@ class WarningDraftForm(PlatformForm):
         error_messages={"required": _("Choose a level: blue, yellow, orange or red.")},
     )
     title = forms.CharField(
-        label=_("Title"),
+        label=pgettext_lazy("warning", "Title"),
         max_length=100,
         error_messages={"required": _("Give the warning a title.")},
         help_text=_("Short, like an SMS subject: what is coming and the one thing to do."),
@@ -112,7 +112,9 @@ class WarningUpdateForm(PlatformForm):
         error_messages={"required": _("Choose a level: blue, yellow, orange or red.")},
     )
     title = forms.CharField(
-        label=_("Title"), max_length=100, error_messages={"required": _("Give the warning a title.")}
+        label=pgettext_lazy("warning", "Title"),
+        max_length=100,
+        error_messages={"required": _("Give the warning a title.")},
     )
     text = forms.CharField(
         label=_("What people should do"),
