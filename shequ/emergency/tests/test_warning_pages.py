@@ -377,3 +377,122 @@ def test_staff_see_the_staff_page_or_the_residents_view(town: Registry) -> None:
     # A signed-in resident gets the public page.
     resident = text(as_user(town.world, "resident").get(reverse("emergency:warning", args=[live.pk])))
     assert live.title in resident and "时间线" not in resident
+
+
+# --- The scope matrix of the warning pages (the core matrix leaves ``emergency:`` to the app) ------
+
+COVERED = {
+    "emergency:warnings",
+    "emergency:warning_new",
+    "emergency:warning",
+    "emergency:warning_issue",
+    "emergency:warning_update",
+    "emergency:warning_lift",
+    "emergency:warning_discard",
+    "emergency:public",
+}
+PERSONAS = [
+    "grid_a",
+    "grid_b",
+    "worker_a",
+    "head_a",
+    "head_b",
+    "street",
+    "dept",
+    "resident",
+    "outsider",
+    "nobody",
+    "sysadmin",
+    "secadmin",
+    "auditor",
+]
+# Written from the memberships (shequ/conftest.py, emergency/permissions.py): who holds
+# emergency.view / emergency.warn where. A warning of community A is seen by community A's head and
+# worker and by the street; a grid worker's scope is their grid, not the whole community.
+VIEWERS = {"grid_a", "grid_b", "worker_a", "head_a", "head_b", "street", "outsider"}
+WARNERS = {"head_a", "head_b", "street", "outsider"}
+SEES_COMMUNITY_A = {"worker_a", "head_a", "street"}
+WARNS_COMMUNITY_A = {"head_a", "street"}
+
+
+def test_every_warning_route_is_in_the_matrix() -> None:
+    from shequ.emergency import urls_warnings
+
+    names = {f"emergency:{p.name}" for p in urls_warnings.urlpatterns if getattr(p, "name", None)}
+    assert names == COVERED
+
+
+def step_outcome(persona: str) -> int:
+    """A step (issue, update, lift, discard) on a community-A warning: 403 without the permission
+    anywhere or without ``warn`` over the warning, 404 when the warning is out of sight."""
+    if persona not in VIEWERS:
+        return 403
+    if persona not in SEES_COMMUNITY_A:
+        return 404
+    return 302 if persona in WARNS_COMMUNITY_A else 403
+
+
+@pytest.mark.parametrize("persona", PERSONAS)
+def test_scope_matrix_of_the_warning_pages(world: World, persona: str) -> None:
+    head = world["head_a"]
+    base = {"kind": WarningType.RAINSTORM, "level": Level.YELLOW, "text": "注意防范。"}
+    to_issue = services.warning_draft(actor=head, title="待发布", area_codes=[COMMUNITY_A], **base)
+    to_discard = services.warning_draft(actor=head, title="待放弃", area_codes=[COMMUNITY_A], **base)
+    to_update = services.warning_draft(actor=head, title="待更新", area_codes=[COMMUNITY_A], **base)
+    to_lift = services.warning_draft(actor=head, title="待解除", area_codes=[COMMUNITY_A], **base)
+    for w in (to_update, to_lift):
+        services.warning_issue(actor=head, warning=w)
+    client = as_user(world, persona)
+
+    assert client.get(reverse("emergency:warnings")).status_code == (200 if persona in VIEWERS else 403)
+    assert client.get(reverse("emergency:warning_new")).status_code == (200 if persona in WARNERS else 403)
+    assert client.get(reverse("emergency:public")).status_code == 200
+    draft_page = client.get(reverse("emergency:warning", args=[to_issue.pk]))
+    assert draft_page.status_code == (200 if persona in SEES_COMMUNITY_A else 404)
+    live_page = client.get(reverse("emergency:warning", args=[to_update.pk]))
+    assert live_page.status_code == 200  # in force: public
+    assert ("时间线" in text(live_page)) == (persona in SEES_COMMUNITY_A)
+    confirm = client.get(reverse("emergency:warning_issue", args=[to_issue.pk])).status_code
+    assert confirm == (200 if step_outcome(persona) == 302 else step_outcome(persona))
+
+    expected = step_outcome(persona)
+    steps = [
+        ("emergency:warning_issue", to_issue, {}),
+        ("emergency:warning_discard", to_discard, {}),
+        (
+            "emergency:warning_update",
+            to_update,
+            {"update-level": Level.RED, "update-title": "升级", "update-text": "快跑"},
+        ),
+        ("emergency:warning_lift", to_lift, {"lift-reason": "结束"}),
+    ]
+    for name, warning, data in steps:
+        before = Warning.objects.get(pk=warning.pk)
+        response = client.post(reverse(name, args=[warning.pk]), data)
+        assert response.status_code == expected, (name, response.status_code)
+        after = Warning.objects.get(pk=warning.pk)
+        changed = (after.status, after.revision) != (before.status, before.revision)
+        assert changed == (expected == 302), name
+    if expected == 403:
+        assert AuditEntry.objects.filter(action="access.denied", result=AuditResult.DENIED).exists()
+
+
+def test_anonymous_visitors_see_only_the_public_pages(world: World) -> None:
+    head = world["head_a"]
+    base = {"kind": WarningType.FIRE, "level": Level.RED, "text": "撤离。", "area_codes": [COMMUNITY_A]}
+    hidden = services.warning_draft(actor=head, title="草稿", **base)
+    live = services.warning_issue(
+        actor=head, warning=services.warning_draft(actor=head, title="生效", **base)
+    )
+    anonymous = Client()
+    for name in ("emergency:warnings", "emergency:warning_new"):
+        assert anonymous.get(reverse(name)).status_code == 302, name
+    for name in ("emergency:warning_issue", "emergency:warning_update", "emergency:warning_lift"):
+        assert anonymous.post(reverse(name, args=[live.pk])).status_code == 302, name
+    assert anonymous.post(reverse("emergency:warning_discard", args=[hidden.pk])).status_code == 302
+    assert anonymous.get(reverse("emergency:warning", args=[hidden.pk])).status_code == 404
+    assert anonymous.get(reverse("emergency:warning", args=[live.pk])).status_code == 200
+    assert anonymous.post(reverse("emergency:warning", args=[live.pk])).status_code == 405
+    live.refresh_from_db()
+    hidden.refresh_from_db()
+    assert (live.status, hidden.status) == (WarningStatus.ISSUED, WarningStatus.DRAFT)
