@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from django.test import Client
-from django.urls import reverse
+from django.urls import URLPattern, reverse
 
 from shequ.conftest import World
 from shequ.core import outbox
@@ -418,7 +418,7 @@ WARNS_COMMUNITY_A = {"head_a", "street"}
 def test_every_warning_route_is_in_the_matrix() -> None:
     from shequ.emergency import urls_warnings
 
-    names = {f"emergency:{p.name}" for p in urls_warnings.urlpatterns if getattr(p, "name", None)}
+    names = {f"emergency:{p.name}" for p in urls_warnings.urlpatterns if isinstance(p, URLPattern) and p.name}
     assert names == COVERED
 
 
@@ -435,7 +435,7 @@ def step_outcome(persona: str) -> int:
 @pytest.mark.parametrize("persona", PERSONAS)
 def test_scope_matrix_of_the_warning_pages(world: World, persona: str) -> None:
     head = world["head_a"]
-    base = {"kind": WarningType.RAINSTORM, "level": Level.YELLOW, "text": "注意防范。"}
+    base: dict[str, Any] = {"kind": WarningType.RAINSTORM, "level": Level.YELLOW, "text": "注意防范。"}
     to_issue = services.warning_draft(actor=head, title="待发布", area_codes=[COMMUNITY_A], **base)
     to_discard = services.warning_draft(actor=head, title="待放弃", area_codes=[COMMUNITY_A], **base)
     to_update = services.warning_draft(actor=head, title="待更新", area_codes=[COMMUNITY_A], **base)
@@ -479,7 +479,12 @@ def test_scope_matrix_of_the_warning_pages(world: World, persona: str) -> None:
 
 def test_anonymous_visitors_see_only_the_public_pages(world: World) -> None:
     head = world["head_a"]
-    base = {"kind": WarningType.FIRE, "level": Level.RED, "text": "撤离。", "area_codes": [COMMUNITY_A]}
+    base: dict[str, Any] = {
+        "kind": WarningType.FIRE,
+        "level": Level.RED,
+        "text": "撤离。",
+        "area_codes": [COMMUNITY_A],
+    }
     hidden = services.warning_draft(actor=head, title="草稿", **base)
     live = services.warning_issue(
         actor=head, warning=services.warning_draft(actor=head, title="生效", **base)
