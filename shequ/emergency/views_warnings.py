@@ -16,7 +16,7 @@ from typing import Any, cast
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Q
+from django.db.models import Case, Q, Value, When
 from django.forms import Form
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -136,9 +136,10 @@ def warning_list(request: HttpRequest) -> HttpResponse:
     qs = selectors.warning_list(viewer=viewer, status=status)
     if not status:
         qs = qs.filter(status__in=CURRENT)
-    page = Paginator(qs.order_by("status", "-level", "-updated_at", "-pk"), PAGE_SIZE).get_page(
-        request.GET.get("page")
-    )
+    # Those in force first, the highest level first.
+    in_force_first = Case(When(status=WarningStatus.ISSUED, then=Value(0)), default=Value(1))
+    qs = qs.order_by(in_force_first, "-level", "-updated_at", "-pk")
+    page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
     context = {
         "form": form,
         "page": page,
