@@ -501,3 +501,13 @@ def test_anonymous_visitors_see_only_the_public_pages(world: World) -> None:
     live.refresh_from_db()
     hidden.refresh_from_db()
     assert (live.status, hidden.status) == (WarningStatus.ISSUED, WarningStatus.DRAFT)
+
+
+def test_the_home_counts_warnings_in_force_and_residents_find_the_public_page(town: Registry) -> None:
+    issued(town)
+    draft(town, title="另一份草稿")
+    home = text(as_user(town.world, "head_a").get("/"))
+    tile = home[home.find('class="tile tile-bad" href="/emergency/warnings/"') :][:400]
+    assert '<span class="tile-label">生效中的预警</span><span class="tile-count">1</span>' in tile
+    resident = text(as_user(town.world, "resident").get("/me/"))
+    assert 'href="/emergency/public/"' in resident and "当前预警" in resident
