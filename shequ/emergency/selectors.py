@@ -64,6 +64,14 @@ def public_warning_get(pk: Any) -> Warning:
     return warning
 
 
+def warning_audience(warning: Warning) -> int:
+    """How many people issuing the warning reaches now: the staff and residents of its area (inside
+    its zone when one is drawn), counted as its publication counts them (the issue page says it)."""
+    from shequ.emergency.services.warnings import _area_people
+
+    return len(_area_people(warning))
+
+
 def mobilization_list(*, viewer: Viewer, status: str = "") -> QuerySet[Mobilization]:
     qs = Mobilization.objects.filter(scope_q(viewer, P.VIEW))
     if status:
