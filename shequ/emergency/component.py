@@ -9,7 +9,7 @@ from typing import Any
 
 from django.utils.translation import gettext_lazy as _
 
-from shequ.core.components import Component, NavEntry
+from shequ.core.components import Component, NavEntry, Tile
 from shequ.emergency.permissions import ALL_PERMISSIONS
 from shequ.emergency.permissions import EmergencyPerm as P
 
@@ -20,7 +20,23 @@ WARNING_NAV: tuple[NavEntry, ...] = ()
 
 # Call-outs and roll-calls (urls_callouts.py) -------------------------------------------------
 
-CALLOUT_NAV: tuple[NavEntry, ...] = ()
+CALLOUT_NAV: tuple[NavEntry, ...] = (
+    NavEntry(_("Call-outs"), "emergency:callouts", perm=P.VIEW, order=41, icon="bell"),
+    NavEntry(_("New call-out"), "emergency:callout_new", perm=P.MOBILIZE, order=42, icon="users"),
+)
+CALLOUT_TILES: tuple[Tile, ...] = (
+    Tile(
+        _("Call-outs"),
+        "emergency:callouts",
+        "users",
+        perm=P.VIEW,
+        order=8,
+        count="callouts",
+        tone="warn",
+        query="?status=open",
+        hint=_("one-click mobilization and roll-call"),
+    ),
+)
 
 
 # Risk and the evacuation-assistance list (urls_assist.py) ------------------------------------
@@ -67,7 +83,7 @@ COMPONENT = Component(
     name="emergency",
     label=_("Emergency response"),
     nav=(*WARNING_NAV, *CALLOUT_NAV, *ASSIST_NAV, *CHECKIN_NAV),
-    tiles=(),
+    tiles=(*CALLOUT_TILES,),
     tile_counts=tile_counts,
     permissions=ALL_PERMISSIONS,
     events=(
