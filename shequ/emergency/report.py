@@ -15,6 +15,7 @@ from typing import Any
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext_lazy
 
 from shequ.core import excel
 from shequ.core.permissions import Viewer, scope_q
@@ -22,6 +23,7 @@ from shequ.core.selectors import region_names
 from shequ.emergency.models import (
     Answer,
     Mobilization,
+    MobilizationStatus,
     MobilizationStep,
     Recipient,
     TargetKind,
@@ -31,6 +33,20 @@ from shequ.emergency.permissions import EmergencyPerm as P
 from shequ.emergency.selectors import GridCount, roll_call
 
 TIMELINE_ON_PAGE = 300  # the page shows the first steps; the workbook has them all
+# The model's "Closed" is shared with other apps' msgids (a registered unit's "deregistered").
+STEP_WORDS = {MobilizationStep.CLOSED: pgettext_lazy("call-out", "Closed")}
+STATUS_WORDS = {
+    MobilizationStatus.OPEN: pgettext_lazy("call-out", "Open"),
+    MobilizationStatus.CLOSED: pgettext_lazy("call-out", "Closed"),
+}
+
+
+def status_words(mobilization: Mobilization) -> str:
+    return str(STATUS_WORDS[MobilizationStatus(mobilization.status)])
+
+
+def step_words(step: str) -> str:
+    return str(STEP_WORDS.get(MobilizationStep(step), MobilizationStep(step).label))
 
 
 @dataclass(frozen=True)
@@ -82,7 +98,7 @@ def closing_report(*, mobilization: Mobilization, viewer: Viewer) -> ClosingRepo
         steps.append(
             Step(
                 e.at,
-                str(MobilizationStep(e.step).label),
+                step_words(e.step),
                 e.actor.name if e.actor is not None else _("The platform"),
                 "",
                 e.count,

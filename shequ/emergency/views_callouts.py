@@ -85,10 +85,12 @@ def callout_list(request: HttpRequest) -> HttpResponse:
         .annotate(answered=Count("recipients", filter=~Q(recipients__answer=Answer.PENDING)))
     )
     callouts = list(qs[:LIST_SIZE])
+    for c in callouts:
+        c.status_words = closing.status_words(c)  # type: ignore[attr-defined]
     context = {
         "callouts": callouts,
         "status": status,
-        "statuses": [("", _("All")), *MobilizationStatus.choices],
+        "statuses": [("", _("All")), *closing.STATUS_WORDS.items()],
         "can_mobilize": has_perm(request.user, P.MOBILIZE),
     }
     return render(request, "emergency/callouts/list.html", context)
@@ -210,6 +212,7 @@ def _rollcall_context(request: HttpRequest, call: Mobilization) -> dict[str, Any
     params["auto"] = "1" if not auto else "0"
     return {
         "call": call,
+        "status_words": closing.status_words(call),
         "view": view,
         "grid": grid,
         "grid_name": next((g.name for g in view.grids if g.region_code == grid), grid),
@@ -367,7 +370,9 @@ def callout_report_xlsx(request: HttpRequest, pk: int) -> HttpResponse:
 
 def _no_store(response: HttpResponse) -> HttpResponse:
     response["Cache-Control"] = "no-store"
-    response["Referrer-Policy"] = "no-referrer"  # the token must not leave in a Referer header
+    # The token must not leave in a Referer header; same-origin (not no-referrer, which makes the
+    # form's Origin "null" and fails the CSRF check) keeps it on this site.
+    response["Referrer-Policy"] = "same-origin"
     return response
 
 
