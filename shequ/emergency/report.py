@@ -94,7 +94,14 @@ def closing_report(*, mobilization: Mobilization, viewer: Viewer) -> ClosingRepo
     people = Recipient.objects.filter(mobilization=mobilization).filter(scope_q(viewer, P.VIEW))
     names = region_names(sorted(set(people.values_list("region_code", flat=True))))
     steps: list[Step] = []
-    for e in mobilization.entries.select_related("actor"):
+    entries = list(mobilization.entries.select_related("actor"))
+    # An escalation's note lists the grids' codes: say their names.
+    escalated = {c for e in entries if e.step == MobilizationStep.ESCALATED for c in e.note.split(", ") if c}
+    names.update(region_names(sorted(escalated - set(names))))
+    for e in entries:
+        note = e.note
+        if e.step == MobilizationStep.ESCALATED:
+            note = "、".join(names.get(c, c) for c in e.note.split(", ") if c)
         steps.append(
             Step(
                 e.at,
@@ -102,7 +109,7 @@ def closing_report(*, mobilization: Mobilization, viewer: Viewer) -> ClosingRepo
                 e.actor.name if e.actor is not None else _("The platform"),
                 "",
                 e.count,
-                e.note,
+                note,
             )
         )
     answered = people.exclude(answer=Answer.PENDING).exclude(answered_at=None).order_by("answered_at", "pk")
@@ -236,7 +243,7 @@ def report_workbook(report: ClosingReport, *, exported_by: str, now: datetime | 
             [
                 C(_("Grid"), 20),
                 C(_("Name"), 12),
-                C(_("Home"), 36),
+                C(_("Home address"), 36),
                 C(_("Called out as"), 14),
                 C(_("Times sent"), 10, text=False),
                 C(_("Passed to grid worker"), 20),
@@ -251,7 +258,7 @@ def report_workbook(report: ClosingReport, *, exported_by: str, now: datetime | 
                 C(_("Time"), 20),
                 C(_("Grid"), 20),
                 C(_("Name"), 12),
-                C(_("Home"), 36),
+                C(_("Home address"), 36),
                 C(_("Where they are"), 24),
                 C(_("Note"), 24),
                 C(_("Ticket"), 10),

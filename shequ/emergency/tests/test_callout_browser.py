@@ -198,7 +198,14 @@ def test_a_call_out_from_warning_to_report(
     text = officer.content()
     assert "张三 应答“需要帮助”" in text and "已结束" in text and "【演练】" in text
     check(officer, "report")
+    officer.goto("/emergency/callouts/")
+    assert "【演练】暴雨橙色预警" in officer.locator(".callout-list").inner_text()
+    check(officer, "callouts")
     # The resident's page after closing: a clear message, the answer kept.
     zhao.reload()
     assert "本次动员已结束" in zhao.content() and zhao.locator("button.big-answer").count() == 0
     check(zhao, "answer-closed")
+    # A link altered on the way: the page says so, in Chinese, with the numbers to call.
+    zhao.goto(answer_link(call, town.people["a2"].pk)[:-3] + "x/")
+    assert "链接无效" in zhao.locator("h1").inner_text() and zhao.locator("a[href='tel:119']").count() == 1
+    check(zhao, "answer-invalid")

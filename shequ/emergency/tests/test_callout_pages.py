@@ -224,6 +224,9 @@ def test_sibling_regions_see_nothing_of_each_other(town: Registry) -> None:
     # grid_b sees the call-out of the community but only grid B's people.
     text = client_for(town, "grid_b").get(f"/emergency/callouts/{pk}/").content.decode()
     assert "李四" in text and "赵六" not in text and "张三" not in text
+    # The escalation notice's link: the grid worker's own grid.
+    mine = client_for(town, "grid_b").get(f"/emergency/callouts/{pk}/?grid={GRID_B}")
+    assert mine.status_code == 200 and "仅显示第二网格" in mine.content.decode()
     report = client_for(town, "grid_b").get(f"/emergency/callouts/{pk}/report/").content.decode()
     assert "李四" in report and "赵六" not in report
     # ... and cannot answer for grid A's people, nor close, nor export.
