@@ -165,34 +165,34 @@ def callout_new(request: HttpRequest) -> HttpResponse:
     step = request.POST.get("step", "preview")
     if step == "edit":  # back from the preview: the form as filled
         return render(request, "emergency/callouts/new.html", {"form": form})
-    if form.is_valid():
+    if form.is_valid() and step == "send":
+        # The officer saw the preview; the service resolves the targets once more as it sends.
+        data = form.cleaned_data
+        try:
+            call = mobilization.mobilization_start(
+                actor=request.user,  # type: ignore[arg-type]
+                title=data["title"],
+                body=data["body"],
+                response=data["response"],
+                targets=form.targets(),
+                warning=data["warning_obj"],
+                is_drill=data["is_drill"],
+                resend_after_minutes=data["resend_after_minutes"],
+                resends=data["resends"],
+                escalate_after_minutes=data["escalate_after_minutes"],
+                request=request,
+            )
+        except ValidationError as exc:
+            apply_errors(form, exc)
+        else:
+            messages.success(
+                request,
+                _("Call-out sent to %(n)d people. Answers appear here as they arrive.") % {"n": call.total},
+            )
+            return redirect("emergency:callout", pk=call.pk)
+    elif form.is_valid():
         preview = _preview(request, form)
-        if preview is not None and step == "send":
-            data = form.cleaned_data
-            try:
-                call = mobilization.mobilization_start(
-                    actor=request.user,  # type: ignore[arg-type]
-                    title=data["title"],
-                    body=data["body"],
-                    response=data["response"],
-                    targets=form.targets(),
-                    warning=data["warning_obj"],
-                    is_drill=data["is_drill"],
-                    resend_after_minutes=data["resend_after_minutes"],
-                    resends=data["resends"],
-                    escalate_after_minutes=data["escalate_after_minutes"],
-                    request=request,
-                )
-            except ValidationError as exc:
-                apply_errors(form, exc)
-            else:
-                messages.success(
-                    request,
-                    _("Call-out sent to %(n)d people. Answers appear here as they arrive.")
-                    % {"n": call.total},
-                )
-                return redirect("emergency:callout", pk=call.pk)
-        elif preview is not None:
+        if preview is not None:
             return render(request, "emergency/callouts/preview.html", {"form": form, "preview": preview})
     return render(request, "emergency/callouts/new.html", {"form": form}, status=400)
 

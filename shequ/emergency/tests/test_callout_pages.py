@@ -140,6 +140,36 @@ def test_a_target_outside_the_scope_is_refused_with_403_and_audited(town: Regist
     assert not Mobilization.objects.exists()
 
 
+def test_the_services_refusal_is_the_403_page_and_audited(town: Registry) -> None:
+    """head_a also works (without mobilizing) in community B: B's warning is offered, but its
+    assistance list is not theirs to call out; the service refuses, audits, nothing is sent."""
+    from shequ.core.models import Membership, Role
+    from shequ.emergency.services import warnings
+
+    warning = warnings.warning_draft(
+        actor=town.world["head_b"],
+        kind="rainstorm",
+        level=2,
+        title="桃子湖暴雨",
+        text="请注意防范。",
+        area_codes=[COMMUNITY_B],
+    )
+    warnings.warning_issue(actor=town.world["head_b"], warning=warning)
+    Membership.objects.create(
+        user=town.world["head_a"],
+        role=Role.COMMUNITY_WORKER,
+        region=town.world.regions[COMMUNITY_B],
+        region_code=COMMUNITY_B,
+    )
+    client = client_for(town, "head_a")
+    assert f'value="{warning.pk}"' in client.get(NEW).content.decode()
+    for step in ("preview", "send"):
+        page = client.post(NEW, form_data(residents=[], warning=str(warning.pk), assistance="on", step=step))
+        assert page.status_code == 403 and "您不能动员辖区外的人员" in page.content.decode()
+    assert AuditEntry.objects.filter(action="emergency.mobilize", result="denied").count() == 2
+    assert not Mobilization.objects.exists() and not Message.objects.filter(topic=answers.TOPIC).exists()
+
+
 def test_warning_preselects_its_assistance_list(town: Registry) -> None:
     from shequ.emergency.services import warnings
 
