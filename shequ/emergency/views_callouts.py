@@ -368,6 +368,10 @@ def callout_report_xlsx(request: HttpRequest, pk: int) -> HttpResponse:
 # --- The answer page (no account) ----------------------------------------------------------------
 
 
+def emergency_calls() -> list[tuple[str, str]]:
+    return [("110", _("Police")), ("119", _("Fire and rescue")), ("120", _("Ambulance"))]
+
+
 def _no_store(response: HttpResponse) -> HttpResponse:
     response["Cache-Control"] = "no-store"
     # The token must not leave in a Referer header; same-origin (not no-referrer, which makes the
@@ -381,7 +385,8 @@ def answer(request: HttpRequest, token: str) -> HttpResponse:
     message = messaging.message_from_token(token)
     recipient = answers.recipient_for_message(message) if message is not None else None
     if recipient is None:
-        return _no_store(render(request, "emergency/callouts/answer_missing.html", status=404))
+        missing: dict[str, Any] = {"calls": emergency_calls()}
+        return _no_store(render(request, "emergency/callouts/answer_missing.html", missing, status=404))
     call = recipient.mobilization
     allowed = answers.allowed(call)
     status = 200
@@ -414,6 +419,6 @@ def answer(request: HttpRequest, token: str) -> HttpResponse:
         "buttons": buttons,
         "confirmation": answers.confirmation(call, recipient.answer) if recipient.answered else "",
         "asked_help": recipient.answer == Answer.HELP,
-        "calls": [("110", _("Police")), ("119", _("Fire and rescue")), ("120", _("Ambulance"))],
+        "calls": emergency_calls(),
     }
     return _no_store(render(request, "emergency/callouts/answer.html", context, status=status))
