@@ -386,3 +386,93 @@ def test_the_answer_page_of_an_account_holder(town: Registry) -> None:
     assert client.post(path, {"answer": "ack", "csrfmiddlewaretoken": csrf}).status_code == 302
     grid_b = Recipient.objects.get(mobilization=call, user=town.world["grid_b"])
     assert grid_b.answer == Answer.ACK and grid_b.region_code.startswith(GRID_B[:12])
+
+
+# --- The scope matrix ----------------------------------------------------------------------------
+
+# Every call-out route, as "emergency:<name>" (the core matrix leaves ``emergency:`` to the app).
+COVERED: set[str] = {
+    "emergency:callouts",
+    "emergency:callout_new",
+    "emergency:callout",
+    "emergency:callout_map",
+    "emergency:callout_record",
+    "emergency:callout_close",
+    "emergency:callout_report",
+    "emergency:callout_report_xlsx",
+    "emergency:answer",
+}
+# Written from the personas (shequ/conftest.py) and the role table (emergency/permissions.py).
+VIEWERS = {"grid_a", "grid_b", "worker_a", "head_a", "head_b", "street", "outsider"}  # emergency.view
+MOBILIZERS = {"head_a", "head_b", "street", "outsider"}  # emergency.mobilize
+OTHERS = {"dept", "resident", "nobody", "sysadmin", "secadmin", "auditor"}
+# Who is given each call-out: its region's staff and those of the regions below (a grid worker
+# follows their grid's people on their community's call-out).
+SEES = {"a": {"grid_a", "grid_b", "worker_a", "head_a", "street"}, "b": {"head_b", "street"}}
+
+
+def test_every_call_out_route_is_in_the_matrix() -> None:
+    from shequ.emergency import urls_callouts
+
+    routes = {f"emergency:{p.name}" for p in urls_callouts.urlpatterns if getattr(p, "name", None)}
+    assert routes == COVERED
+
+
+def expected(persona: str, side: str, *, perm: set[str], region_perm: set[str] | None = None) -> int:
+    """The guard (403 without the permission anywhere), then the object (404 outside the scope),
+    then the permission in the object's region (403)."""
+    if persona not in perm:
+        return 403
+    if persona not in SEES[side]:
+        return 404
+    if region_perm is not None and persona not in region_perm:
+        return 403
+    return 200
+
+
+def test_the_scope_matrix_of_the_call_out_pages(town: Registry) -> None:
+    calls = {
+        "a": call_out(town),
+        "b": call_out(
+            town, actor=town.world["head_b"], targets=[{"kind": "residents", "region": COMMUNITY_B}]
+        ),
+    }
+    li = Recipient.objects.get(mobilization=calls["a"], person_id=town.people["b"].pk)  # grid B
+    wang = Recipient.objects.get(mobilization=calls["b"], person_id=town.people["c"].pk)
+    people = {"a": li, "b": wang}
+    # The record page also needs the person's region: grid A's worker may not answer for grid B.
+    record_region = {"a": {"grid_b", "worker_a", "head_a", "street"}, "b": {"head_b", "street"}}
+    wrong: list[tuple[str, str, int, int]] = []
+    for persona in sorted(VIEWERS | OTHERS):
+        client = client_for(town, persona)
+
+        def expect(path: str, want: int, method: str = "get", data: Any = None) -> None:
+            got = getattr(client, method)(path, data or {}).status_code
+            if got != want:
+                wrong.append((persona, path, got, want))
+
+        expect("/emergency/callouts/", 200 if persona in VIEWERS else 403)
+        expect(NEW, 200 if persona in MOBILIZERS else 403)
+        expect(NEW, 400 if persona in MOBILIZERS else 403, "post")  # empty form: nothing sent
+        for side, call in calls.items():
+            base = f"/emergency/callouts/{call.pk}/"
+            seen = expected(persona, side, perm=VIEWERS)
+            expect(base, seen)
+            expect(base + "map.geojson", seen)
+            expect(base + "report/", seen)
+            mobilizers = MOBILIZERS & SEES[side]
+            expect(base + "report.xlsx", expected(persona, side, perm=MOBILIZERS, region_perm=mobilizers))
+            record = f"{base}answer/{people[side].pk}/"
+            want = expected(persona, side, perm=VIEWERS, region_perm=record_region[side])
+            expect(record, want)
+            expect(record, 400 if want == 200 else want, "post")  # empty form: nothing recorded
+            # Closing: only those who may not close try here (403 or 404; nothing changes).
+            if persona not in mobilizers:
+                expect(base + "close/", expected(persona, side, perm=VIEWERS, region_perm=set()), "post")
+    assert wrong == []
+    assert not Recipient.objects.exclude(answer=Answer.PENDING).exists()
+    assert Mobilization.objects.filter(status=MobilizationStatus.OPEN).count() == 2
+    # The answer page: the token is the key, whoever holds it (signed in or not).
+    token = token_of(calls["b"], town.people["c"].pk)
+    assert client_for(town, "head_a").get(f"/emergency/answer/{token}/").status_code == 200
+    assert Client().get(f"/emergency/answer/{token}/").status_code == 200
