@@ -238,7 +238,11 @@ def callout_detail(request: HttpRequest, pk: int) -> HttpResponse:
         **maps.map_settings(),
         "sources": [{"url": reverse("emergency:callout_map", args=[call.pk]) + query}],
         "regionPopups": True,
-        "text": {"open": _("Not answered: %s"), "ready": _("The map is drawn.")},
+        "text": {
+            "open": _("Not answered: %s"),
+            "open_region": _("Who has not answered"),
+            "ready": _("The map is drawn."),
+        },
     }
     return maps.allow_tiles(render(request, "emergency/callouts/rollcall.html", context))
 
@@ -251,14 +255,19 @@ def callout_map(request: HttpRequest, pk: int) -> HttpResponse:
     grid = request.GET.get("grid", "").strip()
     view = selectors.roll_call(mobilization=call, viewer=request.user, grid=grid if grid.isdigit() else "")
     extra: dict[str, dict[str, Any]] = {}
+    page = reverse("emergency:callout", args=[call.pk])
     for g in view.grids:
         silent_share = 100 - g.share if g.total else 0
         band = 0 if g.pending == 0 else min(BANDS - 1, 1 + silent_share * (BANDS - 1) // 101)
+        words = {"a": g.answered, "t": g.total, "s": g.share}
         extra[g.region_code] = {
             "count": g.pending,
             "band": band,
             "share": g.share,
             "focus": g.region_code == grid,
+            "state_label": _("%(a)d of %(t)d answered (%(s)d%%)") % words,
+            # Who has not answered: the names are the page's list of the grid's silent people.
+            "url": f"{page}?grid={g.region_code}#silent-{g.region_code}",
         }
     regions = Region.objects.filter(code__in=list(extra))
     return JsonResponse(

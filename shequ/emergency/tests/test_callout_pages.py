@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 from django.test import Client
-from django.urls import reverse
+from django.urls import URLPattern, reverse
 
-from shequ.core import messaging
+from shequ.core import messaging, region_shapes
 from shequ.core.models import AuditEntry, Message
 from shequ.emergency.models import Answer, Mobilization, MobilizationStatus, Recipient, Response, Via
 from shequ.emergency.services import answers, mobilization
@@ -216,9 +216,30 @@ def test_roll_call_counts_names_and_polls_while_open(town: Registry) -> None:
         and b"<html" not in fragment.content
         and b'id="rollcall"' in fragment.content
     )
-    # The map: grids with the count of the silent.
+    # The map: grids coloured by the share not answered, the count of the silent and a link to
+    # their names.
+    ring = [[112.93, 28.22], [112.934, 28.22], [112.934, 28.224], [112.93, 28.22]]
+    region_shapes.shapes_import(
+        actor=None,
+        collection={
+            "type": "FeatureCollection",
+            "features": [
+                {
+                    "type": "Feature",
+                    "properties": {"code": code},
+                    "geometry": {"type": "Polygon", "coordinates": [ring]},
+                }
+                for code in (GRID_A, GRID_B)
+            ],
+        },
+    )
     geo = client.get(f"/emergency/callouts/{call.pk}/map.geojson").json()
-    assert geo["type"] == "FeatureCollection"
+    grids = {f["properties"]["code"]: f["properties"] for f in geo["features"]}
+    silent = Recipient.objects.filter(mobilization=call, answer=Answer.PENDING)
+    assert grids[GRID_A]["count"] == silent.filter(region_code=GRID_A).count() > 0
+    assert grids[GRID_B]["count"] == silent.filter(region_code=GRID_B).count() > 0
+    assert grids[GRID_B]["band"] == 4 and 1 <= grids[GRID_A]["band"] < 4  # all of B silent
+    assert grids[GRID_B]["url"] == f"/emergency/callouts/{call.pk}/?grid={GRID_B}#silent-{GRID_B}"
     # Closed: the fragment comes back without the trigger, so the polling stops.
     mobilization.mobilization_close(actor=town.world["head_a"], mobilization=call)
     fragment = client.get(f"/emergency/callouts/{call.pk}/", HTTP_HX_REQUEST="true")
@@ -414,7 +435,9 @@ SEES = {"a": {"grid_a", "grid_b", "worker_a", "head_a", "street"}, "b": {"head_b
 def test_every_call_out_route_is_in_the_matrix() -> None:
     from shequ.emergency import urls_callouts
 
-    routes = {f"emergency:{p.name}" for p in urls_callouts.urlpatterns if getattr(p, "name", None)}
+    routes = {
+        f"emergency:{p.name}" for p in urls_callouts.urlpatterns if isinstance(p, URLPattern) and p.name
+    }
     assert routes == COVERED
 
 
