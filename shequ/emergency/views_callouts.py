@@ -295,7 +295,9 @@ def callout_record(request: HttpRequest, pk: int, rid: int) -> HttpResponse:
     allowed = answers.allowed(call)
     if request.method == "POST":
         form = StaffAnswerForm(request.POST, allowed=allowed)
-        if form.is_valid() and form.cleaned_data["recipient"] == recipient.pk:
+        if form.is_valid() and form.cleaned_data["recipient"] != recipient.pk:
+            form.add_error(None, _("The form was for another person: open their page again."))
+        elif form.is_valid():
             try:
                 answers.answer_by_staff(
                     actor=request.user,  # type: ignore[arg-type]

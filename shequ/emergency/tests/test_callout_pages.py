@@ -303,6 +303,9 @@ def test_staff_record_an_answer_with_a_note(town: Registry) -> None:
     assert client.get(path).status_code == 200
     missing = client.post(path, {"recipient": li.pk, "answer": "safe", "note": ""})
     assert missing.status_code == 400 and 'href="#id_note' in missing.content.decode()
+    other_pk = Recipient.objects.exclude(pk=li.pk).filter(mobilization=call).first().pk  # type: ignore[union-attr]
+    swapped = client.post(path, {"recipient": other_pk, "answer": "safe", "note": "电话"})
+    assert swapped.status_code == 400 and "表单对应的是另一个人" in swapped.content.decode()
     wrong = client.post(path, {"recipient": li.pk, "answer": "ack", "note": "电话"})  # not offered
     assert wrong.status_code == 400
     li.refresh_from_db()
