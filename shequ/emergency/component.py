@@ -31,7 +31,23 @@ WARNING_TILE = Tile(
 
 # Call-outs and roll-calls (urls_callouts.py) -------------------------------------------------
 
-CALLOUT_NAV: tuple[NavEntry, ...] = ()
+CALLOUT_NAV: tuple[NavEntry, ...] = (
+    NavEntry(_("Call-outs"), "emergency:callouts", perm=P.VIEW, order=41, icon="bell"),
+    NavEntry(_("New call-out"), "emergency:callout_new", perm=P.MOBILIZE, order=42, icon="users"),
+)
+CALLOUT_TILES: tuple[Tile, ...] = (
+    Tile(
+        _("Call-outs"),
+        "emergency:callouts",
+        "users",
+        perm=P.VIEW,
+        order=8,
+        count="callouts",
+        tone="warn",
+        query="?status=open",
+        hint=_("one-click mobilization and roll-call"),
+    ),
+)
 
 
 # Risk and the evacuation-assistance list (urls_assist.py) ------------------------------------
@@ -81,7 +97,7 @@ COMPONENT = Component(
     name="emergency",
     label=_("Emergency response"),
     nav=(*WARNING_NAV, *CALLOUT_NAV, *ASSIST_NAV, *CHECKIN_NAV),
-    tiles=(WARNING_TILE,),
+    tiles=(WARNING_TILE, *CALLOUT_TILES),
     tile_counts=tile_counts,
     permissions=ALL_PERMISSIONS,
     events=(
