@@ -15,6 +15,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from shequ.core.fields import EncryptedModel, EncryptedTextField
 from shequ.core.models import Region
@@ -149,8 +150,9 @@ class MobilizationKind(models.TextChoices):
 
 
 class MobilizationStatus(models.TextChoices):
-    OPEN = "open", _("Open")
-    CLOSED = "closed", _("Closed")
+    # Context: the bare words are other apps' (进入, 已注销).
+    OPEN = "open", pgettext_lazy("call-out", "Open")
+    CLOSED = "closed", pgettext_lazy("call-out", "Closed")
 
 
 class Mobilization(models.Model):
@@ -283,11 +285,11 @@ class Recipient(models.Model):
 
 
 class MobilizationStep(models.TextChoices):
-    SENT = "sent", _("Sent")
+    SENT = "sent", pgettext_lazy("call-out", "Sent")
     RESENT = "resent", _("Sent again to those who had not answered")
     ESCALATED = "escalated", _("Passed to grid workers")
     HELP = "help", _("Help asked for")
-    CLOSED = "closed", _("Closed")
+    CLOSED = "closed", pgettext_lazy("call-out", "Closed")
 
 
 class MobilizationEntry(models.Model):

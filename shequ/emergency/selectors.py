@@ -28,8 +28,17 @@ from shequ.emergency.permissions import EmergencyPerm as P
 PENDING_NAMES_PER_GRID = 50
 
 
+def _covering_q(viewer: Viewer) -> Q:
+    """Rows of the viewer's regions and of the regions above them: a community's warning covers
+    its grids, and its call-out reaches their people, whom the grid worker follows on the roll-call."""
+    q = scope_q(viewer, P.VIEW)
+    for code in scopes_for(viewer, P.VIEW):
+        q |= Q(region_code__in=[code[:n] for n in (2, 4, 6, 9, 12) if n < len(code)])
+    return q
+
+
 def warning_list(*, viewer: Viewer, status: str = "") -> QuerySet[Warning]:
-    qs = Warning.objects.filter(scope_q(viewer, P.VIEW))
+    qs = Warning.objects.filter(_covering_q(viewer))
     if status:
         qs = qs.filter(status=status)
     return qs.select_related("region")
@@ -70,15 +79,6 @@ def warning_audience(warning: Warning) -> int:
     from shequ.emergency.services.warnings import _area_people
 
     return len(_area_people(warning))
-
-
-def _covering_q(viewer: Viewer) -> Q:
-    """Call-outs of the viewer's regions and of the regions above them: a community's call-out
-    reaches its grids' people, and their grid worker follows them on its roll-call."""
-    q = scope_q(viewer, P.VIEW)
-    for code in scopes_for(viewer, P.VIEW):
-        q |= Q(region_code__in=[code[:n] for n in (2, 4, 6, 9, 12) if n < len(code)])
-    return q
 
 
 def mobilization_list(*, viewer: Viewer, status: str = "") -> QuerySet[Mobilization]:

@@ -407,11 +407,11 @@ PERSONAS = [
     "auditor",
 ]
 # Written from the memberships (shequ/conftest.py, emergency/permissions.py): who holds
-# emergency.view / emergency.warn where. A warning of community A is seen by community A's head and
-# worker and by the street; a grid worker's scope is their grid, not the whole community.
+# emergency.view / emergency.warn where. A warning of community A is seen by community A's head,
+# worker and grid workers (it covers their grids) and by the street; only head and street act on it.
 VIEWERS = {"grid_a", "grid_b", "worker_a", "head_a", "head_b", "street", "outsider"}
 WARNERS = {"head_a", "head_b", "street", "outsider"}
-SEES_COMMUNITY_A = {"worker_a", "head_a", "street"}
+SEES_COMMUNITY_A = {"grid_a", "grid_b", "worker_a", "head_a", "street"}
 WARNS_COMMUNITY_A = {"head_a", "street"}
 
 
