@@ -3,6 +3,7 @@ page (``warnings/<pk>/``, the link the SMS carries) are open without signing in.
 
 from django.urls import URLPattern, URLResolver, path
 
+from shequ.emergency import views_maps
 from shequ.emergency import views_warnings as views
 
 urlpatterns: list[URLPattern | URLResolver] = [
@@ -14,4 +15,5 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("warnings/<int:pk>/lift/", views.warning_lift, name="warning_lift"),
     path("warnings/<int:pk>/discard/", views.warning_discard, name="warning_discard"),
     path("public/", views.public_list, name="public"),
+    path("map/data.geojson", views_maps.map_data, name="map_data"),
 ]

@@ -136,6 +136,21 @@ def _tickets_url(viewer: Viewer, code: str) -> str:
     return url + "?" + urlencode({"layer": "tickets", **({"region": code} if code else {})})
 
 
+EMERGENCY_VIEW = "emergency.view"  # the emergency app's permission to read its region's warnings
+
+
+def _warnings_url(viewer: Viewer, code: str) -> str:
+    """The emergency app's warnings in force over the area, if that app is installed and the viewer
+    may read them (as for tickets, the page only points at the data)."""
+    if not has_perm(viewer, EMERGENCY_VIEW, code or None):
+        return ""
+    try:
+        url = reverse("emergency:map_data")
+    except NoReverseMatch:
+        return ""
+    return url + ("?" + urlencode({"region": code}) if code else "")
+
+
 @registry_page(P.VIEW_PLACES)
 def map_page(request: HttpRequest) -> HttpResponse:
     viewer = request.user
@@ -147,6 +162,9 @@ def map_page(request: HttpRequest) -> HttpResponse:
     tickets = _tickets_url(viewer, code)
     if tickets:
         sources.append({"url": tickets, "list": "map-tickets"})
+    warnings = _warnings_url(viewer, code)
+    if warnings:
+        sources.append({"url": warnings})
     config = {
         **maps.map_settings(),
         "sources": sources,
@@ -156,6 +174,7 @@ def map_page(request: HttpRequest) -> HttpResponse:
             "open_building": _("Open the building and its houses"),
             "open_place": _("Open the key place"),
             "open_ticket": _("Open the ticket"),
+            "open_warning": _("Open the warning"),
             "details": _("Details"),
             "ready": _("The map is drawn."),
         },

@@ -20,6 +20,7 @@ def covered() -> set[str]:
         test_warning_pages.COVERED
         | test_callout_pages.COVERED
         | {f"emergency:{name}" for name in test_assist_pages.ROUTES}
+        | {"emergency:map_data"}  # test_warning_map.test_scope_of_the_warning_map
     )
 
 

@@ -85,7 +85,13 @@
     (data.features || []).forEach(function (feature) {
       var p = feature.properties || {};
       if (kinds && kinds.indexOf(p.kind) < 0) { return; }
-      if (p.kind === "region") {
+      if (p.kind === "warning") {
+        // A warning's area (a region's outline or the zone drawn): coloured by level, over the rest.
+        var area = L.geoJSON(feature, { style: { className: "map-warning-area warning-" + p.color, weight: 3 } });
+        area.bindTooltip(p.label || "", { sticky: true });
+        area.bindPopup(popup(config, p));
+        regions.addLayer(area);
+      } else if (p.kind === "region") {
         var cls = "map-region level-" + p.level + (p.band !== undefined ? " heat-" + p.band : "") +
           (p.focus ? " is-focus" : "");
         var layer = L.geoJSON(feature, { style: { className: cls, weight: p.focus ? 3 : 1.5 }, interactive: Boolean(config.regionPopups) });
