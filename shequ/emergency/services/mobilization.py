@@ -209,19 +209,24 @@ def body_of(mobilization: Mobilization) -> str:
     return f"{drill}{mobilization.body}\n{hint}"
 
 
-def _send(
-    mobilization: Mobilization, people: Sequence[Addressee], *, sender: User | None, dedupe_key: str
-) -> int:
+def notify_people(people: Sequence[Addressee], **notice: Any) -> int:
+    """Send one notice to everyone in ``people``: accounts in the app and by SMS, registry people by
+    SMS as contacts. ``notice`` is ``messaging.notify``'s arguments. Returns how many were sent."""
     users = [a.user for a in people if a.user is not None]
     contacts = [
         messaging.Contact(ref=f"{outreach.CONTACT_KIND}:{a.person_id}", name=a.name)
         for a in people
         if a.user is None and a.person_id is not None
     ]
-    sent = messaging.notify(
+    return len(messaging.notify(recipients=users, contacts=contacts, **notice))
+
+
+def _send(
+    mobilization: Mobilization, people: Sequence[Addressee], *, sender: User | None, dedupe_key: str
+) -> int:
+    return notify_people(
+        people,
         sender=sender,
-        recipients=users,
-        contacts=contacts,
         subject=subject_of(mobilization),
         body=body_of(mobilization),
         link=ANSWER_PATH,
@@ -232,7 +237,6 @@ def _send(
         requires_ack=True,
         dedupe_key=dedupe_key,
     )
-    return len(sent)
 
 
 def _region_of(targets: Sequence[Target], people: Sequence[Addressee]) -> Region:

@@ -34,7 +34,7 @@ from shequ.emergency.models import (
 )
 from shequ.emergency.permissions import EmergencyPerm
 from shequ.emergency.services.answers import short_text
-from shequ.emergency.services.mobilization import Addressee, Target, addressees
+from shequ.emergency.services.mobilization import Addressee, Target, addressees, notify_people
 
 TOPIC = "emergency.warning"
 TEXT_MAX = 1000
@@ -240,16 +240,9 @@ def _area_people(warning: Warning) -> list[Addressee]:
 def _publish(warning: Warning, actor: User | None, dedupe: str) -> int:
     people = _area_people(warning)
     subject, body = warning_text(warning)
-    users = [a.user for a in people if a.user is not None]
-    contacts = [
-        messaging.Contact(ref=f"registry.person:{a.person_id}", name=a.name)
-        for a in people
-        if a.user is None and a.person_id is not None
-    ]
-    sent = messaging.notify(
+    return notify_people(
+        people,
         sender=actor,
-        recipients=users,
-        contacts=contacts,
         subject=subject,
         body=body,
         link=f"/emergency/warnings/{warning.pk}/",
@@ -260,7 +253,6 @@ def _publish(warning: Warning, actor: User | None, dedupe: str) -> int:
         dedupe_key=f"emergency.warning:{warning.pk}:{dedupe}",
         thread_key=messaging.thread_key("emergency.warning", warning.pk),
     )
-    return len(sent)
 
 
 def _step(
