@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.urls import URLPattern, URLResolver, get_resolver
 
-from shequ.emergency.tests import test_assist_pages, test_callout_pages, test_warning_pages
+from shequ.emergency.tests import test_assist_pages, test_callout_pages, test_warning_map, test_warning_pages
 
 
 def emergency_routes() -> set[str]:
@@ -20,7 +20,7 @@ def covered() -> set[str]:
         test_warning_pages.COVERED
         | test_callout_pages.COVERED
         | {f"emergency:{name}" for name in test_assist_pages.ROUTES}
-        | {"emergency:map_data"}  # test_warning_map.test_scope_of_the_warning_map
+        | test_warning_map.COVERED
     )
 
 

@@ -18,6 +18,7 @@ from shequ.emergency.tests.conftest import COMMUNITY_A, COMMUNITY_B, GRID_A, GRI
 pytestmark = pytest.mark.django_db
 
 ZONE = {"type": "Polygon", "coordinates": [[[112.9, 28.2], [112.91, 28.2], [112.91, 28.21], [112.9, 28.2]]]}
+COVERED = {"emergency:map_data"}  # test_scope_of_the_warning_map
 PERSONAS = ["grid_a", "grid_b", "worker_a", "head_a", "head_b", "street", "resident", "outsider", "nobody"]
 
 
