@@ -33,3 +33,11 @@ def acknowledged_in_inbox(event: MessageAcknowledged) -> None:
     if call_out.status != MobilizationStatus.OPEN or call_out.response != Response.ACK:
         return
     answers.record([answers.Given(recipient, Answer.ACK, Via.INBOX)])
+
+
+@periodic("emergency.checkins", every=timedelta(minutes=5))
+def send_checkin_rounds() -> None:
+    """Send each running daily check-in's round at its time; close the rounds of earlier days."""
+    from shequ.emergency.services import checkins
+
+    checkins.rounds_due()

@@ -8,6 +8,7 @@ INSERT, and one urgent task per person newly asking for help.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -119,11 +120,7 @@ def record(batch: Sequence[Given]) -> list[Recipient]:
             changed.append((given, newly_help))
         if not changed:
             return []
-        Recipient.objects.bulk_update(
-            [g.recipient for g, _new in changed],
-            ["answer", "via", "answered_at", "location", "note", "form"],
-            batch_size=500,
-        )
+        _save_answers([g.recipient for g, _new in changed])
         _acknowledge_messages([g.recipient for g, _new in changed], now)
         audit.record_many(
             "emergency.answer",
@@ -145,6 +142,25 @@ def record(batch: Sequence[Given]) -> list[Recipient]:
         if helped:
             _ask_for_help(helped)
     return [g.recipient for g, _new in changed]
+
+
+def _save_answers(recipients: Sequence[Recipient]) -> None:
+    """One UPDATE per distinct answer (an SMS batch's answers mostly differ only in who): Django's
+    ``bulk_update`` builds a CASE per column and row, which cost ~5 s per 500 answers (issue 12
+    bench) against ~0.1 s for these."""
+    groups: dict[tuple[str, str, datetime | None, str, str, str], list[int]] = {}
+    for r in recipients:
+        key = (r.answer, r.via, r.answered_at, r.location, r.note, json.dumps(r.form, sort_keys=True))
+        groups.setdefault(key, []).append(r.pk)
+    for (answer, via, answered_at, location, note, form), ids in groups.items():
+        Recipient.objects.filter(pk__in=ids).update(
+            answer=answer,
+            via=via,
+            answered_at=answered_at,
+            location=location,
+            note=note,
+            form=json.loads(form),
+        )
 
 
 def _acknowledge_messages(recipients: Sequence[Recipient], at: datetime) -> None:
