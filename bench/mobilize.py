@@ -243,7 +243,8 @@ def copy_baseline(n: int) -> float:
         cursor.execute(f"DROP TABLE IF EXISTS {PLAIN}")
         cursor.execute(
             f"CREATE TABLE {PLAIN} (id bigint PRIMARY KEY, call_out integer NOT NULL, "
-            "person bigint NOT NULL, name varchar(50) NOT NULL, region_code varchar(15) NOT NULL, at varchar(40) NOT NULL)"
+            "person bigint NOT NULL, name varchar(50) NOT NULL, region_code varchar(15) NOT NULL, "
+            "at varchar(40) NOT NULL)"
         )
         cursor.execute(f"CREATE INDEX {PLAIN}_grid ON {PLAIN} (call_out, region_code)")
     started = time.perf_counter()
