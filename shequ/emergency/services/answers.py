@@ -114,7 +114,9 @@ def record(batch: Sequence[Given]) -> list[Recipient]:
                 continue
             newly_help = given.answer == Answer.HELP and recipient.answer != Answer.HELP
             recipient.answer, recipient.via = given.answer, given.via
-            recipient.answered_at = given.at or now
+            # To the second: a batch's answers then share a few times, so saving them takes a
+            # few UPDATEs rather than one per person (``_save_answers``).
+            recipient.answered_at = (given.at or now).replace(microsecond=0)
             recipient.location, recipient.note = given.location, given.note
             recipient.form = given.form or {}
             changed.append((given, newly_help))
@@ -145,9 +147,9 @@ def record(batch: Sequence[Given]) -> list[Recipient]:
 
 
 def _save_answers(recipients: Sequence[Recipient]) -> None:
-    """One UPDATE per distinct answer (an SMS batch's answers mostly differ only in who): Django's
-    ``bulk_update`` builds a CASE per column and row, which cost ~5 s per 500 answers (issue 12
-    bench) against ~0.1 s for these."""
+    """One UPDATE per distinct answer and second (an SMS batch's answers mostly differ only in
+    who): Django's ``bulk_update`` builds a CASE per column and row, which cost ~5 s per 500
+    answers in bench/mobilize.py, against a few hundredths of a second for these."""
     groups: dict[tuple[str, str, datetime | None, str, str, str], list[int]] = {}
     for r in recipients:
         key = (r.answer, r.via, r.answered_at, r.location, r.note, json.dumps(r.form, sort_keys=True))
