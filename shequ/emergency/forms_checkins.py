@@ -24,7 +24,9 @@ TARGET_CHOICES = [
 
 class CampaignForm(forms.Form):
     title = forms.CharField(
-        label=_("Title"), max_length=60, help_text=_("Shown first in the SMS, e.g. 每日健康打卡.")
+        label=_("Title of the check-in"),
+        max_length=60,
+        help_text=_("Shown first in the SMS, e.g. 每日健康打卡."),
     )
     question = forms.CharField(
         label=_("Question"),
@@ -32,7 +34,7 @@ class CampaignForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text=_("People answer 1 (all well) or 2 (something wrong), on the page or by SMS."),
     )
-    kind = forms.ChoiceField(label=_("Who checks in"), choices=TARGET_CHOICES, initial=TargetKind.RESIDENTS)
+    kind = forms.ChoiceField(label=_("Kind of people"), choices=TARGET_CHOICES, initial=TargetKind.RESIDENTS)
     region = RegionPickerField(label=_("Area"), help_text=_("A grid, community or street of your area."))
     starts_on = forms.DateField(label=_("First day"), widget=forms.DateInput(attrs={"type": "date"}))
     ends_on = forms.DateField(label=_("Last day"), widget=forms.DateInput(attrs={"type": "date"}))
