@@ -33,7 +33,7 @@ from django.utils import timezone
 from django.utils.crypto import get_random_string
 from django.utils.translation import gettext as _
 
-from shequ.core import audit, outbox
+from shequ.core import audit, bulk, outbox
 from shequ.core.events import DeliveriesQueued, MessageAcknowledged
 from shequ.core.models import (
     AuditResult,
@@ -279,28 +279,27 @@ def notify(
     addressees: list[tuple[User | None, Contact | None]] = [(u, None) for u in users]
     addressees += [(None, c) for c in outside]
     with transaction.atomic():
-        messages = Message.objects.bulk_create(
-            [
-                Message(
-                    recipient=user,
-                    contact_ref=contact.ref if contact else "",
-                    contact_name=contact.name[:50] if contact else "",
-                    sender=sender,
-                    region_code=region_code,
-                    subject=subject,
-                    body=body,
-                    link=link,
-                    topic=topic,
-                    topic_ref=topic_ref,
-                    requires_ack=requires_ack,
-                    dedupe_key=dedupe_key,
-                    thread_key=thread_key,
-                    created_at=now,
-                )
-                for user, contact in addressees
-            ],
-            batch_size=1000,
-        )
+        # COPY on PostgreSQL (core.bulk): a call-out writes 100,000 messages and their deliveries.
+        messages = [
+            Message(
+                recipient=user,
+                contact_ref=contact.ref if contact else "",
+                contact_name=contact.name[:50] if contact else "",
+                sender=sender,
+                region_code=region_code,
+                subject=subject,
+                body=body,
+                link=link,
+                topic=topic,
+                topic_ref=topic_ref,
+                requires_ack=requires_ack,
+                dedupe_key=dedupe_key,
+                thread_key=thread_key,
+                created_at=now,
+            )
+            for user, contact in addressees
+        ]
+        bulk.bulk_insert(Message, messages)
         deliveries: list[Delivery] = []
         for message, (user, _contact) in zip(messages, addressees, strict=True):
             # A contact has no inbox or email: only its SMS delivery is written.
@@ -315,7 +314,7 @@ def notify(
                         sent_at=now if status == DeliveryStatus.SENT else None,
                     )
                 )
-        Delivery.objects.bulk_create(deliveries, batch_size=1000)
+        bulk.bulk_insert(Delivery, deliveries)
         outbox.emit_many(_batches(deliveries))
     return messages
 

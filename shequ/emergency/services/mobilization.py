@@ -22,7 +22,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import override
 
-from shequ.core import audit, messaging
+from shequ.core import audit, bulk, messaging
 from shequ.core.models import Channel, Region, Role, User
 from shequ.core.permissions import has_perm
 from shequ.core.selectors import members_under, region_staff
@@ -330,8 +330,9 @@ def mobilization_start(
             created_at=now,
         )
         _send(mobilization, people, sender=actor, dedupe_key=f"emergency:{mobilization.pk}:1")
-        Recipient.objects.bulk_create(
-            (
+        bulk.bulk_insert(
+            Recipient,
+            [
                 Recipient(
                     mobilization=mobilization,
                     user=a.user,
@@ -344,8 +345,7 @@ def mobilization_start(
                     last_sent_at=now,
                 )
                 for a in people
-            ),
-            batch_size=1000,
+            ],
         )
         MobilizationEntry.objects.create(
             mobilization=mobilization, step=MobilizationStep.SENT, actor=actor, count=len(people), at=now
