@@ -300,30 +300,32 @@ def notify(
             for user, contact in addressees
         ]
         bulk.bulk_insert(Message, messages)
-        deliveries: list[Delivery] = []
+        # Deliveries as plain rows (no model instances: a call-out writes 100,000 of them).
+        rows: list[dict[str, Any]] = []
         for message, (user, _contact) in zip(messages, addressees, strict=True):
             # A contact has no inbox or email: only its SMS delivery is written.
             for channel in chosen if user is not None else [Channel.SMS.value]:
                 status, reason = _initial_state(user, channel)
-                deliveries.append(
-                    Delivery(
-                        message=message,
-                        channel=channel,
-                        status=status,
-                        last_error=reason,
-                        sent_at=now if status == DeliveryStatus.SENT else None,
-                    )
+                rows.append(
+                    {
+                        "message_id": message.pk,
+                        "channel": channel,
+                        "status": status,
+                        "last_error": reason,
+                        "sent_at": now if status == DeliveryStatus.SENT else None,
+                    }
                 )
-        bulk.bulk_insert(Delivery, deliveries)
-        outbox.emit_many(_batches(deliveries))
+        ids = bulk.insert_rows(Delivery, rows)
+        outbox.emit_many(_batches([(pk, r["channel"], r["status"]) for pk, r in zip(ids, rows, strict=True)]))
     return messages
 
 
-def _batches(deliveries: Sequence[Delivery]) -> Iterable[DeliveriesQueued]:
+def _batches(deliveries: Sequence[tuple[int, str, str]]) -> Iterable[DeliveriesQueued]:
+    """Queued deliveries ((id, channel, status) each) in outbox tasks of ``DELIVERY_BATCH``."""
     by_channel: dict[str, list[int]] = {}
-    for d in deliveries:
-        if d.status == DeliveryStatus.QUEUED:
-            by_channel.setdefault(d.channel, []).append(d.pk)
+    for pk, channel, status in deliveries:
+        if status == DeliveryStatus.QUEUED:
+            by_channel.setdefault(channel, []).append(pk)
     for channel, ids in by_channel.items():
         for start in range(0, len(ids), DELIVERY_BATCH):
             yield DeliveriesQueued(delivery_ids=ids[start : start + DELIVERY_BATCH], channel=channel)
