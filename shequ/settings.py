@@ -314,6 +314,11 @@ STATIC_VENDOR_FILES = [
     "leaflet/dist/leaflet.css",
     "leaflet/dist/images/*.png",
     "echarts/dist/echarts.min.js",
+    # Drawing a warning's area on the map (emergency/warning-draw.js); the maps are named in the files.
+    "@geoman-io/leaflet-geoman-free/dist/leaflet-geoman.min.js",
+    "@geoman-io/leaflet-geoman-free/dist/leaflet-geoman.min.js.map",
+    "@geoman-io/leaflet-geoman-free/dist/leaflet-geoman.css",
+    "@geoman-io/leaflet-geoman-free/dist/leaflet-geoman.css.map",
 ]
 STATICFILES_FINDERS = [
     "django.contrib.staticfiles.finders.AppDirectoriesFinder",

@@ -64,6 +64,7 @@ SKIP_NO_GATEWAY = "SMS gateway not configured"
 # Deliveries per outbox task: big enough that 100,000 recipients are 500 tasks, small enough that a
 # batch to a slow gateway (10 s timeout each) ends well inside the worker's lease.
 DELIVERY_BATCH = 200
+IN_CHUNK = 500
 
 
 class DeliveryError(Exception):
@@ -260,18 +261,10 @@ def notify(
         raise ValueError("a contact's kind has no registered phone lookup")
     if dedupe_key and users:
         # The unique constraint backs this up when two workers race: the loser rolls back and retries.
-        done = set(
-            Message.objects.filter(dedupe_key=dedupe_key, recipient_id__in=[u.pk for u in users]).values_list(
-                "recipient_id", flat=True
-            )
-        )
+        done = _already(dedupe_key, "recipient_id", [u.pk for u in users])
         users = [u for u in users if u.pk not in done]
     if dedupe_key and outside:
-        done_refs = set(
-            Message.objects.filter(
-                dedupe_key=dedupe_key, contact_ref__in=[c.ref for c in outside]
-            ).values_list("contact_ref", flat=True)
-        )
+        done_refs = _already(dedupe_key, "contact_ref", [c.ref for c in outside])
         outside = [c for c in outside if c.ref not in done_refs]
     if not users and not outside:
         return []
@@ -318,6 +311,20 @@ def notify(
         ids = bulk.insert_rows(Delivery, rows)
         outbox.emit_many(_batches([(pk, r["channel"], r["status"]) for pk, r in zip(ids, rows, strict=True)]))
     return messages
+
+
+def _already(dedupe_key: str, field: str, values: Sequence[Any]) -> set[Any]:
+    """The ``field`` values (recipients or contacts) that already have a message with this key, asked
+    in chunks (SQLite refuses an IN list of 100,000 values)."""
+    found: set[Any] = set()
+    for start in range(0, len(values), IN_CHUNK):
+        chunk = values[start : start + IN_CHUNK]
+        found.update(
+            Message.objects.filter(dedupe_key=dedupe_key, **{f"{field}__in": chunk}).values_list(
+                field, flat=True
+            )
+        )
+    return found
 
 
 def _batches(deliveries: Sequence[tuple[int, str, str]]) -> Iterable[DeliveriesQueued]:

@@ -429,7 +429,12 @@ class Message(models.Model):
                 name="message_to_an_account_or_a_contact",
             ),
         ]
-        indexes: ClassVar = [models.Index(fields=["recipient", "thread_key"], name="message_thread")]
+        indexes: ClassVar = [
+            models.Index(fields=["recipient", "thread_key"], name="message_thread"),
+            # A roll-call's messages, and a call-out's messages to one contact (answers acknowledge them).
+            models.Index(fields=["topic_ref", "topic"], name="message_topic"),
+            models.Index(fields=["contact_ref"], condition=~models.Q(contact_ref=""), name="message_contact"),
+        ]
 
 
 class Channel(models.TextChoices):

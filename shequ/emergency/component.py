@@ -9,23 +9,53 @@ from typing import Any
 
 from django.utils.translation import gettext_lazy as _
 
-from shequ.core.components import Component, NavEntry
+from shequ.core.components import Component, NavEntry, Tile
+from shequ.core.models import Role
 from shequ.emergency.permissions import ALL_PERMISSIONS
 from shequ.emergency.permissions import EmergencyPerm as P
 
 # Warnings (urls_warnings.py) ------------------------------------------------------------------
 
-WARNING_NAV: tuple[NavEntry, ...] = ()
+WARNING_NAV: tuple[NavEntry, ...] = (
+    NavEntry(_("Warnings"), "emergency:warnings", perm=P.VIEW, order=30, icon="bell"),
+    NavEntry(_("New warning"), "emergency:warning_new", perm=P.WARN, order=31, icon="plus"),
+    # Residents: the public page of the warnings in force (also open without signing in).
+    NavEntry(
+        _("Current warnings"), "emergency:public", roles=frozenset({Role.RESIDENT}), order=30, icon="bell"
+    ),
+)
+WARNING_TILE = Tile(
+    _("Warnings in force"), "emergency:warnings", "bell", perm=P.VIEW, order=3, count="warnings", tone="bad"
+)
 
 
 # Call-outs and roll-calls (urls_callouts.py) -------------------------------------------------
 
-CALLOUT_NAV: tuple[NavEntry, ...] = ()
+CALLOUT_NAV: tuple[NavEntry, ...] = (
+    NavEntry(_("Call-outs"), "emergency:callouts", perm=P.VIEW, order=41, icon="bell"),
+    NavEntry(_("New call-out"), "emergency:callout_new", perm=P.MOBILIZE, order=42, icon="users"),
+)
+CALLOUT_TILES: tuple[Tile, ...] = (
+    Tile(
+        _("Call-outs"),
+        "emergency:callouts",
+        "users",
+        perm=P.VIEW,
+        order=8,
+        count="callouts",
+        tone="warn",
+        query="?status=open",
+        hint=_("one-click mobilization and roll-call"),
+    ),
+)
 
 
 # Risk and the evacuation-assistance list (urls_assist.py) ------------------------------------
 
-ASSIST_NAV: tuple[NavEntry, ...] = ()
+ASSIST_NAV: tuple[NavEntry, ...] = (
+    NavEntry(_("Risk"), "emergency:risk", perm=P.VIEW, order=72, icon="chart"),
+    NavEntry(_("Evacuation assistance"), "emergency:assistance", perm=P.ASSIST, order=73, icon="users"),
+)
 
 
 # Daily check-ins (urls_checkins.py) -----------------------------------------------------------
@@ -69,7 +99,7 @@ COMPONENT = Component(
     name="emergency",
     label=_("Emergency response"),
     nav=(*WARNING_NAV, *CALLOUT_NAV, *ASSIST_NAV, *CHECKIN_NAV),
-    tiles=(),
+    tiles=(WARNING_TILE, *CALLOUT_TILES),
     tile_counts=tile_counts,
     permissions=ALL_PERMISSIONS,
     events=(

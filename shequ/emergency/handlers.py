@@ -35,6 +35,25 @@ def acknowledged_in_inbox(event: MessageAcknowledged) -> None:
     answers.record([answers.Given(recipient, Answer.ACK, Via.INBOX)])
 
 
+# --- Risk-model proposals and IoT alerts (appended by the risk model's part) ----------------------
+
+from shequ.emergency import proposals  # noqa: E402 (the risk model's jobs, kept apart)
+from shequ.iot.events import AlertRaised  # noqa: E402
+
+
+@periodic("emergency.risk_proposals", every=timedelta(minutes=5))
+def propose_from_risk() -> None:
+    """Assess the communities with hazard devices and propose a draft warning (for staff to issue)
+    for each warning type whose level is reached; a live proposal is brought up to date instead."""
+    proposals.propose_from_risk()
+
+
+@handles(AlertRaised)
+def alert_raised(event: AlertRaised) -> None:
+    """A major or critical gas, smoke or water alert proposes a draft warning for its community."""
+    proposals.propose_from_alert(event)
+
+
 @periodic("emergency.checkins", every=timedelta(minutes=5))
 def send_checkin_rounds() -> None:
     """Send each running daily check-in's round at its time; close the rounds of earlier days."""

@@ -14,6 +14,7 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 from django.utils.translation import override
 
@@ -131,15 +132,24 @@ def route(batch: Sequence[Received]) -> dict[int, Routed]:
                     % {"hint": keywords_hint(mobilization)},
                 )
                 continue
-            taken.append(
-                answers.Given(
-                    recipient=recipient,
-                    answer=answer,
-                    via=Via.SMS,
-                    location=parsed.location,
-                    at=sms.received_at,
+            try:
+                given = answers.clean_given(
+                    answers.Given(
+                        recipient=recipient,
+                        answer=answer,
+                        via=Via.SMS,
+                        location=parsed.location,
+                        at=sms.received_at,
+                    )
                 )
-            )
+            except ValidationError:  # e.g. a control character in the place: not recorded
+                verdicts[sms.id] = Routed(
+                    InboundOutcome.MALFORMED,
+                    _("Not understood: nothing was recorded. %(hint)s")
+                    % {"hint": keywords_hint(mobilization)},
+                )
+                continue
+            taken.append(given)
             verdicts[sms.id] = Routed(InboundOutcome.ANSWERED, answers.confirmation(mobilization, answer))
         answers.record(taken)
     return verdicts

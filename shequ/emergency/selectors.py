@@ -13,7 +13,7 @@ from django.db.models import Count, F, Q, QuerySet, Window
 from django.db.models.functions import RowNumber
 from django.http import Http404
 
-from shequ.core.permissions import Viewer, has_perm, scope_q
+from shequ.core.permissions import Viewer, has_perm, scope_q, scopes_for
 from shequ.core.selectors import region_names
 from shequ.emergency.models import (
     Answer,
@@ -64,8 +64,25 @@ def public_warning_get(pk: Any) -> Warning:
     return warning
 
 
+def warning_audience(warning: Warning) -> int:
+    """How many people issuing the warning reaches now: the staff and residents of its area (inside
+    its zone when one is drawn), counted as its publication counts them (the issue page says it)."""
+    from shequ.emergency.services.warnings import _area_people
+
+    return len(_area_people(warning))
+
+
+def _covering_q(viewer: Viewer) -> Q:
+    """Call-outs of the viewer's regions and of the regions above them: a community's call-out
+    reaches its grids' people, and their grid worker follows them on its roll-call."""
+    q = scope_q(viewer, P.VIEW)
+    for code in scopes_for(viewer, P.VIEW):
+        q |= Q(region_code__in=[code[:n] for n in (2, 4, 6, 9, 12) if n < len(code)])
+    return q
+
+
 def mobilization_list(*, viewer: Viewer, status: str = "") -> QuerySet[Mobilization]:
-    qs = Mobilization.objects.filter(scope_q(viewer, P.VIEW))
+    qs = Mobilization.objects.filter(_covering_q(viewer))
     if status:
         qs = qs.filter(status=status)
     return qs.select_related("region", "warning", "created_by")

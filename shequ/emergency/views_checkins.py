@@ -12,7 +12,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -31,10 +31,7 @@ checkin_page = functools.partial(guards.page, template=FORBIDDEN)
 
 def roll_call_url(pk: int) -> str:
     """A round's roll-call: the call-out page (a round is a call-out of kind check-in)."""
-    try:
-        return reverse("emergency:callout", args=[pk])
-    except NoReverseMatch:
-        return f"/emergency/callouts/{pk}/"
+    return reverse("emergency:callout", args=[pk])
 
 
 def _states(campaigns: list[CheckInCampaign]) -> list[CheckInCampaign]:

@@ -131,7 +131,9 @@ def urgent_alert(
             "Reported at %(place)s. Neither the person on duty nor the community head acknowledged it "
             'within %(waited)s minutes. Act now and press "Acknowledge".'
         )
-    return Notice(subject=_("URGENT (%(danger)s): %(label)s") % fields, body=body % fields, fields=fields)
+    # The SMS can be answered: grid.replies reads a "1" from a person the alert reached.
+    body = body % fields + " " + _("Or reply 1 to this SMS to acknowledge.")
+    return Notice(subject=_("URGENT (%(danger)s): %(label)s") % fields, body=body, fields=fields)
 
 
 def urgent_reporter(ticket: Ticket, alert: UrgentAlert, *, minutes: int) -> Notice:

@@ -414,3 +414,30 @@ def category_names() -> dict[str, str]:
 def status_counts(qs: QuerySet[Ticket]) -> dict[str, int]:
     # Without its ordering: a queue ordered by deadline would be grouped by deadline too (all 1s).
     return dict(qs.order_by().values_list("status").annotate(n=Count("pk")).values_list("status", "n"))
+
+
+# Main types whose tickets tell of danger (安全隐患, 突发事件): the emergency risk model counts them.
+SAFETY_ROOTS = ("safety", "incident")
+
+
+def safety_ticket_counts(
+    *, region_codes: list[str], since: dt.datetime, roots: tuple[str, ...] = SAFETY_ROOTS
+) -> list[tuple[str, str, int]]:
+    """(region code, category code, tickets) of the tickets under ``region_codes`` submitted since
+    ``since`` in the categories under ``roots`` (or a root itself), duplicates merged into others left out. A
+    platform read for the emergency risk model: the caller checks access (counts, no person)."""
+    if not region_codes:
+        return []
+    area = Q(pk__in=[])
+    for code in region_codes:
+        area |= Q(region_code__startswith=code)
+    in_roots = Q(category__code__in=roots) | Q(category__parent__code__in=roots)
+    rows = (
+        Ticket.objects.filter(area, in_roots, submitted_at__gte=since)
+        .exclude(status=Status.MERGED)
+        .values("region_code", "category__code")
+        .annotate(n=Count("pk"))
+        .order_by("region_code", "category__code")
+        .values_list("region_code", "category__code", "n")
+    )
+    return [(code, category, n) for code, category, n in rows]

@@ -13,7 +13,7 @@ from django.http import Http404, HttpRequest
 from django.utils import timezone
 
 from shequ.core import audit
-from shequ.core.permissions import Viewer, has_perm, scope_q, scoped, scopes_for
+from shequ.core.permissions import Viewer, codes_q, has_perm, scope_q, scoped, scopes_for
 from shequ.iot.models import (
     AccessCredential,
     Alert,
@@ -306,3 +306,90 @@ def get_feed_for(viewer: Viewer, pk: Any) -> FeedSubscription:
     if not _feed_visible(viewer, found):
         raise Http404
     return found
+
+
+# --- Readings for the emergency risk model --------------------------------------------------------
+
+# Device kinds whose readings and alerts the risk model weighs.
+HAZARD_DEVICE_KINDS = (DeviceKind.ENVIRONMENT, DeviceKind.GAS, DeviceKind.SMOKE, DeviceKind.WATER_LEAK)
+
+
+@dataclass(frozen=True)
+class HazardReading:
+    device_id: int
+    device_kind: str
+    device_name: str
+    region_code: str
+    at: dt.datetime
+    values: dict[str, Any]  # environment: the telemetry fields; detectors: {"level": …}
+
+
+def hazard_readings(
+    *, region_codes: list[str], since: dt.datetime, limit: int = 50000
+) -> list[HazardReading]:
+    """Telemetry of the active environment monitors and gas/smoke/water detectors under
+    ``region_codes`` since ``since``, oldest first. A platform read: the caller checks access
+    (machine data, no person in it)."""
+    if not region_codes:
+        return []
+    devices = {
+        d.pk: d
+        for d in Device.objects.filter(codes_q(region_codes), kind__in=HAZARD_DEVICE_KINDS, active=True).only(
+            "pk", "kind", "name", "region_code"
+        )
+    }
+    if not devices:
+        return []
+    rows = (
+        DeviceEvent.objects.filter(codes_q(region_codes), channel="telemetry", occurred_at__gte=since)
+        .filter(device_id__in=list(devices))
+        .order_by("-occurred_at", "-id")
+        .values_list("device_id", "occurred_at", "value", "data")[:limit]
+    )
+    found = []
+    for device_id, at, value, data in reversed(list(rows)):  # the newest ``limit``, oldest first
+        device = devices[device_id]
+        values = dict(data or {}) if device.kind == DeviceKind.ENVIRONMENT else {"level": value}
+        found.append(HazardReading(device_id, device.kind, device.name, device.region_code, at, values))
+    return found
+
+
+def hazard_device_regions(*, region_codes: list[str]) -> list[str]:
+    """Region codes of the active hazard devices under ``region_codes`` (which communities the
+    risk model watches). A platform read: the caller checks access."""
+    qs = Device.objects.filter(codes_q(region_codes), kind__in=HAZARD_DEVICE_KINDS, active=True)
+    return sorted(set(qs.values_list("region_code", flat=True)))
+
+
+def open_hazard_alerts(*, region_codes: list[str]) -> list[tuple[str, str, int, int]]:
+    """(region code, device kind, severity, open alerts) of the open alerts under ``region_codes``
+    raised by hazard devices or rules watching them. A platform read: the caller checks access."""
+    rows = (
+        Alert.objects.filter(codes_q(region_codes), open=True)
+        .values("region_code", "device__kind", "rule__device_kind", "severity")
+        .annotate(n=Count("pk"))
+        .order_by()
+        .values_list("region_code", "device__kind", "rule__device_kind", "severity", "n")
+    )
+    found: dict[tuple[str, str, int], int] = {}
+    for code, device_kind, rule_kind, severity, n in rows:
+        kind = device_kind or rule_kind
+        if kind in HAZARD_DEVICE_KINDS:
+            key = (code, kind, severity)
+            found[key] = found.get(key, 0) + n
+    return [(code, kind, severity, n) for (code, kind, severity), n in sorted(found.items())]
+
+
+def alert_source(alert_id: int) -> tuple[str, str] | None:
+    """(device kind, the field a threshold rule watches or "") of an alert, for consumers of
+    ``iot.alert_raised``. A platform read: the caller checks access."""
+    row = (
+        Alert.objects.filter(pk=alert_id)
+        .values_list("device__kind", "rule__device_kind", "rule__params")
+        .first()
+    )
+    if row is None:
+        return None
+    device_kind, rule_kind, params = row
+    field = params.get("field", "") if isinstance(params, dict) else ""
+    return (device_kind or rule_kind or "", str(field))

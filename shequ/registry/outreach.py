@@ -142,3 +142,110 @@ def vulnerable_people(
         else:
             found[pk] = Vulnerable(pk, name, code, address or "", known.birth_year, (*known.needs, need))
     return list(found.values())
+
+
+def vulnerable_counts(
+    *, region_codes: Sequence[str], tags: Sequence[str] = VULNERABLE_TAGS
+) -> tuple[list[tuple[str, str, int]], list[tuple[str, int]]]:
+    """Counts of ``vulnerable_people``: (region code, tag code, people) and (region code, people
+    holding any of the tags). A platform read for the emergency risk model: the caller checks access."""
+    from django.db.models import Count
+
+    from shequ.registry.models import PersonTag
+
+    area = Q(pk__in=[])
+    for code in region_codes:
+        area |= Q(region_code__startswith=code)
+    qs = PersonTag.objects.filter(
+        area,
+        active=True,
+        category__code__in=list(tags),
+        category__sensitivity="normal",
+        person__status=PersonStatus.ACTIVE,
+    )
+    by_tag = (
+        qs.values("region_code", "category__code")
+        .annotate(n=Count("person_id", distinct=True))
+        .order_by("region_code", "category__code")
+        .values_list("region_code", "category__code", "n")
+    )
+    people = (
+        qs.values("region_code")
+        .annotate(n=Count("person_id", distinct=True))
+        .order_by("region_code")
+        .values_list("region_code", "n")
+    )
+    return [(c, t, n) for c, t, n in by_tag], [(c, n) for c, n in people]
+
+
+def care_tag_labels(codes: Sequence[str]) -> dict[str, str]:
+    """Tag code → its label in the active language (the normal-sensitivity care tags only)."""
+    from shequ.registry.models import TagCategory
+
+    return {c.code: c.label for c in TagCategory.objects.filter(code__in=list(codes), sensitivity="normal")}
+
+
+def key_place_counts(*, region_codes: Sequence[str]) -> list[tuple[str, str, str, int]]:
+    """(region code, kind, risk level, places) of the active key places under ``region_codes``. A
+    platform read for the emergency risk model: the caller checks access."""
+    from django.db.models import Count
+
+    from shequ.registry.models import KeyPlace
+
+    area = Q(pk__in=[])
+    for code in region_codes:
+        area |= Q(region_code__startswith=code)
+    rows = (
+        KeyPlace.objects.filter(area, is_active=True)
+        .values("region_code", "kind", "risk_level")
+        .annotate(n=Count("pk"))
+        .order_by("region_code", "kind", "risk_level")
+        .values_list("region_code", "kind", "risk_level", "n")
+    )
+    return [(c, k, r, n) for c, k, r, n in rows]
+
+
+def vulnerable_person_region(person_id: int) -> str | None:
+    """The region code of an active person holding a vulnerable care tag (``vulnerable_people``'s
+    people), or None: whom a helper may be assigned to. A platform read: the caller checks access."""
+    from shequ.registry.models import PersonTag
+
+    row = (
+        PersonTag.objects.filter(
+            person_id=person_id,
+            active=True,
+            category__code__in=list(VULNERABLE_TAGS),
+            category__sensitivity="normal",
+            person__status=PersonStatus.ACTIVE,
+        )
+        .values_list("person__region_code", flat=True)
+        .first()
+    )
+    return row
+
+
+def key_place_labels() -> tuple[dict[str, str], dict[str, str]]:
+    """(key-place kind → label, risk level → label) in the active language."""
+    from shequ.registry.models import KeyPlaceKind, RiskLevel
+
+    return (
+        {str(k): str(label) for k, label in KeyPlaceKind.choices},
+        {str(k): str(label) for k, label in RiskLevel.choices},
+    )
+
+
+def need_labels(needs: Sequence[tuple[str, str, str]]) -> list[str]:
+    """Each (tag, subtype, grade) of ``Vulnerable.needs`` in words: "残疾人 二级 肢体", "独居老人"."""
+    from shequ.registry.ledgers._common import _GRADE_WORDS, DISABILITY_TYPES
+
+    names = care_tag_labels([tag for tag, _s, _g in needs])
+    words = []
+    for tag, subtype, grade in needs:
+        parts = [names.get(tag, tag)]
+        if grade:
+            parts.append(_GRADE_WORDS.get(grade, grade))
+        if subtype:
+            kind = DISABILITY_TYPES.get(subtype)
+            parts.append(kind[1] if kind else subtype)
+        words.append(" ".join(parts))
+    return words

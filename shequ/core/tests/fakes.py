@@ -239,6 +239,36 @@ class SmsGateway:
     def release(self) -> None:
         self.state.released.set()
 
+    def deliver_replies(
+        self, callback_url: str, callback_token: str, replies: list[tuple[str, str]], *, first_id: int = 1
+    ) -> tuple[int, dict[str, Any]]:
+        """Post SMS that people sent (``(from, text)`` pairs) to the platform's callback, as the gateway
+        does: one JSON body ``{"messages": [...]}`` with its own message ids, and its token. Returns
+        the platform's status and JSON answer."""
+        import urllib.error
+        import urllib.request
+
+        from django.utils import timezone
+
+        now = timezone.now().isoformat()
+        body = {
+            "messages": [
+                {"id": f"mo-{first_id + n}", "from": phone, "text": text, "received_at": now}
+                for n, (phone, text) in enumerate(replies)
+            ]
+        }
+        request = urllib.request.Request(
+            callback_url,
+            data=json.dumps(body).encode(),
+            headers={"Content-Type": "application/json", "Authorization": f"Bearer {callback_token}"},
+            method="POST",
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=30) as answer:
+                return answer.status, json.loads(answer.read() or b"{}")
+        except urllib.error.HTTPError as error:
+            return error.code, json.loads(error.read() or b"{}")
+
     def __enter__(self) -> SmsGateway:
         self._thread.start()
         return self

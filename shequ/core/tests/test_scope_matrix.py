@@ -48,7 +48,8 @@ PROBES = {"healthz", "readyz", "metrics"}
 # (shequ/grid/tests/test_open311*.py, key scopes included).
 ELSEWHERE_PREFIXES = ("api/v1/", "oidc/", "open311/")
 # Apps whose pages have a matrix of their own (shequ/registry/tests/test_registry_scope_matrix.py,
-# shequ/grid/tests/test_grid_scope_matrix.py, shequ/iot/tests/test_iot_routes.py, shequ/emergency/tests).
+# shequ/grid/tests/test_grid_scope_matrix.py, shequ/iot/tests/test_iot_routes.py,
+# shequ/emergency/tests/test_emergency_routes.py).
 ELSEWHERE_NAMESPACES = ("registry:", "grid:", "iot:", "emergency:")
 
 # Roles whose holders browse the region tree (Perm.VIEW_REGION).

@@ -84,7 +84,7 @@ def short_text(value: str | None, max_length: int, field: str) -> str:
     return text
 
 
-def _clean(given: Given) -> Given:
+def clean_given(given: Given) -> Given:
     mobilization = given.recipient.mobilization
     if not mobilization.is_open:
         raise ValidationError(_("This call-out is closed; answers are no longer taken."))
@@ -98,7 +98,7 @@ def _clean(given: Given) -> Given:
 def record(batch: Sequence[Given]) -> list[Recipient]:
     """Record answers (the last one counts while the call-out is open; a repeated answer changes
     nothing). Bad input raises ValidationError and records none of the batch."""
-    cleaned = [_clean(g) for g in batch]
+    cleaned = [clean_given(g) for g in batch]
     if not cleaned:
         return []
     now = timezone.now()

@@ -423,6 +423,12 @@ def mobilization_close(
 # Chasing the silent ----------------------------------------------------------------------------
 
 
+def _chunks(ids: list[int], size: int = 500) -> Iterable[list[int]]:
+    """Ids in slices an IN list can take on every database (SQLite refuses 100,000 parameters)."""
+    for start in range(0, len(ids), size):
+        yield ids[start : start + size]
+
+
 def _pending(mobilization: Mobilization) -> Any:
     return Recipient.objects.filter(mobilization=mobilization, answer=Answer.PENDING)
 
@@ -451,9 +457,10 @@ def resend_due(mobilization: Mobilization, *, now: Any = None) -> int:
                 for r in recipients
             ]
             _send(mobilization, people, sender=None, dedupe_key=f"emergency:{mobilization.pk}:{send_no}")
-            Recipient.objects.filter(pk__in=[r.pk for r in recipients], answer=Answer.PENDING).update(
-                sends=send_no, last_sent_at=now
-            )
+            for chunk in _chunks([r.pk for r in recipients]):
+                Recipient.objects.filter(pk__in=chunk, answer=Answer.PENDING).update(
+                    sends=send_no, last_sent_at=now
+                )
         MobilizationEntry.objects.create(
             mobilization=mobilization, step=MobilizationStep.RESENT, count=len(due), at=now
         )
@@ -508,9 +515,8 @@ def escalate_due(mobilization: Mobilization, *, now: Any = None) -> int:
                 dedupe_key=f"emergency:{mobilization.pk}:escalate:{code}",
                 thread_key=messaging.thread_key("emergency.mobilization", mobilization.pk),
             )
-        Recipient.objects.filter(pk__in=[r.pk for r in silent], answer=Answer.PENDING).update(
-            escalated_at=now
-        )
+        for chunk in _chunks([r.pk for r in silent]):
+            Recipient.objects.filter(pk__in=chunk, answer=Answer.PENDING).update(escalated_at=now)
         MobilizationEntry.objects.create(
             mobilization=mobilization,
             step=MobilizationStep.ESCALATED,

@@ -98,6 +98,10 @@ def test_sms_replies_answer_and_bad_ones_change_nothing(town: Registry, sms: Sms
     rows = inbound.receive(sms_from("13811113333", "好的知道了"))
     assert rows[0].outcome == InboundOutcome.MALFORMED and "回复1" in rows[0].reply
     assert Recipient.objects.get(mobilization=call, person_id=town.people["a2"].pk).answer == Answer.PENDING
+    # A place with a control character is refused whole, not half-recorded.
+    rows = inbound.receive(sms_from("13811113333", "2 楼\x07上", 3))
+    assert rows[0].outcome == InboundOutcome.MALFORMED
+    assert Recipient.objects.get(mobilization=call, person_id=town.people["a2"].pk).answer == Answer.PENDING
     # "收到" does not answer a call-out asking safe-or-help.
     rows = inbound.receive(sms_from("13811113333", "收到", 2))
     assert rows[0].outcome == InboundOutcome.MALFORMED

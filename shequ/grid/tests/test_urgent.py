@@ -257,6 +257,42 @@ def test_the_night_person_is_alerted_at_3am_and_it_climbs_after_the_setting(
     assert ticket.actions.filter(action="urgent_ack").exists()
 
 
+def test_the_person_on_duty_acknowledges_by_replying_to_the_sms(
+    world: World, clock: Callable[[dt.datetime], None], sms: SmsGateway, settings: Any
+) -> None:
+    from shequ.core import inbound
+    from shequ.core.models import InboundOutcome
+
+    roster(world)
+    clock(at(8, 3, 0))
+    ticket = services.ticket_submit(
+        actor=world["grid_a"],
+        source=Source.PATROL,
+        region=world.regions[GRID_A],
+        title="煤气",
+        description=GAS,
+    )
+    outbox.run_pending()
+    [night] = [r for r in sms.state.received if r["to"] == world["worker_a"].phone]
+    assert "回复1" in night["text"]
+    # Someone not reached by the alert replying "1" acknowledges nothing (and gets the generic answer).
+    [stranger] = inbound.receive([inbound.Incoming("mo-1", world["head_b"].phone, "1", timezone.now())])
+    assert stranger.outcome == InboundOutcome.NOTHING_OPEN
+    assert UrgentAlert.objects.get(ticket=ticket).state == AlertState.OPEN
+    # A text that is no acknowledgement is not taken as one.
+    [chat] = inbound.receive(
+        [inbound.Incoming("mo-2", world["worker_a"].phone, "在路上了吗", timezone.now())]
+    )
+    assert chat.handled_by == "" and UrgentAlert.objects.get(ticket=ticket).state == AlertState.OPEN
+    # The night person replies "收到": acknowledged as with the button, the reporter side told.
+    [reply] = inbound.receive([inbound.Incoming("mo-3", world["worker_a"].phone, "收到", timezone.now())])
+    assert reply.outcome == InboundOutcome.ANSWERED and reply.handled_by == "grid.urgent"
+    assert f"#{ticket.pk}" in reply.reply
+    alert = UrgentAlert.objects.get(ticket=ticket)
+    assert alert.state == AlertState.ACKNOWLEDGED and alert.acknowledged_by == world["worker_a"]
+    assert ticket.actions.get(action="urgent_ack").params["via"] == "sms"
+
+
 def test_a_gap_in_the_roster_reaches_the_fallback_and_an_empty_roster_the_head(
     world: World, clock: Callable[[dt.datetime], None]
 ) -> None:
