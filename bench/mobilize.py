@@ -304,11 +304,37 @@ def _writer(call_id: int, batch: int, help_every: int, done: Any) -> None:
     connections.close_all()
 
 
-def read_roll_call(call: Mobilization, viewer: User) -> float:
-    started = time.perf_counter()
-    view = selectors.roll_call(mobilization=call, viewer=viewer)
-    assert view.total == call.total
-    return time.perf_counter() - started
+class RollCallReader:
+    """The live roll-call as the page polls it: ``GET /emergency/callouts/<pk>/`` with htmx's
+    header (the counts per grid and the silent names, rendered) through Django's test client,
+    signed in as the officer; the selector alone when the page is not installed."""
+
+    def __init__(self, call: Mobilization, viewer: User) -> None:
+        from django.test import Client
+        from django.urls import NoReverseMatch, reverse
+
+        self.call, self.viewer = call, viewer
+        try:
+            self.url = reverse("emergency:callout", args=[call.pk])
+        except NoReverseMatch:
+            self.url = ""
+        self.client = Client()
+        self.client.force_login(viewer)
+
+    @property
+    def what(self) -> str:
+        return f"the page {self.url} (htmx refresh)" if self.url else "selectors.roll_call"
+
+    def __call__(self) -> float:
+        started = time.perf_counter()
+        if self.url:
+            response = self.client.get(self.url, HTTP_HX_REQUEST="true")
+            if response.status_code != 200:
+                sys.exit(f"the roll-call page answered {response.status_code}")
+        else:
+            view = selectors.roll_call(mobilization=self.call, viewer=self.viewer)
+            assert view.total == self.call.total
+        return time.perf_counter() - started
 
 
 def pct(values: list[float], q: float) -> float:
@@ -321,10 +347,12 @@ def ms(values: list[float]) -> str:
     return f"p50 {p50:.0f} ms, p95 {p95:.0f} ms, max {max(values) * 1000:.0f} ms"
 
 
-def answers_arrive(call: Mobilization, viewer: User, batch: int) -> tuple[list[float], list[float], float]:
+def answers_arrive(
+    call: Mobilization, read: RollCallReader, batch: int
+) -> tuple[list[float], list[float], float]:
     """Roll-call latencies on the quiet database, then while the answers arrive; the seconds the
     answers took to be recorded."""
-    quiet = [read_roll_call(call, viewer) for _ in range(30)]
+    quiet = [read() for _ in range(30)]
     connections.close_all()
     ctx = multiprocessing.get_context("fork")
     done = ctx.Value("i", 0)
@@ -333,7 +361,7 @@ def answers_arrive(call: Mobilization, viewer: User, batch: int) -> tuple[list[f
     writer.start()
     loaded: list[float] = []
     while writer.is_alive():
-        loaded.append(read_roll_call(call, viewer))
+        loaded.append(read())
         time.sleep(0.05)  # a page polling every few seconds, from many officers
     writer.join()
     took = time.perf_counter() - started
@@ -388,13 +416,15 @@ def main() -> None:
 
     # (b) -------------------------------------------------------------------------------------
     analyze()  # the call-out's 300,000 new rows, as autovacuum would see them before most answers
-    quiet, loaded, answering = answers_arrive(call, officer, args.batch)
+    read = RollCallReader(call, officer)
+    quiet, loaded, answering = answers_arrive(call, read, args.batch)
     answered = Recipient.objects.filter(mobilization=call).exclude(answer=Answer.PENDING).count()
     answer_audits = AuditEntry.objects.filter(action="emergency.answer").count()
     print()
     print(
         f"(b) roll-call of {call.total:,} people while {answered:,} answers arrive in batches of {args.batch}"
     )
+    print(f"    read: {read.what}")
     print(f"    roll-call under load ({len(loaded)} reads): {ms(loaded)}")
     print(f"    roll-call on the quiet database (baseline, {len(quiet)} reads): {ms(quiet)}")
     print(f"    ratio of the p95s (load / quiet): {pct(loaded, 0.95) / pct(quiet, 0.95):.1f}")
@@ -403,7 +433,7 @@ def main() -> None:
         f"{answer_audits:,} audit entries in the people's own names"
     )
     print(f"    ratio answers / baseline ({how} of as many rows): {answering / baseline:.1f}")
-    after = statistics.median([read_roll_call(call, officer) for _ in range(10)])
+    after = statistics.median([read() for _ in range(10)])
     print(f"    roll-call after the last answer: {after * 1000:.0f} ms")
 
 

@@ -13,14 +13,13 @@
   relative.
 
 Everything goes through the emergency, IoT and messaging services, as the staff's clicks would;
-only the times are moved back to when it happened. Idempotent: a street with warnings is left
-alone.
+only the times are moved back to when it happened. Idempotent: a street that has the scenario
+already (its lifted warning) is left alone.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import importlib
 import random
 import time
 from dataclasses import dataclass
@@ -30,11 +29,10 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from shequ.core import audit, outbox
+from shequ.core import outbox
 from shequ.core.models import Region, User
 from shequ.emergency.models import (
     Answer,
-    AssistanceLink,
     HelperRelation,
     Level,
     Mobilization,
@@ -68,6 +66,7 @@ GAUGES = [
     ("ppt-waterlevel-02", "枇杷塘小区地下车库入口积水监测", COMMUNITY_A, (0.0, 0.26), (6.0, 35.0)),
     ("zs-waterlevel-01", "泽盛路低洼路段积水监测", COMMUNITY_B, (0.0, 0.12), (4.0, 22.0)),
 ]
+OLD_TITLE = "枇杷塘社区暴雨蓝色预警"  # three days ago, lifted: also marks that the scenario exists
 TEXT_A = (
     "受强降雨影响，预计未来3小时本社区降雨量将达50毫米以上，麓山南路下穿通道和低洼小区已出现积水。"
     "请低洼处、地下室和一楼住户做好转移准备，车辆驶离地下车库，不要涉水通行；独居老人由包保人员上门协助。"
@@ -90,7 +89,7 @@ class EmergencySummary:
 
     def line(self) -> str:
         if self.skipped:
-            return "emergency: the demo street already has warnings; left alone"
+            return "emergency: the demo street has its rainstorm already; left alone"
         return (
             f"emergency: {self.gauges} waterlogging gauges with {self.readings} readings over {HOURS} h, "
             f"{self.warnings} warnings (one in force, one proposed, one lifted), a call-out of "
@@ -210,7 +209,7 @@ def _warnings(head: User, now: dt.datetime) -> tuple[Warning | None, int]:
         actor=head,
         kind=WarningType.RAINSTORM,
         level=Level.BLUE,
-        title="枇杷塘社区暴雨蓝色预警",
+        title=OLD_TITLE,
         text="预计未来12小时降雨量将达50毫米以上，请关好门窗，低洼处住户注意防范积水。",
         area_codes=[COMMUNITY_A],
     )
@@ -361,71 +360,32 @@ def _call_out(head: User, warning: Warning, rng: random.Random, now: dt.datetime
 
 
 def _helpers(head: User) -> int:
-    """A helper for a few vulnerable people of 枇杷塘: the grid worker, the volunteer or a relative
-    (through the helpers' service where it is installed; else the same row and audit entry)."""
+    """A helper for a few vulnerable people of 枇杷塘: the grid worker, the volunteer or a relative,
+    named by the community head through the helpers' service (audited there)."""
+    from shequ.emergency.services import helpers
+
     people = outreach.vulnerable_people(region_codes=[COMMUNITY_A])[:HELPERS]
     accounts = {u.username: u for u in User.objects.filter(username__in=["grid_a", "grid_b", "volunteer"])}
-    try:
-        service: Any = importlib.import_module("shequ.emergency.services.helpers")
-    except ImportError:
-        service = None
     made = 0
     for n, person in enumerate(people):
         grid_worker = accounts.get("grid_a" if person.region_code.endswith("001") else "grid_b")
+        user: User | None = None
+        name = phone = ""
         if n % 3 == 0 and grid_worker is not None:
-            relation, user, name, phone, note = (
-                HelperRelation.GRID_WORKER,
-                grid_worker,
-                "",
-                "",
-                "网格员负责上门协助转移",
-            )
+            relation, user, note = HelperRelation.GRID_WORKER, grid_worker, "网格员负责上门协助转移"
         elif n % 3 == 1 and "volunteer" in accounts:
-            relation, user, name, phone, note = (
-                HelperRelation.VOLUNTEER,
-                accounts["volunteer"],
-                "",
-                "",
-                "志愿者协助，需轮椅",
-            )
+            relation, user, note = HelperRelation.VOLUNTEER, accounts["volunteer"], "志愿者协助，需轮椅"
         else:
-            relation, user, name, phone, note = (
-                HelperRelation.FAMILY,
-                None,
-                "李建华",
-                f"1390731{n:04d}",
-                "女儿，住同小区",
-            )
-        if service is not None:
-            service.helper_add(
-                actor=head,
-                person_id=person.person_id,
-                relation=relation,
-                helper_user_id=user.pk if user else None,
-                helper_name=name,
-                helper_phone=phone,
-                note=note,
-            )
-        else:
-            link = AssistanceLink.objects.create(
-                person_id=person.person_id,
-                region_code=person.region_code,
-                relation=relation,
-                helper_user=user,
-                helper_name=name,
-                helper_phone=phone,
-                note=note,
-                created_by=head,
-            )
-            audit.record(
-                "emergency.helper_add",
-                actor=head,
-                region_code=person.region_code,
-                object_type="emergency.assistance",
-                object_id=person.person_id,
-                fields=["helper_phone"] if phone else [],
-                detail={"link": link.pk, "relation": relation, "helper_user": user.pk if user else None},
-            )
+            relation, name, phone, note = HelperRelation.FAMILY, "李建华", f"1390731{n:04d}", "女儿，住同小区"
+        helpers.helper_add(
+            actor=head,
+            person_id=person.person_id,
+            relation=relation,
+            helper_user_id=user.pk if user else None,
+            helper_name=name,
+            helper_phone=phone,
+            note=note,
+        )
         made += 1
     return made
 
@@ -434,8 +394,8 @@ def generate_emergency(*, seed: int = 2026, now: dt.datetime | None = None) -> E
     """The demo street's rainstorm (needs the registry and the demo accounts of ``shequ.demo``)."""
     summary = EmergencySummary()
     started = time.perf_counter()
-    if Warning.objects.filter(region_code__startswith=STREET).exists():
-        summary.skipped = True
+    if Warning.objects.filter(region_code=COMMUNITY_A, title=OLD_TITLE).exists():
+        summary.skipped = True  # made by an earlier run
         return summary
     head = User.objects.filter(username="head_a").first()
     if head is None or not Region.objects.filter(code=COMMUNITY_A).exists():
