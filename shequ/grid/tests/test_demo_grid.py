@@ -25,6 +25,7 @@ def demo(db: None, monkeypatch: pytest.MonkeyPatch) -> generator.DemoResult:
     monkeypatch.setattr(registry_demo.generator, "PEOPLE_PER_SIZE", 300)
     # Without the IoT demo, whose alerts add sensor tickets (shequ/iot/tests/test_demo_iot.py).
     monkeypatch.setattr(generator, "generate_iot", lambda **kwargs: None)
+    monkeypatch.setattr(generator, "generate_emergency", lambda **kwargs: None)
     return generator.generate(size=1)
 
 
