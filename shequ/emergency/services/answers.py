@@ -12,9 +12,10 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.http import HttpRequest
 from django.utils import timezone
@@ -114,9 +115,7 @@ def record(batch: Sequence[Given]) -> list[Recipient]:
                 continue
             newly_help = given.answer == Answer.HELP and recipient.answer != Answer.HELP
             recipient.answer, recipient.via = given.answer, given.via
-            # To the second: a batch's answers then share a few times, so saving them takes a
-            # few UPDATEs rather than one per person (``_save_answers``).
-            recipient.answered_at = (given.at or now).replace(microsecond=0)
+            recipient.answered_at = given.at or now
             recipient.location, recipient.note = given.location, given.note
             recipient.form = given.form or {}
             changed.append((given, newly_help))
@@ -147,22 +146,44 @@ def record(batch: Sequence[Given]) -> list[Recipient]:
 
 
 def _save_answers(recipients: Sequence[Recipient]) -> None:
-    """One UPDATE per distinct answer and second (an SMS batch's answers mostly differ only in
-    who): Django's ``bulk_update`` builds a CASE per column and row, which cost ~5 s per 500
-    answers in bench/mobilize.py, against a few hundredths of a second for these."""
-    groups: dict[tuple[str, str, datetime | None, str, str, str], list[int]] = {}
+    """One UPDATE per distinct answer (an SMS batch's answers mostly differ only in who), then each
+    person's own answer time in one ``UPDATE … FROM (VALUES …)``. Django's ``bulk_update`` builds a
+    CASE per column and row instead, which cost ~5 s per 500 answers in bench/mobilize.py."""
+    groups: dict[tuple[str, str, str, str, str], list[int]] = {}
     for r in recipients:
-        key = (r.answer, r.via, r.answered_at, r.location, r.note, json.dumps(r.form, sort_keys=True))
+        key = (r.answer, r.via, r.location, r.note, json.dumps(r.form, sort_keys=True))
         groups.setdefault(key, []).append(r.pk)
-    for (answer, via, answered_at, location, note, form), ids in groups.items():
+    for (answer, via, location, note, form), ids in groups.items():
         Recipient.objects.filter(pk__in=ids).update(
-            answer=answer,
-            via=via,
-            answered_at=answered_at,
-            location=location,
-            note=note,
-            form=json.loads(form),
+            answer=answer, via=via, location=location, note=note, form=json.loads(form)
         )
+    _save_times([(r.pk, r.answered_at) for r in recipients if r.answered_at is not None])
+
+
+def _save_times(times: Sequence[tuple[int, datetime]], chunk: int = 500) -> None:
+    """``answered_at`` of each recipient, ``chunk`` rows a statement (PostgreSQL and SQLite both
+    take ``UPDATE … FROM``; SQLite names a VALUES list's columns column1, column2)."""
+    table = connection.ops.quote_name(Recipient._meta.db_table)
+    postgres = connection.vendor == "postgresql"
+    with connection.cursor() as cursor:
+        for start in range(0, len(times), chunk):
+            part = times[start : start + chunk]
+            params: list[Any] = []
+            for pk, at in part:
+                params += [pk, connection.ops.adapt_datetimefield_value(at)]
+            if postgres:
+                rows = ", ".join(["(%s, %s::timestamptz)"] * len(part))
+                sql = (
+                    f"UPDATE {table} AS r SET answered_at = v.at "  # noqa: S608 - quoted name, bound values
+                    f"FROM (VALUES {rows}) AS v(id, at) WHERE r.id = v.id"
+                )
+            else:
+                rows = ", ".join(["(%s, %s)"] * len(part))
+                sql = (
+                    f"UPDATE {table} SET answered_at = v.column2 FROM (VALUES {rows}) AS v "  # noqa: S608
+                    f"WHERE {table}.id = v.column1"
+                )
+            cursor.execute(sql, params)
 
 
 def _acknowledge_messages(recipients: Sequence[Recipient], at: datetime) -> None:
