@@ -36,8 +36,12 @@ class CampaignForm(forms.Form):
     )
     kind = forms.ChoiceField(label=_("Kind of people"), choices=TARGET_CHOICES, initial=TargetKind.RESIDENTS)
     region = RegionPickerField(label=_("Area"), help_text=_("A grid, community or street of your area."))
-    starts_on = forms.DateField(label=_("First day"), widget=forms.DateInput(attrs={"type": "date"}))
-    ends_on = forms.DateField(label=_("Last day"), widget=forms.DateInput(attrs={"type": "date"}))
+    starts_on = forms.DateField(
+        label=_("First day"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
+    ends_on = forms.DateField(
+        label=_("Last day"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
     send_at = forms.TimeField(
         label=_("Sent each day at"),
         initial="08:00",
