@@ -33,7 +33,7 @@ from django.utils import timezone
 from django.utils.crypto import get_random_string
 from django.utils.translation import gettext as _
 
-from shequ.core import audit, outbox
+from shequ.core import audit, bulk, outbox
 from shequ.core.events import DeliveriesQueued, MessageAcknowledged
 from shequ.core.models import (
     AuditResult,
@@ -272,44 +272,44 @@ def notify(
     addressees: list[tuple[User | None, Contact | None]] = [(u, None) for u in users]
     addressees += [(None, c) for c in outside]
     with transaction.atomic():
-        messages = Message.objects.bulk_create(
-            [
-                Message(
-                    recipient=user,
-                    contact_ref=contact.ref if contact else "",
-                    contact_name=contact.name[:50] if contact else "",
-                    sender=sender,
-                    region_code=region_code,
-                    subject=subject,
-                    body=body,
-                    link=link,
-                    topic=topic,
-                    topic_ref=topic_ref,
-                    requires_ack=requires_ack,
-                    dedupe_key=dedupe_key,
-                    thread_key=thread_key,
-                    created_at=now,
-                )
-                for user, contact in addressees
-            ],
-            batch_size=1000,
-        )
-        deliveries: list[Delivery] = []
+        # COPY on PostgreSQL (core.bulk): a call-out writes 100,000 messages and their deliveries.
+        messages = [
+            Message(
+                recipient=user,
+                contact_ref=contact.ref if contact else "",
+                contact_name=contact.name[:50] if contact else "",
+                sender=sender,
+                region_code=region_code,
+                subject=subject,
+                body=body,
+                link=link,
+                topic=topic,
+                topic_ref=topic_ref,
+                requires_ack=requires_ack,
+                dedupe_key=dedupe_key,
+                thread_key=thread_key,
+                created_at=now,
+            )
+            for user, contact in addressees
+        ]
+        bulk.bulk_insert(Message, messages)
+        # Deliveries as plain rows (no model instances: a call-out writes 100,000 of them).
+        rows: list[dict[str, Any]] = []
         for message, (user, _contact) in zip(messages, addressees, strict=True):
             # A contact has no inbox or email: only its SMS delivery is written.
             for channel in chosen if user is not None else [Channel.SMS.value]:
                 status, reason = _initial_state(user, channel)
-                deliveries.append(
-                    Delivery(
-                        message=message,
-                        channel=channel,
-                        status=status,
-                        last_error=reason,
-                        sent_at=now if status == DeliveryStatus.SENT else None,
-                    )
+                rows.append(
+                    {
+                        "message_id": message.pk,
+                        "channel": channel,
+                        "status": status,
+                        "last_error": reason,
+                        "sent_at": now if status == DeliveryStatus.SENT else None,
+                    }
                 )
-        Delivery.objects.bulk_create(deliveries, batch_size=1000)
-        outbox.emit_many(_batches(deliveries))
+        ids = bulk.insert_rows(Delivery, rows)
+        outbox.emit_many(_batches([(pk, r["channel"], r["status"]) for pk, r in zip(ids, rows, strict=True)]))
     return messages
 
 
@@ -327,11 +327,12 @@ def _already(dedupe_key: str, field: str, values: Sequence[Any]) -> set[Any]:
     return found
 
 
-def _batches(deliveries: Sequence[Delivery]) -> Iterable[DeliveriesQueued]:
+def _batches(deliveries: Sequence[tuple[int, str, str]]) -> Iterable[DeliveriesQueued]:
+    """Queued deliveries ((id, channel, status) each) in outbox tasks of ``DELIVERY_BATCH``."""
     by_channel: dict[str, list[int]] = {}
-    for d in deliveries:
-        if d.status == DeliveryStatus.QUEUED:
-            by_channel.setdefault(d.channel, []).append(d.pk)
+    for pk, channel, status in deliveries:
+        if status == DeliveryStatus.QUEUED:
+            by_channel.setdefault(channel, []).append(pk)
     for channel, ids in by_channel.items():
         for start in range(0, len(ids), DELIVERY_BATCH):
             yield DeliveriesQueued(delivery_ids=ids[start : start + DELIVERY_BATCH], channel=channel)

@@ -19,6 +19,7 @@ from shequ.core.permissions import needs_second_factor
 from shequ.core.regions import grid_create, load_province
 from shequ.demo.duty import DutySummary, generate_duty
 from shequ.demo.shapes import load_demo_shapes
+from shequ.emergency.demo import EmergencySummary, generate_emergency
 from shequ.grid.demo import TicketSummary, generate_tickets
 from shequ.iot.demo import IotSummary, generate_iot
 from shequ.registry.demo import RegistrySummary, generate_registry
@@ -96,6 +97,7 @@ class DemoResult:
     tickets: TicketSummary | None = None
     duty: DutySummary | None = None
     iot: IotSummary | None = None
+    emergency: EmergencySummary | None = None
 
 
 def generate(*, size: int = 1, seed: int = 2026, registry_workers: int = 1) -> DemoResult:
@@ -164,4 +166,6 @@ def generate(*, size: int = 1, seed: int = 2026, registry_workers: int = 1) -> D
     # Devices, rules, cards and three days of device history (``shequ.iot.demo``); after the duty
     # rosters, so the urgent tickets from the alerts find who is on duty.
     result.iot = generate_iot(seed=seed)
+    # A rainstorm tonight (``shequ.emergency.demo``): gauges, warnings, a call-out with its answers.
+    result.emergency = generate_emergency(seed=seed)
     return result

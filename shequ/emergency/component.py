@@ -60,7 +60,9 @@ ASSIST_NAV: tuple[NavEntry, ...] = (
 
 # Daily check-ins (urls_checkins.py) -----------------------------------------------------------
 
-CHECKIN_NAV: tuple[NavEntry, ...] = ()
+CHECKIN_NAV: tuple[NavEntry, ...] = (
+    NavEntry(_("Daily check-ins"), "emergency:checkins", perm=P.VIEW, order=47, icon="check"),
+)
 
 
 def audit_labels() -> dict[str, Any]:

@@ -52,3 +52,11 @@ def propose_from_risk() -> None:
 def alert_raised(event: AlertRaised) -> None:
     """A major or critical gas, smoke or water alert proposes a draft warning for its community."""
     proposals.propose_from_alert(event)
+
+
+@periodic("emergency.checkins", every=timedelta(minutes=5))
+def send_checkin_rounds() -> None:
+    """Send each running daily check-in's round at its time; close the rounds of earlier days."""
+    from shequ.emergency.services import checkins
+
+    checkins.rounds_due()

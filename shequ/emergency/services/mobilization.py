@@ -22,7 +22,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import override
 
-from shequ.core import audit, messaging
+from shequ.core import audit, bulk, messaging
 from shequ.core.models import Channel, Region, Role, User
 from shequ.core.permissions import has_perm
 from shequ.core.selectors import members_under, region_staff
@@ -334,22 +334,23 @@ def mobilization_start(
             created_at=now,
         )
         _send(mobilization, people, sender=actor, dedupe_key=f"emergency:{mobilization.pk}:1")
-        Recipient.objects.bulk_create(
-            (
-                Recipient(
-                    mobilization=mobilization,
-                    user=a.user,
-                    person_id=a.person_id,
-                    name=a.name[:50],
-                    place=a.place[:100],
-                    region_code=a.region_code,
-                    phone_index=a.phone_index,
-                    target=a.target,
-                    last_sent_at=now,
-                )
+        # Plain rows, no model instances: building 100,000 of them cost more than writing them.
+        bulk.insert_rows(
+            Recipient,
+            [
+                {
+                    "mobilization_id": mobilization.pk,
+                    "user_id": a.user.pk if a.user is not None else None,
+                    "person_id": a.person_id,
+                    "name": a.name[:50],
+                    "place": a.place[:100],
+                    "region_code": a.region_code,
+                    "phone_index": a.phone_index,
+                    "target": a.target,
+                    "last_sent_at": now,
+                }
                 for a in people
-            ),
-            batch_size=1000,
+            ],
         )
         MobilizationEntry.objects.create(
             mobilization=mobilization, step=MobilizationStep.SENT, actor=actor, count=len(people), at=now

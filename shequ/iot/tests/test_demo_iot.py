@@ -41,6 +41,9 @@ def demo_street(
     load_regions()
     monkeypatch.setattr(registry_demo.generator, "PEOPLE_PER_SIZE", 3000)
     monkeypatch.setattr(grid_demo, "TICKETS_PER_SIZE", 20)
+    monkeypatch.setattr(
+        generator, "generate_emergency", lambda **kw: None
+    )  # its own gauges: test_demo_emergency
     return generator.generate(size=1)
 
 

@@ -54,6 +54,8 @@ class Command(BaseCommand):
             self.stdout.write(result.duty.line())
         if result.iot is not None:
             self.stdout.write(result.iot.line())
+        if result.emergency is not None:
+            self.stdout.write(result.emergency.line())
         # The generator's audit entries are chained and signed now, so the auditor's first look
         # (and `shequ audit verify`) finds a sealed log with a witnessed checkpoint.
         from shequ.core import audit
