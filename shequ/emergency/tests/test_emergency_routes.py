@@ -5,7 +5,13 @@ from __future__ import annotations
 
 from django.urls import URLPattern, URLResolver, get_resolver
 
-from shequ.emergency.tests import test_assist_pages, test_callout_pages, test_warning_map, test_warning_pages
+from shequ.emergency.tests import (
+    test_assist_pages,
+    test_callout_pages,
+    test_checkins,
+    test_warning_map,
+    test_warning_pages,
+)
 
 
 def emergency_routes() -> set[str]:
@@ -21,6 +27,7 @@ def covered() -> set[str]:
         | test_callout_pages.COVERED
         | {f"emergency:{name}" for name in test_assist_pages.ROUTES}
         | test_warning_map.COVERED
+        | test_checkins.COVERED
     )
 
 
