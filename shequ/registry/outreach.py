@@ -16,6 +16,7 @@ from typing import Any
 from django.db.models import Q
 
 from shequ.core import geo
+from shequ.registry import addresses
 from shequ.registry.models import Person, PersonStatus, PoliticalStatus
 
 CONTACT_KIND = "registry.person"
@@ -61,11 +62,33 @@ def people_to_reach(
         "house__building__longitude",
         "house__building__latitude",
     )
-    return [
-        Reachable(pk, name, code, index, address or "")
-        for pk, name, code, index, address, lon, lat in rows
-        if within is None or lon is None or lat is None or geo.contains(within, float(lon), float(lat))
+    kept = [
+        r
+        for r in rows
+        if within is None or r[5] is None or r[6] is None or geo.contains(within, float(r[5]), float(r[6]))
     ]
+    local = _local_addresses([(code, address or "") for _pk, _n, code, _i, address, _lon, _lat in kept])
+    return [
+        Reachable(pk, name, code, index, place)
+        for (pk, name, code, index, _a, _lon, _lat), place in zip(kept, local, strict=True)
+    ]
+
+
+def _local_addresses(places: Sequence[tuple[str, str]]) -> list[str]:
+    """Standard addresses without the province … community names every one of a call-out repeats
+    ("观沙岭路150号5栋2单元1602室"): short enough for a roll-call row and a grid worker's SMS."""
+    names = addresses.region_names({code for code, _address in places})
+    prefixes: dict[str, str] = {}
+    out = []
+    for code, address in places:
+        community = code[: addresses.COMMUNITY_LENGTH]
+        if community not in prefixes:
+            prefixes[community] = addresses.region_prefix(community, names)
+        prefix = prefixes[community]
+        out.append(
+            address[len(prefix) :] if prefix and address.startswith(prefix) and address != prefix else address
+        )
+    return out
 
 
 def person_phones(ids: Sequence[str]) -> dict[str, str]:
