@@ -165,6 +165,10 @@ def map_page(request: HttpRequest) -> HttpResponse:
     warnings = _warnings_url(viewer, code)
     if warnings:
         sources.append({"url": warnings})
+        # The warnings in words (the map only draws their areas): the emergency app's public list.
+        warnings_page = reverse("emergency:public") + ("?" + urlencode({"region": code}) if code else "")
+    else:
+        warnings_page = ""
     config = {
         **maps.map_settings(),
         "sources": sources,
@@ -179,5 +183,11 @@ def map_page(request: HttpRequest) -> HttpResponse:
             "ready": _("The map is drawn."),
         },
     }
-    context = {"area": area, "data": data, "map_config": config, "tickets": bool(tickets)}
+    context = {
+        "area": area,
+        "data": data,
+        "map_config": config,
+        "tickets": bool(tickets),
+        "warnings_page": warnings_page,
+    }
     return maps.allow_tiles(render(request, "registry/map.html", context))

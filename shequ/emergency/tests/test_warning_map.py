@@ -96,3 +96,4 @@ def test_the_grid_workers_map_draws_the_warnings(town: Registry) -> None:
     page = client.get(reverse("registry:map"))
     assert page.status_code == 200
     assert reverse("emergency:map_data") in page.content.decode()
+    assert "生效中预警的范围" in page.content.decode()  # the legend, linking to the list in words
