@@ -157,6 +157,17 @@ class Traffic:
         rng = self._rng(device, "t", at.timestamp())
         local = at.astimezone(BEIJING)
         hour = local.hour + local.minute / 60
+        if device.kind == DeviceKind.ENVIRONMENT and "waterlevel" in device.code:
+            # A waterlogging gauge (the emergency demo's rainstorm): standing water that keeps
+            # rising slowly under heavy rain while the demo runs (from the simulator's start), up to 0.6 m.
+            hours = max(0.0, (at - self.anchor).total_seconds() / 3600)
+            start = 0.1 + (int.from_bytes(digest("gauge", device.code)[:2]) % 300) / 1000
+            return {
+                "water_level": round(min(0.6, start + 0.05 * hours + rng.uniform(-0.005, 0.005)), 3),
+                "rainfall": round(max(0.0, 30 + 8 * math.sin(hours) + rng.uniform(-3, 3)), 1),
+                "temperature": round(9 + rng.uniform(-0.5, 0.5), 1),
+                "humidity": round(min(99.0, 95 + rng.uniform(-2, 2)), 1),
+            }
         if device.kind == DeviceKind.ENVIRONMENT:
             # Changsha in winter: 4–12 °C, damp, PM2.5 higher in the morning and evening.
             temperature = 8 + 4 * math.sin((hour - 9) / 24 * 2 * math.pi) + rng.uniform(-0.6, 0.6)
