@@ -2,6 +2,7 @@
 
 import hmac
 import json
+import logging
 from typing import Annotated, Any
 
 from django.conf import settings
@@ -37,6 +38,7 @@ from shequ.core.schemas import (
     RegionOut,
 )
 
+log = logging.getLogger(__name__)
 router = Router(tags=["core"])
 
 MessageId = Annotated[int, Path(ge=1, le=MAX_DB_ID, description="Message id.")]
@@ -170,9 +172,9 @@ class SmsGatewayToken(HttpBearer):
     def authenticate(self, request: HttpRequest, token: str) -> str | None:
         expected = settings.SMS_CALLBACK_TOKEN
         if not expected:
-            raise ApiError(
-                503, "sms_callback_off", _("This platform takes no SMS replies (no callback token set).")
-            )
+            # Replies are not taken: every token is wrong (401), and the log says why.
+            log.warning("SMS reply refused: SHEQU_SMS_CALLBACK_TOKEN is not set")
+            return None
         return token if hmac.compare_digest(token.encode(), expected.encode()) else None
 
 
