@@ -7,17 +7,18 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from shequ.core.forms import PlatformForm
 from shequ.core.models import User
 from shequ.emergency.models import HelperRelation, WarningType
 from shequ.emergency.risk import MODEL_TYPES
 
 
-class DraftForm(forms.Form):
+class DraftForm(PlatformForm):
     region = forms.RegexField(regex=r"^\d{6,15}$", max_length=15)
     kind = forms.ChoiceField(choices=[(k, WarningType(k).label) for k in MODEL_TYPES])
 
 
-class HelperForm(forms.Form):
+class HelperForm(PlatformForm):
     """An account of the community (grid worker, volunteer, party member) or a named family member
     or neighbour with a mobile number; the service checks the rest (which account, the number)."""
 

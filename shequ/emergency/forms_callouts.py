@@ -12,7 +12,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from shequ.core.forms import RegionPickerField
+from shequ.core.forms import PlatformForm, RegionPickerField
 from shequ.core.models import Region, RegionLevel
 from shequ.core.permissions import Viewer, codes_q, scopes_for
 from shequ.emergency.models import Answer, Response, TargetKind, Warning
@@ -51,7 +51,7 @@ def building_choices(viewer: Viewer) -> list[tuple[str, str]]:
     return [(str(b.pk), b.address or str(b)) for b in buildings]
 
 
-class CalloutForm(forms.Form):
+class CalloutForm(PlatformForm):
     title = forms.CharField(label=pgettext_lazy("call-out", "Title"), max_length=60)
     body = forms.CharField(
         label=_("Message"),
@@ -156,7 +156,7 @@ class CalloutForm(forms.Form):
         return out
 
 
-class AnswerForm(forms.Form):
+class AnswerForm(PlatformForm):
     """The person's own answer, from the page their link opened."""
 
     answer = forms.ChoiceField(label=_("Your answer"))
@@ -173,7 +173,7 @@ class AnswerForm(forms.Form):
         self.fields["answer"].choices = [(a, Answer(a).label) for a in allowed]  # type: ignore[attr-defined]
 
 
-class StaffAnswerForm(forms.Form):
+class StaffAnswerForm(PlatformForm):
     """An answer staff got by phone or at the door, for one person of the roll-call."""
 
     recipient = forms.IntegerField(widget=forms.HiddenInput, min_value=1)

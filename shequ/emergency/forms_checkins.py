@@ -8,7 +8,7 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from shequ.core.forms import RegionPickerField
+from shequ.core.forms import PlatformForm, RegionPickerField
 from shequ.core.permissions import Viewer
 from shequ.emergency.models import TargetKind
 from shequ.emergency.permissions import EmergencyPerm as P
@@ -22,7 +22,7 @@ TARGET_CHOICES = [
 ]
 
 
-class CampaignForm(forms.Form):
+class CampaignForm(PlatformForm):
     title = forms.CharField(
         label=_("Title of the check-in"),
         max_length=60,
@@ -61,5 +61,5 @@ class CampaignForm(forms.Form):
         return [{"kind": self.cleaned_data["kind"], "region": self.cleaned_data["region"].code}]
 
 
-class StopForm(forms.Form):
+class StopForm(PlatformForm):
     confirm = forms.BooleanField(label=_("Yes, send no more rounds"))
