@@ -364,5 +364,5 @@ def test_a_waterlogging_gauge_reads_rising_water_that_the_schema_accepts() -> No
     t0 = dt.datetime(2026, 12, 6, 1, tzinfo=dt.UTC)  # an hour after the simulator started
     early, later = traffic._reading(gauge, t0), traffic._reading(gauge, t0 + dt.timedelta(hours=2))
     assert 0 < early["water_level"] < later["water_level"] <= 0.6 and later["rainfall"] > 15
-    EnvironmentTelemetry.parse_obj({"v": 1, "id": "m-1", "ts": 1, **later})
+    EnvironmentTelemetry.model_validate({"v": 1, "id": "m-1", "ts": 1, **later})
     assert "water_level" not in traffic._reading(plain, t0)
