@@ -50,7 +50,7 @@ from django.utils import timezone
 from django.utils.ipv6 import clean_ipv6_address
 
 from shequ.core import merkle, outage
-from shequ.core.models import AuditCheckpoint, AuditEntry, AuditResult
+from shequ.core.models import AuditCheckpoint, AuditEntry, AuditResult, common_region_code
 
 log = logging.getLogger(__name__)
 
@@ -292,7 +292,7 @@ class _Batch:
                 self.action,
                 actor=self.actor,
                 request=self.request,
-                region_code=self.region_code or _common_prefix(regions),
+                region_code=self.region_code or common_region_code(regions),
                 object_type=self.object_type,
                 object_id=ids[0] if ids else "",
                 detail={
@@ -308,18 +308,6 @@ class _Batch:
 
 
 _batch: ContextVar[_Batch | None] = ContextVar("audit_batch", default=None)
-
-
-_LEVEL_LENGTHS = (15, 12, 9, 6, 4, 2)  # grid, community, street, county, city, province
-
-
-def _common_prefix(codes: list[str]) -> str:
-    """The smallest region that holds all ``codes`` (so the batch's entry is in each one's scope)."""
-    for length in _LEVEL_LENGTHS:
-        prefixes = {code[:length] for code in codes if len(code) >= length}
-        if len(prefixes) == 1 and all(len(code) >= length for code in codes):
-            return prefixes.pop()
-    return ""
 
 
 @contextmanager

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 from django import forms
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.forms import BoundField
 from django.urls import reverse
@@ -49,6 +50,19 @@ class PlatformForm(forms.Form):
         if name in self.fields:
             choose_label(self.fields[name])
         return super().__getitem__(name)
+
+
+def apply_service_errors(
+    form: forms.Form, exc: ValidationError, aliases: dict[str, str] | None = None
+) -> None:
+    """Put a service's ValidationError on the form fields it names (``aliases``: service field →
+    form field), others on the form itself."""
+    if not hasattr(exc, "error_dict"):
+        form.add_error(None, exc.messages)
+        return
+    for name, errors in exc.message_dict.items():
+        name = (aliases or {}).get(name, name)
+        form.add_error(name if name in form.fields else None, errors)
 
 
 def significant_code(code: str) -> str:

@@ -36,6 +36,16 @@ LEVEL_BY_LENGTH = {length: level for level, length in LEVEL_CODE_LENGTH.items()}
 LEVEL_ORDER = list(LEVEL_CODE_LENGTH)
 
 
+def common_region_code(codes: list[str]) -> str:
+    """The smallest region holding all ``codes`` ("" when none does, or for no codes): the scope
+    key of a row about several regions (an audit batch, a warning's area, a call-out)."""
+    for length in sorted(LEVEL_BY_LENGTH, reverse=True):
+        prefixes = {code[:length] for code in codes if len(code) >= length}
+        if len(prefixes) == 1 and all(len(code) >= length for code in codes):
+            return prefixes.pop()
+    return ""
+
+
 class RegionKind(models.TextChoices):
     PROVINCE = "province", _("Province")
     CITY = "city", _("City")

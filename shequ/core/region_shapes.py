@@ -17,7 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from shequ.core import audit, geo
-from shequ.core.models import LEVEL_BY_LENGTH, LEVEL_CODE_LENGTH, Region, RegionShape
+from shequ.core.models import LEVEL_BY_LENGTH, LEVEL_CODE_LENGTH, Region, RegionShape, common_region_code
 
 # Report a child as reaching outside its parent above this share of its vertices (rounding and
 # hand-drawn boundaries put a vertex or two on the wrong side of a shared edge).
@@ -117,16 +117,6 @@ def containment_warnings(shapes: dict[str, dict[str, Any]], names: dict[str, str
     return warnings
 
 
-def _common_code(codes: list[str]) -> str:
-    """The longest region code that every code starts with ("" across provinces)."""
-    first, last = min(codes), max(codes)
-    n = 0
-    while n < min(len(first), len(last)) and first[n] == last[n]:
-        n += 1
-    lengths = [k for k in LEVEL_CODE_LENGTH.values() if k <= n]
-    return first[: max(lengths)] if lengths else ""
-
-
 def shapes_import(*, actor: Any, collection: Any, source: str = "") -> ShapeImport:
     """Write every feature's boundary, or nothing (``ShapeImportError`` with every problem)."""
     shapes, problems, warnings = check_collection(collection)
@@ -149,7 +139,7 @@ def shapes_import(*, actor: Any, collection: Any, source: str = "") -> ShapeImpo
                 updated_at=now,
             )
         )
-    area = _common_code(list(shapes))
+    area = common_region_code(list(shapes))
     with transaction.atomic():
         RegionShape.objects.bulk_create(
             rows,

@@ -19,6 +19,7 @@ from django.db.models import Q
 from django.http import Http404, HttpRequest
 
 from shequ.core import audit
+from shequ.core.models import common_region_code
 from shequ.core.permissions import Viewer, has_perm, scopes_for
 from shequ.core.personal import mask_phone
 from shequ.core.selectors import region_names, region_staff
@@ -168,7 +169,7 @@ def assistance_list_for(
     scopes = scopes_for(viewer, EmergencyPerm.ASSIST)
     codes = _overlap(warning.area_codes or [warning.region_code], scopes) if warning else scopes
     rows = people_with_helpers(codes) if codes else []
-    region = warning.region_code if warning else audit._common_prefix(scopes)
+    region = warning.region_code if warning else common_region_code(list(scopes))
     extra = {"export": export} if export else {}
     _read(viewer, rows, region, warning.pk if warning else "", request, **extra)
     return rows

@@ -76,9 +76,9 @@ def public_warning_get(pk: Any) -> Warning:
 def warning_audience(warning: Warning) -> int:
     """How many people issuing the warning reaches now: the staff and residents of its area (inside
     its zone when one is drawn), counted as its publication counts them (the issue page says it)."""
-    from shequ.emergency.services.warnings import _area_people
+    from shequ.emergency.services.warnings import area_people
 
-    return len(_area_people(warning))
+    return len(area_people(warning))
 
 
 def mobilization_list(*, viewer: Viewer, status: str = "") -> QuerySet[Mobilization]:
@@ -180,3 +180,16 @@ def roll_call(*, mobilization: Mobilization, viewer: Viewer, grid: str = "") -> 
     answered = sum(g.answered for g in grids.values())
     ordered = sorted(grids.values(), key=lambda g: (-g.pending, g.region_code))
     return RollCallView(mobilization, ordered, totals, total, answered, help_needed)
+
+
+def recipient_get(mobilization: Mobilization, pk: Any) -> Recipient:
+    """One person of a call-out the viewer was given by ``mobilization_get_for`` (404 otherwise);
+    the page then checks the person's own region with its guard, audited."""
+    found = (
+        Recipient.objects.filter(mobilization=mobilization, pk=pk).select_related("mobilization").first()
+        if str(pk).isdigit()
+        else None
+    )
+    if found is None:
+        raise Http404
+    return found

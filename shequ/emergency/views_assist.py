@@ -24,6 +24,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from shequ.core import excel, guards
+from shequ.core.forms import apply_service_errors
 from shequ.core.models import Region, RegionLevel
 from shequ.core.permissions import has_perm, scopes_for
 from shequ.emergency import assistance, proposals, risk
@@ -264,11 +265,7 @@ def person_helpers(request: HttpRequest, person_id: int) -> HttpResponse:
                     request=request,
                 )
             except ValidationError as exc:
-                if hasattr(exc, "error_dict"):
-                    for name, errors in exc.message_dict.items():
-                        form.add_error(name if name in form.fields else None, errors)
-                else:
-                    form.add_error(None, exc.messages)
+                apply_service_errors(form, exc)
             else:
                 messages.success(request, _("Helper assigned."))
                 return redirect(_back(request, person.person_id))

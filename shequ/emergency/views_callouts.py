@@ -16,8 +16,7 @@ from typing import Any
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db.models import Count, Q
-from django.forms import Form
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
@@ -25,6 +24,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from shequ.core import audit, excel, geo, guards, maps, messaging
+from shequ.core.forms import apply_service_errors
 from shequ.core.models import Region
 from shequ.core.permissions import has_perm, scopes_for
 from shequ.emergency import report as closing
@@ -35,7 +35,6 @@ from shequ.emergency.models import (
     Mobilization,
     MobilizationKind,
     MobilizationStatus,
-    Recipient,
     Response,
     TargetKind,
     Warning,
@@ -50,15 +49,6 @@ REFRESH_SECONDS = 4
 LIST_SIZE = 100
 BANDS = 5
 callout_page = functools.partial(guards.page, template=FORBIDDEN)
-
-
-def apply_errors(form: Form, exc: ValidationError) -> None:
-    """A service's ValidationError on the fields it names (others on the form itself)."""
-    if hasattr(exc, "error_dict"):
-        for name, errors in exc.message_dict.items():
-            form.add_error(name if name in form.fields else None, errors)
-    else:
-        form.add_error(None, exc.messages)
 
 
 def ticket_url(ref: str) -> str:
@@ -132,7 +122,7 @@ def _preview(request: HttpRequest, form: CalloutForm) -> dict[str, Any] | None:
     try:
         cleaned = mobilization.clean_targets(actor=request.user, raw=form.targets(), request=request)  # type: ignore[arg-type]
     except ValidationError as exc:
-        apply_errors(form, exc)
+        apply_service_errors(form, exc)
         return None
     people = mobilization.addressees(cleaned, exclude_user=request.user)  # type: ignore[arg-type]
     if not people:
@@ -183,7 +173,7 @@ def callout_new(request: HttpRequest) -> HttpResponse:
                 request=request,
             )
         except ValidationError as exc:
-            apply_errors(form, exc)
+            apply_service_errors(form, exc)
         else:
             messages.success(
                 request,
@@ -275,22 +265,11 @@ def callout_map(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-def _recipient_of(call: Mobilization, raw: Any) -> Recipient:
-    found = (
-        Recipient.objects.filter(mobilization=call, pk=raw).select_related("mobilization").first()
-        if str(raw).isdigit()
-        else None
-    )
-    if found is None:
-        raise Http404
-    return found
-
-
 @callout_page(P.VIEW, methods=("GET", "POST"))
 def callout_record(request: HttpRequest, pk: int, rid: int) -> HttpResponse:
     """Staff record the answer of someone they reached by phone or at the door."""
     call = selectors.mobilization_get_for(request.user, pk)
-    recipient = _recipient_of(call, rid)
+    recipient = selectors.recipient_get(call, rid)
     guards.require(request, P.VIEW, recipient.region_code)
     allowed = answers.allowed(call)
     if request.method == "POST":
@@ -307,7 +286,7 @@ def callout_record(request: HttpRequest, pk: int, rid: int) -> HttpResponse:
                     request=request,
                 )
             except ValidationError as exc:
-                apply_errors(form, exc)
+                apply_service_errors(form, exc)
             else:
                 messages.success(request, _("Answer of %(name)s recorded.") % {"name": recipient.name})
                 return redirect("emergency:callout", pk=call.pk)
@@ -412,7 +391,7 @@ def answer(request: HttpRequest, token: str) -> HttpResponse:
                     request=request,
                 )
             except ValidationError as exc:
-                apply_errors(form, exc)
+                apply_service_errors(form, exc)
             else:
                 return _no_store(redirect(request.path + "#answered"))
         status = 400

@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from shequ.core import guards
+from shequ.core.forms import apply_service_errors
 from shequ.core.models import User
 from shequ.core.permissions import has_perm
 from shequ.emergency import selectors_checkins as selectors
@@ -87,12 +88,7 @@ def campaign_new(request: HttpRequest) -> HttpResponse:
 
 def _apply(form: CampaignForm, exc: ValidationError) -> None:
     """A service's errors on the form's fields (the targets' on the area)."""
-    if not hasattr(exc, "error_dict"):
-        form.add_error(None, exc.messages)
-        return
-    for name, errors in exc.message_dict.items():
-        name = "region" if name == "targets" else name
-        form.add_error(name if name in form.fields else None, errors)
+    apply_service_errors(form, exc, {"targets": "region"})
 
 
 def _detail(

@@ -17,7 +17,6 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Case, Q, Value, When
-from django.forms import Form
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -25,6 +24,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from shequ.core import guards, maps
+from shequ.core.forms import apply_service_errors
 from shequ.core.models import LEVEL_BY_LENGTH, LEVEL_CODE_LENGTH, Region, RegionLevel, User
 from shequ.core.permissions import Viewer, has_perm, scopes_for
 from shequ.core.selectors import region_paths
@@ -220,7 +220,7 @@ def warning_new(request: HttpRequest) -> HttpResponse:
                     request=request,
                 )
             except ValidationError as exc:
-                apply_errors(form, exc)
+                apply_service_errors(form, exc)
             else:
                 messages.success(request, _("The draft is saved. Check it and issue it when ready."))
                 return redirect("emergency:warning", pk=warning.pk)
@@ -232,15 +232,6 @@ def warning_new(request: HttpRequest) -> HttpResponse:
 def _actor(request: HttpRequest) -> User:
     """The signed-in user of a guarded page (``warning_page`` sent anyone else to sign in)."""
     return cast(User, request.user)
-
-
-def apply_errors(form: Form, exc: ValidationError) -> None:
-    """A service's ValidationError on the fields it names (others on the form itself)."""
-    if hasattr(exc, "error_dict"):
-        for name, errors in exc.message_dict.items():
-            form.add_error(name if name in form.fields else None, errors)
-    else:
-        form.add_error(None, exc.messages)
 
 
 # --- One warning: staff page and its steps -------------------------------------------------------
@@ -373,7 +364,7 @@ def warning_update(request: HttpRequest, pk: int) -> HttpResponse:
                 request=request,
             )
         except ValidationError as exc:
-            apply_errors(form, exc)
+            apply_service_errors(form, exc)
         else:
             messages.success(
                 request,
@@ -393,7 +384,7 @@ def warning_lift(request: HttpRequest, pk: int) -> HttpResponse:
                 actor=_actor(request), warning=warning, reason=form.cleaned_data["reason"], request=request
             )
         except ValidationError as exc:
-            apply_errors(form, exc)
+            apply_service_errors(form, exc)
         else:
             messages.success(request, _("The warning is lifted; everyone it reached is being told."))
             return redirect("emergency:warning", pk=warning.pk)

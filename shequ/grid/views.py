@@ -31,6 +31,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from shequ.core import audit, guards, personal
+from shequ.core.forms import apply_service_errors
 from shequ.core.models import LEVEL_CODE_LENGTH, AuditResult, RegionLevel, Role
 from shequ.core.permissions import Perm, Viewer, has_perm
 from shequ.grid import deadlines, forms, selectors, services, views_urgent
@@ -53,11 +54,7 @@ grid_page = functools.partial(guards.page, template=FORBIDDEN)
 
 def apply_errors(form: Form, exc: ValidationError) -> None:
     """Put a service's ValidationError on the form fields it names (others on the form itself)."""
-    if hasattr(exc, "error_dict"):
-        for name, errors in exc.message_dict.items():
-            form.add_error(name if name in form.fields else None, errors)
-    else:
-        form.add_error(None, exc.messages)
+    apply_service_errors(form, exc)
 
 
 def page_of(request: HttpRequest, items: Any, size: int = PAGE_SIZE) -> Page:

@@ -23,7 +23,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import override
 
 from shequ.core import audit, bulk, messaging
-from shequ.core.models import Channel, Region, Role, User
+from shequ.core.models import Channel, Region, Role, User, common_region_code
 from shequ.core.permissions import has_perm
 from shequ.core.selectors import members_under, region_staff
 from shequ.emergency.models import (
@@ -242,7 +242,7 @@ def _send(
 def _region_of(targets: Sequence[Target], people: Sequence[Addressee]) -> Region:
     """The smallest region holding every target: the call-out's scope key."""
     codes = [t.region for t in targets if t.region] + [a.region_code for a in people if a.region_code]
-    prefix = audit._common_prefix(codes) if codes else ""
+    prefix = common_region_code(codes)
     region = Region.objects.filter(code=prefix).first() if prefix else None
     if region is None:
         raise ValidationError({"targets": _("The targets lie in no common region.")})

@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import override
 
 from shequ.core import audit, geo, messaging, outbox
-from shequ.core.models import Channel, Region, User
+from shequ.core.models import Channel, Region, User, common_region_code
 from shequ.core.permissions import has_perm
 from shequ.emergency.events import WarningIssued, WarningLifted
 from shequ.emergency.models import (
@@ -96,7 +96,7 @@ def _clean(
         raise ValidationError(errors)
     # Covered regions nested in others add nothing.
     codes = [c for c in codes if not any(c != o and c.startswith(o) for o in codes)]
-    prefix = audit._common_prefix(codes)
+    prefix = common_region_code(codes)
     region = Region.objects.filter(code=prefix).first()
     if region is None:
         raise ValidationError({"area_codes": _("The regions lie in no common region.")})
@@ -231,14 +231,16 @@ def warning_text(warning: Warning) -> tuple[str, str]:
     return subject[:200], body
 
 
-def _area_people(warning: Warning) -> list[Addressee]:
+def area_people(warning: Warning) -> list[Addressee]:
+    """Everyone a publication of the warning reaches now: the staff and residents of its area
+    (inside its zone when one is drawn). A read; the issue page counts it."""
     targets = [Target(TargetKind.STAFF, region=c) for c in warning.area_codes]
     targets += [Target(TargetKind.RESIDENTS, region=c) for c in warning.area_codes]
     return addressees(targets, within=warning.area_polygon)
 
 
 def _publish(warning: Warning, actor: User | None, dedupe: str) -> int:
-    people = _area_people(warning)
+    people = area_people(warning)
     subject, body = warning_text(warning)
     return notify_people(
         people,

@@ -164,7 +164,7 @@ def test_a_draft_with_a_zone_is_saved_audited_and_reaches_only_the_zone(town: Re
     assert "只通知居住在地图所画范围内的人" in page and '"zone": {"type": "Polygon"' in page
     # The issue page says how many it reaches: 张三 and 赵六 in the zone, not 李四 outside it.
     confirm = text(client.get(reverse("emergency:warning_issue", args=[warning.pk])))
-    people = services._area_people(warning)
+    people = services.area_people(warning)
     names = {a.name for a in people}
     assert {"张三", "赵六"} <= names and "李四" not in names
     assert f"发送给 {len(people)} 人" in confirm
