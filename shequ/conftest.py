@@ -177,6 +177,7 @@ def _audit_triggers(request: pytest.FixtureRequest) -> Iterator[None]:
 SEED_MIGRATIONS = [
     "shequ.registry.migrations.0002_seed_tag_categories",
     "shequ.grid.migrations.0002_seed_catalog",
+    "shequ.govservice.migrations.0002_seed_catalog",
 ]
 
 

@@ -195,6 +195,7 @@ INSTALLED_APPS = [
     "shequ.grid",
     "shequ.iot",
     "shequ.emergency",
+    "shequ.govservice",
     "shequ.demo",
 ]
 

@@ -15,6 +15,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("grid/", include("shequ.grid.urls")),
     path("iot/", include("shequ.iot.urls")),
     path("emergency/", include("shequ.emergency.urls")),
+    path("govservice/", include("shequ.govservice.urls")),
     path("open311/v2/", include("shequ.grid.urls_open311")),
     path("", include("shequ.core.urls")),
 ]

@@ -23,7 +23,16 @@ from django.db.models.functions import Cast, Concat, Length
 from django.http import Http404
 
 from shequ.core.forms import significant_code
-from shequ.core.models import LEVEL_CODE_LENGTH, AuditEntry, Membership, Message, Region, RegionLevel, User
+from shequ.core.models import (
+    LEVEL_CODE_LENGTH,
+    AuditEntry,
+    Membership,
+    Message,
+    Region,
+    RegionLevel,
+    Role,
+    User,
+)
 from shequ.core.permissions import ROLE_PERMISSIONS, Perm, Viewer, has_perm, scope_q, scoped, scopes_for
 
 
@@ -263,6 +272,18 @@ def region_staff(code: str, perm: str, *, exact: bool = True) -> list[User]:
         prefixes = [code[:n] for n in range(2, len(code) + 1)]
         memberships = memberships.filter(region_code__in=prefixes)
     return list(User.objects.filter(pk__in=memberships.values("user_id")))
+
+
+def department_staff(department_id: int) -> list[User]:
+    """Active staff of a department (or a property company): whom work pushed to it reaches."""
+    return list(
+        User.objects.filter(
+            is_active=True,
+            memberships__department_id=department_id,
+            memberships__revoked_at__isnull=True,
+            memberships__role__in=[Role.DEPARTMENT_STAFF, Role.PROPERTY_MANAGER],
+        ).distinct()
+    )
 
 
 def members_under(code: str, roles: list[str]) -> list[tuple[User, str]]:

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import io
-import struct
 from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -19,6 +17,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from shequ.core import audit
+from shequ.core.images import PHOTO_MAX_BYTES as PHOTO_MAX_BYTES
+from shequ.core.images import PHOTO_MAX_PIXELS as PHOTO_MAX_PIXELS
+from shequ.core.images import PHOTO_TYPES as PHOTO_TYPES
+from shequ.core.images import CleanImage, clean_image
 from shequ.core.models import AuditResult, Department, Region, RegionLevel, User
 from shequ.core.outbox import emit
 from shequ.core.permissions import active_memberships, has_perm, primary_role
@@ -48,9 +50,6 @@ UNCOUNTED_ACTIONS = frozenset({"comment", "add_photos"})
 # All the photos of one ticket, whatever step added them: plenty for any matter, and a bound on
 # what can pile up on one ticket.
 MAX_TICKET_PHOTOS = 36
-PHOTO_MAX_BYTES = 8 * 1024 * 1024
-PHOTO_MAX_PIXELS = 40_000_000
-PHOTO_TYPES = {"JPEG": ("image/jpeg", ".jpg"), "PNG": ("image/png", ".png"), "WEBP": ("image/webp", ".webp")}
 EXTENSION_MAX_DAYS = 30
 LOW_RATING = 2
 # Resolved tickets the reporter neither rated nor disputed close after this many days.
@@ -295,51 +294,11 @@ def _community_code(code: str) -> str:
 # --- Photos ------------------------------------------------------------------------------------
 
 
-class _Image:
-    def __init__(self, data: bytes, content_type: str, extension: str, width: int, height: int) -> None:
-        self.data, self.content_type, self.extension = data, content_type, extension
-        self.width, self.height = width, height
+_Image = CleanImage
 
 
-# The only metadata a stored photo keeps: its colour profile and a palette's transparent colour.
-_PIXEL_INFO = frozenset({"icc_profile", "transparency"})
-
-
-def _clean_photo(upload: UploadedFile | bytes) -> _Image:
-    """Accept JPEG, PNG or WebP up to 8 MB; re-encode to drop EXIF, XMP and comments (they carry the
-    GPS position, the device and sometimes a name)."""
-    from PIL import Image, ImageOps, UnidentifiedImageError
-
-    too_big = ValidationError({"photos": _("A photo may be at most 8 MB.")})
-    if not isinstance(upload, bytes) and (upload.size or 0) > PHOTO_MAX_BYTES:
-        raise too_big  # before reading it into memory
-    raw = upload if isinstance(upload, bytes) else upload.read(PHOTO_MAX_BYTES + 1)
-    if len(raw) > PHOTO_MAX_BYTES:
-        raise too_big
-    try:
-        with Image.open(io.BytesIO(raw)) as probe:
-            fmt = probe.format or ""
-            if fmt not in PHOTO_TYPES:
-                raise ValidationError({"photos": _("Photos must be JPEG, PNG or WebP images.")})
-            if probe.width * probe.height > PHOTO_MAX_PIXELS:
-                raise ValidationError({"photos": _("The photo has too many pixels.")})
-            probe.load()
-            image = ImageOps.exif_transpose(probe)
-            # Keep the pixels and what drawing them needs, nothing the phone wrote about them:
-            # Pillow would carry a JPEG comment (a name, a phone number) into the new file.
-            image.info = {k: v for k, v in image.info.items() if k in _PIXEL_INFO}
-            out = io.BytesIO()
-            if fmt == "JPEG":
-                image.convert("RGB").save(out, "JPEG", quality=85)
-            else:
-                image.save(out, fmt)
-    except Image.DecompressionBombError as exc:  # declares far more pixels than PHOTO_MAX_PIXELS
-        raise ValidationError({"photos": _("The photo has too many pixels.")}) from exc
-    # Damaged files fail in Pillow's decoders with any of these (a broken PNG chunk: SyntaxError).
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, EOFError, struct.error) as exc:
-        raise ValidationError({"photos": _("The file is not a readable image.")}) from exc
-    content_type, extension = PHOTO_TYPES[fmt]
-    return _Image(out.getvalue(), content_type, extension, image.width, image.height)
+def _clean_photo(upload: UploadedFile | bytes) -> CleanImage:
+    return clean_image(upload, field="photos")
 
 
 def _attach(ticket: Ticket, step: TicketAction, images: Sequence[_Image], actor: User | None) -> None:
