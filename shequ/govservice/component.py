@@ -19,7 +19,7 @@ _RESIDENT = frozenset({Role.RESIDENT})
 # Residents: the catalog, applying, their applications (urls_resident.py) ---------------------------
 RESIDENT_NAV: tuple[NavEntry, ...] = (
     NavEntry(
-        _("Services"), "govservice:catalog", roles=_RESIDENT, order=20, icon="doc", tab=_("办事"), tab_rank=20
+        _("Services"), "govservice:catalog", roles=_RESIDENT, order=20, icon="log", tab=_("办事"), tab_rank=20
     ),
     NavEntry(_("My applications"), "govservice:mine", roles=_RESIDENT, order=21, icon="list"),
 )
@@ -27,7 +27,7 @@ RESIDENT_TILES: tuple[Tile, ...] = (
     Tile(
         _("Government services"),
         "govservice:catalog",
-        "doc",
+        "log",
         roles=_RESIDENT,
         order=2,
         hint=_("apply online, follow and rate"),
@@ -36,7 +36,7 @@ RESIDENT_TILES: tuple[Tile, ...] = (
 
 # Staff: applications, the counter and home visits, the catalog (urls_counter.py) ------------------
 COUNTER_NAV: tuple[NavEntry, ...] = (
-    NavEntry(_("Applications"), "govservice:applications", perm=P.VIEW, order=50, icon="doc"),
+    NavEntry(_("Applications"), "govservice:applications", perm=P.VIEW, order=50, icon="log"),
     NavEntry(_("Counter"), "govservice:counter", perm=P.ASSIST, order=51, icon="plus"),
     NavEntry(_("Service catalog"), "govservice:catalog_admin", perm=P.CATALOG, order=58, icon="list"),
 )
@@ -44,7 +44,7 @@ COUNTER_TILES: tuple[Tile, ...] = (
     Tile(
         _("Applications to handle"),
         "govservice:applications",
-        "doc",
+        "log",
         perm=P.VIEW,
         order=6,
         count="applications",
@@ -56,7 +56,7 @@ COUNTER_TILES: tuple[Tile, ...] = (
 
 # The kiosk (urls_kiosk.py) -------------------------------------------------------------------------
 KIOSK_NAV: tuple[NavEntry, ...] = (
-    NavEntry(_("Self-service terminal"), "govservice:kiosk_open", perm=P.HANDLE, order=59, icon="doc"),
+    NavEntry(_("Self-service terminal"), "govservice:kiosk_open", perm=P.HANDLE, order=59, icon="log"),
 )
 
 # 好差评 and statistics (urls_review.py) --------------------------------------------------------------

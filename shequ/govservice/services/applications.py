@@ -207,9 +207,9 @@ def check_eligibility(item: ServiceItem, facts: prefill.Facts | None) -> None:
 
 
 def _clean_channel_actor(
-    actor: Viewer | None, channel: str, region: Region, *, on_behalf: bool, request: HttpRequest | None
+    actor: Viewer | None, channel: str, place: str, *, on_behalf: bool, request: HttpRequest | None
 ) -> None:
-    probe = Application(region_code=region.code)
+    probe = Application(region_code=place)
     if channel == Channel.ONLINE:
         if actor is None or not getattr(actor, "is_authenticated", False):
             c.refuse(actor, probe, "apply", "online applications need an account", request=request)
@@ -243,8 +243,10 @@ def application_submit(
     """Take an application. Online and kiosk ones wait for the counter to accept them (one working
     day); one taken by staff (counter, at home) is accepted at once, so every required material
     must be there: from the registry, uploaded, or ticked as brought on paper."""
-    region = c.application_region(region.code)
-    _clean_channel_actor(actor, channel, region, on_behalf=on_behalf, request=request)
+    # Staff act where the applicant lives (a grid worker's grid), the community takes it.
+    place = applicant.facts.region_code if applicant.facts is not None else region.code
+    region = c.application_region(place)
+    _clean_channel_actor(actor, channel, place, on_behalf=on_behalf, request=request)
     if not item.is_active:
         raise ValidationError({"item": _("This service is no longer offered.")})
     if channel in {Channel.ONLINE, Channel.KIOSK} and not item.online:
@@ -355,6 +357,11 @@ def application_accept(
     return application
 
 
+def fresh(application: Application) -> Application:
+    """The row as it is now: who may act depends on its status and department."""
+    return Application.objects.select_related("item", "department").get(pk=application.pk)
+
+
 def _can_department(actor: Viewer | None, application: Application) -> bool:
     return application.department_id is not None and application.department_id in c.department_ids(actor)
 
@@ -369,8 +376,8 @@ def application_return(
 ) -> Application:
     """补正: back to the applicant with the exact list of what is missing (一次性告知). The clock stops:
     the time limit runs again from the complete materials."""
-    in_department = application.status == Status.FORWARDED
-    if in_department:
+    application = fresh(application)
+    if application.status == Status.FORWARDED:
         if not _can_department(actor, application):
             c.refuse(actor, application, "return", "not the department's application", request=request)
     else:
@@ -567,6 +574,7 @@ def application_decide(
 ) -> Application:
     """The decision: the department's on a forwarded application, the community's on an item it is
     authorized for (or the answer to a consultation). A denial gives its reason."""
+    application = fresh(application)
     if application.status == Status.FORWARDED:
         if not _can_department(actor, application):
             c.refuse(actor, application, "decide", "not the department's application", request=request)
@@ -618,6 +626,7 @@ def application_deliver(
     request: HttpRequest | None = None,
 ) -> Application:
     """送达: the result reaches the applicant; the application closes and asks for a rating."""
+    application = fresh(application)
     if not (
         _can_department(actor, application)
         or (actor is not None and has_perm(actor, P.HANDLE, application.region_code))
