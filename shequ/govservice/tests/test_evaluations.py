@@ -176,7 +176,13 @@ def test_feedback_needs_every_part(gov: Gov) -> None:
     for missing in ("finding", "measures", "feedback"):
         data = {"finding": "查明", "measures": "整改", "feedback": "反馈", missing: "  "}
         with pytest.raises(ValidationError) as exc:
-            ev.rectification_feedback(actor=gov["worker_a"], rect=rect, **data)
+            ev.rectification_feedback(
+                actor=gov["worker_a"],
+                rect=rect,
+                finding=data["finding"],
+                measures=data["measures"],
+                feedback=data["feedback"],
+            )
         assert missing in exc.value.message_dict
     with pytest.raises(ValidationError):
         ev.rectification_feedback(
