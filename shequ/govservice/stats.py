@@ -34,8 +34,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Count, F, Q
-from django.db.models.functions import Substr
+from django.db import connection
+from django.db.models import Case, CharField, F, IntegerField, Q, QuerySet, Value, When
+from django.db.models.functions import Cast, Concat, Substr
 from django.utils import timezone
 
 from shequ.core.models import LEVEL_CODE_LENGTH, Department, Region, RegionLevel
@@ -150,15 +151,6 @@ class Row:
         "rect_overdue",
     )
 
-    def add(self, row: Mapping[str, Any]) -> None:
-        for name in self.COUNTS:
-            if name in row:
-                setattr(self, name, getattr(self, name) + (row[name] or 0))
-        for channel in CHANNELS:
-            n = row.get(f"ch_{channel}") or 0
-            if n:
-                self.channels[channel] = self.channels.get(channel, 0) + n
-
     @property
     def on_time_rate(self) -> float | None:
         return _rate(self.on_time, self.closed)
@@ -228,105 +220,157 @@ class Report:
 
 
 # --- The grouped reads ------------------------------------------------------------------------------
+#
+# Each table's cohort is read ONCE: an inner query (the ORM: filters, the group keys and a 0/1 flag
+# per figure) summed by an outer query over several groupings at once — PostgreSQL's GROUPING SETS
+# (one scan, one hash table per grouping), elsewhere (SQLite in tests) a UNION ALL of plain GROUP BYs.
+# What comes back is one row per item, unit and region: a few hundred rows for a county, not one per
+# (item, unit, community) combination.
+
+ITEM, UNIT, AREA, COMMUNITY = "g_item", "g_unit", "g_area", "g_community"
+KEYS = (ITEM, UNIT, AREA, COMMUNITY)
 
 
-def _application_metrics(now: dt.datetime) -> dict[str, Any]:
+def _flag(q: Q) -> Case:
+    return Case(When(q, then=Value(1)), default=Value(0), output_field=IntegerField())
+
+
+def _keys(child: int, item: str = "item_id") -> dict[str, Any]:
+    community = Substr("region_code", 1, COMMUNITY_LENGTH)
+    return {
+        ITEM: F(item),
+        UNIT: Case(
+            When(
+                department_id__isnull=False,
+                then=Concat(Value("d"), Cast("department_id", output_field=CharField())),
+            ),
+            default=Concat(Value("c"), community),
+            output_field=CharField(),
+        ),
+        AREA: Substr("region_code", 1, child),
+        COMMUNITY: community,
+    }
+
+
+def application_flags(now: dt.datetime) -> dict[str, Case]:
     open_q = Q(status__in=sorted(OPEN_STATUSES))
     closed_q = Q(status=Status.CLOSED)
-    metrics: dict[str, Any] = {
-        "applications": Count("pk"),
-        "closed": Count("pk", filter=closed_q),
-        "on_time": Count("pk", filter=closed_q & Q(overdue_at__isnull=True)),
-        "open": Count("pk", filter=open_q),
-        "overdue": Count("pk", filter=open_q & Q(due_at__lt=now)),
-        "on_behalf": Count("pk", filter=Q(on_behalf=True)),
+    flags = {
+        "applications": _flag(Q(pk__isnull=False)),
+        "closed": _flag(closed_q),
+        "on_time": _flag(closed_q & Q(overdue_at__isnull=True)),
+        "open": _flag(open_q),
+        "overdue": _flag(open_q & Q(due_at__lt=now)),
+        "on_behalf": _flag(Q(on_behalf=True)),
     }
-    metrics.update({f"ch_{c}": Count("pk", filter=Q(channel=c)) for c in CHANNELS})
-    return metrics
+    flags.update({f"ch_{c}": _flag(Q(channel=c)) for c in CHANNELS})
+    return flags
 
 
-def application_rows(
-    region_code: str, period: Period, *, now: dt.datetime | None = None
-) -> list[dict[str, Any]]:
-    """Applications submitted in the period, per (item, department, community)."""
-    low, high = period.bounds
-    qs = Application.objects.filter(
+def rating_flags() -> dict[str, Case]:
+    return {
+        "rated": _flag(Q(pk__isnull=False)),
+        "good": _flag(Q(stars__gte=GOOD_STARS)),
+        "bad": _flag(Q(stars__lte=BAD_STARS)),
+    }
+
+
+def rectification_flags(now: dt.datetime) -> dict[str, Case]:
+    return {
+        "rect_opened": _flag(Q(pk__isnull=False)),
+        "rect_done": _flag(Q(status=RectStatus.DONE)),
+        "rect_open": _flag(Q(status__in=[RectStatus.OPEN, RectStatus.FED_BACK])),
+        "rect_overdue": _flag(Q(status=RectStatus.OPEN, due_at__lt=now)),
+    }
+
+
+def applications_in(region_code: str, low: dt.datetime, high: dt.datetime) -> QuerySet[Application]:
+    return Application.objects.filter(
         region_code__startswith=region_code, submitted_at__gte=low, submitted_at__lt=high
     )
-    return [
-        dict(r)
-        for r in qs.values("item_id", "department_id", community=Substr("region_code", 1, COMMUNITY_LENGTH))
-        .annotate(**_application_metrics(now or timezone.now()))
-        .order_by()
-    ]
 
 
-def _rating_metrics() -> dict[str, Any]:
-    return {
-        "rated": Count("pk"),
-        "good": Count("pk", filter=Q(stars__gte=GOOD_STARS)),
-        "bad": Count("pk", filter=Q(stars__lte=BAD_STARS)),
-    }
+def evaluations_in(region_code: str, low: dt.datetime, high: dt.datetime) -> QuerySet[Evaluation]:
+    return Evaluation.objects.filter(region_code__startswith=region_code, at__gte=low, at__lt=high)
 
 
-def evaluation_rows(region_code: str, low: dt.datetime, high: dt.datetime) -> list[dict[str, Any]]:
-    """Ratings given in [low, high), per (item, department, community)."""
-    qs = Evaluation.objects.filter(region_code__startswith=region_code, at__gte=low, at__lt=high)
-    return [
-        dict(r)
-        for r in qs.values("item_id", "department_id", community=Substr("region_code", 1, COMMUNITY_LENGTH))
-        .annotate(**_rating_metrics())
-        .order_by()
-    ]
-
-
-def rectification_rows(
-    region_code: str,
-    low: dt.datetime,
-    high: dt.datetime,
-    *,
-    now: dt.datetime | None = None,
-    by_rating: bool = False,
-) -> list[dict[str, Any]]:
-    """Rectifications opened in [low, high) (``by_rating``: of the ratings given then), per (item,
-    department, community)."""
-    now = now or timezone.now()
+def rectifications_in(
+    region_code: str, low: dt.datetime, high: dt.datetime, *, by_rating: bool = False
+) -> QuerySet[Rectification]:
+    """Opened in [low, high), or (``by_rating``) of the ratings given then."""
     qs = Rectification.objects.filter(region_code__startswith=region_code)
     if by_rating:
-        qs = qs.filter(evaluation__at__gte=low, evaluation__at__lt=high)
+        return qs.filter(evaluation__at__gte=low, evaluation__at__lt=high)
+    return qs.filter(opened_at__gte=low, opened_at__lt=high)
+
+
+def grouped(
+    qs: QuerySet[Any], keys: Mapping[str, Any], flags: Mapping[str, Any], sets: tuple[tuple[str, ...], ...]
+) -> list[tuple[int, dict[str, Any], dict[str, int]]]:
+    """(which set, its key values, the summed flags) for every group of every grouping in ``sets``
+    (``()`` is the total), in one statement."""
+    names = [k for k in KEYS if k in keys and any(k in s for s in sets)]
+    keys = {k: keys[k] for k in names}
+    metrics = list(flags)
+    inner = (
+        qs.order_by()
+        .annotate(**keys, **{f"f_{m}": flags[m] for m in metrics})
+        .values(*names, *(f"f_{m}" for m in metrics))
+    )
+    sql, params = inner.query.sql_with_params()
+    sums = ", ".join(f"SUM(f_{m})" for m in metrics)
+    if connection.vendor == "postgresql":
+        grouping = f"GROUPING({', '.join(names)})"
+        spec = ", ".join("(" + ", ".join(s) + ")" for s in sets)
+        statement = (
+            f"SELECT {', '.join(names)}, {grouping}, {sums} FROM ({sql}) AS t "  # noqa: S608
+            f"GROUP BY GROUPING SETS ({spec})"
+        )
+        masks = {
+            sum(1 << (len(names) - 1 - i) for i, n in enumerate(names) if n not in s): index
+            for index, s in enumerate(sets)
+        }
+        all_params = list(params)
     else:
-        qs = qs.filter(opened_at__gte=low, opened_at__lt=high)
-    waiting = Q(status__in=[RectStatus.OPEN, RectStatus.FED_BACK])
-    return [
-        dict(r)
-        for r in qs.values(
-            "department_id",
-            item_id=F("evaluation__item_id"),
-            community=Substr("region_code", 1, COMMUNITY_LENGTH),
-        )
-        .annotate(
-            rect_opened=Count("pk"),
-            rect_done=Count("pk", filter=Q(status=RectStatus.DONE)),
-            rect_open=Count("pk", filter=waiting),
-            rect_overdue=Count("pk", filter=Q(status=RectStatus.OPEN, due_at__lt=now)),
-        )
-        .order_by()
-    ]
-
-
-# --- Folding the rows into tables -------------------------------------------------------------------
-
-
-def _unit_key(row: Mapping[str, Any]) -> str:
-    return f"d{row['department_id']}" if row.get("department_id") else f"c{row['community']}"
-
-
-def _fold(rows: Iterable[Mapping[str, Any]], key: Any, table: dict[str, Row]) -> None:
+        parts = []
+        for index, s in enumerate(sets):
+            cols = ", ".join(n if n in s else f"NULL AS {n}" for n in names)
+            group = f" GROUP BY {', '.join(s)}" if s else ""
+            parts.append(f"SELECT {cols}, {index}, {sums} FROM ({sql}) AS t{group}")  # noqa: S608
+        statement = " UNION ALL ".join(parts)
+        masks = {i: i for i in range(len(sets))}
+        all_params = list(params) * len(sets)
+    with connection.cursor() as cursor:
+        cursor.execute(statement, all_params)
+        rows = cursor.fetchall()
+    out = []
     for row in rows:
-        k = key(row)
-        if k is None:
-            continue
-        table.setdefault(k, Row(key=k)).add(row)
+        which = masks[int(row[len(names)])]
+        values = dict(zip(names, row[: len(names)], strict=True))
+        counts = {m: int(v or 0) for m, v in zip(metrics, row[len(names) + 1 :], strict=True)}
+        out.append((which, values, counts))
+    return out
+
+
+def _collect(
+    results: list[tuple[int, dict[str, Any], dict[str, int]]],
+    sets: tuple[tuple[str, ...], ...],
+    tables: list[dict[str, Row]],
+) -> None:
+    """Add each grouped row's counts to the row of its table (one table per set)."""
+    for which, values, counts in results:
+        grouping = sets[which]
+        key = "" if not grouping else str(values[grouping[0]])
+        table = tables[which]
+        row = table.get(key)
+        if row is None:
+            row = table[key] = Row(key=key)
+        for name, n in counts.items():
+            if name.startswith("ch_"):
+                if n:
+                    row.channels[name[3:]] = row.channels.get(name[3:], 0) + n
+            else:
+                setattr(row, name, getattr(row, name) + n)
 
 
 def item_names(ids: Iterable[Any]) -> dict[str, str]:
@@ -344,29 +388,32 @@ def _item_order() -> dict[str, tuple[str, int, str]]:
     }
 
 
+REPORT_SETS: tuple[tuple[str, ...], ...] = ((ITEM,), (UNIT,), (AREA,), ())
+
+
 def report(*, region_code: str, period: Period, now: dt.datetime | None = None) -> Report:
-    """The staff page's figures of an area and period: three grouped queries, three name reads."""
+    """The staff page's figures of an area and period: three grouped statements (one scan of each
+    table's cohort) and three name reads."""
     now = now or timezone.now()
     low, high = period.bounds
-    apps = application_rows(region_code, period, now=now)
-    ratings = evaluation_rows(region_code, low, high)
-    rects = rectification_rows(region_code, low, high, now=now)
-    every = [apps, ratings, rects]
-
-    items: dict[str, Row] = {}
-    units: dict[str, Row] = {}
-    regions: dict[str, Row] = {}
-    total = Row(key=region_code)
     child = CHILD_LENGTH.get(len(region_code), 0)
-    for rows in every:
-        _fold(rows, lambda r: str(r["item_id"]), items)
-        _fold(rows, _unit_key, units)
-        if 0 < child <= COMMUNITY_LENGTH:
-            _fold(rows, lambda r: r["community"][:child] if len(r["community"]) >= child else None, regions)
-        for row in rows:
-            total.add(row)
+    by_area = 0 < child <= COMMUNITY_LENGTH
+    keys = {k: v for k, v in _keys(child or COMMUNITY_LENGTH).items() if k != COMMUNITY}
+    rect_keys = {**keys, ITEM: F("evaluation__item_id")}
+    tables: list[dict[str, Row]] = [{}, {}, {}, {}]
+    for qs, flags, k in (
+        (applications_in(region_code, low, high), application_flags(now), keys),
+        (evaluations_in(region_code, low, high), rating_flags(), keys),
+        (rectifications_in(region_code, low, high), rectification_flags(now), rect_keys),
+    ):
+        _collect(grouped(qs, k, flags, REPORT_SETS), REPORT_SETS, tables)
+    items, units, regions, totals = tables
+    if not by_area:
+        regions = {}
+    total = totals.get("") or Row()
+    total.key = region_code
 
-    names = item_names(int(k) for k in items)
+    names = item_names(int(k) for k in items if k)
     order = _item_order()
     for key, item_row in items.items():
         item_row.label = names.get(key, key)
@@ -387,7 +434,7 @@ def report(*, region_code: str, period: Period, now: dt.datetime | None = None) 
         total=total,
         items=sorted(items.values(), key=lambda r: order.get(r.key, ("", 0, r.key))),
         units=sorted(units.values(), key=lambda r: (r.key[0], r.label)),
-        regions=sorted(regions.values(), key=lambda r: r.key),
+        regions=sorted((r for r in regions.values() if len(r.key) == child), key=lambda r: r.key),
     )
 
 
@@ -406,6 +453,9 @@ class PublicReport:
     communities: list[Row]  # the communities of a county or a street (none for a wider area)
     hidden: int  # groups not shown: fewer than PUBLIC_MIN_RATINGS ratings
     region_level: str = ""
+
+
+PUBLIC_SETS: tuple[tuple[str, ...], ...] = ((ITEM,), (AREA,), (COMMUNITY,), ())
 
 
 def public_area() -> str:
@@ -434,23 +484,27 @@ def public_report(
     today = today or timezone.localdate()
     period = Period(today - dt.timedelta(days=PUBLIC_DAYS - 1), today)
     low, high = period.bounds
-    ratings = evaluation_rows(region_code, low, high)
-    rects = rectification_rows(region_code, low, high, now=now, by_rating=True)
-
-    items: dict[str, Row] = {}
-    regions: dict[str, Row] = {}
-    communities: dict[str, Row] = {}
-    total = Row(key=region_code)
+    now = now or timezone.now()
     child = CHILD_LENGTH.get(len(region_code), _LENGTHS[0]) if region_code else _LENGTHS[0]
-    show_communities = STREET_LENGTH - 3 <= len(region_code) <= STREET_LENGTH
-    for rows in (ratings, rects):
-        _fold(rows, lambda r: str(r["item_id"]), items)
-        if child <= COMMUNITY_LENGTH:
-            _fold(rows, lambda r: r["community"][:child] if len(r["community"]) >= child else None, regions)
-        if show_communities and child < COMMUNITY_LENGTH:
-            _fold(rows, lambda r: r["community"], communities)
-        for row in rows:
-            total.add(row)
+    show_communities = STREET_LENGTH - 3 <= len(region_code) <= STREET_LENGTH and child < COMMUNITY_LENGTH
+    keys = {k: v for k, v in _keys(min(child, COMMUNITY_LENGTH)).items() if k != UNIT}
+    sets = PUBLIC_SETS if show_communities else ((ITEM,), (AREA,), ())
+    tables: list[dict[str, Row]] = [{} for _s in sets]
+    for qs, flags, k in (
+        (evaluations_in(region_code, low, high), rating_flags(), keys),
+        (
+            rectifications_in(region_code, low, high, by_rating=True),
+            rectification_flags(now),
+            {**keys, ITEM: F("evaluation__item_id")},
+        ),
+    ):
+        _collect(grouped(qs, k, flags, sets), sets, tables)
+    items, regions, totals = tables[0], tables[1], tables[-1]
+    communities = tables[2] if show_communities else {}
+    if child > COMMUNITY_LENGTH:
+        regions = {}
+    total = totals.get("") or Row()
+    total.key = region_code
 
     names = item_names(int(k) for k in items)
     order = _item_order()
