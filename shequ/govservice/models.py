@@ -243,6 +243,22 @@ class Application(EncryptedModel):
             models.Index(fields=["applicant_user", "-submitted_at"], name="govservice_app_user_idx"),
             models.Index(fields=["status", "warn_at"], name="govservice_app_warn_idx"),
             models.Index(fields=["item", "submitted_at"], name="govservice_app_item_idx"),
+            # Newest first across an area (a street's, a department's list: walked backwards until a
+            # page is full) and the statistics' period scan, index-only (bench_govservice.py).
+            models.Index(
+                fields=["submitted_at", "id"],
+                include=[
+                    "region_code",
+                    "item",
+                    "department",
+                    "status",
+                    "channel",
+                    "on_behalf",
+                    "due_at",
+                    "overdue_at",
+                ],
+                name="govservice_app_submitted_idx",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -356,6 +372,12 @@ class Evaluation(models.Model):
             models.Index(fields=["region_code", "at"], name="govservice_eval_region_idx"),
             models.Index(fields=["item", "at"], name="govservice_eval_item_idx"),
             models.Index(fields=["department", "at"], name="govservice_eval_dept_idx"),
+            # The statistics' and the public page's period scan, index-only.
+            models.Index(
+                fields=["at"],
+                include=["region_code", "item", "department", "stars"],
+                name="govservice_eval_at_idx",
+            ),
         ]
 
 
