@@ -386,10 +386,14 @@ def load_applications(target: int, seed: int = 2026) -> float:
         bulk.insert_rows(Rectification, rects, workers=2)
         done += n
         print(f"  {have + done:,} applications loaded ({time.perf_counter() - started:.0f} s)", flush=True)
+    vacuum()
+    return time.perf_counter() - started
+
+
+def vacuum() -> None:
     with connection.cursor() as cursor:
         for table in ("govservice_application", "govservice_evaluation", "govservice_rectification"):
             cursor.execute(f"VACUUM ANALYZE {table}")
-    return time.perf_counter() - started
 
 
 def page(qs: Any) -> Callable[[], Any]:
@@ -399,10 +403,10 @@ def page(qs: Any) -> Callable[[], Any]:
     return run
 
 
-def plan_of(func: Callable[[], Any]) -> str:
+def plan_of(func: Callable[[], Any], table: str = "govservice_application") -> str:
     with CaptureQueriesContext(connection) as captured:
         func()
-    sql = max((c["sql"] for c in captured.captured_queries), key=len)
+    sql = max((c["sql"] for c in captured.captured_queries if table in c["sql"]), key=len)
     with connection.cursor() as cursor:
         cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql)
         lines = [row[0] for row in cursor.fetchall()]
