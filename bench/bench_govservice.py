@@ -408,8 +408,10 @@ def plan_of(func: Callable[[], Any], table: str = "govservice_application") -> s
         func()
     sql = max((c["sql"] for c in captured.captured_queries if table in c["sql"]), key=len)
     with connection.cursor() as cursor:
+        cursor.execute(f"SET work_mem = '{stats.WORK_MEM}'")  # as the report sets it
         cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql)
         lines = [row[0] for row in cursor.fetchall()]
+        cursor.execute("RESET work_mem")
     keep = [
         line
         for line in lines

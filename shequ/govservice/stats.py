@@ -30,13 +30,14 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import connection
-from django.db.models import Case, CharField, F, IntegerField, Q, QuerySet, Value, When
-from django.db.models.functions import Cast, Concat, Substr
+from django.db import connection, transaction
+from django.db.models import Case, CharField, Count, F, Q, QuerySet, Value, When
+from django.db.models.functions import Substr
 from django.utils import timezone
 
 from shequ.core.models import LEVEL_CODE_LENGTH, Department, Region, RegionLevel
@@ -221,66 +222,59 @@ class Report:
 
 # --- The grouped reads ------------------------------------------------------------------------------
 #
-# Each table's cohort is read ONCE: an inner query (the ORM: filters, the group keys and a 0/1 flag
-# per figure) summed by an outer query over several groupings at once — PostgreSQL's GROUPING SETS
-# (one scan, one hash table per grouping), elsewhere (SQLite in tests) a UNION ALL of plain GROUP BYs.
-# What comes back is one row per item, unit and region: a few hundred rows for a county, not one per
-# (item, unit, community) combination.
+# Each table's cohort is read ONCE: an inner query (the ORM: the period and area filters, grouped by
+# item, department, unit community and area, a conditional count per figure — one hash table,
+# parallel on PostgreSQL) summed by an outer query over the groupings the page shows — PostgreSQL's
+# GROUPING SETS over those few thousand rows, elsewhere (SQLite in tests) a UNION ALL of plain
+# GROUP BYs. What comes back is one row per item, unit and region and the total: a few hundred rows
+# for a county, not one per (item, unit, community) combination.
 
-ITEM, UNIT, AREA, COMMUNITY = "g_item", "g_unit", "g_area", "g_community"
-KEYS = (ITEM, UNIT, AREA, COMMUNITY)
-
-
-def _flag(q: Q) -> Case:
-    return Case(When(q, then=Value(1)), default=Value(0), output_field=IntegerField())
+ITEM, UNIT_DEPT, UNIT_COMMUNITY, AREA, COMMUNITY = "g_item", "g_unit_d", "g_unit_c", "g_area", "g_community"
+KEYS = (ITEM, UNIT_DEPT, UNIT_COMMUNITY, AREA, COMMUNITY)
+UNIT = (UNIT_DEPT, UNIT_COMMUNITY)  # the department, else the community (NULL for a department's)
+# The statistics' inner hash tables: thousands of groups per period, more than the default 4 MB.
+WORK_MEM = "64MB"
 
 
 def _keys(child: int, item: str = "item_id") -> dict[str, Any]:
     community = Substr("region_code", 1, COMMUNITY_LENGTH)
     return {
         ITEM: F(item),
-        UNIT: Case(
-            When(
-                department_id__isnull=False,
-                then=Concat(Value("d"), Cast("department_id", output_field=CharField())),
-            ),
-            default=Concat(Value("c"), community),
-            output_field=CharField(),
+        UNIT_DEPT: F("department_id"),
+        UNIT_COMMUNITY: Case(
+            When(department_id__isnull=True, then=community), default=Value(None), output_field=CharField()
         ),
         AREA: Substr("region_code", 1, child),
         COMMUNITY: community,
     }
 
 
-def application_flags(now: dt.datetime) -> dict[str, Case]:
+def application_flags(now: dt.datetime) -> dict[str, Q | None]:
+    """Each figure as the condition an application meets to count in it (None: every one)."""
     open_q = Q(status__in=sorted(OPEN_STATUSES))
     closed_q = Q(status=Status.CLOSED)
-    flags = {
-        "applications": _flag(Q(pk__isnull=False)),
-        "closed": _flag(closed_q),
-        "on_time": _flag(closed_q & Q(overdue_at__isnull=True)),
-        "open": _flag(open_q),
-        "overdue": _flag(open_q & Q(due_at__lt=now)),
-        "on_behalf": _flag(Q(on_behalf=True)),
+    flags: dict[str, Q | None] = {
+        "applications": None,
+        "closed": closed_q,
+        "on_time": closed_q & Q(overdue_at__isnull=True),
+        "open": open_q,
+        "overdue": open_q & Q(due_at__lt=now),
+        "on_behalf": Q(on_behalf=True),
     }
-    flags.update({f"ch_{c}": _flag(Q(channel=c)) for c in CHANNELS})
+    flags.update({f"ch_{c}": Q(channel=c) for c in CHANNELS})
     return flags
 
 
-def rating_flags() -> dict[str, Case]:
-    return {
-        "rated": _flag(Q(pk__isnull=False)),
-        "good": _flag(Q(stars__gte=GOOD_STARS)),
-        "bad": _flag(Q(stars__lte=BAD_STARS)),
-    }
+def rating_flags() -> dict[str, Q | None]:
+    return {"rated": None, "good": Q(stars__gte=GOOD_STARS), "bad": Q(stars__lte=BAD_STARS)}
 
 
-def rectification_flags(now: dt.datetime) -> dict[str, Case]:
+def rectification_flags(now: dt.datetime) -> dict[str, Q | None]:
     return {
-        "rect_opened": _flag(Q(pk__isnull=False)),
-        "rect_done": _flag(Q(status=RectStatus.DONE)),
-        "rect_open": _flag(Q(status__in=[RectStatus.OPEN, RectStatus.FED_BACK])),
-        "rect_overdue": _flag(Q(status=RectStatus.OPEN, due_at__lt=now)),
+        "rect_opened": None,
+        "rect_done": Q(status=RectStatus.DONE),
+        "rect_open": Q(status__in=[RectStatus.OPEN, RectStatus.FED_BACK]),
+        "rect_overdue": Q(status=RectStatus.OPEN, due_at__lt=now),
     }
 
 
@@ -305,21 +299,23 @@ def rectifications_in(
 
 
 def grouped(
-    qs: QuerySet[Any], keys: Mapping[str, Any], flags: Mapping[str, Any], sets: tuple[tuple[str, ...], ...]
+    qs: QuerySet[Any],
+    keys: Mapping[str, Any],
+    flags: Mapping[str, Q | None],
+    sets: tuple[tuple[str, ...], ...],
 ) -> list[tuple[int, dict[str, Any], dict[str, int]]]:
-    """(which set, its key values, the summed flags) for every group of every grouping in ``sets``
-    (``()`` is the total), in one statement."""
+    """(which set, its key values, the summed counts) for every group of every grouping in
+    ``sets`` (``()`` is the total), in one statement."""
     names = [k for k in KEYS if k in keys and any(k in s for s in sets)]
-    keys = {k: keys[k] for k in names}
     metrics = list(flags)
-    inner = (
-        qs.order_by()
-        .annotate(**keys, **{f"f_{m}": flags[m] for m in metrics})
-        .values(*names, *(f"f_{m}" for m in metrics))
-    )
+    counts = {
+        f"f_{m}": Count("pk", filter=flags[m]) if flags[m] is not None else Count("pk") for m in metrics
+    }
+    inner = qs.order_by().values(**{k: keys[k] for k in names}).annotate(**counts)
     sql, params = inner.query.sql_with_params()
     sums = ", ".join(f"SUM(f_{m})" for m in metrics)
-    if connection.vendor == "postgresql":
+    postgres = connection.vendor == "postgresql"
+    if postgres:
         grouping = f"GROUPING({', '.join(names)})"
         spec = ", ".join("(" + ", ".join(s) + ")" for s in sets)
         statement = (
@@ -347,9 +343,29 @@ def grouped(
     for row in rows:
         which = masks[int(row[len(names)])]
         values = dict(zip(names, row[: len(names)], strict=True))
-        counts = {m: int(v or 0) for m, v in zip(metrics, row[len(names) + 1 :], strict=True)}
-        out.append((which, values, counts))
+        summed = {m: int(v or 0) for m, v in zip(metrics, row[len(names) + 1 :], strict=True)}
+        out.append((which, values, summed))
     return out
+
+
+@contextmanager
+def work_memory() -> Iterator[None]:
+    """One transaction for a report's statements, with the work memory their hash tables need
+    (PostgreSQL; ``SET LOCAL`` ends with the transaction)."""
+    with transaction.atomic(savepoint=False):
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute(f"SET LOCAL work_mem = '{WORK_MEM}'")
+        yield
+
+
+def _set_key(grouping: tuple[str, ...], values: Mapping[str, Any]) -> str:
+    if not grouping:
+        return ""
+    if grouping == UNIT:
+        department = values[UNIT_DEPT]
+        return f"d{department}" if department is not None else f"c{values[UNIT_COMMUNITY]}"
+    return str(values[grouping[0]])
 
 
 def _collect(
@@ -359,8 +375,7 @@ def _collect(
 ) -> None:
     """Add each grouped row's counts to the row of its table (one table per set)."""
     for which, values, counts in results:
-        grouping = sets[which]
-        key = "" if not grouping else str(values[grouping[0]])
+        key = _set_key(sets[which], values)
         table = tables[which]
         row = table.get(key)
         if row is None:
@@ -388,7 +403,7 @@ def _item_order() -> dict[str, tuple[str, int, str]]:
     }
 
 
-REPORT_SETS: tuple[tuple[str, ...], ...] = ((ITEM,), (UNIT,), (AREA,), ())
+REPORT_SETS: tuple[tuple[str, ...], ...] = ((ITEM,), UNIT, (AREA,), ())
 
 
 def report(*, region_code: str, period: Period, now: dt.datetime | None = None) -> Report:
@@ -401,12 +416,13 @@ def report(*, region_code: str, period: Period, now: dt.datetime | None = None) 
     keys = {k: v for k, v in _keys(child or COMMUNITY_LENGTH).items() if k != COMMUNITY}
     rect_keys = {**keys, ITEM: F("evaluation__item_id")}
     tables: list[dict[str, Row]] = [{}, {}, {}, {}]
-    for qs, flags, k in (
-        (applications_in(region_code, low, high), application_flags(now), keys),
-        (evaluations_in(region_code, low, high), rating_flags(), keys),
-        (rectifications_in(region_code, low, high), rectification_flags(now), rect_keys),
-    ):
-        _collect(grouped(qs, k, flags, REPORT_SETS), REPORT_SETS, tables)
+    with work_memory():
+        for qs, flags, k in (
+            (applications_in(region_code, low, high), application_flags(now), keys),
+            (evaluations_in(region_code, low, high), rating_flags(), keys),
+            (rectifications_in(region_code, low, high), rectification_flags(now), rect_keys),
+        ):
+            _collect(grouped(qs, k, flags, REPORT_SETS), REPORT_SETS, tables)
     items, units, regions, totals = tables
     if not by_area:
         regions = {}
@@ -487,18 +503,19 @@ def public_report(
     now = now or timezone.now()
     child = CHILD_LENGTH.get(len(region_code), _LENGTHS[0]) if region_code else _LENGTHS[0]
     show_communities = STREET_LENGTH - 3 <= len(region_code) <= STREET_LENGTH and child < COMMUNITY_LENGTH
-    keys = {k: v for k, v in _keys(min(child, COMMUNITY_LENGTH)).items() if k != UNIT}
+    keys = {k: v for k, v in _keys(min(child, COMMUNITY_LENGTH)).items() if k not in UNIT}
     sets = PUBLIC_SETS if show_communities else ((ITEM,), (AREA,), ())
     tables: list[dict[str, Row]] = [{} for _s in sets]
-    for qs, flags, k in (
-        (evaluations_in(region_code, low, high), rating_flags(), keys),
-        (
-            rectifications_in(region_code, low, high, by_rating=True),
-            rectification_flags(now),
-            {**keys, ITEM: F("evaluation__item_id")},
-        ),
-    ):
-        _collect(grouped(qs, k, flags, sets), sets, tables)
+    with work_memory():
+        for qs, flags, k in (
+            (evaluations_in(region_code, low, high), rating_flags(), keys),
+            (
+                rectifications_in(region_code, low, high, by_rating=True),
+                rectification_flags(now),
+                {**keys, ITEM: F("evaluation__item_id")},
+            ),
+        ):
+            _collect(grouped(qs, k, flags, sets), sets, tables)
     items, regions, totals = tables[0], tables[1], tables[-1]
     communities = tables[2] if show_communities else {}
     if child > COMMUNITY_LENGTH:
