@@ -68,11 +68,15 @@ def get_item(code: str, *, active_only: bool = True) -> ServiceItem:
 
 
 def visible_q(viewer: Viewer) -> Q:
-    """Applications of the viewer's regions, or forwarded to one of their departments."""
+    """Applications of the viewer's regions, or forwarded to one of their departments, or taken by
+    the viewer while they hold ``govservice.view`` somewhere (a grid worker's home visits: the
+    application belongs to the community, above the worker's grid)."""
     q = scope_q(viewer, P.VIEW)
     depts = department_ids(viewer)
     if depts:
         q |= Q(department_id__in=sorted(depts))
+    if getattr(viewer, "pk", None) is not None and has_perm(viewer, P.VIEW):
+        q |= Q(created_by_id=getattr(viewer, "pk", None))
     return q
 
 
