@@ -60,9 +60,8 @@ def material_choices(rows: Sequence[Mapping[str, Any]]) -> list[tuple[str, str]]
 
 
 class StepForm(PlatformForm):
-    """A step's form; ``action`` names the step (one route takes them all)."""
-
-    action = forms.CharField(widget=forms.HiddenInput)
+    """A step's form (prefixed with the step's key); the posted ``action`` names the step, as one
+    route takes them all."""
 
 
 class AcceptForm(StepForm):
@@ -170,12 +169,20 @@ class CloseForm(StepForm):
 # --- The counter ----------------------------------------------------------------------------------
 
 
+class BlankInput(forms.TextInput):
+    """A text box that never writes back what was typed (a full ID number stays off the page)."""
+
+    def format_value(self, value: Any) -> str | None:
+        return None
+
+
 class PersonSearchForm(PlatformForm):
     """Posted, not a query string: an ID number must not land in addresses and server logs."""
 
     q = forms.CharField(
         label=_("ID number, name or mobile number"),
         max_length=40,
+        widget=BlankInput(attrs={"autocomplete": "off"}),
         help_text=_(
             "An ID number or mobile number finds the person exactly; a name lists those of your area."
         ),

@@ -225,7 +225,7 @@ def _rows_missing(application: Application) -> list[dict[str, Any]]:
 
 
 def _form(key: str, application: Application, data: Any = None, files: Any = None) -> forms.StepForm:
-    kwargs: dict[str, Any] = {"prefix": key, "initial": {"action": key}}
+    kwargs: dict[str, Any] = {"prefix": key}
     if key == "return":
         return forms.ReturnForm(data, rows=application.materials, **kwargs)
     if key == "resubmit":
@@ -390,9 +390,7 @@ def detail_context(
 @staff_page(is_staff)
 def application_detail(request: HttpRequest, pk: int) -> HttpResponse:
     application = selectors.get_application_for(request.user, pk)
-    response = render(request, "govservice/staff/detail.html", detail_context(request, application))
-    response["Cache-Control"] = "private, no-store"
-    return response
+    return render(request, "govservice/staff/detail.html", detail_context(request, application))
 
 
 @staff_page(is_staff, methods=("POST",))

@@ -29,7 +29,7 @@ from shequ.core.permissions import Viewer, codes_q, has_perm, scopes_for
 from shequ.govservice import forms_counter as forms
 from shequ.govservice import materials as material_kinds
 from shequ.govservice import selectors
-from shequ.govservice.models import Channel, ServiceItem
+from shequ.govservice.models import Channel, Domain, ServiceItem
 from shequ.govservice.permissions import GovPerm as P
 from shequ.govservice.services import applications as services
 from shequ.registry import prefill
@@ -40,7 +40,6 @@ from shequ.registry.search import person_search
 FORBIDDEN = "govservice/staff/forbidden.html"
 counter_page = functools.partial(guards.page, template=FORBIDDEN)
 SEARCH_LIMIT = 20
-QUICK_ITEMS = 12
 REGIONS_MAX = 200
 
 
@@ -87,8 +86,11 @@ def counter(request: HttpRequest) -> HttpResponse:
     items: list[ServiceItem] = []
     if person is not None or walkin:
         q = items_form.cleaned_data.get("item_q", "") if items_form.is_bound and items_form.is_valid() else ""
-        found = selectors.item_list(q=q)
-        items = list(found if q else found[:QUICK_ITEMS])
+        # The catalog's order of domains (elderly care first), each domain's own order within.
+        order = {d: i for i, d in enumerate(Domain.values)}
+        items = sorted(
+            selectors.item_list(q=q), key=lambda i: (order.get(i.domain, 99), i.sort_order, i.code)
+        )
     context = {
         "search": search,
         "hits": hits,
@@ -100,7 +102,6 @@ def counter(request: HttpRequest) -> HttpResponse:
         "items_form": items_form,
         "items": items,
         "query": _query(person, walkin),
-        "all_items": bool(items_form.is_bound),
     }
     status = 400 if search.errors else 200
     return render(request, "govservice/staff/counter.html", context, status=status)
