@@ -128,7 +128,7 @@ class Channel(models.TextChoices):
 class Status(models.TextChoices):
     SUBMITTED = "submitted", _("Submitted")
     RETURNED = "returned", _("Returned for missing materials")
-    ACCEPTED = "accepted", _("Accepted")
+    ACCEPTED = "accepted", pgettext_lazy("application status", "Accepted")
     FORWARDED = "forwarded", _("Forwarded to the department")
     DECIDED = "decided", _("Decided")
     CLOSED = "closed", _("Delivered and closed")
