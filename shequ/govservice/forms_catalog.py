@@ -32,7 +32,7 @@ _SPLIT = re.compile(r"[、,，;；\n]+")
 
 class ItemForm(PlatformForm):
     code = forms.CharField(
-        label=_("Code"),
+        label=_("Item code"),
         max_length=60,
         help_text=_("Lower-case letters, digits and underscores; it cannot be changed later."),
     )
@@ -131,10 +131,10 @@ def source_choices(extra: Sequence[str] = ()) -> list[tuple[str, str]]:
 
 
 class MaterialRowForm(PlatformForm):
-    code = forms.CharField(label=_("Code"), required=False, max_length=40)
+    code = forms.CharField(label=_("Material code"), required=False, max_length=40)
     name_zh = forms.CharField(label=_("Chinese name"), required=False, max_length=40)
     name = forms.CharField(label=_("English name"), required=False, max_length=80)
-    required = forms.BooleanField(label=_("Required"), required=False)
+    required = forms.BooleanField(label=_("Must be provided"), required=False)
     source = forms.ChoiceField(label=_("Filled from the registry"), required=False)
 
     def __init__(self, *args: Any, sources: Sequence[tuple[str, str]], **kwargs: Any) -> None:
@@ -163,7 +163,7 @@ class FieldRowForm(PlatformForm):
     label_zh = forms.CharField(label=_("Chinese label"), required=False, max_length=40)
     label = forms.CharField(label=_("English label"), required=False, max_length=80)
     kind = forms.ChoiceField(label=_("Kind"), required=False, choices=FORM_KIND_CHOICES)
-    required = forms.BooleanField(label=_("Required"), required=False)
+    required = forms.BooleanField(label=_("Must be answered"), required=False)
     choices = forms.CharField(
         label=_("Options"),
         required=False,
