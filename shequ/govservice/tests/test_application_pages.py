@@ -337,3 +337,39 @@ def test_the_scope_matrix_of_the_application_pages(gov: Gov) -> None:
     assert app.status == Status.SUBMITTED
     clerk_list = page(client(gov, "clerk").get(reverse("govservice:applications")))
     assert forwarded.number in clerk_list and app.number not in clerk_list
+
+
+def test_department_returns_a_forwarded_application_from_the_page(gov: Gov) -> None:
+    app = online(gov)
+    apps.application_accept(actor=gov["worker_a"], application=app)
+    apps.application_forward(actor=gov["worker_a"], application=app, department=gov.civil)
+    clerk = client(gov, "clerk")
+    text = page(clerk.get(reverse("govservice:application", args=[app.pk])))
+    assert 'value="return"' in text and 'value="forward"' not in text and 'value="accept"' not in text
+    # The community's worker may no longer return it: the department has it.
+    assert act(client(gov, "worker_a"), app, "return", missing=["bank_card"]).status_code == 403
+    assert act(clerk, app, "return", missing=["bank_card"], note="请提供本人社保卡").status_code == 302
+    app.refresh_from_db()
+    assert app.status == Status.RETURNED and app.missing == ["bank_card"]
+    assert AuditEntry.objects.filter(action="govservice.return", result="denied").count() == 1
+
+
+def test_a_helper_who_may_not_handle_sees_no_steps_and_is_refused(gov: Gov) -> None:
+    app = apps.application_submit(
+        actor=gov["grid_a"],
+        item=gov.item("residence_certificate"),
+        channel=Channel.HOME,
+        region=gov.world.regions[COMMUNITY_A],
+        applicant=apps.Applicant(facts=prefill.facts_of(gov.elder)),
+        answers={"purpose": "办理银行业务"},
+        on_behalf=True,
+        consent="signed",
+    )
+    grid = client(gov, "grid_a")
+    text = page(grid.get(reverse("govservice:application", args=[app.pk])))
+    assert "帮办代办" in text and 'name="action"' not in text
+    assert act(grid, app, "close_on_receipt").status_code == 403
+    assert act(grid, app, "decide", outcome="approved").status_code == 403
+    app.refresh_from_db()
+    assert app.status == Status.ACCEPTED
+    assert AuditEntry.objects.filter(action__startswith="govservice.", result="denied").count() == 2
