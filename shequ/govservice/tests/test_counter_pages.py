@@ -188,3 +188,23 @@ def test_the_scope_matrix_of_the_counter_pages(gov: Gov) -> None:
         expect(take_url("elderly_allowance", person), 400 if seen == 200 else seen, "post")
     assert wrong == []
     assert not Application.objects.exists()
+
+
+def test_when_closing_on_receipt_fails_the_application_stays_accepted(gov: Gov, monkeypatch: Any) -> None:
+    from django.core.exceptions import ValidationError
+
+    from shequ.govservice.services import applications as services
+
+    def refuse(**kwargs: Any) -> None:
+        raise ValidationError({"item": "此事项不能即收即办。"})
+
+    monkeypatch.setattr(services, "application_close_on_receipt", refuse)
+    c = client(gov, "worker_a")
+    url = take_url("residence_certificate", f"?person={gov.elder.pk}")
+    response = c.post(
+        url, {"channel": "counter", "finish": "instant", "answer_purpose": "办理银行业务"}, follow=True
+    )
+    app = Application.objects.get()
+    assert app.status == Status.ACCEPTED
+    text = page(response)
+    assert "未能即收即办，办件保持已受理状态" in text and "收件回执" in text
