@@ -54,6 +54,9 @@ RESIDENT_IDLE_SECONDS = 300  # the server forgets a resident idle this long (the
 PAGE_IDLE_SECONDS = 120
 CODE_SECONDS = 300
 CODE_ATTEMPTS = 5
+SENDS = "govservice_kiosk_sends"
+SEND_LIMIT = 5  # codes sent from one kiosk session …
+SEND_WINDOW = 600  # … in ten minutes (no one is flooded with SMS from a terminal)
 KIOSK_ACCEPT = "image/*,application/pdf"
 
 
@@ -208,6 +211,12 @@ def kiosk_signin(request: HttpRequest) -> HttpResponse:
             "id_number", _("The registry holds no mobile number for you. Please ask at the counter.")
         )
         return _home(request, community, status=400, signin_form=form)
+    now = time.time()
+    sends = [t for t in request.session.get(SENDS, []) if now - float(t) < SEND_WINDOW]
+    if len(sends) >= SEND_LIMIT:
+        form.add_error(None, _("Too many codes were sent from this terminal: please wait ten minutes."))
+        return _home(request, community, status=429, signin_form=form)
+    request.session[SENDS] = [*sends, now]
     code = f"{secrets.randbelow(10**6):06d}"
     notify(
         sender=None,

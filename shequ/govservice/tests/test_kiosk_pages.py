@@ -78,7 +78,7 @@ def signed_in(gov: Gov, client: Client | None = None) -> Client:
 # --- Opening kiosk mode ----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("persona", ["resident", "grid_a", "dept", "nobody"])
+@pytest.mark.parametrize("persona", ["resident", "grid_a", "grid_b", "dept", "nobody"])
 def test_only_counter_staff_open_kiosk_mode(gov: Gov, persona: str) -> None:
     client = as_user(gov, persona)
     for name in ("govservice:kiosk_open", "govservice:kiosk"):
@@ -166,6 +166,18 @@ def test_five_wrong_codes_end_the_attempt(gov: Gov) -> None:
     )
     assert views_kiosk.RESIDENT not in client.session
     assert AuditEntry.objects.filter(action="govservice.kiosk_signin", result=AuditResult.DENIED).exists()
+
+
+def test_codes_sent_from_one_terminal_are_limited(gov: Gov) -> None:
+    client = opened(gov)
+    for _ in range(views_kiosk.SEND_LIMIT):
+        assert (
+            client.post(reverse("govservice:kiosk_signin"), {"id_number": gov.elder.id_number}).status_code
+            == 302
+        )
+    response = client.post(reverse("govservice:kiosk_signin"), {"id_number": gov.elder.id_number})
+    assert response.status_code == 429 and "十分钟" in text(response)
+    assert Message.objects.filter(topic="govservice.kiosk_code").count() == views_kiosk.SEND_LIMIT
 
 
 def test_an_expired_code_is_refused(gov: Gov) -> None:

@@ -442,3 +442,11 @@ def test_tracking_is_limited_per_session(gov: Gov) -> None:
     response = client.post(url, {"number": application.number, "phone": gov.elder.phone})
     assert response.status_code == 429 and "十分钟" in text(response)
     assert "已受理" not in text(response)
+
+
+def test_pages_follow_the_chosen_language(gov: Gov) -> None:
+    client = as_user(gov, "resident")
+    client.post(reverse("set_language"), {"language": "en", "next": "/"})
+    page = text(client.get(reverse("govservice:catalog")))
+    assert "Government services" in page and "4 of 5 materials filled for you" in page
+    assert "Old-age allowance (80+)" in page and "Entrusted acceptance" in page
