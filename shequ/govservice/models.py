@@ -126,14 +126,14 @@ class Channel(models.TextChoices):
 
 
 class Status(models.TextChoices):
-    SUBMITTED = "submitted", _("Submitted")
-    RETURNED = "returned", _("Returned for missing materials")
+    SUBMITTED = "submitted", pgettext_lazy("application status", "Submitted")
+    RETURNED = "returned", pgettext_lazy("application status", "Returned for missing materials")
     ACCEPTED = "accepted", pgettext_lazy("application status", "Accepted")
-    FORWARDED = "forwarded", _("Forwarded to the department")
-    DECIDED = "decided", _("Decided")
-    CLOSED = "closed", _("Delivered and closed")
-    REJECTED = "rejected", _("Not accepted")
-    WITHDRAWN = "withdrawn", _("Withdrawn")
+    FORWARDED = "forwarded", pgettext_lazy("application status", "Forwarded to the department")
+    DECIDED = "decided", pgettext_lazy("application status", "Decided")
+    CLOSED = "closed", pgettext_lazy("application status", "Delivered and closed")
+    REJECTED = "rejected", pgettext_lazy("application status", "Not accepted")
+    WITHDRAWN = "withdrawn", pgettext_lazy("application status", "Withdrawn")
 
 
 OPEN_STATUSES = frozenset(
@@ -143,9 +143,9 @@ FINAL_STATUSES = frozenset({Status.CLOSED, Status.REJECTED, Status.WITHDRAWN})
 
 
 class Outcome(models.TextChoices):
-    APPROVED = "approved", _("Approved")
-    DENIED = "denied", _("Denied")
-    ANSWERED = "answered", _("Answered (consultation)")
+    APPROVED = "approved", pgettext_lazy("application outcome", "Approved")
+    DENIED = "denied", pgettext_lazy("application outcome", "Denied")
+    ANSWERED = "answered", pgettext_lazy("application outcome", "Answered (consultation)")
 
 
 class Consent(models.TextChoices):
