@@ -71,7 +71,7 @@ def test_a_resident_applies_on_her_phone_and_rates_it(phone_page: Any, gov: Gov)
     assert good.is_visible()
     page.check("input[name=stars][value='2']")
     assert not good.is_visible()  # with 2 stars only what went wrong is offered
-    page.get_by_label("办理时间太长").check()
+    page.get_by_label("办理时间过长").check()
     page.fill("textarea[name=comment]", "等了很久才通知")
     assert axe_violations(page) == []
     screenshot(page, "govservice-rate")
@@ -79,7 +79,7 @@ def test_a_resident_applies_on_her_phone_and_rates_it(phone_page: Any, gov: Gov)
         page.click("form.gs-rate button[type=submit]")
     main = page.inner_text("main")
     assert "感谢您的评价" in page.inner_text(".flash") and "已启动整改" in page.inner_text(".flash")
-    assert re.search(r"待整改", main) and "办理时间太长" in main and "等了很久才通知" in main
+    assert re.search(r"待整改", main) and "办理时间过长" in main and "等了很久才通知" in main
     assert axe_violations(page) == []
     screenshot(page, "govservice-detail-rated")
     evaluation = Evaluation.objects.get()

@@ -309,7 +309,7 @@ def test_rating_form_appears_when_closed_and_a_good_rating_is_kept(gov: Gov) -> 
     closed(gov, application)
     page = text(client.get(url))
     assert 'name="stars"' in page and "非常满意" in page and "非常不满意" in page
-    assert "办理速度快" in page and "办理时间太长" in page  # both groups without JavaScript
+    assert "办理快捷" in page and "办理时间过长" in page  # both groups without JavaScript
     assert client.post(rate, {"stars": "9"}).status_code == 400
     assert client.post(rate, {"stars": "5", "reasons": ["bogus"]}).status_code == 400
     assert not Evaluation.objects.exists()
@@ -341,7 +341,7 @@ def test_a_bad_rating_needs_a_reason_and_opens_a_rectification(gov: Gov) -> None
     rect = Rectification.objects.get()
     assert rect.status == RectStatus.OPEN and rect.department == gov.civil
     page = text(client.get(reverse("govservice:mine_detail", args=[application.pk])))
-    assert "待整改" in page and "办理时间太长" in page
+    assert "待整改" in page and "办理时间过长" in page
     # Fed back: the applicant reads the answer.
     evaluations.rectification_feedback(
         actor=gov.clerk,
