@@ -58,7 +58,7 @@ def test_worker_takes_an_application_on_behalf_at_the_counter_and_forwards_it(
     page.check("#id_on_behalf")
     page.click("button[value=take]")
     page.wait_for_load_state()
-    assert "请记录居民以何种方式同意由您代为申请" in page.inner_text("main")
+    assert "请记录居民同意由您代为申请的方式" in page.inner_text("main")
     assert not Application.objects.exists()
     check(page, "take-error")
     page.check("#id_paper_bank_card")
