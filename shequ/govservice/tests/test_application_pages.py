@@ -284,6 +284,7 @@ def test_receipt_section_prints(gov: Gov) -> None:
         client(gov, "worker_a").get(reverse("govservice:application", args=[app.pk]), {"receipt": "1"})
     )
     assert "收件回执" in text and app.number in text and "data-print" in text and "no-print" in text
+    assert "http://testserver/govservice/track/" in text
 
 
 # --- The scope matrix ------------------------------------------------------------------------------
