@@ -38,17 +38,17 @@ class Domain(models.TextChoices):
     """The policy's high-frequency areas (education, employment, social insurance, health, elderly
     care, social services, household registration) and the community's own certificates."""
 
-    ELDERLY = "elderly", _("Elderly care")
-    DISABILITY = "disability", _("Disability")
-    ASSISTANCE = "assistance", _("Social assistance")
-    EMPLOYMENT = "employment", _("Employment")
-    INSURANCE = "insurance", _("Social insurance")
-    HEALTH = "health", _("Health and family")
-    EDUCATION = "education", _("Education")
-    HUKOU = "hukou", _("Household registration")
-    CIVIL = "civil", _("Civil affairs")
-    VETERANS = "veterans", _("Veterans")
-    CERTIFICATES = "certificates", _("Community certificates")
+    ELDERLY = "elderly", pgettext_lazy("service domain", "Elderly care")
+    DISABILITY = "disability", pgettext_lazy("service domain", "Disability")
+    ASSISTANCE = "assistance", pgettext_lazy("service domain", "Social assistance")
+    EMPLOYMENT = "employment", pgettext_lazy("service domain", "Employment")
+    INSURANCE = "insurance", pgettext_lazy("service domain", "Social insurance")
+    HEALTH = "health", pgettext_lazy("service domain", "Health and family")
+    EDUCATION = "education", pgettext_lazy("service domain", "Education")
+    HUKOU = "hukou", pgettext_lazy("service domain", "Household registration")
+    CIVIL = "civil", pgettext_lazy("service domain", "Civil affairs")
+    VETERANS = "veterans", pgettext_lazy("service domain", "Veterans")
+    CERTIFICATES = "certificates", pgettext_lazy("service domain", "Community certificates")
 
 
 class Mode(models.TextChoices):
