@@ -141,7 +141,7 @@ def test_detail_shows_the_rating_in_words_and_no_personal_numbers(rects: Rects) 
     page = text(rects.client("worker_a").get(detail(rects.community)))
     app = rects.community.evaluation.application
     assert app.number in page and app.item.name_zh in page
-    assert "不满意" in page and "办理时间太长" in page and "跑了三趟" in page
+    assert "不满意" in page and "办理时间过长" in page and "跑了三趟" in page
     assert rects.gov.elder.id_number not in page and rects.gov["resident"].phone not in page
     assert 'name="action" value="feedback"' in page and 'value="review"' not in page
 
