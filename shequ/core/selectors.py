@@ -33,7 +33,16 @@ from shequ.core.models import (
     Role,
     User,
 )
-from shequ.core.permissions import ROLE_PERMISSIONS, Perm, Viewer, has_perm, scope_q, scoped, scopes_for
+from shequ.core.permissions import (
+    ROLE_PERMISSIONS,
+    Perm,
+    Viewer,
+    active_memberships,
+    has_perm,
+    scope_q,
+    scoped,
+    scopes_for,
+)
 
 
 def region_list(*, viewer: Viewer, parent_code: str | None = None) -> QuerySet[Region]:
@@ -272,6 +281,14 @@ def region_staff(code: str, perm: str, *, exact: bool = True) -> list[User]:
         prefixes = [code[:n] for n in range(2, len(code) + 1)]
         memberships = memberships.filter(region_code__in=prefixes)
     return list(User.objects.filter(pk__in=memberships.values("user_id")))
+
+
+def resident_regions(user: Viewer) -> list[Region]:
+    """The grids and communities where the account is a resident (its resident memberships): where
+    it reports problems and applies for services as itself."""
+    codes = {m.region_code for m in active_memberships(user) if m.role == Role.RESIDENT}
+    levels = (RegionLevel.GRID, RegionLevel.COMMUNITY)
+    return list(Region.objects.filter(code__in=codes, level__in=levels).order_by("code"))
 
 
 def department_staff(department_id: int) -> list[User]:

@@ -27,7 +27,6 @@ from shequ.govservice.services import _common as c
 from shequ.govservice.services import jobs
 
 CONTACT_KIND = "govservice.applicant"
-RATE_TOPIC = "govservice.rate"
 
 
 def applicant_phones(ids: Sequence[str]) -> dict[str, str]:
@@ -104,7 +103,7 @@ def tell_applicant(application: Application, notice: Notice, *, ask_rating: bool
         application,
         [],
         notice,
-        topic=RATE_TOPIC if ask_rating else "govservice.progress",
+        topic=notices.RATE_TOPIC if ask_rating else "govservice.progress",
         link=link or reverse("govservice:track"),
         channels=(Channel.SMS,),
         contacts=[Contact(ref=f"{CONTACT_KIND}:{application.pk}", name=application.applicant_name)],

@@ -17,6 +17,8 @@ from shequ.govservice import materials as material_kinds
 from shequ.govservice.models import Application, Delivery, Outcome, Rectification
 
 THREAD_KIND = "govservice.application"
+# The topic of the last notice to an applicant without an account: its link opens the rating page.
+RATE_TOPIC = "govservice.rate"
 
 
 def _when(at: dt.datetime | None) -> str:

@@ -11,6 +11,7 @@ from typing import Any
 from django.db.models import Q, QuerySet
 from django.http import Http404
 
+from shequ.core.models import Message
 from shequ.core.permissions import Viewer, has_perm, scope_q, scopes_for
 from shequ.govservice.models import (
     Application,
@@ -24,6 +25,7 @@ from shequ.govservice.models import (
     ServiceItem,
     Status,
 )
+from shequ.govservice.notices import RATE_TOPIC
 from shequ.govservice.permissions import GovPerm as P
 from shequ.govservice.services._common import COMMUNITY_LENGTH, department_ids
 
@@ -159,6 +161,19 @@ def find_for_tracking(number: str, phone: str) -> Application | None:
     from shequ.govservice.handlers import applicant_phones
 
     return application if applicant_phones([str(pk)]).get(str(pk)) == mobile else None
+
+
+def get_application_by_token(message: Message) -> Application:
+    """The application a rating link was sent for: the signed message token is the proof, as the
+    number and the phone are on the tracking page (404 for a message about anything else)."""
+    if message.topic != RATE_TOPIC or not message.topic_ref.isdigit():
+        raise Http404
+    application = (
+        Application.objects.select_related("item", "region").filter(pk=int(message.topic_ref)).first()
+    )
+    if application is None:
+        raise Http404
+    return application
 
 
 def steps_for(application: Application, *, public_only: bool) -> QuerySet[ApplicationStep]:

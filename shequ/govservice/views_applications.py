@@ -79,10 +79,8 @@ def with_colour(application: Application) -> Application:
 
 @staff_page(is_staff)
 def application_list(request: HttpRequest) -> HttpResponse:
-    from shequ.govservice.models import ServiceItem
-
     viewer = request.user
-    items = list(ServiceItem.objects.order_by("domain", "sort_order", "code"))
+    items = list(selectors.item_list(active_only=False))
     form = forms.ApplicationFilterForm(request.GET or None, items=items)
     filters: dict[str, Any] = {}
     if form.is_bound and form.is_valid():

@@ -29,6 +29,7 @@ from shequ.core.forms import apply_service_errors
 from shequ.core.messaging import message_from_token
 from shequ.core.models import Region, User
 from shequ.core.permissions import Viewer
+from shequ.core.selectors import resident_regions
 from shequ.govservice import materials as material_kinds
 from shequ.govservice import selectors
 from shequ.govservice.forms_resident import (
@@ -39,7 +40,6 @@ from shequ.govservice.forms_resident import (
     WithdrawForm,
     uploads,
 )
-from shequ.govservice.handlers import RATE_TOPIC
 from shequ.govservice.models import (
     Application,
     Channel,
@@ -52,8 +52,8 @@ from shequ.govservice.models import (
 )
 from shequ.govservice.services import applications as apps
 from shequ.govservice.services import evaluations
-from shequ.grid.views_resident import registered_self, report_regions
 from shequ.registry import prefill
+from shequ.registry.selectors import person_for_account
 
 FORBIDDEN = "govservice/resident/forbidden.html"
 resident_page = functools.partial(guards.page, template=FORBIDDEN)
@@ -121,10 +121,10 @@ def resident_self(user: Viewer) -> tuple[Any, Region | None]:
     (None, None): such an account applies at the community counter."""
     if not getattr(user, "is_authenticated", False):
         return None, None
-    regions = report_regions(user)
+    regions = resident_regions(user)
     if not regions:
         return None, None
-    person = registered_self(user, regions)
+    person = person_for_account(user, [r.code for r in regions])
     if person is None or person.house is None:
         return None, None
     code = person.house.region_code
@@ -133,7 +133,7 @@ def resident_self(user: Viewer) -> tuple[Any, Region | None]:
 
 
 def _is_resident(user: Viewer) -> bool:
-    return bool(getattr(user, "is_authenticated", False) and report_regions(user))
+    return bool(getattr(user, "is_authenticated", False) and resident_regions(user))
 
 
 # --- Presenting items and materials ------------------------------------------------------------------
@@ -509,15 +509,10 @@ def mine_rate(request: HttpRequest, pk: int) -> HttpResponse:
 def _application_of_token(token: str) -> Application:
     """The application the SMS link was sent for; 404 for a forged, altered or other token."""
     message = message_from_token(token)
-    if message is None or message.topic != RATE_TOPIC or not message.topic_ref.isdigit():
+    if message is None:
         raise Http404
     # The signed token is the proof (as the tracking page's number and phone): no viewer scope.
-    application = (
-        Application.objects.select_related("item", "region").filter(pk=int(message.topic_ref)).first()
-    )
-    if application is None:
-        raise Http404
-    return application
+    return selectors.get_application_by_token(message)
 
 
 @require_http_methods(["GET", "POST"])

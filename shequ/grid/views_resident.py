@@ -35,9 +35,10 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from shequ.core import geo, guards, maps
 from shequ.core.forms import PlatformForm
-from shequ.core.models import LEVEL_CODE_LENGTH, Region, RegionLevel, Role, User
-from shequ.core.permissions import Viewer, active_memberships, scopes_for
+from shequ.core.models import LEVEL_CODE_LENGTH, Region, RegionLevel, User
+from shequ.core.permissions import Viewer, scopes_for
 from shequ.core.personal import mask_id_number, mask_phone
+from shequ.core.selectors import resident_regions
 from shequ.grid import selectors, services, views_urgent
 from shequ.grid.forms import ClientKeyField, photos_input
 from shequ.grid.models import Category, Source, Status, Ticket, Urgency
@@ -119,8 +120,7 @@ def suggestions(text: str, k: int = SUGGEST_K) -> list[Chip]:
 def report_regions(user: Viewer) -> list[Region]:
     """The grids and communities where the account reports as a resident (its resident
     memberships). Staff report on the staff entry page, where the source says who entered it."""
-    codes = {m.region_code for m in active_memberships(user) if m.role == Role.RESIDENT}
-    return list(Region.objects.filter(code__in=codes, level__in=_TICKET_LEVELS).order_by("code"))
+    return resident_regions(user)
 
 
 def registered_self(user: Viewer, regions: list[Region]) -> Any:

@@ -16,8 +16,8 @@ from shequ.core import messaging, outbox
 from shequ.core.models import Message, User
 from shequ.core.tests.fakes import SmsGateway
 from shequ.govservice import notices
-from shequ.govservice.handlers import RATE_TOPIC
 from shequ.govservice.models import Application, Channel, Outcome, Rectification, Status
+from shequ.govservice.notices import RATE_TOPIC
 from shequ.govservice.services import applications as apps
 from shequ.govservice.services import evaluations, jobs
 from shequ.govservice.tests.conftest import COMMUNITY_A, Gov

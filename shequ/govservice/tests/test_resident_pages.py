@@ -20,7 +20,7 @@ from shequ.core import accounts
 from shequ.core.messaging import Contact, message_token, notify
 from shequ.core.models import Channel as MessageChannel
 from shequ.core.models import Role, User
-from shequ.govservice.handlers import CONTACT_KIND, RATE_TOPIC
+from shequ.govservice.handlers import CONTACT_KIND
 from shequ.govservice.models import (
     Application,
     Channel,
@@ -31,6 +31,7 @@ from shequ.govservice.models import (
     RectStatus,
     Status,
 )
+from shequ.govservice.notices import RATE_TOPIC
 from shequ.govservice.services import applications as apps
 from shequ.govservice.services import evaluations
 from shequ.govservice.tests.conftest import GRID_A, Gov
