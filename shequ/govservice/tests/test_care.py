@@ -92,13 +92,13 @@ def test_records_and_their_refusals(gov: Gov) -> None:
     record = care.care_record_add(actor=gov["grid_a"], plan=plan, service="meals", outcome=CareOutcome.DONE)
     assert (record.region_code, record.by) == (GRID_A, gov["grid_a"])
     assert AuditEntry.objects.filter(action="govservice.care_record").count() == 1
-    for bad in (
-        {"service": "bathing", "outcome": CareOutcome.DONE},  # not in the plan
-        {"service": "meals", "outcome": "fine"},
-        {"service": "meals", "outcome": CareOutcome.CONCERN},  # a concern says what
+    for service, outcome in (
+        ("bathing", CareOutcome.DONE),  # not in the plan
+        ("meals", "fine"),
+        ("meals", CareOutcome.CONCERN),  # a concern says what
     ):
         with pytest.raises(ValidationError):
-            care.care_record_add(actor=gov["grid_a"], plan=plan, **bad)
+            care.care_record_add(actor=gov["grid_a"], plan=plan, service=service, outcome=outcome)
     for persona in ("grid_b", "head_b", "outsider", "resident"):
         with pytest.raises(PermissionDenied):
             care.care_record_add(actor=gov[persona], plan=plan, service="meals", outcome=CareOutcome.DONE)
