@@ -34,7 +34,7 @@ class FindPersonForm(PlatformForm):
 class CarePlanForm(PlatformForm):
     person = forms.IntegerField(widget=forms.HiddenInput)
     services = forms.MultipleChoiceField(
-        label=_("Services"),
+        label=_("Care services"),
         choices=CareService.choices,
         widget=forms.CheckboxSelectMultiple,
     )
@@ -60,7 +60,7 @@ class CarePlanForm(PlatformForm):
 
 
 class CareRecordForm(PlatformForm):
-    service = forms.ChoiceField(label=_("What was done"), widget=forms.RadioSelect)
+    service = forms.ChoiceField(label=_("Service given"), widget=forms.RadioSelect)
     outcome = forms.ChoiceField(label=_("How it went"), choices=CareOutcome.choices, widget=forms.RadioSelect)
     note = forms.CharField(
         label=_("Note"),

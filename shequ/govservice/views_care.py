@@ -45,7 +45,7 @@ VISITS_SHOWN = 5
 FACT_LABELS = (
     (prefill.IDENTITY, "Identity"),
     (prefill.BIRTH, "Age"),
-    (prefill.RESIDENCE, "Home"),
+    (prefill.RESIDENCE, "Lives at"),
     (prefill.HOUSEHOLD, "Household"),
     (prefill.PHONE, "Mobile number"),
 )
@@ -55,7 +55,7 @@ def _fact_rows(facts: prefill.Facts) -> list[tuple[str, str]]:
     labels = {
         "Identity": _("Identity"),
         "Age": _("Age"),
-        "Home": _("Home"),
+        "Lives at": _("Lives at"),
         "Household": _("Household"),
         "Mobile number": _("Mobile number"),
     }

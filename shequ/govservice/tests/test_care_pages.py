@@ -236,3 +236,65 @@ def test_anonymous_is_sent_to_login(gov: Gov) -> None:
     ):
         response = Client().get(url)
         assert response.status_code == 302 and "/login" in response["Location"]
+
+
+# --- On a phone ---------------------------------------------------------------------------------
+
+
+def sign_in(page: Any, username: str) -> None:
+    page.context.clear_cookies()
+    page.goto("/login/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", PASSWORD)
+    page.click("main button[type=submit]")
+    page.wait_for_url("**/")
+
+
+def check(page: Any, name: str) -> None:
+    from shequ.browser import PHONE, axe_violations, screenshot
+
+    assert page.locator("h1").count() == 1, name
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= PHONE["width"], name
+    screenshot(page, f"govservice-care-{name}")
+    assert axe_violations(page) == [], name
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_care_pages_on_a_phone(phone_page: Any, gov: Gov) -> None:
+    """A worker starts a plan, the grid worker records a meal at the door with the big buttons
+    (one h1, no sideways scrolling, axe-core clean, also in elderly mode)."""
+    page = phone_page
+    sign_in(page, "worker_a")
+    page.goto("/govservice/care/new/")
+    check(page, "new")
+    page.fill("#id_q", "刘")
+    page.click("main form button[type=submit]")
+    page.click("text=刘奶奶")
+    page.wait_for_url("**/govservice/care/new/?person=*")
+    check(page, "new-person")
+    page.click("main form button[type=submit]")  # nothing chosen: a clear error
+    page.wait_for_load_state()
+    assert "请至少选择一项服务" in page.inner_text("main") or "必填" in page.inner_text("main")
+    check(page, "new-error")
+    page.check("text=送餐上门")
+    page.check("text=上门探访")
+    page.fill("#id_visits_per_week", "3")
+    page.click("main form button[type=submit]")
+    page.wait_for_url("**/govservice/care/*/")
+    plan = CarePlan.objects.get()
+    sign_in(page, "grid_a")
+    page.goto(f"/govservice/care/{plan.pk}/")
+    check(page, "detail")
+    page.click("label:has-text('送餐上门')")
+    page.click("label:has-text('已服务，但发现异常')")
+    page.fill("#id_note", "老人说头晕")
+    page.click("form.care-record button[type=submit]")
+    page.wait_for_url(f"**/govservice/care/{plan.pk}/")
+    assert "老人说头晕" in page.inner_text("main")
+    assert CareRecord.objects.get().outcome == CareOutcome.CONCERN
+    page.goto("/govservice/care/")
+    check(page, "list")
+    page.click("button.tool[aria-pressed]")  # elderly mode
+    page.goto(f"/govservice/care/{plan.pk}/")
+    check(page, "detail-elderly")
