@@ -211,7 +211,7 @@ class GovSummary:
             return ""
         return (
             f"# 政务服务: resident is the account of registry person {self.resident} (linked by mobile "
-            f"number); her applications: {', '.join(self.resident_states)}. worker_a takes applications "
+            f"number); its applications: {', '.join(self.resident_states)}. worker_a takes applications "
             "at 枇杷塘's counter and runs home care (居家养老); volunteer records meals and visits."
         )
 
