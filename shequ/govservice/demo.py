@@ -76,7 +76,8 @@ from shequ.govservice.services import _common, care, evaluations
 from shequ.govservice.services import applications as apps
 from shequ.registry import prefill
 from shequ.registry import selectors as registry
-from shequ.registry.models import Person, PersonStatus
+from shequ.registry.models import Person, PersonStatus, VisitPurpose
+from shequ.registry.services import visits
 
 STREET = "430104002"  # 岳麓街道
 COUNTY = "430104"  # 岳麓区
@@ -168,6 +169,11 @@ BAD_COMMENTS = ["跑了三趟才办好", "等了很久没人告诉进度", "窗�
 FINDINGS = ["经查，受理人员未一次性告知所需材料。", "经查，转办后部门未按时反馈进度。"]
 MEASURES = ["已对窗口人员进行提醒和培训，推行一次性告知单。", "已与部门建立每周对账机制。"]
 FEEDBACK = ["已向您致歉并说明情况，今后一次性告知所需材料。", "已督促部门加快办理，并电话告知您结果。"]
+VISIT_FINDINGS = [
+    "身体状况良好，饮食正常，已提醒按时服药",
+    "腿脚不便，下楼困难，建议增加助浴服务",
+    "独居，子女每周来一次，精神状态不错",
+]
 CARE_NOTES = ["老人说头晕，血压偏高，建议家属带去看医生", "家里燃气灶没关，已帮忙关好，需要提醒安装报警器"]
 PROVIDERS = ["社区长者食堂", "岳麓街道居家养老服务中心", "麓山志愿服务队", ""]
 
@@ -189,6 +195,7 @@ class GovSummary:
     resident: str = ""
     resident_states: list[str] = field(default_factory=list)
     notices: int = 0
+    visits: int = 0
     seconds: float = 0.0
     phases: dict[str, float] = field(default_factory=dict)
     skipped: bool = False
@@ -202,7 +209,7 @@ class GovSummary:
             f"govservice: {self.applications} applications ({states}; {channels}), {self.ratings} ratings "
             f"({self.bad} bad → {self.rectifications} rectifications, {self.fed_back} fed back, "
             f"{self.reviewed} reviewed), {self.care_plans} home-care plans with {self.care_records} "
-            f"records ({self.concerns} concerns), in {self.seconds:.1f} s"
+            f"records ({self.concerns} concerns) and {self.visits} grid care visits, in {self.seconds:.1f} s"
         )
 
     def login_note(self) -> str:
@@ -491,7 +498,9 @@ def _run(plan: Plan, cast: Cast, uploads: Uploads, rng: random.Random, now: dt.d
     item, facts, channel, target = plan.item, plan.facts, plan.channel, plan.target
     low, high = AGO.get(target, FINAL_AGO)
     start = now - dt.timedelta(days=rng.uniform(low, high))
-    start = start.replace(hour=rng.randint(8, 19), minute=rng.randrange(60))
+    start = timezone.localtime(start).replace(
+        hour=rng.randint(8, 19), minute=rng.randrange(60)
+    )  # office hours
     if start > now:
         start = now - dt.timedelta(minutes=rng.uniform(20, 90))
     clock = Clock(rng, start, now)
@@ -728,7 +737,7 @@ def _care(
             chosen.append((person, facts))
     concerns_left = CARE_CONCERNS
     volunteer = cast.users.get("volunteer")
-    for n, (_person, facts) in enumerate(chosen):
+    for n, (person, facts) in enumerate(chosen):
         staff = cast.counter(facts.region_code[:12])
         services = rng.sample(
             [
@@ -756,7 +765,10 @@ def _care(
         summary.care_plans += 1
         # Some plans fall behind this week: fewer records in the last days.
         behind = n % 4 == 0
-        days = sorted(rng.uniform(0.2, 7 * CARE_WEEKS) for _ in range(per_week * CARE_WEEKS))
+        # Whole days ago, one record a day at most (so the records' order is the order they were
+        # made in: "nobody answered twice in a row" reads the one before).
+        span = 7 * CARE_WEEKS
+        days = sorted(rng.sample(range(1, span + 1), k=min(per_week * CARE_WEEKS, span)))
         days = [d for d in days if not (behind and d < 7 and rng.random() < 0.6)]
         workers = [u for u in (volunteer, cast.home(facts.region_code)) if u is not None]
         previous = ""
@@ -775,11 +787,25 @@ def _care(
                 actor=actor, plan=plan, service=rng.choice(services), outcome=outcome, note=note
             )
             moment = now - dt.timedelta(days=ago)
-            moment = moment.replace(hour=rng.choice([11, 11, 12, 15, 16]), minute=rng.randrange(60))
-            CareRecord.objects.filter(pk=record.pk).update(at=min(moment, now - dt.timedelta(minutes=10)))
+            moment = timezone.localtime(moment).replace(
+                hour=rng.choice([11, 11, 12, 15, 16]), minute=rng.randrange(60)
+            )
+            CareRecord.objects.filter(pk=record.pk).update(at=moment)
             previous = outcome
             summary.care_records += 1
             summary.concerns += int(outcome == CareOutcome.CONCERN)
+        # The grid worker's own care visits, which the plan's page shows next to the records.
+        worker = cast.home(facts.region_code)
+        if n % 2 == 0 and worker.username in {"grid_a", "grid_b"}:
+            for ago in sorted(rng.sample(range(3, 40), k=2), reverse=True):
+                visits.visit_record(
+                    actor=worker,
+                    person=person,
+                    visited_at=now - dt.timedelta(days=ago, hours=rng.randint(0, 6)),
+                    purpose=VisitPurpose.CARE,
+                    findings=rng.choice(VISIT_FINDINGS),
+                )
+                summary.visits += 1
 
 
 def _may_care(user: User, plan: CarePlan) -> bool:

@@ -34,6 +34,7 @@ from shequ.grid import demo as grid_demo
 from shequ.grid.models import Ticket
 from shequ.iot import demo as iot_demo
 from shequ.registry import demo as registry_demo
+from shequ.registry.models import Visit
 from shequ.registry.selectors import person_for_account
 from shequ.registry.tests.test_demo import load_regions
 
@@ -130,6 +131,9 @@ def home_care(summary: demo.GovSummary) -> None:
     assert tickets.count() == 2 and all(t.category and t.category.code == "special.care" for t in tickets)
     oldest = CareRecord.objects.order_by("at").first()
     assert oldest is not None and oldest.at < timezone.now() - dt.timedelta(days=14)
+    # Meals and visits in the day, local time.
+    assert {timezone.localtime(r.at).hour for r in CareRecord.objects.all()} <= {11, 12, 15, 16}
+    assert Visit.objects.filter(purpose="care", findings__gt="").count() >= summary.visits
 
 
 def the_demo_resident(summary: demo.GovSummary) -> None:
