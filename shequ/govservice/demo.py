@@ -771,9 +771,13 @@ def _care(
         days = sorted(rng.sample(range(1, span + 1), k=min(per_week * CARE_WEEKS, span)))
         days = [d for d in days if not (behind and d < 7 and rng.random() < 0.6)]
         workers = [u for u in (volunteer, cast.home(facts.region_code)) if u is not None]
+        # The concerns fall in 枇杷塘 (where the demo's staff sign in), or wherever plans are left.
+        concern_here = (n % 3 == 1 and facts.region_code.startswith(COMMUNITY_A)) or (
+            len(chosen) - n <= concerns_left
+        )
         previous = ""
         for i, ago in enumerate(reversed(days)):  # oldest first
-            if concerns_left and i == len(days) - 2 and n % 7 == 3:
+            if concerns_left and i == len(days) - 2 and concern_here:
                 outcome, note = CareOutcome.CONCERN, CARE_NOTES[concerns_left - 1]
                 concerns_left -= 1
             elif previous != CareOutcome.ABSENT and rng.random() < 0.05:
