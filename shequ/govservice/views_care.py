@@ -81,6 +81,9 @@ def _with_week(plans: QuerySet[CarePlan], now: dt.datetime) -> QuerySet[CarePlan
     last = CareRecord.objects.filter(plan=OuterRef("pk")).order_by("-at", "-pk")
     return plans.annotate(
         week=Count("records", filter=Q(records__at__gte=now - WEEK) & _served_q("records__")),
+        week_concerns=Count(
+            "records", filter=Q(records__at__gte=now - WEEK, records__outcome=CareOutcome.CONCERN)
+        ),
         last_at=Max("records__at"),
         last_outcome=Subquery(last.values("outcome")[:1]),
     )

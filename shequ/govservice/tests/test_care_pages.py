@@ -149,6 +149,7 @@ def test_recording_at_the_door_and_a_concern(gov: Gov) -> None:
     assert response.status_code == 302 and plan.records.count() == 2
     page = text(client.get(url))
     assert "老人说胸口闷" in page and "本周已服务 2/3 次" in page
+    assert "本周发现异常" in text(client.get(reverse("govservice:care_plans")))
     # A grid worker does not end plans.
     assert 'value="end"' not in page
     assert client.post(url, {"action": "end", "reason": "x"}).status_code == 403
