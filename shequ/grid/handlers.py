@@ -489,9 +489,9 @@ def ticket_from_care_concern(event: CareConcern) -> None:
         category = None  # a catalog without it still gets the task
     with translation.override("zh-hans"):
         description = _(
-            "From home care (居家养老): %(note)s Please visit %(name)s, see how they are and record "
+            "From home care (居家养老): %(note)s. Please visit %(name)s, see how they are and record "
             "the visit."
-        ) % {"note": event.note, "name": event.person_name}
+        ) % {"note": event.note.rstrip("。.！!；; "), "name": event.person_name}
     services.ticket_submit(
         actor=None,
         source=Source.STAFF,

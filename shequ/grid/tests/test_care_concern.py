@@ -35,7 +35,7 @@ def test_a_care_concern_becomes_one_task_for_the_grid(gov: Gov) -> None:  # noqa
     assert ticket.external_ref == f"care-{record.pk}"
     assert ticket.category is not None and ticket.category.code == "special.care"
     assert ticket.title == "居家养老：刘奶奶家发现异常"
-    assert "饭菜没动，说头晕" in ticket.description and "居家养老" in ticket.description
+    assert "来自居家养老服务：饭菜没动，说头晕。请上门看望刘奶奶" in ticket.description
     # The same event again (a redelivery): still one task.
     ticket_from_care_concern(
         CareConcern(
