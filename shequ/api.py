@@ -27,6 +27,7 @@ ROUTERS: list[tuple[str, str]] = [
     ("/grid/", "shequ.grid.api.router"),
     ("/iot/", "shequ.iot.api.router"),
     ("/iot/", "shequ.iot.api_access.router"),
+    ("/govservice/", "shequ.govservice.api.router"),
 ]
 
 DESCRIPTION = """\

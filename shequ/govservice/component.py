@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from shequ.core.components import Component, NavEntry, Tile
 from shequ.core.models import Role
@@ -19,7 +20,13 @@ _RESIDENT = frozenset({Role.RESIDENT})
 # Residents: the catalog, applying, their applications (urls_resident.py) ---------------------------
 RESIDENT_NAV: tuple[NavEntry, ...] = (
     NavEntry(
-        _("Services"), "govservice:catalog", roles=_RESIDENT, order=20, icon="log", tab=_("办事"), tab_rank=20
+        _("Services"),
+        "govservice:catalog",
+        roles=_RESIDENT,
+        order=20,
+        icon="log",
+        tab=pgettext_lazy("tab", "Services"),
+        tab_rank=20,
     ),
     NavEntry(_("My applications"), "govservice:mine", roles=_RESIDENT, order=21, icon="list"),
 )

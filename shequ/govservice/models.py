@@ -38,17 +38,17 @@ class Domain(models.TextChoices):
     """The policy's high-frequency areas (education, employment, social insurance, health, elderly
     care, social services, household registration) and the community's own certificates."""
 
-    ELDERLY = "elderly", _("Elderly care")
-    DISABILITY = "disability", _("Disability")
-    ASSISTANCE = "assistance", _("Social assistance")
-    EMPLOYMENT = "employment", _("Employment")
-    INSURANCE = "insurance", _("Social insurance")
-    HEALTH = "health", _("Health and family")
-    EDUCATION = "education", _("Education")
-    HUKOU = "hukou", _("Household registration")
-    CIVIL = "civil", _("Civil affairs")
-    VETERANS = "veterans", _("Veterans")
-    CERTIFICATES = "certificates", _("Community certificates")
+    ELDERLY = "elderly", pgettext_lazy("service domain", "Elderly care")
+    DISABILITY = "disability", pgettext_lazy("service domain", "Disability")
+    ASSISTANCE = "assistance", pgettext_lazy("service domain", "Social assistance")
+    EMPLOYMENT = "employment", pgettext_lazy("service domain", "Employment")
+    INSURANCE = "insurance", pgettext_lazy("service domain", "Social insurance")
+    HEALTH = "health", pgettext_lazy("service domain", "Health and family")
+    EDUCATION = "education", pgettext_lazy("service domain", "Education")
+    HUKOU = "hukou", pgettext_lazy("service domain", "Household registration")
+    CIVIL = "civil", pgettext_lazy("service domain", "Civil affairs")
+    VETERANS = "veterans", pgettext_lazy("service domain", "Veterans")
+    CERTIFICATES = "certificates", pgettext_lazy("service domain", "Community certificates")
 
 
 class Mode(models.TextChoices):
@@ -126,14 +126,14 @@ class Channel(models.TextChoices):
 
 
 class Status(models.TextChoices):
-    SUBMITTED = "submitted", _("Submitted")
-    RETURNED = "returned", _("Returned for missing materials")
-    ACCEPTED = "accepted", _("Accepted")
-    FORWARDED = "forwarded", _("Forwarded to the department")
-    DECIDED = "decided", _("Decided")
-    CLOSED = "closed", _("Delivered and closed")
-    REJECTED = "rejected", _("Not accepted")
-    WITHDRAWN = "withdrawn", _("Withdrawn")
+    SUBMITTED = "submitted", pgettext_lazy("application status", "Submitted")
+    RETURNED = "returned", pgettext_lazy("application status", "Returned for missing materials")
+    ACCEPTED = "accepted", pgettext_lazy("application status", "Accepted")
+    FORWARDED = "forwarded", pgettext_lazy("application status", "Forwarded to the department")
+    DECIDED = "decided", pgettext_lazy("application status", "Decided")
+    CLOSED = "closed", pgettext_lazy("application status", "Delivered and closed")
+    REJECTED = "rejected", pgettext_lazy("application status", "Not accepted")
+    WITHDRAWN = "withdrawn", pgettext_lazy("application status", "Withdrawn")
 
 
 OPEN_STATUSES = frozenset(
@@ -143,9 +143,9 @@ FINAL_STATUSES = frozenset({Status.CLOSED, Status.REJECTED, Status.WITHDRAWN})
 
 
 class Outcome(models.TextChoices):
-    APPROVED = "approved", _("Approved")
-    DENIED = "denied", _("Denied")
-    ANSWERED = "answered", _("Answered (consultation)")
+    APPROVED = "approved", pgettext_lazy("application outcome", "Approved")
+    DENIED = "denied", pgettext_lazy("application outcome", "Denied")
+    ANSWERED = "answered", pgettext_lazy("application outcome", "Answered (consultation)")
 
 
 class Consent(models.TextChoices):
@@ -243,6 +243,22 @@ class Application(EncryptedModel):
             models.Index(fields=["applicant_user", "-submitted_at"], name="govservice_app_user_idx"),
             models.Index(fields=["status", "warn_at"], name="govservice_app_warn_idx"),
             models.Index(fields=["item", "submitted_at"], name="govservice_app_item_idx"),
+            # Newest first across an area (a street's, a department's list: walked backwards until a
+            # page is full) and the statistics' period scan, index-only (bench_govservice.py).
+            models.Index(
+                fields=["submitted_at", "id"],
+                include=[
+                    "region_code",
+                    "item",
+                    "department",
+                    "status",
+                    "channel",
+                    "on_behalf",
+                    "due_at",
+                    "overdue_at",
+                ],
+                name="govservice_app_submitted_idx",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -356,6 +372,12 @@ class Evaluation(models.Model):
             models.Index(fields=["region_code", "at"], name="govservice_eval_region_idx"),
             models.Index(fields=["item", "at"], name="govservice_eval_item_idx"),
             models.Index(fields=["department", "at"], name="govservice_eval_dept_idx"),
+            # The statistics' and the public page's period scan, index-only.
+            models.Index(
+                fields=["at"],
+                include=["region_code", "item", "department", "stars"],
+                name="govservice_eval_at_idx",
+            ),
         ]
 
 

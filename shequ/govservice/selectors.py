@@ -11,7 +11,7 @@ from typing import Any
 from django.db.models import Q, QuerySet
 from django.http import Http404
 
-from shequ.core.permissions import Viewer, has_perm, scope_q
+from shequ.core.permissions import Viewer, has_perm, scope_q, scopes_for
 from shequ.govservice.models import (
     Application,
     ApplicationStep,
@@ -25,7 +25,7 @@ from shequ.govservice.models import (
     Status,
 )
 from shequ.govservice.permissions import GovPerm as P
-from shequ.govservice.services._common import department_ids
+from shequ.govservice.services._common import COMMUNITY_LENGTH, department_ids
 
 
 def _pk(value: Any) -> int:
@@ -68,11 +68,15 @@ def get_item(code: str, *, active_only: bool = True) -> ServiceItem:
 
 
 def visible_q(viewer: Viewer) -> Q:
-    """Applications of the viewer's regions, or forwarded to one of their departments."""
+    """Applications of the viewer's regions, or forwarded to one of their departments, or, for a
+    grid worker, those they took themselves (a home visit's application belongs to the community,
+    above the worker's grid; community staff and above keep the plain region filter)."""
     q = scope_q(viewer, P.VIEW)
     depts = department_ids(viewer)
     if depts:
         q |= Q(department_id__in=sorted(depts))
+    if any(len(code) > COMMUNITY_LENGTH for code in scopes_for(viewer, P.VIEW)):
+        q |= Q(created_by_id=getattr(viewer, "pk", None))
     return q
 
 

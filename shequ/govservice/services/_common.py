@@ -94,7 +94,11 @@ def require(actor: Viewer | None, perm: str, obj: Any, action: str, request: Htt
 
 
 def lock(application: Application) -> Application:
-    return Application.objects.select_for_update().select_related("item", "department").get(pk=application.pk)
+    return (
+        Application.objects.select_for_update(of=("self",))
+        .select_related("item", "department")
+        .get(pk=application.pk)
+    )
 
 
 def actor_name(actor: Viewer | None) -> str:

@@ -264,7 +264,10 @@ def application_submit(
     name = (
         facts.name if facts else c.text(applicant.name, "applicant_name", 50, required=True, label=_("Name"))
     )
+    # The number notices go to: the one given, else the account's (the registry's at send time).
     phone = clean_mobile(applicant.phone) if applicant.phone else ""
+    if not applicant.phone and applicant.user is not None:
+        phone = clean_mobile(applicant.user.phone)
     if applicant.phone and not phone:
         raise ValidationError({"applicant_phone": _("Enter an 11-digit mobile number.")})
     if facts is None and channel != Channel.COUNTER:
@@ -377,10 +380,8 @@ def application_return(
     """补正: back to the applicant with the exact list of what is missing (一次性告知). The clock stops:
     the time limit runs again from the complete materials."""
     application = fresh(application)
-    if application.status == Status.FORWARDED:
-        if not _can_department(actor, application):
-            c.refuse(actor, application, "return", "not the department's application", request=request)
-    else:
+    by_department = _can_department(actor, application)
+    if not by_department:
         c.require(actor, P.HANDLE, application, "return", request)
     known = _material_codes(application.materials)
     codes = list(dict.fromkeys(str(code) for code in missing))
@@ -393,7 +394,7 @@ def application_return(
         application = c.lock(application)
         c.allow(
             application,
-            {Status.SUBMITTED, Status.ACCEPTED, Status.FORWARDED},
+            {Status.FORWARDED} if by_department else {Status.SUBMITTED, Status.ACCEPTED},
             pgettext("application step", "returned for missing materials"),
         )
         before = application.status
@@ -575,10 +576,8 @@ def application_decide(
     """The decision: the department's on a forwarded application, the community's on an item it is
     authorized for (or the answer to a consultation). A denial gives its reason."""
     application = fresh(application)
-    if application.status == Status.FORWARDED:
-        if not _can_department(actor, application):
-            c.refuse(actor, application, "decide", "not the department's application", request=request)
-    else:
+    by_department = _can_department(actor, application)
+    if not by_department:
         c.require(actor, P.HANDLE, application, "decide", request)
     if outcome not in Outcome.values:
         raise ValidationError({"outcome": _("Choose the decision.")})
@@ -587,7 +586,11 @@ def application_decide(
     )
     with transaction.atomic():
         application = c.lock(application)
-        c.allow(application, {Status.ACCEPTED, Status.FORWARDED}, pgettext("application step", "decided"))
+        c.allow(
+            application,
+            {Status.FORWARDED} if by_department else {Status.ACCEPTED},
+            pgettext("application step", "decided"),
+        )
         mode = application.item.mode
         if application.status == Status.ACCEPTED and mode in FORWARD_MODES:
             raise ValidationError({"outcome": _("The department decides this item: forward it first.")})

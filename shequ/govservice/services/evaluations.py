@@ -156,7 +156,7 @@ def _open_rectification(evaluation: Evaluation, application: Application) -> Rec
 
 def _lock_rect(rect: Rectification) -> Rectification:
     return (
-        Rectification.objects.select_for_update()
+        Rectification.objects.select_for_update(of=("self",))
         .select_related("evaluation", "evaluation__application", "department")
         .get(pk=rect.pk)
     )

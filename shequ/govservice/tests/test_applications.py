@@ -82,8 +82,10 @@ def test_full_flow_forward_decide_deliver(gov: Gov) -> None:
         apps.application_decide(actor=gov["worker_a"], application=app, outcome=Outcome.APPROVED)
     app = apps.application_forward(actor=gov["worker_a"], application=app, department=gov.civil)
     assert app.status == Status.FORWARDED
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(TransitionError):  # it is with the department now
         apps.application_decide(actor=gov["worker_a"], application=app, outcome=Outcome.APPROVED)
+    with pytest.raises(PermissionDenied):
+        apps.application_decide(actor=gov["dept"], application=app, outcome=Outcome.APPROVED)
     app = apps.application_decide(
         actor=gov.clerk, application=app, outcome=Outcome.APPROVED, note="自下月起发放"
     )

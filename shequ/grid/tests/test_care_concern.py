@@ -62,7 +62,7 @@ def test_nobody_answering_twice_sends_the_grid_worker(gov: Gov) -> None:  # noqa
     outbox.run_pending()
     ticket = Ticket.objects.get()
     assert ticket.title == "居家养老：刘奶奶家连续两次无人应答"
-    assert "连续两次上门无人应答" in ticket.description
+    assert "连续两次上门无人应门" in ticket.description
 
 
 def test_a_region_that_is_gone_makes_no_task(gov: Gov) -> None:  # noqa: F811
