@@ -20,6 +20,7 @@ from shequ.core.regions import grid_create, load_province
 from shequ.demo.duty import DutySummary, generate_duty
 from shequ.demo.shapes import load_demo_shapes
 from shequ.emergency.demo import EmergencySummary, generate_emergency
+from shequ.govservice.demo import GovSummary, generate_govservice
 from shequ.grid.demo import TicketSummary, generate_tickets
 from shequ.iot.demo import IotSummary, generate_iot
 from shequ.registry.demo import RegistrySummary, generate_registry
@@ -98,6 +99,7 @@ class DemoResult:
     duty: DutySummary | None = None
     iot: IotSummary | None = None
     emergency: EmergencySummary | None = None
+    govservice: GovSummary | None = None
 
 
 def generate(*, size: int = 1, seed: int = 2026, registry_workers: int = 1) -> DemoResult:
@@ -168,4 +170,6 @@ def generate(*, size: int = 1, seed: int = 2026, registry_workers: int = 1) -> D
     result.iot = generate_iot(seed=seed)
     # A rainstorm tonight (``shequ.emergency.demo``): gauges, warnings, a call-out with its answers.
     result.emergency = generate_emergency(seed=seed)
+    # Two months of applications, ratings and home care (``shequ.govservice.demo``).
+    result.govservice = generate_govservice(seed=seed)
     return result

@@ -22,6 +22,7 @@ from shequ.core.models import LEVEL_CODE_LENGTH, Channel, Department, Region, Re
 from shequ.core.outbox import handles, periodic
 from shequ.emergency.events import CheckInFollowUp, HelpRequested
 from shequ.emergency.services import answers as emergency_answers
+from shequ.govservice.events import CareConcern
 from shequ.grid import notices, services
 from shequ.grid.events import (
     TicketChanged,
@@ -193,6 +194,8 @@ def tell_supervisors(event: TicketEscalated) -> None:
 
 
 URGENT_TOPIC = "grid.urgent"
+# Home care's concerns (``govservice.care_concern``) go to the grid under 关爱帮扶.
+CARE_CATEGORY = "special.care"
 
 
 def _street_code(community_code: str) -> str:
@@ -465,5 +468,36 @@ def ticket_from_checkin(event: CheckInFollowUp) -> None:
         region=region,
         title=(drill + event.title)[:100],
         description=description,
+        external_ref=ref,
+    )
+
+
+@handles(CareConcern)
+def ticket_from_care_concern(event: CareConcern) -> None:
+    """A home-care meal or visit found something wrong, or nobody answered twice: a task for the
+    person's grid (category 关爱帮扶, a staff entry: the care worker is staff or a volunteer).
+    Idempotent: the care record's id is the ticket's external reference."""
+    ref = f"care-{event.record_id}"
+    if Ticket.objects.filter(source=Source.STAFF, external_ref=ref).exists():
+        return
+    region = Region.objects.filter(code=event.region_code).first()
+    if region is None:
+        return
+    try:
+        category = services.clean_category(CARE_CATEGORY)
+    except ValidationError:
+        category = None  # a catalog without it still gets the task
+    with translation.override("zh-hans"):
+        description = _(
+            "From home care (居家养老): %(note)s. Please visit %(name)s, see how they are and record "
+            "the visit."
+        ) % {"note": event.note.rstrip("。.！!；; "), "name": event.person_name}
+    services.ticket_submit(
+        actor=None,
+        source=Source.STAFF,
+        region=region,
+        title=event.title[:100],
+        description=description,
+        category=category,
         external_ref=ref,
     )

@@ -26,6 +26,9 @@ def demo(db: None, monkeypatch: pytest.MonkeyPatch) -> generator.DemoResult:
     # Without the IoT demo, whose alerts add sensor tickets (shequ/iot/tests/test_demo_iot.py).
     monkeypatch.setattr(generator, "generate_iot", lambda **kwargs: None)
     monkeypatch.setattr(generator, "generate_emergency", lambda **kwargs: None)
+    # And without the government services: their care concerns add grid tasks and their departments
+    # change where a ticket generated again is routed (shequ/govservice/tests/test_demo_govservice.py).
+    monkeypatch.setattr(generator, "generate_govservice", lambda **kwargs: None)
     return generator.generate(size=1)
 
 

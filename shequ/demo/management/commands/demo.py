@@ -36,6 +36,8 @@ class Command(BaseCommand):
             f"{a.username:<10} {a.password:<16} {a.display_name} · {a.role} · {a.region_code}"
             for a in result.accounts
         ]
+        if result.govservice is not None and result.govservice.login_note():
+            lines.append(result.govservice.login_note())
         logins = settings.VAR_DIR / "demo-logins.txt"
         logins.write_text("\n".join(lines) + "\n")
         logins.chmod(0o600)
@@ -56,6 +58,8 @@ class Command(BaseCommand):
             self.stdout.write(result.iot.line())
         if result.emergency is not None:
             self.stdout.write(result.emergency.line())
+        if result.govservice is not None:
+            self.stdout.write(result.govservice.line())
         # The generator's audit entries are chained and signed now, so the auditor's first look
         # (and `shequ audit verify`) finds a sealed log with a witnessed checkpoint.
         from shequ.core import audit
