@@ -74,6 +74,7 @@ from shequ.govservice.services import _common, care, evaluations
 from shequ.govservice.services import applications as apps
 from shequ.registry import prefill
 from shequ.registry import selectors as registry
+from shequ.registry.demo.accounts import link_demo_resident
 from shequ.registry.models import Person, PersonStatus, VisitPurpose
 from shequ.registry.services import visits
 
@@ -369,38 +370,6 @@ def _departments() -> tuple[dict[str, Department], dict[int, User], int]:
         )
         staff[department.pk] = user
     return by_kind, staff, made
-
-
-def _link_resident(user: User) -> Person | None:
-    """The demo resident's registry person (linked by her mobile number; the IoT demo links her
-    first when it runs): an adult of her grid with a home."""
-    from shequ.registry import services as registry_services
-
-    grid = (
-        user.memberships.filter(revoked_at__isnull=True).values_list("region_code", flat=True).first() or ""
-    )
-    if not grid or not user.phone:
-        return None
-    person = registry.person_for_account(user, [grid])
-    if person is not None:
-        return person
-    adult = timezone.localdate() - dt.timedelta(days=365 * 30)
-    person = (
-        Person.objects.filter(
-            region_code__startswith=grid,
-            status=PersonStatus.ACTIVE,
-            house__isnull=False,
-            birth_date__lte=adult,
-        )
-        .order_by("pk")
-        .first()
-    )
-    if person is None:
-        return None
-    registry_services.person_correct(
-        actor=None, person=person, changes={"phone": user.phone}, reason="演示：与居民账号关联"
-    )
-    return registry.person_for_account(user, [grid])
 
 
 def _online_residents(people: list[Person]) -> dict[int, User]:
@@ -891,7 +860,7 @@ def generate_govservice(*, seed: int = 2026, now: dt.datetime | None = None) -> 
     items = list(ServiceItem.objects.filter(is_active=True).order_by("code"))
     plans: list[Plan] = []
     resident = users.get("resident")
-    resident_person = _link_resident(resident) if resident is not None else None
+    resident_person = link_demo_resident(resident) if resident is not None else None
     if resident is not None and resident_person is not None:
         plans += _resident_plans(resident, resident_person, items, rng)
         summary.resident = resident_person.name

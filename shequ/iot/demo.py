@@ -554,33 +554,13 @@ def generate_iot(
 
 
 def _link_resident() -> None:
-    """The demo resident's account belongs to a person registered at a home of her grid (accounts
-    and registry people are linked by the mobile number: ``registry.selectors.person_for_account``),
-    so she can give visitor passes for that home."""
-    from shequ.registry import services as registry_services
-    from shequ.registry.models import Person, PersonStatus
+    """The demo resident's account belongs to a person registered at a home of her grid, so she can
+    give visitor passes for that home."""
+    from shequ.registry.demo.accounts import link_demo_resident
 
     user = User.objects.filter(username="resident").first()
-    if user is None or not user.phone:
-        return
-    grid = user.memberships.values_list("region_code", flat=True).first() or ""
-    if not grid or registry.person_for_account(user, [grid]) is not None:
-        return  # linked already (a second generation)
-    adult = timezone.localdate() - dt.timedelta(days=365 * 30)
-    person = (
-        Person.objects.filter(
-            region_code__startswith=grid,
-            status=PersonStatus.ACTIVE,
-            house__isnull=False,
-            birth_date__lte=adult,
-        )
-        .order_by("pk")
-        .first()
-    )
-    if person is not None:
-        registry_services.person_correct(
-            actor=None, person=person, changes={"phone": user.phone}, reason="演示：与居民账号关联"
-        )
+    if user is not None:
+        link_demo_resident(user)
 
 
 def signature() -> dict[str, Any]:
