@@ -4,6 +4,7 @@ that consumes its events)."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import ClassVar
 
 from shequ.core.outbox import DomainEvent, register_event
@@ -19,6 +20,8 @@ class ApplicationChanged(DomainEvent):
     region_code: str
     action: str
     to_status: str
+    # The deadline this step set (notices name it even when a later step cleared it meanwhile).
+    due_at: dt.datetime | None = None
 
 
 @register_event

@@ -126,23 +126,23 @@ def tell_about_step(event: ApplicationChanged) -> None:
     with translation.override("zh-hans"):
         action, status = event.action, event.to_status
         if action in {"submit", "resubmit"} and status == Status.SUBMITTED:
-            tell_applicant(application, notices.received(application))
+            tell_applicant(application, notices.received(application, event.due_at))
             _send(
                 application,
                 counter_staff(application),
-                notices.new_application(application),
+                notices.new_application(application, event.due_at),
                 topic="govservice.new",
             )
         elif action in {"take", "accept", "resubmit"} and status == Status.ACCEPTED:
-            tell_applicant(application, notices.accepted(application))
+            tell_applicant(application, notices.accepted(application, event.due_at))
         elif action == "return":
             tell_applicant(application, notices.returned(application, note))
         elif action == "forward" and application.department_id:
-            tell_applicant(application, notices.forwarded(application))
+            tell_applicant(application, notices.forwarded(application, event.due_at))
             _send(
                 application,
                 department_staff(application.department_id),
-                notices.to_department(application),
+                notices.to_department(application, event.due_at),
                 topic="govservice.forwarded",
             )
         elif action == "decide":

@@ -29,12 +29,17 @@ def _day(at: dt.datetime | None) -> str:
     return timezone.localtime(at).strftime("%Y-%m-%d") if at else "-"
 
 
+def _clause(note: str) -> str:
+    """A note put inside a sentence: without its own closing stop (no "。。")."""
+    return note.strip().rstrip("。.！!；; ")
+
+
 def label(application: Application) -> str:
     return f"{application.number} {application.item.name_zh}"
 
 
-def received(application: Application) -> Notice:
-    fields = {"label": label(application), "due": _when(application.due_at)}
+def received(application: Application, due: dt.datetime | None) -> Notice:
+    fields = {"label": label(application), "due": _when(due)}
     return Notice(
         subject=_("Application received: %(label)s") % fields,
         body=_("The community will check your materials and accept or return it by %(due)s.") % fields,
@@ -42,20 +47,21 @@ def received(application: Application) -> Notice:
     )
 
 
-def accepted(application: Application) -> Notice:
-    fields = {"label": label(application), "due": _day(application.due_at)}
-    return Notice(
-        subject=_("Application accepted: %(label)s") % fields,
-        body=_("It will be handled by %(due)s. You can follow it on your phone.") % fields,
-        fields=fields,
+def accepted(application: Application, due: dt.datetime | None) -> Notice:
+    fields = {"label": label(application), "due": _day(due)}
+    body = (
+        _("It will be handled by %(due)s. You can follow it on your phone.")
+        if due
+        else _("You can follow it on your phone.")
     )
+    return Notice(subject=_("Application accepted: %(label)s") % fields, body=body % fields, fields=fields)
 
 
 def returned(application: Application, note: str) -> Notice:
     names = "、".join(
         material_kinds.label(m) for m in application.materials if m["code"] in application.missing
     )
-    fields = {"label": label(application), "missing": names, "note": note or _("no further note")}
+    fields = {"label": label(application), "missing": names, "note": _clause(note) or _("no further note")}
     return Notice(
         subject=_("Materials missing: %(label)s") % fields,
         body=_(
@@ -67,14 +73,16 @@ def returned(application: Application, note: str) -> Notice:
     )
 
 
-def forwarded(application: Application) -> Notice:
+def forwarded(application: Application, due: dt.datetime | None) -> Notice:
     dept = application.department.name if application.department else "-"
-    fields = {"label": label(application), "department": dept, "due": _day(application.due_at)}
+    fields = {"label": label(application), "department": dept, "due": _day(due)}
+    body = (
+        _("The community passed your application to %(department)s, which decides it by %(due)s.")
+        if due
+        else _("The community passed your application to %(department)s, which decides it.")
+    )
     return Notice(
-        subject=_("Passed to %(department)s: %(label)s") % fields,
-        body=_("The community passed your application to %(department)s, which decides it by %(due)s.")
-        % fields,
-        fields=fields,
+        subject=_("Passed to %(department)s: %(label)s") % fields, body=body % fields, fields=fields
     )
 
 
@@ -82,13 +90,14 @@ def decided(application: Application) -> Notice:
     fields = {
         "label": label(application),
         "outcome": str(Outcome(application.outcome).label),
-        "note": application.outcome_note or _("no further note"),
+        "note": _clause(application.outcome_note) or _("no further note"),
     }
-    return Notice(
-        subject=_("Decision on %(label)s: %(outcome)s") % fields,
-        body=_("%(note)s. The community will tell you how the result reaches you.") % fields,
-        fields=fields,
+    body = (
+        _("Answer: %(note)s.")
+        if application.outcome == Outcome.ANSWERED
+        else _("%(note)s. The community will tell you how the result reaches you.")
     )
+    return Notice(subject=_("Decision on %(label)s: %(outcome)s") % fields, body=body % fields, fields=fields)
 
 
 def closed(application: Application) -> Notice:
@@ -106,7 +115,7 @@ def closed(application: Application) -> Notice:
 
 
 def rejected(application: Application) -> Notice:
-    fields = {"label": label(application), "reason": application.outcome_note or "-"}
+    fields = {"label": label(application), "reason": _clause(application.outcome_note) or "-"}
     return Notice(
         subject=_("Application not accepted: %(label)s") % fields,
         body=_("Reason: %(reason)s. You may rate how you were treated.") % fields,
@@ -114,11 +123,11 @@ def rejected(application: Application) -> Notice:
     )
 
 
-def new_application(application: Application) -> Notice:
+def new_application(application: Application, due: dt.datetime | None) -> Notice:
     fields = {
         "label": label(application),
         "channel": str(application.get_channel_display()),
-        "due": _when(application.due_at),
+        "due": _when(due),
     }
     return Notice(
         subject=_("New application (%(channel)s): %(label)s") % fields,
@@ -127,16 +136,15 @@ def new_application(application: Application) -> Notice:
     )
 
 
-def to_department(application: Application) -> Notice:
-    fields = {
-        "label": label(application),
-        "community": application.region.name,
-        "due": _day(application.due_at),
-    }
+def to_department(application: Application, due: dt.datetime | None) -> Notice:
+    fields = {"label": label(application), "community": application.region.name, "due": _day(due)}
+    body = (
+        _("Decide it by %(due)s, or return it for missing materials.")
+        if due
+        else _("Decide it, or return it for missing materials.")
+    )
     return Notice(
-        subject=_("Application from %(community)s: %(label)s") % fields,
-        body=_("Decide it by %(due)s, or return it for missing materials.") % fields,
-        fields=fields,
+        subject=_("Application from %(community)s: %(label)s") % fields, body=body % fields, fields=fields
     )
 
 
@@ -161,7 +169,7 @@ def rectification(rect: Rectification, action: str) -> Notice:
         "label": label(application),
         "stars": str(rect.evaluation.stars),
         "due": _day(rect.due_at),
-        "note": rect.review_note or rect.feedback or rect.evaluation.comment or "-",
+        "note": _clause(rect.review_note or rect.feedback or rect.evaluation.comment) or "-",
     }
     texts = {
         "open": (

@@ -148,6 +148,7 @@ def record(
             region_code=application.region_code,
             action=action,
             to_status=application.status,
+            due_at=application.due_at,
         )
     )
     return step

@@ -25,7 +25,7 @@ from shequ.govservice.tests.test_applications import online
 from shequ.registry import prefill
 
 pytestmark = pytest.mark.django_db
-GAPS = re.compile(r"%\(|\{\w*\}|None|“”|（）|：$|: $")
+GAPS = re.compile(r"%\(|\{\w*\}|None|“”|（）|：$|: $|。。|(?<![0-9])-(?![0-9])")
 
 
 def clean(text: str) -> None:
@@ -59,17 +59,19 @@ def test_every_notice_is_filled(gov: Gov) -> None:
     )
     app.refresh_from_db()
     app.missing = ["bank_card"]
+    app.outcome_note = "下月起发放。"  # a note ending its own sentence: no "。。" in the notice
+    app.due_at = due = timezone.now() + dt.timedelta(days=3)
     with translation.override("zh-hans"):
         rendered = [
-            notices.received(app),
-            notices.accepted(app),
-            notices.returned(app, "卡号看不清"),
-            notices.forwarded(app),
+            notices.received(app, due),
+            notices.accepted(app, due),
+            notices.returned(app, "卡号看不清。"),
+            notices.forwarded(app, due),
             notices.decided(app),
             notices.closed(app),
             notices.rejected(app),
-            notices.new_application(app),
-            notices.to_department(app),
+            notices.new_application(app, due),
+            notices.to_department(app, due),
             notices.deadline(app, overdue=False),
             notices.deadline(app, overdue=True),
             notices.feedback(rect),
@@ -83,6 +85,15 @@ def test_every_notice_is_filled(gov: Gov) -> None:
         assert gov.elder.id_number not in notice.body and "138" not in notice.body
     assert "本人银行卡或社保卡" in rendered[2].body and "卡号看不清" in rendered[2].body
     assert "岳麓区民政局" in rendered[3].body
+    # A step whose deadline a later step cleared says no "-": its own deadline, or none.
+    with translation.override("zh-hans"):
+        for notice in (
+            notices.accepted(app, None),
+            notices.forwarded(app, None),
+            notices.to_department(app, None),
+        ):
+            clean(notice.body)
+            assert "前" not in notice.body
 
 
 def test_each_step_reaches_the_right_people(gov: Gov, sms: SmsGateway) -> None:
