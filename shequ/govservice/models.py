@@ -242,6 +242,12 @@ class Application(EncryptedModel):
             models.Index(fields=["department", "status", "due_at"], name="govservice_app_dept_idx"),
             models.Index(fields=["applicant_user", "-submitted_at"], name="govservice_app_user_idx"),
             models.Index(fields=["status", "warn_at"], name="govservice_app_warn_idx"),
+            # The deadline job's "overdue and not yet told": a few open rows among a million.
+            models.Index(
+                fields=["due_at"],
+                condition=Q(overdue_at__isnull=True, due_at__isnull=False),
+                name="govservice_app_overdue_idx",
+            ),
             models.Index(fields=["item", "submitted_at"], name="govservice_app_item_idx"),
             # Newest first across an area (a street's, a department's list: walked backwards until a
             # page is full) and the statistics' period scan, index-only (bench_govservice.py).
