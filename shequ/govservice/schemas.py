@@ -14,8 +14,29 @@ from ninja import Field, Schema
 from pydantic import StringConstraints
 
 from shequ.core.schemas import Str500, Str2000, StrictIn
-from shequ.govservice.models import Channel, Delivery, Domain, Mode, Outcome, Status
 
+# Plain literals, not the models' enums: an enum becomes an OpenAPI component by its class name, and
+# "Status" or "Channel" would collide with the grid's and messaging's (a test checks each matches).
+AppStatus = Literal[
+    "submitted", "returned", "accepted", "forwarded", "decided", "closed", "rejected", "withdrawn"
+]
+AppChannel = Literal["online", "counter", "home", "kiosk"]
+AppOutcome = Literal["approved", "denied", "answered"]
+AppDelivery = Literal["pickup", "home", "post", "electronic"]
+ItemDomain = Literal[
+    "elderly",
+    "disability",
+    "assistance",
+    "employment",
+    "insurance",
+    "health",
+    "education",
+    "hukou",
+    "civil",
+    "veterans",
+    "certificates",
+]
+ItemMode = Literal["consult", "entrusted", "authorized", "assisted"]
 MaterialCode = Annotated[str, StringConstraints(pattern=r"^[a-z0-9_]{1,40}$")]
 
 
@@ -31,8 +52,8 @@ class ItemOut(Schema):
     code: str
     name: str
     name_zh: str
-    domain: Domain
-    mode: Mode = Field(description="What the community does: consult, entrusted, authorized or assisted.")
+    domain: ItemDomain
+    mode: ItemMode = Field(description="What the community does: consult, entrusted, authorized or assisted.")
     department_kind: str
     department_name: str
     summary: str
@@ -50,14 +71,14 @@ class ApplicationOut(Schema):
     number: str = Field(description="GS, the submission date (YYYYMMDD) and the id.")
     item: str = Field(description="Item code.")
     item_name: str
-    status: Status
-    channel: Channel
+    status: AppStatus
+    channel: AppChannel
     region_code: str
     department: str | None = Field(description="Code of the department it was forwarded to.")
     on_behalf: bool = Field(description="Applied for the resident by staff or a volunteer (帮办代办).")
     submitted_at: datetime
     due_at: datetime | None
-    outcome: Outcome | Literal[""]
+    outcome: AppOutcome | Literal[""]
     rating: int | None
 
     @staticmethod
@@ -112,7 +133,7 @@ class ApplicationDetailOut(ApplicationOut):
 
 
 class DecisionIn(StrictIn):
-    outcome: Outcome
+    outcome: AppOutcome
     note: Str2000 = Field("", description="Required for a denial or a consultation's answer.")
 
 
@@ -124,9 +145,9 @@ class ReturnIn(StrictIn):
 
 
 class DeliverIn(StrictIn):
-    delivery: Delivery
+    delivery: AppDelivery
     note: Str500 = ""
 
 
 class ApplicationFilters(Schema):
-    status: Status | Literal["open", "final"] | None = None
+    status: AppStatus | Literal["open", "final"] | None = None

@@ -98,3 +98,21 @@ def test_scope_and_bad_input(gov: Gov) -> None:
         post_json(client, f"/govservice/applications/{app.pk}/decision", mine, {"outcome": Outcome.APPROVED}),
         403,
     )
+
+
+def test_schema_literals_match_the_models() -> None:
+    """The API's literals are the models' choices (kept apart from the enums so that OpenAPI
+    components named Status or Channel do not collide with other apps')."""
+    from typing import get_args
+
+    from shequ.govservice import models, schemas
+
+    for literal, choices in (
+        (schemas.AppStatus, models.Status),
+        (schemas.AppChannel, models.Channel),
+        (schemas.AppOutcome, models.Outcome),
+        (schemas.AppDelivery, models.Delivery),
+        (schemas.ItemDomain, models.Domain),
+        (schemas.ItemMode, models.Mode),
+    ):
+        assert set(get_args(literal)) == set(choices.values), literal
