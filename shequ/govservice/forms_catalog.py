@@ -15,6 +15,7 @@ from shequ.core.forms import PlatformForm
 from shequ.core.models import DepartmentKind
 from shequ.govservice import materials as material_kinds
 from shequ.govservice.models import Domain, Mode, ServiceItem
+from shequ.govservice.services import catalog
 from shequ.registry import prefill
 
 BLANK_ROWS = 2
@@ -90,25 +91,9 @@ class ItemForm(PlatformForm):
 
 
 def item_initial(item: ServiceItem) -> dict[str, Any]:
-    initial = {
-        f: getattr(item, f)
-        for f in (
-            "name_zh",
-            "name",
-            "domain",
-            "mode",
-            "department_kind",
-            "department_name",
-            "summary",
-            "legal_days",
-            "promised_days",
-            "fee",
-            "instant",
-            "online",
-            "care_plan",
-            "is_active",
-        )
-    }
+    # The editable fields the form shows as plain inputs (materials, form and eligibility have rows).
+    rows = {"materials", "form", "eligibility"}
+    initial = {f: getattr(item, f) for f in catalog.EDITABLE if f not in rows}
     eligibility = item.eligibility or {}
     initial["min_age"] = eligibility.get("min_age")
     initial["tags_any"] = ", ".join(eligibility.get("tags_any") or [])

@@ -42,6 +42,8 @@ from django.db.models import Case, CharField, Count, F, Q, QuerySet, Value, When
 from django.db.models.functions import Substr
 from django.utils import timezone
 
+from shequ.core.figures import percent as percent
+from shequ.core.figures import rate as _rate
 from shequ.core.models import LEVEL_CODE_LENGTH, Department, Region, RegionLevel
 from shequ.govservice.models import (
     OPEN_STATUSES,
@@ -106,14 +108,6 @@ def period_of(
     if kind == CUSTOM and start is not None and end is not None:
         return Period(start, end)
     return Period(today.replace(day=1), today)
-
-
-def _rate(numerator: int, denominator: int) -> float | None:
-    return numerator / denominator if denominator else None
-
-
-def percent(value: float | None) -> str:
-    return "—" if value is None else f"{value * 100:.1f}%"
 
 
 @dataclass

@@ -31,6 +31,8 @@ from django.db.models import Aggregate, Avg, Count, DurationField, ExpressionWra
 from django.db.models.functions import Coalesce, Substr, TruncDate
 from django.utils import timezone
 
+from shequ.core.figures import percent as percent
+from shequ.core.figures import rate as _rate
 from shequ.core.models import LEVEL_CODE_LENGTH, Department, Region, RegionLevel
 from shequ.grid.models import OPEN_STATUSES, Category, Dispatch, Status, Ticket
 
@@ -80,14 +82,6 @@ def this_month(today: dt.date | None = None) -> tuple[dt.date, dt.date]:
 
 
 # --- Rows -----------------------------------------------------------------------------------------
-
-
-def _rate(numerator: int, denominator: int) -> float | None:
-    return numerator / denominator if denominator else None
-
-
-def percent(value: float | None) -> str:
-    return "—" if value is None else f"{value * 100:.1f}%"
 
 
 def number(value: float | None, digits: int = 1) -> str:
