@@ -196,6 +196,7 @@ INSTALLED_APPS = [
     "shequ.iot",
     "shequ.emergency",
     "shequ.govservice",
+    "shequ.participation",
     "shequ.demo",
 ]
 

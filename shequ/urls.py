@@ -16,6 +16,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("iot/", include("shequ.iot.urls")),
     path("emergency/", include("shequ.emergency.urls")),
     path("govservice/", include("shequ.govservice.urls")),
+    path("participation/", include("shequ.participation.urls")),
     path("open311/v2/", include("shequ.grid.urls_open311")),
     path("", include("shequ.core.urls")),
 ]

@@ -1,0 +1,5 @@
+"""Tables of the votes area (see models/__init__.py)."""
+
+from __future__ import annotations
+
+__all__: list[str] = []

@@ -1,0 +1,9 @@
+"""Participation fixtures build on the registry's ``reg`` (three places, the personas of
+``shequ.conftest``); each area adds its own fixtures in ``fixtures_<area>.py``, imported here."""
+
+from __future__ import annotations
+
+from shequ.registry.tests.conftest import (  # noqa: F401 (fixtures)
+    _fast_password_hasher,
+    reg,
+)
