@@ -54,6 +54,17 @@ def mask_phone(value: str | None) -> str:
     return _mask_middle(compact, n - 8 if n > 8 else 0, 4)
 
 
+def mask_name(value: str | None) -> str:
+    """A name as public lists show it (公示): ``张三`` → ``张*``, ``张三丰`` → ``张*丰``,
+    ``欧阳小明`` → ``欧**明``: the family name's first character and the last one stay."""
+    name = (value or "").strip()
+    if len(name) <= 1:
+        return name
+    if len(name) == 2:
+        return name[0] + MASK
+    return name[0] + MASK * (len(name) - 2) + name[-1]
+
+
 _MOBILE = re.compile(r"^1[3-9]\d{9}$")
 
 

@@ -52,6 +52,30 @@ def clean_text(value: Any, *, multiline: bool = False, field: str | None = None)
     return text
 
 
+def bounded_text(
+    value: Any,
+    field: str,
+    max_length: int,
+    *,
+    required: bool = False,
+    label: str = "",
+    multiline: bool = False,
+) -> str:
+    """``clean_text`` for a service's argument: refused when required and empty or when longer
+    than ``max_length``, with the error keyed by ``field`` and naming it by ``label``."""
+    cleaned = clean_text(value, multiline=multiline, field=field)
+    if required and not cleaned:
+        raise ValidationError({field: _("%(label)s is required.") % {"label": label or field}})
+    if len(cleaned) > max_length:
+        raise ValidationError(
+            {
+                field: _("%(label)s is too long: at most %(n)d characters.")
+                % {"label": label or field, "n": max_length}
+            }
+        )
+    return cleaned
+
+
 def check_line(value: str) -> str:
     """pydantic validator of one-line text: refused characters are a 400, the text is kept as sent."""
     found = control_character(value, multiline=False)

@@ -16,7 +16,7 @@ from shequ.core import audit
 from shequ.core.models import LEVEL_CODE_LENGTH, AuditResult, Region, RegionLevel, Role, User
 from shequ.core.outbox import emit
 from shequ.core.permissions import Viewer, active_memberships, has_perm
-from shequ.core.text import clean_text
+from shequ.core.text import bounded_text as text  # noqa: F401 (the services call c.text)
 from shequ.govservice import events
 from shequ.govservice.models import Application, ApplicationStep, Status
 from shequ.grid import deadlines
@@ -38,20 +38,6 @@ class TransitionError(ValidationError):
 
 def now() -> dt.datetime:
     return timezone.now()
-
-
-def text(value: Any, field: str, max_length: int, *, required: bool = False, label: str = "") -> str:
-    cleaned = clean_text(value if isinstance(value, str) else "" if value is None else str(value))
-    if required and not cleaned:
-        raise ValidationError({field: _("%(label)s is required.") % {"label": label or field}})
-    if len(cleaned) > max_length:
-        raise ValidationError(
-            {
-                field: _("%(label)s is too long: at most %(n)d characters.")
-                % {"label": label or field, "n": max_length}
-            }
-        )
-    return cleaned
 
 
 def allow(application: Application, allowed: Iterable[str], step: str) -> None:

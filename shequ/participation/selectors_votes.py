@@ -1,0 +1,125 @@
+"""Reads of polls, owners' votes and elections: the staff's lists (region-scoped), the resident's
+open votes and roll lines, the public results and the board export the verifier reads."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.db.models import QuerySet
+from django.http import Http404
+
+from shequ.core.permissions import Viewer, scope_q
+from shequ.core.selectors import resident_regions
+from shequ.participation.crypto.verifier import FORMAT
+from shequ.participation.models import BoardEntry, Objection, Vote, Voter, VoteStatus
+from shequ.participation.permissions import PartPerm as P
+from shequ.participation.services.votes.casting import voters_for_person
+from shequ.registry.selectors import person_for_account
+
+PUBLIC_STATUSES = (VoteStatus.OPEN, VoteStatus.CLOSED, VoteStatus.DECIDED)
+
+
+def vote_list(*, viewer: Viewer, status: str = "", kind: str = "") -> QuerySet[Vote]:
+    votes = Vote.objects.filter(scope_q(viewer, P.VIEW))
+    if status:
+        votes = votes.filter(status=status)
+    if kind:
+        votes = votes.filter(kind=kind)
+    return votes.select_related("region").order_by("-created_at", "-pk")
+
+
+def get_vote_for(viewer: Viewer, pk: Any) -> Vote:
+    vote = vote_list(viewer=viewer).filter(pk=_pk(pk)).first()
+    if vote is None:
+        raise Http404("no such vote here")
+    return vote
+
+
+def get_public_vote(uid: Any) -> Vote:
+    """A vote as everyone may see it once it is open (results, the board): by its public id."""
+    try:
+        vote = Vote.objects.select_related("region").filter(uid=str(uid), status__in=PUBLIC_STATUSES).first()
+    except Exception:  # a malformed uuid
+        vote = None
+    if vote is None:
+        raise Http404("no such vote")
+    return vote
+
+
+def public_votes(region_code: str) -> QuerySet[Vote]:
+    return Vote.objects.filter(region_code__startswith=region_code, status__in=PUBLIC_STATUSES).order_by(
+        "-opens_at", "-pk"
+    )
+
+
+def resident_person(user: Viewer) -> Any:
+    regions = resident_regions(user)
+    return person_for_account(user, [r.code for r in regions]) if regions else None
+
+
+def resident_votes(user: Viewer) -> list[tuple[Vote, list[tuple[Voter, bool]]]]:
+    """Votes the signed-in resident takes part in (open, counting or decided), each with the roll
+    lines they may cast a ballot for."""
+    person = resident_person(user)
+    if person is None:
+        return []
+    # Owners' lines name their co-owners in JSON, which SQLite cannot search portably: the votes of
+    # the resident's community are few, so each is asked in turn.
+    votes = Vote.objects.filter(status__in=PUBLIC_STATUSES, region_code__in=_codes_above(person.region_code))
+    found = []
+    for vote in votes.order_by("-opens_at", "-pk")[:50]:
+        lines = voters_for_person(vote, person.pk)
+        if lines:
+            found.append((vote, lines))
+    return found
+
+
+def _codes_above(code: str) -> list[str]:
+    """A region code and the codes of the regions above it (a vote of a community reaches its grids)."""
+    from shequ.core.models import LEVEL_CODE_LENGTH
+
+    return sorted({code[:n] for n in LEVEL_CODE_LENGTH.values() if n <= len(code)})
+
+
+def get_resident_vote(user: Viewer, uid: Any) -> tuple[Vote, list[tuple[Voter, bool]]]:
+    vote = get_public_vote(uid)
+    person = resident_person(user)
+    lines = voters_for_person(vote, person.pk) if person is not None else []
+    return vote, lines
+
+
+def board_export(vote: Vote) -> dict[str, Any]:
+    """The board as the verifier reads it (the public page offers it as JSON)."""
+    entries = [
+        {"seq": seq, "kind": kind, "payload": json.loads(payload), "prev_hash": prev, "hash": h}
+        for seq, kind, payload, prev, h in BoardEntry.objects.filter(vote=vote)
+        .order_by("seq")
+        .values_list("seq", "kind", "payload", "prev_hash", "hash")
+        .iterator(chunk_size=2000)
+    ]
+    return {"format": FORMAT, "vote": str(vote.uid), "entries": entries}
+
+
+def board_page(vote: Vote, *, after: int = -1, limit: int = 50) -> list[BoardEntry]:
+    return list(BoardEntry.objects.filter(vote=vote, seq__gt=after).order_by("seq")[:limit])
+
+
+def find_tracker(vote: Vote, code: str) -> BoardEntry | None:
+    from shequ.participation.models import CastBallot
+
+    ballot = (
+        CastBallot.objects.filter(vote=vote, tracker=code.strip().lower()).select_related("entry").first()
+    )
+    return ballot.entry if ballot else None
+
+
+def objections_of(vote: Vote) -> QuerySet[Objection]:
+    return vote.objections.select_related("person").order_by("filed_at", "pk")
+
+
+def _pk(value: Any) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise Http404("no such vote") from None
