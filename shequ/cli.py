@@ -1,5 +1,5 @@
 """The ``shequ`` command: Django's management commands plus ``demo``, ``serve``, ``worker``,
-``check-keys``, ``keys`` and ``simulate-devices``."""
+``check-keys``, ``keys``, ``simulate-devices`` and ``verify-board``."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import os
 import sys
 
 # Commands spelled with a hyphen, as operators type them (Django's names are module names).
-ALIASES = {"check-keys": "check_keys", "simulate-devices": "simulate_devices"}
+ALIASES = {"check-keys": "check_keys", "simulate-devices": "simulate_devices", "verify-board": "verify_board"}
 
 
 def main() -> None:

@@ -8,6 +8,8 @@ class ParticipationConfig(AppConfig):
     verbose_name = _("Participation")
 
     def ready(self) -> None:
-        from shequ.participation import permissions
+        from shequ.participation import events_votes, handlers_votes, permissions
 
         permissions.register_role_permissions()
+        # Imported for their registration side effects.
+        del events_votes, handlers_votes

@@ -10,7 +10,11 @@ from typing import Any
 from django.utils.translation import gettext_lazy as _
 
 from shequ.core.components import Component, NavEntry, Tile
+from shequ.core.models import Role
 from shequ.participation.permissions import ALL_PERMISSIONS
+from shequ.participation.permissions import PartPerm as P
+
+_RESIDENT = frozenset({Role.RESIDENT})
 
 # Consultations (议事协商), urls_consult.py -----------------------------------------------------------
 CONSULT_NAV: tuple[NavEntry, ...] = ()
@@ -27,10 +31,76 @@ DISCLOSURE_EVENTS: tuple[str, ...] = ()
 
 
 # Polls, owners' votes and elections, urls_votes.py ------------------------------------------------
-VOTE_NAV: tuple[NavEntry, ...] = ()
-VOTE_TILES: tuple[Tile, ...] = ()
-VOTE_AUDIT: dict[str, Any] = {}
-VOTE_EVENTS: tuple[str, ...] = ()
+VOTE_NAV: tuple[NavEntry, ...] = (
+    NavEntry(_("My votes"), "participation:my_votes", roles=_RESIDENT, order=24, icon="check"),
+    NavEntry(_("Votes and elections"), "participation:votes", perm=P.VIEW, order=66, icon="check"),
+)
+VOTE_TILES: tuple[Tile, ...] = (
+    Tile(
+        _("Votes"),
+        "participation:my_votes",
+        "check",
+        roles=_RESIDENT,
+        order=5,
+        count="open_votes",
+        tone="warn",
+        hint=_("decisions, owners' votes, elections"),
+    ),
+    Tile(
+        _("Votes and elections"),
+        "participation:votes",
+        "check",
+        perm=P.RUN_VOTES,
+        order=30,
+        count="votes_running",
+        hint=_("being prepared, open or counting"),
+    ),
+)
+VOTE_AUDIT: dict[str, Any] = {
+    "participation.vote_create": _("Vote created"),
+    "participation.vote_schedule": _("Voting times set"),
+    "participation.option_add": _("Option or candidate added"),
+    "participation.option_withdraw": _("Option or candidate removed"),
+    "participation.candidates_finalize": _("Candidate list fixed"),
+    "participation.trustee_add": _("Trustee named"),
+    "participation.trustee_key": _("Trustee's key share registered"),
+    "participation.roll_compute": _("Electorate computed from the registry"),
+    "participation.roll_publish": _("Voter list published"),
+    "participation.voter_add": _("Voter added to the list"),
+    "participation.voter_remove": _("Voter removed from the list"),
+    "participation.objection_file": _("Objection to the voter list"),
+    "participation.objection_decide": _("Objection decided"),
+    "participation.proxy_record": _("Written proxy recorded"),
+    "participation.vote_open": _("Vote opened"),
+    "participation.vote_close": _("Vote closed"),
+    "participation.trustee_decrypt": _("Trustee's share of the count given"),
+    "participation.vote_decided": _("Result announced"),
+    "participation.by_election_create": _("By-election called"),
+}
+VOTE_EVENTS: tuple[str, ...] = ("participation.vote_changed",)
+
+
+def vote_counts(user: Any) -> dict[str, int]:
+    from shequ.core.permissions import has_perm
+    from shequ.participation.models import VoteStatus
+    from shequ.participation.selectors_votes import resident_votes, vote_list
+    from shequ.participation.services.votes.casting import voting_now
+
+    counts: dict[str, int] = {}
+    if has_perm(user, P.RUN_VOTES):
+        running = (VoteStatus.DRAFT, VoteStatus.OPEN, VoteStatus.CLOSED)
+        counts["votes_running"] = vote_list(viewer=user).filter(status__in=running).count()
+    if getattr(user, "is_authenticated", False):
+        counts["open_votes"] = sum(
+            1
+            for vote, lines in resident_votes(user, open_only=True)
+            if voting_now(vote) and not all(v.voted for v, _p in lines)
+        )
+    return counts
+
+
+def tile_counts(user: Any) -> dict[str, int]:
+    return {**vote_counts(user)}
 
 
 def audit_labels() -> dict[str, Any]:
@@ -42,6 +112,7 @@ COMPONENT = Component(
     label=_("Participation"),
     nav=(*CONSULT_NAV, *DISCLOSURE_NAV, *VOTE_NAV),
     tiles=(*CONSULT_TILES, *DISCLOSURE_TILES, *VOTE_TILES),
+    tile_counts=tile_counts,
     permissions=ALL_PERMISSIONS,
     events=(*CONSULT_EVENTS, *DISCLOSURE_EVENTS, *VOTE_EVENTS),
     audit_labels=audit_labels,

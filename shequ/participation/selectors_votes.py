@@ -4,15 +4,17 @@ open votes and roll lines, the public results and the board export the verifier 
 from __future__ import annotations
 
 import json
+import uuid
 from typing import Any
 
 from django.db.models import QuerySet
 from django.http import Http404
+from django.utils import timezone
 
 from shequ.core.permissions import Viewer, scope_q
 from shequ.core.selectors import resident_regions
 from shequ.participation.crypto.verifier import FORMAT
-from shequ.participation.models import BoardEntry, Objection, Vote, Voter, VoteStatus
+from shequ.participation.models import BoardEntry, Objection, Trustee, Vote, Voter, VoteStatus
 from shequ.participation.permissions import PartPerm as P
 from shequ.participation.services.votes.casting import voters_for_person
 from shequ.registry.selectors import person_for_account
@@ -58,7 +60,7 @@ def resident_person(user: Viewer) -> Any:
     return person_for_account(user, [r.code for r in regions]) if regions else None
 
 
-def resident_votes(user: Viewer) -> list[tuple[Vote, list[tuple[Voter, bool]]]]:
+def resident_votes(user: Viewer, *, open_only: bool = False) -> list[tuple[Vote, list[tuple[Voter, bool]]]]:
     """Votes the signed-in resident takes part in (open, counting or decided), each with the roll
     lines they may cast a ballot for."""
     person = resident_person(user)
@@ -66,7 +68,8 @@ def resident_votes(user: Viewer) -> list[tuple[Vote, list[tuple[Voter, bool]]]]:
         return []
     # Owners' lines name their co-owners in JSON, which SQLite cannot search portably: the votes of
     # the resident's community are few, so each is asked in turn.
-    votes = Vote.objects.filter(status__in=PUBLIC_STATUSES, region_code__in=_codes_above(person.region_code))
+    statuses = (VoteStatus.OPEN,) if open_only else PUBLIC_STATUSES
+    votes = Vote.objects.filter(status__in=statuses, region_code__in=_codes_above(person.region_code))
     found = []
     for vote in votes.order_by("-opens_at", "-pk")[:50]:
         lines = voters_for_person(vote, person.pk)
@@ -118,8 +121,68 @@ def objections_of(vote: Vote) -> QuerySet[Objection]:
     return vote.objections.select_related("person").order_by("filed_at", "pk")
 
 
+def _uuid(value: Any) -> uuid.UUID:
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        raise Http404("no such vote") from None
+
+
 def _pk(value: Any) -> int:
     try:
         return int(value)
     except (TypeError, ValueError):
         raise Http404("no such vote") from None
+
+
+def trustee_roles(user: Viewer) -> QuerySet[Trustee]:
+    """The user's trustee roles, newest vote first."""
+    if not getattr(user, "is_authenticated", False):
+        return Trustee.objects.none()
+    return (
+        Trustee.objects.filter(user_id=user.pk or 0)
+        .select_related("vote")
+        .order_by("-vote__created_at", "position")
+    )
+
+
+def lists_open_for_objection(user: Viewer) -> list[Vote]:
+    """Elections of the resident's communities whose voter list is published and open to objections."""
+    regions = resident_regions(user)
+    if not regions:
+        return []
+    from shequ.core.permissions import codes_q
+
+    communities = {r.code[:12] for r in regions}
+    return list(
+        Vote.objects.filter(
+            codes_q(communities),
+            status=VoteStatus.DRAFT,
+            roll_published_at__isnull=False,
+            objection_deadline__gt=timezone.now(),
+        ).order_by("objection_deadline")[:20]
+    )
+
+
+def get_objectable_vote(user: Viewer, uid: Any) -> Vote:
+    for vote in lists_open_for_objection(user):
+        if str(vote.uid) == str(uid):
+            return vote
+    raise Http404("no voter list open for objections here")
+
+
+def published_rolls(region_code: str) -> QuerySet[Vote]:
+    """Elections whose voter list is published (公布选民名单) and not yet voted on."""
+    return Vote.objects.filter(
+        region_code__startswith=region_code, status=VoteStatus.DRAFT, roll_published_at__isnull=False
+    ).order_by("-roll_published_at")
+
+
+def get_published_roll(uid: Any) -> Vote:
+    try:
+        vote = Vote.objects.filter(uid=str(uid), roll_published_at__isnull=False).first()
+    except Exception:  # a malformed uuid
+        vote = None
+    if vote is None:
+        raise Http404("no published voter list")
+    return vote

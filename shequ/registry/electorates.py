@@ -14,6 +14,7 @@ from decimal import Decimal
 
 from django.db.models import Q, QuerySet
 
+from shequ.core.models import Role, User
 from shequ.core.personal import mask_name
 from shequ.registry.models import (
     Building,
@@ -206,3 +207,27 @@ def person_facts(person_id: int, region_code: str) -> PersonFacts | None:
         .first()
     )
     return PersonFacts(label=mask_name(row[0]), birth_date=row[1]) if row else None
+
+
+def accounts_of(person_ids: Iterable[int]) -> dict[int, list[User]]:
+    """The active resident accounts of people (linked by the mobile number's blind index, as
+    ``selectors.person_for_account`` links them), for notices about votes they are on the roll of."""
+    indexes: dict[str, list[int]] = {}
+    for pk, index in (
+        Person.objects.filter(pk__in=list(person_ids))
+        .exclude(phone_index="")
+        .values_list("pk", "phone_index")
+    ):
+        indexes.setdefault(index, []).append(pk)
+    found: dict[int, list[User]] = {}
+    users = User.objects.filter(
+        is_active=True,
+        phone_index__in=list(indexes),
+        memberships__role=Role.RESIDENT,
+        memberships__revoked_at__isnull=True,
+    ).distinct()
+    for user in users:
+        people = indexes.get(user.phone_index, [])
+        if len(people) == 1:  # a number shared by a family links nobody (as person_for_account)
+            found.setdefault(people[0], []).append(user)
+    return found

@@ -91,3 +91,11 @@ def append(vote: Vote, kind: str, payload: dict[str, Any]) -> BoardEntry:
     return BoardEntry.objects.create(
         vote=vote, seq=seq, kind=kind, payload=text, prev_hash=prev, hash=entry_hash(prev, seq, kind, text)
     )
+
+
+def announce(vote: Vote, action: str, *, trustee_id: int | None = None) -> None:
+    """Outbox the event of a step people outside the staff hear about (see handlers_votes)."""
+    from shequ.core.outbox import emit
+    from shequ.participation.events_votes import VoteChanged
+
+    emit(VoteChanged(vote_id=vote.pk, region_code=vote.region_code, action=action, trustee_id=trustee_id))  # type: ignore[arg-type]

@@ -37,6 +37,7 @@ from shequ.participation.models import (
 from shequ.participation.permissions import PartPerm
 from shequ.participation.services.votes._common import (
     VoteError,
+    announce,
     append,
     in_status,
     lock,
@@ -70,6 +71,7 @@ def vote_close(*, actor: Viewer | None, vote: Vote, request: HttpRequest | None 
             "totals_area": [t.to_json() for t in areas],
         }
         append(vote, "close", payload)
+        announce(vote, "closed")
         vote.status, vote.credential_key = VoteStatus.CLOSED, ""
         vote.save(update_fields=["status", "credential_key"])
         record(vote, "vote_close", actor=actor, request=request, detail={"counted": len(counted)})
@@ -199,6 +201,7 @@ def _finish(vote: Vote, partials: list[dict[str, Any]]) -> None:
     }
     vote.status, vote.announced_at = VoteStatus.DECIDED, now()
     vote.save(update_fields=["result", "status", "announced_at"])
+    announce(vote, "decided")
     record(vote, "vote_decided", actor=None, detail={"outcome": canonical(outcome)[:500]})
 
 

@@ -37,6 +37,7 @@ from shequ.participation.models import (
 from shequ.participation.permissions import PartPerm
 from shequ.participation.services.votes._common import (
     VoteError,
+    announce,
     append,
     in_status,
     lock,
@@ -275,6 +276,7 @@ def trustee_add(*, actor: Viewer, vote: Vote, user: User, request: HttpRequest |
             raise VoteError({"user": _("This account is not active.")})
         position = (vote.trustees.order_by("-position").values_list("position", flat=True).first() or 0) + 1
         trustee = Trustee.objects.create(vote=vote, user=user, position=position)
+        announce(vote, "trustee_named", trustee_id=trustee.pk)
         record(
             vote,
             "trustee_add",
@@ -383,6 +385,7 @@ def vote_open(*, actor: Viewer, vote: Vote, request: HttpRequest | None = None) 
             ]
         )
         append(vote, "manifest", manifest)
+        announce(vote, "opened")
         record(
             vote,
             "vote_open",
