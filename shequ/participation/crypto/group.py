@@ -13,7 +13,7 @@ import gmpy2
 
 Q_SEED = b"shequ/participation/q/v1"
 P_SEED = b"shequ/participation/p/v1/"
-P_COUNTER = 2946  # the first counter whose candidate is prime (derive() finds it again)
+P_COUNTER = 2946  # the first counter whose candidate is a 2048-bit prime (a test checks the ones below)
 
 Q = gmpy2.mpz(0x844719D116A245CD1DD173383109D02EBA4999D9B16F04350EB359D13E865D99)
 P = gmpy2.mpz(
@@ -31,7 +31,8 @@ class GroupError(ValueError):
 
 def derive(counter: int = P_COUNTER) -> tuple[int, int, int]:
     """Recompute (P, Q, G) from the seeds: Q is the next prime above SHA-256(Q_SEED) with its top bit
-    set; P = k·Q + 1 with k from SHAKE-256(P_SEED + counter), 1792 bits, top bit set, even."""
+    set; P = k·Q + 1 with k from SHAKE-256(P_SEED + counter), 1792 bits, top bit set, even; the
+    counter is the first whose P has 2048 bits and is prime; G = 2^((P−1)/Q)."""
     q = gmpy2.next_prime(int.from_bytes(hashlib.sha256(Q_SEED).digest(), "big") | (1 << 255))
     stream = hashlib.shake_256(P_SEED + str(counter).encode()).digest(224)
     k = int.from_bytes(stream, "big") | (1 << 1791)
