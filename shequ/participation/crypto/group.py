@@ -7,6 +7,7 @@ exponent takes about 0.3 ms there against 2.3 ms with Python's ``pow``.
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 
 import gmpy2
@@ -23,6 +24,9 @@ G = gmpy2.powmod(2, (P - 1) // Q, P)
 
 P_HEX_LEN = 512  # every element is written as 512 lowercase hex digits
 Q_HEX_LEN = 64  # every exponent as 64
+
+
+_HEX = {width: re.compile(f"[0-9a-f]{{{width}}}") for width in (64, 512)}
 
 
 class GroupError(ValueError):
@@ -75,14 +79,22 @@ def exponent(value: int | str) -> int:
 
 
 def _parse(value: int | str, width: int) -> int:
-    if isinstance(value, int):
+    # One spelling per number (lowercase, fixed width): a ballot re-encoded as "0x…", "+…" or in
+    # capitals would verify with another tracker.
+    if isinstance(value, int) and not isinstance(value, bool):
         return value
-    if not isinstance(value, str) or len(value) != width:
-        raise GroupError(f"expected {width} hexadecimal digits")
-    try:
-        return int(value, 16)
-    except ValueError:
-        raise GroupError(f"expected {width} hexadecimal digits") from None
+    if not isinstance(value, str) or not _HEX[width].fullmatch(value):
+        raise GroupError(f"expected {width} lowercase hexadecimal digits")
+    return int(value, 16)
+
+
+def public_key(value: int | str) -> int:
+    """A key (a trustee's share or the joint key): a group element other than 1, which would
+    encrypt nothing."""
+    number = element(value)
+    if number == 1:
+        raise GroupError("the identity is not a key")
+    return number
 
 
 def hex_element(value: int) -> str:

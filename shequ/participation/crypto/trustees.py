@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from shequ.participation.crypto.elgamal import Ciphertext, partial_decrypt, prove_key
+from shequ.participation.crypto.elgamal import Ciphertext, Random, partial_decrypt, prove_key
 from shequ.participation.crypto.group import G, hex_element, hex_exponent, powmod, random_exponent
 from shequ.participation.crypto.verifier import decrypt_context, key_context
 
@@ -28,15 +28,22 @@ class KeyShare:
         return hex_exponent(self.secret)
 
 
-def make_key_share(vote_uid: str, position: int, secret: int | None = None) -> KeyShare:
-    x = secret if secret is not None else random_exponent()
-    return KeyShare(x, powmod(G, x), prove_key(x, key_context(vote_uid, position)))
+def make_key_share(
+    vote_uid: str, position: int, secret: int | None = None, rng: Random = random_exponent
+) -> KeyShare:
+    x = secret if secret is not None else rng()
+    return KeyShare(x, powmod(G, x), prove_key(x, key_context(vote_uid, position), rng))
 
 
 def count_shares(
-    secret: int, manifest_hash: str, position: int, totals: Sequence[Ciphertext], part: str = "shares"
+    secret: int,
+    manifest_hash: str,
+    position: int,
+    totals: Sequence[Ciphertext],
+    part: str = "shares",
+    rng: Random = random_exponent,
 ) -> list[dict[str, Any]]:
     return [
-        partial_decrypt(secret, total, decrypt_context(manifest_hash, position, part, i))
+        partial_decrypt(secret, total, decrypt_context(manifest_hash, position, part, i), rng)
         for i, total in enumerate(totals)
     ]

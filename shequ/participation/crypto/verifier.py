@@ -31,7 +31,7 @@ from shequ.participation.crypto.elgamal import (
     verify_key,
     verify_partial,
 )
-from shequ.participation.crypto.group import GroupError, element, mulmod
+from shequ.participation.crypto.group import GroupError, element, mulmod, public_key
 
 GENESIS = "0" * 64
 FORMAT = "shequ-board/1"
@@ -97,9 +97,23 @@ def _check_ballots(
 def verify(board: dict[str, Any], trackers: Sequence[str] = (), *, jobs: int = 1) -> Report:
     report = Report()
     entries = board.get("entries") if isinstance(board, dict) else None
-    if board.get("format") != FORMAT or not isinstance(entries, list) or not entries:
+    if (
+        not isinstance(board, dict)
+        or board.get("format") != FORMAT
+        or not isinstance(entries, list)
+        or not entries
+        or not all(isinstance(e, dict) and isinstance(e.get("payload"), dict) for e in entries)
+    ):
         report.fail(f"not a board export of format {FORMAT}")
         return report
+    try:
+        return _verify(report, entries, trackers, jobs)
+    except (KeyError, TypeError, ValueError) as exc:
+        report.fail(f"the board is malformed: {exc!r}")
+        return report
+
+
+def _verify(report: Report, entries: list[dict[str, Any]], trackers: Sequence[str], jobs: int) -> Report:
     prev = GENESIS
     for n, entry in enumerate(entries):
         payload = canonical(entry.get("payload"))
@@ -197,10 +211,10 @@ def verify(board: dict[str, Any], trackers: Sequence[str] = (), *, jobs: int = 1
 def _joint_key(manifest: dict[str, Any], manifest_hash: str) -> int:
     joint = 1
     for trustee in manifest["trustees"]:
-        public = element(trustee["key"])
+        public = public_key(trustee["key"])
         verify_key(public, trustee["proof"], key_context(manifest["vote"], int(trustee["position"])))
         joint = mulmod(joint, public)
-    if joint != element(manifest["key"]):
+    if joint != public_key(manifest["key"]):
         raise ProofError("the joint key is not the product of the trustees' keys")
     if len(manifest["trustees"]) < 1:
         raise ProofError("no trustee")

@@ -135,3 +135,29 @@ def test_known_answers() -> None:
 KAT_KEY_PROOF = "8551466ccb6117a7e36b8c93478ac91bbd0642f8a4395bf3a56eb5c37214f2b3"
 KAT_BALLOT = "06772f081f5c509588d4e9635e951adbdb910d7b9537cf6f604174eaa6505ee6"
 KAT_PARTIAL = "25f0625686d29d695d3151d6189bee85789f88d2814ea127148cc49b1035dba3"
+
+
+def test_numbers_have_one_spelling() -> None:
+    value = group.hex_element(int(group.G))
+    assert group.element(value) == int(group.G)
+    for other in (value.upper(), "0x" + value[2:], " " + value[1:], "+" + value[1:]):
+        with pytest.raises(group.GroupError):
+            group.element(other)
+
+
+def test_the_identity_is_not_a_key() -> None:
+    with pytest.raises(group.GroupError):
+        group.public_key(1)
+
+
+def test_the_verifier_reports_malformed_boards_instead_of_crashing() -> None:
+    from shequ.participation.crypto.verifier import verify
+
+    for board in (
+        [],
+        {"format": "shequ-board/1", "entries": [1]},
+        {"format": "x"},
+        {"format": "shequ-board/1", "entries": [{"payload": {}}]},
+    ):
+        report = verify(board)  # type: ignore[arg-type]
+        assert not report.ok and report.problems

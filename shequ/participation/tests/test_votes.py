@@ -40,6 +40,7 @@ def test_a_poll_counts_the_ballots_and_decides_after_closing(votes: Votes) -> No
     report = verify(board_export(vote))
     assert report.ok, report.problems
     assert report.counts == [3, 1, 0]
+    assert verify(board_export(vote), jobs=2).counts == [3, 1, 0]  # the same on two processes
     assert vote.platform_secret == "" and vote.credential_key == ""
 
 

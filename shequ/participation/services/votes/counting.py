@@ -96,7 +96,7 @@ def _counted(vote: Vote) -> list[tuple[list[Ciphertext], int]]:
     out = []
     for text in entries.iterator(chunk_size=2000):
         payload = json.loads(text)
-        cts = [Ciphertext.from_json(c) for c in payload["ballot"]["choices"]]
+        cts = [Ciphertext.from_checked_json(c) for c in payload["ballot"]["choices"]]
         out.append((cts, int(payload["weight"])))
     return out
 

@@ -19,6 +19,7 @@ from shequ.core.text import bounded_text
 from shequ.participation.crypto.ballots import digest
 from shequ.participation.crypto.elgamal import ProofError, verify_key
 from shequ.participation.crypto.group import GroupError, element, hex_element, mulmod
+from shequ.participation.crypto.group import public_key as group_public_key
 from shequ.participation.crypto.trustees import make_key_share
 from shequ.participation.crypto.verifier import key_context
 from shequ.participation.models import (
@@ -301,7 +302,7 @@ def trustee_key_submit(
         if trustee.keyed_at is not None:
             raise VoteError(_("Your key share is already made; it cannot be replaced."))
         try:
-            public = element(public_key)
+            public = group_public_key(public_key)
             verify_key(public, proof, key_context(str(vote.uid), trustee.position))
         except (GroupError, ProofError) as exc:
             raise VoteError(
