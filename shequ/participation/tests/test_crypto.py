@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import gmpy2
 import pytest
@@ -153,11 +154,12 @@ def test_the_identity_is_not_a_key() -> None:
 def test_the_verifier_reports_malformed_boards_instead_of_crashing() -> None:
     from shequ.participation.crypto.verifier import verify
 
-    for board in (
+    boards: list[Any] = [
         [],
         {"format": "shequ-board/1", "entries": [1]},
         {"format": "x"},
         {"format": "shequ-board/1", "entries": [{"payload": {}}]},
-    ):
-        report = verify(board)  # type: ignore[arg-type]
+    ]
+    for board in boards:
+        report = verify(board)
         assert not report.ok and report.problems
