@@ -23,6 +23,7 @@ from shequ.emergency.demo import EmergencySummary, generate_emergency
 from shequ.govservice.demo import GovSummary, generate_govservice
 from shequ.grid.demo import TicketSummary, generate_tickets
 from shequ.iot.demo import IotSummary, generate_iot
+from shequ.participation.demo import ParticipationSummary, generate_participation
 from shequ.registry.demo import RegistrySummary, generate_registry
 
 PROVINCE = "43"
@@ -100,6 +101,7 @@ class DemoResult:
     iot: IotSummary | None = None
     emergency: EmergencySummary | None = None
     govservice: GovSummary | None = None
+    participation: ParticipationSummary | None = None
 
 
 def generate(*, size: int = 1, seed: int = 2026, registry_workers: int = 1) -> DemoResult:
@@ -172,4 +174,6 @@ def generate(*, size: int = 1, seed: int = 2026, registry_workers: int = 1) -> D
     result.emergency = generate_emergency(seed=seed)
     # Two months of applications, ratings and home care (``shequ.govservice.demo``).
     result.govservice = generate_govservice(seed=seed)
+    # Votes and elections, consultations, disclosure (``shequ.participation.demo``).
+    result.participation = generate_participation(seed=seed)
     return result

@@ -38,6 +38,8 @@ class Command(BaseCommand):
         ]
         if result.govservice is not None and result.govservice.login_note():
             lines.append(result.govservice.login_note())
+        if result.participation is not None:
+            lines.extend(result.participation.login_notes())
         logins = settings.VAR_DIR / "demo-logins.txt"
         logins.write_text("\n".join(lines) + "\n")
         logins.chmod(0o600)
@@ -60,6 +62,9 @@ class Command(BaseCommand):
             self.stdout.write(result.emergency.line())
         if result.govservice is not None:
             self.stdout.write(result.govservice.line())
+        if result.participation is not None:
+            for line in result.participation.lines():
+                self.stdout.write(line)
         # The generator's audit entries are chained and signed now, so the auditor's first look
         # (and `shequ audit verify`) finds a sealed log with a witnessed checkpoint.
         from shequ.core import audit

@@ -63,7 +63,8 @@ def ballot_cast(
 ) -> Receipt:
     """Put ``ballot`` in the box for ``voter`` (the view resolved who the signed-in person votes
     for: themselves, an owners' line they own, or a voter who entrusted them)."""
-    vote = voter.vote
+    # Read afresh: a voter object fetched earlier may carry the vote as it was before opening.
+    vote = Vote.objects.get(pk=voter.vote_id)
     if not voting_now(vote):
         raise VoteError(_("Voting is not open."))
     if voter.removed_at is not None:
