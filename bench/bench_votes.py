@@ -163,8 +163,8 @@ def main() -> None:
     total_cast = time.perf_counter() - started
     p50, p95, p99 = (percentile(cast_ms, p) for p in (50, 95, 99))
     print(
-        f"cast {len(cast_ms)} ballots in {total_cast:.0f} s: p50 {p50:.1f} ms, p95 {p95:.1f} ms, p99 {p99:.1f} ms "
-        f"(p95 = {p95 / base:.0f} exponentiations)"
+        f"cast {len(cast_ms)} ballots in {total_cast:.0f} s: p50 {p50:.1f} ms, p95 {p95:.1f} ms, "
+        f"p99 {p99:.1f} ms (p95 = {p95 / base:.0f} exponentiations)"
     )
 
     Vote.objects.filter(pk=vote.pk).update(closes_at=timezone.now())
