@@ -11,3 +11,7 @@ class ParticipationConfig(AppConfig):
         from shequ.participation import permissions
 
         permissions.register_role_permissions()
+        # Imported for their registration side effects (events, handlers, periodic jobs).
+        from shequ.participation.services.disclosure import handlers as disclosure_handlers
+
+        del disclosure_handlers

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from shequ.participation.tests.fixtures_disclosure import disc  # noqa: F401 (fixtures)
 from shequ.registry.tests.conftest import (  # noqa: F401 (fixtures)
     _fast_password_hasher,
     reg,
