@@ -349,7 +349,7 @@ def test_write_publish_withdraw_through_the_pages(disc: Disc) -> None:
             "body": "收支明细",
         },
     )
-    assert bad.status_code == 400 and "YYYY-MM" in text(bad)
+    assert bad.status_code == 400 and "财务公开按月" in text(bad)
     bad = client.post(
         new,
         {

@@ -205,8 +205,10 @@ def _paste_table(text: str) -> ss.Table:
     for line in text.replace("\r\n", "\n").split("\n"):
         if "\t" in line:
             cells = line.split("\t")
-        elif "," in line or "，" in line:
-            cells = next(csv.reader(io.StringIO(line.replace("，", ","))))
+        elif "，" in line:  # full-width commas separate; a half-width one may be a thousands mark
+            cells = line.split("，")
+        elif "," in line:
+            cells = next(csv.reader(io.StringIO(line)))
         else:
             cells = line.split(None, 3)
         cells = [cell.strip() for cell in cells]

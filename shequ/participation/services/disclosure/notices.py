@@ -8,6 +8,7 @@ import datetime as dt
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from shequ.core.messaging import Notice
 from shequ.participation.models import DisclosureItem, DisclosureKind, DisclosureQuestion, QuestionKind
@@ -58,7 +59,9 @@ def due(
 
 
 def _kind_word(question: DisclosureQuestion) -> str:
-    return str(_("challenge") if question.kind == QuestionKind.CHALLENGE else _("question"))
+    if question.kind == QuestionKind.CHALLENGE:
+        return pgettext("disclosure notice", "challenge")
+    return pgettext("disclosure notice", "question")
 
 
 def asked(question: DisclosureQuestion) -> Notice:
