@@ -148,7 +148,10 @@ def item_create(
     c.require(actor, P.DISCLOSE, probe, "disclosure_create", request)
     fields = _clean_fields(kind=kind, period_key=period_key, decided_on=decided_on, title=title, body=body)
     with transaction.atomic():
-        item = DisclosureItem(region=region, region_code=region.code, author=actor, **fields)
+        at = c.now()
+        item = DisclosureItem(
+            region=region, region_code=region.code, author=actor, created_at=at, updated_at=at, **fields
+        )
         _set_clock(item)
         item.save()
         _add_files(item, files, actor)
