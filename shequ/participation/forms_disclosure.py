@@ -64,7 +64,7 @@ class ItemForm(PlatformForm):
         widget=DateInput(),
         help_text=_("For major matters, subsidies and policies: published within a few working days of it."),
     )
-    title = forms.CharField(label=_("Title"), max_length=120)
+    title = forms.CharField(label=_("Title of the item"), max_length=120)
     body = forms.CharField(label=_("Content"), max_length=20000, widget=forms.Textarea(attrs={"rows": 8}))
     attachments = MultipleFileField(
         label=_("Attachments (photos or PDF)"),
