@@ -24,15 +24,95 @@ CONSULT_EVENTS: tuple[str, ...] = ()
 
 
 # Disclosure and supervision (居务公开, 民主监督), urls_disclosure.py -------------------------------------
-DISCLOSURE_NAV: tuple[NavEntry, ...] = ()
-DISCLOSURE_TILES: tuple[Tile, ...] = ()
-DISCLOSURE_AUDIT: dict[str, Any] = {}
-DISCLOSURE_EVENTS: tuple[str, ...] = ()
+DISCLOSURE_NAV: tuple[NavEntry, ...] = (
+    NavEntry(
+        _("Community disclosure"), "participation:disclosure_mine", roles=_RESIDENT, order=24, icon="table"
+    ),
+    NavEntry(
+        _("Disclosure (居务公开)"), "participation:disclosure_items", perm=P.VIEW, order=60, icon="table"
+    ),
+    NavEntry(
+        _("Disclosure questions"), "participation:disclosure_questions", perm=P.VIEW, order=61, icon="inbox"
+    ),
+    NavEntry(
+        _("Democratic supervision"),
+        "participation:disclosure_supervision",
+        perm=P.SUPERVISE,
+        order=62,
+        icon="check",
+    ),
+)
+DISCLOSURE_TILES: tuple[Tile, ...] = (
+    Tile(
+        _("Community disclosure"),
+        "participation:disclosure_mine",
+        "table",
+        roles=_RESIDENT,
+        order=5,
+        hint=_("finances and affairs made public; ask or challenge"),
+    ),
+    Tile(
+        _("Disclosure questions to answer"),
+        "participation:disclosure_questions",
+        "inbox",
+        perm=P.DISCLOSE,
+        order=9,
+        count="disclosure_questions",
+        tone="warn",
+        query="?status=open",
+        hint=_("residents' questions and challenges"),
+    ),
+    Tile(
+        _("Unanswered challenges"),
+        "participation:disclosure_supervision",
+        "check",
+        perm=P.SUPERVISE,
+        order=9,
+        count="disclosure_overdue",
+        tone="bad",
+        hide_zero=True,
+        hint=_("past their deadline"),
+    ),
+)
+DISCLOSURE_AUDIT: dict[str, Any] = {
+    "participation.disclosure_create": _("Disclosure draft written"),
+    "participation.disclosure_update": _("Disclosure draft edited"),
+    "participation.disclosure_delete": _("Disclosure draft deleted"),
+    "participation.disclosure_list": _("Disclosed list entered (masked)"),
+    "participation.disclosure_publish": _("Disclosure published"),
+    "participation.disclosure_withdraw": _("Disclosure withdrawn"),
+    "participation.disclosure_file_read": _("Disclosure attachment opened by staff"),
+    "participation.disclosure_ask": _("Question or challenge raised on a disclosure"),
+    "participation.disclosure_answer": _("Question or challenge answered"),
+}
+DISCLOSURE_EVENTS: tuple[str, ...] = (
+    "participation.disclosure_item_changed",
+    "participation.disclosure_due",
+    "participation.disclosure_question_changed",
+)
+
+
+def disclosure_tile_counts(user: Any) -> dict[str, int]:
+    """Open questions where the user answers them; overdue ones where the user supervises."""
+    from django.utils import timezone
+
+    from shequ.core.permissions import has_perm, scope_q
+    from shequ.participation.models import DisclosureQuestion, QuestionStatus
+
+    counts: dict[str, int] = {}
+    open_ = DisclosureQuestion.objects.filter(status=QuestionStatus.OPEN)
+    if has_perm(user, P.DISCLOSE):
+        counts["disclosure_questions"] = open_.filter(scope_q(user, P.DISCLOSE)).count()
+    if has_perm(user, P.SUPERVISE):
+        counts["disclosure_overdue"] = open_.filter(
+            scope_q(user, P.SUPERVISE), due_at__lt=timezone.now()
+        ).count()
+    return counts
 
 
 # Polls, owners' votes and elections, urls_votes.py ------------------------------------------------
 VOTE_NAV: tuple[NavEntry, ...] = (
-    NavEntry(_("My votes"), "participation:my_votes", roles=_RESIDENT, order=24, icon="check"),
+    NavEntry(_("My votes"), "participation:my_votes", roles=_RESIDENT, order=25, icon="check"),
     NavEntry(_("Votes and elections"), "participation:votes", perm=P.VIEW, order=66, icon="check"),
 )
 VOTE_TILES: tuple[Tile, ...] = (
@@ -100,7 +180,7 @@ def vote_counts(user: Any) -> dict[str, int]:
 
 
 def tile_counts(user: Any) -> dict[str, int]:
-    return {**vote_counts(user)}
+    return {**disclosure_tile_counts(user), **vote_counts(user)}
 
 
 def audit_labels() -> dict[str, Any]:

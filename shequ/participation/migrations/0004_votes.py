@@ -13,7 +13,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('core', '0012_message_topic_contact_indexes'),
-        ('participation', '0001_initial'),
+        ('participation', '0003_disclosure'),
         ('registry', '0005_person_bulk_indexes'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
