@@ -17,7 +17,7 @@ from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.http import Http404
 
 from shequ.core.models import RegionLevel
-from shequ.core.permissions import Viewer, has_perm, scope_q
+from shequ.core.permissions import Viewer, has_perm, scope_q, scopes_for
 from shequ.core.selectors import resident_regions
 from shequ.participation.models import (
     Comment,
@@ -119,9 +119,17 @@ def get_proposal_for_resident(user: Viewer, pk: Any) -> Proposal:
 # --- Staff ----------------------------------------------------------------------------------------
 
 
+def visible_q(viewer: Viewer) -> Q:
+    """Topics under the viewer's scopes, and a grid worker's community-wide topics (they concern
+    the worker's grid too)."""
+    scopes = scopes_for(viewer, P.VIEW)
+    communities = {code[:COMMUNITY_LENGTH] for code in scopes if len(code) > COMMUNITY_LENGTH}
+    return scope_q(viewer, P.VIEW) | Q(region_code__in=sorted(communities))
+
+
 def topic_list(*, viewer: Viewer, stage: str = "", q: str = "") -> QuerySet[Topic]:
     """Newest first. ``stage``: a stage, ``open`` (not closed nor declined) or empty (all)."""
-    topics = _topics().filter(scope_q(viewer, P.VIEW))
+    topics = _topics().filter(visible_q(viewer))
     if stage == "open":
         topics = topics.filter(stage__in=OPEN_STAGES)
     elif stage in Stage.values:
@@ -132,7 +140,7 @@ def topic_list(*, viewer: Viewer, stage: str = "", q: str = "") -> QuerySet[Topi
 
 
 def get_topic_for(viewer: Viewer, pk: Any) -> Topic:
-    topic = _topics().filter(scope_q(viewer, P.VIEW), pk=_pk(pk)).first()
+    topic = _topics().filter(visible_q(viewer), pk=_pk(pk)).first()
     if topic is None:
         raise Http404
     return topic
