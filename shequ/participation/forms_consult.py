@@ -7,6 +7,7 @@ from typing import Any, cast
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from shequ.core.forms import DateInput, PhotosInput, PlatformForm
 from shequ.core.permissions import Viewer
@@ -50,7 +51,7 @@ class TopicForm(PlatformForm):
     """Staff open a topic: where (a grid or community of theirs, optionally some buildings)."""
 
     region = forms.ChoiceField(label=_("Grid or community"))
-    title = _text(_("Title"), 100)
+    title = _text(pgettext_lazy("consultation", "Title"), 100)
     description = _text(
         _("Description"), 5000, rows=6, help_text=_("What is to be decided and why; shown to the public.")
     )
@@ -81,7 +82,11 @@ class TopicForm(PlatformForm):
 
 
 class ProposeForm(PlatformForm):
-    title = _text(_("Title"), 100, help_text=_("In a few words: what should the community discuss?"))
+    title = _text(
+        pgettext_lazy("consultation", "Title"),
+        100,
+        help_text=_("In a few words: what should the community discuss?"),
+    )
     description = _text(
         _("Description"), 5000, rows=6, help_text=_("What the problem is, where, and whom it concerns.")
     )
@@ -117,7 +122,7 @@ class MinutesForm(PlatformForm):
     participant_count = forms.IntegerField(
         label=_("Number of participants"), min_value=1, max_value=1_000_000
     )
-    minutes = _text(_("Minutes"), 20000, rows=8, help_text=_("Shown to the public."))
+    minutes = _text(pgettext_lazy("meeting", "Minutes"), 20000, rows=8, help_text=_("Shown to the public."))
     attachments = FilesField(
         label=_("Attachments (photos or PDF)"), widget=MultipleFileInput(attrs={"accept": MEETING_ACCEPT})
     )
@@ -129,7 +134,7 @@ class MinutesForm(PlatformForm):
 
 
 class DecideForm(PlatformForm):
-    decision = _text(_("Decision"), 5000, rows=5)
+    decision = _text(pgettext_lazy("consultation", "Decision"), 5000, rows=5)
     votes_for = forms.IntegerField(label=_("For"), required=False, min_value=0)
     votes_against = forms.IntegerField(label=_("Against"), required=False, min_value=0)
     votes_abstain = forms.IntegerField(label=_("Abstained"), required=False, min_value=0)
@@ -152,6 +157,10 @@ class ProposalForm(PlatformForm):
     title = _text(_("Proposal title"), 100)
     body = _text(_("What you propose"), 5000, rows=4)
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("auto_id", "proposal_%s")  # several forms on one page: distinct ids
+        super().__init__(*args, **kwargs)
+
 
 # The staff's steps at each stage: (action key, form class).
 STEP_FORMS: dict[str, list[tuple[str, type[PlatformForm]]]] = {
@@ -170,6 +179,10 @@ STEP_FORMS: dict[str, list[tuple[str, type[PlatformForm]]]] = {
 class CommentForm(PlatformForm):
     body = _text(_("Your comment"), 1000, rows=3, help_text=_("Your name is shown masked (张*)."))
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("auto_id", "comment_%s")  # several forms on one page: distinct ids
+        super().__init__(*args, **kwargs)
+
 
 YES, NO = "yes", "no"
 
@@ -181,6 +194,10 @@ class FeedbackForm(PlatformForm):
         widget=forms.RadioSelect,
     )
     comment = _text(_("Comment (optional)"), 500, required=False, rows=3)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("auto_id", "feedback_%s")  # several forms on one page: distinct ids
+        super().__init__(*args, **kwargs)
 
 
 class ReportForm(PlatformForm):
@@ -204,7 +221,7 @@ class ModerateForm(PlatformForm):
 
 class AppealDecisionForm(PlatformForm):
     decision = forms.ChoiceField(
-        label=_("Decision"),
+        label=pgettext_lazy("appeal", "Decision"),
         choices=[("restore", _("Restore the comment")), ("keep", _("Keep it hidden"))],
         widget=forms.RadioSelect,
     )
@@ -219,6 +236,8 @@ class AppealDecisionForm(PlatformForm):
 
 class TopicFilterForm(PlatformForm):
     stage = forms.ChoiceField(
-        label=_("Stage"), required=False, choices=[("", _("All")), ("open", _("Open")), *Stage.choices]
+        label=_("Stage"),
+        required=False,
+        choices=[("", _("All")), ("open", pgettext_lazy("consultation filter", "Open")), *Stage.choices],
     )
     q = forms.CharField(label=_("Search"), required=False, max_length=30)

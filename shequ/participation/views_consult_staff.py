@@ -107,7 +107,7 @@ def _steps(
         return []
     rows = []
     for key, form_class in STEP_FORMS.get(topic.stage, []):
-        form = failed_form if key == failed and failed_form is not None else form_class()
+        form = failed_form if key == failed and failed_form is not None else form_class(auto_id=f"{key}_%s")
         rows.append(
             {
                 "key": key,
@@ -195,7 +195,7 @@ def topic_act(request: HttpRequest, pk: int) -> HttpResponse:
     form_class = forms_by_key.get(action)
     if form_class is None:
         return _detail(request, topic, status=400, errors=[_("Choose one of the steps on the page.")])
-    form = form_class(request.POST, request.FILES)
+    form = form_class(request.POST, request.FILES, auto_id=f"{action}_%s")
     if form.is_valid():
         try:
             _run(action, request, topic, form.cleaned_data)

@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from shequ.core import audit
 from shequ.core.models import User
@@ -52,7 +53,7 @@ def proposal_add(
     """A resident in scope (or staff running consultations there) puts forward a proposal."""
     staff = isinstance(actor, User) and has_perm(actor, P.CONSULT, topic.region_code)
     resident = None if staff else c.require_in_scope(actor, topic, "consult_proposal", request)
-    title = c.text(title, "title", c.TITLE_MAX, required=True, label=_("Title"))
+    title = c.text(title, "title", c.TITLE_MAX, required=True, label=pgettext("consultation", "Title"))
     body = c.text(body, "body", c.TEXT_MAX, required=True, label=_("What it proposes"))
     with transaction.atomic():
         topic = c.lock(topic)
@@ -136,7 +137,7 @@ def feedback_give(
     resident = c.require_in_scope(actor, topic, "consult_feedback", request)
     if satisfied not in (True, False):
         raise ValidationError({"satisfied": _("Say whether you are satisfied.")})
-    comment = c.text(comment, "comment", 500, label=_("Comment"))
+    comment = c.text(comment, "comment", 500, label=pgettext("feedback", "Comment"))
     _stage(
         topic,
         FEEDBACK_STAGES,

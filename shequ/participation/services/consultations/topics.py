@@ -31,7 +31,7 @@ MAX_BUILDINGS = 50
 
 
 def _title_and_description(title: Any, description: Any) -> tuple[str, str]:
-    title = c.text(title, "title", c.TITLE_MAX, required=True, label=_("Title"))
+    title = c.text(title, "title", c.TITLE_MAX, required=True, label=pgettext("consultation", "Title"))
     description = c.text(description, "description", c.TEXT_MAX, required=True, label=_("Description"))
     return title, description
 
