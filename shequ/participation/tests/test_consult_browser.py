@@ -138,3 +138,38 @@ def test_a_resident_takes_part_on_her_phone_also_in_elderly_mode(phone_page: Any
     check(page, "home-elderly")
     page.goto("/participation/consult/propose/")
     check(page, "propose-elderly")
+
+
+def test_staff_run_a_topic_and_moderate_on_a_phone(phone_page: Any, consult: Consult) -> None:
+    """A community worker opens a topic, calls the meeting from the page, and clears the
+    moderation queue; the community's public list: one h1, no sideways scrolling, axe-core clean."""
+    page = phone_page
+    topic = consult.topic()
+    spam = services.comment_add(actor=consult["neighbour"], topic=topic, body="代办证件，电话13900001234")
+    for persona in ("resident", "third", "fourth"):
+        services.comment_report(actor=consult[persona], comment=spam, reason=ReportReason.ADVERTISING)
+    sign_in(page, "worker_a")
+    page.goto("/participation/consult/staff/new/")
+    check(page, "staff-new")
+    page.goto(f"/participation/consult/staff/topics/{topic.pk}/")
+    check(page, "staff-topic")
+    page.click("#step-meeting summary")
+    when = (timezone.localtime() + dt.timedelta(days=3)).strftime("%Y-%m-%dT%H:%M")
+    page.fill("#meeting_meeting_at", when)
+    with page.expect_navigation():
+        page.click("#step-meeting button[type=submit]")  # no place, no link: a clear error
+    assert "请填写会议地点或线上会议链接" in page.inner_text("main")
+    check(page, "staff-topic-error")
+    page.fill("#meeting_meeting_place", "社区活动室")
+    with page.expect_navigation():
+        page.click("#step-meeting button[type=submit]")
+    assert "协商会议已召集" in page.inner_text(".flash")
+    page.goto("/participation/consult/moderation/")
+    assert "代办证件" in page.inner_text("main") and "广告 ×3" in page.inner_text("main")
+    check(page, "moderation")
+    page.fill(f"#reason-{spam.pk}", "广告")
+    with page.expect_navigation():
+        page.click(f"#comment-{spam.pk} button[value=hide]")
+    assert Comment.objects.get(pk=spam.pk).status == CommentStatus.HIDDEN
+    page.goto("/participation/consult/public/430104002001/")
+    check(page, "public-list")
