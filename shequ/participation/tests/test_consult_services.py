@@ -413,3 +413,48 @@ def test_comments_are_refused_before_acceptance_and_after_closing(consult: Consu
 
 def test_masked_names() -> None:
     assert [c.mask_name(n) for n in ("张三", "欧阳娜娜", "李", "")] == ["张*", "欧***", "李*", ""]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_simultaneous_supports_by_one_person_leave_one_row_on_postgresql(
+    consult: Consult, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two requests of the same resident in two connections, both past the look-up before either
+    writes (a barrier holds them there): PostgreSQL's unique index keeps one row."""
+    import threading
+
+    from django.db import connection, connections
+    from django.db.models.query import QuerySet
+
+    if connection.vendor != "postgresql":
+        pytest.skip("needs two real connections (PostgreSQL)")
+    topic = consult.topic()
+    proposal = services.proposal_add(actor=consult["resident"], topic=topic, title="方案", body="内容")
+    barrier = threading.Barrier(2, timeout=10)
+    real_exists = QuerySet.exists
+
+    def raced(self: QuerySet[Any]) -> bool:
+        if self.model is Support:
+            barrier.wait()
+            return False
+        return real_exists(self)
+
+    monkeypatch.setattr(QuerySet, "exists", raced)
+    outcomes: list[str] = []
+
+    def tap() -> None:
+        try:
+            services.proposal_support(actor=consult["neighbour"], proposal=proposal)
+            outcomes.append("ok")
+        except ValidationError:
+            outcomes.append("refused")
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=tap) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(outcomes) == ["ok", "refused"]
+    assert Support.objects.filter(proposal=proposal).count() == 1
