@@ -9,8 +9,9 @@ class ParticipationConfig(AppConfig):
 
     def ready(self) -> None:
         from shequ.participation import events_votes, handlers_votes, permissions
+        from shequ.participation.services.consultations import handlers as consult_handlers
         from shequ.participation.services.disclosure import handlers as disclosure_handlers
 
         permissions.register_role_permissions()
         # Imported for their registration side effects (events, handlers, periodic jobs).
-        del events_votes, handlers_votes, disclosure_handlers
+        del events_votes, handlers_votes, consult_handlers, disclosure_handlers

@@ -11,7 +11,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('core', '0012_message_topic_contact_indexes'),
-        ('participation', '0001_initial'),
+        ('participation', '0002_consultations'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
