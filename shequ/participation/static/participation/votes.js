@@ -36,6 +36,17 @@
     return { ok: response.ok && data.ok === true, data: data };
   }
 
+  // Groups of four characters are easier to read out and compare; the spans hold no spaces, so a
+  // copied tracker still pastes whole into the lookup form.
+  function showTracker(el, hex) {
+    el.textContent = "";
+    for (let i = 0; i < hex.length; i += 4) {
+      const group = document.createElement("span");
+      group.textContent = hex.slice(i, i + 4);
+      el.appendChild(group);
+    }
+  }
+
   function storageKey(d) {
     return "shequ-trustee-" + d.vote + "-" + d.position;
   }
@@ -78,7 +89,7 @@
           show(error, form.dataset.msgFailed);
           return;
         }
-        receipt.querySelector("[data-tracker]").textContent = mine;
+        showTracker(receipt.querySelector("[data-tracker]"), mine);
         receipt.querySelector("[data-board]").href = result.data.board;
         receipt.hidden = false;
         receipt.focus && receipt.setAttribute("tabindex", "-1");
