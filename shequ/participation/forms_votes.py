@@ -9,6 +9,7 @@ from typing import Any
 from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from shequ.core.forms import DateInput, PlatformForm, RegionPickerField
 from shequ.core.permissions import Viewer
@@ -22,7 +23,7 @@ KINDS = [(k, label) for k, label in VoteKind.choices if k != VoteKind.BY_ELECTIO
 class VoteForm(PlatformForm):
     kind = forms.ChoiceField(label=_("Kind"), choices=KINDS)
     region = RegionPickerField(label=_("Community or grid"))
-    title = forms.CharField(label=_("Title"), max_length=120)
+    title = forms.CharField(label=pgettext_lazy("vote", "Title"), max_length=120)
     description = forms.CharField(
         label=_("What is decided"), max_length=4000, required=False, widget=forms.Textarea(attrs={"rows": 4})
     )
@@ -179,7 +180,12 @@ class ResidentObjectionForm(PlatformForm):
         widget=forms.RadioSelect,
     )
     line = forms.TypedChoiceField(
-        label=_("Line of the list"), coerce=int, choices=(), required=False, empty_value=None
+        label=_("Line of the list"),
+        coerce=int,
+        choices=(),
+        required=False,
+        empty_value=None,
+        help_text=_("Only when a person on the list should not be on it."),
     )
     reason = forms.CharField(label=_("Reason"), max_length=1000, widget=forms.Textarea(attrs={"rows": 3}))
 

@@ -195,7 +195,8 @@ def age_on(birth: date, day: date) -> int:
 
 @dataclass(frozen=True)
 class PersonFacts:
-    label: str
+    label: str  # masked, for lists
+    name: str  # in full, for a candidate (candidates and the elected are announced by name)
     birth_date: date | None
 
 
@@ -206,7 +207,7 @@ def person_facts(person_id: int, region_code: str) -> PersonFacts | None:
         .values_list("name", "birth_date")
         .first()
     )
-    return PersonFacts(label=mask_name(row[0]), birth_date=row[1]) if row else None
+    return PersonFacts(label=mask_name(row[0]), name=row[0], birth_date=row[1]) if row else None
 
 
 def accounts_of(person_ids: Iterable[int]) -> dict[int, list[User]]:

@@ -5,11 +5,12 @@ with three trustees and to cast ballots as the Python twin of the browser would.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from shequ.conftest import World
 from shequ.core import accounts
@@ -172,3 +173,10 @@ def votes(reg: Registry) -> Votes:
         accounts.membership_grant(actor=None, user=user, role=Role.RESIDENT, region=reg.region(COMMUNITY_A))
         trustees.append(user)
     return Votes(reg=reg, adults=adults, minor=minor, trustees=trustees)
+
+
+@pytest.fixture
+def english() -> Iterator[None]:
+    """The services' messages in English, for tests that match them."""
+    with translation.override("en"):
+        yield

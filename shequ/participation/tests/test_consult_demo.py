@@ -56,8 +56,10 @@ def demo_street(
 
 
 def test_demo_consultations(demo_street: generator.DemoResult) -> None:
-    summary = consult.generate_consultations(seed=7)
-    assert not summary.skipped, summary.line()
+    assert demo_street.participation is not None  # the demo builder made them
+    summary = demo_street.participation.consult
+    assert summary is not None and not summary.skipped, summary
+    assert consult.generate_consultations(seed=7).skipped  # run again: left alone
     for community in consult.COMMUNITIES:
         stages = set(Topic.objects.filter(region_code__startswith=community).values_list("stage", flat=True))
         assert stages == {s.value for s in Stage}, (community, stages)

@@ -19,7 +19,7 @@ from shequ.registry import services as registry
 from shequ.registry.models import House
 from shequ.registry.tests.conftest import COMMUNITY_A, COMMUNITY_B
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]
 
 
 def election(votes: Votes, *, region: str = COMMUNITY_A, days: int = 25, **extra: object) -> Vote:

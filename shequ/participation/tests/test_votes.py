@@ -19,7 +19,7 @@ from shequ.participation.selectors_votes import board_export
 from shequ.participation.services import votes as svc
 from shequ.participation.tests.fixtures_votes import Votes
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]
 
 
 def open_vote(votes: Votes, vote: Vote) -> Vote:

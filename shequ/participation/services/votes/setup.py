@@ -47,7 +47,7 @@ from shequ.participation.services.votes._common import (
     require,
     user_or_none,
 )
-from shequ.registry.electorates import building_ids_in
+from shequ.registry.electorates import building_ids_in, person_facts
 
 ELECTORATES_OF: dict[str, set[str]] = {
     VoteKind.POLL: {Electorate.ADULTS, Electorate.HOUSEHOLDS, Electorate.OWNERS},
@@ -188,7 +188,9 @@ def option_add(
                 raise VoteError({"person_id": _("A candidate must be a voter on this election's list.")})
             if vote.options.filter(person_id=person_id).exclude(status=OptionStatus.WITHDRAWN).exists():
                 raise VoteError({"person_id": _("This person is already a candidate.")})
-            label = voter.label
+            # Candidates stand by name: the list and the result are announced with full names.
+            facts = person_facts(person_id, vote.region_code)
+            label = facts.name if facts is not None else voter.label
             status = OptionStatus.NOMINATED
         else:
             label = bounded_text(label, "label", 100, required=True, label=_("The option"))
