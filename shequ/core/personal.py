@@ -56,10 +56,11 @@ def mask_phone(value: str | None) -> str:
 
 def mask_name(value: str | None) -> str:
     """A name as public lists show it (公示): ``张三`` → ``张*``, ``张三丰`` → ``张*丰``,
-    ``欧阳小明`` → ``欧**明``: the family name's first character and the last one stay."""
+    ``欧阳小明`` → ``欧**明``: the first character and, from three characters on, the last one
+    stay; a one-character name is hidden whole."""
     name = (value or "").strip()
     if len(name) <= 1:
-        return name
+        return MASK * len(name)
     if len(name) == 2:
         return name[0] + MASK
     return name[0] + MASK * (len(name) - 2) + name[-1]

@@ -25,6 +25,7 @@ from django.views.decorators.http import require_GET
 from shequ.core import guards
 from shequ.core.forms import apply_service_errors
 from shequ.core.models import Region, RegionLevel
+from shequ.core.personal import mask_name
 from shequ.participation import selectors_consult as selectors
 from shequ.participation.forms_consult import (
     YES,
@@ -103,7 +104,7 @@ def present_topic(topic: Topic) -> Topic:
     topic.stage_label = Stage(topic.stage).label  # type: ignore[attr-defined]
     topic.tone = STAGE_TONE.get(Stage(topic.stage), "")  # type: ignore[attr-defined]
     topic.scope = c.scope_words(topic)  # type: ignore[attr-defined]
-    topic.proposer_masked = c.mask_name(topic.proposer_name) if topic.proposed_by_resident else ""  # type: ignore[attr-defined]
+    topic.proposer_masked = mask_name(topic.proposer_name) if topic.proposed_by_resident else ""  # type: ignore[attr-defined]
     return topic
 
 
@@ -120,11 +121,11 @@ def topic_parts(
     steps = selectors.steps_of(topic, public_only=not staff)
     proposals = selectors.proposals_of(topic, person_id=person_id)
     for p in proposals:
-        p.shown_name = p.author_name if staff or p.by_staff else c.mask_name(p.author_name)  # type: ignore[attr-defined]
+        p.shown_name = p.author_name if staff or p.by_staff else mask_name(p.author_name)  # type: ignore[attr-defined]
     comments = selectors.comments_of(topic)
     for comment in comments:
         own = user_id is not None and comment.user_id == user_id
-        comment.shown_name = comment.author_name if staff else c.mask_name(comment.author_name)  # type: ignore[attr-defined]
+        comment.shown_name = comment.author_name if staff else mask_name(comment.author_name)  # type: ignore[attr-defined]
         comment.show_text = not comment.is_hidden or staff or own  # type: ignore[attr-defined]
         comment.own = own  # type: ignore[attr-defined]
         appeal = getattr(comment, "appeal", None) if comment.is_hidden else None
@@ -133,7 +134,7 @@ def topic_parts(
     progress_rows = selectors.progress_of(topic)
     feedback = selectors.feedback_of(topic)
     for f in feedback.rows:
-        f.shown_name = f.author_name if staff else c.mask_name(f.author_name)  # type: ignore[attr-defined]
+        f.shown_name = f.author_name if staff else mask_name(f.author_name)  # type: ignore[attr-defined]
     files = selectors.files_of(topic, public_only=not staff)
     return {
         "topic": present_topic(topic),
@@ -352,7 +353,7 @@ def _comment_page(
         "comment": comment,
         "topic": present_topic(comment.topic),
         "form": form,
-        "shown_name": c.mask_name(comment.author_name),
+        "shown_name": mask_name(comment.author_name),
     }
     return render(request, template, context, status=status)
 

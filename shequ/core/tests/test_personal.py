@@ -157,3 +157,16 @@ def test_region_of_a_region_owned_row(world: World) -> None:
     message = Message(recipient=world["resident"], subject="x", region_code="430104002001")
     assert personal.object_region_codes(message) == ["430104002001"]
     assert personal.object_region_codes(Message(recipient=world["resident"], subject="x")) == []
+
+
+def test_mask_name_keeps_the_first_and_last_characters() -> None:
+    from shequ.core.personal import mask_name
+
+    assert [mask_name(n) for n in ("张三", "张三丰", "欧阳小明", "王", "", " 李四 ")] == [
+        "张*",
+        "张*丰",
+        "欧**明",
+        "*",
+        "",
+        "李*",
+    ]

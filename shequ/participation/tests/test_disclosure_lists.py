@@ -15,6 +15,7 @@ from django.db import connection
 from openpyxl import Workbook
 
 from shequ.core.models import AuditEntry
+from shequ.core.personal import mask_name
 from shequ.participation.models import DisclosureListRow
 from shequ.participation.services.disclosure import items as item_services
 from shequ.participation.services.disclosure import lists
@@ -24,11 +25,11 @@ pytestmark = pytest.mark.django_db
 
 
 def test_mask_name() -> None:
-    assert lists.mask_name("张三明") == "张*明"
-    assert lists.mask_name("李四") == "李*"
-    assert lists.mask_name("欧阳小明") == "欧**明"
-    assert lists.mask_name("王") == "*"
-    assert lists.mask_name("阿依古丽·买买提") == "阿******提"
+    assert mask_name("张三明") == "张*明"
+    assert mask_name("李四") == "李*"
+    assert mask_name("欧阳小明") == "欧**明"
+    assert mask_name("王") == "*"
+    assert mask_name("阿依古丽·买买提") == "阿******提"
 
 
 def xlsx(rows: list[list[Any]]) -> bytes:

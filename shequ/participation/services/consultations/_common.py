@@ -60,14 +60,6 @@ def text(value: Any, field: str, max_length: int, *, required: bool = False, lab
     return cleaned
 
 
-def mask_name(name: str) -> str:
-    """张三 → 张*, 欧阳娜娜 → 欧***: names shown to the public keep only their first character."""
-    name = (name or "").strip()
-    if not name:
-        return ""
-    return name[0] + "*" * max(1, len(name) - 1)
-
-
 def allow(topic: Topic, allowed: Iterable[str], step: str) -> None:
     if topic.stage not in set(allowed):
         raise TransitionError(

@@ -26,7 +26,7 @@ from django.utils.translation import gettext_lazy
 from shequ.core import spreadsheets as ss
 from shequ.core import validators
 from shequ.core.models import User
-from shequ.core.personal import mask_id_number
+from shequ.core.personal import mask_id_number, mask_name
 from shequ.participation.models import DisclosureItem, DisclosureListRow, DisclosureStatus
 from shequ.participation.permissions import PartPerm as P
 from shequ.participation.services.disclosure import _common as c
@@ -79,17 +79,6 @@ class MaskedRow:
     id_masked: str
     amount: Decimal
     reason: str
-
-
-def mask_name(name: str) -> str:
-    """张三明 → 张*明, 张三 → 张*, 欧阳小明 → 欧**明: the first character and, from three
-    characters on, the last one (as public notices print them)."""
-    name = name.strip()
-    if len(name) <= 1:
-        return "*" * len(name)
-    if len(name) == 2:
-        return name[0] + "*"
-    return name[0] + "*" * (len(name) - 2) + name[-1]
 
 
 _AMOUNT = re.compile(r"^\d+(\.\d{1,2})?$")

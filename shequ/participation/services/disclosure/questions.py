@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from shequ.core.models import User
 from shequ.core.outbox import emit
 from shequ.core.permissions import Viewer
+from shequ.core.personal import mask_name
 from shequ.core.selectors import resident_regions
 from shequ.grid import deadlines
 from shequ.participation.models import (
@@ -30,7 +31,6 @@ from shequ.participation.models import (
 from shequ.participation.permissions import PartPerm as P
 from shequ.participation.services.disclosure import _common as c
 from shequ.participation.services.disclosure import events, rules
-from shequ.participation.services.disclosure.lists import mask_name
 
 BODY_MIN = 5
 BODY_MAX = 1000
