@@ -138,8 +138,13 @@ def main() -> None:
     roll = list(vote.voters.order_by("pk"))
     key = group.element(vote.public_key)
     work = []
+    favourites = rng.sample(range(CANDIDATES), SEATS)
     for voter in roll:
-        picks = rng.sample(range(CANDIDATES), rng.randint(0, SEATS))
+        # Most voters back most of the favourites, some add or swap one: realistic counts.
+        chosen = {i for i in favourites if rng.random() < 0.8} | {
+            i for i in range(CANDIDATES) if rng.random() < 0.1
+        }
+        picks = sorted(chosen)[:SEATS]
         work.append(
             (
                 key,
