@@ -16,7 +16,7 @@ from shequ.core.selectors import resident_regions
 from shequ.participation.crypto.verifier import FORMAT
 from shequ.participation.models import BoardEntry, Objection, Trustee, Vote, Voter, VoteStatus
 from shequ.participation.permissions import PartPerm as P
-from shequ.participation.services.votes.casting import voters_for_person
+from shequ.participation.services.votes.casting import lines_for_person, voters_for_person
 from shequ.registry.selectors import person_for_account
 
 PUBLIC_STATUSES = (VoteStatus.OPEN, VoteStatus.CLOSED, VoteStatus.DECIDED)
@@ -66,16 +66,14 @@ def resident_votes(user: Viewer, *, open_only: bool = False) -> list[tuple[Vote,
     person = resident_person(user)
     if person is None:
         return []
-    # Owners' lines name their co-owners in JSON, which SQLite cannot search portably: the votes of
-    # the resident's community are few, so each is asked in turn.
     statuses = (VoteStatus.OPEN,) if open_only else PUBLIC_STATUSES
-    votes = Vote.objects.filter(status__in=statuses, region_code__in=_codes_above(person.region_code))
-    found = []
-    for vote in votes.order_by("-opens_at", "-pk")[:50]:
-        lines = voters_for_person(vote, person.pk)
-        if lines:
-            found.append((vote, lines))
-    return found
+    votes = list(
+        Vote.objects.filter(status__in=statuses, region_code__in=_codes_above(person.region_code)).order_by(
+            "-opens_at", "-pk"
+        )[:50]
+    )
+    lines = lines_for_person(votes, person.pk)
+    return [(vote, lines[vote.pk]) for vote in votes if vote.pk in lines]
 
 
 def _codes_above(code: str) -> list[str]:

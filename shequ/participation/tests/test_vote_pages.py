@@ -352,3 +352,21 @@ def test_every_vote_route_is_covered() -> None:
     assert any(
         isinstance(p, URLResolver) and p.namespace == "participation" for p in get_resolver().url_patterns
     )
+
+
+def test_my_votes_reads_a_fixed_number_of_queries(votes: Votes, voter_account: User) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    c = client(voter_account)
+    url = reverse("participation:my_votes")
+    svc.vote_open(actor=votes["head_a"], vote=votes.poll(title="第一项"))
+    c.get(url)
+    with CaptureQueriesContext(connection) as one:
+        assert c.get(url).status_code == 200
+    for title in ("第二项", "第三项", "第四项"):
+        svc.vote_open(actor=votes["head_a"], vote=votes.poll(title=title))
+    with CaptureQueriesContext(connection) as four:
+        page = c.get(url)
+    assert all(t in page.content.decode() for t in ("第一项", "第四项"))
+    assert len(four.captured_queries) == len(one.captured_queries)

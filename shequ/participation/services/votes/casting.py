@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -109,14 +110,34 @@ def ballot_cast(
 def voters_for_person(vote: Vote, person_id: int) -> list[tuple[Voter, bool]]:
     """The roll lines ``person_id`` may cast a ballot for: their own (or an owners' line they are
     an owner of), then those who entrusted them in writing (``True``: by proxy)."""
-    lines: list[tuple[Voter, bool]] = []
-    active = vote.voters.filter(removed_at__isnull=True)
-    own = active.filter(person_id=person_id).first()
-    if own is None and vote.manifest.get("weighted"):
-        own = next((v for v in active.exclude(co_owner_ids=[]) if person_id in v.co_owner_ids), None)
-    if own is not None and not Proxy.objects.filter(voter=own).exists():
-        lines.append((own, False))
-    if own is not None:
-        for proxy in Proxy.objects.filter(holder=own).select_related("voter"):
-            lines.append((proxy.voter, True))
-    return lines
+    return lines_for_person([vote], person_id).get(vote.pk, [])
+
+
+def lines_for_person(votes: Sequence[Vote], person_id: int) -> dict[int, list[tuple[Voter, bool]]]:
+    """``voters_for_person`` for several votes at once, in a fixed number of queries."""
+    by_pk = {v.pk: v for v in votes}
+    own: dict[int, Voter] = {
+        line.vote_id: line
+        for line in Voter.objects.filter(vote__in=list(by_pk), person_id=person_id, removed_at__isnull=True)
+    }
+    # An owners' line names its co-owners in JSON, which SQLite cannot search: read the lines with
+    # co-owners of the owners' votes where the person has no line of their own.
+    weighted = [pk for pk, v in by_pk.items() if v.manifest.get("weighted") and pk not in own]
+    if weighted:
+        for line in Voter.objects.filter(vote__in=weighted, removed_at__isnull=True).exclude(co_owner_ids=[]):
+            if person_id in line.co_owner_ids:
+                own.setdefault(line.vote_id, line)
+    entrusted = set(Proxy.objects.filter(voter__in=list(own.values())).values_list("voter_id", flat=True))
+    held: dict[int, list[Voter]] = {}
+    for proxy in Proxy.objects.filter(holder__in=list(own.values())).select_related("voter").order_by("pk"):
+        held.setdefault(proxy.holder_id, []).append(proxy.voter)
+    out: dict[int, list[tuple[Voter, bool]]] = {}
+    for vote_id, line in own.items():
+        lines = [] if line.pk in entrusted else [(line, False)]
+        lines += [(other, True) for other in held.get(line.pk, [])]
+        if lines:
+            out[vote_id] = lines
+    for lines in out.values():
+        for line, _proxy in lines:
+            line.vote = by_pk[line.vote_id]  # the vote as the caller read it, not read again
+    return out
