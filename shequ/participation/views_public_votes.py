@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
@@ -78,9 +78,12 @@ def public_board(request: HttpRequest, uid: str) -> HttpResponse:
 
 
 @require_GET
-def public_board_json(request: HttpRequest, uid: str) -> JsonResponse:
+def public_board_json(request: HttpRequest, uid: str) -> StreamingHttpResponse:
+    """The board as the verifier reads it, streamed (public data: it is compressed for our own
+    pages like any answer, see core.middleware)."""
     vote = selectors.get_public_vote(uid)
-    response = JsonResponse(selectors.board_export(vote), json_dumps_params={"ensure_ascii": False})
+    chunks = (chunk.encode() for chunk in selectors.board_chunks(vote))
+    response = StreamingHttpResponse(chunks, content_type="application/json; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="board-{vote.uid}.json"'
     return response
 

@@ -20,6 +20,7 @@ from shequ.participation.crypto.group import element
 from shequ.participation.crypto.trustees import make_key_share
 from shequ.participation.crypto.verifier import verify
 from shequ.participation.models import Objection, Trustee, Vote, VoteStatus
+from shequ.participation.selectors_votes import board_export
 from shequ.participation.services import votes as svc
 from shequ.participation.tests.fixtures_votes import Votes, register
 from shequ.registry.tests.conftest import COMMUNITY_A, COMMUNITY_B, GRID_C
@@ -209,7 +210,9 @@ def test_public_pages_need_no_sign_in_and_hide_drafts(votes: Votes) -> None:
         assert anonymous.get(reverse(f"participation:{name}", args=[vote.uid])).status_code == 200
     board = anonymous.get(reverse("participation:public_board_json", args=[vote.uid]))
     assert board.status_code == 200
-    report = verify(json.loads(board.content))
+    streamed = json.loads(b"".join(board.streaming_content))  # type: ignore[attr-defined]
+    assert streamed == board_export(vote)  # the stream is the export, byte for byte in meaning
+    report = verify(streamed)
     assert report.ok and report.counts == [1, 0, 0]
     listing = anonymous.get(reverse("participation:public_votes", args=[COMMUNITY_A]))
     assert vote.title in listing.content.decode()
