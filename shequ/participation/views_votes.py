@@ -4,6 +4,7 @@ with corrections, objections and proxies. Thin: forms parse, ``services.votes`` 
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 from collections.abc import Callable
 from typing import Any
@@ -42,6 +43,7 @@ from shequ.participation.models import (
 )
 from shequ.participation.permissions import PartPerm as P
 from shequ.participation.services import votes as svc
+from shequ.participation.services.votes.rolls import DECIDE_DAYS
 
 FORBIDDEN = "participation/votes/forbidden.html"
 votes_page = functools.partial(guards.page, template=FORBIDDEN)
@@ -304,7 +306,11 @@ def _roll_page(
         (v.pk, v.label) for v in vote.voters.filter(removed_at__isnull=True).order_by("label", "pk")[:2000]
     ]
     objections = list(selectors.objections_of(vote))
+    now = timezone.now()
     for o in objections:
+        # The law gives the committee three days to decide an objection.
+        o.decide_by = o.filed_at + dt.timedelta(days=DECIDE_DAYS)  # type: ignore[attr-defined]
+        o.late = o.decided_at is None and now > o.decide_by  # type: ignore[attr-defined]
         form = DecideForm(initial={"objection": o.pk}, prefix=f"o{o.pk}") if o.decided_at is None else None
         o.decide_form = form  # type: ignore[attr-defined]
     context = {

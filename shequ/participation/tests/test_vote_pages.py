@@ -250,7 +250,10 @@ def test_an_election_roll_is_published_and_a_resident_objects(votes: Votes, vote
     # The committee decides it on the roll page.
     roll = reverse("participation:vote_roll", args=[vote.pk])
     staff = client(votes["head_a"])
-    assert "已搬走" in staff.get(roll).content.decode()
+    page = staff.get(roll).content.decode()
+    assert "已搬走" in page and "前处理" in page  # three days to decide it
+    Objection.objects.filter(pk=objection.pk).update(filed_at=timezone.now() - dt.timedelta(days=4))
+    assert "已逾期" in staff.get(roll).content.decode()
     prefix = f"o{objection.pk}"
     answer = staff.post(
         roll,
