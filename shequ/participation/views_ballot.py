@@ -41,7 +41,7 @@ def _json_body(request: HttpRequest) -> dict[str, Any]:
         raise ValidationError(_("The request is too large."))
     try:
         data = json.loads(request.body.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
+    except (UnicodeDecodeError, ValueError, RecursionError):  # JSONDecodeError is a ValueError
         raise ValidationError(_("The request is not valid JSON.")) from None
     if not isinstance(data, dict):
         raise ValidationError(_("The request is not valid JSON."))

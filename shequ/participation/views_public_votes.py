@@ -60,6 +60,7 @@ def public_vote(request: HttpRequest, uid: str) -> HttpResponse:
         "ballots": vote.ballots.count(),
         "counted": vote.ballots.filter(current=True).count(),
         "weighted": bool(vote.manifest.get("weighted")),
+        "head": vote.board.order_by("-seq").values_list("hash", flat=True).first() or "",
     }
     status = 400 if request.GET.get("tracker") and not form.is_valid() else 200
     return render(request, "participation/votes/public.html", context, status=status)

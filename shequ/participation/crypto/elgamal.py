@@ -55,7 +55,7 @@ class Ciphertext:
 
     @classmethod
     def from_json(cls, data: object) -> Ciphertext:
-        if not isinstance(data, dict):
+        if not isinstance(data, dict) or not {"a", "b"} <= set(data):
             raise GroupError("a ciphertext is an object with a and b")
         return cls(element(data.get("a", "")), element(data.get("b", "")))
 
@@ -94,6 +94,8 @@ def prove_key(secret: int, context: str, rng: Random = random_exponent) -> dict[
 
 
 def verify_key(public: int, proof: object, context: str) -> None:
+    if not isinstance(proof, dict) or set(proof) != {"c", "v"}:
+        raise ProofError("a key proof is an object with exactly c and v")
     c, v = _pair(proof)
     commitment = mulmod(powmod(G, v), powmod(public, c))
     if hash_to_exponent("key", context, hex_element(public), hex_element(commitment)) != c:
@@ -126,8 +128,8 @@ def prove_range(
 
 
 def verify_range(key: int, ct: Ciphertext, proof: object, limit: int, context: str) -> None:
-    if not isinstance(proof, dict):
-        raise ProofError("a range proof is an object with c and v")
+    if not isinstance(proof, dict) or set(proof) != {"c", "v"}:
+        raise ProofError("a range proof is an object with exactly c and v")
     cs, vs = proof.get("c"), proof.get("v")
     if not isinstance(cs, list) or not isinstance(vs, list) or len(cs) != limit + 1 or len(vs) != limit + 1:
         raise ProofError(f"a range proof over 0…{limit} has {limit + 1} challenges and responses")
@@ -178,8 +180,8 @@ def partial_decrypt(
 
 def verify_partial(public: int, ct: Ciphertext, partial: object, context: str) -> int:
     """The trustee's share ``a^x_i`` once its proof verifies."""
-    if not isinstance(partial, dict):
-        raise ProofError("a partial decryption is an object with d, c and v")
+    if not isinstance(partial, dict) or set(partial) != {"d", "c", "v"}:
+        raise ProofError("a partial decryption is an object with exactly d, c and v")
     share = element(partial.get("d", ""))
     c, v = _pair(partial)
     t1 = mulmod(powmod(G, v), powmod(public, c))
@@ -224,6 +226,6 @@ def discrete_log(target: int, bound: int) -> int:
 
 
 def _pair(proof: object) -> tuple[int, int]:
-    if not isinstance(proof, dict):
+    if not isinstance(proof, dict) or not {"c", "v"} <= set(proof):
         raise ProofError("a proof is an object with c and v")
     return exponent(proof.get("c", "")), exponent(proof.get("v", ""))

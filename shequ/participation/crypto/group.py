@@ -62,33 +62,31 @@ def random_exponent() -> int:
     return 1 + secrets.randbelow(int(Q) - 1)
 
 
-def element(value: int | str) -> int:
-    """A group member from an int or its hex form; anything outside the subgroup is refused (a
-    value outside it could leak a secret key's bits: the small-subgroup attack)."""
+def element(value: str) -> int:
+    """A group member from its hex form; anything outside the subgroup is refused (a value outside
+    it could leak a secret key's bits: the small-subgroup attack)."""
     number = _parse(value, P_HEX_LEN)
     if not 1 <= number < P or gmpy2.powmod(number, Q, P) != 1:
         raise GroupError("not an element of the group")
     return number
 
 
-def exponent(value: int | str) -> int:
+def exponent(value: str) -> int:
     number = _parse(value, Q_HEX_LEN)
     if not 0 <= number < Q:
         raise GroupError("not an exponent of the group")
     return number
 
 
-def _parse(value: int | str, width: int) -> int:
-    # One spelling per number (lowercase, fixed width): a ballot re-encoded as "0x…", "+…" or in
-    # capitals would verify with another tracker.
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
+def _parse(value: str, width: int) -> int:
+    # One spelling per number (lowercase hex of fixed width, never a JSON number): a ballot
+    # re-encoded as "0x…", "+…", in capitals or as integers would verify under another tracker.
     if not isinstance(value, str) or not _HEX[width].fullmatch(value):
         raise GroupError(f"expected {width} lowercase hexadecimal digits")
     return int(value, 16)
 
 
-def public_key(value: int | str) -> int:
+def public_key(value: str) -> int:
     """A key (a trustee's share or the joint key): a group element other than 1, which would
     encrypt nothing."""
     number = element(value)

@@ -150,10 +150,17 @@ def _verify(report: Report, entries: list[dict[str, Any]], trackers: Sequence[st
         if error:
             report.fail(f"entry {entry['seq']}: {error}")
             continue
+        weight = entry["payload"].get("weight", 1)
+        if not isinstance(weight, int) or isinstance(weight, bool) or weight < (0 if weighted else 1):
+            report.fail(f"entry {entry['seq']}: the ballot's weight is not a whole number of 0.01 m²")
+            continue
+        if not weighted and weight != 1:
+            report.fail(f"entry {entry['seq']}: a ballot counts once in a vote not weighted by area")
+            continue
         credential = ballot["credential"]
         if credential in last:
             seen[last[credential][0]] = "superseded"
-        last[credential] = (tracker, cts, int(entry["payload"].get("weight", 1)))
+        last[credential] = (tracker, cts, weight)
         seen[tracker] = "counted"
     report.counted = len(last)
     for t in trackers:

@@ -466,3 +466,45 @@ def test_an_election_run_by_the_browsers_code_end_to_end(
     report = verify(board_export(vote), [r.tracker for r in receipts])
     assert report.ok, report.problems
     assert report.counts == [3, 3, 2] and set(report.trackers.values()) == {"counted"}
+
+
+@pytest.mark.django_db
+def test_the_phone_checks_the_whole_board_before_decrypting(votes: Votes) -> None:
+    """checkBoard: the chain, the manifest the trustee made a key for, ballots before the close
+    entry, the close entry's count, at least two ballots, and the totals."""
+    from shequ.participation.crypto.ballots import canonical
+    from shequ.participation.crypto.verifier import entry_hash
+
+    vote = svc.vote_open(actor=votes["head_a"], vote=votes.poll())
+    votes.cast(vote, votes.adults[0], [1, 0, 0])
+    votes.cast(vote, votes.adults[1], [0, 1, 0])
+    vote = votes.close(vote)
+    board = board_export(vote)
+
+    def rechain(b: dict[str, Any]) -> dict[str, Any]:
+        prev = "0" * 64
+        for n, e in enumerate(b["entries"]):
+            e["seq"], e["prev_hash"] = n, prev
+            e["hash"] = prev = entry_hash(prev, n, e["kind"], canonical(e["payload"]))
+        return b
+
+    broken = json.loads(json.dumps(board))
+    broken["entries"][1]["payload"]["weight"] = 1 if broken["entries"][1]["payload"]["weight"] != 1 else 2
+    # One ballot only (the forged board a server could show a trustee): its total is that ballot.
+    lone = json.loads(json.dumps(board))
+    first = next(e for e in lone["entries"] if e["kind"] == "ballot")
+    lone["entries"] = [e for e in lone["entries"] if e["kind"] != "ballot" or e is first]
+    close = next(e for e in lone["entries"] if e["kind"] == "close")["payload"]
+    cts = [Ciphertext.from_json(c) for c in first["payload"]["ballot"]["choices"]]
+    close["totals"], close["voted"] = [c.to_json() for c in cts], 1
+    rechain(lone)
+    answers = run_js(
+        [
+            {"fn": "checkBoard", "args": [board, vote.manifest_hash]},
+            {"fn": "checkBoard", "args": [board, "0" * 64]},
+            {"fn": "checkBoard", "args": [broken, vote.manifest_hash]},
+            {"fn": "checkBoard", "args": [lone, vote.manifest_hash]},
+        ]
+    )
+    assert answers[0]["result"]["ok"] and answers[0]["result"]["counted"] == 2
+    assert [a["result"].get("reason") for a in answers[1:]] == ["manifest", "chain", "count"]

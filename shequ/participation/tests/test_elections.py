@@ -234,3 +234,81 @@ def test_an_owners_vote_counts_headcount_and_floor_area(votes: Votes) -> None:
     report = verify(board_export(vote))
     assert report.ok, report.problems
     assert report.counts_area == [32000, 12000]
+
+
+def test_voting_cannot_open_during_the_objection_period(votes: Votes) -> None:
+    vote = votes.election()
+    Vote.objects.filter(pk=vote.pk).update(objection_deadline=timezone.now() + dt.timedelta(days=2))
+    vote.refresh_from_db()
+    assert "roll" in svc.readiness(vote)
+    with pytest.raises(svc.VoteError):
+        svc.vote_open(actor=votes["head_a"], vote=vote)
+
+
+def test_election_day_is_fixed_once_the_list_is_published(votes: Votes) -> None:
+    vote = election(votes)
+    svc.roll_compute(actor=votes["head_a"], vote=vote)
+    svc.roll_publish(actor=votes["head_a"], vote=vote)
+    vote.refresh_from_db()
+    assert vote.opens_at is not None
+    earlier = vote.opens_at - dt.timedelta(days=3)
+    with pytest.raises(svc.VoteError, match="published"):
+        svc.vote_schedule(
+            actor=votes["head_a"],
+            vote=vote,
+            opens_at=earlier,
+            closes_at=earlier + dt.timedelta(hours=8),
+            election_day=earlier.date(),
+        )
+
+
+def test_an_unpublished_list_is_computed_again_when_election_day_moves(votes: Votes) -> None:
+    vote = election(votes)
+    svc.roll_compute(actor=votes["head_a"], vote=vote)
+    assert vote.opens_at is not None
+    later = vote.opens_at + dt.timedelta(days=3)
+    svc.vote_schedule(
+        actor=votes["head_a"],
+        vote=vote,
+        opens_at=later,
+        closes_at=later + dt.timedelta(hours=8),
+        election_day=later.date(),
+    )
+    assert not vote.voters.exists()  # ages are counted again with the new day
+    assert "voters" in svc.readiness(Vote.objects.get(pk=vote.pk))
+
+
+def test_a_second_objection_about_the_same_person(votes: Votes) -> None:
+    vote = election(votes)
+    svc.roll_compute(actor=votes["head_a"], vote=vote)
+    svc.roll_publish(actor=votes["head_a"], vote=vote)
+    vote.refresh_from_db()
+    person = votes.adults[1]
+    first = svc.objection_file(
+        actor=votes["resident"], vote=vote, person_id=person.pk, kind="not_eligible", reason="已迁出"
+    )
+    with pytest.raises(svc.VoteError, match="already waiting"):
+        svc.objection_file(
+            actor=votes["head_a"], vote=vote, person_id=person.pk, kind="not_eligible", reason="已迁出"
+        )
+    svc.voter_remove(actor=votes["head_a"], voter=votes.voter(vote, person), reason="核实已迁出")
+    # Upholding after the line went: recorded, nothing else to change, no error.
+    decided = svc.objection_decide(actor=votes["head_a"], objection=first, upheld=True, answer="成立")
+    assert decided.upheld and not vote.voters.filter(person=person, removed_at__isnull=True).exists()
+
+
+def test_owners_decide_in_an_owners_vote_not_a_poll(votes: Votes) -> None:
+    now = timezone.now()
+    with pytest.raises(svc.VoteError) as refused:
+        svc.vote_create(
+            actor=votes["head_a"],
+            region=votes.reg.region(COMMUNITY_A),
+            kind="poll",
+            electorate="owners",
+            matter="special",
+            title="筹集维修资金",
+            cutoff_date=now.date(),
+            opens_at=now,
+            closes_at=now + dt.timedelta(days=1),
+        )
+    assert "electorate" in refused.value.message_dict

@@ -175,8 +175,9 @@ def test_a_resident_votes_with_an_encrypted_ballot_and_finds_the_tracker(
         selections=[1, 0, 0],
         max_choices=data["maxChoices"],
     )
-    bad = c.post(url, data="{not json", content_type="application/json")
-    assert bad.status_code == 400 and bad.json()["ok"] is False
+    for body in ("{not json", "[" * 200_000, "1" * 5000):  # broken, too deep, too long a number
+        bad = c.post(url, data=body, content_type="application/json")
+        assert bad.status_code == 400 and bad.json()["ok"] is False
     wrong = c.post(
         url,
         data=json.dumps({"voter": data["voter"] + 999, "ballot": ballot}),

@@ -269,3 +269,58 @@ def test_two_ballots_sent_at_once_leave_one_counted(votes: Votes) -> None:
     assert vote.voters.filter(voted=True).count() == 1
     seqs = list(BoardEntry.objects.filter(vote=vote).order_by("seq").values_list("seq", flat=True))
     assert seqs == list(range(len(seqs)))  # no gap, no duplicate
+
+
+def test_numbers_as_json_integers_or_extra_keys_are_refused_at_the_box(votes: Votes) -> None:
+    """A ballot re-spelled (integers for hex) or padded (extra keys in a proof) verifies the same
+    mathematics under another tracker: both are refused, so closing never meets a number it cannot
+    read."""
+    vote = open_vote(votes, votes.poll())
+    voter = votes.voter(vote, votes.adults[0])
+    ballot = votes.ballot(vote, voter, [1, 0, 0])
+    spelled = json.loads(json.dumps(ballot))
+    spelled["choices"][0]["a"] = int(spelled["choices"][0]["a"], 16)
+    padded = json.loads(json.dumps(ballot))
+    padded["total"]["note"] = "x"
+    for bad in (spelled, padded):
+        with pytest.raises(svc.VoteError, match="refused"):
+            svc.ballot_cast(voter=voter, ballot=bad)
+    assert not CastBallot.objects.filter(vote=vote).exists()
+
+
+def test_one_vote_that_cannot_close_does_not_keep_the_others_open(votes: Votes, monkeypatch: Any) -> None:
+    first, second = open_vote(votes, votes.poll(title="甲")), open_vote(votes, votes.poll(title="乙"))
+    Vote.objects.filter(pk__in=[first.pk, second.pk]).update(
+        closes_at=timezone.now() - dt.timedelta(seconds=1)
+    )
+    Vote.objects.filter(pk=first.pk).update(closes_at=timezone.now() - dt.timedelta(minutes=5))
+    from shequ.participation.services.votes import counting
+
+    real = counting.vote_close
+
+    def broken_first(*, actor: Any, vote: Vote, request: Any = None) -> Vote:
+        if vote.pk == first.pk:
+            raise TypeError("a board this box cannot read")
+        return real(actor=actor, vote=vote, request=request)
+
+    monkeypatch.setattr(counting, "vote_close", broken_first)
+    assert svc.close_due() == 1
+    assert Vote.objects.get(pk=second.pk).status == VoteStatus.DECIDED
+    assert Vote.objects.get(pk=first.pk).status == VoteStatus.OPEN
+
+
+def test_the_verifier_refuses_odd_weights(votes: Votes) -> None:
+    from shequ.participation.crypto.ballots import canonical
+    from shequ.participation.crypto.verifier import entry_hash
+
+    vote = open_vote(votes, votes.poll())
+    votes.cast(vote, votes.adults[0], [1, 0, 0])
+    board = board_export(votes.close(vote))
+    entry = next(e for e in board["entries"] if e["kind"] == "ballot")
+    entry["payload"]["weight"] = 5  # a headcount vote counts each ballot once
+    prev = entry["prev_hash"]
+    for e in board["entries"][entry["seq"] :]:
+        e["prev_hash"] = prev
+        e["hash"] = prev = entry_hash(prev, e["seq"], e["kind"], canonical(e["payload"]))
+    report = verify(board)
+    assert not report.ok and any("counts once" in p for p in report.problems)

@@ -7,6 +7,7 @@ single ballot.
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
@@ -47,6 +48,8 @@ from shequ.participation.services.votes._common import (
     user_or_none,
 )
 from shequ.participation.services.votes.casting import area_weight
+
+log = logging.getLogger(__name__)
 
 
 def vote_close(*, actor: Viewer | None, vote: Vote, request: HttpRequest | None = None) -> Vote:
@@ -308,12 +311,12 @@ def by_election_create(*, actor: Viewer, vote: Vote, request: HttpRequest | None
 def close_due(*, limit: int = 50) -> int:
     """The worker's job: close every open vote whose time has come."""
     closed = 0
-    for vote in Vote.objects.filter(status=VoteStatus.OPEN, closes_at__lte=now()).order_by("closes_at")[
-        :limit
-    ]:
+    due = Vote.objects.filter(status=VoteStatus.OPEN, closes_at__lte=now()).order_by("closes_at")
+    for vote in due[:limit]:
         try:
             vote_close(actor=None, vote=vote)
             closed += 1
-        except VoteError:
-            continue
+        except Exception:
+            # One vote that cannot close must not keep every vote behind it open.
+            log.exception("vote %s could not be closed", vote.pk)
     return closed

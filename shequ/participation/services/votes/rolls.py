@@ -246,6 +246,10 @@ def objection_file(
             raise VoteError({"person_id": _("This person is not on the list.")})
         if kind == ObjectionKind.LEFT_OUT and on_list:
             raise VoteError({"person_id": _("This person is already on the list.")})
+        if vote.objections.filter(person_id=person_id, kind=kind, decided_at__isnull=True).exists():
+            raise VoteError(
+                {"person_id": _("The same objection about this person is already waiting for a decision.")}
+            )
         objection = Objection.objects.create(
             vote=vote,
             kind=kind,
@@ -277,11 +281,13 @@ def objection_decide(
         objection = Objection.objects.select_for_update().get(pk=objection.pk)
         if objection.decided_at is not None:
             raise VoteError(_("This objection is already decided."))
-        if upheld and objection.kind == ObjectionKind.LEFT_OUT:
+        on_list = vote.voters.filter(person_id=objection.person_id, removed_at__isnull=True).exists()
+        if upheld and objection.kind == ObjectionKind.LEFT_OUT and not on_list:
             _add(vote, objection.person_id, answer[:200], VoterSource.OBJECTION, actor=actor, request=request)
         elif upheld:
-            voter = vote.voters.get(person_id=objection.person_id, removed_at__isnull=True)
-            _remove(vote, voter, answer[:200], actor=actor, request=request)
+            voter = vote.voters.filter(person_id=objection.person_id, removed_at__isnull=True).first()
+            if voter is not None:  # already off the list (an earlier objection, a removal): nothing to do
+                _remove(vote, voter, answer[:200], actor=actor, request=request)
         objection.upheld, objection.answer, objection.decided_at = upheld, answer, now()
         objection.save(update_fields=["upheld", "answer", "decided_at"])
         record(

@@ -33,6 +33,7 @@ from shequ.participation.models import (
     Trustee,
     Vote,
     VoteKind,
+    VoterSource,
     VoteStatus,
 )
 from shequ.participation.permissions import PartPerm
@@ -50,11 +51,13 @@ from shequ.participation.services.votes._common import (
 from shequ.registry.electorates import building_ids_in, person_facts
 
 ELECTORATES_OF: dict[str, set[str]] = {
-    VoteKind.POLL: {Electorate.ADULTS, Electorate.HOUSEHOLDS, Electorate.OWNERS},
+    # Owners decide as owners' votes: Art. 278's participation and double majority apply.
+    VoteKind.POLL: {Electorate.ADULTS, Electorate.HOUSEHOLDS},
     VoteKind.OWNERS: {Electorate.OWNERS},
     VoteKind.ELECTION: {Electorate.VOTERS},
     VoteKind.BY_ELECTION: {Electorate.VOTERS},
 }
+MAX_OPTIONS = 50  # a ballot of 50 options with its proofs stays under the page's request limit
 MIN_TRUSTEES = 3  # an election's key is split between at least three committee members
 ROLL_DAYS_BEFORE = 20  # the voter list is published at least 20 days before election day
 
@@ -198,6 +201,8 @@ def option_add(
                 raise VoteError({"label": _("This option is already on the ballot.")})
             status = OptionStatus.FINAL
             person_id = None
+        if vote.options.exclude(status=OptionStatus.WITHDRAWN).count() >= MAX_OPTIONS:
+            raise VoteError(_("A ballot has at most %(n)d options.") % {"n": MAX_OPTIONS})
         position = (vote.options.order_by("-position").values_list("position", flat=True).first() or 0) + 1
         option = Option.objects.create(
             vote=vote,
@@ -310,7 +315,9 @@ def trustee_key_submit(
             raise VoteError(
                 {"public_key": _("The key share does not verify: %(why)s") % {"why": exc}}
             ) from exc
-        trustee.public_key, trustee.key_proof, trustee.keyed_at = hex_element(public), proof, now()
+        # The proof as verified, in its one spelling (it goes into the public manifest).
+        clean = {"c": proof["c"], "v": proof["v"]}
+        trustee.public_key, trustee.key_proof, trustee.keyed_at = hex_element(public), clean, now()
         trustee.save(update_fields=["public_key", "key_proof", "keyed_at"])
         record(
             vote,
@@ -419,6 +426,11 @@ def vote_schedule(
             day = election_day or vote.election_day
             if day is None or not opens_at.date() <= day <= closes_at.date():
                 raise VoteError({"election_day": _("Election day must fall within the voting period.")})
+            if day != vote.election_day and vote.roll_published_at is not None:
+                # Ages were counted for the published list's election day.
+                raise VoteError({"election_day": _("The voter list is published for this election day.")})
+            if day != vote.election_day:
+                vote.voters.filter(source=VoterSource.REGISTRY).delete()  # ages change: compute again
             vote.election_day = day
         vote.opens_at, vote.closes_at = opens_at, closes_at
         vote.save(update_fields=["opens_at", "closes_at", "election_day"])
@@ -450,6 +462,8 @@ def readiness(vote: Vote) -> dict[str, str]:
         if vote.kind == VoteKind.ELECTION:
             if vote.roll_published_at is None:
                 problems["roll"] = _("Publish the voter list first.")
+            elif vote.objection_deadline and (vote.opens_at or now()) < vote.objection_deadline:
+                problems["roll"] = _("Voting cannot open before the period for objections ends.")
             elif (
                 vote.election_day
                 and (vote.election_day - vote.roll_published_at.date()).days < ROLL_DAYS_BEFORE

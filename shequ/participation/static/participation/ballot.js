@@ -309,9 +309,42 @@ var ShequBallot = (function () {
     }
   }
 
+  // What a trustee's phone checks before it decrypts anything: the board is one unbroken chain
+  // (verifier.entry_hash), it is the vote the phone made its key for (the manifest hash), every
+  // ballot came before the close entry, the close entry counts the ballots the board has, there
+  // are at least two of them (a total of one ballot is that ballot), and the totals are the
+  // product of the counted ballots. A server showing one trustee a forged board is still
+  // possible; the public verifier then finds that the announced tally does not match the public
+  // board (docs/security.md).
+  async function checkBoard(board, manifestHash) {
+    try {
+      const entries = boardEntries(board);
+      let prev = "0".repeat(64);
+      for (let n = 0; n < entries.length; n++) {
+        const e = entries[n];
+        if (e.seq !== n || e.prev_hash !== prev) return { ok: false, reason: "chain" };
+        const h = await sha256Hex(`${prev}|${n}|${e.kind}|${canonical(e.payload)}`);
+        if (h !== e.hash) return { ok: false, reason: "chain" };
+        prev = h;
+      }
+      if ((await sha256Hex(canonical(entries[0].payload))) !== manifestHash) return { ok: false, reason: "manifest" };
+      const kinds = entries.map((e) => e.kind);
+      const close = kinds.indexOf("close");
+      if (close < 0 || kinds.lastIndexOf("close") !== close || kinds.lastIndexOf("ballot") > close) {
+        return { ok: false, reason: "close" };
+      }
+      const counted = new Set(entries.filter((e) => e.kind === "ballot").map((e) => e.payload.ballot.credential)).size;
+      if (counted < 2 || entries[close].payload.voted !== counted) return { ok: false, reason: "count" };
+      if (!checkTotals(board)) return { ok: false, reason: "totals" };
+      return { ok: true, counted: counted, head: prev };
+    } catch (e) {
+      return { ok: false, reason: "parse" };
+    }
+  }
+
   return {
     P, Q, G, modpow, randomExponent, canonical, tracker,
-    encryptBallot, makeKeyShare, countShares, totalsFromBoard, checkTotals,
+    encryptBallot, makeKeyShare, countShares, totalsFromBoard, checkTotals, checkBoard,
   };
 })();
 

@@ -166,10 +166,13 @@
         }
         const response = await fetch(d.board, { credentials: "same-origin" });
         const board = await response.json();
-        if (!(await window.ShequBallot.checkTotals(board))) {
+        const checked = await window.ShequBallot.checkBoard(board, d.manifestHash);
+        if (!checked.ok) {
           show(error, countBox.dataset.msgMismatch);
           return;
         }
+        const note = countBox.querySelector("[data-checked]");
+        show(note, note.dataset.msg.replace("{n}", String(checked.counted)).replace("{head}", checked.head.slice(0, 16)));
         const close = board.entries.find(function (e) { return e.kind === "close"; }).payload;
         const shares = await window.ShequBallot.countShares(key.secret, d.manifestHash, d.position, close.totals, "shares");
         const sharesArea = await window.ShequBallot.countShares(key.secret, d.manifestHash, d.position, close.totals_area, "shares_area");
