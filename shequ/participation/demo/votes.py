@@ -79,7 +79,7 @@ class VoteSummary:
         return (
             f"# 投票选举: resident ({self.resident}) can vote in 枇杷塘's open decision vote (我的投票); "
             "worker_a, grid_a and volunteer were the trustees of its decided election; head_b is a trustee "
-            "of 泽盛's election being prepared: key share on the phone (我的投票 → 我的监票任务)."
+            "of 泽盛's election being prepared: key share on the phone (我的投票 → 我的密钥保管任务)."
         )
 
 
