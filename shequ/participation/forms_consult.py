@@ -11,6 +11,7 @@ from django.utils.translation import pgettext_lazy
 
 from shequ.core.forms import DateInput, PhotosInput, PlatformForm
 from shequ.core.permissions import Viewer
+from shequ.core.sealed_files import FILE_MAX_BYTES
 from shequ.participation import selectors_consult as selectors
 from shequ.participation.models import ReportReason, Stage
 from shequ.participation.services.consultations import files as topic_files
@@ -145,7 +146,7 @@ class ProgressForm(PlatformForm):
     text = _text(_("What was done"), 5000, rows=4)
     photos = FilesField(
         label=_("Photos (optional)"),
-        widget=PhotosInput(max_count=topic_files.MAX_FILES, max_bytes=topic_files.FILE_MAX_BYTES),
+        widget=PhotosInput(max_count=topic_files.MAX_FILES, max_bytes=FILE_MAX_BYTES),
     )
 
 

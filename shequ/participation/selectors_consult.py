@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 from django.http import Http404
 
 from shequ.core.models import RegionLevel
@@ -185,7 +185,8 @@ def moderation_queue(*, viewer: Viewer) -> list[Comment]:
             | Q(appealed=True)
             | Q(status=CommentStatus.VISIBLE, reported=True)
         )
-        .select_related("topic", "topic__region")
+        .select_related("topic", "topic__region", "appeal")
+        .prefetch_related(Prefetch("reports", queryset=CommentReport.objects.order_by("at", "pk")))
         .order_by("created_at", "pk")
     )
     return list(rows[:200])
@@ -208,10 +209,6 @@ def get_comment_for_moderator(viewer: Viewer, pk: Any) -> Comment:
 
 def can_moderate(viewer: Viewer, topic: Topic) -> bool:
     return has_perm(viewer, P.MODERATE, topic.region_code)
-
-
-def reports_of(comment: Comment) -> list[CommentReport]:
-    return list(CommentReport.objects.filter(comment=comment).order_by("at", "pk"))
 
 
 # --- A topic's parts ------------------------------------------------------------------------------

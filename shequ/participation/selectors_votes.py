@@ -15,7 +15,7 @@ from django.utils import timezone
 from shequ.core.permissions import Viewer, scope_q
 from shequ.core.selectors import resident_regions
 from shequ.participation.crypto.verifier import FORMAT
-from shequ.participation.models import BoardEntry, Objection, Trustee, Vote, Voter, VoteStatus
+from shequ.participation.models import BoardEntry, CastBallot, Objection, Trustee, Vote, Voter, VoteStatus
 from shequ.participation.permissions import PartPerm as P
 from shequ.participation.services.votes.casting import lines_for_person, voters_for_person
 from shequ.registry.selectors import person_for_account
@@ -61,10 +61,13 @@ def resident_person(user: Viewer) -> Any:
     return person_for_account(user, [r.code for r in regions]) if regions else None
 
 
-def resident_votes(user: Viewer, *, open_only: bool = False) -> list[tuple[Vote, list[tuple[Voter, bool]]]]:
+def resident_votes(
+    user: Viewer, *, open_only: bool = False, person: Any = None
+) -> list[tuple[Vote, list[tuple[Voter, bool]]]]:
     """Votes the signed-in resident takes part in (open, counting or decided), each with the roll
-    lines they may cast a ballot for."""
-    person = resident_person(user)
+    lines they may cast a ballot for (``person``: the resident's registry person, when the caller
+    has already looked it up)."""
+    person = person or resident_person(user)
     if person is None:
         return []
     statuses = (VoteStatus.OPEN,) if open_only else PUBLIC_STATUSES
@@ -122,21 +125,13 @@ def board_chunks(vote: Vote) -> Iterator[str]:
     yield "]}"
 
 
-def board_page(vote: Vote, *, after: int = -1, limit: int = 50) -> list[BoardEntry]:
-    return list(BoardEntry.objects.filter(vote=vote, seq__gt=after).order_by("seq")[:limit])
-
-
-def find_tracker(vote: Vote, code: str) -> BoardEntry | None:
-    from shequ.participation.models import CastBallot
-
-    ballot = (
-        CastBallot.objects.filter(vote=vote, tracker=code.strip().lower()).select_related("entry").first()
-    )
-    return ballot.entry if ballot else None
+def find_tracker(vote: Vote, code: str) -> CastBallot | None:
+    """The ballot with this tracker (its board entry with it), or None."""
+    return CastBallot.objects.filter(vote=vote, tracker=code.strip().lower()).select_related("entry").first()
 
 
 def objections_of(vote: Vote) -> QuerySet[Objection]:
-    return vote.objections.select_related("person").order_by("filed_at", "pk")
+    return vote.objections.order_by("filed_at", "pk")
 
 
 def _uuid(value: Any) -> uuid.UUID:

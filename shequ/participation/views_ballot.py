@@ -54,8 +54,9 @@ def _refused(exc: ValidationError, status: int = 400) -> JsonResponse:
 
 @resident_page(None)
 def my_votes(request: HttpRequest) -> HttpResponse:
+    person = selectors.resident_person(request.user)
     rows = []
-    for vote, lines in selectors.resident_votes(request.user):
+    for vote, lines in selectors.resident_votes(request.user, person=person) if person is not None else []:
         rows.append(
             {"vote": vote, "lines": lines, "open": voting_now(vote), "voted": all(v.voted for v, _p in lines)}
         )
@@ -63,7 +64,7 @@ def my_votes(request: HttpRequest) -> HttpResponse:
         "rows": rows,
         "objections": selectors.lists_open_for_objection(request.user),
         "trustee_roles": selectors.trustee_roles(request.user).exists(),
-        "registered": selectors.resident_person(request.user) is not None,
+        "registered": person is not None,
     }
     return render(request, "participation/votes/mine.html", context)
 

@@ -6,6 +6,7 @@ attachments, the decision, carrying it out with progress updates, feedback, clos
 from __future__ import annotations
 
 import functools
+from collections import Counter
 from typing import Any
 
 from django.contrib import messages
@@ -237,12 +238,8 @@ def _queue(
     rows = selectors.moderation_queue(viewer=request.user)
     reasons = dict(ReportReason.choices)
     for comment in rows:
-        reports = selectors.reports_of(comment)
-        counts: dict[str, int] = {}
-        for r in reports:
-            counts[str(reasons.get(r.reason, r.reason))] = (
-                counts.get(str(reasons.get(r.reason, r.reason)), 0) + 1
-            )
+        reports = list(comment.reports.all())  # prefetched by the queue
+        counts = Counter(str(reasons.get(r.reason, r.reason)) for r in reports)
         comment.report_rows = reports  # type: ignore[attr-defined]
         comment.reason_counts = sorted(counts.items())  # type: ignore[attr-defined]
         comment.pending_appeal = comment.appealed  # type: ignore[attr-defined]

@@ -25,7 +25,7 @@ from shequ.core.forms import apply_service_errors
 from shequ.core.models import User
 from shequ.participation import selectors_disclosure as sel
 from shequ.participation.forms_disclosure import AskForm
-from shequ.participation.models import DisclosureItem, DisclosureKind, DisclosureListRow
+from shequ.participation.models import DisclosureItem, DisclosureKind
 from shequ.participation.services.disclosure import items as item_services
 from shequ.participation.services.disclosure import questions as question_services
 from shequ.participation.services.disclosure import rules
@@ -123,7 +123,7 @@ def ask(request: HttpRequest, code: str, pk: int) -> HttpResponse:
     if not form.is_valid():
         return render(request, "participation/disclosure/ask.html", context, status=400)
     row_pk = form.cleaned_data.get("row")
-    row = DisclosureListRow.objects.filter(item=item, pk=row_pk).first() if row_pk else None
+    row = next((r for r in rows if r.pk == row_pk), None) if row_pk else None
     try:
         question = question_services.question_ask(
             actor=user,

@@ -48,9 +48,12 @@ def public_vote(request: HttpRequest, uid: str) -> HttpResponse:
     found: dict[str, Any] | None = None
     if request.GET.get("tracker") and form.is_valid():
         code = form.cleaned_data["tracker"].strip().lower()
-        entry = selectors.find_tracker(vote, code)
-        ballot = vote.ballots.filter(tracker=code).first()
-        found = {"tracker": code, "entry": entry, "counts": bool(ballot and ballot.current)}
+        ballot = selectors.find_tracker(vote, code)
+        found = {
+            "tracker": code,
+            "entry": ballot.entry if ballot else None,
+            "counts": bool(ballot and ballot.current),
+        }
     context = {
         "vote": vote,
         "form": form,

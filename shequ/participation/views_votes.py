@@ -302,9 +302,8 @@ def _roll_page(
         lines = lines.filter(label__contains=query)
     page = Paginator(lines, ROLL_PAGE).get_page(request.GET.get("page"))
     draft = vote.status == VoteStatus.DRAFT
-    choices = [
-        (v.pk, v.label) for v in vote.voters.filter(removed_at__isnull=True).order_by("label", "pk")[:2000]
-    ]
+    # The proxy form's lists only where written proxies are allowed (up to 2,000 lines each).
+    choices = _proxy_lines(vote) if vote.allow_proxy else []
     objections = list(selectors.objections_of(vote))
     now = timezone.now()
     for o in objections:
@@ -358,8 +357,7 @@ def vote_roll(request: HttpRequest, pk: int) -> HttpResponse:
                 messages.success(request, _("Removed from the list."))
                 return redirect("participation:vote_roll", pk=vote.pk)
         elif name == "proxy":
-            choices = [(v.pk, v.label) for v in vote.voters.filter(removed_at__isnull=True)[:2000]]
-            form = ProxyForm(request.POST, lines=choices)
+            form = ProxyForm(request.POST, lines=_proxy_lines(vote))
             if form.is_valid():
                 data = form.cleaned_data
                 svc.proxy_record(
@@ -402,6 +400,12 @@ def vote_roll(request: HttpRequest, pk: int) -> HttpResponse:
         return _roll_page(request, vote, status=400)
     forms[name] = form
     return _roll_page(request, vote, forms, status=400)
+
+
+def _proxy_lines(vote: Vote) -> list[tuple[int, str]]:
+    return [
+        (v.pk, v.label) for v in vote.voters.filter(removed_at__isnull=True).order_by("label", "pk")[:2000]
+    ]
 
 
 def _int(value: Any) -> int:

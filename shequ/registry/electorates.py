@@ -172,6 +172,15 @@ def owners_in(region_code: str, *, on: date, building_ids: Sequence[int] = ()) -
     return members
 
 
+def building_ids_of(region_code: str, *, limit: int) -> list[int]:
+    """The first ``limit`` buildings of a region (a vote of some buildings, as the demo holds one)."""
+    return list(
+        Building.objects.filter(region_code__startswith=region_code)
+        .order_by("pk")
+        .values_list("pk", flat=True)[:limit]
+    )
+
+
 def building_ids_in(region_code: str, building_ids: Iterable[int]) -> set[int]:
     """Which of ``building_ids`` are buildings of the region (a vote's scope of some buildings)."""
     return set(
@@ -179,18 +188,6 @@ def building_ids_in(region_code: str, building_ids: Iterable[int]) -> set[int]:
             "pk", flat=True
         )
     )
-
-
-def people_named(person_ids: Iterable[int]) -> dict[int, str]:
-    """Masked names of people, for rolls and candidate lists."""
-    return {
-        pk: mask_name(name)
-        for pk, name in Person.objects.filter(pk__in=list(person_ids)).values_list("pk", "name")
-    }
-
-
-def age_on(birth: date, day: date) -> int:
-    return day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))
 
 
 @dataclass(frozen=True)

@@ -12,24 +12,21 @@ Who may do each step:
 from __future__ import annotations
 
 import datetime as dt
-import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
-from shequ.core import crypto
-from shequ.core.images import clean_image
 from shequ.core.models import Department, Region, User
 from shequ.core.permissions import Viewer, has_perm
 from shequ.core.personal import clean_mobile
+from shequ.core.sealed_files import open_sealed, seal_upload
 from shequ.govservice import materials as material_kinds
 from shequ.govservice.models import (
     Application,
@@ -53,8 +50,6 @@ PAPER = "paper"
 MISSING = "missing"
 
 MAX_FILES = 20
-FILE_MAX_BYTES = 8 * 1024 * 1024
-PDF_MAGIC = b"%PDF-"
 FORWARD_MODES = frozenset({Mode.ENTRUSTED, Mode.ASSISTED})
 # Decided by the community itself (no department in between).
 COMMUNITY_MODES = frozenset({Mode.AUTHORIZED, Mode.CONSULT})
@@ -79,42 +74,29 @@ def _sealed_file(
 ) -> MaterialFile:
     """Keep one uploaded material: an image is re-encoded (no EXIF), a PDF kept as sent; either is
     sealed with the current field key, bound to the application and the material."""
-    head = upload.read(8)
-    upload.seek(0)
-    if head.startswith(PDF_MAGIC):
-        if (upload.size or 0) > FILE_MAX_BYTES:
-            raise ValidationError({"files": _("A file may be at most 8 MB.")})
-        data, content_type = upload.read(FILE_MAX_BYTES + 1), "application/pdf"
-        if len(data) > FILE_MAX_BYTES:
-            raise ValidationError({"files": _("A file may be at most 8 MB.")})
-    else:
-        image = clean_image(upload, field="files")
-        data, content_type = image.data, image.content_type
-    token = secrets.token_hex(16)
-    key_id = crypto.current_key_id()
-    aad = f"govservice.material:{application.pk}:{code}:{token}".encode()
-    sealed = crypto.seal_bytes(crypto.field_key_bytes(key_id), data, aad)
+    sealed = seal_upload(upload, aad=lambda token: _material_aad(application.pk, code, token))
     row = MaterialFile(
         application=application,
         material=code,
-        token=token,
-        filename=(getattr(upload, "name", "") or "")[-120:],
-        content_type=content_type,
-        size=len(data),
-        key_id=key_id,
+        token=sealed.token,
+        filename=sealed.filename,
+        content_type=sealed.content_type,
+        size=sealed.size,
+        key_id=sealed.key_id,
         uploaded_by=actor if isinstance(actor, User) else None,
     )
-    row.file.save(f"{token}.bin", ContentFile(sealed), save=False)
+    row.file.save(f"{sealed.token}.bin", sealed.content, save=False)
     row.save()
     return row
 
 
 def open_file(row: MaterialFile) -> bytes:
     """The material's content (the caller has checked the reader may see the application)."""
-    with row.file.open("rb") as fh:
-        sealed = fh.read()
-    aad = f"govservice.material:{row.application_id}:{row.material}:{row.token}".encode()
-    return crypto.open_bytes(crypto.field_key_bytes(row.key_id), sealed, aad)
+    return open_sealed(row.file, row.key_id, _material_aad(row.application_id, row.material, row.token))
+
+
+def _material_aad(application_id: int, code: str, token: str) -> bytes:
+    return f"govservice.material:{application_id}:{code}:{token}".encode()
 
 
 def _material_codes(item_materials: Sequence[Mapping[str, Any]]) -> dict[str, Mapping[str, Any]]:

@@ -40,7 +40,7 @@ from shequ.participation.selectors_votes import board_export
 from shequ.participation.services import votes as svc
 from shequ.participation.services.votes.counting import close_entry
 from shequ.registry.demo.accounts import link_demo_resident
-from shequ.registry.models import Building
+from shequ.registry.electorates import building_ids_of
 
 STREET = "430104002"
 COMMUNITY_A = "430104002001"  # 枇杷塘社区
@@ -228,11 +228,7 @@ def _open_poll(rng: random.Random, head: User, summary: VoteSummary) -> None:
 
 def _open_owners_vote(rng: random.Random, head: User, summary: VoteSummary) -> None:
     now = timezone.now()
-    buildings = list(
-        Building.objects.filter(region_code__startswith=GRID_A)
-        .order_by("pk")
-        .values_list("pk", flat=True)[:6]
-    )
+    buildings = building_ids_of(GRID_A, limit=6)
     vote = svc.vote_create(
         actor=head,
         region=Region.objects.get(code=COMMUNITY_A),

@@ -459,3 +459,13 @@ def test_two_simultaneous_supports_by_one_person_leave_one_row_on_postgresql(
         t.join()
     assert sorted(outcomes) == ["ok", "refused"]
     assert Support.objects.filter(proposal=proposal).count() == 1
+
+
+def test_texts_written_in_a_box_keep_their_line_breaks() -> None:
+    """Minutes, comments and reasons are written in several lines; a title is one line."""
+    from django.core.exceptions import ValidationError
+
+    assert c.text("第一项\n第二项", "minutes", 100) == "第一项\n第二项"
+    with pytest.raises(ValidationError) as refused:
+        c.text("标题\n换行", "title", 100)
+    assert "title" in refused.value.message_dict

@@ -19,7 +19,7 @@ from shequ.core.models import LEVEL_CODE_LENGTH, AuditResult, RegionLevel, User
 from shequ.core.outbox import emit
 from shequ.core.permissions import Viewer, has_perm
 from shequ.core.selectors import resident_regions
-from shequ.core.text import clean_text
+from shequ.core.text import bounded_text
 from shequ.participation.models import Stage, Topic, TopicStep
 from shequ.participation.services.consultations import events
 from shequ.registry.models import Person
@@ -46,18 +46,17 @@ def now() -> dt.datetime:
     return timezone.now()
 
 
+# Texts written in a box keep their line breaks (minutes, comments, reasons …); titles, places and
+# links are one line.
+MULTILINE = frozenset(
+    {"description", "body", "comment", "note", "reason", "participants", "minutes", "decision", "text"}
+)
+
+
 def text(value: Any, field: str, max_length: int, *, required: bool = False, label: str = "") -> str:
-    cleaned = clean_text(value if isinstance(value, str) else "" if value is None else str(value))
-    if required and not cleaned:
-        raise ValidationError({field: _("%(label)s is required.") % {"label": label or field}})
-    if len(cleaned) > max_length:
-        raise ValidationError(
-            {
-                field: _("%(label)s is too long: at most %(n)d characters.")
-                % {"label": label or field, "n": max_length}
-            }
-        )
-    return cleaned
+    return bounded_text(
+        value, field, max_length, required=required, label=label, multiline=field in MULTILINE
+    )
 
 
 def allow(topic: Topic, allowed: Iterable[str], step: str) -> None:

@@ -49,6 +49,8 @@ def _staff(code: str, perm: str) -> list[User]:
 
 @handles(TopicChanged)
 def tell_about_topic(event: TopicChanged) -> None:
+    if event.action not in ("propose", "accept", "decline", "decide"):
+        return  # meetings, minutes, progress … tell nobody: no need to read the topic
     topic = Topic.objects.select_related("proposer_user", "region").filter(pk=event.topic_id).first()
     if topic is None:
         return

@@ -13,27 +13,13 @@ from django.utils.translation import gettext as _
 from shequ.core import audit
 from shequ.core.models import LEVEL_CODE_LENGTH, AuditResult, Region, RegionLevel, User
 from shequ.core.permissions import Viewer, has_perm
-from shequ.core.text import clean_text
+from shequ.core.text import bounded_text as text  # noqa: F401 (the services call c.text)
 
 COMMUNITY_LENGTH = LEVEL_CODE_LENGTH[RegionLevel.COMMUNITY]
 
 
 def now() -> Any:
     return timezone.now()
-
-
-def text(
-    value: Any, field: str, max_length: int, *, label: str, required: bool = False, multiline: bool = False
-) -> str:
-    raw = value if isinstance(value, str) else "" if value is None else str(value)
-    cleaned = clean_text(raw, multiline=multiline, field=field)
-    if required and not cleaned:
-        raise ValidationError({field: _("%(label)s is required.") % {"label": label}})
-    if len(cleaned) > max_length:
-        raise ValidationError(
-            {field: _("%(label)s is too long: at most %(n)d characters.") % {"label": label, "n": max_length}}
-        )
-    return cleaned
 
 
 def refuse(

@@ -25,7 +25,6 @@ from shequ.participation.services.disclosure import _common as c
 from shequ.participation.services.disclosure import jobs, notices
 from shequ.participation.services.disclosure.events import (
     DisclosureDue,
-    DisclosureItemChanged,
     DisclosureQuestionChanged,
 )
 
@@ -102,11 +101,6 @@ def tell_due(event: DisclosureDue) -> None:
                 notices.THREAD_ITEM, f"{region.code}:{event.kind}:{event.period_key or event.item_id}"
             ),
         )
-
-
-@handles(DisclosureItemChanged)
-def item_changed(event: DisclosureItemChanged) -> None:
-    """Nothing to tell yet: the audit log keeps the item's history; other apps may listen."""
 
 
 @handles(DisclosureQuestionChanged)

@@ -5,22 +5,19 @@ reason), with attachments (photos or PDFs, sealed)."""
 from __future__ import annotations
 
 import datetime as dt
-import secrets
 from collections.abc import Sequence
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 
-from shequ.core import crypto
-from shequ.core.images import clean_image
 from shequ.core.models import User
 from shequ.core.outbox import emit
 from shequ.core.permissions import Viewer
+from shequ.core.sealed_files import open_sealed, seal_upload
 from shequ.grid import deadlines
 from shequ.participation.models import DisclosureFile, DisclosureItem, DisclosureKind, DisclosureStatus
 from shequ.participation.permissions import PartPerm as P
@@ -31,8 +28,6 @@ TITLE_MAX = 120
 BODY_MAX = 20000
 REASON_MAX = 300
 MAX_FILES = 10
-FILE_MAX_BYTES = 8 * 1024 * 1024
-PDF_MAGIC = b"%PDF-"
 
 
 def _changed(item: DisclosureItem, action: str, actor: Viewer | None) -> None:
@@ -84,29 +79,17 @@ def _set_clock(item: DisclosureItem) -> None:
 def _seal(item: DisclosureItem, upload: UploadedFile, actor: User) -> DisclosureFile:
     """An image re-encoded without EXIF, or a PDF as sent, sealed with the current field key and
     bound to the item and the file's token."""
-    head = upload.read(8)
-    upload.seek(0)
-    if head.startswith(PDF_MAGIC):
-        data = upload.read(FILE_MAX_BYTES + 1)
-        if len(data) > FILE_MAX_BYTES:
-            raise ValidationError({"files": _("A file may be at most 8 MB.")})
-        content_type = "application/pdf"
-    else:
-        image = clean_image(upload, field="files")
-        data, content_type = image.data, image.content_type
-    token = secrets.token_hex(16)
-    key_id = crypto.current_key_id()
-    sealed = crypto.seal_bytes(crypto.field_key_bytes(key_id), data, _aad(item.pk, token))
+    sealed = seal_upload(upload, aad=lambda token: _aad(item.pk, token))
     row = DisclosureFile(
         item=item,
-        token=token,
-        filename=(getattr(upload, "name", "") or "")[-120:],
-        content_type=content_type,
-        size=len(data),
-        key_id=key_id,
+        token=sealed.token,
+        filename=sealed.filename,
+        content_type=sealed.content_type,
+        size=sealed.size,
+        key_id=sealed.key_id,
         uploaded_by=actor,
     )
-    row.file.save(f"{token}.bin", ContentFile(sealed), save=False)
+    row.file.save(f"{sealed.token}.bin", sealed.content, save=False)
     row.save()
     return row
 
@@ -117,9 +100,7 @@ def _aad(item_id: int, token: str) -> bytes:
 
 def open_file(row: DisclosureFile) -> bytes:
     """The attachment's content (the caller checked the reader may see the item)."""
-    with row.file.open("rb") as fh:
-        sealed = fh.read()
-    return crypto.open_bytes(crypto.field_key_bytes(row.key_id), sealed, _aad(row.item_id, row.token))
+    return open_sealed(row.file, row.key_id, _aad(row.item_id, row.token))
 
 
 def _add_files(item: DisclosureItem, files: Sequence[UploadedFile], actor: User) -> int:

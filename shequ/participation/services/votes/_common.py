@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -15,7 +16,7 @@ from shequ.core.models import AuditResult, User
 from shequ.core.permissions import Viewer, has_perm
 from shequ.participation.crypto.ballots import canonical
 from shequ.participation.crypto.verifier import GENESIS, entry_hash
-from shequ.participation.models import BoardEntry, Vote, VoteStatus
+from shequ.participation.models import BoardEntry, Trustee, Vote, VoteStatus
 
 
 class VoteError(ValidationError):
@@ -99,3 +100,18 @@ def announce(vote: Vote, action: str, *, trustee_id: int | None = None) -> None:
     from shequ.participation.events_votes import VoteChanged
 
     emit(VoteChanged(vote_id=vote.pk, region_code=vote.region_code, action=action, trustee_id=trustee_id))  # type: ignore[arg-type]
+
+
+def centi(area: Decimal | None) -> int:
+    """Square metres as the board counts them: whole 0.01 m² (areas have two decimals)."""
+    return int(((area or Decimal(0)) * 100).to_integral_value())
+
+
+def lock_own_trustee(actor: Viewer | None, trustee: Trustee, status: str, step: str) -> tuple[Vote, Trustee]:
+    """A trustee acting on their own row: the vote and the row locked, the vote at ``status``
+    (inside the caller's transaction)."""
+    if user_or_none(actor) is None or actor is None or trustee.user_id != actor.pk:
+        raise PermissionDenied("only the trustee acts for their own share")
+    vote = lock(trustee.vote)
+    in_status(vote, status, step=step)
+    return vote, Trustee.objects.select_for_update().get(pk=trustee.pk)

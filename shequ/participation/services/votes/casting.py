@@ -24,7 +24,7 @@ from django.utils.translation import gettext as _
 from shequ.participation.crypto.ballots import BallotError, tracker, verify_ballot
 from shequ.participation.crypto.group import element
 from shequ.participation.models import CastBallot, Proxy, Vote, Voter, VoteStatus
-from shequ.participation.services.votes._common import VoteError, append, lock, now
+from shequ.participation.services.votes._common import VoteError, append, centi, lock, now
 
 
 @dataclass(frozen=True)
@@ -46,7 +46,7 @@ def credential_for(vote: Vote, voter: Voter) -> str:
 
 def area_weight(voter: Voter) -> int:
     """An owner's weight in the area tally, in 0.01 m² (integers keep the count exact)."""
-    return int((voter.area * 100).to_integral_value())
+    return centi(voter.area)
 
 
 def voting_now(vote: Vote) -> bool:

@@ -10,8 +10,8 @@ import json
 import logging
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
 from django.db import transaction
+from django.db.models import Sum
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 
@@ -40,14 +40,14 @@ from shequ.participation.services.votes._common import (
     VoteError,
     announce,
     append,
+    centi,
     in_status,
     lock,
+    lock_own_trustee,
     now,
     record,
     require,
-    user_or_none,
 )
-from shequ.participation.services.votes.casting import area_weight
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +68,7 @@ def vote_close(*, actor: Viewer | None, vote: Vote, request: HttpRequest | None 
         roll = vote.voters.filter(removed_at__isnull=True)
         payload: dict[str, Any] = {
             "electorate": roll.count(),
-            "electorate_area": sum(area_weight(v) for v in roll.only("area")) if weighted else 0,
+            "electorate_area": centi(roll.aggregate(s=Sum("area"))["s"]) if weighted else 0,
             "voted": roll.filter(voted=True).count(),
             "totals": [t.to_json() for t in totals],
             "totals_area": [t.to_json() for t in areas],
@@ -114,12 +114,8 @@ def trustee_decrypt_submit(
     *, actor: Viewer, trustee: Trustee, shares: Any, shares_area: Any = (), request: HttpRequest | None = None
 ) -> Trustee:
     """A trustee's phone decrypted the totals on the board; each share's proof is checked here."""
-    if user_or_none(actor) is None or trustee.user_id != actor.pk:
-        raise PermissionDenied("only the trustee gives their own share")
     with transaction.atomic():
-        vote = lock(trustee.vote)
-        in_status(vote, VoteStatus.CLOSED, step=_("Giving a share of the count"))
-        trustee = Trustee.objects.select_for_update().get(pk=trustee.pk)
+        vote, trustee = lock_own_trustee(actor, trustee, VoteStatus.CLOSED, _("Giving a share of the count"))
         if trustee.decrypted_at is not None:
             raise VoteError(_("Your share of the count is already given."))
         close = close_entry(vote)
@@ -167,10 +163,12 @@ def trustee_decrypt_submit(
 def _finish(vote: Vote, partials: list[dict[str, Any]]) -> None:
     """All shares are in: combine them, decide under the rules, announce on the board."""
     close = close_entry(vote)
-    cast = CastBallot.objects.filter(vote=vote, current=True).count()
+    counted = CastBallot.objects.filter(vote=vote, current=True)
+    cast = counted.count()
     counts = _combine(close["totals"], partials, "shares", cast)
     weighted = bool(vote.manifest.get("weighted"))
-    cast_area = sum(int(p) for p in _weights(vote)) if weighted else 0
+    # CastBallot.weight is the payload's weight in m² (casting writes both): no second pass over the board.
+    cast_area = centi(counted.aggregate(s=Sum("weight"))["s"]) if weighted else 0
     counts_area = _combine(close["totals_area"], partials, "shares_area", cast_area) if weighted else []
     tally = rules.Tally(
         electorate=close["electorate"],
@@ -206,13 +204,6 @@ def _finish(vote: Vote, partials: list[dict[str, Any]]) -> None:
     vote.save(update_fields=["result", "status", "announced_at"])
     announce(vote, "decided")
     record(vote, "vote_decided", actor=None, detail={"outcome": canonical(outcome)[:500]})
-
-
-def _weights(vote: Vote) -> list[int]:
-    texts = BoardEntry.objects.filter(
-        pk__in=CastBallot.objects.filter(vote=vote, current=True).values("entry_id")
-    ).values_list("payload", flat=True)
-    return [int(json.loads(t)["weight"]) for t in texts]
 
 
 def _combine(totals_json: list[Any], partials: list[dict[str, Any]], part: str, bound: int) -> list[int]:

@@ -29,6 +29,7 @@ from shequ.participation.permissions import PartPerm
 from shequ.participation.services.votes._common import VoteError, in_status, lock, now, record, require
 from shequ.registry import electorates
 from shequ.registry.electorates import Member
+from shequ.registry.prefill import age_on
 
 OBJECTION_DAYS = 5  # objections within five days of the list's publication
 DECIDE_DAYS = 3  # … decided within three days
@@ -150,13 +151,11 @@ def voter_add(
 def _add(
     vote: Vote, person_id: int, note: str, source: str, *, actor: Viewer, request: HttpRequest | None
 ) -> Voter:
-    from shequ.registry.electorates import person_facts
-
-    facts = person_facts(person_id, vote.region_code)
+    facts = electorates.person_facts(person_id, vote.region_code)
     if facts is None:
         raise VoteError({"person_id": _("This person is not in the registry of this community.")})
-    age_on = vote.election_day or vote.cutoff_date
-    if facts.birth_date is None or electorates.age_on(facts.birth_date, age_on) < ADULT:
+    day = vote.election_day or vote.cutoff_date
+    if facts.birth_date is None or (age_on(facts.birth_date, day) or 0) < ADULT:
         raise VoteError({"person_id": _("A voter must be 18 or older on election day.")})
     existing = vote.voters.filter(person_id=person_id).first()
     if existing is not None and existing.removed_at is None:

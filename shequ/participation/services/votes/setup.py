@@ -8,7 +8,6 @@ import secrets
 from collections.abc import Sequence
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
@@ -43,10 +42,10 @@ from shequ.participation.services.votes._common import (
     append,
     in_status,
     lock,
+    lock_own_trustee,
     now,
     record,
     require,
-    user_or_none,
 )
 from shequ.registry.electorates import building_ids_in, person_facts
 
@@ -300,12 +299,8 @@ def trustee_key_submit(
     *, actor: Viewer, trustee: Trustee, public_key: str, proof: Any, request: HttpRequest | None = None
 ) -> Trustee:
     """A trustee's phone made its key share: the public part and the proof that it knows the secret."""
-    if user_or_none(actor) is None or trustee.user_id != actor.pk:
-        raise PermissionDenied("only the trustee gives their own key")
     with transaction.atomic():
-        vote = lock(trustee.vote)
-        in_status(vote, VoteStatus.DRAFT, step=_("Making a key share"))
-        trustee = Trustee.objects.select_for_update().get(pk=trustee.pk)
+        vote, trustee = lock_own_trustee(actor, trustee, VoteStatus.DRAFT, _("Making a key share"))
         if trustee.keyed_at is not None:
             raise VoteError(_("Your key share is already made; it cannot be replaced."))
         try:
