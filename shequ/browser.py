@@ -52,3 +52,12 @@ def screenshot(page: Any, name: str) -> Path:
     path = SCREENSHOTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+def toggle_elderly(page: Any) -> bool:
+    """Press the header's elderly-mode switch and wait for the page it reloads; return the new mode.
+    (Waiting for the navigation itself: a load-state wait after the click can return for the old
+    page, and the next evaluate() then meets a document that is being replaced.)"""
+    with page.expect_navigation():
+        page.click("header form[action$='elderly/'] button")
+    return bool(page.locator("html.elderly").count())

@@ -11,7 +11,7 @@ from typing import Any
 import pyotp
 import pytest
 
-from shequ.browser import axe_violations, screenshot
+from shequ.browser import axe_violations, screenshot, toggle_elderly
 from shequ.conftest import PASSWORD, World
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -52,8 +52,7 @@ def test_street_officer_enrols_passes_second_factor_and_signs_out(phone_page: An
     phone_page.wait_for_url("**/")
     assert "岳麓街道" in phone_page.content()
 
-    phone_page.click("form[action='/elderly/'] button")
-    phone_page.wait_for_load_state()
+    toggle_elderly(phone_page)
     assert phone_page.locator("html.elderly").count() == 1
 
     phone_page.goto("/account/security/")

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from shequ.browser import axe_violations, screenshot
+from shequ.browser import axe_violations, screenshot, toggle_elderly
 from shequ.conftest import PASSWORD, World
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -34,8 +34,7 @@ def test_home_for_community_head_accessible_in_both_modes(phone_page: Any, world
     assert axe_violations(phone_page) == []
     screenshot(phone_page, "home-head")
     base_size = phone_page.evaluate("() => parseFloat(getComputedStyle(document.documentElement).fontSize)")
-    phone_page.click("form[action='/elderly/'] button")
-    phone_page.wait_for_load_state()
+    toggle_elderly(phone_page)
     elderly_size = phone_page.evaluate(
         "() => parseFloat(getComputedStyle(document.documentElement).fontSize)"
     )

@@ -171,7 +171,7 @@ def test_helpers_page_adds_and_removes_and_refuses_bad_input(listed: Registry) -
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True)
 def test_risk_and_assistance_pages_on_a_phone(phone_page: Any, storm: Registry) -> None:  # noqa: F811
-    from shequ.browser import PHONE, axe_violations, screenshot
+    from shequ.browser import PHONE, axe_violations, screenshot, toggle_elderly
     from shequ.registry.tests.test_browser_registry import sign_in
 
     helpers.helper_add(
@@ -200,8 +200,7 @@ def test_risk_and_assistance_pages_on_a_phone(phone_page: Any, storm: Registry) 
         page.goto(f"/emergency/assistance/people/{storm.people['b'].pk}/helpers/")
         check(f"helpers{mode}")
         if not mode:
-            page.click("header form[action$='elderly/'] button")
-            page.wait_for_load_state()
+            toggle_elderly(page)
 
 
 # --- The scope matrix of these pages --------------------------------------------------------------

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
-from shequ.browser import PHONE, axe_violations, screenshot
+from shequ.browser import PHONE, axe_violations, screenshot, toggle_elderly
 from shequ.conftest import PASSWORD
 from shequ.core import messaging, outbox, region_shapes
 from shequ.core.models import Message
@@ -145,7 +145,7 @@ def test_a_call_out_from_warning_to_report(
 
     zhang = resident_page(browser, live_server)
     zhang.goto(answer_link(call, town.people["a"].pk))
-    zhang.click("header form[action*=elderly] button")  # the elderly mode
+    toggle_elderly(zhang)  # the elderly mode
     zhang.wait_for_selector("html.elderly")
     zhang.fill("#id_location", "5栋楼顶")
     check(zhang, "answer-elderly")

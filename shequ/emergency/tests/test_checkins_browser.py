@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
-from shequ.browser import PHONE, axe_violations, screenshot
+from shequ.browser import PHONE, axe_violations, screenshot, toggle_elderly
 from shequ.conftest import PASSWORD
 from shequ.core import inbound
 from shequ.emergency.models import CheckInCampaign, Mobilization
@@ -69,8 +69,7 @@ def test_a_head_starts_a_daily_check_in_on_a_phone(phone_page: Any, town: Regist
     round_ = Mobilization.objects.get(campaign=campaign)
     assert page.locator(f'a[href="/emergency/callouts/{round_.pk}/"]').count() == 1
     check(page, "checkin-detail")
-    page.click("button.tool[aria-pressed]")  # elderly mode
-    page.wait_for_load_state()
+    toggle_elderly(page)  # elderly mode
     check(page, "checkin-detail-elderly")
     page.goto("/emergency/checkins/")
     check(page, "checkins")

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from shequ.browser import PHONE, axe_violations, screenshot
+from shequ.browser import PHONE, axe_violations, screenshot, toggle_elderly
 from shequ.core import geo
 from shequ.core.tests.shapes import IN_GRID_A, IN_GRID_B, load_test_shapes
 from shequ.emergency.models import Level, Warning, WarningStatus
@@ -114,8 +114,7 @@ def test_draft_draw_issue_and_see_it_public_on_a_phone(
     page.goto("/emergency/warnings/")
     assert "红色预警（Ⅰ级）" in page.locator(".warning-list").inner_text()
     check(page, "list")
-    page.click("header form[action$='elderly/'] button")
-    page.wait_for_load_state()
+    toggle_elderly(page)
     check(page, "list-elderly")
     page.goto(f"/emergency/warnings/{warning.pk}/")
     page.wait_for_selector("#area-map path.map-zone")
@@ -138,8 +137,7 @@ def test_draft_draw_issue_and_see_it_public_on_a_phone(
             assert "一网格低洼处立即转移" in public.locator(".public-list").inner_text()
             check(public, f"public{mode}")
             if not mode:
-                public.click("header form[action$='elderly/'] button")
-                public.wait_for_load_state()
+                toggle_elderly(public)
     finally:
         context.close()
     assert errors == []

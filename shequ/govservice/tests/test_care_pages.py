@@ -14,6 +14,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from shequ.browser import toggle_elderly
 from shequ.conftest import PASSWORD
 from shequ.core import accounts
 from shequ.core.models import Role, User
@@ -296,6 +297,6 @@ def test_care_pages_on_a_phone(phone_page: Any, gov: Gov) -> None:
     assert CareRecord.objects.get().outcome == CareOutcome.CONCERN
     page.goto("/govservice/care/")
     check(page, "list")
-    page.click("button.tool[aria-pressed]")  # elderly mode
+    toggle_elderly(page)  # elderly mode
     page.goto(f"/govservice/care/{plan.pk}/")
     check(page, "detail-elderly")

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from shequ.browser import PHONE, axe_violations, screenshot
+from shequ.browser import PHONE, axe_violations, screenshot, toggle_elderly
 from shequ.conftest import PASSWORD
 from shequ.govservice.models import Application, Consent, Status
 from shequ.govservice.tests.conftest import Gov
@@ -87,8 +87,7 @@ def test_worker_takes_an_application_on_behalf_at_the_counter_and_forwards_it(
     assert app.status == Status.FORWARDED and app.department_id == gov.civil.pk
     assert "已转部门办理" in page.inner_text("main")
     check(page, "forwarded")
-    page.click("button.tool[aria-pressed]")  # elderly mode
-    page.wait_for_load_state()
+    toggle_elderly(page)  # elderly mode
     check(page, "forwarded-elderly")
     page.goto("/govservice/applications/")
     check(page, "list")

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from shequ.browser import axe_violations, screenshot
+from shequ.browser import axe_violations, screenshot, toggle_elderly
 from shequ.conftest import PASSWORD, World
 from shequ.grid.tests.test_stats_browser import tickets
 
@@ -112,8 +112,7 @@ def test_the_focus_ring_stands_out_on_the_page_and_on_the_red_bar(
     page = phone_page
     sign_in(page, "resident")
     if elderly:
-        page.click("form[action='/elderly/'] button")
-        page.wait_for_load_state()
+        toggle_elderly(page)
     page.goto("/grid/report/")
     for selector in (".topbar button, .topbar a", "main a"):
         if selector == "main a":  # past a dozen tabs and fields: focus it directly, still by keyboard
@@ -161,8 +160,7 @@ def test_at_200_percent_zoom_no_page_scrolls_sideways_in_either_mode(
         for mode in ("normal", "elderly"):
             if mode == "elderly":
                 page.goto("/")
-                page.click("form[action='/elderly/'] button")
-                page.wait_for_load_state()
+                toggle_elderly(page)
             for path in paths:
                 page.goto(path)
                 _no_sideways_scroll(page, f"{username} {mode} {path}")

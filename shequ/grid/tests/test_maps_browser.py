@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from shequ.browser import PHONE, axe_violations, screenshot
+from shequ.browser import PHONE, axe_violations, screenshot, toggle_elderly
 from shequ.conftest import World
 from shequ.grid.models import Ticket
 from shequ.grid.tests.test_maps import mapped  # noqa: F401  (fixture)
@@ -27,8 +27,7 @@ def check(page: Any, name: str) -> None:
 
 
 def elderly(page: Any) -> None:
-    page.click("form[action='/elderly/'] button")
-    page.wait_for_load_state()
+    toggle_elderly(page)
 
 
 def test_community_ticket_map_and_elderly_mode(

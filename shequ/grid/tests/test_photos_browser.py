@@ -13,7 +13,7 @@ from typing import Any, cast
 import pytest
 from PIL import Image
 
-from shequ.browser import PHONE, SCREENSHOTS, axe_violations, screenshot
+from shequ.browser import PHONE, SCREENSHOTS, axe_violations, screenshot, toggle_elderly
 from shequ.conftest import World
 from shequ.core.forms import PHOTO_EDGE
 from shequ.grid import services
@@ -87,7 +87,7 @@ def test_two_big_photos_one_removed_one_sent_shrunk(touch_phone: Any, world: Wor
     sign_in(page, "resident")
     page.goto("/grid/report/")
 
-    page.click("header form[action$='elderly/'] button")  # the switch reloads the page
+    toggle_elderly(page)  # the switch reloads the page
     assert page.evaluate("() => document.documentElement.classList.contains('elderly')")
     choose(page, originals)
     page.locator(".photo-grid").scroll_into_view_if_needed()
@@ -95,7 +95,7 @@ def test_two_big_photos_one_removed_one_sent_shrunk(touch_phone: Any, world: Wor
     on_screen(page, "grid-photos-report-elderly")
     fits_the_phone(page)
     assert axe_violations(page, ("minor", "moderate", "serious", "critical")) == []
-    page.click("header form[action$='elderly/'] button")
+    toggle_elderly(page)
     assert not page.evaluate("() => document.documentElement.classList.contains('elderly')")
 
     page.fill("#id_description", "楼道里的灯坏了，晚上很黑。")

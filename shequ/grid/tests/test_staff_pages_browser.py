@@ -12,7 +12,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from shequ.browser import PHONE, axe_violations, screenshot
+from shequ.browser import PHONE, axe_violations, screenshot, toggle_elderly
 from shequ.conftest import World
 from shequ.grid import services
 from shequ.grid.models import Category, Status, Ticket
@@ -41,11 +41,9 @@ def check(page: Any, name: str) -> None:
 
 def both_modes(page: Any, name: str) -> None:
     check(page, name)
-    page.click("header form[action$='elderly/'] button")
-    page.wait_for_load_state()
+    toggle_elderly(page)
     check(page, f"{name}-elderly")
-    page.click("header form[action$='elderly/'] button")
-    page.wait_for_load_state()
+    toggle_elderly(page)
 
 
 @pytest.fixture

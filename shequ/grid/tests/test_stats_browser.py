@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from shequ.browser import PHONE, axe_violations, screenshot
+from shequ.browser import PHONE, axe_violations, screenshot, toggle_elderly
 from shequ.conftest import World
 from shequ.grid import services
 from shequ.grid.tests.conftest import GRID_B, new_ticket
@@ -54,8 +54,7 @@ def test_stats_page_on_a_phone(phone_page: Any, world: World, tickets: None) -> 
     with page.expect_download() as download:
         page.click("form.stats-export button[type=submit]")
     assert download.value.suggested_filename.endswith(".xlsx")
-    page.click("form[action='/elderly/'] button")
-    page.wait_for_load_state()
+    toggle_elderly(page)
     page.goto("/grid/stats/")
     assert page.locator("[data-chart]").count() == 0
     check(page, "elderly")

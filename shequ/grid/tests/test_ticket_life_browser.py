@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from shequ.browser import PHONE, axe_violations, screenshot
+from shequ.browser import PHONE, axe_violations, screenshot, toggle_elderly
 from shequ.conftest import PASSWORD, World
 from shequ.grid.models import Status, Ticket
 from shequ.grid.tests.conftest import png
@@ -163,8 +163,7 @@ def test_a_ticket_from_report_to_rating(
     check(page, "public")
 
     # The same pages in the elderly mode.
-    page.click("form[action='/elderly/'] button")
-    page.wait_for_load_state()
+    toggle_elderly(page)
     assert page.evaluate("() => document.documentElement.classList.contains('elderly')")
     check(page, "public-elderly")
     for path, name in [

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from shequ.browser import PHONE, axe_violations, screenshot
+from shequ.browser import PHONE, axe_violations, screenshot, toggle_elderly
 from shequ.conftest import World
 from shequ.core import outbox
 from shequ.grid.models import AlertState, Ticket, UrgentAlert
@@ -67,7 +67,7 @@ def test_an_urgent_report_from_the_phone_to_the_acknowledgement(
     check(page, "report-done")
     page.goto("/me/")
     with page.expect_navigation():
-        page.click("form[action='/elderly/'] button")
+        toggle_elderly(page)
     page.goto(f"/grid/report/{ticket.pk}/done/")
     assert page.evaluate("() => document.documentElement.classList.contains('elderly')")
     check(page, "report-done-elderly")

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from shequ.browser import PHONE, axe_violations, screenshot
+from shequ.browser import PHONE, axe_violations, screenshot, toggle_elderly
 from shequ.conftest import PASSWORD
 from shequ.iot.models import PassCheck, VisitorPass
 from shequ.iot.tests.access_world import Estate
@@ -45,8 +45,7 @@ def test_pass_and_gate_check_on_a_phone(phone_page: Any, estate: Estate) -> None
     check(page, "pass-detail")
     assert page.locator(".pass-code").inner_text() == vp.code
     assert page.locator("img.qr").evaluate("img => img.naturalWidth") > 0
-    page.click("button.tool[aria-pressed]")  # elderly mode
-    page.wait_for_load_state()
+    toggle_elderly(page)  # elderly mode
     check(page, "pass-detail-elderly")
 
     sign_in(page, "grid_a")

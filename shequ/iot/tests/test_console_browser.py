@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from shequ.browser import PHONE, axe_violations, screenshot
+from shequ.browser import PHONE, axe_violations, screenshot, toggle_elderly
 from shequ.iot import views_alerts
 from shequ.iot.ingest import Message, Pipeline
 from shequ.iot.tests.console_fixtures import Console, console  # noqa: F401  (fixture)
@@ -26,8 +26,7 @@ def check(page: Any, name: str) -> None:
 
 
 def elderly(page: Any) -> None:
-    page.click("header form[action$='elderly/'] button")
-    page.wait_for_load_state()
+    toggle_elderly(page)
 
 
 def test_console_on_a_phone(

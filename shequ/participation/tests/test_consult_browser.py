@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
-from shequ.browser import PHONE, axe_violations, screenshot
+from shequ.browser import PHONE, axe_violations, screenshot, toggle_elderly
 from shequ.conftest import PASSWORD
 from shequ.participation.models import Comment, CommentStatus, Proposal, ReportReason, Support
 from shequ.participation.services import consultations as services
@@ -129,8 +129,7 @@ def test_a_resident_takes_part_on_her_phone_also_in_elderly_mode(phone_page: Any
 
     # Elderly mode: larger text, the same pages still fit and pass.
     base = page.evaluate("() => parseFloat(getComputedStyle(document.documentElement).fontSize)")
-    page.click("button.tool[aria-pressed]")
-    page.wait_for_load_state()
+    toggle_elderly(page)
     assert page.evaluate("() => parseFloat(getComputedStyle(document.documentElement).fontSize)") > base
     page.goto(f"/participation/consult/topics/{topic.pk}/")
     check(page, "topic-elderly")

@@ -23,7 +23,7 @@ from django.test import Client
 from django.utils import timezone, translation
 from django.utils.translation import gettext
 
-from shequ.browser import PHONE, axe_violations
+from shequ.browser import PHONE, axe_violations, toggle_elderly
 from shequ.core import accounts
 from shequ.core.models import Role, User
 from shequ.participation.crypto.elgamal import Ciphertext
@@ -88,8 +88,7 @@ def check(page: Any, name: str) -> None:
 
 def elderly(page: Any, on: bool) -> None:
     """Switch the account's elderly mode (it is kept on the account, so switch it back after)."""
-    page.click("button.tool[aria-pressed]")
-    page.wait_for_load_state()
+    toggle_elderly(page)
     assert page.locator("html.elderly").count() == (1 if on else 0)
 
 

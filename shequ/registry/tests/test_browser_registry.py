@@ -11,7 +11,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from shequ.browser import PHONE, axe_violations, screenshot
+from shequ.browser import PHONE, axe_violations, screenshot, toggle_elderly
 from shequ.conftest import PASSWORD
 from shequ.registry import services
 from shequ.registry.models import HouseUse, Visit
@@ -111,8 +111,7 @@ def test_grid_worker_day_on_a_phone(phone_page: Any, street_life: Registry) -> N
     assert Visit.objects.filter(notes__startswith="上门探望", visitor=street_life.world["grid_a"]).exists()
 
     # The same pages in the elderly mode.
-    page.click("form[action='/elderly/'] button")
-    page.wait_for_load_state()
+    toggle_elderly(page)
     assert page.evaluate("() => document.documentElement.classList.contains('elderly')")
     check(page, "person-elderly")
     for path, name in [

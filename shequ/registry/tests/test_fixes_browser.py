@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from shequ.browser import PHONE, axe_violations, screenshot
+from shequ.browser import PHONE, axe_violations, screenshot, toggle_elderly
 from shequ.conftest import World
 from shequ.core.tests.test_admin_pages_browser import open_as
 from shequ.registry import services
@@ -30,8 +30,7 @@ def check(page: Any, name: str) -> None:
 
 
 def elderly_mode(page: Any) -> None:
-    page.click("form[action='/elderly/'] button")
-    page.wait_for_load_state()
+    toggle_elderly(page)
     assert page.evaluate("() => document.documentElement.classList.contains('elderly')")
 
 

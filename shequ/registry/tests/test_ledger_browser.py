@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from shequ.browser import PHONE, axe_violations, screenshot
+from shequ.browser import PHONE, axe_violations, screenshot, toggle_elderly
 from shequ.registry import services
 from shequ.registry.tests.conftest import Registry
 from shequ.registry.tests.test_browser_registry import sign_in
@@ -50,8 +50,7 @@ def test_ledger_pages_on_a_phone(phone_page: Any, elderly: Registry) -> None:
     page.click("form.filters button[type=submit]")
     page.wait_for_url("**disability_grade=2**")
     assert page.locator("table.data tbody tr").count() == 3
-    page.click("form[action='/elderly/'] button")
-    page.wait_for_load_state()
+    toggle_elderly(page)
     assert page.evaluate("() => document.documentElement.classList.contains('elderly')")
     check(page, "disabled-elderly")
     with page.expect_download() as download:

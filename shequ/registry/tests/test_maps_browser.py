@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from shequ.browser import PHONE, axe_violations, screenshot
+from shequ.browser import PHONE, axe_violations, screenshot, toggle_elderly
 from shequ.registry.tests.conftest import Registry
 from shequ.registry.tests.test_browser_registry import sign_in
 from shequ.registry.tests.test_maps import mapped  # noqa: F401  (fixture)
@@ -52,8 +52,7 @@ def test_grid_worker_opens_a_building_from_the_map(phone_page: Any, mapped: Regi
     assert errors == []
 
     page.goto("/registry/map/")
-    page.click("form[action='/elderly/'] button")
-    page.wait_for_load_state()
+    toggle_elderly(page)
     page.goto("/registry/map/")
     page.wait_for_selector("#map.leaflet-container .pin-building")
     assert page.evaluate("() => document.documentElement.classList.contains('elderly')")
