@@ -197,6 +197,8 @@ INSTALLED_APPS = [
     "shequ.emergency",
     "shequ.govservice",
     "shequ.participation",
+    "shequ.reports",
+    "shequ.sharing",
     "shequ.demo",
 ]
 

@@ -17,6 +17,8 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("emergency/", include("shequ.emergency.urls")),
     path("govservice/", include("shequ.govservice.urls")),
     path("participation/", include("shequ.participation.urls")),
+    path("reports/", include("shequ.reports.urls")),
+    path("sharing/", include("shequ.sharing.urls")),
     path("open311/v2/", include("shequ.grid.urls_open311")),
     path("", include("shequ.core.urls")),
 ]

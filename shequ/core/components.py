@@ -8,8 +8,10 @@ ledgers they offer.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
 from importlib import import_module
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -123,6 +125,108 @@ class Ledger:
 
 
 @dataclass(frozen=True)
+class Dimension:
+    """A breakdown a statistic or a shared resource accepts (tag, age band, category, status …):
+    its key, its label, and its values as ``(value, label)`` pairs (a callable: values may come
+    from the database, e.g. the categories)."""
+
+    key: str
+    label: str | Promise
+    values: Callable[[], Sequence[tuple[str, str | Promise]]]
+
+
+@dataclass(frozen=True)
+class StatQuery:
+    """What a report cell asks a statistic: the value of every region under ``root`` grouped by
+    the first ``group_length`` digits of its code (12: per community), for the period
+    ``start``–``end`` (dates, both included; a "state" statistic counts as on ``end``), narrowed by
+    ``filters`` ({dimension key: value})."""
+
+    root: str
+    group_length: int
+    start: date
+    end: date
+    filters: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Stat:
+    """A number an app offers to reports (统一制表): a count or sum over its data.
+
+    ``compute(query)`` answers {region code prefix: value} for every group with a non-zero value,
+    in a few grouped queries whatever the number of regions (a city's communities at once).
+    ``records(viewer, region_code, query)`` is the drill-down: the rows behind the value of one
+    region, in the viewer's scope (a QuerySet or a list), shown with ``columns`` through ``row``
+    (personal data masked). ``kind`` is "state" (as on the period's last day: residents, houses)
+    or "flow" (what happened in the period: tickets submitted, applications finished)."""
+
+    key: str
+    title: str | Promise
+    unit: str | Promise
+    kind: str
+    compute: Callable[[StatQuery], Mapping[str, int | Decimal]]
+    records: Callable[[Any, str, StatQuery], Any]
+    columns: tuple[LedgerColumn, ...]
+    row: Callable[[Any], Mapping[str, Any]]
+    dimensions: tuple[Dimension, ...] = ()
+    description: str | Promise = ""
+    perm: str | None = None  # needed to open the drill-down (the number itself is aggregate)
+
+
+class Sensitivity:
+    """How sensitive a shared field is (GB/T 35273 / the catalog's 敏感级别)."""
+
+    PUBLIC = "public"  # may be published (a building's address, a category)
+    INTERNAL = "internal"  # government use, not personal (a ticket's text without its reporter)
+    PERSONAL = "personal"  # personal information: masked unless a grant names it
+    SENSITIVE = "sensitive"  # sensitive personal information (health, correction …): never by default
+
+
+class SharingType:
+    """The catalog's 共享类型."""
+
+    UNCONDITIONAL = "unconditional"  # 无条件共享
+    CONDITIONAL = "conditional"  # 有条件共享: through a grant
+    NONE = "none"  # 不予共享
+
+
+@dataclass(frozen=True)
+class ResourceField:
+    key: str
+    title: str | Promise
+    sensitivity: str = Sensitivity.INTERNAL
+    # How the value is shown when the grant does not name the field as unmasked (None: left out).
+    mask: Callable[[Any], Any] | None = None
+
+
+@dataclass(frozen=True)
+class DataResource:
+    """An entry of the government information resource catalog (政务信息资源目录) an app offers for
+    sharing with departments.
+
+    ``rows(region_codes, filters, after, limit)`` answers up to ``limit`` objects with a primary key
+    above ``after`` in any of ``region_codes`` (prefixes), narrowed by ``filters`` ({dimension key:
+    value} over ``dimensions``), in primary-key order; ``row(obj)`` gives every field's clear value
+    by key; ``region_code(obj)`` where the row belongs; ``subjects(obj)`` the registry people the
+    row is about (for the resident's "who used my data" page)."""
+
+    key: str
+    title: str | Promise
+    description: str | Promise
+    owner: str | Promise  # the unit that keeps it (数源单位)
+    frequency: str | Promise  # update frequency (实时, 每日 …)
+    sharing: str
+    fields: tuple[ResourceField, ...]
+    rows: Callable[[Sequence[str], Mapping[str, str], int, int], Sequence[Any]]
+    row: Callable[[Any], Mapping[str, Any]]
+    region_code: Callable[[Any], str]
+    subjects: Callable[[Any], Sequence[int]] = lambda obj: ()
+    dimensions: tuple[Dimension, ...] = ()
+    # Domain events about this resource a department may subscribe to (by name).
+    events: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class ConsistencyCheck:
     """``run()`` returns the problems it finds (none when the data agree), in words for operators."""
 
@@ -146,7 +250,9 @@ class Component:
     permissions: tuple[str, ...] = ()
     events: tuple[str, ...] = ()
     ledgers: tuple[Ledger, ...] = field(default=())
-    stats: tuple[Any, ...] = field(default=())
+    # Numbers it offers to report templates (reports app) and resources to the sharing catalog.
+    stats: tuple[Stat, ...] = field(default=())
+    resources: tuple[DataResource, ...] = field(default=())
     # The app's services on the home page, and their counts for a user ({tile count key: n}), in
     # one call so that an app counts its queues with as few queries as it can.
     tiles: tuple[Tile, ...] = ()
@@ -292,3 +398,13 @@ def offline_urls() -> list[str]:
 def ledgers_for(user: Viewer) -> list[Ledger]:
     """Every app's ledgers this user may know of (restricted ones only with their grant)."""
     return [ledger for comp in components() for ledger in comp.ledgers if ledger.is_visible_to(user)]
+
+
+def stats_all() -> dict[str, Stat]:
+    """Every app's declared statistics by key."""
+    return {stat.key: stat for comp in components() for stat in comp.stats}
+
+
+def resources_all() -> dict[str, DataResource]:
+    """Every app's catalog resources by key."""
+    return {res.key: res for comp in components() for res in comp.resources}

@@ -1,0 +1,5 @@
+"""requests tables."""
+
+from __future__ import annotations
+
+__all__: list[str] = []
