@@ -3,6 +3,7 @@ apps' statistics and, for every computed cell, the drill-down lists exactly the 
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -43,7 +44,7 @@ def data(gov: Gov) -> Gov:  # noqa: F811 - the imported fixture
     Ticket.objects.filter(pk=first.pk).update(
         status=TicketStatus.CLOSED, resolved_at=now, responded_at=now, rating=5
     )
-    Ticket.objects.filter(pk=second.pk).update(due_at=now - timezone.timedelta(days=1))
+    Ticket.objects.filter(pk=second.pk).update(due_at=now - timedelta(days=1))
     closed = counter_app(gov)
     counter_app(gov)
     sibling_app(gov)
