@@ -224,7 +224,7 @@ def generate(people: int, communities: int) -> dict[str, float]:
                 "id_number_index": "''",
                 "phone": "''",
                 "phone_index": "''",
-                "birth_date": "date '1926-01-01' + ((g * 7919) % 36500)",
+                "birth_date": "date '1926-01-01' + ((g::bigint * 7919) % 36500)::int",
                 "sex": "CASE WHEN g % 2 = 0 THEN 'male' ELSE 'female' END",
                 "residence_type": "CASE WHEN g % 100 < 80 THEN 'registered' "
                 "WHEN g % 100 < 90 THEN 'resident' WHEN g % 100 < 99 THEN 'floating' ELSE 'foreign' END",
@@ -264,7 +264,7 @@ def generate(people: int, communities: int) -> dict[str, float]:
     for code, share, subtype, grade in plan:
         cases.append((lo, lo + share, categories[code], subtype, grade))
         lo += share
-    bucket = "(p.id * 31) % 100"
+    bucket = "(p.id::bigint * 31) % 100"
     category = (
         "CASE "
         + " ".join(f"WHEN {bucket} >= {a} AND {bucket} < {b} THEN {cid}" for a, b, cid, _s, _g in cases)
@@ -368,7 +368,7 @@ def generate(people: int, communities: int) -> dict[str, float]:
     from shequ.core.models import User
 
     visitor = User.objects.create(username="bench-visitor")
-    in_month = f"timestamptz '{month} 00:00+08' + ((g * 104729) % (29 * 86400)) * interval '1 second'"
+    in_month = f"timestamptz '{month} 00:00+08' + ((g::bigint * 104729) % (29 * 86400)) * interval '1 second'"
     run(
         "visits",
         filler(
@@ -378,7 +378,7 @@ def generate(people: int, communities: int) -> dict[str, float]:
                 "region_code": "p.region_code",
                 "visitor_id": str(visitor.pk),
                 "person_id": "p.id",
-                "visited_at": in_month.replace("g *", "p.id *"),
+                "visited_at": in_month.replace("g::bigint", "p.id::bigint"),
                 "purpose": "'care'",
                 "created_at": "now()",
                 "updated_at": "now()",
@@ -456,7 +456,7 @@ def generate(people: int, communities: int) -> dict[str, float]:
                 "application_id": "a.id",
                 "item_id": "a.item_id",
                 "region_code": "a.region_code",
-                "stars": "1 + (a.id * 7) % 5",
+                "stars": "1 + (a.id::bigint * 7) % 5",
                 "reasons": "'[]'::jsonb",
                 "channel": "a.channel",
                 "at": "a.submitted_at + interval '4 days'",

@@ -12,7 +12,7 @@ reports already have a snapshot is left alone (the fill itself is refreshed)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 
 from django.utils import timezone
 
@@ -80,7 +80,7 @@ def generate_reports() -> ReportsSummary:
         current, _end = template.period_of(today)
         last = template.period_of(current - timedelta(days=1))[0]
 
-        def instance(code: str, template: ReportTemplate = template, last: object = last) -> ReportInstance:
+        def instance(code: str, template: ReportTemplate = template, last: date = last) -> ReportInstance:
             return ReportInstance.objects.select_related("template").get(
                 template=template, region_code=code, period_start=last
             )
