@@ -67,8 +67,7 @@ def returned_notice(instance: ReportInstance, reason: str) -> Notice:
     fields = {"label": label(instance), "reason": reason}
     return Notice(
         subject=_("Report returned: %(label)s") % fields,
-        body=_("The report was returned for this reason: %(reason)s Please correct it and submit it again.")
-        % fields,
+        body=_("Reason for returning: %(reason)s\nPlease correct the report and submit it again.") % fields,
         fields=fields,
     )
 
