@@ -167,3 +167,27 @@ def test_every_seeded_stat_exists(seeded: dict[str, ReportTemplate]) -> None:
     for template in seeded.values():
         for row in parse(template.definition).rows:
             assert not row.stat or row.stat in known
+
+
+def test_a_changed_seed_becomes_a_new_version(seeded: dict[str, ReportTemplate]) -> None:
+    ReportTemplate.objects.filter(key="elderly").update(title="老年人口统计表（旧）")
+    assert seed_templates() == 1
+    versions = list(ReportTemplate.objects.filter(key="elderly").order_by("version"))
+    assert [(t.version, t.active) for t in versions] == [(1, False), (2, True)]
+    assert versions[1].title == "老年人口统计表" and versions[1].note == "官方模板更新"
+
+
+def test_the_table_has_headings_cells_ratios_and_manual_rows(
+    seeded: dict[str, ReportTemplate], populated: Populate
+) -> None:
+    template = seeded["community_basic"]
+    fill_period(template=template, period_start=today())
+    instance = ReportInstance.objects.get(template=template, region_code=COMMUNITY_A)
+    shown = table(instance)
+    assert shown.number == "湘社区统1表" and [c[1] for c in shown.columns] == ["合计", "男", "女"]
+    rows = {row.key: row for row in shown.rows}
+    assert rows["h_people"].heading and not rows["h_people"].cells
+    assert rows["staff"].manual and rows["staff"].manual_display == "—"
+    assert rows["elderly_ratio"].ratio and rows["elderly_ratio"].cells[0].display.endswith("%")
+    assert [c.key for c in rows["households"].cells] == ["households:total", "", ""]
+    assert rows["residents"].cells[0].computed and not rows["elderly_ratio"].cells[0].computed
