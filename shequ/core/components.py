@@ -148,6 +148,34 @@ class StatQuery:
     end: date
     filters: Mapping[str, str] = field(default_factory=dict)
 
+    @property
+    def bounds(self) -> tuple[Any, Any]:
+        """[start, end] as aware datetimes [local midnight of ``start``, of the day after ``end``)."""
+        import datetime as dt
+
+        from django.utils import timezone
+
+        tz = timezone.get_current_timezone()
+        low = dt.datetime.combine(self.start, dt.time.min, tzinfo=tz)
+        high = dt.datetime.combine(self.end + dt.timedelta(days=1), dt.time.min, tzinfo=tz)
+        return low, high
+
+    def grouped(self, rows: Any, value: Any = None, code_field: str = "region_code") -> dict[str, Any]:
+        """{region code prefix: value} of a queryset already narrowed to the question's rows: one
+        GROUP BY over the first ``group_length`` digits of ``code_field`` (``value``: an aggregate,
+        default the row count); groups whose value is zero or NULL are left out."""
+        from django.db.models import Count
+        from django.db.models.functions import Substr
+
+        grouped_rows = (
+            rows.filter(**{f"{code_field}__startswith": self.root})
+            .annotate(_group=Substr(code_field, 1, self.group_length))
+            .values("_group")
+            .annotate(_value=value if value is not None else Count("pk"))
+            .order_by()
+        )
+        return {row["_group"]: row["_value"] for row in grouped_rows if row["_value"]}
+
 
 @dataclass(frozen=True)
 class Stat:

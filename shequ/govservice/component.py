@@ -12,6 +12,7 @@ from django.utils.translation import pgettext_lazy
 
 from shequ.core.components import Component, NavEntry, Tile
 from shequ.core.models import Role
+from shequ.govservice.indicators import STATS
 from shequ.govservice.permissions import ALL_PERMISSIONS
 from shequ.govservice.permissions import GovPerm as P
 
@@ -117,6 +118,7 @@ def tile_counts(user: Any) -> dict[str, int]:
 COMPONENT = Component(
     name="govservice",
     label=_("Government services"),
+    stats=STATS,
     nav=(*RESIDENT_NAV, *COUNTER_NAV, *KIOSK_NAV, *REVIEW_NAV, *CARE_NAV),
     tiles=(*RESIDENT_TILES, *COUNTER_TILES),
     tile_counts=tile_counts,

@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from shequ.core.components import Component, ConsistencyCheck, NavEntry, Tile
 from shequ.core.models import Role
 from shequ.core.permissions import Viewer
+from shequ.grid.indicators import STATS
 from shequ.grid.permissions import ALL_PERMISSIONS
 from shequ.grid.permissions import GridPerm as P
 
@@ -50,6 +51,7 @@ def audit_labels() -> dict[str, Any]:
 COMPONENT = Component(
     name="grid",
     label=_("Grid events"),
+    stats=STATS,
     nav=(
         # Grid workers check and close on the spot from the queue, though they hold no HANDLE.
         NavEntry(

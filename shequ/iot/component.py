@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from shequ.core.components import Component, NavEntry, Tile
 from shequ.core.permissions import Viewer, has_perm
+from shequ.iot.indicators import STATS
 from shequ.iot.permissions import ALL_PERMISSIONS
 from shequ.iot.permissions import IotPerm as P
 
@@ -69,6 +70,7 @@ def audit_labels() -> dict[str, Any]:
 COMPONENT = Component(
     name="iot",
     label=_("IoT sensing"),
+    stats=STATS,
     nav=(
         *ACCESS_NAV,
         NavEntry(_("Device alerts"), "iot:alerts", perm=P.VIEW, order=30, icon="bell"),

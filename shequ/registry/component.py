@@ -7,6 +7,7 @@ from django.utils.translation import pgettext_lazy
 
 from shequ.core.components import Component, NavEntry, Tile
 from shequ.core.permissions import Viewer, has_perm
+from shequ.registry.indicators import STATS
 from shequ.registry.ledgers import LEDGERS
 from shequ.registry.permissions import ALL_PERMISSIONS
 from shequ.registry.permissions import RegistryPerm as P
@@ -125,5 +126,6 @@ COMPONENT = Component(
     ),
     tile_counts=tile_counts,
     ledgers=LEDGERS,
+    stats=STATS,
     audit_labels=lambda: AUDIT_LABELS,
 )
