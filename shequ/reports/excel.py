@@ -23,6 +23,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font
 from openpyxl.utils import get_column_letter
@@ -75,9 +76,8 @@ def _number(value: Any) -> int | float | None:
         return None
 
 
-def _cell_value(cell: Any) -> Any:
+def _cell_value(value: Any) -> Any:
     """A number stays a number (Excel sums it); a text answer stays text."""
-    value = getattr(cell, "value", None)
     number = _number(value)
     if number is not None:
         return number
@@ -92,8 +92,9 @@ def _put(ws: Worksheet, row: int, col: int, value: Any, **style: Any) -> Any:
 
 
 def write_report(ws: Worksheet, table: Any, heading: FormHeading) -> None:
-    """Fill ``ws`` with the form: ``table`` has ``columns`` (``key``, ``title``) and ``rows``
-    (``title``, ``unit``, ``heading``, ``manual``, ``cells`` with ``value``)."""
+    """Fill ``ws`` with the form: ``table`` is a ``selectors_reports.ReportTable`` (``columns`` as
+    (key, title) pairs; ``rows`` with ``title``, ``unit``, ``heading``, ``manual`` and
+    ``manual_value``, or ``cells`` with their ``value``)."""
     columns = list(table.columns)
     ncols = 2 + max(len(columns), 1)
     last = get_column_letter(ncols)
@@ -120,7 +121,7 @@ def write_report(ws: Worksheet, table: Any, heading: FormHeading) -> None:
     ws.merge_cells(f"A4:{last}4")
     _put(ws, 4, 1, unit_line, font=Font(name=FONT, size=11, bold=heading.draft))
 
-    titles = [_("Indicator"), _("Unit")] + [str(c.title) for c in columns]
+    titles = [_("Indicator"), pgettext("report column", "Unit")] + [str(title) for _key, title in columns]
     widths = [display_width(t) + 2 for t in titles]
     bold = Font(name=FONT, bold=True)
     centre = Alignment(horizontal="center", vertical="center", wrap_text=True)
@@ -142,14 +143,14 @@ def write_report(ws: Worksheet, table: Any, heading: FormHeading) -> None:
         unit = str(row.unit or "")
         widths[1] = max(widths[1], display_width(unit) + 2)
         _put(ws, r, 2, unit, font=plain, border=BORDER, alignment=Alignment(horizontal="center"))
-        cells = list(row.cells)
         if row.manual and len(columns) > 1:
             # A manual field has one value: it spans the columns.
             ws.merge_cells(start_row=r, start_column=3, end_row=r, end_column=ncols)
             for c in range(4, ncols + 1):
                 ws.cell(row=r, column=c).border = BORDER
-        for c, cell in enumerate(cells[: len(columns)] if not row.manual else cells[:1], start=3):
-            value = _cell_value(cell)
+        shown = [row.manual_value] if row.manual else [cell.value for cell in row.cells[: len(columns)]]
+        for c, raw in enumerate(shown, start=3):
+            value = _cell_value(raw)
             target = _put(ws, r, c, value, font=plain, border=BORDER)
             if isinstance(value, float):
                 target.number_format = "0.0"
@@ -168,7 +169,7 @@ def write_report(ws: Worksheet, table: Any, heading: FormHeading) -> None:
 
     for c, width in enumerate(widths, start=1):
         ws.column_dimensions[get_column_letter(c)].width = min(max(width, 8), 60)
-    ws.freeze_panes = ws.cell(row=HEADER_ROW + 1, column=3)
+    ws.freeze_panes = f"C{HEADER_ROW + 1}"
     ws.print_title_rows = f"{HEADER_ROW}:{HEADER_ROW}"
     ws.page_setup.orientation = "landscape"
     ws.page_setup.paperSize = ws.PAPERSIZE_A4
