@@ -17,6 +17,7 @@ from typing import Any
 from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from shequ.core.components import Dimension, LedgerColumn, Stat, StatQuery
 from shequ.core.permissions import Viewer
@@ -120,7 +121,7 @@ def _application_stat(flag: str, key: str, title: Any, description: Any) -> Stat
     return Stat(
         key=key,
         title=title,
-        unit=_("applications"),
+        unit=pgettext_lazy("unit", "applications"),
         kind="flow",
         compute=compute,
         records=records,
@@ -145,7 +146,7 @@ def _rating_stat(flag: str, key: str, title: Any, description: Any) -> Stat:
     return Stat(
         key=key,
         title=title,
-        unit=_("ratings"),
+        unit=pgettext_lazy("unit", "ratings"),
         kind="flow",
         compute=compute,
         records=records,

@@ -95,7 +95,7 @@ def _stat(metric: str, title: Any, description: Any) -> Stat:
     return Stat(
         key=key,
         title=title,
-        unit=_("tickets"),
+        unit=pgettext_lazy("unit", "tickets"),
         kind="flow",
         compute=compute,
         records=records,

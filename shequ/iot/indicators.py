@@ -9,6 +9,7 @@ from typing import Any
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from shequ.core.components import Dimension, LedgerColumn, Stat, StatQuery
 from shequ.core.permissions import Viewer
@@ -68,7 +69,7 @@ def _stat(figure: str, title: Any) -> Stat:
     return Stat(
         key="iot.alerts" if figure == "raised" else f"iot.alerts_{figure}",
         title=title,
-        unit=_("alerts"),
+        unit=pgettext_lazy("unit", "alerts"),
         kind="flow",
         compute=compute,
         records=records,

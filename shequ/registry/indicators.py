@@ -379,7 +379,7 @@ STATS: tuple[Stat, ...] = (
     Stat(
         key="registry.residents",
         title=_("Residents"),
-        unit=_("people"),
+        unit=pgettext_lazy("unit", "people"),
         kind="state",
         compute=_residents_compute,
         records=_residents_records,
@@ -392,7 +392,7 @@ STATS: tuple[Stat, ...] = (
     Stat(
         key="registry.households",
         title=_("Households"),
-        unit=_("households"),
+        unit=pgettext_lazy("unit", "households"),
         kind="state",
         compute=_households_compute,
         records=_households_records,
@@ -405,7 +405,7 @@ STATS: tuple[Stat, ...] = (
     Stat(
         key="registry.houses",
         title=_("Houses"),
-        unit=_("houses"),
+        unit=pgettext_lazy("unit", "houses"),
         kind="state",
         compute=lambda q: q.grouped(_narrow_houses(House.objects.all(), q)),
         records=lambda viewer, code, q: _narrow_houses(house_list(viewer=viewer, region_code=code), q),
@@ -417,7 +417,7 @@ STATS: tuple[Stat, ...] = (
     Stat(
         key="registry.organizations",
         title=_("Organizations"),
-        unit=_("organizations"),
+        unit=pgettext_lazy("unit", "organizations"),
         kind="state",
         compute=lambda q: q.grouped(_narrow_orgs(Organization.objects.all(), q)),
         records=lambda viewer, code, q: _narrow_orgs(organization_list(viewer=viewer, region_code=code), q),
@@ -430,7 +430,7 @@ STATS: tuple[Stat, ...] = (
     Stat(
         key="registry.key_places",
         title=_("Key places"),
-        unit=_("places"),
+        unit=pgettext_lazy("unit", "places"),
         kind="state",
         compute=lambda q: q.grouped(_narrow_places(KeyPlace.objects.all(), q)),
         records=lambda viewer, code, q: _narrow_places(
@@ -444,7 +444,7 @@ STATS: tuple[Stat, ...] = (
     Stat(
         key="registry.visits",
         title=_("Visits"),
-        unit=_("visits"),
+        unit=pgettext_lazy("unit", "visits"),
         kind="flow",
         compute=lambda q: q.grouped(_narrow_visits(Visit.objects.all(), PersonTag.objects.all(), q)),
         records=lambda viewer, code, q: _narrow_visits(

@@ -1,5 +1,17 @@
+from typing import Any
+
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 from django.utils.translation import gettext_lazy as _
+
+
+def _seed_templates(sender: AppConfig, using: str = "default", **kwargs: Any) -> None:
+    """The official templates after every migrate (see ``services.templates.seed_templates`` for
+    why not a data migration); idempotent."""
+    from shequ.reports.services import seed_templates
+
+    if using == "default":
+        seed_templates()
 
 
 class ReportsConfig(AppConfig):
@@ -8,6 +20,9 @@ class ReportsConfig(AppConfig):
     verbose_name = _("Reports")
 
     def ready(self) -> None:
-        from shequ.reports import permissions
+        from shequ.reports import events, handlers, permissions
 
         permissions.register_role_permissions()
+        # Imported for their registration side effects.
+        del events, handlers
+        post_migrate.connect(_seed_templates, sender=self, dispatch_uid="reports.seed_templates")

@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from typing import ClassVar
 
 from django.conf import settings
@@ -30,6 +31,7 @@ __all__ = [
     "ReportSnapshot",
     "ReportTemplate",
     "SnapshotOutcome",
+    "period_of",
 ]
 
 CODE_LENGTH = 15
@@ -52,6 +54,22 @@ class SnapshotOutcome(models.TextChoices):
     NONE = "", pgettext_lazy("report outcome", "Awaiting review")
     APPROVED = "approved", pgettext_lazy("report outcome", "Approved")
     RETURNED = "returned", pgettext_lazy("report outcome", "Returned")
+
+
+def period_of(periodicity: str, day: date) -> tuple[date, date]:
+    """The period (first and last day, both included) of ``periodicity`` holding ``day``."""
+    if periodicity == Periodicity.MONTHLY:
+        start = day.replace(day=1)
+        following = (start + timedelta(days=32)).replace(day=1)
+    elif periodicity == Periodicity.QUARTERLY:
+        start = day.replace(month=(day.month - 1) // 3 * 3 + 1, day=1)
+        following = (start + timedelta(days=93)).replace(day=1)
+    elif periodicity == Periodicity.YEARLY:
+        start = day.replace(month=1, day=1)
+        following = start.replace(year=start.year + 1)
+    else:
+        raise ValueError(f"unknown periodicity {periodicity!r}")
+    return start, following - timedelta(days=1)
 
 
 class ReportTemplate(models.Model):
@@ -88,6 +106,9 @@ class ReportTemplate(models.Model):
 
     def __str__(self) -> str:
         return f"{self.title} (v{self.version})"
+
+    def period_of(self, day: date) -> tuple[date, date]:
+        return period_of(self.periodicity, day)
 
 
 class ReportInstance(models.Model):
