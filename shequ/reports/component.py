@@ -66,6 +66,7 @@ def report_tile_counts(user: Any) -> dict[str, int]:
         counts["reports_to_review"] = selectors_reports.to_review_count(user)
     return counts
 
+
 # --- ledgers (台账) ------------------------------------------------------------------------------
 LEDGER_NAV: tuple[NavEntry, ...] = ()
 LEDGER_TILES: tuple[Tile, ...] = ()

@@ -9,7 +9,7 @@ from datetime import date
 from typing import Any
 
 from django import forms
-from django.utils.translation import gettext
+from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from shequ.core.forms import PlatformForm
@@ -22,12 +22,14 @@ DEFINITION_MAX_BYTES = 256 * 1024
 
 
 class IndexFilterForm(PlatformForm):
-    """The index's filters; an unknown value is simply not a filter (a stale bookmark still opens)."""
+    """The index's filters; a wrong value is said next to its box and filters nothing (a stale
+    bookmark still opens the list)."""
 
-    template = forms.ChoiceField(label=_("Report"), required=False)
-    period = forms.ChoiceField(label=_("Period"), required=False)
+    template = forms.ChoiceField(label=pgettext_lazy("report filter", "Report"), required=False)
+    period = forms.ChoiceField(label=pgettext_lazy("report filter", "Period"), required=False)
+    # Chosen with the status buttons above the form (a hidden box keeps it while filtering).
     status = forms.ChoiceField(
-        label=_("Status"), required=False, choices=[("", _("All")), *InstanceStatus.choices]
+        required=False, choices=[("", _("All")), *InstanceStatus.choices], widget=forms.HiddenInput
     )
 
     def __init__(
@@ -38,12 +40,16 @@ class IndexFilterForm(PlatformForm):
         periods: Sequence[tuple[date, str]],
     ) -> None:
         super().__init__(data)
-        self.fields["template"].choices = [("", _("All")), *templates]
-        self.fields["period"].choices = [("", _("All")), *((d.isoformat(), label) for d, label in periods)]
+        template_field = self.fields["template"]
+        period_field = self.fields["period"]
+        assert isinstance(template_field, forms.ChoiceField) and isinstance(period_field, forms.ChoiceField)
+        template_field.choices = [("", _("All")), *templates]
+        period_field.choices = [("", _("All")), *((d.isoformat(), label) for d, label in periods)]
 
     def filters(self) -> dict[str, Any]:
-        if not self.is_valid():
+        if not self.is_bound:
             return {}
+        self.is_valid()
         data = self.cleaned_data
         return {
             "template_key": data.get("template") or None,
@@ -102,7 +108,7 @@ class PublishForm(PlatformForm):
     """A new version of a template from an uploaded JSON definition."""
 
     key = forms.SlugField(label=_("Key"), max_length=64, help_text=_("e.g. community_basic"))
-    title = forms.CharField(label=_("Title"), max_length=120)
+    title = forms.CharField(label=pgettext_lazy("report template", "Title"), max_length=120)
     number = forms.CharField(label=_("Form number (表号)"), max_length=60, required=False)
     periodicity = forms.ChoiceField(label=_("Periodicity"), choices=Periodicity.choices)
     fill_level = forms.ChoiceField(

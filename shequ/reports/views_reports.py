@@ -344,7 +344,9 @@ def export(request: HttpRequest, pk: int) -> HttpResponse:
             },
         )
     suffix = f"-r{snapshot.revision}" if snapshot else ("-draft" if draft else "")
-    ascii_name = f"report-{instance.template.key}-{instance.region_code}-{instance.period_start:%Y%m}{suffix}.xlsx"
+    ascii_name = (
+        f"report-{instance.template.key}-{instance.region_code}-{instance.period_start:%Y%m}{suffix}.xlsx"
+    )
     words = _("draft") if draft else ""
     name = f"{heading.unit}{heading.title}{heading.period}{words}.xlsx"
     response = HttpResponse(content, content_type=XLSX_CONTENT_TYPE)

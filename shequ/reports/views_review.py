@@ -58,7 +58,9 @@ def review(request: HttpRequest, pk: int) -> HttpResponse:
 def _parent_instance(request: HttpRequest, child: ReportInstance) -> ReportInstance | None:
     """Where to go back to after deciding: the reviewer's own report of the same period."""
     parent = (
-        sel.instances_for(viewer=request.user, period_start=child.period_start, template_key=child.template.key)
+        sel.instances_for(
+            viewer=request.user, period_start=child.period_start, template_key=child.template.key
+        )
         .filter(region_code=child.region.parent.code if child.region.parent else "")
         .first()
     )
@@ -107,7 +109,9 @@ def return_(request: HttpRequest, pk: int) -> HttpResponse:
         except ValidationError as exc:
             apply_service_errors(form, exc)
         else:
-            messages.success(request, _("Returned to %(unit)s with your reason.") % {"unit": child.region.name})
+            messages.success(
+                request, _("Returned to %(unit)s with your reason.") % {"unit": child.region.name}
+            )
             return _back(request, child)
     context = {
         "instance": child,
@@ -178,6 +182,7 @@ def drilldown(request: HttpRequest, pk: int, cell: str) -> HttpResponse:
         "stat": stat,
         "cell": cell,
         "row_title": row.title,
+        "unit_word": row.unit,
         "column_title": column.title if len(definition.columns) > 1 else "",
         "value": value,
         "filters": filters_in_words(stat, definition.filters_of(row, column)),

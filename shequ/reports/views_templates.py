@@ -100,4 +100,6 @@ def template_publish(request: HttpRequest) -> HttpResponse:
                 % {"v": template.version, "title": template.title},
             )
             return redirect("reports:template", key=template.key, version=template.version)
-    return render(request, "reports/report/templates.html", {"rows": template_rows(), "form": form}, status=400)
+    return render(
+        request, "reports/report/templates.html", {"rows": template_rows(), "form": form}, status=400
+    )

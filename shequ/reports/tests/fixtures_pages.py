@@ -18,6 +18,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
+from shequ.conftest import PASSWORD
 from shequ.core import accounts
 from shequ.core.models import Role, User
 from shequ.registry.tests.conftest import COMMUNITY_A, COMMUNITY_B, Registry, resident_id
@@ -37,7 +38,13 @@ DEFINITION: dict[str, Any] = {
     "rows": [
         {"key": "s1", "title": "一、人口", "heading": True},
         {"key": "residents", "title": "常住人口", "unit": "人", "stat": "registry.residents"},
-        {"key": "elderly", "title": "60岁及以上", "unit": "人", "stat": "registry.residents", "filters": {"age": "60+"}},
+        {
+            "key": "elderly",
+            "title": "60岁及以上",
+            "unit": "人",
+            "stat": "registry.residents",
+            "filters": {"age": "60+"},
+        },
         {"key": "elderly_ratio", "title": "老年人口占比", "unit": "%", "ratio": ["elderly", "residents"]},
         {"key": "s2", "title": "二、社区工作力量", "heading": True},
         {
@@ -56,6 +63,7 @@ class Rep:
     template: ReportTemplate
     start: date
     province: User
+    other_street: User  # 桔子洲街道's officer: reviews, but not 岳麓街道's communities
 
     def __getitem__(self, persona: str) -> User:
         return self.reg.world[persona]
@@ -101,7 +109,15 @@ def rep(reg: Registry) -> Rep:
     start, _end = period_of("monthly", timezone.localdate())
     fill_period(template=template, period_start=start)
     province = accounts.user_create(
-        actor=None, username="province", display_name="省民政厅", password="x-Long-enough-1", phone="13800009999"
+        actor=None, username="province", display_name="省民政厅", password=PASSWORD, phone="13800009999"
     )
-    accounts.membership_grant(actor=None, user=province, role=Role.PROVINCE_OFFICER, region=reg.world.regions["43"])
-    return Rep(reg=reg, template=template, start=start, province=province)
+    accounts.membership_grant(
+        actor=None, user=province, role=Role.PROVINCE_OFFICER, region=reg.world.regions["43"]
+    )
+    other_street = accounts.user_create(
+        actor=None, username="street_c", display_name="桔子洲街道", password=PASSWORD, phone="13800009998"
+    )
+    accounts.membership_grant(
+        actor=None, user=other_street, role=Role.STREET_OFFICER, region=reg.world.regions["430104003"]
+    )
+    return Rep(reg=reg, template=template, start=start, province=province, other_street=other_street)

@@ -16,9 +16,8 @@ from django.urls import reverse
 from openpyxl import load_workbook
 
 from shequ.core.models import AuditEntry
-from shequ.registry.tests.conftest import COMMUNITY_A, _fast_password_hasher, reg  # noqa: F401 (fixtures)
 from shequ.reports.models import InstanceStatus, ReportSnapshot
-from shequ.reports.tests.fixtures_pages import Rep, rep  # noqa: F401 (fixture)
+from shequ.reports.tests.fixtures_pages import Rep
 
 pytestmark = pytest.mark.django_db
 
@@ -83,8 +82,9 @@ def test_index_filters_by_status_template_and_period(rep: Rep) -> None:
     assert "枇杷塘社区" in page and "泽盛社区" not in page
     page = main(street.get(f"/reports/?template=test_population&period={rep.start.isoformat()}&status=draft"))
     assert "泽盛社区" in page and "枇杷塘社区" not in page
-    page = main(street.get("/reports/?template=nothing-like-it"))
-    assert "人口基本情况统计表" not in page  # an unknown choice is refused, not ignored
+    page = main(street.get("/reports/?template=nothing-like-it&status=submitted"))
+    assert "不在可用的选项中" in page  # said, and the other filters still apply
+    assert "枇杷塘社区" in page and "泽盛社区" not in page
     assert street.get("/reports/?period=garbage").status_code == 200
 
 
@@ -97,8 +97,14 @@ def test_instance_page_shows_the_table_to_its_region_and_above(rep: Rep) -> None
     residents = a.values["residents:total"]
     assert residents == 3 and a.values["residents:female"] == 1 and a.values["elderly:total"] == 1
     assert "常住人口" in page and "60岁及以上" in page and "33.3" in page
-    assert f'href="{url("cell", a, "residents:total")}"' in text(rep.client("worker_a").get(url("instance", a)))
-    assert "刷新数据" in page and "报送…" in page and 'name="staff"' in text(rep.client("worker_a").get(url("instance", a)))
+    assert f'href="{url("cell", a, "residents:total")}"' in text(
+        rep.client("worker_a").get(url("instance", a))
+    )
+    assert (
+        "刷新数据" in page
+        and "报送…" in page
+        and 'name="staff"' in text(rep.client("worker_a").get(url("instance", a)))
+    )
     street_page = text(rep.client("street").get(url("instance", a)))
     assert "常住人口" in street_page and 'name="staff"' not in street_page and "刷新数据" not in street_page
     for who in ("head_b", "outsider"):
@@ -146,8 +152,8 @@ def test_submit_needs_the_required_fields_and_a_confirmation(rep: Rep) -> None:
     submit(rep)
     a = rep.a
     assert a.status == InstanceStatus.SUBMITTED and a.revision == 1
-    page = main(worker.get(url("instance", a)))
-    assert "已报送" in page and "worker_a" in page and 'name="staff"' not in text(worker.get(url("instance", a)))
+    page = text(worker.get(url("instance", a)))
+    assert "已上报待审核" in page and "worker_a" in page and 'name="staff"' not in page
     assert worker.post(url("submit", a)).status_code == 403  # not twice
 
 
@@ -161,10 +167,13 @@ def test_return_with_reason_fix_and_resubmit(rep: Rep) -> None:
     missing = street.post(url("return", rep.a), {"reason": "  "})
     assert missing.status_code == 400 and "请填写退回原因" in main(missing)
     assert rep.a.status == InstanceStatus.SUBMITTED
-    for who in ("head_b", "outsider"):
-        assert rep.client(who).post(url("return", rep.a), {"reason": "x"}).status_code == 404, who
-        assert rep.client(who).post(url("approve", rep.a)).status_code == 404, who
-    assert rep.client("worker_a").post(url("return", rep.a), {"reason": "x"}).status_code == 403
+    for who in ("head_b", "outsider", "worker_a"):  # no review permission at all
+        assert rep.client(who).post(url("return", rep.a), {"reason": "x"}).status_code == 403, who
+        assert rep.client(who).post(url("approve", rep.a)).status_code == 403, who
+    other = rep.client(rep.other_street)  # reviews, but not this street's communities
+    assert other.post(url("return", rep.a), {"reason": "x"}).status_code == 404
+    assert other.post(url("approve", rep.a)).status_code == 404
+    assert other.get(url("review", rep.street)).status_code == 404
     assert street.post(url("return", rep.a), {"reason": "社区工作者人数偏多，请核实"}).status_code == 302
     a = rep.a
     assert a.status == InstanceStatus.RETURNED and a.return_reason == "社区工作者人数偏多，请核实"
@@ -180,7 +189,7 @@ def test_return_with_reason_fix_and_resubmit(rep: Rep) -> None:
     assert rep.a.status == InstanceStatus.APPROVED
     history = main(worker.get(url("history", a)))
     assert "第2次报送" in history and "第1次报送" in history and "社区工作者人数偏多，请核实" in history
-    assert "审核通过" in history and "已退回" in history
+    assert "审核通过" in history and "退回" in history
     first = main(worker.get(url("snapshot", a, 1)))
     assert "120" in first and "第1次报送" in first
     assert "12" in main(worker.get(url("snapshot", a, 2)))
@@ -191,9 +200,11 @@ def test_return_with_reason_fix_and_resubmit(rep: Rep) -> None:
 
 
 def test_review_page_is_for_the_level_above(rep: Rep) -> None:
-    assert rep.client("worker_a").get(url("review", rep.street)).status_code == 404
-    assert rep.client("outsider").get(url("review", rep.street)).status_code == 404
-    assert rep.client("head_b").get(url("review", rep.b)).status_code == 403  # a community has no review
+    for who in ("worker_a", "head_b", "outsider"):  # community staff review nothing
+        assert rep.client(who).get(url("review", rep.street)).status_code == 403, who
+    assert rep.client(rep.other_street).get(url("review", rep.street)).status_code == 404
+    page = main(rep.client(rep.other_street).get("/reports/"))
+    assert "岳麓街道" not in page and "枇杷塘社区" not in page and "桔子洲街道" in page
     assert rep.client("street").get(url("review", rep.a)).status_code == 404  # nothing below a community
 
 
@@ -217,7 +228,11 @@ def test_export_holds_the_page_numbers(rep: Rep) -> None:
     assert ws["A1"].value == "人口基本情况统计表" and "测社统1表" in ws["A2"].value
     assert "岳麓街道枇杷塘社区" in ws["A4"].value and "草稿" in ws["A4"].value
     rows = numbers(ws)
-    assert rows["常住人口"] == [a.values["residents:total"], a.values["residents:male"], a.values["residents:female"]]
+    assert rows["常住人口"] == [
+        a.values["residents:total"],
+        a.values["residents:male"],
+        a.values["residents:female"],
+    ]
     assert rows["60岁及以上"][0] == a.values["elderly:total"]
     assert rows["老年人口占比"][0] == pytest.approx(33.3)
     assert rows["社区工作者人数"][0] == 12
