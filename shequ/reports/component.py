@@ -49,6 +49,13 @@ REPORT_TILES: tuple[Tile, ...] = (
 )
 REPORT_EVENTS: tuple[str, ...] = ()
 REPORT_AUDIT_LABELS: dict[str, object] = {
+    "reports.fill": _("Reports of a period filled from the data"),
+    "reports.instance_refresh": _("Report numbers computed again"),
+    "reports.instance_save": _("Report's manual fields saved"),
+    "reports.instance_submit": _("Report submitted"),
+    "reports.instance_approve": _("Report approved"),
+    "reports.instance_return": _("Report returned with a reason"),
+    "reports.template_publish": _("Report template version published"),
     "reports.export": _("Report downloaded as Excel"),
     "reports.drilldown": _("Records behind a report number viewed"),
 }

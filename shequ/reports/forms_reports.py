@@ -107,7 +107,9 @@ class ReturnForm(PlatformForm):
 class PublishForm(PlatformForm):
     """A new version of a template from an uploaded JSON definition."""
 
-    key = forms.SlugField(label=_("Key"), max_length=64, help_text=_("e.g. community_basic"))
+    key = forms.SlugField(
+        label=pgettext_lazy("report template", "Key"), max_length=64, help_text=_("e.g. community_basic")
+    )
     title = forms.CharField(label=pgettext_lazy("report template", "Title"), max_length=120)
     number = forms.CharField(label=_("Form number (表号)"), max_length=60, required=False)
     periodicity = forms.ChoiceField(label=_("Periodicity"), choices=Periodicity.choices)

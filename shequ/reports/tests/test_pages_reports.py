@@ -282,3 +282,24 @@ def test_drilldown_of_a_snapshot_shows_both_counts(rep: Rep) -> None:
     rep.reg.register("孙七", rep.reg.houses["a"][2])
     page = main(rep.client("worker_a").get(url("cell", rep.a, "residents:total") + "?revision=1"))
     assert "4条记录" in page and "数字3是第1次报送" in page
+
+
+# --- Home tiles ---------------------------------------------------------------------------------
+
+
+def test_home_tiles_count_what_is_to_submit_and_to_review(rep: Rep) -> None:
+    from django.utils import translation
+
+    from shequ.core.components import tiles_for
+
+    def counts(who: str) -> dict[str, int | None]:
+        with translation.override("en"):
+            return {str(t.label): t.count for t in tiles_for(rep[who]) if t.url.startswith("/reports/")}
+
+    assert counts("worker_a") == {"Reports to submit": 1}
+    submit(rep)
+    assert counts("worker_a") == {"Reports to submit": 0}
+    # The street: its own aggregate to submit, and the community's report to review.
+    assert counts("street") == {"Reports to submit": 1, "Reports to review": 1}
+    assert counts("head_b") == {"Reports to submit": 1}
+    assert counts("resident") == {} and counts("dept") == {}
