@@ -25,6 +25,7 @@ from shequ.grid.demo import TicketSummary, generate_tickets
 from shequ.iot.demo import IotSummary, generate_iot
 from shequ.participation.demo import ParticipationSummary, generate_participation
 from shequ.registry.demo import RegistrySummary, generate_registry
+from shequ.reports.demo import ReportsSummary, generate_reports
 
 PROVINCE = "43"
 CITY = "4301"  # 长沙市
@@ -102,6 +103,7 @@ class DemoResult:
     emergency: EmergencySummary | None = None
     govservice: GovSummary | None = None
     participation: ParticipationSummary | None = None
+    reports: ReportsSummary | None = None
 
 
 def generate(*, size: int = 1, seed: int = 2026, registry_workers: int = 1) -> DemoResult:
@@ -176,4 +178,7 @@ def generate(*, size: int = 1, seed: int = 2026, registry_workers: int = 1) -> D
     result.govservice = generate_govservice(seed=seed)
     # Votes and elections, consultations, disclosure (``shequ.participation.demo``).
     result.participation = generate_participation(seed=seed)
+    # The official report templates filled from all of the above, some on their way up
+    # (``shequ.reports.demo``).
+    result.reports = generate_reports()
     return result

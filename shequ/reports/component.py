@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from shequ.core.components import Component, NavEntry, Tile
+from shequ.reports.events import EVENT_NAMES
 from shequ.reports.permissions import ALL_PERMISSIONS
 from shequ.reports.permissions import ReportPerm as RP
 
@@ -47,15 +48,15 @@ REPORT_TILES: tuple[Tile, ...] = (
         hint=_("submitted by the regions below"),
     ),
 )
-REPORT_EVENTS: tuple[str, ...] = ()
+REPORT_EVENTS: tuple[str, ...] = EVENT_NAMES
 REPORT_AUDIT_LABELS: dict[str, object] = {
-    "reports.fill": _("Reports of a period filled from the data"),
-    "reports.instance_refresh": _("Report numbers computed again"),
-    "reports.instance_save": _("Report's manual fields saved"),
+    "reports.fill": _("Reports filled from the data"),
+    "reports.instance_refresh": _("Report recomputed"),
+    "reports.instance_save": _("Report fields saved"),
     "reports.instance_submit": _("Report submitted"),
     "reports.instance_approve": _("Report approved"),
-    "reports.instance_return": _("Report returned with a reason"),
-    "reports.template_publish": _("Report template version published"),
+    "reports.instance_return": _("Report returned"),
+    "reports.template_publish": _("Report template published"),
     "reports.export": _("Report downloaded as Excel"),
     "reports.drilldown": _("Records behind a report number viewed"),
 }

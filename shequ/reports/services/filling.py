@@ -231,6 +231,13 @@ def instance_refresh(*, actor: Viewer | None, instance: ReportInstance) -> Repor
             raise ValidationError(_("This report has been submitted: its numbers no longer change."))
         recompute(locked)
         locked.save(update_fields=["values", "manual", "filled_at"])
+        audit.record(
+            "reports.instance_refresh",
+            actor=actor,
+            region_code=locked.region_code,
+            object_type="reports.instance",
+            object_id=locked.pk,
+        )
     return locked
 
 

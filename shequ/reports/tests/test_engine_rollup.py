@@ -158,6 +158,13 @@ def test_returned_report_is_fixed_and_resubmitted_with_history(setup: dict[str, 
     instance_save_manual(actor=w["worker_a"], instance=returned, manual={"staff": "11"})
     instance_submit(actor=w["worker_a"], instance=inst(t, COMMUNITY_A))
     instance_approve(actor=w["street"], instance=inst(t, COMMUNITY_A))
+    outbox.run_pending()
+    told_filler = Message.objects.filter(recipient=w["worker_a"], topic="reports.instance").order_by("pk")
+    assert [m.subject.split("：")[0] for m in told_filler] == ["报表被退回", "报表已审核通过"]
+    assert (
+        told_filler[0].body.startswith("退回理由：社区工作者人数与花名册不符")
+        and "重新上报" in told_filler[0].body
+    )
     history = list(ReportSnapshot.objects.filter(instance=returned).order_by("revision"))
     assert [(s.revision, s.outcome) for s in history] == [(1, "returned"), (2, "approved")]
     assert history[0].manual["staff"] == 12 and history[1].manual["staff"] == 11
