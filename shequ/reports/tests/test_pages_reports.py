@@ -303,3 +303,49 @@ def test_home_tiles_count_what_is_to_submit_and_to_review(rep: Rep) -> None:
     assert counts("street") == {"Reports to submit": 1, "Reports to review": 1}
     assert counts("head_b") == {"Reports to submit": 1}
     assert counts("resident") == {} and counts("dept") == {}
+
+
+def test_index_and_review_do_not_query_per_report(rep: Rep) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from shequ.core.models import Region, RegionKind, RegionLevel
+    from shequ.reports.models import ReportTemplate, period_of
+    from shequ.reports.services import fill_period
+    from shequ.reports.tests.fixtures_pages import DEFINITION
+
+    street = rep.client("street")
+
+    def queries(path: str) -> int:
+        with CaptureQueriesContext(connection) as ctx:
+            assert street.get(path).status_code == 200
+        return len(ctx.captured_queries)
+
+    review = url("review", rep.street)
+    before = queries("/reports/"), queries(review)
+    parent = rep.reg.world.regions["430104002"]
+    for n in range(3):  # three more communities under the street, each with its report
+        Region.objects.create(
+            code=f"43010400201{n}",
+            name=f"新建{n}社区",
+            level=RegionLevel.COMMUNITY,
+            kind=RegionKind.COMMUNITY,
+            parent=parent,
+        )
+    fill_period(template=rep.template, period_start=rep.start)
+    assert len(main(street.get(review)).split("新建")) == 4
+    for n in range(3):
+        extra = ReportTemplate.objects.create(
+            key=f"extra_{n}",
+            title=f"附加表{n}",
+            periodicity="monthly",
+            fill_level="community",
+            receive_level="county",
+            definition=DEFINITION,
+        )
+        fill_period(template=extra, period_start=period_of("monthly", rep.start)[0])
+    submit(rep)
+    # Several times the reports and children, one of them submitted: the same queries (a
+    # submitted report's line may add one).
+    assert queries("/reports/") <= before[0] + 1
+    assert queries(review) <= before[1] + 1
