@@ -2,15 +2,52 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from shequ.core.components import Component, NavEntry, Tile
 from shequ.reports.events import EVENT_NAMES
 from shequ.reports.permissions import ALL_PERMISSIONS
+from shequ.reports.permissions import ReportPerm as RP
 
 # --- reports (统一报表) ---------------------------------------------------------------------------
-REPORT_NAV: tuple[NavEntry, ...] = ()
-REPORT_TILES: tuple[Tile, ...] = ()
+REPORT_NAV: tuple[NavEntry, ...] = (
+    NavEntry(
+        _("Reports"),
+        "reports:index",
+        perm=RP.VIEW,
+        order=70,
+        icon="chart",
+        tab=pgettext_lazy("tab", "Reports"),
+        tab_rank=70,
+    ),
+    NavEntry(_("Report templates"), "reports:templates", perm=RP.TEMPLATES, order=71, icon="table"),
+)
+REPORT_TILES: tuple[Tile, ...] = (
+    Tile(
+        _("Reports to submit"),
+        "reports:index",
+        "chart",
+        perm=RP.FILL,
+        order=14,
+        count="reports_to_fill",
+        tone="warn",
+        hint=_("filled from the data: check, complete, submit"),
+    ),
+    Tile(
+        _("Reports to review"),
+        "reports:index",
+        "check",
+        perm=RP.REVIEW,
+        order=15,
+        count="reports_to_review",
+        tone="warn",
+        query="?status=submitted",
+        hint=_("submitted by the regions below"),
+    ),
+)
 REPORT_EVENTS: tuple[str, ...] = EVENT_NAMES
 REPORT_AUDIT_LABELS: dict[str, object] = {
     "reports.fill": _("Reports filled from the data"),
@@ -20,7 +57,23 @@ REPORT_AUDIT_LABELS: dict[str, object] = {
     "reports.instance_approve": _("Report approved"),
     "reports.instance_return": _("Report returned"),
     "reports.template_publish": _("Report template published"),
+    "reports.export": _("Report downloaded as Excel"),
+    "reports.drilldown": _("Records behind a report number viewed"),
 }
+
+
+def report_tile_counts(user: Any) -> dict[str, int]:
+    """Reports the user's own regions still have to submit, and those waiting for their review."""
+    from shequ.core.permissions import has_perm
+    from shequ.reports import selectors_reports
+
+    counts: dict[str, int] = {}
+    if has_perm(user, RP.FILL):
+        counts["reports_to_fill"] = selectors_reports.to_fill_count(user)
+    if has_perm(user, RP.REVIEW):
+        counts["reports_to_review"] = selectors_reports.to_review_count(user)
+    return counts
+
 
 # --- ledgers (台账) ------------------------------------------------------------------------------
 LEDGER_NAV: tuple[NavEntry, ...] = ()
@@ -35,5 +88,6 @@ COMPONENT = Component(
     permissions=ALL_PERMISSIONS,
     events=REPORT_EVENTS,
     tiles=(*REPORT_TILES, *LEDGER_TILES),
+    tile_counts=report_tile_counts,
     audit_labels=lambda: {**REPORT_AUDIT_LABELS, **LEDGER_AUDIT_LABELS},
 )
