@@ -207,3 +207,53 @@ def calls_about_person(person_ids: Sequence[int]) -> QuerySet[SharingCall]:
     return (
         SharingCall.objects.filter(Exists(about)).select_related("grant", "department").order_by("-at", "-id")
     )
+
+
+def client_choices(viewer: Viewer) -> list[tuple[User, str]]:
+    """Department accounts that hold a live ``sharing:read`` token — the clients a grant can name —
+    with their department's name (none for a viewer without ``sharing.grant``)."""
+    if not has_perm(viewer, P.GRANT):
+        return []
+    now = timezone.now()
+    live = ApiToken.objects.filter(revoked_at__isnull=True, expires_at__gt=now, user__is_active=True)
+    user_ids = {t.user_id for t in live.only("user_id", "scopes") if "sharing:read" in t.scopes}
+    members = (
+        Membership.objects.filter(
+            user_id__in=user_ids,
+            role=Role.DEPARTMENT_STAFF,
+            revoked_at__isnull=True,
+            department__is_active=True,
+        )
+        .select_related("user", "department")
+        .order_by("department__name", "user__username")
+    )
+    seen: set[int] = set()
+    out: list[tuple[User, str]] = []
+    for m in members:
+        if m.user_id not in seen and m.department is not None:
+            seen.add(m.user_id)
+            out.append((m.user, m.department.name))
+    return out
+
+
+def department_of_client(client: User) -> Department | None:
+    """The department a client account works for (its first department-staff membership)."""
+    membership = (
+        Membership.objects.filter(
+            user=client, role=Role.DEPARTMENT_STAFF, revoked_at__isnull=True, department__isnull=False
+        )
+        .select_related("department")
+        .order_by("pk")
+        .first()
+    )
+    return membership.department if membership else None
+
+
+def log_departments(viewer: Viewer) -> list[tuple[int, str]]:
+    """The departments in the viewer's access log (the filter's choices)."""
+    ids = call_log(viewer=viewer).order_by().values_list("department_id", flat=True).distinct()
+    return list(Department.objects.filter(pk__in=ids).order_by("name").values_list("pk", "name"))
+
+
+def resources_all_map() -> dict[str, DataResource]:
+    return dict(resources_all())
