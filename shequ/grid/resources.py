@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from django.db.models import Q
-from django.utils.translation import get_language
+from django.utils.translation import get_language, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from shequ.core.components import DataResource, Dimension, ResourceField, Sensitivity, SharingType
@@ -81,7 +81,7 @@ TICKETS = DataResource(
     frequency=_("Real time"),
     sharing=SharingType.CONDITIONAL,
     fields=(
-        ResourceField("title", _("Title"), INTERNAL),
+        ResourceField("title", pgettext_lazy("shared field", "Title"), INTERNAL),
         ResourceField("description", _("Description"), INTERNAL),
         ResourceField("category", _("Category"), PUBLIC),
         ResourceField("source", _("Source"), PUBLIC),
@@ -89,8 +89,8 @@ TICKETS = DataResource(
         ResourceField("status", _("Status"), PUBLIC),
         ResourceField("address", _("Address"), INTERNAL),
         ResourceField("department", _("Handling department"), PUBLIC),
-        ResourceField("submitted_at", _("Submitted"), PUBLIC),
-        ResourceField("closed_at", _("Closed"), PUBLIC),
+        ResourceField("submitted_at", _("Submitted on"), PUBLIC),
+        ResourceField("closed_at", _("Closed on"), PUBLIC),
         ResourceField("result", _("Result"), INTERNAL),
         ResourceField("rating", _("Rating"), INTERNAL),
         ResourceField("contact_name", _("Reporter's name"), PERSONAL, mask_name),

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from shequ.core.components import DataResource, Dimension, ResourceField, Sensitivity, SharingType
 from shequ.core.permissions import codes_q
@@ -129,7 +130,7 @@ ALERTS = DataResource(
     frequency=_("Real time"),
     sharing=SharingType.CONDITIONAL,
     fields=(
-        ResourceField("title", _("Title"), PUBLIC),
+        ResourceField("title", pgettext_lazy("shared field", "Title"), PUBLIC),
         ResourceField("detail", _("Detail"), INTERNAL),
         ResourceField("rule_kind", _("Rule kind"), PUBLIC),
         ResourceField("severity", _("Severity"), PUBLIC),
@@ -139,7 +140,7 @@ ALERTS = DataResource(
         ResourceField("count", _("Repeats"), INTERNAL),
         ResourceField("first_at", _("First seen"), PUBLIC),
         ResourceField("last_at", _("Last seen"), PUBLIC),
-        ResourceField("cleared_at", _("Cleared"), PUBLIC),
+        ResourceField("cleared_at", _("Cleared on"), PUBLIC),
         ResourceField("region_code", _("Community or grid code"), PUBLIC),
     ),
     rows=_alerts,

@@ -16,6 +16,7 @@ from typing import Any
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from shequ.core.components import DataResource, Dimension, ResourceField, Sensitivity, SharingType
 from shequ.core.permissions import codes_q
@@ -314,7 +315,7 @@ HOUSES = DataResource(
         ResourceField("area", _("Floor area (m²)"), INTERNAL),
         ResourceField("use", _("Use"), INTERNAL),
         ResourceField("property_type", _("Property type"), INTERNAL),
-        ResourceField("residents", _("Residents"), INTERNAL),
+        ResourceField("residents", _("Number of residents"), INTERNAL),
         ResourceField("region_code", _("Community or grid code"), PUBLIC),
     ),
     rows=_houses,
@@ -369,7 +370,7 @@ ORGANIZATIONS = DataResource(
     frequency=_("Real time (as the community records it)"),
     sharing=SharingType.UNCONDITIONAL,
     fields=(
-        ResourceField("name", _("Name"), PUBLIC),
+        ResourceField("name", pgettext_lazy("organization", "Name"), PUBLIC),
         ResourceField("uscc", _("Unified social credit code"), PUBLIC),
         ResourceField("type", _("Type"), PUBLIC),
         ResourceField("industry", _("Industry"), PUBLIC),
@@ -429,12 +430,12 @@ KEY_PLACES = DataResource(
     frequency=_("Real time (as the community records it)"),
     sharing=SharingType.CONDITIONAL,
     fields=(
-        ResourceField("name", _("Name"), PUBLIC),
+        ResourceField("name", pgettext_lazy("organization", "Name"), PUBLIC),
         ResourceField("kind", _("Kind"), PUBLIC),
         ResourceField("address", _("Address"), PUBLIC),
         ResourceField("risk_level", _("Risk level"), INTERNAL),
         ResourceField("risk_notes", _("Risk notes"), INTERNAL),
-        ResourceField("active", _("Active"), PUBLIC),
+        ResourceField("active", pgettext_lazy("shared field", "Active"), PUBLIC),
         ResourceField("region_code", _("Community or grid code"), PUBLIC),
     ),
     rows=_key_places,

@@ -9,9 +9,10 @@ from typing import Any
 from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from shequ.core.components import DataResource, Sensitivity, SharingType
-from shequ.core.forms import DateInput, DepartmentChoiceField, PlatformForm, RegionPickerField
+from shequ.core.forms import CHOOSE, DateInput, DepartmentChoiceField, PlatformForm, RegionPickerField
 from shequ.core.models import Region, User
 from shequ.core.permissions import Viewer
 from shequ.sharing.permissions import SharePerm as P
@@ -89,7 +90,7 @@ class ResourceChoiceForm(PlatformForm):
 
     def __init__(self, *args: Any, resources: list[DataResource], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["resource"].choices = [("", "")] + [(r.key, str(r.title)) for r in resources]  # type: ignore[attr-defined]
+        self.fields["resource"].choices = [("", CHOOSE)] + [(r.key, str(r.title)) for r in resources]  # type: ignore[attr-defined]
 
 
 def field_label(field: Any) -> str:
@@ -100,7 +101,7 @@ class GrantForm(PlatformForm):
     """A grant on one resource: the client account (its department follows), fields, fields in
     clear, up to three regions, a value per row filter, purpose, legal basis, end and rate."""
 
-    client = forms.TypedChoiceField(label=_("Client account"), coerce=int)
+    client = forms.TypedChoiceField(label=pgettext_lazy("sharing", "Client account"), coerce=int)
     fields_ = forms.MultipleChoiceField(label=_("Fields"), widget=forms.CheckboxSelectMultiple)
     unmasked = forms.MultipleChoiceField(
         label=_("Personal fields shown in clear"),
@@ -111,7 +112,9 @@ class GrantForm(PlatformForm):
     region_1 = RegionPickerField(label=_("Region"))
     region_2 = RegionPickerField(label=_("Another region"), required=False)
     region_3 = RegionPickerField(label=_("Another region"), required=False)
-    purpose = forms.CharField(label=_("Purpose"), max_length=300, widget=forms.Textarea(attrs={"rows": 2}))
+    purpose = forms.CharField(
+        label=pgettext_lazy("grant", "Purpose"), max_length=300, widget=forms.Textarea(attrs={"rows": 2})
+    )
     legal_basis = forms.CharField(
         label=_("Legal basis"),
         max_length=300,
@@ -132,7 +135,7 @@ class GrantForm(PlatformForm):
         kwargs.setdefault("initial", {"ends_on": _days_ahead(DEFAULT_GRANT_DAYS), "rate_per_minute": 60})
         super().__init__(*args, **kwargs)
         self.resource = resource
-        self.fields["client"].choices = [("", "")] + [  # type: ignore[attr-defined]
+        self.fields["client"].choices = [("", CHOOSE)] + [  # type: ignore[attr-defined]
             (user.pk, f"{department}：{user.display_name or user.username}") for user, department in clients
         ]
         self.fields["fields_"].choices = [(f.key, field_label(f)) for f in resource.fields]  # type: ignore[attr-defined]

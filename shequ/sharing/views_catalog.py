@@ -8,16 +8,29 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET
 
+from shequ.core.components import Sensitivity
 from shequ.sharing import selectors_access as selectors
 from shequ.sharing.forms_access import SENSITIVITY_WORDS, SHARING_WORDS
+
+GROUPS = (
+    ((Sensitivity.PUBLIC, Sensitivity.INTERNAL), _("Fields")),
+    ((Sensitivity.PERSONAL,), _("Personal information (masked or left out unless granted in clear)")),
+    ((Sensitivity.SENSITIVE,), _("Sensitive personal information (only with a legal basis)")),
+)
 
 
 def _labelled(entry: dict[str, Any]) -> dict[str, Any]:
     entry["sharing_label"] = SHARING_WORDS.get(entry["sharing"], entry["sharing"])
     for field in entry["fields"]:
         field["sensitivity_label"] = SENSITIVITY_WORDS.get(field["sensitivity"], field["sensitivity"])
+    entry["groups"] = [
+        {"label": label, "fields": fields}
+        for levels, label in GROUPS
+        if (fields := [f for f in entry["fields"] if f["sensitivity"] in levels])
+    ]
     return entry
 
 
