@@ -65,9 +65,11 @@ class ClientCreateForm(PlatformForm):
     def __init__(self, *args: Any, viewer: Viewer, **kwargs: Any) -> None:
         kwargs.setdefault("initial", {"ends_on": _days_ahead(DEFAULT_TOKEN_DAYS)})
         super().__init__(*args, **kwargs)
+        from shequ.sharing.selectors_access import department_list
+
         department = self.fields["department"]
         assert isinstance(department, DepartmentChoiceField)
-        department.limit_to(viewer, P.GRANT)
+        department.queryset = department_list(viewer=viewer)
 
 
 class TokenIssueForm(PlatformForm):

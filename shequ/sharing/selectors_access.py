@@ -83,11 +83,13 @@ def catalog() -> list[dict[str, Any]]:
 
 
 def department_list(*, viewer: Viewer) -> QuerySet[Department]:
-    """Active departments a security administrator may give data to (every department: a grant's
-    regions, not the department's, are what the administrator's scope limits)."""
-    if not has_perm(viewer, P.GRANT):
-        return Department.objects.none()
-    return Department.objects.filter(is_active=True).select_related("region")
+    """Active departments of the regions where the viewer holds ``sharing.grant`` (a security
+    administrator manages the API access of the departments of their area)."""
+    return (
+        Department.objects.filter(codes_q(scopes_for(viewer, P.GRANT)), is_active=True)
+        .select_related("region")
+        .order_by("region_code", "name")
+    )
 
 
 def get_department_for(viewer: Viewer, pk: Any) -> Department:

@@ -273,3 +273,18 @@ def test_no_token_is_401(shared: Shared) -> None:
     from django.test import Client
 
     assert Client().get("/api/v1/sharing/people/rows").status_code == 401
+
+
+@pytest.mark.parametrize("key", RESOURCE_KEYS)
+def test_queries_do_not_grow_with_the_rows(shared: Shared, key: str) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    resource = resources_all()[key]
+    shared.grant(key, [f.key for f in resource.fields], region_codes=[STREET], rate_per_minute=100)
+    shared.get(f"{key}/rows")  # the token's first use of the minute writes its last_used_at
+    with CaptureQueriesContext(connection) as one:
+        assert len(shared.get(f"{key}/rows", limit=1).json()["rows"]) == 1
+    with CaptureQueriesContext(connection) as all_rows:
+        assert len(shared.get(f"{key}/rows").json()["rows"]) >= 2
+    assert len(all_rows) == len(one), [q["sql"][:120] for q in all_rows.captured_queries]
