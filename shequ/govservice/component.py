@@ -15,6 +15,7 @@ from shequ.core.models import Role
 from shequ.govservice.indicators import STATS
 from shequ.govservice.permissions import ALL_PERMISSIONS
 from shequ.govservice.permissions import GovPerm as P
+from shequ.govservice.resources import RESOURCES
 
 _RESIDENT = frozenset({Role.RESIDENT})
 
@@ -119,6 +120,7 @@ COMPONENT = Component(
     name="govservice",
     label=_("Government services"),
     stats=STATS,
+    resources=RESOURCES,
     nav=(*RESIDENT_NAV, *COUNTER_NAV, *KIOSK_NAV, *REVIEW_NAV, *CARE_NAV),
     tiles=(*RESIDENT_TILES, *COUNTER_TILES),
     tile_counts=tile_counts,

@@ -13,6 +13,7 @@ from shequ.core.permissions import Viewer
 from shequ.grid.indicators import STATS
 from shequ.grid.permissions import ALL_PERMISSIONS
 from shequ.grid.permissions import GridPerm as P
+from shequ.grid.resources import RESOURCES
 
 
 def tile_counts(user: Viewer) -> dict[str, int]:
@@ -52,6 +53,7 @@ COMPONENT = Component(
     name="grid",
     label=_("Grid events"),
     stats=STATS,
+    resources=RESOURCES,
     nav=(
         # Grid workers check and close on the spot from the queue, though they hold no HANDLE.
         NavEntry(

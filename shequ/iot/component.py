@@ -11,6 +11,7 @@ from shequ.core.permissions import Viewer, has_perm
 from shequ.iot.indicators import STATS
 from shequ.iot.permissions import ALL_PERMISSIONS
 from shequ.iot.permissions import IotPerm as P
+from shequ.iot.resources import RESOURCES
 
 
 def tile_counts(user: Viewer) -> dict[str, int]:
@@ -71,6 +72,7 @@ COMPONENT = Component(
     name="iot",
     label=_("IoT sensing"),
     stats=STATS,
+    resources=RESOURCES,
     nav=(
         *ACCESS_NAV,
         NavEntry(_("Device alerts"), "iot:alerts", perm=P.VIEW, order=30, icon="bell"),

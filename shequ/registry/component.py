@@ -11,6 +11,7 @@ from shequ.registry.indicators import STATS
 from shequ.registry.ledgers import LEDGERS
 from shequ.registry.permissions import ALL_PERMISSIONS
 from shequ.registry.permissions import RegistryPerm as P
+from shequ.registry.resources import RESOURCES
 
 
 def tile_counts(user: Viewer) -> dict[str, int]:
@@ -66,6 +67,7 @@ AUDIT_LABELS = {
 COMPONENT = Component(
     name="registry",
     label=_("Base data"),
+    resources=RESOURCES,
     nav=(
         NavEntry(
             _("My grid"),
