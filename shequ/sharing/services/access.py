@@ -5,6 +5,7 @@ administrator, never by or for themselves."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -23,7 +24,7 @@ from shequ.core.text import bounded_text
 from shequ.sharing.models import Grant
 from shequ.sharing.permissions import SharePerm as P
 
-__all__ = ["GRANT_MAX_DAYS", "RATE_MAX", "grant_create", "grant_revoke"]
+__all__ = ["GRANT_MAX_DAYS", "RATE_MAX", "GrantTerms", "grant_create", "grant_revoke", "grant_validate"]
 
 GRANT_MAX_DAYS = 365
 RATE_MAX = 6000  # calls per minute: a hundred a second is more than any department system needs
@@ -68,16 +69,17 @@ def _same_department(actor: Viewer | None, department: Department) -> bool:
     return Membership.objects.filter(user=actor, department=department, revoked_at__isnull=True).exists()
 
 
-def resource_or_error(key: str) -> DataResource:
-    resource = resources_all().get(key)
-    if resource is None:
-        raise ValidationError({"resource": _("There is no resource %(key)s in the catalog.") % {"key": key}})
-    return resource
+class _Errors(dict[str, str]):
+    """The input's problems by argument: every one is reported at once, the first per argument."""
+
+    def add(self, field: str, message: str) -> None:
+        self.setdefault(field, message)
 
 
-def _clean_keys(values: Sequence[str], field: str) -> list[str]:
+def _keys(values: Sequence[str], field: str, errors: _Errors) -> list[str]:
     if isinstance(values, str):
-        raise ValidationError({field: _("Give a list, not a single text.")})
+        errors.add(field, _("Give a list, not a single text."))
+        return []
     out: list[str] = []
     for value in values:
         key = str(value).strip()
@@ -86,67 +88,51 @@ def _clean_keys(values: Sequence[str], field: str) -> list[str]:
     return out
 
 
-def _clean_fields(
-    resource: DataResource, fields: Sequence[str], unmasked: Sequence[str]
+def _check_fields(
+    resource: DataResource, fields: Sequence[str], unmasked: Sequence[str], errors: _Errors
 ) -> tuple[list[str], list[str]]:
     by_key = {f.key: f for f in resource.fields}
-    chosen = _clean_keys(fields, "fields")
-    if not chosen:
-        raise ValidationError({"fields": _("Choose at least one field.")})
+    chosen = _keys(fields, "fields", errors)
     unknown = [k for k in chosen if k not in by_key]
-    if unknown:
-        raise ValidationError(
-            {"fields": _("These fields are not in the resource: %(keys)s.") % {"keys": ", ".join(unknown)}}
+    if not chosen:
+        errors.add("fields", _("Choose at least one field."))
+    elif unknown:
+        errors.add(
+            "fields", _("These fields are not in the resource: %(keys)s.") % {"keys": ", ".join(unknown)}
         )
-    clear = _clean_keys(unmasked, "unmasked")
+    chosen = [k for k in chosen if k in by_key]
+    clear = _keys(unmasked, "unmasked", errors)
     outside = [k for k in clear if k not in chosen]
+    not_personal = [k for k in clear if k in by_key and by_key[k].sensitivity not in MASKABLE]
     if outside:
-        raise ValidationError(
-            {
-                "unmasked": _("Unmasked fields must be among the granted fields: %(keys)s.")
-                % {"keys": ", ".join(outside)}
-            }
+        errors.add(
+            "unmasked",
+            _("Unmasked fields must be among the granted fields: %(keys)s.") % {"keys": ", ".join(outside)},
         )
-    not_personal = [k for k in clear if by_key[k].sensitivity not in MASKABLE]
-    if not_personal:
-        raise ValidationError(
-            {
-                "unmasked": _("Only personal fields are masked; these are not: %(keys)s.")
-                % {"keys": ", ".join(not_personal)}
-            }
+    elif not_personal:
+        errors.add(
+            "unmasked",
+            _("Only personal fields are masked; these are not: %(keys)s.")
+            % {"keys": ", ".join(not_personal)},
         )
-    # Keep the catalog's order: the API answers fields in it.
+    # The catalog's order: the API answers the fields in it.
     order = [f.key for f in resource.fields]
-    return sorted(chosen, key=order.index), sorted(clear, key=order.index)
+    return sorted(chosen, key=order.index), sorted((k for k in clear if k in chosen), key=order.index)
 
 
-def _clean_regions(
-    actor: Viewer | None, region_codes: Sequence[str], request: HttpRequest | None
-) -> list[str]:
-    codes = _clean_keys(region_codes, "region_codes")
-    if not codes:
-        raise ValidationError({"region_codes": _("Choose at least one region.")})
+def _check_regions(region_codes: Sequence[str], errors: _Errors) -> list[str]:
+    codes = _keys(region_codes, "region_codes", errors)
     known = set(Region.objects.filter(code__in=codes).values_list("code", flat=True))
     missing = [c for c in codes if c not in known]
-    if missing:
-        raise ValidationError(
-            {"region_codes": _("Unknown regions: %(codes)s.") % {"codes": ", ".join(missing)}}
-        )
-    for code in codes:
-        require_actor(
-            actor,
-            P.GRANT,
-            code,
-            action="sharing.grant_create",
-            object_type="sharing.grant",
-            request=request,
-            message=_("You may not grant data of %(code)s.") % {"code": code},
-        )
+    if not codes:
+        errors.add("region_codes", _("Choose at least one region."))
+    elif missing:
+        errors.add("region_codes", _("Unknown regions: %(codes)s.") % {"codes": ", ".join(missing)})
     # A region inside another chosen one adds nothing.
     return sorted(c for c in codes if not any(c != o and c.startswith(o) for o in codes))
 
 
-def _clean_filters(resource: DataResource, row_filters: Mapping[str, str]) -> dict[str, str]:
+def _check_filters(resource: DataResource, row_filters: Mapping[str, str], errors: _Errors) -> dict[str, str]:
     dims = {d.key: d for d in resource.dimensions}
     out: dict[str, str] = {}
     for key, raw in row_filters.items():
@@ -155,18 +141,140 @@ def _clean_filters(resource: DataResource, row_filters: Mapping[str, str]) -> di
             continue
         dim = dims.get(key)
         if dim is None:
-            raise ValidationError(
-                {"row_filters": _("The resource cannot be filtered by %(key)s.") % {"key": key}}
+            errors.add("row_filters", _("The resource cannot be filtered by %(key)s.") % {"key": key})
+        elif value not in {str(v) for v, _label in dim.values()}:
+            errors.add(
+                "row_filters",
+                _("%(value)s is not a value of %(label)s.") % {"value": value, "label": dim.label},
             )
-        if value not in {str(v) for v, _label in dim.values()}:
-            raise ValidationError(
-                {
-                    "row_filters": _("%(value)s is not a value of %(label)s.")
-                    % {"value": value, "label": dim.label}
-                }
-            )
-        out[key] = value
+        else:
+            out[key] = value
     return out
+
+
+@dataclass(frozen=True)
+class GrantTerms:
+    """A grant's terms after validation (keys in the catalog's order, texts cleaned)."""
+
+    resource: DataResource
+    fields: list[str]
+    unmasked: list[str]
+    region_codes: list[str]
+    row_filters: dict[str, str]
+    purpose: str
+    legal_basis: str
+    expires_at: datetime
+    rate_per_minute: int
+
+
+def _terms(
+    *,
+    resource: str,
+    fields: Sequence[str],
+    unmasked: Sequence[str],
+    region_codes: Sequence[str],
+    row_filters: Mapping[str, str],
+    purpose: str | None,
+    legal_basis: str,
+    expires_at: datetime | None,
+    rate_per_minute: Any,
+) -> GrantTerms:
+    errors = _Errors()
+    data = resources_all().get(str(resource))
+    granted: list[str] = []
+    clear: list[str] = []
+    filters: dict[str, str] = {}
+    if data is None:
+        errors.add("resource", _("There is no resource %(key)s in the catalog.") % {"key": resource})
+    else:
+        granted, clear = _check_fields(data, fields, unmasked, errors)
+        filters = _check_filters(data, row_filters, errors)
+    codes = _check_regions(region_codes, errors)
+    texts: dict[str, str] = {}
+    for field, value, label, required in (
+        ("purpose", purpose, _("Purpose"), purpose is not None),
+        ("legal_basis", legal_basis, _("Legal basis"), False),
+    ):
+        try:
+            texts[field] = bounded_text(value, field, TEXT_MAX, required=required, label=label)
+        except ValidationError as exc:
+            errors.add(field, exc.message_dict[field][0])
+    if data is not None:
+        sensitive = [
+            f.key for f in data.fields if f.key in granted and f.sensitivity == Sensitivity.SENSITIVE
+        ]
+        if sensitive and data.sharing == SharingType.NONE:
+            errors.add(
+                "fields",
+                _("The resource is not shared: its sensitive fields cannot be granted (%(keys)s).")
+                % {"keys": ", ".join(sensitive)},
+            )
+        elif (sensitive or data.sharing == SharingType.NONE) and not texts.get("legal_basis", "x"):
+            errors.add(
+                "legal_basis",
+                _(
+                    "Sensitive fields, and resources that are not shared, need the law or regulation "
+                    "that allows it."
+                ),
+            )
+    now = timezone.now()
+    if expires_at is None:
+        errors.add("expires_at", _("Give the date the grant ends."))
+    elif timezone.is_naive(expires_at):
+        errors.add("expires_at", _("Give the expiry with its time zone."))
+    elif expires_at <= now:
+        errors.add("expires_at", _("The expiry must be in the future."))
+    elif expires_at > now + timedelta(days=GRANT_MAX_DAYS):
+        errors.add(
+            "expires_at",
+            _("A grant lasts at most %(days)d days; renew it when it ends.") % {"days": GRANT_MAX_DAYS},
+        )
+    if (
+        isinstance(rate_per_minute, bool)
+        or not isinstance(rate_per_minute, int)
+        or not 1 <= rate_per_minute <= RATE_MAX
+    ):
+        errors.add("rate_per_minute", _("Allow between 1 and %(n)d calls a minute.") % {"n": RATE_MAX})
+    if errors:
+        raise ValidationError(dict(errors))
+    assert data is not None and expires_at is not None
+    return GrantTerms(
+        resource=data,
+        fields=granted,
+        unmasked=clear,
+        region_codes=codes,
+        row_filters=filters,
+        purpose=texts.get("purpose", ""),
+        legal_basis=texts["legal_basis"],
+        expires_at=expires_at,
+        rate_per_minute=rate_per_minute,
+    )
+
+
+def grant_validate(
+    *,
+    resource: str,
+    fields: Sequence[str],
+    unmasked: Sequence[str],
+    region_codes: Sequence[str],
+    row_filters: Mapping[str, str],
+    legal_basis: str,
+    expires_at: datetime,
+    rate_per_minute: int = 60,
+) -> None:
+    """The checks of ``grant_create`` on the terms alone (a data request before any grant exists):
+    raises ``ValidationError`` keyed by argument; neither the grantor's scope nor the purpose."""
+    _terms(
+        resource=resource,
+        fields=fields,
+        unmasked=unmasked,
+        region_codes=region_codes,
+        row_filters=row_filters,
+        purpose=None,
+        legal_basis=legal_basis,
+        expires_at=expires_at,
+        rate_per_minute=rate_per_minute,
+    )
 
 
 def grant_create(
@@ -188,79 +296,58 @@ def grant_create(
 ) -> Grant:
     """A grant to ``client`` (a department account of ``department``) on ``resource``.
 
-    ``actor`` needs ``sharing.grant`` in every region granted and may not belong to the department
-    (nobody grants to themselves); ``actor=None`` is the platform (a data request's approval passes
-    its approver). Invalid input raises ``ValidationError`` keyed by argument, and writes nothing.
+    ``actor`` needs ``sharing.grant`` in every region granted (else ``PermissionDenied``, audited)
+    and may not belong to the department (nobody grants to themselves); ``actor=None`` is the
+    platform. Invalid terms raise ``ValidationError`` keyed by argument, and nothing is written.
     """
     if actor is not None and not isinstance(actor, User):
         raise PermissionDenied(_("Sign in first."))
     if actor is not None and (actor.pk == client.pk or _same_department(actor, department)):
         raise _refuse(actor, "grant_create", "grant to own department or account", request=request)
-    data = resource_or_error(resource)
-    granted, clear = _clean_fields(data, fields, unmasked)
-    codes = _clean_regions(actor, region_codes, request)
-    purpose_text = bounded_text(purpose, "purpose", TEXT_MAX, required=True, label=_("Purpose"))
-    basis = bounded_text(legal_basis, "legal_basis", TEXT_MAX, label=_("Legal basis"))
-    sensitive = [f.key for f in data.fields if f.key in granted and f.sensitivity == Sensitivity.SENSITIVE]
-    if sensitive and data.sharing == SharingType.NONE:
-        raise ValidationError(
-            {
-                "fields": _("The resource is not shared: its sensitive fields cannot be granted (%(keys)s).")
-                % {"keys": ", ".join(sensitive)}
-            }
-        )
-    if (sensitive or data.sharing == SharingType.NONE) and not basis:
-        raise ValidationError(
-            {
-                "legal_basis": _(
-                    "Sensitive fields, and resources that are not shared, need the law or "
-                    "regulation that allows it."
-                )
-            }
-        )
-    filters = _clean_filters(data, row_filters)
-    now = timezone.now()
-    if timezone.is_naive(expires_at):
-        raise ValidationError({"expires_at": _("Give the expiry with its time zone.")})
-    if expires_at <= now:
-        raise ValidationError({"expires_at": _("The expiry must be in the future.")})
-    if expires_at > now + timedelta(days=GRANT_MAX_DAYS):
-        raise ValidationError(
-            {
-                "expires_at": _("A grant lasts at most %(days)d days; renew it when it ends.")
-                % {"days": GRANT_MAX_DAYS}
-            }
-        )
-    if (
-        isinstance(rate_per_minute, bool)
-        or not isinstance(rate_per_minute, int)
-        or not 1 <= rate_per_minute <= RATE_MAX
-    ):
-        raise ValidationError(
-            {"rate_per_minute": _("Allow between 1 and %(n)d calls a minute.") % {"n": RATE_MAX}}
+    terms = _terms(
+        resource=resource,
+        fields=fields,
+        unmasked=unmasked,
+        region_codes=region_codes,
+        row_filters=row_filters,
+        purpose=purpose,
+        legal_basis=legal_basis,
+        expires_at=expires_at,
+        rate_per_minute=rate_per_minute,
+    )
+    for code in terms.region_codes:
+        require_actor(
+            actor,
+            P.GRANT,
+            code,
+            action="sharing.grant_create",
+            object_type="sharing.grant",
+            request=request,
+            message=_("You may not grant data of %(code)s.") % {"code": code},
         )
     if not department.is_active:
         raise ValidationError({"department": _("The department is no longer active.")})
     if not client.is_active or not is_department_account(client, department):
         raise ValidationError({"client": _("The client must be an active account of the department.")})
     with transaction.atomic():
+        now = timezone.now()
         grant = Grant.objects.create(
             department=department,
             client=client,
-            resource=data.key,
-            purpose=purpose_text,
-            legal_basis=basis,
-            fields=granted,
-            unmasked=clear,
-            region_codes=codes,
-            row_filters=filters,
+            resource=terms.resource.key,
+            purpose=terms.purpose,
+            legal_basis=terms.legal_basis,
+            fields=terms.fields,
+            unmasked=terms.unmasked,
+            region_codes=terms.region_codes,
+            row_filters=terms.row_filters,
             starts_at=now,
-            expires_at=expires_at,
-            rate_per_minute=rate_per_minute,
+            expires_at=terms.expires_at,
+            rate_per_minute=terms.rate_per_minute,
             granted_by=actor,
             created_at=now,
             request_id=request_id,
-            region_code=common_region_code(codes),
+            region_code=common_region_code(terms.region_codes),
         )
         audit.record(
             "sharing.grant_create",
@@ -269,18 +356,18 @@ def grant_create(
             region_code=grant.region_code,
             object_type="sharing.grant",
             object_id=grant.pk,
-            fields=granted,
-            reason=purpose_text,
+            fields=terms.fields,
+            reason=terms.purpose,
             detail={
                 "department": department.pk,
                 "client": client.pk,
-                "resource": data.key,
-                "unmasked": clear,
-                "regions": codes,
-                "row_filters": filters,
-                "legal_basis": basis,
-                "expires_at": expires_at.isoformat(),
-                "rate_per_minute": rate_per_minute,
+                "resource": grant.resource,
+                "unmasked": terms.unmasked,
+                "regions": terms.region_codes,
+                "row_filters": terms.row_filters,
+                "legal_basis": terms.legal_basis,
+                "expires_at": terms.expires_at.isoformat(),
+                "rate_per_minute": terms.rate_per_minute,
                 "request": request_id,
             },
         )
