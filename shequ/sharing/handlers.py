@@ -3,9 +3,9 @@ delivery per matching subscription (a database handler, in the worker's transact
 delivery is sent signed by an external handler (leases, retries with backoff, a dead letter after
 the last attempt).
 
-The catalog names the events a department may subscribe to (``DataResource.events``); the grid's
-ticket closing is ``grid.ticket_closed``, read from ``grid.ticket_changed`` when the ticket enters
-the closed status (the grid has no event of its own for it).
+Only the events below are delivered (``DELIVERED``), however many a resource lists in the catalog:
+every handler here adds an outbox task to each emission of its event, so frequent events (a place
+changed by an import, every step of an application) are left out until a department needs them.
 """
 
 from __future__ import annotations
@@ -13,47 +13,51 @@ from __future__ import annotations
 from django.utils.translation import gettext_lazy as _
 
 from shequ.core.outbox import handles
-from shequ.grid.events import TicketChanged
-from shequ.iot.events import AlertRaised
+from shequ.grid.events import TicketClosed
+from shequ.iot.events import AlertCleared, AlertRaised
 from shequ.registry.events import PersonDied, PersonMovedIn, PersonMovedOut
 from shequ.sharing.events import WebhookDue
 from shequ.sharing.services import subscriptions
 
-TICKET_CLOSED = "grid.ticket_closed"
-CLOSED_STATUS = "closed"  # the grid's Status.CLOSED value
 EVENT_LABELS = {
-    "registry.person_moved_out": _("A resident moved out"),
-    "registry.person_moved_in": _("A resident moved in"),
-    "registry.person_died": _("A resident died"),
-    TICKET_CLOSED: _("A grid ticket was closed"),
-    "iot.alert_raised": _("A device alert was raised"),
+    PersonMovedOut.name: _("A resident moved out"),
+    PersonMovedIn.name: _("A resident moved in"),
+    PersonDied.name: _("A resident died"),
+    TicketClosed.name: _("A grid ticket was closed"),
+    AlertRaised.name: _("A device alert was raised"),
+    AlertCleared.name: _("A device alert was cleared"),
 }
+DELIVERED = frozenset(EVENT_LABELS)
 
 
 @handles(PersonMovedOut)
 def person_moved_out(event: PersonMovedOut) -> None:
-    subscriptions.fan_out(event.name, event.person_id, event.region_code)
+    subscriptions.fan_out(event.name, "people", event.person_id, event.region_code)
 
 
 @handles(PersonMovedIn)
 def person_moved_in(event: PersonMovedIn) -> None:
-    subscriptions.fan_out(event.name, event.person_id, event.region_code)
+    subscriptions.fan_out(event.name, "people", event.person_id, event.region_code)
 
 
 @handles(PersonDied)
 def person_died(event: PersonDied) -> None:
-    subscriptions.fan_out(event.name, event.person_id, event.region_code)
+    subscriptions.fan_out(event.name, "people", event.person_id, event.region_code)
 
 
-@handles(TicketChanged)
-def ticket_changed(event: TicketChanged) -> None:
-    if event.to_status == CLOSED_STATUS and event.from_status != CLOSED_STATUS:
-        subscriptions.fan_out(TICKET_CLOSED, event.ticket_id, event.region_code)
+@handles(TicketClosed)
+def ticket_closed(event: TicketClosed) -> None:
+    subscriptions.fan_out(event.name, "tickets", event.ticket_id, event.region_code)
 
 
 @handles(AlertRaised)
 def alert_raised(event: AlertRaised) -> None:
-    subscriptions.fan_out(event.name, event.alert_id, event.region_code)
+    subscriptions.fan_out(event.name, "alerts", event.alert_id, event.region_code)
+
+
+@handles(AlertCleared)
+def alert_cleared(event: AlertCleared) -> None:
+    subscriptions.fan_out(event.name, "alerts", event.alert_id, event.region_code)
 
 
 def _give_up(event: WebhookDue, error: str) -> None:

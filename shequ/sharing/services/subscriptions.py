@@ -69,8 +69,11 @@ class DeliveryFailed(Exception):
 
 
 def subscribable_events(resource: str) -> tuple[str, ...]:
+    """The events of the resource the catalog lists and the platform delivers (``handlers``)."""
+    from shequ.sharing.handlers import DELIVERED
+
     res = resources_all().get(resource)
-    return res.events if res else ()
+    return tuple(e for e in res.events if e in DELIVERED) if res else ()
 
 
 def _secret_aad(subscription_id: int) -> str:
@@ -289,8 +292,9 @@ def _covers(codes: Sequence[str], region_code: str) -> bool:
     return any(region_code.startswith(c) for c in codes)
 
 
-def fan_out(event_name: str, object_id: int, region_code: str) -> list[WebhookDelivery]:
-    """One delivery per active subscription to ``event_name`` whose regions hold ``region_code``,
+def fan_out(event_name: str, resource_key: str, object_id: int, region_code: str) -> list[WebhookDelivery]:
+    """One delivery per active subscription on ``resource_key`` to ``event_name`` whose regions hold
+    ``region_code``,
     whose grant is in force and under which the resource returns the object (regions and row
     filters of the grant); each queued with a ``sharing.webhook_due`` task. Idempotent per outbox
     emission (a retried handler finds its rows)."""
@@ -299,10 +303,11 @@ def fan_out(event_name: str, object_id: int, region_code: str) -> list[WebhookDe
     catalog = resources_all()
     subs = [
         s
-        for s in Subscription.objects.filter(state=SubscriptionState.ACTIVE)
+        for s in Subscription.objects.filter(state=SubscriptionState.ACTIVE, resource=resource_key)
         .select_related("grant")
         .order_by("pk")
-        if event_name in s.events
+        if s.resource == resource_key
+        and event_name in s.events
         and _covers(s.region_codes, region_code)
         and _covers(s.grant.region_codes, region_code)
         and s.grant.is_active(now)
@@ -448,9 +453,13 @@ def deliver(delivery_id: int, *, post: Post = webhooks.http_post, now: datetime 
 
 def delivery_give_up(delivery_id: int, error: str) -> None:
     """After the outbox's last attempt: the delivery is a dead letter (until redelivered)."""
-    WebhookDelivery.objects.filter(pk=delivery_id, state=DeliveryState.PENDING).update(
-        state=DeliveryState.DEAD, dead_at=timezone.now(), last_error=error[:ERROR_MAX]
-    )
+    found = WebhookDelivery.objects.filter(pk=delivery_id, state=DeliveryState.PENDING).first()
+    if found is None:
+        return
+    found.state = DeliveryState.DEAD
+    found.dead_at = timezone.now()
+    found.last_error = found.last_error or error[:ERROR_MAX]  # the receiver's answer, when there was one
+    found.save(update_fields=["state", "dead_at", "last_error"])
 
 
 def _dead_letter(actor: Viewer, delivery: WebhookDelivery, action: str) -> WebhookDelivery:
