@@ -274,28 +274,34 @@ def request_decide(
     why = bounded_text(reason, "reason", TEXT_MAX, required=not approve, label=_("Reason"))
     decision_f, by_f, at_f, reason_f = _step_fields(step)
     other = SECURITY if step == OWNER else OWNER
+    other_by = f"{_step_fields(other)[1]}_id"
+
+    def refusal(row: DataRequest) -> str:
+        if row.requester_id == actor.pk or row.client_id == actor.pk:
+            return "own request"
+        return "decided the other step" if getattr(row, other_by) == actor.pk else ""
+
+    # Checked before the transaction, so that the refusal's audit entry is not rolled back with it;
+    # checked again under the lock (another decision may have come in between).
+    why_not = refusal(DataRequest.objects.get(pk=data_request.pk))
+    if why_not:
+        audit.record(
+            action,
+            actor=actor,
+            request=request,
+            region_code=data_request.region_code,
+            object_type="sharing.request",
+            object_id=data_request.pk,
+            result=AuditResult.DENIED,
+            detail={"why": why_not, "step": step},
+        )
     with transaction.atomic():
         req = (
             DataRequest.objects.select_for_update(of=("self",))
             .select_related("department", "client")
             .get(pk=data_request.pk)
         )
-        refusal = ""
-        if req.requester_id == actor.pk or req.client_id == actor.pk:
-            refusal = "own request"
-        elif getattr(req, f"{_step_fields(other)[1]}_id") == actor.pk:
-            refusal = "decided the other step"
-        if refusal:
-            audit.record(
-                action,
-                actor=actor,
-                request=request,
-                region_code=req.region_code,
-                object_type="sharing.request",
-                object_id=req.pk,
-                result=AuditResult.DENIED,
-                detail={"why": refusal, "step": step},
-            )
+        if why_not or refusal(req):
             raise PermissionDenied(
                 _("Nobody decides their own request, and one person decides only one of its two steps.")
             )
