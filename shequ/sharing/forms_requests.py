@@ -64,7 +64,7 @@ class DataRequestForm(PlatformForm):
         label=_("Regions"), queryset=Region.objects.none(), widget=forms.CheckboxSelectMultiple
     )
     purpose = forms.CharField(
-        label=_("Purpose"),
+        label=_("Purpose of use"),
         max_length=300,
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text=_("What the data is for, e.g. checking residents' addresses for household visits."),
@@ -78,7 +78,7 @@ class DataRequestForm(PlatformForm):
         label=_("For how many days"), min_value=1, max_value=GRANT_MAX_DAYS, initial=90
     )
     client = ClientChoice(
-        label=_("Client account"),
+        label=_("Account that reads the data"),
         queryset=User.objects.none(),
         help_text=_("The department account whose system will read the data with its API token."),
     )

@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy
 from shequ.core import guards
 from shequ.core.components import resources_all
 from shequ.core.forms import apply_service_errors
+from shequ.core.models import Region
 from shequ.sharing import selectors_requests as selectors
 from shequ.sharing.forms_requests import SENSITIVITY_WORDS, DataRequestForm, DecideForm, ResourceChoiceForm
 from shequ.sharing.models import DataRequest, RequestStatus
@@ -122,6 +123,12 @@ def _decide_steps(request: HttpRequest, req: DataRequest) -> list[tuple[str, Any
     return steps
 
 
+def region_names(codes: list[str]) -> list[str]:
+    """Each region by its name and code, in the order given (codes of unknown regions as they are)."""
+    names = dict(Region.objects.filter(code__in=codes).values_list("code", "name"))
+    return [f"{names[c]}（{c}）" if c in names else c for c in codes]
+
+
 def _fields_shown(req: DataRequest) -> list[dict[str, Any]]:
     res = resources_all().get(req.resource)
     if res is None:
@@ -188,6 +195,7 @@ def request_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "resource_title": res.title if res else req.resource,
             "fields_shown": _fields_shown(req),
             "filters_shown": _filters_shown(req),
+            "regions_shown": region_names(req.region_codes),
             "form": form,
         },
         status=400 if form is not None and form.errors else 200,

@@ -20,6 +20,7 @@ from shequ.sharing.handlers import EVENT_LABELS
 from shequ.sharing.models import Subscription
 from shequ.sharing.permissions import SharePerm as P
 from shequ.sharing.services import subscriptions as services
+from shequ.sharing.views_requests import region_names
 
 FORBIDDEN = "sharing/subscriptions/forbidden.html"
 SHOWN = 100
@@ -95,6 +96,7 @@ def subscription_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "sub": sub,
             "title": _titles().get(sub.resource, sub.resource),
             "events": [EVENT_LABELS.get(e, e) for e in sub.events],
+            "regions_shown": region_names(sub.region_codes),
             "deliveries": deliveries,
             "manager": selectors.can_manage(request.user, sub),
         },

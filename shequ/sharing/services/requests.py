@@ -153,7 +153,7 @@ def request_create(
         days = 1
     texts: dict[str, str] = {}
     for name, value, label in (
-        ("purpose", purpose, _("Purpose")),
+        ("purpose", purpose, _("Purpose of use")),
         ("legal_basis", legal_basis, _("Legal basis")),
     ):
         try:
