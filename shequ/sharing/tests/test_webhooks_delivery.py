@@ -195,3 +195,42 @@ def test_the_delivery_payload_is_stored_encrypted(sharing: Sharing, receiver: Re
     outbox.run_pending()
     stored = WebhookDelivery.objects.get().payload
     assert "13812340001" not in stored and "registry.person_moved_out" not in stored
+
+
+def test_a_closed_ticket_is_delivered_with_the_granted_ticket_fields(
+    sharing: Sharing, receiver: Receiver
+) -> None:
+    from shequ.grid.models import Source
+    from shequ.grid.services import ticket_close_on_spot, ticket_submit
+
+    grant = sharing.grant(["title", "status", "contact_name"], resource="tickets")
+    sub, secret = subscriptions.subscription_create(
+        actor=sharing["secadmin"],
+        grant=grant,
+        events=["grid.ticket_closed"],
+        region_codes=[COMMUNITY_A],
+        url=receiver.url,
+    )
+    receiver.secret = secret
+    ticket = ticket_submit(
+        actor=None,
+        source=Source.HOTLINE,
+        region=sharing.world.regions["430104002001001"],
+        title="楼道堆放杂物",
+        description="3栋2单元楼道堆满纸箱，存在消防隐患。",
+        category="security.public_order",
+        contact_name="钱多多",
+        contact_phone="13700000001",
+    )
+    run_due()
+    assert receiver.calls == 0  # submitted, not closed
+    ticket_close_on_spot(actor=sharing["grid_a"], ticket=ticket, result="已当场清理")
+    run_due()
+    [body] = receiver.bodies()
+    assert body["event"] == "grid.ticket_closed" and body["subscription"] == sub.pk
+    assert body["data"]["title"] == "楼道堆放杂物" and body["data"]["status"] == "closed"
+    assert body["data"]["contact_name"] != "钱多多" and set(body["data"]) == {
+        "title",
+        "status",
+        "contact_name",
+    }
