@@ -23,8 +23,17 @@ from shequ.core.permissions import Viewer
 from shequ.core.text import bounded_text
 from shequ.sharing.models import Grant
 from shequ.sharing.permissions import SharePerm as P
+from shequ.sharing.services.calls import call_record
 
-__all__ = ["GRANT_MAX_DAYS", "RATE_MAX", "GrantTerms", "grant_create", "grant_revoke", "grant_validate"]
+__all__ = [
+    "GRANT_MAX_DAYS",
+    "RATE_MAX",
+    "GrantTerms",
+    "call_record",
+    "grant_create",
+    "grant_revoke",
+    "grant_validate",
+]
 
 GRANT_MAX_DAYS = 365
 RATE_MAX = 6000  # calls per minute: a hundred a second is more than any department system needs
