@@ -24,7 +24,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from shequ.core import audit, crypto, webhooks
-from shequ.core.components import DataResource, Sensitivity, resources_all
+from shequ.core.components import DataResource, resources_all
 from shequ.core.guards import require_actor
 from shequ.core.models import AuditResult, OutboxTask, User, common_region_code
 from shequ.core.outbox import current_event_id, emit_many
@@ -42,6 +42,7 @@ from shequ.sharing.models import (
     WebhookDelivery,
 )
 from shequ.sharing.permissions import SharePerm as P
+from shequ.sharing.services.calls import call_record, shown_value
 
 __all__ = [
     "DeliveryFailed",
@@ -263,21 +264,23 @@ def subscription_rotate_secret(
 
 
 def granted_row(grant: Grant, resource: DataResource, obj: Any) -> dict[str, Any]:
-    """The row as the API gives it under ``grant``: only granted fields, personal ones masked
-    unless the grant names them unmasked (a personal field without a mask is left out)."""
+    """The row as the API gives it under ``grant`` (``calls.shown_value``): only granted fields,
+    personal ones masked unless the grant names them unmasked, left out when they have no mask."""
     clear = resource.row(obj)
     out: dict[str, Any] = {}
     for field in resource.fields:
         if field.key not in grant.fields:
             continue
-        value = clear.get(field.key)
-        personal = field.sensitivity in (Sensitivity.PERSONAL, Sensitivity.SENSITIVE)
-        if personal and field.key not in grant.unmasked:
-            if field.mask is None:
-                continue
-            value = field.mask(value) if value not in (None, "") else value
-        out[field.key] = value
+        shown, value = shown_value(field, clear.get(field.key), field.key in grant.unmasked)
+        if shown:
+            out[field.key] = value
     return out
+
+
+def _object(grant: Grant, resource: DataResource, object_id: int, codes: Sequence[str]) -> Any | None:
+    """The resource's row ``object_id`` if the grant reaches it in ``codes`` (its row filters too)."""
+    found = [o for o in resource.rows(codes, grant.row_filters, object_id - 1, 1) if o.pk == object_id]
+    return found[0] if found else None
 
 
 def _occurred_at(event_id: str) -> datetime:
@@ -326,14 +329,9 @@ def fan_out(event_name: str, resource_key: str, object_id: int, region_code: str
         if sub.pk in done:
             continue
         resource = catalog[sub.resource]
-        found = [
-            o
-            for o in resource.rows(sub.region_codes, sub.grant.row_filters, object_id - 1, 1)
-            if o.pk == object_id
-        ]
-        if not found:
+        obj = _object(sub.grant, resource, object_id, sub.region_codes)
+        if obj is None:
             continue  # outside the grant's rows (a filter), or no longer in the resource
-        obj = found[0]
         region = str(resource.region_code(obj))
         body: dict[str, Any] = {
             "event": event_name,
@@ -368,37 +366,18 @@ def fan_out(event_name: str, resource_key: str, object_id: int, region_code: str
 
 
 def _log_delivery(delivery: WebhookDelivery, grant: Grant) -> SharingCall:
-    """The delivery in the access log: one call of one row, its community and its people."""
-    call = SharingCall.objects.create(
-        client_id=grant.client_id,
-        department_id=grant.department_id,
-        grant=grant,
-        resource=grant.resource,
-        query={"webhook": delivery.pk, "event": delivery.event_name},
-        fields=list(grant.fields),
-        unmasked=list(grant.unmasked),
-        rows=1,
-        outcome=CallOutcome.OK,
-        region_code=delivery.region_code,
-    )
-    SharedRegion.objects.create(call=call, region_code=delivery.region_code, rows=1)
+    """The delivery in the access log: one call of one row, with its community and its people
+    (``call_record``, like an API call). The row is read again for that; should it be gone since
+    the event, the call is logged with the community and people kept on the delivery."""
+    resource = resources_all().get(grant.resource)
+    obj = _object(grant, resource, delivery.object_id, grant.region_codes) if resource else None
+    query = {"webhook": delivery.pk, "event": delivery.event_name}
+    if obj is not None:
+        return call_record(grant=grant, outcome=CallOutcome.OK, rows=[obj], query=query)
+    call = call_record(grant=grant, outcome=CallOutcome.OK, rows=[], query=query)
+    SharingCall.objects.filter(pk=call.pk).update(rows=1, region_code=delivery.region_code)
+    SharedRegion.objects.create(call=call, region_code=delivery.region_code[:12], rows=1)
     SharedSubject.objects.bulk_create([SharedSubject(call=call, person_id=p) for p in delivery.subject_ids])
-    audit.record(
-        "sharing.call",
-        actor=grant.client,
-        region_code=delivery.region_code,
-        object_type="sharing.grant",
-        object_id=grant.pk,
-        fields=list(grant.fields),
-        detail={
-            "grant": grant.pk,
-            "resource": grant.resource,
-            "rows": 1,
-            "regions": [delivery.region_code],
-            "webhook": delivery.pk,
-            "event": delivery.event_name,
-        },
-    )
     return call
 
 
