@@ -42,6 +42,14 @@ class TicketChanged(GridEvent):
 
 
 @register_event
+class TicketClosed(GridEvent):
+    """The ticket entered the closed status (emitted beside ``grid.ticket_changed``): departments
+    subscribe to it through the sharing catalog without a task for every other step."""
+
+    name: ClassVar[str] = "grid.ticket_closed"
+
+
+@register_event
 class TicketWarned(GridEvent):
     """80 % of the running deadline has passed: the assignee is reminded."""
 

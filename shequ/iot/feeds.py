@@ -11,20 +11,19 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import urllib.request
 from typing import ClassVar
 
 from django.db import transaction
 
 from shequ.core.models import OutboxStatus, OutboxTask
 from shequ.core.outbox import DomainEvent, emit_many, handles, periodic, register_event
+from shequ.core.webhooks import http_post
 from shequ.iot.models import DeviceEvent, FeedMode, FeedSubscription
 from shequ.iot.services import feeds as feed_services
 
 log = logging.getLogger(__name__)
 
 FEED_EVERY = dt.timedelta(seconds=30)
-POST_TIMEOUT_SECONDS = 10.0
 # Batches one task sends before it leaves the rest to the next period (a feed far behind).
 BATCHES_PER_TASK = 20
 
@@ -33,16 +32,6 @@ BATCHES_PER_TASK = 20
 class FeedDue(DomainEvent):
     name: ClassVar[str] = "iot.feed_due"
     feed_id: int
-
-
-def http_post(url: str, body: bytes, headers: dict[str, str]) -> int:
-    """POST and answer the status code (a 4xx/5xx is an answer, not an exception)."""
-    req = urllib.request.Request(url, data=body, headers=headers, method="POST")  # noqa: S310 (https or loopback: services.feeds._check_url)
-    try:
-        with urllib.request.urlopen(req, timeout=POST_TIMEOUT_SECONDS) as response:  # noqa: S310
-            return int(response.status)
-    except urllib.error.HTTPError as exc:
-        return int(exc.code)
 
 
 @handles(FeedDue, external=True)

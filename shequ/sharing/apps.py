@@ -8,6 +8,7 @@ class SharingConfig(AppConfig):
     verbose_name = _("Data sharing")
 
     def ready(self) -> None:
-        from shequ.sharing import permissions
+        from shequ.sharing import handlers, permissions
 
         permissions.register_role_permissions()
+        del handlers  # imported for its outbox handlers (webhook subscriptions)

@@ -6,7 +6,7 @@ from django.utils.translation import gettext_lazy as _
 
 from shequ.core.components import Component, NavEntry, Tile
 from shequ.core.permissions import ADMIN_ROLES, STAFF_ROLES
-from shequ.sharing.permissions import ALL_PERMISSIONS
+from shequ.sharing.permissions import ALL_PERMISSIONS, SHARE_ROLE_PERMISSIONS
 from shequ.sharing.permissions import SharePerm as P
 
 # --- catalog, clients, grants and the access log ---------------------------------------------------
@@ -30,15 +30,59 @@ ACCESS_AUDIT_LABELS: dict[str, object] = {
     "sharing.client_token_revoke": _("Department client token revoked"),
 }
 
+
+def _roles(*perms: str) -> frozenset[str]:
+    """The roles holding any of ``perms`` (one menu entry for a page several permissions open)."""
+    return frozenset(role for role, codes in SHARE_ROLE_PERMISSIONS.items() if codes & set(perms))
+
+
 # --- data requests (供需对接) -----------------------------------------------------------------------
-REQUEST_NAV: tuple[NavEntry, ...] = ()
-REQUEST_TILES: tuple[Tile, ...] = ()
-REQUEST_AUDIT_LABELS: dict[str, object] = {}
+REQUEST_NAV: tuple[NavEntry, ...] = (
+    NavEntry(_("Data requests"), "sharing:requests", perm=P.REQUEST, order=80, icon="list"),
+    NavEntry(
+        _("Data requests to decide"),
+        "sharing:request_queue",
+        roles=_roles(P.OWN, P.GRANT),
+        order=81,
+        icon="check",
+    ),
+)
+REQUEST_TILES: tuple[Tile, ...] = (
+    Tile(
+        _("Data requests"),
+        "sharing:requests",
+        "list",
+        perm=P.REQUEST,
+        order=40,
+        hint=_("ask for shared data (供需对接)"),
+    ),
+)
+REQUEST_AUDIT_LABELS: dict[str, object] = {
+    "sharing.request_create": _("Data request filed"),
+    "sharing.request_decide": _("Data request decided"),
+}
 
 # --- subscriptions (webhooks) ----------------------------------------------------------------------
-SUBSCRIPTION_NAV: tuple[NavEntry, ...] = ()
+SUBSCRIPTION_NAV: tuple[NavEntry, ...] = (
+    NavEntry(
+        _("Event subscriptions"),
+        "sharing:subscriptions",
+        roles=_roles(P.SUBSCRIBE, P.REQUEST),
+        order=82,
+        icon="bell",
+    ),
+    NavEntry(_("Failed deliveries"), "sharing:dead_letters", perm=P.SUBSCRIBE, order=83, icon="flag"),
+)
 SUBSCRIPTION_TILES: tuple[Tile, ...] = ()
-SUBSCRIPTION_AUDIT_LABELS: dict[str, object] = {}
+SUBSCRIPTION_AUDIT_LABELS: dict[str, object] = {
+    "sharing.subscription_create": _("Event subscription registered"),
+    "sharing.subscription_pause": _("Event subscription paused"),
+    "sharing.subscription_resume": _("Event subscription resumed"),
+    "sharing.subscription_rotate": _("Event subscription's signing secret replaced"),
+    "sharing.subscription_delete": _("Event subscription deleted"),
+    "sharing.delivery_redeliver": _("Failed event delivery sent again"),
+    "sharing.delivery_discard": _("Failed event delivery discarded"),
+}
 
 # --- residents' rights (PIPL) ----------------------------------------------------------------------
 RIGHTS_NAV: tuple[NavEntry, ...] = ()

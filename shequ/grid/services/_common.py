@@ -217,6 +217,12 @@ def _record(
                 to_status=ticket.status,
             )
         )
+    if ticket.status == Status.CLOSED and from_status != Status.CLOSED:
+        emit(
+            events.TicketClosed(
+                actor_id=getattr(actor, "pk", None), ticket_id=ticket.pk, region_code=ticket.region_code
+            )
+        )
     return step
 
 

@@ -12,15 +12,10 @@ Every batch that leaves is audited once (not per event) and gets a ``FeedDeliver
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-import hashlib
-import hmac
-import ipaddress
 import json
 import secrets
 from typing import Any
-from urllib.parse import urlsplit
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -29,7 +24,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from shequ.core import audit, crypto
+from shequ.core import audit, crypto, webhooks
 from shequ.core.guards import require_actor
 from shequ.core.models import AuditResult, Department, Region, Role, User
 from shequ.core.permissions import Viewer, active_memberships, has_perm
@@ -51,9 +46,6 @@ BATCH_SIZE = 500
 # so an older id may still be committing when a newer one is visible; waiting keeps the cursor from
 # stepping over it.
 SETTLE = dt.timedelta(seconds=10)
-SIGNATURE_HEADER = "X-Shequ-Signature"
-TIMESTAMP_HEADER = "X-Shequ-Timestamp"
-DELIVERY_HEADER = "X-Shequ-Delivery"
 
 
 def _secret_aad(feed_id: int) -> str:
@@ -62,27 +54,6 @@ def _secret_aad(feed_id: int) -> str:
 
 def feed_secret(feed: FeedSubscription) -> str:
     return crypto.decrypt(feed.secret, _secret_aad(feed.pk))
-
-
-def sign(secret: str, timestamp: str, body: bytes) -> str:
-    """HMAC-SHA256 over ``<timestamp>.<body>``: the receiver checks it and refuses old timestamps
-    (a replayed request keeps its old timestamp, which the signature binds)."""
-    mac = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256)
-    return "sha256=" + mac.hexdigest()
-
-
-def _check_url(url: str) -> str:
-    """HTTPS, or HTTP to this machine (a development receiver); nothing else."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    loopback = host == "localhost"
-    with contextlib.suppress(ValueError):  # a name, not an address
-        loopback = loopback or ipaddress.ip_address(host).is_loopback
-    if parts.scheme == "https" and host:
-        return url
-    if parts.scheme == "http" and loopback:
-        return url
-    raise ValidationError({"url": _("The webhook address must start with https://.")})
 
 
 def _client_ok(client: User, department: Department) -> bool:
@@ -129,7 +100,7 @@ def feed_authorize(
     address = str(url or "").strip()
     if mode == FeedMode.WEBHOOK:
         try:
-            address = _check_url(address)
+            address = webhooks.check_url(address)
         except ValidationError as exc:
             errors.update(exc.message_dict)
     else:
@@ -371,12 +342,9 @@ def deliver_once(feed_id: int, *, post: Any, now: dt.datetime | None = None) -> 
         separators=(",", ":"),
     ).encode()
     timestamp = str(int((now or timezone.now()).timestamp()))
-    headers = {
-        "Content-Type": "application/json; charset=utf-8",
-        TIMESTAMP_HEADER: timestamp,
-        SIGNATURE_HEADER: sign(feed_secret(feed), timestamp, body),
-        DELIVERY_HEADER: f"{feed.pk}:{events[0].id}-{events[-1].id}",
-    }
+    headers = webhooks.signed_headers(
+        feed_secret(feed), timestamp, body, f"{feed.pk}:{events[0].id}-{events[-1].id}"
+    )
     attempts = (
         FeedDelivery.objects.filter(subscription=feed, first_id=events[0].id, status="failed").count() + 1
     )
