@@ -8,6 +8,7 @@ class SharingConfig(AppConfig):
     verbose_name = _("Data sharing")
 
     def ready(self) -> None:
-        from shequ.sharing import permissions
+        from shequ.sharing import permissions, rights_jobs
 
         permissions.register_role_permissions()
+        del rights_jobs  # imported for its handlers and periodic job

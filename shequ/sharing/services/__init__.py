@@ -1,0 +1,1 @@
+"""Every write of the sharing app, one module per area (``access``, ``rights`` …)."""
