@@ -25,6 +25,8 @@ from shequ.registry.models import Person
 from shequ.registry.tests.conftest import GRID_C, Registry
 from shequ.sharing.models import CallOutcome, Grant, SharedRegion, SharedSubject, SharingCall
 
+LEGAL_BASIS = "《社会救助暂行办法》第十一条"
+
 
 @dataclass
 class Rights:
@@ -47,7 +49,7 @@ class Rights:
             client.force_login(who if isinstance(who, User) else self.world[who])
         return client
 
-    def grant(self, *, purpose: str = "核查低保家庭人口", legal_basis: str = "《社会救助暂行办法》第十一条") -> Grant:
+    def grant(self, *, purpose: str = "核查低保家庭人口", legal_basis: str = LEGAL_BASIS) -> Grant:
         world = self.world
         return Grant.objects.create(
             department=world.department,

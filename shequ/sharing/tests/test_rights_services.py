@@ -23,14 +23,19 @@ from shequ.core.models import AuditEntry, Message, User
 from shequ.grid.deadlines import Calendar
 from shequ.grid.models import Holiday
 from shequ.registry.models import Person, TimelineEntry
-from shequ.registry.tests.conftest import COMMUNITY_A, _fast_password_hasher, reg  # noqa: F401
+from shequ.registry.tests import conftest as registry_fixtures
+from shequ.registry.tests.conftest import COMMUNITY_A
 from shequ.sharing import rights_jobs
 from shequ.sharing import selectors_rights as sel
 from shequ.sharing.models import CallOutcome, RightsFile, RightsRequest, RightsStatus
 from shequ.sharing.services import rights as services
-from shequ.sharing.tests.rights_fixtures import Rights, rights  # noqa: F401
+from shequ.sharing.tests import rights_fixtures
+from shequ.sharing.tests.rights_fixtures import Rights
 
 pytestmark = pytest.mark.django_db
+reg = registry_fixtures.reg
+_fast_password_hasher = registry_fixtures._fast_password_hasher
+rights = rights_fixtures.rights
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 GAPS = re.compile(r"%\(|\{\w*\}|None|“”|（）|：$|: $|。。")
 
@@ -58,7 +63,11 @@ def test_the_resident_sees_exactly_the_calls_about_them(rights: Rights) -> None:
     assert resident is not None and resident.person.pk == rights.person.pk
     assert resident.community.code == COMMUNITY_A
     (use,) = sel.data_uses([rights.person.pk])
-    assert (use.at, use.purpose, use.legal_basis) == (mine.at, "核查低保家庭人口", "《社会救助暂行办法》第十一条")
+    assert (use.at, use.purpose, use.legal_basis) == (
+        mine.at,
+        "核查低保家庭人口",
+        "《社会救助暂行办法》第十一条",
+    )
     assert use.department == rights.world.department.name
     assert len(use.fields) == 3
     # The neighbour's own view has both calls; a resident of community B sees none.
@@ -102,7 +111,9 @@ def test_the_deadline_counts_working_days_over_a_holiday(
     assert timezone.localtime(short.due_at) == dt.datetime(2026, 10, 8, 23, 59, 59, tzinfo=SHANGHAI)
     assert short.submitted_at < short.warn_at < short.due_at
     del settings.SHEQU_PIPL_DAYS  # type: ignore[attr-defined]
-    default = services.request_submit(actor=rights["resident"], kind="deletion", detail="删除我以前的工作单位")
+    default = services.request_submit(
+        actor=rights["resident"], kind="deletion", detail="删除我以前的工作单位"
+    )
     assert default.due_at == Calendar.load().add_working_days(friday, 15)
     assert timezone.localtime(default.due_at).date() == dt.date(2026, 10, 22)
 
@@ -187,11 +198,15 @@ def test_a_correction_changes_the_record_through_the_registry(rights: Rights) ->
     (told,) = inbox(rights["resident"])
     clean(told.subject)
     clean(told.body)
-    assert told.subject == "您的个人信息已更正" and "工作单位" in told.body and "与工作证核对一致" in told.body
+    assert (
+        told.subject == "您的个人信息已更正" and "工作单位" in told.body and "与工作证核对一致" in told.body
+    )
 
 
 def test_a_wrong_value_is_refused_by_the_registry_and_changes_nothing(rights: Rights) -> None:
-    request = services.request_submit(actor=rights["resident"], kind="correction", item="phone", value="12345")
+    request = services.request_submit(
+        actor=rights["resident"], kind="correction", item="phone", value="12345"
+    )
     with pytest.raises(ValidationError) as caught:
         services.correction_apply(actor=rights["worker_a"], rights_request=request, reason="核对")
     assert "value" in caught.value.message_dict
@@ -209,14 +224,20 @@ def test_a_wrong_value_is_refused_by_the_registry_and_changes_nothing(rights: Ri
 
 def test_a_refusal_needs_a_reason_and_a_deletion_its_legal_ground(rights: Rights) -> None:
     deletion = services.request_submit(actor=rights["resident"], kind="deletion", detail="请删除我的户籍地址")
-    for reason, ground, fields in (("", "hukou", {"reason"}), ("依法须保留", "", {"ground"}), ("短", "x", {"reason", "ground"})):
+    cases = (("", "hukou", {"reason"}), ("依法须保留", "", {"ground"}), ("短", "x", {"reason", "ground"}))
+    for reason, ground, fields in cases:
         with pytest.raises(ValidationError) as caught:
-            services.request_refuse(actor=rights["head_a"], rights_request=deletion, reason=reason, ground=ground)
+            services.request_refuse(
+                actor=rights["head_a"], rights_request=deletion, reason=reason, ground=ground
+            )
         assert set(caught.value.message_dict) == fields
     deletion.refresh_from_db()
     assert deletion.is_open and not AuditEntry.objects.filter(action="sharing.rights_refuse").exists()
     services.request_refuse(
-        actor=rights["head_a"], rights_request=deletion, reason="户籍地址依法由公安机关登记，社区不能删除。", ground="hukou"
+        actor=rights["head_a"],
+        rights_request=deletion,
+        reason="户籍地址依法由公安机关登记，社区不能删除。",
+        ground="hukou",
     )
     deletion.refresh_from_db()
     assert deletion.status == RightsStatus.REFUSED and deletion.ground == "hukou"
@@ -227,8 +248,12 @@ def test_a_refusal_needs_a_reason_and_a_deletion_its_legal_ground(rights: Rights
     clean(told.body)
     assert "户籍" in told.body and "社区不能删除" in told.body
     # A deletion the law allows: done, saying what was deleted.
-    allowed = services.request_submit(actor=rights["resident"], kind="deletion", detail="删除我撤回同意的宣传照片")
-    services.request_complete(actor=rights["head_a"], rights_request=allowed, answer="已删除活动宣传照片2张。")
+    allowed = services.request_submit(
+        actor=rights["resident"], kind="deletion", detail="删除我撤回同意的宣传照片"
+    )
+    services.request_complete(
+        actor=rights["head_a"], rights_request=allowed, answer="已删除活动宣传照片2张。"
+    )
     allowed.refresh_from_db()
     assert allowed.status == RightsStatus.DONE and allowed.answer == "已删除活动宣传照片2张。"
 
@@ -253,9 +278,13 @@ def test_bad_input_gets_specific_errors_and_writes_nothing(rights: Rights) -> No
         with pytest.raises(ValidationError) as caught:
             services.request_submit(actor=resident, **kwargs)  # type: ignore[arg-type]
         assert set(caught.value.message_dict) == fields, kwargs
-    bad_proof = SimpleUploadedFile("x.exe", b"MZ\x90\x00not an image", content_type="application/octet-stream")
+    bad_proof = SimpleUploadedFile(
+        "x.exe", b"MZ\x90\x00not an image", content_type="application/octet-stream"
+    )
     with pytest.raises(ValidationError):
-        services.request_submit(actor=resident, kind="correction", item="name", value="王晓明", proof=bad_proof)
+        services.request_submit(
+            actor=resident, kind="correction", item="name", value="王晓明", proof=bad_proof
+        )
     assert RightsRequest.objects.count() == 0 and RightsFile.objects.count() == 0
     # Not a linked resident: staff, a resident whose number matches nobody.
     for who in (rights["worker_a"], rights["outsider"]):
@@ -276,7 +305,9 @@ def test_staff_of_a_sibling_community_cannot_see_or_answer(rights: Rights) -> No
         assert list(sel.request_queue(viewer=rights[who])) == []
         client = rights.client(who)
         assert client.get(f"/sharing/rights/staff/{request.pk}/").status_code in {403, 404}
-        response = client.post(f"/sharing/rights/staff/{request.pk}/", {"action": "done", "done-answer": "已删除"})
+        response = client.post(
+            f"/sharing/rights/staff/{request.pk}/", {"action": "done", "done-answer": "已删除"}
+        )
         assert response.status_code in {403, 404}
     assert rights.client("head_b").get(f"/sharing/rights/staff/{request.pk}/").status_code == 404
     with pytest.raises(PermissionDenied):
@@ -292,7 +323,9 @@ def test_staff_of_a_sibling_community_cannot_see_or_answer(rights: Rights) -> No
 
 
 def test_the_job_warns_then_escalates_an_overdue_request_to_the_street(rights: Rights) -> None:
-    request = services.request_submit(actor=rights["resident"], kind="correction", item="other", detail="我的房屋面积登记错了")
+    request = services.request_submit(
+        actor=rights["resident"], kind="correction", item="other", detail="我的房屋面积登记错了"
+    )
     outbox.run_pending()
     (new,) = inbox(rights["worker_a"])
     clean(new.body)
