@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from shequ.core.models import AuditEntry, AuditResult
 from shequ.registry.models import HouseholdMember, Person, PersonTag, Residence, Sensitivity
@@ -89,7 +90,7 @@ def _display(person: Person, name: str) -> Any:
 def _person_section(person: Person) -> Section:
     rows = [[field_label(name), _display(person, name)] for name in PERSON_COPY_FIELDS]
     rows.append([_("current home"), person.house.address if person.house else ""])
-    return Section("person", _("Personal data"), [_("Item"), _("Value")], rows)
+    return Section("person", _("Personal data"), [_("Item"), pgettext("copy column", "Value")], rows)
 
 
 def _residence_section(person: Person) -> Section:

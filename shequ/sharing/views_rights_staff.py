@@ -37,7 +37,7 @@ def _no_store(response: HttpResponse) -> HttpResponse:
 
 @staff_page(P.RIGHTS)
 def queue(request: HttpRequest) -> HttpResponse:
-    form = QueueFilterForm(request.GET or None)
+    form = QueueFilterForm(request.GET or None, initial={"status": RightsStatus.OPEN})
     ok = form.is_valid() if request.GET else True
     data = form.cleaned_data if request.GET and ok else {"status": RightsStatus.OPEN}
     rows = list(

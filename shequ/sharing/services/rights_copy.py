@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from shequ.core.excel import XLSX_CONTENT_TYPE, Column, Sheet, workbook_bytes
 from shequ.registry import subject_data
@@ -57,10 +58,10 @@ def _tickets(rights_request: RightsRequest, info: str) -> Sheet:
     ]
     columns = [
         Column(_("Number"), 20),
-        Column(_("Title"), 24),
+        Column(pgettext("ticket", "Title"), 24),
         Column(_("Category"), 16),
         Column(_("Status"), 12),
-        Column(_("Submitted"), 18),
+        Column(pgettext("copy column", "Submitted"), 18),
         Column(_("Description"), 40),
     ]
     return Sheet(
@@ -79,7 +80,7 @@ def _applications(rights_request: RightsRequest, info: str) -> Sheet:
         Column(_("Number"), 20),
         Column(_("Service"), 28),
         Column(_("Status"), 12),
-        Column(_("Submitted"), 18),
+        Column(pgettext("copy column", "Submitted"), 18),
         Column(_("Decision"), 40),
     ]
     return Sheet(
@@ -95,7 +96,7 @@ def _uses(rights_request: RightsRequest, info: str) -> Sheet:
     columns = [
         Column(_("When"), 18),
         Column(_("Department"), 20),
-        Column(_("Purpose"), 28),
+        Column(pgettext("data use", "Purpose"), 28),
         Column(_("Legal basis"), 28),
         Column(_("Data"), 16),
         Column(_("Fields"), 36),
@@ -114,7 +115,7 @@ def _reveals(rights_request: RightsRequest, info: str) -> Sheet:
     rows = [[_local(r.at), r.who, "、".join(r.fields), r.reason] for r in reveals]
     columns = [
         Column(_("When"), 18),
-        Column(_("Who"), 28),
+        Column(pgettext("reveal", "Who"), 28),
         Column(_("Shown in full"), 20),
         Column(_("Reason"), 40),
     ]
