@@ -28,6 +28,7 @@ ROUTERS: list[tuple[str, str]] = [
     ("/iot/", "shequ.iot.api.router"),
     ("/iot/", "shequ.iot.api_access.router"),
     ("/govservice/", "shequ.govservice.api.router"),
+    ("/sharing/", "shequ.sharing.api.router"),
 ]
 
 DESCRIPTION = """\

@@ -14,6 +14,7 @@ from shequ.core.components import Component, NavEntry, Tile
 from shequ.core.models import Role
 from shequ.govservice.permissions import ALL_PERMISSIONS
 from shequ.govservice.permissions import GovPerm as P
+from shequ.govservice.resources import RESOURCES
 
 _RESIDENT = frozenset({Role.RESIDENT})
 
@@ -117,6 +118,7 @@ def tile_counts(user: Any) -> dict[str, int]:
 COMPONENT = Component(
     name="govservice",
     label=_("Government services"),
+    resources=RESOURCES,
     nav=(*RESIDENT_NAV, *COUNTER_NAV, *KIOSK_NAV, *REVIEW_NAV, *CARE_NAV),
     tiles=(*RESIDENT_TILES, *COUNTER_TILES),
     tile_counts=tile_counts,

@@ -12,6 +12,7 @@ from shequ.core.models import Role
 from shequ.core.permissions import Viewer
 from shequ.grid.permissions import ALL_PERMISSIONS
 from shequ.grid.permissions import GridPerm as P
+from shequ.grid.resources import RESOURCES
 
 
 def tile_counts(user: Viewer) -> dict[str, int]:
@@ -50,6 +51,7 @@ def audit_labels() -> dict[str, Any]:
 COMPONENT = Component(
     name="grid",
     label=_("Grid events"),
+    resources=RESOURCES,
     nav=(
         # Grid workers check and close on the spot from the queue, though they hold no HANDLE.
         NavEntry(

@@ -10,6 +10,7 @@ from shequ.core.components import Component, NavEntry, Tile
 from shequ.core.permissions import Viewer, has_perm
 from shequ.iot.permissions import ALL_PERMISSIONS
 from shequ.iot.permissions import IotPerm as P
+from shequ.iot.resources import RESOURCES
 
 
 def tile_counts(user: Viewer) -> dict[str, int]:
@@ -69,6 +70,7 @@ def audit_labels() -> dict[str, Any]:
 COMPONENT = Component(
     name="iot",
     label=_("IoT sensing"),
+    resources=RESOURCES,
     nav=(
         *ACCESS_NAV,
         NavEntry(_("Device alerts"), "iot:alerts", perm=P.VIEW, order=30, icon="bell"),

@@ -10,6 +10,7 @@ from shequ.core.permissions import Viewer, has_perm
 from shequ.registry.ledgers import LEDGERS
 from shequ.registry.permissions import ALL_PERMISSIONS
 from shequ.registry.permissions import RegistryPerm as P
+from shequ.registry.resources import RESOURCES
 
 
 def tile_counts(user: Viewer) -> dict[str, int]:
@@ -65,6 +66,7 @@ AUDIT_LABELS = {
 COMPONENT = Component(
     name="registry",
     label=_("Base data"),
+    resources=RESOURCES,
     nav=(
         NavEntry(
             _("My grid"),

@@ -6,13 +6,30 @@ from django.utils.translation import gettext_lazy as _
 
 from shequ.core.components import Component, NavEntry, Tile
 from shequ.core.models import Role
+from shequ.core.permissions import ADMIN_ROLES, STAFF_ROLES
 from shequ.sharing.permissions import ALL_PERMISSIONS
 from shequ.sharing.permissions import SharePerm as P
 
 # --- catalog, clients, grants and the access log ---------------------------------------------------
-ACCESS_NAV: tuple[NavEntry, ...] = ()
-ACCESS_TILES: tuple[Tile, ...] = ()
-ACCESS_AUDIT_LABELS: dict[str, object] = {}
+_CATALOG_READERS = frozenset(STAFF_ROLES | ADMIN_ROLES)
+ACCESS_NAV: tuple[NavEntry, ...] = (
+    NavEntry(_("Resource catalog"), "sharing:catalog", roles=_CATALOG_READERS, order=75, icon="table"),
+    NavEntry(_("Department clients"), "sharing:clients", perm=P.GRANT, order=76, icon="key"),
+    NavEntry(_("Data grants"), "sharing:grants", perm=P.GRANT, order=77, icon="lock"),
+    NavEntry(_("Data access log"), "sharing:access_log", perm=P.ACCESS_LOG, order=78, icon="log"),
+)
+ACCESS_TILES: tuple[Tile, ...] = (
+    Tile(_("Data access log"), "sharing:access_log", "log", perm=P.ACCESS_LOG, order=95,
+         hint=_("Which departments read your area's data")),
+)  # fmt: skip
+ACCESS_AUDIT_LABELS: dict[str, object] = {
+    "sharing.grant_create": _("Data grant created"),
+    "sharing.grant_revoke": _("Data grant revoked"),
+    "sharing.call": _("Shared data read by a department"),
+    "sharing.client_create": _("Department client created"),
+    "sharing.client_token_issue": _("Department client token issued"),
+    "sharing.client_token_revoke": _("Department client token revoked"),
+}
 
 # --- data requests (供需对接) -----------------------------------------------------------------------
 REQUEST_NAV: tuple[NavEntry, ...] = ()

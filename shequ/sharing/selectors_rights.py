@@ -3,7 +3,7 @@ queue of requests in their communities.
 
 A resident is their registry person through their account (``registry.selectors.person_for_account``,
 the mobile number's blind index, in the communities where the account is a resident). Department
-calls about them are the ``SharingCall`` rows whose ``SharedSubject`` names that person; staff
+calls about them are the access log's ``calls_about_person`` (``SharedSubject`` names the person); staff
 reveals of their full ID or mobile number come from the registry's ``subject_data.reveals_of``.
 Staff see requests of their regions (``sharing.rights``); any other request is 404.
 """
@@ -25,8 +25,9 @@ from shequ.core.permissions import Viewer, scope_q
 from shequ.core.selectors import region_names, resident_regions
 from shequ.grid import deadlines
 from shequ.registry import subject_data
-from shequ.sharing.models import CallOutcome, RightsFileKind, RightsRequest, RightsStatus, SharingCall
+from shequ.sharing.models import CallOutcome, RightsFileKind, RightsRequest, RightsStatus
 from shequ.sharing.permissions import SharePerm as P
+from shequ.sharing.selectors_access import calls_about_person
 
 COMMUNITY_LENGTH = LEVEL_CODE_LENGTH[RegionLevel.COMMUNITY]
 USES_MAX = 200
@@ -71,17 +72,6 @@ class DataUse:
     fields: list[str]
 
 
-def calls_about(person_ids: Sequence[int]) -> QuerySet[SharingCall]:
-    """Answered calls that returned rows about these people, newest first (with grant and
-    department). The access engineer's ``selectors_access.calls_about_person`` is the same read."""
-    return (
-        SharingCall.objects.filter(outcome=CallOutcome.OK, subjects__person_id__in=list(person_ids))
-        .select_related("grant", "department")
-        .distinct()
-        .order_by("-at", "-id")
-    )
-
-
 def _field_titles(resource_key: str, keys: Sequence[str]) -> tuple[str, list[str]]:
     resource = resources_all().get(resource_key)
     if resource is None:
@@ -92,7 +82,7 @@ def _field_titles(resource_key: str, keys: Sequence[str]) -> tuple[str, list[str
 
 def data_uses(person_ids: Sequence[int], *, limit: int = USES_MAX) -> list[DataUse]:
     out = []
-    for call in calls_about(person_ids)[:limit]:
+    for call in calls_about_person(person_ids).filter(outcome=CallOutcome.OK)[:limit]:
         resource, fields = _field_titles(call.resource, call.fields or [])
         grant = call.grant
         out.append(

@@ -49,8 +49,17 @@ PROBES = {"healthz", "readyz", "metrics"}
 ELSEWHERE_PREFIXES = ("api/v1/", "oidc/", "open311/")
 # Apps whose pages have a matrix of their own (shequ/registry/tests/test_registry_scope_matrix.py,
 # shequ/grid/tests/test_grid_scope_matrix.py, shequ/iot/tests/test_iot_routes.py,
-# shequ/emergency/tests/test_emergency_routes.py, shequ/govservice/tests/test_govservice_routes.py).
-ELSEWHERE_NAMESPACES = ("registry:", "grid:", "iot:", "emergency:", "govservice:", "participation:")
+# shequ/emergency/tests/test_emergency_routes.py, shequ/govservice/tests/test_govservice_routes.py,
+# shequ/sharing/tests/test_access_routes.py).
+ELSEWHERE_NAMESPACES = (
+    "registry:",
+    "grid:",
+    "iot:",
+    "emergency:",
+    "govservice:",
+    "participation:",
+    "sharing:",
+)
 
 # Roles whose holders browse the region tree (Perm.VIEW_REGION).
 REGION_VIEWERS = {
@@ -328,7 +337,7 @@ def api_operations() -> list[tuple[str, str]]:
     return ops
 
 
-PUBLIC_API = {("get", "/api/v1/")}
+PUBLIC_API = {("get", "/api/v1/"), ("get", "/api/v1/sharing/catalog")}
 
 
 @pytest.mark.django_db

@@ -1,1 +1,2 @@
-"""Every write of the sharing app, one module per area (``access``, ``rights`` …)."""
+"""The sharing app's writes, one module per area: department clients and grants (``access``,
+``clients``), data requests, subscriptions and residents' requests."""

@@ -19,6 +19,7 @@ from django.utils import timezone
 from openpyxl import load_workbook
 
 from shequ.core import outbox
+from shequ.core.components import resources_all
 from shequ.core.models import AuditEntry, Message, User
 from shequ.grid.deadlines import Calendar
 from shequ.grid.models import Holiday
@@ -69,7 +70,11 @@ def test_the_resident_sees_exactly_the_calls_about_them(rights: Rights) -> None:
         "《社会救助暂行办法》第十一条",
     )
     assert use.department == rights.world.department.name
-    assert len(use.fields) == 3
+    people = resources_all()["people"]
+    titles = {f.key: str(f.title) for f in people.fields}
+    assert use.resource == str(people.title) and use.fields == [
+        titles[k] for k in ("name", "id_number", "phone")
+    ]
     # The neighbour's own view has both calls; a resident of community B sees none.
     assert len(sel.data_uses([rights.neighbour.pk])) == 2
     assert sel.data_uses([rights.person_b.pk]) == []
