@@ -26,6 +26,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
+from django.db.models import F
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -276,7 +277,7 @@ def copy_open(
     if row is None:
         raise ValidationError(_("The copy is not ready yet."))
     with transaction.atomic():
-        RightsFile.objects.filter(pk=row.pk).update(downloads=row.downloads + 1)
+        RightsFile.objects.filter(pk=row.pk).update(downloads=F("downloads") + 1)
         _record("rights_copy_download", rights_request, actor=actor, request=request, detail={"file": row.pk})
     return row
 

@@ -134,7 +134,22 @@ def _workbook_text(data: bytes) -> str:
 
 
 def test_the_copy_holds_their_data_only_and_only_they_download_it(rights: Rights) -> None:
+    from shequ.grid import services as grid
+    from shequ.grid.models import Source
+    from shequ.registry.tests.conftest import GRID_A, GRID_C
+
     rights.call([rights.person, rights.neighbour])
+    for who, grid_code, title in (
+        (rights["resident"], GRID_A, "路灯不亮"),
+        (rights.resident_b, GRID_C, "垃圾没人清"),
+    ):
+        grid.ticket_submit(
+            actor=who,
+            source=Source.RESIDENT,
+            region=rights.world.regions[grid_code],
+            title=title,
+            description=f"{title}，请尽快处理。",
+        )
     request = copy_request(rights)
     with pytest.raises(PermissionDenied):
         services.copy_generate(actor=rights["head_b"], rights_request=request)
@@ -145,7 +160,7 @@ def test_the_copy_holds_their_data_only_and_only_they_download_it(rights: Rights
     assert b"PK" not in row.file.read()[:4]  # sealed on disk, not a plain xlsx
     text = _workbook_text(services.file_bytes(row))
     assert "王小明" in text and rights.person.id_number in text and rights.person.phone in text
-    assert "核查低保家庭人口" in text
+    assert "核查低保家庭人口" in text and "路灯不亮" in text and "垃圾没人清" not in text
     for other in (rights.neighbour, rights.person_b, rights.reg.people["a"]):
         assert other.name not in text and other.id_number not in text
     # Downloads: the resident, audited; anyone else 404 (and the service refuses, audited).
