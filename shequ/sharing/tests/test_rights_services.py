@@ -144,7 +144,7 @@ def test_the_copy_holds_their_data_only_and_only_they_download_it(rights: Rights
         (rights.resident_b, GRID_C, "垃圾没人清"),
     ):
         grid.ticket_submit(
-            actor=who,
+            actor=author,
             source=Source.RESIDENT,
             region=rights.world.regions[grid_code],
             title=title,
