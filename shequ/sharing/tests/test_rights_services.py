@@ -139,7 +139,7 @@ def test_the_copy_holds_their_data_only_and_only_they_download_it(rights: Rights
     from shequ.registry.tests.conftest import GRID_A, GRID_C
 
     rights.call([rights.person, rights.neighbour])
-    for who, grid_code, title in (
+    for author, grid_code, title in (
         (rights["resident"], GRID_A, "路灯不亮"),
         (rights.resident_b, GRID_C, "垃圾没人清"),
     ):
