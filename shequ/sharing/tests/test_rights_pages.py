@@ -115,3 +115,5 @@ def test_the_queue_colours_deadlines_and_the_staff_answer(rights: Rights) -> Non
     assert staff.post(f"/sharing/rights/staff/{late.pk}/", {"action": "copy"}).status_code == 302
     mine = rights.client("resident").get(f"/sharing/rights/{late.pk}/").content.decode()
     assert f"/sharing/rights/{late.pk}/copy/" in mine and "下载副本" in mine
+    rights.client("resident").get(f"/sharing/rights/{late.pk}/copy/")
+    assert "已下载1次" in staff.get(f"/sharing/rights/staff/{late.pk}/").content.decode()
