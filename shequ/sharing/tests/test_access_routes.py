@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 import pytest
 from django.test import Client
+from django.urls import URLPattern
 
 from shequ.conftest import PERSONAS
 from shequ.core.models import ApiToken, AuditEntry
@@ -65,7 +66,7 @@ POSTED = {"sharing:grant_revoke"}
 
 
 def test_every_access_route_is_in_the_matrix() -> None:
-    names = {f"sharing:{p.name}" for p in urls_access.urlpatterns if getattr(p, "name", None)}
+    names = {f"sharing:{p.name}" for p in urls_access.urlpatterns if isinstance(p, URLPattern) and p.name}
     assert names == set(MATRIX)
 
 
