@@ -24,6 +24,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
 from shequ.core.models import AuditEntry, AuditResult
+from shequ.core.personal import mask_name
 from shequ.registry.models import HouseholdMember, Person, PersonTag, Residence, Sensitivity
 
 PERSON_OBJECT = "registry.person"
@@ -114,9 +115,8 @@ def _household_section(person: Person) -> Section:
     for m in memberships.order_by("start_date", "pk"):
         household = m.household
         head = household.head
-        head_name = (
-            _("yourself") if head is not None and head.pk == person.pk else (head.name if head else "")
-        )
+        # The head is another person unless it is the resident: their name masked (张*丰).
+        head_name = "" if head is None else (_("yourself") if head.pk == person.pk else mask_name(head.name))
         rows.append(
             [
                 household.number,

@@ -136,9 +136,15 @@ def _workbook_text(data: bytes) -> str:
 def test_the_copy_holds_their_data_only_and_only_they_download_it(rights: Rights) -> None:
     from shequ.grid import services as grid
     from shequ.grid.models import Source
+    from shequ.registry import services as registry
     from shequ.registry.tests.conftest import GRID_A, GRID_C
 
     rights.call([rights.person, rights.neighbour])
+    # The resident lives in the neighbour's household: the head is named masked, never in full.
+    household = registry.household_create(actor=None, head=rights.neighbour, number="H-0001")
+    registry.household_add_member(
+        actor=None, household=household, person=rights.person, relation_to_head="non_relative"
+    )
     for author, grid_code, title in (
         (rights["resident"], GRID_A, "路灯不亮"),
         (rights.resident_b, GRID_C, "垃圾没人清"),
@@ -161,6 +167,7 @@ def test_the_copy_holds_their_data_only_and_only_they_download_it(rights: Rights
     text = _workbook_text(services.file_bytes(row))
     assert "王小明" in text and rights.person.id_number in text and rights.person.phone in text
     assert "核查低保家庭人口" in text and "路灯不亮" in text and "垃圾没人清" not in text
+    assert "H0001" in text and "赵*" in text
     for other in (rights.neighbour, rights.person_b, rights.reg.people["a"]):
         assert other.name not in text and other.id_number not in text
     # Downloads: the resident, audited; anyone else 404 (and the service refuses, audited).
