@@ -8,7 +8,9 @@ class SharingConfig(AppConfig):
     verbose_name = _("Data sharing")
 
     def ready(self) -> None:
-        from shequ.sharing import handlers, permissions
+        from shequ.sharing import handlers, permissions, rights_jobs
 
         permissions.register_role_permissions()
-        del handlers  # imported for its outbox handlers (webhook subscriptions)
+        # Imported for their registration side effects: webhook delivery handlers; the residents'
+        # requests' deadline reminders.
+        del handlers, rights_jobs
