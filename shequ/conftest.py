@@ -188,6 +188,10 @@ def _reseed() -> None:
 
     for name in SEED_MIGRATIONS:
         importlib.import_module(name).seed(django_apps, None)
+    # The official report templates are seeded after migrate (reports.apps), on the tag catalog.
+    from shequ.reports.services import seed_templates
+
+    seed_templates()
 
 
 def require_service(name: str, available: bool, reason: str) -> None:

@@ -7,12 +7,9 @@ var/screenshots/reports-*.png)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from django.apps import apps
-from django.db.models.signals import post_migrate
 
 from shequ.browser import PHONE, axe_violations, screenshot, toggle_elderly
 from shequ.conftest import PASSWORD
@@ -20,25 +17,6 @@ from shequ.reports.models import InstanceStatus
 from shequ.reports.tests.fixtures_pages import Rep
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _no_seeds_after_flush(django_db_blocker: Any) -> Iterator[None]:
-    """A transactional test's flush sends post_migrate, which seeds the official templates; they
-    check their tags against the tag catalog the flush has just emptied. These tests use their own
-    template, so the seeding stands aside while they run, and runs once after them on a catalog
-    seeded again (as a fresh database has it for the tests that follow)."""
-    from shequ.conftest import _reseed
-    from shequ.reports.apps import _seed_templates
-    from shequ.reports.services import seed_templates
-
-    config = apps.get_app_config("reports")
-    post_migrate.disconnect(sender=config, dispatch_uid="reports.seed_templates")
-    yield
-    post_migrate.connect(_seed_templates, sender=config, dispatch_uid="reports.seed_templates")
-    with django_db_blocker.unblock():
-        _reseed()
-        seed_templates()
 
 
 def check(page: Any, name: str) -> None:
