@@ -8,6 +8,7 @@ class ReportsConfig(AppConfig):
     verbose_name = _("Reports")
 
     def ready(self) -> None:
-        from shequ.reports import permissions
+        from shequ.reports import ledger_jobs, permissions
 
         permissions.register_role_permissions()
+        del ledger_jobs  # imported for its periodic job and handler

@@ -293,20 +293,6 @@ def test_special_populations_only_with_a_grant(reg: Registry) -> None:
     assert not ledger.is_visible_to(w["street"])
 
 
-@pytest.mark.parametrize(
-    ("codes", "title"),
-    [
-        (["430104002001"], "岳麓街道枇杷塘社区"),
-        (["430104002001001"], "岳麓街道枇杷塘社区第一网格"),
-        (["430104002"], "岳麓街道"),
-        (["430104"], "岳麓区"),
-        (["430104002001", "430104002003"], "岳麓街道枇杷塘社区、岳麓街道泽盛社区"),
-    ],
-)
-def test_region_title(world: Any, codes: list[str], title: str) -> None:
-    assert ledgers.region_title(codes) == title
-
-
 def test_scope_of_people_ledgers_over_sibling_grids_and_communities(reg: Registry) -> None:
     for key in "abc":
         reg.register(f"老人{key}", reg.houses[key][1], birth="19400101")

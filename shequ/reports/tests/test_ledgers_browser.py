@@ -10,7 +10,9 @@ import pytest
 
 from shequ.browser import PHONE, axe_violations, screenshot, toggle_elderly
 from shequ.registry import services
-from shequ.registry.tests.conftest import Registry
+from shequ.registry.tests.conftest import (
+    Registry,
+)
 from shequ.registry.tests.test_browser_registry import sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -36,10 +38,10 @@ def check(page: Any, name: str) -> None:
 def test_ledger_pages_on_a_phone(phone_page: Any, elderly: Registry) -> None:
     page = phone_page
     sign_in(page, "head_a")
-    page.goto("/registry/ledgers/")
+    page.goto("/reports/ledgers/")
     check(page, "index")
-    page.click("a[href^='/registry/ledgers/disabled/']")
-    page.wait_for_url("**/registry/ledgers/disabled/**")
+    page.click("a[href^='/reports/ledgers/disabled/']")
+    page.wait_for_url("**/reports/ledgers/disabled/**")
     assert page.locator("table.data tbody tr").count() == 3
     # The wide table scrolls inside its wrapper.
     assert page.evaluate(
