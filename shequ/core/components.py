@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from importlib import import_module
 from typing import TYPE_CHECKING, Any, Protocol
@@ -94,6 +94,20 @@ class LedgerColumn:
 
 # The filters every ledger may accept, built by the reports app's ledger pages.
 LEDGER_REGION, LEDGER_AS_OF, LEDGER_START, LEDGER_END = "region", "as_of", "start", "end"
+
+
+def ledger_period(filters: Mapping[str, Any]) -> tuple[datetime, datetime]:
+    """A period ledger's first moment and the moment after its last day, in Beijing time (this
+    month so far when the filters name no period)."""
+    from django.utils import timezone
+
+    today = timezone.localdate()
+    start: date = filters.get(LEDGER_START) or today.replace(day=1)
+    end: date = filters.get(LEDGER_END) or today
+    return (
+        timezone.make_aware(datetime.combine(start, time.min)),
+        timezone.make_aware(datetime.combine(end + timedelta(days=1), time.min)),
+    )
 
 
 @dataclass(frozen=True)

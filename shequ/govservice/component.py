@@ -12,6 +12,7 @@ from django.utils.translation import pgettext_lazy
 
 from shequ.core.components import Component, NavEntry, Tile
 from shequ.core.models import Role
+from shequ.govservice.ledgers import LEDGERS
 from shequ.govservice.permissions import ALL_PERMISSIONS
 from shequ.govservice.permissions import GovPerm as P
 
@@ -120,6 +121,7 @@ COMPONENT = Component(
     nav=(*RESIDENT_NAV, *COUNTER_NAV, *KIOSK_NAV, *REVIEW_NAV, *CARE_NAV),
     tiles=(*RESIDENT_TILES, *COUNTER_TILES),
     tile_counts=tile_counts,
+    ledgers=LEDGERS,
     permissions=ALL_PERMISSIONS,
     events=(
         "govservice.application_changed",

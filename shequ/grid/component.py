@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from shequ.core.components import Component, ConsistencyCheck, NavEntry, Tile
 from shequ.core.models import Role
 from shequ.core.permissions import Viewer
+from shequ.grid.ledgers import LEDGERS
 from shequ.grid.permissions import ALL_PERMISSIONS
 from shequ.grid.permissions import GridPerm as P
 
@@ -118,6 +119,7 @@ COMPONENT = Component(
         NavEntry(_("Routing rules"), "grid:routing", perm=P.ROUTING, order=70, icon="route"),
         NavEntry(_("Ticket categories"), "grid:categories", perm=P.CATALOG, order=71, icon="tree"),
     ),
+    ledgers=LEDGERS,
     permissions=ALL_PERMISSIONS,
     events=(
         "grid.ticket_submitted",

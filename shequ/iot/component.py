@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from shequ.core.components import Component, NavEntry, Tile
 from shequ.core.permissions import Viewer, has_perm
+from shequ.iot.ledgers import LEDGERS
 from shequ.iot.permissions import ALL_PERMISSIONS
 from shequ.iot.permissions import IotPerm as P
 
@@ -90,6 +91,7 @@ COMPONENT = Component(
         ),
     ),
     tile_counts=tile_counts,
+    ledgers=LEDGERS,
     permissions=ALL_PERMISSIONS,
     events=("iot.alert_raised", "iot.alert_cleared"),
     audit_labels=audit_labels,
