@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -47,8 +47,8 @@ class Clock:
         self.now = datetime(2026, 11, 15, 10, 0, tzinfo=BEIJING)
         monkeypatch.setattr("django.utils.timezone.now", lambda: self.now)
 
-    def set(self, *args: int) -> None:
-        self.now = datetime(*args, tzinfo=BEIJING)  # type: ignore[misc]
+    def set(self, year: int, month: int, day: int, hour: int, minute: int) -> None:
+        self.now = datetime(year, month, day, hour, minute, tzinfo=BEIJING)
 
 
 @pytest.fixture
@@ -210,7 +210,7 @@ def test_a_monthly_schedule_generates_last_month_once_and_tells_its_owner(
     clock.set(2026, 12, 3, 2, 5)
     (run,) = services.schedules_run_due()
     assert services.schedules_run_due() == []  # once per period, however often it looks
-    assert (run.period_start.isoformat(), run.period_end.isoformat()) == ("2026-11-01", "2026-11-30")
+    assert (run.period_start, run.period_end) == (date(2026, 11, 1), date(2026, 11, 30))
     assert run.filters == {"region": COMMUNITY_A, "start": "2026-11-01", "end": "2026-11-30"}
     schedule.refresh_from_db()
     assert schedule.next_run_at == datetime(2027, 1, 3, 2, 0, tzinfo=BEIJING)
@@ -247,7 +247,7 @@ def test_the_notice_is_in_chinese(reg: Registry, clock: Clock) -> None:
         )
         clock.set(2027, 1, 5, 3, 0)
         (run,) = services.schedules_run_due()
-        assert (run.period_start.isoformat(), run.period_end.isoformat()) == ("2026-10-01", "2026-12-31")
+        assert (run.period_start, run.period_end) == (date(2026, 10, 1), date(2026, 12, 31))
         outbox.run_pending()
     message = Message.objects.get(topic="reports.ledger_run")
     assert message.subject == "《网格事件台账》2026年第4季度已生成，可下载"
