@@ -73,9 +73,14 @@ def _ledger(request: HttpRequest, key: str) -> Ledger:
 
 
 def _filter_data(request: HttpRequest, source: Any, ledger: Ledger) -> Any:
+    """The submitted filters, with the region the user works in and, for a period ledger, this
+    month so far filled in (shown in the date fields and carried into exports)."""
     data = source.copy()
     if LEDGER_REGION in ledger.filters and LEDGER_REGION not in data:
         data[LEDGER_REGION] = S.default_region(request, S.view_perms(ledger))
+    if ledger.periodic and LEDGER_START not in data and LEDGER_END not in data:
+        today = timezone.localdate()
+        data[LEDGER_START], data[LEDGER_END] = today.replace(day=1).isoformat(), today.isoformat()
     return data
 
 
