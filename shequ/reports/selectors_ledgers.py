@@ -217,16 +217,17 @@ def table(ledger: Ledger, objects: list[Any], filters: dict[str, Any], first: in
 
 
 def _ledgers_q(user: Viewer) -> Q:
-    """Runs and schedules of ledgers the user may see, in the scope of each one's permission."""
+    """Runs and schedules of ledgers the user may see, where they may export them (a run is a
+    file: who may only read the ledger's page does not see its files)."""
     q = Q(pk__in=[])
     for ledger in all_ledgers().values():
         if ledger.is_visible_to(user):
-            q |= Q(ledger_key=ledger.key) & codes_q(top_scopes(user, view_perms(ledger)))
+            q |= Q(ledger_key=ledger.key) & codes_q(top_scopes(user, [export_perm(ledger)]))
     return q
 
 
 def run_list(*, viewer: Viewer, ledger_key: str = "") -> QuerySet[LedgerRun]:
-    """Generated runs of the viewer's area, newest first. Runs of a ledger that needs a grant
+    """Generated runs the viewer may download, newest first. Runs of a ledger that needs a grant
     (restricted, or by tag) are listed to the person they were made for only."""
     qs = LedgerRun.objects.filter(_ledgers_q(viewer)).select_related("region", "requested_by", "schedule")
     personal = [k for k, ledger in all_ledgers().items() if ledger.restricted or ledger.visible is not None]
@@ -244,8 +245,8 @@ def run_get_for(viewer: Viewer, pk: Any) -> LedgerRun:
 
 
 def schedule_list(*, viewer: Viewer) -> QuerySet[LedgerSchedule]:
-    """Active schedules of the viewer's area (a person sees the others' schedules of their area but
-    only the schedules of ledgers they may see)."""
+    """Active schedules of ledgers the viewer may see and export, in the regions they may export
+    them (a person also sees the others' schedules there)."""
     return (
         LedgerSchedule.objects.filter(_ledgers_q(viewer), active=True)
         .select_related("region", "owner")

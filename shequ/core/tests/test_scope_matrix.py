@@ -49,8 +49,17 @@ PROBES = {"healthz", "readyz", "metrics"}
 ELSEWHERE_PREFIXES = ("api/v1/", "oidc/", "open311/")
 # Apps whose pages have a matrix of their own (shequ/registry/tests/test_registry_scope_matrix.py,
 # shequ/grid/tests/test_grid_scope_matrix.py, shequ/iot/tests/test_iot_routes.py,
-# shequ/emergency/tests/test_emergency_routes.py, shequ/govservice/tests/test_govservice_routes.py).
-ELSEWHERE_NAMESPACES = ("registry:", "grid:", "iot:", "emergency:", "govservice:", "participation:")
+# shequ/emergency/tests/test_emergency_routes.py, shequ/govservice/tests/test_govservice_routes.py,
+# shequ/reports/tests/test_ledgers_routes.py).
+ELSEWHERE_NAMESPACES = (
+    "registry:",
+    "grid:",
+    "iot:",
+    "emergency:",
+    "govservice:",
+    "participation:",
+    "reports:",
+)
 
 # Roles whose holders browse the region tree (Perm.VIEW_REGION).
 REGION_VIEWERS = {
