@@ -21,6 +21,7 @@ from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from shequ.core import audit
@@ -282,7 +283,7 @@ def period_label(run: LedgerRun) -> str:
     if run.schedule_id is not None and start is not None and end is not None:
         if run.schedule is not None and run.schedule.frequency == Frequency.QUARTERLY:
             return _("Q%(quarter)d %(year)d") % {"quarter": (start.month - 1) // 3 + 1, "year": start.year}
-        return _("%(year)d-%(month)02d") % {"year": start.year, "month": start.month}
+        return date_format(start, "YEAR_MONTH_FORMAT")  # 2026年11月, November 2026
     if start is not None and end is not None:
         return f"{start.isoformat()}—{end.isoformat()}"
     return end.isoformat() if end is not None else ""

@@ -227,7 +227,7 @@ def test_a_monthly_schedule_generates_last_month_once_and_tells_its_owner(
     )
     assert file_rows == page_rows and MARK_A in file_rows[0]
     message = Message.objects.get(recipient=w["head_a"], topic="reports.ledger_run")
-    assert message.subject == "“Register of grid events” for 2026-11 is ready to download"
+    assert message.subject == "“Register of grid events” for November 2026 is ready to download"
     # The periodic job queues the same way and finds nothing more to do this month.
     from shequ.reports.ledger_jobs import run_due_schedules
 
