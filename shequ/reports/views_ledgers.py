@@ -73,13 +73,15 @@ def _ledger(request: HttpRequest, key: str) -> Ledger:
 
 
 def _filter_data(request: HttpRequest, source: Any, ledger: Ledger) -> Any:
-    """The submitted filters, with the region the user works in and, for a period ledger, this
-    month so far filled in (shown in the date fields and carried into exports)."""
+    """The submitted filters, with the region the user works in and the day (today) or, for a
+    period ledger, this month so far filled in (shown in the date fields, carried into exports)."""
     data = source.copy()
+    today = timezone.localdate()
     if LEDGER_REGION in ledger.filters and LEDGER_REGION not in data:
         data[LEDGER_REGION] = S.default_region(request, S.view_perms(ledger))
+    if LEDGER_AS_OF in ledger.filters and LEDGER_AS_OF not in data:
+        data[LEDGER_AS_OF] = today.isoformat()
     if ledger.periodic and LEDGER_START not in data and LEDGER_END not in data:
-        today = timezone.localdate()
         data[LEDGER_START], data[LEDGER_END] = today.replace(day=1).isoformat(), today.isoformat()
     return data
 

@@ -200,11 +200,15 @@ def test_who_reaches_the_ledgers(populated: Populate) -> None:
     w = populated.reg.world
     assert Client().get(INDEX).status_code == 302
     for persona in ("resident", "nobody", "sysadmin", "auditor"):
-        assert client_for(w[persona]).get(INDEX).status_code == 403, persona
+        # The auditor reads the disclosure ledger (participation.view), not the registry's.
+        index = client_for(w[persona]).get(INDEX)
+        assert index.status_code == (200 if persona == "auditor" else 403), persona
         assert client_for(w[persona]).get(page("elderly_80")).status_code == 403, persona
+    auditor = html(client_for(w["auditor"]).get(INDEX))
+    assert "/reports/ledgers/disclosures/" in auditor and "/reports/ledgers/elderly_80/" not in auditor
     # Each refusal is audited: the index by the page guard, the ledger with its key.
     denied = AuditEntry.objects.filter(action="access.denied")
-    assert denied.filter(object_type="page", object_id=INDEX).count() == 4
+    assert denied.filter(object_type="page", object_id=INDEX).count() == 3
     assert denied.filter(object_type="reports.ledger", object_id="elderly_80").count() == 4
     assert client_for(w["worker_a"]).get(page("no_such_ledger")).status_code == 404
 
