@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from importlib import import_module
 from typing import TYPE_CHECKING, Any, Protocol
@@ -92,6 +92,24 @@ class LedgerColumn:
     text: bool = True
 
 
+# The filters every ledger may accept, built by the reports app's ledger pages.
+LEDGER_REGION, LEDGER_AS_OF, LEDGER_START, LEDGER_END = "region", "as_of", "start", "end"
+
+
+def ledger_period(filters: Mapping[str, Any]) -> tuple[datetime, datetime]:
+    """A period ledger's first moment and the moment after its last day, in Beijing time (this
+    month so far when the filters name no period)."""
+    from django.utils import timezone
+
+    today = timezone.localdate()
+    start: date = filters.get(LEDGER_START) or today.replace(day=1)
+    end: date = filters.get(LEDGER_END) or today
+    return (
+        timezone.make_aware(datetime.combine(start, time.min)),
+        timezone.make_aware(datetime.combine(end + timedelta(days=1), time.min)),
+    )
+
+
 @dataclass(frozen=True)
 class Ledger:
     """A standard ledger (台账) an app offers: its pages, its Excel export and the reports of other
@@ -102,6 +120,13 @@ class Ledger:
     personal data masked unless ``full`` (the caller has checked and audited the reveal).
     A restricted ledger exists only for users ``visible`` accepts (no menu entry, no count), and
     whoever shows its rows calls ``record_view(viewer, rows, request, context)`` first.
+
+    Filters: ``region`` (a code inside the viewer's scope), ``as_of`` (a state ledger's day) and
+    ``start``/``end`` (a period ledger's first and last day) are built by the reports app;
+    ``filter_fields(viewer)`` gives the ledger's own form fields ({filter name: field}) and
+    ``check_filters(values)`` its cross-field errors ({filter name: message}). Exports need
+    ``export_perm`` over the area (None: the reports app's ledger permission); full values of
+    ``reveal_fields`` also need ``reveal_perm`` and the reveal permission (None: always masked).
     """
 
     key: str
@@ -115,6 +140,16 @@ class Ledger:
     restricted: bool = False
     visible: Callable[[Any], bool] | None = None
     record_view: Callable[[Any, list[Any], Any, str], None] | None = None
+    filter_fields: Callable[[Any], Mapping[str, Any]] | None = None
+    check_filters: Callable[[Mapping[str, Any]], Mapping[str, str]] | None = None
+    export_perm: str | None = None
+    reveal_perm: str | None = None
+    reveal_fields: tuple[str, ...] = ()
+
+    @property
+    def periodic(self) -> bool:
+        """A ledger of what happened in a period (tickets, alerts), not a state on a day."""
+        return LEDGER_START in self.filters
 
     def is_visible_to(self, user: Viewer) -> bool:
         from shequ.core.permissions import has_perm

@@ -50,6 +50,11 @@ def seal_upload(
     else:
         image = clean_image(upload, field=field)
         data, content_type = image.data, image.content_type
+    return seal_content(data, aad=aad, content_type=content_type, filename=getattr(upload, "name", "") or "")
+
+
+def seal_content(data: bytes, *, aad: Callable[[str], bytes], content_type: str, filename: str) -> Sealed:
+    """Seal bytes the platform made itself (a generated ledger workbook): no upload checks."""
     token = secrets.token_hex(16)
     key_id = crypto.current_key_id()
     sealed = crypto.seal_bytes(crypto.field_key_bytes(key_id), data, aad(token))
@@ -59,7 +64,7 @@ def seal_upload(
         size=len(data),
         token=token,
         key_id=key_id,
-        filename=(getattr(upload, "name", "") or "")[-120:],
+        filename=filename[-120:],
     )
 
 

@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from shequ.core.components import Component, NavEntry, Tile
 from shequ.core.models import Role
+from shequ.emergency.ledgers import LEDGERS
 from shequ.emergency.permissions import ALL_PERMISSIONS
 from shequ.emergency.permissions import EmergencyPerm as P
 
@@ -101,6 +102,7 @@ COMPONENT = Component(
     nav=(*WARNING_NAV, *CALLOUT_NAV, *ASSIST_NAV, *CHECKIN_NAV),
     tiles=(WARNING_TILE, *CALLOUT_TILES),
     tile_counts=tile_counts,
+    ledgers=LEDGERS,
     permissions=ALL_PERMISSIONS,
     events=(
         "emergency.warning_issued",

@@ -13,6 +13,7 @@ from django.utils.translation import pgettext_lazy
 from shequ.core.components import Component, NavEntry, Tile
 from shequ.core.models import Role
 from shequ.govservice.indicators import STATS
+from shequ.govservice.ledgers import LEDGERS
 from shequ.govservice.permissions import ALL_PERMISSIONS
 from shequ.govservice.permissions import GovPerm as P
 from shequ.govservice.resources import RESOURCES
@@ -124,6 +125,7 @@ COMPONENT = Component(
     nav=(*RESIDENT_NAV, *COUNTER_NAV, *KIOSK_NAV, *REVIEW_NAV, *CARE_NAV),
     tiles=(*RESIDENT_TILES, *COUNTER_TILES),
     tile_counts=tile_counts,
+    ledgers=LEDGERS,
     permissions=ALL_PERMISSIONS,
     events=(
         "govservice.application_changed",

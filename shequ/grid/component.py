@@ -11,6 +11,7 @@ from shequ.core.components import Component, ConsistencyCheck, NavEntry, Tile
 from shequ.core.models import Role
 from shequ.core.permissions import Viewer
 from shequ.grid.indicators import STATS
+from shequ.grid.ledgers import LEDGERS
 from shequ.grid.permissions import ALL_PERMISSIONS
 from shequ.grid.permissions import GridPerm as P
 from shequ.grid.resources import RESOURCES
@@ -122,6 +123,7 @@ COMPONENT = Component(
         NavEntry(_("Routing rules"), "grid:routing", perm=P.ROUTING, order=70, icon="route"),
         NavEntry(_("Ticket categories"), "grid:categories", perm=P.CATALOG, order=71, icon="tree"),
     ),
+    ledgers=LEDGERS,
     permissions=ALL_PERMISSIONS,
     events=(
         "grid.ticket_submitted",

@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from shequ.core.components import Component, NavEntry, Tile
 from shequ.core.permissions import Viewer, has_perm
 from shequ.iot.indicators import STATS
+from shequ.iot.ledgers import LEDGERS
 from shequ.iot.permissions import ALL_PERMISSIONS
 from shequ.iot.permissions import IotPerm as P
 from shequ.iot.resources import RESOURCES
@@ -94,6 +95,7 @@ COMPONENT = Component(
         ),
     ),
     tile_counts=tile_counts,
+    ledgers=LEDGERS,
     permissions=ALL_PERMISSIONS,
     events=("iot.alert_raised", "iot.alert_cleared"),
     audit_labels=audit_labels,

@@ -12,6 +12,7 @@ from django.utils.translation import pgettext_lazy
 
 from shequ.core.components import Component, NavEntry, Tile
 from shequ.core.models import Role
+from shequ.participation.ledgers import LEDGERS
 from shequ.participation.permissions import ALL_PERMISSIONS
 from shequ.participation.permissions import PartPerm as P
 
@@ -253,6 +254,7 @@ COMPONENT = Component(
     nav=(*CONSULT_NAV, *DISCLOSURE_NAV, *VOTE_NAV),
     tiles=(*CONSULT_TILES, *DISCLOSURE_TILES, *VOTE_TILES),
     tile_counts=tile_counts,
+    ledgers=LEDGERS,
     permissions=ALL_PERMISSIONS,
     events=(*CONSULT_EVENTS, *DISCLOSURE_EVENTS, *VOTE_EVENTS),
     audit_labels=audit_labels,

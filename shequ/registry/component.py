@@ -89,7 +89,7 @@ COMPONENT = Component(
             tab=_("People"),
             tab_rank=30,
         ),
-        NavEntry(_("Ledgers"), "registry:ledgers", perm=P.VIEW_PLACES, order=35, icon="table"),
+        NavEntry(_("Ledgers"), "reports:ledgers", perm=P.VIEW_PLACES, order=35, icon="table"),
     ),
     permissions=ALL_PERMISSIONS,
     events=(
@@ -124,7 +124,7 @@ COMPONENT = Component(
         Tile(_("Find a person"), "registry:search", "search", perm=P.VIEW_PEOPLE, order=22),
         Tile(_("Grid map"), "registry:map", "map", perm=P.VISIT, order=23),
         Tile(_("Base data"), "registry:index", "building", perm=P.VIEW_PLACES, order=30),
-        Tile(_("Ledgers"), "registry:ledgers", "table", perm=P.VIEW_PLACES, order=31),
+        Tile(_("Ledgers"), "reports:ledgers", "table", perm=P.VIEW_PLACES, order=31),
     ),
     tile_counts=tile_counts,
     ledgers=LEDGERS,

@@ -1,11 +1,18 @@
-"""Ledger pages (台账): the index, one ledger, its Excel export."""
+"""The registry's old ledger addresses: the ledgers of every app live on the reports app's pages
+now; bookmarks and old links answer a permanent redirect there (with their filters)."""
 
 from django.urls import URLPattern, path
-
-from shequ.registry import views_ledgers
+from django.views.generic import RedirectView
 
 urlpatterns: list[URLPattern] = [
-    path("ledgers/", views_ledgers.ledger_index, name="ledgers"),
-    path("ledgers/<slug:key>/", views_ledgers.ledger, name="ledger"),
-    path("ledgers/<slug:key>/export/", views_ledgers.ledger_export, name="ledger_export"),
+    path(
+        "ledgers/",
+        RedirectView.as_view(pattern_name="reports:ledgers", permanent=True, query_string=True),
+        name="ledgers",
+    ),
+    path(
+        "ledgers/<slug:key>/",
+        RedirectView.as_view(pattern_name="reports:ledger", permanent=True, query_string=True),
+        name="ledger",
+    ),
 ]

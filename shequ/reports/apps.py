@@ -22,9 +22,9 @@ class ReportsConfig(AppConfig):
     verbose_name = _("Reports")
 
     def ready(self) -> None:
-        from shequ.reports import events, handlers, permissions
+        from shequ.reports import events, handlers, ledger_jobs, permissions
 
         permissions.register_role_permissions()
         # Imported for their registration side effects.
-        del events, handlers
+        del events, handlers, ledger_jobs
         post_migrate.connect(_seed_templates, sender=self, dispatch_uid="reports.seed_templates")

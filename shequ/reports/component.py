@@ -76,9 +76,18 @@ def report_tile_counts(user: Any) -> dict[str, int]:
 
 
 # --- ledgers (台账) ------------------------------------------------------------------------------
+# The menu entry and tile to the ledgers are the registry's (its staff use them most); the
+# generated files are reached from the ledger pages.
 LEDGER_NAV: tuple[NavEntry, ...] = ()
 LEDGER_TILES: tuple[Tile, ...] = ()
-LEDGER_AUDIT_LABELS: dict[str, object] = {}
+LEDGER_AUDIT_LABELS: dict[str, object] = {
+    "reports.ledger_export": _("Ledger exported"),
+    "reports.ledger_run": _("Ledger generation requested"),
+    "reports.ledger_generated": _("Ledger generated"),
+    "reports.ledger_download": _("Generated ledger downloaded"),
+    "reports.ledger_schedule": _("Ledger scheduled"),
+    "reports.ledger_schedule_stop": _("Ledger schedule stopped"),
+}
 
 
 COMPONENT = Component(

@@ -50,8 +50,8 @@ ELSEWHERE_PREFIXES = ("api/v1/", "oidc/", "open311/")
 # Apps whose pages have a matrix of their own (shequ/registry/tests/test_registry_scope_matrix.py,
 # shequ/grid/tests/test_grid_scope_matrix.py, shequ/iot/tests/test_iot_routes.py,
 # shequ/emergency/tests/test_emergency_routes.py, shequ/govservice/tests/test_govservice_routes.py,
-# shequ/participation/tests/test_participation_routes.py, shequ/reports/tests/test_pages_routes.py,
-# shequ/sharing/tests/test_sharing_routes.py).
+# shequ/participation/tests/test_participation_routes.py, shequ/reports/tests/test_pages_routes.py
+# (reports and ledgers), shequ/sharing/tests/test_sharing_routes.py).
 ELSEWHERE_NAMESPACES = (
     "registry:",
     "grid:",

@@ -7,7 +7,7 @@ pages here and the reports of other apps read the same rows:
   ``region`` (a region code inside the scope, '' for the whole scope), ``as_of`` (the date ages and
   tag validity are computed at; default today), and per ledger ``age_min``/``age_max``, ``sex``,
   ``disability_type``/``disability_grade``, ``category``, ``org_type``/``org_status``,
-  ``place_kind``/``risk_level``. Values are already validated (see ``views_ledgers``). Houses,
+  ``place_kind``/``risk_level``. Values are already validated (see ``shequ.reports.views_ledgers``). Houses,
   organizations and key places are listed as they are now (no "as of").
 * ``row(obj, filters, full)`` gives one row by column key; ID and phone numbers are masked unless
   ``full`` (the caller checked the reveal permission, asked for a reason and audited it).
@@ -20,7 +20,8 @@ ended. The special-population ledger exists only for users with a tag grant: the
 menu entry, no count, and get 404.
 
 The package: shared helpers (``_common``), the rows of people and place ledgers (``people``,
-``places``), the declarations (``declarations``) and the titles and Excel export (``workbooks``).
+``places``), their own filter fields (``filters``) and the declarations (``declarations``). Their
+pages, Excel export and scheduled runs are the reports app's, common to every app's ledgers.
 """
 
 from __future__ import annotations
@@ -58,7 +59,6 @@ from shequ.registry.ledgers._common import (
 from shequ.registry.ledgers.declarations import BY_KEY, LEDGERS, SINCE, ledger_for, ledgers_visible_to
 from shequ.registry.ledgers.people import HOUSEHOLD_COLUMNS, RowChain
 from shequ.registry.ledgers.places import CURRENT_ORG_STATUSES, HOUSE_HEAD, HOUSE_OWNER, HOUSE_TAIL, TENANTS
-from shequ.registry.ledgers.workbooks import EXPORT_MAX_ROWS, STREET_LENGTH, ledger_workbook, region_title
 
 __all__ = [
     "AGE_MAX",
@@ -72,7 +72,6 @@ __all__ = [
     "DISABILITY_TYPE",
     "DISABILITY_TYPES",
     "ELDERLY_AGE",
-    "EXPORT_MAX_ROWS",
     "GRID",
     "HOUSEHOLD_COLUMNS",
     "HOUSE_HEAD",
@@ -90,7 +89,6 @@ __all__ = [
     "RISK_LEVEL",
     "SEX",
     "SINCE",
-    "STREET_LENGTH",
     "TENANTS",
     "Filters",
     "RowChain",
@@ -98,9 +96,7 @@ __all__ = [
     "as_of",
     "disability_type_label",
     "ledger_for",
-    "ledger_workbook",
     "ledgers_visible_to",
-    "region_title",
     "special_categories",
     "tag_in_effect_q",
     "visible_category_codes",

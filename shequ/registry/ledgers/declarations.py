@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from django.utils.translation import gettext_lazy as _
@@ -10,6 +11,7 @@ from django.utils.translation import pgettext_lazy
 from shequ.core.components import Ledger, LedgerColumn
 from shequ.core.permissions import Viewer
 from shequ.registry.ledgers._common import (
+    AGE_MIN,
     AS_OF,
     CATEGORY,
     DISABILITY_GRADE,
@@ -27,6 +29,7 @@ from shequ.registry.ledgers._common import (
     _col,
     _person_columns,
 )
+from shequ.registry.ledgers.filters import check_ages, fields_for
 from shequ.registry.ledgers.people import (
     HOUSEHOLD_COLUMNS,
     _aged,
@@ -88,7 +91,7 @@ def _tag_ledger(
 
 SINCE = _col("since", pgettext_lazy("ledger column", "Since"), 12, text=False)
 
-LEDGERS: tuple[Ledger, ...] = (
+_DECLARED: tuple[Ledger, ...] = (
     Ledger(
         key="elderly_60",
         # Translators: 60周岁以上老年人台账
@@ -317,6 +320,20 @@ LEDGERS: tuple[Ledger, ...] = (
         visible=_special_visible,
         record_view=_special_audit,
     ),
+)
+
+# Every registry ledger: its own filter fields; exported masked with ``registry.export_masked``,
+# with full ID and phone numbers with ``registry.export`` (and the reveal permission).
+LEDGERS: tuple[Ledger, ...] = tuple(
+    replace(
+        ledger,
+        filter_fields=fields_for(ledger.filters),
+        check_filters=check_ages if AGE_MIN in ledger.filters else None,
+        export_perm=P.EXPORT_MASKED,
+        reveal_perm=P.EXPORT,
+        reveal_fields=("id_number", "phone"),
+    )
+    for ledger in _DECLARED
 )
 
 BY_KEY: dict[str, Ledger] = {ledger.key: ledger for ledger in LEDGERS}

@@ -246,17 +246,16 @@ UPLOAD_PAGES: dict[str, tuple[str, str, int]] = {
     "registry:import_result": ("get", "done/", 302),  # not committed yet: back to the report
     "registry:import_commit": ("post", "commit/", 302),  # a wrong expected count: refused, back
 }
-# Ledger pages (written with the ledgers, scoped by their region filter, not by an object): who
-# reaches them. Their region filters, restricted ledger and exports are covered by
-# test_ledger_pages.py / test_ledger_export.py; the test below checks those files still exist
-# and name the route.
-LEDGER_PAGES: dict[str, tuple[str, str]] = {
-    "registry:ledgers": ("/registry/ledgers/", "view"),
-    "registry:ledger": ("/registry/ledgers/elderly_60/", "view"),
+# The ledger pages moved to the reports app (its test_ledgers_*.py hold their scope tests); the
+# registry's old addresses answer a permanent redirect there, for everyone, with their filters.
+LEDGER_REDIRECTS: dict[str, tuple[str, str]] = {
+    "registry:ledgers": ("/registry/ledgers/?region=430104002001", "/reports/ledgers/?region=430104002001"),
+    "registry:ledger": (
+        "/registry/ledgers/elderly_60/?as_of=2025-01-01",
+        "/reports/ledgers/elderly_60/?as_of=2025-01-01",
+    ),
 }
-OWNER_TESTED: dict[str, tuple[str, ...]] = {
-    "registry:ledger_export": ("test_ledger_export.py", "test_ledger_pages.py"),
-}
+OWNER_TESTED: dict[str, tuple[str, ...]] = {}
 
 
 def registry_routes() -> set[str]:
@@ -279,7 +278,7 @@ def test_every_registry_route_is_in_the_matrix() -> None:
         | set(OBJECT_PAGES_AT_HOUSE)
         | set(LIST_PAGES)
         | set(REVEAL_PAGES)
-        | set(LEDGER_PAGES)
+        | set(LEDGER_REDIRECTS)
         | set(IMPORT_PAGES)
         | set(UPLOAD_PAGES)
         | set(OWNER_TESTED)
@@ -297,6 +296,14 @@ def test_routes_left_to_their_owners_tests_are_named_there() -> None:
         assert any(name in (here / f).read_text(encoding="utf-8") for f in files if (here / f).exists()), (
             route
         )
+
+
+@pytest.mark.django_db
+def test_old_ledger_addresses_redirect_to_the_reports_pages(world: World) -> None:
+    for client in (Client(), signed_in(world, "worker_a")):
+        for old, new in LEDGER_REDIRECTS.values():
+            response = client.get(old)
+            assert response.status_code == 301 and response["Location"] == new, old
 
 
 def signed_in(world: World, persona: str) -> Client:
@@ -362,7 +369,7 @@ def test_pages_without_an_object(reg: Registry, persona: str) -> None:
             assert status in oks, (persona, name, status)
         else:
             assert status == 403, (persona, name, status)
-    for name, (path, need) in {**LEDGER_PAGES, **IMPORT_PAGES}.items():
+    for name, (path, need) in IMPORT_PAGES.items():
         status = client.get(path).status_code
         assert status == (200 if need in ALLOWED[persona][0] else 403), (persona, name, status)
 
@@ -422,7 +429,7 @@ def test_anonymous_is_sent_to_login_on_every_registry_page(
     paths = [(m, *f(site)) for m, f, _n, _o in OBJECT_PAGES.values()]
     paths += [("get", p, {}) for p, _n, _o in LIST_PAGES.values()]
     paths += [("post", *f(site)) for f in REVEAL_PAGES.values()]
-    paths += [("get", p, {}) for p, _n in [*LEDGER_PAGES.values(), *IMPORT_PAGES.values()]]
+    paths += [("get", p, {}) for p, _n in IMPORT_PAGES.values()]
     for method, path, data in paths:
         response = getattr(client, method)(path, data)
         assert response.status_code == 302 and response["Location"].startswith("/login/"), path

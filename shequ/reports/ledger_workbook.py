@@ -1,18 +1,20 @@
-"""Ledger titles and the Excel export."""
+"""Ledger area titles and the Excel workbook of any app's ledger (pages, exports and scheduled
+runs all write it here)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from datetime import datetime
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import date, datetime
 from typing import Any
 
 from django.utils import timezone
 from django.utils.translation import gettext, pgettext
 
-from shequ.core.components import Ledger
+from shequ.core.components import LEDGER_AS_OF, LEDGER_END, LEDGER_START, Ledger
 from shequ.core.excel import Column, Sheet, write_sheet
 from shequ.core.models import Region
-from shequ.registry.ledgers._common import Filters, as_of
+
+Filters = Mapping[str, Any]
 
 # --- Region names for titles --------------------------------------------------------------------
 
@@ -33,6 +35,25 @@ def region_title(codes: Sequence[str]) -> str:
         parts = [names.get(code[:n], "") for n in (2, 4, 6, 9, 12, 15) if start <= n <= len(code)]
         titles.append("".join(parts) or code)
     return "、".join(titles)
+
+
+def ledger_day(filters: Filters) -> date:
+    """The day a ledger stands on: its "as of" date, or the last day of its period."""
+    for name in (LEDGER_AS_OF, LEDGER_END):
+        value = filters.get(name)
+        if isinstance(value, date):
+            return value
+    return timezone.localdate()
+
+
+def period_text(ledger: Ledger, filters: Filters) -> str:
+    """ "As of: 2026-11-30" for a state ledger, "Period: 2026-11-01 to 2026-11-30" for a period one."""
+    if ledger.periodic and isinstance(filters.get(LEDGER_START), date):
+        return gettext("Period: %(start)s to %(end)s") % {
+            "start": filters[LEDGER_START].isoformat(),
+            "end": ledger_day(filters).isoformat(),
+        }
+    return gettext("As of: %(date)s") % {"date": ledger_day(filters).isoformat()}
 
 
 # --- Excel --------------------------------------------------------------------------------------
@@ -65,9 +86,8 @@ def ledger_workbook(
 
     from shequ.core.excel import FONT
 
-    day = as_of(filters)
-    info = gettext("As of: %(date)s    Exported by: %(user)s at %(time)s    Unit: %(unit)s") % {
-        "date": day.isoformat(),
+    info = gettext("%(period)s    Exported by: %(user)s at %(time)s    Unit: %(unit)s") % {
+        "period": period_text(ledger, filters),
         "user": exporter,
         "time": _local(exported_at),
         "unit": unit,
@@ -111,7 +131,7 @@ def ledger_workbook(
         gettext("Total: %(n)d") % {"n": written},
         gettext("Filled in by:                Checked by:                Date filled in:"),
     ]
-    if not full:
+    if not full and ledger.reveal_fields:
         lines.insert(1, gettext("ID and phone numbers are masked."))
     for offset, text in enumerate(lines, start=2):
         r = last + offset

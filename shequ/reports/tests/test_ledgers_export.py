@@ -1,6 +1,6 @@
 """Ledger exports: the official layout (title, info row, 序号 and the ledger's columns, signature
 line), masked unless the exporter may reveal and gives a reason (audited as a reveal), capped,
-watermarked with who and when, audited as ``registry.ledger_export``, scoped, and the restricted
+watermarked with who and when, audited as ``reports.ledger_export``, scoped, and the restricted
 ledger exported only with a grant."""
 
 from __future__ import annotations
@@ -22,12 +22,17 @@ from shequ.core.excel import XLSX_CONTENT_TYPE
 from shequ.core.models import AuditEntry, AuditResult, User
 from shequ.registry import services
 from shequ.registry.models import Person
-from shequ.registry.tests.conftest import COMMUNITY_A, COMMUNITY_B, GRID_A, Registry
+from shequ.registry.tests.conftest import (
+    COMMUNITY_A,
+    COMMUNITY_B,
+    GRID_A,
+    Registry,
+)
 from shequ.registry.tests.test_tags import grant
 
 
 def export_url(key: str) -> str:
-    return reverse("registry:ledger_export", args=[key])
+    return reverse("reports:ledger_export", args=[key])
 
 
 @pytest.fixture(autouse=True)
@@ -66,7 +71,7 @@ def values(ws: Worksheet) -> list[list[Any]]:
 
 
 def exports() -> list[AuditEntry]:
-    return list(AuditEntry.objects.filter(action="registry.ledger_export").order_by("id"))
+    return list(AuditEntry.objects.filter(action="reports.ledger_export").order_by("id"))
 
 
 PERSON_HEADER = [
@@ -209,11 +214,11 @@ def test_reason_field_and_rights_are_in_chinese(reg: Registry, elderly: dict[str
     with translation.override("zh-hans"):
         head = Client(headers={"Accept-Language": "zh-hans"})
         head.force_login(reg.world["head_a"])
-        body = head.get(reverse("registry:ledger", args=["elderly_80"])).content.decode()
+        body = head.get(reverse("reports:ledger", args=["elderly_80"])).content.decode()
         assert "Why you need the full numbers" not in body and "需要完整号码的理由" in body
         worker = Client(headers={"Accept-Language": "zh-hans"})
         worker.force_login(reg.world["worker_a"])
-        body = worker.get(reverse("registry:ledger", args=["elderly_80"])).content.decode()
+        body = worker.get(reverse("reports:ledger", args=["elderly_80"])).content.decode()
         assert "导出的身份证号和手机号已打码；需要完整号码请联系社区书记/主任" in body
         refused = head.post(export_url("elderly_80"), {"full": "on", "reason": ""})
         assert (
@@ -242,7 +247,7 @@ def test_full_values_need_a_reason_and_are_audited_as_a_reveal(
     assert "ID and phone numbers are masked." not in [r[0] for r in rows]
     reveal = AuditEntry.objects.get(action="personal.reveal")
     assert reveal.reason == "高龄补贴发放核对" and reveal.fields == ["id_number", "phone"]
-    assert reveal.object_type == "registry.ledger" and reveal.detail["rows"] == 3
+    assert reveal.object_type == "reports.ledger" and reveal.detail["rows"] == 3
     (entry,) = exports()
     assert entry.detail["full"] is True and entry.fields == ["id_number", "phone"]
     assert entry.reason == "高龄补贴发放核对"

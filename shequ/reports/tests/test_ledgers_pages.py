@@ -18,15 +18,21 @@ from django.utils import translation
 from shequ.core.models import AuditEntry, User
 from shequ.registry import ledgers, services
 from shequ.registry.models import House, HouseUse, Person, ResidenceRelation, ResidenceType
-from shequ.registry.tests.conftest import COMMUNITY_A, COMMUNITY_B, GRID_A, GRID_B, Registry
+from shequ.registry.tests.conftest import (
+    COMMUNITY_A,
+    COMMUNITY_B,
+    GRID_A,
+    GRID_B,
+    Registry,
+)
 from shequ.registry.tests.test_tags import grant
 
-INDEX = "/registry/ledgers/"
+INDEX = "/reports/ledgers/"
 
 
 def page(key: str) -> str:
-    url = reverse("registry:ledger", args=[key])
-    assert url == f"/registry/ledgers/{key}/"
+    url = reverse("reports:ledger", args=[key])
+    assert url == f"/reports/ledgers/{key}/"
     return url
 
 
@@ -131,7 +137,7 @@ def populated(reg: Registry) -> Populate:
 
 def cards(body: str) -> dict[str, int]:
     found = re.findall(
-        r'href="/registry/ledgers/([a-z0-9_]+)/[^"]*">[^<]*</a>\s*<span class="ledger-count">(\d+) entr', body
+        r'href="/reports/ledgers/([a-z0-9_]+)/[^"]*">[^<]*</a>\s*<span class="ledger-count">(\d+) entr', body
     )
     return {key: int(n) for key, n in found}
 
@@ -179,12 +185,12 @@ def test_default_region_is_the_one_the_user_works_in(populated: Populate) -> Non
     session.save()
     body = html(client.get(INDEX))
     assert cards(body)["elderly_80"] == 0 and f'<option value="{GRID_B}" selected>' in body
-    assert f'href="/registry/ledgers/elderly_80/?region={GRID_B}"' in body
+    assert f'href="/reports/ledgers/elderly_80/?region={GRID_B}"' in body
     assert "老人" not in html(client.get(page("elderly_80")))
     # "All of my area" chosen explicitly stays all, on the ledger page and in its export form.
     everything = html(client.get(INDEX, {"region": ""}))
     assert (
-        cards(everything)["elderly_80"] == 3 and 'href="/registry/ledgers/elderly_80/?region="' in everything
+        cards(everything)["elderly_80"] == 3 and 'href="/reports/ledgers/elderly_80/?region="' in everything
     )
     ledger = html(client_for(populated.reg.world["head_a"]).get(page("elderly_80"), {"region": ""}))
     assert '<input type="hidden" name="region" value="">' in ledger
@@ -194,9 +200,16 @@ def test_who_reaches_the_ledgers(populated: Populate) -> None:
     w = populated.reg.world
     assert Client().get(INDEX).status_code == 302
     for persona in ("resident", "nobody", "sysadmin", "auditor"):
-        assert client_for(w[persona]).get(INDEX).status_code == 403, persona
+        # The auditor reads the disclosure ledger (participation.view), not the registry's.
+        index = client_for(w[persona]).get(INDEX)
+        assert index.status_code == (200 if persona == "auditor" else 403), persona
         assert client_for(w[persona]).get(page("elderly_80")).status_code == 403, persona
-    assert AuditEntry.objects.filter(action="access.denied", object_type="registry.ledger").count() == 8
+    auditor = html(client_for(w["auditor"]).get(INDEX))
+    assert "/reports/ledgers/disclosures/" in auditor and "/reports/ledgers/elderly_80/" not in auditor
+    # Each refusal is audited: the index by the page guard, the ledger with its key.
+    denied = AuditEntry.objects.filter(action="access.denied")
+    assert denied.filter(object_type="page", object_id=INDEX).count() == 3
+    assert denied.filter(object_type="reports.ledger", object_id="elderly_80").count() == 4
     assert client_for(w["worker_a"]).get(page("no_such_ledger")).status_code == 404
 
 
