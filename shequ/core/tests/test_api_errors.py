@@ -94,6 +94,8 @@ DEVICE_TOKEN = {
 }
 
 GATEWAY_TOKEN = {("/api/v1/sms/inbound", "post")}
+# The public catalog (政务信息资源目录, shequ/sharing/api.py): no credentials, no scope.
+PUBLIC = {("/api/v1/sharing/catalog", "get")}
 
 
 def test_openapi_documents_errors_scopes_and_auth(db: None) -> None:
@@ -119,14 +121,15 @@ def test_openapi_documents_errors_scopes_and_auth(db: None) -> None:
         ("/api/v1/messages/{message_id}/ack", "post"),
         ("/api/v1/audit", "get"),
     }
-    assert {(p, m) for p, m, op in operations if op["security"] == [{"DeviceToken": []}]} == DEVICE_TOKEN
+    assert {(p, m) for p, m, op in operations if "security" not in op} == PUBLIC
+    assert {(p, m) for p, m, op in operations if op.get("security") == [{"DeviceToken": []}]} == DEVICE_TOKEN
     # The SMS gateway's callback takes the gateway's own token (core/api.py), not a user's.
-    assert {(p, m) for p, m, op in operations if op["security"] == [{"SmsGatewayToken": []}]} == GATEWAY_TOKEN
+    assert {(p, m) for p, m, op in operations if op.get("security") == [{"SmsGatewayToken": []}]} == GATEWAY_TOKEN
     for path, method, op in operations:
         for status in COMMON_ERROR_STATUSES:
             schema = op["responses"][str(status)]["content"]["application/json"]["schema"]
             assert schema == {"$ref": "#/components/schemas/ErrorOut"}, (path, method, status)
-        if (path, method) in DEVICE_TOKEN | GATEWAY_TOKEN:
+        if (path, method) in DEVICE_TOKEN | GATEWAY_TOKEN | PUBLIC:
             assert "x-token-scope" not in op, (path, method)
             continue
         assert op["x-token-scope"] in known_scopes(), (path, method)
