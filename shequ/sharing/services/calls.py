@@ -233,7 +233,9 @@ def _why_inactive(grant: Grant, now: Any) -> tuple[str, str]:
 def _choose_grant(call: _Call, wanted: str) -> Grant:
     now = timezone.now()
     grants = list(
-        Grant.objects.filter(client=call.client, resource=call.resource).select_related("department")
+        Grant.objects.filter(client=call.client, resource=call.resource).select_related(
+            "department", "client"
+        )
     )
     if wanted:
         if not wanted.isdigit():
@@ -248,7 +250,7 @@ def _choose_grant(call: _Call, wanted: str) -> Grant:
             _("Your account holds no grant on this resource."),
             resource=call.resource,
         )
-    active = [g for g in grants if g.is_active(now) and g.department.is_active]
+    active = [g for g in grants if g.in_force(now)]
     if not active:
         newest = max(grants, key=lambda g: (g.created_at, g.pk))
         call.grant = newest
