@@ -22,11 +22,12 @@ from django.utils.translation import gettext as _
 from shequ.core import audit, messaging
 from shequ.core.components import resources_all
 from shequ.core.guards import require_actor
-from shequ.core.models import AuditResult, Department, Role, User, common_region_code
+from shequ.core.models import AuditResult, Department, User, common_region_code
 from shequ.core.permissions import ROLE_PERMISSIONS, Viewer, active_memberships, has_perm
 from shequ.core.text import bounded_text
 from shequ.sharing.models import DataRequest, Decision, RequestStatus
 from shequ.sharing.permissions import SharePerm as P
+from shequ.sharing.selectors_access import client_accounts
 from shequ.sharing.services.access import GRANT_MAX_DAYS, grant_create, grant_validate
 
 __all__ = [
@@ -57,16 +58,7 @@ def request_departments(user: Viewer) -> list[Department]:
 
 def department_accounts(department: Department) -> list[User]:
     """Active department-staff accounts of ``department`` (the grant's possible clients)."""
-    return list(
-        User.objects.filter(
-            is_active=True,
-            memberships__role=Role.DEPARTMENT_STAFF,
-            memberships__department=department,
-            memberships__revoked_at__isnull=True,
-        )
-        .distinct()
-        .order_by("username")
-    )
+    return list(client_accounts(department))
 
 
 def deciders(step: str, region_code: str) -> list[User]:
