@@ -33,6 +33,7 @@ from shequ.reports.excel import FormHeading, report_workbook
 from shequ.reports.forms_reports import IndexFilterForm, ManualForm
 from shequ.reports.models import InstanceStatus, ReportInstance, ReportSnapshot, ReportTemplate
 from shequ.reports.permissions import ReportPerm as P
+from shequ.reports.services._common import is_filler
 from shequ.reports.services.review import editable_manual_rows
 
 FORBIDDEN = "reports/report/forbidden.html"
@@ -72,7 +73,7 @@ def shown_table(instance: ReportInstance, snapshot: ReportSnapshot | None) -> An
 def may_fill(user: Viewer, instance: ReportInstance) -> bool:
     """The region's own filler: a scope on exactly this region (a street officer reviews its
     communities' reports but does not fill them)."""
-    return instance.editable and instance.region_code in scopes_for(user, P.FILL)
+    return instance.editable and is_filler(user, instance.region_code)
 
 
 def editable_rows(instance: ReportInstance) -> list[Row]:

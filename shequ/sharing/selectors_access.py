@@ -107,13 +107,25 @@ def client_accounts(department: Department) -> QuerySet[User]:
     return User.objects.filter(Exists(members), is_active=True).order_by("username")
 
 
-def client_tokens(department: Department) -> QuerySet[ApiToken]:
-    """The API tokens of the department's accounts, newest first."""
-    return (
-        ApiToken.objects.filter(user__in=client_accounts(department))
-        .select_related("user")
-        .order_by("-created_at", "-pk")
+def client_tokens(departments: Sequence[Department]) -> dict[int, list[ApiToken]]:
+    """{department id: the API tokens of its active staff accounts, newest first}, in two queries
+    whatever the number of departments."""
+    accounts: dict[int, list[int]] = {}
+    for user_id, department_id in Membership.objects.filter(
+        department__in=departments,
+        role=Role.DEPARTMENT_STAFF,
+        revoked_at__isnull=True,
+        user__is_active=True,
+    ).values_list("user_id", "department_id"):
+        accounts.setdefault(user_id, []).append(department_id)
+    out: dict[int, list[ApiToken]] = {}
+    tokens = (
+        ApiToken.objects.filter(user_id__in=accounts).select_related("user").order_by("-created_at", "-pk")
     )
+    for token in tokens:
+        for department_id in accounts[token.user_id]:
+            out.setdefault(department_id, []).append(token)
+    return out
 
 
 def grant_list(

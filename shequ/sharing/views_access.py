@@ -50,11 +50,9 @@ def _labels(resource_keys: Any) -> dict[str, str]:
 
 @access_page(P.GRANT)
 def client_list(request: HttpRequest) -> HttpResponse:
-    departments = []
-    for department in selectors.department_list(viewer=request.user):
-        tokens = list(selectors.client_tokens(department))
-        if tokens:
-            departments.append({"department": department, "tokens": tokens})
+    found = list(selectors.department_list(viewer=request.user))
+    tokens = selectors.client_tokens(found)
+    departments = [{"department": d, "tokens": tokens[d.pk]} for d in found if d.pk in tokens]
     return render(request, "sharing/access/clients.html", {"departments": departments, "now": timezone.now()})
 
 

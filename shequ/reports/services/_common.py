@@ -6,9 +6,15 @@ from collections.abc import Iterable, Mapping
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from shequ.core.models import LEVEL_CODE_LENGTH, LEVEL_ORDER, User
-from shequ.core.permissions import Viewer
+from django.core.exceptions import PermissionDenied
+from django.utils.translation import gettext as _
+
+from shequ.core import audit
+from shequ.core.guards import require_actor
+from shequ.core.models import LEVEL_CODE_LENGTH, LEVEL_ORDER, AuditResult, User
+from shequ.core.permissions import ROLE_PERMISSIONS, Viewer, active_memberships
 from shequ.reports.definitions import Definition
+from shequ.reports.permissions import ReportPerm as P
 
 Number = int | float
 
@@ -16,6 +22,34 @@ Number = int | float
 def user_of(actor: Viewer | None) -> User | None:
     """The account to record as having acted (None for the platform itself)."""
     return actor if isinstance(actor, User) else None
+
+
+def is_filler(viewer: Viewer, region_code: str) -> bool:
+    """Whether ``viewer`` fills the region's own report: ``reports.fill`` on exactly this region (a
+    reviewer above holds the code by prefix, but does not fill the reports it reviews)."""
+    return any(
+        m.region_code == region_code and P.FILL in ROLE_PERMISSIONS.get(m.role, frozenset())
+        for m in active_memberships(viewer)
+    )
+
+
+def require_filler(actor: Viewer | None, region_code: str, *, action: str, object_id: Any) -> None:
+    """The services' check for changing or submitting a region's report (``None``: the platform)."""
+    require_actor(
+        actor, P.FILL, region_code, action=action, object_type="reports.instance", object_id=object_id
+    )
+    if actor is None or is_filler(actor, region_code):
+        return
+    audit.record(
+        action,
+        actor=user_of(actor),
+        region_code=region_code,
+        object_type="reports.instance",
+        object_id=object_id,
+        result=AuditResult.DENIED,
+        detail={"why": "not the region's own filler"},
+    )
+    raise PermissionDenied(_("Only the region's own staff fill and submit its report."))
 
 
 def child_level(level: str) -> str | None:

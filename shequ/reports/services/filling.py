@@ -20,13 +20,18 @@ from django.utils.translation import gettext as _
 
 from shequ.core import audit
 from shequ.core.components import StatQuery, stats_all
-from shequ.core.guards import require_actor
 from shequ.core.models import LEVEL_CODE_LENGTH, Region
 from shequ.core.permissions import Viewer
 from shequ.reports.definitions import Definition, parse
 from shequ.reports.models import InstanceStatus, ReportInstance, ReportSnapshot, ReportTemplate
-from shequ.reports.permissions import ReportPerm as P
-from shequ.reports.services._common import child_level, levels_between, plain, summed, with_ratios
+from shequ.reports.services._common import (
+    child_level,
+    levels_between,
+    plain,
+    require_filler,
+    summed,
+    with_ratios,
+)
 
 EDITABLE = (InstanceStatus.DRAFT, InstanceStatus.RETURNED)
 COUNTED = (InstanceStatus.SUBMITTED, InstanceStatus.APPROVED)
@@ -217,14 +222,7 @@ def recompute(instance: ReportInstance) -> None:
 def instance_refresh(*, actor: Viewer | None, instance: ReportInstance) -> ReportInstance:
     """Recompute one draft or returned instance (a community's from the data; above, the sums of
     its children's latest submitted snapshots plus its own manual fields)."""
-    require_actor(
-        actor,
-        P.FILL,
-        instance.region_code,
-        action="reports.instance_refresh",
-        object_type="reports.instance",
-        object_id=instance.pk,
-    )
+    require_filler(actor, instance.region_code, action="reports.instance_refresh", object_id=instance.pk)
     with transaction.atomic():
         locked = ReportInstance.objects.select_for_update().select_related("template").get(pk=instance.pk)
         if locked.status not in EDITABLE:

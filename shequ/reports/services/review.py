@@ -20,14 +20,14 @@ from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from shequ.core import audit, outbox
 from shequ.core.guards import require_actor
-from shequ.core.models import Region
+from shequ.core.models import AuditResult, Region, User
 from shequ.core.permissions import Viewer
 from shequ.core.text import bounded_text
 from shequ.reports.definitions import Definition, Manual, Row, parse
@@ -39,7 +39,14 @@ from shequ.reports.models import (
     SnapshotOutcome,
 )
 from shequ.reports.permissions import ReportPerm as P
-from shequ.reports.services._common import child_level, parent_code, plain, user_of, with_ratios
+from shequ.reports.services._common import (
+    child_level,
+    parent_code,
+    plain,
+    require_filler,
+    user_of,
+    with_ratios,
+)
 from shequ.reports.services.filling import EDITABLE, recompute
 
 REASON_MAX = 500
@@ -100,14 +107,7 @@ def instance_save_manual(
 ) -> ReportInstance:
     """Check and store the region's manual fields (only those given). Errors: ``ValidationError``
     with {row key: message}; nothing is saved when any field is wrong."""
-    require_actor(
-        actor,
-        P.FILL,
-        instance.region_code,
-        action="reports.instance_save",
-        object_type="reports.instance",
-        object_id=instance.pk,
-    )
+    require_filler(actor, instance.region_code, action="reports.instance_save", object_id=instance.pk)
     with transaction.atomic():
         locked = _lock(instance)
         if locked.status not in EDITABLE:
@@ -173,14 +173,7 @@ def missing_children(instance: ReportInstance) -> list[str]:
 
 def instance_submit(*, actor: Viewer, instance: ReportInstance) -> ReportSnapshot:
     """Freeze the region's report as a new snapshot and send it to the region above."""
-    require_actor(
-        actor,
-        P.FILL,
-        instance.region_code,
-        action="reports.instance_submit",
-        object_type="reports.instance",
-        object_id=instance.pk,
-    )
+    require_filler(actor, instance.region_code, action="reports.instance_submit", object_id=instance.pk)
     with transaction.atomic():
         locked = _lock(instance)
         template = locked.template
@@ -259,10 +252,29 @@ def _latest(instance: ReportInstance) -> ReportSnapshot:
     return ReportSnapshot.objects.select_for_update().filter(instance=instance).order_by("-revision").first()  # type: ignore[return-value]
 
 
+def _own_submission(actor: Viewer, instance: ReportInstance) -> bool:
+    return isinstance(actor, User) and instance.submitted_by_id == actor.pk
+
+
 def instance_approve(*, actor: Viewer, instance: ReportInstance) -> ReportInstance:
+    """Approve a submitted report; nobody approves their own submission (one person holding both the
+    region's filling and the region above's review is possible)."""
     _check_reviewer(actor, instance, "reports.instance_approve")
+    own = _own_submission(actor, ReportInstance.objects.get(pk=instance.pk))
+    if own:
+        audit.record(
+            "reports.instance_approve",
+            actor=user_of(actor),
+            region_code=instance.region_code,
+            object_type="reports.instance",
+            object_id=instance.pk,
+            result=AuditResult.DENIED,
+            detail={"why": "own submission"},
+        )
     with transaction.atomic():
         locked = _reviewable(instance)
+        if own or _own_submission(actor, locked):
+            raise PermissionDenied(_("Nobody approves their own submission: another reviewer decides."))
         now = timezone.now()
         snapshot = _latest(locked)
         snapshot.outcome, snapshot.outcome_by, snapshot.outcome_at = (

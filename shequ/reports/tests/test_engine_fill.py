@@ -22,13 +22,13 @@ from shequ.registry.tests.conftest import (  # noqa: F401 - fixtures
     _fast_password_hasher,
     reg,
 )
-from shequ.registry.tests.test_ledger_pages import Populate
 from shequ.reports.definitions import parse
 from shequ.reports.handlers import fill_due
 from shequ.reports.models import InstanceStatus, ReportInstance, ReportTemplate
 from shequ.reports.seeds import TEMPLATES
 from shequ.reports.selectors_reports import cell_records, table
 from shequ.reports.services import fill_period, seed_templates
+from shequ.reports.tests.test_ledgers_pages import Populate
 
 STREET = "430104002"
 COUNTY = "430104"

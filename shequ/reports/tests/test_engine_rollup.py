@@ -15,7 +15,7 @@ from django.utils import timezone, translation
 
 from shequ.conftest import World
 from shequ.core import accounts, outbox
-from shequ.core.models import Message, Role, User
+from shequ.core.models import Message, Region, Role, User
 from shequ.registry.tests.conftest import (  # noqa: F401 - fixtures
     COMMUNITY_A,
     COMMUNITY_B,
@@ -244,6 +244,31 @@ def test_sibling_community_and_street_can_neither_read_submit_nor_review(setup: 
         instances_for(viewer=w["street"]).filter(region_code__in=[COMMUNITY_A, COMMUNITY_B, STREET]).count()
         == 3
     )
+
+
+def test_a_reviewer_neither_fills_the_reports_below_nor_approves_its_own_submission(
+    setup: dict[str, Any],
+) -> None:
+    w, t = setup["world"], setup["template"]
+    a = inst(t, COMMUNITY_A)
+    # The street holds reports.fill over the community's code by prefix, but fills only its own.
+    with pytest.raises(PermissionDenied):
+        instance_save_manual(actor=w["street"], instance=a, manual=GOOD)
+    with pytest.raises(PermissionDenied):
+        instance_submit(actor=w["street"], instance=a)
+    with pytest.raises(PermissionDenied):
+        instance_refresh(actor=w["street"], instance=a)
+    assert inst(t, COMMUNITY_A).status == InstanceStatus.DRAFT and inst(t, COMMUNITY_A).revision == 0
+    # One person with a membership in both the community and the street: not their own approval.
+    accounts.membership_grant(
+        actor=None, user=w["worker_a"], role=Role.STREET_OFFICER, region=Region.objects.get(code=STREET)
+    )
+    submit_community(t, COMMUNITY_A, w["worker_a"])
+    with pytest.raises(PermissionDenied):
+        instance_approve(actor=w["worker_a"], instance=inst(t, COMMUNITY_A))
+    assert inst(t, COMMUNITY_A).status == InstanceStatus.SUBMITTED
+    instance_approve(actor=w["street"], instance=inst(t, COMMUNITY_A))
+    assert inst(t, COMMUNITY_A).status == InstanceStatus.APPROVED
 
 
 def test_a_submitted_snapshot_does_not_change_when_the_data_change(setup: dict[str, Any]) -> None:

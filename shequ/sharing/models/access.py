@@ -62,6 +62,11 @@ class Grant(models.Model):
         moment = now or timezone.now()
         return self.revoked_at is None and self.starts_at <= moment < self.expires_at  # type: ignore[operator]
 
+    def in_force(self, now: object = None) -> bool:
+        """Whether data may flow under the grant (API answers, webhook fan-out and sends): active,
+        and its department and client account still active."""
+        return self.is_active(now) and self.department.is_active and self.client.is_active
+
 
 class CallOutcome(models.TextChoices):
     OK = "ok", _("Answered")

@@ -18,11 +18,12 @@ from django.utils.translation import gettext as _
 from shequ.core import audit
 from shequ.core.components import DataResource, Sensitivity, SharingType, resources_all
 from shequ.core.guards import require_actor
-from shequ.core.models import AuditResult, Department, Membership, Region, Role, User, common_region_code
+from shequ.core.models import AuditResult, Department, Membership, Region, User, common_region_code
 from shequ.core.permissions import Viewer
 from shequ.core.text import bounded_text
 from shequ.sharing.models import Grant
 from shequ.sharing.permissions import SharePerm as P
+from shequ.sharing.selectors_access import client_accounts
 from shequ.sharing.services.calls import call_record
 
 __all__ = [
@@ -63,13 +64,6 @@ def _refuse(
         reason=why,
     )
     return PermissionDenied(_("You may not grant this."))
-
-
-def is_department_account(user: User, department: Department) -> bool:
-    """Whether ``user`` is an active department-staff account of ``department``."""
-    return Membership.objects.filter(
-        user=user, role=Role.DEPARTMENT_STAFF, department=department, revoked_at__isnull=True
-    ).exists()
 
 
 def _same_department(actor: Viewer | None, department: Department) -> bool:
@@ -336,7 +330,7 @@ def grant_create(
         )
     if not department.is_active:
         raise ValidationError({"department": _("The department is no longer active.")})
-    if not client.is_active or not is_department_account(client, department):
+    if not client_accounts(department).filter(pk=client.pk).exists():
         raise ValidationError({"client": _("The client must be an active account of the department.")})
     with transaction.atomic():
         now = timezone.now()

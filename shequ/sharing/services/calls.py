@@ -9,6 +9,7 @@ audit entry ``sharing.call``, in one transaction (``call_record``); never one en
 from __future__ import annotations
 
 import math
+import re
 import time
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -26,13 +27,12 @@ from shequ.core.models import (
     LEVEL_CODE_LENGTH,
     AuditResult,
     Department,
-    Membership,
     RegionLevel,
-    Role,
     User,
     common_region_code,
 )
 from shequ.sharing.models import CallOutcome, Grant, SharedRegion, SharedSubject, SharingCall
+from shequ.sharing.selectors_access import department_of_client
 
 __all__ = [
     "LIMIT_DEFAULT",
@@ -50,6 +50,32 @@ COMMUNITY_LENGTH = LEVEL_CODE_LENGTH[RegionLevel.COMMUNITY]
 RESERVED = frozenset({"after", "limit", "grant", "region"})
 CLEAR = frozenset({Sensitivity.PUBLIC, Sensitivity.INTERNAL})
 QUERY_MAX = 20  # parameters kept in the log (a caller cannot grow the log row without bound)
+PARAMETER_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,39}")
+UNKNOWN = "?"  # what the log keeps of a parameter, or a value, it must not keep
+LONG_DIGITS = re.compile(r"\d{11,}")  # a phone or ID number's run of digits
+REGION_LENGTHS = frozenset(LEVEL_CODE_LENGTH.values())
+
+
+def _logged_value(name: str, value: str) -> str:
+    text = str(value)[:100]
+    if name == "region" and text.isdigit() and len(text) in REGION_LENGTHS:
+        return text
+    return UNKNOWN if LONG_DIGITS.search(text) else text
+
+
+def _logged_query(params: Mapping[str, str], known: frozenset[str]) -> dict[str, str]:
+    """The call's parameters as the log keeps them: the cursor, grant, region and the resource's
+    filters with their values; of any other parameter only a name-like name. A caller may send an
+    ID or phone number in any parameter, and the log must not keep it in clear: a long run of digits
+    (not a region code) is dropped too."""
+    out: dict[str, str] = {}
+    for key, value in list(params.items())[:QUERY_MAX]:
+        name = str(key)
+        if name in RESERVED or name in known:
+            out[name] = _logged_value(name, value)
+        else:
+            out[name if PARAMETER_NAME.fullmatch(name) else UNKNOWN] = UNKNOWN
+    return out
 
 
 class CallRefused(Exception):
@@ -188,7 +214,7 @@ def refusal_record(
         query={},
         token_prefix=token_prefix,
         ip=ip,
-        department=_client_department(client),
+        department=department_of_client(client),
     )
     return _write(call, CallOutcome.DENIED, code, {}, [], 0)
 
@@ -210,16 +236,6 @@ def _refuse(call: _Call, outcome: str, status: int, code: str, message: str, **e
     return CallRefused(status, code, message, details, retry_after)
 
 
-def _client_department(client: User) -> Department | None:
-    membership = (
-        Membership.objects.filter(user=client, role=Role.DEPARTMENT_STAFF, revoked_at__isnull=True)
-        .select_related("department")
-        .order_by("pk")
-        .first()
-    )
-    return membership.department if membership else None
-
-
 def _why_inactive(grant: Grant, now: Any) -> tuple[str, str]:
     if grant.revoked_at is not None:
         return "grant_revoked", _("The grant has been revoked.")
@@ -233,7 +249,9 @@ def _why_inactive(grant: Grant, now: Any) -> tuple[str, str]:
 def _choose_grant(call: _Call, wanted: str) -> Grant:
     now = timezone.now()
     grants = list(
-        Grant.objects.filter(client=call.client, resource=call.resource).select_related("department")
+        Grant.objects.filter(client=call.client, resource=call.resource).select_related(
+            "department", "client"
+        )
     )
     if wanted:
         if not wanted.isdigit():
@@ -248,7 +266,7 @@ def _choose_grant(call: _Call, wanted: str) -> Grant:
             _("Your account holds no grant on this resource."),
             resource=call.resource,
         )
-    active = [g for g in grants if g.is_active(now) and g.department.is_active]
+    active = [g for g in grants if g.in_force(now)]
     if not active:
         newest = max(grants, key=lambda g: (g.created_at, g.pk))
         call.grant = newest
@@ -310,16 +328,16 @@ def rows_answer(
 ) -> dict[str, Any]:
     """The answer to ``GET /sharing/{resource}/rows`` for ``client`` (a token's owner), or
     ``CallRefused`` — logged either way."""
-    query = {str(k)[:40]: str(v)[:100] for k, v in list(params.items())[:QUERY_MAX]}
+    resource = resources_all().get(resource_key)
+    known = frozenset(d.key for d in resource.dimensions) if resource is not None else frozenset()
     call = _Call(
         client=client,
         resource=resource_key,
-        query=query,
+        query=_logged_query(params, known),
         token_prefix=token_prefix,
         ip=ip,
-        department=_client_department(client),
+        department=department_of_client(client),
     )
-    resource = resources_all().get(resource_key)
     if resource is None:
         raise _refuse(
             call, CallOutcome.INVALID, 404, "unknown_resource", _("There is no such resource in the catalog.")

@@ -16,17 +16,18 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.http import HttpRequest
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from shequ.core import audit, messaging
 from shequ.core.components import resources_all
 from shequ.core.guards import require_actor
-from shequ.core.models import AuditResult, Department, Role, User, common_region_code
+from shequ.core.models import AuditResult, Department, User, common_region_code
 from shequ.core.permissions import ROLE_PERMISSIONS, Viewer, active_memberships, has_perm
 from shequ.core.text import bounded_text
 from shequ.sharing.models import DataRequest, Decision, RequestStatus
 from shequ.sharing.permissions import SharePerm as P
+from shequ.sharing.selectors_access import client_accounts
 from shequ.sharing.services.access import GRANT_MAX_DAYS, grant_create, grant_validate
 
 __all__ = [
@@ -43,6 +44,7 @@ OWNER = "owner"
 SECURITY = "security"
 STEP_PERMS = {OWNER: P.OWN, SECURITY: P.GRANT}
 NOTICE_TOPIC = "sharing.request"
+NOTICE_LANGUAGE = "zh-hans"
 
 
 def request_departments(user: Viewer) -> list[Department]:
@@ -57,16 +59,7 @@ def request_departments(user: Viewer) -> list[Department]:
 
 def department_accounts(department: Department) -> list[User]:
     """Active department-staff accounts of ``department`` (the grant's possible clients)."""
-    return list(
-        User.objects.filter(
-            is_active=True,
-            memberships__role=Role.DEPARTMENT_STAFF,
-            memberships__department=department,
-            memberships__revoked_at__isnull=True,
-        )
-        .distinct()
-        .order_by("username")
-    )
+    return list(client_accounts(department))
 
 
 def deciders(step: str, region_code: str) -> list[User]:
@@ -216,24 +209,26 @@ def request_create(
             reason=req.purpose,
             detail={"department": department.pk, "resource": resource, "regions": codes, "unmasked": clear},
         )
-        fields_ = {"department": department.name, "title": _title(req), "no": str(req.pk)}
-        others = deciders(OWNER, req.region_code) + deciders(SECURITY, req.region_code)
-        _notify(
-            req,
-            [u for u in others if u.pk != actor.pk],
-            _("Data request No. %(no)s from %(department)s: %(title)s") % fields_,
-            _(
-                "%(department)s asks for %(title)s. Check the purpose, the legal basis, the fields and "
-                "the regions, then approve or refuse it with a reason."
+        with translation.override(NOTICE_LANGUAGE):
+            fields_ = {"department": department.name, "title": _title(req), "no": str(req.pk)}
+            others = {u.pk: u for u in deciders(OWNER, req.region_code) + deciders(SECURITY, req.region_code)}
+            others.pop(actor.pk, None)
+            _notify(
+                req,
+                list(others.values()),
+                _("Data request No. %(no)s from %(department)s: %(title)s") % fields_,
+                _(
+                    "%(department)s asks for %(title)s. Check the purpose, the legal basis, the fields and "
+                    "the regions, then approve or refuse it with a reason."
+                )
+                % fields_,
             )
-            % fields_,
-        )
-        _notify(
-            req,
-            [actor],
-            _("Data request No. %(no)s filed: %(title)s") % fields_,
-            _("The data's owner and a security administrator each decide; you hear of each step."),
-        )
+            _notify(
+                req,
+                [actor],
+                _("Data request No. %(no)s filed: %(title)s") % fields_,
+                _("The data's owner and a security administrator each decide; you hear of each step."),
+            )
     return req
 
 
@@ -358,6 +353,12 @@ def request_decide(
 
 
 def _notify_decision(req: DataRequest, step: str, actor: User) -> None:
+    # Notices are in the platform's language, whatever the decider's page was in.
+    with translation.override(NOTICE_LANGUAGE):
+        _tell_decision(req, step, actor)
+
+
+def _tell_decision(req: DataRequest, step: str, actor: User) -> None:
     fields = {
         "no": str(req.pk),
         "title": _title(req),
@@ -365,24 +366,41 @@ def _notify_decision(req: DataRequest, step: str, actor: User) -> None:
         "who": _("the data's owner") if step == OWNER else _("the security administrator"),
         "reason": req.owner_reason if step == OWNER else req.security_reason,
     }
+    requester: dict[int, User] = {req.requester_id: req.requester}
+    if req.status == RequestStatus.PENDING:
+        subject = _("Data request No. %(no)s: approved by %(who)s") % fields
+        others = {u.pk: u for u in deciders(SECURITY if step == OWNER else OWNER, req.region_code)}
+        for pk in (actor.pk, req.requester_id):
+            others.pop(pk, None)
+        # The other step's deciders are told what to do; the requester only how it stands.
+        _notify(
+            req,
+            list(others.values()),
+            subject,
+            _(
+                "%(title)s for %(department)s now waits for your decision. Check the purpose, the legal "
+                "basis, the fields and the regions, then approve or refuse it with a reason."
+            )
+            % fields,
+        )
+        requester.pop(actor.pk, None)
+        _notify(
+            req,
+            list(requester.values()),
+            subject,
+            _("%(title)s for %(department)s now waits for the other decision.") % fields,
+        )
+        return
     if req.status == RequestStatus.REFUSED:
         subject = _("Data request No. %(no)s refused: %(title)s") % fields
         body = _("Refused by %(who)s. Reason: %(reason)s") % fields
-    elif req.status == RequestStatus.APPROVED:
+    else:
         subject = _("Data request No. %(no)s approved: %(title)s") % fields
         body = _(
             "Both decisions are made and the grant is in force. The department's system reads the data "
             "through the sharing API with the client account's token."
         )
-    else:
-        subject = _("Data request No. %(no)s: approved by %(who)s") % fields
-        body = _("%(title)s for %(department)s now waits for the other decision.") % fields
-    other = SECURITY if step == OWNER else OWNER
-    recipients: dict[int, User] = {req.requester_id: req.requester}
-    if req.status == RequestStatus.PENDING:
-        recipients.update({u.pk: u for u in deciders(other, req.region_code)})
-    else:
-        decided_by = [u for u in (req.owner_by, req.security_by) if u is not None]
-        recipients.update({u.pk: u for u in decided_by})
+    recipients = dict(requester)
+    recipients.update({u.pk: u for u in (req.owner_by, req.security_by) if u is not None})
     recipients.pop(actor.pk, None)
     _notify(req, list(recipients.values()), subject, body)

@@ -143,7 +143,7 @@ def subscription_create(
     codes = sorted({str(c).strip() for c in region_codes if str(c).strip()})
     _require(actor, codes or list(grant.region_codes), "subscription_create")
     errors: dict[str, str] = {}
-    if not grant.is_active():
+    if not grant.in_force():
         errors["grant"] = _("The grant is not in force: subscribe only on an active grant.")
     offered = subscribable_events(grant.resource)
     chosen = [e for e in dict.fromkeys(str(e).strip() for e in events) if e]
@@ -307,13 +307,13 @@ def fan_out(event_name: str, resource_key: str, object_id: int, region_code: str
     subs = [
         s
         for s in Subscription.objects.filter(state=SubscriptionState.ACTIVE, resource=resource_key)
-        .select_related("grant")
+        .select_related("grant__department", "grant__client")
         .order_by("pk")
         if s.resource == resource_key
         and event_name in s.events
         and _covers(s.region_codes, region_code)
         and _covers(s.grant.region_codes, region_code)
-        and s.grant.is_active(now)
+        and s.grant.in_force(now)
         and s.resource in catalog
     ]
     if not subs:
@@ -388,7 +388,7 @@ def deliver(delivery_id: int, *, post: Post = webhooks.http_post, now: datetime 
     with transaction.atomic():
         d = (
             WebhookDelivery.objects.select_for_update(of=("self",))
-            .select_related("subscription__grant")
+            .select_related("subscription__grant__department", "subscription__grant__client")
             .filter(pk=delivery_id)
             .first()
         )
@@ -396,7 +396,7 @@ def deliver(delivery_id: int, *, post: Post = webhooks.http_post, now: datetime 
             return False
         sub = d.subscription
         grant = sub.grant
-        if sub.state == SubscriptionState.DELETED or not grant.is_active():
+        if sub.state == SubscriptionState.DELETED or not grant.in_force():
             d.state = DeliveryState.DISCARDED
             d.last_error = _("The grant is no longer in force.")[:ERROR_MAX]
             d.save(update_fields=["state", "last_error"])
@@ -457,7 +457,7 @@ def delivery_redeliver(
     with transaction.atomic():
         locked = _dead_letter(actor, delivery, "delivery_redeliver")
         sub = delivery.subscription
-        if sub.state == SubscriptionState.DELETED or not sub.grant.is_active():
+        if sub.state == SubscriptionState.DELETED or not sub.grant.in_force():
             raise ValidationError({"state": _("The grant is no longer in force: nothing can be sent.")})
         locked.state = DeliveryState.PENDING
         locked.dead_at = None

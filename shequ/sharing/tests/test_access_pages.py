@@ -47,6 +47,44 @@ def test_a_new_client_shows_its_token_once(shared: Shared) -> None:
     assert "户籍核查接口" in listing and raw.group() not in listing
 
 
+def test_the_client_list_does_not_query_per_department(shared: Shared) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from shequ.core.models import Department
+    from shequ.sharing.services import clients
+
+    page = signed_in(shared, "secadmin")
+    ends = timezone.now() + dt.timedelta(days=30)
+
+    def add_department(code: str) -> None:
+        department = Department.objects.create(
+            code=code,
+            name=f"部门{code}",
+            kind="urban",
+            region=shared.world.regions["430104002"],
+            region_code="430104002",
+        )
+        clients.client_create(
+            actor=None,
+            department=department,
+            username=f"sys-{code}",
+            display_name=code,
+            token_name="t",
+            expires_at=ends,
+        )
+
+    add_department("d1")
+    page.get("/sharing/clients/")  # the first page of a session loads more (caches)
+    with CaptureQueriesContext(connection) as one:
+        assert page.get("/sharing/clients/").status_code == 200
+    add_department("d2")
+    add_department("d3")
+    with CaptureQueriesContext(connection) as three:
+        listing = page.get("/sharing/clients/").content.decode()
+    assert "部门d3" in listing and len(three) == len(one)
+
+
 def test_a_client_form_with_errors_writes_nothing(shared: Shared) -> None:
     client = signed_in(shared, "secadmin")
     before = (User.objects.count(), ApiToken.objects.count())

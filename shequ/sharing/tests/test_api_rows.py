@@ -193,6 +193,17 @@ def test_bad_parameters_are_400_and_logged(shared: Shared) -> None:
     _refused(shared, "people/rows", 400, "invalid_filter", tag="drug_user")
 
 
+def test_the_log_keeps_no_clear_number_a_caller_sends(shared: Shared) -> None:
+    # A department may send a phone or ID number in any parameter; the access log keeps neither.
+    shared.grant("people", ["name"])
+    _refused(shared, "people/rows", 400, "unknown_filter", id_number="430104199001011234")
+    assert SharingCall.objects.order_by("-pk").first().query == {"id_number": "?"}  # type: ignore[union-attr]
+    _refused(shared, "people/rows", 400, "invalid_filter", sex="13812345678")
+    assert SharingCall.objects.order_by("-pk").first().query == {"sex": "?"}  # type: ignore[union-attr]
+    _refused(shared, "people/rows", 403, "outside_grant", region="430104003001")
+    assert SharingCall.objects.order_by("-pk").first().query == {"region": "430104003001"}  # type: ignore[union-attr]
+
+
 def test_several_grants_need_a_choice(shared: Shared) -> None:
     first = shared.grant("people", ["name"])
     second = shared.grant("people", ["name", "sex"], region_codes=[COMMUNITY_B])

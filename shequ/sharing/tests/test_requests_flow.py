@@ -152,6 +152,9 @@ def test_everyone_concerned_hears_of_each_step(sharing: Sharing) -> None:
     decide(sharing, req, sharing.owner, services.OWNER)
     told = set(Message.objects.values_list("recipient__username", flat=True))
     assert told == {"dept", "secadmin"}  # the requester, and who decides next
+    # Who decides next is told to decide (in Chinese, whatever the decider's language was).
+    assert "等待您审批" in Message.objects.get(recipient=sharing["secadmin"]).body
+    assert "等待另一方审批" in Message.objects.get(recipient=sharing["dept"]).body
     Message.objects.all().delete()
     decide(sharing, req, sharing["secadmin"], services.SECURITY, approve=False, reason="法律依据不足")
     refused = Message.objects.filter(recipient=sharing["dept"]).get()

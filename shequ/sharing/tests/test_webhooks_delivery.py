@@ -180,6 +180,27 @@ def test_a_queued_delivery_is_dropped_when_the_grant_ends_before_it_is_sent(
     assert delivery.state == DeliveryState.DISCARDED and receiver.accepted == []
 
 
+def test_nothing_flows_once_the_department_or_its_account_is_deactivated(
+    sharing: Sharing, receiver: Receiver
+) -> None:
+    # The API refuses such a grant; the webhooks must too (fan-out and a queued send).
+    grant, _sub = subscribe(sharing, receiver)
+    receiver.statuses = [500]
+    move_out(sharing)
+    outbox.run_pending()  # fan-out, then a first failed send
+    delivery = WebhookDelivery.objects.get()
+    type(grant.client).objects.filter(pk=grant.client_id).update(is_active=False)
+    run_due()
+    delivery.refresh_from_db()
+    assert delivery.state == DeliveryState.DISCARDED and receiver.accepted == []
+
+    type(grant.client).objects.filter(pk=grant.client_id).update(is_active=True)
+    type(grant.department).objects.filter(pk=grant.department_id).update(is_active=False)
+    registry.person_record_death(actor=None, person=sharing.people["a"], on=timezone.localdate())
+    run_due()
+    assert WebhookDelivery.objects.count() == 1 and receiver.accepted == []
+
+
 def test_a_paused_subscription_queues_nothing(sharing: Sharing, receiver: Receiver) -> None:
     _grant, sub = subscribe(sharing, receiver)
     subscriptions.subscription_pause(actor=sharing["secadmin"], subscription=sub)
