@@ -11,7 +11,8 @@ requests (供需对接), a webhook subscription and two residents' requests unde
 - The police staff 胡强 asks for the community's floating population (approved by the county and the
   security administrator: it made a grant) and for 泽盛社区's rented houses (waiting for the owner).
 - A subscription of the police to residents moving out of 枇杷塘社区, sent to a loopback address
-  nothing listens on: the worker's retries end in the dead-letter view.
+  nothing listens on: the next move-out recorded there ends, after the worker's retries, in the
+  dead-letter view (the demo moves nobody: the other apps' demos count their people).
 - The resident asks for a copy of her data (answered with the generated workbook) and for a
   correction of her occupation (waiting, with its PIPL deadline).
 
@@ -27,14 +28,10 @@ from types import SimpleNamespace
 from typing import Any
 from unittest import mock
 
-from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from shequ.core.components import resources_all
 from shequ.core.models import Department, User
-from shequ.core.personal import mask_name
 from shequ.registry.demo.accounts import link_demo_resident
-from shequ.registry.services import person_move_out
 from shequ.sharing.models import (
     CallOutcome,
     DataRequest,
@@ -84,7 +81,6 @@ class SharingSummary:
     requests_pending: int = 0
     requests_approved: int = 0
     subscription: int | None = None
-    moved_out: str = ""
     rights: dict[str, str] = field(default_factory=dict)
     skipped: bool = False
 
@@ -98,11 +94,10 @@ class SharingSummary:
             f"{self.requests_pending} waiting for the owner — /sharing/requests/queue/",
         ]
         if self.subscription is not None:
-            who = f"{self.moved_out} moved out of 枇杷塘社区" if self.moved_out else "the next move-out"
             lines.append(
                 f"sharing: webhook subscription #{self.subscription} of the police to {DEAD_URL} (nothing "
-                f"listens): {who}; the worker tries 8 times (about 11 minutes), then the delivery is "
-                "in /sharing/subscriptions/dead/"
+                "listens): when a resident of 枇杷塘社区 moves out (grid worker, 迁出), the worker tries 8 "
+                "times (about 11 minutes), then the delivery is in /sharing/subscriptions/dead/"
             )
         if self.rights:
             kinds = ", ".join(f"{kind} {state}" for kind, state in sorted(self.rights.items()))
@@ -176,27 +171,6 @@ def _page_through(
         # At the end the department's system starts again from the top.
         after = 0 if answer["next"] is None else answer["next"]
     return seen
-
-
-def _move_out_one(actor: User, *, exclude: int | None) -> str:
-    """One resident of 枇杷塘社区 moves away (the registry's service, as the community records it):
-    the event the police subscribed to. Household heads cannot leave before their household, so the
-    first one who may. Answers the masked name, or "" when nobody could."""
-    people = resources_all()["people"].rows([COMMUNITY_A], {"status": "active"}, 0, 200)
-    for candidate in reversed(list(people)):
-        if candidate.pk == exclude:
-            continue
-        try:
-            person_move_out(
-                actor=actor,
-                person=candidate,
-                destination="广东省深圳市南山区",
-                reason="随子女迁往深圳居住",
-            )
-        except ValidationError:
-            continue
-        return mask_name(candidate.name)
-    return ""
 
 
 def generate_sharing(seed: int = 2026) -> SharingSummary:
@@ -332,7 +306,6 @@ def generate_sharing(seed: int = 2026) -> SharingSummary:
         url=DEAD_URL,
     )
     summary.subscription = sub.pk
-    summary.moved_out = _move_out_one(worker, exclude=person.pk if person is not None else None)
     if person is not None:
         copy = request_submit(
             actor=resident, kind=RightsKind.COPY, detail="想看看社区和部门保存了我哪些信息，谁用过。"

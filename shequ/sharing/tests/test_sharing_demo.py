@@ -1,8 +1,8 @@
 """The demo's sharing: after the demo builder ran on a small generated town, the police and civil
 affairs have clients and grants (active, expired, revoked), their calls are in the access log with
 the people they returned (the demo resident among them), a data request waits for the owner and one
-made a grant, a subscription points at a dead address (a resident's move-out ends there as a dead
-letter after the outbox's retries), and the resident has a copy (answered) and a
+made a grant, a subscription points at a dead address (a resident's move-out, made here, ends there
+as a dead letter after the outbox's retries), and the resident has a copy (answered) and a
 correction (waiting, with its deadline). Her 我的个人信息 page names the police; the community's log
 shows the calls. Run again: left alone."""
 
@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.test import Client
 from django.urls import reverse
 
@@ -24,6 +25,8 @@ from shequ.iot import demo as iot_demo
 from shequ.participation import demo as participation_demo
 from shequ.registry import demo as registry_demo
 from shequ.registry.demo.accounts import link_demo_resident
+from shequ.registry.models import Person, PersonStatus
+from shequ.registry.services import person_move_out
 from shequ.registry.tests.test_demo import load_regions
 from shequ.sharing import demo
 from shequ.sharing.models import (
@@ -108,7 +111,17 @@ def test_demo_sharing(demo_street: generator.DemoResult) -> None:
     assert Grant.objects.filter(request_id=approved.pk).exists()
     # The subscription's address answers nothing: the worker's retries end in a dead letter.
     sub = Subscription.objects.get(url=demo.DEAD_URL)
-    assert sub.pk == summary.subscription and summary.moved_out
+    assert sub.pk == summary.subscription
+    run_due(rounds=3)  # the demo's own events first
+    worker = User.objects.get(username="worker_a")
+    for leaving in Person.objects.filter(
+        region_code__startswith=demo.COMMUNITY_A, status=PersonStatus.ACTIVE
+    ).exclude(pk=person.pk)[:50]:
+        try:  # a household's head cannot leave before the household
+            person_move_out(actor=worker, person=leaving, destination="深圳市")
+            break
+        except ValidationError:
+            continue
     run_due(rounds=12)
     delivery = WebhookDelivery.objects.get(subscription=sub)
     assert delivery.state == DeliveryState.DEAD and delivery.attempts == MAX_ATTEMPTS, delivery.last_error
