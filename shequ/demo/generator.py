@@ -26,6 +26,7 @@ from shequ.iot.demo import IotSummary, generate_iot
 from shequ.participation.demo import ParticipationSummary, generate_participation
 from shequ.registry.demo import RegistrySummary, generate_registry
 from shequ.reports.demo import ReportsSummary, generate_reports
+from shequ.sharing.demo import SharingSummary, generate_sharing
 
 PROVINCE = "43"
 CITY = "4301"  # 长沙市
@@ -104,6 +105,7 @@ class DemoResult:
     govservice: GovSummary | None = None
     participation: ParticipationSummary | None = None
     reports: ReportsSummary | None = None
+    sharing: SharingSummary | None = None
 
 
 def generate(*, size: int = 1, seed: int = 2026, registry_workers: int = 1) -> DemoResult:
@@ -181,4 +183,7 @@ def generate(*, size: int = 1, seed: int = 2026, registry_workers: int = 1) -> D
     # The official report templates filled from all of the above, some on their way up
     # (``shequ.reports.demo``).
     result.reports = generate_reports()
+    # Department clients and grants, their calls in the access log, data requests, a subscription
+    # and the demo resident's PIPL requests (``shequ.sharing.demo``).
+    result.sharing = generate_sharing(seed=seed)
     return result

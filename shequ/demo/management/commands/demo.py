@@ -40,6 +40,8 @@ class Command(BaseCommand):
             lines.append(result.govservice.login_note())
         if result.participation is not None:
             lines.extend(result.participation.login_notes())
+        if result.sharing is not None and result.sharing.clients:
+            lines.extend(result.sharing.login_notes())
         logins = settings.VAR_DIR / "demo-logins.txt"
         logins.write_text("\n".join(lines) + "\n")
         logins.chmod(0o600)
@@ -64,6 +66,9 @@ class Command(BaseCommand):
             self.stdout.write(result.govservice.line())
         if result.participation is not None:
             for line in result.participation.lines():
+                self.stdout.write(line)
+        if result.sharing is not None:
+            for line in result.sharing.lines():
                 self.stdout.write(line)
         # The generator's audit entries are chained and signed now, so the auditor's first look
         # (and `shequ audit verify`) finds a sealed log with a witnessed checkpoint.
