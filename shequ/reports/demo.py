@@ -56,6 +56,13 @@ class ReportsSummary:
     filled: int = 0
     submitted: int = 0
 
+    def line(self) -> str:
+        return (
+            f"reports: {self.templates} official templates, {self.filled} instances filled from the data "
+            f"(this and last period, the demo street), {self.submitted} submitted on their way up "
+            "— /reports/ (worker_a fills, street reviews), ledgers at /reports/ledgers/"
+        )
+
 
 def generate_reports() -> ReportsSummary:
     summary = ReportsSummary()

@@ -85,7 +85,7 @@ class SharingSummary:
     skipped: bool = False
 
     def lines(self) -> list[str]:
-        seen = "，含居民 resident 本人" if self.resident_seen else ""
+        seen = ", the resident (曾小红) among them" if self.resident_seen else ""
         lines = [
             f"sharing: {self.clients} department clients, {self.grants} grants (active, expired, revoked), "
             f"{self.calls} API calls logged ({self.refused} refused) about {self.subjects} people{seen} — "

@@ -67,6 +67,8 @@ class Command(BaseCommand):
         if result.participation is not None:
             for line in result.participation.lines():
                 self.stdout.write(line)
+        if result.reports is not None:
+            self.stdout.write(result.reports.line())
         if result.sharing is not None:
             for line in result.sharing.lines():
                 self.stdout.write(line)
