@@ -96,6 +96,9 @@ DEVICE_TOKEN = {
 GATEWAY_TOKEN = {("/api/v1/sms/inbound", "post")}
 # The public catalog (政务信息资源目录, shequ/sharing/api.py): no credentials, no scope.
 PUBLIC = {("/api/v1/sharing/catalog", "get")}
+# Shared data (shequ/sharing/api.py): a department token only (no session), its scope checked in the
+# operation so that a token without it is logged as a refused sharing call.
+SHARING_TOKEN = {("/api/v1/sharing/{resource}/rows", "get")}
 
 
 def test_openapi_documents_errors_scopes_and_auth(db: None) -> None:
@@ -135,6 +138,10 @@ def test_openapi_documents_errors_scopes_and_auth(db: None) -> None:
             continue
         assert op["x-token-scope"] in known_scopes(), (path, method)
         # Machine-only operations (a sensor gateway posting alerts) take a token and no session.
+        if (path, method) in SHARING_TOKEN:
+            assert op["security"] == [{"SharingTokenAuth": []}], (path, method)
+            assert doc["components"]["securitySchemes"]["SharingTokenAuth"]["scheme"] == "bearer"
+            continue
         expected: list[dict[str, list[str]]] = [{"TokenAuth": []}]
         if (path, method) not in TOKEN_ONLY:
             expected.append({"SessionAuth": []})
