@@ -123,10 +123,10 @@ def household(reg: Registry) -> Household:
         ("head_a", "/registry/key-places/", add_organizations),
         ("grid_a", "/registry/my-grid/", add_people),
         ("grid_a", "/registry/follow-ups/", add_people),
-        ("head_a", "/registry/ledgers/elderly_60/", add_people),
-        ("head_a", "/registry/ledgers/elderly_80/", add_people),
-        ("head_a", "/registry/ledgers/organizations/", add_organizations),
-        ("head_a", "/registry/ledgers/key_places/", add_organizations),
+        ("head_a", "/reports/ledgers/elderly_60/", add_people),
+        ("head_a", "/reports/ledgers/elderly_80/", add_people),
+        ("head_a", "/reports/ledgers/organizations/", add_organizations),
+        ("head_a", "/reports/ledgers/key_places/", add_organizations),
     ],
 )
 def test_registry_list_pages(
