@@ -43,6 +43,23 @@ OBJECT = "reports.ledger"
 RUN_HOUR = 2  # scheduled runs start at 02:00 Beijing time, away from office hours
 
 
+def _require_export(actor: Any, ledger: Ledger, region_code: str, *, action: str, request: Any) -> None:
+    """Return when ``actor`` may export ``ledger`` in the region; else audit the refusal and raise."""
+    if S.can_export(actor, ledger, [region_code]):
+        return
+    audit.record(
+        action,
+        actor=actor,
+        request=request,
+        region_code=region_code,
+        object_type=OBJECT,
+        object_id=ledger.key,
+        result=AuditResult.DENIED,
+        detail={"why": f"no {S.export_perm(ledger)} in this region"},
+    )
+    raise PermissionDenied(_("You may not export this ledger."))
+
+
 def export_max_rows() -> int:
     return int(getattr(settings, "LEDGER_EXPORT_MAX_ROWS", EXPORT_MAX_ROWS))
 
@@ -241,18 +258,7 @@ def ledger_run_request(
     if filters.get(LEDGER_REGION):
         _check_region(actor, ledger, filters[LEDGER_REGION])
     region = _region_for_run(actor, ledger, filters)
-    if not S.can_export(actor, ledger, [region.code]):
-        audit.record(
-            "reports.ledger_run",
-            actor=actor,
-            request=request,
-            region_code=region.code,
-            object_type=OBJECT,
-            object_id=ledger.key,
-            result=AuditResult.DENIED,
-            detail={"why": f"no {S.export_perm(ledger)} in this region"},
-        )
-        raise PermissionDenied(_("You may not export this ledger."))
+    _require_export(actor, ledger, region.code, action="reports.ledger_run", request=request)
     stored = _plain({**filters, LEDGER_REGION: region.code})
     with transaction.atomic():
         run = LedgerRun.objects.create(
@@ -478,18 +484,7 @@ def ledger_schedule_create(
     if region_code:
         _check_region(actor, ledger, region_code)
     region = _region_for_run(actor, ledger, {LEDGER_REGION: region_code})
-    if not S.can_export(actor, ledger, [region.code]):
-        audit.record(
-            "reports.ledger_schedule",
-            actor=actor,
-            request=request,
-            region_code=region.code,
-            object_type=OBJECT,
-            object_id=ledger.key,
-            result=AuditResult.DENIED,
-            detail={"why": f"no {S.export_perm(ledger)} in this region"},
-        )
-        raise PermissionDenied(_("You may not export this ledger."))
+    _require_export(actor, ledger, region.code, action="reports.ledger_schedule", request=request)
     try:
         with transaction.atomic():
             schedule = LedgerSchedule.objects.create(
