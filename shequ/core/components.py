@@ -471,3 +471,16 @@ def stats_all() -> dict[str, Stat]:
 def resources_all() -> dict[str, DataResource]:
     """Every app's catalog resources by key."""
     return {res.key: res for comp in components() for res in comp.resources}
+
+
+def choice_values(choices: Any) -> Callable[[], list[tuple[str, Any]]]:
+    """A ``Dimension``'s values from a Django choices class (or its ``.choices`` pairs)."""
+    pairs = getattr(choices, "choices", choices)
+    return lambda: [(str(value), label) for value, label in pairs]
+
+
+def keyset_page(rows: Any, region_codes: Sequence[str], after: int, limit: int) -> list[Any]:
+    """A ``DataResource.rows`` page: rows in the regions, primary key above ``after``, in order."""
+    from shequ.core.permissions import codes_q
+
+    return list(rows.filter(codes_q(region_codes), pk__gt=after).order_by("pk")[: max(limit, 0)])

@@ -19,23 +19,18 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from shequ.core.components import Dimension, LedgerColumn, Stat, StatQuery
+from shequ.core.components import Dimension, LedgerColumn, Stat, StatQuery, choice_values
 from shequ.core.permissions import Viewer
 from shequ.govservice import stats
 from shequ.govservice.models import Application, Channel, Domain, Evaluation, Mode, Stars, Status
 from shequ.govservice.permissions import GovPerm as P
 from shequ.govservice.selectors import application_list
 
-
-def _choices(choices: Any) -> Any:
-    return lambda: [(str(v), label) for v, label in choices]
-
-
-MODE = Dimension("mode", _("Handling in the community"), _choices(Mode.choices))
-CHANNEL = Dimension("channel", _("Channel"), _choices(Channel.choices))
-DOMAIN = Dimension("domain", _("Domain"), _choices(Domain.choices))
-STATUS = Dimension("status", _("Status"), _choices(Status.choices))
-STARS = Dimension("stars", _("Rating"), _choices(Stars.choices))
+MODE = Dimension("mode", _("Handling in the community"), choice_values(Mode.choices))
+CHANNEL = Dimension("channel", _("Channel"), choice_values(Channel.choices))
+DOMAIN = Dimension("domain", _("Domain"), choice_values(Domain.choices))
+STATUS = Dimension("status", _("Status"), choice_values(Status.choices))
+STARS = Dimension("stars", _("Rating"), choice_values(Stars.choices))
 
 
 def _narrow_applications(apps: QuerySet[Application], flag: str, query: StatQuery) -> QuerySet[Application]:

@@ -14,18 +14,21 @@ from typing import Any
 
 from django.utils.translation import gettext_lazy as _
 
-from shequ.core.components import DataResource, Dimension, ResourceField, Sensitivity, SharingType
-from shequ.core.permissions import codes_q
+from shequ.core.components import (
+    DataResource,
+    Dimension,
+    ResourceField,
+    Sensitivity,
+    SharingType,
+    choice_values,
+    keyset_page,
+)
 from shequ.core.personal import mask_name, mask_phone
 from shequ.govservice.models import Application, Channel, Domain, Status
 
 __all__ = ["RESOURCES"]
 
 PUBLIC, INTERNAL, PERSONAL = Sensitivity.PUBLIC, Sensitivity.INTERNAL, Sensitivity.PERSONAL
-
-
-def _choices(choices: Any) -> Any:
-    return lambda: [(value, label) for value, label in choices.choices]
 
 
 def _at(value: datetime | None) -> str | None:
@@ -41,7 +44,7 @@ def _applications(
     for key in ("status", "channel"):
         if key in filters:
             qs = qs.filter(**{key: filters[key]})
-    return list(qs.filter(codes_q(region_codes), pk__gt=after).order_by("pk")[: max(limit, 0)])
+    return keyset_page(qs, region_codes, after, limit)
 
 
 def _application_row(app: Application) -> dict[str, Any]:
@@ -92,9 +95,9 @@ APPLICATIONS = DataResource(
     region_code=lambda app: app.region_code,
     subjects=lambda app: (app.person_id,) if app.person_id else (),
     dimensions=(
-        Dimension("domain", _("Domain"), _choices(Domain)),
-        Dimension("status", _("Status"), _choices(Status)),
-        Dimension("channel", _("Channel"), _choices(Channel)),
+        Dimension("domain", _("Domain"), choice_values(Domain)),
+        Dimension("status", _("Status"), choice_values(Status)),
+        Dimension("channel", _("Channel"), choice_values(Channel)),
     ),
     events=("govservice.application_changed",),
 )

@@ -16,8 +16,15 @@ from django.db.models import Q
 from django.utils.translation import get_language, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
-from shequ.core.components import DataResource, Dimension, ResourceField, Sensitivity, SharingType
-from shequ.core.permissions import codes_q
+from shequ.core.components import (
+    DataResource,
+    Dimension,
+    ResourceField,
+    Sensitivity,
+    SharingType,
+    choice_values,
+    keyset_page,
+)
 from shequ.core.personal import mask_name, mask_phone
 from shequ.grid.models import Category, Source, Status, Ticket, Urgency
 
@@ -29,10 +36,6 @@ def _category_values() -> list[tuple[str, str]]:
     return [(c.code, c.name_zh if chinese else c.name) for c in Category.objects.filter(is_active=True)]
 
 
-def _choices(choices: Any) -> Any:
-    return lambda: [(value, label) for value, label in choices.choices]
-
-
 def _tickets(region_codes: Sequence[str], filters: Mapping[str, str], after: int, limit: int) -> list[Ticket]:
     qs = Ticket.objects.select_related("category", "department")
     if "category" in filters:
@@ -41,7 +44,7 @@ def _tickets(region_codes: Sequence[str], filters: Mapping[str, str], after: int
     for key in ("status", "source", "urgency"):
         if key in filters:
             qs = qs.filter(**{key: filters[key]})
-    return list(qs.filter(codes_q(region_codes), pk__gt=after).order_by("pk")[: max(limit, 0)])
+    return keyset_page(qs, region_codes, after, limit)
 
 
 def _at(value: datetime | None) -> str | None:
@@ -103,9 +106,9 @@ TICKETS = DataResource(
     subjects=lambda ticket: (ticket.reporter_person_id,) if ticket.reporter_person_id else (),
     dimensions=(
         Dimension("category", _("Category"), _category_values),
-        Dimension("status", _("Status"), _choices(Status)),
-        Dimension("source", _("Source"), _choices(Source)),
-        Dimension("urgency", _("Urgency"), _choices(Urgency)),
+        Dimension("status", _("Status"), choice_values(Status)),
+        Dimension("source", _("Source"), choice_values(Source)),
+        Dimension("urgency", _("Urgency"), choice_values(Urgency)),
     ),
     # Delivered by the sharing app's subscriptions from grid.ticket_changed when a ticket closes.
     events=("grid.ticket_closed",),

@@ -15,17 +15,20 @@ from typing import Any
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from shequ.core.components import DataResource, Dimension, ResourceField, Sensitivity, SharingType
-from shequ.core.permissions import codes_q
+from shequ.core.components import (
+    DataResource,
+    Dimension,
+    ResourceField,
+    Sensitivity,
+    SharingType,
+    choice_values,
+    keyset_page,
+)
 from shequ.iot.models import Alert, AlertState, Channel, DeviceEvent, DeviceKind, RuleKind, Severity
 
 __all__ = ["RESOURCES"]
 
 PUBLIC, INTERNAL, PERSONAL = Sensitivity.PUBLIC, Sensitivity.INTERNAL, Sensitivity.PERSONAL
-
-
-def _choices(choices: Any) -> Any:
-    return lambda: [(str(value), label) for value, label in choices.choices]
 
 
 def _at(value: datetime | None) -> str | None:
@@ -40,7 +43,7 @@ def _events(
         qs = qs.filter(device__kind=filters["kind"])
     if "channel" in filters:
         qs = qs.filter(channel=filters["channel"])
-    return list(qs.filter(codes_q(region_codes), pk__gt=after).order_by("pk")[: max(limit, 0)])
+    return keyset_page(qs, region_codes, after, limit)
 
 
 def _event_row(event: DeviceEvent) -> dict[str, Any]:
@@ -85,8 +88,8 @@ DEVICE_EVENTS = DataResource(
     region_code=lambda event: event.region_code,
     subjects=lambda event: (event.person_id,) if event.person_id else (),
     dimensions=(
-        Dimension("kind", _("Device kind"), _choices(DeviceKind)),
-        Dimension("channel", _("Channel"), _choices(Channel)),
+        Dimension("kind", _("Device kind"), choice_values(DeviceKind)),
+        Dimension("channel", _("Channel"), choice_values(Channel)),
     ),
 )
 
@@ -99,7 +102,7 @@ def _alerts(region_codes: Sequence[str], filters: Mapping[str, str], after: int,
         qs = qs.filter(state=filters["state"])
     if "rule_kind" in filters:
         qs = qs.filter(rule__kind=filters["rule_kind"])
-    return list(qs.filter(codes_q(region_codes), pk__gt=after).order_by("pk")[: max(limit, 0)])
+    return keyset_page(qs, region_codes, after, limit)
 
 
 def _alert_row(alert: Alert) -> dict[str, Any]:
@@ -147,9 +150,9 @@ ALERTS = DataResource(
     row=_alert_row,
     region_code=lambda alert: alert.region_code,
     dimensions=(
-        Dimension("severity", _("Severity"), _choices(Severity)),
-        Dimension("state", _("State"), _choices(AlertState)),
-        Dimension("rule_kind", _("Rule kind"), _choices(RuleKind)),
+        Dimension("severity", _("Severity"), choice_values(Severity)),
+        Dimension("state", _("State"), choice_values(AlertState)),
+        Dimension("rule_kind", _("Rule kind"), choice_values(RuleKind)),
     ),
     events=("iot.alert_raised", "iot.alert_cleared"),
 )

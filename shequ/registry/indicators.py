@@ -13,7 +13,7 @@ counted in the aggregate; their drill-down lists only what the viewer's tag gran
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
@@ -21,7 +21,7 @@ from django.db.models import Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from shequ.core.components import Dimension, LedgerColumn, Stat, StatQuery
+from shequ.core.components import Dimension, LedgerColumn, Stat, StatQuery, choice_values
 from shequ.core.permissions import Viewer
 from shequ.registry.ledgers import (
     CURRENT_ORG_STATUSES,
@@ -81,16 +81,12 @@ AGE_BANDS: dict[str, tuple[int, int | None, str]] = {
 }
 
 
-def _choices(choices: Any) -> Callable[[], list[tuple[str, Any]]]:
-    return lambda: [(str(value), label) for value, label in choices]
-
-
 def _tag_values() -> list[tuple[str, Any]]:
     return [(c.code, c.name_zh or c.name) for c in TagCategory.objects.filter(is_active=True)]
 
 
-RESIDENCE = Dimension("residence", _("Residence type"), _choices(ResidenceType.choices))
-GENDER = Dimension("gender", _("Sex"), _choices(Sex.choices))
+RESIDENCE = Dimension("residence", _("Residence type"), choice_values(ResidenceType.choices))
+GENDER = Dimension("gender", _("Sex"), choice_values(Sex.choices))
 AGE = Dimension("age", _("Age band"), lambda: [(k, label) for k, (_a, _b, label) in AGE_BANDS.items()])
 TAG = Dimension("tag", _("Population tag"), _tag_values)
 DISABILITY_TYPE = Dimension(
@@ -101,13 +97,13 @@ DISABILITY_TYPE = Dimension(
 DISABILITY_GRADE = Dimension(
     "disability_grade", _("Disability grade"), lambda: [(g, f"{g}级") for g in DISABILITY_GRADES]
 )
-HOUSEHOLD_KIND = Dimension("kind", _("Kind of household"), _choices(HouseholdKind.choices))
-HOUSE_USE = Dimension("use", _("Use"), _choices(HouseUse.choices))
-PROPERTY = Dimension("property", _("Property right"), _choices(PropertyType.choices))
-ORG_TYPE = Dimension("type", _("Type"), _choices(OrganizationType.choices))
-PLACE_KIND = Dimension("kind", _("Kind of place"), _choices(KeyPlaceKind.choices))
-RISK = Dimension("risk", _("Risk level"), _choices(RiskLevel.choices))
-PURPOSE = Dimension("purpose", _("Purpose"), _choices(VisitPurpose.choices))
+HOUSEHOLD_KIND = Dimension("kind", _("Kind of household"), choice_values(HouseholdKind.choices))
+HOUSE_USE = Dimension("use", _("Use"), choice_values(HouseUse.choices))
+PROPERTY = Dimension("property", _("Property right"), choice_values(PropertyType.choices))
+ORG_TYPE = Dimension("type", _("Type"), choice_values(OrganizationType.choices))
+PLACE_KIND = Dimension("kind", _("Kind of place"), choice_values(KeyPlaceKind.choices))
+RISK = Dimension("risk", _("Risk level"), choice_values(RiskLevel.choices))
+PURPOSE = Dimension("purpose", _("Purpose"), choice_values(VisitPurpose.choices))
 
 _GRADE_WORDS = {"1": "一级", "2": "二级", "3": "三级", "4": "四级"}
 

@@ -13,13 +13,20 @@ from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any
 
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from shequ.core.components import DataResource, Dimension, ResourceField, Sensitivity, SharingType
-from shequ.core.permissions import codes_q
+from shequ.core.components import (
+    DataResource,
+    Dimension,
+    ResourceField,
+    Sensitivity,
+    SharingType,
+    choice_values,
+    keyset_page,
+)
 from shequ.core.personal import mask_id_number, mask_name, mask_phone
 from shequ.registry.models import (
     House,
@@ -53,14 +60,6 @@ PUBLIC, INTERNAL, PERSONAL, SENSITIVE = (
 )
 COMMUNITY_OWNER = _("Community residents' committee (base data)")
 STREET_OWNER = _("Street office")
-
-
-def _page(qs: QuerySet[Any], region_codes: Sequence[str], after: int, limit: int) -> QuerySet[Any]:
-    return qs.filter(codes_q(region_codes)).filter(pk__gt=after).order_by("pk")[: max(limit, 0)]
-
-
-def _choices(choices: Any) -> Any:
-    return lambda: [(value, label) for value, label in choices.choices]
 
 
 def _text(value: Any) -> str:
@@ -138,7 +137,7 @@ def _people(region_codes: Sequence[str], filters: Mapping[str, str], after: int,
             qs = qs.filter(sex=value)
         elif key == "status":
             qs = qs.filter(status=value)
-    people = list(_page(qs, region_codes, after, limit))
+    people = keyset_page(qs, region_codes, after, limit)
     tags: dict[int, list[tuple[str, str]]] = {}
     for person_id, code, level in PersonTag.objects.filter(
         person_id__in=[p.pk for p in people], active=True
@@ -202,9 +201,9 @@ PEOPLE = DataResource(
     dimensions=(
         Dimension("tag", _("Care group"), _care_tags),
         Dimension("age_band", _("Age band"), lambda: [(k, label) for k, label, _a, _b in AGE_BANDS]),
-        Dimension("residence_type", _("Residence type"), _choices(ResidenceType)),
-        Dimension("sex", _("Sex"), _choices(Sex)),
-        Dimension("status", _("Status"), _choices(PersonStatus)),
+        Dimension("residence_type", _("Residence type"), choice_values(ResidenceType)),
+        Dimension("sex", _("Sex"), choice_values(Sex)),
+        Dimension("status", _("Status"), choice_values(PersonStatus)),
     ),
     events=("registry.person_moved_in", "registry.person_moved_out", "registry.person_died"),
 )
@@ -221,7 +220,7 @@ def _households(
         qs = qs.filter(kind=filters["kind"])
     if "current" in filters:
         qs = qs.filter(end_date__isnull=filters["current"] == "yes")
-    households = list(_page(qs, region_codes, after, limit))
+    households = keyset_page(qs, region_codes, after, limit)
     members: dict[int, list[int]] = {}
     for household_id, person_id in HouseholdMember.objects.filter(
         household_id__in=[h.pk for h in households], end_date__isnull=True
@@ -267,7 +266,7 @@ HOUSEHOLDS = DataResource(
     region_code=lambda household: household.region_code,
     subjects=lambda household: tuple(household.__dict__.get("_shared_members", ())),
     dimensions=(
-        Dimension("kind", _("Kind"), _choices(HouseholdKind)),
+        Dimension("kind", _("Kind"), choice_values(HouseholdKind)),
         Dimension("current", _("Current"), lambda: [("yes", _("Current")), ("no", _("Ended"))]),
     ),
     events=("registry.household_changed",),
@@ -285,7 +284,7 @@ def _houses(region_codes: Sequence[str], filters: Mapping[str, str], after: int,
         qs = qs.filter(use=filters["use"])
     if "property_type" in filters:
         qs = qs.filter(property_type=filters["property_type"])
-    return list(_page(qs, region_codes, after, limit))
+    return keyset_page(qs, region_codes, after, limit)
 
 
 def _house_row(house: House) -> dict[str, Any]:
@@ -322,8 +321,8 @@ HOUSES = DataResource(
     row=_house_row,
     region_code=lambda house: house.region_code,
     dimensions=(
-        Dimension("use", _("Use"), _choices(HouseUse)),
-        Dimension("property_type", _("Property type"), _choices(PropertyType)),
+        Dimension("use", _("Use"), choice_values(HouseUse)),
+        Dimension("property_type", _("Property type"), choice_values(PropertyType)),
     ),
     events=("registry.place_changed",),
 )
@@ -340,7 +339,7 @@ def _organizations(
         qs = qs.filter(type=filters["type"])
     if "status" in filters:
         qs = qs.filter(status=filters["status"])
-    return list(_page(qs, region_codes, after, limit))
+    return keyset_page(qs, region_codes, after, limit)
 
 
 def _organization_row(org: Organization) -> dict[str, Any]:
@@ -386,8 +385,8 @@ ORGANIZATIONS = DataResource(
     row=_organization_row,
     region_code=lambda org: org.region_code,
     dimensions=(
-        Dimension("type", _("Type"), _choices(OrganizationType)),
-        Dimension("status", _("Status"), _choices(OrganizationStatus)),
+        Dimension("type", _("Type"), choice_values(OrganizationType)),
+        Dimension("status", _("Status"), choice_values(OrganizationStatus)),
     ),
     events=("registry.place_changed",),
 )
@@ -404,7 +403,7 @@ def _key_places(
         qs = qs.filter(kind=filters["kind"])
     if "risk_level" in filters:
         qs = qs.filter(risk_level=filters["risk_level"])
-    return list(_page(qs, region_codes, after, limit))
+    return keyset_page(qs, region_codes, after, limit)
 
 
 def _key_place_row(place: KeyPlace) -> dict[str, Any]:
@@ -442,8 +441,8 @@ KEY_PLACES = DataResource(
     row=_key_place_row,
     region_code=lambda place: place.region_code,
     dimensions=(
-        Dimension("kind", _("Kind"), _choices(KeyPlaceKind)),
-        Dimension("risk_level", _("Risk level"), _choices(RiskLevel)),
+        Dimension("kind", _("Kind"), choice_values(KeyPlaceKind)),
+        Dimension("risk_level", _("Risk level"), choice_values(RiskLevel)),
     ),
     events=("registry.place_changed",),
 )
