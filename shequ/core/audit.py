@@ -688,7 +688,8 @@ from shequ.core.audit_verify import (  # noqa: E402 - after the names audit_veri
     InclusionProof,
     VerifyResult,
     inclusion_proof,
+    reinstate_witnessed_checkpoints,
     verify,
 )
 
-__all__ = ["InclusionProof", "VerifyResult", "inclusion_proof", "verify"]
+__all__ = ["InclusionProof", "VerifyResult", "inclusion_proof", "reinstate_witnessed_checkpoints", "verify"]

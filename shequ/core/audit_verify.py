@@ -21,6 +21,8 @@ from shequ.core.audit import (
     RestoreRecord,
     _canonical_time,
     _hashes_between,
+    _sealed_head,
+    _sign,
     chain_hash,
     key_id,
     signature_ok,
@@ -243,6 +245,52 @@ def verify(
     if not witnessed:
         result.notes.append("no witnessed checkpoint yet: deleting the newest entries could not be seen")
     return result
+
+
+def reinstate_witnessed_checkpoints() -> list[int]:
+    """After a restore, before its restore record: put back the witnessed checkpoints the copy
+    missed only because it was taken between a seal and that seal's checkpoint (the sealer commits
+    the two apart). Without them the restored log would read as a deleted checkpoint.
+
+    Only checkpoints newer than every checkpoint the copy holds and not beyond its sealed head are
+    put back, each signed with the configured key and matching the restored chain's head hash and
+    Merkle root. A checkpoint missing *between* the copy's own ones is not put back: that copy was
+    changed, and ``audit verify`` must say so. Returns the sequence numbers put back."""
+    claims, _restores = _witness_claims([], [], None)
+    head_seq, _head = _sealed_head()
+    newest = AuditCheckpoint.objects.order_by("-seq").values_list("seq", flat=True).first() or 0
+    wanted = sorted(
+        {
+            c.checkpoint.seq: c.checkpoint
+            for c in claims
+            if not c.restore and newest < c.checkpoint.seq <= head_seq
+        }.items()
+    )
+    done: list[int] = []
+    if not wanted:
+        return done
+    frontier: merkle.Frontier = []
+    after = 0
+    if newest:
+        row = AuditCheckpoint.objects.get(seq=newest)
+        frontier, after = merkle.frontier_from_json(row.frontier), newest
+    for seq, cp in wanted:
+        frontier = merkle.extend(frontier, _hashes_between(after, seq))
+        after = seq
+        entry_hash = AuditEntry.objects.filter(seq=seq).values_list("hash", flat=True).first()
+        if entry_hash != cp.head_hash or merkle.root(frontier).hex() != cp.root or _sign(cp) != cp.signature:
+            continue  # not this chain's: audit verify names it
+        AuditCheckpoint.objects.create(
+            seq=seq,
+            head_hash=cp.head_hash,
+            root=cp.root,
+            at=cp.at_datetime,
+            key_id=cp.key_id,
+            signature=cp.signature,
+            frontier=merkle.frontier_to_json(frontier),
+        )
+        done.append(seq)
+    return done
 
 
 # --- inclusion proofs ---------------------------------------------------------------------------

@@ -21,10 +21,13 @@ import logging
 import sys
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 
+from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse
 from django.template.loader import render_to_string
+from django.utils import translation
 from django.utils.translation import gettext as _
 
 from shequ.core import apierrors
@@ -68,6 +71,42 @@ def _titles() -> dict[int, tuple[str, str]]:
             ),
         ),
     }
+
+
+# What the web server in front answers itself, when the platform cannot: a body over its limit,
+# the platform stopped or restarting (502), or too slow to answer (504).
+FRONT_STATUSES = (413, 502, 503, 504)
+
+
+def _front_titles() -> dict[int, tuple[str, str]]:
+    restarting = (
+        _("Briefly unavailable"),
+        _(
+            "The platform is restarting or too busy to answer right now. What you sent may not have "
+            "been saved: wait a minute, check, and send it again if it is not there."
+        ),
+    )
+    return {**_titles(), 502: restarting, 503: restarting, 504: restarting}
+
+
+def write_front_error_pages(folder: Path) -> list[Path]:
+    """The error pages for nginx's ``error_page`` (docs/operations.md), in the default language
+    with the site's look: ``folder/413.html`` …, rendered from the page the platform answers with
+    itself, so the web server's own answers are not in English. Written at every ``shequ serve``
+    start (the stylesheet's fingerprinted name changes with a release)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    with translation.override(settings.LANGUAGE_CODE):
+        titles = _front_titles()
+        for status in FRONT_STATUSES:
+            title, text = titles[status]
+            context = {"status": status, "title": title, "message": text, "hint": "", "error_id": ""}
+            path = folder / f"{status}.html"
+            tmp = path.with_suffix(".tmp")
+            tmp.write_text(render_to_string("core/error_plain.html", context), encoding="utf-8")
+            tmp.replace(path)  # nginx never reads a half-written page
+            written.append(path)
+    return written
 
 
 def new_error_id() -> str:

@@ -193,6 +193,7 @@ def restore(path: Path, *, confirmed: bool) -> Restored:
             f"the restored audit chain ends at entry {head[0]}, the manifest says"
             f" {manifest.audit.get('head_seq')}: check the database with 'shequ backup check {file}'"
         )
+    reinstated = audit.reinstate_witnessed_checkpoints()
     record = audit.record_restore(backup_sha256=manifest.sha256)
     audit.record(
         "backup.restore",
@@ -203,6 +204,7 @@ def restore(path: Path, *, confirmed: bool) -> Restored:
             "sha256": manifest.sha256,
             "taken_at": manifest.created_at,
             "seq": head[0],
+            "checkpoints_reinstated": reinstated,
             "by": getpass.getuser(),  # the operating-system account that ran the restore
         },
     )

@@ -22,7 +22,7 @@ from django.test import override_settings
 from shequ.core import accounts, audit, dbtriggers
 from shequ.core import backup as backups
 from shequ.core.backup import manifest as mf
-from shequ.core.models import AuditEntry, User
+from shequ.core.models import AuditCheckpoint, AuditEntry, User
 from shequ.core.tests.fakes import worker_env
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -230,6 +230,50 @@ def test_restore_brings_the_backup_back_and_audit_verify_names_the_restore(tmp_p
     result = audit.verify()
     assert result.ok and result.restores == 1, result.problems
     assert result.witnessed_seq == audit.head()[0]
+
+
+def test_a_backup_taken_between_a_seal_and_its_checkpoint_restores_to_a_verified_log(tmp_path: Path) -> None:
+    """The sealer commits a seal and its checkpoint apart: a copy taken in between holds entries
+    up to N without checkpoint N, which the witness receives a moment later. The restore puts the
+    witnessed checkpoint back (signed, and matching the restored chain), so ``audit verify`` passes
+    instead of reporting a deleted checkpoint."""
+    add_users("a", 3)
+    checkpointed()
+    add_users("b", 2)
+    audit.seal_all()  # sealed, not yet checkpointed: the window
+    sealed = audit.head()[0]
+    file, _manifest = take(tmp_path)
+    audit.checkpoint(force=True)  # the sealer's checkpoint, after the copy
+    add_users("later", 2)
+    checkpointed()
+    call_command("restore", str(file), "--yes", stdout=StringIO())
+    assert audit.head()[0] == sealed
+    entry = AuditEntry.objects.get(action="backup.restore", seq__isnull=True)
+    assert entry.detail["checkpoints_reinstated"] == [sealed]
+    result = audit.verify()
+    assert result.ok, result.problems
+    # The reinstated checkpoint's frontier is right: the next checkpoint extends it.
+    add_users("after", 2)
+    checkpointed()
+    assert audit.verify().ok
+
+
+def test_a_checkpoint_deleted_from_a_copy_is_not_reinstated(tmp_path: Path) -> None:
+    """Only checkpoints newer than the copy's own are put back: one missing between them means
+    the copy was changed, and ``audit verify`` still says so after the restore."""
+    add_users("a", 3)
+    first = checkpointed()
+    add_users("b", 2)
+    checkpointed()
+    dbtriggers.drop(connection)
+    AuditCheckpoint.objects.filter(seq=first).delete()
+    dbtriggers.install(connection)
+    deleted_copy, _m = take(tmp_path, "deleted")
+    call_command("restore", str(deleted_copy), "--yes", stdout=StringIO())
+    entry = AuditEntry.objects.get(action="backup.restore", seq__isnull=True)
+    assert entry.detail["checkpoints_reinstated"] == []
+    problems = audit.verify().problems
+    assert any(f"checkpoint {first} is missing from the database (deleted)" in p for p in problems), problems
 
 
 def test_a_restore_without_its_witness_record_is_still_a_truncation(tmp_path: Path) -> None:

@@ -312,6 +312,27 @@ def test_database_down_answers_the_api_and_open311_in_their_formats(world: World
             assert ET.fromstring(response.content)[0].findtext("code") == "503"
 
 
+def test_an_unexpected_error_in_open311_is_a_500_in_the_spec_format_with_an_error_id(
+    world: World, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from shequ.grid import open311
+
+    def broken() -> list[dict[str, Any]]:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(open311, "service_list", broken)
+    client = Client(raise_request_exception=False)
+    with caplog.at_level(logging.ERROR, logger="django.request"):
+        as_json = client.get("/open311/v2/services.json")
+        as_xml = client.get("/open311/v2/services.xml")
+    assert as_json.status_code == 500 and as_xml.status_code == 500
+    [error] = json.loads(as_json.content)
+    assert error["code"] == 500 and "RuntimeError" not in as_json.content.decode()
+    error_id = re.search(r"\(([0-9a-f]{12})\)", error["description"])
+    assert error_id and any(error_id[1] in r.getMessage() for r in caplog.records)
+    assert ET.fromstring(as_xml.content)[0].findtext("code") == "500"
+
+
 def test_a_sql_mistake_on_sqlite_stays_a_500() -> None:
     from shequ.core.outage import database_unavailable
 
@@ -445,3 +466,19 @@ def test_database_down_is_our_503_in_production_and_the_demo(tmp_path: Any, mode
     assert status == "503 30"
     assert "服务暂时不可用" in page and 'class="error-id"' in page and "Server Error" not in page
     assert "Traceback" not in done.stderr and "database unavailable" in done.stderr
+
+
+def test_the_web_server_in_front_gets_our_error_pages_in_chinese(tmp_path: Any) -> None:
+    """nginx answers a 413 over its own limit, and a 502/504 while the platform restarts, from
+    files ``shequ serve`` writes: in Chinese with the site's look, never nginx's English pages."""
+    from shequ.core import views_errors
+
+    written = views_errors.write_front_error_pages(tmp_path / "errors")
+    assert sorted(p.name for p in written) == ["413.html", "502.html", "503.html", "504.html"]
+    pages = {p.stem: p.read_text(encoding="utf-8") for p in written}
+    for status, page in pages.items():
+        assert '<html lang="zh-Hans">' in page and f"错误代码 {status}" in page, page[:400]
+        assert "shequ.css" in page and "error-id" not in page
+    assert "太大" in pages["413"]
+    assert "重启" in pages["502"] and pages["502"] == pages["504"].replace("504", "502")
+    assert not list((tmp_path / "errors").glob("*.tmp"))

@@ -9,6 +9,7 @@ import os
 import signal
 import time
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -51,7 +52,11 @@ class Command(BaseCommand):
         if staticfiles.collect_if_stale():
             took = time.perf_counter() - started
             self.stdout.write(f"static files collected, fingerprinted and compressed ({took:.1f} s)")
+        from shequ.core import views_errors
         from shequ.wsgi import application
+
+        # For nginx's error_page: its own 413/502/504 answers in Chinese (docs/operations.md).
+        views_errors.write_front_error_pages(Path(settings.VAR_DIR) / "errors")
 
         if opts["with_worker"]:
             from shequ.core import outage, outbox
