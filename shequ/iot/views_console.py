@@ -235,19 +235,28 @@ def device_new(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         region: Region = data["region"]
-        house = None
-        if data["house"]:
-            try:
-                house = registry_selectors.get_house_for(viewer, data["house"])
-            except Http404:
-                form.add_error("house", _("No house with this number in your area."))
+        places: dict[str, Any] = {}
+        lookups = {
+            "house": (registry_selectors.get_house_for, _("No house with this number in your area.")),
+            "organization": (
+                registry_selectors.get_organization_for,
+                _("No such organization in your area."),
+            ),
+            "key_place": (registry_selectors.get_key_place_for, _("No such key place in your area.")),
+        }
+        for name, (get_for, missing) in lookups.items():
+            if data[name]:
+                try:
+                    places[name] = get_for(viewer, data[name])
+                except Http404:
+                    form.add_error(name, missing)
         if form.is_valid():
             try:
                 device, token = services.device_register(
                     actor=viewer,
                     region=region,
-                    house=house,
                     no_parking=data["no_parking"],
+                    **places,
                     request=request,
                     **{
                         k: data[k]
@@ -266,8 +275,6 @@ def device_new(request: HttpRequest) -> HttpResponse:
                 )
             except ValidationError as exc:
                 apply_errors(form, exc)
-                if "location" in exc.message_dict:
-                    form.add_error("house", exc.message_dict["location"])
             else:
                 return _token_page(request, device, token, new=True)
     status = 400 if form.is_bound else 200

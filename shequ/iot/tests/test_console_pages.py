@@ -171,6 +171,78 @@ def test_a_house_outside_the_scope_is_refused(world: World, console: Console) ->
     assert not Device.objects.filter(code="door-x").exists()
 
 
+def _owner_places(world: World) -> dict[str, Any]:
+    from shequ.registry.services.organizations import key_place_create, organization_create
+
+    return {
+        "owner": organization_create(
+            actor=None,
+            data={"name": "麓山物业公司", "type": "enterprise"},
+            region=world.regions["430104002001001"],
+        ),
+        "market": key_place_create(
+            actor=None,
+            data={"name": "麓山农贸市场", "kind": "market", "risk_level": "medium"},
+            region=world.regions["430104002001001"],
+        ),
+        "sibling": organization_create(
+            actor=None,
+            data={"name": "桃子湖物业", "type": "enterprise"},
+            region=world.regions["430104002003001"],
+        ),
+        "sibling_place": key_place_create(
+            actor=None,
+            data={"name": "桃子湖市场", "kind": "market", "risk_level": "low"},
+            region=world.regions["430104002003001"],
+        ),
+    }
+
+
+GAS = {
+    "region": "430104002001001",
+    "kind": DeviceKind.GAS,
+    "name": "市场燃气",
+    "code": "gas-market",
+    "vendor": "汉威",
+    "serial": "HW-1",
+}
+
+
+def test_a_device_gets_its_owning_organization_and_key_place(world: World, console: Console) -> None:
+    made = _owner_places(world)
+    client = as_user(world, "worker_a")
+    form = text(client.get(reverse("iot:device_new")))
+    assert "麓山物业公司" in form and "麓山农贸市场" in form
+    assert "桃子湖物业" not in form and "桃子湖市场" not in form  # the sibling community's
+    data = {**GAS, "organization": made["owner"].pk, "key_place": made["market"].pk}
+    assert client.post(reverse("iot:device_new"), data).status_code == 200
+    device = Device.objects.get(code="gas-market")
+    assert (device.organization, device.key_place) == (made["owner"], made["market"])
+    page = text(client.get(reverse("iot:device", args=[device.pk])))
+    assert "麓山物业公司" in page and "麓山农贸市场" in page
+
+
+@pytest.mark.parametrize(
+    ("persona", "field", "key", "words"),
+    [
+        ("worker_a", "organization", "sibling", "有效的选项"),  # not offered: not a choice
+        ("worker_a", "key_place", "sibling_place", "有效的选项"),
+        ("street", "organization", "sibling", "另一个社区"),  # offered, but not the device's community
+        ("street", "key_place", "sibling_place", "不在设备所属社区"),
+    ],
+)
+def test_a_sibling_communitys_organization_or_key_place_is_refused(
+    world: World, console: Console, persona: str, field: str, key: str, words: str
+) -> None:
+    made = _owner_places(world)
+    count = Device.objects.count()
+    response = as_user(world, persona).post(reverse("iot:device_new"), {**GAS, field: made[key].pk})
+    assert response.status_code == 400
+    assert response.context["form"].errors.get(field), response.context["form"].errors
+    assert words in text(response), response.context["form"].errors
+    assert Device.objects.count() == count
+
+
 def test_token_reset_and_retire_need_a_confirmation(world: World, console: Console) -> None:
     client = as_user(world, "head_a")
     device = console.devices["gas-1"]
