@@ -54,6 +54,7 @@ def audit_labels() -> dict[str, Any]:
         "iot.alert_clear": _("IoT alert cleared"),
         "iot.alert_ticket": _("Ticket asked for from an IoT alert"),
         "iot.access_read": _("Access records read"),
+        "iot.resident_read": _("Residents of an alert's house read"),
         "iot.credential_register": _("Access card or plate registered"),
         "iot.credential_revoke": _("Access card or plate revoked"),
         "iot.credential_read": _("Access cards and plates read"),
