@@ -10,6 +10,7 @@ from shequ.core.components import Component, NavEntry, Tile
 from shequ.core.permissions import Viewer, has_perm
 from shequ.iot.indicators import STATS
 from shequ.iot.ledgers import LEDGERS
+from shequ.iot.maplayers import MAP_LAYERS
 from shequ.iot.permissions import ALL_PERMISSIONS
 from shequ.iot.permissions import IotPerm as P
 from shequ.iot.resources import RESOURCES
@@ -101,4 +102,5 @@ COMPONENT = Component(
     events=("iot.alert_raised", "iot.alert_cleared"),
     audit_labels=audit_labels,
     companions=device_processes,
+    map_layers=MAP_LAYERS,
 )

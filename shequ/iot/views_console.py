@@ -28,6 +28,7 @@ from shequ.core.models import Region
 from shequ.core.permissions import Viewer, codes_q, has_perm, scopes_for
 from shequ.iot import labels, selectors, services
 from shequ.iot.forms import ConfirmForm, DeviceFilterForm, DeviceForm, TokenConfirmForm
+from shequ.iot.maplayers import STATUS_LABELS, device_feature, status_of
 from shequ.iot.models import Alert, Device, DeviceKind
 from shequ.iot.payloads import SCHEMAS, Silent, topic_for
 from shequ.iot.permissions import IotPerm as P
@@ -58,24 +59,6 @@ def apply_errors(form: Form, exc: ValidationError, params_field: str | None = No
 
 def page_of(request: HttpRequest, items: Any, size: int = PAGE_SIZE) -> Page:
     return Paginator(items, size).get_page(request.GET.get("page"))
-
-
-def status_of(device: Device, alerted: set[int] | None = None) -> str:
-    """``alert`` (an open alert), ``online``, ``offline`` or ``retired``: the map's colour and the
-    list's words."""
-    if not device.active:
-        return "retired"
-    if alerted and device.pk in alerted:
-        return "alert"
-    return "online" if device.online else "offline"
-
-
-STATUS_LABELS = {
-    "alert": lambda: _("Open alert"),
-    "online": lambda: _("Online"),
-    "offline": lambda: _("Offline"),
-    "retired": lambda: _("Retired"),
-}
 
 
 def place_of(device: Device) -> str:
@@ -352,22 +335,6 @@ def map_devices(viewer: Viewer, area: list[Region]) -> tuple[list[Device], int, 
     return devices, without, len(located) > MAX_POINTS
 
 
-def _device_feature(d: Any) -> dict[str, Any]:
-    return geo.feature(
-        geo.point(float(d.longitude), float(d.latitude)),
-        {
-            "kind": "device",
-            "id": d.pk,
-            "label": d.name,
-            "state": d.status,
-            "state_label": str(d.status_label),
-            "kind_label": str(DeviceKind(d.kind).label),
-            "region": d.region_code,
-            "url": reverse("iot:device", args=[d.pk]),
-        },
-    )
-
-
 @iot_page(P.VIEW)
 def map_data(request: HttpRequest) -> HttpResponse:
     viewer = request.user
@@ -375,7 +342,7 @@ def map_data(request: HttpRequest) -> HttpResponse:
     devices, _without, _cut = map_devices(viewer, area)
     features = [
         *maps.region_features(area, {r.code: {"focus": True} for r in area}),
-        *[_device_feature(d) for d in devices],
+        *[device_feature(d, d.status) for d in devices],  # type: ignore[attr-defined]
     ]
     return JsonResponse(geo.collection(features), content_type="application/geo+json")
 
