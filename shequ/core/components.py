@@ -306,6 +306,25 @@ class Companion(Protocol):
 
 
 @dataclass(frozen=True)
+class MapLayer:
+    """Marks an app offers to other apps' maps (the IoT app's devices and open alerts on the grid
+    worker's map), so that a map page shows them without importing the app.
+
+    ``features(viewer, region_codes)`` answers GeoJSON point features of the viewer's own scope
+    (the layer scopes its rows itself) under those regions, each with the properties ``kind``,
+    ``id``, ``label``, ``state``, ``state_label`` and ``url`` (``core/maps.js`` draws them; the map
+    page lists them too). Offered to those holding ``perm`` in the area; ``legend`` gives the
+    states in words: ((state, label), …)."""
+
+    key: str
+    label: str | Promise
+    kind: str  # the features' ``kind``: their marks' class on the map and in the legend
+    perm: str
+    features: Callable[[Any, Sequence[str]], list[dict[str, Any]]]
+    legend: tuple[tuple[str, str | Promise], ...] = ()
+
+
+@dataclass(frozen=True)
 class Component:
     name: str
     label: str | Promise
@@ -329,6 +348,8 @@ class Component:
     # Processes that run beside ``shequ serve --with-devices`` for the demo (the IoT app's simulated
     # devices): called with the command's output, answers a :class:`Companion`.
     companions: Callable[[Any], Companion] | None = None
+    # Marks it offers to other apps' maps (``MapLayer``; core/maps.py ``layers_for``).
+    map_layers: tuple[MapLayer, ...] = ()
 
 
 def components() -> list[Component]:

@@ -15,7 +15,9 @@ from django.conf import settings
 from django.http import HttpResponse
 
 from shequ.core import geo
+from shequ.core.components import MapLayer, components
 from shequ.core.models import Region
+from shequ.core.permissions import Viewer, has_perm
 from shequ.core.region_shapes import shapes_of
 
 
@@ -67,3 +69,23 @@ def outside(shapes: dict[str, dict[str, Any]], region_code: str, lat: Any, lng: 
     if shape is None or lat is None or lng is None:
         return None
     return not geo.contains(shape, float(lng), float(lat))
+
+
+def layers_for(viewer: Viewer, area: Iterable[Region]) -> list[MapLayer]:
+    """The map layers other apps offer (``Component.map_layers``) that the viewer may see in the
+    area: a map page adds them as toggleable sources without importing those apps."""
+    codes = [r.code for r in area]
+    return [
+        layer
+        for comp in components()
+        for layer in comp.map_layers
+        if codes and all(has_perm(viewer, layer.perm, code) for code in codes)
+    ]
+
+
+def layer_features(viewer: Viewer, area: Iterable[Region], key: str) -> list[dict[str, Any]] | None:
+    """The features of the layer ``key`` over the area (already checked against the viewer's
+    scopes by the page), or None when no layer of that key is offered to the viewer there."""
+    area = list(area)
+    layer = next((x for x in layers_for(viewer, area) if x.key == key), None)
+    return None if layer is None else layer.features(viewer, [r.code for r in area])

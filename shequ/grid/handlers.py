@@ -50,7 +50,7 @@ from shequ.grid.services import _common
 from shequ.iot import services as iot_services
 from shequ.iot.events import AlertRaised as IotAlertRaised
 from shequ.iot.models import Severity
-from shequ.registry.selectors import house_by_pk
+from shequ.registry.selectors import building_by_pk, house_by_pk, key_place_by_pk
 
 # Steps of the workflow the reporter and followers hear about.
 _REPORTER_ACTIONS = {
@@ -378,6 +378,9 @@ def ticket_from_iot_alert(event: IotAlertRaised) -> None:
         except ValidationError:
             category = None  # a rule naming a retired category still makes its ticket
         house = house_by_pk(event.house_id) if event.house_id else None
+        # The alert's places lie in its community (``iot.services.device_register`` checked them).
+        building = building_by_pk(event.building_id) if event.building_id else None
+        key_place = key_place_by_pk(event.key_place_id) if event.key_place_id else None
         urgent = event.severity >= Severity.MAJOR
         with translation.override("zh-hans"):
             description = _("Raised by the IoT platform: %(title)s. %(detail)s") % {
@@ -398,6 +401,8 @@ def ticket_from_iot_alert(event: IotAlertRaised) -> None:
             longitude=event.longitude,
             address=event.address,
             house=house,
+            building=building,
+            key_place=key_place,
             external_ref=ref,
         )
     iot_services.alert_link_ticket(alert_id=event.alert_id, ticket_id=ticket.pk)

@@ -1,10 +1,12 @@
 """Ticket maps (``grid:map``) and their GeoJSON (``grid:map_data``).
 
 A community or a grid sees its tickets as points coloured by deadline state (on time, due soon,
-overdue, done in the last 30 days); a street sees its grids shaded by open tickets (a county or a
-city its streets or counties). Each map repeats its numbers as a list or table, and lists the
-tickets whose point lies outside their region's boundary. Region staff only (``grid.view``),
-inside their scope: another region answers 404.
+overdue, done in the last 30 days), with the layers other apps offer through their manifests
+(``Component.map_layers``: the IoT devices and open alerts) as toggles, without importing those
+apps; a street sees its grids shaded by open tickets (a county or a city its streets or counties).
+Each map repeats its numbers as a list or table, and lists the tickets whose point lies outside
+their region's boundary. Region staff only (``grid.view``), inside their scope: another region
+answers 404.
 """
 
 from __future__ import annotations
@@ -191,8 +193,47 @@ def map_features(viewer: Viewer, area: list[Region], layer: str = "") -> list[di
 @grid_page(P.VIEW)
 def map_data(request: HttpRequest) -> HttpResponse:
     area = area_for(request.user, request.GET.get("region", ""))
-    features = map_features(request.user, area, request.GET.get("layer", ""))
+    layer = request.GET.get("layer", "")
+    if layer and layer != "tickets":
+        # Another app's layer (the IoT devices and alerts), through the core's registry of layers.
+        offered = maps.layer_features(request.user, area, layer)
+        if offered is None:
+            raise Http404
+        return JsonResponse(geo.collection(offered), content_type="application/geo+json")
+    features = map_features(request.user, area, layer)
     return JsonResponse(geo.collection(features), content_type="application/geo+json")
+
+
+@dataclass
+class ShownLayer:
+    """Another app's layer on the points map: a toggle, its legend and its marks listed."""
+
+    key: str
+    label: Any
+    kind: str
+    legend: list[tuple[str, Any, int]]
+    items: list[dict[str, Any]]
+
+    @property
+    def dom_id(self) -> str:
+        return "map-layer-" + self.key.replace(".", "-")
+
+
+def other_layers(
+    viewer: Viewer, area: list[Region], code: str
+) -> tuple[list[ShownLayer], list[dict[str, Any]]]:
+    """The layers other apps offer the viewer over the area, and their map sources."""
+    shown, sources = [], []
+    for layer in maps.layers_for(viewer, area):
+        items = [f["properties"] for f in layer.features(viewer, [r.code for r in area])]
+        counts: dict[str, int] = {}
+        for item in items:
+            counts[item["state"]] = counts.get(item["state"], 0) + 1
+        legend = [(state, words, counts.get(state, 0)) for state, words in layer.legend]
+        shown.append(ShownLayer(layer.key, layer.label, layer.kind, legend, items))
+        query = urlencode({"layer": layer.key, **({"region": code} if code else {})})
+        sources.append({"url": reverse("grid:map_data") + "?" + query, "layer": layer.key})
+    return shown, sources
 
 
 @grid_page(P.VIEW)
@@ -225,6 +266,10 @@ def map_page(request: HttpRequest) -> HttpResponse:
         context["outside"] = [t for t in ticket_points(viewer, area, done=False).tickets if t.outside]  # type: ignore[attr-defined]
     else:
         points = ticket_points(viewer, area)
+        context["layers"], layer_sources = other_layers(viewer, area, code)
+        context["map_config"]["sources"].extend(layer_sources)
+        context["map_config"]["text"]["open_device"] = _("Open the device")
+        context["map_config"]["text"]["open_alert"] = _("Open the alert")
         context["points"] = points
         context["legend"] = [(s, STATE_LABELS[s], points.counts.get(s, 0)) for s in STATE_ORDER]
         context["outside"] = [t for t in points.tickets if t.outside]  # type: ignore[attr-defined]

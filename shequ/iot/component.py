@@ -10,6 +10,7 @@ from shequ.core.components import Component, NavEntry, Tile
 from shequ.core.permissions import Viewer, has_perm
 from shequ.iot.indicators import STATS
 from shequ.iot.ledgers import LEDGERS
+from shequ.iot.maplayers import MAP_LAYERS
 from shequ.iot.permissions import ALL_PERMISSIONS
 from shequ.iot.permissions import IotPerm as P
 from shequ.iot.resources import RESOURCES
@@ -54,6 +55,7 @@ def audit_labels() -> dict[str, Any]:
         "iot.alert_clear": _("IoT alert cleared"),
         "iot.alert_ticket": _("Ticket asked for from an IoT alert"),
         "iot.access_read": _("Access records read"),
+        "iot.resident_read": _("Residents of an alert's house read"),
         "iot.credential_register": _("Access card or plate registered"),
         "iot.credential_revoke": _("Access card or plate revoked"),
         "iot.credential_read": _("Access cards and plates read"),
@@ -100,4 +102,5 @@ COMPONENT = Component(
     events=("iot.alert_raised", "iot.alert_cleared"),
     audit_labels=audit_labels,
     companions=device_processes,
+    map_layers=MAP_LAYERS,
 )

@@ -10,13 +10,16 @@ from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from shequ.core.forms import PlatformForm, RegionPickerField
-from shequ.core.permissions import Viewer
+from shequ.core.models import Region
+from shequ.core.permissions import Viewer, codes_q, scopes_for
 from shequ.iot import labels, rules
 from shequ.iot.models import DeviceKind, RuleKind, Severity
 from shequ.iot.permissions import IotPerm as P
 from shequ.iot.services.alerts import CLEAR_REASON_MIN
+from shequ.registry import selectors as registry_selectors
 
 OFF = {"autocomplete": "off"}
+CLOSED = "closed"  # the registry's status of an organization that no longer exists
 DECIMAL = forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"})
 NUMERIC = forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"})
 STATUS_CHOICES = [
@@ -77,6 +80,20 @@ class DeviceForm(PlatformForm):
         widget=NUMERIC,
         help_text=_("For a door sensor of one home (welfare checks); leave empty otherwise."),
     )
+    key_place = forms.TypedChoiceField(
+        label=_("Key place"),
+        required=False,
+        coerce=int,
+        empty_value=None,
+        help_text=_("A key place of the registry in the device's community, e.g. the market."),
+    )
+    organization = forms.TypedChoiceField(
+        label=_("Owning organization"),
+        required=False,
+        coerce=int,
+        empty_value=None,
+        help_text=_("Who runs the device, e.g. the property company (the registry's organizations)."),
+    )
     latitude = forms.CharField(label=_("Latitude"), required=False, max_length=20, widget=DECIMAL)
     longitude = forms.CharField(label=_("Longitude"), required=False, max_length=20, widget=DECIMAL)
     no_parking = forms.BooleanField(label=_("Watches a no-parking zone (fire lane)"), required=False)
@@ -86,6 +103,25 @@ class DeviceForm(PlatformForm):
         region = self.fields["region"]
         assert isinstance(region, RegionPickerField)
         region.limit_to(viewer, P.MANAGE)
+        scopes = scopes_for(viewer, P.MANAGE)
+        organizations = registry_selectors.organization_list(viewer=viewer).filter(codes_q(scopes))
+        places = registry_selectors.key_place_list(viewer=viewer).filter(codes_q(scopes))
+        self.fields["organization"].choices = by_community(  # type: ignore[attr-defined]
+            organizations.exclude(status=CLOSED).values_list("pk", "name", "region_code")
+        )
+        self.fields["key_place"].choices = by_community(  # type: ignore[attr-defined]
+            places.values_list("pk", "name", "region_code")
+        )
+
+
+def by_community(rows: Any) -> list[Any]:
+    """Registry rows (pk, name, region code) as select options grouped by community, so that the
+    same name in two communities reads apart (the service refuses one outside the device's)."""
+    groups: dict[str, list[tuple[int, str]]] = {}
+    for pk, name, code in rows:
+        groups.setdefault(code[:12], []).append((pk, name))
+    names = dict(Region.objects.filter(code__in=list(groups)).values_list("code", "name"))
+    return [("", "—"), *[(names.get(code, code), options) for code, options in sorted(groups.items())]]
 
 
 class ConfirmForm(PlatformForm):

@@ -1,6 +1,8 @@
 """The alert console (open alerts first, by severity; refreshed every 15 s), one alert's page with
 its steps (acknowledge, clear with a reason, open a ticket: ``iot.alert``), and a house's door
-activity for welfare checks (``iot.access``; the read is audited)."""
+activity for welfare checks (``iot.access``; the read is audited). Both name the residents of the
+house concerned (the living-alone person of a welfare check, the household of an SOS button) to
+those who may see the registry's people there, phones masked; each such read is audited."""
 
 from __future__ import annotations
 
@@ -22,7 +24,7 @@ from shequ.core.permissions import has_perm
 from shequ.iot import labels, selectors, services
 from shequ.iot.forms import AlertFilterForm, ClearForm
 from shequ.iot.ingest import DOOR_ACTIVITY
-from shequ.iot.models import Alert, DeviceKind, RuleKind
+from shequ.iot.models import Alert, DeviceKind, Rule, RuleKind
 from shequ.iot.permissions import IotPerm as P
 from shequ.iot.views_console import event_rows, iot_page, page_of, with_alert_words
 from shequ.registry import selectors as registry_selectors
@@ -70,10 +72,41 @@ def ticket_url(ticket_id: int | None) -> str:
         return ""
 
 
+def watched_tag(rule: Rule) -> str:
+    """The population tag an absence rule watches (its welfare checks are about those people)."""
+    return str(rule.params.get("tag") or "") if rule.kind == RuleKind.ABSENCE else ""
+
+
+def residents_read(
+    request: HttpRequest, house_id: int, region_code: str, tag: str, **detail: Any
+) -> list[registry_selectors.Resident]:
+    """The house's residents the viewer may see (those with ``tag`` first), the read audited as
+    access records are: who read which people of which house."""
+    residents = registry_selectors.house_residents(viewer=request.user, house_id=house_id, tag=tag)
+    if residents:
+        audit.record(
+            "iot.resident_read",
+            actor=request.user,
+            request=request,
+            region_code=region_code,
+            object_type="registry.house",
+            object_id=house_id,
+            fields=["residents"],
+            detail={"people": [r.person_id for r in residents], **detail},
+        )
+    return residents
+
+
 def _alert_page(request: HttpRequest, alert: Alert, *, status: int = 200, **extra: Any) -> HttpResponse:
     viewer = request.user
     with_alert_words([alert])
     rule = alert.rule
+    house_id = alert.house_id or (alert.device.house_id if alert.device is not None else None)
+    residents = (
+        residents_read(request, house_id, alert.region_code, watched_tag(rule), alert=alert.pk)
+        if house_id
+        else []
+    )
     house_url = ""
     if alert.house_id and has_perm(viewer, P.ACCESS, alert.region_code):
         house_url = reverse("iot:house", args=[alert.house_id])
@@ -86,6 +119,7 @@ def _alert_page(request: HttpRequest, alert: Alert, *, status: int = 200, **extr
         "ticket_url": ticket_url(alert.ticket_id),
         "house_url": house_url,
         "welfare": rule.kind == RuleKind.ABSENCE,
+        "residents": residents,
         **extra,
     }
     return render(request, "iot/console/alert.html", context, status=status)
@@ -190,6 +224,9 @@ def house_activity(request: HttpRequest, pk: int) -> HttpResponse:
     )
     # The list: every door and gate event (refused and forced entries too); the strip: activity.
     door = [e for e in events if kinds.get(e.device_id) in (DeviceKind.DOOR, DeviceKind.GATE)]
+    alerts = list(selectors.alert_list(viewer=viewer).filter(house_id=house.pk).select_related("rule")[:20])
+    tag = next((watched_tag(a.rule) for a in alerts if watched_tag(a.rule)), "")
+    residents = registry_selectors.house_residents(viewer=viewer, house_id=house.pk, tag=tag)
     audit.record(
         "iot.access_read",
         actor=viewer,
@@ -197,7 +234,8 @@ def house_activity(request: HttpRequest, pk: int) -> HttpResponse:
         region_code=house.region_code,
         object_type="registry.house",
         object_id=house.pk,
-        fields=["door_activity"],
+        fields=["door_activity", *(["residents"] if residents else [])],
+        detail={"people": [r.person_id for r in residents]} if residents else None,
     )
     activity = selectors.house_activity(viewer=viewer, house_id=house.pk)
     context = {
@@ -206,7 +244,8 @@ def house_activity(request: HttpRequest, pk: int) -> HttpResponse:
         "activity_ago": labels.ago(activity.last_at, now) if activity else "",
         "strips": day_strips([e for e in door if e.type in DOOR_ACTIVITY], now),
         "events": event_rows(door[:100], kinds),
-        "alerts": with_alert_words(list(selectors.alert_list(viewer=viewer).filter(house_id=house.pk)[:20])),
+        "alerts": with_alert_words(alerts),
+        "residents": residents,
         "days": HOUSE_DAYS,
     }
     return render(request, "iot/console/house.html", context)

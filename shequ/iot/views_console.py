@@ -28,6 +28,7 @@ from shequ.core.models import Region
 from shequ.core.permissions import Viewer, codes_q, has_perm, scopes_for
 from shequ.iot import labels, selectors, services
 from shequ.iot.forms import ConfirmForm, DeviceFilterForm, DeviceForm, TokenConfirmForm
+from shequ.iot.maplayers import STATUS_LABELS, device_feature, status_of
 from shequ.iot.models import Alert, Device, DeviceKind
 from shequ.iot.payloads import SCHEMAS, Silent, topic_for
 from shequ.iot.permissions import IotPerm as P
@@ -58,24 +59,6 @@ def apply_errors(form: Form, exc: ValidationError, params_field: str | None = No
 
 def page_of(request: HttpRequest, items: Any, size: int = PAGE_SIZE) -> Page:
     return Paginator(items, size).get_page(request.GET.get("page"))
-
-
-def status_of(device: Device, alerted: set[int] | None = None) -> str:
-    """``alert`` (an open alert), ``online``, ``offline`` or ``retired``: the map's colour and the
-    list's words."""
-    if not device.active:
-        return "retired"
-    if alerted and device.pk in alerted:
-        return "alert"
-    return "online" if device.online else "offline"
-
-
-STATUS_LABELS = {
-    "alert": lambda: _("Open alert"),
-    "online": lambda: _("Online"),
-    "offline": lambda: _("Offline"),
-    "retired": lambda: _("Retired"),
-}
 
 
 def place_of(device: Device) -> str:
@@ -235,19 +218,28 @@ def device_new(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         region: Region = data["region"]
-        house = None
-        if data["house"]:
-            try:
-                house = registry_selectors.get_house_for(viewer, data["house"])
-            except Http404:
-                form.add_error("house", _("No house with this number in your area."))
+        places: dict[str, Any] = {}
+        lookups = {
+            "house": (registry_selectors.get_house_for, _("No house with this number in your area.")),
+            "organization": (
+                registry_selectors.get_organization_for,
+                _("No such organization in your area."),
+            ),
+            "key_place": (registry_selectors.get_key_place_for, _("No such key place in your area.")),
+        }
+        for name, (get_for, missing) in lookups.items():
+            if data[name]:
+                try:
+                    places[name] = get_for(viewer, data[name])
+                except Http404:
+                    form.add_error(name, missing)
         if form.is_valid():
             try:
                 device, token = services.device_register(
                     actor=viewer,
                     region=region,
-                    house=house,
                     no_parking=data["no_parking"],
+                    **places,
                     request=request,
                     **{
                         k: data[k]
@@ -266,8 +258,6 @@ def device_new(request: HttpRequest) -> HttpResponse:
                 )
             except ValidationError as exc:
                 apply_errors(form, exc)
-                if "location" in exc.message_dict:
-                    form.add_error("house", exc.message_dict["location"])
             else:
                 return _token_page(request, device, token, new=True)
     status = 400 if form.is_bound else 200
@@ -345,22 +335,6 @@ def map_devices(viewer: Viewer, area: list[Region]) -> tuple[list[Device], int, 
     return devices, without, len(located) > MAX_POINTS
 
 
-def _device_feature(d: Any) -> dict[str, Any]:
-    return geo.feature(
-        geo.point(float(d.longitude), float(d.latitude)),
-        {
-            "kind": "device",
-            "id": d.pk,
-            "label": d.name,
-            "state": d.status,
-            "state_label": str(d.status_label),
-            "kind_label": str(DeviceKind(d.kind).label),
-            "region": d.region_code,
-            "url": reverse("iot:device", args=[d.pk]),
-        },
-    )
-
-
 @iot_page(P.VIEW)
 def map_data(request: HttpRequest) -> HttpResponse:
     viewer = request.user
@@ -368,7 +342,7 @@ def map_data(request: HttpRequest) -> HttpResponse:
     devices, _without, _cut = map_devices(viewer, area)
     features = [
         *maps.region_features(area, {r.code: {"focus": True} for r in area}),
-        *[_device_feature(d) for d in devices],
+        *[device_feature(d, d.status) for d in devices],  # type: ignore[attr-defined]
     ]
     return JsonResponse(geo.collection(features), content_type="application/geo+json")
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import Any, TypeVar
@@ -360,6 +361,45 @@ def house_by_pk(pk: int) -> House | None:
     """A house by id with its region, for callers outside a person's scope that check the region
     themselves (an Open311 key may report only inside its own regions)."""
     return House.objects.select_related("region", "building").filter(pk=pk).first()
+
+
+def building_by_pk(pk: int) -> Building | None:
+    """A building by id, for callers that check the region themselves (as ``house_by_pk``)."""
+    return Building.objects.filter(pk=pk).first()
+
+
+def key_place_by_pk(pk: int) -> KeyPlace | None:
+    """A key place by id, for callers that check the region themselves (as ``house_by_pk``)."""
+    return KeyPlace.objects.filter(pk=pk).first()
+
+
+@dataclass(frozen=True)
+class Resident:
+    """A person living in a house, as another app's page may show them to a viewer who may see
+    the registry's people there: the name as the registry's pages show it, the phone masked."""
+
+    person_id: int
+    name: str
+    masked_phone: str
+    age: int | None
+    tagged: bool  # holds the tag asked about (one the viewer may see)
+
+
+def house_residents(*, viewer: Viewer, house_id: int, tag: str = "") -> list[Resident]:
+    """The active people living in the house whom the viewer may see (``VIEW_PEOPLE`` there); with
+    ``tag`` (e.g. ``living_alone``), those holding it when any does and the viewer may see it,
+    else all of them. The caller audits the read (the people it names)."""
+    people = list(person_list(viewer=viewer).filter(house_id=house_id)[:50])
+    tagged: set[int] = set()
+    if tag and people:
+        tagged = set(
+            PersonTag.objects.filter(
+                visible_tag_q(viewer), active=True, category__code=tag, person_id__in=[p.pk for p in people]
+            ).values_list("person_id", flat=True)
+        )
+    if tagged:
+        people = [p for p in people if p.pk in tagged]
+    return [Resident(p.pk, p.name, p.masked_phone, p.age(), p.pk in tagged) for p in people]
 
 
 def houses_with_tag(*, region_code: str, tag_code: str) -> dict[int, str]:

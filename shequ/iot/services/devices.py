@@ -112,9 +112,20 @@ def device_register(
         actor, P.MANAGE, region.code, action="iot.device_register", object_type="iot.device", request=request
     )
     cleaned = clean_device(**fields)
-    for place in (building, house, key_place, organization):
-        if place is not None and not place.region_code.startswith(region.code[:12]):
-            raise ValidationError({"location": _("The place lies outside the device's community.")})
+    outside = {
+        key: _("The place lies outside the device's community.")
+        if key != "organization"
+        else _("The organization belongs to another community than the device's.")
+        for key, place in (
+            ("building", building),
+            ("house", house),
+            ("key_place", key_place),
+            ("organization", organization),
+        )
+        if place is not None and not place.region_code.startswith(region.code[:12])
+    }
+    if outside:
+        raise ValidationError(outside)
     if Device.objects.filter(code=cleaned["code"]).exists():
         raise ValidationError({"code": _("A device with this code is already registered.")})
     if Device.objects.filter(vendor=cleaned["vendor"], serial=cleaned["serial"]).exists():

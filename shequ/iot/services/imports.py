@@ -5,7 +5,8 @@ The file is read with the core's tolerant spreadsheet reading (a title above the
 ledgers give the columns, full-width digits). Each row is checked as ``device_register`` checks a
 device (``devices.clean_device``), plus: the region (a grid or community code in the importer's
 ``iot.manage`` regions), the place (a house's or building's standard address in that community),
-the no-parking flag, and codes and vendor serial numbers unique in the file and on the platform.
+the owning organization and the key place (by name, among the registry's of that community), the
+no-parking flag, and codes and vendor serial numbers unique in the file and on the platform.
 Between the dry run and the commit the upload is kept encrypted for its uploader only, like the
 12345 import's (``core/uploads.py``).
 """
@@ -62,6 +63,13 @@ COLUMNS: tuple[Col, ...] = (
         example="3栋2单元入口",
     ),
     Col("no_parking", gettext_lazy("No-parking zone"), ("禁停区", "是否禁停区"), example="否"),
+    Col(
+        "organization",
+        gettext_lazy("Owning organization"),
+        ("物业/所属单位", "所属单位", "物业公司", "物业", "产权单位"),
+        example="",
+    ),
+    Col("key_place", gettext_lazy("Key place"), ("重点场所", "所在重点场所"), example=""),
 )
 YES = frozenset({"是", "y", "yes", "true", "1", "√"})
 NO = frozenset({"否", "n", "no", "false", "0", ""})
@@ -89,6 +97,8 @@ class DeviceRow:
     fields: dict[str, Any]
     building: Any = None
     house: Any = None
+    key_place: Any = None
+    organization: Any = None
     no_parking: bool = False
 
 
@@ -143,8 +153,95 @@ def _place(row: Row, actor: Viewer, region: Region, out: DeviceRow) -> None:
     out.building = building
 
 
+@dataclass
+class Names:
+    """The registry's organizations and key places by name, per community (read once per file)."""
+
+    actor: Viewer
+    organizations: dict[str, dict[str, list[Any]]] = field(default_factory=dict)
+    key_places: dict[str, dict[str, list[Any]]] = field(default_factory=dict)
+
+    def find(self, key: str, community: str, text: str) -> list[Any]:
+        from shequ.registry.selectors import key_place_list, organization_list
+
+        cache = self.organizations if key == "organization" else self.key_places
+        if community not in cache:
+            rows: Any
+            if key == "organization":
+                rows = organization_list(viewer=self.actor, region_code=community).exclude(status="closed")
+            else:
+                rows = key_place_list(viewer=self.actor, region_code=community)
+            named: dict[str, list[Any]] = {}
+            for obj in rows:
+                named.setdefault(v.normalize_text(obj.name), []).append(obj)
+                if getattr(obj, "uscc", ""):
+                    named.setdefault(obj.uscc.upper(), []).append(obj)
+            cache[community] = named
+        return cache[community].get(text, []) or cache[community].get(text.upper(), [])
+
+    def elsewhere(self, key: str, community: str, text: str) -> str:
+        """The community code of a same-named row the importer sees in another community, if any."""
+        from shequ.registry.selectors import key_place_list, organization_list
+
+        rows = (
+            organization_list(viewer=self.actor)
+            if key == "organization"
+            else key_place_list(viewer=self.actor)
+        )
+        other = rows.filter(name=text).exclude(region_code__startswith=community).first()
+        return other.region_code[:12] if other is not None else ""
+
+
+NAMED = {
+    "organization": (
+        gettext_lazy(
+            "No organization of this name or credit code in the device's community (%(community)s): "
+            "copy it from the registry's organizations of that community."
+        ),
+        gettext_lazy("Several organizations of the community have this name: write its credit code."),
+    ),
+    "key_place": (
+        gettext_lazy(
+            "No key place of this name in the device's community (%(community)s): "
+            "copy it from the registry's key places of that community."
+        ),
+        gettext_lazy("Several key places of the community have this name."),
+    ),
+}
+
+
+def _named(row: Row, region: Region, names: Names, out: DeviceRow) -> None:
+    """The owning organization and the key place, by name in the device's community only: one of
+    another community is not found there, and is refused like an unknown name."""
+    community = region.code[:12]
+    for key, (missing, several) in NAMED.items():
+        text = v.normalize_text(row.text(key))
+        if not text:
+            continue
+        found = names.find(key, community, text)
+        other = "" if found else names.elsewhere(key, community, text)
+        if other:
+            row.add(
+                key,
+                _("“%(name)s” belongs to another community (%(other)s), not the device's (%(community)s).")
+                % {"name": text[:50], "other": other, "community": community},
+                "other_community",
+            )
+        elif not found:
+            row.add(key, str(missing) % {"community": community}, "unknown_" + key)
+        elif len(found) > 1:
+            row.add(key, str(several), "ambiguous_" + key)
+        else:
+            setattr(out, key, found[0])
+
+
 def _check_row(
-    row: Row, actor: Viewer, scopes: list[str], regions: dict[str, Region], kinds: dict[str, str]
+    row: Row,
+    actor: Viewer,
+    scopes: list[str],
+    regions: dict[str, Region],
+    kinds: dict[str, str],
+    names: Names,
 ) -> DeviceRow | None:
     kind = kinds.get(spreadsheets.squash(row.text("kind")), "")
     try:
@@ -177,6 +274,7 @@ def _check_row(
     out = DeviceRow(row.number, region, cleaned or {}, no_parking=flag in YES) if region is not None else None
     if out is not None:
         _place(row, actor, region, out)  # type: ignore[arg-type]
+        _named(row, region, names, out)  # type: ignore[arg-type]
     if cleaned is not None:
         row.key = cleaned["code"]
     return out if cleaned is not None and not row.problems else None
@@ -212,7 +310,8 @@ def check(*, content: bytes, filename: str, actor: Viewer) -> Plan:
     codes = {v.normalize_text(r.text("region")).replace(" ", "") for r in rows}
     regions = {r.code: r for r in Region.objects.filter(code__in=codes)}
     kinds = _kinds()
-    checked = {row.number: _check_row(row, actor, scopes, regions, kinds) for row in rows}
+    names = Names(actor)
+    checked = {row.number: _check_row(row, actor, scopes, regions, kinds, names) for row in rows}
     bad = spreadsheets.duplicates_in_file(
         rows, "code", _("The same device code is also in row %(rows)s."), "duplicate_in_file"
     )
@@ -332,6 +431,8 @@ def upload_commit(
                     region=row.region,
                     building=row.building,
                     house=row.house,
+                    key_place=row.key_place,
+                    organization=row.organization,
                     no_parking=row.no_parking,
                     request=request,
                     **row.fields,

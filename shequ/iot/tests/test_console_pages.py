@@ -171,6 +171,78 @@ def test_a_house_outside_the_scope_is_refused(world: World, console: Console) ->
     assert not Device.objects.filter(code="door-x").exists()
 
 
+def _owner_places(world: World) -> dict[str, Any]:
+    from shequ.registry.services.organizations import key_place_create, organization_create
+
+    return {
+        "owner": organization_create(
+            actor=None,
+            data={"name": "麓山物业公司", "type": "enterprise"},
+            region=world.regions["430104002001001"],
+        ),
+        "market": key_place_create(
+            actor=None,
+            data={"name": "麓山农贸市场", "kind": "market", "risk_level": "medium"},
+            region=world.regions["430104002001001"],
+        ),
+        "sibling": organization_create(
+            actor=None,
+            data={"name": "桃子湖物业", "type": "enterprise"},
+            region=world.regions["430104002003001"],
+        ),
+        "sibling_place": key_place_create(
+            actor=None,
+            data={"name": "桃子湖市场", "kind": "market", "risk_level": "low"},
+            region=world.regions["430104002003001"],
+        ),
+    }
+
+
+GAS = {
+    "region": "430104002001001",
+    "kind": DeviceKind.GAS,
+    "name": "市场燃气",
+    "code": "gas-market",
+    "vendor": "汉威",
+    "serial": "HW-1",
+}
+
+
+def test_a_device_gets_its_owning_organization_and_key_place(world: World, console: Console) -> None:
+    made = _owner_places(world)
+    client = as_user(world, "worker_a")
+    form = text(client.get(reverse("iot:device_new")))
+    assert "麓山物业公司" in form and "麓山农贸市场" in form
+    assert "桃子湖物业" not in form and "桃子湖市场" not in form  # the sibling community's
+    data = {**GAS, "organization": made["owner"].pk, "key_place": made["market"].pk}
+    assert client.post(reverse("iot:device_new"), data).status_code == 200
+    device = Device.objects.get(code="gas-market")
+    assert (device.organization, device.key_place) == (made["owner"], made["market"])
+    page = text(client.get(reverse("iot:device", args=[device.pk])))
+    assert "麓山物业公司" in page and "麓山农贸市场" in page
+
+
+@pytest.mark.parametrize(
+    ("persona", "field", "key", "words"),
+    [
+        ("worker_a", "organization", "sibling", "有效的选项"),  # not offered: not a choice
+        ("worker_a", "key_place", "sibling_place", "有效的选项"),
+        ("street", "organization", "sibling", "另一个社区"),  # offered, but not the device's community
+        ("street", "key_place", "sibling_place", "不在设备所属社区"),
+    ],
+)
+def test_a_sibling_communitys_organization_or_key_place_is_refused(
+    world: World, console: Console, persona: str, field: str, key: str, words: str
+) -> None:
+    made = _owner_places(world)
+    count = Device.objects.count()
+    response = as_user(world, persona).post(reverse("iot:device_new"), {**GAS, field: made[key].pk})
+    assert response.status_code == 400
+    assert response.context["form"].errors.get(field), response.context["form"].errors
+    assert words in text(response), response.context["form"].errors
+    assert Device.objects.count() == count
+
+
 def test_token_reset_and_retire_need_a_confirmation(world: World, console: Console) -> None:
     client = as_user(world, "head_a")
     device = console.devices["gas-1"]
@@ -440,3 +512,126 @@ def test_home_tile_counts_open_alerts_for_alert_holders(world: World, console: C
     assert tile_counts(world["grid_a"]) == {"open_alerts": 2}
     assert tile_counts(world["head_b"]) == {"open_alerts": 1}
     assert tile_counts(world["dept"]) == {}
+
+
+# --- The people an alert is about ---------------------------------------------------------------
+
+
+def _welfare_alert(world: World, console: Console) -> Alert:
+    """A welfare check of house a, where 张奶奶 (living alone) and a tenant are registered."""
+    from shequ.registry import services as registry_services
+    from shequ.registry.tests.conftest import resident_id
+
+    house = console.houses["a"]
+    grandma = resident(house)
+    registry_services.tag_add(actor=None, person=grandma, category="living_alone")
+    registry_services.person_register(
+        actor=None,
+        data={"name": "王租客", "id_number": resident_id(birth="19950101", seq=33), "phone": "13912345678"},
+        house=house,
+    )
+    rule = services.rule_create(
+        actor=None,
+        region=world.regions["430104002001"],
+        name="独居老人无活动",
+        kind=RuleKind.ABSENCE,
+        params={"hours": 24, "tag": "living_alone"},
+        severity=Severity.MAJOR,
+    )
+    now = timezone.now()
+    return Alert.objects.create(
+        rule=rule,
+        origin=f"house:{house.pk}",
+        region=house.region,
+        region_code=house.region_code,
+        house=house,
+        severity=rule.severity,
+        title="独居老人无活动",
+        first_at=now,
+        last_at=now,
+    )
+
+
+def test_a_welfare_check_names_the_living_alone_resident_audited(world: World, console: Console) -> None:
+    alert = _welfare_alert(world, console)
+    before = audits("iot.resident_read")
+    page = text(as_user(world, "grid_a").get(reverse("iot:alert", args=[alert.pk])))
+    assert "张奶奶" in page and "王租客" not in page  # the person the rule watches, not the tenant
+    entry = AuditEntry.objects.filter(action="iot.resident_read").latest("pk")
+    assert audits("iot.resident_read") == before + 1
+    assert entry.object_type == "registry.house" and entry.object_id == str(console.houses["a"].pk)
+    assert len(entry.detail["people"]) == 1 and entry.detail["alert"] == alert.pk
+    # The house page names them too, in its one audited read.
+    house = text(as_user(world, "grid_a").get(reverse("iot:house", args=[console.houses["a"].pk])))
+    assert "张奶奶" in house and "王租客" not in house
+    read = AuditEntry.objects.filter(action="iot.access_read", object_type="registry.house").latest("pk")
+    assert read.fields == ["door_activity", "residents"] and len(read.detail["people"]) == 1
+
+
+def test_an_sos_alert_names_the_households_residents_with_phones_masked(
+    world: World, console: Console
+) -> None:
+    from shequ.registry import services as registry_services
+    from shequ.registry.tests.conftest import resident_id
+
+    house = console.houses["a"]
+    registry_services.person_register(
+        actor=None,
+        data={"name": "李爷爷", "id_number": resident_id(birth="19380101", seq=55), "phone": "13812345678"},
+        house=house,
+    )
+    sos = console.devices["sos-1"]
+    Device.objects.filter(pk=sos.pk).update(house=house, building=house.building)
+    sos.refresh_from_db()
+    rule = services.rule_create(
+        actor=None,
+        region=world.regions["430104002001"],
+        name="SOS求助",
+        kind=RuleKind.EVENT,
+        device_kind=DeviceKind.SOS,
+        params={"types": ["pressed"]},
+        severity=Severity.CRITICAL,
+    )
+    Pipeline().process([message(sos, "event", "p-1", type="pressed")])
+    alert = Alert.objects.get(rule=rule)
+    before = audits("iot.resident_read")
+    page = text(as_user(world, "grid_a").get(reverse("iot:alert", args=[alert.pk])))
+    assert "李爷爷" in page and "138****5678" in page and "13812345678" not in page
+    assert audits("iot.resident_read") == before + 1
+
+
+def test_a_sibling_communitys_staff_get_404_for_the_alert_and_its_residents(
+    world: World, console: Console
+) -> None:
+    alert = _welfare_alert(world, console)
+    before = audits("iot.resident_read")
+    for persona in ("head_b", "grid_b"):  # the sibling community's head; the sibling grid's worker
+        response = as_user(world, persona).get(reverse("iot:alert", args=[alert.pk]))
+        assert response.status_code == 404 and "张奶奶" not in text(response)
+    assert (
+        as_user(world, "head_b").get(reverse("iot:house", args=[console.houses["a"].pk])).status_code == 404
+    )
+    assert audits("iot.resident_read") == before
+
+
+def test_an_alerts_ticket_carries_its_building_and_key_place(world: World, console: Console) -> None:
+    from shequ.core import outbox
+    from shequ.grid.models import Source, Ticket
+    from shequ.registry.services.organizations import key_place_create
+
+    market = key_place_create(
+        actor=None,
+        data={"name": "麓山农贸市场", "kind": "market", "risk_level": "medium"},
+        region=world.regions["430104002001001"],
+    )
+    house = console.houses["a"]
+    from shequ.iot.tests.conftest import register
+
+    smoke, _token = register(
+        world, "smoke-market", DeviceKind.SMOKE, building=house.building, key_place=market
+    )
+    Pipeline().process([message(smoke, "event", "m-1", type="alarm")])
+    outbox.run_pending()
+    alert = Alert.objects.get(device=smoke)
+    ticket = Ticket.objects.get(source=Source.SENSOR, external_ref=f"iot-{alert.pk}")
+    assert (ticket.building_id, ticket.key_place_id) == (house.building_id, market.pk)

@@ -212,3 +212,101 @@ def test_uploads_are_their_uploaders_only(estate: Estate, client: Client) -> Non
     client.force_login(estate.world["grid_a"])  # no iot.manage
     assert client.get("/iot/devices/import/").status_code == 403
     assert not Device.objects.filter(code__endswith="-101").exists()
+
+
+# --- Owning organization and key place ----------------------------------------------------------
+
+OWNER_HEADER = [*HEADER, "物业/所属单位", "重点场所"]
+
+
+def owner_workbook(rows: list[list[Any]]) -> bytes:
+    wb = Workbook()
+    ws = wb.active
+    ws.append(OWNER_HEADER)
+    for i, row in enumerate(rows, start=1):
+        ws.append([i, *row])
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
+def places(e: Estate) -> dict[str, Any]:
+    from shequ.registry.services.organizations import key_place_create, organization_create
+
+    return {
+        "owner": organization_create(
+            actor=None,
+            data={"name": "麓山物业公司", "type": "enterprise"},
+            region=e.reg.region("430104002001001"),
+        ),
+        "market": key_place_create(
+            actor=None,
+            data={"name": "麓山农贸市场", "kind": "market", "risk_level": "medium"},
+            region=e.reg.region("430104002001002"),
+        ),
+        "sibling": organization_create(
+            actor=None,
+            data={"name": "桃子湖物业", "type": "enterprise"},
+            region=e.reg.region("430104002003001"),
+        ),
+    }
+
+
+def owner_row(code: str, region: str, owner: str, place: str = "") -> list[Any]:
+    return [
+        code,
+        "市场燃气",
+        "燃气探测器",
+        "汉威",
+        "",
+        f"SN-{code}",
+        region,
+        "",
+        "",
+        "",
+        "",
+        "否",
+        owner,
+        place,
+    ]
+
+
+def test_owner_and_key_place_are_imported_by_name_in_the_community(estate: Estate, client: Client) -> None:
+    made = places(estate)
+    client.force_login(estate.world["worker_a"])
+    token = upload(
+        client, owner_workbook([owner_row("gas-201", "430104002001001", "麓山物业公司", "麓山农贸市场")])
+    )
+    done = client.post(f"/iot/devices/import/{token}/commit/", {"expect": "1"})
+    assert done.status_code == 200
+    gas = Device.objects.get(code="gas-201")
+    assert (gas.organization, gas.key_place) == (made["owner"], made["market"])
+
+
+@pytest.mark.parametrize("persona", ["worker_a", "street"])
+def test_a_sibling_communitys_organization_is_refused_by_row_and_column(estate: Estate, persona: str) -> None:
+    places(estate)
+    rows = [
+        owner_row("gas-201", "430104002001001", "麓山物业公司", "麓山农贸市场"),
+        owner_row("gas-202", "430104002001001", "桃子湖物业"),  # community B's property company
+        owner_row("gas-203", "430104002001001", "", "无此市场"),
+    ]
+    report = imports.check(
+        content=owner_workbook(rows), filename="设备.xlsx", actor=estate.world[persona]
+    ).report
+    found = {(p.row, p.column): p.reason for p in report.problems}
+    assert set(found) == {(3, "物业/所属单位"), (4, "重点场所")}, found
+    words = found[(3, "物业/所属单位")]
+    if persona == "street":  # sees both communities: told where the name belongs
+        assert "430104002003" in words and "另一个社区" in words
+    else:
+        assert "430104002001" in words
+    assert report.valid_count == 1
+    assert not Device.objects.filter(code__startswith="gas-20").exists()
+
+
+def test_the_template_offers_the_owner_and_key_place_columns(estate: Estate, client: Client) -> None:
+    client.force_login(estate.world["head_a"])
+    sheet = load_workbook(io.BytesIO(client.get("/iot/devices/import/template.xlsx").content)).active
+    headers = {str(c) for row in sheet.iter_rows(values_only=True) for c in row if c}
+    assert {"物业/所属单位", "重点场所"} <= headers

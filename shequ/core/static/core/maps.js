@@ -1,4 +1,4 @@
-// Map pages (Leaflet): region boundaries, buildings, key places and tickets as vector layers on a
+// Map pages (Leaflet): region boundaries, buildings, key places, tickets, devices and alerts as vector layers on a
 // plain background, with a tile layer underneath only when one is configured. Every map repeats
 // a list or table on its page, which stays the accessible version; the map adds the picture.
 // Data comes as GeoJSON from the page's own endpoints (data-sources) or inline (json_script).
@@ -60,7 +60,7 @@
   function pin(config, feature, latlng) {
     var p = feature.properties;
     var cls = "map-pin pin-" + p.kind + (p.state ? " pin-" + p.state : "") + (p.outside ? " is-outside" : "");
-    var mark = p.kind === "ticket" ? (SHAPES[p.state] || "●") : (p.kind === "place" ? "◆" : "");
+    var mark = p.kind === "ticket" ? (SHAPES[p.state] || "●") : (p.kind === "place" ? "◆" : (p.kind === "alert" ? "!" : ""));
     var label = (p.label || p.name || "") + (p.state_label ? " · " + p.state_label : "") +
       (p.outside ? " · " + text(config, "outside") : "");
     var marker = L.marker(latlng, {
@@ -150,6 +150,23 @@
     if (empty) { empty.hidden = items.length > 0; }
   }
 
+  // Another app's layer (a source with "layer") is shown or hidden by its checkbox
+  // (input[data-map-layer]), with the list of its marks on the page (the box's aria-controls).
+  function bindToggles(map, layers) {
+    document.querySelectorAll("input[data-map-layer]").forEach(function (box) {
+      function apply() {
+        var group = layers[box.getAttribute("data-map-layer")];
+        if (group) {
+          [group.regions, group.points].forEach(function (g) { if (box.checked) { g.addTo(map); } else { map.removeLayer(g); } });
+        }
+        var list = document.getElementById(box.getAttribute("aria-controls") || "");
+        if (list) { list.hidden = !box.checked; }
+      }
+      box.addEventListener("change", apply);
+      apply();
+    });
+  }
+
   function start() {
     document.querySelectorAll("[data-map-config]").forEach(function (box) {
       var source = document.getElementById(box.getAttribute("data-map-config"));
@@ -157,18 +174,21 @@
       var config = JSON.parse(source.textContent);
       box.hidden = false;
       var map = create(box, config);
-      var groups = [];
+      var groups = [], layers = {};
       var pending = (config.sources || []).map(function (s) {
         return fetch(s.url, { credentials: "same-origin", headers: { Accept: "application/geo+json" } })
           .then(function (r) { return r.ok ? r.json() : { features: [] }; })
           .then(function (data) {
-            groups.push(draw(map, data, { kinds: s.kinds, text: config.text, regionPopups: config.regionPopups }));
+            var group = draw(map, data, { kinds: s.kinds, text: config.text, regionPopups: config.regionPopups });
+            groups.push(group);
+            if (s.layer) { layers[s.layer] = group; }
             if (s.list) { listTickets(config, data, s.list); }
           })
           .catch(function () { /* the lists on the page still hold everything */ });
       });
       Promise.all(pending).then(function () {
         fit(map, groups);
+        bindToggles(map, layers);
         var status = document.getElementById(box.getAttribute("data-map-status") || "");
         if (status) { status.textContent = text(config, "ready", ""); }
       });
