@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import hmac
 import logging
+import re
 import time
 from collections import Counter
 from collections.abc import Sequence
@@ -402,6 +403,7 @@ class Pipeline:
     def _dead_letters(self, dead: list[_Dead], now: dt.datetime) -> None:
         if not dead:
             return
+        kept = [_kept(d) for d in dead]
         DeadLetter.objects.bulk_create(
             [
                 DeadLetter(
@@ -411,16 +413,55 @@ class Pipeline:
                     device_code=_text(d.device_code),
                     region_code=d.region_code if d.region_code.isdigit() else "",
                     reason=d.reason,
-                    detail=_text(d.detail[:500]),
-                    # A payload refused for carrying images or biometrics is not kept either.
-                    payload=""
-                    if d.reason == Reason.FORBIDDEN
-                    else _text(d.message.payload[:DEAD_PAYLOAD_KEEP].decode("utf-8", "replace")),
+                    detail=_text(detail),
+                    payload=_text(payload),
                 )
-                for d in dead
+                for d, (payload, detail) in zip(dead, kept, strict=True)
             ]
         )
         for reason, n in Counter(d.reason for d in dead).items():
             updated = DeadLetterCount.objects.filter(reason=reason).update(count=F("count") + n, last_at=now)
             if not updated:
                 DeadLetterCount.objects.create(reason=reason, count=n, last_at=now)
+
+
+def _forbidden_keys() -> re.Pattern[bytes]:
+    keys = b"|".join(re.escape(k.encode()) for k in sorted(payloads.FORBIDDEN_KEYS))
+    return re.compile(rb'"(?:' + keys + rb')"\s*:', re.IGNORECASE)
+
+
+# A dead letter keeps no image or biometric, whatever its reason: its payload is dropped when it
+# names one of the keys the schemas refuse (payloads.FORBIDDEN_KEYS) or holds a base64 JPEG or PNG.
+FORBIDDEN_KEY_RE = _forbidden_keys()
+IMAGE_RE = re.compile(rb"/9j/|iVBORw0KGgo")
+JSON_ESCAPE_RE = re.compile(rb"\\(?:u([0-9a-fA-F]{4})|/)")
+
+
+def _unescaped(raw: bytes) -> bytes:
+    """The payload with JSON's \\uXXXX and \\/ escapes undone and NULs (UTF-16 text) left out, so
+    an escaped key or image is found as well as a plain one."""
+    raw = raw.replace(b"\x00", b"")
+    if b"\\" not in raw:
+        return raw
+    return JSON_ESCAPE_RE.sub(
+        lambda m: chr(int(m[1], 16)).encode("utf-8", "surrogatepass") if m[1] else b"/", raw
+    ).replace(b"\x00", b"")
+
+
+def carries_images(raw: bytes) -> bool:
+    text = _unescaped(raw)
+    return bool(FORBIDDEN_KEY_RE.search(text) or IMAGE_RE.search(text))
+
+
+def _kept(d: _Dead) -> tuple[str, str]:
+    """The payload a dead letter keeps (the first ``DEAD_PAYLOAD_KEEP`` bytes, for finding what a
+    vendor sends wrong) and its detail; none for an oversize message (most likely a picture) or
+    one carrying images or biometrics, and the detail says so."""
+    detail = d.detail[:400]
+    if d.reason == Reason.FORBIDDEN:
+        return "", detail
+    if d.reason == Reason.OVERSIZE:
+        return "", f"{detail}; payload not kept"
+    if carries_images(d.message.payload):
+        return "", f"{detail}; payload not kept: it carries an image or biometric field"
+    return d.message.payload[:DEAD_PAYLOAD_KEEP].decode("utf-8", "replace"), d.detail[:500]
