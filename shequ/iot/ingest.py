@@ -105,6 +105,8 @@ class Prepared:
     rows: list[storage.EventRow] = field(default_factory=list)
     dead: list[_Dead] = field(default_factory=list)
     outcomes: list[str] = field(default_factory=list)
+    # ``now`` was the caller's (a test's or the simulator's clock): the rows keep it as received_at.
+    clock_given: bool = False
 
 
 def _text(value: str) -> str:
@@ -259,9 +261,10 @@ class Pipeline:
         """The checks, without a transaction (the ingester prepares the next batch while the one
         before is being written); only a reload of the caches reads the database."""
         self.refresh()
+        clock_given = now is not None
         now = now or timezone.now()
         bounds = _Bounds(settings.IOT_MAX_PAYLOAD_BYTES, now - storage.retention(), now + FUTURE_SKEW)
-        prepared = Prepared(now)
+        prepared = Prepared(now, clock_given=clock_given)
         rows, dead, outcomes = prepared.rows, prepared.dead, prepared.outcomes
         for m in messages:
             try:
@@ -287,9 +290,17 @@ class Pipeline:
 
     def commit(self, prepared: Prepared) -> Result:
         """One transaction: the events stored once, devices and houses touched, dead letters, rules
-        and alerts. It may be run again after a failure (nothing in ``prepared`` changes)."""
+        and alerts. It may be run again after a failure (only the rows' received_at changes).
+
+        An event's received_at is when it is written, not when it was checked: feeds page by id and
+        leave the newest ``SETTLE`` seconds of received_at alone, which only protects an event
+        committed late if a batch held back (a database outage, a retry) does not look old."""
         now, rows, dead = prepared.now, prepared.rows, prepared.dead
         with transaction.atomic():
+            if not prepared.clock_given:
+                written = timezone.now()
+                for row in rows:
+                    row.received_at = written
             new = storage.store(rows)
             self._touch(rows, now)
             self._activity(new)
