@@ -25,7 +25,7 @@ from shequ.iot.events import AlertRaised
 from shequ.iot.models import Alert, DeadLetter, Device, DeviceEvent, HouseActivity, RuleKind, Severity
 from shequ.iot.permissions import IotPerm as P
 from shequ.iot.rules import Hit
-from shequ.iot.services.alerts import raise_hits
+from shequ.iot.services.alerts import alert_clear_recovered, raise_hits
 from shequ.registry.selectors import house_by_pk, houses_with_tag
 
 DEAD_LETTER_KEEP_DAYS = 30
@@ -41,11 +41,13 @@ def check_absence(now: dt.datetime | None = None) -> int:
     device covers them, and silence there says nothing."""
     now = now or timezone.now()
     hits: list[Hit] = []
+    due: list[dt.datetime] = []  # when each hit's condition first called for an alert
     for rule in rules.load([RuleKind.ABSENCE]):
         houses = houses_with_tag(region_code=rule.region_code, tag_code=rule.params["tag"])
         if not houses:
             continue
-        horizon = now - dt.timedelta(hours=rule.params["hours"])
+        span = dt.timedelta(hours=rule.params["hours"])
+        horizon = now - span
         silent = HouseActivity.objects.filter(house_id__in=list(houses), last_at__lt=horizon)
         for activity in silent:
             hours = int((now - activity.last_at).total_seconds() // 3600)
@@ -62,7 +64,8 @@ def check_absence(now: dt.datetime | None = None) -> int:
                     place=str(house_by_pk(activity.house_id) or ""),
                 )
             )
-    return _raise(hits, now)
+            due.append(activity.last_at + span)
+    return _raise(_not_held(hits, due), now)
 
 
 def check_dwell(now: dt.datetime | None = None) -> int:
@@ -74,6 +77,7 @@ def check_dwell(now: dt.datetime | None = None) -> int:
         return 0
     zones = {d.pk: rules.device_info(d) for d in Device.objects.filter(no_parking=True, active=True)}
     hits: list[Hit] = []
+    due: list[dt.datetime] = []  # when each hit's condition first called for an alert
     for rule in specs:
         covered = [d for d in zones.values() if rule.covers(d)]
         if not covered:
@@ -116,18 +120,23 @@ def check_dwell(now: dt.datetime | None = None) -> int:
                     device.region_code,
                 )
             )
-    return _raise(hits, now)
+            due.append(entered + window)
+    return _raise(_not_held(hits, due), now)
 
 
 def check_offline(now: dt.datetime | None = None) -> int:
     """Devices silent for longer than ``IOT_OFFLINE_MINUTES`` go offline; an offline rule covering
-    one raises an alert once it has been silent for the rule's minutes."""
+    one raises an alert once it has been silent for the rule's minutes. An offline alert whose
+    device has been heard from since is cleared by the platform."""
     now = now or timezone.now()
     quiet = now - dt.timedelta(minutes=settings.IOT_OFFLINE_MINUTES)
     Device.objects.filter(online=True, last_seen_at__lt=quiet).update(online=False)
+    alert_clear_recovered()  # devices heard from again since their offline alert
     hits: list[Hit] = []
+    due: list[dt.datetime] = []  # when each hit's condition first called for an alert
     for rule in rules.load([RuleKind.OFFLINE]):
-        horizon = now - dt.timedelta(minutes=rule.params["minutes"])
+        span = dt.timedelta(minutes=rule.params["minutes"])
+        horizon = now - span
         silent = Device.objects.filter(
             active=True, region_code__startswith=rule.region_code, last_seen_at__lt=horizon
         )
@@ -149,7 +158,35 @@ def check_offline(now: dt.datetime | None = None) -> int:
                     info.region_code,
                 )
             )
-    return _raise(hits, now)
+            due.append(d.last_seen_at + span)
+    return _raise(_not_held(hits, due), now)
+
+
+def _not_held(hits: list[Hit], due: list[dt.datetime]) -> list[Hit]:
+    """A clear holds until the condition restarts. A hit is dropped when an alert of its rule and
+    origin was still being hit after this hit's condition called for an alert (``due``: the same
+    silence, offline spell or parked car) and has been cleared since. New door activity then
+    silence again, the device back online then offline again, or a car entering again is a new
+    condition and raises a new alert."""
+    pairs = list(zip(hits, due, strict=True))
+    if not pairs:
+        return []
+    cleared: dict[tuple[int, str], dt.datetime] = {}
+    keys = sorted({(h.rule.id, h.origin) for h in hits})
+    for i in range(0, len(keys), 500):
+        chunk = keys[i : i + 500]
+        rows = (
+            Alert.objects.filter(
+                open=False,
+                rule_id__in={r for r, _o in chunk},
+                origin__in={o for _r, o in chunk},
+                last_at__gte=min(due),
+            )
+            .values_list("rule_id", "origin")
+            .annotate(last=Max("last_at"))
+        )
+        cleared.update({(r, o): last for r, o, last in rows})
+    return [hit for hit, at in pairs if (last := cleared.get((hit.rule.id, hit.origin))) is None or last < at]
 
 
 def _raise(hits: list[Hit], now: dt.datetime) -> int:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import hmac
 import logging
+import re
 import time
 from collections import Counter
 from collections.abc import Sequence
@@ -104,6 +105,8 @@ class Prepared:
     rows: list[storage.EventRow] = field(default_factory=list)
     dead: list[_Dead] = field(default_factory=list)
     outcomes: list[str] = field(default_factory=list)
+    # ``now`` was the caller's (a test's or the simulator's clock): the rows keep it as received_at.
+    clock_given: bool = False
 
 
 def _text(value: str) -> str:
@@ -258,9 +261,10 @@ class Pipeline:
         """The checks, without a transaction (the ingester prepares the next batch while the one
         before is being written); only a reload of the caches reads the database."""
         self.refresh()
+        clock_given = now is not None
         now = now or timezone.now()
         bounds = _Bounds(settings.IOT_MAX_PAYLOAD_BYTES, now - storage.retention(), now + FUTURE_SKEW)
-        prepared = Prepared(now)
+        prepared = Prepared(now, clock_given=clock_given)
         rows, dead, outcomes = prepared.rows, prepared.dead, prepared.outcomes
         for m in messages:
             try:
@@ -286,9 +290,17 @@ class Pipeline:
 
     def commit(self, prepared: Prepared) -> Result:
         """One transaction: the events stored once, devices and houses touched, dead letters, rules
-        and alerts. It may be run again after a failure (nothing in ``prepared`` changes)."""
+        and alerts. It may be run again after a failure (only the rows' received_at changes).
+
+        An event's received_at is when it is written, not when it was checked: feeds page by id and
+        leave the newest ``SETTLE`` seconds of received_at alone, which only protects an event
+        committed late if a batch held back (a database outage, a retry) does not look old."""
         now, rows, dead = prepared.now, prepared.rows, prepared.dead
         with transaction.atomic():
+            if not prepared.clock_given:
+                written = timezone.now()
+                for row in rows:
+                    row.received_at = written
             new = storage.store(rows)
             self._touch(rows, now)
             self._activity(new)
@@ -402,6 +414,7 @@ class Pipeline:
     def _dead_letters(self, dead: list[_Dead], now: dt.datetime) -> None:
         if not dead:
             return
+        kept = [_kept(d) for d in dead]
         DeadLetter.objects.bulk_create(
             [
                 DeadLetter(
@@ -411,16 +424,55 @@ class Pipeline:
                     device_code=_text(d.device_code),
                     region_code=d.region_code if d.region_code.isdigit() else "",
                     reason=d.reason,
-                    detail=_text(d.detail[:500]),
-                    # A payload refused for carrying images or biometrics is not kept either.
-                    payload=""
-                    if d.reason == Reason.FORBIDDEN
-                    else _text(d.message.payload[:DEAD_PAYLOAD_KEEP].decode("utf-8", "replace")),
+                    detail=_text(detail),
+                    payload=_text(payload),
                 )
-                for d in dead
+                for d, (payload, detail) in zip(dead, kept, strict=True)
             ]
         )
         for reason, n in Counter(d.reason for d in dead).items():
             updated = DeadLetterCount.objects.filter(reason=reason).update(count=F("count") + n, last_at=now)
             if not updated:
                 DeadLetterCount.objects.create(reason=reason, count=n, last_at=now)
+
+
+def _forbidden_keys() -> re.Pattern[bytes]:
+    keys = b"|".join(re.escape(k.encode()) for k in sorted(payloads.FORBIDDEN_KEYS))
+    return re.compile(rb'"(?:' + keys + rb')"\s*:', re.IGNORECASE)
+
+
+# A dead letter keeps no image or biometric, whatever its reason: its payload is dropped when it
+# names one of the keys the schemas refuse (payloads.FORBIDDEN_KEYS) or holds a base64 JPEG or PNG.
+FORBIDDEN_KEY_RE = _forbidden_keys()
+IMAGE_RE = re.compile(rb"/9j/|iVBORw0KGgo")
+JSON_ESCAPE_RE = re.compile(rb"\\(?:u([0-9a-fA-F]{4})|/)")
+
+
+def _unescaped(raw: bytes) -> bytes:
+    """The payload with JSON's \\uXXXX and \\/ escapes undone and NULs (UTF-16 text) left out, so
+    an escaped key or image is found as well as a plain one."""
+    raw = raw.replace(b"\x00", b"")
+    if b"\\" not in raw:
+        return raw
+    return JSON_ESCAPE_RE.sub(
+        lambda m: chr(int(m[1], 16)).encode("utf-8", "surrogatepass") if m[1] else b"/", raw
+    ).replace(b"\x00", b"")
+
+
+def carries_images(raw: bytes) -> bool:
+    text = _unescaped(raw)
+    return bool(FORBIDDEN_KEY_RE.search(text) or IMAGE_RE.search(text))
+
+
+def _kept(d: _Dead) -> tuple[str, str]:
+    """The payload a dead letter keeps (the first ``DEAD_PAYLOAD_KEEP`` bytes, for finding what a
+    vendor sends wrong) and its detail; none for an oversize message (most likely a picture) or
+    one carrying images or biometrics, and the detail says so."""
+    detail = d.detail[:400]
+    if d.reason == Reason.FORBIDDEN:
+        return "", detail
+    if d.reason == Reason.OVERSIZE:
+        return "", f"{detail}; payload not kept"
+    if carries_images(d.message.payload):
+        return "", f"{detail}; payload not kept: it carries an image or biometric field"
+    return d.message.payload[:DEAD_PAYLOAD_KEEP].decode("utf-8", "replace"), d.detail[:500]

@@ -12,6 +12,7 @@ from shequ.iot.services.access import (
 from shequ.iot.services.alerts import (
     alert_acknowledge,
     alert_clear,
+    alert_clear_recovered,
     alert_link_ticket,
     alert_request_ticket,
     raise_hits,
@@ -28,6 +29,7 @@ from shequ.iot.services.feeds import feed_authorize, feed_pull, feed_revoke
 __all__ = [
     "alert_acknowledge",
     "alert_clear",
+    "alert_clear_recovered",
     "alert_link_ticket",
     "alert_request_ticket",
     "credential_register",

@@ -23,13 +23,15 @@ from shequ.core.outbox import emit
 from shequ.core.permissions import Viewer
 from shequ.iot import labels
 from shequ.iot.events import AlertCleared, AlertRaised
-from shequ.iot.models import Alert, AlertState, Device
+from shequ.iot.models import Alert, AlertState, Device, RuleKind
 from shequ.iot.permissions import IotPerm as P
 from shequ.iot.rules import Hit, spec_of
 
 CLEAR_REASON_MIN = 4
 # A ticket asked for from an alert whose rule names no category: technical defence (技防设施).
 DEFAULT_TICKET_CATEGORY = "security.technical"
+# Who the audit log names for a clear the platform makes itself (a device back online).
+SYSTEM_ACTOR = "shequ worker"
 
 
 def _event_for(alert: Alert, hit: Hit, *, ticket: bool) -> AlertRaised:
@@ -154,23 +156,55 @@ def alert_clear(*, actor: Viewer, alert: Alert, reason: str, request: HttpReques
         current = _open_alert(alert)
         if not current.open:
             raise ValidationError(_("This alert is already cleared."))
-        current.state = AlertState.CLEARED
-        current.open = False
-        current.cleared_at = timezone.now()
-        current.cleared_by = actor  # type: ignore[assignment]
-        current.clear_reason = reason[:200]
-        current.save(update_fields=["state", "open", "cleared_at", "cleared_by", "clear_reason"])
-        audit.record(
-            "iot.alert_clear",
-            actor=actor,
-            request=request,
-            region_code=current.region_code,
-            object_type="iot.alert",
-            object_id=current.pk,
-            reason=reason[:200],
-        )
-        emit(AlertCleared(alert_id=current.pk, region_code=current.region_code, reason=reason[:200]))
+        _close(current, reason=reason, actor=actor, request=request)
     return current
+
+
+def _close(
+    current: Alert,
+    *,
+    reason: str,
+    actor: Viewer | None,
+    request: HttpRequest | None = None,
+    actor_name: str = "",
+) -> None:
+    """Clear a locked open alert: recorded (who, when, why), audited and announced."""
+    current.state = AlertState.CLEARED
+    current.open = False
+    current.cleared_at = timezone.now()
+    current.cleared_by = actor  # type: ignore[assignment]
+    current.clear_reason = reason[:200]
+    current.save(update_fields=["state", "open", "cleared_at", "cleared_by", "clear_reason"])
+    audit.record(
+        "iot.alert_clear",
+        actor=actor,
+        actor_name=actor_name,
+        request=request,
+        region_code=current.region_code,
+        object_type="iot.alert",
+        object_id=current.pk,
+        reason=reason[:200],
+    )
+    emit(AlertCleared(alert_id=current.pk, region_code=current.region_code, reason=reason[:200]))
+
+
+def alert_clear_recovered() -> int:
+    """Offline alerts whose device has sent a message since the alert was raised are cleared by
+    the platform (no person; the audit entry names the worker), with the reason in words. The
+    next silence raises a new alert."""
+    with transaction.atomic():
+        back = list(
+            Alert.objects.select_for_update(of=("self",))
+            .filter(open=True, rule__kind=RuleKind.OFFLINE, device__last_seen_at__gt=F("first_at"))
+            .order_by("pk")
+        )
+        if not back:
+            return 0
+        with translation.override("zh-hans"):  # stored and shown as it is
+            reason = _("The device is back online (cleared by the platform).")
+        for alert in back:
+            _close(alert, reason=reason, actor=None, actor_name=SYSTEM_ACTOR)
+    return len(back)
 
 
 def alert_request_ticket(

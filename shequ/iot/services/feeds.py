@@ -44,7 +44,8 @@ FEED_KINDS = (DeviceKind.DOOR, DeviceKind.GATE, DeviceKind.CAMERA)
 BATCH_SIZE = 500
 # Events younger than this are left for the next batch: ids are taken when a transaction inserts,
 # so an older id may still be committing when a newer one is visible; waiting keeps the cursor from
-# stepping over it.
+# stepping over it. received_at is when the event was written (ingest.Pipeline.commit), not when it
+# was checked, so a batch held back by an outage does not look settled the moment it commits.
 SETTLE = dt.timedelta(seconds=10)
 
 

@@ -12,6 +12,7 @@ import threading
 from collections.abc import Iterator
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -22,9 +23,9 @@ from django.utils import timezone
 from shequ.core import accounts, outbox
 from shequ.core.apiauth import token_create
 from shequ.core.models import AuditEntry, AuditResult, OutboxStatus, OutboxTask, Role
-from shequ.iot import feeds, services
+from shequ.iot import feeds, ingest, services
 from shequ.iot.ingest import Pipeline
-from shequ.iot.models import FeedDelivery, FeedSubscription
+from shequ.iot.models import DeviceEvent, FeedDelivery, FeedSubscription
 from shequ.iot.services import feeds as feed_services
 from shequ.iot.tests.access_world import Estate
 from shequ.iot.tests.conftest import message
@@ -324,3 +325,30 @@ def test_officer_authorizes_on_the_page(estate: Estate, client: Client) -> None:
     assert made.status_code == 200 and feed_services.feed_secret(feed) in made.content.decode()
     detail = client.get(f"/iot/feeds/{feed.pk}/").content.decode()
     assert "依据岳公函〔2026〕12号" in detail and feed_services.feed_secret(feed) not in detail
+
+
+def test_a_batch_written_late_is_not_shared_before_it_settles(
+    estate: Estate, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Feeds page by event id and leave the newest ``SETTLE`` seconds alone, so an id taken by a
+    transaction that commits a moment later is not stepped over. A batch held back before it is
+    written (a database outage, a retry) must not look old the moment it commits: its events are
+    received when they are written, not when they were checked."""
+    feed, _secret = authorize(estate)
+    pipeline = Pipeline()
+    prepared = pipeline.prepare(
+        [
+            message(
+                estate.gates["a"], "event", "late-1", type="enter", credential={"kind": "card", "value": "1"}
+            )
+        ]
+    )
+    written = prepared.now + dt.timedelta(minutes=1)  # the database was away for a minute
+    monkeypatch.setattr(ingest, "timezone", SimpleNamespace(now=lambda: written))
+    assert pipeline.commit(prepared).stored == 1
+    event = DeviceEvent.objects.get(msg_id="late-1")
+    assert event.received_at == written
+    after = feed.cursor
+    assert feed_services.feed_events(feed, after=after, now=written + dt.timedelta(seconds=5)) == []
+    settled = written + feed_services.SETTLE + dt.timedelta(seconds=1)
+    assert feed_services.feed_events(feed, after=after, now=settled) == [event]

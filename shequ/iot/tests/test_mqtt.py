@@ -46,6 +46,7 @@ TIMEOUT = 90.0
 WINDOW = 18  # QoS 1 messages in flight per publisher: under Mosquitto's receive maximum (20)
 # Short database retries so that an outage test takes seconds.
 FAST = {"SHEQU_DB_RETRY_MIN_SECONDS": "0.05", "SHEQU_DB_RETRY_MAX_SECONDS": "0.3"}
+FACE = "/9j/4AAQSkZJRgABAQEASABIAAD"  # the start of a base64 JPEG (a face snapshot)
 
 
 def broker_up() -> bool:
@@ -349,6 +350,15 @@ def test_hostile_payloads_are_dead_lettered_and_the_stream_goes_on(
         ),
         (Message(event.replace("/smoke/", "/gas/"), payload("x9", type="alarm")), Reason.TOPIC_MISMATCH),
         (Message(event.replace("/event", "/status"), payload("x10", type="alarm")), Reason.BAD_TOPIC),
+        # Images refused before the schema sees them: a real snapshot (too large) on a known
+        # device, a small one from an unknown device. Neither may be kept in the dead letters.
+        (Message(event, payload("x12", type="alarm", face_image=FACE + "A" * 20000)), Reason.OVERSIZE),
+        (
+            Message(
+                event.replace(smoke.code, mqtt.code("ghost")), payload("x13", type="alarm", face_image=FACE)
+            ),
+            Reason.UNKNOWN_DEVICE,
+        ),
     ]
     mqtt.publish([m for m, _ in hostile])
     # A topic that is not UTF-8 never gets through: Mosquitto drops the connection that sent it.
@@ -361,6 +371,9 @@ def test_hostile_payloads_are_dead_lettered_and_the_stream_goes_on(
     mqtt.wait(lambda: mine.count() == len(hostile), "the dead letters", proc)
     assert Counter(mine.values_list("reason", flat=True)) == Counter(r for _, r in hostile)
     assert mine.get(reason=Reason.FORBIDDEN).payload == ""  # no image kept, not even here
+    kept = list(mine.values_list("payload", flat=True))
+    assert not [p for p in kept if "/9j/" in p or "face_image" in p]
+    assert all(p == "" for p in mine.filter(reason=Reason.OVERSIZE).values_list("payload", flat=True))
     assert Alert.objects.get(device=smoke).count == 2
     totals = mqtt.stop(proc, "a")
     assert totals == {

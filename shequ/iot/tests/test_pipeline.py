@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 from django.utils import timezone
 
@@ -55,6 +56,49 @@ def test_bad_messages_are_dead_lettered_with_their_reason(site: Site, pipeline: 
     assert forbidden.payload == ""  # an image is not kept in the dead letters either
     counts = dict(DeadLetterCount.objects.values_list("reason", "count"))
     assert counts[Reason.BAD_SCHEMA] == 3 and counts[Reason.BAD_TOPIC] == 1
+
+
+JPEG = "/9j/4AAQSkZJRgABAQEASABIAAD"  # the start of a base64 JPEG: a face snapshot
+
+
+def test_no_image_is_kept_in_the_dead_letters_whatever_the_reason(site: Site, pipeline: Pipeline) -> None:
+    """The schemas refuse images and biometrics (personal_data), but a message can be refused
+    earlier (too large, an unknown or retired device, a wrong topic, not JSON): its payload must
+    not keep the image either."""
+    smoke = site.devices["smoke-1"]
+    topic = f"shequ/{smoke.region_code}/smoke/{smoke.code}/event"
+    ghost = topic.replace("smoke-1", "ghost-cam")
+    now_ms = int(timezone.now().timestamp() * 1000)
+
+    def body(msg_id: str, **fields: object) -> bytes:
+        return json.dumps({"v": 1, "id": msg_id, "ts": now_ms, "type": "alarm", **fields}).encode()
+
+    cases = [
+        # A real snapshot is many kB: refused for its size before the schema sees it.
+        (Message(topic, body("f1", face_image=JPEG + "A" * 20000)), Reason.OVERSIZE),
+        (Message(ghost, body("f2", face_image=JPEG)), Reason.UNKNOWN_DEVICE),
+        (Message(topic.replace("/smoke/", "/gas/"), body("f3", Photo=JPEG)), Reason.TOPIC_MISMATCH),
+        (Message(topic, body("f4", feature=[0.12, 0.5]).replace(b"}", b"")), Reason.BAD_JSON),
+        # Escaped in JSON, or under a key no schema knows: still an image.
+        (
+            Message(ghost, body("f5").replace(b'"type"', b'"face\\u005fimage": "x", "type"')),
+            Reason.UNKNOWN_DEVICE,
+        ),
+        (Message(ghost, body("f6", pic=JPEG).replace(b"/", b"\\/")), Reason.UNKNOWN_DEVICE),
+        (Message(ghost, body("f7", pic="iVBORw0KGgoAAAANSUhEUgAA")), Reason.UNKNOWN_DEVICE),
+        # Nothing of the kind: the payload is kept for finding what a vendor sends wrong.
+        (Message(ghost, body("f8", level=3)), Reason.UNKNOWN_DEVICE),
+    ]
+    result = pipeline.process([m for m, _ in cases])
+    assert result.outcomes == [r for _, r in cases]
+    letters = list(DeadLetter.objects.order_by("pk"))
+    assert len(letters) == len(cases)
+    for letter in letters[:-1]:
+        assert letter.payload == "", letter.detail
+        assert "payload not kept" in letter.detail
+    assert letters[0].detail.startswith(f"{len(cases[0][0].payload)} bytes")
+    assert "image or biometric" in letters[1].detail
+    assert json.loads(letters[-1].payload)["level"] == 3
 
 
 def test_smoke_alarm_raises_one_alert_and_repeats_update_it(site: Site, pipeline: Pipeline) -> None:

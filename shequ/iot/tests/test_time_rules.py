@@ -9,10 +9,10 @@ import pytest
 from django.utils import timezone
 
 from shequ.core import outbox
-from shequ.core.models import Message
+from shequ.core.models import AuditEntry, Message, OutboxTask
 from shequ.iot import handlers, services
 from shequ.iot.ingest import Pipeline
-from shequ.iot.models import Alert, Device, DeviceKind, HouseActivity, RuleKind, Severity
+from shequ.iot.models import Alert, AlertState, Device, DeviceKind, HouseActivity, RuleKind, Severity
 from shequ.iot.tests.conftest import COMMUNITY, GRID, Site, message, register
 from shequ.registry import services as registry
 from shequ.registry.models import House
@@ -174,3 +174,159 @@ def test_an_alert_tells_the_staff_who_handle_alerts(site: Site) -> None:
     # A retried task sends nothing twice.
     outbox.run_pending()
     assert Message.objects.filter(topic="iot.alert", topic_ref=str(alert.pk)).count() == len(told)
+
+
+# --- A clear holds until the condition restarts ------------------------------------------------------
+
+
+def _raised() -> int:
+    """How many alerts were announced (each becomes a grid ticket when its rule names a category)."""
+    return OutboxTask.objects.filter(event_type="iot.alert_raised").values("event_id").distinct().count()
+
+
+def _clear(alert: Alert, site: Site) -> None:
+    services.alert_clear(actor=site.world["head_a"], alert=alert, reason="已上门查看，老人在女儿家住")
+
+
+def test_a_cleared_welfare_check_holds_until_the_door_opens_and_falls_silent_again(
+    site: Site, lonely_house: House
+) -> None:
+    door = Device.objects.get(code="door-301")
+    now = timezone.now()
+    Pipeline().process([message(door, "event", "d-1", at=now - dt.timedelta(hours=30), type="open")])
+    assert handlers.check_absence(now) == 1
+    _clear(Alert.objects.get(house_id=lonely_house.pk), site)
+    announced = _raised()
+    # The same silence goes on: no new alert, no new ticket, however long it lasts.
+    for later in (dt.timedelta(minutes=10), dt.timedelta(hours=3), dt.timedelta(days=2)):
+        assert handlers.check_absence(now + later) == 0
+    assert Alert.objects.filter(house_id=lonely_house.pk).count() == 1 and _raised() == announced
+    # She comes home (the door opens), then her door falls silent again for the rule's hours.
+    back = now + dt.timedelta(days=2, hours=1)
+    Pipeline().process([message(door, "event", "d-2", at=back, type="open")], now=back)
+    assert handlers.check_absence(back + dt.timedelta(hours=23)) == 0
+    assert handlers.check_absence(back + dt.timedelta(hours=25)) == 1
+    assert Alert.objects.filter(house_id=lonely_house.pk, open=True).count() == 1
+    assert _raised() == announced + 1
+
+
+def test_a_door_opening_before_the_clear_starts_a_new_silence(site: Site, lonely_house: House) -> None:
+    """The alert was raised for the silence before the door opened; the clear came after the
+    opening: the next silence is a new one and raises a new alert."""
+    door = Device.objects.get(code="door-301")
+    now = timezone.now()
+    Pipeline().process([message(door, "event", "d-1", at=now - dt.timedelta(hours=30), type="open")])
+    assert handlers.check_absence(now) == 1
+    opened = now + dt.timedelta(hours=1)
+    Pipeline().process([message(door, "event", "d-2", at=opened, type="open")], now=opened)
+    _clear(Alert.objects.get(house_id=lonely_house.pk), site)
+    assert handlers.check_absence(opened + dt.timedelta(hours=25)) == 1
+
+
+def test_a_cleared_offline_alert_holds_until_the_device_is_back_and_silent_again(site: Site) -> None:
+    services.rule_create(
+        actor=None,
+        region=site.world.regions[COMMUNITY],
+        name="设备离线",
+        kind=RuleKind.OFFLINE,
+        device_kind=DeviceKind.SMOKE,
+        params={"minutes": 60},
+        ticket_category="security.technical",
+    )
+    smoke = site.devices["smoke-1"]
+    seen = timezone.now() - dt.timedelta(minutes=90)
+    Pipeline().process([message(smoke, "heartbeat", "h-1", at=seen)], now=seen)
+    assert handlers.check_offline(seen + dt.timedelta(minutes=61)) == 1
+    _clear(Alert.objects.get(device=smoke), site)
+    announced = _raised()
+    # Still dead: the sweep every minute raises nothing again.
+    for minutes in (62, 63, 120, 600):
+        assert handlers.check_offline(seen + dt.timedelta(minutes=minutes)) == 0
+    assert Alert.objects.filter(device=smoke).count() == 1 and _raised() == announced
+    # Back online, then silent again for the rule's minutes: a new alert.
+    back = seen + dt.timedelta(minutes=700)
+    Pipeline().process([message(smoke, "heartbeat", "h-2", at=back)], now=back)
+    assert handlers.check_offline(back + dt.timedelta(minutes=30)) == 0
+    assert handlers.check_offline(back + dt.timedelta(minutes=61)) == 1
+    assert Alert.objects.filter(device=smoke, open=True).count() == 1 and _raised() == announced + 1
+
+
+def test_a_device_back_online_clears_its_offline_alert(site: Site) -> None:
+    services.rule_create(
+        actor=None,
+        region=site.world.regions[COMMUNITY],
+        name="设备离线",
+        kind=RuleKind.OFFLINE,
+        device_kind=DeviceKind.SMOKE,
+        params={"minutes": 60},
+    )
+    smoke = site.devices["smoke-1"]
+    seen = timezone.now() - dt.timedelta(minutes=90)
+    Pipeline().process([message(smoke, "heartbeat", "h-1", at=seen)], now=seen)
+    assert handlers.check_offline(seen + dt.timedelta(minutes=61)) == 1
+    assert handlers.check_offline(seen + dt.timedelta(minutes=70)) == 0  # still silent: still open
+    alert = Alert.objects.get(device=smoke)
+    assert alert.open
+    back = seen + dt.timedelta(minutes=75)
+    Pipeline().process([message(smoke, "heartbeat", "h-2", at=back)], now=back)
+    assert handlers.check_offline(back + dt.timedelta(minutes=1)) == 0
+    alert.refresh_from_db()
+    assert (alert.state, alert.open, alert.cleared_by) == (AlertState.CLEARED, False, None)
+    assert alert.cleared_at is not None and alert.clear_reason == "设备已恢复在线（系统自动解除）"
+    entry = AuditEntry.objects.get(action="iot.alert_clear", object_id=str(alert.pk))
+    assert entry.actor_id is None and entry.actor_name == "shequ worker"
+    assert entry.reason == alert.clear_reason
+    assert OutboxTask.objects.filter(event_type="iot.alert_cleared").exists()
+    # Cleared once: the next sweeps find nothing to clear and nothing to raise.
+    assert handlers.check_offline(back + dt.timedelta(minutes=2)) == 0
+    assert AuditEntry.objects.filter(action="iot.alert_clear").count() == 1
+    # Silent again for the rule's minutes: a new alert.
+    assert handlers.check_offline(back + dt.timedelta(minutes=61)) == 1
+    assert Alert.objects.filter(device=smoke).count() == 2
+
+
+def test_a_cleared_parking_alert_holds_until_a_car_enters_again(site: Site) -> None:
+    camera, _token = register(
+        site.world, "cam-lane", DeviceKind.CAMERA, no_parking=True, name="消防通道摄像头"
+    )
+    services.rule_create(
+        actor=None,
+        region=site.world.regions[COMMUNITY],
+        name="消防通道违停",
+        kind=RuleKind.DWELL,
+        params={"minutes": 15},
+        ticket_category="cityscape.parking",
+    )
+    start = timezone.now() - dt.timedelta(minutes=60)
+    Pipeline().process([message(camera, "event", "v-1", at=start, type="vehicle_enter", plate="湘A12345")])
+    assert handlers.check_dwell(start + dt.timedelta(minutes=20)) == 1
+    _clear(Alert.objects.get(device=camera), site)
+    announced = _raised()
+    # The same car stays: nothing new.
+    for minutes in (21, 30, 45):
+        assert handlers.check_dwell(start + dt.timedelta(minutes=minutes)) == 0
+    assert Alert.objects.filter(device=camera).count() == 1 and _raised() == announced
+    # It leaves; a car enters again and stays the rule's minutes: a new alert.
+    Pipeline().process(
+        [
+            message(
+                camera,
+                "event",
+                "v-2",
+                at=start + dt.timedelta(minutes=46),
+                type="vehicle_leave",
+                plate="湘A12345",
+            ),
+            message(
+                camera,
+                "event",
+                "v-3",
+                at=start + dt.timedelta(minutes=47),
+                type="vehicle_enter",
+                plate="湘A12345",
+            ),
+        ]
+    )
+    assert handlers.check_dwell(start + dt.timedelta(minutes=55)) == 0
+    assert handlers.check_dwell(start + dt.timedelta(minutes=63)) == 1
+    assert Alert.objects.filter(device=camera, open=True).count() == 1 and _raised() == announced + 1
