@@ -66,8 +66,13 @@ ORDINARY_MAIN_TYPES = (
     "opinion",
     "other",
 )
-# Chosen on the training data alone (5-fold cross-validation, see bench/bench_lifesafety.py).
+# Chosen on the training data alone (5-fold cross-validation, see bench/bench_lifesafety.py): the
+# model's probability fires at MODEL_THRESHOLD; at MODEL_THRESHOLD_CALM when no rule matched and the
+# text says the danger is not there ("没事", "误报"); at MODEL_THRESHOLD_SET_ASIDE when rules matched
+# and every match was set aside as negated, past or over ("有人晕倒了，已经送医了": the model reads
+# 晕倒 and not 已经送医).
 MODEL_THRESHOLD = 0.4
+MODEL_THRESHOLD_CALM = 0.8
 MODEL_THRESHOLD_SET_ASIDE = 0.8
 
 
@@ -218,7 +223,10 @@ RULES: tuple[tuple[str, str, str], ...] = (
     (
         "fire",
         "fire",
-        r"(?<!不)着火|起火|失火|火灾(?!隐患|风险|险|预防|防范|演练|报警器|知识|保险)|燃起来|烧起来|烧着了|着了火|起了火|火烧|大火|火光|火苗(?:窜|冒|蹿)|(?:窜|冒|蹿)(?:出)?火苗|冒火|在烧",
+        r"(?<!不)着火|起火|失火|火灾(?!隐患|风险|险|预防|防范|演练|报警器|知识|保险)|燃起来|烧起来|烧着了|着了火|起了火|火(?:好大|很大|越来越大|烧得很旺)|"
+        # 火烧烤 / 大火收汁 / 气得冒火 / 在烧烤、在烧水: cooking and temper, not a fire.
+        r"火烧(?!烤|云|眉毛|饭|菜)|大火(?!收汁|炒|爆炒|烧开|煮|蒸|炖|翻炒)|火光|火苗(?:窜|冒|蹿)|(?:窜|冒|蹿)(?:出)?火苗|"
+        r"(?<!气得)(?<!急得)冒火|在烧(?!烤|饭|菜|水|开水|香|纸|钱|火锅|炭|腊|汤)",
     ),
     (
         "smoke",
@@ -228,18 +236,18 @@ RULES: tuple[tuple[str, str, str], ...] = (
     (
         "smoke_alarm",
         "fire",
-        r"(?:烟感|烟雾探测器|烟雾报警器|火灾报警器|温感)(?:设备)?(?:在|一直)?(?:报警|告警|响|触发)",
+        r"(?:烟感|烟雾探测器|烟雾报警器|火灾报警器|温感)(?:设备)?(?:刚才|刚刚|突然|半夜)?(?:在|一直)?(?:报警|告警|响|触发)",
     ),
     ("explosion", "fire", r"爆炸|炸了|爆燃|闪爆|炸开"),
     (
         "trapped",
         "trapped",
-        r"被困|困(?:在|住)(?!难)|(?:电梯|轿厢).{0,8}(?:困人|关人|卡住|关住|停住|掉下去|下坠|出不来)|(?:出不来|出不去)了|(?:人|孩子|小孩|老人|宝宝|娃).{0,6}(?:锁|关|困|压)在(?:了)?(?:里面|屋里|房里|车里|车内|厕所|卫生间|电梯|阳台|下面)|被(?:埋|压)(?:在|住)",
+        r"被困|困(?:在|住)(?!难)|(?:电梯|轿厢).{0,8}(?:困人|关人|卡住|关住|停住|掉下去|下坠|出不来)|(?:出不来|出不去)了|(?:人|孩子|小孩|老人|宝宝|娃).{0,6}(?:锁|关|困|压)在(?:了)?(?:里面|屋里|房里|车里|车内|厕所|卫生间|电梯|阳台|下面)|被(?:埋|压)(?:在|住)|(?:(?:人|孩子|小孩|老人|宝宝|娃|一家人?|[一两三四五六七八九十几]个人?)(?:都)?还|还有.{0,4}(?:人|孩子|小孩|老人))(?:在里面)?(?:没|冇)(?:有)?(?:出来|逃出来|救出来|跑出来)",
     ),
     (
         "person_down",
         "person_down",
-        r"晕倒|昏倒|晕过去|昏过去|晕厥|昏迷|不省人事|休克|叫不醒|喊不醒|没有?(?:了)?(?:呼吸|意识|心跳|脉搏)|(?:倒|躺|趴)在(?:地上|路边|门口|楼道|路上|厕所|卫生间|血泊)|倒地|摔倒.{0,6}(?:起不来|不动|流血|昏|没反应)|抽搐|口吐白沫|大出血|(?:流|出)了?(?:好多|很多|一地|一身)?(?:的)?血|血流不止|血流了?一地|一地的?血|快没气了|没气了|(?:吃|喝|吞)了.{0,4}(?:一瓶|整瓶|一把|好多|很多)(?:的)?(?:药|安眠药)|卷(?:进|了)(?:手|人|胳膊)|满(?:身|脸|头)(?:是|都是)血|一动不动|没(?:有)?(?:反应|动静)了|中暑|溺水|落水|掉(?:进|到)了?.{0,4}(?:河|塘|水|井|池|湖|江|粪坑)|一氧化碳|中毒|坠楼|(?:从|在).{1,8}(?:摔|掉|跌|坠)(?:了)?下来|心脏病(?:发|犯)|心梗|脑梗|中风|(?<![闷热气累笑])(?<![闷热气累笑]得)喘不(?:上|过)气|呼吸困难|有人(?:受伤|被撞|被砸|被咬|被烫)|(?:撞|砸|咬|烫|烧|炸)伤了?(?:人|一个|两个|几个|孩子|老人)|受了?重伤|伤得很重|快不行了",
+        r"晕倒|昏倒|晕过去|昏过去|晕厥|昏迷|不省人事|休克|叫不醒|喊不醒|没有?(?:了)?(?:呼吸|意识|心跳|脉搏)|(?:倒|躺|趴)在(?:地上|路边|门口|楼道|路上|厕所|卫生间|血泊)|倒地|(?:摔倒|摔跤|跌倒|摔了|跌了|倒下|瘫).{0,6}(?:起不来|不动|不能动|动不了|流血|昏|没反应)|抽搐|口吐白沫|大出血|(?:流|出)了?(?:好多|很多|一地|一身)?(?:的)?血|血流不止|血流了?一地|一地的?血|快没气了|没气了|(?:吃|喝|吞)了.{0,4}(?:一瓶|整瓶|一把|好多|很多)(?:的)?(?:药|安眠药)|卷(?:进|了)(?:手|人|胳膊)|满(?:身|脸|头)(?:是|都是)血|一动不动|没(?:有)?(?:反应|动静)了|中暑|溺水|落水|掉(?:进|到)了?.{0,4}(?:河|塘|水|井|池|湖|江|粪坑)|一氧化碳|中毒|坠楼|(?:从|在).{1,8}(?:摔|掉|跌|坠)(?:了)?下来|心脏病(?:发|犯)|心梗|脑梗|中风|(?<![闷热气累笑])(?<![闷热气累笑]得)喘不(?:上|过)气|呼吸困难|有人(?:受伤|被撞|被砸|被咬|被烫)|(?:撞|砸|咬|烫|烧|炸)伤了?(?:人|一个|两个|几个|孩子|老人)|受了?重伤|伤得很重|快不行了",
     ),
     (
         "flooding",
@@ -255,6 +263,11 @@ RULES: tuple[tuple[str, str, str], ...] = (
         "collapse",
         "collapse",
         r"倒塌|坍塌|塌了|垮了|塌下来|垮下来|垮塌|塌方|滑坡|泥石流|摇摇欲坠|(?:随时|快要?|马上|就要|眼看)(?:要|会|可能)?(?:掉|塌|倒|垮|砸)(?:下来|了)|随时(?:会|可能)?(?:掉|塌|倒|垮|砸)|马上要(?:倒|塌|垮)|(?:砸|压)(?:到|中|伤|死)了?(?:人|车|孩子|小孩|老人|行人)|(?:掉|砸)下来.{0,4}(?:砸|伤)",
+    ),
+    (
+        "cry_for_help",
+        "other",
+        r"救命(?!钱|稻草|恩|之恩|药)|救救(?:我|我们|他|她|孩子|老人)|没(?:有)?人来救|快来救人",
     ),
     (
         "animal",
@@ -288,28 +301,67 @@ RULES: tuple[tuple[str, str, str], ...] = (
     ),
 )
 
-_COMPILED = tuple((name, kind, re.compile(pattern)) for name, kind, pattern in RULES)
+# A negator inside a rule's gap turns what the gap joins into a denial ("水都没有进屋", "电线并没有掉下
+# 来"): every ``.{m,n}`` gap of a rule is matched again by a gap that cannot run over one, and a match
+# only the loose gap allows is set aside as negated. "孩子没人看着爬到窗台上" keeps its match: 没人看 /
+# 没人管 says who is missing, not what did not happen.
+_GAP_NEGATOR = r"(?:没有?|冇|未|无|并非|不是|不会|别|差点|差一点|险些)(?!人?(?:看|管|照顾|注意|理))"
+_GAP = re.compile(r"\.\{(\d+),(\d+)\}")
+# Rules whose negation is what they look for ("三天没开门", "没人拿") keep their gaps.
+_NEGATION_IS_CONTENT = frozenset({"elderly_unseen", "elderly_signs"})
+
+
+def _strict(pattern: str) -> str:
+    return _GAP.sub(lambda m: f"(?:(?!{_GAP_NEGATOR}).){{{m.group(1)},{m.group(2)}}}", pattern)
+
+
+_COMPILED = tuple(
+    (
+        name,
+        kind,
+        re.compile(pattern),
+        re.compile(pattern if name in _NEGATION_IS_CONTENT else _strict(pattern)),
+    )
+    for name, kind, pattern in RULES
+)
 # The "not seen" rules need a span of time or someone living alone to mean anything.
 _ELDERLY_CONTEXT = re.compile(
     rf"{_DAYS}|独居|一个人住|孤寡|孤老|空巢|五保|没人照顾|自己住|昨天|前天|上周|好久"
 )
 
-# Set a match aside when the words before it in its clause negate it or frame it as a hypothesis …
+# Set a match aside when the words just before it in its clause negate it …
 _NEGATED_BEFORE = re.compile(
     r"(?:没有|没|无|未|不是|并非|不存在|没发现|未发现|排除|别|不要|不会|不能|防止|防范|预防|避免|以防|"
-    r"万一|如果|要是|假如|假设|担心|害怕|就怕|怕会|会不会|是否|有没有|可能会|容易|以免|免得|谨防|严禁|禁止|"
+    r"会不会|是否|有没有|可能会|容易|以免|免得|谨防|严禁|禁止|"
     r"关于|如何|怎样|怎么预防|演练|宣传|培训|讲座|知识|科普|模拟|安装|加装|购买|买个|配备|像|以为|怀疑|防|"
     r"经常|老是|总是|每次|每到|时不时|动不动|一到[^，。]{0,4}就)[^，。]{0,8}$"
 )
+# … or anywhere before it in the clause frame it as a hypothesis or a fear ("万一哪天楼道里的电动车
+# 着火", "怕楼上的水漫下来", "担心那堵墙倒下来砸到人"); 怕是 / 恐怕 / 怕不是 say "probably", not "in case".
+# A fear about an elderly person ("担心楼上独居的奶奶三天没开门") is about what is already so: only
+# a condition sets it aside.
+_HYPOTHESIS_BEFORE = re.compile(
+    r"(?:万一|如果|要是|假如|假设|倘若|一旦|真要|就怕|生怕|害怕|担心|担忧|怕的是|(?<![恐哪])怕(?!是|不是))[^，。]{0,16}$"
+)
+_CONDITION_BEFORE = re.compile(r"(?:万一|如果|要是|假如|假设|倘若)[^，。]{0,16}$")
 # … or as what might happen ("充电会着火", "容易倒") …
-_MAY_BEFORE = re.compile(r"(?:会|可能会?|容易|易|要是|真|一旦|真要)$")
-# … or in the past (a present marker in the same clause wins) …
+_MAY_BEFORE = re.compile(r"(?:会|可能会?|容易|易|要是|真|一旦|真要|不)$")
+# … or in the past (a present marker in the same clause, or a later clause saying it is back, wins) …
 _PAST = re.compile(
     r"上个?月|上次|上回|上一次|去年|前年|上周|上星期|上礼拜|之前|以前|曾经|那次|那一次|前几天|前些天|前段时间|"
     r"前阵子|几年前|[0-9一二两三四五六七八九十]+(?:年|个月|个星期|周)前|早些时候|当时|当年|月初|月底|年初|那天|那场|"
-    r"今年[0-9一二三四五六七八九十]+月|[0-9一二三四五六七八九十]+月份|暑假那|过年那"
+    r"今年[0-9一二三四五六七八九十]+月|[0-9一二三四五六七八九十]+月份|暑假那|过年那|昨天|昨晚|前天|前晚|那晚|当晚"
 )
 _PRESENT = re.compile(r"现在|正在|还在|又|此刻|刚刚|刚才|马上|一直|目前|依然|仍然|仍在|still|now")
+# What says the danger lasts: it keeps a past or finished event alive. 刚刚 / 刚才 do not (an alarm a
+# moment ago can be over: "刚才着火了，已经灭了").
+_STILL = re.compile(r"现在|正在|还在|又|此刻|一直|目前|依然|仍然|仍在|到现在")
+# A later clause that says the danger is back or not gone undoes what said it was over
+# ("已经关了总阀开了窗，味道还没散").
+_NOT_OVER_AFTER = re.compile(
+    r"还(?:没|冇|未)(?:散|灭|退|停|出来|找到|醒|联系上|送|到)|还(?:是)?有(?:人|味|烟|火|水|气)|还在(?:冒|烧|漏|涨|流|响|里面)|"
+    r"又(?:闻到|冒|烧|着|漏|响|进|涨|倒|晕)|仍(?:然)?(?:有|在)|依然(?:有|在)"
+)
 # … or when the words after it in the clause say it is about a past event or a request about one …
 _ABOUT_AFTER = re.compile(
     r"^[^，。]{0,3}(?:的事|的事情|这件事|那件事|以后|之后|过后|后来|的那栋|的那家|的那个|隐患|风险|的危险|的可能)"
@@ -318,14 +370,52 @@ _ABOUT_AFTER = re.compile(
     # "出了火灾消防车都进不来": what would happen, said to have an obstacle removed.
     r"|^[^，。]{0,6}(?:都|也)(?:进不来|出不去|没法|不能|来不了|跑不掉)"
 )
-# … or a later clause says it is over.
+# … or a later clause says it is over (unless the alarm's own clause says it lasts) …
 _OVER = re.compile(
-    r"已经?(?:被)?(?:找到|联系上|送医|送到医院|送去医院|没事|灭了|扑灭|熄灭|修好|处理好|处理完|解决|恢复|关掉|关闭|"
-    r"关了|排除|抢修好|救出|救出来|退了|退去|停了|好了|脱险|安全了|离开了|走了|报警了并处理)|(?:找到|联系上)了|"
-    r"(?:人)?(?:没事|没有大碍|无大碍|已无大碍|平安)了?$|虚惊一场|误报|是误会|搞错了|无火情|无明火|未发现|"
-    r"没有超标|浓度为零|复位|消音|核实为|检测为|确认为|开玩笑|出来了|下来了|熄了|不漏电了|"
-    r"(?:测试|演练|维保|宣传|警示|教育|承诺书|标语|离线|低电量|电池|没电了|无心跳)"
+    r"已经?(?:被)?(?:找到|联系上|送医|送到医院|送去医院|送走|拉走|接走|没事|灭了|扑灭|熄灭|修好|处理好|处理完|解决|恢复|关掉|关闭|"
+    r"关了|排除|抢修好|救出|救出来|退了|退去|停了|好了|脱险|安全了|离开了|走了|报警了并处理|醒了|醒过来)|(?:找到|联系上)了|"
+    r"(?:人)?(?:没事|没有大碍|无大碍|已无大碍|平安)了?$|误报|是误会|搞错了|无火情|无明火|"
+    r"没有超标|浓度为零|复位|消音|核实为|检测为|确认为|开玩笑|出来了|(?<![洪水雨石])下来了|熄了|不漏电了|"
+    r"(?:扑|浇|熄)灭了|灭掉了|水(?:已经|都|也)?退了|退水了|修好了|修复了|救出来了|送(?:到|去)?医院了|"
+    r"(?:测试|演练|维保(?:测试|检测|调试|作业)|宣传|警示|教育|承诺书|标语|离线|低电量|电池|没电了|无心跳)"
 )
+# … or a later clause says the alarm was wrong: whatever the alarm's clause said ("烟感刚才一直响，结果
+# 是楼下在烧烤", "闻到一股味，查了没事", "以为有人晕倒，原来是喝醉睡着了") …
+_RESOLVED = re.compile(
+    r"结果是|结果(?:只是|就是)|原来是|原来只是|其实是|其实只是|后来(?:发现|才知道|查明)是|虚惊一场|一场虚惊|误报|误会|"
+    r"(?:搞|弄|看|听)错了|查(?:了|过|看了|看过)(?:一下|一遍|半天)?(?:都|也)?(?:没事|没问题|正常|没什么|什么都没)|"
+    r"检查(?:了|过|后)?(?:都|也)?(?:没事|没问题|正常|无异常|一切正常)|并非|并不是|并没有|不是真的|"
+    r"(?:未|没有?)(?:发现|查到|见到)(?:异常|问题|险情|火情|明火|泄漏|漏点|人员|伤员)|未发现|无异常|一切正常|"
+    r"只是(?:演习|演练|测试|误触)|是(?:在)?(?:演习|演练|测试)"
+)
+# … or a later clause says the particular danger is not there.
+_NOT_THERE: dict[str, re.Pattern[str]] = {
+    kind: re.compile(pattern)
+    for kind, pattern in {
+        "gas": r"没(?:有)?(?:泄漏|泄露|漏气|漏|气味|味道|异味|燃气味|煤气味)|不漏(?:气)?了|闻不到|"
+        r"浓度(?:为)?(?:零|0|正常)",
+        "fire": r"没(?:有)?(?:着火|起火|明火|火情|火|冒烟)|不是(?:着火|火灾|起火|失火|火)|无(?:明火|火情)|"
+        r"是.{0,8}(?:烧烤|做饭|炒菜|油烟|水蒸气|蒸汽|烧纸|烟花|在抽烟|熏腊肉)",
+        "trapped": r"(?:里面|里头|梯里|轿厢里?|车里|屋里)(?:没|冇)(?:有)?人|"
+        r"没(?:有)?(?:人)?(?:被)?困(?:人|住)?|空梯|是空的",
+        "person_down": r"没(?:有)?(?:受伤|什么事|大碍|伤到)|(?:已经?|自己)?(?:醒了|醒过来|站起来了|爬起来了)|"
+        r"是(?:喝醉|睡着|在睡)",
+        "flooding": r"没(?:有)?(?:进|淹|漫|灌)(?:到|进)?(?:屋|家|房|室)?|进不了(?:屋|家)",
+        "live_wire": r"没(?:有)?电|不带电|断(?:了)?电了|已(?:经)?断电|停电的|是(?:废|旧)线",
+        "collapse": r"没(?:有)?(?:人)?(?:砸到|压到|伤到|受伤|掉下去|摔下去|掉进去)",
+        "violence": r"没(?:有)?(?:动手|打起来|受伤)|是(?:在)?(?:开玩笑|拍戏|拍视频|演戏|气话)|(?:劝|拉)开了",
+        "child_height": r"没(?:有)?危险|封死|(?:抱|拉)(?:回|进)(?:来|去)了|在(?:窗户|阳台)?里面",
+        "elderly_unseen": r"(?<![不没])(?:在|去)(?:女儿|儿子|亲戚|子女|孩子|老家)|住院了|回来了|开门了|"
+        r"接(?:了)?电话了|有人应了",
+    }.items()
+}
+# Smoke and flames from a barbecue, a kitchen or a paper offering (in the clause or the two before it)
+# are not a fire, unless the words say a fire ("烧烤摊着火了").
+_HARMLESS_SMOKE = re.compile(
+    r"烧烤|烤串|烤肉|撸串|油烟|炒菜|做饭|煮饭|烧饭|熏肉|熏腊|腊肉|烧纸|烧香|祭祀|上坟|烟花|鞭炮|爆竹|香烟|抽烟|吸烟|"
+    r"蚊香|艾灸|火锅|烧水|炭火|水蒸气|蒸汽|干冰|烧秸秆|烧落叶|烧树叶|烧稻草|烧垃圾"
+)
+_FIRE_ITSELF = re.compile(r"着火|起火|失火|火灾|燃起来|烧起来|烧着了|着了火|起了火|爆炸|火苗|明火")
 
 
 # Words anywhere in the text that say the danger is not (or no longer) there: the model, which reads
@@ -333,7 +423,8 @@ _OVER = re.compile(
 _CALM = re.compile(
     r"没事|没有?(?:人)?(?:受伤|被困|危险|进水|着火|塌|倒|漏气|味道|烟)|无(?:人员?)?(?:受伤|伤亡|被困)|"
     r"不是.{0,8}(?:着火|起火|漏气|煤气|燃气|烟)|误报|虚惊|已经?(?:退|灭|熄|复位|下来|找到|联系上|修好|送医)|"
-    r"离线|低电量|电量低|电池|测试|演练|不漏电|封死|撤单|平安|核实为|检测为|确认为"
+    r"离线|低电量|电量低|电池|测试|演练|不漏电|封死|撤单|平安|核实为|检测为|确认为|结果是|原来是|其实是|并非|"
+    r"未发现|查了没事|没问题"
 )
 
 
@@ -370,8 +461,9 @@ def rule_hits(text: str) -> list[Hit]:
     hits: list[Hit] = []
     seen: set[tuple[str, str]] = set()
     for index, (_offset, clause) in enumerate(parts):
+        earlier = [c for _o, c in parts[max(0, index - 2) : index]]
         later = [c for _o, c in parts[index + 1 :]]
-        for name, kind, pattern in _COMPILED:
+        for name, kind, pattern, strict in _COMPILED:
             for match in pattern.finditer(clause):
                 # One reason per kind and phrase: a title repeated in the description counts once.
                 key = (kind, match.group(0))
@@ -380,30 +472,52 @@ def rule_hits(text: str) -> list[Hit]:
                 seen.add(key)
                 if kind == "elderly_unseen" and not _ELDERLY_CONTEXT.search(norm):
                     continue
-                hits.append(
-                    Hit(
-                        kind=kind,
-                        phrase=match.group(0),
-                        by="rule",
-                        rule=name,
-                        set_aside=_set_aside(kind, clause, match, later),
-                    )
+                gap_negated = not any(
+                    m.start() < match.end() and m.end() > match.start() for m in strict.finditer(clause)
                 )
+                why = "negated" if gap_negated else _set_aside(kind, clause, match, earlier, later)
+                hits.append(Hit(kind=kind, phrase=match.group(0), by="rule", rule=name, set_aside=why))
     return hits
 
 
-def _set_aside(kind: str, clause: str, match: re.Match[str], later: Sequence[str]) -> str:
+def _set_aside(
+    kind: str, clause: str, match: re.Match[str], earlier: Sequence[str], later: Sequence[str]
+) -> str:
     before, after = clause[: match.start()], clause[match.end() :]
     if _NEGATED_BEFORE.search(before) or _MAY_BEFORE.search(before):
         return "negated"
+    if (_CONDITION_BEFORE if kind == "elderly_unseen" else _HYPOTHESIS_BEFORE).search(before):
+        return "negated"
+    if (
+        kind == "fire"
+        and not _FIRE_ITSELF.search(match.group(0))
+        and any(_HARMLESS_SMOKE.search(c) for c in (*earlier, clause))
+    ):
+        return "negated"
+    # What comes after, in this clause and the next few: the first one that says the alarm was wrong
+    # or the danger is not there, unless a clause after that says it is back.
+    # (clause, where to start reading it): the alarm's own clause from the end of the match on.
+    following = [(clause, match.end()), *((c, 0) for c in later[:6])]
+    not_there = _NOT_THERE.get(kind)
+    for i, (words, pos) in enumerate(following):
+        if _RESOLVED.search(words, pos) or (not_there and not_there.search(words, pos)):
+            if not any(_NOT_OVER_AFTER.search(c, p) for c, p in following[i + 1 :]):
+                return "negated"
+            break
     present = _PRESENT.search(clause)
+    back = any(_NOT_OVER_AFTER.search(c) for c in later[:3])
     # An elderly person unseen "since last week" is still unseen: time words describe the absence.
-    if kind != "elderly_unseen" and not present and (_PAST.search(before) or _ABOUT_AFTER.search(after)):
+    past = _PAST.search(before) or _ABOUT_AFTER.search(after)
+    if kind != "elderly_unseen" and not present and not back and past:
         return "past"
-    if not present and (_OVER.search(after) or any(_OVER.search(c) for c in later[:4])):
-        # A later clause that itself raises the alarm again keeps it ("火灭了，但还有人困在里面" is
-        # caught by that clause's own match).
-        return "over"
+    if not _STILL.search(clause):
+        for i, (words, pos) in enumerate(following):
+            if _OVER.search(words, pos):
+                # A later clause that itself raises the alarm again keeps it ("火灭了，但还有人困在里
+                # 面" is caught by that clause's own match; "关了总阀，味道还没散" here).
+                if not any(_NOT_OVER_AFTER.search(c, p) for c, p in following[i:]):
+                    return "over"
+                break
     return ""
 
 
@@ -639,6 +753,22 @@ class Triage:
 NOT_URGENT = Triage(urgent=False, kind="", hits=(), set_aside=(), probability=None)
 
 
+def model_threshold(
+    text: str,
+    hits: Sequence[Hit],
+    *,
+    base: float = MODEL_THRESHOLD,
+    calm: float = MODEL_THRESHOLD_CALM,
+    set_aside: float = MODEL_THRESHOLD_SET_ASIDE,
+) -> float:
+    """The probability the model must reach for this text, given the rules' matches (``hits``)."""
+    if any(not h.set_aside for h in hits):
+        return base  # a rule fires anyway
+    if hits:
+        return set_aside
+    return calm if _CALM.search(normalize(text)) else base
+
+
 def detect(text: str, *, model: Model | None = None, use_model: bool = True) -> Triage:
     """Whether ``text`` reports a present danger to life, with the reasons. Never raises for a model
     problem: the rules alone then decide (and it is logged)."""
@@ -653,9 +783,7 @@ def detect(text: str, *, model: Model | None = None, use_model: bool = True) -> 
         try:
             used = model or get_model()
             probability, kind = used.life_probability([text])[0]
-            calm = not active and (bool(aside) or bool(_CALM.search(normalize(text))))
-            threshold = MODEL_THRESHOLD_SET_ASIDE if calm else MODEL_THRESHOLD
-            if probability >= threshold:
+            if probability >= model_threshold(text, hits):
                 phrases = used.top_phrases(text)
                 model_hit = Hit(kind=kind, phrase=" · ".join(phrases), by="model", score=probability)
         except Exception:  # the rules still stand; the model's failure must not stop a report
