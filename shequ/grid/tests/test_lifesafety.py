@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -181,3 +182,125 @@ def test_cleared_alarms_feed_the_next_training(tmp_path: Path) -> None:
 def test_hypotheses_habits_and_broken_devices_are_not_alarms(text: str) -> None:
     """False alarms the demo's corpus texts showed: each names a hazard, none a danger this minute."""
     assert not ls.detect(text).urgent, text
+
+
+# --- Negation, hypotheses, the past and resolved alarms (the constructions the rules read) ----------
+
+# (text, why the rule match is set aside): each a construction the rules handle.
+SET_ASIDE = [
+    # A negator inside the words a rule's gap joins.
+    ("暴雨下了一夜，水都没有漫进屋", "negated"),
+    ("那根电线并没有掉下来，只是垂得很低", "negated"),
+    # Barbecue, kitchen and paper-offering smoke; 烧烤 / 大火收汁 / 气得冒火 are no fire words.
+    ("隔壁阳台上在烧烤 烟好大 衣服都熏了", "negated"),
+    ("路口有人烧纸 烟很浓", "negated"),
+    # A fear or a hypothesis anywhere before the match in its clause.
+    ("我怕楼道里充电的电动车哪天着火", "negated"),
+    ("担心那根高压线被大风吹断掉下来", "negated"),
+    ("万一哪天燃气管道被挖断了，这一片都要遭殃", "negated"),
+    # A later clause says the alarm was wrong or the danger is not there, whatever the alarm said.
+    ("烟感刚才一直响，结果是楼下在煎鱼", "negated"),
+    ("厨房里好大的煤气味，燃气公司来查了没事", "negated"),
+    ("说是电梯困人了，物业过去一看轿厢里没人", "negated"),
+    ("路边有人躺在地上，原来是喝多了睡着了", "negated"),
+    ("楼上好像着火了，后来发现是在拍视频放的烟饼", "negated"),
+    ("有人落水的消息是假的，派出所辟谣了", "negated"),
+    # Over, even after 刚才: a moment ago is not now.
+    ("刚才车库的电动车烧起来了，保安已经扑灭了", "over"),
+    ("有人晕倒了，已经送医了", "over"),
+    # The past: 昨天, 上个礼拜; a consequence "到现在" does not make it present.
+    ("上个礼拜三栋有人被困在电梯里", "past"),
+    ("那次塌方以后坡上的土到现在还堆着", "past"),
+]
+
+# The same dangers said plainly, or said with words that look like negation but are not.
+STILL_DANGER = [
+    ("暴雨下了一夜，水已经漫进屋了", "flooding"),
+    ("那根电线掉下来了，还在冒火花", "live_wire"),
+    ("隔壁阳台的烧烤炉着火了，火苗窜到晾衣架上", "fire"),
+    ("一楼车库在往外冒黑烟 怕是着了", "fire"),  # 怕是: "probably", not a fear
+    ("担心楼上独居的奶奶三天没开门了", "elderly_unseen"),  # a fear about what is already so
+    ("燃气报警器响了，查了没事，可是现在又闻到很浓的煤气味", "gas"),
+    ("刚才闻到很重的煤气味，已经关了总阀，味道还没散", "gas"),
+    ("上个月燃气管漏气，现在还在漏", "gas"),
+    ("着火了 楼道全是烟 没有人来救", "fire"),
+    ("老人摔倒了不能动了", "person_down"),
+    ("火很大 还有两个人没出来", "trapped"),
+    ("救命 有人拿刀冲进来了", "violence"),
+    ("老人吃了药以后一直没醒", "person_down"),
+]
+
+
+@pytest.mark.parametrize(("text", "why"), SET_ASIDE)
+def test_negation_hypotheses_resolutions_and_the_past_set_a_match_aside(text: str, why: str) -> None:
+    hits = ls.rule_hits(text)
+    assert hits, text  # the rules saw the danger words …
+    assert [h for h in hits if not h.set_aside] == [], [(h.phrase, h.set_aside) for h in hits]
+    assert why in {h.set_aside for h in hits}  # … and say why they do not count
+
+
+@pytest.mark.parametrize(("text", "kind"), STILL_DANGER)
+def test_danger_worded_near_negation_still_fires_a_rule(text: str, kind: str) -> None:
+    active = [h for h in ls.rule_hits(text) if not h.set_aside]
+    assert kind in {h.kind for h in active}, [(h.rule, h.phrase, h.set_aside) for h in ls.rule_hits(text)]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "大火收汁的时候锅糊了",
+        "气得我冒火，物业费涨了也不通知",
+        "楼下饭店在烧烤，油烟太大",
+        "烟感报警器坏了谁来修",
+    ],
+)
+def test_cooking_and_figures_of_speech_are_no_fire(text: str) -> None:
+    assert [h for h in ls.rule_hits(text) if not h.set_aside] == [], text
+
+
+@pytest.mark.parametrize(("text", "why"), SET_ASIDE)
+def test_detect_does_not_mark_set_aside_dangers_urgent(text: str, why: str) -> None:
+    triage = ls.detect(text)
+    assert not triage.urgent, (text, triage.probability, [h.as_dict() for h in triage.hits])
+    assert triage.set_aside and all(h.by == "rule" for h in triage.set_aside)
+
+
+@pytest.mark.parametrize(("text", "kind"), STILL_DANGER)
+def test_detect_marks_danger_worded_near_negation_urgent(text: str, kind: str) -> None:
+    assert ls.detect(text).urgent, text
+
+
+def _hit(set_aside: str = "") -> ls.Hit:
+    return ls.Hit(kind="person_down", phrase="晕倒", by="rule", rule="person_down", set_aside=set_aside)
+
+
+def test_the_model_must_be_much_surer_when_every_rule_match_was_set_aside() -> None:
+    """The model reads 晕倒 and not 已经送医: when the rules set every match aside, its probability
+    must reach MODEL_THRESHOLD_SET_ASIDE; a text the rules did not match at all, MODEL_THRESHOLD."""
+    assert ls.MODEL_THRESHOLD < ls.MODEL_THRESHOLD_CALM < ls.MODEL_THRESHOLD_SET_ASIDE < 1
+    assert ls.model_threshold("有人晕倒了，已经送医了", [_hit("over")]) == ls.MODEL_THRESHOLD_SET_ASIDE
+    assert ls.model_threshold("有人晕倒了", [_hit()]) == ls.MODEL_THRESHOLD
+    assert ls.model_threshold("楼下有个人躺着不动", []) == ls.MODEL_THRESHOLD
+    # Words that say the danger is not there, a resolution, a fear or kitchen smoke: calm.
+    for calm in (
+        "说是有人躺在路边，结果是在等车",
+        "怕孩子从那个楼梯口摔下去",
+        "楼下炒菜的油烟好呛",
+        "没事了",
+    ):
+        assert ls.model_threshold(calm, []) == ls.MODEL_THRESHOLD_CALM, calm
+    # "是不是煤气" asks; it does not deny.
+    assert ls.model_threshold("不知道是不是煤气 味道很冲 头好晕", []) == ls.MODEL_THRESHOLD
+
+
+def test_a_confident_model_does_not_override_a_set_aside_rule(monkeypatch: pytest.MonkeyPatch) -> None:
+    class Sure:
+        def life_probability(self, texts: list[str]) -> list[tuple[float, str]]:
+            return [(0.9, "person_down") for _t in texts]
+
+        def top_phrases(self, text: str, n: int = 3) -> list[str]:
+            return ["晕倒"]
+
+    sure: Any = Sure()
+    assert not ls.detect("有人晕倒了，已经送医了", model=sure).urgent
+    assert ls.detect("楼下有个人躺着一动不动", model=sure).urgent  # no rule said anything: the model fires
