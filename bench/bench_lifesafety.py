@@ -49,14 +49,24 @@ def quality(show_misses: bool) -> None:
     started = time.perf_counter()
     model = ls.train(ls.base_samples(), version="bench")
     print(f"model: {model.samples} training texts, trained in {time.perf_counter() - started:.1f} s")
-    rows = ls.labelled(ls.EVAL_PATH)
+    for path in ls.HELD_OUT:
+        held_out(model, path, show_misses and path == ls.EVAL_PATH)
+    corpus_false_alarms(model, show_misses)
+
+
+def held_out(model: ls.Model, path: os.PathLike[str], show_misses: bool) -> None:
+    rows = ls.labelled(path)  # type: ignore[arg-type]
     texts = [t for t, _k in rows]
     truth = [k != ls.ORDINARY for _t, k in rows]
-    with open(ls.EVAL_PATH, encoding="utf-8") as f:
+    with open(path, encoding="utf-8") as f:
         import csv
 
         ordinary_kinds = [r["kind"] for r in csv.DictReader(f)]
-    print(f"held-out set: {len(rows)} texts, {sum(truth)} life-safety, {len(rows) - sum(truth)} ordinary")
+    print()
+    print(
+        f"held-out set {os.path.basename(path)}: {len(rows)} texts, {sum(truth)} life-safety,"
+        f" {len(rows) - sum(truth)} ordinary"
+    )
 
     t0 = time.perf_counter()
     triage = [ls.detect(t, model=model) for t in texts]
@@ -103,6 +113,20 @@ def quality(show_misses: bool) -> None:
     for kind, n in sorted(total.items()):
         print(f"  {kind:15s} {by.get(kind, 0)}/{n}")
 
+    if show_misses:
+        print("\nmissed:")
+        for i, (t, k) in enumerate(rows):
+            if truth[i] and not fired[i]:
+                print(f"  [{k}] p={probs[i][0]:.2f} {t}")
+        print("false alarms:")
+        for i, (t, _k) in enumerate(rows):
+            if not truth[i] and fired[i]:
+                why = "; ".join(f"{h.by}:{h.phrase}" for h in triage[i].hits)
+                print(f"  [{ordinary_kinds[i]}] {why} | {t}")
+
+
+def corpus_false_alarms(model: ls.Model, show_misses: bool) -> None:
+    cls_model = classifier.get_model()
     corpus = [t for t, _k in ls.ordinary_corpus("test")]
     corpus_fired = [ls.detect(t, model=model).urgent for t in corpus]
     corpus_baseline = [
@@ -116,15 +140,6 @@ def quality(show_misses: bool) -> None:
         f"{sum(corpus_baseline)} ({sum(corpus_baseline) / len(corpus):.1%})"
     )
     if show_misses:
-        print("\nmissed:")
-        for i, (t, k) in enumerate(rows):
-            if truth[i] and not fired[i]:
-                print(f"  [{k}] p={probs[i][0]:.2f} {t}")
-        print("false alarms:")
-        for i, (t, _k) in enumerate(rows):
-            if not truth[i] and fired[i]:
-                why = "; ".join(f"{h.by}:{h.phrase}" for h in triage[i].hits)
-                print(f"  [{ordinary_kinds[i]}] {why} | {t}")
         print("corpus false alarms:")
         for text, flagged in zip(corpus, corpus_fired, strict=True):
             if flagged:

@@ -52,6 +52,10 @@ logger = logging.getLogger(__name__)
 DATA = Path(__file__).resolve().parent / "data"
 TRAIN_PATH = DATA / "lifesafety_train.csv"
 EVAL_PATH = DATA / "lifesafety_eval.csv"
+# A second held-out set (199 texts), written on 2026-12-07 by a writer who saw neither the
+# detector nor the other sets, to measure the negation and past-event work done after the first.
+FRESH_PATH = DATA / "lifesafety_fresh.csv"
+HELD_OUT = (EVAL_PATH, FRESH_PATH)
 CORPUS_PATH = DATA / "corpus.csv"
 MODEL_FILENAME = "grid-lifesafety.joblib"
 # Bump when the rules' meaning, the features or the model change: the stamp retrains saved models.
