@@ -104,6 +104,9 @@ def call_now(alert: UrgentAlert | None) -> dict[str, Any] | None:
         "advice": kind.advice,
         "calls": [(n, CALLS[n], i == 0) for i, n in enumerate(order)],
         "reached": bool(alert.reached),
+        # It went past the on-duty level at once because nobody was on duty (not for lack of an
+        # acknowledgement): the box says so rather than "the person on duty did not acknowledge".
+        "straight": bool(alert.reached) and int(alert.reached[0].get("level", 0)) > AlertLevel.ON_DUTY,
     }
 
 

@@ -316,7 +316,13 @@ def ticket_accept(
                         )
                     }
                 )
-            urgent.alert_clear(actor=actor, alert=alert, reason=clear_reason, request=request)
+            try:
+                urgent.alert_clear(actor=actor, alert=alert, reason=clear_reason, request=request)
+            except ValidationError as exc:  # its "reason" is this form's "clear_reason"
+                errors = exc.message_dict if hasattr(exc, "error_dict") else {"reason": exc.messages}
+                raise ValidationError(
+                    {("clear_reason" if k == "reason" else k): v for k, v in errors.items()}
+                ) from exc
             ticket = _lock(ticket)
         elif urgency is not None:
             ticket.urgency = urgency

@@ -356,6 +356,9 @@ def test_the_resident_is_told_whom_to_call(world: World) -> None:
     outbox.run_pending()
     told = Message.objects.get(recipient=world["resident"], topic="grid.urgent_reporter")
     assert "119 / 110 / 120" in told.subject and "社区已收到" in told.body
+    # No roster here: the box says nobody is on duty, not that the person on duty was too slow.
+    box = client.get(reverse("core:message", args=[told.pk])).content.decode()
+    assert "此刻社区无人值班，已通知社区负责人" in box and "未及时确认" not in box
     # An ordinary report's page has no such box.
     Ticket.objects.all().delete()
     ordinary = via_resident_page(world, ORDINARY)
@@ -585,6 +588,11 @@ def test_accepting_an_urgent_ticket_as_normal_is_clearing_its_alarm_with_a_reaso
     with pytest.raises(ValidationError) as refused:
         services.ticket_accept(actor=world["head_a"], ticket=ticket, category="safety.gas", urgency="normal")
     assert "clear_reason" in refused.value.error_dict
+    with pytest.raises(ValidationError) as refused:  # too short to say anything: as "Clear a false alarm"
+        services.ticket_accept(
+            actor=world["head_a"], ticket=ticket, category="safety.gas", urgency="normal", clear_reason="误报"
+        )
+    assert list(refused.value.error_dict) == ["clear_reason"]
     ticket.refresh_from_db()
     alert = UrgentAlert.objects.get(ticket=ticket)
     assert (ticket.status, ticket.urgency, alert.state) == ("submitted", Urgency.URGENT, AlertState.OPEN)
@@ -746,3 +754,22 @@ def test_an_empty_model_phrase_shows_the_rules_words(world: World) -> None:
     shown = reasons(alert)
     assert [r.phrase for r in shown] == ["煤气味", "着火", "煤气味"]
     assert shown[0].rule == "gas_smell" and shown[2].rule == ""
+
+
+def test_the_api_accepts_as_normal_only_with_the_reason(world: World) -> None:
+    from shequ.core.tests.api_helpers import assert_error
+
+    ticket = via_staff_page(world, GAS)
+    token = bearer(issue(world, "head_a"))
+    url = f"/api/v1/grid/tickets/{ticket.pk}/accept"
+
+    def accept(**extra: str) -> Any:
+        body = {"category": "safety.gas", "urgency": "normal", **extra}
+        return Client().post(url, data=json.dumps(body), content_type="application/json", **token)
+
+    refused = assert_error(accept(), 400)
+    assert [e["field"] for e in refused["details"]["errors"]] == ["clear_reason"], refused
+    assert UrgentAlert.objects.get().state == AlertState.OPEN
+    response = accept(clear_reason="现场核实是煮中药的味道")
+    assert response.status_code == 200, response.content[:500]
+    assert response.json()["urgency"] == "normal" and UrgentAlert.objects.get().state == AlertState.CLEARED
