@@ -621,6 +621,25 @@ def thread_states(keys: Iterable[str]) -> dict[str, ThreadState]:
     return out
 
 
+# Panels ---------------------------------------------------------------------------------------
+
+# topic → function(message) → HTML shown under the message's body (or "" for none): the app that
+# sent a topic's messages can add what plain text cannot hold (an urgent report's tap-to-call box).
+MessagePanel = Callable[[Message], str]
+_PANELS: dict[str, MessagePanel] = {}
+
+
+def register_message_panel(topic: str, panel: MessagePanel) -> None:
+    """Let the app sending ``topic`` messages add a panel to their page (called from AppConfig.ready).
+    The panel is rendered for the message's own recipient only, after the page checked it is theirs."""
+    _PANELS[topic] = panel
+
+
+def message_panel(message: Message) -> str:
+    panel = _PANELS.get(message.topic)
+    return panel(message) if panel is not None else ""
+
+
 def acknowledge(*, user: User, message: Message) -> Message:
     """Confirm a message that asks for it (idempotent); also marks it read."""
     _own(user, message)

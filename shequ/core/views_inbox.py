@@ -71,6 +71,7 @@ def message_detail(request: HttpRequest, message_id: int) -> HttpResponse:
             "msg": message,
             "thread": thread if len(thread) > 1 else [],
             "thread_state": states.get(message.thread_key),
+            "panel": messaging.message_panel(message),
         },
     )
 

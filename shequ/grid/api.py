@@ -300,6 +300,7 @@ def ticket_accept(request: HttpRequest, ticket_id: TicketIdPath, payload: Accept
         category=payload.category,
         urgency=payload.urgency,
         comment=payload.comment,
+        clear_reason=payload.clear_reason,
     )
 
 

@@ -289,6 +289,7 @@ _process: modelfile.ProcessModel[Model] = modelfile.ProcessModel(
     load=lambda: Model.load(version=corpus_version()),
     train=lambda: train(corpus("train"), version=corpus_version()),
     save=lambda model: model.save(),
+    path=model_path,
 )
 
 

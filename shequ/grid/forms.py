@@ -16,7 +16,8 @@ from django.utils.translation import gettext_lazy as _
 from shequ.core.forms import DateInput, PhotosInput, PlatformForm, RegionPickerField
 from shequ.core.models import Department, DepartmentKind, Region, RegionLevel
 from shequ.core.permissions import Viewer, scope_q
-from shequ.grid.models import Category, Source, Ticket, Urgency
+from shequ.grid import selectors
+from shequ.grid.models import AlertState, Category, Source, Ticket, Urgency
 from shequ.grid.permissions import GridPerm as P
 from shequ.grid.selectors import TicketFilters
 from shequ.grid.services import (
@@ -158,12 +159,28 @@ class AcceptForm(TicketForm):
     urgency = forms.ChoiceField(label=_("Urgency"), choices=Urgency.choices)
     comment = text_area(_("Note"), COMMENT_MAX, required=False, rows=2)
 
+    # Shown only while the ticket's urgent alarm is live: accepting it as normal clears that alarm,
+    # which (like "Clear a false alarm") needs the reason.
+    clear_reason = text_area(
+        _("Why it is not urgent"),
+        COMMENT_MAX,
+        required=False,
+        rows=2,
+        help_text=_(
+            "Only if you accept it as normal: this clears its urgent alarm as a false alarm, with this "
+            "reason (the same as “Clear a false alarm”)."
+        ),
+    )
+
     def __init__(self, *args: Any, ticket: Ticket, **kwargs: Any) -> None:
         super().__init__(*args, ticket=ticket, **kwargs)
         suggested = ticket.suggested_category
         current = ticket.category or suggested
         self.initial.setdefault("category", current.code if current else "")
         self.initial.setdefault("urgency", ticket.urgency)
+        alert = selectors.urgent_alert(ticket)
+        if alert is None or alert.state == AlertState.CLEARED:
+            del self.fields["clear_reason"]
         if suggested is not None:
             self.fields["category"].help_text = suggestion_words(
                 suggested.name_zh, ticket.suggestion_confidence

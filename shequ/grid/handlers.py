@@ -7,6 +7,7 @@ per person per event, threaded per ticket; their texts are in ``grid.notices``.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -17,7 +18,7 @@ from django.utils.translation import gettext as _
 
 from shequ.core import duty, outbox
 from shequ.core.events import MessageAcknowledged
-from shequ.core.messaging import notify, thread_key
+from shequ.core.messaging import Contact, notify, register_contacts, thread_key
 from shequ.core.models import LEVEL_CODE_LENGTH, Channel, Department, Region, RegionLevel, User
 from shequ.core.outbox import handles, periodic
 from shequ.emergency.events import CheckInFollowUp, HelpRequested
@@ -254,20 +255,49 @@ def alert_people(event: UrgentAlertRaised) -> None:
                 topic_ref=str(alert.pk),
             )
         services.alert_reached(alert_id=alert.pk, level=level, users=users, why=why, at=now)
-        reporter = _resident_reporter(ticket)
-        if event.level == AlertLevel.ON_DUTY and alert.life_safety and reporter is not None:
-            notify(
-                sender=None,
-                recipients=[reporter],
-                subject=(n := notices.urgent_reporter(ticket, alert, minutes=minutes)).subject,
-                body=n.body,
-                link=reverse("grid:report_done", args=[ticket.pk]),
-                region_code=ticket.region_code,
-                dedupe_key=f"{outbox.current_event_id()}:reporter",
-                thread_key=thread_key(notices.THREAD_KIND, ticket.pk),
-                topic="grid.urgent_reporter",
-                topic_ref=str(alert.pk),
-            )
+        if event.level == AlertLevel.ON_DUTY and alert.life_safety:
+            _tell_reporter_to_call(ticket, alert, level=level, reached=bool(users), minutes=minutes)
+
+
+def _tell_reporter_to_call(
+    ticket: Ticket, alert: UrgentAlert, *, level: int, reached: bool, minutes: int
+) -> None:
+    """The reporter of a life-safety report hears whom to call now, in the inbox (with the call box,
+    ``views_urgent.reporter_panel``) and by SMS, where the numbers can be tapped: a resident by their
+    account's phone; someone without an account (a 12345 caller, a walk-in entered by staff) by the
+    contact phone on the ticket, if one was given."""
+    notice = notices.urgent_reporter(ticket, alert, minutes=minutes, level=level, reached=reached)
+    reporter = _resident_reporter(ticket)
+    common: dict[str, Any] = {
+        "sender": None,
+        "subject": notice.subject,
+        "body": notice.body,
+        "region_code": ticket.region_code,
+        "dedupe_key": f"{outbox.current_event_id()}:reporter",
+        "channels": (Channel.INBOX, Channel.SMS),
+        "topic": REPORTER_TOPIC,
+        "topic_ref": str(alert.pk),
+    }
+    if reporter is not None:
+        notify(
+            recipients=[reporter],
+            link=reverse("grid:report_done", args=[ticket.pk]),
+            thread_key=thread_key(notices.THREAD_KIND, ticket.pk),
+            **common,
+        )
+    elif ticket.contact_phone_index:  # a number exists (the blind index tells without decrypting)
+        notify(recipients=[], contacts=[Contact(ref=f"{CONTACT_KIND}:{ticket.pk}")], **common)
+
+
+REPORTER_TOPIC = "grid.urgent_reporter"
+# A ticket's reporter without an account, reached by SMS at the ticket's contact phone.
+CONTACT_KIND = "grid.ticket"
+
+
+def contact_phones(ids: Sequence[str]) -> dict[str, str]:
+    """The contact phone of each ticket (``messaging.register_contacts``), read when the SMS is sent."""
+    found = Ticket.objects.filter(pk__in=[int(i) for i in ids if i.isdigit()])
+    return {str(t.pk): t.contact_phone for t in found if t.contact_phone}
 
 
 def _resident_reporter(ticket: Ticket) -> User | None:
@@ -448,6 +478,8 @@ def ticket_from_help_request(event: HelpRequested) -> None:
             urgency=Urgency.NORMAL if event.is_drill else Urgency.URGENT,
             address=event.place,
             external_ref=ref,
+            # A drill's "need help" is practice, whatever its words ("一楼进水了"): no detector.
+            detect=not event.is_drill,
         )
     emergency_answers.recipient_link_ticket(recipient_id=event.recipient_id, ticket_ref=str(ticket.pk))
 
@@ -506,3 +538,6 @@ def ticket_from_care_concern(event: CareConcern) -> None:
         category=category,
         external_ref=ref,
     )
+
+
+register_contacts(CONTACT_KIND, contact_phones)

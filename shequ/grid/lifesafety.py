@@ -747,6 +747,7 @@ _process: modelfile.ProcessModel[Model] = modelfile.ProcessModel(
     load=lambda: Model.load(version=data_version()),
     train=lambda: train(base_samples(), version=data_version()),
     save=lambda model: model.save(),
+    path=model_path,
 )
 
 

@@ -136,28 +136,49 @@ def urgent_alert(
     return Notice(subject=_("URGENT (%(danger)s): %(label)s") % fields, body=body, fields=fields)
 
 
-def urgent_reporter(ticket: Ticket, alert: UrgentAlert, *, minutes: int) -> Notice:
-    """To the resident whose report reads as a danger to life: what to do now, and what the community
-    is doing."""
+def urgent_reporter(
+    ticket: Ticket, alert: UrgentAlert, *, minutes: int, level: int = AlertLevel.ON_DUTY, reached: bool = True
+) -> Notice:
+    """To the person whose report reads as a danger to life: the three numbers to call now (the
+    kind's first), what to do, and what the community is doing, in words true for whom the alert
+    reached: ``level`` is the level it stands at, ``reached`` whether anyone was alerted at all."""
     from shequ.grid.lifesafety import KINDS
+    from shequ.grid.views_urgent import call_order
 
     kind = KINDS.get(alert.kind) or KINDS["other"]
     fields = {
         "label": label(ticket),
-        "call": " / ".join(kind.call),
+        "call": " / ".join(call_order(kind)),
         "advice": str(kind.advice),
-        "minutes": str(minutes),
     }
-    return Notice(
-        subject=_("If anyone is in danger, call %(call)s now") % fields,
-        body=_(
-            "Your report %(label)s may involve a danger to life. %(advice)s The community's person on "
-            "duty has been alerted by SMS and in the app; if nobody acknowledges within %(minutes)s "
-            "minutes, the community head and then the street are alerted."
+    if reached and level < AlertLevel.STREET:
+        fields["minutes"] = str(minutes)
+    if not reached:
+        doing = _(
+            "Your report is at the top of the community's urgent list, but nobody could be alerted at "
+            "this moment: do not wait for the community."
         )
-        % fields,
-        fields=fields,
-    )
+    elif level == AlertLevel.ON_DUTY:
+        doing = _(
+            "The community has received it and is dealing with it: staff were alerted by SMS and in the "
+            "app. If nobody acknowledges within %(minutes)s minutes, the community head and then the "
+            "street are alerted."
+        )
+    elif level == AlertLevel.COMMUNITY_HEAD:
+        doing = _(
+            "The community has received it and is dealing with it: the community head was alerted by SMS "
+            "and in the app. If nobody acknowledges within %(minutes)s minutes, the street is alerted."
+        )
+    else:
+        doing = _(
+            "The street office has received it and is dealing with it: its staff were alerted by SMS and "
+            "in the app."
+        )
+    body = _("Your report %(label)s may involve a danger to life. %(advice)s %(doing)s") % {
+        **fields,
+        "doing": doing % fields,
+    }
+    return Notice(subject=_("If anyone is in danger, call %(call)s now") % fields, body=body, fields=fields)
 
 
 def urgent_acknowledged(ticket: Ticket, *, by: str, for_reporter: bool) -> Notice:

@@ -348,6 +348,11 @@ class AcceptIn(StrictIn):
     category: CategoryCode | None = Field(None, description="Confirm or correct the category.")
     urgency: Urgency | None = None
     comment: Str2000 = Field("", description=STAFF_ONLY)
+    clear_reason: Str2000 = Field(
+        "",
+        description="Needed to accept as normal a ticket whose urgent alarm is live: the alarm is "
+        "cleared as a false alarm with this reason (as `urgent_clear`).",
+    )
 
 
 class CategoryIn(StrictIn):

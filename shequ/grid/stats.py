@@ -555,7 +555,8 @@ class UrgentFigures:
     acknowledged: int
     ack_median_minutes: float | None
     ack_p90_minutes: float | None
-    escalated: int  # reached the community head or the street
+    escalated: int  # climbed because nobody it reached acknowledged in time
+    nobody_on_duty: int  # went straight past the on-duty level: nobody was on duty (a roster gap)
     cleared: int  # false alarms cleared by staff
     waiting: int  # nobody has acknowledged yet
 
@@ -577,17 +578,23 @@ def urgent(query: StatsQuery) -> UrgentFigures:
 
     rows = list(
         UrgentAlert.objects.filter(ticket__in=tickets(query)).values_list(
-            "life_safety", "state", "level", "raised_at", "acknowledged_at"
+            "life_safety", "state", "level", "raised_at", "acknowledged_at", "reached"
         )
     )
-    waits = [(acked - raised).total_seconds() / 60 for _l, _s, _v, raised, acked in rows if acked is not None]
+    waits = [
+        (acked - raised).total_seconds() / 60 for _l, _s, _v, raised, acked, _r in rows if acked is not None
+    ]
+    # The level the alert first reached someone at (``reached[0]``): above the person on duty means
+    # the roster had nobody; any climb above that first level is a late acknowledgement.
+    first = [int((r[5] or [{}])[0].get("level", AlertLevel.ON_DUTY)) for r in rows]
     return UrgentFigures(
         alerts=len(rows),
         life_safety=sum(1 for r in rows if r[0]),
         acknowledged=len(waits),
         ack_median_minutes=_quantile(waits, 0.5),
         ack_p90_minutes=_quantile(waits, 0.9),
-        escalated=sum(1 for r in rows if r[2] > AlertLevel.ON_DUTY),
+        escalated=sum(1 for r, f in zip(rows, first, strict=True) if r[2] > f),
+        nobody_on_duty=sum(1 for f in first if f > AlertLevel.ON_DUTY),
         cleared=sum(1 for r in rows if r[1] == AlertState.CLEARED),
         waiting=sum(1 for r in rows if r[1] == AlertState.OPEN),
     )

@@ -273,6 +273,7 @@ STEPS: dict[str, Step] = {
                 category=d.get("category"),
                 urgency=d.get("urgency"),
                 comment=d.get("comment", ""),
+                clear_reason=d.get("clear_reason", ""),
                 request=r,
             ),
             gettext_lazy("The ticket is accepted."),

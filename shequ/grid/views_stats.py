@@ -412,7 +412,8 @@ def workbook(report: stats.Report, *, info: str) -> tuple[bytes, int]:
                 excel.Column(_("Acknowledged"), 12, text=False),
                 excel.Column(_("Minutes to acknowledgement (median)"), 16, text=False),
                 excel.Column(_("Minutes to acknowledgement (90th percentile)"), 16, text=False),
-                excel.Column(_("Climbed past the person on duty"), 14, text=False),
+                excel.Column(_("Climbed: not acknowledged in time"), 14, text=False),
+                excel.Column(_("Straight to the head: nobody on duty"), 14, text=False),
                 excel.Column(_("Not yet acknowledged"), 12, text=False),
                 excel.Column(_("False alarms cleared"), 12, text=False),
             ],
@@ -424,6 +425,7 @@ def workbook(report: stats.Report, *, info: str) -> tuple[bytes, int]:
                     _round(urgent.ack_median_minutes),
                     _round(urgent.ack_p90_minutes),
                     urgent.escalated,
+                    urgent.nobody_on_duty,
                     urgent.waiting,
                     urgent.cleared,
                 ]

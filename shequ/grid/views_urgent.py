@@ -6,11 +6,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from django.template.loader import render_to_string
 from django.utils.translation import gettext_lazy as _
 
-from shequ.core.models import User
+from shequ.core.models import Message, User
 from shequ.grid.lifesafety import KINDS, Kind
 from shequ.grid.models import AlertLevel, AlertState, UrgentAlert
+from shequ.grid.services.urgent import urgent_ack_window
 
 # The three emergency numbers, in the words people know them by.
 CALLS: dict[str, Any] = {
@@ -36,19 +38,30 @@ WHY: dict[str, Any] = {
 class Reason:
     phrase: str
     by: str  # "rule" / "model"
+    rule: str  # the rule's name (gas_smell …), as in the API
     kind_label: str
     score: float | None
     set_aside: str
 
 
 def reasons(alert: UrgentAlert) -> list[Reason]:
+    """What fired, for staff. The model's phrases can come out empty (no n-gram weighed for it):
+    it then shows the words the rules matched, if any, rather than nothing."""
+    raw = list(alert.reasons or [])
+    rule_phrases = [
+        str(r["phrase"]) for r in raw if r.get("by") == "rule" and r.get("phrase") and not r.get("set_aside")
+    ]
     out = []
-    for r in alert.reasons or []:
+    for r in raw:
         kind = KINDS.get(str(r.get("kind", "")))
+        phrase = str(r.get("phrase", ""))
+        if not phrase.strip(" ·") and r.get("by") == "model":
+            phrase = " · ".join(dict.fromkeys(rule_phrases))
         out.append(
             Reason(
-                phrase=str(r.get("phrase", "")),
+                phrase=phrase,
                 by=str(r.get("by", "")),
+                rule=str(r.get("rule", "")),
                 kind_label=str(kind.label) if kind else "",
                 score=r.get("score"),
                 set_aside=str(SET_ASIDE.get(str(r.get("set_aside", "")), "")),
@@ -91,6 +104,9 @@ def call_now(alert: UrgentAlert | None) -> dict[str, Any] | None:
         "advice": kind.advice,
         "calls": [(n, CALLS[n], i == 0) for i, n in enumerate(order)],
         "reached": bool(alert.reached),
+        # It went past the on-duty level at once because nobody was on duty (not for lack of an
+        # acknowledgement): the box says so rather than "the person on duty did not acknowledge".
+        "straight": bool(alert.reached) and int(alert.reached[0].get("level", 0)) > AlertLevel.ON_DUTY,
     }
 
 
@@ -111,3 +127,19 @@ def summary(alert: UrgentAlert | None, *, staff: bool) -> dict[str, Any] | None:
         "acknowledged_at": alert.acknowledged_at,
         "reasons": list(alert.reasons or []) if staff else [],
     }
+
+
+def reporter_panel(message: Message) -> str:
+    """Under the reporter's urgent notice in the inbox: the same call box as the confirmation page
+    (tap-to-call, the kind's number first, what the community is doing). Nothing once the alarm was
+    cleared as a false alarm."""
+    if not message.topic_ref.isdigit():
+        return ""
+    alert = UrgentAlert.objects.filter(pk=int(message.topic_ref)).first()
+    call = call_now(alert)
+    if call is None:
+        return ""
+    return render_to_string(
+        "grid/_message_call_now.html",
+        {"call": call, "ack_minutes": int(urgent_ack_window().total_seconds() // 60)},
+    )

@@ -23,6 +23,7 @@ from shequ.core.permissions import has_perm
 from shequ.grid import events, lifesafety, selectors
 from shequ.grid.models import (
     OPEN_STATUSES,
+    AlertState,
     Category,
     Clock,
     Follower,
@@ -106,11 +107,15 @@ def ticket_submit(
     photos: Sequence[UploadedFile | bytes] = (),
     external_ref: str = "",
     submitted_at: dt.datetime | None = None,
+    detect: bool = True,
     request: HttpRequest | None = None,
 ) -> Ticket:
     """A new ticket from any source. Residents report for themselves; staff report from patrols
     or for someone who walked in or phoned; imports, sensors and Open311 pass ``actor=None`` or a
-    system account after their own checks."""
+    system account after their own checks.
+
+    ``detect=False`` only for a ticket known not to be a real emergency whatever its words (a
+    drill's answers): the life-safety detector is not run, so only ``urgency`` decides."""
     if source not in Source.values:
         raise ValidationError({"source": _("Unknown source.")})
     region = _ticket_region(region)
@@ -160,7 +165,8 @@ def ticket_submit(
     images = [_clean_photo(p) for p in photos]
     # Every intake path passes here: whatever the category or the box ticked, a present danger to
     # life in the words makes the ticket urgent and tells the on-duty person (``services.urgent``).
-    triage = lifesafety.detect(f"{cleaned['title']}\n{cleaned['description']}")
+    text = f"{cleaned['title']}\n{cleaned['description']}"
+    triage = lifesafety.detect(text) if detect else lifesafety.NOT_URGENT
     if triage.urgent:
         urgency = Urgency.URGENT
     now = submitted_at or _common._now()
@@ -280,18 +286,45 @@ def ticket_accept(
     category: Any = None,
     urgency: str | None = None,
     comment: str = "",
+    clear_reason: str = "",
     request: HttpRequest | None = None,
 ) -> Ticket:
-    """The community takes the ticket on and confirms (or corrects) its category."""
+    """The community takes the ticket on and confirms (or corrects) its category.
+
+    Urgency set here means what it means at intake: raised to urgent, the on-duty person is alerted
+    (``urgent.alert_raise``); lowered while its alarm is live, it is the audited false-alarm clearing
+    (``urgent.alert_clear``) with ``clear_reason``, so the alarm stops climbing, counts as cleared
+    and feeds the detector's next training."""
     _require(actor, P.HANDLE, ticket, "accept", request)
     with transaction.atomic():
         ticket = _lock(ticket)
         _allow(ticket, {Status.SUBMITTED}, pgettext("ticket step", "accepted"))
         cat = clean_category(category if category not in (None, "") else ticket.category, required=True)
         comment = _text(comment, "comment", COMMENT_MAX)
-        if urgency is not None:
-            if urgency not in Urgency.values:
-                raise ValidationError({"urgency": _("Unknown urgency.")})
+        if urgency is not None and urgency not in Urgency.values:
+            raise ValidationError({"urgency": _("Unknown urgency.")})
+        alert = selectors.urgent_alert(ticket)
+        live = alert is not None and alert.state != AlertState.CLEARED
+        raise_alert = urgency == Urgency.URGENT and not live
+        if urgency == Urgency.NORMAL and alert is not None and live:
+            if actor is None or not str(clear_reason or "").strip():
+                raise ValidationError(
+                    {
+                        "clear_reason": _(
+                            "This ticket's urgent alarm is still live. To accept it as normal, say why "
+                            "it is a false alarm (the same as “Clear a false alarm”)."
+                        )
+                    }
+                )
+            try:
+                urgent.alert_clear(actor=actor, alert=alert, reason=clear_reason, request=request)
+            except ValidationError as exc:  # its "reason" is this form's "clear_reason"
+                errors = exc.message_dict if hasattr(exc, "error_dict") else {"reason": exc.messages}
+                raise ValidationError(
+                    {("clear_reason" if k == "reason" else k): v for k, v in errors.items()}
+                ) from exc
+            ticket = _lock(ticket)
+        elif urgency is not None:
             ticket.urgency = urgency
         before = ticket.status
         now = _common._now()
@@ -322,6 +355,10 @@ def ticket_accept(
             request=request,
             params={"category": cat.code if cat else "", "corrected": corrected},
         )
+        if raise_alert:
+            # Staff raised it: the detector's reading is kept as the reasons, if it has any.
+            text = f"{ticket.title}\n{ticket.description}"
+            urgent.alert_raise(ticket, lifesafety.detect(text), actor=actor, now=now)
     return ticket
 
 

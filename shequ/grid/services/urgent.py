@@ -52,17 +52,28 @@ def urgent_ack_window() -> dt.timedelta:
 
 def alert_raise(ticket: Ticket, triage: Triage, *, actor: User | None, now: dt.datetime) -> UrgentAlert:
     """Inside the ticket's submission: the alert row, a timeline step that says why, and the event
-    that tells the on-duty person."""
-    alert = UrgentAlert.objects.create(
+    that tells the on-duty person. Staff raising a ticket whose earlier alarm they cleared (at
+    accept) start that alert afresh: one alert per ticket."""
+    alert, _created = UrgentAlert.objects.update_or_create(
         ticket=ticket,
-        community_code=_community_code(ticket.region_code),
-        life_safety=triage.urgent,
-        kind=triage.kind,
-        reasons=triage.reasons(),
-        probability=triage.probability,
-        detector_version=f"{FORMAT}",
-        raised_at=now,
-        ack_due_at=now + urgent_ack_window(),
+        defaults={
+            "community_code": _community_code(ticket.region_code),
+            "life_safety": triage.urgent,
+            "kind": triage.kind,
+            "reasons": triage.reasons(),
+            "probability": triage.probability,
+            "detector_version": f"{FORMAT}",
+            "raised_at": now,
+            "ack_due_at": now + urgent_ack_window(),
+            "state": AlertState.OPEN,
+            "level": AlertLevel.ON_DUTY,
+            "reached": [],
+            "acknowledged_at": None,
+            "acknowledged_by": None,
+            "cleared_at": None,
+            "cleared_by": None,
+            "clear_reason": "",
+        },
     )
     _record(
         ticket,

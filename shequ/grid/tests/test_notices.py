@@ -102,6 +102,11 @@ def every_notice(world: World) -> dict[str, notices.Notice]:
             t, alert, level, minutes=10, waited=0, skipped=True
         )
     built["urgent_reporter"] = notices.urgent_reporter(t, alert, minutes=10)
+    for level in (AlertLevel.COMMUNITY_HEAD, AlertLevel.STREET):
+        built[f"urgent_reporter {level}"] = notices.urgent_reporter(t, alert, minutes=10, level=level)
+    built["urgent_reporter nobody"] = notices.urgent_reporter(
+        t, alert, minutes=10, level=AlertLevel.STREET, reached=False
+    )
     built["urgent_acknowledged staff"] = notices.urgent_acknowledged(t, by="值班员", for_reporter=False)
     built["urgent_acknowledged reporter"] = notices.urgent_acknowledged(t, by="值班员", for_reporter=True)
     for status in Status.values:

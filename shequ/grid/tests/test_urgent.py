@@ -153,7 +153,32 @@ def via_sensor(world: World, text: str) -> Ticket:
     return Ticket.objects.get(source=Source.SENSOR)
 
 
-PATHS = [via_resident_page, via_staff_page, via_open311, via_hotline, via_api, via_sensor]
+def via_iot(world: World, text: str) -> Ticket:
+    # The IoT pipeline's event, as its alert rules emit it: a warning, below "major" (which alone
+    # would make the ticket urgent), so the words decide; the grid's handler makes the ticket.
+    from django.db import transaction
+
+    from shequ.iot.events import AlertRaised
+    from shequ.iot.models import Severity
+
+    with transaction.atomic():
+        outbox.emit(
+            AlertRaised(
+                alert_id=9001,
+                rule_kind="threshold",
+                severity=Severity.WARNING,
+                region_code=GRID_A,
+                title=text[:100],
+                detail="",
+                ticket_category="other.other",
+                device_code="gas-7",
+            )
+        )
+    outbox.run_pending()
+    return Ticket.objects.get(source=Source.SENSOR, external_ref="iot-9001")
+
+
+PATHS = [via_resident_page, via_staff_page, via_open311, via_hotline, via_api, via_sensor, via_iot]
 
 
 @pytest.mark.parametrize("path", PATHS, ids=lambda p: p.__name__)
@@ -330,7 +355,10 @@ def test_the_resident_is_told_whom_to_call(world: World) -> None:
     assert "不要" in page  # the advice: no switches, no flames
     outbox.run_pending()
     told = Message.objects.get(recipient=world["resident"], topic="grid.urgent_reporter")
-    assert "119" in told.subject and "值班" in told.body
+    assert "119 / 110 / 120" in told.subject and "社区已收到" in told.body
+    # No roster here: the box says nobody is on duty, not that the person on duty was too slow.
+    box = client.get(reverse("core:message", args=[told.pk])).content.decode()
+    assert "此刻社区无人值班，已通知社区负责人" in box and "未及时确认" not in box
     # An ordinary report's page has no such box.
     Ticket.objects.all().delete()
     ordinary = via_resident_page(world, ORDINARY)
@@ -494,3 +522,254 @@ def test_the_api_says_whom_to_call_and_tells_staff_why(world: World) -> None:
     ordinary = via_staff_page(world, ORDINARY)
     response = Client().get(f"/api/v1/grid/tickets/{ordinary.pk}", **bearer(issue(world, "worker_a")))
     assert response.json()["urgent"] is None
+
+
+# --- Drills, the accept step, the reporter's message, retraining -------------------------------
+
+
+def help_requested(world: World, *, is_drill: bool, recipient_id: int) -> Ticket:
+    """A person called out answers "need help" (the emergency app's event, through the outbox)."""
+    from django.db import transaction
+
+    from shequ.emergency.events import HelpRequested
+
+    with transaction.atomic():
+        outbox.emit(
+            HelpRequested(
+                recipient_id=recipient_id,
+                mobilization_id=1,
+                region_code=GRID_A,
+                person_name="张三",
+                place="3栋",
+                location="家里",
+                note="一楼进水了，老人出不来",
+                title="防汛演练" if is_drill else "防汛",
+                is_drill=is_drill,
+            )
+        )
+    outbox.run_pending()
+    return Ticket.objects.get(source=Source.EMERGENCY, external_ref=f"emergency-{recipient_id}")
+
+
+def test_a_drills_call_for_help_wakes_nobody_whatever_its_words(
+    world: World, clock: Callable[[dt.datetime], None]
+) -> None:
+    roster(world)
+    clock(at(8, 3, 0))
+    drill = help_requested(world, is_drill=True, recipient_id=501)
+    assert drill.title.startswith("【演练】")
+    assert drill.urgency == Urgency.NORMAL and not UrgentAlert.objects.filter(ticket=drill).exists()
+    assert not Message.objects.filter(topic="grid.urgent").exists()
+    # The same words in a real call-out do wake the person on duty.
+    real = help_requested(world, is_drill=False, recipient_id=502)
+    assert real.urgency == Urgency.URGENT and UrgentAlert.objects.filter(ticket=real).exists()
+    assert messages_for(world, "worker_a")
+
+
+def test_accepting_an_urgent_ticket_as_normal_is_clearing_its_alarm_with_a_reason(
+    world: World, clock: Callable[[dt.datetime], None]
+) -> None:
+    from shequ.grid import stats
+
+    roster(world)
+    clock(at(8, 3, 0))
+    ticket = via_staff_page(world, GAS)
+    outbox.run_pending()
+    client = Client()
+    client.force_login(world["head_a"])
+    url = reverse("grid:ticket_accept", args=[ticket.pk])
+    # The accept form asks for the reason beside the urgency while the alarm is live.
+    page = client.get(reverse("grid:ticket", args=[ticket.pk])).content.decode()
+    assert 'name="accept-clear_reason"' in page
+    # Lowered without a reason: refused with a word about clearing, and nothing changed.
+    form = {"accept-category": "safety.gas", "accept-urgency": "normal", "accept-comment": ""}
+    response = client.post(url, form)
+    assert "紧急警报仍在生效" in response.content.decode()
+    with pytest.raises(ValidationError) as refused:
+        services.ticket_accept(actor=world["head_a"], ticket=ticket, category="safety.gas", urgency="normal")
+    assert "clear_reason" in refused.value.error_dict
+    with pytest.raises(ValidationError) as refused:  # too short to say anything: as "Clear a false alarm"
+        services.ticket_accept(
+            actor=world["head_a"], ticket=ticket, category="safety.gas", urgency="normal", clear_reason="误报"
+        )
+    assert list(refused.value.error_dict) == ["clear_reason"]
+    ticket.refresh_from_db()
+    alert = UrgentAlert.objects.get(ticket=ticket)
+    assert (ticket.status, ticket.urgency, alert.state) == ("submitted", Urgency.URGENT, AlertState.OPEN)
+    # With the reason: accepted as normal, the alarm cleared through the audited clearing.
+    response = client.post(url, {**form, "accept-clear_reason": "现场核实是煮中药的味道"})
+    assert response.status_code == 302, response.content.decode()[:2000]
+    ticket.refresh_from_db()
+    alert.refresh_from_db()
+    assert ticket.status == "accepted" and ticket.urgency == Urgency.NORMAL
+    assert alert.state == AlertState.CLEARED and alert.clear_reason == "现场核实是煮中药的味道"
+    entry = AuditEntry.objects.get(action="grid.urgent_clear", result=AuditResult.SUCCESS)
+    assert entry.detail["reason"] == "现场核实是煮中药的味道" and entry.actor_id == world["head_a"].pk
+    # It no longer climbs, counts as a false alarm, and is an ordinary text for the next training.
+    clock(at(8, 3, 11))
+    assert services.escalate_unacknowledged() == 0
+    assert not messages_for(world, "head_a")
+    query = stats.StatsQuery(region_code=COMMUNITY_A, start=dt.date(2026, 12, 8), end=dt.date(2026, 12, 8))
+    assert stats.urgent(query).cleared == 1
+    assert (f"{ticket.title}\n{ticket.description}", lifesafety.ORDINARY) in lifesafety.ticket_samples()
+
+
+def test_accepting_a_normal_ticket_as_urgent_alerts_the_person_on_duty(
+    world: World, clock: Callable[[dt.datetime], None]
+) -> None:
+    roster(world)
+    clock(at(8, 3, 0))
+    ticket = via_staff_page(world, "路口的红绿灯全灭了，车都堵在一起")
+    assert ticket.urgency == Urgency.NORMAL and not UrgentAlert.objects.exists()
+    client = Client()
+    client.force_login(world["head_a"])
+    page = client.get(reverse("grid:ticket", args=[ticket.pk])).content.decode()
+    assert 'name="accept-clear_reason"' not in page
+    clock(at(8, 3, 2))
+    response = client.post(
+        reverse("grid:ticket_accept", args=[ticket.pk]),
+        {"accept-category": "safety.gas", "accept-urgency": "urgent", "accept-comment": ""},
+    )
+    assert response.status_code == 302
+    alert = UrgentAlert.objects.get(ticket=ticket)
+    assert alert.state == AlertState.OPEN and alert.raised_at == at(8, 3, 2)
+    outbox.run_pending()
+    # As at intake: the night person, asked to acknowledge; unacknowledged, it climbs to the head.
+    [night] = messages_for(world, "worker_a")
+    assert night.requires_ack
+    clock(at(8, 3, 13))
+    assert services.escalate_unacknowledged() == 1
+    outbox.run_pending()
+    assert messages_for(world, "head_a")
+
+
+def test_accepting_as_urgent_after_a_clearing_raises_the_alarm_afresh(
+    world: World, clock: Callable[[dt.datetime], None]
+) -> None:
+    roster(world)
+    clock(at(8, 3, 0))
+    ticket = via_staff_page(world, GAS)
+    outbox.run_pending()
+    alert = UrgentAlert.objects.get(ticket=ticket)
+    services.alert_clear(actor=world["head_a"], alert=alert, reason="以为是误报，核实后确有泄漏")
+    clock(at(8, 3, 5))
+    services.ticket_accept(actor=world["head_a"], ticket=ticket, category="safety.gas", urgency="urgent")
+    alert.refresh_from_db()
+    ticket.refresh_from_db()
+    assert ticket.urgency == Urgency.URGENT and alert.state == AlertState.OPEN
+    assert alert.level == AlertLevel.ON_DUTY and alert.ack_due_at == at(8, 3, 15) and not alert.clear_reason
+    outbox.run_pending()
+    assert len(messages_for(world, "worker_a")) == 2  # the first alert and the renewed one
+
+
+def test_the_reporters_message_has_the_call_box_and_goes_by_sms(
+    world: World, clock: Callable[[dt.datetime], None], sms: SmsGateway
+) -> None:
+    roster(world)
+    clock(at(8, 3, 0))
+    ticket = via_resident_page(world, GAS)
+    outbox.run_pending()
+    told = Message.objects.get(recipient=world["resident"], topic="grid.urgent_reporter")
+    print("\n--- the resident's urgent notice ---\n" + told.subject + "\n" + told.body)
+    # Nothing claims more than happened: staff were alerted, the community has it.
+    assert "社区已收到" in told.body and "119" in told.subject and "120" in told.subject
+    client = Client()
+    client.force_login(world["resident"])
+    page = client.get(reverse("core:message", args=[told.pk])).content.decode()
+    assert 'href="tel:119"' in page and 'href="tel:110"' in page and 'href="tel:120"' in page
+    assert page.index('href="tel:119"') < page.index('href="tel:110"')  # gas: 119 first
+    assert page.count('class="call-now"') == 1
+    # By SMS too, to the phone of the resident's account, with the numbers to tap.
+    to_resident = [r for r in sms.state.received if r["to"] == world["resident"].phone]
+    assert len(to_resident) == 1 and "119 / 110 / 120" in to_resident[0]["text"]
+    assert Delivery.objects.get(message=told, channel=Channel.SMS).status == "sent"
+    assert ticket.pk
+
+
+def test_a_caller_without_an_account_is_told_by_sms_at_the_contact_phone(
+    world: World, clock: Callable[[dt.datetime], None], sms: SmsGateway
+) -> None:
+    clock(at(8, 3, 0))  # no roster: it goes straight to the community head
+    via_hotline(world, GAS)
+    outbox.run_pending()
+    told = Message.objects.get(topic="grid.urgent_reporter")
+    assert told.recipient is None and told.contact_ref.startswith("grid.ticket:")
+    print("\n--- the 12345 caller's SMS ---\n" + told.subject + "\n" + told.body)
+    [text] = [r["text"] for r in sms.state.received if r["to"] == "13912345678"]
+    assert "119 / 110 / 120" in text and "值班人员已" not in text and "社区负责人" in text
+    assert Delivery.objects.get(message=told, channel=Channel.SMS).status == "sent"
+    # A walk-in entered by staff without a phone gets nothing (and nothing fails).
+    services.ticket_submit(
+        actor=world["grid_a"],
+        source=Source.STAFF,
+        region=world.regions[GRID_A],
+        title="煤气",
+        description=GAS,
+    )
+    outbox.run_pending()
+    assert Message.objects.filter(topic="grid.urgent_reporter").count() == 1
+
+
+def test_the_reason_names_the_rule_and_statistics_tell_a_roster_gap_from_a_late_acknowledgement(
+    world: World, clock: Callable[[dt.datetime], None]
+) -> None:
+    from shequ.grid import stats
+
+    clock(at(8, 3, 0))  # no roster yet: straight to the head
+    gap = services.ticket_submit(
+        actor=None, source=Source.HOTLINE, region=world.regions[GRID_A], title="煤气", description=GAS
+    )
+    outbox.run_pending()
+    roster(world)
+    late = services.ticket_submit(
+        actor=None, source=Source.HOTLINE, region=world.regions[GRID_A], title="煤气", description=GAS
+    )
+    outbox.run_pending()
+    query = stats.StatsQuery(region_code=COMMUNITY_A, start=dt.date(2026, 12, 8), end=dt.date(2026, 12, 8))
+    # The first went to the head at once: a roster gap, not a late acknowledgement.
+    figures = stats.urgent(query)
+    assert (figures.alerts, figures.nobody_on_duty, figures.escalated) == (2, 1, 0)
+    clock(at(8, 3, 11))
+    assert services.escalate_unacknowledged() == 2  # nobody acknowledged either: both climb
+    figures = stats.urgent(query)
+    assert (figures.alerts, figures.nobody_on_duty, figures.escalated) == (2, 1, 2)
+    client = Client()
+    client.force_login(world["head_a"])
+    page = client.get(reverse("grid:ticket", args=[late.pk])).content.decode()
+    rule = next(r["rule"] for r in UrgentAlert.objects.get(ticket=late).reasons if r["by"] == "rule")
+    assert f'<code class="rule-name">{rule}</code>' in page
+    assert gap.pk
+
+
+def test_an_empty_model_phrase_shows_the_rules_words(world: World) -> None:
+    from shequ.grid.views_urgent import reasons
+
+    alert = UrgentAlert(
+        reasons=[
+            {"kind": "gas", "phrase": "煤气味", "by": "rule", "rule": "gas_smell"},
+            {"kind": "fire", "phrase": "着火", "by": "rule", "rule": "fire", "set_aside": "past"},
+            {"kind": "gas", "phrase": "", "by": "model", "score": 0.9},
+        ]
+    )
+    shown = reasons(alert)
+    assert [r.phrase for r in shown] == ["煤气味", "着火", "煤气味"]
+    assert shown[0].rule == "gas_smell" and shown[2].rule == ""
+
+
+def test_the_api_accepts_as_normal_only_with_the_reason(world: World) -> None:
+    from shequ.core.tests.api_helpers import assert_error
+
+    ticket = via_staff_page(world, GAS)
+    token = bearer(issue(world, "head_a"))
+    url = f"/api/v1/grid/tickets/{ticket.pk}/accept"
+
+    def accept(**extra: str) -> Any:
+        body = {"category": "safety.gas", "urgency": "normal", **extra}
+        return Client().post(url, data=json.dumps(body), content_type="application/json", **token)
+
+    refused = assert_error(accept(), 400)
+    assert [e["field"] for e in refused["details"]["errors"]] == ["clear_reason"], refused
+    assert UrgentAlert.objects.get().state == AlertState.OPEN
+    response = accept(clear_reason="现场核实是煮中药的味道")
+    assert response.status_code == 200, response.content[:500]
+    assert response.json()["urgency"] == "normal" and UrgentAlert.objects.get().state == AlertState.CLEARED

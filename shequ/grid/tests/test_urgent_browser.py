@@ -93,3 +93,17 @@ def test_an_urgent_report_from_the_phone_to_the_acknowledgement(
     page.goto(f"/grid/tickets/{ticket.pk}/")
     assert "已确认收到您的报告" in page.locator("section.call-now").inner_text()
     check(page, "ticket-resident")
+    # The resident's notice in the inbox carries the same call box (still in the elderly mode).
+    from django.urls import reverse
+
+    from shequ.core.models import Message
+
+    told = Message.objects.get(recipient=world["resident"], topic="grid.urgent_reporter")
+    page.goto(reverse("core:message", args=[told.pk]))
+    links = page.locator("section.call-now a.call")
+    assert [links.nth(i).get_attribute("href") for i in range(links.count())] == [
+        "tel:119",
+        "tel:110",
+        "tel:120",
+    ]
+    check(page, "message-resident")

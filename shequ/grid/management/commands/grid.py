@@ -2,9 +2,9 @@
 
 - ``retrain``: retrain the request classifier on the shipped corpus's train split plus every
   ticket whose category staff confirmed or corrected, print the held-out accuracy on the corpus's
-  test split, and save the model for the web and worker processes (they load it on next start);
-  then the life-safety detector's model, with cleared false alarms as ordinary texts and confirmed
-  alarms as life-safety ones.
+  test split, and save the model for the web and worker processes (they load it within a minute,
+  no restart: ``grid.modelfile.RECHECK_SECONDS``); then the life-safety detector's model, with
+  cleared false alarms as ordinary texts and confirmed alarms as life-safety ones.
 - ``import-hotline FILE --as USER``: check a 12345 hotline export as USER (their import regions
   apply) and print every problem by row and column; with ``--commit`` import the valid rows.
 - ``rollup --rebuild``: recompute the statistics rollup from the tickets (after bulk loads that
