@@ -263,3 +263,25 @@ def test_a_resident_objects_that_a_line_should_go_and_one_not_in_the_registry_is
     unknown = client(representative).post(url, {"kind": "left_out", "reason": "我住这里"})
     assert unknown.status_code == 400 and "登记" in unknown.content.decode()
     assert Objection.objects.count() == 1
+
+
+# --- No invalid ballots online -------------------------------------------------------------------
+
+
+def test_the_result_page_says_an_over_filled_ballot_cannot_be_cast(votes: Votes) -> None:
+    vote = svc.vote_open(actor=votes["head_a"], vote=votes.election(seats=2, candidates=3))
+    page = client().get(reverse("participation:public_vote", args=[vote.uid])).content.decode()
+    assert "每张选票最多选 2 项" in page and "网上没有无效票" in page
+    # … and the box does refuse one: three crosses for two seats, with a proof for at most three.
+    voter = votes.voter(vote, votes.adults[0])
+    vote.refresh_from_db()
+    over = encrypt_ballot(
+        key=element(vote.public_key),
+        manifest_hash=vote.manifest_hash,
+        credential=svc.credential_for(vote, voter),
+        selections=[1, 1, 1],
+        max_choices=3,
+    )
+    with pytest.raises(svc.VoteError):
+        svc.ballot_cast(voter=voter, ballot=over)
+    assert not vote.ballots.exists()
