@@ -143,6 +143,21 @@ class ProxyForm(PlatformForm):
             field.choices = [("", ""), *((str(pk), label) for pk, label in lines)]
 
 
+class RepresentativeForm(PlatformForm):
+    """Who casts the developer's line of an owners' vote: its representative's account."""
+
+    username = forms.CharField(
+        label=_("Account of the developer's representative"),
+        max_length=150,
+        help_text=_("They vote for all the unsold houses as one owner, on their own phone."),
+    )
+    document = forms.CharField(
+        label=_("Written authorization"),
+        max_length=100,
+        help_text=_("Its number or a note: the developer's letter naming the representative."),
+    )
+
+
 class ObjectionForm(PlatformForm):
     kind = forms.ChoiceField(label=_("Objection"), choices=ObjectionKind.choices)
     person_id = forms.IntegerField(label=_("Registry number of the person"), min_value=1)
@@ -169,12 +184,14 @@ class TrackerForm(PlatformForm):
 
 
 class ResidentObjectionForm(PlatformForm):
-    """A resident's objection to a published voter list: they are left out, or a line should go."""
+    """A resident's objection to a published voter list: they are left out, someone else is left
+    out (named by name and ID number, found in the community's registry), or a line should go."""
 
     kind = forms.ChoiceField(
         label=_("Objection"),
         choices=[
             ("left_out", _("I am not on the list but should be")),
+            ("left_out_other", _("Someone else is not on the list but should be")),
             ("not_eligible", _("A person on the list should not be")),
         ],
         widget=forms.RadioSelect,
@@ -187,6 +204,18 @@ class ResidentObjectionForm(PlatformForm):
         empty_value=None,
         help_text=_("Only when a person on the list should not be on it."),
     )
+    name = forms.CharField(
+        label=_("Name of the person left off"),
+        max_length=50,
+        required=False,
+        help_text=_("Only when someone else should be on the list."),
+    )
+    id_number = forms.CharField(
+        label=_("Their ID number"),
+        max_length=30,
+        required=False,
+        help_text=_("As on their ID card: the committee finds them in the community's registry."),
+    )
     reason = forms.CharField(label=_("Reason"), max_length=1000, widget=forms.Textarea(attrs={"rows": 3}))
 
     def __init__(self, *args: Any, lines: list[tuple[int, str]], **kwargs: Any) -> None:
@@ -197,3 +226,12 @@ class ResidentObjectionForm(PlatformForm):
             ("", ""),
             *((str(pk), f"{n}. {label}") for n, (pk, label) in enumerate(lines, start=1)),
         ]
+        self.fields["id_number"].widget.attrs["autocomplete"] = "off"
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("kind") == "left_out_other":
+            for name in ("name", "id_number"):
+                if not (data.get(name) or "").strip():
+                    self.add_error(name, _("Name the person who should be on the list."))
+        return data

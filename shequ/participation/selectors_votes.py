@@ -8,14 +8,23 @@ import uuid
 from collections.abc import Iterator
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
 from shequ.core.permissions import Viewer, scope_q
 from shequ.core.selectors import resident_regions
 from shequ.participation.crypto.verifier import FORMAT
-from shequ.participation.models import BoardEntry, CastBallot, Objection, Trustee, Vote, Voter, VoteStatus
+from shequ.participation.models import (
+    BoardEntry,
+    CastBallot,
+    Objection,
+    Proxy,
+    Trustee,
+    Vote,
+    Voter,
+    VoteStatus,
+)
 from shequ.participation.permissions import PartPerm as P
 from shequ.participation.services.votes.casting import lines_for_person, voters_for_person
 from shequ.registry.selectors import person_for_account
@@ -66,18 +75,37 @@ def resident_votes(
 ) -> list[tuple[Vote, list[tuple[Voter, bool]]]]:
     """Votes the signed-in resident takes part in (open, counting or decided), each with the roll
     lines they may cast a ballot for (``person``: the resident's registry person, when the caller
-    has already looked it up)."""
+    has already looked it up), and the developer's lines the account represents."""
     person = person or resident_person(user)
-    if person is None:
-        return []
     statuses = (VoteStatus.OPEN,) if open_only else PUBLIC_STATUSES
-    votes = list(
-        Vote.objects.filter(status__in=statuses, region_code__in=_codes_above(person.region_code)).order_by(
-            "-opens_at", "-pk"
-        )[:50]
-    )
-    lines = lines_for_person(votes, person.pk)
+    held = _represented(user).filter(vote__status__in=statuses)
+    where = Q(pk__in=held.values("vote_id"))
+    if person is not None:
+        where |= Q(region_code__in=_codes_above(person.region_code))
+    elif not held.exists():
+        return []
+    votes = list(Vote.objects.filter(where, status__in=statuses).order_by("-opens_at", "-pk")[:50])
+    lines = lines_for_person(votes, person.pk) if person is not None else {}
+    for vote_id, line in account_lines(votes, user).items():
+        lines.setdefault(vote_id, []).extend(line)
     return [(vote, lines[vote.pk]) for vote in votes if vote.pk in lines]
+
+
+def _represented(user: Viewer) -> QuerySet[Proxy]:
+    """The developer's lines this account was recorded as the representative of."""
+    if not getattr(user, "is_authenticated", False):
+        return Proxy.objects.none()
+    return Proxy.objects.filter(holder_account_id=user.pk or 0, voter__removed_at__isnull=True)
+
+
+def account_lines(votes: list[Vote], user: Viewer) -> dict[int, list[tuple[Voter, bool]]]:
+    """The developer's lines of ``votes`` the account casts (by proxy), in one query."""
+    by_pk = {v.pk: v for v in votes}
+    out: dict[int, list[tuple[Voter, bool]]] = {}
+    for proxy in _represented(user).filter(vote__in=list(by_pk)).select_related("voter"):
+        proxy.voter.vote = by_pk[proxy.vote_id]
+        out.setdefault(proxy.vote_id, []).append((proxy.voter, True))
+    return out
 
 
 def _codes_above(code: str) -> list[str]:
@@ -91,7 +119,7 @@ def get_resident_vote(user: Viewer, uid: Any) -> tuple[Vote, list[tuple[Voter, b
     vote = get_public_vote(uid)
     person = resident_person(user)
     lines = voters_for_person(vote, person.pk) if person is not None else []
-    return vote, lines
+    return vote, lines + account_lines([vote], user).get(vote.pk, [])
 
 
 def board_export(vote: Vote) -> dict[str, Any]:

@@ -27,7 +27,7 @@ from shequ.core import guards
 from shequ.core.forms import apply_service_errors
 from shequ.participation import selectors_votes as selectors
 from shequ.participation.forms_votes import ResidentObjectionForm
-from shequ.participation.models import Trustee, Vote, VoteStatus
+from shequ.participation.models import ObjectionKind, Trustee, Vote, VoteStatus
 from shequ.participation.services import votes as svc
 from shequ.participation.services.votes.casting import voting_now
 
@@ -56,7 +56,7 @@ def _refused(exc: ValidationError, status: int = 400) -> JsonResponse:
 def my_votes(request: HttpRequest) -> HttpResponse:
     person = selectors.resident_person(request.user)
     rows = []
-    for vote, lines in selectors.resident_votes(request.user, person=person) if person is not None else []:
+    for vote, lines in selectors.resident_votes(request.user, person=person):
         rows.append(
             {"vote": vote, "lines": lines, "open": voting_now(vote), "voted": all(v.voted for v, _p in lines)}
         )
@@ -138,24 +138,33 @@ def objection(request: HttpRequest, uid: str) -> HttpResponse:
     form = ResidentObjectionForm(request.POST or None, lines=lines)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        if data["kind"] == "left_out":
-            person_id = person.pk if person is not None else 0
-        else:
-            line = vote.voters.filter(pk=data["line"] or 0, removed_at__isnull=True).first()
-            person_id = line.person_id if line is not None and line.person_id else 0
+        kind = ObjectionKind.LEFT_OUT if data["kind"] == "left_out_other" else data["kind"]
         try:
-            if not person_id:
-                raise ValidationError({"line": _("Choose the line of the list you object to.")})
+            if data["kind"] == "left_out":
+                person_id = person.pk if person is not None else 0
+                if not person_id:
+                    raise ValidationError(
+                        {"kind": _("You are not in this community's registry: name the person instead.")}
+                    )
+            elif data["kind"] == "left_out_other":
+                person_id = svc.objection_person(vote, name=data["name"], id_number=data["id_number"])
+            else:
+                line = vote.voters.filter(pk=data["line"] or 0, removed_at__isnull=True).first()
+                person_id = line.person_id if line is not None and line.person_id else 0
+                if not person_id:
+                    raise ValidationError({"line": _("Choose the line of the list you object to.")})
             svc.objection_file(
                 actor=request.user,
                 vote=vote,
                 person_id=person_id,
-                kind=data["kind"],
+                kind=kind,
                 reason=data["reason"],
                 request=request,
             )
         except ValidationError as exc:
-            apply_service_errors(form, exc, {"person_id": "line"})
+            apply_service_errors(
+                form, exc, {"person_id": "name" if data["kind"] == "left_out_other" else "line"}
+            )
         else:
             messages.success(
                 request, _("Your objection is recorded. The election committee decides it within three days.")

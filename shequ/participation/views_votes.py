@@ -28,6 +28,7 @@ from shequ.participation.forms_votes import (
     ObjectionForm,
     OptionForm,
     ProxyForm,
+    RepresentativeForm,
     ScheduleForm,
     TrusteeForm,
     VoteForm,
@@ -35,10 +36,12 @@ from shequ.participation.forms_votes import (
     VoterRemoveForm,
 )
 from shequ.participation.models import (
+    Electorate,
     KeyMode,
     Objection,
     Vote,
     VoteKind,
+    Voter,
     VoteStatus,
 )
 from shequ.participation.permissions import PartPerm as P
@@ -305,6 +308,7 @@ def _roll_page(
     # The proxy form's lists only where written proxies are allowed (up to 2,000 lines each).
     choices = _proxy_lines(vote) if vote.allow_proxy else []
     objections = list(selectors.objections_of(vote))
+    proxies = list(vote.proxies.select_related("voter", "holder", "holder_account"))
     now = timezone.now()
     for o in objections:
         # The law gives the committee three days to decide an objection.
@@ -326,7 +330,10 @@ def _roll_page(
         "decide_forms": {
             o.pk: DecideForm(initial={"objection": o.pk}) for o in objections if o.decided_at is None
         },
-        "proxies": list(vote.proxies.select_related("voter", "holder")),
+        "proxies": proxies,
+        "representatives": [p for p in proxies if p.holder_account_id],
+        "developer_line": _developer_line(vote) if vote.electorate == Electorate.OWNERS else None,
+        "representative_form": forms.get("representative") or RepresentativeForm(),
     }
     return render(request, "participation/votes/roll.html", context, status=status)
 
@@ -370,6 +377,25 @@ def vote_roll(request: HttpRequest, pk: int) -> HttpResponse:
                 )
                 messages.success(request, _("Proxy recorded."))
                 return redirect("participation:vote_roll", pk=vote.pk)
+        elif name == "representative":
+            form = RepresentativeForm(request.POST)
+            if form.is_valid():
+                line = _developer_line(vote)
+                user = User.objects.filter(username=form.cleaned_data["username"].strip()).first()
+                if line is None:
+                    raise ValidationError(_("This vote has no developer's line."))
+                if user is None:
+                    form.add_error("username", _("No active account has this name."))
+                else:
+                    svc.representative_record(
+                        actor=request.user,
+                        voter=line,
+                        account=user,
+                        document=form.cleaned_data["document"],
+                        request=request,
+                    )
+                    messages.success(request, _("The developer's representative is recorded."))
+                    return redirect("participation:vote_roll", pk=vote.pk)
         elif name == "objection":
             form = ObjectionForm(request.POST)
             if form.is_valid():
@@ -400,6 +426,11 @@ def vote_roll(request: HttpRequest, pk: int) -> HttpResponse:
         return _roll_page(request, vote, status=400)
     forms[name] = form
     return _roll_page(request, vote, forms, status=400)
+
+
+def _developer_line(vote: Vote) -> Voter | None:
+    """The line of the developer's unsold houses (owners' votes), if the roll has one."""
+    return vote.voters.filter(person__isnull=True, removed_at__isnull=True).first()
 
 
 def _proxy_lines(vote: Vote) -> list[tuple[int, str]]:

@@ -207,6 +207,26 @@ def person_facts(person_id: int, region_code: str) -> PersonFacts | None:
     return PersonFacts(label=mask_name(row[0]), name=row[0], birth_date=row[1]) if row else None
 
 
+def person_named_in(region_code: str, *, name: str, id_number: str) -> int | None:
+    """The person of the region (current home there) with this name and ID number, for an objection
+    that names someone left off a voter list: both must match, so the objector shows they know who
+    the person is; the answer is only their number (or None)."""
+    name, id_number = name.strip(), id_number.strip()
+    if not name or not id_number:
+        return None
+    from shequ.core import crypto
+
+    return (
+        Person.objects.filter(
+            region_code__startswith=region_code,
+            id_number_index=crypto.blind_index(id_number, "id_number"),
+            name=name,
+        )
+        .values_list("pk", flat=True)
+        .first()
+    )
+
+
 def accounts_of(person_ids: Iterable[int]) -> dict[int, list[User]]:
     """The active resident accounts of people (linked by the mobile number's blind index, as
     ``selectors.person_for_account`` links them), for notices about votes they are on the roll of."""

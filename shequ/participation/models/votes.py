@@ -248,14 +248,30 @@ class Voter(models.Model):
 
 
 class Proxy(models.Model):
-    """A written entrustment (委托投票): ``voter`` is away and ``holder`` votes for them."""
+    """A written entrustment (委托投票): ``voter`` is away and ``holder`` votes for them. The
+    developer's line of an owners' vote (``voter.person`` empty) has no person to vote: the staff
+    record the account of the developer's authorized representative (``holder_account``) instead,
+    who casts that line's one ballot."""
 
     vote = models.ForeignKey(Vote, on_delete=models.CASCADE, related_name="proxies", verbose_name=_("vote"))
     voter = models.OneToOneField(
         Voter, on_delete=models.CASCADE, related_name="proxy", verbose_name=_("voter")
     )
     holder = models.ForeignKey(
-        Voter, on_delete=models.CASCADE, related_name="entrusted", verbose_name=_("proxy holder")
+        Voter,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="entrusted",
+        verbose_name=_("proxy holder"),
+    )
+    holder_account = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("representative's account"),
     )
     relation = models.CharField(_("relation"), max_length=30)
     document = models.CharField(_("written entrustment (number or note)"), max_length=100)
@@ -267,6 +283,14 @@ class Proxy(models.Model):
     class Meta:
         verbose_name = _("proxy")
         verbose_name_plural = _("proxies")
+        constraints: ClassVar = [
+            # A roll line holds it, or (the developer's line only) an account: exactly one of them.
+            models.CheckConstraint(
+                condition=Q(holder__isnull=False, holder_account__isnull=True)
+                | Q(holder__isnull=True, holder_account__isnull=False),
+                name="participation_proxy_one_holder",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.holder_id} for {self.voter_id}"

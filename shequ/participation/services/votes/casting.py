@@ -130,7 +130,7 @@ def lines_for_person(votes: Sequence[Vote], person_id: int) -> dict[int, list[tu
     entrusted = set(Proxy.objects.filter(voter__in=list(own.values())).values_list("voter_id", flat=True))
     held: dict[int, list[Voter]] = {}
     for proxy in Proxy.objects.filter(holder__in=list(own.values())).select_related("voter").order_by("pk"):
-        held.setdefault(proxy.holder_id, []).append(proxy.voter)
+        held.setdefault(proxy.holder_id or 0, []).append(proxy.voter)  # holder__in: never None
     out: dict[int, list[tuple[Voter, bool]]] = {}
     for vote_id, line in own.items():
         lines = [] if line.pk in entrusted else [(line, False)]

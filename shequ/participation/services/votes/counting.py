@@ -282,7 +282,8 @@ def by_election_create(*, actor: Viewer, vote: Vote, request: HttpRequest | None
             Proxy.objects.create(
                 vote=child,
                 voter=lines[p.voter_id],
-                holder=lines[p.holder_id],
+                holder=lines[p.holder_id] if p.holder_id else None,
+                holder_account=p.holder_account,
                 relation=p.relation,
                 document=p.document,
                 recorded_by=p.recorded_by,

@@ -12,6 +12,7 @@ from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 
+from shequ.core.models import User
 from shequ.core.permissions import Viewer
 from shequ.core.text import bounded_text
 from shequ.participation.models import (
@@ -267,6 +268,18 @@ def objection_file(
     return objection
 
 
+def objection_person(vote: Vote, *, name: str, id_number: str) -> int:
+    """Whom an objection names when the objector says someone else is left off the list (the
+    Organic Law lets anyone object about the list, not only about themselves): a person in the
+    registry of the vote's community, found by name and ID number."""
+    person_id = electorates.person_named_in(vote.region_code, name=name, id_number=id_number)
+    if person_id is None:
+        raise VoteError(
+            {"id_number": _("No person with this name and ID number is in the registry of this community.")}
+        )
+    return person_id
+
+
 def objection_decide(
     *, actor: Viewer, objection: Objection, upheld: bool, answer: str, request: HttpRequest | None = None
 ) -> Objection:
@@ -323,6 +336,10 @@ def proxy_record(
         voter, holder = Voter.objects.get(pk=voter.pk), Voter.objects.get(pk=holder.pk)
         if voter.vote_id != vote.pk or holder.vote_id != vote.pk or voter.removed_at or holder.removed_at:
             raise VoteError(_("Both must be on this vote's list."))
+        if voter.person_id is None or holder.person_id is None:
+            raise VoteError(
+                _("The developer's line is cast by its representative: record the representative's account.")
+            )
         if voter.pk == holder.pk:
             raise VoteError(_("A voter cannot hold their own proxy."))
         if voter.voted:
@@ -348,5 +365,59 @@ def proxy_record(
             request=request,
             object_type="participation.proxy",
             object_id=proxy.pk,
+        )
+    return proxy
+
+
+DEVELOPER = "developer"  # Proxy.relation of the developer's representative
+
+
+def representative_record(
+    *,
+    actor: Viewer,
+    voter: Voter,
+    account: User,
+    document: str,
+    request: HttpRequest | None = None,
+) -> Proxy:
+    """Record who casts the developer's line of an owners' vote (its unsold or undelivered houses,
+    ``person`` empty): the account of the developer's authorized representative, with the written
+    authorization. The developer is a company and only ever votes through a representative, so this
+    does not depend on the vote allowing proxies; the line stays one owner's voice with all its
+    area (Civil Code Art. 278, and the Supreme People's Court's interpretation on building
+    ownership, Art. 9: the developer's unsold parts count as one owner)."""
+    vote = voter.vote
+    require(actor, PartPerm.RUN_VOTES, vote, "representative_record", request)
+    document = bounded_text(document, "document", 100, required=True, label=_("The written authorization"))
+    with transaction.atomic():
+        vote = lock(vote)
+        in_status(vote, VoteStatus.DRAFT, VoteStatus.OPEN, step=_("Recording the developer's representative"))
+        if vote.electorate != Electorate.OWNERS:
+            raise VoteError(_("Only an owners' vote has a developer's line."))
+        voter = Voter.objects.get(pk=voter.pk)
+        if voter.vote_id != vote.pk or voter.removed_at is not None or voter.person_id is not None:
+            raise VoteError(_("Choose the developer's line (the unsold houses) of this vote."))
+        if not account.is_active:
+            raise VoteError({"username": _("No active account has this name.")})
+        if voter.voted:
+            raise VoteError(_("This line has already voted."))
+        if Proxy.objects.filter(voter=voter).exists():
+            raise VoteError(_("The developer's representative is already recorded."))
+        proxy = Proxy.objects.create(
+            vote=vote,
+            voter=voter,
+            holder_account=account,
+            relation=DEVELOPER,
+            document=document,
+            recorded_by=actor,  # type: ignore[misc]
+        )
+        record(
+            vote,
+            "representative_record",
+            actor=actor,
+            request=request,
+            object_type="participation.proxy",
+            object_id=proxy.pk,
+            detail={"account": account.pk, "voter": voter.pk},
         )
     return proxy
