@@ -147,7 +147,9 @@ def objection(request: HttpRequest, uid: str) -> HttpResponse:
                         {"kind": _("You are not in this community's registry: name the person instead.")}
                     )
             elif data["kind"] == "left_out_other":
-                person_id = svc.objection_person(vote, name=data["name"], id_number=data["id_number"])
+                person_id = svc.objection_person(
+                    vote, actor=request.user, name=data["name"], id_number=data["id_number"], request=request
+                )
             else:
                 line = vote.voters.filter(pk=data["line"] or 0, removed_at__isnull=True).first()
                 person_id = line.person_id if line is not None and line.person_id else 0

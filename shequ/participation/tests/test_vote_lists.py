@@ -243,6 +243,12 @@ def test_a_resident_objects_that_someone_else_is_left_off_and_staff_decide(
         action="participation.objection_file", object_id=str(objection.pk)
     ).exists()
     assert c.post(url, form).status_code == 400  # the same objection is already waiting
+    # Each lookup confirms or denies that someone lives here: audited, found or not, and limited.
+    lookups = AuditEntry.objects.filter(action="participation.objection_lookup", actor_id=voter_account.pk)
+    assert [e.detail["found"] for e in lookups.order_by("id")] == [False, False, True, True, True]
+    assert all(left_off.id_number not in str(e.detail) for e in lookups)
+    sixth = c.post(url, {**form, "name": votes.adults[2].name, "id_number": votes.adults[2].id_number})
+    assert sixth.status_code == 400 and "工作人员" in sixth.content.decode() and lookups.count() == 5
     # The committee decides it as any other: upheld, the person is back on the list.
     svc.objection_decide(actor=votes["head_a"], objection=objection, upheld=True, answer="经核实常住本社区")
     assert Voter.objects.filter(vote=published, person=left_off, removed_at__isnull=True).exists()

@@ -268,11 +268,38 @@ def objection_file(
     return objection
 
 
-def objection_person(vote: Vote, *, name: str, id_number: str) -> int:
+# Naming someone else confirms to the objector that the person lives here: each lookup is audited
+# (found or not, without the ID number) and an account gets a few per vote and day.
+OBJECTION_LOOKUPS_PER_DAY = 5
+
+
+def objection_person(
+    vote: Vote, *, actor: Viewer, name: str, id_number: str, request: HttpRequest | None = None
+) -> int:
     """Whom an objection names when the objector says someone else is left off the list (the
     Organic Law lets anyone object about the list, not only about themselves): a person in the
     registry of the vote's community, found by name and ID number."""
+    from shequ.core.models import AuditEntry
+
+    user = actor if isinstance(actor, User) else None
+    since = now() - dt.timedelta(days=1)
+    tried = AuditEntry.objects.filter(
+        action="participation.objection_lookup",
+        actor_id=user.pk if user else None,
+        object_id=str(vote.pk),
+        at__gte=since,
+    ).count()
+    if user is None or tried >= OBJECTION_LOOKUPS_PER_DAY:
+        raise VoteError(
+            {
+                "id_number": _(
+                    "You have named %(n)d people today: ask the community's staff to look further."
+                )
+                % {"n": OBJECTION_LOOKUPS_PER_DAY}
+            }
+        )
     person_id = electorates.person_named_in(vote.region_code, name=name, id_number=id_number)
+    record(vote, "objection_lookup", actor=actor, request=request, detail={"found": person_id is not None})
     if person_id is None:
         raise VoteError(
             {"id_number": _("No person with this name and ID number is in the registry of this community.")}
