@@ -247,50 +247,49 @@ def verify(
     return result
 
 
-def reinstate_witnessed_checkpoints() -> list[int]:
-    """After a restore, before its restore record: put back the witnessed checkpoints the copy
+def reinstate_witnessed_checkpoints(copy_taken_at: datetime) -> list[int]:
+    """After a restore, before its restore record: put back the one witnessed checkpoint the copy
     missed only because it was taken between a seal and that seal's checkpoint (the sealer commits
-    the two apart). Without them the restored log would read as a deleted checkpoint.
+    the two apart). Without it the restored log would read as a deleted checkpoint.
 
-    Only checkpoints newer than every checkpoint the copy holds and not beyond its sealed head are
-    put back, each signed with the configured key and matching the restored chain's head hash and
-    Merkle root. A checkpoint missing *between* the copy's own ones is not put back: that copy was
-    changed, and ``audit verify`` must say so. Returns the sequence numbers put back."""
+    Only the checkpoint at the copy's sealed head is put back, and only when it was signed after
+    the copy was taken, with the configured key, over the restored chain's head hash and Merkle
+    root (the backup's time is taken before its snapshot starts; the sealer's and the backup's
+    clocks are the same machine's or NTP's). Any other checkpoint missing from a copy (its newest
+    rows deleted, one in the middle) stays missing: that copy was changed, and ``audit verify``
+    must say so. Returns the sequence numbers put back (none or one)."""
     claims, _restores = _witness_claims([], [], None)
     head_seq, _head = _sealed_head()
     newest = AuditCheckpoint.objects.order_by("-seq").values_list("seq", flat=True).first() or 0
-    wanted = sorted(
-        {
-            c.checkpoint.seq: c.checkpoint
-            for c in claims
-            if not c.restore and newest < c.checkpoint.seq <= head_seq
-        }.items()
-    )
-    done: list[int] = []
-    if not wanted:
-        return done
+    found = [
+        c.checkpoint
+        for c in claims
+        if not c.restore
+        and c.checkpoint.seq == head_seq > newest
+        and c.checkpoint.at_datetime > copy_taken_at  # signed after the copy began
+    ]
+    if not found:
+        return []
+    cp = found[-1]
     frontier: merkle.Frontier = []
     after = 0
     if newest:
         row = AuditCheckpoint.objects.get(seq=newest)
         frontier, after = merkle.frontier_from_json(row.frontier), newest
-    for seq, cp in wanted:
-        frontier = merkle.extend(frontier, _hashes_between(after, seq))
-        after = seq
-        entry_hash = AuditEntry.objects.filter(seq=seq).values_list("hash", flat=True).first()
-        if entry_hash != cp.head_hash or merkle.root(frontier).hex() != cp.root or _sign(cp) != cp.signature:
-            continue  # not this chain's: audit verify names it
-        AuditCheckpoint.objects.create(
-            seq=seq,
-            head_hash=cp.head_hash,
-            root=cp.root,
-            at=cp.at_datetime,
-            key_id=cp.key_id,
-            signature=cp.signature,
-            frontier=merkle.frontier_to_json(frontier),
-        )
-        done.append(seq)
-    return done
+    frontier = merkle.extend(frontier, _hashes_between(after, cp.seq))
+    entry_hash = AuditEntry.objects.filter(seq=cp.seq).values_list("hash", flat=True).first()
+    if entry_hash != cp.head_hash or merkle.root(frontier).hex() != cp.root or _sign(cp) != cp.signature:
+        return []  # not this chain's: audit verify names it
+    AuditCheckpoint.objects.create(
+        seq=cp.seq,
+        head_hash=cp.head_hash,
+        root=cp.root,
+        at=cp.at_datetime,
+        key_id=cp.key_id,
+        signature=cp.signature,
+        frontier=merkle.frontier_to_json(frontier),
+    )
+    return [cp.seq]
 
 
 # --- inclusion proofs ---------------------------------------------------------------------------

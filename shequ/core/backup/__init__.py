@@ -193,7 +193,7 @@ def restore(path: Path, *, confirmed: bool) -> Restored:
             f"the restored audit chain ends at entry {head[0]}, the manifest says"
             f" {manifest.audit.get('head_seq')}: check the database with 'shequ backup check {file}'"
         )
-    reinstated = audit.reinstate_witnessed_checkpoints()
+    reinstated = audit.reinstate_witnessed_checkpoints(manifest.taken_at)
     record = audit.record_restore(backup_sha256=manifest.sha256)
     audit.record(
         "backup.restore",

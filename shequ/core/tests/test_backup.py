@@ -258,22 +258,26 @@ def test_a_backup_taken_between_a_seal_and_its_checkpoint_restores_to_a_verified
     assert audit.verify().ok
 
 
-def test_a_checkpoint_deleted_from_a_copy_is_not_reinstated(tmp_path: Path) -> None:
-    """Only checkpoints newer than the copy's own are put back: one missing between them means
-    the copy was changed, and ``audit verify`` still says so after the restore."""
+def test_checkpoints_deleted_from_a_copy_are_not_reinstated(tmp_path: Path) -> None:
+    """Only the checkpoint at the copy's head, signed after the copy was taken, is put back: the
+    copy's own checkpoints deleted from it (the newest, one in the middle) mean the copy was
+    changed, and ``audit verify`` still says so after the restore."""
     add_users("a", 3)
     first = checkpointed()
     add_users("b", 2)
-    checkpointed()
+    last = checkpointed()
     dbtriggers.drop(connection)
-    AuditCheckpoint.objects.filter(seq=first).delete()
+    AuditCheckpoint.objects.filter(seq__in=[first, last]).delete()
     dbtriggers.install(connection)
-    deleted_copy, _m = take(tmp_path, "deleted")
-    call_command("restore", str(deleted_copy), "--yes", stdout=StringIO())
+    changed_copy, _m = take(tmp_path, "changed")
+    call_command("restore", str(changed_copy), "--yes", stdout=StringIO())
     entry = AuditEntry.objects.get(action="backup.restore", seq__isnull=True)
     assert entry.detail["checkpoints_reinstated"] == []
     problems = audit.verify().problems
-    assert any(f"checkpoint {first} is missing from the database (deleted)" in p for p in problems), problems
+    for seq in (first, last):
+        assert any(f"checkpoint {seq} is missing from the database (deleted)" in p for p in problems), (
+            problems
+        )
 
 
 def test_a_restore_without_its_witness_record_is_still_a_truncation(tmp_path: Path) -> None:
