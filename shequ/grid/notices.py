@@ -156,7 +156,7 @@ def urgent_reporter(
     if not reached:
         doing = _(
             "Your report is at the top of the community's urgent list, but nobody could be alerted at "
-            "this moment: do not wait for the community."
+            "this moment: do not wait for the community, call %(call)s now."
         )
     elif level == AlertLevel.ON_DUTY:
         doing = _(

@@ -444,7 +444,13 @@ def _forbidden_keys() -> re.Pattern[bytes]:
 # A dead letter keeps no image or biometric, whatever its reason: its payload is dropped when it
 # names one of the keys the schemas refuse (payloads.FORBIDDEN_KEYS) or holds a base64 JPEG or PNG.
 FORBIDDEN_KEY_RE = _forbidden_keys()
-IMAGE_RE = re.compile(rb"/9j/|iVBORw0KGgo")
+# Pictures as base64 (JPEG, PNG, GIF, WebP, BMP), as data: URLs, or as raw bytes (JPEG, PNG, GIF).
+IMAGE_RE = re.compile(
+    rb"/9j/|iVBORw0KGgo|R0lGOD|UklGR|Qk[0-9A-Za-z+/]{2}AAAAAA|data:image/|\xff\xd8\xff|\x89PNG|GIF8[79]a",
+    re.IGNORECASE,
+)
+# Control bytes that text (UTF-8, or a vendor's GBK) does not hold but pictures and other blobs do.
+BINARY_RE = re.compile(rb"[\x00-\x08\x0e-\x1f]")
 JSON_ESCAPE_RE = re.compile(rb"\\(?:u([0-9a-fA-F]{4})|/)")
 
 
@@ -475,4 +481,6 @@ def _kept(d: _Dead) -> tuple[str, str]:
         return "", f"{detail}; payload not kept"
     if carries_images(d.message.payload):
         return "", f"{detail}; payload not kept: it carries an image or biometric field"
+    if BINARY_RE.search(d.message.payload):  # not text (a picture, most likely): nothing to learn from
+        return "", f"{detail}; payload not kept: binary data"
     return d.message.payload[:DEAD_PAYLOAD_KEEP].decode("utf-8", "replace"), d.detail[:500]

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from django.db.models import Exists, OuterRef
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -62,21 +63,26 @@ def device_feature(d: Device, status: str) -> dict[str, Any]:
     )
 
 
-def device_features(viewer: Any, codes: Sequence[str]) -> list[dict[str, Any]]:
-    """The area's active devices with a point, those with an open alert first, then offline ones."""
+def located_devices(viewer: Any, codes: Sequence[str]) -> tuple[list[tuple[str, Device]], bool]:
+    """The area's active devices with a point and their status, those with an open alert first,
+    then offline ones, then by name; and whether the list was cut at ``MAX_POINTS``. Ordered in the
+    query, before the cut, so that an alerting device is never the one left off the map."""
     area = codes_q(codes)
-    devices = list(
+    open_alert = selectors.alert_list(viewer=viewer).filter(area, device_id=OuterRef("pk"))
+    rows = list(
         selectors.device_list(viewer=viewer)
         .filter(area, active=True, latitude__isnull=False, longitude__isnull=False)
-        .order_by("region_code", "pk")[:MAX_POINTS]
+        .annotate(alerting=Exists(open_alert))
+        .select_related("house", "building", "key_place")
+        .order_by("-alerting", "online", "name", "pk")[: MAX_POINTS + 1]
     )
-    alerted = set(
-        selectors.alert_list(viewer=viewer)
-        .filter(area, device_id__isnull=False)
-        .values_list("device_id", flat=True)
-    )
-    rank = {"alert": 0, "offline": 1, "online": 2}
-    shown = sorted(((status_of(d, alerted), d) for d in devices), key=lambda x: (rank[x[0]], x[1].name))
+    alerted = {d.pk for d in rows if d.alerting}
+    return [(status_of(d, alerted), d) for d in rows[:MAX_POINTS]], len(rows) > MAX_POINTS
+
+
+def device_features(viewer: Any, codes: Sequence[str]) -> list[dict[str, Any]]:
+    """The area's active devices with a point, those with an open alert first, then offline ones."""
+    shown, _cut = located_devices(viewer, codes)
     return [device_feature(d, status) for status, d in shown]
 
 

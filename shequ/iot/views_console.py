@@ -28,7 +28,7 @@ from shequ.core.models import Region
 from shequ.core.permissions import Viewer, codes_q, has_perm, scopes_for
 from shequ.iot import labels, selectors, services
 from shequ.iot.forms import ConfirmForm, DeviceFilterForm, DeviceForm, TokenConfirmForm
-from shequ.iot.maplayers import STATUS_LABELS, device_feature, status_of
+from shequ.iot.maplayers import STATUS_LABELS, device_feature, located_devices, status_of
 from shequ.iot.models import Alert, Device, DeviceKind
 from shequ.iot.payloads import SCHEMAS, Silent, topic_for
 from shequ.iot.permissions import IotPerm as P
@@ -36,7 +36,6 @@ from shequ.registry import selectors as registry_selectors
 
 PAGE_SIZE = 30
 EVENTS_SHOWN = 50
-MAX_POINTS = 2000  # a street's devices; a wider area picks a region first
 FORBIDDEN = "iot/console/forbidden.html"
 # The core page guard with the console's 403 page: ``@iot_page(perm, methods=...)``.
 iot_page = functools.partial(guards.page, template=FORBIDDEN)
@@ -315,24 +314,17 @@ def area_for(viewer: Viewer, code: str) -> list[Region]:
 
 
 def map_devices(viewer: Viewer, area: list[Region]) -> tuple[list[Device], int, bool]:
-    """The area's active devices with a point (status set), how many have none, and whether the
-    list was cut at ``MAX_POINTS``."""
-    qs = selectors.device_list(viewer=viewer).filter(codes_q([r.code for r in area]), active=True)
-    located = list(
-        qs.filter(latitude__isnull=False, longitude__isnull=False).select_related(
-            "house", "building", "key_place"
-        )[: MAX_POINTS + 1]
+    """The area's active devices with a point (status set, open alerts first), how many have none,
+    and whether the list was cut at ``MAX_POINTS`` (``maplayers.located_devices``)."""
+    codes = [r.code for r in area]
+    shown, cut = located_devices(viewer, codes)
+    devices = decorate([d for _status, d in shown], {d.pk for status, d in shown if status == "alert"})
+    without = (
+        selectors.device_list(viewer=viewer)
+        .filter(codes_q(codes), active=True, latitude__isnull=True)
+        .count()
     )
-    alerted = set(
-        selectors.alert_list(viewer=viewer)
-        .filter(codes_q([r.code for r in area]), device_id__isnull=False)
-        .values_list("device_id", flat=True)
-    )
-    devices = decorate(located[:MAX_POINTS], alerted)
-    # Devices with an open alert first: they are what the map is opened for.
-    devices.sort(key=lambda d: (d.status != "alert", d.status != "offline", d.name))  # type: ignore[attr-defined]
-    without = qs.filter(latitude__isnull=True).count()
-    return devices, without, len(located) > MAX_POINTS
+    return devices, without, cut
 
 
 @iot_page(P.VIEW)

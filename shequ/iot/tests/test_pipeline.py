@@ -86,6 +86,10 @@ def test_no_image_is_kept_in_the_dead_letters_whatever_the_reason(site: Site, pi
         ),
         (Message(ghost, body("f6", pic=JPEG).replace(b"/", b"\\/")), Reason.UNKNOWN_DEVICE),
         (Message(ghost, body("f7", pic="iVBORw0KGgoAAAANSUhEUgAA")), Reason.UNKNOWN_DEVICE),
+        (Message(ghost, body("f9", pic="data:image/gif;base64,R0lGODlhAQABAIAAAP")), Reason.UNKNOWN_DEVICE),
+        # A raw picture, not JSON at all (a camera posting its snapshot to the wrong place).
+        (Message(ghost, b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01" + bytes(range(256))), Reason.UNKNOWN_DEVICE),
+        (Message(topic, b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"), Reason.BAD_JSON),
         # Nothing of the kind: the payload is kept for finding what a vendor sends wrong.
         (Message(ghost, body("f8", level=3)), Reason.UNKNOWN_DEVICE),
     ]
@@ -99,6 +103,10 @@ def test_no_image_is_kept_in_the_dead_letters_whatever_the_reason(site: Site, pi
     assert letters[0].detail.startswith(f"{len(cases[0][0].payload)} bytes")
     assert "image or biometric" in letters[1].detail
     assert json.loads(letters[-1].payload)["level"] == 3
+    # A vendor's GBK text (not UTF-8, but text) is still kept, read as well as it can be.
+    gbk = '{"v":1,"位置":"三栋"'.encode("gbk")
+    pipeline.process([Message(topic, gbk)])
+    assert DeadLetter.objects.order_by("-pk").first().payload.startswith('{"v":1,')  # type: ignore[union-attr]
 
 
 def test_smoke_alarm_raises_one_alert_and_repeats_update_it(site: Site, pipeline: Pipeline) -> None:

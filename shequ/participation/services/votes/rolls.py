@@ -269,7 +269,7 @@ def objection_file(
 
 
 # Naming someone else confirms to the objector that the person lives here: each lookup is audited
-# (found or not, without the ID number) and an account gets a few per vote and day.
+# (found or not, without the ID number), and an account gets a few a day, across all votes.
 OBJECTION_LOOKUPS_PER_DAY = 5
 
 
@@ -282,24 +282,23 @@ def objection_person(
     from shequ.core.models import AuditEntry
 
     user = actor if isinstance(actor, User) else None
-    since = now() - dt.timedelta(days=1)
-    tried = AuditEntry.objects.filter(
-        action="participation.objection_lookup",
-        actor_id=user.pk if user else None,
-        object_id=str(vote.pk),
-        at__gte=since,
-    ).count()
-    if user is None or tried >= OBJECTION_LOOKUPS_PER_DAY:
-        raise VoteError(
-            {
-                "id_number": _(
-                    "You have named %(n)d people today: ask the community's staff to look further."
-                )
-                % {"n": OBJECTION_LOOKUPS_PER_DAY}
-            }
+    limit = _("You have named %(n)d people in the last 24 hours: ask the community's staff to look further.")
+    if user is None:
+        raise VoteError({"id_number": limit % {"n": 0}})
+    with transaction.atomic():
+        # The account's row orders its lookups: parallel requests cannot all pass the count.
+        list(User.objects.select_for_update().filter(pk=user.pk).values_list("pk", flat=True))
+        tried = AuditEntry.objects.filter(
+            action="participation.objection_lookup",
+            actor_id=user.pk,
+            at__gte=now() - dt.timedelta(days=1),
+        ).count()
+        if tried >= OBJECTION_LOOKUPS_PER_DAY:
+            raise VoteError({"id_number": limit % {"n": OBJECTION_LOOKUPS_PER_DAY}})
+        person_id = electorates.person_named_in(vote.region_code, name=name, id_number=id_number)
+        record(
+            vote, "objection_lookup", actor=actor, request=request, detail={"found": person_id is not None}
         )
-    person_id = electorates.person_named_in(vote.region_code, name=name, id_number=id_number)
-    record(vote, "objection_lookup", actor=actor, request=request, detail={"found": person_id is not None})
     if person_id is None:
         raise VoteError(
             {"id_number": _("No person with this name and ID number is in the registry of this community.")}
