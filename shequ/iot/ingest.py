@@ -132,6 +132,10 @@ class Pipeline:
         self.loaded_at = -1e9
         self.missed_at = -1e9
         self.touched: dict[int, float] = {}
+        # Per device not written yet (``_touch``): when it was last heard, and the values to write.
+        self.heard: dict[int, dt.datetime] = {}
+        self.pending: dict[int, dict[str, Any]] = {}
+        self.swept_at = -1e9
         self.online: set[int] = set()
         # Topics repeat (one to three per device): parsed once each.
         self.topics: dict[str, payloads.Topic | None] = {}
@@ -209,7 +213,7 @@ class Pipeline:
         body = payloads.parse(topic.kind, topic.channel, m.payload)
         if body.ts > bounds.latest or body.ts < bounds.earliest:
             raise PayloadError(Reason.BAD_TIME, f"ts {body.ts.isoformat()} is too far from now")
-        data = body.model_dump(mode="json", exclude={"v", "id", "ts"}, exclude_none=True)
+        data = body.data
         if b"\\u0000" in m.payload and "\\u0000" in storage.encode_json(data):
             # PostgreSQL's jsonb refuses NUL characters in strings.
             raise PayloadError(Reason.BAD_SCHEMA, "NUL characters are not accepted")
@@ -217,31 +221,31 @@ class Pipeline:
             device_id=device.id,
             region_code=device.region_code,
             channel=topic.channel,
-            type=body.event_type(),
+            type=body.type,
             msg_id=body.id,
             occurred_at=body.ts,
             received_at=now,
-            value=body.value(),
+            value=body.value,
             house_id=device.house_id,
             data=data,
         )
-        self._subject(row, body, data)
+        if "credential" in data or "plate" in data:
+            self._subject(row, data)
         return row
 
-    def _subject(self, row: storage.EventRow, body: payloads.Payload, data: dict[str, Any]) -> None:
+    def _subject(self, row: storage.EventRow, data: dict[str, Any]) -> None:
         """Access records: a card or plate becomes its blind index, a masked form and, when it is a
         registered resident's, the person (and their house); the clear value is not stored."""
-        fields = body.__dict__  # not getattr: see payloads.Payload.event_type
-        credential = fields.get("credential")
+        credential = data.get("credential")
         kind, value = "", ""
         if credential is not None:
             # Only the kind is kept: a card number, plate, pass code or password is never stored.
-            data["credential"] = {"kind": credential.kind}
-            if credential.kind in ("card", "plate") and credential.value:
-                kind, value = credential.kind, credential.value
-        elif plate := fields.get("plate"):
+            data["credential"] = {"kind": credential["kind"]}
+            if credential["kind"] in ("card", "plate") and credential.get("value"):
+                kind, value = credential["kind"], credential["value"]
+        elif plate := data.get("plate"):
             kind, value = "plate", str(plate)
-            data.pop("plate", None)
+            del data["plate"]
         if not value:
             return
         index = crypto.blind_index(value, f"iot_{kind}")
@@ -317,36 +321,42 @@ class Pipeline:
 
     def _touch(self, rows: list[storage.EventRow], now: dt.datetime) -> None:
         """Online state, last seen and last values, written at most every ``TOUCH_SECONDS`` per
-        device (and at once when it comes back online or sends an event)."""
-        latest: dict[int, storage.EventRow] = {}
-        values: dict[int, dict[str, Any]] = {}
+        device, and at once when it comes back online or sends an event other than a door or gate
+        passage (an alarm, a refusal, a camera event). What arrives in between is held and written
+        with the device's next write, or by a sweep every ``TOUCH_SECONDS`` if it sends nothing more.
+        Houses' last door activity (welfare checks) is kept exactly by ``_activity``, not here."""
+        pending, heard = self.pending, self.heard
         urgent: set[int] = set()
         for row in rows:
-            latest[row.device_id] = row
+            d = row.device_id
+            heard[d] = now
             if row.channel == TELEMETRY:
-                values.setdefault(row.device_id, {}).update(row.data)
+                pending.setdefault(d, {}).update(row.data)
             elif row.channel == EVENT:
-                values.setdefault(row.device_id, {})["last_event"] = row.type
-                urgent.add(row.device_id)
+                pending.setdefault(d, {})["last_event"] = row.type
+                if row.type not in DOOR_ACTIVITY:
+                    urgent.add(d)
+        seen = {row.device_id for row in rows}
         clock = time.monotonic()
+        touched = self.touched
         due = [
             d
-            for d in latest
-            if d not in self.online or d in urgent or clock - self.touched.get(d, -1e9) >= TOUCH_SECONDS
+            for d in seen
+            if d not in self.online or d in urgent or clock - touched.get(d, -1e9) >= TOUCH_SECONDS
         ]
+        if clock - self.swept_at >= TOUCH_SECONDS:
+            self.swept_at = clock
+            due += [d for d in heard if d not in seen and clock - touched.get(d, -1e9) >= TOUCH_SECONDS]
         if not due:
             return
         if storage.is_postgres():
-            import json
-
-            payload = json.dumps(
-                [{"id": d, "seen": now.isoformat(), "vals": values.get(d, {})} for d in due],
-                ensure_ascii=False,
+            payload = storage.encode_json(
+                [{"id": d, "seen": heard[d].isoformat(), "vals": pending.get(d, {})} for d in due]
             )
             with connection.cursor() as cursor:
                 cursor.execute(
-                    f"UPDATE {Device._meta.db_table} d SET online = true, last_seen_at = v.seen, "  # noqa: S608 (our own table names)
-                    "last_values = d.last_values || v.vals "
+                    f"UPDATE {Device._meta.db_table} d SET online = true, "  # noqa: S608 (our own table names)
+                    "last_seen_at = v.seen, last_values = d.last_values || v.vals "
                     "FROM jsonb_to_recordset(%s::jsonb) AS v(id bigint, seen timestamptz, vals jsonb) "
                     "WHERE d.id = v.id",
                     [payload],
@@ -356,11 +366,13 @@ class Pipeline:
                 device = Device.objects.filter(pk=d).only("last_values").first()
                 if device is None:
                     continue
-                merged = {**device.last_values, **values.get(d, {})}
-                Device.objects.filter(pk=d).update(online=True, last_seen_at=now, last_values=merged)
+                merged = {**device.last_values, **pending.get(d, {})}
+                Device.objects.filter(pk=d).update(online=True, last_seen_at=heard[d], last_values=merged)
         for d in due:
-            self.touched[d] = clock
+            touched[d] = clock
             self.online.add(d)
+            del heard[d]
+            pending.pop(d, None)
 
     def _activity(self, new: list[storage.EventRow]) -> None:
         """The last door activity per house (the welfare-check rule reads it)."""

@@ -8,7 +8,7 @@ import json
 from django.utils import timezone
 
 from shequ.core.models import OutboxTask
-from shequ.iot.ingest import Message, Pipeline
+from shequ.iot.ingest import TOUCH_SECONDS, Message, Pipeline
 from shequ.iot.models import Alert, AlertState, DeadLetter, DeadLetterCount, Device, DeviceEvent
 from shequ.iot.payloads import Reason
 from shequ.iot.tests.conftest import Site, message
@@ -27,6 +27,38 @@ def test_events_are_stored_once_and_devices_come_online(site: Site, pipeline: Pi
     assert "8899001122" not in str(stored.data)  # the card number itself is never kept
     door.refresh_from_db()
     assert door.online and door.last_seen_at is not None
+
+
+def test_door_passages_follow_the_touch_pace_and_alarms_are_written_at_once(
+    site: Site, pipeline: Pipeline
+) -> None:
+    """A device row is rewritten at most every ``TOUCH_SECONDS``, except for an event that is not
+    a routine passage; what is held back is written later, with the time it was heard."""
+    door, smoke = site.devices["door-1"], site.devices["smoke-1"]
+    t0 = timezone.now()
+
+    def door_row() -> tuple[object, object]:
+        door.refresh_from_db()
+        return door.last_values.get("last_event"), door.last_seen_at
+
+    pipeline.process([message(door, "event", "d-1", type="open")], now=t0)
+    assert door_row() == ("open", t0)  # back online: written at once
+    t1 = t0 + dt.timedelta(seconds=1)
+    pipeline.process([message(door, "event", "d-2", type="closed")], now=t1)
+    assert door_row() == ("open", t0)  # a passage: held
+    t2 = t0 + dt.timedelta(seconds=2)
+    pipeline.process([message(door, "event", "d-3", type="forced")], now=t2)
+    assert door_row() == ("forced", t2)  # not a passage: at once
+    t3 = t0 + dt.timedelta(seconds=3)
+    pipeline.process([message(door, "event", "d-4", type="open")], now=t3)
+    assert door_row() == ("forced", t2)
+    # TOUCH_SECONDS later the door has sent nothing more: a batch of another device's sweeps it.
+    pipeline.touched[door.pk] -= TOUCH_SECONDS
+    pipeline.swept_at -= TOUCH_SECONDS
+    pipeline.process([message(smoke, "heartbeat", "h-1", battery=90)], now=t3 + dt.timedelta(seconds=9))
+    assert door_row() == ("open", t3)
+    assert not pipeline.pending and not pipeline.heard
+    assert DeviceEvent.objects.filter(device_id=door.pk).count() == 4
 
 
 def test_bad_messages_are_dead_lettered_with_their_reason(site: Site, pipeline: Pipeline) -> None:

@@ -355,7 +355,7 @@ class _ImmediateTimer:
 def test_a_waterlogging_gauge_reads_rising_water_that_the_schema_accepts() -> None:
     """The emergency demo's gauges (environment monitors coded ``…waterlevel…``) keep sending rising
     standing water and heavy rain while the demo runs; other environment monitors send none."""
-    from shequ.iot.payloads import EnvironmentTelemetry
+    from shequ.iot import payloads
     from shequ.iot.simulator.fleet import SimDevice
 
     traffic = sim.Traffic(sim.Fleet([], {}, {}, []), seed=1, anchor=dt.datetime(2026, 12, 6, tzinfo=dt.UTC))
@@ -364,5 +364,5 @@ def test_a_waterlogging_gauge_reads_rising_water_that_the_schema_accepts() -> No
     t0 = dt.datetime(2026, 12, 6, 1, tzinfo=dt.UTC)  # an hour after the simulator started
     early, later = traffic._reading(gauge, t0), traffic._reading(gauge, t0 + dt.timedelta(hours=2))
     assert 0 < early["water_level"] < later["water_level"] <= 0.6 and later["rainfall"] > 15
-    EnvironmentTelemetry.model_validate({"v": 1, "id": "m-1", "ts": 1, **later})
+    payloads.parse("environment", "telemetry", json.dumps({"v": 1, "id": "m-1", "ts": 1, **later}).encode())
     assert "water_level" not in traffic._reading(plain, t0)
