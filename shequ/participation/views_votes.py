@@ -86,7 +86,6 @@ def vote_new(request: HttpRequest) -> HttpResponse:
                 closes_at=data["closes_at"],
                 election_day=data.get("election_day"),
                 residence_rule=data["residence_rule"],
-                term=data.get("term", ""),
                 allow_proxy=data.get("allow_proxy", False),
                 request=request,
             )
@@ -327,6 +326,13 @@ def _roll_page(
             o.pk: DecideForm(initial={"objection": o.pk}) for o in objections if o.decided_at is None
         },
         "proxies": list(vote.proxies.select_related("voter", "holder")),
+        # Who has voted shows line by line only after closing: watched while ballots arrive, each
+        # new mark beside the board's newest entry would link a person to a ballot.
+        "show_marks": vote.status in (VoteStatus.CLOSED, VoteStatus.DECIDED),
+        "voting": vote.status == VoteStatus.OPEN,
+        "voted_count": vote.voters.filter(removed_at__isnull=True, voted=True).count()
+        if vote.status == VoteStatus.OPEN
+        else 0,
     }
     return render(request, "participation/votes/roll.html", context, status=status)
 
