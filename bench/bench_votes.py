@@ -101,7 +101,6 @@ def setup(voters: int) -> tuple[Vote, User, dict[int, KeyShare]]:
         opens_at=now - dt.timedelta(minutes=1),
         closes_at=now + dt.timedelta(days=1),
         election_day=now.date(),
-        term="2026",
         roll_published_at=now - dt.timedelta(days=25),
         objection_deadline=now - dt.timedelta(days=20),
         candidates_final_at=now,

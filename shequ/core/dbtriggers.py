@@ -1,8 +1,11 @@
-"""Database triggers that make the audit log append-only (security requirement 12).
+"""Database triggers that make the audit log append-only (security requirement 12), and other
+append-only tables that apps register (the vote bulletin board).
 
 Entries can never be deleted; the only UPDATE allowed is the sealer's: giving an unsealed entry its
 place in the chain (``seq``, ``prev_hash``, ``hash``, ``sealed_at``) without touching its content.
-Checkpoints can be neither changed nor deleted.
+Checkpoints can be neither changed nor deleted. A registered table refuses DELETE and TRUNCATE, and
+every UPDATE that changes a column (writing a row again as it is stays possible: the vote's closing
+rewrites its rows so that they share one transaction id).
 
 Used by migrations 0002/0005 and by the test suite, which must lift them to flush the database
 between transactional tests (an attacker with that power could also drop them: the hash chain, the
@@ -11,6 +14,7 @@ signed checkpoints and their witness outside the database are the second line).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 # What a request wrote; sealing must leave all of it as it was.
@@ -113,14 +117,82 @@ def _statements(vendor: str, install: bool, v1: bool = False) -> list[str]:
     return []
 
 
+# Other apps' append-only tables and their columns, registered in their AppConfig.ready().
+APPEND_ONLY: dict[str, tuple[str, ...]] = {}
+
+PG_APPEND_ONLY_FUNCTION = """
+CREATE OR REPLACE FUNCTION shequ_append_only() RETURNS trigger AS $$
+BEGIN
+  IF TG_OP = 'UPDATE' AND NEW IS NOT DISTINCT FROM OLD THEN
+    RETURN NEW;
+  END IF;
+  RAISE EXCEPTION USING MESSAGE = TG_TABLE_NAME || ' is append-only: ' || TG_OP || ' refused';
+END;
+$$ LANGUAGE plpgsql;
+"""
+
+
+def register_append_only(table: str, columns: Sequence[str]) -> None:
+    APPEND_ONLY[table] = tuple(columns)
+
+
+def table_statements(vendor: str, table: str, columns: Sequence[str], *, install: bool) -> list[str]:
+    """The triggers that keep ``table`` append-only (``columns``: every column, for SQLite's check
+    that an UPDATE changes nothing)."""
+    if vendor == "postgresql":
+        if not install:
+            ops = ("update", "delete", "truncate")
+            return [f"DROP TRIGGER IF EXISTS {table}_no_{op} ON {table};" for op in ops]
+        return [PG_APPEND_ONLY_FUNCTION] + [
+            f"CREATE OR REPLACE TRIGGER {table}_no_{op.lower()} BEFORE {op} ON {table} "
+            f"FOR EACH {level} EXECUTE FUNCTION shequ_append_only();"
+            for op, level in (("UPDATE", "ROW"), ("DELETE", "ROW"), ("TRUNCATE", "STATEMENT"))
+        ]
+    if vendor == "sqlite":
+        if not install:
+            return [f"DROP TRIGGER IF EXISTS {table}_no_{op};" for op in ("update", "delete")]
+        unchanged = " AND ".join(f"NEW.{c} IS OLD.{c}" for c in columns)
+        return [
+            f"CREATE TRIGGER IF NOT EXISTS {table}_no_{op.lower()} BEFORE {op} ON {table}{when} "
+            f"BEGIN SELECT RAISE(ABORT, '{table} is append-only: {op} refused'); END;"
+            for op, when in (("UPDATE", f" WHEN NOT ({unchanged})"), ("DELETE", ""))
+        ]
+    return []
+
+
+def _registered(connection: Any, install: bool) -> list[str]:
+    existing = set(connection.introspection.table_names()) if APPEND_ONLY else set()
+    return [
+        sql
+        for table, columns in APPEND_ONLY.items()
+        if table in existing  # (a migration that runs before the app's table exists)
+        for sql in table_statements(connection.vendor, table, columns, install=install)
+    ]
+
+
 def install(connection: Any) -> None:
+    statements = _statements(connection.vendor, install=True) + _registered(connection, True)
     with connection.cursor() as cursor:
-        for sql in _statements(connection.vendor, install=True):
+        for sql in statements:
             cursor.execute(sql)
 
 
 def drop(connection: Any, *, v1: bool = False) -> None:
     """Lift the triggers; ``v1``: those of migration 0002, before the checkpoint table existed."""
+    statements = _statements(connection.vendor, install=False, v1=v1) + _registered(connection, False)
     with connection.cursor() as cursor:
-        for sql in _statements(connection.vendor, install=False, v1=v1):
+        for sql in statements:
+            cursor.execute(sql)
+
+
+def install_table(connection: Any, table: str, columns: Sequence[str]) -> None:
+    """An app's migration: make ``table`` append-only."""
+    with connection.cursor() as cursor:
+        for sql in table_statements(connection.vendor, table, columns, install=True):
+            cursor.execute(sql)
+
+
+def drop_table(connection: Any, table: str) -> None:
+    with connection.cursor() as cursor:
+        for sql in table_statements(connection.vendor, table, (), install=False):
             cursor.execute(sql)

@@ -54,14 +54,13 @@ class VoteForm(PlatformForm):
     )
     opens_at = forms.DateTimeField(label=_("Voting opens"), widget=DATETIME)
     closes_at = forms.DateTimeField(label=_("Voting closes"), widget=DATETIME)
-    election_day = forms.DateField(label=_("Election day"), widget=DateInput(), required=False)
-    residence_rule = forms.ChoiceField(label=_("Residence rule (elections)"), choices=ResidenceRule.choices)
-    term = forms.CharField(
-        label=_("Term (elections)"),
-        max_length=20,
+    election_day = forms.DateField(
+        label=_("Election day"),
+        widget=DateInput(),
         required=False,
-        help_text=_("For example 2026: one person is on one community's list per term."),
+        help_text=_("Its year names the term: one person is on one community's list per year."),
     )
+    residence_rule = forms.ChoiceField(label=_("Residence rule (elections)"), choices=ResidenceRule.choices)
     allow_proxy = forms.BooleanField(label=_("Written proxies allowed (elections)"), required=False)
 
     def __init__(self, *args: Any, viewer: Viewer, **kwargs: Any) -> None:

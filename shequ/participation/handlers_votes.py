@@ -13,7 +13,7 @@ from shequ.core.outbox import handles, periodic
 from shequ.participation import notices_votes as notices
 from shequ.participation.events_votes import VoteChanged
 from shequ.participation.models import KeyMode, Trustee, Vote
-from shequ.participation.services.votes import close_due
+from shequ.participation.services.votes import close_due, vacuum_vote_tables
 from shequ.registry.electorates import accounts_of
 
 THREAD_KIND = "participation.vote"
@@ -67,6 +67,14 @@ def tell_about_vote(event: VoteChanged) -> None:
             _send(vote, [trustee.user], notices.count_needed(vote), link)
     elif event.action == "decided":
         _send(vote, _voters(vote), notices.decided(vote), public)
+
+
+@handles(VoteChanged, external=True)
+def forget_the_order_of_voting(event: VoteChanged) -> None:
+    """Outside any transaction, after the closing commit: VACUUM (FREEZE) the roll and the ballots
+    so the row versions written while the vote was open are gone (see ``_settle_roll``)."""
+    if event.action == "closed":
+        vacuum_vote_tables()
 
 
 @periodic("participation.close_votes", every=timedelta(minutes=1))

@@ -89,7 +89,6 @@ def vote_new(request: HttpRequest) -> HttpResponse:
                 closes_at=data["closes_at"],
                 election_day=data.get("election_day"),
                 residence_rule=data["residence_rule"],
-                term=data.get("term", ""),
                 allow_proxy=data.get("allow_proxy", False),
                 request=request,
             )
@@ -334,6 +333,13 @@ def _roll_page(
         "representatives": [p for p in proxies if p.holder_account_id],
         "developer_line": _developer_line(vote) if vote.electorate == Electorate.OWNERS else None,
         "representative_form": forms.get("representative") or RepresentativeForm(),
+        # Who has voted shows line by line only after closing: watched while ballots arrive, each
+        # new mark beside the board's newest entry would link a person to a ballot.
+        "show_marks": vote.status in (VoteStatus.CLOSED, VoteStatus.DECIDED),
+        "voting": vote.status == VoteStatus.OPEN,
+        "voted_count": vote.voters.filter(removed_at__isnull=True, voted=True).count()
+        if vote.status == VoteStatus.OPEN
+        else 0,
     }
     return render(request, "participation/votes/roll.html", context, status=status)
 

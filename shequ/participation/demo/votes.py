@@ -147,7 +147,6 @@ def _decided_election(rng: random.Random, head: User, summary: VoteSummary) -> N
         closes_at=now + dt.timedelta(hours=8),
         election_day=now.date(),
         seats=SEATS,
-        term="2026",
         allow_proxy=True,
     )
     svc.roll_compute(actor=head, vote=vote)
@@ -270,7 +269,6 @@ def _election_being_prepared(rng: random.Random, summary: VoteSummary) -> None:
         closes_at=now + dt.timedelta(days=22, hours=9),
         election_day=(now + dt.timedelta(days=22)).date(),
         seats=SEATS,
-        term="2026",
     )
     svc.roll_compute(actor=head, vote=vote)
     svc.roll_publish(actor=head, vote=vote)

@@ -114,7 +114,8 @@ class Vote(EncryptedModel):
     residence_rule = models.CharField(
         _("residence rule"), max_length=10, choices=ResidenceRule.choices, default=ResidenceRule.COMMUNITY
     )
-    term = models.CharField(_("term"), max_length=20, blank=True)  # e.g. "2026": one roll per person
+    # Elections: the election day's year (services.votes.setup.term_of); one roll line per person and term.
+    term = models.CharField(_("term"), max_length=20, blank=True)
     roll_published_at = models.DateTimeField(_("voter list published"), null=True, blank=True)
     objection_deadline = models.DateTimeField(_("objections until"), null=True, blank=True)
     candidates_final_at = models.DateTimeField(_("candidate list final"), null=True, blank=True)

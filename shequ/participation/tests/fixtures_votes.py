@@ -85,7 +85,6 @@ class Votes:
             closes_at=now + dt.timedelta(hours=1),
             election_day=now.date(),
             seats=seats,
-            term="2026",
             **extra,
         )
         svc.roll_compute(actor=self["head_a"], vote=vote)

@@ -34,7 +34,6 @@ def election(votes: Votes, *, region: str = COMMUNITY_A, days: int = 25, **extra
         closes_at=now + dt.timedelta(days=days, hours=10),
         election_day=(now + dt.timedelta(days=days)).date(),
         seats=2,
-        term="2026",
         **extra,  # type: ignore[arg-type]
     )
 

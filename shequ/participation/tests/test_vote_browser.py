@@ -180,7 +180,6 @@ def _election_with_trustees(votes: Votes, extra: User) -> Vote:
         closes_at=now + dt.timedelta(hours=1),
         election_day=now.date(),
         seats=2,
-        term="2026",
     )
     svc.roll_compute(actor=votes["head_a"], vote=vote)
     for person in votes.adults[:3]:
@@ -349,7 +348,6 @@ def test_staff_pages_and_an_objection_to_the_published_list(
         closes_at=now + dt.timedelta(days=25, hours=10),
         election_day=(now + dt.timedelta(days=25)).date(),
         seats=2,
-        term="2026",
     )
     svc.roll_compute(actor=head, vote=vote)
     svc.roll_publish(actor=head, vote=vote)

@@ -197,7 +197,6 @@ def published(votes: Votes) -> Vote:
         closes_at=now + dt.timedelta(days=25, hours=10),
         election_day=(now + dt.timedelta(days=25)).date(),
         seats=2,
-        term="2026",
     )
     svc.roll_compute(actor=votes["head_a"], vote=vote)
     svc.voter_remove(actor=votes["head_a"], voter=votes.voter(vote, votes.adults[4]), reason="录入有误")

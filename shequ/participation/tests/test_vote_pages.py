@@ -232,7 +232,6 @@ def test_an_election_roll_is_published_and_a_resident_objects(votes: Votes, vote
         closes_at=now + dt.timedelta(days=25, hours=10),
         election_day=(now + dt.timedelta(days=25)).date(),
         seats=2,
-        term="2026",
     )
     svc.roll_compute(actor=votes["head_a"], vote=vote)
     public = reverse("participation:public_roll", args=[vote.uid])
@@ -283,7 +282,6 @@ def test_a_trustee_registers_a_key_share_on_the_key_page(votes: Votes) -> None:
         closes_at=timezone.now() + dt.timedelta(days=21, hours=8),
         election_day=(timezone.now() + dt.timedelta(days=21)).date(),
         seats=1,
-        term="2026",
     )
     trustee = svc.trustee_add(actor=votes["head_a"], vote=vote, user=votes.trustees[0])
     url = reverse("participation:trustee_key", args=[trustee.pk])

@@ -65,7 +65,6 @@ def scene(votes: Votes, voter_account: User, sibling_resident: User) -> Scene:
         closes_at=now + dt.timedelta(days=25, hours=10),
         election_day=(now + dt.timedelta(days=25)).date(),
         seats=2,
-        term="2026",
     )
     svc.roll_compute(actor=votes["head_a"], vote=election)
     svc.roll_publish(actor=votes["head_a"], vote=election)

@@ -180,7 +180,14 @@ def test_the_verifier_recomputes_the_announced_result(votes: Votes) -> None:
 def test_no_table_joins_a_voter_to_a_ballot() -> None:
     """Who voted (the roll) and what was voted (the board and its index) never meet: no table with
     a ballot column refers to a person, an account or a roll line, directly or through its foreign
-    keys, and no roll table refers to a ballot."""
+    keys, and no roll table refers to a ballot.
+
+    This covers the schema only. The columns PostgreSQL adds to every row — the writing
+    transaction's id (``xmin``) and the row's place (``ctid``) — are covered by
+    ``test_vote_secrecy.test_after_closing_no_row_stamp_or_row_order_joins_a_voter_to_a_ballot``
+    (marks and ballots written apart; after closing one stamp for all, roll order, vacuumed), and
+    the staff pages by ``test_staff_see_who_voted_line_by_line_only_after_closing``. Copies made
+    while the vote was open (WAL, backups) are docs/security.md's to explain."""
     from django.apps import apps
 
     ballot_columns = {"payload", "credential", "tracker"}

@@ -6,6 +6,7 @@ from shequ.participation.services.votes.counting import (
     by_election_create,
     close_due,
     trustee_decrypt_submit,
+    vacuum_vote_tables,
     vote_close,
 )
 from shequ.participation.services.votes.rolls import (
@@ -54,6 +55,7 @@ __all__ = [
     "trustee_add",
     "trustee_decrypt_submit",
     "trustee_key_submit",
+    "vacuum_vote_tables",
     "vote_close",
     "vote_create",
     "vote_open",

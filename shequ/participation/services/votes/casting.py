@@ -1,6 +1,7 @@
 """Casting a ballot. The voter's browser encrypted it under the vote's key with the voter's
-credential; the box checks every proof, appends it to the board and marks the roll line as voted
-— the roll learns that the person voted and on which day, never which ballot is theirs.
+credential; the box checks every proof, appends it to the board and then, in a separate
+transaction, marks the roll line as voted — the roll learns that the person voted and on which
+day, never which ballot is theirs.
 
 A later ballot under the same credential replaces the earlier one (re-voting until closing): the
 board keeps both, the index marks which counts. Casts of one vote are ordered by the vote's row
@@ -102,7 +103,14 @@ def ballot_cast(
             entry=entry,
             weight=Decimal(weight) / 100 if vote.manifest.get("weighted") else Decimal(0),
         )
-        Voter.objects.filter(pk=voter.pk).update(voted=True, voted_on=timezone.localdate(), by_proxy=by_proxy)
+    # The roll's mark in a transaction of its own: rows written together share PostgreSQL's xmin,
+    # which would join the roll line to its ballot. One ballot per voter does not rest on the mark
+    # (the credential does, under the vote's lock), and closing sets every mark from the ballots.
+    with transaction.atomic():
+        if lock(vote).status == VoteStatus.OPEN:
+            Voter.objects.filter(pk=voter.pk).update(
+                voted=True, voted_on=timezone.localdate(), by_proxy=by_proxy
+            )
     # No audit entry: its time and actor beside the board's order would link voter and ballot.
     return Receipt(tracker=code, replaced=bool(previous), seq=entry.seq)
 

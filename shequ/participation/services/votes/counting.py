@@ -10,9 +10,10 @@ import json
 import logging
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Sum
 from django.http import HttpRequest
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from shequ.core.permissions import Viewer
@@ -48,6 +49,7 @@ from shequ.participation.services.votes._common import (
     record,
     require,
 )
+from shequ.participation.services.votes.casting import credential_for
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +64,7 @@ def vote_close(*, actor: Viewer | None, vote: Vote, request: HttpRequest | None 
         in_status(vote, VoteStatus.OPEN, step=_("Closing the vote"))
         if vote.closes_at is None or now() < vote.closes_at:
             raise VoteError(_("The vote closes at its announced time, not before."))
+        _settle_roll(vote)
         counted = _counted(vote)
         weighted = bool(vote.manifest.get("weighted"))
         totals, areas = aggregate(counted, len(vote.manifest["options"]), weighted)
@@ -89,6 +92,58 @@ def vote_close(*, actor: Viewer | None, vote: Vote, request: HttpRequest | None 
             vote.save(update_fields=["platform_secret"])
             _finish(vote, [partial])
     return vote
+
+
+def _settle_roll(vote: Vote) -> None:
+    """Inside the closing transaction, while the credential key still exists: set every roll
+    line's mark from the counted ballots (a mark is written after its ballot, in a transaction of
+    its own, so one can be missing), then rewrite every roll line and every ballot row of the vote.
+
+    On PostgreSQL each row carries the id of the transaction that wrote it (``xmin``) and a place in
+    the table (``ctid``): a roll line marked while its ballot was cast would sit next to it in
+    transaction order, and the marked lines would lie in the order of voting. Rewritten here, every
+    line and ballot of the vote has the closing transaction's id, and the roll lines are written
+    back in their own order (deleted and inserted again in ``id`` order, the foreign keys being
+    checked at commit). ``vacuum_vote_tables`` then clears the old row versions after commit."""
+    cast = set(CastBallot.objects.filter(vote=vote, current=True).values_list("credential", flat=True))
+    marked: list[int] = []
+    unmarked: list[int] = []
+    for line in vote.voters.filter(removed_at__isnull=True).only("pk", "vote_id", "voted"):
+        voted = credential_for(vote, line) in cast
+        if voted != line.voted:
+            (marked if voted else unmarked).append(line.pk)
+    if marked:
+        Voter.objects.filter(pk__in=marked).update(voted=True, voted_on=timezone.localdate())
+    if unmarked:
+        Voter.objects.filter(pk__in=unmarked).update(voted=False, voted_on=None, by_proxy=False)
+    if connection.vendor != "postgresql":
+        return  # SQLite keeps no transaction id in a row, and its rows stay in rowid order
+    roll, ballots, board = (
+        connection.ops.quote_name(m._meta.db_table) for m in (Voter, CastBallot, BoardEntry)
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"WITH gone AS (DELETE FROM {roll} WHERE vote_id = %s RETURNING *) "  # noqa: S608 - quoted names
+            f"INSERT INTO {roll} SELECT * FROM gone ORDER BY id",
+            [vote.pk],
+        )
+        cursor.execute(f"UPDATE {ballots} SET id = id WHERE vote_id = %s", [vote.pk])  # noqa: S608
+        # The board's triggers let a row be written again unchanged (and nothing else).
+        cursor.execute(f"UPDATE {board} SET id = id WHERE vote_id = %s", [vote.pk])  # noqa: S608
+
+
+VACUUMED = (Voter, CastBallot, BoardEntry)
+
+
+def vacuum_vote_tables() -> None:
+    """After a vote's closing commit (PostgreSQL; outside any transaction): remove the row versions
+    the closing rewrite left behind and freeze the rest, so the tables no longer hold a roll line's
+    earlier transaction id. What WAL archives and backups kept is docs/security.md's to explain."""
+    if connection.vendor != "postgresql" or connection.in_atomic_block:
+        return
+    tables = ", ".join(connection.ops.quote_name(m._meta.db_table) for m in VACUUMED)
+    with connection.cursor() as cursor:
+        cursor.execute(f"VACUUM (FREEZE) {tables}")
 
 
 def _counted(vote: Vote) -> list[tuple[list[Ciphertext], int]]:
@@ -202,6 +257,9 @@ def _finish(vote: Vote, partials: list[dict[str, Any]]) -> None:
     }
     vote.status, vote.announced_at = VoteStatus.DECIDED, now()
     vote.save(update_fields=["result", "status", "announced_at"])
+    if vote.term and not outcome.get("valid", True):
+        # A void election holds no one for the term: the community may hold it again.
+        vote.voters.update(term="")
     announce(vote, "decided")
     record(vote, "vote_decided", actor=None, detail={"outcome": canonical(outcome)[:500]})
 

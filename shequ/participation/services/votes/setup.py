@@ -8,7 +8,7 @@ import secrets
 from collections.abc import Sequence
 from typing import Any
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 
@@ -79,7 +79,6 @@ def vote_create(
     building_ids: Sequence[int] = (),
     election_day: dt.date | None = None,
     residence_rule: str = ResidenceRule.COMMUNITY,
-    term: str = "",
     allow_proxy: bool = False,
     key_mode: str = "",
     request: HttpRequest | None = None,
@@ -119,7 +118,6 @@ def vote_create(
             errors["election_day"] = _("An election needs its election day.")
         elif not opens_at.date() <= election_day <= closes_at.date():
             errors["election_day"] = _("Election day must fall within the voting period.")
-        term = bounded_text(term, "term", 20, required=True, label=_("The term"))
         max_choices = seats
     elif not 1 <= max_choices <= 50:
         errors["max_choices"] = _("A ballot allows between 1 and 50 choices.")
@@ -147,7 +145,7 @@ def vote_create(
         closes_at=closes_at,
         election_day=election_day if is_election else None,
         residence_rule=residence_rule,
-        term=term if is_election else "",
+        term=term_of(election_day) if is_election and election_day else "",
         allow_proxy=allow_proxy and is_election,
         key_mode=key_mode,
         created_by=actor,  # type: ignore[misc]
@@ -157,6 +155,13 @@ def vote_create(
         vote.save()
         record(vote, "vote_create", actor=actor, request=request, detail={"kind": kind})
     return vote
+
+
+def term_of(election_day: dt.date) -> str:
+    """The term an election fills, named by its election day's year: committees are elected for
+    five years in province-wide rounds (换届), so one person is on one community's list per year
+    whatever each community would have typed ("2026", "2026年", "第十二届")."""
+    return str(election_day.year)
 
 
 def _buildings_in(region: Region, building_ids: Sequence[int]) -> set[int]:
@@ -426,9 +431,18 @@ def vote_schedule(
                 raise VoteError({"election_day": _("The voter list is published for this election day.")})
             if day != vote.election_day:
                 vote.voters.filter(source=VoterSource.REGISTRY).delete()  # ages change: compute again
+            if vote.kind == VoteKind.ELECTION and term_of(day) != vote.term:  # (a by-election has none)
+                try:
+                    with transaction.atomic():
+                        vote.voters.update(term=term_of(day))
+                except IntegrityError:
+                    raise VoteError(
+                        {"election_day": _("Someone on this list is on another community's list that year.")}
+                    ) from None
+                vote.term = term_of(day)
             vote.election_day = day
         vote.opens_at, vote.closes_at = opens_at, closes_at
-        vote.save(update_fields=["opens_at", "closes_at", "election_day"])
+        vote.save(update_fields=["opens_at", "closes_at", "election_day", "term"])
         record(vote, "vote_schedule", actor=actor, request=request)
     return vote
 
