@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
@@ -376,22 +377,35 @@ def proxy_record(
             raise VoteError(_("The holder has entrusted their own vote to someone else."))
         if Proxy.objects.filter(holder=holder).count() >= MAX_PROXIES:
             raise VoteError(_("One person accepts at most %(n)d entrustments.") % {"n": MAX_PROXIES})
-        proxy = Proxy.objects.create(
-            vote=vote,
+        return _proxy_create(
+            vote,
+            "proxy_record",
+            actor,
+            request,
             voter=voter,
             holder=holder,
             relation=relation,
             document=document,
-            recorded_by=actor,  # type: ignore[misc]
         )
-        record(
-            vote,
-            "proxy_record",
-            actor=actor,
-            request=request,
-            object_type="participation.proxy",
-            object_id=proxy.pk,
-        )
+
+
+def _proxy_create(
+    vote: Vote, action: str, actor: Viewer, request: HttpRequest | None, **fields: Any
+) -> Proxy:
+    """Write an entrustment and its audit entry (the caller holds the vote's lock and checked it)."""
+    proxy = Proxy.objects.create(vote=vote, recorded_by=actor, **fields)  # type: ignore[misc]
+    detail = {"voter": proxy.voter_id}
+    if proxy.holder_account_id:
+        detail["account"] = proxy.holder_account_id
+    record(
+        vote,
+        action,
+        actor=actor,
+        request=request,
+        object_type="participation.proxy",
+        object_id=proxy.pk,
+        detail=detail,
+    )
     return proxy
 
 
@@ -429,21 +443,13 @@ def representative_record(
             raise VoteError(_("This line has already voted."))
         if Proxy.objects.filter(voter=voter).exists():
             raise VoteError(_("The developer's representative is already recorded."))
-        proxy = Proxy.objects.create(
-            vote=vote,
+        return _proxy_create(
+            vote,
+            "representative_record",
+            actor,
+            request,
             voter=voter,
             holder_account=account,
             relation=DEVELOPER,
             document=document,
-            recorded_by=actor,  # type: ignore[misc]
         )
-        record(
-            vote,
-            "representative_record",
-            actor=actor,
-            request=request,
-            object_type="participation.proxy",
-            object_id=proxy.pk,
-            detail={"account": account.pk, "voter": voter.pk},
-        )
-    return proxy
