@@ -179,9 +179,11 @@ def params_in_words(kind: str, device_kind: str, params: dict[str, Any]) -> str:
     if kind == RuleKind.EVENT:
         return "、".join(event_label(str(t)) for t in params.get("types", []))
     if kind == RuleKind.ABSENCE:
+        from shequ.registry.selectors import tag_label
+
         return _("No door activity for %(hours)s hours at a house with the tag “%(tag)s”") % {
             "hours": _number(params.get("hours")),
-            "tag": params.get("tag", ""),
+            "tag": tag_label(str(params.get("tag", ""))),
         }
     if kind == RuleKind.COUNT:
         return _("More than %(over)s people for %(minutes)s minutes") % {

@@ -240,6 +240,15 @@ def tag_category_list(
     return visible
 
 
+def tag_label(code: str) -> str:
+    """The catalog name of a tag, as pages show it (for rules and settings that name a tag, never a
+    person); a restricted tag's name is catalog data too, but shown only as its code here."""
+    category = TagCategory.objects.filter(code=code).first()
+    if category is None or category.sensitivity != Sensitivity.NORMAL:
+        return code
+    return category.label
+
+
 def person_tag_list(
     *,
     viewer: Viewer,

@@ -396,6 +396,7 @@ def test_house_activity_is_audited_and_linked_from_absence_alerts(world: World, 
     client = as_user(world, "grid_a")
     page = text(client.get(reverse("iot:alert", args=[alert.pk])))
     assert reverse("iot:house", args=[house.pk]) in page
+    assert "“独居老人”标签" in page and "living_alone" not in page  # the tag's name, not its code
     before = audits("iot.access_read")
     page = text(client.get(reverse("iot:house", args=[house.pk])))
     assert audits("iot.access_read") == before + 1
