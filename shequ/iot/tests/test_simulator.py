@@ -112,9 +112,11 @@ def test_welfare_scenario_raises_the_absence_alert_after_the_rules_hours(street:
     assert incident.due == start + dt.timedelta(minutes=1, hours=24)
     run.run_until(incident.due - dt.timedelta(minutes=10), step=dt.timedelta(minutes=10))
     assert _alerts(RuleKind.ABSENCE) == []
-    # The resident's card was presented before the silence only; other openings went on.
+    # The resident's card was presented before the silence only (it begins a minute after the last
+    # opening: traffic drawn at random for that minute may still hold the card); other openings went on.
     card = DeviceEvent.objects.filter(device=street.devices["door-1"], person_id=street.reg.people["a"].pk)
-    assert not card.filter(occurred_at__gt=incident.due - dt.timedelta(hours=24)).exists()
+    silence = incident.due - dt.timedelta(hours=24) + dt.timedelta(minutes=1)
+    assert not card.filter(occurred_at__gte=silence).exists()
     run.run_until(incident.due + dt.timedelta(minutes=10), step=dt.timedelta(minutes=10))
     (alert,) = _alerts(RuleKind.ABSENCE)
     assert alert.house_id == house.pk and alert.origin == f"house:{house.pk}"
