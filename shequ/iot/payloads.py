@@ -88,7 +88,8 @@ def _never(value: Any) -> Any:
 # The schemas are TypedDicts validated by pydantic straight into dicts: building a BaseModel and
 # dumping it back to a dict cost the ingester more than the checks (a door event with its card:
 # about 12 µs against 5). Every one refuses unknown keys (``extra="forbid"``, from ``Payload``).
-STRICT = ConfigDict(extra="forbid")
+# Infinity and NaN are not JSON: PostgreSQL's jsonb would refuse the whole batch they are in.
+STRICT = ConfigDict(extra="forbid", allow_inf_nan=False)
 Timestamp = Annotated[dt.datetime, BeforeValidator(_timestamp)]  # epoch ms, not pydantic's seconds
 MessageId = Annotated[str, Field(min_length=1, max_length=64)]
 Finite = Annotated[float, Field(allow_inf_nan=False)]

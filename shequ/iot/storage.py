@@ -57,7 +57,7 @@ TYPES = (
     "jsonb",
 )
 # One encoder for every row's data (json.dumps with options builds a new encoder per call).
-encode_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+encode_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
 
 
 def _as_is(text: str) -> str:

@@ -225,18 +225,16 @@ def vote_counts(user: Any) -> dict[str, int]:
     from shequ.core.permissions import has_perm
     from shequ.participation.models import VoteStatus
     from shequ.participation.selectors_votes import resident_votes, vote_list
-    from shequ.participation.services.votes.casting import voting_now
+    from shequ.participation.services.votes.casting import voted_in, voting_now
 
     counts: dict[str, int] = {}
     if has_perm(user, P.RUN_VOTES):
         running = (VoteStatus.DRAFT, VoteStatus.OPEN, VoteStatus.CLOSED)
         counts["votes_running"] = vote_list(viewer=user).filter(status__in=running).count()
     if getattr(user, "is_authenticated", False):
-        counts["open_votes"] = sum(
-            1
-            for vote, lines in resident_votes(user, open_only=True)
-            if voting_now(vote) and not all(v.voted for v, _p in lines)
-        )
+        found = [(vote, lines) for vote, lines in resident_votes(user, open_only=True) if voting_now(vote)]
+        voted = voted_in([(vote, [v for v, _p in lines]) for vote, lines in found])
+        counts["open_votes"] = sum(1 for _vote, lines in found if any(v.pk not in voted for v, _p in lines))
     return counts
 
 

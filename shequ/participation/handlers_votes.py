@@ -71,8 +71,8 @@ def tell_about_vote(event: VoteChanged) -> None:
 
 @handles(VoteChanged, external=True)
 def forget_the_order_of_voting(event: VoteChanged) -> None:
-    """Outside any transaction, after the closing commit: VACUUM (FREEZE) the roll and the ballots
-    so the row versions written while the vote was open are gone (see ``_settle_roll``)."""
+    """Outside any transaction, after the closing commit: rewrite the votes' table so that the
+    erased credential key is gone from its pages (``vacuum_vote_tables``)."""
     if event.action == "closed":
         vacuum_vote_tables()
 

@@ -56,9 +56,16 @@ def _refused(exc: ValidationError, status: int = 400) -> JsonResponse:
 def my_votes(request: HttpRequest) -> HttpResponse:
     person = selectors.resident_person(request.user)
     rows = []
-    for vote, lines in selectors.resident_votes(request.user, person=person):
+    found = selectors.resident_votes(request.user, person=person)
+    voted = svc.voted_in([(vote, [v for v, _p in lines]) for vote, lines in found])
+    for vote, lines in found:
         rows.append(
-            {"vote": vote, "lines": lines, "open": voting_now(vote), "voted": all(v.voted for v, _p in lines)}
+            {
+                "vote": vote,
+                "lines": lines,
+                "open": voting_now(vote),
+                "voted": all(v.pk in voted for v, _p in lines),
+            }
         )
     context = {
         "rows": rows,
@@ -82,7 +89,7 @@ def ballot(request: HttpRequest, uid: str) -> HttpResponse:
             if chosen is None:
                 raise ValidationError(_("Choose whom you vote for."))
             voter, proxy = chosen
-            receipt = svc.ballot_cast(voter=voter, ballot=data.get("ballot"), by_proxy=proxy, request=request)
+            receipt = svc.ballot_cast(voter=voter, ballot=data.get("ballot"), request=request)
         except (ValidationError, ValueError, TypeError) as exc:
             error = (
                 exc if isinstance(exc, ValidationError) else ValidationError(_("The request is not valid."))

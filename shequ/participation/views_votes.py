@@ -122,7 +122,7 @@ def _detail(
         "options": list(vote.options.order_by("position").select_related("person")),
         "trustees": list(vote.trustees.order_by("position").select_related("user")),
         "roll_count": roll.count(),
-        "voted_count": roll.filter(voted=True).count(),
+        "voted_count": svc.voted_count(vote),
         "pending_objections": vote.objections.filter(decided_at__isnull=True).count(),
         "problems": svc.readiness(vote) if draft else {},
         "may_run": may_run,
@@ -333,13 +333,11 @@ def _roll_page(
         "representatives": [p for p in proxies if p.holder_account_id],
         "developer_line": _developer_line(vote) if vote.electorate == Electorate.OWNERS else None,
         "representative_form": forms.get("representative") or RepresentativeForm(),
-        # Who has voted shows line by line only after closing: watched while ballots arrive, each
-        # new mark beside the board's newest entry would link a person to a ballot.
+        # Who has voted shows line by line only after closing, when the marks are written: watched
+        # while ballots arrive, a new mark beside the board's newest entry would name its voter.
         "show_marks": vote.status in (VoteStatus.CLOSED, VoteStatus.DECIDED),
         "voting": vote.status == VoteStatus.OPEN,
-        "voted_count": vote.voters.filter(removed_at__isnull=True, voted=True).count()
-        if vote.status == VoteStatus.OPEN
-        else 0,
+        "voted_count": svc.voted_count(vote) if vote.status == VoteStatus.OPEN else 0,
     }
     return render(request, "participation/votes/roll.html", context, status=status)
 

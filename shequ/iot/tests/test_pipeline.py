@@ -227,3 +227,19 @@ def test_alert_without_ticket_category_makes_no_ticket(site: Site, pipeline: Pip
         )
     outbox.run_pending()
     assert Alert.objects.count() == 1 and not Ticket.objects.exists()
+
+
+def test_infinity_and_nan_are_a_bad_schema_not_a_refused_batch(site: Site, pipeline: Pipeline) -> None:
+    """JSON parsers take Infinity, NaN and 1e999; PostgreSQL's jsonb does not, and one such value
+    would make the database refuse the whole batch. The schema refuses them with the field named."""
+    env = site.devices["env-1"]
+    topic = f"shequ/{env.region_code}/environment/{env.code}/telemetry"
+    ts = int(timezone.now().timestamp() * 1000)
+    bad = [
+        Message(topic, f'{{"v":1,"id":"n-{i}","ts":{ts},"temperature":{value}}}'.encode())
+        for i, value in enumerate(("Infinity", "-Infinity", "NaN", "1e999"))
+    ]
+    good = message(env, "telemetry", "n-ok", temperature=21.5)
+    result = pipeline.process([*bad, good])
+    assert result.outcomes == [Reason.BAD_SCHEMA] * 4 + [""] and result.stored == 1
+    assert all("temperature" in d.detail for d in DeadLetter.objects.all())

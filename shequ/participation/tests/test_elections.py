@@ -151,9 +151,11 @@ def test_proxies_are_recorded_limited_and_marked(votes: Votes) -> None:
     lines_for_holder = svc.voters_for_person(vote, votes.adults[0].pk)
     assert len(lines_for_holder) == 4 and sum(1 for _v, proxy in lines_for_holder if proxy) == 3
     entrusted, _proxy = next(x for x in lines_for_holder if x[1])
-    svc.ballot_cast(voter=entrusted, ballot=votes.ballot(vote, entrusted, [1, 0, 0]), by_proxy=True)
+    svc.ballot_cast(voter=entrusted, ballot=votes.ballot(vote, entrusted, [1, 0, 0]))
+    assert svc.voted_lines(vote, [entrusted]) == {entrusted.pk}
+    votes.close(vote)
     entrusted.refresh_from_db()
-    assert entrusted.voted and entrusted.by_proxy
+    assert entrusted.voted and entrusted.by_proxy  # marked at closing, from the entrustment
     # Someone who entrusted their vote cannot also vote themselves.
     assert svc.voters_for_person(vote, votes.adults[1].pk) == []
 

@@ -136,13 +136,14 @@ def test_the_developers_line_is_cast_by_its_representative_and_counts_as_one_own
         url, json.dumps({"voter": developer.pk, "ballot": ballot}), content_type="application/json"
     )
     assert answer.status_code == 200, answer.content
-    developer.refresh_from_db()
-    assert developer.voted and developer.by_proxy
+    assert svc.voted_lines(vote, [developer]) == {developer.pk}  # the roll is marked at closing
     # Three owners vote (80, 100, 120 m²): with the developer, 4 of 6 voices and 400 of 600 m²,
     # two thirds of both; without it the vote could not decide (3 of 6).
     for person, yes in zip(votes.adults[1:4], (1, 0, 1), strict=True):
         votes.cast(vote, person, [yes, 1 - yes])
     vote = votes.close(vote)
+    developer.refresh_from_db()
+    assert developer.voted and developer.by_proxy
     assert vote.result["cast"] == 4
     assert vote.result["counts"] == [3, 1] and vote.result["counts_area"] == [30000, 10000]
     assert vote.result["cast_area"] == 40000 and vote.result["electorate_area"] == 60000

@@ -1,7 +1,15 @@
 """Every write of polls, owners' votes and elections, one module per stage."""
 
 from shequ.participation.services.votes._common import VoteError
-from shequ.participation.services.votes.casting import Receipt, ballot_cast, credential_for, voters_for_person
+from shequ.participation.services.votes.casting import (
+    Receipt,
+    ballot_cast,
+    credential_for,
+    voted_count,
+    voted_in,
+    voted_lines,
+    voters_for_person,
+)
 from shequ.participation.services.votes.counting import (
     by_election_create,
     close_due,
@@ -60,6 +68,9 @@ __all__ = [
     "vote_create",
     "vote_open",
     "vote_schedule",
+    "voted_count",
+    "voted_in",
+    "voted_lines",
     "voter_add",
     "voter_remove",
     "voters_for_person",

@@ -19,7 +19,6 @@ from typing import Any
 
 from django.db import transaction
 from django.http import HttpRequest
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from shequ.participation.crypto.ballots import BallotError, tracker, verify_ballot
@@ -45,6 +44,36 @@ def credential_for(vote: Vote, voter: Voter) -> str:
     ).hexdigest()
 
 
+def voted_lines(vote: Vote, lines: Sequence[Voter]) -> set[int]:
+    """Which of ``lines`` have voted: while the vote is open, those with a counted ballot under
+    their credential (the roll holds no mark yet); once it is closed, the roll's marks."""
+    return voted_in([(vote, lines)])
+
+
+def voted_in(groups: Sequence[tuple[Vote, Sequence[Voter]]]) -> set[int]:
+    """``voted_lines`` for several votes in one query (a resident's list of votes)."""
+    done: set[int] = set()
+    wanted: dict[str, int] = {}
+    for vote, lines in groups:
+        if not vote.credential_key:
+            done |= {line.pk for line in lines if line.voted}
+        else:
+            wanted.update({credential_for(vote, line): line.pk for line in lines})
+    if wanted:
+        cast = CastBallot.objects.filter(current=True, credential__in=list(wanted)).values_list(
+            "credential", flat=True
+        )
+        done |= {wanted[c] for c in cast}
+    return done
+
+
+def voted_count(vote: Vote) -> int:
+    """How many on the roll have voted (a counted ballot each while open; the marks after)."""
+    if vote.credential_key:
+        return CastBallot.objects.filter(vote=vote, current=True).count()
+    return vote.voters.filter(removed_at__isnull=True, voted=True).count()
+
+
 def area_weight(voter: Voter) -> int:
     """An owner's weight in the area tally, in 0.01 m² (integers keep the count exact)."""
     return centi(voter.area)
@@ -60,11 +89,10 @@ def voting_now(vote: Vote) -> bool:
     )
 
 
-def ballot_cast(
-    *, voter: Voter, ballot: Any, by_proxy: bool = False, request: HttpRequest | None = None
-) -> Receipt:
+def ballot_cast(*, voter: Voter, ballot: Any, request: HttpRequest | None = None) -> Receipt:
     """Put ``ballot`` in the box for ``voter`` (the view resolved who the signed-in person votes
-    for: themselves, an owners' line they own, or a voter who entrusted them)."""
+    for: themselves, an owners' line they own, or a voter who entrusted them). Whether it was cast
+    by proxy is the roll's to say at closing (the line has an entrustment)."""
     # Read afresh: a voter object fetched earlier may carry the vote as it was before opening.
     vote = Vote.objects.get(pk=voter.vote_id)
     if not voting_now(vote):
@@ -103,14 +131,10 @@ def ballot_cast(
             entry=entry,
             weight=Decimal(weight) / 100 if vote.manifest.get("weighted") else Decimal(0),
         )
-    # The roll's mark in a transaction of its own: rows written together share PostgreSQL's xmin,
-    # which would join the roll line to its ballot. One ballot per voter does not rest on the mark
-    # (the credential does, under the vote's lock), and closing sets every mark from the ballots.
-    with transaction.atomic():
-        if lock(vote).status == VoteStatus.OPEN:
-            Voter.objects.filter(pk=voter.pk).update(
-                voted=True, voted_on=timezone.localdate(), by_proxy=by_proxy
-            )
+    # No mark on the roll line while the vote is open: a row written per voter as they vote would
+    # carry a transaction id next to their ballot's (PostgreSQL keeps them in the table's pages even
+    # after a VACUUM). Who has voted is read from the ballots (``voted_lines``) until closing,
+    # which writes every mark at once.
     # No audit entry: its time and actor beside the board's order would link voter and ballot.
     return Receipt(tracker=code, replaced=bool(previous), seq=entry.seq)
 

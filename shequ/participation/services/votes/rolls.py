@@ -29,6 +29,7 @@ from shequ.participation.models import (
 )
 from shequ.participation.permissions import PartPerm
 from shequ.participation.services.votes._common import VoteError, in_status, lock, now, record, require
+from shequ.participation.services.votes.casting import voted_lines
 from shequ.registry import electorates
 from shequ.registry.electorates import Member
 from shequ.registry.prefill import age_on
@@ -369,7 +370,7 @@ def proxy_record(
             )
         if voter.pk == holder.pk:
             raise VoteError(_("A voter cannot hold their own proxy."))
-        if voter.voted:
+        if voted_lines(vote, [voter]):  # a counted ballot (the roll is marked only at closing)
             raise VoteError(_("This voter has already voted."))
         if Proxy.objects.filter(voter=voter).exists():
             raise VoteError(_("This voter has already entrusted someone."))
@@ -439,7 +440,7 @@ def representative_record(
             raise VoteError(_("Choose the developer's line (the unsold houses) of this vote."))
         if not account.is_active:
             raise VoteError({"username": _("No active account has this name.")})
-        if voter.voted:
+        if voted_lines(vote, [voter]):
             raise VoteError(_("This line has already voted."))
         if Proxy.objects.filter(voter=voter).exists():
             raise VoteError(_("The developer's representative is already recorded."))
