@@ -112,3 +112,32 @@ def test_an_election_refuses_a_key_held_by_the_platform(votes: Votes) -> None:
         election(votes, COMMUNITY_A, dt.date(NEXT_YEAR, 3, 1), key_mode="platform")
     assert "trustees" in str(refused.value.message_dict["key_mode"])
     assert not Vote.objects.exists()
+
+
+def test_the_migration_names_terms_and_a_void_election_gives_its_year_up(votes: Votes) -> None:
+    """Migration 0007 on lists made before the term was the year: a void election of the year holds
+    no one, so the community's re-run takes the year's name for its list."""
+    import importlib
+
+    from django.apps import apps
+
+    from shequ.participation.models import Voter
+
+    migration = importlib.import_module("shequ.participation.migrations.0007_term_is_the_election_year")
+    void = votes.election()
+    Vote.objects.filter(pk=void.pk).update(
+        status=VoteStatus.DECIDED, result={"outcome": {"valid": False}}, term="2026年"
+    )
+    Voter.objects.filter(vote=void).update(term="2026年")
+    people = list(Voter.objects.filter(vote=void).values_list("person_id", flat=True))
+    rerun = votes.election()
+    Voter.objects.filter(vote=rerun).delete()
+    for person in people:  # the same people on the re-run's list, under another spelling
+        Voter.objects.create(vote=rerun, person_id=person, label="x", term="第十二届")
+    Vote.objects.filter(pk=rerun.pk).update(term="第十二届")
+    assert people
+    migration.name_terms(apps, None)
+    year = str(rerun.election_day.year)
+    assert set(Voter.objects.filter(vote=void).values_list("term", flat=True)) == {""}
+    assert set(Voter.objects.filter(vote=rerun).values_list("term", flat=True)) == {year}
+    assert Vote.objects.get(pk=rerun.pk).term == year
