@@ -137,6 +137,7 @@ def test_the_migration_names_terms_and_a_void_election_gives_its_year_up(votes: 
     Vote.objects.filter(pk=rerun.pk).update(term="第十二届")
     assert people
     migration.name_terms(apps, None)
+    assert rerun.election_day is not None
     year = str(rerun.election_day.year)
     assert set(Voter.objects.filter(vote=void).values_list("term", flat=True)) == {""}
     assert set(Voter.objects.filter(vote=rerun).values_list("term", flat=True)) == {year}
