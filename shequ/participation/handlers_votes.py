@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from datetime import timedelta
 
 from django.urls import reverse
@@ -14,6 +15,7 @@ from shequ.participation import notices_votes as notices
 from shequ.participation.events_votes import VoteChanged
 from shequ.participation.models import KeyMode, Trustee, Vote
 from shequ.participation.services.votes import close_due, vacuum_vote_tables
+from shequ.participation.services.votes.counting import OlderTransactionsRunning
 from shequ.registry.electorates import accounts_of
 
 THREAD_KIND = "participation.vote"
@@ -72,8 +74,19 @@ def tell_about_vote(event: VoteChanged) -> None:
 @handles(VoteChanged, external=True)
 def forget_the_order_of_voting(event: VoteChanged) -> None:
     """Outside any transaction, after the closing commit: rewrite the votes' table so that the
-    erased credential key is gone from its pages (``vacuum_vote_tables``)."""
+    erased credential key is gone from its pages (``vacuum_vote_tables``; while an older
+    transaction runs it raises, and the outbox tries again with backoff)."""
     if event.action == "closed":
+        vote = Vote.objects.filter(pk=event.vote_id).first()
+        if vote is not None:
+            vacuum_vote_tables([vote])
+
+
+@periodic("participation.forget_erased_keys", every=timedelta(hours=1))
+def forget_erased_keys_job() -> None:
+    """The same for every vote closed in the last week, in case the closing job's tries all met
+    a long transaction (a backup's pg_dump): a week is longer than any of them runs."""
+    with contextlib.suppress(OlderTransactionsRunning):  # else the next hour
         vacuum_vote_tables()
 
 

@@ -6,8 +6,10 @@ single ballot.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 from django.db import connection, transaction
@@ -110,19 +112,66 @@ def _settle_roll(vote: Vote) -> None:
 
 # The vote's row held the credential key while it was open: the closing UPDATE leaves that version
 # dead in the table's pages, where a plain VACUUM would not overwrite it. VACUUM FULL rewrites the
-# table into new files (one row per vote: milliseconds under its lock).
+# table into new files (one row per vote: milliseconds under its lock) — but it must keep a dead
+# version that a transaction begun before the closing could still see (PostgreSQL's horizon, which
+# a long pg_dump or report anywhere in the cluster holds back). So it runs only once no such
+# transaction is left (``key_versions_removable``), else later: the closing job retries and an
+# hourly job repeats it for a week.
 VACUUMED = (Vote,)
+FORGET_FOR = dt.timedelta(days=7)
 
 
-def vacuum_vote_tables() -> None:
-    """After a vote's closing commit (PostgreSQL; outside any transaction): rewrite the votes'
-    table so that no page still holds an erased credential key. What WAL archives and backups
-    kept is docs/security.md's to explain."""
+def key_versions_removable(votes: Sequence[Vote]) -> bool:
+    """Whether no transaction still running (in any database of the cluster, a prepared one or a
+    replication slot) began before the newest write of these votes' rows (their closing or later):
+    then VACUUM FULL drops the versions that held their credential keys. PostgreSQL only."""
+    if not votes:
+        return True
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT min(age(xmin)) FROM {connection.ops.quote_name(Vote._meta.db_table)} "  # noqa: S608
+            "WHERE id = ANY(%s)",
+            [[v.pk for v in votes]],
+        )
+        since = cursor.fetchone()[0]
+        cursor.execute(
+            "SELECT greatest("
+            " (SELECT max(greatest(age(backend_xid), age(backend_xmin))) FROM pg_stat_activity"
+            "  WHERE pid <> pg_backend_pid()),"
+            " (SELECT max(age(transaction)) FROM pg_prepared_xacts),"
+            " (SELECT max(greatest(age(xmin), age(catalog_xmin))) FROM pg_replication_slots))"
+        )
+        oldest = cursor.fetchone()[0]
+    return since is None or oldest is None or oldest < since
+
+
+class OlderTransactionsRunning(Exception):
+    """A transaction begun before a vote closed still runs: the key's old version cannot go yet."""
+
+
+def vacuum_vote_tables(votes: Sequence[Vote] | None = None) -> None:
+    """Outside any transaction (PostgreSQL): rewrite the votes' table so that no page still holds
+    an erased credential key. ``votes``: those just closed (default: every vote closed within
+    ``FORGET_FOR``); raises ``OlderTransactionsRunning`` while their old versions must be kept.
+    What WAL archives and backups kept is docs/security.md's to explain."""
     if connection.vendor != "postgresql":
         return
     if connection.in_atomic_block:  # a test's transaction; the worker runs this outside any
         log.warning("participation: VACUUM of the votes' table skipped inside a transaction")
         return
+    if votes is None:
+        votes = list(
+            Vote.objects.filter(
+                status__in=(VoteStatus.CLOSED, VoteStatus.DECIDED), closes_at__gte=now() - FORGET_FOR
+            )
+        )
+        if not votes:
+            return
+    if not key_versions_removable(votes):
+        raise OlderTransactionsRunning(
+            "a transaction begun before the vote closed is still running; the erased credential key's"
+            " old version is removed once it ends"
+        )
     tables = ", ".join(connection.ops.quote_name(m._meta.db_table) for m in VACUUMED)
     with connection.cursor() as cursor:
         cursor.execute(f"VACUUM (FULL, FREEZE) {tables}")
