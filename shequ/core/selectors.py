@@ -270,6 +270,11 @@ def locked_user_count(*, viewer: Viewer) -> int:
     return User.objects.filter(pk__in=in_scope.values("user_id"), locked_until__gt=timezone.now()).count()
 
 
+def active_user_named(username: str) -> User | None:
+    """The active account with this sign-in name (staff naming a trustee or a representative)."""
+    return User.objects.filter(username=username.strip(), is_active=True).first()
+
+
 def region_staff(code: str, perm: str, *, exact: bool = True) -> list[User]:
     """Active users holding ``perm`` through a membership at ``code`` (exactly, or above it): whom a
     platform notice about the region reaches."""

@@ -165,6 +165,11 @@ def can(viewer: Viewer, ticket: Ticket) -> dict[str, bool]:
     }
 
 
+def urgent_alert_by_pk(pk: int) -> UrgentAlert | None:
+    """An alert named by a message the viewer already holds (its ``topic_ref``)."""
+    return UrgentAlert.objects.filter(pk=pk).first()
+
+
 def urgent_alert(ticket: Ticket) -> UrgentAlert | None:
     """The ticket's urgent alert, if it came in urgent (cached on the ticket by the ORM)."""
     try:

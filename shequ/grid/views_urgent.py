@@ -10,6 +10,7 @@ from django.template.loader import render_to_string
 from django.utils.translation import gettext_lazy as _
 
 from shequ.core.models import Message, User
+from shequ.grid import selectors
 from shequ.grid.lifesafety import KINDS, Kind
 from shequ.grid.models import AlertLevel, AlertState, UrgentAlert
 from shequ.grid.services.urgent import urgent_ack_window
@@ -135,7 +136,7 @@ def reporter_panel(message: Message) -> str:
     cleared as a false alarm."""
     if not message.topic_ref.isdigit():
         return ""
-    alert = UrgentAlert.objects.filter(pk=int(message.topic_ref)).first()
+    alert = selectors.urgent_alert_by_pk(int(message.topic_ref))
     call = call_now(alert)
     if call is None:
         return ""

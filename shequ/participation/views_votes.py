@@ -18,8 +18,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from shequ.core import guards
+from shequ.core import selectors as core_selectors
 from shequ.core.forms import PlatformForm, apply_service_errors
-from shequ.core.models import User
 from shequ.core.permissions import has_perm
 from shequ.participation import selectors_votes as selectors
 from shequ.participation.forms_votes import (
@@ -212,7 +212,7 @@ def _option_withdraw(request: HttpRequest, vote: Vote) -> PlatformForm | None:
 def _trustee_add(request: HttpRequest, vote: Vote) -> PlatformForm | None:
     form = TrusteeForm(request.POST)
     if form.is_valid():
-        user = User.objects.filter(username=form.cleaned_data["username"].strip(), is_active=True).first()
+        user = core_selectors.active_user_named(form.cleaned_data["username"])
         if user is None:
             form.add_error("username", _("No active account has this name."))
             return form
@@ -385,7 +385,7 @@ def vote_roll(request: HttpRequest, pk: int) -> HttpResponse:
             form = RepresentativeForm(request.POST)
             if form.is_valid():
                 line = _developer_line(vote)
-                user = User.objects.filter(username=form.cleaned_data["username"].strip()).first()
+                user = core_selectors.active_user_named(form.cleaned_data["username"])
                 if line is None:
                     raise ValidationError(_("This vote has no developer's line."))
                 if user is None:
