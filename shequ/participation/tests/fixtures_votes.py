@@ -73,6 +73,23 @@ class Votes:
         svc.roll_compute(actor=self["head_a"], vote=vote)
         return vote
 
+    def upcoming_election(self, title: str = "第十二届居民委员会选举") -> Vote:
+        """An election of community A in 25 days, its voter list computed (not yet published)."""
+        now = timezone.now()
+        vote = svc.vote_create(
+            actor=self["head_a"],
+            region=self.reg.region(COMMUNITY_A),
+            kind="election",
+            title=title,
+            cutoff_date=now.date(),
+            opens_at=now + dt.timedelta(days=25),
+            closes_at=now + dt.timedelta(days=25, hours=10),
+            election_day=(now + dt.timedelta(days=25)).date(),
+            seats=2,
+        )
+        svc.roll_compute(actor=self["head_a"], vote=vote)
+        return vote
+
     def election(self, *, seats: int = 2, candidates: int = 3, **extra: Any) -> Vote:
         now = timezone.now()
         vote = svc.vote_create(

@@ -12,7 +12,7 @@ import pytest
 from django.core.exceptions import PermissionDenied
 from django.test import Client
 from django.urls import reverse
-from django.utils import timezone, translation
+from django.utils import translation
 
 from shequ.core import accounts
 from shequ.core.models import AuditEntry, AuditResult, User
@@ -187,19 +187,7 @@ def test_the_representative_reaches_only_the_developers_line(votes: Votes, repre
 @pytest.fixture
 def published(votes: Votes) -> Vote:
     """An election of community A whose list leaves adults[4] off (removed before publication)."""
-    now = timezone.now()
-    vote = svc.vote_create(
-        actor=votes["head_a"],
-        region=votes.reg.region(COMMUNITY_A),
-        kind="election",
-        title="第十二届居民委员会选举",
-        cutoff_date=now.date(),
-        opens_at=now + dt.timedelta(days=25),
-        closes_at=now + dt.timedelta(days=25, hours=10),
-        election_day=(now + dt.timedelta(days=25)).date(),
-        seats=2,
-    )
-    svc.roll_compute(actor=votes["head_a"], vote=vote)
+    vote = votes.upcoming_election()
     svc.voter_remove(actor=votes["head_a"], voter=votes.voter(vote, votes.adults[4]), reason="录入有误")
     svc.roll_publish(actor=votes["head_a"], vote=vote)
     return vote

@@ -221,19 +221,7 @@ def test_public_pages_need_no_sign_in_and_hide_drafts(votes: Votes) -> None:
 
 
 def test_an_election_roll_is_published_and_a_resident_objects(votes: Votes, voter_account: User) -> None:
-    now = timezone.now()
-    vote = svc.vote_create(
-        actor=votes["head_a"],
-        region=votes.reg.region(COMMUNITY_A),
-        kind="election",
-        title="第十二届居民委员会选举",
-        cutoff_date=now.date(),
-        opens_at=now + dt.timedelta(days=25),
-        closes_at=now + dt.timedelta(days=25, hours=10),
-        election_day=(now + dt.timedelta(days=25)).date(),
-        seats=2,
-    )
-    svc.roll_compute(actor=votes["head_a"], vote=vote)
+    vote = votes.upcoming_election()
     public = reverse("participation:public_roll", args=[vote.uid])
     assert client().get(public).status_code == 404  # not published yet
     svc.roll_publish(actor=votes["head_a"], vote=vote)

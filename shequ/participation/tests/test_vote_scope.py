@@ -54,19 +54,7 @@ class Scene:
 def scene(votes: Votes, voter_account: User, sibling_resident: User) -> Scene:
     poll = svc.vote_open(actor=votes["head_a"], vote=votes.poll(title="开放中的表决"))
     draft = votes.poll(title="筹备中的表决")
-    now = timezone.now()
-    election = svc.vote_create(
-        actor=votes["head_a"],
-        region=votes.reg.region(COMMUNITY_A),
-        kind="election",
-        title="筹备中的选举",
-        cutoff_date=now.date(),
-        opens_at=now + dt.timedelta(days=25),
-        closes_at=now + dt.timedelta(days=25, hours=10),
-        election_day=(now + dt.timedelta(days=25)).date(),
-        seats=2,
-    )
-    svc.roll_compute(actor=votes["head_a"], vote=election)
+    election = votes.upcoming_election("筹备中的选举")
     svc.roll_publish(actor=votes["head_a"], vote=election)
     trustee = svc.trustee_add(actor=votes["head_a"], vote=election, user=votes.trustees[0])
     line = election.voters.get(person=votes.adults[0])
